@@ -1,0 +1,49 @@
+"""Forms for signing in and registering; they check shape, services check rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from lms.auth.passwords import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class RegistrationForm(FlaskForm):
+    """A clinician signs up, with licence details or as pre-licensed."""
+
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    credentials = StringField(
+        "Credentials", validators=[Optional(), Length(max=100)], description='For example "PMHNP", "LCSW", "MD".'
+    )
+    email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )
+    pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
+    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
+    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
+    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
+
+    def validate_licence_number(self, field: StringField) -> None:
+        """A licensed clinician gives at least the licence type and number."""
+        if not self.pre_licensed.data and not (field.data or "").strip():
+            raise ValidationError("Enter your licence number, or tick “pre-licensed”.")
+
+    def validate_licence_type(self, field: StringField) -> None:
+        """A licensed clinician names the licence type."""
+        if not self.pre_licensed.data and not (field.data or "").strip():
+            raise ValidationError("Enter your licence type (for example LCSW, MD, PMHNP).")

@@ -1,0 +1,120 @@
+"""People who use the tracker: accounts, roles and licence details."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.db import Base, str_enum, utcnow
+
+
+class Role(StrEnum):
+    """What a person may do; a person can hold several roles."""
+
+    CLINICIAN = "clinician"
+    INSTRUCTOR = "instructor"
+    MEDICAL_REVIEWER = "medical_reviewer"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """Human name of the role."""
+        return {
+            "clinician": "Clinician",
+            "instructor": "Instructor",
+            "medical_reviewer": "Medical reviewer",
+            "admin": "Administrator",
+        }[self.value]
+
+
+def new_auth_token() -> str:
+    """A fresh random token; rotating it invalidates every session cookie of the user."""
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, Base):
+    """An account. E-mail is stored lower-cased, so uniqueness is case-insensitive."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credentials: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    auth_token: Mapped[str] = mapped_column(String(64), default=new_auth_token)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    pre_licensed: Mapped[bool] = mapped_column(default=False)
+    licence_type: Mapped[str | None] = mapped_column(String(100))
+    licence_number: Mapped[str | None] = mapped_column(String(100))
+    licence_state: Mapped[str | None] = mapped_column(String(50))
+    licence_expires_on: Mapped[date | None] = mapped_column(Date)
+    licence_verified_at: Mapped[datetime | None]
+    licence_verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    email_confirmed_at: Mapped[datetime | None]
+    notify_optional: Mapped[bool] = mapped_column(default=True)
+    deletion_requested_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The roles this person holds."""
+        return frozenset(Role(r.role) for r in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the person holds any of the given roles."""
+        return any(r in self.roles for r in roles)
+
+    @property
+    def is_staff(self) -> bool:
+        """Instructors and admins see rosters and other people's progress."""
+        return self.has_role(Role.INSTRUCTOR, Role.ADMIN)
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        """Deactivated accounts cannot sign in and lose their sessions."""
+        return self.active and self.anonymised_at is None
+
+    def get_id(self) -> str:  # flask-login
+        """Session identity: the id plus the rotating token, so a copied cookie dies on rotation."""
+        return f"{self.id}:{self.auth_token}"
+
+    def licensed_on(self, day: date) -> bool:
+        """A licence counts when it is held, verified and not expired on that day."""
+        if self.pre_licensed or not self.licence_number:
+            return False
+        if self.licence_verified_at is None:
+            return False
+        return self.licence_expires_on is None or self.licence_expires_on >= day
+
+    @property
+    def display_name(self) -> str:
+        """Name with credentials, as printed on pages and certificates."""
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class UserRole(Base):
+    """One role held by one user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+    __table_args__ = (Index("ix_user_roles_role", "role"),)

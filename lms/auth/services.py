@@ -1,0 +1,202 @@
+"""Account rules: registration, sign-in, roles, deactivation and token rotation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lms.audit.services import record_event
+from lms.auth.models import Role, User, UserRole, new_auth_token
+from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from lms.db import utcnow
+from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and trim an e-mail address, the form it is stored and looked up in."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class Licence:
+    """A clinician's licence as entered; `pre_licensed` means none yet."""
+
+    pre_licensed: bool
+    type: str | None = None
+    number: str | None = None
+    state: str | None = None
+    expires_on: date | None = None
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """The account with that e-mail address, whatever its case."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The account with that id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    roles: set[Role] | frozenset[Role] = frozenset({Role.CLINICIAN}),
+    credentials: str = "",
+    licence: Licence | None = None,
+    licence_verified: bool = False,
+    actor_id: int | None = None,
+) -> User:
+    """Create an account; raises Conflict when the e-mail is taken."""
+    email = normalise_email(email)
+    if not email or "@" not in email:
+        raise InvalidInput("Enter a valid e-mail address.")
+    if not name.strip():
+        raise InvalidInput("Enter a name.")
+    if password is not None and (problem := password_problem(password, email)):
+        raise InvalidInput(problem)
+    if find_user_by_email(session, email) is not None:
+        raise Conflict("An account with that e-mail address already exists.")
+    licence = licence or Licence(pre_licensed=True)
+    user = User(
+        email=email,
+        name=name.strip(),
+        credentials=credentials.strip(),
+        password_hash=hash_password(password) if password else None,
+        pre_licensed=licence.pre_licensed,
+        licence_type=None if licence.pre_licensed else licence.type,
+        licence_number=None if licence.pre_licensed else licence.number,
+        licence_state=None if licence.pre_licensed else licence.state,
+        licence_expires_on=None if licence.pre_licensed else licence.expires_on,
+        licence_verified_at=utcnow() if licence_verified and not licence.pre_licensed else None,
+        role_rows=[UserRole(role=role) for role in sorted(roles)],
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An account with that e-mail address already exists.") from exc
+    record_event(
+        session,
+        actor_id=actor_id if actor_id is not None else user.id,
+        action="user.created",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        roles=sorted(r.value for r in roles),
+    )
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active account for these credentials, or None; same work for unknown e-mails."""
+    user = find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        return None
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def rotate_auth_token(user: User) -> None:
+    """End every session of the user (sign-out, password change, deactivation)."""
+    user.auth_token = new_auth_token()
+
+
+def load_session_user(session: Session, session_id: str) -> User | None:
+    """The user behind a session identity `id:token`, if the token still matches."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    import hmac
+
+    return user if hmac.compare_digest(user.auth_token, token) else None
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change a password after checking the current one; other sessions end."""
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput("Your current password is not right.")
+    set_password(session, user, new)
+
+
+def set_password(session: Session, user: User, new: str, *, actor_id: int | None = None) -> None:
+    """Set a new password (already authorised) and end every other session."""
+    if problem := password_problem(new, user.email):
+        raise InvalidInput(problem)
+    user.password_hash = hash_password(new)
+    rotate_auth_token(user)
+    record_event(
+        session,
+        actor_id=actor_id if actor_id is not None else user.id,
+        action="user.password_changed",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
+def set_roles(session: Session, user: User, roles: set[Role], *, actor: User) -> None:
+    """Replace a person's roles; an admin cannot remove their own admin role."""
+    if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
+        raise Forbidden("You cannot remove your own administrator role.")
+    if not roles:
+        raise InvalidInput("A person needs at least one role.")
+    before = sorted(r.value for r in user.roles)
+    keep = [row for row in user.role_rows if row.role in roles]
+    user.role_rows = keep + [UserRole(role=r) for r in sorted(roles - user.roles)]
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor.id,
+        action="user.roles_changed",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        before=before,
+        after=sorted(r.value for r in roles),
+    )
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    """Deactivate (ending all sessions) or reactivate an account."""
+    if user.id == actor.id and not active:
+        raise Forbidden("You cannot deactivate your own account.")
+    if user.active == active:
+        return
+    user.active = active
+    rotate_auth_token(user)
+    record_event(
+        session,
+        actor_id=actor.id,
+        action="user.activated" if active else "user.deactivated",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
+def count_admins(session: Session) -> int:
+    """How many active administrators exist."""
+    return session.scalar(
+        select(func.count())
+        .select_from(UserRole)
+        .join(User)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+    ) or 0

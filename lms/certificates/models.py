@@ -1,0 +1,58 @@
+"""Issued certificates: what they say, frozen at issue, and their stored PDF bytes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem
+from lms.db import Base, utcnow
+from lms.progress.models import Completion
+
+
+class Certificate(Base):
+    """A certificate issued for one completion. Revoked or superseded, never deleted."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("catalog_items.id", ondelete="RESTRICT"))
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="RESTRICT"))
+    design: Mapped[str] = mapped_column(String(40))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    item: Mapped[CatalogItem] = relationship()
+    completion: Mapped[Completion] = relationship()
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+    superseded_by: Mapped[Certificate | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        # Exactly one current certificate per live completion, even under racing requests.
+        Index(
+            "uq_certificates_current",
+            "completion_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
+            postgresql_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
+        ),
+        Index("ix_certificates_sha256", "sha256"),
+        Index("ix_certificates_user_id", "user_id"),
+    )

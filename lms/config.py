@@ -1,0 +1,100 @@
+"""Settings read from LMS_* environment variables and validated when the app starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for an operator."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented LMS_* variable: its Flask key, default and meaning."""
+
+    env: str
+    key: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("LMS_ENV", "LMS_ENV", "production", "`production` or `development`; production refuses to start without a secret key"),
+    Setting("LMS_SECRET_KEY", "SECRET_KEY", None, "signs sessions and CSRF tokens; required in production"),
+    Setting("LMS_DATABASE_URL", "LMS_DATABASE_URL", None, "SQLAlchemy URL; default `sqlite:///instance/lms.sqlite3`"),
+    Setting("LMS_PUBLIC_URL", "LMS_PUBLIC_URL", "http://127.0.0.1:5000", "absolute address printed on certificates and in e-mails"),
+    Setting("LMS_RATELIMIT_STORAGE_URL", "RATELIMIT_STORAGE_URI", "memory://", "rate-limit counters; use `redis://127.0.0.1:6379/0` with several workers"),
+    Setting("LMS_SCREENING_KEY", "LMS_SCREENING_KEY", None, "Fernet key that encrypts medical-screening answers at rest"),
+    Setting("LMS_EVIDENCE_DIR", "LMS_EVIDENCE_DIR", None, "where uploaded evidence files are kept (outside the web root); default `instance/evidence`"),
+    Setting("LMS_SMTP_URL", "LMS_SMTP_URL", None, "`smtp://user:pass@host:587?starttls=1` or `smtps://...`; unset writes mail to `instance/outbox`"),
+    Setting("LMS_MAIL_FROM", "LMS_MAIL_FROM", "KAP Training <no-reply@example.org>", "sender address of outgoing mail"),
+    Setting("LMS_COOKIE_SECURE", "SESSION_COOKIE_SECURE", None, "`1` to send cookies over HTTPS only (default on in production)"),
+)
+
+
+def _as_bool(value: str) -> bool:
+    """Read a yes/no environment value."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"expected a yes/no value, got {value!r}")
+
+
+def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment plus explicit overrides, and validate it."""
+    environ = dict(os.environ if environ is None else environ)
+    overrides = dict(overrides or {})
+    config: dict = {}
+    for setting in SETTINGS:
+        value = environ.get(setting.env, setting.default)
+        if value is not None:
+            config[setting.key] = value
+    config.update(overrides)
+
+    env = config.get("LMS_ENV", "production")
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(f"LMS_ENV must be production or development, not {env!r}")
+    production = env == "production" and not config.get("TESTING")
+
+    instance = Path(config.get("LMS_INSTANCE_PATH", DEFAULT_INSTANCE))
+    config["LMS_INSTANCE_PATH"] = str(instance)
+    config.setdefault("LMS_DATABASE_URL", f"sqlite:///{instance / 'lms.sqlite3'}")
+    config.setdefault("LMS_EVIDENCE_DIR", str(instance / "evidence"))
+    config.setdefault("LMS_OUTBOX_DIR", str(instance / "outbox"))
+
+    if not config.get("SECRET_KEY"):
+        if production:
+            raise ConfigError("LMS_SECRET_KEY is not set: a production start needs a long random secret")
+        config["SECRET_KEY"] = "development-only-secret-key-not-for-production"
+    elif production and len(str(config["SECRET_KEY"])) < 24:
+        raise ConfigError("LMS_SECRET_KEY is too short: use at least 24 random characters")
+
+    secure = config.get("SESSION_COOKIE_SECURE")
+    if isinstance(secure, str):
+        config["SESSION_COOKIE_SECURE"] = _as_bool(secure)
+    elif secure is None:
+        config["SESSION_COOKIE_SECURE"] = production
+
+    public_url = str(config.get("LMS_PUBLIC_URL", "")).rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"LMS_PUBLIC_URL must start with http:// or https://, not {public_url!r}")
+    config["LMS_PUBLIC_URL"] = public_url
+
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config.setdefault("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    return config

@@ -1,0 +1,165 @@
+"""The database engine, one session per request or command, and the declarative Base."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as a timezone-aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Refuse naive datetimes and normalise to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Attach UTC to values that come back naive."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose constraint names follow one stable convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Begin reads as deferred transactions and writes as IMMEDIATE ones.
+
+    A deferred transaction that reads and then writes cannot wait for a busy writer in WAL
+    mode (SQLite answers "database is locked" at once), so anything that may write takes the
+    write lock up front; GET requests never write, so they stay concurrent.
+    """
+    if has_request_context() and request.method in {"GET", "HEAD", "OPTIONS"}:
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for the URL with the pragmas and pool settings each backend wants."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
+        # SELECT ... then UPDATE inside one transaction is really serialised.
+        event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    """Owns the engine and hands out one session per app context (request or CLI command)."""
+
+    def __init__(self) -> None:
+        """Start unbound; init_app binds to an application."""
+        self.engine: Engine | None = None
+        self.factory: sessionmaker[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine for the app and close the session when the context ends."""
+        self.engine = make_engine(app.config["LMS_DATABASE_URL"])
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        app.teardown_appcontext(self._teardown)
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, created on first use."""
+        lms_db: Database = current_app.extensions["lms"].db
+        if "_lms_session" not in g:
+            assert lms_db.factory is not None
+            g._lms_session = lms_db.factory()
+            g._lms_after_commit = []
+        return g._lms_session
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run callback once the current unit of work has committed (dropped on rollback)."""
+        self.session  # noqa: B018 - make sure the list exists
+        g._lms_after_commit.append(callback)
+
+    def commit(self) -> None:
+        """Commit the current session, then run the after-commit callbacks."""
+        if "_lms_session" not in g:
+            return
+        g._lms_session.commit()
+        callbacks, g._lms_after_commit = g._lms_after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # a side effect must never undo or hide a committed change
+                current_app.logger.exception("after-commit callback failed")
+
+    def rollback(self) -> None:
+        """Roll back the current session and forget its after-commit callbacks."""
+        if "_lms_session" in g:
+            g._lms_session.rollback()
+            g._lms_after_commit = []
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        """Roll back anything uncommitted and close the session."""
+        session = g.pop("_lms_session", None)
+        g.pop("_lms_after_commit", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+db = Database()
+
+
+def str_enum(enum_cls: type, name: str) -> SAEnum:
+    """A VARCHAR column type for a StrEnum, guarded by a named CHECK constraint."""
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,29 @@
+"""The registry of feature packages: their blueprints and their signal receivers."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Blueprint
+
+# Each entry is a module exposing `bp` (a Blueprint). Order decides nothing but readability.
+VIEW_MODULES: tuple[str, ...] = (
+    "lms.auth.views",
+)
+
+# Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
+SUBSCRIBERS: tuple[str, ...] = ()
+
+
+def blueprints() -> list[Blueprint]:
+    """Import each feature's views and return its blueprint."""
+    return [import_module(name).bp for name in VIEW_MODULES]
+
+
+def subscribe() -> None:
+    """Connect each feature's signal receivers."""
+    for name in SUBSCRIBERS:
+        import_module(name).subscribe()
+
+# Modules exposing `register(group)`, which adds their commands to `flask lms`.
+CLI_MODULES: tuple[str, ...] = ()

@@ -1,0 +1,50 @@
+"""The links in the page header and footer, chosen by the signed-in person's roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+from lms.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One link: where to and what it says."""
+
+    endpoint: str
+    label: str
+    roles: frozenset[Role] = frozenset()
+
+    @property
+    def url(self) -> str:
+        """The link's address."""
+        return url_for(self.endpoint)
+
+
+# Features add their entries here; a link shows only when its endpoint exists and the person
+# holds one of its roles (an empty set means every signed-in person).
+HEADER_LINKS: list[NavLink] = []
+FOOTER_LINKS: list[NavLink] = []
+
+
+def _visible(links: list[NavLink]) -> list[NavLink]:
+    """Links whose endpoint is registered and whose roles the person holds."""
+    views = current_app.view_functions
+    authenticated = current_user.is_authenticated
+    shown = []
+    for link in links:
+        if link.endpoint not in views:
+            continue
+        if link.roles and not (authenticated and current_user.has_role(*link.roles)):
+            continue
+        shown.append(link)
+    return shown
+
+
+def init_app(app: Flask) -> None:
+    """Expose nav_links() and footer_links() to templates."""
+    app.jinja_env.globals["nav_links"] = lambda: _visible(HEADER_LINKS)
+    app.jinja_env.globals["footer_links"] = lambda: _visible(FOOTER_LINKS)

@@ -1,0 +1,36 @@
+"""Blinker signals a host application (and our own features) can subscribe to.
+
+Signals are sent inside the unit of work that made the change, with the session as
+`session=`; a receiver that writes must only add to that session (so its change commits or
+rolls back with the cause). Work that must not happen for a rolled-back change (e-mail,
+calls to other systems) should be deferred with `lms.db.db.after_commit`.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+completion_recorded = _signals.signal("completion-recorded")
+"""sender: the Completion; kwargs: session, actor_id."""
+
+completion_revoked = _signals.signal("completion-revoked")
+"""sender: the Completion; kwargs: session, actor_id, reason."""
+
+item_unlocked = _signals.signal("item-unlocked")
+"""sender: the User; kwargs: session, item (CatalogItem) that has just become open to them."""
+
+certificate_issued = _signals.signal("certificate-issued")
+"""sender: the Certificate; kwargs: session."""
+
+certificate_revoked = _signals.signal("certificate-revoked")
+"""sender: the Certificate; kwargs: session, reason."""
+
+equivalency_decided = _signals.signal("equivalency-decided")
+"""sender: the EquivalencyRequest; kwargs: session."""
+
+application_changed = _signals.signal("application-changed")
+"""sender: the Application; kwargs: session, previous (ApplicationStatus or None)."""
+
+completions_imported = _signals.signal("completions-imported")
+"""Sent *after commit* by a bulk import. sender: the Flask app; kwargs: completion_ids
+(list[int]), issue_certificates (bool): receivers do their bulk follow-up work."""

@@ -1,0 +1,194 @@
+"""Shared fixtures: a migrated database per test on the chosen backend, app, client, people.
+
+The backend comes from LMS_TEST_BACKEND (`sqlite`, the default, or `postgresql`). On
+PostgreSQL each test run (and each xdist worker) migrates a schema of its own, named after
+the process, and drops it at the end, so two runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from lms import create_app
+from lms.auth.models import Role, User, UserRole
+from lms.auth.passwords import hash_password
+from lms.db import Base, utcnow
+from lms.migrate import upgrade
+from lms.models import import_all_models
+
+BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "LMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
+SCREENING_KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
+
+import_all_models()
+
+
+def _postgres_url_with_schema(schema: str) -> str:
+    """A URL whose connections use the given schema first."""
+    url = make_url(POSTGRES_URL)
+    query = dict(url.query)
+    query["options"] = f"-csearch_path={schema}"
+    return url.set(query=query).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate a fresh database once per test process and yield its URL."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        engine = create_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield str(path)
+        return
+    if BACKEND != "postgresql":
+        raise pytest.UsageError(f"unknown LMS_TEST_BACKEND {BACKEND!r}")
+    schema = f"lms_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_url_with_schema(schema)
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database for one test."""
+    if BACKEND == "sqlite":
+        path = tmp_path / "lms.sqlite3"
+        shutil.copyfile(database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    engine = create_engine(database_template)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield database_template
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict:
+    """Settings for a test app; tests may change them before asking for `app`."""
+    return {
+        "TESTING": True,
+        "LMS_ENV": "testing",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough",
+        "LMS_DATABASE_URL": database_url,
+        "LMS_INSTANCE_PATH": str(tmp_path / "instance"),
+        "LMS_PUBLIC_URL": "http://lms.test",
+        "LMS_SCREENING_KEY": SCREENING_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict) -> Iterator[Flask]:
+    """The tracker app on the test database."""
+    application = create_app(app_config)
+    yield application
+    application.extensions["lms"].db.engine.dispose()
+
+
+@pytest.fixture
+def engine(app: Flask) -> Engine:
+    """The app's engine."""
+    return app.extensions["lms"].db.engine
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The app's session inside an app context; commit it yourself to make data visible."""
+    from lms.db import db
+
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def make_user(session: Session) -> Callable[..., User]:
+    """Factory: make_user(role=Role.CLINICIAN, licensed=True, **fields) -> committed User."""
+    counter = iter(range(1, 1_000_000))
+
+    def factory(*roles: Role | str, licensed: bool = True, **fields: object) -> User:
+        n = next(counter)
+        role_set = {Role(r) for r in roles} or {Role.CLINICIAN}
+        fields.setdefault("email", f"person{n}-{uuid.uuid4().hex[:6]}@example.test")
+        fields.setdefault("name", f"Test Person {n}")
+        fields.setdefault("credentials", "LCSW")
+        if licensed:
+            fields.setdefault("licence_type", "LCSW")
+            fields.setdefault("licence_number", f"LC{n:05d}")
+            fields.setdefault("licence_state", "CA")
+            fields.setdefault("licence_expires_on", date(2099, 1, 1))
+            fields.setdefault("licence_verified_at", utcnow())
+        else:
+            fields.setdefault("pre_licensed", True)
+        user = User(password_hash=_PASSWORD_HASH, email_confirmed_at=utcnow(), **fields)
+        user.role_rows = [UserRole(role=r) for r in sorted(role_set)]
+        session.add(user)
+        session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[FlaskClient, User], FlaskClient]:
+    """Sign a client in as a user without the cost of an argon2 check."""
+
+    def do_login(client: FlaskClient, user: User) -> FlaskClient:
+        with client.session_transaction() as flask_session:
+            flask_session["_user_id"] = user.get_id()
+            flask_session["_fresh"] = True
+        return client
+
+    return do_login
+
+
+@pytest.fixture
+def catalog(session: Session) -> dict[str, object]:
+    """The default catalogue loaded; returns {code: CatalogItem}."""
+    from lms.catalog.models import CatalogItem
+    from lms.catalog.services import DEFAULT_CATALOG, load_catalog
+
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    return {item.code: item for item in session.scalars(select(CatalogItem))}
+
+
+def table_names(engine: Engine) -> set[str]:
+    """Tables in the test database (a helper for schema tests)."""
+    return set(inspect(engine).get_table_names())
