@@ -136,12 +136,18 @@ def _register_error_pages(app: Flask) -> None:
         _db.rollback()
         if wants_json():
             return jsonify(error=title, message=message), status
-        return render_template("errors/error.html", status=status, title=title, message=message), status
+        return render_template(
+            "errors/error.html", status=status, title=title, message=message
+        ), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Any, int]:
-        return render(400, "Form expired", "The form was missing its security token or it expired. "
-                      "Go back, reload the page and try again.")
+        return render(
+            400,
+            "Form expired",
+            "The form was missing its security token or it expired. "
+            "Go back, reload the page and try again.",
+        )
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> tuple[Any, int]:
@@ -155,7 +161,11 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Any, int]:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return render(500, "Something went wrong", "The error has been logged. Nothing was changed; please try again.")
+        return render(
+            500,
+            "Something went wrong",
+            "The error has been logged. Nothing was changed; please try again.",
+        )
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -57,12 +57,20 @@ user_cli = AppGroup("user", help="Manage accounts.")
 @user_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, type=click.Choice([r.value for r in Role]),
-              default=["admin"], show_default=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    default=["admin"],
+    show_default=True,
+)
 @click.option("--credentials", default="")
 @click.password_option(help="Prompted for when not given.")
 @with_appcontext
-def user_create(email: str, name: str, roles: tuple[str, ...], credentials: str, password: str) -> None:
+def user_create(
+    email: str, name: str, roles: tuple[str, ...], credentials: str, password: str
+) -> None:
     """Create an account (the first administrator, for example)."""
     try:
         user = auth_services.create_user(

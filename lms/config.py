@@ -25,16 +25,66 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("LMS_ENV", "LMS_ENV", "production", "`production` or `development`; production refuses to start without a secret key"),
-    Setting("LMS_SECRET_KEY", "SECRET_KEY", None, "signs sessions and CSRF tokens; required in production"),
-    Setting("LMS_DATABASE_URL", "LMS_DATABASE_URL", None, "SQLAlchemy URL; default `sqlite:///instance/lms.sqlite3`"),
-    Setting("LMS_PUBLIC_URL", "LMS_PUBLIC_URL", "http://127.0.0.1:5000", "absolute address printed on certificates and in e-mails"),
-    Setting("LMS_RATELIMIT_STORAGE_URL", "RATELIMIT_STORAGE_URI", "memory://", "rate-limit counters; use `redis://127.0.0.1:6379/0` with several workers"),
-    Setting("LMS_SCREENING_KEY", "LMS_SCREENING_KEY", None, "Fernet key that encrypts medical-screening answers at rest"),
-    Setting("LMS_EVIDENCE_DIR", "LMS_EVIDENCE_DIR", None, "where uploaded evidence files are kept (outside the web root); default `instance/evidence`"),
-    Setting("LMS_SMTP_URL", "LMS_SMTP_URL", None, "`smtp://user:pass@host:587?starttls=1` or `smtps://...`; unset writes mail to `instance/outbox`"),
-    Setting("LMS_MAIL_FROM", "LMS_MAIL_FROM", "KAP Training <no-reply@example.org>", "sender address of outgoing mail"),
-    Setting("LMS_COOKIE_SECURE", "SESSION_COOKIE_SECURE", None, "`1` to send cookies over HTTPS only (default on in production)"),
+    Setting(
+        "LMS_ENV",
+        "LMS_ENV",
+        "production",
+        "`production` or `development`; production refuses to start without a secret key",
+    ),
+    Setting(
+        "LMS_SECRET_KEY",
+        "SECRET_KEY",
+        None,
+        "signs sessions and CSRF tokens; required in production",
+    ),
+    Setting(
+        "LMS_DATABASE_URL",
+        "LMS_DATABASE_URL",
+        None,
+        "SQLAlchemy URL; default `sqlite:///instance/lms.sqlite3`",
+    ),
+    Setting(
+        "LMS_PUBLIC_URL",
+        "LMS_PUBLIC_URL",
+        "http://127.0.0.1:5000",
+        "absolute address printed on certificates and in e-mails",
+    ),
+    Setting(
+        "LMS_RATELIMIT_STORAGE_URL",
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "rate-limit counters; use `redis://127.0.0.1:6379/0` with several workers",
+    ),
+    Setting(
+        "LMS_SCREENING_KEY",
+        "LMS_SCREENING_KEY",
+        None,
+        "Fernet key that encrypts medical-screening answers at rest",
+    ),
+    Setting(
+        "LMS_EVIDENCE_DIR",
+        "LMS_EVIDENCE_DIR",
+        None,
+        "folder for uploaded evidence files, outside the web root; default `instance/evidence`",
+    ),
+    Setting(
+        "LMS_SMTP_URL",
+        "LMS_SMTP_URL",
+        None,
+        "`smtp://user:pass@host:587?starttls=1` or `smtps://...`; unset: files in instance/outbox",
+    ),
+    Setting(
+        "LMS_MAIL_FROM",
+        "LMS_MAIL_FROM",
+        "KAP Training <no-reply@example.org>",
+        "sender address of outgoing mail",
+    ),
+    Setting(
+        "LMS_COOKIE_SECURE",
+        "SESSION_COOKIE_SECURE",
+        None,
+        "`1` to send cookies over HTTPS only (default on in production)",
+    ),
 )
 
 
@@ -72,8 +122,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
 
     if not config.get("SECRET_KEY"):
         if production:
-            raise ConfigError("LMS_SECRET_KEY is not set: a production start needs a long random secret")
-        config["SECRET_KEY"] = "development-only-secret-key-not-for-production"
+            raise ConfigError(
+                "LMS_SECRET_KEY is not set: a production start needs a long random secret"
+            )
+        # Only development and test starts get here; a fixed key keeps several workers in step.
+        config["SECRET_KEY"] = "development-only-secret-key-not-for-production"  # noqa: S105
     elif production and len(str(config["SECRET_KEY"])) < 24:
         raise ConfigError("LMS_SECRET_KEY is too short: use at least 24 random characters")
 

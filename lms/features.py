@@ -7,9 +7,7 @@ from importlib import import_module
 from flask import Blueprint
 
 # Each entry is a module exposing `bp` (a Blueprint). Order decides nothing but readability.
-VIEW_MODULES: tuple[str, ...] = (
-    "lms.auth.views",
-)
+VIEW_MODULES: tuple[str, ...] = ("lms.auth.views",)
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = ()
@@ -24,6 +22,7 @@ def subscribe() -> None:
     """Connect each feature's signal receivers."""
     for name in SUBSCRIBERS:
         import_module(name).subscribe()
+
 
 # Modules exposing `register(group)`, which adds their commands to `flask lms`.
 CLI_MODULES: tuple[str, ...] = ()

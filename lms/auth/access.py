@@ -38,9 +38,7 @@ reviewer_required = roles_required(Role.MEDICAL_REVIEWER)
 
 def may_see_person(person_id: int) -> bool:
     """A person sees their own record; instructors and admins see everyone's."""
-    return current_user.is_authenticated and (
-        current_user.id == person_id or current_user.is_staff
-    )
+    return current_user.is_authenticated and (current_user.id == person_id or current_user.is_staff)
 
 
 def safe_next(target: str | None, default: str) -> str:

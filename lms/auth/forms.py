@@ -21,9 +21,13 @@ class RegistrationForm(FlaskForm):
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     credentials = StringField(
-        "Credentials", validators=[Optional(), Length(max=100)], description='For example "PMHNP", "LCSW", "MD".'
+        "Credentials",
+        validators=[Optional(), Length(max=100)],
+        description='For example "PMHNP", "LCSW", "MD".',
     )
-    email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField(
+        "E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)]
+    )
     password = PasswordField(
         "Password",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],

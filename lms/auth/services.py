@@ -194,9 +194,12 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
 
 def count_admins(session: Session) -> int:
     """How many active administrators exist."""
-    return session.scalar(
-        select(func.count())
-        .select_from(UserRole)
-        .join(User)
-        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(User)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        )
+        or 0
+    )
