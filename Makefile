@@ -67,8 +67,10 @@ format: $(VENV)/.installed-test  ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.installed-test  ## Measure throughput and certificate speed against the targets
-	$(BIN)/python bench/run.py
+BENCH_DB ?= sqlite
+
+bench: $(VENV)/.installed-test  ## Measure speed against the targets (BENCH_DB=postgresql for PostgreSQL)
+	$(BIN)/python -m bench.run --db $(BENCH_DB)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) $(INSTANCE) .pytest_cache

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Run by `make test`: lint, install the system tools the tests drive, then the suite on
-# SQLite and (when it answers) PostgreSQL. Prints which backends ran.
+# SQLite and (when it answers) PostgreSQL. Prints which backends ran; exits non-zero when
+# anything failed, when a run collected no test at all, or when a run overran its time cap.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+
+# CI gives one run 90 minutes on 2 cores: each backend gets a hard cap well inside that
+# (override with LMS_SUITE_TIMEOUT, in seconds), so a hung test fails loudly instead of
+# eating the whole budget.
+suite_timeout="${LMS_SUITE_TIMEOUT:-1800}"
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -12,7 +18,11 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]} (Debian packages the tests drive)..."
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null; }; then
+    echo "FAILED to install ${need_apt[*]}: the browser, QR and PDF tests need them." >&2
+    exit 1
+  fi
 fi
 
 echo "== ruff"
@@ -23,25 +33,52 @@ workers=$(nproc 2>/dev/null || echo 2)
 status=0
 ran=()
 
+# run_pytest LABEL ARGS...: one pytest run under the time cap; any non-zero exit fails the
+# suite. Exit 5 ("no tests collected") is named, because a suite that silently ran nothing
+# must never pass.
+run_pytest() {
+  local label="$1"; shift
+  timeout --kill-after=60 "$suite_timeout" \
+    $BIN/pytest -n "$workers" -p no:cacheprovider --durations=15 "$@"
+  local rc=$?
+  case $rc in
+    0) ;;
+    5) echo "== FAILED on $label: pytest collected no test" >&2; status=1 ;;
+    124|137) echo "== FAILED on $label: over the ${suite_timeout}s time cap" >&2; status=1 ;;
+    *) echo "== FAILED on $label: pytest exited with $rc" >&2; status=1 ;;
+  esac
+}
+
 echo "== pytest on SQLite"
-LMS_TEST_BACKEND=sqlite $BIN/pytest -n "$workers" -p no:cacheprovider || status=1
+LMS_TEST_BACKEND=sqlite run_pytest SQLite
 ran+=("SQLite")
 
 pg_url="${LMS_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
-if $BIN/python - "$pg_url" <<'PY' 2>/dev/null
+pg_answers() {
+  $BIN/python - "$pg_url" <<'PY' 2>/dev/null
 import sys
 from sqlalchemy import create_engine, text
 engine = create_engine(sys.argv[1], connect_args={"connect_timeout": 3})
 with engine.connect() as conn:
     conn.execute(text("SELECT 1"))
 PY
-then
+}
+# The machine's local cluster may have stopped since boot; starting it is harmless if it runs.
+if ! pg_answers && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  for version in $(ls /etc/postgresql); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
+  done
+fi
+if pg_answers; then
   echo "== pytest on PostgreSQL ($pg_url; browser tests ran on SQLite)"
-  LMS_TEST_BACKEND=postgresql $BIN/pytest -n "$workers" -p no:cacheprovider -m "not browser" || status=1
+  LMS_TEST_BACKEND=postgresql run_pytest PostgreSQL -m "not browser"
   ran+=("PostgreSQL")
 else
   echo "== PostgreSQL SKIPPED: nothing answers at $pg_url (set LMS_TEST_DATABASE_URL)"
 fi
 
 echo "== backends that ran: ${ran[*]}"
+if [ $status -ne 0 ]; then
+  echo "== test suite FAILED" >&2
+fi
 exit $status
