@@ -158,6 +158,8 @@ def set_roles(session: Session, user: User, roles: set[Role], *, actor: User) ->
         raise Forbidden("You cannot remove your own administrator role.")
     if not roles:
         raise InvalidInput("A person needs at least one role.")
+    if Role.ADMIN in user.roles and Role.ADMIN not in roles and user.active:
+        _keep_an_admin(session, "remove the administrator role of")
     before = sorted(r.value for r in user.roles)
     keep = [row for row in user.role_rows if row.role in roles]
     user.role_rows = keep + [UserRole(role=r) for r in sorted(roles - user.roles)]
@@ -180,6 +182,8 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         raise Forbidden("You cannot deactivate your own account.")
     if user.active == active:
         return
+    if not active and Role.ADMIN in user.roles:
+        _keep_an_admin(session, "deactivate")
     user.active = active
     rotate_auth_token(user)
     record_event(
@@ -190,6 +194,23 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         subject_id=user.id,
         person_id=user.id,
     )
+
+
+def _keep_an_admin(session: Session, doing: str) -> None:
+    """Refuse a change that would leave no active administrator.
+
+    The active admins' rows are locked first (FOR UPDATE on PostgreSQL; SQLite writers are
+    already serialised), so two admins demoting each other at the same moment cannot both
+    pass; the count then runs as a new statement and so sees the other's committed change.
+    """
+    session.scalars(
+        select(User.id)
+        .join(UserRole)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True))
+        .with_for_update(of=User)
+    ).all()
+    if count_admins(session) <= 1:
+        raise Conflict(f"You cannot {doing} the last active administrator.")
 
 
 def count_admins(session: Session) -> int:
