@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.db import Base, utcnow
+from lms.db import Base, str_enum, utcnow
+
+
+class OutboxStatus(StrEnum):
+    """Where a message stands; `sending` is a claim that stops two senders sending it twice."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        """Human name of the status."""
+        return {
+            "pending": "Waiting",
+            "sending": "Sending",
+            "sent": "Sent",
+            "failed": "Failed, will retry",
+        }[self.value]
 
 
 class OutboxMessage(Base):
@@ -24,10 +44,17 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus, "status"), default=OutboxStatus.PENDING
+    )
+    last_attempt_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_outbox_messages_sent_at", "sent_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_sent_at", "sent_at"),
+        Index("ix_outbox_messages_status", "status"),
+    )
 
 
 class Notification(Base):

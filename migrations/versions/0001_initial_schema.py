@@ -116,6 +116,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.create_index('ix_completions_item_id', ['item_id'], unique=False)
+        batch_op.create_index('ix_completions_user_id', ['user_id'], unique=False)
         batch_op.create_index('uq_completions_live', ['user_id', 'item_id'], unique=True, sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('equivalency_requests',
@@ -170,6 +171,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=60), nullable=False),
     sa.Column('created_at', lms.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', lms.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'failed', name='status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('last_attempt_at', lms.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_messages_user_id_users'), ondelete='SET NULL'),
@@ -177,6 +180,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_messages_sent_at', ['sent_at'], unique=False)
+        batch_op.create_index('ix_outbox_messages_status', ['status'], unique=False)
 
     op.create_table('retreat_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -291,6 +295,7 @@ def downgrade() -> None:
     op.drop_table('user_roles')
     op.drop_table('retreat_sessions')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_messages_status')
         batch_op.drop_index('ix_outbox_messages_sent_at')
 
     op.drop_table('outbox_messages')
@@ -306,6 +311,7 @@ def downgrade() -> None:
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.drop_index('uq_completions_live', sqlite_where=sa.text('revoked_at IS NULL'), postgresql_where=sa.text('revoked_at IS NULL'))
         batch_op.drop_index('ix_completions_item_id')
+        batch_op.drop_index('ix_completions_user_id')
 
     op.drop_table('completions')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
