@@ -54,6 +54,8 @@ class Completion(Base):
             postgresql_where=text("revoked_at IS NULL"),
         ),
         Index("ix_completions_item_id", "item_id"),
+        # Dashboards read a person's whole history, revoked rows included.
+        Index("ix_completions_user_id", "user_id"),
         CheckConstraint(
             "(revoked_at IS NULL) = (revoke_reason IS NULL)", name="revocation_has_reason"
         ),
