@@ -224,26 +224,3 @@ def count_admins(session: Session) -> int:
         )
         or 0
     )
-
-
-def verify_licence(session: Session, user: User, *, actor: User) -> None:
-    """Record that an admin checked the person's licence with the issuing board."""
-    if user.pre_licensed or not user.licence_number:
-        raise InvalidInput(f"{user.name} has no licence to verify.")
-    if user.licence_verified_at is not None:
-        return  # already verified: a second click changes nothing
-    user.licence_verified_at = utcnow()
-    user.licence_verified_by_id = actor.id
-    session.flush()
-    record_event(
-        session,
-        actor_id=actor.id,
-        action="user.licence_verified",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-        licence_type=user.licence_type,
-        licence_number=user.licence_number,
-        licence_state=user.licence_state,
-        licence_expires_on=user.licence_expires_on,
-    )
