@@ -7,7 +7,10 @@ from importlib import import_module
 from flask import Blueprint
 
 # Each entry is a module exposing `bp` (a Blueprint). Order decides nothing but readability.
-VIEW_MODULES: tuple[str, ...] = ("lms.auth.views",)
+VIEW_MODULES: tuple[str, ...] = (
+    "lms.auth.views",
+    "lms.admin.views",
+)
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = ()

@@ -26,7 +26,10 @@ class NavLink:
 
 # Features add their entries here; a link shows only when its endpoint exists and the person
 # holds one of its roles (an empty set means every signed-in person).
-HEADER_LINKS: list[NavLink] = []
+HEADER_LINKS: list[NavLink] = [
+    NavLink("admin.users", "Users", frozenset({Role.ADMIN})),
+    NavLink("admin.audit", "Audit log", frozenset({Role.ADMIN})),
+]
 FOOTER_LINKS: list[NavLink] = []
 
 

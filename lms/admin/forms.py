@@ -1,0 +1,92 @@
+"""Forms of the admin pages: list filters (GET, no token) and the account actions (POST)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from lms.auth.models import Role
+
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+
+class FilterForm(FlaskForm):
+    """A GET form read from the query string: it changes nothing, so it carries no token."""
+
+    class Meta:
+        """Filters are links people bookmark and share; CSRF tokens do not belong in them."""
+
+        csrf = False
+
+    page = IntegerField(
+        "Page", validators=[Optional(), NumberRange(min=1)], default=1, widget=HiddenInput()
+    )
+
+
+class UserFilterForm(FilterForm):
+    """Search and filters of the users list."""
+
+    q = SearchField(
+        "Search",
+        validators=[Optional()],
+        description="Part of a name, an e-mail address or a licence number.",
+    )
+    role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES], default="")
+    status = SelectField(
+        "Account",
+        choices=[("", "Active or not"), ("active", "Active"), ("inactive", "Deactivated")],
+        default="",
+    )
+    licence_unverified = BooleanField("Only licences waiting for verification")
+
+
+class AuditFilterForm(FilterForm):
+    """Filters of the audit log browser."""
+
+    action = SelectField("Action", choices=[("", "Any action")], default="")
+    actor = StringField("Done by", validators=[Optional()], description="Name or e-mail.")
+    person = StringField("Concerning", validators=[Optional()], description="Name or e-mail.")
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    actor_id = IntegerField("Actor id", validators=[Optional()], widget=HiddenInput())
+    person_id = IntegerField("Person id", validators=[Optional()], widget=HiddenInput())
+
+    def set_actions(self, actions: list[str]) -> None:
+        """Offer the actions present in the trail (plus the one asked for, kept visible)."""
+        known = list(actions)
+        if self.action.data and self.action.data not in known:
+            known.append(self.action.data)
+        self.action.choices = [("", "Any action"), *[(a, a) for a in known]]
+
+    def validate_date_to(self, field: DateField) -> None:
+        """A range must not end before it starts."""
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RolesForm(FlaskForm):
+    """The roles a person holds."""
+
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES)
+
+    def validate_roles(self, field: MultiCheckboxField) -> None:
+        """A person keeps at least one role."""
+        if not field.data:
+            raise ValidationError("Tick at least one role.")
