@@ -28,4 +28,6 @@ def subscribe() -> None:
 
 
 # Modules exposing `register(group)`, which adds their commands to `flask lms`.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = (
+    "lms.demo",
+)

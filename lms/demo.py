@@ -1,0 +1,633 @@
+"""Demo data for `make run` (`flask --app wsgi lms demo`): staff, a fresh clinician, and a
+dozen clinicians at varied stages, all made through the real services and safe to rerun.
+
+Every step checks whether it has already happened before doing it, so a second run changes
+nothing; and because the checks are per step, a run after a newer release adds only what is
+new. Dates of training are real past dates (2024-2026).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import Role, User
+from lms.auth.passwords import password_problem, verify_password
+from lms.catalog.models import CatalogItem
+from lms.db import db, utcnow
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.errors import DomainError, InvalidInput
+from lms.progress.models import Completion, CompletionSource
+
+PASSWORD_ENV = "LMS_DEMO_PASSWORD"  # noqa: S105 - the variable name, not a password
+PASSWORD_FILE = "demo_password"  # noqa: S105 - a file name
+
+
+# --------------------------------------------------------------------------------------------
+# The people and their stories (data)
+
+
+@dataclass(frozen=True)
+class Licence:
+    """A demo licence; `verified` False leaves it waiting for an administrator."""
+
+    type: str
+    number: str
+    state: str
+    expires_on: date
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Complete:
+    """An instructor's mark (or, for a retreat, its attendance record) on a real date."""
+
+    code: str
+    on: date
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """An instructor revokes the completion of `code` dated `on`, with a reason."""
+
+    code: str
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A request for credit for outside training, and its decision (None: still pending)."""
+
+    code: str
+    programme: str
+    attended_from: date
+    attended_to: date
+    hours: Decimal
+    description: str
+    approve: bool | None = None
+    reason: str = ""
+
+
+Step = Complete | Revoke | Equivalent
+
+
+@dataclass(frozen=True)
+class Person:
+    """A demo account and what it has done; `licence` None means pre-licensed."""
+
+    email: str
+    name: str
+    credentials: str
+    roles: frozenset[Role]
+    licence: Licence | None
+    stage: str
+    steps: tuple[Step, ...] = field(default=())
+
+
+def _licence(kind: str, number: str, state: str, verified: bool = True) -> Licence:
+    """A licence valid well beyond the demo's dates."""
+    return Licence(kind, number, state, date(2028, 6, 30), verified)
+
+
+CLINICIAN = frozenset({Role.CLINICIAN})
+M1_TO_5 = ("M1", "M2", "M3", "M4", "M5")
+KTC_M1 = Equivalent(
+    "M1",
+    "KTC",
+    date(2024, 3, 15),
+    date(2024, 3, 17),
+    Decimal("16"),
+    "Ketamine Training Center introductory KAP course: ketamine basics, set and setting, "
+    "screening and contraindications, integration. Live online, three days.",
+    approve=True,
+    reason="KTC's introductory course is an accepted Module 1 equivalent.",
+)
+
+STAFF: tuple[Person, ...] = (
+    Person(
+        "admin@example.org",
+        "Jordan Ellis",
+        "",
+        frozenset({Role.ADMIN}),
+        None,
+        "administrator: users, roles, catalogue, sessions, audit log",
+    ),
+    Person(
+        "instructor@example.org",
+        "Naomi Feld",
+        "PsyD",
+        frozenset({Role.INSTRUCTOR}),
+        None,
+        "instructor: marks completions, reviews equivalencies, rosters",
+    ),
+    Person(
+        "reviewer@example.org",
+        "Victor Ramos",
+        "MD",
+        frozenset({Role.MEDICAL_REVIEWER}),
+        None,
+        "medical reviewer: the only role that reads screening answers",
+    ),
+)
+
+FRESH_CLINICIAN = Person(
+    "clinician@example.org",
+    "Casey Morgan",
+    "LCSW",
+    CLINICIAN,
+    _licence("LCSW", "LCS 81234", "CA"),
+    "licensed and verified, has completed nothing yet",
+)
+
+
+def _modules(codes: tuple[str, ...], first: date, gap_days: int = 35) -> tuple[Complete, ...]:
+    """Marks for modules taken one after the other, `gap_days` apart, from `first`."""
+    return tuple(
+        Complete(code, first + timedelta(days=i * gap_days)) for i, code in enumerate(codes)
+    )
+
+
+CLINICIANS: tuple[Person, ...] = (
+    Person(
+        "priya.raman@example.org",
+        "Priya Raman",
+        "PMHNP",
+        CLINICIAN,
+        _licence("APRN", "NP 5520931", "OR"),
+        "Modules 1-5, Healing the Healer and the Level 1 retreat: the Advanced retreat is open",
+        (
+            *_modules(M1_TO_5, date(2024, 1, 20)),
+            Complete("HTH", date(2024, 7, 13)),
+            Complete(
+                "RETREAT-L1",
+                date(2024, 9, 8),
+                "Attended 4-8 Sep 2024 in Portland (from the 2024 attendance records).",
+            ),
+        ),
+    ),
+    Person(
+        "daniel.okafor@example.org",
+        "Daniel Okafor",
+        "LCSW",
+        CLINICIAN,
+        _licence("LCSW", "LCS 77102", "WA"),
+        "Module 1 waived (approved KTC equivalent), Module 2 done: Level 1 retreat open",
+        (KTC_M1, Complete("M2", date(2024, 10, 12))),
+    ),
+    Person(
+        "sofia.marquez@example.org",
+        "Sofia Marquez",
+        "LMFT",
+        CLINICIAN,
+        _licence("LMFT", "LMFT 120488", "CA"),
+        "mid-way: Modules 1 and 2",
+        _modules(("M1", "M2"), date(2025, 1, 18), 42),
+    ),
+    Person(
+        "ethan.brooks@example.org",
+        "Ethan Brooks",
+        "MD",
+        CLINICIAN,
+        _licence("Physician", "G 184420", "CA"),
+        "Modules 1-3; outside retreat pending approval (Advanced retreat shows it)",
+        (
+            *_modules(("M1", "M2", "M3"), date(2025, 2, 8)),
+            Equivalent(
+                "RETREAT-L1",
+                "SAGE",
+                date(2025, 6, 2),
+                date(2025, 6, 6),
+                Decimal("36"),
+                "SAGE Institute five-day residential experiential KAP retreat, Boulder, CO.",
+            ),
+        ),
+    ),
+    Person(
+        "grace.lindqvist@example.org",
+        "Grace Lindqvist",
+        "PsyD",
+        CLINICIAN,
+        _licence("Psychologist", "PSY 33107", "CA"),
+        "Module 2 marked on a wrong date, revoked with a reason and re-marked",
+        (
+            Complete("M1", date(2025, 2, 8)),
+            Complete("M2", date(2025, 4, 5)),
+            Revoke("M2", date(2025, 4, 5), "Marked on the wrong date: she attended on 12 April."),
+            Complete("M2", date(2025, 4, 12)),
+        ),
+    ),
+    Person(
+        "samuel.adeyemi@example.org",
+        "Samuel Adeyemi",
+        "MDiv, BCC",
+        CLINICIAN,
+        _licence("Chaplain (BCC)", "BCC 40917", "IL"),
+        "chaplain: Healing the Healer, Ethics and Module 1",
+        (
+            Complete("HTH", date(2025, 3, 22)),
+            Complete("ETHICS", date(2025, 5, 3)),
+            Complete("M1", date(2025, 6, 14)),
+        ),
+    ),
+    Person(
+        "hannah.cho@example.org",
+        "Hannah Cho",
+        "MSW",
+        CLINICIAN,
+        None,
+        "pre-licensed: takes modules, retreats stay locked until licensed",
+        (Complete("M1", date(2025, 9, 20)), Complete("ETHICS", date(2025, 10, 18))),
+    ),
+    Person(
+        "rachel.stein@example.org",
+        "Rachel Stein",
+        "PhD",
+        CLINICIAN,
+        _licence("Psychologist", "PSY 29811", "NY", verified=False),
+        "Module 1 done, licence waiting for verification; declined outside Module 3 credit",
+        (
+            Complete("M1", date(2026, 1, 24)),
+            Equivalent(
+                "M3",
+                "Other: weekend webinar",
+                date(2025, 11, 8),
+                date(2025, 11, 9),
+                Decimal("6"),
+                "Two-day webinar on psychedelic ethics.",
+                approve=False,
+                reason="Six hours of webinar do not cover Module 3's group and virtual KAP.",
+            ),
+        ),
+    ),
+    Person(
+        "leila.haddad@example.org",
+        "Leila Haddad",
+        "DO",
+        CLINICIAN,
+        _licence("Physician (DO)", "20A 11873", "CA"),
+        "graduate: Modules 1-7, Music, Rainfall Medical, both 2024 retreats",
+        (
+            *_modules(M1_TO_5, date(2024, 1, 13), 28),
+            Complete("MUSIC", date(2024, 6, 1)),
+            Complete("MEDICAL", date(2024, 6, 29)),
+            Complete(
+                "RETREAT-L1",
+                date(2024, 9, 8),
+                "Attended 4-8 Sep 2024 in Portland (from the 2024 attendance records).",
+            ),
+            Complete(
+                "RETREAT-ADV",
+                date(2024, 10, 8),
+                "Attended 3-8 Oct 2024 in San Francisco (from the 2024 attendance records).",
+            ),
+            Complete("M6", date(2025, 2, 15)),
+            Complete("M7", date(2025, 5, 17)),
+        ),
+    ),
+    Person(
+        "marcus.bell@example.org",
+        "Marcus Bell",
+        "RN",
+        CLINICIAN,
+        _licence("RN", "RN 95310442", "CA"),
+        "Modules 1-2; Diamonds from Heaven retreat 2024",
+        (
+            *_modules(("M1", "M2"), date(2024, 3, 9)),
+            Complete(
+                "RETREAT-DFH",
+                date(2024, 7, 28),
+                "Attended 26-28 Jul 2024 in San Francisco (from the 2024 attendance records).",
+            ),
+        ),
+    ),
+    Person(
+        "amara.nwosu@example.org",
+        "Amara Nwosu",
+        "PMHNP",
+        CLINICIAN,
+        _licence("APRN", "NP 7702155", "WA"),
+        "Modules 1-3 and Integration",
+        (
+            *_modules(("M1", "M2", "M3"), date(2025, 4, 12)),
+            Complete("INTEGRATION", date(2025, 9, 6)),
+        ),
+    ),
+    Person(
+        "tomas.eriksen@example.org",
+        "Tomas Eriksen",
+        "LPCC",
+        CLINICIAN,
+        _licence("LPCC", "LPCC 3391", "CA"),
+        "Modules 1-4 and Music",
+        (
+            *_modules(("M1", "M2", "M3", "M4"), date(2025, 1, 11)),
+            Complete("MUSIC", date(2025, 8, 2)),
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The demo password
+
+
+def demo_password(instance_path: str | Path, environ: dict[str, str] | None = None) -> str:
+    """LMS_DEMO_PASSWORD, else the one stored in instance/demo_password, else a new one
+    (stored there, readable by the owner only, so the next run prints the same)."""
+    environ = os.environ if environ is None else environ
+    given = environ.get(PASSWORD_ENV, "")
+    if given:
+        if problem := password_problem(given):
+            raise InvalidInput(f"{PASSWORD_ENV} is not usable: {problem}")
+        return given
+    stored = Path(instance_path) / PASSWORD_FILE
+    if stored.exists():
+        password = stored.read_text(encoding="utf-8").strip()
+        if not password_problem(password):
+            return password
+    password = secrets.token_urlsafe(12)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    return password
+
+
+# --------------------------------------------------------------------------------------------
+# Making it so
+
+
+@dataclass
+class DemoReport:
+    """What a run did, and the logins to print."""
+
+    password: str
+    people: list[Person]
+    created: list[str] = field(default_factory=list)
+    steps_done: int = 0
+
+
+def _ensure_catalogue(session: Session, admin_id: int) -> None:
+    """Load the default catalogue when none is loaded (`make run` loads it first)."""
+    if session.scalar(select(func.count()).select_from(CatalogItem)):
+        return
+    from lms.catalog.services import DEFAULT_CATALOG, load_catalog
+
+    load_catalog(session, DEFAULT_CATALOG, actor_id=admin_id)
+
+
+def _ensure_person(
+    session: Session, person: Person, password: str, admin: User | None, report: DemoReport
+) -> User:
+    """Create the account unless it exists; make the demo password work for it."""
+    from lms.auth import services as auth
+
+    user = auth.find_user_by_email(session, person.email)
+    if user is not None:
+        if not verify_password(user.password_hash, password):
+            # The printed password must work, even after LMS_DEMO_PASSWORD changed.
+            auth.set_password(session, user, password, actor_id=admin.id if admin else user.id)
+        return user
+    licence = (
+        auth.Licence(pre_licensed=True)
+        if person.licence is None
+        else auth.Licence(
+            pre_licensed=False,
+            type=person.licence.type,
+            number=person.licence.number,
+            state=person.licence.state,
+            expires_on=person.licence.expires_on,
+        )
+    )
+    user = auth.create_user(
+        session,
+        email=person.email,
+        name=person.name,
+        password=password,
+        roles=person.roles,
+        credentials=person.credentials,
+        licence=licence,
+        actor_id=admin.id if admin else None,
+    )
+    # Demo addresses are not real mailboxes; treat them as confirmed.
+    user.email_confirmed_at = utcnow()
+    if person.licence is not None and person.licence.verified and admin is not None:
+        auth.verify_licence(session, user, actor=admin)
+    session.flush()
+    report.created.append(person.email)
+    return user
+
+
+def _item_id(session: Session, code: str) -> int:
+    """The catalogue id of an item code."""
+    from lms.catalog.services import get_item
+
+    return get_item(session, code).id
+
+
+def _completion_on(session: Session, user_id: int, code: str, on: date) -> Completion | None:
+    """The person's completion of `code` dated `on` (live or revoked), if any."""
+    return session.scalar(
+        select(Completion)
+        .where(
+            Completion.user_id == user_id,
+            Completion.item_id == _item_id(session, code),
+            Completion.completed_on == on,
+        )
+        .order_by(Completion.id.desc())
+        .limit(1)
+    )
+
+
+def _do_complete(session: Session, user: User, step: Complete, instructor: User) -> bool:
+    """Record the completion unless one with that date exists (or a live one does)."""
+    from lms.progress.services import record_completion
+
+    if _completion_on(session, user.id, step.code, step.on) is not None:
+        return False
+    live = session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == user.id,
+            Completion.item_id == _item_id(session, step.code),
+            Completion.revoked_at.is_(None),
+        )
+    )
+    if live is not None:
+        return False
+    retreat = step.code.startswith("RETREAT-")
+    record_completion(
+        session,
+        user_id=user.id,
+        item_code=step.code,
+        completed_on=step.on,
+        # 2024 retreats predate the tracker: their attendance arrives as imported history.
+        source=CompletionSource.IMPORT if retreat else CompletionSource.INSTRUCTOR,
+        actor_id=instructor.id,
+        note=step.note,
+    )
+    return True
+
+
+def _do_revoke(session: Session, user: User, step: Revoke, instructor: User) -> bool:
+    """Revoke the completion dated `on` unless it is already revoked."""
+    from lms.progress.services import revoke_completion
+
+    completion = _completion_on(session, user.id, step.code, step.on)
+    if completion is None or completion.revoked_at is not None:
+        return False
+    revoke_completion(session, completion.id, actor_id=instructor.id, reason=step.reason)
+    return True
+
+
+def _evidence_pdf(title: str, lines: list[str]) -> bytes:
+    """A small, valid one-page PDF standing in for an uploaded certificate of attendance."""
+    text = " ".join(
+        f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -22 Td" for line in [title, *lines]
+    )
+    stream = f"BT /F1 14 Tf 72 720 Td {text} ET".encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = BytesIO(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def _do_equivalent(
+    session: Session, user: User, step: Equivalent, reviewer: User, evidence_dir: str
+) -> bool:
+    """Ask for the credit (with an evidence PDF) and decide it, unless already asked."""
+    from lms.equivalency.services import RequestInput, decide_request, submit_request
+
+    asked = session.scalar(
+        select(EquivalencyRequest).where(
+            EquivalencyRequest.user_id == user.id,
+            EquivalencyRequest.item_id == _item_id(session, step.code),
+        )
+    )
+    created = asked is None
+    if asked is None:
+        evidence = _evidence_pdf(
+            f"{step.programme}: certificate of attendance",
+            [
+                f"Participant: {user.name}",
+                f"Dates: {step.attended_from.isoformat()} to {step.attended_to.isoformat()}",
+                f"Hours: {step.hours}",
+            ],
+        )
+        asked = submit_request(
+            session,
+            user_id=user.id,
+            data=RequestInput(
+                item_code=step.code,
+                outside_programme=step.programme,
+                attended_from=step.attended_from,
+                attended_to=step.attended_to,
+                hours=step.hours,
+                description=step.description,
+            ),
+            evidence_dir=evidence_dir,
+            evidence_stream=BytesIO(evidence),
+            evidence_filename=f"{step.programme.split(':')[0].lower()}-certificate.pdf",
+        )
+    if step.approve is None or asked.status != EquivalencyStatus.PENDING:
+        return created
+    decide_request(
+        session, asked.id, reviewer_id=reviewer.id, approve=step.approve, reason=step.reason
+    )
+    return True
+
+
+def create_demo_data(session: Session, *, password: str, evidence_dir: str) -> DemoReport:
+    """Make every demo account and story that does not exist yet; flushes, never commits."""
+    if problem := password_problem(password):
+        raise InvalidInput(f"The demo password is not usable: {problem}")
+    people = [*STAFF, FRESH_CLINICIAN, *CLINICIANS]
+    report = DemoReport(password=password, people=people)
+    admin = _ensure_person(session, STAFF[0], password, None, report)
+    _ensure_catalogue(session, admin.id)
+    staff = {p.email: _ensure_person(session, p, password, admin, report) for p in STAFF[1:]}
+    instructor = staff["instructor@example.org"]
+    _ensure_person(session, FRESH_CLINICIAN, password, admin, report)
+    for person in CLINICIANS:
+        user = _ensure_person(session, person, password, admin, report)
+        for step in person.steps:
+            if isinstance(step, Complete):
+                done = _do_complete(session, user, step, instructor)
+            elif isinstance(step, Revoke):
+                done = _do_revoke(session, user, step, instructor)
+            else:
+                done = _do_equivalent(session, user, step, instructor, evidence_dir)
+            report.steps_done += int(done)
+        session.flush()
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def print_logins(report: DemoReport, echo: Callable[[str], None]) -> None:
+    """Print every demo login with the one password, and what each account shows."""
+    width = max(len(p.email) for p in report.people)
+    echo("")
+    echo(f"Demo accounts (password for all: {report.password})")
+    for person in report.people:
+        roles = ", ".join(sorted(r.label for r in person.roles))
+        echo(f"  {person.email.ljust(width)}  {roles:<17} {person.name}: {person.stage}")
+    echo("")
+
+
+def register(group: AppGroup) -> None:
+    """Add `flask lms demo` to the command line."""
+
+    @group.command("demo")
+    @with_appcontext
+    def demo_command() -> None:
+        """Create the demo accounts and data (safe to run again) and print the logins."""
+        config = current_app.config
+        try:
+            password = demo_password(config["LMS_INSTANCE_PATH"])
+            report = create_demo_data(
+                db.session, password=password, evidence_dir=config["LMS_EVIDENCE_DIR"]
+            )
+            db.commit()
+        except DomainError as error:
+            db.rollback()
+            raise click.ClickException(error.message) from error
+        if report.created or report.steps_done:
+            click.echo(
+                f"Demo data: {len(report.created)} accounts created, "
+                f"{report.steps_done} training records added."
+            )
+        else:
+            click.echo("Demo data already in place: nothing changed.")
+        print_logins(report, click.echo)
