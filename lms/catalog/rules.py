@@ -1,0 +1,513 @@
+"""Prerequisite rules: pure evaluation of JSON rule trees against one clinician's facts.
+
+A rule is a small JSON tree. Leaves: {"completed": CODE}, {"equivalent": CODE},
+{"licensed": true}, {"screening_cleared": true}, {"ce_hours_at_least": N}. Combinators:
+{"all": [...]}, {"any": [...]}, {"at_least": N, "of": [...]}. `None` means "no rule".
+This module imports nothing from Flask or SQLAlchemy so it can be tested and reused alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+LEAF_KEYS = frozenset(
+    {"completed", "equivalent", "licensed", "screening_cleared", "ce_hours_at_least"}
+)
+COMBINATOR_KEYS = frozenset({"all", "any", "at_least"})
+
+LICENCE_STEP = (
+    "Hold a verified, current clinical licence (pre-licensed clinicians cannot attend retreats)"
+)
+SCREENING_STEP = "Have your medical screening cleared by a medical reviewer"
+IMPOSSIBLE_STEP = "Ask the programme team to correct this item's prerequisite"
+
+
+class RuleError(ValueError):
+    """A rule is not shaped like a rule (validate_rule explains why)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is true of one clinician, as far as rules are concerned."""
+
+    completed: frozenset[str]
+    equivalent: frozenset[str]
+    licensed: bool
+    screening_cleared: bool = False
+    ce_hours: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ItemName:
+    """How an item is named in explanations."""
+
+    title: str
+    equivalent_label: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The verdict on a rule: met or not, why not, and the fewest steps that unlock it."""
+
+    met: bool
+    explanation: str = ""
+    steps: tuple[str, ...] = ()
+    missing_codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Result:
+    """Evaluation of one node: its steps when unmet and a lower-case phrase for sentences."""
+
+    met: bool
+    phrase: str = ""
+    steps: tuple[str, ...] = ()
+    codes: frozenset[str] = frozenset()
+    # The phrase holds alternatives (", or" / ";"), so an enclosing "all" joins with "; and"
+    # to keep "A, or B; and C" from reading as "A, or (B and C)".
+    compound: bool = False
+    progress: int = 0  # met leaves below this node: breaks ties towards work already done
+
+
+_MET = _Result(met=True, progress=1)
+
+
+def evaluate(
+    rule: dict[str, Any] | None, facts: Facts, names: Mapping[str, ItemName]
+) -> Evaluation:
+    """Evaluate a rule for one clinician; `None` is always met."""
+    if rule is None:
+        return Evaluation(met=True)
+    result = _evaluate(rule, facts, names)
+    if result.met:
+        return Evaluation(met=True)
+    return Evaluation(
+        met=False,
+        explanation=_sentence(result.phrase),
+        steps=result.steps,
+        missing_codes=result.codes,
+    )
+
+
+def _evaluate(rule: Any, facts: Facts, names: Mapping[str, ItemName]) -> _Result:
+    """Evaluate one node of the tree."""
+    key = _node_key(rule)
+    if key == "completed":
+        code = rule["completed"]
+        if code in facts.completed:
+            return _MET
+        return _leaf(f"Complete {_title(code, names)}", codes=frozenset({code}))
+    if key == "equivalent":
+        code = rule["equivalent"]
+        if code in facts.equivalent:
+            return _MET
+        return _leaf(
+            f"Have an equivalent {_equivalent_label(code, names)} approved", frozenset({code})
+        )
+    if key == "licensed":
+        return _MET if facts.licensed or not rule["licensed"] else _leaf(LICENCE_STEP)
+    if key == "screening_cleared":
+        cleared = facts.screening_cleared or not rule["screening_cleared"]
+        return _MET if cleared else _leaf(SCREENING_STEP)
+    if key == "ce_hours_at_least":
+        needed = _decimal(rule["ce_hours_at_least"])
+        if facts.ce_hours >= needed:
+            return _MET
+        return _leaf(
+            f"Earn {_hours(needed - facts.ce_hours)} more CE hours "
+            f"({_hours(needed)} needed, {_hours(facts.ce_hours)} earned so far)"
+        )
+    if key == "all":
+        return _evaluate_all([_evaluate(child, facts, names) for child in rule["all"]])
+    if key == "any":
+        return _evaluate_any([_evaluate(child, facts, names) for child in rule["any"]])
+    children = [_evaluate(child, facts, names) for child in rule["of"]]
+    return _evaluate_at_least(rule["at_least"], children, rule["of"])
+
+
+def _leaf(step: str, codes: frozenset[str] = frozenset()) -> _Result:
+    """An unmet leaf: one step, whose lower-cased form is also its phrase."""
+    return _Result(met=False, phrase=_lower_first(step), steps=(step,), codes=codes)
+
+
+def _evaluate_all(children: list[_Result]) -> _Result:
+    """All children must hold: every unmet child's steps are needed."""
+    progress = sum(c.progress for c in children)
+    unmet = [c for c in children if not c.met]
+    if not unmet:
+        return _Result(met=True, progress=progress)
+    compound = any(c.compound for c in unmet)
+    return _Result(
+        met=False,
+        phrase=_join_and([c.phrase for c in unmet], compound=compound),
+        steps=_union(c.steps for c in unmet),
+        codes=frozenset().union(*(c.codes for c in unmet)),
+        compound=compound,
+        progress=progress,
+    )
+
+
+def _evaluate_any(children: list[_Result]) -> _Result:
+    """One child suffices: the cheapest branch gives the steps; the phrase lists them all."""
+    progress = sum(c.progress for c in children)
+    if any(c.met for c in children):
+        return _Result(met=True, progress=progress)
+    if not children:
+        return _impossible("it offers no options")
+    # Fewest steps first; on a tie the branch already partly done (Module 1 waived, say),
+    # then the file's order (sorted is stable).
+    ranked = sorted(children, key=lambda c: (len(c.steps), -c.progress))
+    best = ranked[0]
+    return _Result(
+        met=False,
+        phrase=", or ".join(c.phrase for c in ranked),
+        steps=best.steps,
+        codes=best.codes,
+        compound=len(ranked) > 1 or best.compound,
+        progress=progress,
+    )
+
+
+def _evaluate_at_least(needed: int, children: list[_Result], rules: list[Any]) -> _Result:
+    """N children must hold: the N-k cheapest unmet children give the steps."""
+    met_count = sum(1 for c in children if c.met)
+    progress = sum(c.progress for c in children)
+    if met_count >= needed:
+        return _Result(met=True, progress=progress)
+    unmet = sorted((c for c in children if not c.met), key=lambda c: (len(c.steps), -c.progress))
+    remaining = needed - met_count
+    if remaining > len(unmet):
+        return _impossible(f"it asks for {needed} of only {len(children)} options")
+    chosen = unmet[:remaining]
+    steps = _union(c.steps for c in chosen)
+    codes = frozenset().union(*(c.codes for c in chosen))
+    if remaining == len(unmet):
+        compound = any(c.compound for c in chosen)
+        phrase = _join_and([c.phrase for c in chosen], compound=compound)
+        return _Result(
+            met=False, phrase=phrase, steps=steps, codes=codes, compound=compound, progress=progress
+        )
+    more = " more" if met_count else ""
+    count = "one" if remaining == 1 else str(remaining)
+    unmet_rules = [r for r, c in zip(rules, children, strict=True) if not c.met]
+    if all(_node_key(r) == "completed" for r in unmet_rules):
+        # "complete one of Module 2, Module 3 or Module 4" reads better than repeated verbs.
+        titles = [c.phrase.removeprefix("complete ") for c in unmet]
+        phrase = f"complete {count}{more} of {_join_or(titles)}"
+        return _Result(met=False, phrase=phrase, steps=steps, codes=codes, progress=progress)
+    phrase = f"do {count}{more} of the following: " + "; ".join(c.phrase for c in unmet)
+    return _Result(
+        met=False, phrase=phrase, steps=steps, codes=codes, compound=True, progress=progress
+    )
+
+
+def _impossible(reason: str) -> _Result:
+    """A rule nobody can meet: say so, and point at the people who can fix it."""
+    return _Result(
+        met=False,
+        phrase=f"this prerequisite cannot be met ({reason}); ask the programme team to correct it",
+        steps=(IMPOSSIBLE_STEP,),
+        compound=True,
+    )
+
+
+def _union(step_lists: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """Concatenate step lists, keeping the first occurrence of each step."""
+    seen: dict[str, None] = {}
+    for steps in step_lists:
+        for step in steps:
+            seen.setdefault(step, None)
+    return tuple(seen)
+
+
+def _join_and(phrases: list[str], *, compound: bool) -> str:
+    """Join phrases that must all hold; lists inside lists are separated by semicolons."""
+    if len(phrases) == 1:
+        return phrases[0]
+    if compound:
+        return "; and ".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+
+def _join_or(words: list[str]) -> str:
+    """'A, B or C'."""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _sentence(phrase: str) -> str:
+    """Capitalise a phrase and end it with a full stop."""
+    text = phrase[:1].upper() + phrase[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter of an imperative so it can sit inside a sentence."""
+    return text[:1].lower() + text[1:]
+
+
+def _title(code: str, names: Mapping[str, ItemName]) -> str:
+    """An item's name, or its code when the catalogue does not know it."""
+    name = names.get(code)
+    return name.title if name and name.title else code
+
+
+def _equivalent_label(code: str, names: Mapping[str, ItemName]) -> str:
+    """What an outside training standing for the item is called."""
+    name = names.get(code)
+    if name and name.equivalent_label:
+        return name.equivalent_label
+    return f"training to {_title(code, names)}"
+
+
+def _decimal(value: Any) -> Decimal:
+    """A rule's number as a Decimal (floats through str so 7.5 stays 7.5)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _hours(value: Decimal) -> str:
+    """Hours without needless trailing zeros: 41, 7.5."""
+    return format(value.normalize(), "f")
+
+
+def _node_key(rule: Any) -> str:
+    """The node's kind, or RuleError if it is not a well-formed node."""
+    if not isinstance(rule, Mapping):
+        raise RuleError(f"a rule must be a table/object, not {type(rule).__name__}")
+    keys = set(rule)
+    if keys == {"at_least", "of"}:
+        return "at_least"
+    if len(keys) == 1:
+        (key,) = keys
+        if key in LEAF_KEYS or key in {"all", "any"}:
+            return key
+    raise RuleError(f"not a rule node: keys {sorted(keys)}")
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def validate_rule(rule: Any, known_codes: Iterable[str]) -> list[str]:
+    """Every problem in a rule, each prefixed with its JSON path ("$.all[0].completed")."""
+    if rule is None:
+        return []
+    problems: list[str] = []
+    _validate(rule, frozenset(known_codes), "$", problems)
+    return problems
+
+
+def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str]) -> None:
+    """Check one node and recurse into its children."""
+    if not isinstance(rule, Mapping):
+        problems.append(f"{path}: expected a rule (a table/object), got {_type_name(rule)}")
+        return
+    keys = set(rule)
+    if not keys:
+        problems.append(f"{path}: empty rule; give one of {_known_keys()}")
+        return
+    if "at_least" in keys or "of" in keys:
+        _validate_at_least(rule, known, path, problems)
+        return
+    unknown = sorted(k for k in keys if k not in LEAF_KEYS and k not in COMBINATOR_KEYS)
+    for key in unknown:
+        problems.append(f"{path}: unknown key {key!r}; expected one of {_known_keys()}")
+    if unknown:
+        return
+    if len(keys) > 1:
+        problems.append(
+            f"{path}: a rule node has exactly one key, got {', '.join(sorted(keys))}; "
+            'wrap several conditions in {"all": [...]}'
+        )
+        return
+    (key,) = keys
+    value = rule[key]
+    where = f"{path}.{key}"
+    if key in {"completed", "equivalent"}:
+        if not isinstance(value, str):
+            problems.append(f"{where}: expected an item code (text), got {_type_name(value)}")
+        elif value not in known:
+            problems.append(f"{where}: unknown item code {value!r}")
+    elif key in {"licensed", "screening_cleared"}:
+        if value is not True:
+            problems.append(f"{where}: expected true, got {_json(value)}")
+    elif key == "ce_hours_at_least":
+        _validate_hours(value, where, problems)
+    else:  # all / any
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list of rules, got {_type_name(value)}")
+            return
+        if key == "any" and not value:
+            problems.append(f"{where}: an empty 'any' can never be met; give at least one option")
+        for index, child in enumerate(value):
+            _validate(child, known, f"{where}[{index}]", problems)
+
+
+def _validate_at_least(
+    rule: Mapping, known: frozenset[str], path: str, problems: list[str]
+) -> None:
+    """Check an {"at_least": N, "of": [...]} node."""
+    extra = sorted(set(rule) - {"at_least", "of"})
+    for key in extra:
+        problems.append(f"{path}: unknown key {key!r} beside 'at_least'/'of'")
+    if "at_least" not in rule:
+        problems.append(f"{path}: 'of' needs an 'at_least' count")
+        return
+    if "of" not in rule:
+        problems.append(f"{path}: 'at_least' needs an 'of' list")
+        return
+    count, options = rule["at_least"], rule["of"]
+    if not isinstance(options, list):
+        problems.append(f"{path}.of: expected a list of rules, got {_type_name(options)}")
+        options = None
+    if isinstance(count, bool) or not isinstance(count, int):
+        problems.append(f"{path}.at_least: expected a whole number, got {_type_name(count)}")
+    elif options is not None and not 0 <= count <= len(options):
+        problems.append(
+            f"{path}.at_least: {count} is out of range; it must be between 0 and "
+            f"{len(options)} (the number of options in 'of')"
+        )
+    for index, child in enumerate(options or []):
+        _validate(child, known, f"{path}.of[{index}]", problems)
+
+
+def _validate_hours(value: Any, where: str, problems: list[str]) -> None:
+    """A CE-hours threshold is a non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        problems.append(f"{where}: expected a number of hours, got {_type_name(value)}")
+        return
+    try:
+        hours = _decimal(value)
+    except InvalidOperation:
+        problems.append(f"{where}: {value!r} is not a number")
+        return
+    if not hours.is_finite() or hours < 0:
+        problems.append(f"{where}: expected zero or more hours, got {value}")
+
+
+def _known_keys() -> str:
+    """The keys a rule node may have, for messages."""
+    return ", ".join(sorted(LEAF_KEYS | {"all", "any", "at_least"}))
+
+
+def _type_name(value: Any) -> str:
+    """A JSON-ish name for a value's type."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+def _json(value: Any) -> str:
+    """A value as it would be written in a rule."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return _type_name(value) if isinstance(value, list | Mapping) or value is None else str(value)
+
+
+# --- structure ---------------------------------------------------------------------------
+
+
+def referenced_codes(rule: Any) -> set[str]:
+    """Item codes a rule names in `completed` or `equivalent` leaves (malformed parts skipped)."""
+    codes: set[str] = set()
+    stack = [rule]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for key in ("completed", "equivalent"):
+            if isinstance(node.get(key), str):
+                codes.add(node[key])
+        for key in ("all", "any", "of"):
+            if isinstance(node.get(key), list):
+                stack.extend(node[key])
+    return codes
+
+
+def find_cycle(rules_by_code: Mapping[str, Any]) -> list[str] | None:
+    """A dependency cycle between items as a path (["M2", "M1", "M2"]), or None.
+
+    Item A depends on B when A's rule names B. Codes without a rule of their own end a
+    path. The search order is sorted so that the same catalogue reports the same cycle.
+    """
+    edges = {code: sorted(referenced_codes(rule)) for code, rule in rules_by_code.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    for start in sorted(edges):
+        if state.get(start):
+            continue
+        path = [start]
+        iterators = [iter(edges[start])]
+        state[start] = 1
+        while iterators:
+            nxt = next(iterators[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iterators.pop()
+                continue
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if state.get(nxt) == 2 or nxt not in edges:
+                continue
+            state[nxt] = 1
+            path.append(nxt)
+            iterators.append(iter(edges[nxt]))
+    return None
+
+
+# --- words -------------------------------------------------------------------------------
+
+
+def describe(rule: Any, names: Mapping[str, ItemName]) -> str:
+    """A rule in words for catalogue pages: "Module 1, or an approved equivalent ..."."""
+    if rule is None:
+        return "None"
+    text, _compound = _describe(rule, names)
+    return text[:1].upper() + text[1:]
+
+
+def _describe(rule: Any, names: Mapping[str, ItemName]) -> tuple[str, bool]:
+    """One node in words, and whether the words already contain a list."""
+    key = _node_key(rule)
+    if key == "completed":
+        return _title(rule["completed"], names), False
+    if key == "equivalent":
+        return f"an approved equivalent {_equivalent_label(rule['equivalent'], names)}", False
+    if key == "licensed":
+        return "a verified, current clinical licence", False
+    if key == "screening_cleared":
+        return "a cleared medical screening", False
+    if key == "ce_hours_at_least":
+        return f"at least {_hours(_decimal(rule['ce_hours_at_least']))} CE hours", False
+    if key == "any":
+        parts = [_describe(child, names)[0] for child in rule["any"]]
+        if not parts:
+            return "nothing (this rule can never be met)", False
+        return ", or ".join(parts), len(parts) > 1
+    if key == "all":
+        described = [_describe(child, names) for child in rule["all"]]
+        if not described:
+            return "nothing", False
+        parts = [text for text, _ in described]
+        compound = any(c for _, c in described)
+        return _join_and(parts, compound=compound), compound
+    options = [_describe(child, names) for child in rule["of"]]
+    count = rule["at_least"]
+    parts = [text for text, _ in options]
+    if any(c for _, c in options):
+        return f"at least {count} of the following: " + "; ".join(parts), True
+    return f"at least {count} of {_join_or(parts)}", False

@@ -1,0 +1,811 @@
+"""The catalogue's services: load a TOML catalogue file, read snapshots, edit items."""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from lms.audit.services import record_event
+from lms.catalog import rules
+from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.errors import DomainError, InvalidInput, NotFound
+
+DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
+MAX_CE_HOURS = Decimal("9999.99")
+
+# Settings every caller may rely on; the catalogue file's [programme] table overrides them.
+DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
+    "provider_name": "",
+    "provider_address": "",
+    "partner_name": "",
+    "signatory_name": "",
+    "signatory_title": "",
+    "retention_years": 6,
+    "certificate_valid_months": 0,
+    "accreditation_statements": [],
+}
+
+
+class CatalogError(DomainError):
+    """A catalogue file was refused; `problems` lists every reason, one line each."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        """Keep each problem; the message is all of them, one per line."""
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass
+class LoadReport:
+    """What loading a catalogue file changed."""
+
+    path: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    settings_changed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load wrote anything."""
+        return bool(self.created or self.updated or self.deactivated or self.settings_changed)
+
+    def counts(self) -> dict[str, int]:
+        """The numbers, for the audit trail and the command line."""
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "deactivated": len(self.deactivated),
+            "unchanged": len(self.unchanged),
+            "settings_changed": len(self.settings_changed),
+        }
+
+    def summary(self) -> str:
+        """One line for people."""
+        c = self.counts()
+        text = (
+            f"{c['created']} created, {c['updated']} updated, {c['deactivated']} deactivated, "
+            f"{c['unchanged']} unchanged"
+        )
+        if c["settings_changed"]:
+            text += f"; {c['settings_changed']} programme settings changed"
+        return text if self.changed else text + " (nothing to do)"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The active items, in programme order, read in one query."""
+
+    items: tuple[CatalogItem, ...]
+
+    @property
+    def by_code(self) -> dict[str, CatalogItem]:
+        """Items by code."""
+        return {item.code: item for item in self.items}
+
+    @property
+    def names(self) -> dict[str, rules.ItemName]:
+        """How each item is named in rule explanations."""
+        return {item.code: item_name(item) for item in self.items}
+
+    @property
+    def modules(self) -> tuple[CatalogItem, ...]:
+        """Core and specialty modules."""
+        return tuple(item for item in self.items if item.kind != ItemKind.RETREAT)
+
+    @property
+    def retreats(self) -> tuple[CatalogItem, ...]:
+        """Retreats."""
+        return tuple(item for item in self.items if item.kind == ItemKind.RETREAT)
+
+
+def item_name(item: CatalogItem) -> rules.ItemName:
+    """An item's name for explanations ("Module 1", not the long title)."""
+    return rules.ItemName(item.short_title or item.title, item.equivalent_label)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def load_catalogue(session: Session) -> Catalogue:
+    """The active catalogue in programme order (one query, no sessions loaded)."""
+    items = session.scalars(
+        select(CatalogItem)
+        .where(CatalogItem.active.is_(True))
+        .order_by(CatalogItem.position, CatalogItem.code)
+    ).all()
+    return Catalogue(items=tuple(items))
+
+
+def get_item(session: Session, code: str) -> CatalogItem:
+    """The item with this code, active or not (NotFound otherwise)."""
+    item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
+    if item is None:
+        raise NotFound(f"There is no catalogue item with the code {code!r}.")
+    return item
+
+
+def all_items_with_session_counts(session: Session) -> list[tuple[CatalogItem, int]]:
+    """Every item, active or not, in programme order, with its number of sessions (2 queries)."""
+    items = session.scalars(
+        select(CatalogItem).order_by(
+            CatalogItem.active.desc(), CatalogItem.position, CatalogItem.code
+        )
+    ).all()
+    counts = dict(
+        session.execute(
+            select(RetreatSession.item_id, func.count()).group_by(RetreatSession.item_id)
+        ).all()
+    )
+    return [(item, counts.get(item.id, 0)) for item in items]
+
+
+def all_names(session: Session) -> dict[str, rules.ItemName]:
+    """Names of every item, active or not (rules may still mention an inactive one)."""
+    rows = session.execute(
+        select(
+            CatalogItem.code,
+            CatalogItem.title,
+            CatalogItem.short_title,
+            CatalogItem.equivalent_label,
+        )
+    ).all()
+    return {code: rules.ItemName(short or title, label) for code, title, short, label in rows}
+
+
+def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[RetreatSession]]:
+    """Active sessions of active retreats starting on or after `on`, by item id (one query)."""
+    rows = session.scalars(
+        select(RetreatSession)
+        .join(RetreatSession.item)
+        .where(
+            RetreatSession.active.is_(True),
+            CatalogItem.active.is_(True),
+            RetreatSession.starts_on >= on,
+        )
+        .order_by(RetreatSession.starts_on, RetreatSession.location)
+    ).all()
+    by_item: dict[int, list[RetreatSession]] = {}
+    for row in rows:
+        by_item.setdefault(row.item_id, []).append(row)
+    return by_item
+
+
+def programme_settings(session: Session) -> dict[str, Any]:
+    """Programme-wide settings (provider, accreditation, signatory...), defaults filled in."""
+    settings = dict(DEFAULT_PROGRAMME_SETTINGS)
+    settings.update(session.execute(select(ProgrammeSetting.key, ProgrammeSetting.value)).all())
+    return settings
+
+
+# --- loading a file ----------------------------------------------------------------------
+
+ITEM_FIELDS = {
+    "code",
+    "kind",
+    "title",
+    "short_title",
+    "description",
+    "format",
+    "ce_hours",
+    "position",
+    "prerequisite",
+    "recommended",
+    "recommended_note",
+    "equivalent_label",
+    "certificate_design",
+    "certificate_valid_months",
+    "active",
+    "sessions",
+}
+SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "application_deadline", "active"}
+TEXT_LIMITS = {
+    "title": 200,
+    "short_title": 80,
+    "description": 20_000,
+    "format": 80,
+    "recommended_note": 300,
+    "equivalent_label": 200,
+    "certificate_design": 40,
+}
+# Attributes compared and written for each item, in the order the file's values map to them.
+ITEM_ATTRIBUTES = (
+    "kind",
+    "title",
+    "short_title",
+    "description",
+    "format",
+    "ce_hours",
+    "position",
+    "prerequisite",
+    "recommended",
+    "recommended_note",
+    "equivalent_label",
+    "certificate_design",
+    "certificate_valid_months",
+    "active",
+)
+
+
+@dataclass
+class _SessionSpec:
+    """A retreat session as the file describes it."""
+
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    application_deadline: date | None
+    active: bool
+
+
+@dataclass
+class _ItemSpec:
+    """An item as the file describes it, already converted to model values."""
+
+    code: str
+    values: dict[str, Any]
+    sessions: list[_SessionSpec]
+
+
+class _Problems:
+    """Collects problems, each naming the file, item and field."""
+
+    def __init__(self, path: Path) -> None:
+        """Start with none."""
+        self.path = path
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        """Record one problem at `where` (item and field)."""
+        self.lines.append(
+            f"{self.path}: {where}: {message}" if where else f"{self.path}: {message}"
+        )
+
+
+def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = None) -> LoadReport:
+    """Validate a catalogue file as a whole, then bring the database in line with it.
+
+    Nothing is written unless the whole file is valid (CatalogError lists every problem).
+    Items are matched by code, sessions by (item, start date, location); items missing from
+    the file are deactivated, never deleted. Loading the same file twice changes nothing.
+    """
+    path = Path(path)
+    programme, items = _read_file(path)
+    report = LoadReport(path=str(path))
+    try:
+        with session.begin_nested():
+            _apply_items(session, items, report)
+            _apply_programme(session, programme, report)
+            session.flush()
+    except SQLAlchemyError as error:
+        # The savepoint rolled back; tell the operator what the database refused.
+        raise CatalogError([f"{path}: the database refused the catalogue: {error.orig}"]) from error
+    if report.changed:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="catalog.loaded",
+            subject_type="catalog",
+            file=str(path),
+            **report.counts(),
+        )
+        session.flush()
+    return report
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
+    """Parse and validate the file, raising CatalogError with every problem found."""
+    problems = _Problems(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError([f"{path}: no such file"]) from None
+    except OSError as error:
+        raise CatalogError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError([f"{path}: not valid TOML: {error}"]) from None
+
+    for key in sorted(set(data) - {"programme", "items"}):
+        problems.add(f"top level key {key!r}", "unknown; expected [programme] and [[items]]")
+    programme = _check_programme(data.get("programme", {}), problems)
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        problems.add("items", "expected at least one [[items]] table")
+        raw_items = []
+
+    specs: list[_ItemSpec] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_items):
+        spec = _check_item(raw, index, problems)
+        if spec is None:
+            continue
+        if spec.code in seen:
+            problems.add(
+                f"item {spec.code} (items[{index}])",
+                f"field code: duplicate code; item {seen[spec.code] + 1} already uses it",
+            )
+            continue
+        seen[spec.code] = index
+        specs.append(spec)
+
+    known = {spec.code for spec in specs}
+    for spec in specs:
+        for field_name in ("prerequisite", "recommended"):
+            for problem in rules.validate_rule(spec.values[field_name], known):
+                problems.add(f"item {spec.code}", f"field {field_name}: {problem}")
+    if not problems.lines:
+        cycle = rules.find_cycle({spec.code: spec.values["prerequisite"] for spec in specs})
+        if cycle:
+            problems.add(
+                f"item {cycle[0]}",
+                "field prerequisite: prerequisites form a cycle " + " -> ".join(cycle),
+            )
+    if problems.lines:
+        raise CatalogError(problems.lines)
+    return programme, specs
+
+
+def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
+    """Validate the [programme] table and return JSON-ready settings."""
+    if not isinstance(raw, dict):
+        problems.add("programme", "expected a [programme] table")
+        return {}
+    settings: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"programme field {key}"
+        if len(key) > 80:
+            problems.add(where, "setting names are at most 80 characters")
+            continue
+        if key in {"retention_years", "certificate_valid_months"}:
+            minimum = 1 if key == "retention_years" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                problems.add(where, f"expected a whole number of at least {minimum}")
+                continue
+        elif key == "accreditation_statements":
+            value = _check_statements(value, where, problems)
+            if value is None:
+                continue
+        elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
+            problems.add(where, f"expected text, got {_kind_of(value)}")
+            continue
+        settings[key] = _jsonable(value)
+    return settings
+
+
+def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict] | None:
+    """Accreditation statements: a list of tables with body, statement, credit_type, example."""
+    if not isinstance(value, list):
+        problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
+        return None
+    allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
+    ok = True
+    for index, entry in enumerate(value):
+        here = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            problems.add(here, "expected a table")
+            ok = False
+            continue
+        for key in sorted(set(entry) - set(allowed)):
+            problems.add(here, f"unknown field {key!r}; expected {', '.join(allowed)}")
+            ok = False
+        for key in ("body", "statement"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                problems.add(here, f"field {key}: expected non-empty text")
+                ok = False
+        for key, kind in allowed.items():
+            if key in entry and not isinstance(entry[key], kind):
+                problems.add(here, f"field {key}: expected {kind.__name__}")
+                ok = False
+    return value if ok else None
+
+
+def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
+    """Validate one [[items]] table; None when it cannot even be identified."""
+    if not isinstance(raw, dict):
+        problems.add(f"items[{index}]", "expected a table")
+        return None
+    code = raw.get("code")
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        problems.add(
+            f"items[{index}]",
+            f"field code: expected 1-40 capital letters, digits, '-' or '_' (got {code!r})",
+        )
+        return None
+    where = f"item {code}"
+    before = len(problems.lines)
+    for key in sorted(set(raw) - ITEM_FIELDS):
+        problems.add(
+            where, f"field {key}: unknown field; expected one of {', '.join(sorted(ITEM_FIELDS))}"
+        )
+
+    kind_value = raw.get("kind")
+    try:
+        kind = ItemKind(kind_value)
+    except ValueError:
+        problems.add(
+            where,
+            f"field kind: expected one of {', '.join(k.value for k in ItemKind)}, "
+            f"got {kind_value!r}",
+        )
+        kind = None
+
+    values: dict[str, Any] = {"kind": kind}
+    for name, limit in TEXT_LIMITS.items():
+        value = raw.get(name, "")
+        if name == "certificate_design" and name not in raw:
+            value = "retreat" if kind == ItemKind.RETREAT else "module"
+        if not isinstance(value, str):
+            problems.add(where, f"field {name}: expected text, got {_kind_of(value)}")
+        elif len(value) > limit:
+            problems.add(where, f"field {name}: at most {limit} characters (got {len(value)})")
+        elif name == "title" and not value.strip():
+            problems.add(where, "field title: required")
+        values[name] = value.strip() if isinstance(value, str) and name != "description" else value
+
+    values["ce_hours"] = None
+    if "ce_hours" in raw:
+        hours = raw["ce_hours"]
+        if kind == ItemKind.RETREAT:
+            problems.add(where, "field ce_hours: retreats carry no CE hours; remove the field")
+        else:
+            try:
+                values["ce_hours"] = parse_ce_hours(hours)
+            except InvalidInput as error:
+                problems.add(where, f"field ce_hours: {error.message}")
+
+    position = raw.get("position", (index + 1) * 10)
+    if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 1_000_000:
+        problems.add(where, f"field position: expected a whole number, got {_kind_of(position)}")
+    values["position"] = position
+
+    for name in ("prerequisite", "recommended"):
+        rule = raw.get(name)
+        if rule is not None and not isinstance(rule, dict):
+            problems.add(where, f"field {name}: expected a rule table, got {_kind_of(rule)}")
+            rule = None
+        values[name] = rule
+
+    months = raw.get("certificate_valid_months")
+    if months is not None and (
+        isinstance(months, bool) or not isinstance(months, int) or months < 0
+    ):
+        problems.add(where, "field certificate_valid_months: expected a whole number of 0 or more")
+    values["certificate_valid_months"] = months
+
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        problems.add(where, f"field active: expected true or false, got {_kind_of(active)}")
+    values["active"] = active
+
+    sessions: list[_SessionSpec] = []
+    if "sessions" in raw:
+        if kind is not None and kind != ItemKind.RETREAT:
+            problems.add(where, "field sessions: only retreats have sessions")
+        elif not isinstance(raw["sessions"], list):
+            problems.add(where, "field sessions: expected a list of [[items.sessions]] tables")
+        else:
+            sessions = _check_sessions(raw["sessions"], where, problems)
+
+    if len(problems.lines) > before:
+        return _ItemSpec(code=code, values=values, sessions=[])  # still counts for references
+    return _ItemSpec(code=code, values=values, sessions=sessions)
+
+
+def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) -> list[_SessionSpec]:
+    """Validate an item's [[items.sessions]] tables."""
+    sessions: list[_SessionSpec] = []
+    seen: set[tuple[date, str]] = set()
+    for index, raw in enumerate(raw_sessions):
+        if not isinstance(raw, dict):
+            problems.add(where, f"field sessions[{index}]: expected a table")
+            continue
+        ok = True
+        for key in sorted(set(raw) - SESSION_FIELDS):
+            problems.add(where, f"field sessions[{index}].{key}: unknown field")
+            ok = False
+        dates: dict[str, date | None] = {}
+        for name in ("starts_on", "ends_on", "application_deadline"):
+            value = raw.get(name)
+            if value is None and name == "application_deadline":
+                dates[name] = None
+                continue
+            if isinstance(value, datetime) or not isinstance(value, date):
+                problems.add(
+                    where,
+                    f"field sessions[{index}].{name}: expected a date like 2027-04-14 "
+                    f"(no quotes, no time), got {_kind_of(value)}",
+                )
+                ok = False
+                continue
+            dates[name] = value
+        location = raw.get("location")
+        if not isinstance(location, str) or not location.strip() or len(location) > 200:
+            problems.add(
+                where, f"field sessions[{index}].location: expected text of 1-200 characters"
+            )
+            ok = False
+        capacity = raw.get("capacity")
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, int)
+            or not 0 <= capacity <= 10_000
+        ):
+            problems.add(
+                where, f"field sessions[{index}].capacity: expected a whole number of 0 or more"
+            )
+            ok = False
+        active = raw.get("active", True)
+        if not isinstance(active, bool):
+            problems.add(where, f"field sessions[{index}].active: expected true or false")
+            ok = False
+        if not ok:
+            continue
+        starts, ends, deadline = dates["starts_on"], dates["ends_on"], dates["application_deadline"]
+        if ends < starts:
+            problems.add(
+                where, f"field sessions[{index}].ends_on: {ends} is before starts_on {starts}"
+            )
+            continue
+        if deadline is not None and deadline > starts:
+            problems.add(
+                where,
+                f"field sessions[{index}].application_deadline: {deadline} is after "
+                f"the start {starts}",
+            )
+            continue
+        key = (starts, location.strip())
+        if key in seen:
+            problems.add(
+                where, f"field sessions[{index}]: duplicate session ({starts}, {location.strip()})"
+            )
+            continue
+        seen.add(key)
+        sessions.append(_SessionSpec(starts, ends, location.strip(), capacity, deadline, active))
+    return sessions
+
+
+def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -> None:
+    """Create, update and deactivate items and sessions to match the file."""
+    existing = {
+        item.code: item
+        for item in session.scalars(select(CatalogItem).options(selectinload(CatalogItem.sessions)))
+    }
+    for spec in specs:
+        item = existing.pop(spec.code, None)
+        if item is None:
+            item = CatalogItem(code=spec.code, **spec.values)
+            session.add(item)
+            for s in spec.sessions:
+                item.sessions.append(_new_session(s))
+            report.created.append(spec.code)
+            continue
+        changed = False
+        for attribute in ITEM_ATTRIBUTES:
+            if not _same(getattr(item, attribute), spec.values[attribute]):
+                setattr(item, attribute, spec.values[attribute])
+                changed = True
+        changed = _apply_sessions(item, spec.sessions) or changed
+        (report.updated if changed else report.unchanged).append(spec.code)
+    for code, item in sorted(existing.items()):
+        if item.active:
+            item.active = False
+            report.deactivated.append(code)
+
+
+def _apply_sessions(item: CatalogItem, specs: list[_SessionSpec]) -> bool:
+    """Match sessions by (start, location); add new ones, deactivate dropped ones."""
+    changed = False
+    by_key = {(s.starts_on, s.location): s for s in item.sessions}
+    for spec in specs:
+        row = by_key.pop((spec.starts_on, spec.location), None)
+        if row is None:
+            item.sessions.append(_new_session(spec))
+            changed = True
+            continue
+        for attribute in ("ends_on", "capacity", "application_deadline", "active"):
+            if getattr(row, attribute) != getattr(spec, attribute):
+                setattr(row, attribute, getattr(spec, attribute))
+                changed = True
+    for row in by_key.values():  # applications may point at it: keep it, closed
+        if row.active:
+            row.active = False
+            changed = True
+    return changed
+
+
+def _new_session(spec: _SessionSpec) -> RetreatSession:
+    """A session row from the file's description."""
+    return RetreatSession(
+        starts_on=spec.starts_on,
+        ends_on=spec.ends_on,
+        location=spec.location,
+        capacity=spec.capacity,
+        application_deadline=spec.application_deadline,
+        active=spec.active,
+    )
+
+
+def _apply_programme(session: Session, settings: dict[str, Any], report: LoadReport) -> None:
+    """Upsert each programme setting the file gives."""
+    stored = {row.key: row for row in session.scalars(select(ProgrammeSetting))}
+    for key, value in sorted(settings.items()):
+        row = stored.get(key)
+        if row is None:
+            session.add(ProgrammeSetting(key=key, value=value))
+            report.settings_changed.append(key)
+        elif row.value != value:
+            row.value = value
+            report.settings_changed.append(key)
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    """Equality that treats 8 and 8.00 hours alike and enum members like their values."""
+    if isinstance(current, Decimal) or isinstance(wanted, Decimal):
+        if current is None or wanted is None:
+            return current is wanted
+        return Decimal(current) == Decimal(wanted)
+    return current == wanted
+
+
+def _jsonable(value: Any) -> Any:
+    """TOML values as JSON values (dates become ISO text)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    """A short name of a TOML value's type for messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__
+
+
+# --- editing -----------------------------------------------------------------------------
+
+
+def parse_ce_hours(value: Any) -> Decimal | None:
+    """CE hours from a file or a form: None/"" for none, else 0-9999.99 in 0.01 steps."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise InvalidInput(f"expected a number of hours, got {_kind_of(value)}")
+    try:
+        hours = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{value!r} is not a number of hours") from None
+    if not hours.is_finite() or hours < 0:
+        raise InvalidInput("CE hours must be zero or more")
+    if hours > MAX_CE_HOURS:
+        raise InvalidInput(f"CE hours must be at most {MAX_CE_HOURS}")
+    if hours != hours.quantize(Decimal("0.01")):
+        raise InvalidInput("CE hours take at most two decimals (for example 7.25)")
+    return hours
+
+
+EDITABLE_FIELDS = (
+    "title",
+    "short_title",
+    "description",
+    "format",
+    "ce_hours",
+    "position",
+    "active",
+    "recommended_note",
+    "equivalent_label",
+)
+
+
+def update_item(session: Session, code: str, *, actor_id: int | None, **changes: Any) -> list[str]:
+    """Change an item's editable fields; returns the names of the fields that changed.
+
+    Retreats cannot get CE hours, titles cannot be empty, and an item that another active
+    item's rule names cannot be deactivated (that rule would then point at nothing).
+    """
+    item = get_item(session, code)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    values = dict(changes)
+    for name in ("title", "short_title", "format", "recommended_note", "equivalent_label"):
+        if name in values:
+            values[name] = (values[name] or "").strip()
+            if len(values[name]) > TEXT_LIMITS[name]:
+                raise InvalidInput(
+                    f"The {name.replace('_', ' ')} is at most {TEXT_LIMITS[name]} characters."
+                )
+    if "title" in values and not values["title"]:
+        raise InvalidInput("The title cannot be empty.")
+    if "description" in values:
+        values["description"] = values["description"] or ""
+        if len(values["description"]) > TEXT_LIMITS["description"]:
+            raise InvalidInput("The description is too long.")
+    if "ce_hours" in values:
+        try:
+            values["ce_hours"] = parse_ce_hours(values["ce_hours"])
+        except InvalidInput as error:
+            raise InvalidInput(f"CE hours: {error.message}.") from None
+        if values["ce_hours"] is not None and item.kind == ItemKind.RETREAT:
+            raise InvalidInput("Retreats carry no CE hours; leave CE hours empty.")
+    if "position" in values:
+        position = values["position"]
+        if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 1_000_000:
+            raise InvalidInput("The position must be a whole number.")
+    if values.get("active") is False and item.active:
+        dependants = _active_dependants(session, code)
+        if dependants:
+            raise InvalidInput(
+                f"{item.code} cannot be deactivated: the rules of {', '.join(dependants)} "
+                "name it. Change those rules in the catalogue file first."
+            )
+    changed = [
+        name
+        for name in EDITABLE_FIELDS
+        if name in values and not _same(getattr(item, name), values[name])
+    ]
+    for name in changed:
+        setattr(item, name, values[name])
+    if changed:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="catalog.item_updated",
+            subject_type="catalog_item",
+            subject_id=item.id,
+            code=item.code,
+            fields=changed,
+        )
+        session.flush()
+    return changed
+
+
+def _active_dependants(session: Session, code: str) -> list[str]:
+    """Codes of active items whose prerequisite or recommendation names `code`."""
+    rows = session.execute(
+        select(CatalogItem.code, CatalogItem.prerequisite, CatalogItem.recommended).where(
+            CatalogItem.active.is_(True), CatalogItem.code != code
+        )
+    ).all()
+    return sorted(
+        other
+        for other, prerequisite, recommended in rows
+        if code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
+    )
