@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -57,6 +57,7 @@ class LMS:
         for blueprint in _blueprints():
             app.register_blueprint(blueprint, url_prefix=_join(url_prefix, blueprint.url_prefix))
 
+        app.before_request(_forget_cached_user)
         app.after_request(_finish_request)
         app.after_request(_security_headers)
         _register_error_pages(app)
@@ -91,6 +92,16 @@ def _subscribe_features() -> None:
     from lms.features import subscribe
 
     subscribe()
+
+
+def _forget_cached_user() -> None:
+    """Make each request decide who is signed in from its own cookie.
+
+    flask-login caches the user on `g`, which belongs to the app context; a request pushed
+    inside an outer app context (tests, a host app dispatching internally) shares that `g`
+    and would otherwise inherit the previous request's identity.
+    """
+    g.pop("_login_user", None)
 
 
 def _finish_request(response: Response) -> Response:

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     IntegerField,
     SearchField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -17,7 +18,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from lms.auth.models import Role
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
 class FilterForm(FlaskForm):
@@ -41,10 +42,14 @@ class UserFilterForm(FilterForm):
         validators=[Optional()],
         description="Part of a name, an e-mail address or a licence number.",
     )
-    role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES], default="")
+    role = SelectField("Role", choices=[SelectChoice("", "Any role"), *ROLE_CHOICES], default="")
     status = SelectField(
         "Account",
-        choices=[("", "Active or not"), ("active", "Active"), ("inactive", "Deactivated")],
+        choices=[
+            SelectChoice("", "Active or not"),
+            SelectChoice("active", "Active"),
+            SelectChoice("inactive", "Deactivated"),
+        ],
         default="",
     )
     licence_unverified = BooleanField("Only licences waiting for verification")
@@ -53,7 +58,7 @@ class UserFilterForm(FilterForm):
 class AuditFilterForm(FilterForm):
     """Filters of the audit log browser."""
 
-    action = SelectField("Action", choices=[("", "Any action")], default="")
+    action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
     actor = StringField("Done by", validators=[Optional()], description="Name or e-mail.")
     person = StringField("Concerning", validators=[Optional()], description="Name or e-mail.")
     date_from = DateField("From", validators=[Optional()])
@@ -66,7 +71,7 @@ class AuditFilterForm(FilterForm):
         known = list(actions)
         if self.action.data and self.action.data not in known:
             known.append(self.action.data)
-        self.action.choices = [("", "Any action"), *[(a, a) for a in known]]
+        self.action.choices = [SelectChoice("", "Any action"), *[SelectChoice(a) for a in known]]
 
     def validate_date_to(self, field: DateField) -> None:
         """A range must not end before it starts."""
