@@ -1,0 +1,195 @@
+"""`flask lms demo`: the accounts it makes, the stories behind them, and that reruns are safe."""
+
+from __future__ import annotations
+
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import Role, User
+from lms.auth.services import authenticate, find_user_by_email
+from lms.db import Base
+from lms.demo import CLINICIANS, PASSWORD_FILE, STAFF
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.progress.models import Completion
+
+DEMO_PASSWORD = "demo password for the tests"
+
+
+def run_demo(app: Flask, password: str | None = DEMO_PASSWORD) -> Result:
+    """Invoke `flask lms demo` with LMS_DEMO_PASSWORD set to `password` (None: unset)."""
+    return app.test_cli_runner().invoke(args=["lms", "demo"], env={"LMS_DEMO_PASSWORD": password})
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """How many rows each table holds."""
+    session.rollback()  # read what the command committed, not a stale snapshot
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table))
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def user(session: Session, email: str) -> User:
+    """The account with that e-mail (it must exist)."""
+    found = find_user_by_email(session, email)
+    assert found is not None, email
+    return found
+
+
+def completions_of(session: Session, email: str) -> list[Completion]:
+    """Every completion of the person, revoked ones included, oldest first."""
+    return list(
+        session.scalars(
+            select(Completion)
+            .where(Completion.user_id == user(session, email).id)
+            .order_by(Completion.completed_on, Completion.id)
+        )
+    )
+
+
+@pytest.fixture
+def demo(app: Flask, session: Session) -> Result:
+    """The demo data made once, with a known password."""
+    result = run_demo(app)
+    assert result.exit_code == 0, result.output
+    session.rollback()
+    return result
+
+
+def test_demo_creates_the_four_documented_accounts_with_their_roles(
+    demo: Result, session: Session
+) -> None:
+    expected = {
+        "admin@example.org": Role.ADMIN,
+        "instructor@example.org": Role.INSTRUCTOR,
+        "reviewer@example.org": Role.MEDICAL_REVIEWER,
+        "clinician@example.org": Role.CLINICIAN,
+    }
+    for email, role in expected.items():
+        signed_in = authenticate(session, email, DEMO_PASSWORD)
+        assert signed_in is not None, email
+        assert signed_in.roles == frozenset({role})
+
+
+def test_demo_prints_every_login_with_the_password(demo: Result) -> None:
+    assert f"password for all: {DEMO_PASSWORD}" in demo.output
+    for person in (*STAFF, *CLINICIANS):
+        assert person.email in demo.output
+    assert "clinician@example.org" in demo.output
+
+
+def test_demo_clinician_is_licensed_and_has_completed_nothing(
+    demo: Result, session: Session
+) -> None:
+    clinician = user(session, "clinician@example.org")
+    assert clinician.licensed_on(date.today())
+    assert completions_of(session, "clinician@example.org") == []
+    assert not session.scalars(
+        select(EquivalencyRequest).where(EquivalencyRequest.user_id == clinician.id)
+    ).all()
+
+
+def test_second_run_changes_no_row_counts_and_says_so(
+    app: Flask, demo: Result, session: Session
+) -> None:
+    before = row_counts(session)
+    again = run_demo(app)
+    assert again.exit_code == 0, again.output
+    assert row_counts(session) == before
+    assert "nothing changed" in again.output
+    assert before["users"] == len(STAFF) + 1 + len(CLINICIANS)
+
+
+def test_generated_password_is_stored_privately_and_printed_again_on_the_next_run(
+    app: Flask, session: Session
+) -> None:
+    first = run_demo(app, password=None)
+    assert first.exit_code == 0, first.output
+    stored = Path(app.config["LMS_INSTANCE_PATH"]) / PASSWORD_FILE
+    password = stored.read_text().strip()
+    assert len(password) >= 12
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert f"password for all: {password}" in first.output
+
+    second = run_demo(app, password=None)
+    assert second.exit_code == 0, second.output
+    assert f"password for all: {password}" in second.output
+    session.rollback()
+    assert authenticate(session, "instructor@example.org", password) is not None
+
+
+def test_changed_demo_password_makes_the_printed_one_work(
+    app: Flask, demo: Result, session: Session
+) -> None:
+    result = run_demo(app, password="a different demo password")
+    assert result.exit_code == 0, result.output
+    session.rollback()
+    assert authenticate(session, "admin@example.org", "a different demo password") is not None
+    assert authenticate(session, "admin@example.org", DEMO_PASSWORD) is None
+
+
+def test_too_short_demo_password_is_refused_and_nothing_is_created(
+    app: Flask, session: Session
+) -> None:
+    result = run_demo(app, password="short")
+    assert result.exit_code != 0
+    assert "LMS_DEMO_PASSWORD" in result.output
+    assert row_counts(session)["users"] == 0
+
+
+def test_demo_stories_cover_the_documented_stages(demo: Result, session: Session) -> None:
+    from lms.progress.services import evaluate_item
+
+    # Modules 1-5 and the Level 1 retreat: the Advanced retreat is open.
+    priya = user(session, "priya.raman@example.org")
+    assert evaluate_item(session, priya, "RETREAT-ADV").met
+    # Module 1 waived by an approved KTC equivalent, never completed here.
+    daniel = user(session, "daniel.okafor@example.org")
+    waiver = session.scalar(
+        select(EquivalencyRequest).where(EquivalencyRequest.user_id == daniel.id)
+    )
+    assert waiver.status == EquivalencyStatus.APPROVED and waiver.outside_programme == "KTC"
+    assert "M1" not in {c.item.code for c in completions_of(session, daniel.email)}
+    assert evaluate_item(session, daniel, "RETREAT-L1").met
+    # A pending outside retreat unlocks nothing.
+    ethan = user(session, "ethan.brooks@example.org")
+    pending = session.scalar(
+        select(EquivalencyRequest).where(EquivalencyRequest.user_id == ethan.id)
+    )
+    assert pending.status == EquivalencyStatus.PENDING
+    assert not evaluate_item(session, ethan, "RETREAT-ADV").met
+    # A revoked mark keeps its history beside the re-mark.
+    grace = [
+        c for c in completions_of(session, "grace.lindqvist@example.org") if c.item.code == "M2"
+    ]
+    assert [(c.completed_on, c.revoked_at is not None) for c in grace] == [
+        (date(2025, 4, 5), True),
+        (date(2025, 4, 12), False),
+    ]
+    assert grace[0].revoke_reason
+    # Pre-licensed: modules yes, retreats no.
+    hannah = user(session, "hannah.cho@example.org")
+    assert hannah.pre_licensed and completions_of(session, hannah.email)
+    assert not evaluate_item(session, hannah, "RETREAT-L1").met
+
+
+def test_demo_training_dates_really_happened_and_each_mark_is_audited(
+    demo: Result, session: Session
+) -> None:
+    from lms.audit.models import AuditEvent
+
+    dates = session.scalars(select(Completion.completed_on)).all()
+    assert dates and all(date(2024, 1, 1) <= day <= date.today() for day in dates)
+    recorded = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "completion.recorded")
+    )
+    assert recorded == len(dates)
