@@ -29,5 +29,6 @@ def subscribe() -> None:
 
 # Modules exposing `register(group)`, which adds their commands to `flask lms`.
 CLI_MODULES: tuple[str, ...] = (
+    "lms.catalog.cli",
     "lms.demo",
 )
