@@ -142,7 +142,7 @@ def _evaluate_all(children: list[_Result]) -> _Result:
     compound = any(c.compound for c in unmet)
     return _Result(
         met=False,
-        phrase=_join_and([c.phrase for c in unmet], compound=compound),
+        phrase=_join_and([(c.phrase, c.compound) for c in unmet]),
         steps=_union(c.steps for c in unmet),
         codes=frozenset().union(*(c.codes for c in unmet)),
         compound=compound,
@@ -186,7 +186,7 @@ def _evaluate_at_least(needed: int, children: list[_Result], rules: list[Any]) -
     codes = frozenset().union(*(c.codes for c in chosen))
     if remaining == len(unmet):
         compound = any(c.compound for c in chosen)
-        phrase = _join_and([c.phrase for c in chosen], compound=compound)
+        phrase = _join_and([(c.phrase, c.compound) for c in chosen])
         return _Result(
             met=False, phrase=phrase, steps=steps, codes=codes, compound=compound, progress=progress
         )
@@ -223,13 +223,30 @@ def _union(step_lists: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _join_and(phrases: list[str], *, compound: bool) -> str:
-    """Join phrases that must all hold; lists inside lists are separated by semicolons."""
-    if len(phrases) == 1:
-        return phrases[0]
-    if compound:
-        return "; and ".join(phrases)
-    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+def _join_and(parts: list[tuple[str, bool]]) -> str:
+    """Join (phrase, compound) parts that must all hold.
+
+    Plain parts read as one list ("A, B and C"); parts that hold alternatives are set off
+    with semicolons so that "A, or B; and C" cannot be read as "A, or (B and C)".
+    """
+    segments: list[str | list[str]] = []
+    plain: list[str] = []
+    for phrase, compound in parts:
+        if compound:
+            segments.append(phrase)
+        else:
+            if not plain:
+                segments.append(plain)
+            plain.append(phrase)
+    texts = [_join_list(s) if isinstance(s, list) else s for s in segments]
+    return "; and ".join(texts)
+
+
+def _join_list(words: list[str]) -> str:
+    """'A, B and C'."""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _join_or(words: list[str]) -> str:
@@ -502,9 +519,7 @@ def _describe(rule: Any, names: Mapping[str, ItemName]) -> tuple[str, bool]:
         described = [_describe(child, names) for child in rule["all"]]
         if not described:
             return "nothing", False
-        parts = [text for text, _ in described]
-        compound = any(c for _, c in described)
-        return _join_and(parts, compound=compound), compound
+        return _join_and(described), any(c for _, c in described)
     options = [_describe(child, names) for child in rule["of"]]
     count = rule["at_least"]
     parts = [text for text, _ in options]
