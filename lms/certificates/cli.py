@@ -1,0 +1,120 @@
+"""`flask lms certificates ...`: bulk issue of missing certificates, revoke and reissue."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from lms.db import db
+from lms.errors import DomainError
+
+certificates_cli = AppGroup("certificates", help="Issue, revoke and reissue certificates.")
+
+
+def _fail(message: str) -> None:
+    """Print a one-line error and exit non-zero, leaving the database as it was."""
+    db.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def issue_with_progress(*, completion_ids: list[int] | None = None, jobs: int | None = None) -> int:
+    """Issue due certificates with a progress bar on stderr; return how many were issued."""
+    from lms.certificates import services
+
+    session = db.session
+    due = len(services.due_completion_ids(session, completion_ids))
+    if due == 0:
+        click.echo("No certificates are due.", err=True)
+        return 0
+    with click.progressbar(
+        length=due, label="Issuing certificates", file=sys.stderr, show_pos=True
+    ) as bar:
+        report = services.issue_missing(
+            session,
+            commit=db.commit,
+            completion_ids=completion_ids,
+            jobs=jobs,
+            on_progress=bar.update,
+        )
+    click.echo(f"Issued {report.issued} certificate(s).", err=True)
+    return report.issued
+
+
+@certificates_cli.command("issue")
+@click.option("--missing", is_flag=True, help="Issue every certificate that is due and missing.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rendering processes (default: every CPU core).",
+)
+@with_appcontext
+def issue_command(missing: bool, jobs: int | None) -> None:
+    """Issue certificates for live completions that have none (safe to interrupt and rerun)."""
+    if not missing:
+        _fail("say which certificates to issue: --missing issues every one that is due")
+    try:
+        issued = issue_with_progress(jobs=jobs)
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(f"Done: {issued} issued.")
+
+
+def _certificate_id(code_or_serial: str) -> int:
+    """The id of the certificate with this verification code or serial (exits when unknown)."""
+    from sqlalchemy import func, select
+
+    from lms.certificates.codes import normalise_code
+    from lms.certificates.models import Certificate
+
+    code = normalise_code(code_or_serial)
+    certificate_id = db.session.scalar(
+        select(Certificate.id).where(
+            (Certificate.code == code)
+            | (func.upper(Certificate.serial) == code_or_serial.strip().upper())
+        )
+    )
+    if certificate_id is None:
+        _fail(f"no certificate has the code or serial {code_or_serial!r}")
+    return certificate_id
+
+
+@certificates_cli.command("revoke")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why; shown on the verification page.")
+@with_appcontext
+def revoke_command(code: str, reason: str) -> None:
+    """Revoke the certificate with verification CODE (or serial)."""
+    from lms.certificates import services
+
+    try:
+        certificate = services.revoke_certificate(
+            db.session, _certificate_id(code), actor_id=None, reason=reason
+        )
+        db.commit()
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(f"Revoked {certificate.serial} ({certificate.code}).")
+
+
+@certificates_cli.command("reissue")
+@click.argument("code")
+@with_appcontext
+def reissue_command(code: str) -> None:
+    """Reissue the certificate with verification CODE (or serial): a new code supersedes it."""
+    from lms.certificates import services
+
+    try:
+        new = services.reissue_certificate(db.session, _certificate_id(code), actor_id=None)
+        db.commit()
+    except DomainError as error:
+        _fail(error.message)
+    click.echo(f"Reissued as {new.serial}; new verification code {new.code}.")
+
+
+def register(group: click.Group) -> None:
+    """Add `certificates` to `flask lms`."""
+    group.add_command(certificates_cli)

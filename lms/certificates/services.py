@@ -1,0 +1,718 @@
+"""Issuing, revoking and reissuing certificates; finding them for download and verification.
+
+A certificate is issued once per live completion: the partial unique index
+`uq_certificates_current` has the last word, so two racing requests end with one certificate.
+What it says is frozen in `content` at issue, its PDF bytes and their SHA-256 are stored, and
+a download serves those bytes, never a new render. Transcripts are rendered on demand.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import os
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from multiprocessing import get_context
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, undefer
+
+from lms.audit.services import record_event
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem
+from lms.certificates.codes import format_serial, new_verification_code, normalise_code
+from lms.certificates.context import (
+    Holder,
+    ItemFacts,
+    TranscriptRow,
+    certificate_content,
+    format_date,
+    format_hours,
+    transcript_content,
+)
+from lms.certificates.models import Certificate
+from lms.certificates.render import CERTIFICATE_DESIGNS, TRANSCRIPT_DESIGN, render_pdf
+from lms.db import utcnow
+from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
+from lms.progress.models import Completion
+from lms.signals import certificate_issued, certificate_revoked
+
+REASON_MAX = 500
+SEARCH_PAGE_SIZE = 50
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+
+
+class CertificateStatus(StrEnum):
+    """Where a certificate stands, as the verification page states it."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        """Human wording of the status."""
+        return {
+            "valid": "Valid",
+            "revoked": "Revoked",
+            "expired": "Expired",
+            "superseded": "Superseded by a newer certificate",
+        }[self.value]
+
+    @property
+    def badge(self) -> str:
+        """The CSS badge class that shows the status."""
+        return {"valid": "ok", "revoked": "bad", "expired": "warn", "superseded": "info"}[
+            self.value
+        ]
+
+
+def certificate_status(certificate: Certificate, now: datetime | None = None) -> CertificateStatus:
+    """Revoked beats superseded beats expired; otherwise the certificate is valid."""
+    now = now or utcnow()
+    if certificate.revoked_at is not None:
+        return CertificateStatus.REVOKED
+    if certificate.superseded_by_id is not None:
+        return CertificateStatus.SUPERSEDED
+    if certificate.expires_at is not None and certificate.expires_at <= now:
+        return CertificateStatus.EXPIRED
+    return CertificateStatus.VALID
+
+
+# ---------------------------------------------------------------------------------------
+# Issue
+
+
+def verification_url(code: str) -> str:
+    """The absolute address printed and encoded on the certificate."""
+    base = current_app.config["LMS_PUBLIC_URL"].rstrip("/")
+    prefix = (current_app.jinja_env.globals.get("lms_url_prefix") or "").rstrip("/")
+    return f"{base}{prefix}/verify/{code}"
+
+
+def programme(session: Session) -> dict[str, Any]:
+    """The programme settings from the catalogue (provider, accreditation, signatory...)."""
+    from lms.catalog.services import programme_settings
+
+    return dict(programme_settings(session) or {})
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def expiry_for(item: CatalogItem, issued_at: datetime, settings: dict[str, Any]) -> datetime | None:
+    """When a certificate for the item stops being valid: the item's months, else the
+    programme's; 0 or none means it never expires."""
+    months = item.certificate_valid_months
+    if months is None:
+        months = settings.get("certificate_valid_months")
+    try:
+        months = int(months or 0)
+    except (TypeError, ValueError):
+        months = 0
+    return add_months(issued_at, months) if months > 0 else None
+
+
+def design_for(item: CatalogItem) -> str:
+    """The design an item prints with; retreats always use the design without CE."""
+    if item.is_retreat:
+        return "retreat"
+    return item.certificate_design if item.certificate_design in CERTIFICATE_DESIGNS else "module"
+
+
+def holder_of(user: User) -> Holder:
+    """The plain facts about a person that a certificate prints."""
+    return Holder(
+        name=user.name,
+        credentials=user.credentials or "",
+        licence_type=user.licence_type,
+        licence_number=user.licence_number,
+        licence_state=user.licence_state,
+    )
+
+
+def item_facts(item: CatalogItem) -> ItemFacts:
+    """The plain facts about an item that a certificate prints."""
+    return ItemFacts(
+        code=item.code,
+        title=item.title,
+        kind=item.kind.value,
+        format=item.format or "",
+        ce_hours=item.ce_hours,
+    )
+
+
+def current_certificate(session: Session, completion_id: int) -> Certificate | None:
+    """The completion's certificate that is neither revoked nor superseded, if any."""
+    return session.scalar(
+        select(Certificate).where(
+            Certificate.completion_id == completion_id,
+            Certificate.revoked_at.is_(None),
+            Certificate.superseded_by_id.is_(None),
+        )
+    )
+
+
+def _insert_pending(
+    session: Session, completion: Completion, settings: dict[str, Any]
+) -> Certificate | None:
+    """Insert the issue record with its content (PDF still to come); None if one exists.
+
+    The serial is built from the row id, so the row goes in first under a provisional serial;
+    the whole unit of work commits together, so nobody ever sees the provisional values.
+    """
+    user, item = completion.user, completion.item
+    issued_at = utcnow()
+    for _attempt in range(3):
+        code = new_verification_code()
+        certificate = Certificate(
+            serial=f"PENDING-{code}",
+            code=code,
+            user_id=user.id,
+            item_id=item.id,
+            completion_id=completion.id,
+            design=design_for(item),
+            content={},
+            sha256="",
+            issued_at=issued_at,
+            expires_at=expiry_for(item, issued_at, settings),
+        )
+        try:
+            # A savepoint, so that losing the race leaves the caller's unit of work usable.
+            with session.begin_nested():
+                session.add(certificate)
+                session.flush()
+        except IntegrityError:
+            if current_certificate(session, completion.id) is not None:
+                return None
+            continue  # a code collision (about 1 in 2**98): draw another
+        certificate.serial = format_serial(issued_at.year, certificate.id)
+        certificate.content = certificate_content(
+            design=certificate.design,
+            holder=holder_of(user),
+            item=item_facts(item),
+            completed_on=completion.completed_on,
+            issued_at=issued_at,
+            expires_at=certificate.expires_at,
+            serial=certificate.serial,
+            code=code,
+            verify_url=verification_url(code),
+            programme=settings,
+        )
+        return certificate
+    raise Conflict("Could not allocate a unique verification code; please try again.")
+
+
+def _store_pdf(
+    session: Session, certificate: Certificate, pdf: bytes, *, actor_id: int | None
+) -> Certificate:
+    """Keep the PDF and its digest, log the issue and tell subscribers."""
+    certificate.pdf = pdf
+    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="certificate.issued",
+        subject_type="certificate",
+        subject_id=certificate.id,
+        person_id=certificate.user_id,
+        serial=certificate.serial,
+        item=certificate.content.get("item_code"),
+        completion_id=certificate.completion_id,
+    )
+    certificate_issued.send(certificate, session=session)
+    return certificate
+
+
+def issue_certificate(
+    session: Session, completion: Completion, *, actor_id: int | None = None
+) -> Certificate:
+    """Issue the completion's certificate, or return the one it already has."""
+    if completion.revoked_at is not None:
+        raise Conflict("A revoked completion gets no certificate.")
+    existing = current_certificate(session, completion.id)
+    if existing is not None:
+        return existing
+    certificate = _insert_pending(session, completion, programme(session))
+    if certificate is None:  # another request issued it first
+        found = current_certificate(session, completion.id)
+        assert found is not None
+        return found
+    pdf = render_pdf(certificate.design, certificate.content)
+    return _store_pdf(session, certificate, pdf, actor_id=actor_id)
+
+
+# ---------------------------------------------------------------------------------------
+# Bulk issue
+
+
+@dataclass(frozen=True)
+class BulkReport:
+    """What a bulk issue did."""
+
+    due: int
+    issued: int
+
+
+def due_completion_ids(session: Session, completion_ids: Iterable[int] | None = None) -> list[int]:
+    """Live completions that have no current certificate (optionally among the given ids)."""
+    current = and_(
+        Certificate.completion_id == Completion.id,
+        Certificate.revoked_at.is_(None),
+        Certificate.superseded_by_id.is_(None),
+    )
+    query: Select = (
+        select(Completion.id)
+        .outerjoin(Certificate, current)
+        .where(Completion.revoked_at.is_(None), Certificate.id.is_(None))
+        .order_by(Completion.id)
+    )
+    if completion_ids is not None:
+        wanted = sorted(set(completion_ids))
+        found: list[int] = []
+        for start in range(0, len(wanted), 500):  # stay under bound-parameter limits
+            chunk = wanted[start : start + 500]
+            found.extend(session.scalars(query.where(Completion.id.in_(chunk))))
+        return sorted(found)
+    return list(session.scalars(query))
+
+
+def _ignore_interrupts() -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _render_job(job: tuple[str, dict[str, Any]]) -> bytes:
+    """Render one certificate from its plain content in a worker process."""
+    design, content = job
+    return render_pdf(design, content)
+
+
+def render_pool(jobs: int) -> Executor | None:
+    """A pool of `jobs` rendering processes, or None to render in this process."""
+    if jobs <= 1:
+        return None
+    # spawn: workers start clean (no inherited database connections or threads).
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+    )
+
+
+def issue_missing(
+    session: Session,
+    *,
+    commit: Callable[[], None],
+    completion_ids: Iterable[int] | None = None,
+    jobs: int | None = None,
+    batch_size: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    actor_id: int | None = None,
+) -> BulkReport:
+    """Issue every due certificate, rendering on `jobs` processes (default: all cores).
+
+    Works in batches: the parent inserts a batch's records, the workers render its PDFs from
+    plain content, the parent stores them and commits. An interrupt loses at most the batch
+    in flight, and a rerun picks up what is still due.
+    """
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    batch_size = batch_size or max(8, jobs * 8)
+    due = due_completion_ids(session, completion_ids)
+    settings = programme(session)
+    issued = 0
+    pool = render_pool(jobs) if len(due) > 1 else None
+    try:
+        for start in range(0, len(due), batch_size):
+            batch = due[start : start + batch_size]
+            completions = session.scalars(
+                select(Completion)
+                .where(Completion.id.in_(batch), Completion.revoked_at.is_(None))
+                .options(joinedload(Completion.user), joinedload(Completion.item))
+                .order_by(Completion.id)
+            ).all()
+            pending = [c for c in (_insert_pending(session, c, settings) for c in completions) if c]
+            work = [(c.design, c.content) for c in pending]
+            pdfs = pool.map(_render_job, work) if pool else map(_render_job, work)
+            for certificate, pdf in zip(pending, pdfs, strict=True):
+                _store_pdf(session, certificate, pdf, actor_id=actor_id)
+            commit()
+            issued += len(pending)
+            if on_progress is not None:
+                on_progress(len(batch))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return BulkReport(due=len(due), issued=issued)
+
+
+# ---------------------------------------------------------------------------------------
+# Revoke and reissue
+
+
+def _clean_reason(reason: str | None) -> str:
+    """A required, bounded revocation reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for revoking the certificate.")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(
+            f"The reason is too long ({len(reason)} characters; {REASON_MAX} at most)."
+        )
+    return reason
+
+
+def _locked(session: Session, certificate_id: int) -> Certificate:
+    """The certificate, row-locked and freshly read (so two admins cannot both act on it)."""
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def revoke_certificate(
+    session: Session, certificate_id: int, *, actor_id: int | None, reason: str
+) -> Certificate:
+    """Revoke a certificate with a reason; it stays on record and verification says so."""
+    reason = _clean_reason(reason)
+    certificate = _locked(session, certificate_id)
+    if certificate.revoked_at is not None:
+        raise AlreadyDecided(
+            f"Certificate {certificate.serial} was already revoked on "
+            f"{certificate.revoked_at.date().isoformat()}."
+        )
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = actor_id
+    certificate.revoke_reason = reason
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="certificate.revoked",
+        subject_type="certificate",
+        subject_id=certificate.id,
+        person_id=certificate.user_id,
+        serial=certificate.serial,
+        reason=reason,
+    )
+    certificate_revoked.send(certificate, session=session, reason=reason)
+    return certificate
+
+
+def revoke_for_completion(
+    session: Session, completion: Completion, *, actor_id: int | None, reason: str
+) -> Certificate | None:
+    """Revoke the current certificate of a completion that was revoked (None if it had none)."""
+    certificate = current_certificate(session, completion.id)
+    if certificate is None:
+        return None
+    return revoke_certificate(session, certificate.id, actor_id=actor_id, reason=reason)
+
+
+def reissue_certificate(
+    session: Session, certificate_id: int, *, actor_id: int | None
+) -> Certificate:
+    """Issue a fresh certificate (new code, today's name) that supersedes a current one."""
+    old = _locked(session, certificate_id)
+    if old.revoked_at is not None:
+        raise AlreadyDecided(f"Certificate {old.serial} is revoked; it cannot be reissued.")
+    if old.superseded_by_id is not None:
+        raise AlreadyDecided(f"Certificate {old.serial} was already superseded by a newer one.")
+    completion = old.completion
+    if completion.revoked_at is not None:
+        raise Conflict("The completion behind this certificate was revoked.")
+    # Only one current certificate per completion may exist at any instant (the partial
+    # unique index), so the old one steps aside first by pointing at itself, then at its
+    # successor once that has an id.
+    old.superseded_by_id = old.id
+    session.flush()
+    new = _insert_pending(session, completion, programme(session))
+    assert new is not None  # the old row no longer counts as current
+    pdf = render_pdf(new.design, new.content)
+    old.superseded_by_id = new.id
+    _store_pdf(session, new, pdf, actor_id=actor_id)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="certificate.reissued",
+        subject_type="certificate",
+        subject_id=old.id,
+        person_id=old.user_id,
+        serial=old.serial,
+        new_serial=new.serial,
+    )
+    return new
+
+
+# ---------------------------------------------------------------------------------------
+# Finding certificates
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """A certificate as lists and download links show it (plain values)."""
+
+    id: int
+    serial: str
+    code: str
+    holder_name: str
+    user_id: int | None
+    completion_id: int
+    item_code: str
+    title: str
+    completed_on_text: str
+    issued_on_text: str
+    status: CertificateStatus
+    revoked_on_text: str
+    revoke_reason: str
+    ce_hours: str
+
+
+def as_row(certificate: Certificate, now: datetime | None = None) -> CertificateRow:
+    """Plain values for a template from a certificate."""
+    content = certificate.content or {}
+    return CertificateRow(
+        id=certificate.id,
+        serial=certificate.serial,
+        code=certificate.code,
+        holder_name=content.get("holder_name", ""),
+        user_id=certificate.user_id,
+        completion_id=certificate.completion_id,
+        item_code=content.get("item_code", ""),
+        title=content.get("title", ""),
+        completed_on_text=content.get("completed_on_text", ""),
+        issued_on_text=format_date(certificate.issued_at.date()),
+        status=certificate_status(certificate, now),
+        revoked_on_text=format_date(certificate.revoked_at.date())
+        if certificate.revoked_at
+        else "",
+        revoke_reason=certificate.revoke_reason or "",
+        ce_hours=content.get("ce_hours", ""),
+    )
+
+
+def certificates_of(session: Session, user_id: int) -> list[CertificateRow]:
+    """Every certificate issued to a person, newest first (one query)."""
+    now = utcnow()
+    certificates = session.scalars(
+        select(Certificate)
+        .where(Certificate.user_id == user_id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    ).all()
+    return [as_row(c, now) for c in certificates]
+
+
+def search_certificates(
+    session: Session, query: str = "", *, page: int = 1
+) -> tuple[list[CertificateRow], int]:
+    """Certificates whose holder name, serial or code matches, newest first, and the total."""
+    conditions = []
+    text = (query or "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        holder = func.lower(Certificate.content["holder_name"].as_string())
+        conditions.append(
+            or_(
+                holder.like(like),
+                func.lower(Certificate.serial).like(like),
+                Certificate.code == (normalise_code(text) or text.upper()),
+            )
+        )
+    total = session.scalar(select(func.count(Certificate.id)).where(*conditions)) or 0
+    page = max(1, page)
+    certificates = session.scalars(
+        select(Certificate)
+        .where(*conditions)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        .limit(SEARCH_PAGE_SIZE)
+        .offset((page - 1) * SEARCH_PAGE_SIZE)
+    ).all()
+    now = utcnow()
+    return [as_row(c, now) for c in certificates], total
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """Who a certificates page is about."""
+
+    id: int
+    name: str
+    credentials: str
+
+
+def person_summary(session: Session, user_id: int) -> PersonSummary:
+    """The name of the person whose certificates are listed (NotFound when unknown)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    return PersonSummary(user.id, user.name, user.credentials or "")
+
+
+def get_certificate(session: Session, certificate_id: int) -> Certificate:
+    """A certificate by id (NotFound when there is none)."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def stored_pdf(session: Session, certificate_id: int) -> Certificate:
+    """A certificate with its stored PDF bytes loaded (never re-rendered)."""
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .options(undefer(Certificate.pdf))
+    )
+    if certificate is None or not certificate.pdf:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def download_name(certificate: Certificate) -> str:
+    """A safe file name for a certificate download, e.g. `KAP-2026-000123-M1.pdf`."""
+    item = str((certificate.content or {}).get("item_code", ""))
+    stem = "-".join(part for part in (certificate.serial, item) if part)
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem)
+    return f"{safe.strip('-') or 'certificate'}.pdf"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public verification page may say about a certificate, and nothing more."""
+
+    holder_name: str
+    title: str
+    completed_on_text: str
+    issued_on_text: str
+    expires_on_text: str
+    status: CertificateStatus
+    revoked_on_text: str
+    revoke_reason: str
+    serial: str
+    code: str
+
+
+def verification_of(certificate: Certificate) -> Verification:
+    """The public facts of a certificate."""
+    row = as_row(certificate)
+    return Verification(
+        holder_name=row.holder_name,
+        title=row.title,
+        completed_on_text=row.completed_on_text,
+        issued_on_text=row.issued_on_text,
+        expires_on_text=format_date(certificate.expires_at.date())
+        if certificate.expires_at
+        else "",
+        status=row.status,
+        revoked_on_text=row.revoked_on_text,
+        revoke_reason=row.revoke_reason,
+        serial=certificate.serial,
+        code=certificate.code,
+    )
+
+
+def verify_code(session: Session, typed: str) -> Verification:
+    """Look up a typed code (any case, spaces, dashes); NotFound for anything unknown."""
+    code = normalise_code(typed)
+    certificate = (
+        session.scalar(select(Certificate).where(Certificate.code == code)) if code else None
+    )
+    if certificate is None:
+        raise NotFound("No certificate has that verification code.")
+    return verification_of(certificate)
+
+
+def verify_upload(session: Session, data: bytes) -> Verification | None:
+    """The certificate whose stored PDF has exactly these bytes, or None (altered or foreign)."""
+    if not data:
+        raise InvalidInput("Choose a PDF file to check.")
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise InvalidInput("That file is too large to be one of our certificates.")
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = session.scalar(
+        select(Certificate).where(Certificate.sha256 == digest).order_by(Certificate.id).limit(1)
+    )
+    return verification_of(certificate) if certificate is not None else None
+
+
+def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]]:
+    """The dashboard's certificates section: every certificate of the person (one query)."""
+    rows = certificates_of(session, user.id)
+    current = {
+        row.completion_id: row
+        for row in rows
+        if row.status in (CertificateStatus.VALID, CertificateStatus.EXPIRED)
+    }
+    return "certificates/_dashboard.html", {
+        "certificate_rows": rows,
+        "certificates_by_completion": current,
+        "certificate_holder_id": user.id,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Transcript
+
+
+def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
+    """Every live completion of a person with its item and current certificate (one query)."""
+    current = and_(
+        Certificate.completion_id == Completion.id,
+        Certificate.revoked_at.is_(None),
+        Certificate.superseded_by_id.is_(None),
+    )
+    result = session.execute(
+        select(Completion.completed_on, CatalogItem, Certificate.serial)
+        .join(CatalogItem, CatalogItem.id == Completion.item_id)
+        .outerjoin(Certificate, current)
+        .where(Completion.user_id == user_id, Completion.revoked_at.is_(None))
+        .order_by(Completion.completed_on, CatalogItem.position)
+    )
+    return [
+        TranscriptRow(
+            code=item.code,
+            title=item.title,
+            kind_label=item.kind.label,
+            completed_on=completed_on,
+            ce_hours=None if item.is_retreat else item.ce_hours,
+            serial=serial,
+        )
+        for completed_on, item, serial in result
+    ]
+
+
+def transcript_pdf(session: Session, user_id: int, *, on: date | None = None) -> bytes:
+    """A transcript PDF of a person's live completions, rendered now (not stored)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    content = transcript_content(
+        holder=holder_of(user),
+        rows=transcript_rows(session, user_id),
+        generated_on=on or utcnow().date(),
+        programme=programme(session),
+    )
+    return render_pdf(TRANSCRIPT_DESIGN, content)
+
+
+def total_ce_hours(rows: Sequence[TranscriptRow]) -> str:
+    """The CE hours of transcript rows added up, as printed."""
+    return format_hours(sum((r.ce_hours for r in rows if r.ce_hours is not None), 0))

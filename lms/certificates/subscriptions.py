@@ -1,0 +1,71 @@
+"""Certificates follow completions: issue on record, revoke on revoke, bulk issue after imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lms import signals
+from lms.progress.models import Completion
+
+_connected: list[Any] = []
+
+
+def on_completion_recorded(
+    completion: Completion,
+    *,
+    session: Any,
+    actor_id: int | None = None,
+    bulk: bool = False,
+    **_: Any,
+) -> None:
+    """Issue the certificate in the same unit of work, unless a bulk job will issue it later."""
+    if bulk:
+        return
+    from lms.certificates.services import issue_certificate
+
+    issue_certificate(session, completion, actor_id=actor_id)
+
+
+def on_completion_revoked(
+    completion: Completion,
+    *,
+    session: Any,
+    actor_id: int | None = None,
+    reason: str = "",
+    **_: Any,
+) -> None:
+    """Revoke the completion's certificate with the same reason."""
+    from lms.certificates.services import revoke_for_completion
+
+    revoke_for_completion(
+        session,
+        completion,
+        actor_id=actor_id,
+        reason=reason or "The completion was revoked.",
+    )
+
+
+def on_completions_imported(
+    sender: Any, *, completion_ids: list[int], issue_certificates: bool = True, **_: Any
+) -> None:
+    """After an import has committed, issue its certificates on all cores with a progress bar."""
+    if not issue_certificates or not completion_ids:
+        return
+    from lms.certificates.cli import issue_with_progress
+
+    issue_with_progress(completion_ids=completion_ids)
+
+
+def subscribe() -> None:
+    """Connect the receivers and the dashboard section once (calling it again changes nothing)."""
+    from lms.certificates.services import dashboard_section
+    from lms.progress.services import DASHBOARD_SECTIONS
+
+    if dashboard_section not in DASHBOARD_SECTIONS:
+        DASHBOARD_SECTIONS.append(dashboard_section)
+    if _connected:
+        return
+    signals.completion_recorded.connect(on_completion_recorded, weak=False)
+    signals.completion_revoked.connect(on_completion_revoked, weak=False)
+    signals.completions_imported.connect(on_completions_imported, weak=False)
+    _connected.extend([on_completion_recorded, on_completion_revoked, on_completions_imported])

@@ -1,0 +1,206 @@
+"""Certificate pages: downloads for holders and staff, the admin list, public verification."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from lms.auth.access import admin_required, may_see_person
+from lms.certificates import services
+from lms.certificates.codes import normalise_code
+from lms.certificates.forms import RevokeForm, UploadForm
+from lms.db import db, utcnow
+from lms.errors import DomainError, NotFound
+from lms.ratelimit import limiter
+
+bp = Blueprint("certificates", __name__)
+
+VERIFY_LIMIT = "60 per minute"
+UPLOAD_LIMIT = "10 per minute"
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    """A PDF sent as a download with a safe file name."""
+    response = send_file(
+        BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/certificates/<int:certificate_id>.pdf")
+@login_required
+def download(certificate_id: int) -> Response:
+    """The stored PDF of a certificate, for its holder and for staff (404 for anyone else)."""
+    certificate = services.stored_pdf(db.session, certificate_id)
+    if certificate.user_id is None or not may_see_person(certificate.user_id):
+        abort(404)
+    return _pdf_response(certificate.pdf, services.download_name(certificate))
+
+
+@bp.get("/people/<int:user_id>/transcript.pdf")
+@login_required
+def transcript(user_id: int) -> Response:
+    """A transcript of every live completion, rendered now, for the person and for staff."""
+    if not may_see_person(user_id):
+        abort(404)
+    data = services.transcript_pdf(db.session, user_id)
+    return _pdf_response(data, f"transcript-{user_id}-{utcnow().date().isoformat()}.pdf")
+
+
+@bp.get("/people/<int:user_id>/certificates")
+@login_required
+def person(user_id: int) -> str:
+    """A person's certificates with download links (the person themself and staff only)."""
+    if not may_see_person(user_id):
+        abort(404)
+    holder = services.person_summary(db.session, user_id)
+    rows = services.certificates_of(db.session, user_id)
+    return render_template("certificates/person.html", holder=holder, rows=rows)
+
+
+@bp.get("/admin/certificates")
+@admin_required
+def admin_list() -> str:
+    """Every certificate, searchable by holder name, serial or code."""
+    query = (request.args.get("q") or "").strip()[:200]
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, total = services.search_certificates(db.session, query, page=page)
+    pages = max(1, -(-total // services.SEARCH_PAGE_SIZE))
+    return render_template(
+        "certificates/admin_list.html",
+        rows=rows,
+        total=total,
+        query=query,
+        page=page,
+        pages=pages,
+        revoke_form=RevokeForm(),
+    )
+
+
+def _back_to_list() -> Response:
+    """Redirect to the admin list, keeping the search."""
+    query = (request.form.get("q") or "").strip()[:200]
+    return redirect(url_for("certificates.admin_list", q=query or None))
+
+
+@bp.post("/admin/certificates/<int:certificate_id>/revoke")
+@admin_required
+def revoke(certificate_id: int) -> Any:
+    """Revoke one certificate with a reason."""
+    form = RevokeForm()
+    if not form.validate():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return _back_to_list()
+    try:
+        certificate = services.revoke_certificate(
+            db.session, certificate_id, actor_id=current_user.id, reason=form.reason.data
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _back_to_list()
+    flash(f"Certificate {certificate.serial} revoked.", "success")
+    return _back_to_list()
+
+
+@bp.post("/admin/certificates/<int:certificate_id>/reissue")
+@admin_required
+def reissue(certificate_id: int) -> Any:
+    """Reissue a certificate: a new code and today's name; the old one shows superseded."""
+    try:
+        new = services.reissue_certificate(db.session, certificate_id, actor_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _back_to_list()
+    flash(f"Reissued as {new.serial} with verification code {new.code}.", "success")
+    return redirect(url_for("certificates.admin_list", q=new.serial))
+
+
+# ---------------------------------------------------------------------------------------
+# Public verification (no sign-in)
+
+
+def _public(response: Any, status: int = 200) -> Response:
+    """A verification page: never indexed by search engines."""
+    response = Response(response, status=status) if isinstance(response, str) else response
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/verify")
+@limiter.limit(VERIFY_LIMIT)
+def verify_form() -> Response:
+    """The form to type a code; a typed code goes to its page."""
+    typed = request.args.get("code")
+    if typed is not None:
+        code = normalise_code(typed)
+        if code is not None:
+            return redirect(url_for("certificates.verify", code=code))
+        page = render_template(
+            "certificates/verify_form.html",
+            typed=typed[:60],
+            error="That is not a verification code. Codes have 20 letters and digits, "
+            "printed in groups of four, e.g. 7KQ4-M2XH-9RTB-C6PW-3NZA.",
+            upload_form=UploadForm(),
+        )
+        return _public(page, 422)
+    return _public(
+        render_template(
+            "certificates/verify_form.html", typed="", error="", upload_form=UploadForm()
+        )
+    )
+
+
+@bp.get("/verify/<code>")
+@limiter.limit(VERIFY_LIMIT)
+def verify(code: str) -> Response:
+    """Who, what, when and the status of the certificate with this code; 404 if unknown."""
+    canonical = normalise_code(code)
+    if canonical is not None and canonical != code:
+        return redirect(url_for("certificates.verify", code=canonical))
+    try:
+        result = services.verify_code(db.session, code)
+    except NotFound:
+        return _public(render_template("certificates/verify_unknown.html"), 404)
+    return _public(render_template("certificates/verify.html", result=result))
+
+
+@bp.post("/verify/upload")
+@limiter.limit(UPLOAD_LIMIT)
+def verify_upload() -> Response:
+    """Check an uploaded PDF byte for byte against the certificates issued here."""
+    form = UploadForm()
+    if not form.validate():
+        page = render_template(
+            "certificates/verify_form.html", typed="", error="", upload_form=form
+        )
+        return _public(page, 422)
+    data = form.pdf.data.read(services.UPLOAD_MAX_BYTES + 1)
+    try:
+        result = services.verify_upload(db.session, data)
+    except DomainError as error:
+        db.rollback()
+        form.pdf.errors = [error.message]
+        page = render_template(
+            "certificates/verify_form.html", typed="", error="", upload_form=form
+        )
+        return _public(page, error.status_code)
+    return _public(render_template("certificates/verify_upload.html", result=result))
