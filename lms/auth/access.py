@@ -42,7 +42,11 @@ def may_see_person(person_id: int) -> bool:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A redirect target that stays on this site: a local path or the default."""
+    """A redirect target that stays on this site: a local path or the default.
+
+    Browsers read `//host`, `/\\host` and control characters inside URLs in lenient ways, so
+    anything but a plain absolute path is refused rather than cleaned up.
+    """
     if not target:
         return default
     target = target.strip()
@@ -53,7 +57,7 @@ def safe_next(target: str | None, default: str) -> str:
         or not target.startswith("/")
         or target.startswith("//")
         or "\\" in target
-        or any(ord(c) < 32 for c in target)
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
     ):
         return default
     return target
