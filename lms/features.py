@@ -10,10 +10,20 @@ from flask import Blueprint
 VIEW_MODULES: tuple[str, ...] = (
     "lms.auth.views",
     "lms.admin.views",
+    "lms.equivalency.views",
+    "lms.retreats.views",
+    "lms.certificates.views",
+    "lms.auth.account_views",
+    "lms.auth.admin_views",
+    "lms.mail.views",
 )
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
-SUBSCRIBERS: tuple[str, ...] = ()
+SUBSCRIBERS: tuple[str, ...] = (
+    "lms.retreats.dashboard",
+    "lms.certificates.subscriptions",
+    "lms.mail.subscriptions",
+)
 
 
 def blueprints() -> list[Blueprint]:
@@ -31,4 +41,7 @@ def subscribe() -> None:
 CLI_MODULES: tuple[str, ...] = (
     "lms.catalog.cli",
     "lms.demo",
+    "lms.retreats.cli",
+    "lms.certificates.cli",
+    "lms.mail.cli",
 )

@@ -29,8 +29,20 @@ class NavLink:
 HEADER_LINKS: list[NavLink] = [
     NavLink("admin.users", "Users", frozenset({Role.ADMIN})),
     NavLink("admin.audit", "Audit log", frozenset({Role.ADMIN})),
+    NavLink("certificates.admin_list", "Certificates", frozenset({Role.ADMIN})),
+    NavLink("retreats.index", "Retreats", frozenset({Role.CLINICIAN})),
+    NavLink("equivalency.mine", "Outside credit", frozenset({Role.CLINICIAN})),
+    NavLink("equivalency.review", "Credit requests", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
+    NavLink("retreats.sessions", "Retreat sessions", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
+    NavLink("retreats.review_queue", "Medical review", frozenset({Role.MEDICAL_REVIEWER})),
+    NavLink("account.profile", "My account"),
 ]
-FOOTER_LINKS: list[NavLink] = []
+FOOTER_LINKS: list[NavLink] = [
+    NavLink("certificates.verify_form", "Verify a certificate"),
+    NavLink("accounts_admin.invite", "Invite staff", frozenset({Role.ADMIN})),
+    NavLink("accounts_admin.deletions", "Deletion requests", frozenset({Role.ADMIN})),
+    NavLink("mail.outbox", "Outbox", frozenset({Role.ADMIN})),
+]
 
 
 def _visible(links: list[NavLink]) -> list[NavLink]:

@@ -1,0 +1,75 @@
+"""Forms for equivalency requests and their review; they check shape, services check rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
+
+OTHER = "Other"
+
+
+class RequestForm(FlaskForm):
+    """A clinician asks that training elsewhere count for a catalogue item."""
+
+    item_code = SelectField("Counts for", validators=[DataRequired()], choices=[])
+    programme = SelectField(
+        "Outside programme",
+        choices=[(p, p) for p in SUGGESTED_PROGRAMMES] + [(OTHER, "Other (name it below)")],
+        validators=[DataRequired()],
+    )
+    programme_other = StringField(
+        "Other programme's name", validators=[Optional(), Length(max=200)]
+    )
+    attended_from = DateField("First day of the training", validators=[DataRequired()])
+    attended_to = DateField("Last day of the training", validators=[DataRequired()])
+    hours = DecimalField(
+        "Hours of training",
+        places=2,
+        validators=[DataRequired(), NumberRange(min=0.25, max=1000)],
+    )
+    description = TextAreaField(
+        "What the training covered",
+        validators=[DataRequired(), Length(max=5000)],
+        description="Topics, format (live, online, in person) and who taught it.",
+    )
+    evidence = FileField(
+        "Evidence",
+        validators=[FileRequired("Attach a certificate or transcript.")],
+        description="A certificate or transcript: PDF, PNG or JPEG, at most 5 MB.",
+    )
+
+    def validate_programme_other(self, field: StringField) -> None:
+        """ "Other" needs a name."""
+        if self.programme.data == OTHER and not (field.data or "").strip():
+            raise ValidationError("Name the other programme.")
+
+    @property
+    def programme_name(self) -> str:
+        """The programme as it will be recorded."""
+        if self.programme.data == OTHER:
+            return (self.programme_other.data or "").strip()
+        return self.programme.data or ""
+
+
+class DecisionForm(FlaskForm):
+    """A reviewer approves or declines a pending request."""
+
+    decision = RadioField(
+        "Decision",
+        choices=[("approve", "Approve"), ("decline", "Decline")],
+        validators=[DataRequired("Choose approve or decline.")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
+        description="Shown to the clinician. Required when you decline.",
+    )
+
+    def validate_reason(self, field: TextAreaField) -> None:
+        """A decline must say why."""
+        if self.decision.data == "decline" and not (field.data or "").strip():
+            raise ValidationError("Give the clinician a reason when you decline.")

@@ -1,0 +1,320 @@
+"""Equivalency rules: ask for credit for outside training, withdraw it, and decide it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from lms import signals
+from lms.audit.services import record_event
+from lms.auth.models import Role, User
+from lms.catalog.models import CatalogItem
+from lms.db import utcnow
+from lms.equivalency.evidence import discard_evidence, evidence_path, store_evidence
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
+from lms.progress.models import Completion
+
+# Programmes whose introductory trainings the public pages name as accepted; "Other" is free.
+SUGGESTED_PROGRAMMES: tuple[str, ...] = ("KTC", "KRIYA", "PRATI", "SAGE")
+MAX_REASON_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class RequestInput:
+    """What a clinician states about the outside training (already shape-checked by the form)."""
+
+    item_code: str
+    outside_programme: str
+    attended_from: date | None
+    attended_to: date | None
+    hours: Decimal | None
+    description: str
+
+
+def _validate(data: RequestInput) -> None:
+    """Refuse values that have the right shape but make no sense."""
+    if not data.outside_programme.strip():
+        raise InvalidInput("Name the programme where you took the training.")
+    if len(data.outside_programme.strip()) > 200:
+        raise InvalidInput("The programme name is too long (200 characters at most).")
+    if data.attended_from and data.attended_to and data.attended_to < data.attended_from:
+        raise InvalidInput("The training cannot end before it started.")
+    today = date.today()
+    if (data.attended_from and data.attended_from > today) or (
+        data.attended_to and data.attended_to > today
+    ):
+        raise InvalidInput("Credit can only be asked for training that has already happened.")
+    if data.hours is not None:
+        try:
+            if data.hours <= 0 or data.hours > Decimal("1000"):
+                raise InvalidInput("Hours must be more than 0 and at most 1000.")
+        except InvalidOperation as error:
+            raise InvalidInput("Hours must be a number.") from error
+    if not data.description.strip():
+        raise InvalidInput("Describe the training: what it covered and who ran it.")
+
+
+def requestable_items(session: Session) -> list[CatalogItem]:
+    """Active catalogue items credit can be asked for, in catalogue order."""
+    return list(
+        session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.active.is_(True))
+            .order_by(CatalogItem.position, CatalogItem.code)
+        )
+    )
+
+
+def submit_request(
+    session: Session,
+    *,
+    user_id: int,
+    data: RequestInput,
+    evidence_dir: str | Path,
+    evidence_stream: BinaryIO | None,
+    evidence_filename: str | None,
+) -> EquivalencyRequest:
+    """Record a pending request with its evidence; refuses duplicates and bad files."""
+    _validate(data)
+    item = session.scalar(
+        select(CatalogItem).where(CatalogItem.code == data.item_code, CatalogItem.active.is_(True))
+    )
+    if item is None:
+        raise InvalidInput("Choose the module or retreat the training should count for.")
+    if evidence_stream is None:
+        raise InvalidInput("Attach evidence: a certificate or transcript as PDF, PNG or JPEG.")
+    completed = session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == user_id,
+            Completion.item_id == item.id,
+            Completion.revoked_at.is_(None),
+        )
+    )
+    if completed is not None:
+        raise Conflict(f"You have already completed {item.title}; no credit is needed for it.")
+    _refuse_live_duplicate(session, user_id, item)
+    stored = store_evidence(evidence_dir, evidence_stream, evidence_filename)
+    request = EquivalencyRequest(
+        user_id=user_id,
+        item_id=item.id,
+        outside_programme=data.outside_programme.strip(),
+        attended_from=data.attended_from,
+        attended_to=data.attended_to,
+        hours=data.hours,
+        description=data.description.strip(),
+        evidence_name=stored.original_name,
+        evidence_key=stored.key,
+        evidence_type=stored.media_type,
+        evidence_size=stored.size,
+        status=EquivalencyStatus.PENDING,
+    )
+    session.add(request)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        discard_evidence(evidence_dir, stored.key)
+        raise Conflict(
+            f"You already have a pending or approved request for {item.title}."
+        ) from error
+    except Exception:
+        discard_evidence(evidence_dir, stored.key)
+        raise
+    record_event(
+        session,
+        actor_id=user_id,
+        action="equivalency.requested",
+        subject_type="equivalency_request",
+        subject_id=request.id,
+        person_id=user_id,
+        item=item.code,
+        outside_programme=request.outside_programme,
+    )
+    return request
+
+
+def _refuse_live_duplicate(session: Session, user_id: int, item: CatalogItem) -> None:
+    """One pending or approved request per clinician and item (the index enforces it too)."""
+    live = session.scalar(
+        select(EquivalencyRequest.status).where(
+            EquivalencyRequest.user_id == user_id,
+            EquivalencyRequest.item_id == item.id,
+            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
+        )
+    )
+    if live == EquivalencyStatus.APPROVED:
+        raise Conflict(f"Your credit for {item.title} is already approved.")
+    if live == EquivalencyStatus.PENDING:
+        raise Conflict(
+            f"You already have a pending request for {item.title}; "
+            "withdraw it first if you want to send a new one."
+        )
+
+
+def own_requests(session: Session, user_id: int) -> list[EquivalencyRequest]:
+    """A clinician's requests, newest first, with their items (one query)."""
+    return list(
+        session.scalars(
+            select(EquivalencyRequest)
+            .options(joinedload(EquivalencyRequest.item), joinedload(EquivalencyRequest.reviewer))
+            .where(EquivalencyRequest.user_id == user_id)
+            .order_by(EquivalencyRequest.created_at.desc(), EquivalencyRequest.id.desc())
+        )
+    )
+
+
+def review_queue(
+    session: Session, status: EquivalencyStatus | None = EquivalencyStatus.PENDING
+) -> list[EquivalencyRequest]:
+    """Requests for reviewers (oldest pending first), with person and item (one query)."""
+    query = select(EquivalencyRequest).options(
+        joinedload(EquivalencyRequest.user),
+        joinedload(EquivalencyRequest.item),
+        joinedload(EquivalencyRequest.reviewer),
+    )
+    if status is not None:
+        query = query.where(EquivalencyRequest.status == status)
+    if status == EquivalencyStatus.PENDING:
+        query = query.order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
+    else:
+        query = query.order_by(EquivalencyRequest.created_at.desc(), EquivalencyRequest.id.desc())
+    return list(session.scalars(query.limit(500)))
+
+
+def _may_review(viewer: User) -> bool:
+    """Instructors and admins review equivalency requests."""
+    return viewer.has_role(Role.INSTRUCTOR, Role.ADMIN)
+
+
+def get_request_for(session: Session, request_id: int, viewer: User) -> EquivalencyRequest:
+    """A request the viewer may see: their own, or any when they review (NotFound otherwise)."""
+    request = session.scalar(
+        select(EquivalencyRequest)
+        .options(
+            joinedload(EquivalencyRequest.user),
+            joinedload(EquivalencyRequest.item),
+            joinedload(EquivalencyRequest.reviewer),
+        )
+        .where(EquivalencyRequest.id == request_id)
+    )
+    if request is None or (request.user_id != viewer.id and not _may_review(viewer)):
+        raise NotFound("No such request.")
+    return request
+
+
+def evidence_file_for(
+    session: Session, request_id: int, viewer: User, evidence_dir: str | Path
+) -> tuple[Path, EquivalencyRequest]:
+    """The evidence file of a request the viewer may see, or NotFound."""
+    request = get_request_for(session, request_id, viewer)
+    if not request.evidence_key:
+        raise NotFound("This request has no evidence file.")
+    path = evidence_path(evidence_dir, request.evidence_key)
+    if not path.is_file():
+        raise NotFound("The evidence file is missing from storage; ask an administrator.")
+    return path, request
+
+
+def _already_decided(session: Session, request_id: int) -> AlreadyDecided:
+    """The message for a request that someone else changed first."""
+    request = session.scalar(
+        select(EquivalencyRequest)
+        .options(joinedload(EquivalencyRequest.reviewer))
+        .where(EquivalencyRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    )
+    if request is None:
+        return AlreadyDecided("That request no longer exists.")
+    when = request.decided_at.strftime("%d %b %Y %H:%M UTC") if request.decided_at else "earlier"
+    if request.status == EquivalencyStatus.WITHDRAWN:
+        return AlreadyDecided(f"This request was already withdrawn by the clinician on {when}.")
+    who = request.reviewer.name if request.reviewer else "a reviewer"
+    return AlreadyDecided(f"This request was already {request.status.value} by {who} on {when}.")
+
+
+def withdraw_request(session: Session, request_id: int, *, user_id: int) -> EquivalencyRequest:
+    """The clinician withdraws their own pending request (compare-and-set on pending)."""
+    request = session.get(EquivalencyRequest, request_id)
+    if request is None or request.user_id != user_id:
+        raise NotFound("No such request.")
+    now = utcnow()
+    result = session.execute(
+        update(EquivalencyRequest)
+        .where(
+            EquivalencyRequest.id == request_id,
+            EquivalencyRequest.status == EquivalencyStatus.PENDING,
+        )
+        .values(status=EquivalencyStatus.WITHDRAWN, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _already_decided(session, request_id)
+    session.refresh(request)
+    record_event(
+        session,
+        actor_id=user_id,
+        action="equivalency.withdrawn",
+        subject_type="equivalency_request",
+        subject_id=request.id,
+        person_id=user_id,
+    )
+    return request
+
+
+def decide_request(
+    session: Session, request_id: int, *, reviewer_id: int, approve: bool, reason: str
+) -> EquivalencyRequest:
+    """Approve or decline a pending request exactly once; approval unlocks at once."""
+    from lms.progress.services import watch_unlocks
+
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise InvalidInput("Give the clinician a reason when you decline.")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+    request = session.get(EquivalencyRequest, request_id)
+    if request is None:
+        raise NotFound("No such request.")
+    if request.user_id == reviewer_id:
+        raise Forbidden("You cannot decide your own request; another reviewer must.")
+    status = EquivalencyStatus.APPROVED if approve else EquivalencyStatus.DECLINED
+    statement = (
+        update(EquivalencyRequest)
+        .where(
+            EquivalencyRequest.id == request_id,
+            EquivalencyRequest.status == EquivalencyStatus.PENDING,
+        )
+        .values(status=status, reviewer_id=reviewer_id, decided_at=utcnow(), decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if approve:
+        # The unlock check runs around the change itself so items open in this same commit.
+        with watch_unlocks(session, request.user_id):
+            rowcount = session.execute(statement).rowcount
+            if rowcount != 1:
+                raise _already_decided(session, request_id)
+            session.refresh(request)
+    else:
+        rowcount = session.execute(statement).rowcount
+        if rowcount != 1:
+            raise _already_decided(session, request_id)
+        session.refresh(request)
+    record_event(
+        session,
+        actor_id=reviewer_id,
+        action=f"equivalency.{status.value}",
+        subject_type="equivalency_request",
+        subject_id=request.id,
+        person_id=request.user_id,
+        item=request.item.code,
+        reason=reason,
+    )
+    signals.equivalency_decided.send(request, session=session)
+    return request

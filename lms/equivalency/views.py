@@ -1,0 +1,178 @@
+"""Pages for credit for outside training: request, list, withdraw, evidence, review, decide."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from lms.auth.access import staff_required
+from lms.db import db
+from lms.equivalency import services
+from lms.equivalency.evidence import EXTENSIONS
+from lms.equivalency.forms import DecisionForm, RequestForm
+from lms.equivalency.models import EquivalencyStatus
+from lms.errors import DomainError
+
+bp = Blueprint("equivalency", __name__, url_prefix="/equivalency")
+
+STATUS_BADGES = {
+    EquivalencyStatus.PENDING: ("info", "Pending approval"),
+    EquivalencyStatus.APPROVED: ("ok", "Approved"),
+    EquivalencyStatus.DECLINED: ("bad", "Declined"),
+    EquivalencyStatus.WITHDRAWN: ("", "Withdrawn"),
+}
+
+
+@bp.app_context_processor
+def _badges() -> dict:
+    """Status badges for equivalency templates."""
+    return {"equivalency_badges": STATUS_BADGES}
+
+
+def _evidence_dir() -> str:
+    """Where evidence files live (outside the web root)."""
+    return current_app.config["LMS_EVIDENCE_DIR"]
+
+
+@bp.get("/")
+@login_required
+def mine() -> str:
+    """The signed-in clinician's requests and their status."""
+    requests = services.own_requests(db.session, current_user.id)
+    return render_template("equivalency/mine.html", requests=requests)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> Response | tuple[str, int] | str:
+    """Ask for credit for training taken elsewhere."""
+    form = RequestForm()
+    items = services.requestable_items(db.session)
+    form.item_code.choices = [(item.code, item.title) for item in items]
+    if request.method == "GET" and request.args.get("item"):
+        form.item_code.data = request.args["item"]
+    if form.validate_on_submit():
+        upload = form.evidence.data
+        data = services.RequestInput(
+            item_code=form.item_code.data,
+            outside_programme=form.programme_name,
+            attended_from=form.attended_from.data,
+            attended_to=form.attended_to.data,
+            hours=form.hours.data,
+            description=form.description.data or "",
+        )
+        try:
+            created = services.submit_request(
+                db.session,
+                user_id=current_user.id,
+                data=data,
+                evidence_dir=_evidence_dir(),
+                evidence_stream=upload.stream if upload else None,
+                evidence_filename=upload.filename if upload else None,
+            )
+        except DomainError as error:
+            db.rollback()
+            flash(error.message, "error")
+            return render_template("equivalency/new.html", form=form), error.status_code
+        flash(
+            f"Your request for {created.item.title} is pending approval. "
+            "It unlocks nothing until a reviewer approves it.",
+            "success",
+        )
+        return redirect(url_for("equivalency.detail", request_id=created.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("equivalency/new.html", form=form), status
+
+
+@bp.get("/<int:request_id>")
+@login_required
+def detail(request_id: int) -> str:
+    """One request: what was asked, the evidence, the decision trail."""
+    item = services.get_request_for(db.session, request_id, current_user)
+    form = DecisionForm() if current_user.is_staff and item.user_id != current_user.id else None
+    return render_template("equivalency/detail.html", req=item, form=form)
+
+
+@bp.get("/<int:request_id>/evidence")
+@login_required
+def evidence(request_id: int) -> Response:
+    """Download the evidence file: owner and reviewers only, never shown inline."""
+    path, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_dir())
+    extension = EXTENSIONS.get(item.evidence_type or "", "bin")
+    response = send_file(
+        path,
+        mimetype=item.evidence_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=f"evidence-request-{item.id}.{extension}",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/<int:request_id>/withdraw")
+@login_required
+def withdraw(request_id: int) -> Response:
+    """The clinician withdraws a pending request."""
+    try:
+        services.withdraw_request(db.session, request_id, user_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("equivalency.mine"))
+    flash("Your request is withdrawn.", "success")
+    return redirect(url_for("equivalency.mine"))
+
+
+@bp.get("/review")
+@staff_required
+def review() -> str:
+    """Instructors' and admins' queue of requests."""
+    wanted = request.args.get("status", EquivalencyStatus.PENDING.value)
+    if wanted not in {s.value for s in EquivalencyStatus} | {"all"}:
+        wanted = EquivalencyStatus.PENDING.value
+    status = None if wanted == "all" else EquivalencyStatus(wanted)
+    requests = services.review_queue(db.session, status)
+    return render_template(
+        "equivalency/review.html",
+        requests=requests,
+        status=wanted,
+        statuses=list(EquivalencyStatus),
+    )
+
+
+@bp.post("/<int:request_id>/decide")
+@staff_required
+def decide(request_id: int) -> Response | tuple[str, int]:
+    """Approve or decline a pending request (once; a second reviewer is told who did)."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        item = services.get_request_for(db.session, request_id, current_user)
+        return render_template("equivalency/detail.html", req=item, form=form), 422
+    try:
+        decided = services.decide_request(
+            db.session,
+            request_id,
+            reviewer_id=current_user.id,
+            approve=form.decision.data == "approve",
+            reason=form.reason.data or "",
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        item = services.get_request_for(db.session, request_id, current_user)
+        return render_template("equivalency/detail.html", req=item, form=form), error.status_code
+    flash(f"Request {decided.status.value}: {decided.user.name} — {decided.item.title}.", "success")
+    return redirect(url_for("equivalency.review"))

@@ -1,0 +1,105 @@
+"""Forms for retreat sessions, applications with screening, review and attendance."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.form import Form
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from lms.retreats.screening import CONTRAINDICATIONS, MAX_DETAIL, ScreeningAnswer, ScreeningInput
+
+
+class SessionForm(FlaskForm):
+    """An administrator creates or edits a retreat session."""
+
+    item_code = SelectField("Retreat", validators=[DataRequired()], choices=[])
+    starts_on = DateField("First day", validators=[DataRequired()])
+    ends_on = DateField("Last day", validators=[DataRequired()])
+    location = StringField("Location", validators=[DataRequired(), Length(max=200)])
+    capacity = IntegerField("Places", validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    application_deadline = DateField(
+        "Application deadline",
+        validators=[Optional()],
+        description="Last day applications are accepted. Leave empty for “until it starts”.",
+    )
+    active = BooleanField("Open for applications", default=True)
+
+
+class _Question(Form):
+    """One contraindication: yes/no and room for detail (no CSRF: part of the outer form)."""
+
+    answer = RadioField(
+        "Answer",
+        choices=[("no", "No"), ("yes", "Yes")],
+        validators=[InputRequired("Answer yes or no.")],
+    )
+    detail = TextAreaField("Details (optional)", validators=[Optional(), Length(max=MAX_DETAIL)])
+
+
+def _screening_form_class() -> type[FlaskForm]:
+    """The application form: one sub-form per contraindication, plus a free-text question."""
+
+    class ApplicationForm(FlaskForm):
+        """A clinician applies to a session and answers the medical screening."""
+
+        anything_else = TextAreaField(
+            "Anything else a physician should know",
+            validators=[Optional(), Length(max=MAX_DETAIL * 2)],
+            description="Medication, recent surgery, pregnancy, or anything you are unsure about.",
+        )
+
+        @property
+        def questions(self) -> list[tuple[str, str, FormField]]:
+            """(code, label, sub-form) in the order of the screening."""
+            return [(code, label, self[code]) for code, label in CONTRAINDICATIONS]
+
+        def screening(self) -> ScreeningInput:
+            """The answers as the service takes them."""
+            return ScreeningInput(
+                answers=tuple(
+                    ScreeningAnswer(
+                        code=code,
+                        yes=sub.form.answer.data == "yes",
+                        detail=(sub.form.detail.data or "").strip(),
+                    )
+                    for code, _label, sub in self.questions
+                ),
+                anything_else=(self.anything_else.data or "").strip(),
+            )
+
+    for code, label in CONTRAINDICATIONS:
+        setattr(ApplicationForm, code, FormField(_Question, label=label))
+    return ApplicationForm
+
+
+ApplicationForm = _screening_form_class()
+
+
+class ScreeningDecisionForm(FlaskForm):
+    """A medical reviewer clears an applicant or not."""
+
+    decision = RadioField(
+        "Decision",
+        choices=[("clear", "Clear to attend"), ("not_clear", "Not cleared")],
+        validators=[InputRequired("Choose clear or not cleared.")],
+    )
+
+
+class AttendanceForm(FlaskForm):
+    """An instructor marks whether an accepted clinician attended."""
+
+    outcome = RadioField(
+        "Attendance",
+        choices=[("attended", "Attended"), ("absent", "Absent")],
+        validators=[InputRequired("Choose attended or absent.")],
+    )

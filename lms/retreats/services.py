@@ -1,0 +1,1074 @@
+"""Retreat rules: sessions, applications with screening, medical review, places and attendance."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from lms import signals
+from lms.audit.services import record_event
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
+from lms.db import utcnow
+from lms.errors import (
+    AlreadyDecided,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PrerequisiteNotMet,
+)
+from lms.progress.models import Completion, CompletionSource
+from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.retreats.screening import ScreeningInput, decrypt_screening, encrypt_screening, fernet_for
+
+# Statuses that hold one of the session's places.
+PLACE_HOLDING = (ApplicationStatus.ACCEPTED, ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT)
+# Statuses a clinician may still withdraw from (before the session starts).
+WITHDRAWABLE = (
+    ApplicationStatus.MEDICAL_REVIEW,
+    ApplicationStatus.ACCEPTED,
+    ApplicationStatus.WAITLISTED,
+)
+MAX_LOCATION = 200
+
+
+def _today(today: date | None) -> date:
+    """The day rules are judged on (tests pass one; the app uses the server's date)."""
+    return today or date.today()
+
+
+def _fmt(day: date) -> str:
+    """A date as people read it in messages."""
+    return day.strftime("%d %b %Y")
+
+
+# --------------------------------------------------------------------------- sessions (admin)
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """An administrator's values for a session (shape already checked by the form)."""
+
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    application_deadline: date | None
+    active: bool = True
+
+
+def _check_session_input(data: SessionInput) -> None:
+    """Refuse values that are well-formed but impossible."""
+    if data.ends_on < data.starts_on:
+        raise InvalidInput("The last day cannot be before the first day.")
+    if not data.location.strip():
+        raise InvalidInput("Enter where the session takes place.")
+    if len(data.location.strip()) > MAX_LOCATION:
+        raise InvalidInput("The location is too long (200 characters at most).")
+    if data.capacity < 0 or data.capacity > 1000:
+        raise InvalidInput("Capacity must be between 0 and 1000 places.")
+    if data.application_deadline and data.application_deadline > data.starts_on:
+        raise InvalidInput("The application deadline must be on or before the first day.")
+
+
+def retreat_items(session: Session) -> list[CatalogItem]:
+    """Active retreats in catalogue order."""
+    return list(
+        session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.kind == ItemKind.RETREAT, CatalogItem.active.is_(True))
+            .order_by(CatalogItem.position, CatalogItem.code)
+        )
+    )
+
+
+def create_session(
+    session: Session, *, item_code: str, data: SessionInput, actor_id: int
+) -> RetreatSession:
+    """Add a session to a retreat."""
+    _check_session_input(data)
+    item = session.scalar(
+        select(CatalogItem).where(
+            CatalogItem.code == item_code, CatalogItem.kind == ItemKind.RETREAT
+        )
+    )
+    if item is None:
+        raise InvalidInput("Choose a retreat.")
+    retreat_session = RetreatSession(
+        item_id=item.id,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        location=data.location.strip(),
+        capacity=data.capacity,
+        application_deadline=data.application_deadline,
+        active=data.active,
+    )
+    session.add(retreat_session)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"{item.title} already has a session starting {_fmt(data.starts_on)} in that location."
+        ) from error
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="retreat_session.created",
+        subject_type="retreat_session",
+        subject_id=retreat_session.id,
+        item=item.code,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        location=retreat_session.location,
+        capacity=data.capacity,
+    )
+    return retreat_session
+
+
+def _lock_session(session: Session, session_id: int) -> RetreatSession:
+    """Load a session row locked for this transaction (FOR UPDATE on PostgreSQL).
+
+    Every change to a session's places runs under this lock, so counting the places taken
+    and taking one are atomic. On SQLite the whole write transaction already holds the
+    database's write lock (BEGIN IMMEDIATE), which serialises the same way.
+    """
+    retreat_session = session.scalar(
+        select(RetreatSession)
+        .options(joinedload(RetreatSession.item))
+        .where(RetreatSession.id == session_id)
+        .with_for_update(of=RetreatSession)
+        .execution_options(populate_existing=True)
+    )
+    if retreat_session is None:
+        raise NotFound("No such retreat session.")
+    return retreat_session
+
+
+def places_taken(session: Session, session_id: int) -> int:
+    """How many places of a session are held (accepted, attended or absent)."""
+    return (
+        session.scalar(
+            select(func.count(Application.id)).where(
+                Application.session_id == session_id, Application.status.in_(PLACE_HOLDING)
+            )
+        )
+        or 0
+    )
+
+
+def update_session(
+    session: Session, session_id: int, *, data: SessionInput, actor_id: int
+) -> RetreatSession:
+    """Change a session; capacity never drops below the places already given."""
+    _check_session_input(data)
+    retreat_session = _lock_session(session, session_id)
+    taken = places_taken(session, session_id)
+    if data.capacity < taken:
+        raise Conflict(
+            f"{taken} places are already accepted; capacity cannot be lower than that. "
+            "Ask accepted clinicians to withdraw first."
+        )
+    before = {
+        "starts_on": retreat_session.starts_on,
+        "ends_on": retreat_session.ends_on,
+        "location": retreat_session.location,
+        "capacity": retreat_session.capacity,
+        "application_deadline": retreat_session.application_deadline,
+        "active": retreat_session.active,
+    }
+    retreat_session.starts_on = data.starts_on
+    retreat_session.ends_on = data.ends_on
+    retreat_session.location = data.location.strip()
+    retreat_session.capacity = data.capacity
+    retreat_session.application_deadline = data.application_deadline
+    retreat_session.active = data.active
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            "Another session of this retreat already starts that day in that location."
+        ) from error
+    after = {key: getattr(retreat_session, key) for key in before}
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="retreat_session.updated",
+        subject_type="retreat_session",
+        subject_id=retreat_session.id,
+        **changed,
+    )
+    # More room: the waitlist moves up at once.
+    _promote_waitlisted(session, retreat_session, actor_id=actor_id)
+    return retreat_session
+
+
+def get_session(session: Session, session_id: int) -> RetreatSession:
+    """A session with its retreat, or NotFound."""
+    retreat_session = session.scalar(
+        select(RetreatSession)
+        .options(joinedload(RetreatSession.item))
+        .where(RetreatSession.id == session_id)
+    )
+    if retreat_session is None:
+        raise NotFound("No such retreat session.")
+    return retreat_session
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """A session with its counts, for lists."""
+
+    session: RetreatSession
+    counts: dict[str, int]
+    taken: int
+
+    @property
+    def places_left(self) -> int:
+        """Places still free."""
+        return max(self.session.capacity - self.taken, 0)
+
+
+def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Counter]:
+    """Application counts per session and status (one query)."""
+    counts: dict[int, Counter] = defaultdict(Counter)
+    if not session_ids:
+        return counts
+    rows = session.execute(
+        select(Application.session_id, Application.status, func.count(Application.id))
+        .where(Application.session_id.in_(session_ids))
+        .group_by(Application.session_id, Application.status)
+    )
+    for session_id, status, number in rows:
+        counts[session_id][ApplicationStatus(status).value] = number
+    return counts
+
+
+def _summaries(session: Session, sessions: list[RetreatSession]) -> list[SessionSummary]:
+    """Attach counts to sessions (one extra query)."""
+    counts = _counts_by_session(session, [s.id for s in sessions])
+    return [
+        SessionSummary(
+            session=s,
+            counts=dict(counts[s.id]),
+            taken=sum(counts[s.id][status.value] for status in PLACE_HOLDING),
+        )
+        for s in sessions
+    ]
+
+
+def all_sessions(session: Session) -> list[SessionSummary]:
+    """Every session of every retreat, newest first, with counts (two queries)."""
+    sessions = list(
+        session.scalars(
+            select(RetreatSession)
+            .options(joinedload(RetreatSession.item))
+            .order_by(RetreatSession.starts_on.desc(), RetreatSession.id)
+        )
+    )
+    return _summaries(session, sessions)
+
+
+def upcoming_sessions(session: Session, *, today: date | None = None) -> list[SessionSummary]:
+    """Active sessions that have not started, soonest first, with counts (two queries)."""
+    sessions = list(
+        session.scalars(
+            select(RetreatSession)
+            .options(joinedload(RetreatSession.item))
+            .where(RetreatSession.active.is_(True), RetreatSession.starts_on > _today(today))
+            .order_by(RetreatSession.starts_on, RetreatSession.id)
+        )
+    )
+    return _summaries(session, sessions)
+
+
+def session_calendar(retreat_session: RetreatSession, *, public_url: str) -> bytes:
+    """The session as an iCalendar file (all-day event spanning its days)."""
+    from icalendar import Calendar, Event
+
+    calendar = Calendar()
+    calendar.add("prodid", "-//KAP Training Tracker//Retreat sessions//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    host = public_url.split("://", 1)[-1].split("/", 1)[0] or "kap-training"
+    event.add("uid", f"retreat-session-{retreat_session.id}@{host}")
+    event.add("summary", retreat_session.item.title)
+    event.add("dtstart", retreat_session.starts_on)
+    # DTEND of an all-day event is exclusive: the day after the last day.
+    event.add("dtend", retreat_session.ends_on + timedelta(days=1))
+    event.add("dtstamp", utcnow())
+    event.add("location", retreat_session.location)
+    event.add("url", f"{public_url}/retreats/")
+    event.add("description", f"{retreat_session.item.title}, {retreat_session.location}.")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def _changed(
+    session: Session,
+    application: Application,
+    previous: ApplicationStatus | None,
+    *,
+    actor_id: int | None,
+    action: str,
+    **facts: object,
+) -> None:
+    """Audit an application's change and tell subscribers, inside the unit of work."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="application",
+        subject_id=application.id,
+        person_id=application.user_id,
+        session_id=application.session_id,
+        previous=previous.value if previous else None,
+        status=application.status.value,
+        **facts,
+    )
+    signals.application_changed.send(application, session=session, previous=previous)
+
+
+def _licence_refusal(user: User, today: date) -> str | None:
+    """Why a person cannot attend retreats on licence grounds, or None."""
+    if user.pre_licensed:
+        return (
+            "Retreats are open to licensed clinicians only; pre-licensed clinicians can take "
+            "the modules but not the retreats. Apply once you hold your licence."
+        )
+    if not user.licensed_on(today):
+        return (
+            "Retreats are open to licensed clinicians only, and your licence is not verified "
+            "or has expired. Update your licence details and ask an administrator to verify them."
+        )
+    return None
+
+
+def eligibility_problem(
+    session: Session, user: User, retreat_session: RetreatSession, *, today: date | None = None
+) -> str | None:
+    """Why this person cannot apply to this session now, or None when they can."""
+    from lms.progress.services import evaluate_item
+
+    day = _today(today)
+    if not retreat_session.active:
+        return "This session is not open for applications."
+    if retreat_session.starts_on <= day:
+        return "This session has already started; applications are closed."
+    if retreat_session.application_deadline and day > retreat_session.application_deadline:
+        return (
+            "The application deadline for this session passed on "
+            f"{_fmt(retreat_session.application_deadline)}."
+        )
+    if (refusal := _licence_refusal(user, day)) is not None:
+        return refusal
+    evaluation = evaluate_item(session, user, retreat_session.item.code)
+    if not evaluation.met:
+        return evaluation.explanation or "The prerequisite for this retreat is not met yet."
+    return None
+
+
+def live_application(session: Session, user_id: int, session_id: int) -> Application | None:
+    """The clinician's application to a session that is not withdrawn, if any."""
+    return session.scalar(
+        select(Application).where(
+            Application.user_id == user_id,
+            Application.session_id == session_id,
+            Application.status != ApplicationStatus.WITHDRAWN,
+        )
+    )
+
+
+def apply(
+    session: Session,
+    *,
+    user_id: int,
+    session_id: int,
+    screening: ScreeningInput,
+    screening_key: str | None,
+    today: date | None = None,
+) -> Application:
+    """Apply to a session with a screening; every guard runs in this same transaction."""
+    fernet_for(screening_key)  # a missing key refuses before anything is written
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    retreat_session = _lock_session(session, session_id)
+    if not retreat_session.item.is_retreat:
+        raise NotFound("No such retreat session.")
+    problem = eligibility_problem(session, user, retreat_session, today=today)
+    if problem is not None:
+        raise PrerequisiteNotMet(problem)
+    existing = live_application(session, user_id, session_id)
+    if existing is not None:
+        raise Conflict(
+            "You have already applied to this session (status: "
+            f"{existing.status.label.lower()}). Withdraw that application first to apply again."
+        )
+    screening.validate()
+    application = Application(
+        user_id=user_id,
+        session_id=session_id,
+        status=ApplicationStatus.MEDICAL_REVIEW,
+        low_risk=not screening.any_yes,
+        applied_at=utcnow(),
+    )
+    session.add(application)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict("You have already applied to this session.") from error
+    session.add(
+        Screening(
+            application_id=application.id,
+            answers_encrypted=encrypt_screening(screening_key, screening),
+            any_yes=screening.any_yes,
+        )
+    )
+    session.flush()
+    _changed(session, application, None, actor_id=user_id, action="application.submitted")
+    return application
+
+
+def _get_application(session: Session, application_id: int) -> Application:
+    """An application with its person and session, or NotFound."""
+    application = session.scalar(
+        select(Application)
+        .options(
+            joinedload(Application.user),
+            joinedload(Application.session).joinedload(RetreatSession.item),
+            joinedload(Application.reviewer),
+        )
+        .where(Application.id == application_id)
+        .execution_options(populate_existing=True)
+    )
+    if application is None:
+        raise NotFound("No such application.")
+    return application
+
+
+def _set_status(
+    session: Session,
+    application: Application,
+    expected: ApplicationStatus | tuple[ApplicationStatus, ...],
+    **values: object,
+) -> bool:
+    """Compare-and-set: change the application only if it is still in an expected status."""
+    allowed = expected if isinstance(expected, tuple) else (expected,)
+    result = session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(application)
+    return True
+
+
+def _promote_waitlisted(
+    session: Session, retreat_session: RetreatSession, *, actor_id: int | None
+) -> list[Application]:
+    """Fill free places from the waitlist in application order (caller holds the session lock)."""
+    free = retreat_session.capacity - places_taken(session, retreat_session.id)
+    if free <= 0:
+        return []
+    waiting = list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.session_id == retreat_session.id,
+                Application.status == ApplicationStatus.WAITLISTED,
+            )
+            .order_by(Application.applied_at, Application.id)
+            .limit(free)
+        )
+    )
+    promoted = []
+    for application in waiting:
+        if _set_status(
+            session,
+            application,
+            ApplicationStatus.WAITLISTED,
+            status=ApplicationStatus.ACCEPTED,
+            decided_at=utcnow(),
+        ):
+            _changed(
+                session,
+                application,
+                ApplicationStatus.WAITLISTED,
+                actor_id=actor_id,
+                action="application.promoted",
+            )
+            promoted.append(application)
+    return promoted
+
+
+def withdraw(
+    session: Session, application_id: int, *, user_id: int, today: date | None = None
+) -> Application:
+    """The clinician withdraws until the session starts; a freed place goes to the waitlist."""
+    application = _get_application(session, application_id)
+    if application.user_id != user_id:
+        raise NotFound("No such application.")
+    retreat_session = _lock_session(session, application.session_id)
+    if _today(today) >= retreat_session.starts_on:
+        raise Conflict(
+            "The session has started, so the application can no longer be withdrawn here; "
+            "contact the programme team."
+        )
+    previous = application.status
+    if previous not in WITHDRAWABLE:
+        raise Conflict(f"An application that is {previous.label.lower()} cannot be withdrawn.")
+    if not _set_status(
+        session,
+        application,
+        previous,
+        status=ApplicationStatus.WITHDRAWN,
+        withdrawn_at=utcnow(),
+    ):
+        raise AlreadyDecided("The application changed meanwhile; reload the page.")
+    _changed(session, application, previous, actor_id=user_id, action="application.withdrawn")
+    if previous == ApplicationStatus.ACCEPTED:
+        _promote_waitlisted(session, retreat_session, actor_id=user_id)
+    return application
+
+
+@dataclass(frozen=True)
+class OwnApplication:
+    """A clinician's application as they see it (no screening answers)."""
+
+    application: Application
+    waitlist_position: int | None
+
+
+def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
+    """A clinician's applications with waitlist positions (two queries)."""
+    applications = list(
+        session.scalars(
+            select(Application)
+            .options(joinedload(Application.session).joinedload(RetreatSession.item))
+            .where(Application.user_id == user_id)
+            .order_by(Application.applied_at.desc(), Application.id.desc())
+        )
+    )
+    positions = _waitlist_positions(
+        session,
+        [a.session_id for a in applications if a.status == ApplicationStatus.WAITLISTED],
+    )
+    return [OwnApplication(a, positions.get(a.id)) for a in applications]
+
+
+def _waitlist_positions(session: Session, session_ids: list[int]) -> dict[int, int]:
+    """{application id: 1-based place on its session's waitlist} for the sessions (one query)."""
+    if not session_ids:
+        return {}
+    rows = session.execute(
+        select(Application.id, Application.session_id)
+        .where(
+            Application.session_id.in_(set(session_ids)),
+            Application.status == ApplicationStatus.WAITLISTED,
+        )
+        .order_by(Application.session_id, Application.applied_at, Application.id)
+    )
+    positions: dict[int, int] = {}
+    seen: Counter = Counter()
+    for application_id, session_id in rows:
+        seen[session_id] += 1
+        positions[application_id] = seen[session_id]
+    return positions
+
+
+# --------------------------------------------------------------------------- medical review
+
+
+def review_queue(session: Session) -> list[Application]:
+    """Applications awaiting medical review, oldest first (one query; no answers loaded)."""
+    return list(
+        session.scalars(
+            select(Application)
+            .options(
+                joinedload(Application.user),
+                joinedload(Application.session).joinedload(RetreatSession.item),
+            )
+            .where(Application.status == ApplicationStatus.MEDICAL_REVIEW)
+            .order_by(Application.applied_at, Application.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    """What a medical reviewer reads."""
+
+    application: Application
+    answers: ScreeningInput | None
+    purged: bool
+
+
+def open_screening(
+    session: Session, application_id: int, *, reviewer_id: int, screening_key: str | None
+) -> ScreeningView:
+    """Decrypt an application's answers for a reviewer and log that they were viewed."""
+    application = _get_application(session, application_id)
+    screening = session.get(Screening, application_id)
+    if screening is None:
+        raise NotFound("This application has no screening.")
+    answers = None
+    if screening.answers_encrypted is not None:
+        answers = decrypt_screening(screening_key, screening.answers_encrypted)
+    record_event(
+        session,
+        actor_id=reviewer_id,
+        action="screening.viewed",
+        subject_type="application",
+        subject_id=application.id,
+        person_id=application.user_id,
+    )
+    return ScreeningView(application=application, answers=answers, purged=answers is None)
+
+
+def _decided_message(application: Application) -> str:
+    """'Already decided by … on …' for a reviewer who came second."""
+    who = application.reviewer.name if application.reviewer else "another reviewer"
+    when = application.reviewed_at or application.decided_at
+    on = when.strftime("%d %b %Y %H:%M UTC") if when else "earlier"
+    if application.status == ApplicationStatus.WITHDRAWN and application.reviewed_at is None:
+        return "The clinician withdrew this application before it was reviewed."
+    return (
+        f"This screening was already decided by {who} on {on} "
+        f"(the application is now {application.status.label.lower()})."
+    )
+
+
+def decide_screening(
+    session: Session, application_id: int, *, reviewer_id: int, clear: bool
+) -> Application:
+    """Clear (accept up to capacity, else waitlist) or not clear, exactly once."""
+    application = _get_application(session, application_id)
+    if application.user_id == reviewer_id:
+        raise Forbidden("You cannot review your own screening; another reviewer must.")
+    retreat_session = _lock_session(session, application.session_id)
+    now = utcnow()
+    if clear:
+        taken = places_taken(session, retreat_session.id)
+        status = (
+            ApplicationStatus.ACCEPTED
+            if taken < retreat_session.capacity
+            else ApplicationStatus.WAITLISTED
+        )
+    else:
+        status = ApplicationStatus.NOT_CLEARED
+    if not _set_status(
+        session,
+        application,
+        ApplicationStatus.MEDICAL_REVIEW,
+        status=status,
+        reviewer_id=reviewer_id,
+        reviewed_at=now,
+        decided_at=now,
+    ):
+        raise AlreadyDecided(_decided_message(_get_application(session, application_id)))
+    _changed(
+        session,
+        application,
+        ApplicationStatus.MEDICAL_REVIEW,
+        actor_id=reviewer_id,
+        action="screening.cleared" if clear else "screening.not_cleared",
+    )
+    return application
+
+
+# --------------------------------------------------------------------------- rosters, attendance
+
+
+class ScreeningDecision(StrEnum):
+    """The only screening information staff other than reviewers ever see."""
+
+    PENDING = "Awaiting medical review"
+    CLEARED = "Cleared"
+    NOT_CLEARED = "Not cleared"
+    NOT_REVIEWED = "Not reviewed"
+
+
+def screening_decision(application: Application) -> ScreeningDecision:
+    """The decision (never the answers) an application's status implies."""
+    status = application.status
+    if status == ApplicationStatus.MEDICAL_REVIEW:
+        return ScreeningDecision.PENDING
+    if status == ApplicationStatus.NOT_CLEARED:
+        return ScreeningDecision.NOT_CLEARED
+    if status == ApplicationStatus.WITHDRAWN:
+        # Only cleared applications can be withdrawn after review.
+        return (
+            ScreeningDecision.CLEARED if application.reviewed_at else ScreeningDecision.NOT_REVIEWED
+        )
+    return ScreeningDecision.CLEARED
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One line of a session roster."""
+
+    application: Application
+    decision: ScreeningDecision
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A session's applicants, counts and waitlist."""
+
+    session: RetreatSession
+    rows: list[RosterRow]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def taken(self) -> int:
+        """Places held."""
+        return sum(self.counts.get(s.value, 0) for s in PLACE_HOLDING)
+
+    @property
+    def places_left(self) -> int:
+        """Places still free."""
+        return max(self.session.capacity - self.taken, 0)
+
+
+_ROSTER_ORDER = {
+    ApplicationStatus.ATTENDED: 0,
+    ApplicationStatus.ACCEPTED: 0,
+    ApplicationStatus.ABSENT: 0,
+    ApplicationStatus.WAITLISTED: 1,
+    ApplicationStatus.MEDICAL_REVIEW: 2,
+    ApplicationStatus.NOT_CLEARED: 3,
+    ApplicationStatus.WITHDRAWN: 4,
+}
+
+
+def roster(session: Session, session_id: int) -> Roster:
+    """Everyone who applied to a session, grouped by status (two queries)."""
+    retreat_session = get_session(session, session_id)
+    applications = list(
+        session.scalars(
+            select(Application)
+            .options(joinedload(Application.user))
+            .where(Application.session_id == session_id)
+            .order_by(Application.applied_at, Application.id)
+        )
+    )
+    applications.sort(key=lambda a: _ROSTER_ORDER[a.status])
+    position = 0
+    rows = []
+    for application in applications:
+        waitlist_position = None
+        if application.status == ApplicationStatus.WAITLISTED:
+            position += 1
+            waitlist_position = position
+        rows.append(RosterRow(application, screening_decision(application), waitlist_position))
+    counts = Counter(a.status.value for a in applications)
+    return Roster(session=retreat_session, rows=rows, counts=dict(counts))
+
+
+def _csv_cell(value: object) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def roster_csv(data: Roster) -> str:
+    """The roster as CSV: people, statuses and the screening *decision* only (no health data)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "name",
+            "credentials",
+            "email",
+            "licence",
+            "applied_at",
+            "status",
+            "screening_decision",
+            "waitlist_position",
+            "attendance_marked_at",
+        ]
+    )
+    for row in data.rows:
+        a = row.application
+        licence = " ".join(
+            part
+            for part in (a.user.licence_type, a.user.licence_number, a.user.licence_state)
+            if part
+        )
+        writer.writerow(
+            [
+                _csv_cell(a.user.name),
+                _csv_cell(a.user.credentials),
+                _csv_cell(a.user.email),
+                _csv_cell(licence),
+                a.applied_at.isoformat(timespec="seconds"),
+                a.status.value,
+                row.decision.value,
+                row.waitlist_position or "",
+                a.attendance_marked_at.isoformat(timespec="seconds")
+                if a.attendance_marked_at
+                else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def mark_attendance(
+    session: Session,
+    application_id: int,
+    *,
+    actor_id: int,
+    attended: bool,
+    today: date | None = None,
+) -> Application:
+    """After the session: attended records the retreat's completion (unlocking at once)."""
+    from lms.progress.services import record_completion
+
+    application = _get_application(session, application_id)
+    retreat_session = application.session
+    if _today(today) < retreat_session.ends_on:
+        raise Conflict(
+            "Attendance can be marked from the session's last day "
+            f"({_fmt(retreat_session.ends_on)})."
+        )
+    previous = application.status
+    if attended:
+        allowed: tuple[ApplicationStatus, ...] = (
+            ApplicationStatus.ACCEPTED,
+            ApplicationStatus.ABSENT,
+        )
+        status = ApplicationStatus.ATTENDED
+    else:
+        allowed = (ApplicationStatus.ACCEPTED,)
+        status = ApplicationStatus.ABSENT
+    if previous not in allowed:
+        if previous == ApplicationStatus.ATTENDED:
+            raise AlreadyDecided(
+                "Attendance is already recorded as attended; to undo it, revoke the retreat's "
+                "completion on the clinician's progress page."
+            )
+        raise Conflict(
+            f"Only accepted applicants can be marked; this one is {previous.label.lower()}."
+        )
+    if not _set_status(
+        session,
+        application,
+        allowed,
+        status=status,
+        attendance_marked_at=utcnow(),
+        attendance_marked_by_id=actor_id,
+    ):
+        raise AlreadyDecided("Attendance was marked by someone else meanwhile; reload the page.")
+    _changed(
+        session,
+        application,
+        previous,
+        actor_id=actor_id,
+        action="application.attended" if attended else "application.absent",
+    )
+    if attended:
+        already = session.scalar(
+            select(Completion.id).where(
+                Completion.user_id == application.user_id,
+                Completion.item_id == retreat_session.item_id,
+                Completion.revoked_at.is_(None),
+            )
+        )
+        # A clinician who already has this retreat completed (an earlier session) keeps
+        # that record; attendance is still noted on the application.
+        if already is None:
+            record_completion(
+                session,
+                user_id=application.user_id,
+                item_code=retreat_session.item.code,
+                completed_on=retreat_session.ends_on,
+                source=CompletionSource.ATTENDANCE,
+                actor_id=actor_id,
+                note=f"Attended the {retreat_session.location} session",
+            )
+    return application
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def purge_screenings(
+    session: Session,
+    *,
+    older_than_days: int,
+    actor_id: int | None = None,
+    today: date | None = None,
+) -> int:
+    """Erase the answers of sessions that ended more than N days ago; decisions stay."""
+    if older_than_days < 0:
+        raise InvalidInput("--older-than must be zero or more days.")
+    cutoff = _today(today) - timedelta(days=older_than_days)
+    ended = (
+        select(Application.id)
+        .join(RetreatSession, RetreatSession.id == Application.session_id)
+        .where(RetreatSession.ends_on < cutoff)
+    )
+    result = session.execute(
+        update(Screening)
+        .where(Screening.purged_at.is_(None), Screening.application_id.in_(ended))
+        .values(answers_encrypted=None, purged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    count = result.rowcount or 0
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="screening.purged",
+        subject_type="screening",
+        count=count,
+        sessions_ended_before=cutoff,
+    )
+    return count
+
+
+# --------------------------------------------------------------------------- standings
+
+
+class Standing(StrEnum):
+    """Where a clinician stands with one retreat."""
+
+    LOCKED = "locked"
+    OPEN = "open"
+    MEDICAL_REVIEW = "medical_review"
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+    NOT_CLEARED = "not_cleared"
+    ATTENDED = "attended"
+
+    @property
+    def label(self) -> str:
+        """Human name of the standing."""
+        return {
+            "locked": "Locked",
+            "open": "Open to you",
+            "medical_review": "Applied: in medical review",
+            "accepted": "Accepted",
+            "waitlisted": "Waitlisted",
+            "not_cleared": "Not cleared",
+            "attended": "Attended",
+        }[self.value]
+
+    @property
+    def badge(self) -> str:
+        """CSS badge class of the standing."""
+        return {
+            "locked": "warn",
+            "open": "info",
+            "medical_review": "info",
+            "accepted": "ok",
+            "waitlisted": "warn",
+            "not_cleared": "bad",
+            "attended": "ok",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class RetreatStanding:
+    """One retreat as one clinician sees it: state, why, sessions and their application."""
+
+    code: str
+    title: str
+    description: str
+    state: Standing
+    explanation: str
+    steps: tuple[str, ...]
+    sessions: list[SessionSummary]
+    application: OwnApplication | None
+    applied_session_ids: frozenset[int]
+    can_apply: bool
+
+
+# When a clinician has several live applications to one retreat, the most advanced one counts.
+_STANDING_OF = {
+    ApplicationStatus.ATTENDED: (0, Standing.ATTENDED),
+    ApplicationStatus.ACCEPTED: (1, Standing.ACCEPTED),
+    ApplicationStatus.WAITLISTED: (2, Standing.WAITLISTED),
+    ApplicationStatus.MEDICAL_REVIEW: (3, Standing.MEDICAL_REVIEW),
+    ApplicationStatus.NOT_CLEARED: (4, Standing.NOT_CLEARED),
+}
+
+
+def retreat_standings(
+    session: Session, user: User, *, today: date | None = None
+) -> list[RetreatStanding]:
+    """Every active retreat with the clinician's standing, in a constant number of queries."""
+    from lms.catalog.rules import evaluate
+    from lms.catalog.services import load_catalogue
+    from lms.progress.services import facts_for
+
+    day = _today(today)
+    catalogue = load_catalogue(session)
+    facts = facts_for(session, [user.id], on=day)[user.id]
+    upcoming = upcoming_sessions(session, today=day)
+    mine = own_applications(session, user.id)
+    licence_refusal = _licence_refusal(user, day)
+    standings = []
+    for item in catalogue.retreats:
+        sessions = [s for s in upcoming if s.session.item_id == item.id]
+        live = [
+            own
+            for own in mine
+            if own.application.session.item_id == item.id and own.application.status in _STANDING_OF
+        ]
+        live.sort(key=lambda own: _STANDING_OF[own.application.status][0])
+        applied = frozenset(
+            own.application.session_id
+            for own in mine
+            if own.application.status != ApplicationStatus.WITHDRAWN
+        )
+        evaluation = evaluate(item.prerequisite, facts, catalogue.names)
+        eligible = licence_refusal is None and evaluation.met
+        explanation, steps = "", ()
+        if item.code in facts.completed:
+            state = Standing.ATTENDED
+        elif live:
+            state = _STANDING_OF[live[0].application.status][1]
+        elif eligible:
+            state = Standing.OPEN
+        else:
+            state = Standing.LOCKED
+            explanation = licence_refusal or evaluation.explanation
+            steps = () if licence_refusal else evaluation.steps
+        standings.append(
+            RetreatStanding(
+                code=item.code,
+                title=item.title,
+                description=item.description,
+                state=state,
+                explanation=explanation,
+                steps=steps,
+                sessions=sessions,
+                application=live[0] if live else None,
+                applied_session_ids=applied,
+                can_apply=eligible and state in (Standing.OPEN, Standing.NOT_CLEARED),
+            )
+        )
+    return standings

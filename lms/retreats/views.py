@@ -1,0 +1,346 @@
+"""Retreat pages: sessions, applying with screening, medical review, rosters and attendance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from lms.auth.access import admin_required, reviewer_required, staff_required
+from lms.db import db
+from lms.errors import DomainError
+from lms.retreats import services
+from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm, SessionForm
+from lms.retreats.models import ApplicationStatus
+from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable, fernet_for
+
+bp = Blueprint("retreats", __name__, url_prefix="/retreats")
+
+STATUS_BADGES = {
+    ApplicationStatus.MEDICAL_REVIEW: "info",
+    ApplicationStatus.NOT_CLEARED: "bad",
+    ApplicationStatus.ACCEPTED: "ok",
+    ApplicationStatus.WAITLISTED: "warn",
+    ApplicationStatus.ATTENDED: "ok",
+    ApplicationStatus.ABSENT: "bad",
+    ApplicationStatus.WITHDRAWN: "",
+}
+
+
+@bp.app_context_processor
+def _badges() -> dict:
+    """Application status badges for retreat templates and dashboard partials."""
+    return {"application_badges": STATUS_BADGES}
+
+
+def _screening_key() -> str | None:
+    """LMS_SCREENING_KEY from the app's settings."""
+    return current_app.config.get("LMS_SCREENING_KEY")
+
+
+# --------------------------------------------------------------------------- clinicians
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """Each retreat: where the signed-in clinician stands, its sessions, their applications."""
+    standings = services.retreat_standings(db.session, current_user)
+    applications = services.own_applications(db.session, current_user.id)
+    return render_template(
+        "retreats/index.html",
+        standings=standings,
+        applications=applications,
+        withdrawable=services.WITHDRAWABLE,
+    )
+
+
+@bp.get("/sessions/<int:session_id>.ics")
+@login_required
+def calendar(session_id: int) -> Response:
+    """Download a session as an iCalendar file."""
+    retreat_session = services.get_session(db.session, session_id)
+    body = services.session_calendar(
+        retreat_session, public_url=current_app.config["LMS_PUBLIC_URL"]
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="retreat-session-{retreat_session.id}.ics"'
+    )
+    return response
+
+
+@bp.route("/sessions/<int:session_id>/apply", methods=["GET", "POST"])
+@login_required
+def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
+    """Apply to a session with the medical screening (the guard re-runs on the server)."""
+    retreat_session = services.get_session(db.session, session_id)
+    form = ApplicationForm()
+    existing = services.live_application(db.session, current_user.id, session_id)
+    problem = services.eligibility_problem(db.session, current_user, retreat_session)
+    unavailable = None
+    try:
+        fernet_for(_screening_key())
+    except ScreeningUnavailable as error:
+        unavailable = error.message
+
+    def page(status: int = 200) -> tuple[str, int]:
+        return render_template(
+            "retreats/apply.html",
+            retreat_session=retreat_session,
+            form=form,
+            existing=existing,
+            problem=problem,
+            unavailable=unavailable,
+            places_left=max(
+                retreat_session.capacity - services.places_taken(db.session, session_id), 0
+            ),
+        ), status
+
+    if request.method == "GET":
+        return page()
+    if not form.validate_on_submit():
+        flash("Answer every screening question with yes or no.", "error")
+        return page(422)
+    try:
+        services.apply(
+            db.session,
+            user_id=current_user.id,
+            session_id=session_id,
+            screening=form.screening(),
+            screening_key=_screening_key(),
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return page(error.status_code)
+    flash(
+        "Your application is in. A medical reviewer will look at your screening; "
+        "you will see the outcome here.",
+        "success",
+    )
+    return redirect(url_for("retreats.index"))
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@login_required
+def withdraw(application_id: int) -> WerkzeugResponse:
+    """Withdraw one's own application (until the session starts)."""
+    try:
+        services.withdraw(db.session, application_id, user_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("retreats.index"))
+    flash("Your application is withdrawn.", "success")
+    return redirect(url_for("retreats.index"))
+
+
+# --------------------------------------------------------------------------- administrators
+
+
+def _session_form(form: SessionForm) -> services.SessionInput:
+    """The form's values as the service takes them."""
+    return services.SessionInput(
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        location=form.location.data or "",
+        capacity=int(form.capacity.data),
+        application_deadline=form.application_deadline.data,
+        active=bool(form.active.data),
+    )
+
+
+@bp.get("/sessions")
+@staff_required
+def sessions() -> str:
+    """Every session with its counts; admins manage them, instructors open rosters."""
+    return render_template("retreats/sessions.html", summaries=services.all_sessions(db.session))
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@admin_required
+def new_session() -> WerkzeugResponse | tuple[str, int] | str:
+    """Add a session to a retreat."""
+    form = SessionForm()
+    form.item_code.choices = [(i.code, i.title) for i in services.retreat_items(db.session)]
+    if form.validate_on_submit():
+        try:
+            created = services.create_session(
+                db.session,
+                item_code=form.item_code.data,
+                data=_session_form(form),
+                actor_id=current_user.id,
+            )
+        except DomainError as error:
+            db.rollback()
+            flash(error.message, "error")
+            return render_template(
+                "retreats/session_form.html", form=form, editing=None
+            ), error.status_code
+        flash(f"Session added: {created.location}, {created.starts_on:%d %b %Y}.", "success")
+        return redirect(url_for("retreats.sessions"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("retreats/session_form.html", form=form, editing=None), status
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
+    """Change a session's dates, place, capacity or deadline."""
+    retreat_session = services.get_session(db.session, session_id)
+    form = SessionForm(obj=retreat_session if request.method == "GET" else None)
+    form.item_code.choices = [(retreat_session.item.code, retreat_session.item.title)]
+    form.item_code.data = retreat_session.item.code
+    if form.validate_on_submit():
+        try:
+            services.update_session(
+                db.session, session_id, data=_session_form(form), actor_id=current_user.id
+            )
+        except DomainError as error:
+            db.rollback()
+            flash(error.message, "error")
+            return render_template(
+                "retreats/session_form.html", form=form, editing=retreat_session
+            ), error.status_code
+        flash("Session saved.", "success")
+        return redirect(url_for("retreats.sessions"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("retreats/session_form.html", form=form, editing=retreat_session), status
+
+
+# --------------------------------------------------------------------------- rosters
+
+
+@bp.get("/sessions/<int:session_id>/roster")
+@staff_required
+def roster(session_id: int) -> str:
+    """Applicants of one session: statuses, counts, waitlist, attendance (no health data)."""
+    data = services.roster(db.session, session_id)
+    return render_template(
+        "retreats/roster.html",
+        roster=data,
+        form=AttendanceForm(),
+        attendance_open=date.today() >= data.session.ends_on,
+    )
+
+
+@bp.get("/sessions/<int:session_id>/roster.csv")
+@staff_required
+def roster_csv(session_id: int) -> Response:
+    """The roster as CSV (screening decision only, never answers)."""
+    data = services.roster(db.session, session_id)
+    response = make_response(services.roster_csv(data))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="roster-{data.session.item.code}-{data.session.starts_on}.csv"'
+    )
+    return response
+
+
+@bp.post("/applications/<int:application_id>/attendance")
+@staff_required
+def attendance(application_id: int) -> WerkzeugResponse:
+    """Mark an accepted clinician attended (records the completion) or absent."""
+    form = AttendanceForm()
+    session_id = request.form.get("session_id", type=int)
+    back = (
+        url_for("retreats.roster", session_id=session_id)
+        if session_id
+        else url_for("retreats.sessions")
+    )
+    if not form.validate_on_submit():
+        flash("Choose attended or absent.", "error")
+        return redirect(back)
+    try:
+        marked = services.mark_attendance(
+            db.session,
+            application_id,
+            actor_id=current_user.id,
+            attended=form.outcome.data == "attended",
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    flash(f"{marked.user.name}: {marked.status.label.lower()}.", "success")
+    return redirect(url_for("retreats.roster", session_id=marked.session_id))
+
+
+# --------------------------------------------------------------------------- medical review
+
+
+@bp.get("/review")
+@reviewer_required
+def review_queue() -> str:
+    """Applications awaiting a medical reviewer (no answers shown here)."""
+    return render_template(
+        "retreats/review_queue.html", applications=services.review_queue(db.session)
+    )
+
+
+def _no_store(response: Response) -> Response:
+    """Health data must never be kept by a browser or proxy cache."""
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.get("/review/<int:application_id>")
+@reviewer_required
+def screening(application_id: int) -> Response:
+    """One applicant's screening answers (decrypted, logged as viewed)."""
+    try:
+        view = services.open_screening(
+            db.session,
+            application_id,
+            reviewer_id=current_user.id,
+            screening_key=_screening_key(),
+        )
+    except ScreeningUnavailable as error:
+        db.rollback()
+        abort(503, error.message)
+    page = render_template(
+        "retreats/screening.html",
+        view=view,
+        form=ScreeningDecisionForm(),
+        labels=QUESTION_LABELS,
+    )
+    return _no_store(make_response(page))
+
+
+@bp.post("/review/<int:application_id>")
+@reviewer_required
+def decide(application_id: int) -> WerkzeugResponse:
+    """Clear or not clear an applicant, once."""
+    form = ScreeningDecisionForm()
+    if not form.validate_on_submit():
+        flash("Choose clear or not cleared.", "error")
+        return _no_store(redirect(url_for("retreats.screening", application_id=application_id)))
+    try:
+        decided = services.decide_screening(
+            db.session,
+            application_id,
+            reviewer_id=current_user.id,
+            clear=form.decision.data == "clear",
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("retreats.review_queue"))
+    flash(f"{decided.user.name}: {decided.status.label.lower()}.", "success")
+    return redirect(url_for("retreats.review_queue"))
