@@ -27,6 +27,8 @@ class NavLink:
 # Features add their entries here; a link shows only when its endpoint exists and the person
 # holds one of its roles (an empty set means every signed-in person).
 HEADER_LINKS: list[NavLink] = [
+    NavLink("progress.roster", "Roster", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
+    NavLink("progress.mark_cohort", "Mark a cohort", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
     NavLink("admin.users", "Users", frozenset({Role.ADMIN})),
     NavLink("admin.audit", "Audit log", frozenset({Role.ADMIN})),
     NavLink("certificates.admin_list", "Certificates", frozenset({Role.ADMIN})),

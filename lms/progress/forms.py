@@ -1,0 +1,53 @@
+"""Forms for marking and revoking completions; they check shape, services check rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from lms.progress.services import NOTE_MAX, REASON_MAX, today
+
+
+class MarkForm(FlaskForm):
+    """Mark one module complete for one clinician."""
+
+    item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])
+    completed_on = DateField(
+        "Date the training happened",
+        default=today,
+        validators=[InputRequired("Give the date (YYYY-MM-DD).")],
+        description="Today unless the training happened on another day.",
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[Optional(), Length(max=NOTE_MAX)],
+        description="For example the cohort or the instructor who taught it.",
+    )
+
+
+class RevokeForm(FlaskForm):
+    """Revoke a mistaken completion; the reason is kept in the history."""
+
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Give a reason for revoking."), Length(max=REASON_MAX)],
+        description="Shown in the history, for example “marked for the wrong person”.",
+    )
+
+
+class CohortForm(FlaskForm):
+    """Mark one module complete for many clinicians at once."""
+
+    item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])
+    completed_on = DateField(
+        "Date the training happened",
+        default=today,
+        validators=[InputRequired("Give the date (YYYY-MM-DD).")],
+    )
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=NOTE_MAX)])
+    emails = TextAreaField(
+        "Or paste e-mail addresses",
+        validators=[Optional(), Length(max=100_000)],
+        description="One per line, or separated by commas or spaces. Added to the ticked ones.",
+    )

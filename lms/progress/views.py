@@ -1,0 +1,265 @@
+"""Progress pages: the dashboard, the instructor roster, clinician records and cohort marking."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from lms.auth.access import may_see_person, staff_required
+from lms.auth.models import Role, User
+from lms.db import db
+from lms.errors import DomainError, InvalidInput
+from lms.progress import services
+from lms.progress.forms import CohortForm, MarkForm, RevokeForm
+from lms.progress.models import CompletionSource
+
+bp = Blueprint("progress", __name__)
+
+
+@bp.app_template_filter("format_hours")
+def format_hours(value: Decimal | int | None) -> str:
+    """CE hours without trailing zeros: 9, 7.5, 0.25."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+Page = str | tuple[str, int] | Response
+
+
+@bp.get("/")
+@login_required
+def dashboard() -> str:
+    """The signed-in person's progress; staff also get their tools."""
+    user: User = current_user
+    progress = None
+    sections: list[Markup] = []
+    extras: dict[str, Any] = {}
+    if Role.CLINICIAN in user.roles:
+        progress = services.clinician_progress(db.session, user)
+        found, extras = services.dashboard_sections(db.session, user)
+        sections = [
+            # Rendered by Jinja with autoescaping: safe to embed.
+            Markup(render_template(s.template, progress=progress, extras=extras, **s.context))  # noqa: S704
+            for s in found
+        ]
+    summary = services.staff_summary(db.session) if user.is_staff else None
+    return render_template(
+        "progress/dashboard.html",
+        progress=progress,
+        sections=sections,
+        extras=extras,
+        summary=summary,
+    )
+
+
+def _page_number() -> int:
+    """The `page` query parameter as a positive int (1 when absent or malformed)."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+@bp.get("/roster")
+@staff_required
+def roster() -> Page:
+    """All clinicians with their progress at a glance, searchable and filterable."""
+    args = request.args
+    query = services.RosterQuery(
+        search=args.get("q", "")[:200],
+        eligible=args.get("eligible", ""),
+        applied=args.get("applied", ""),
+        missing=args.get("missing", ""),
+        licence=args.get("licence", ""),
+        item=args.get("item", ""),
+        item_state=args.get("item_state", ""),
+        page=_page_number(),
+    )
+    try:
+        page = services.roster(db.session, query)
+    except DomainError as error:
+        page = services.roster(db.session, services.RosterQuery(search=query.search))
+        return _roster_page(page, error.message), error.status_code
+    return _roster_page(page)
+
+
+def _roster_page(page: services.RosterPage, error: str | None = None) -> str:
+    """Render the roster with its filter choices."""
+    return render_template(
+        "progress/roster.html",
+        roster=page,
+        error=error,
+        applied_choices=services.APPLIED_CHOICES,
+        licence_choices=services.LICENCE_CHOICES,
+        item_states=services.ITEM_STATES,
+    )
+
+
+def _record_page(
+    clinician: User,
+    *,
+    mark_form: MarkForm | None = None,
+    revoke_form: RevokeForm | None = None,
+    revoking: int | None = None,
+    error: str | None = None,
+) -> str:
+    """Render a clinician's record with its forms."""
+    progress = services.clinician_progress(db.session, clinician)
+    if mark_form is None:
+        mark_form = MarkForm()
+    mark_form.item_code.choices = progress.markable
+    return render_template(
+        "progress/record.html",
+        progress=progress,
+        mark_form=mark_form,
+        revoke_form=revoke_form or RevokeForm(),
+        revoking=revoking,
+        error=error,
+        may_act=current_user.is_staff,
+    )
+
+
+@bp.get("/clinicians/<int:user_id>")
+@login_required
+def record(user_id: int) -> str:
+    """A clinician's progress and completion history (staff, or the clinician themself)."""
+    if not may_see_person(user_id):
+        abort(404)  # do not tell others whether the record exists
+    return _record_page(services.get_clinician(db.session, user_id))
+
+
+@bp.post("/clinicians/<int:user_id>/completions")
+@staff_required
+def mark_one(user_id: int) -> Page:
+    """Mark one module complete for this clinician."""
+    clinician = services.get_clinician(db.session, user_id)
+    form = MarkForm()
+    form.item_code.choices = services.markable_items(db.session)
+    if not form.validate_on_submit():
+        return _record_page(clinician, mark_form=form, error="Check the form below."), 422
+    try:
+        completion = services.record_completion(
+            db.session,
+            user_id=clinician.id,
+            item_code=form.item_code.data,
+            completed_on=form.completed_on.data,
+            source=CompletionSource.INSTRUCTOR,
+            actor_id=current_user.id,
+            note=form.note.data or "",
+        )
+    except DomainError as error:
+        db.rollback()
+        return _record_page(clinician, mark_form=form, error=error.message), error.status_code
+    flash(
+        f"{completion.item.title} recorded as completed on "
+        f"{completion.completed_on.isoformat()} for {clinician.name}.",
+        "success",
+    )
+    return redirect(url_for("progress.record", user_id=clinician.id))
+
+
+@bp.post("/clinicians/<int:user_id>/completions/<int:completion_id>/revoke")
+@staff_required
+def revoke(user_id: int, completion_id: int) -> Page:
+    """Revoke one of this clinician's completions, with a reason."""
+    clinician = services.get_clinician(db.session, user_id)
+    if services.completion_owner(db.session, completion_id) != clinician.id:
+        abort(404)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        message = "; ".join(form.reason.errors) or "Check the form."
+        return _record_page(clinician, revoke_form=form, revoking=completion_id, error=message), 422
+    try:
+        completion = services.revoke_completion(
+            db.session, completion_id, actor_id=current_user.id, reason=form.reason.data
+        )
+    except DomainError as error:
+        db.rollback()
+        return _record_page(
+            clinician, revoke_form=form, revoking=completion_id, error=error.message
+        ), error.status_code
+    flash(f"{completion.item.title} completion revoked; it stays in the history.", "success")
+    return redirect(url_for("progress.record", user_id=clinician.id))
+
+
+_EMAIL_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _selected_ids() -> list[int]:
+    """The ticked clinicians of the cohort form."""
+    raw = request.form.getlist("user_id")
+    if any(not value.isdigit() for value in raw):
+        raise InvalidInput("The list of clinicians was not understood; reload the page.")
+    return [int(value) for value in raw]
+
+
+def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int] | None = None):
+    """Render the cohort marking page."""
+    search = request.args.get("q", "")[:200]
+    return render_template(
+        "progress/mark.html",
+        form=form,
+        clinicians=services.clinician_choices(db.session, search),
+        search=search,
+        ticked=ticked or set(),
+        error=error,
+    )
+
+
+@bp.route("/mark", methods=["GET", "POST"])
+@staff_required
+def mark_cohort() -> Page:
+    """Mark one module complete for many clinicians at once."""
+    form = CohortForm()
+    form.item_code.choices = services.markable_items(db.session)
+    if request.method == "GET":
+        if request.args.get("item") in dict(form.item_code.choices):
+            form.item_code.data = request.args["item"]
+        return _cohort_page(form)
+    try:
+        ticked = _selected_ids()
+    except DomainError as error:
+        return _cohort_page(form, error=error.message), error.status_code
+    if not form.validate_on_submit():
+        return _cohort_page(form, error="Check the form below.", ticked=set(ticked)), 422
+    emails = [e for e in _EMAIL_SEPARATORS.split(form.emails.data or "") if e]
+    from_emails, unknown = services.find_clinicians_by_email(db.session, emails)
+    if unknown:
+        message = (
+            "These e-mail addresses match no clinician: "
+            + ", ".join(unknown)
+            + ". Nothing was recorded; correct or remove them."
+        )
+        return _cohort_page(form, error=message, ticked=set(ticked)), 422
+    try:
+        result = services.record_cohort(
+            db.session,
+            user_ids=ticked + from_emails,
+            item_code=form.item_code.data,
+            completed_on=form.completed_on.data,
+            actor_id=current_user.id,
+            note=form.note.data or "",
+        )
+    except DomainError as error:
+        db.rollback()
+        return _cohort_page(form, error=error.message, ticked=set(ticked)), error.status_code
+    flash(
+        f"{result.item_title}: recorded for {len(result.created)}, skipped {len(result.skipped)}.",
+        "success",
+    )
+    return redirect(url_for("progress.cohort_result", event_id=result.event_id))
+
+
+@bp.get("/mark/results/<int:event_id>")
+@staff_required
+def cohort_result(event_id: int) -> str:
+    """What a cohort mark recorded and skipped, with the reasons."""
+    return render_template(
+        "progress/mark_result.html", result=services.cohort_result(db.session, event_id)
+    )
