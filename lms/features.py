@@ -41,6 +41,7 @@ def subscribe() -> None:
 # Modules exposing `register(group)`, which adds their commands to `flask lms`.
 CLI_MODULES: tuple[str, ...] = (
     "lms.catalog.cli",
+    "lms.progress.cli",
     "lms.demo",
     "lms.retreats.cli",
     "lms.certificates.cli",

@@ -289,7 +289,7 @@ def _open_codes(
 
 
 @contextmanager
-def _watch(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
+def watch_many(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
     """Send item_unlocked for every item that became open to these people during the block.
 
     Constant queries for any number of people. A watch nested inside another for the same
@@ -319,7 +319,7 @@ def _watch(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
 @contextmanager
 def watch_unlocks(session: Session, user_id: int) -> Iterator[None]:
     """Send item_unlocked(user, session=, item=) for each item opened during the block."""
-    with _watch(session, [user_id]):
+    with watch_many(session, [user_id]):
         yield
 
 
@@ -382,7 +382,7 @@ def check_recordable(
     return check_completion_date(completed_on)
 
 
-def _insert_completion(
+def insert_checked_completion(
     session: Session,
     *,
     user: User,
@@ -449,8 +449,8 @@ def record_completion(
     existing = _live_completion(session, user.id, item.id)
     if existing is not None:
         raise Conflict(_already(user, item, existing.completed_on))
-    with _watch(session, [user.id]):
-        return _insert_completion(
+    with watch_many(session, [user.id]):
+        return insert_checked_completion(
             session,
             user=user,
             item=item,
@@ -570,7 +570,7 @@ def record_cohort(
 
     created: list[CohortEntry] = []
     skipped: list[CohortEntry] = []
-    with _watch(session, [uid for uid in ids if uid in users and uid not in existing]):
+    with watch_many(session, [uid for uid in ids if uid in users and uid not in existing]):
         for uid in ids:
             user = users.get(uid)
             if user is None:
@@ -586,7 +586,7 @@ def record_cohort(
                 )
                 continue
             try:
-                completion = _insert_completion(
+                completion = insert_checked_completion(
                     session,
                     user=user,
                     item=item,

@@ -1,0 +1,96 @@
+"""`flask lms completions import|export`: completion history in and out as CSV."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from lms.auth.services import find_user_by_email
+from lms.db import db
+from lms.errors import DomainError
+from lms.progress import transfer
+from lms.signals import completions_imported
+
+completions_cli = AppGroup("completions", help="Import and export completion records (CSV).")
+
+
+def _fail(lines: list[str], summary: str) -> None:
+    """Print the problems and a summary to stderr, change nothing, exit 1."""
+    db.rollback()
+    for line in lines:
+        click.echo(f"Error: {line}", err=True)
+    click.echo(summary, err=True)
+    sys.exit(1)
+
+
+@completions_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", "actor_email", help="E-mail of the staff member recorded as importer.")
+@click.option(
+    "--no-certificates",
+    is_flag=True,
+    help="Do not issue certificates for the imported completions.",
+)
+@with_appcontext
+def import_command(file: Path, actor_email: str | None, no_certificates: bool) -> None:
+    """Import FILE (columns email,item,completed_on,note), all rows or none."""
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _fail([f"{file} is not UTF-8 text"], "Nothing was imported.")
+    actor_id = None
+    if actor_email:
+        actor = find_user_by_email(db.session, actor_email)
+        if actor is None or not actor.is_staff:
+            _fail(
+                [f"--actor {actor_email}: no instructor or admin has that e-mail"],
+                "Nothing was imported.",
+            )
+        actor_id = actor.id
+    try:
+        report = transfer.import_completions(
+            db.session, transfer.parse_csv(text), actor_id=actor_id
+        )
+        db.commit()
+    except transfer.ImportRefused as refused:
+        _fail(refused.problems, f"{file}: {refused.message}")
+    except DomainError as error:
+        _fail([error.message], "Nothing was imported.")
+    click.echo(
+        f"Imported {len(report.completion_ids)} completions for {report.clinicians} "
+        f"clinicians from {file}."
+    )
+    for code, count in sorted(report.by_item.items()):
+        click.echo(f"  {code}: {count}")
+    # After the commit: receivers do their bulk follow-up (certificates with a progress bar).
+    completions_imported.send(
+        current_app._get_current_object(),
+        completion_ids=report.completion_ids,
+        issue_certificates=not no_certificates,
+    )
+
+
+@completions_cli.command("export")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@with_appcontext
+def export_command(output: Path | None) -> None:
+    """Write every live completion as CSV, in the format `import` reads."""
+    text = transfer.export_completions(db.session)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {text.count(chr(10)) - 1} completions to {output}.", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add `completions` to `flask lms`."""
+    group.add_command(completions_cli)

@@ -1,0 +1,212 @@
+"""Completion history in and out as CSV (email,item,completed_on,note): all-or-nothing import.
+
+The import checks every row before it writes anything and reports every problem with its
+line number, so a file is fixed in one pass; then it records the rows through the same
+insert as an instructor's mark (source "import", bulk), in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import CatalogItem
+from lms.errors import DomainError, InvalidInput
+from lms.progress import services
+from lms.progress.models import Completion, CompletionSource
+
+COLUMNS = ("email", "item", "completed_on", "note")
+REQUIRED = ("email", "item", "completed_on")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ImportRefused(InvalidInput):
+    """The file has problems; nothing was imported. `problems` lists them by line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        """Keep every problem; the message counts them."""
+        super().__init__(f"The file has {len(problems)} problem(s); nothing was imported.")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row as read, with the line it starts on."""
+
+    line: int
+    email: str
+    item: str
+    completed_on: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import recorded."""
+
+    completion_ids: list[int]
+    clinicians: int
+    by_item: dict[str, int]
+
+
+def parse_csv(text: str) -> list[CsvRow]:
+    """Read the rows of a completions file; ImportRefused when its header is wrong."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ImportRefused(
+            ["line 1: the file is empty (expected the header email,item,completed_on,note)"]
+        )
+    names = [h.strip().lower() for h in header]
+    problems = [f"line 1: unknown column {h!r}" for h in names if h not in COLUMNS]
+    problems += [f"line 1: the column {c!r} is missing" for c in REQUIRED if c not in names]
+    if problems:
+        raise ImportRefused(problems)
+    index = {name: names.index(name) for name in COLUMNS if name in names}
+    rows = []
+    ended = reader.line_num
+    for record in reader:
+        start, ended = ended + 1, reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines are harmless
+
+        def cell(name: str, record: list[str] = record) -> str:
+            at = index.get(name)
+            return record[at].strip() if at is not None and at < len(record) else ""
+
+        rows.append(
+            CsvRow(start, cell("email").lower(), cell("item"), cell("completed_on"), cell("note"))
+        )
+    return rows
+
+
+def _parse_date(raw: str) -> date:
+    """A YYYY-MM-DD date, checked like every completion date."""
+    if not _ISO_DATE.match(raw):
+        raise InvalidInput(f"completed_on {raw!r} is not a date in the form YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"completed_on {raw!r} is not a real date") from None
+    return services.check_completion_date(parsed)
+
+
+def import_completions(
+    session: Session, rows: list[CsvRow], *, actor_id: int | None
+) -> ImportReport:
+    """Check every row, then record them all (or raise ImportRefused and change nothing)."""
+    if not rows:
+        raise ImportRefused(["the file has a header but no rows"])
+    emails = {r.email for r in rows if r.email}
+    users = {
+        u.email: u
+        for u in session.scalars(
+            select(User).where(User.email.in_(emails)).options(lazyload(User.role_rows))
+        )
+    }
+    clinicians = set(
+        session.scalars(
+            select(UserRole.user_id).where(
+                UserRole.user_id.in_([u.id for u in users.values()]),
+                UserRole.role == Role.CLINICIAN,
+            )
+        )
+    )
+    items = {i.code: i for i in session.scalars(select(CatalogItem))}
+    live = {
+        (user_id, item_id): when
+        for user_id, item_id, when in session.execute(
+            select(Completion.user_id, Completion.item_id, Completion.completed_on).where(
+                Completion.user_id.in_([u.id for u in users.values()]),
+                Completion.revoked_at.is_(None),
+            )
+        ).tuples()
+    }
+
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    checked: list[tuple[CsvRow, User, CatalogItem, date]] = []
+    for row in rows:
+        found: list[str] = []
+        user = users.get(row.email)
+        if not row.email:
+            found.append("the e-mail is missing")
+        elif user is None:
+            found.append(f"no account has the e-mail {row.email!r}")
+        elif user.id not in clinicians or user.anonymised_at is not None:
+            found.append(f"{row.email} is not a clinician")
+        item = items.get(row.item)
+        if not row.item:
+            found.append("the item is missing")
+        elif item is None:
+            found.append(f"unknown item {row.item!r}")
+        elif not item.active:
+            found.append(f"the item {row.item} is no longer offered")
+        try:
+            completed_on = _parse_date(row.completed_on)
+        except DomainError as error:
+            found.append(error.message.rstrip("."))
+            completed_on = None
+        if len(row.note) > services.NOTE_MAX:
+            found.append(f"the note is longer than {services.NOTE_MAX} characters")
+        key = (row.email, row.item)
+        if row.email and row.item and key in seen:
+            found.append(f"duplicate of line {seen[key]} (same e-mail and item)")
+        else:
+            seen.setdefault(key, row.line)
+        if user is not None and item is not None and (user.id, item.id) in live:
+            found.append(
+                f"{row.email} already has {row.item} recorded as completed on "
+                f"{live[(user.id, item.id)].isoformat()}"
+            )
+        if found:
+            problems.extend(f"line {row.line}: {message}" for message in found)
+        elif user is not None and item is not None and completed_on is not None:
+            checked.append((row, user, item, completed_on))
+    if problems:
+        raise ImportRefused(problems)
+
+    ids: list[int] = []
+    with services.watch_many(session, [user.id for _, user, _, _ in checked]):
+        for row, user, item, completed_on in checked:
+            completion = services.insert_checked_completion(
+                session,
+                user=user,
+                item=item,
+                completed_on=completed_on,
+                source=CompletionSource.IMPORT,
+                actor_id=actor_id,
+                note=row.note,
+                bulk=True,
+            )
+            ids.append(completion.id)
+    return ImportReport(
+        completion_ids=ids,
+        clinicians=len({user.id for _, user, _, _ in checked}),
+        by_item=dict(Counter(item.code for _, _, item, _ in checked)),
+    )
+
+
+def export_completions(session: Session) -> str:
+    """Every live completion as CSV in the import format, by e-mail then programme order."""
+    rows = session.execute(
+        select(User.email, CatalogItem.code, Completion.completed_on, Completion.note)
+        .join(User, Completion.user_id == User.id)
+        .join(CatalogItem, Completion.item_id == CatalogItem.id)
+        .where(Completion.revoked_at.is_(None))
+        .order_by(User.email, CatalogItem.position, CatalogItem.code)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for email, code, completed_on, note in rows:
+        writer.writerow([email, code, completed_on.isoformat(), note or ""])
+    return out.getvalue()
