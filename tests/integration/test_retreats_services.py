@@ -258,12 +258,12 @@ def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(sess
         )
     session.commit()
     admin_id = people["instructor"].id
-    values = dict(
-        starts_on=retreat_session.starts_on,
-        ends_on=retreat_session.ends_on,
-        location=retreat_session.location,
-        application_deadline=None,
-    )
+    values = {
+        "starts_on": retreat_session.starts_on,
+        "ends_on": retreat_session.ends_on,
+        "location": retreat_session.location,
+        "application_deadline": None,
+    }
     with pytest.raises(Conflict, match="cannot be lower"):
         services.update_session(
             session,
@@ -273,7 +273,10 @@ def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(sess
         )
     session.rollback()
     services.update_session(
-        session, retreat_session.id, data=services.SessionInput(capacity=2, **values), actor_id=1
+        session,
+        retreat_session.id,
+        data=services.SessionInput(capacity=2, **values),
+        actor_id=admin_id,
     )
     session.commit()
     assert session.get(Application, apps[1].id).status == ApplicationStatus.ACCEPTED
