@@ -1,0 +1,393 @@
+"""Loading catalogue files: idempotent, updates by code, refuses bad files as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select
+
+from lms.audit.models import AuditEvent
+from lms.catalog import services
+from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.catalog.services import DEFAULT_CATALOG, CatalogError, load_catalog
+from lms.errors import NotFound
+from lms.progress.models import Completion, CompletionSource
+
+DEFAULT_TEXT = DEFAULT_CATALOG.read_text(encoding="utf-8")
+
+
+@contextmanager
+def counting_queries(engine) -> Iterator[list[str]]:  # noqa: ANN001
+    """Collect the SQL statements the engine runs inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def write(tmp_path: Path, text: str, name: str = "catalog.toml") -> Path:
+    """Write a catalogue file and return its path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    """Replace one exact occurrence (so a test cannot silently edit nothing)."""
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def without_item(text: str, code: str) -> str:
+    """The catalogue text with one [[items]] block (and its sessions) removed."""
+    blocks = text.split("\n[[items]]\n")
+    kept = [b for b in blocks if not b.startswith(f'code = "{code}"\n')]
+    assert len(kept) == len(blocks) - 1
+    return "\n[[items]]\n".join(kept)
+
+
+def snapshot(session) -> dict:
+    """Everything a catalogue load may write, as plain values."""
+    session.expire_all()
+    items = {
+        item.code: (item.title, item.active, item.ce_hours, item.prerequisite, item.position)
+        for item in session.scalars(select(CatalogItem))
+    }
+    sessions = sorted(
+        (s.item_id, s.starts_on, s.location, s.capacity, s.active)
+        for s in session.scalars(select(RetreatSession))
+    )
+    settings = {s.key: s.value for s in session.scalars(select(ProgrammeSetting))}
+    audit = session.scalar(select(func.count()).select_from(AuditEvent))
+    return {"items": items, "sessions": sessions, "settings": settings, "audit": audit}
+
+
+def loaded_events(session) -> list[AuditEvent]:
+    """The catalog.loaded audit events."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "catalog.loaded")))
+
+
+def test_default_catalogue_loads_the_programme(session) -> None:
+    """All 16 items with kinds, CE hours, rules, sessions and programme settings."""
+    report = load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    assert len(report.created) == 16 and not report.updated and not report.deactivated
+    catalogue = services.load_catalogue(session)
+    assert [i.code for i in catalogue.modules][:7] == ["M1", "M2", "M3", "M4", "M5", "M6", "M7"]
+    assert [i.code for i in catalogue.retreats] == ["RETREAT-L1", "RETREAT-ADV", "RETREAT-DFH"]
+    assert sum(catalogue.by_code[c].ce_hours for c in ("M1", "M2", "M3", "M4", "M5")) == 41
+    assert all(r.ce_hours is None and r.kind == ItemKind.RETREAT for r in catalogue.retreats)
+    assert catalogue.names["M1"].title == "Module 1"
+    assert "KTC" in catalogue.names["M1"].equivalent_label
+    level1 = services.get_item(session, "RETREAT-L1")
+    assert level1.certificate_design == "retreat"
+    assert level1.recommended_note == "Completing Modules 1–5 before this retreat is recommended."
+    starts = [(s.starts_on, s.location) for s in level1.sessions]
+    assert (date(2024, 9, 4), "Portland, OR") in starts
+    assert (date(2024, 11, 15), "San Francisco, CA") in starts
+    assert any(s.starts_on.year == 2027 for s in level1.sessions)
+    settings = services.programme_settings(session)
+    assert settings["provider_name"] == "Polaris Insight Center"
+    assert settings["retention_years"] == 6
+    assert settings["accreditation_statements"][0]["example"] is True
+    [loaded] = loaded_events(session)
+    assert loaded.facts["created"] == 16
+
+
+def test_loading_the_same_file_twice_changes_nothing(session) -> None:
+    """Idempotent: the second load reports everything unchanged and writes no audit event."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    before = snapshot(session)
+    report = load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    assert not report.changed
+    assert len(report.unchanged) == 16
+    assert snapshot(session) == before
+    assert len(loaded_events(session)) == 1
+
+
+def test_changed_title_updates_the_item_in_place(session, tmp_path) -> None:
+    """Items are matched by code: a new title updates the same row."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    old_id = services.get_item(session, "M2").id
+    text = replace_once(
+        DEFAULT_TEXT,
+        'title = "Module 2 — Intermediate Workshop I"',
+        'title = "Module 2 — Touch and Transference"',
+    )
+    report = load_catalog(session, write(tmp_path, text), actor_id=None)
+    session.commit()
+    assert report.updated == ["M2"] and len(report.unchanged) == 15
+    item = services.get_item(session, "M2")
+    assert (item.id, item.title) == (old_id, "Module 2 — Touch and Transference")
+    assert loaded_events(session)[-1].facts["updated"] == 1
+
+
+def test_removed_item_is_deactivated_and_keeps_its_history(session, tmp_path, make_user) -> None:
+    """An item dropped from the file stays in the database, inactive, with its completions."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    clinician = make_user()
+    dfh = services.get_item(session, "RETREAT-DFH")
+    session.add(
+        Completion(
+            user_id=clinician.id,
+            item_id=dfh.id,
+            completed_on=date(2024, 5, 1),
+            source=CompletionSource.INSTRUCTOR,
+        )
+    )
+    session.commit()
+
+    report = load_catalog(session, write(tmp_path, without_item(DEFAULT_TEXT, "RETREAT-DFH")))
+    session.commit()
+    assert report.deactivated == ["RETREAT-DFH"]
+    dfh = services.get_item(session, "RETREAT-DFH")
+    assert dfh.active is False
+    assert "RETREAT-DFH" not in services.load_catalogue(session).by_code
+    assert session.scalar(select(func.count()).where(Completion.item_id == dfh.id)) == 1
+
+    again = load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    assert again.updated == ["RETREAT-DFH"] and services.get_item(session, "RETREAT-DFH").active
+
+
+def test_removed_session_is_closed_not_deleted_and_new_session_added(session, tmp_path) -> None:
+    """Sessions are matched by (item, start, location)."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    text = replace_once(DEFAULT_TEXT, "starts_on = 2027-06-25", "starts_on = 2027-06-24")
+    report = load_catalog(session, write(tmp_path, text))
+    session.commit()
+    assert report.updated == ["RETREAT-DFH"]
+    dfh = services.get_item(session, "RETREAT-DFH")
+    by_start = {s.starts_on: s.active for s in dfh.sessions}
+    assert by_start[date(2027, 6, 25)] is False
+    assert by_start[date(2027, 6, 24)] is True
+
+
+def test_capacity_change_updates_the_session(session, tmp_path) -> None:
+    """A changed capacity is an update of the retreat, not a new session."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    text = DEFAULT_TEXT.replace("capacity = 20", "capacity = 24")
+    report = load_catalog(session, write(tmp_path, text))
+    session.commit()
+    assert report.updated == ["RETREAT-DFH"]
+    dfh = services.get_item(session, "RETREAT-DFH")
+    assert [s.capacity for s in dfh.sessions] == [24, 24]
+
+
+BAD_FILES = {
+    "unknown item in a rule": (
+        ("prerequisite = { licensed = true }", 'prerequisite = { completed = "M99" }'),
+        ["item RETREAT-DFH", "field prerequisite", "$.completed: unknown item code 'M99'"],
+    ),
+    "cycle": (
+        ("position = 10\n", 'position = 10\nprerequisite = { completed = "M2" }\n'),
+        ["item M1", "field prerequisite", "cycle M1 -> M2 -> M1"],
+    ),
+    "wrong type": (
+        ("ce_hours = 9  # assumed split", 'ce_hours = "nine"  # assumed split'),
+        ["item M1", "field ce_hours", "'nine' is not a number of hours"],
+    ),
+    "duplicate code": (
+        ('code = "M7"', 'code = "M6"'),
+        ["item M6", "field code: duplicate code"],
+    ),
+    "ce hours on a retreat": (
+        ('short_title = "Advanced Retreat"', 'short_title = "Advanced Retreat"\nce_hours = 30'),
+        ["item RETREAT-ADV", "field ce_hours", "retreats carry no CE hours"],
+    ),
+    "session ends before it starts": (
+        ("ends_on = 2027-04-18", "ends_on = 2027-04-01"),
+        ["item RETREAT-L1", "sessions[2].ends_on", "before starts_on"],
+    ),
+    "date given as text": (
+        ("starts_on = 2024-10-03", 'starts_on = "Oct 3"'),
+        ["item RETREAT-ADV", "sessions[0].starts_on", "expected a date"],
+    ),
+    "sessions on a module": (
+        (
+            'short_title = "Music Module"',
+            'short_title = "Music Module"\nsessions = [{ starts_on = 2027-01-01 }]',
+        ),
+        ["item MUSIC", "field sessions: only retreats have sessions"],
+    ),
+    "unknown field": (
+        ('short_title = "Module 4"', 'short_title = "Module 4"\nhours = 8'),
+        ["item M4", "field hours: unknown field"],
+    ),
+    "unknown kind": (
+        ('code = "HTH"\nkind = "specialty_module"', 'code = "HTH"\nkind = "workshop"'),
+        ["item HTH", "field kind", "'workshop'"],
+    ),
+    "at_least out of range": (
+        ("{ at_least = 1, of = [", "{ at_least = 13, of = ["),
+        ["item RETREAT-L1", "field prerequisite", "at_least: 13 is out of range"],
+    ),
+    "not TOML at all": (
+        ('code = "M1"', 'code = "M1'),
+        ["not valid TOML"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES), ids=lambda c: c.replace(" ", "-"))
+def test_bad_file_is_refused_as_a_whole_naming_file_item_and_field(
+    case: str, session, tmp_path
+) -> None:
+    """Each kind of bad file raises CatalogError naming where, and writes nothing."""
+    (old, new), fragments = BAD_FILES[case]
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    # A good change in the same file must not get through either: the file is one unit.
+    text = replace_once(DEFAULT_TEXT, 'title = "Ethics in', 'title = "Changed Ethics in')
+    path = write(tmp_path, replace_once(text, old, new), name="bad-catalog.toml")
+    before = snapshot(session)
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(session, path)
+    message = str(caught.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert all(line.startswith(f"{path}: ") for line in caught.value.problems)
+    assert not session.new and not session.dirty
+    session.commit()
+    assert snapshot(session) == before
+
+
+def test_every_problem_in_a_file_is_reported_at_once(session, tmp_path) -> None:
+    """Problems are collected, not reported one per attempt."""
+    text = replace_once(
+        DEFAULT_TEXT, "ce_hours = 9  # assumed split", 'ce_hours = "nine"  # assumed split'
+    )
+    text = replace_once(text, "prerequisite = { licensed = true }", "prerequisite = { x = 1 }")
+    text = replace_once(text, "ends_on = 2027-04-18", "ends_on = 2027-04-01")
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(session, write(tmp_path, text))
+    assert len(caught.value.problems) == 3
+    assert session.scalar(select(func.count()).select_from(CatalogItem)) == 0
+
+
+def test_missing_file_is_a_catalog_error(session, tmp_path) -> None:
+    """A wrong path is a clear message, not a traceback."""
+    with pytest.raises(CatalogError, match="no such file"):
+        load_catalog(session, tmp_path / "nope.toml")
+
+
+def test_load_catalogue_runs_one_query(session, engine) -> None:
+    """The snapshot every page uses costs one query, however it is used afterwards."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    session.expire_all()
+    with counting_queries(engine) as statements:
+        catalogue = services.load_catalogue(session)
+        _ = catalogue.names, catalogue.modules, catalogue.retreats, catalogue.by_code["M1"].title
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_get_item_unknown_code_is_not_found(session) -> None:
+    """Unknown codes raise NotFound with the code in the message."""
+    with pytest.raises(NotFound, match="NOPE"):
+        services.get_item(session, "NOPE")
+
+
+def test_programme_settings_have_defaults_before_any_load(session) -> None:
+    """Callers can rely on the keys even on an empty database."""
+    settings = services.programme_settings(session)
+    assert settings["retention_years"] == 6
+    assert settings["accreditation_statements"] == []
+
+
+def test_update_item_refuses_ce_hours_on_retreats_and_records_changes(session) -> None:
+    """The admin edit service: retreat CE hours refused; changes audited by field name."""
+    from lms.errors import InvalidInput
+
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    with pytest.raises(InvalidInput, match="Retreats carry no CE hours"):
+        services.update_item(session, "RETREAT-L1", actor_id=None, ce_hours="5")
+    changed = services.update_item(session, "M6", actor_id=None, ce_hours="7.25", title="Module 6")
+    assert changed == ["title", "ce_hours"]
+    assert services.get_item(session, "M6").ce_hours == Decimal("7.25")
+    [audit] = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "catalog.item_updated")
+    ).all()
+    assert audit.facts == {"code": "M6", "fields": ["title", "ce_hours"]}
+
+
+def test_update_item_refuses_to_deactivate_an_item_other_rules_name(session) -> None:
+    """Module 1 is named by many rules; deactivating it would strand them."""
+    from lms.errors import InvalidInput
+
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    with pytest.raises(InvalidInput, match="M2"):
+        services.update_item(session, "M1", actor_id=None, active=False)
+    assert services.update_item(session, "RETREAT-DFH", actor_id=None, active=False) == ["active"]
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def test_cli_load_default_prints_the_report_and_is_idempotent(app) -> None:
+    """`flask lms catalog load --default` twice: created, then nothing to do."""
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["lms", "catalog", "load", "--default"])
+    assert first.exit_code == 0, first.output
+    assert "16 created" in first.output
+    second = runner.invoke(args=["lms", "catalog", "load", "--default"])
+    assert second.exit_code == 0
+    assert "16 unchanged (nothing to do)" in second.output
+
+
+def test_cli_bad_file_prints_one_line_per_problem_exits_1_and_writes_nothing(
+    app, session, tmp_path
+) -> None:
+    """A bad file: each problem on its own line, exit status 1, database untouched."""
+    text = replace_once(
+        DEFAULT_TEXT, "ce_hours = 9  # assumed split", 'ce_hours = "nine"  # assumed split'
+    )
+    text = replace_once(text, 'code = "M7"', 'code = "M6"')
+    path = write(tmp_path, text)
+    result = app.test_cli_runner().invoke(args=["lms", "catalog", "load", str(path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 3  # the bad hours, the duplicate, and the rule naming the lost M7
+    assert all(str(path) in line for line in lines)
+    assert "not loaded (3 problems)" in result.output
+    assert session.scalar(select(func.count()).select_from(CatalogItem)) == 0
+
+
+def test_cli_load_needs_exactly_one_source(app) -> None:
+    """Neither or both of PATH and --default is a usage error."""
+    result = app.test_cli_runner().invoke(args=["lms", "catalog", "load"])
+    assert result.exit_code == 2
+    assert "PATH or --default" in result.output
+
+
+def test_cli_show_lists_items_with_rules_in_words(app) -> None:
+    """`flask lms catalog show` prints each item and its prerequisite in words."""
+    runner = app.test_cli_runner()
+    runner.invoke(args=["lms", "catalog", "load", "--default"])
+    result = runner.invoke(args=["lms", "catalog", "show"])
+    assert result.exit_code == 0
+    assert "RETREAT-ADV" in result.output
+    assert "requires: Module 1, or an approved equivalent introductory KAP training" in (
+        result.output
+    )
+    assert "sessions: 4" in result.output
