@@ -51,3 +51,87 @@ class RegistrationForm(FlaskForm):
         """A licensed clinician names the licence type."""
         if not self.pre_licensed.data and not (field.data or "").strip():
             raise ValidationError("Enter your licence type (for example LCSW, MD, PMHNP).")
+
+
+class ForgotPasswordForm(FlaskForm):
+    """The address a reset link should go to."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (reset link and invitation acceptance)."""
+
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
+    )
+
+
+class ProfileForm(FlaskForm):
+    """Name, credentials and licence details."""
+
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    credentials = StringField(
+        "Credentials",
+        validators=[Optional(), Length(max=100)],
+        description='For example "PMHNP", "LCSW", "MD".',
+    )
+    pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
+    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
+    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
+    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
+
+
+class ChangeEmailForm(FlaskForm):
+    """A new address, authorised by the current password."""
+
+    new_email = EmailField(
+        "New e-mail",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+    )
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=200)]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A new password, authorised by the current one."""
+
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=200)]
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
+    )
+
+
+class NotificationsForm(FlaskForm):
+    """Whether optional e-mails are wanted."""
+
+    notify_optional = BooleanField(
+        "E-mail me optional news too (a retreat opened, a certificate is ready, daily digest)"
+    )
+
+
+class InviteForm(FlaskForm):
+    """An administrator invites a member of staff."""
+
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField(
+        "E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)]
+    )
+    instructor = BooleanField("Instructor")
+    medical_reviewer = BooleanField("Medical reviewer")

@@ -224,3 +224,155 @@ def count_admins(session: Session) -> int:
         )
         or 0
     )
+
+
+# --------------------------------------------------------------------------- contract used by
+# the admin pages and the retreats guard (accounts engineer)
+
+STAFF_INVITE_ROLES = frozenset({Role.INSTRUCTOR, Role.MEDICAL_REVIEWER})
+
+
+def require_confirmed_email(user: User) -> None:
+    """Refuse (Forbidden) anything that needs a confirmed e-mail address, with the next step."""
+    if user.email_confirmed_at is None:
+        raise Forbidden(
+            "Confirm your e-mail address first: open the link we e-mailed you, or ask for a "
+            "new one on your account page."
+        )
+
+
+def verify_licence(session: Session, user: User, *, actor: User) -> None:
+    """An administrator confirms a person's licence details; the person is told."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Only an administrator can verify a licence.")
+    if user.anonymised_at is not None:
+        raise Conflict("This account has been deleted.")
+    if user.pre_licensed or not user.licence_number:
+        raise InvalidInput("There is no licence to verify: the person has entered none.")
+    if user.licence_verified_at is not None:
+        return  # already verified: a second click changes nothing
+    user.licence_verified_at = utcnow()
+    user.licence_verified_by_id = actor.id
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor.id,
+        action="user.licence_verified",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        expires_on=user.licence_expires_on,
+    )
+    from lms.mail.services import notify
+
+    notify(
+        session,
+        user=user,
+        kind="licence_verified",
+        message="An administrator verified your licence details.",
+        endpoint="account.profile",
+        subject="Your licence is verified",
+        template="notice",
+        optional=False,
+    )
+
+
+def invite_staff(
+    session: Session, *, email: str, name: str, roles: set[Role] | frozenset[Role], actor: User
+) -> User:
+    """Create an instructor or medical reviewer with no password and e-mail them a link.
+
+    The invitee chooses their own password through the link, which also confirms the
+    address; no administrator ever sees or types it.
+    """
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Only an administrator can invite staff.")
+    roles = frozenset(roles)
+    if not roles:
+        raise InvalidInput("Choose at least one role: instructor or medical reviewer.")
+    if not roles <= STAFF_INVITE_ROLES:
+        raise InvalidInput("Invitations are for instructors and medical reviewers only.")
+    if find_user_by_email(session, email) is not None:
+        raise Conflict(
+            "An account with that e-mail address already exists: change its roles on the "
+            "users page instead."
+        )
+    user = create_user(
+        session, email=email, name=name, password=None, roles=set(roles), actor_id=actor.id
+    )
+    record_event(
+        session,
+        actor_id=actor.id,
+        action="user.invited",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        roles=sorted(r.value for r in roles),
+    )
+    send_invitation(session, user, actor=actor)
+    return user
+
+
+def send_invitation(session: Session, user: User, *, actor: User) -> None:
+    """E-mail (again) the link with which an invited person sets their password."""
+    from lms.auth.tokens import INVITATION, account_fingerprint, make_token
+    from lms.mail.services import public_url, queue_message
+
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("Only an administrator can invite staff.")
+    if user.password_hash is not None or user.anonymised_at is not None:
+        raise Conflict("This person has already set a password; there is nothing to accept.")
+    token = make_token(INVITATION, {"u": user.id, "f": account_fingerprint(user)})
+    queue_message(
+        session,
+        user=user,
+        kind="invitation",
+        subject="You are invited to the KAP Training Tracker",
+        template="invitation",
+        context={
+            "link": public_url("auth.accept_invitation", fallback=None, token=token),
+            "inviter": actor.name,
+            "roles": " and ".join(r.label.lower() for r in sorted(user.roles)),
+        },
+        optional=False,
+    )
+    record_event(
+        session,
+        actor_id=actor.id,
+        action="user.invitation_sent",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    """An invited person who has not yet set a password."""
+
+    id: int
+    name: str
+    email: str
+    roles: tuple[Role, ...]
+    created_at: object
+
+
+def pending_invitations(session: Session) -> list[PendingInvitation]:
+    """Staff invited but not yet signed up, newest first (two queries)."""
+    users = session.scalars(
+        select(User)
+        .join(UserRole)
+        .where(
+            User.password_hash.is_(None),
+            User.anonymised_at.is_(None),
+            User.active.is_(True),
+            UserRole.role.in_(STAFF_INVITE_ROLES),
+        )
+        .distinct()
+        .order_by(User.id.desc())
+        .limit(200)
+    ).all()
+    return [
+        PendingInvitation(u.id, u.name, u.email, tuple(sorted(u.roles)), u.created_at)
+        for u in users
+    ]

@@ -6,9 +6,9 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from lms.auth import services
+from lms.auth import accounts, services
 from lms.auth.access import safe_next
-from lms.auth.forms import LoginForm, RegistrationForm
+from lms.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegistrationForm
 from lms.auth.models import User
 from lms.db import db
 from lms.errors import DomainError
@@ -103,8 +103,144 @@ def register() -> Response | str:
             else:
                 flash(error.message, "error")
             return render_template("auth/register.html", form=form), error.status_code
+        accounts.send_email_confirmation(db.session, user)
         login_user(user)
-        flash("Your account is ready. An administrator will verify your licence.", "success")
+        flash(
+            "Your account is ready. We e-mailed you a link to confirm your address; "
+            "an administrator will verify your licence.",
+            "success",
+        )
         return redirect(home_for(user))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
+
+
+# --------------------------------------------------------------------------- password reset
+
+FORGOT_ANSWER = (
+    "If an account uses that address, we have sent it a link to choose a new password. "
+    "The link works once, for 1 hour. Check your spam folder if nothing arrives."
+)
+
+
+def _forgot_address_key() -> str:
+    """Rate-limit key for the address a reset is asked for (known or not: same limit)."""
+    return "forgot:" + services.normalise_email(request.form.get("email", ""))[:320]
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 30 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_forgot_address_key)
+def forgot_password() -> Response | str | tuple[str, int]:
+    """Ask for a reset link; the answer is the same whether or not the address exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(db.session, form.email.data)
+        flash(FORGOT_ANSWER, "info")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+def _link_problem(error: DomainError, *, again: str) -> tuple[str, int]:
+    """The page shown for an expired, used or broken link, with the way to get a new one."""
+    db.rollback()
+    return render_template("auth/link_problem.html", message=error.message, again=again), 400
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_password(token: str) -> Response | str | tuple[str, int]:
+    """Choose a new password through an e-mailed link; other sessions are signed out."""
+    try:
+        account = accounts.check_reset_link(db.session, token)
+    except DomainError as error:
+        return _link_problem(error, again=url_for("auth.forgot_password"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(db.session, token, form.password.data)
+        except DomainError as error:
+            db.rollback()
+            form.password.errors.append(error.message)
+            return render_template(
+                "auth/reset_password.html", form=form, email=account.email
+            ), error.status_code
+        login_user(user)
+        flash("Your password is changed. Every other session of your account is signed out.")
+        return redirect(home_for(user))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form, email=account.email), status
+
+
+# --------------------------------------------------------------------------- e-mail confirmation
+
+
+@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Response | str | tuple[str, int]:
+    """Confirm an address: the link shows a button, the button (a POST) confirms."""
+    again = url_for("account.profile")
+    if request.method == "GET":
+        return render_template("auth/confirm_email.html")
+    try:
+        result = accounts.confirm_email(db.session, token)
+    except DomainError as error:
+        return _link_problem(error, again=again)
+    if result.already:
+        flash("Your e-mail address was already confirmed.", "info")
+    else:
+        flash("Thank you: your e-mail address is confirmed.", "success")
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+def _user_key() -> str:
+    """Rate-limit key for the signed-in person."""
+    return f"user:{current_user.get_id().partition(':')[0]}"
+
+
+@bp.post("/confirm-email/resend")
+@login_required
+@limiter.limit("3 per hour", key_func=_user_key)
+def resend_confirmation() -> Response:
+    """Send the confirmation link again."""
+    back = safe_next(request.form.get("next"), url_for("account.profile"))
+    try:
+        accounts.resend_email_confirmation(db.session, current_user._get_current_object())
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "info")
+        return redirect(back)
+    flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+    return redirect(back)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def accept_invitation(token: str) -> Response | str | tuple[str, int]:
+    """An invited member of staff chooses their own password and is signed in."""
+    try:
+        invited = accounts.check_invitation(db.session, token)
+    except DomainError as error:
+        return _link_problem(error, again=None)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(db.session, token, form.password.data)
+        except DomainError as error:
+            db.rollback()
+            form.password.errors.append(error.message)
+            return render_template(
+                "auth/accept_invitation.html", form=form, invited=invited
+            ), error.status_code
+        if current_user.is_authenticated:
+            logout_user()
+        login_user(user)
+        flash(f"Welcome, {user.name}. Your password is set.", "success")
+        return redirect(home_for(user))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/accept_invitation.html", form=form, invited=invited), status

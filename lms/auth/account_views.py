@@ -1,0 +1,213 @@
+"""The person's own account page: profile, e-mail, password, notices and privacy requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from lms.auth import accounts, privacy, services
+from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
+from lms.auth.models import User
+from lms.db import db, utcnow
+from lms.errors import DomainError
+from lms.ratelimit import limiter
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _me() -> User:
+    """The signed-in person as a real model instance (not the proxy)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _user_key() -> str:
+    """Rate-limit key for the signed-in person."""
+    return f"account:{current_user.id}"
+
+
+def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
+    """Render the account page; forms that were posted keep their input and errors."""
+    me = _me()
+    profile = forms.get("profile") or ProfileForm(
+        formdata=None,
+        name=me.name,
+        credentials=me.credentials,
+        pre_licensed=me.pre_licensed,
+        licence_type=me.licence_type,
+        licence_number=me.licence_number,
+        licence_state=me.licence_state,
+        licence_expires_on=me.licence_expires_on,
+    )
+    notifications = forms.get("notifications") or NotificationsForm(
+        formdata=None, notify_optional=me.notify_optional
+    )
+    return render_template(
+        "account/profile.html",
+        me=me,
+        licence_state=_licence_state(me),
+        profile=profile,
+        email_form=forms.get("email") or ChangeEmailForm(formdata=None),
+        password_form=forms.get("password") or ChangePasswordForm(formdata=None),
+        notifications=notifications,
+    ), status
+
+
+def _licence_state(user: User) -> dict[str, Any]:
+    """What the page says about the licence: none, unverified, verified, or expired."""
+    if user.pre_licensed or not user.licence_number:
+        return {"badge": "info", "label": "Pre-licensed", "note": "Retreats need a licence."}
+    if user.licence_verified_at is None:
+        return {
+            "badge": "warn",
+            "label": "Unverified",
+            "note": "Unverified until an administrator verifies it; retreats count only "
+            "verified licences.",
+        }
+    if not user.licensed_on(utcnow().date()):
+        return {"badge": "bad", "label": "Expired", "note": "Update the expiry date."}
+    return {"badge": "ok", "label": "Verified", "note": ""}
+
+
+@bp.get("")
+@login_required
+def profile() -> tuple[str, int]:
+    """The account page."""
+    return _page()
+
+
+@bp.post("/profile")
+@login_required
+def update_profile() -> Response | tuple[str, int]:
+    """Save name, credentials and licence details."""
+    form = ProfileForm()
+    if not form.validate():
+        return _page(422, profile=form)
+    licence = services.Licence(
+        pre_licensed=bool(form.pre_licensed.data),
+        type=(form.licence_type.data or "").strip() or None,
+        number=(form.licence_number.data or "").strip() or None,
+        state=(form.licence_state.data or "").strip() or None,
+        expires_on=form.licence_expires_on.data,
+    )
+    try:
+        changed = accounts.update_profile(
+            db.session,
+            _me(),
+            name=form.name.data,
+            credentials=form.credentials.data or "",
+            licence=licence,
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _page(error.status_code, profile=form)
+    if "licence" in changed:
+        flash("Saved. Your licence is unverified until an administrator verifies it.", "warning")
+    else:
+        flash("Saved." if changed else "Nothing changed.", "success")
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/email")
+@login_required
+@limiter.limit("5 per hour", key_func=_user_key)
+def change_email() -> Response | tuple[str, int]:
+    """Move the account to a new address (asks for the current password)."""
+    form = ChangeEmailForm()
+    if not form.validate():
+        return _page(422, email=form)
+    try:
+        accounts.change_email(
+            db.session,
+            _me(),
+            current_password=form.current_password.data,
+            new_email=form.new_email.data,
+        )
+    except DomainError as error:
+        db.rollback()
+        target = form.current_password if "password" in error.message else form.new_email
+        target.errors.append(error.message)
+        return _page(error.status_code, email=form)
+    flash(
+        f"Your address is now {current_user.email}. We sent a confirmation link there.",
+        "success",
+    )
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/password")
+@login_required
+@limiter.limit("5 per hour", key_func=_user_key)
+def change_password() -> Response | tuple[str, int]:
+    """Change the password (asks for the current one); other sessions are signed out."""
+    form = ChangePasswordForm()
+    if not form.validate():
+        return _page(422, password=form)
+    me = _me()
+    try:
+        accounts.change_own_password(
+            db.session, me, current=form.current_password.data, new=form.password.data
+        )
+    except DomainError as error:
+        db.rollback()
+        target = form.current_password if "current" in error.message else form.password
+        target.errors.append(error.message)
+        return _page(error.status_code, password=form)
+    login_user(me)  # the session token rotated: keep this browser signed in
+    flash("Your password is changed. Every other session is signed out.", "success")
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/notifications")
+@login_required
+def notifications() -> Response | tuple[str, int]:
+    """Turn optional e-mails on or off."""
+    form = NotificationsForm()
+    if not form.validate():
+        return _page(422, notifications=form)
+    accounts.set_notification_choice(db.session, _me(), optional=bool(form.notify_optional.data))
+    flash(
+        "You will get optional e-mails too."
+        if form.notify_optional.data
+        else "Optional e-mails are off. Decisions and revocations still reach you.",
+        "success",
+    )
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/export")
+@login_required
+@limiter.limit("10 per hour", key_func=_user_key)
+def export() -> Response:
+    """Download everything the tracker holds about me (a zip)."""
+    import io
+
+    data = privacy.export_personal_data(db.session, _me())
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"kap-training-my-data-{utcnow():%Y-%m-%d}.zip",
+    )
+
+
+@bp.post("/deletion")
+@login_required
+def request_deletion() -> Response:
+    """Ask for my personal data to be deleted."""
+    try:
+        privacy.request_deletion(db.session, _me())
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "info")
+        return redirect(url_for("account.profile"))
+    flash(
+        "Your request is recorded. An administrator will carry it out; you can still sign in "
+        "and download your data until then.",
+        "success",
+    )
+    return redirect(url_for("account.profile"))

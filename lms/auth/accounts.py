@@ -1,0 +1,341 @@
+"""Self-service account flows: password reset, e-mail confirmation, invitations, profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from lms.audit.services import record_event
+from lms.auth.models import User
+from lms.auth.passwords import verify_password
+from lms.auth.services import (
+    Licence,
+    find_user_by_email,
+    normalise_email,
+    set_password,
+)
+from lms.auth.tokens import (
+    EMAIL_CONFIRMATION,
+    INVALID_LINK,
+    INVITATION,
+    PASSWORD_RESET,
+    USED_LINK,
+    account_fingerprint,
+    fingerprint_matches,
+    make_token,
+    read_token,
+)
+from lms.db import utcnow
+from lms.errors import Conflict, InvalidInput
+from lms.mail.services import public_url, queue_message, render_message
+
+WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105 - a message
+
+
+# --------------------------------------------------------------------------- password reset
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """E-mail a reset link when the address belongs to an active account; else do the same work.
+
+    The caller answers identically either way. The unknown-address branch signs and renders a
+    throw-away message so both branches cost about the same, and the real message is sent
+    after commit on a background thread so the mail server's speed cannot give it away.
+    """
+    user = find_user_by_email(session, email)
+    if user is None or not user.is_active:
+        token = make_token(PASSWORD_RESET, {"u": 0, "f": "0" * 32})
+        render_message("password_reset", {"name": "", "link": token})
+        return
+    token = make_token(PASSWORD_RESET, {"u": user.id, "f": account_fingerprint(user)})
+    queue_message(
+        session,
+        user=user,
+        kind="password_reset",
+        subject="Reset your KAP Training password",
+        template="password_reset",
+        context={"link": public_url("auth.reset_password", fallback=None, token=token)},
+        optional=False,
+        background=True,
+    )
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.password_reset_requested",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
+def _user_for_link(session: Session, payload: dict) -> User:
+    """The live account a fingerprinted link names, or InvalidInput (used or dead link)."""
+    user_id = payload.get("u")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        raise InvalidInput(INVALID_LINK)
+    if not fingerprint_matches(user, payload.get("f")):
+        raise InvalidInput(USED_LINK)
+    return user
+
+
+def check_reset_link(session: Session, token: str, *, now: datetime | None = None) -> User:
+    """The account a reset link is for, if the link is still good (the form is shown then)."""
+    now = now or utcnow()
+    return _user_for_link(session, read_token(PASSWORD_RESET, token, now=now))
+
+
+def reset_password(
+    session: Session, token: str, new_password: str, *, now: datetime | None = None
+) -> User:
+    """Set a new password through a reset link; every other session of the account ends."""
+    now = now or utcnow()
+    user = check_reset_link(session, token, now=now)
+    set_password(session, user, new_password)  # rotates auth_token: the link and sessions die
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now  # the link reached the inbox: the address is theirs
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.password_reset",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+    session.flush()
+    return user
+
+
+# --------------------------------------------------------------------------- e-mail confirmation
+
+
+def send_email_confirmation(session: Session, user: User) -> None:
+    """E-mail a link that confirms the account's current address."""
+    token = make_token(EMAIL_CONFIRMATION, {"u": user.id, "e": user.email})
+    queue_message(
+        session,
+        user=user,
+        kind="email_confirmation",
+        subject="Confirm your e-mail address",
+        template="email_confirmation",
+        context={
+            "email": user.email,
+            "link": public_url("auth.confirm_email", fallback=None, token=token),
+        },
+        optional=False,
+    )
+
+
+def resend_email_confirmation(session: Session, user: User) -> None:
+    """Send the confirmation link again (Conflict when the address is already confirmed)."""
+    if user.email_confirmed_at is not None:
+        raise Conflict("Your e-mail address is already confirmed.")
+    send_email_confirmation(session, user)
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.email_confirmation_resent",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The result of opening a confirmation link."""
+
+    user: User
+    already: bool
+
+
+def confirm_email(session: Session, token: str, *, now: datetime | None = None) -> Confirmation:
+    """Mark the address confirmed; a link for an address the account no longer has is refused."""
+    now = now or utcnow()
+    payload = read_token(EMAIL_CONFIRMATION, token, now=now)
+    user_id = payload.get("u")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        raise InvalidInput(INVALID_LINK)
+    if payload.get("e") != user.email:
+        raise InvalidInput(
+            "This link was sent to an address this account no longer uses. "
+            "Ask for a new link on your account page."
+        )
+    if user.email_confirmed_at is not None:
+        return Confirmation(user=user, already=True)
+    user.email_confirmed_at = now
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.email_confirmed",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+    session.flush()
+    return Confirmation(user=user, already=False)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def check_invitation(session: Session, token: str, *, now: datetime | None = None) -> User:
+    """The invited account, if the invitation is still good (the form is shown then)."""
+    now = now or utcnow()
+    return _user_for_link(session, read_token(INVITATION, token, now=now))
+
+
+def accept_invitation(
+    session: Session, token: str, new_password: str, *, now: datetime | None = None
+) -> User:
+    """The invitee sets their own password; the address counts as confirmed."""
+    now = now or utcnow()
+    user = check_invitation(session, token, now=now)
+    if user.password_hash is not None:
+        raise InvalidInput(USED_LINK)
+    set_password(session, user, new_password)
+    user.email_confirmed_at = user.email_confirmed_at or now
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.invitation_accepted",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+    session.flush()
+    return user
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def update_profile(
+    session: Session, user: User, *, name: str, credentials: str, licence: Licence
+) -> list[str]:
+    """Change name, credentials and licence; a licence change waits for a new verification.
+
+    Returns the names of the fields that changed (audit facts hold names, never values).
+    """
+    name, credentials = name.strip(), credentials.strip()
+    if not name:
+        raise InvalidInput("Enter your name.")
+    if len(name) > 200 or len(credentials) > 100:
+        raise InvalidInput("Name or credentials are too long.")
+    if not licence.pre_licensed and not (licence.type and licence.number):
+        raise InvalidInput("Enter your licence type and number, or tick “pre-licensed”.")
+    changed = []
+    if name != user.name:
+        user.name, changed = name, [*changed, "name"]
+    if credentials != user.credentials:
+        user.credentials, changed = credentials, [*changed, "credentials"]
+    new_licence = (
+        (True, None, None, None, None)
+        if licence.pre_licensed
+        else (False, licence.type, licence.number, licence.state, licence.expires_on)
+    )
+    old_licence = (
+        user.pre_licensed,
+        user.licence_type,
+        user.licence_number,
+        user.licence_state,
+        user.licence_expires_on,
+    )
+    if new_licence != old_licence:
+        (
+            user.pre_licensed,
+            user.licence_type,
+            user.licence_number,
+            user.licence_state,
+            user.licence_expires_on,
+        ) = new_licence
+        was_verified = user.licence_verified_at is not None
+        user.licence_verified_at = None
+        user.licence_verified_by_id = None
+        changed.append("licence")
+        record_event(
+            session,
+            actor_id=user.id,
+            action="user.licence_changed",
+            subject_type="user",
+            subject_id=user.id,
+            person_id=user.id,
+            was_verified=was_verified,
+            pre_licensed=licence.pre_licensed,
+        )
+    if changed:
+        record_event(
+            session,
+            actor_id=user.id,
+            action="user.profile_updated",
+            subject_type="user",
+            subject_id=user.id,
+            person_id=user.id,
+            fields=changed,
+        )
+    session.flush()
+    return changed
+
+
+def change_email(session: Session, user: User, *, current_password: str, new_email: str) -> None:
+    """Move the account to a new address after checking the password; it must be confirmed."""
+    if not verify_password(user.password_hash, current_password):
+        raise InvalidInput(WRONG_CURRENT_PASSWORD)
+    new_email = normalise_email(new_email)
+    if not new_email or "@" not in new_email or len(new_email) > 320:
+        raise InvalidInput("Enter a valid e-mail address.")
+    if new_email == user.email:
+        raise InvalidInput("That is already your e-mail address.")
+    if find_user_by_email(session, new_email) is not None:
+        raise Conflict("Another account uses that e-mail address.")
+    old_email = user.email
+    user.email = new_email
+    user.email_confirmed_at = None
+    session.flush()
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.email_changed",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+    queue_message(
+        session,
+        user=user,
+        kind="email_changed",
+        subject="Your e-mail address was changed",
+        template="email_changed",
+        context={"new_email": new_email},
+        optional=False,
+        to_address=old_email,
+    )
+    send_email_confirmation(session, user)
+
+
+def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """Change the password after checking the current one; every other session ends."""
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput(WRONG_CURRENT_PASSWORD)
+    set_password(session, user, new)
+    session.flush()
+
+
+def set_notification_choice(session: Session, user: User, *, optional: bool) -> None:
+    """Turn optional e-mails on or off (decisions and revocations always go)."""
+    if user.notify_optional == optional:
+        return
+    user.notify_optional = optional
+    record_event(
+        session,
+        actor_id=user.id,
+        action="user.notifications_changed",
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        optional=optional,
+    )
+    session.flush()

@@ -1,0 +1,108 @@
+"""Administrator pages for accounts: staff invitations and deletion requests."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from lms.auth import privacy, services
+from lms.auth.access import admin_required
+from lms.auth.forms import InviteForm
+from lms.auth.models import Role, User
+from lms.db import db
+from lms.errors import DomainError
+
+bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
+
+
+def _me() -> User:
+    """The signed-in administrator as a model instance."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _invite_page(form: InviteForm, status: int = 200) -> tuple[str, int]:
+    """The invitation form with the invitations still waiting."""
+    return render_template(
+        "accounts_admin/invite.html",
+        form=form,
+        pending=services.pending_invitations(db.session),
+    ), status
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@admin_required
+def invite() -> Response | tuple[str, int]:
+    """Invite an instructor or medical reviewer by e-mail."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return _invite_page(form, 422 if form.is_submitted() else 200)
+    roles = {
+        role
+        for role, ticked in (
+            (Role.INSTRUCTOR, form.instructor.data),
+            (Role.MEDICAL_REVIEWER, form.medical_reviewer.data),
+        )
+        if ticked
+    }
+    try:
+        user = services.invite_staff(
+            db.session, email=form.email.data, name=form.name.data, roles=roles, actor=_me()
+        )
+    except DomainError as error:
+        db.rollback()
+        (form.email.errors if "e-mail" in error.message else form.instructor.errors).append(
+            error.message
+        )
+        return _invite_page(form, error.status_code)
+    flash(f"Invitation sent to {user.email}. They choose their own password.", "success")
+    return redirect(url_for("accounts_admin.invite"))
+
+
+@bp.post("/invite/<int:user_id>/resend")
+@admin_required
+def resend_invitation(user_id: int) -> Response:
+    """Send an invitation link again."""
+    person = services.get_user(db.session, user_id)
+    try:
+        services.send_invitation(db.session, person, actor=_me())
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("accounts_admin.invite"))
+    flash(f"Invitation sent again to {person.email}.", "success")
+    return redirect(url_for("accounts_admin.invite"))
+
+
+@bp.get("/deletions")
+@admin_required
+def deletions() -> str:
+    """People who asked for their data to be deleted."""
+    return render_template(
+        "accounts_admin/deletions.html",
+        requests=privacy.deletion_requests(db.session),
+        retention_years=privacy.retention_years(db.session),
+    )
+
+
+@bp.post("/deletions/<int:user_id>")
+@admin_required
+def carry_out_deletion(user_id: int) -> Response | tuple[str, int]:
+    """Carry out one deletion request."""
+    try:
+        privacy.carry_out_deletion(
+            db.session,
+            user_id,
+            actor=_me(),
+            evidence_dir=current_app.config["LMS_EVIDENCE_DIR"],
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return render_template(
+            "accounts_admin/deletions.html",
+            requests=privacy.deletion_requests(db.session),
+            retention_years=privacy.retention_years(db.session),
+        ), error.status_code
+    flash(f"Personal data of account #{user_id} deleted.", "success")
+    return redirect(url_for("accounts_admin.deletions"))

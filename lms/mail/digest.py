@@ -1,0 +1,154 @@
+"""The daily digest: one message per reviewer or instructor with what waits for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import RetreatSession
+from lms.db import utcnow
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.mail.models import OutboxMessage
+from lms.mail.services import public_url, queue_message
+from lms.retreats.models import Application, ApplicationStatus
+
+# A second run the same day (a retried cron job) must not send everyone a second digest.
+ONE_PER = timedelta(hours=20)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Counts of what waits for staff (counts only: never health data)."""
+
+    screenings: int
+    equivalency_requests: int
+    sessions_needing_attendance: int
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    """What a digest run did."""
+
+    queued: int
+    nothing_waiting: int
+    already_sent: int
+
+
+def waiting_work(session: Session, *, today: date) -> Waiting:
+    """What waits for reviewers and instructors today (three count queries)."""
+    screenings = session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .where(Application.status == ApplicationStatus.MEDICAL_REVIEW)
+    )
+    requests = session.scalar(
+        select(func.count())
+        .select_from(EquivalencyRequest)
+        .where(EquivalencyRequest.status == EquivalencyStatus.PENDING)
+    )
+    sessions = session.scalar(
+        select(func.count(func.distinct(RetreatSession.id)))
+        .select_from(RetreatSession)
+        .join(Application, Application.session_id == RetreatSession.id)
+        .where(
+            RetreatSession.ends_on < today,
+            Application.status == ApplicationStatus.ACCEPTED,
+        )
+    )
+    return Waiting(screenings or 0, requests or 0, sessions or 0)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    """'1 thing' / '3 things'."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def _lines(roles: frozenset[Role], waiting: Waiting) -> list[dict[str, str]]:
+    """The digest lines for a person holding these roles."""
+    lines = []
+    if Role.MEDICAL_REVIEWER in roles and waiting.screenings:
+        lines.append(
+            {
+                "text": _plural(
+                    waiting.screenings,
+                    "medical screening waits for review",
+                    "medical screenings wait for review",
+                ),
+                "link": public_url("retreats.review_queue"),
+            }
+        )
+    if Role.INSTRUCTOR in roles and waiting.equivalency_requests:
+        lines.append(
+            {
+                "text": _plural(
+                    waiting.equivalency_requests,
+                    "equivalency request waits for a decision",
+                    "equivalency requests wait for a decision",
+                ),
+                "link": public_url("equivalency.review"),
+            }
+        )
+    if Role.INSTRUCTOR in roles and waiting.sessions_needing_attendance:
+        lines.append(
+            {
+                "text": _plural(
+                    waiting.sessions_needing_attendance,
+                    "retreat session has ended and needs attendance marked",
+                    "retreat sessions have ended and need attendance marked",
+                ),
+                "link": public_url("retreats.sessions"),
+            }
+        )
+    return lines
+
+
+def send_digests(
+    session: Session, *, today: date | None = None, now: datetime | None = None
+) -> DigestReport:
+    """Queue one digest per active reviewer/instructor who has something waiting."""
+    now = now or utcnow()
+    today = today or now.date()
+    waiting = waiting_work(session, today=today)
+    staff = session.scalars(
+        select(User)
+        .join(UserRole)
+        .where(
+            UserRole.role.in_([Role.MEDICAL_REVIEWER, Role.INSTRUCTOR]),
+            User.active.is_(True),
+            User.anonymised_at.is_(None),
+        )
+        .distinct()
+        .order_by(User.id)
+    ).all()
+    recent = set(
+        session.scalars(
+            select(OutboxMessage.user_id).where(
+                OutboxMessage.kind == "digest", OutboxMessage.created_at > now - ONE_PER
+            )
+        )
+    )
+    queued = nothing = already = 0
+    for person in staff:
+        if person.id in recent:
+            already += 1
+            continue
+        lines = _lines(person.roles, waiting)
+        if not lines:
+            nothing += 1
+            continue
+        message = queue_message(
+            session,
+            user=person,
+            kind="digest",
+            subject=f"What waits for you today ({today:%-d %b %Y})",
+            template="digest",
+            context={"lines": lines},
+            optional=True,
+        )
+        if message is not None:
+            queued += 1
+    return DigestReport(queued=queued, nothing_waiting=nothing, already_sent=already)

@@ -1,0 +1,452 @@
+"""The outbox: messages are written in the unit of work they announce and sent after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+from werkzeug.routing import BuildError
+
+from lms.auth.models import User
+from lms.db import db, utcnow
+from lms.errors import NotFound
+from lms.mail.models import Notification, OutboxMessage, OutboxStatus
+from lms.mail.transport import (
+    Envelope,
+    FolderTransport,
+    SmtpTransport,
+    build_email,
+    parse_smtp_url,
+)
+
+log = logging.getLogger(__name__)
+
+# A claim older than this belongs to a sender that died mid-way; the message is retried.
+STALE_CLAIM = timedelta(minutes=10)
+BATCH_SIZE = 200
+OUTBOX_PAGE_SIZE = 50
+_background: list[threading.Thread] = []
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def public_url(endpoint: str, *, fallback: str | None = "progress.dashboard", **values: Any) -> str:
+    """Absolute address of a page, built from LMS_PUBLIC_URL (works outside a request too)."""
+    app = current_app
+    # Rules already carry a host app's mount prefix, so the adapter needs no script name.
+    adapter = app.url_map.bind("localhost")
+    try:
+        path = adapter.build(endpoint, values)
+    except BuildError:
+        if fallback is None:
+            raise
+        path = adapter.build(fallback, {}) if fallback in app.view_functions else "/"
+    return app.config["LMS_PUBLIC_URL"] + path
+
+
+def site_path(endpoint: str, **values: Any) -> str:
+    """Site-relative path of a page (for dashboard notices), the dashboard when unknown."""
+    return public_url(endpoint, **values).removeprefix(current_app.config["LMS_PUBLIC_URL"])
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+def render_message(template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render templates/mail/<template>.txt and .html (the HTML one autoescaped)."""
+    env = current_app.jinja_env
+    values = {
+        "public_url": current_app.config["LMS_PUBLIC_URL"],
+        "account_link": public_url("account.profile"),
+        **context,
+    }
+    text = env.get_template(f"mail/{template}.txt").render(values)
+    html = env.get_template(f"mail/{template}.html").render(values)
+    return text.strip() + "\n", html
+
+
+def may_receive(user: User, *, optional: bool) -> bool:
+    """Anonymised and deactivated people get nothing; optional mail follows their choice."""
+    if user.anonymised_at is not None or not user.active:
+        return False
+    return not optional or user.notify_optional
+
+
+def queue_message(
+    session: Session,
+    *,
+    user: User,
+    kind: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    optional: bool,
+    to_address: str | None = None,
+    background: bool = False,
+) -> OutboxMessage | None:
+    """Write one outbox row in the caller's transaction; it is sent once that commits.
+
+    Returns None (and writes nothing) when the person must not or chose not to get it.
+    `background=True` sends after commit on a thread, so the response does not wait for the
+    mail server (used where response time must not reveal whether an account exists).
+    """
+    if not may_receive(user, optional=optional):
+        return None
+    text, html = render_message(template, {"name": user.name, **context})
+    message = OutboxMessage(
+        user_id=user.id,
+        to_address=to_address or user.email,
+        subject=subject[:200],
+        text_body=text,
+        html_body=html,
+        kind=kind[:60],
+        status=OutboxStatus.PENDING,
+        attempts=0,
+    )
+    session.add(message)
+    session.flush()
+    _send_after_commit(message.id, background=background)
+    return message
+
+
+def _send_after_commit(message_id: int, *, background: bool) -> None:
+    """Remember the id and make sure a sender runs once the unit of work commits."""
+    queue: dict[str, list[int]] = g.setdefault("_lms_mail_queue", {"now": [], "background": []})
+    queue["background" if background else "now"].append(message_id)
+    # One callback per queued row; the first one to run takes the whole batch, the rest find
+    # it empty. Ids of rows that were rolled back simply match nothing when delivered.
+    db.after_commit(_deliver_queued)
+
+
+def _deliver_queued() -> None:
+    """After-commit hook: deliver what this unit of work queued."""
+    queue = g.pop("_lms_mail_queue", None)
+    if not queue:
+        return
+    if queue["now"]:
+        deliver(ids=queue["now"])
+    if queue["background"]:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        thread = threading.Thread(
+            target=_deliver_on_thread, args=(app, list(queue["background"])), daemon=True
+        )
+        _background.append(thread)
+        thread.start()
+
+
+def _deliver_on_thread(app: Flask, ids: list[int]) -> None:
+    """Deliver from a background thread with its own app context."""
+    with app.app_context():
+        try:
+            deliver(ids=ids)
+        except Exception:  # the rows stay pending; send-pending retries them
+            log.exception("background mail delivery failed")
+
+
+def wait_for_background_deliveries(timeout: float = 30) -> None:
+    """Join background senders (used by tests and by the CLI before it exits)."""
+    while _background:
+        _background.pop().join(timeout)
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one delivery run did."""
+
+    sent: int
+    failed: int
+    waiting: int
+
+
+def _claimable(now: datetime) -> Any:
+    """Rows a sender may take: never tried, failed before, or claimed by a sender that died."""
+    return or_(
+        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
+        and_(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.last_attempt_at < now - STALE_CLAIM,
+        ),
+    )
+
+
+def deliver(*, ids: list[int] | None = None, now: datetime | None = None) -> DeliveryReport:
+    """Claim unsent rows (all, or the given ids), send them, record each result.
+
+    Runs on its own session so it never touches a request's unit of work. A claim is an
+    UPDATE ... RETURNING guarded by the status, so two senders never send the same row.
+    """
+    now = now or utcnow()
+    lms_db = current_app.extensions["lms"].db
+    session: Session = lms_db.factory()
+    try:
+        return _deliver_with(session, ids=ids, now=now)
+    finally:
+        session.close()
+
+
+def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> DeliveryReport:
+    """The body of deliver(), on the given session."""
+    sent = failed = 0
+    while True:
+        batch = select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id)
+        if ids is not None:
+            batch = batch.where(OutboxMessage.id.in_(ids))
+        candidates = list(session.scalars(batch.limit(BATCH_SIZE)))
+        if not candidates:
+            break
+        claimed = list(
+            session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates), _claimable(now))
+                .values(
+                    status=OutboxStatus.SENDING,
+                    last_attempt_at=now,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(OutboxMessage.id)
+            )
+        )
+        session.commit()
+        if claimed:
+            results = _send_rows(session, claimed)
+            for message_id, error in results.items():
+                values: dict[str, Any]
+                if error is None:
+                    values = {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
+                    sent += 1
+                else:
+                    values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
+                    failed += 1
+                session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+                )
+            session.commit()
+        if ids is not None or len(candidates) < BATCH_SIZE:
+            break
+        if failed and not sent:
+            break  # the server is down: do not hammer it with the rest of the queue
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status != OutboxStatus.SENT)
+    )
+    session.commit()
+    return DeliveryReport(sent=sent, failed=failed, waiting=waiting or 0)
+
+
+def _send_rows(session: Session, message_ids: list[int]) -> dict[int, str | None]:
+    """Send the claimed rows through the configured transport; error text per row or None."""
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).order_by(OutboxMessage.id)
+    ).all()
+    config = current_app.config
+    sender = config.get("LMS_MAIL_FROM", "KAP Training <no-reply@example.org>")
+    envelopes = [
+        Envelope(
+            message_id=row.id,
+            sender=sender,
+            to=row.to_address,
+            subject=row.subject,
+            text=row.text_body,
+            html=row.html_body,
+        )
+        for row in rows
+    ]
+    session.commit()  # release the read transaction while we talk to the server
+    results: dict[int, str | None] = {}
+    settings = parse_smtp_url(config.get("LMS_SMTP_URL"))
+    transport: SmtpTransport | FolderTransport = (
+        SmtpTransport(settings) if settings is not None else FolderTransport(_outbox_folder(config))
+    )
+    try:
+        with transport:
+            for envelope in envelopes:
+                try:
+                    transport.send(envelope, build_email(envelope))
+                    results[envelope.message_id] = None
+                except Exception as exc:  # one refused recipient must not stop the batch
+                    results[envelope.message_id] = _describe(exc)
+                    log.warning("outbox message %s not sent: %s", envelope.message_id, exc)
+    except Exception as exc:  # could not connect or log in: every row waits for a retry
+        log.warning("mail server unavailable: %s", _describe(exc))
+        for envelope in envelopes:
+            results.setdefault(envelope.message_id, _describe(exc))
+    return results
+
+
+def _outbox_folder(config: Any) -> Any:
+    """The folder .eml files go to when no SMTP server is configured."""
+    from pathlib import Path
+
+    return Path(config.get("LMS_OUTBOX_DIR") or Path(config["LMS_INSTANCE_PATH"]) / "outbox")
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, single-line description of a delivery error (never the message body)."""
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip()
+    return text[:500]
+
+
+# --------------------------------------------------------------------------- outbox page
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One line of the outbox page."""
+
+    id: int
+    subject: str
+    to_address: str
+    kind: str
+    status: OutboxStatus
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    """One page of the outbox, newest first."""
+
+    rows: list[OutboxRow]
+    page: int
+    pages: int
+    total: int
+    counts: dict[str, int]
+
+
+def outbox_page(
+    session: Session, *, page: int = 1, status: OutboxStatus | None = None
+) -> OutboxPage:
+    """A page of outbox rows (three queries whatever the size) and the count per status."""
+    counts = {s.value: 0 for s in OutboxStatus}
+    for value, number in session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[OutboxStatus(value).value] = number
+    total = counts[status.value] if status else sum(counts.values())
+    pages = max(1, -(-total // OUTBOX_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    query = select(
+        OutboxMessage.id,
+        OutboxMessage.subject,
+        OutboxMessage.to_address,
+        OutboxMessage.kind,
+        OutboxMessage.status,
+        OutboxMessage.created_at,
+        OutboxMessage.sent_at,
+        OutboxMessage.attempts,
+        OutboxMessage.last_error,
+    ).order_by(OutboxMessage.id.desc())
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    rows = [
+        OutboxRow(*row)
+        for row in session.execute(
+            query.limit(OUTBOX_PAGE_SIZE).offset((page - 1) * OUTBOX_PAGE_SIZE)
+        )
+    ]
+    return OutboxPage(rows=rows, page=page, pages=pages, total=total, counts=counts)
+
+
+def get_outbox_message(session: Session, message_id: int) -> OutboxMessage:
+    """One outbox message, or NotFound."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+# --------------------------------------------------------------------------- notices
+
+
+def notify(
+    session: Session,
+    *,
+    user: User,
+    kind: str,
+    message: str,
+    endpoint: str,
+    endpoint_values: dict[str, Any] | None = None,
+    subject: str,
+    template: str,
+    context: dict[str, Any] | None = None,
+    optional: bool,
+) -> Notification | None:
+    """A dashboard notice plus an e-mail (the e-mail respects the person's optional choice)."""
+    if user.anonymised_at is not None:
+        return None
+    values = endpoint_values or {}
+    link = site_path(endpoint, **values)
+    notice = Notification(user_id=user.id, kind=kind[:60], message=message[:500], link=link)
+    session.add(notice)
+    queue_message(
+        session,
+        user=user,
+        kind=kind,
+        subject=subject,
+        template=template,
+        context={"message": message, "link": public_url(endpoint, **values), **(context or {})},
+        optional=optional,
+    )
+    session.flush()
+    return notice
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An unread dashboard notice."""
+
+    id: int
+    message: str
+    link: str
+    created_at: datetime
+
+
+UNREAD_SHOWN = 10
+
+
+def unread_notices(session: Session, user_id: int) -> tuple[list[Notice], int]:
+    """The newest unread notices of a person and how many are unread in all (two queries)."""
+    unread = and_(Notification.user_id == user_id, Notification.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(Notification).where(unread)) or 0
+    rows = session.execute(
+        select(Notification.id, Notification.message, Notification.link, Notification.created_at)
+        .where(unread)
+        .order_by(Notification.id.desc())
+        .limit(UNREAD_SHOWN)
+    )
+    return [Notice(*row) for row in rows], total
+
+
+def mark_notice_read(
+    session: Session, *, user_id: int, notice_id: int, now: datetime | None = None
+) -> None:
+    """Mark one of the person's own notices read (someone else's is NotFound)."""
+    notice = session.get(Notification, notice_id)
+    if notice is None or notice.user_id != user_id:
+        raise NotFound("No such notice.")
+    if notice.read_at is None:
+        notice.read_at = now or utcnow()
+    session.flush()
+
+
+def mark_all_notices_read(session: Session, *, user_id: int, now: datetime | None = None) -> int:
+    """Mark every unread notice of the person read; returns how many."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+    )
+    return result.rowcount or 0

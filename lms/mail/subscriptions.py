@@ -1,0 +1,208 @@
+"""Signal receivers that tell a clinician what happened to them: a dashboard notice + an e-mail.
+
+Each runs inside the unit of work of the change (rows go through the given session), so a
+rolled-back change leaves neither notice nor mail. Messages say what was decided and link
+to the page; they never carry screening answers or reasons a reviewer wrote about health.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from lms import signals
+from lms.auth.models import User
+from lms.mail.services import notify, unread_notices
+
+# (endpoint, values) candidates per page, first one the app knows wins; the dashboard else.
+_RETREAT_PAGES = ("retreats.index", "retreats.list_sessions", "retreats.sessions")
+_APPLICATION_PAGES = ("retreats.my_applications", "retreats.applications", "retreats.index")
+
+
+def _first_endpoint(candidates: tuple[str, ...]) -> str:
+    """The first endpoint of the candidates that exists in this app, else the dashboard."""
+    views = current_app.view_functions
+    for endpoint in candidates:
+        if endpoint in views:
+            return endpoint
+    return "progress.dashboard"
+
+
+def _person(session: Session, user_id: int | None) -> User | None:
+    """The clinician a record belongs to, if they still exist."""
+    return session.get(User, user_id) if user_id is not None else None
+
+
+def on_item_unlocked(user: User, *, session: Session, item: Any, **_: Any) -> None:
+    """A retreat (or module) just opened for the person: optional news."""
+    kind = "retreat" if getattr(item, "is_retreat", False) else "module"
+    notify(
+        session,
+        user=user,
+        kind="item_unlocked",
+        message=f"{item.title} is now open to you.",
+        endpoint=_first_endpoint(_RETREAT_PAGES) if kind == "retreat" else "progress.dashboard",
+        subject=f"{item.title} is open to you",
+        template="notice",
+        context={
+            "detail": "You can now apply to one of its sessions."
+            if kind == "retreat"
+            else "You can now take this module.",
+            "optional_note": True,
+        },
+        optional=True,
+    )
+
+
+def on_equivalency_decided(request: Any, *, session: Session, **_: Any) -> None:
+    """An equivalency request was approved or declined: a decision, always sent."""
+    user = _person(session, request.user_id)
+    if user is None:
+        return
+    status = getattr(request.status, "value", str(request.status))
+    if status not in {"approved", "declined"}:
+        return
+    item = request.item
+    verdict = "approved" if status == "approved" else "declined"
+    detail = ""
+    if status == "approved":
+        detail = f"It now counts as {item.equivalent_label or item.title} for your prerequisites."
+    elif request.decision_reason:
+        detail = f"The reviewer wrote: {request.decision_reason}"
+    notify(
+        session,
+        user=user,
+        kind="equivalency_decided",
+        message=(
+            f"Your request that {request.outside_programme} count for {item.title} was {verdict}."
+        ),
+        endpoint="equivalency.detail",
+        endpoint_values={"request_id": request.id},
+        subject=f"Equivalency request {verdict}: {item.title}",
+        template="notice",
+        context={"detail": detail},
+        optional=False,
+    )
+
+
+# Which application changes the applicant hears about, and how they are worded. Screening
+# answers and the reviewer's notes never appear: only the decision.
+_APPLICATION_NEWS = {
+    ("medical_review", "accepted"): "You are cleared and accepted for {retreat}.",
+    ("medical_review", "waitlisted"): "You are cleared and on the waitlist for {retreat}.",
+    ("medical_review", "not_cleared"): (
+        "After medical review you were not cleared to attend {retreat}. "
+        "Contact the programme if you have questions."
+    ),
+    ("waitlisted", "accepted"): "A place opened: you are now accepted for {retreat}.",
+    ("accepted", "waitlisted"): "You are now on the waitlist for {retreat}.",
+    ("waitlisted", "not_cleared"): "Your application to {retreat} was not cleared.",
+    ("accepted", "not_cleared"): "Your application to {retreat} was not cleared.",
+}
+
+
+def on_application_changed(
+    application: Any, *, session: Session, previous: Any = None, **_: Any
+) -> None:
+    """An application was cleared, accepted, waitlisted, promoted or not cleared: always sent."""
+    before = getattr(previous, "value", previous)
+    after = getattr(application.status, "value", str(application.status))
+    template = _APPLICATION_NEWS.get((before, after))
+    if template is None:
+        return
+    user = _person(session, application.user_id)
+    if user is None:
+        return
+    retreat_session = application.session
+    retreat = (
+        f"{retreat_session.item.title} ({retreat_session.location}, "
+        f"{retreat_session.starts_on:%-d %b %Y})"
+    )
+    message = template.format(retreat=retreat)
+    notify(
+        session,
+        user=user,
+        kind=f"application_{after}",
+        message=message,
+        endpoint=_first_endpoint(_APPLICATION_PAGES),
+        subject=f"Your retreat application: {application.status.label.lower()}",
+        template="notice",
+        optional=False,
+    )
+
+
+def on_certificate_issued(certificate: Any, *, session: Session, **_: Any) -> None:
+    """A certificate was issued: optional news with a link to download it."""
+    user = _person(session, certificate.user_id)
+    if user is None:
+        return
+    title = certificate.item.title if certificate.item is not None else "your training"
+    notify(
+        session,
+        user=user,
+        kind="certificate_issued",
+        message=f"Your certificate for {title} is ready (serial {certificate.serial}).",
+        endpoint="certificates.person",
+        endpoint_values={"user_id": user.id},
+        subject=f"Your certificate for {title}",
+        template="notice",
+        context={"optional_note": True},
+        optional=True,
+    )
+
+
+def on_certificate_revoked(
+    certificate: Any, *, session: Session, reason: str = "", **_: Any
+) -> None:
+    """A certificate was revoked: it changes the person's standing, so it is always sent."""
+    user = _person(session, certificate.user_id)
+    if user is None:
+        return
+    title = certificate.item.title if certificate.item is not None else "your training"
+    notify(
+        session,
+        user=user,
+        kind="certificate_revoked",
+        message=f"Your certificate for {title} (serial {certificate.serial}) was revoked.",
+        endpoint="certificates.person",
+        endpoint_values={"user_id": user.id},
+        subject=f"Certificate revoked: {title}",
+        template="notice",
+        context={"detail": f"Reason given: {reason}" if reason else ""},
+        optional=False,
+    )
+
+
+def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]] | None:
+    """The dashboard's "for your attention" panel: unconfirmed address and unread notices."""
+    notices, total = unread_notices(session, user.id)
+    if not notices and user.email_confirmed_at is not None:
+        return None
+    return "notices/_dashboard.html", {
+        "account_email_confirmed": user.email_confirmed_at is not None,
+        "account_email": user.email,
+        "unread_notices": notices,
+        "unread_notice_total": total,
+    }
+
+
+_RECEIVERS = (
+    (signals.item_unlocked, on_item_unlocked),
+    (signals.equivalency_decided, on_equivalency_decided),
+    (signals.application_changed, on_application_changed),
+    (signals.certificate_issued, on_certificate_issued),
+    (signals.certificate_revoked, on_certificate_revoked),
+)
+
+
+def subscribe() -> None:
+    """Connect the receivers (strong references; connecting twice changes nothing)."""
+    for signal, receiver in _RECEIVERS:
+        # blinker keys receivers by identity, so a second connect replaces, never doubles.
+        signal.connect(receiver, weak=False)
+    from lms.progress.services import DASHBOARD_SECTIONS
+
+    if dashboard_section not in DASHBOARD_SECTIONS:
+        DASHBOARD_SECTIONS.append(dashboard_section)
