@@ -27,6 +27,8 @@ class NavLink:
 # Features add their entries here; a link shows only when its endpoint exists and the person
 # holds one of its roles (an empty set means every signed-in person).
 HEADER_LINKS: list[NavLink] = [
+    NavLink("catalog.programme", "Programme"),
+    NavLink("catalog.admin_items", "Catalogue", frozenset({Role.ADMIN})),
     NavLink("progress.roster", "Roster", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
     NavLink("progress.mark_cohort", "Mark a cohort", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
     NavLink("admin.users", "Users", frozenset({Role.ADMIN})),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms import signals
 from lms.audit.services import record_event
 from lms.auth.models import User
+from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
 from lms.db import utcnow
 from lms.errors import (
@@ -408,6 +409,7 @@ def apply(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such person.")
+    require_confirmed_email(user)  # accounts: an unconfirmed address may not apply yet
     retreat_session = _lock_session(session, session_id)
     if not retreat_session.item.is_retreat:
         raise NotFound("No such retreat session.")
