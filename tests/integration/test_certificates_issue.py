@@ -1,0 +1,337 @@
+"""Issuing certificates: automatic on completion, exactly once, frozen, revoked, reissued, bulk."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from datetime import date
+
+import pytest
+from certificates_support import (
+    certificates_for,
+    page_count,
+    pdf_text,
+    record,
+)
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.audit.models import AuditEvent
+from lms.auth.models import Role
+from lms.certificates import services
+from lms.certificates.models import Certificate
+from lms.certificates.services import CertificateStatus
+from lms.db import db
+from lms.errors import AlreadyDecided, InvalidInput
+from lms.progress.services import revoke_completion
+from lms.signals import certificate_issued, certificate_revoked, completions_imported
+
+
+@pytest.fixture
+def clinician(make_user, catalog):  # noqa: ANN001, ANN201
+    """A licensed clinician, with the default catalogue loaded."""
+    return make_user(Role.CLINICIAN, name="Ada Lovelace", credentials="PhD")
+
+
+@pytest.fixture
+def instructor(make_user):  # noqa: ANN001, ANN201
+    """An instructor who records completions."""
+    return make_user(Role.INSTRUCTOR)
+
+
+def test_recording_a_completion_issues_its_certificate_in_the_same_unit_of_work(
+    session, clinician, instructor
+) -> None:
+    issued = []
+
+    def receiver(certificate: Certificate, **_: object) -> None:
+        issued.append(certificate)
+
+    certificate_issued.connect(receiver)
+    try:
+        completion = record(session, clinician.id, "M1", actor_id=instructor.id)
+        found = certificates_for(session, completion.id)  # before any commit
+    finally:
+        certificate_issued.disconnect(receiver)
+    assert len(found) == 1
+    certificate = found[0]
+    assert issued == [certificate]
+    assert certificate.user_id == clinician.id
+    assert certificate.serial.startswith(f"KAP-{certificate.issued_at.year}-")
+    assert certificate.sha256 == hashlib.sha256(certificate.pdf).hexdigest()
+    assert certificate.content["holder_name"] == "Ada Lovelace"
+    assert certificate.content["completed_on"] == "2025-03-14"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issued"))
+    assert event.subject_id == certificate.id and event.person_id == clinician.id
+    assert event.actor_id == instructor.id
+    session.rollback()  # the certificate goes with the completion it belongs to
+    assert session.scalar(select(func.count(Certificate.id))) == 0
+
+
+def test_pdf_text_carries_name_title_hours_serial_code_and_verification_url(
+    session, clinician, catalog
+) -> None:
+    completion = record(session, clinician.id, "M1")
+    certificate = certificates_for(session, completion.id)[0]
+    text = pdf_text(certificate.pdf)
+    for expected in (
+        "Ada Lovelace",
+        "PhD",
+        catalog["M1"].title,
+        services.certificate_status(certificate).label,
+        certificate.serial,
+        certificate.code,
+        f"http://lms.test/verify/{certificate.code}",
+        "March 14, 2025",
+    ):
+        if expected == "Valid":
+            continue
+        assert expected in text, expected
+    assert f"{certificate.content['ce_hours']} hours" in text
+    assert "Polaris Insight Center" in text
+    assert "American Psychological Association" in text  # the accreditation statement
+    assert page_count(certificate.pdf) == 1
+
+
+def test_retreat_certificate_has_no_ce_hours_and_no_accreditation(
+    session, make_user, catalog
+) -> None:
+    person = make_user(Role.CLINICIAN, name="Retreat Goer")
+    completion = record(session, person.id, "RETREAT-DFH")
+    certificate = certificates_for(session, completion.id)[0]
+    text = pdf_text(certificate.pdf)
+    assert certificate.design == "retreat"
+    assert "Retreat Goer" in text and catalog["RETREAT-DFH"].title in text
+    assert "CERTIFICATE OF ATTENDANCE" in text
+    assert not re.search(r"\bCE\b", text)
+    assert "continuing education" not in text.lower()
+    assert "hours" not in text.lower()
+    assert "American Psychological Association" not in text
+    assert "Board of Behavioral Sciences" not in text
+
+
+def test_issuing_again_returns_the_existing_certificate(session, clinician) -> None:
+    completion = record(session, clinician.id, "M1")
+    first = certificates_for(session, completion.id)[0]
+    assert services.issue_certificate(session, completion) is first
+    assert len(certificates_for(session, completion.id)) == 1
+
+
+def test_the_database_refuses_a_second_current_certificate_for_one_completion(
+    session, clinician
+) -> None:
+    completion = record(session, clinician.id, "M1")
+    first = certificates_for(session, completion.id)[0]
+    duplicate = Certificate(
+        serial="KAP-DUPLICATE",
+        code="2345-2345-2345-2345-2345",
+        user_id=clinician.id,
+        item_id=first.item_id,
+        completion_id=completion.id,
+        design="module",
+        content={},
+        pdf=b"x",
+        sha256="0" * 64,
+    )
+    session.add(duplicate)
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+def test_two_racing_issues_for_one_completion_yield_one_certificate(
+    app: Flask, session, clinician
+) -> None:
+    completion = record(session, clinician.id, "M1", bulk=True)  # bulk: nothing issued yet
+    session.commit()
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def issue() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)  # both start together; neither holds a lock yet
+                mine = db.session.get(type(completion), completion.id)
+                certificate = services.issue_certificate(db.session, mine)
+                db.commit()
+                results.append(certificate.id)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(results) == 2 and results[0] == results[1]
+    session.expire_all()
+    assert len(certificates_for(session, completion.id)) == 1
+
+
+def test_bulk_recorded_completions_wait_for_the_bulk_issue(session, clinician) -> None:
+    completion = record(session, clinician.id, "M1", bulk=True)
+    assert certificates_for(session, completion.id) == []
+    assert services.due_completion_ids(session) == [completion.id]
+
+
+def test_revoking_the_completion_revokes_its_certificate_with_the_same_reason(
+    session, clinician, instructor
+) -> None:
+    completion = record(session, clinician.id, "M1")
+    revoked = []
+
+    def receiver(certificate: Certificate, **_: object) -> None:
+        revoked.append(certificate)
+
+    certificate_revoked.connect(receiver)
+    try:
+        revoke_completion(
+            session, completion.id, actor_id=instructor.id, reason="Marked for the wrong person"
+        )
+    finally:
+        certificate_revoked.disconnect(receiver)
+    certificate = certificates_for(session, completion.id)[0]
+    assert revoked == [certificate]
+    assert certificate.revoked_at is not None
+    assert certificate.revoke_reason == "Marked for the wrong person"
+    assert certificate.revoked_by_id == instructor.id
+    assert services.certificate_status(certificate) == CertificateStatus.REVOKED
+    assert services.due_completion_ids(session) == []  # a revoked completion is not due
+
+
+def test_a_re_completion_after_revocation_gets_a_new_certificate_and_keeps_the_old(
+    session, clinician
+) -> None:
+    first = record(session, clinician.id, "M1")
+    revoke_completion(session, first.id, actor_id=None, reason="Wrong date")
+    second = record(session, clinician.id, "M1", on=date(2025, 3, 15))
+    rows = services.certificates_of(session, clinician.id)
+    assert [r.status for r in rows] == [CertificateStatus.VALID, CertificateStatus.REVOKED]
+    assert rows[0].completion_id == second.id
+
+
+def test_reissue_gives_a_new_code_with_the_current_name_and_supersedes_the_old(
+    session, clinician
+) -> None:
+    completion = record(session, clinician.id, "M1")
+    old = certificates_for(session, completion.id)[0]
+    clinician.name = "Ada King"
+    new = services.reissue_certificate(session, old.id, actor_id=None)
+    assert new.code != old.code and new.serial != old.serial
+    assert old.superseded_by_id == new.id
+    assert new.content["holder_name"] == "Ada King"
+    assert old.content["holder_name"] == "Ada Lovelace"  # frozen at issue
+    assert services.certificate_status(old) == CertificateStatus.SUPERSEDED
+    assert services.certificate_status(new) == CertificateStatus.VALID
+    assert services.verify_code(session, old.code).status == CertificateStatus.SUPERSEDED
+    with pytest.raises(AlreadyDecided):
+        services.reissue_certificate(session, old.id, actor_id=None)
+    session.commit()
+
+
+def test_revoking_needs_a_reason_and_happens_once(session, clinician) -> None:
+    completion = record(session, clinician.id, "M1")
+    certificate = certificates_for(session, completion.id)[0]
+    with pytest.raises(InvalidInput):
+        services.revoke_certificate(session, certificate.id, actor_id=None, reason="  ")
+    services.revoke_certificate(session, certificate.id, actor_id=None, reason="Fraud")
+    with pytest.raises(AlreadyDecided):
+        services.revoke_certificate(session, certificate.id, actor_id=None, reason="Again")
+
+
+def test_certificates_expire_after_the_items_valid_months(session, clinician, catalog) -> None:
+    catalog["M2"].certificate_valid_months = 24
+    session.commit()
+    completion = record(session, clinician.id, "M2")
+    certificate = certificates_for(session, completion.id)[0]
+    assert certificate.expires_at is not None
+    assert (certificate.expires_at - certificate.issued_at).days in range(730, 732)
+    assert certificate.content["expires_on_text"]
+    later = certificate.expires_at.replace(year=certificate.expires_at.year + 1)
+    assert services.certificate_status(certificate, later) == CertificateStatus.EXPIRED
+
+
+def test_issue_missing_issues_every_due_certificate_and_a_rerun_finds_none(
+    session, make_user, catalog
+) -> None:
+    people = [make_user(Role.CLINICIAN) for _ in range(3)]
+    ids = [record(session, p.id, code, bulk=True).id for p in people for code in ("M1", "M2")]
+    session.commit()
+    progress: list[int] = []
+    report = services.issue_missing(
+        session, commit=session.commit, jobs=1, batch_size=4, on_progress=progress.append
+    )
+    assert report.due == 6 and report.issued == 6
+    assert progress == [4, 2]
+    assert sorted(c.completion_id for c in session.scalars(select(Certificate))) == sorted(ids)
+    again = services.issue_missing(session, commit=session.commit, jobs=1)
+    assert again.due == 0 and again.issued == 0
+
+
+def test_issue_missing_renders_on_several_processes(session, make_user, catalog) -> None:
+    people = [make_user(Role.CLINICIAN) for _ in range(3)]
+    for person in people:
+        record(session, person.id, "M1", bulk=True)
+    session.commit()
+    report = services.issue_missing(session, commit=session.commit, jobs=2, batch_size=2)
+    assert report.issued == 3
+    for certificate in session.scalars(select(Certificate)):
+        assert pdf_text(certificate.pdf).count(certificate.code) >= 1
+
+
+def test_an_interrupted_bulk_issue_keeps_finished_batches_and_a_rerun_completes(
+    session, make_user, catalog
+) -> None:
+    people = [make_user(Role.CLINICIAN) for _ in range(5)]
+    for person in people:
+        record(session, person.id, "M1", bulk=True)
+    session.commit()
+
+    def interrupt(_count: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        services.issue_missing(
+            session, commit=session.commit, jobs=1, batch_size=2, on_progress=interrupt
+        )
+    session.rollback()
+    assert session.scalar(select(func.count(Certificate.id))) == 2
+    report = services.issue_missing(session, commit=session.commit, jobs=1, batch_size=2)
+    assert report.issued == 3
+    assert session.scalar(select(func.count(Certificate.id))) == 5
+
+
+def test_an_import_issues_its_certificates_after_commit_unless_told_not_to(
+    app: Flask, session, make_user, catalog
+) -> None:
+    people = [make_user(Role.CLINICIAN) for _ in range(2)]
+    ids = [record(session, p.id, "M1", bulk=True).id for p in people]
+    session.commit()
+    completions_imported.send(app, completion_ids=ids, issue_certificates=False)
+    assert session.scalar(select(func.count(Certificate.id))) == 0
+    completions_imported.send(app, completion_ids=ids[:1], issue_certificates=True)
+    session.expire_all()
+    assert [c.completion_id for c in session.scalars(select(Certificate))] == ids[:1]
+
+
+def test_transcript_lists_live_completions_with_dates_hours_and_total(
+    session, clinician, catalog
+) -> None:
+    record(session, clinician.id, "M1", on=date(2025, 1, 10))
+    record(session, clinician.id, "M2", on=date(2025, 2, 10))
+    wrong = record(session, clinician.id, "M3", on=date(2025, 2, 11))
+    revoke_completion(session, wrong.id, actor_id=None, reason="Not attended")
+    data = services.transcript_pdf(session, clinician.id, on=date(2026, 1, 5))
+    text = pdf_text(data)
+    assert "TRAINING TRANSCRIPT" in text and "Ada Lovelace" in text
+    assert catalog["M1"].title in text and catalog["M2"].title in text
+    assert catalog["M3"].title not in text
+    assert "January 10, 2025" in text and "February 10, 2025" in text
+    total = catalog["M1"].ce_hours + catalog["M2"].ce_hours
+    from lms.certificates.context import format_hours
+
+    assert f"Total CE contact hours {format_hours(total)}" in text

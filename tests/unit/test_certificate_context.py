@@ -1,0 +1,166 @@
+"""The pure certificate pieces: codes, serials, wording, and what a certificate says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from lms.certificates.codes import (
+    ALPHABET,
+    code_bits,
+    format_serial,
+    new_verification_code,
+    normalise_code,
+)
+from lms.certificates.context import (
+    Holder,
+    ItemFacts,
+    TranscriptRow,
+    certificate_content,
+    format_date,
+    format_hours,
+    layout_classes,
+    programme_facts,
+    transcript_content,
+)
+
+PROGRAMME = {
+    "provider_name": "Polaris Insight Center",
+    "provider_address": "1 Example Way, San Francisco, CA",
+    "signatory_name": "Dr Sam Signer",
+    "signatory_title": "Director of Training",
+    "accreditation_statements": [
+        {"body": "APA", "statement": "Approved by the APA to sponsor CE.", "example": True},
+        {"body": "BBS", "statement": "Meets BBS requirements."},
+    ],
+}
+
+
+def content(design: str = "module", kind: str = "core_module", **overrides: object) -> dict:
+    """A certificate's content with sensible defaults."""
+    arguments: dict = {
+        "design": design,
+        "holder": Holder("Ada Lovelace", "PhD", "Psychologist", "PSY 123", "CA"),
+        "item": ItemFacts(
+            "M1", "Module 1", kind, "Live online", None if kind == "retreat" else Decimal("7.50")
+        ),
+        "completed_on": date(2025, 3, 14),
+        "issued_at": datetime(2026, 1, 2, 10, 0, tzinfo=UTC),
+        "expires_at": None,
+        "serial": "KAP-2026-000001",
+        "code": "2345-6789-ABCD-EFGH-JKMN",
+        "verify_url": "http://lms.test/verify/2345-6789-ABCD-EFGH-JKMN",
+        "programme": PROGRAMME,
+    }
+    arguments.update(overrides)
+    return certificate_content(**arguments)
+
+
+def test_verification_codes_carry_at_least_80_bits_without_ambiguous_characters() -> None:
+    assert code_bits() >= 80
+    assert not set("01OILU") & set(ALPHABET)
+    codes = {new_verification_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        groups = code.split("-")
+        assert len(groups) == 5 and all(len(g) == 4 for g in groups)
+        assert set(code.replace("-", "")) <= set(ALPHABET)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2345-6789-abcd-efgh-jkmn",
+        " 2345 6789 ABCD EFGH JKMN ",
+        "23456789ABCDEFGHJKMN",
+        "2345_6789.abcd-EFGH jkmn",
+    ],
+)
+def test_typed_codes_are_read_forgivingly(typed: str) -> None:
+    assert normalise_code(typed) == "2345-6789-ABCD-EFGH-JKMN"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["", None, "2345-6789", "0000-0000-0000-0000-0000", "2345-6789-ABCD-EFGH-JKMN-2", "<script>"],
+)
+def test_things_that_cannot_be_codes_are_refused(typed: str | None) -> None:
+    assert normalise_code(typed) is None
+
+
+def test_serials_carry_the_year_and_a_padded_number() -> None:
+    assert format_serial(2026, 123) == "KAP-2026-000123"
+
+
+def test_hours_and_dates_print_without_noise() -> None:
+    assert format_hours(Decimal("7.50")) == "7.5"
+    assert format_hours(Decimal("41.00")) == "41"
+    assert format_hours(Decimal("0.25")) == "0.25"
+    assert format_hours(None) == ""
+    assert format_date(date(2024, 9, 4)) == "September 4, 2024"
+
+
+def test_module_certificate_says_who_what_when_hours_provider_statements_and_signatory() -> None:
+    said = content()
+    assert said["holder_name"] == "Ada Lovelace"
+    assert said["credentials"] == "PhD"
+    assert said["licence_line"] == "Licence: Psychologist no. PSY 123 (CA)"
+    assert said["title"] == "Module 1"
+    assert said["completed_on_text"] == "March 14, 2025"
+    assert said["ce_hours"] == "7.5"
+    assert said["statements"] == ["Approved by the APA to sponsor CE.", "Meets BBS requirements."]
+    assert said["provider_name"] == "Polaris Insight Center"
+    assert said["provider_address"] == ["1 Example Way, San Francisco, CA"]
+    assert said["signatory_name"] == "Dr Sam Signer"
+    assert said["serial"] == "KAP-2026-000001"
+    assert said["issued_on_text"] == "January 2, 2026"
+    assert said["page_size"] == "A4"
+
+
+def test_retreat_certificate_carries_no_ce_hours_and_no_accreditation() -> None:
+    said = content(design="retreat", kind="retreat")
+    assert said["ce_hours"] == ""
+    assert said["ce_type"] == ""
+    assert said["statements"] == []
+
+
+def test_licence_line_is_empty_when_no_licence_number_is_known() -> None:
+    said = content(holder=Holder("Pre Licensed", "MSW student"))
+    assert said["licence_line"] == ""
+
+
+def test_programme_can_ask_for_letter_paper_and_unknown_sizes_fall_back_to_a4() -> None:
+    assert programme_facts({"certificate_page_size": "letter"})["page_size"] == "Letter"
+    assert programme_facts({"certificate_page_size": "tabloid"})["page_size"] == "A4"
+    assert programme_facts({})["provider_name"]  # never blank on a certificate
+
+
+def test_content_is_plain_json_values() -> None:
+    import json
+
+    assert json.loads(json.dumps(content())) == content()
+
+
+@pytest.mark.parametrize(
+    ("length", "expected"),
+    [(20, "name-s"), (40, "name-m"), (60, "name-l"), (110, "name-xl"), (200, "name-xxl")],
+)
+def test_longer_names_get_smaller_type(length: int, expected: str) -> None:
+    said = content(holder=Holder("N" * length))
+    assert layout_classes(said)["name_class"] == expected
+
+
+def test_transcript_lists_completions_in_date_order_with_total_hours() -> None:
+    rows = [
+        TranscriptRow("M2", "Module 2", "Core module", date(2025, 5, 1), Decimal("8"), "S2"),
+        TranscriptRow("M1", "Module 1", "Core module", date(2025, 3, 1), Decimal("7.5"), "S1"),
+        TranscriptRow("RETREAT-L1", "Retreat", "Retreat", date(2025, 6, 1), None),
+    ]
+    said = transcript_content(
+        holder=Holder("Ada"), rows=rows, generated_on=date(2026, 1, 1), programme=PROGRAMME
+    )
+    assert [r["code"] for r in said["rows"]] == ["M1", "M2", "RETREAT-L1"]
+    assert said["total_ce_hours"] == "15.5"
+    assert said["rows"][2]["ce_hours"] == ""
