@@ -627,7 +627,7 @@ def cohort_result(session: Session, event_id: int) -> CohortResult:
         uid: (name, email)
         for uid, name, email in session.execute(
             select(User.id, User.name, User.email).where(User.id.in_(ids))
-        ).tuples()
+        )
     }
 
     def entry(uid: int, **extra: Any) -> CohortEntry:

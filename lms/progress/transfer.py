@@ -128,7 +128,7 @@ def import_completions(
                 Completion.user_id.in_([u.id for u in users.values()]),
                 Completion.revoked_at.is_(None),
             )
-        ).tuples()
+        )
     }
 
     problems: list[str] = []
