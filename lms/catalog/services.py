@@ -50,6 +50,15 @@ class CatalogError(DomainError):
         self.problems = list(problems)
 
 
+class ItemEditError(InvalidInput):
+    """An edit was refused; `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        """Keep the message and the field it is about."""
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class LoadReport:
     """What loading a catalogue file changed."""
@@ -743,38 +752,44 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
     item = get_item(session, code)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInput(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+        raise ItemEditError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     values = dict(changes)
     for name in ("title", "short_title", "format", "recommended_note", "equivalent_label"):
         if name in values:
             values[name] = (values[name] or "").strip()
             if len(values[name]) > TEXT_LIMITS[name]:
-                raise InvalidInput(
-                    f"The {name.replace('_', ' ')} is at most {TEXT_LIMITS[name]} characters."
-                )
+                label = name.replace("_", " ").capitalize()
+                raise ItemEditError(f"{label}: at most {TEXT_LIMITS[name]} characters.", name)
     if "title" in values and not values["title"]:
-        raise InvalidInput("The title cannot be empty.")
+        raise ItemEditError("Title: cannot be empty.", "title")
     if "description" in values:
         values["description"] = values["description"] or ""
         if len(values["description"]) > TEXT_LIMITS["description"]:
-            raise InvalidInput("The description is too long.")
+            raise ItemEditError(
+                f"Description: at most {TEXT_LIMITS['description']} characters.", "description"
+            )
     if "ce_hours" in values:
         try:
             values["ce_hours"] = parse_ce_hours(values["ce_hours"])
         except InvalidInput as error:
-            raise InvalidInput(f"CE hours: {error.message}.") from None
+            raise ItemEditError(f"CE hours: {error.message}.", "ce_hours") from None
         if values["ce_hours"] is not None and item.kind == ItemKind.RETREAT:
-            raise InvalidInput("Retreats carry no CE hours; leave CE hours empty.")
+            raise ItemEditError(
+                "CE hours: retreats carry no CE hours; leave the field empty.", "ce_hours"
+            )
     if "position" in values:
         position = values["position"]
         if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 1_000_000:
-            raise InvalidInput("The position must be a whole number.")
+            raise ItemEditError("Position: must be a whole number.", "position")
+    if "active" in values and not isinstance(values["active"], bool):
+        raise ItemEditError("Active: must be yes or no.", "active")
     if values.get("active") is False and item.active:
         dependants = _active_dependants(session, code)
         if dependants:
-            raise InvalidInput(
-                f"{item.code} cannot be deactivated: the rules of {', '.join(dependants)} "
-                "name it. Change those rules in the catalogue file first."
+            raise ItemEditError(
+                f"Active: {item.code} cannot be deactivated while the rules of "
+                f"{', '.join(dependants)} name it; change those rules in the catalogue file first.",
+                "active",
             )
     changed = [
         name
@@ -809,3 +824,137 @@ def _active_dependants(session: Session, code: str) -> list[str]:
         for other, prerequisite, recommended in rows
         if code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
     )
+
+
+# --- page data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A retreat session as pages show it."""
+
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    application_deadline: date | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as pages show it: plain values, rules already put in words."""
+
+    code: str
+    kind: ItemKind
+    title: str
+    short_title: str
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    position: int
+    active: bool
+    prerequisite: dict[str, Any] | None
+    prerequisite_words: str
+    recommended: dict[str, Any] | None
+    recommended_words: str
+    recommended_note: str
+    equivalent_label: str
+    certificate_design: str
+    session_count: int = 0
+    sessions: tuple[SessionView, ...] = ()
+    required_by: tuple[str, ...] = ()
+
+
+def _item_view(
+    item: CatalogItem,
+    names: Mapping[str, rules.ItemName],
+    *,
+    session_count: int = 0,
+    sessions: tuple[SessionView, ...] = (),
+    required_by: tuple[str, ...] = (),
+) -> ItemView:
+    """Plain values for one item."""
+    return ItemView(
+        code=item.code,
+        kind=item.kind,
+        title=item.title,
+        short_title=item.short_title,
+        description=item.description,
+        format=item.format,
+        ce_hours=item.ce_hours,
+        position=item.position,
+        active=item.active,
+        prerequisite=item.prerequisite,
+        prerequisite_words=_words(item.prerequisite, names),
+        recommended=item.recommended,
+        recommended_words=_words(item.recommended, names) if item.recommended else "",
+        recommended_note=item.recommended_note,
+        equivalent_label=item.equivalent_label,
+        certificate_design=item.certificate_design,
+        session_count=session_count,
+        sessions=sessions,
+        required_by=required_by,
+    )
+
+
+def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> str:
+    """A stored rule in words; "None" for no rule, a warning for a malformed one."""
+    if rule is None:
+        return "None"
+    try:
+        return rules.describe(rule, names)
+    except rules.RuleError:
+        return "This rule is malformed; reload the catalogue file to correct it."
+
+
+def _session_view(row: RetreatSession) -> SessionView:
+    """Plain values for one session."""
+    return SessionView(
+        row.starts_on, row.ends_on, row.location, row.capacity, row.application_deadline, row.active
+    )
+
+
+def admin_item_list(session: Session) -> list[ItemView]:
+    """Every item, active first, with rules in words and session counts (2 queries)."""
+    rows = all_items_with_session_counts(session)
+    names = {item.code: item_name(item) for item, _count in rows}
+    return [_item_view(item, names, session_count=count) for item, count in rows]
+
+
+def admin_item_detail(session: Session, code: str) -> ItemView:
+    """One item with its sessions and the items whose rules name it (NotFound if unknown)."""
+    items = session.scalars(select(CatalogItem)).all()
+    item = next((i for i in items if i.code == code), None)
+    if item is None:
+        raise NotFound(f"There is no catalogue item with the code {code!r}.")
+    names = {i.code: item_name(i) for i in items}
+    required_by = tuple(
+        sorted(
+            other.code
+            for other in items
+            if other.code != code
+            and code
+            in rules.referenced_codes(other.prerequisite)
+            | rules.referenced_codes(other.recommended)
+        )
+    )
+    sessions = tuple(_session_view(s) for s in item.sessions)
+    return _item_view(
+        item, names, sessions=sessions, session_count=len(sessions), required_by=required_by
+    )
+
+
+def programme_overview(session: Session, *, on: date) -> list[ItemView]:
+    """Active items in programme order with upcoming sessions for retreats (2 queries)."""
+    catalogue = load_catalogue(session)
+    names = catalogue.names
+    upcoming = upcoming_sessions(session, on=on)
+    return [
+        _item_view(
+            item,
+            names,
+            sessions=tuple(_session_view(s) for s in upcoming.get(item.id, [])),
+        )
+        for item in catalogue.items
+    ]

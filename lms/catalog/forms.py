@@ -1,0 +1,62 @@
+"""The admin's item form: it checks the shape of input; the catalogue service checks rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+
+class ItemForm(FlaskForm):
+    """Editable fields of a catalogue item (code, kind and rules come from the file)."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    short_title = StringField(
+        "Short title",
+        validators=[Optional(), Length(max=80)],
+        description='Used in explanations, for example "Complete Module 1".',
+    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
+    format = StringField(
+        "Format",
+        validators=[Optional(), Length(max=80)],
+        description='For example "Live online" or "In person".',
+    )
+    ce_hours = StringField(
+        "CE hours",
+        validators=[Optional(), Length(max=20)],
+        description="Leave empty for none. Retreats carry no CE hours.",
+    )
+    position = IntegerField(
+        "Position",
+        validators=[
+            InputRequired(message="Give a whole number."),
+            NumberRange(-1_000_000, 1_000_000),
+        ],
+        description="Items are listed in increasing order of position.",
+    )
+    active = BooleanField("Active (offered in the programme)")
+    recommended_note = StringField(
+        "Recommendation note",
+        validators=[Optional(), Length(max=300)],
+        description="Shown beside the item while its recommended rule is not met.",
+    )
+    equivalent_label = StringField(
+        "Equivalent training label",
+        validators=[Optional(), Length(max=200)],
+        description='Completes "Have an equivalent … approved".',
+    )
+
+    def changes(self) -> dict[str, object]:
+        """The submitted values, keyed like the service's editable fields."""
+        return {
+            "title": self.title.data,
+            "short_title": self.short_title.data or "",
+            "description": self.description.data or "",
+            "format": self.format.data or "",
+            "ce_hours": self.ce_hours.data or "",
+            "position": self.position.data,
+            "active": bool(self.active.data),
+            "recommended_note": self.recommended_note.data or "",
+            "equivalent_label": self.equivalent_label.data or "",
+        }

@@ -1,0 +1,112 @@
+"""Catalogue pages: the programme for signed-in people, and the admin's item list and editor."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from lms.auth.access import admin_required
+from lms.auth.models import Role
+from lms.catalog import services
+from lms.catalog.forms import ItemForm
+from lms.catalog.models import ItemKind
+from lms.db import db
+
+bp = Blueprint("catalog", __name__)
+
+SECTIONS = (
+    (ItemKind.CORE_MODULE, "Core modules"),
+    (ItemKind.SPECIALTY_MODULE, "Specialty modules"),
+    (ItemKind.RETREAT, "Retreats"),
+)
+
+
+@bp.app_template_filter("date_range")
+def date_range(starts: date, ends: date) -> str:
+    """'4–8 September 2024', '30 September – 2 October 2024', across years in full."""
+    if starts == ends:
+        return f"{starts.day} {starts:%B %Y}"
+    if (starts.year, starts.month) == (ends.year, ends.month):
+        return f"{starts.day}–{ends.day} {ends:%B %Y}"
+    if starts.year == ends.year:
+        return f"{starts.day} {starts:%B} – {ends.day} {ends:%B %Y}"
+    return f"{starts.day} {starts:%B %Y} – {ends.day} {ends:%B %Y}"
+
+
+@bp.app_template_filter("long_date")
+def long_date(day: date) -> str:
+    """'14 April 2027'."""
+    return f"{day.day} {day:%B %Y}"
+
+
+@bp.app_template_filter("hours")
+def hours(value: object) -> str:
+    """CE hours without trailing zeros ('7.5', '41'); an em dash for none."""
+    if value is None:
+        return "—"
+    return format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+
+
+@bp.get("/programme")
+@login_required
+def programme() -> str:
+    """The programme: every active module and retreat, what it needs and when it runs."""
+    items = services.programme_overview(db.session, on=date.today())
+    sections = [(label, [i for i in items if i.kind == kind]) for kind, label in SECTIONS]
+    return render_template(
+        "catalog/programme.html",
+        sections=[(label, rows) for label, rows in sections if rows],
+        is_admin=current_user.has_role(Role.ADMIN),
+    )
+
+
+@bp.get("/admin/catalogue")
+@admin_required
+def admin_items() -> str:
+    """Every catalogue item, active or not, with its rule in words."""
+    return render_template("catalog/admin_items.html", items=services.admin_item_list(db.session))
+
+
+@bp.get("/admin/catalogue/<code>")
+@admin_required
+def admin_item(code: str) -> str:
+    """One item: its fields, rules (in words and as data), sessions and dependants."""
+    return render_template(
+        "catalog/admin_item.html", item=services.admin_item_detail(db.session, code)
+    )
+
+
+@bp.route("/admin/catalogue/<code>/edit", methods=["GET", "POST"])
+@admin_required
+def admin_edit(code: str) -> Response | str | tuple[str, int]:
+    """Edit an item's descriptive fields, CE hours, position and whether it is offered."""
+    item = services.admin_item_detail(db.session, code)
+    form = ItemForm(obj=item)
+    if form.is_submitted() and not form.validate():
+        return render_template("catalog/admin_edit.html", item=item, form=form), 422
+    if form.is_submitted():
+        try:
+            changed = services.update_item(
+                db.session, code, actor_id=current_user.id, **form.changes()
+            )
+        except services.ItemEditError as error:
+            db.rollback()
+            target = getattr(form, error.field, None) if error.field else None
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+            else:
+                flash(error.message, "error")
+            return render_template(
+                "catalog/admin_edit.html", item=item, form=form
+            ), error.status_code
+        if changed:
+            flash(f"Saved {code}: {', '.join(f.replace('_', ' ') for f in changed)}.", "success")
+        else:
+            flash(f"Nothing changed for {code}.", "info")
+        return redirect(url_for("catalog.admin_item", code=code))
+    if item.ce_hours is not None:
+        form.ce_hours.data = hours(item.ce_hours)
+    return render_template("catalog/admin_edit.html", item=item, form=form)
