@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DecimalField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
@@ -18,7 +26,8 @@ class RequestForm(FlaskForm):
     item_code = SelectField("Counts for", validators=[DataRequired()], choices=[])
     programme = SelectField(
         "Outside programme",
-        choices=[(p, p) for p in SUGGESTED_PROGRAMMES] + [(OTHER, "Other (name it below)")],
+        choices=[SelectChoice(p) for p in SUGGESTED_PROGRAMMES]
+        + [SelectChoice(OTHER, "Other (name it below)")],
         validators=[DataRequired()],
     )
     programme_other = StringField(
@@ -60,7 +69,7 @@ class DecisionForm(FlaskForm):
 
     decision = RadioField(
         "Decision",
-        choices=[("approve", "Approve"), ("decline", "Decline")],
+        choices=[SelectChoice("approve", "Approve"), SelectChoice("decline", "Decline")],
         validators=[DataRequired("Choose approve or decline.")],
     )
     reason = TextAreaField(

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from lms.auth.access import staff_required
 from lms.db import db
@@ -58,7 +59,7 @@ def new() -> Response | tuple[str, int] | str:
     """Ask for credit for training taken elsewhere."""
     form = RequestForm()
     items = services.requestable_items(db.session)
-    form.item_code.choices = [(item.code, item.title) for item in items]
+    form.item_code.choices = [SelectChoice(item.code, item.title) for item in items]
     if request.method == "GET" and request.args.get("item"):
         form.item_code.data = request.args["item"]
     if form.validate_on_submit():

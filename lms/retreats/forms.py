@@ -9,6 +9,7 @@ from wtforms import (
     FormField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -40,7 +41,7 @@ class _Question(Form):
 
     answer = RadioField(
         "Answer",
-        choices=[("no", "No"), ("yes", "Yes")],
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
         validators=[InputRequired("Answer yes or no.")],
     )
     detail = TextAreaField("Details (optional)", validators=[Optional(), Length(max=MAX_DETAIL)])
@@ -90,7 +91,10 @@ class ScreeningDecisionForm(FlaskForm):
 
     decision = RadioField(
         "Decision",
-        choices=[("clear", "Clear to attend"), ("not_clear", "Not cleared")],
+        choices=[
+            SelectChoice("clear", "Clear to attend"),
+            SelectChoice("not_clear", "Not cleared"),
+        ],
         validators=[InputRequired("Choose clear or not cleared.")],
     )
 
@@ -100,6 +104,6 @@ class AttendanceForm(FlaskForm):
 
     outcome = RadioField(
         "Attendance",
-        choices=[("attended", "Attended"), ("absent", "Absent")],
+        choices=[SelectChoice("attended", "Attended"), SelectChoice("absent", "Absent")],
         validators=[InputRequired("Choose attended or absent.")],
     )

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import SelectChoice
 
 from lms.auth.access import admin_required, reviewer_required, staff_required
 from lms.db import db
@@ -177,7 +178,9 @@ def sessions() -> str:
 def new_session() -> WerkzeugResponse | tuple[str, int] | str:
     """Add a session to a retreat."""
     form = SessionForm()
-    form.item_code.choices = [(i.code, i.title) for i in services.retreat_items(db.session)]
+    form.item_code.choices = [
+        SelectChoice(i.code, i.title) for i in services.retreat_items(db.session)
+    ]
     if form.validate_on_submit():
         try:
             created = services.create_session(
@@ -204,7 +207,7 @@ def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Change a session's dates, place, capacity or deadline."""
     retreat_session = services.get_session(db.session, session_id)
     form = SessionForm(obj=retreat_session if request.method == "GET" else None)
-    form.item_code.choices = [(retreat_session.item.code, retreat_session.item.title)]
+    form.item_code.choices = [SelectChoice(retreat_session.item.code, retreat_session.item.title)]
     form.item_code.data = retreat_session.item.code
     if form.validate_on_submit():
         try:
