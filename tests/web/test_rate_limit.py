@@ -1,0 +1,161 @@
+"""Sign-in is rate limited per account and per address, in memory or in Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from flask import Flask
+
+from lms import create_app
+from lms.auth import services as auth_services
+from lms.db import db
+
+PASSWORD = "correct horse battery staple"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+CHEAP_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+
+
+def build_app(app_config: dict, storage: str) -> Flask:
+    """A test app with rate limiting on, counting in the given storage."""
+    config = dict(app_config, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage)
+    return create_app(config)
+
+
+def add_account(app: Flask, email: str) -> None:
+    """Create an account whose password is PASSWORD."""
+    with app.app_context():
+        auth_services.create_user(db.session, email=email, name="Rate Limited", password=PASSWORD)
+        db.commit()
+
+
+def attempt(app: Flask, email: str, password: str, address: str) -> int:
+    """One sign-in attempt from an address; returns the status code."""
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    return response.status_code
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch):
+    """These tests count attempts, not hashes: skip argon2's deliberate half-second per check."""
+    monkeypatch.setattr(auth_services, "hash_password", lambda password: CHEAP_HASH)
+    monkeypatch.setattr(
+        auth_services,
+        "verify_password",
+        lambda password_hash, password: password_hash is not None and password == PASSWORD,
+    )
+
+
+@pytest.fixture
+def limited_app(app_config):
+    """The app with rate limits on and in-memory counters."""
+    application = build_app(app_config, "memory://")
+    yield application
+    application.extensions["lms"].db.engine.dispose()
+
+
+def unique_email(label: str) -> str:
+    """An address no other test (or run sharing Redis) uses."""
+    return f"{label}-{uuid.uuid4().hex[:10]}@example.test"
+
+
+def test_sixth_bad_try_on_one_account_is_refused_even_from_another_address(limited_app):
+    """Five wrong passwords lock the account for a while, whichever address the sixth comes from;
+    another account signs in normally from that very address."""
+    victim, bystander = unique_email("victim"), unique_email("bystander")
+    add_account(limited_app, victim)
+    add_account(limited_app, bystander)
+    for n in range(5):
+        assert attempt(limited_app, victim, "wrong password", f"10.1.0.{n + 1}") == 200
+    assert attempt(limited_app, victim, "wrong password", "10.2.0.1") == 429
+    assert attempt(limited_app, victim, PASSWORD, "10.2.0.1") == 429  # even the right one
+    assert attempt(limited_app, bystander, PASSWORD, "10.2.0.1") == 302
+
+
+def test_account_limit_ignores_the_case_of_the_address(limited_app):
+    """Changing the e-mail's case does not buy more guesses."""
+    victim = unique_email("case")
+    add_account(limited_app, victim)
+    for n, spelling in enumerate([victim, victim.upper(), victim.title(), victim, victim.upper()]):
+        assert attempt(limited_app, spelling, "wrong password", f"10.3.0.{n + 1}") == 200
+    assert attempt(limited_app, victim.swapcase(), "wrong password", "10.3.1.1") == 429
+
+
+def test_one_address_is_limited_across_many_accounts(limited_app):
+    """Spraying many accounts from one address is stopped after 20 tries a minute."""
+    for n in range(20):
+        status = attempt(limited_app, unique_email(f"spray{n}"), "wrong", "10.4.0.1")
+        assert status == 200
+    assert attempt(limited_app, unique_email("spray-last"), "wrong", "10.4.0.1") == 429
+    assert attempt(limited_app, unique_email("elsewhere"), "wrong", "10.4.0.2") == 200
+
+
+def test_the_refusal_is_a_plain_429_page(limited_app):
+    """The 429 answer is the generic error page and says to wait."""
+    victim = unique_email("page")
+    for _ in range(5):
+        attempt(limited_app, victim, "wrong", "10.5.0.1")
+    response = limited_app.test_client().post(
+        "/login",
+        data={"email": victim, "password": "wrong"},
+        environ_base={"REMOTE_ADDR": "1.1.1.1"},
+    )
+    assert response.status_code == 429
+    assert "Too Many Requests" in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_sign_in_is_not_limited_when_rate_limits_are_off(app):
+    """The default test app has limits off (so other tests can sign in freely)."""
+    email = unique_email("off")
+    add_account(app, email)
+    for _ in range(8):
+        assert attempt(app, email, "wrong password", "10.6.0.1") == 200
+
+
+def redis_answers() -> bool:
+    """Whether the local Redis test database answers."""
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not redis_answers(), reason=f"no Redis answers at {REDIS_URL}")
+def test_counters_live_in_redis_and_are_shared_between_workers(app_config):
+    """With LMS_RATELIMIT_STORAGE_URL set to Redis, two app processes share one count."""
+    import redis
+
+    first_worker = build_app(app_config, REDIS_URL)
+    victim = unique_email("redis")
+    try:
+        add_account(first_worker, victim)
+        for n in range(3):
+            assert attempt(first_worker, victim, "wrong password", f"10.7.0.{n + 1}") == 200
+        keys = redis.Redis.from_url(REDIS_URL).keys(f"*{victim}*")
+        assert keys, "the per-account counter should be stored in Redis"
+    finally:
+        first_worker.extensions["lms"].db.engine.dispose()
+    second_worker = build_app(app_config, REDIS_URL)
+    try:
+        for n in range(2):
+            assert attempt(second_worker, victim, "wrong password", f"10.7.1.{n + 1}") == 200
+        assert attempt(second_worker, victim, "wrong password", "10.7.2.1") == 429
+    finally:
+        second_worker.extensions["lms"].db.engine.dispose()
+
+
+def test_settings_map_the_environment_variable_to_the_limiter_storage():
+    """LMS_RATELIMIT_STORAGE_URL is what the limiter reads; memory is the default."""
+    from lms.config import load_config
+
+    env = {"LMS_ENV": "development", "LMS_RATELIMIT_STORAGE_URL": REDIS_URL}
+    assert load_config(environ=env)["RATELIMIT_STORAGE_URI"] == REDIS_URL
+    assert load_config(environ={"LMS_ENV": "development"})["RATELIMIT_STORAGE_URI"] == "memory://"
