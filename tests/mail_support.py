@@ -11,9 +11,11 @@ from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.auth.models import User
 from lms.mail.models import OutboxMessage
 
 
@@ -49,15 +51,18 @@ class SmtpServer:
 
 
 @pytest.fixture(name="smtp_server")
-def smtp_server_fixture(app_config: dict) -> Iterator[SmtpServer]:
-    """A real SMTP server on a free loopback port; the app is configured to use it."""
+def smtp_server_fixture(app: Flask) -> Iterator[SmtpServer]:
+    """A real SMTP server on a free loopback port; the app sends through it.
+
+    The app reads LMS_SMTP_URL at each delivery, so setting it on the built app is enough.
+    """
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    app_config["LMS_SMTP_URL"] = f"smtp://127.0.0.1:{port}?timeout=5"
+    app.config["LMS_SMTP_URL"] = f"smtp://127.0.0.1:{port}?timeout=5"
     try:
-        yield SmtpServer(url=app_config["LMS_SMTP_URL"], inbox=inbox)
+        yield SmtpServer(url=app.config["LMS_SMTP_URL"], inbox=inbox)
     finally:
         controller.stop()
 
@@ -96,3 +101,10 @@ def outbox(session: Session) -> list[OutboxMessage]:
     rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     session.commit()
     return rows
+
+
+def unconfirmed(session: Session, user: User) -> User:
+    """The same user with an unconfirmed e-mail address (committed)."""
+    user.email_confirmed_at = None
+    session.commit()
+    return user

@@ -1,0 +1,151 @@
+"""Forgot password and reset: same answer for unknown addresses, single-use expiring links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from mail_support import link_in, outbox, smtp_server_fixture, text_of  # noqa: F401
+from sqlalchemy import select
+
+from lms.audit.models import AuditEvent
+from lms.auth import accounts
+from lms.auth.passwords import verify_password
+from lms.auth.tokens import EMAIL_CONFIRMATION, make_token
+from lms.db import db, utcnow
+from lms.errors import InvalidInput
+from lms.mail.services import wait_for_background_deliveries
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def _ask_reset(client, email: str):
+    """Post the forgot-password form and follow to the page that answers."""
+    response = client.post("/forgot-password", data={"email": email}, follow_redirects=True)
+    wait_for_background_deliveries()
+    return response
+
+
+def _reset_link(smtp_server, user) -> str:
+    """The reset link of the newest message the user received."""
+    return link_in(text_of(smtp_server.inbox.to(user.email)[-1]), "/reset-password/")
+
+
+def test_unknown_address_gets_the_same_answer_as_a_known_one(
+    smtp_server, client, session, make_user
+):
+    user = make_user()
+    known = _ask_reset(client, user.email.upper())
+    unknown = _ask_reset(client, "nobody-here@example.test")
+    assert known.status_code == unknown.status_code == 200
+    assert known.request.path == unknown.request.path == "/login"
+    answer = "If an account uses that address, we have sent it a link"
+    assert answer in known.get_data(as_text=True) and answer in unknown.get_data(as_text=True)
+    assert [m.to_address for m in outbox(session)] == [user.email]
+    assert len(smtp_server.inbox.to(user.email)) == 1
+
+
+def test_reset_link_sets_password_signs_in_and_signs_out_other_sessions(
+    smtp_server, app, client, session, make_user, login
+):
+    user = make_user()
+    other_browser = login(app.test_client(), user)
+    assert other_browser.get("/account").status_code == 200
+    _ask_reset(client, user.email)
+    link = _reset_link(smtp_server, user)
+
+    form = client.get(link)
+    assert form.status_code == 200 and "Choose a new password" in form.get_data(as_text=True)
+    done = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert client.get("/account").status_code == 200  # this browser is signed in
+    assert other_browser.get("/account").status_code == 302  # the other one is signed out
+    session.expire_all()
+    assert verify_password(session.get(type(user), user.id).password_hash, NEW_PASSWORD)
+    actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"user.password_reset_requested", "user.password_reset"} <= actions
+
+
+def test_reused_reset_link_is_refused(smtp_server, client, session, make_user):
+    user = make_user()
+    _ask_reset(client, user.email)
+    link = _reset_link(smtp_server, user)
+    client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    client.post("/logout")
+    again = client.get(link)
+    assert again.status_code == 400
+    assert "already been used" in again.get_data(as_text=True)
+    second = client.post(link, data={"password": "yet another phrase!", "confirm": "x"})
+    assert second.status_code == 400
+    session.expire_all()
+    assert verify_password(session.get(type(user), user.id).password_hash, NEW_PASSWORD)
+
+
+def test_reset_link_expires_after_one_hour(app, session, make_user):
+    user = make_user()
+    with app.test_request_context():
+        accounts.request_password_reset(db.session, user.email)
+        db.commit()
+        wait_for_background_deliveries()
+        token = link_in(outbox(session)[0].text_body, "/reset-password/").rsplit("/", 1)[1]
+        assert accounts.check_reset_link(db.session, token, now=utcnow() + timedelta(minutes=59))
+        with pytest.raises(InvalidInput, match="expired"):
+            accounts.reset_password(
+                db.session, token, NEW_PASSWORD, now=utcnow() + timedelta(minutes=61)
+            )
+
+
+def test_reset_link_dies_when_the_password_changes_another_way(app, session, make_user):
+    user = make_user()
+    with app.test_request_context():
+        accounts.request_password_reset(db.session, user.email)
+        db.commit()
+        wait_for_background_deliveries()
+        token = link_in(outbox(session)[0].text_body, "/reset-password/").rsplit("/", 1)[1]
+        person = db.session.get(type(user), user.id)
+        accounts.change_own_password(
+            db.session, person, current="correct horse battery staple", new="changed elsewhere!"
+        )
+        db.commit()
+        with pytest.raises(InvalidInput, match="already been used"):
+            accounts.check_reset_link(db.session, token)
+
+
+def test_a_link_made_for_another_purpose_is_not_a_reset_link(app, client, make_user):
+    user = make_user()
+    with app.test_request_context():
+        confirmation = make_token(EMAIL_CONFIRMATION, {"u": user.id, "f": "x", "e": user.email})
+    response = client.get(f"/reset-password/{confirmation}")
+    assert response.status_code == 400
+    assert "not valid" in response.get_data(as_text=True)
+    assert client.get("/reset-password/garbage").status_code == 400
+
+
+def test_deactivated_account_gets_no_reset_mail(smtp_server, client, session, make_user):
+    user = make_user(active=False)
+    response = _ask_reset(client, user.email)
+    assert response.status_code == 200
+    assert outbox(session) == [] and smtp_server.inbox.messages == []
+
+
+@pytest.fixture
+def limited_client(app_config):
+    """A client of an app with rate limits on (counters reset afterwards)."""
+    from lms import create_app
+    from lms.ratelimit import limiter
+
+    app_config["RATELIMIT_ENABLED"] = True
+    application = create_app(app_config)
+    limiter.reset()
+    yield application.test_client()
+    limiter.reset()
+    application.extensions["lms"].db.engine.dispose()
+
+
+def test_forgot_password_is_rate_limited_per_address(limited_client):
+    statuses = [
+        limited_client.post("/forgot-password", data={"email": "someone@example.test"}).status_code
+        for _ in range(4)
+    ]
+    wait_for_background_deliveries()
+    assert statuses == [302, 302, 302, 429]
