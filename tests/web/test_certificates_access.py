@@ -1,0 +1,184 @@
+"""Downloads and the admin list: who may get which certificate, stored bytes, constant queries."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from certificates_support import certificates_for, counting_queries, pdf_text, record
+
+from lms.auth.models import Role
+from lms.certificates import render, services
+from lms.certificates.models import Certificate
+
+
+@pytest.fixture
+def owner(make_user, catalog):  # noqa: ANN001, ANN201
+    """A clinician who holds certificates."""
+    return make_user(Role.CLINICIAN, name="Olive Owner")
+
+
+@pytest.fixture
+def certificate(session, owner) -> Certificate:
+    """Olive's committed Module 1 certificate."""
+    completion = record(session, owner.id, "M1")
+    session.commit()
+    return certificates_for(session, completion.id)[0]
+
+
+def test_marking_a_module_in_the_browser_issues_the_certificate_in_that_request(
+    client, login, session, make_user, owner
+) -> None:
+    instructor = make_user(Role.INSTRUCTOR)
+    login(client, instructor)
+    response = client.post(
+        f"/clinicians/{owner.id}/completions",
+        data={"item_code": "M1", "completed_on": "2025-03-14", "note": ""},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    rows = services.certificates_of(session, owner.id)
+    assert len(rows) == 1 and rows[0].item_code == "M1"
+
+
+def test_owner_downloads_the_stored_bytes_without_a_render(
+    client, login, owner, certificate, monkeypatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("a download must not render")
+
+    monkeypatch.setattr(render, "render_pdf", refuse)
+    monkeypatch.setattr(services, "render_pdf", refuse)
+    login(client, owner)
+    response = client.get(f"/certificates/{certificate.id}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert hashlib.sha256(response.data).hexdigest() == certificate.sha256
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert f"filename={certificate.serial}-M1.pdf" in disposition
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("role", [Role.INSTRUCTOR, Role.ADMIN])
+def test_staff_download_anyones_certificate(client, login, make_user, certificate, role) -> None:
+    login(client, make_user(role))
+    assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.CLINICIAN, Role.MEDICAL_REVIEWER])
+def test_other_people_get_404_for_someone_elses_certificate_and_transcript(
+    client, login, make_user, owner, certificate, role
+) -> None:
+    login(client, make_user(role))
+    assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 404
+    assert client.get(f"/people/{owner.id}/transcript.pdf").status_code == 404
+    assert client.get(f"/people/{owner.id}/certificates").status_code == 404
+
+
+def test_guests_are_sent_to_sign_in(client, owner, certificate) -> None:
+    for url in (
+        f"/certificates/{certificate.id}.pdf",
+        f"/people/{owner.id}/transcript.pdf",
+        f"/people/{owner.id}/certificates",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_unknown_certificate_is_404(client, login, make_user) -> None:
+    login(client, make_user(Role.ADMIN))
+    assert client.get("/certificates/999999.pdf").status_code == 404
+
+
+def test_owner_downloads_a_transcript_rendered_now(client, login, owner, certificate) -> None:
+    login(client, owner)
+    response = client.get(f"/people/{owner.id}/transcript.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    text = pdf_text(response.data)
+    assert "Olive Owner" in text and certificate.serial in text
+
+
+def test_person_page_lists_certificates_for_the_holder(client, login, owner, certificate) -> None:
+    login(client, owner)
+    html = client.get(f"/people/{owner.id}/certificates").get_data(as_text=True)
+    assert certificate.serial in html and f"/certificates/{certificate.id}.pdf" in html
+
+
+def test_dashboard_shows_certificates_and_the_transcript_link(
+    client, login, owner, certificate
+) -> None:
+    login(client, owner)
+    html = client.get("/").get_data(as_text=True)
+    assert f"/certificates/{certificate.id}.pdf" in html
+    assert f"/people/{owner.id}/transcript.pdf" in html
+
+
+def test_admin_list_searches_by_name_serial_and_code(
+    client, login, make_user, session, certificate
+) -> None:
+    other = make_user(Role.CLINICIAN, name="Bruno Other")
+    record(session, other.id, "M1")
+    session.commit()
+    login(client, make_user(Role.ADMIN))
+    for query in ("olive", certificate.serial.lower(), certificate.code.lower().replace("-", "")):
+        html = client.get("/admin/certificates", query_string={"q": query}).get_data(as_text=True)
+        assert "Olive Owner" in html and "Bruno Other" not in html, query
+    everyone = client.get("/admin/certificates").get_data(as_text=True)
+    assert "Olive Owner" in everyone and "Bruno Other" in everyone
+
+
+def test_admin_list_runs_a_constant_number_of_queries(
+    client, login, make_user, session, engine, catalog
+) -> None:
+    login(client, make_user(Role.ADMIN))
+    person = make_user(Role.CLINICIAN)
+    record(session, person.id, "M1")
+    session.commit()
+    client.get("/admin/certificates")  # after-commit work of the setup (mail) runs here
+    with counting_queries(engine) as few:
+        assert client.get("/admin/certificates").status_code == 200
+    for code in ("M2", "M3", "M4", "HTH"):
+        record(session, person.id, code)
+    session.commit()
+    client.get("/admin/certificates")
+    with counting_queries(engine) as many:
+        assert client.get("/admin/certificates").status_code == 200
+    assert len(many) == len(few), "\n".join(s[:90] for s in many)
+
+
+def test_admin_revokes_and_reissues_from_the_list(
+    client, login, make_user, session, certificate
+) -> None:
+    login(client, make_user(Role.ADMIN))
+    reissued = client.post(f"/admin/certificates/{certificate.id}/reissue")
+    assert reissued.status_code == 302
+    session.expire_all()
+    new = session.get(Certificate, certificate.id).superseded_by
+    assert new is not None and new.code != certificate.code
+    missing_reason = client.post(f"/admin/certificates/{new.id}/revoke", data={"reason": ""})
+    assert missing_reason.status_code == 302
+    session.expire_all()
+    assert session.get(Certificate, new.id).revoked_at is None
+    revoked = client.post(f"/admin/certificates/{new.id}/revoke", data={"reason": "Fraudulent"})
+    assert revoked.status_code == 302
+    session.expire_all()
+    assert session.get(Certificate, new.id).revoke_reason == "Fraudulent"
+    page = client.get(f"/verify/{new.code}").get_data(as_text=True)
+    assert "Revoked" in page and "Fraudulent" in page
+
+
+@pytest.mark.parametrize("role", [Role.CLINICIAN, Role.INSTRUCTOR, Role.MEDICAL_REVIEWER])
+def test_only_admins_reach_the_certificate_list_and_actions(
+    client, login, make_user, certificate, role
+) -> None:
+    login(client, make_user(role))
+    assert client.get("/admin/certificates").status_code == 403
+    assert (
+        client.post(
+            f"/admin/certificates/{certificate.id}/revoke", data={"reason": "x"}
+        ).status_code
+        == 403
+    )
+    assert client.post(f"/admin/certificates/{certificate.id}/reissue").status_code == 403
