@@ -36,22 +36,18 @@ def _person(session: Session, user_id: int | None) -> User | None:
 
 
 def on_item_unlocked(user: User, *, session: Session, item: Any, **_: Any) -> None:
-    """A retreat (or module) just opened for the person: optional news."""
-    kind = "retreat" if getattr(item, "is_retreat", False) else "module"
+    """A retreat just opened for the person: optional news (modules opening are not news)."""
+    if not getattr(item, "is_retreat", False):
+        return
     notify(
         session,
         user=user,
         kind="item_unlocked",
         message=f"{item.title} is now open to you.",
-        endpoint=_first_endpoint(_RETREAT_PAGES) if kind == "retreat" else "progress.dashboard",
+        endpoint=_first_endpoint(_RETREAT_PAGES),
         subject=f"{item.title} is open to you",
         template="notice",
-        context={
-            "detail": "You can now apply to one of its sessions."
-            if kind == "retreat"
-            else "You can now take this module.",
-            "optional_note": True,
-        },
+        context={"detail": "You can now apply to one of its sessions.", "optional_note": True},
         optional=True,
     )
 
