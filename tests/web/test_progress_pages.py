@@ -1,0 +1,357 @@
+"""The progress pages through the test client: dashboard, roster, record, marking, revoking."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.auth.models import Role
+from lms.progress import services
+from lms.progress.models import Completion, CompletionSource
+
+
+@pytest.fixture
+def instructor(make_user):
+    """An instructor."""
+    return make_user(Role.INSTRUCTOR, name="Ina Instructor")
+
+
+@pytest.fixture
+def clinician(make_user):
+    """A licensed clinician who has completed nothing."""
+    return make_user(Role.CLINICIAN, name="Cal Clinician", email="cal@example.test")
+
+
+def signed_in(app, login, user):
+    """A fresh client signed in as the user."""
+    return login(app.test_client(), user)
+
+
+def text_of(response) -> str:
+    """The page's text with tags removed and whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def live_count(session, user_id: int) -> int:
+    """Live completions of a person."""
+    session.expire_all()
+    return session.scalar(
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.user_id == user_id, Completion.revoked_at.is_(None))
+    )
+
+
+def test_after_an_instructor_marks_module_1_the_dashboard_shows_it_and_level_1_opens(
+    app, login, catalog, instructor, clinician, session
+):
+    staff = signed_in(app, login, instructor)
+    response = staff.post(
+        f"/clinicians/{clinician.id}/completions",
+        data={"item_code": "M1", "completed_on": "2024-03-02", "note": "Spring cohort"},
+    )
+    assert response.status_code == 302
+    assert staff.get(response.location).status_code == 200
+
+    page = signed_in(app, login, clinician).get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    words = text_of(page)
+    m1_row = re.search(r'<tr id="item-M1" data-state="(\w+)"', html)
+    assert m1_row and m1_row.group(1) == "completed"
+    assert "2 Mar 2024" in words
+    assert f"{catalog['M1'].ce_hours.normalize():f} CE hours earned" in words
+    level1 = re.search(
+        r'<article class="card retreat" id="item-RETREAT-L1" data-state="(\w+)"', html
+    )
+    assert level1 and level1.group(1) == "available"
+    advanced = html[html.index('id="item-RETREAT-ADV"') :]
+    advanced = advanced[: advanced.index("</article>")]
+    assert 'data-state="locked"' in advanced
+    assert "Why it is locked:" in advanced
+    assert "Level 1 Retreat" in advanced  # names what is missing
+    assert "Completing Modules 1–5 before this retreat is recommended." in words
+
+
+def test_a_pre_licensed_clinician_sees_modules_open_and_retreats_locked_for_the_licence(
+    app, login, catalog, make_user, session
+):
+    trainee = make_user(Role.CLINICIAN, licensed=False)
+    services.record_completion(
+        session,
+        user_id=trainee.id,
+        item_code="M1",
+        completed_on=date(2024, 1, 10),
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=None,
+    )
+    session.commit()
+
+    html = signed_in(app, login, trainee).get("/").get_data(as_text=True)
+
+    assert re.search(r'id="item-M2" data-state="available"', html)
+    assert re.search(r'id="item-RETREAT-L1" data-state="locked"', html)
+    assert "licence" in html[html.index('id="item-RETREAT-L1"') :].split("</article>")[0]
+
+
+def test_a_pending_equivalency_is_shown_as_pending_and_unlocks_nothing(
+    app, login, catalog, clinician, session
+):
+    from lms.equivalency.models import EquivalencyRequest
+
+    session.add(
+        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="KTC")
+    )
+    session.commit()
+
+    page = signed_in(app, login, clinician).get("/")
+    words = text_of(page)
+
+    assert "pending approval" in words
+    assert re.search(r'id="item-M2" data-state="locked"', page.get_data(as_text=True))
+
+
+def test_marking_an_item_twice_re_renders_the_record_with_a_conflict_and_changes_nothing(
+    app, login, catalog, instructor, clinician, session
+):
+    staff = signed_in(app, login, instructor)
+    data = {"item_code": "M1", "completed_on": "2024-03-02"}
+    assert staff.post(f"/clinicians/{clinician.id}/completions", data=data).status_code == 302
+
+    again = staff.post(f"/clinicians/{clinician.id}/completions", data=data)
+
+    assert again.status_code == 409
+    assert "already recorded as completed on 2024-03-02" in text_of(again)
+    assert live_count(session, clinician.id) == 1
+
+
+def test_a_future_date_is_refused_with_a_message(
+    app, login, catalog, instructor, clinician, session
+):
+    response = signed_in(app, login, instructor).post(
+        f"/clinicians/{clinician.id}/completions",
+        data={"item_code": "M1", "completed_on": "2999-01-01"},
+    )
+    assert response.status_code == 422
+    assert "in the future" in text_of(response)
+    assert live_count(session, clinician.id) == 0
+
+
+def test_revoking_needs_a_reason_then_shows_the_revocation_in_the_history(
+    app, login, catalog, instructor, clinician, session
+):
+    completion = services.record_completion(
+        session,
+        user_id=clinician.id,
+        item_code="M1",
+        completed_on=date(2024, 3, 2),
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=instructor.id,
+    )
+    session.commit()
+    staff = signed_in(app, login, instructor)
+    url = f"/clinicians/{clinician.id}/completions/{completion.id}/revoke"
+
+    refused = staff.post(url, data={"reason": ""})
+    assert refused.status_code == 422
+    assert live_count(session, clinician.id) == 1
+
+    done = staff.post(url, data={"reason": "Marked for the wrong person"})
+    assert done.status_code == 302
+    assert live_count(session, clinician.id) == 0
+    record = text_of(staff.get(done.location))
+    assert "Revoked" in record and "Reason: Marked for the wrong person" in record
+    assert "by Ina Instructor" in record
+
+    # The clinician's own dashboard lists the revoked line in the history too.
+    own = text_of(signed_in(app, login, clinician).get("/"))
+    assert "Reason: Marked for the wrong person" in own
+
+
+def test_a_revoke_url_with_another_clinicians_completion_is_not_found(
+    app, login, catalog, instructor, clinician, make_user, session
+):
+    other = make_user(Role.CLINICIAN)
+    completion = services.record_completion(
+        session,
+        user_id=other.id,
+        item_code="M1",
+        completed_on=date(2024, 3, 2),
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=None,
+    )
+    session.commit()
+    response = signed_in(app, login, instructor).post(
+        f"/clinicians/{clinician.id}/completions/{completion.id}/revoke", data={"reason": "x"}
+    )
+    assert response.status_code == 404
+    assert live_count(session, other.id) == 1
+
+
+def test_cohort_marking_records_the_ticked_and_pasted_and_lists_the_skipped(
+    app, login, catalog, instructor, make_user, session
+):
+    done = make_user(Role.CLINICIAN, name="Dana Done")
+    ticked = make_user(Role.CLINICIAN, name="Tia Ticked")
+    pasted = make_user(Role.CLINICIAN, name="Pat Pasted", email="pat@example.test")
+    services.record_completion(
+        session,
+        user_id=done.id,
+        item_code="M2",
+        completed_on=date(2024, 1, 5),
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=None,
+    )
+    session.commit()
+    staff = signed_in(app, login, instructor)
+    form = staff.get("/mark")
+    assert form.status_code == 200
+    assert "Tia Ticked" in form.get_data(as_text=True)
+
+    response = staff.post(
+        "/mark",
+        data={
+            "item_code": "M2",
+            "completed_on": "2024-04-20",
+            "note": "April cohort",
+            "user_id": [str(done.id), str(ticked.id)],
+            "emails": "PAT@example.test\n",
+        },
+    )
+
+    assert response.status_code == 302
+    result = text_of(staff.get(response.location))
+    assert "Recorded (2)" in result and "Tia Ticked" in result and "Pat Pasted" in result
+    assert "Skipped (1)" in result and "Already completed on 2024-01-05." in result
+    assert live_count(session, ticked.id) == 1 and live_count(session, pasted.id) == 1
+
+
+def test_cohort_marking_with_an_unknown_email_records_nobody(
+    app, login, catalog, instructor, clinician, session
+):
+    response = signed_in(app, login, instructor).post(
+        "/mark",
+        data={
+            "item_code": "M1",
+            "completed_on": "2024-04-20",
+            "user_id": [str(clinician.id)],
+            "emails": "typo@exmaple.test",
+        },
+    )
+    assert response.status_code == 422
+    assert "typo@exmaple.test" in text_of(response)
+    assert live_count(session, clinician.id) == 0
+
+
+def test_a_clinician_sees_their_own_record_but_not_anothers(
+    app, login, catalog, clinician, make_user
+):
+    other = make_user(Role.CLINICIAN)
+    client = signed_in(app, login, clinician)
+
+    assert client.get(f"/clinicians/{clinician.id}").status_code == 200
+    assert client.get(f"/clinicians/{other.id}").status_code == 404
+    assert client.get("/clinicians/999999").status_code == 404
+
+
+def test_a_clinician_can_mark_revoke_or_use_staff_pages_for_nobody(
+    app, login, catalog, clinician, make_user, session
+):
+    other = make_user(Role.CLINICIAN)
+    completion = services.record_completion(
+        session,
+        user_id=other.id,
+        item_code="M1",
+        completed_on=date(2024, 3, 2),
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=None,
+    )
+    session.commit()
+    client = signed_in(app, login, clinician)
+    data = {"item_code": "M1", "completed_on": "2024-03-02"}
+
+    assert client.post(f"/clinicians/{clinician.id}/completions", data=data).status_code == 403
+    assert client.post(f"/clinicians/{other.id}/completions", data=data).status_code == 403
+    revoke = f"/clinicians/{other.id}/completions/{completion.id}/revoke"
+    assert client.post(revoke, data={"reason": "mine now"}).status_code == 403
+    assert client.post("/mark", data={**data, "user_id": [str(clinician.id)]}).status_code == 403
+    assert client.get("/roster").status_code == 403
+    assert client.get("/mark").status_code == 403
+    assert live_count(session, clinician.id) == 0 and live_count(session, other.id) == 1
+
+
+def test_guests_are_sent_to_sign_in(client, catalog):
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_the_roster_searches_and_filters_eligible_but_not_applied(
+    app, login, catalog, instructor, make_user, session
+):
+    eligible = make_user(Role.CLINICIAN, name="Eve Eligible")
+    beginner = make_user(Role.CLINICIAN, name="Ben Beginner")
+    trainee = make_user(Role.CLINICIAN, name="Pia Prelicensed", licensed=False)
+    for person in (eligible, trainee):
+        services.record_completion(
+            session,
+            user_id=person.id,
+            item_code="M1",
+            completed_on=date(2024, 3, 2),
+            source=CompletionSource.INSTRUCTOR,
+            actor_id=None,
+        )
+    session.commit()
+    staff = signed_in(app, login, instructor)
+
+    everyone = text_of(staff.get("/roster"))
+    assert all(n in everyone for n in ("Eve Eligible", "Ben Beginner", "Pia Prelicensed"))
+
+    filtered = text_of(staff.get("/roster?eligible=RETREAT-L1&applied=no"))
+    assert "Eve Eligible" in filtered
+    assert "Ben Beginner" not in filtered and "Pia Prelicensed" not in filtered
+
+    missing = text_of(staff.get("/roster?missing=M1"))
+    assert "Ben Beginner" in missing and "Eve Eligible" not in missing
+
+    prelicensed = text_of(staff.get("/roster?licence=pre-licensed"))
+    assert "Pia Prelicensed" in prelicensed and "Eve Eligible" not in prelicensed
+
+    by_item = text_of(staff.get("/roster?item=M1&item_state=not_completed"))
+    assert "Ben Beginner" in by_item and "Eve Eligible" not in by_item
+
+    search = text_of(staff.get(f"/roster?q={beginner.email.upper()}"))
+    assert "Ben Beginner" in search and "Eve Eligible" not in search
+
+    bad = staff.get("/roster?eligible=NOPE")
+    assert bad.status_code == 422 and "Unknown retreat" in text_of(bad)
+
+
+def test_the_roster_pages_by_fifty(app, login, catalog, instructor, make_user):
+    for n in range(53):
+        make_user(Role.CLINICIAN, name=f"Clinician {n:02d}")
+    staff = signed_in(app, login, instructor)
+
+    first = text_of(staff.get("/roster"))
+    second = text_of(staff.get("/roster?page=2"))
+
+    assert "Showing 1–50 of 53 clinicians" in first and "Clinician 49" in first
+    assert "Showing 51–53 of 53 clinicians" in second and "Clinician 52" in second
+    assert "Clinician 00" not in second
+
+
+def test_staff_without_a_clinician_role_get_a_staff_home(app, login, catalog, instructor):
+    page = signed_in(app, login, instructor).get("/")
+    words = text_of(page)
+    assert page.status_code == 200
+    assert "Instructor tools" in words and "Roster of clinicians" in words
+    assert "Core modules" not in words
+
+
+def test_a_person_with_no_clinician_or_staff_role_gets_a_short_home(app, login, make_user):
+    reviewer = make_user(Role.MEDICAL_REVIEWER)
+    page = signed_in(app, login, reviewer).get("/")
+    assert page.status_code == 200
+    assert "no progress to show" in text_of(page)

@@ -1,0 +1,114 @@
+"""The dashboard and the roster run the same number of SQL statements for 3 or 40 of anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from sqlalchemy import event
+
+from lms.auth.models import Role
+from lms.db import utcnow
+from lms.equivalency.models import EquivalencyRequest
+from lms.progress.models import Completion, CompletionSource
+
+MODULES = ["M1", "M2", "M3", "M4", "M5", "M6", "M7", "HTH", "MUSIC", "MEDICAL"]
+
+
+@contextmanager
+def counted(engine) -> Iterator[list[str]]:
+    """Collect the SQL statements the engine runs inside the block."""
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("BEGIN"):  # SQLite's transaction marker, not a query
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def give_history(session, user_id: int, entries: int, catalog) -> None:
+    """Give a clinician `entries` completion rows (revoked ones, then live ones) and a request.
+
+    Rows are inserted directly: this test is about what the pages read, not how rows are made.
+    """
+    day = date(2023, 1, 2)
+    for n in range(entries):
+        code = MODULES[n % len(MODULES)]
+        live = n >= entries - len(MODULES)  # the last occurrence of each module stays live
+        session.add(
+            Completion(
+                user_id=user_id,
+                item_id=catalog[code].id,
+                completed_on=day + timedelta(days=n),
+                source=CompletionSource.INSTRUCTOR,
+                revoked_at=None if live else utcnow(),
+                revoke_reason=None if live else "redo",
+            )
+        )
+        session.flush()
+    session.add(
+        EquivalencyRequest(user_id=user_id, item_id=catalog["ACT"].id, outside_programme="X")
+    )
+    session.commit()
+
+
+def dashboard_statements(app, login, engine, user) -> list[str]:
+    """Statements one dashboard view runs."""
+    client = login(app.test_client(), user)
+    client.get("/")  # warm-up: compiled caches, first connection
+    with counted(engine) as statements:
+        response = client.get("/")
+    assert response.status_code == 200
+    return statements
+
+
+def test_the_dashboard_runs_the_same_queries_for_3_or_40_history_entries(
+    app, login, engine, session, catalog, make_user
+):
+    small, large = make_user(Role.CLINICIAN), make_user(Role.CLINICIAN)
+    give_history(session, small.id, 3, catalog)
+    give_history(session, large.id, 40, catalog)
+
+    few = dashboard_statements(app, login, engine, small)
+    many = dashboard_statements(app, login, engine, large)
+
+    assert len(few) == len(many), "\n".join(many)
+    assert len(many) <= 15
+
+
+ROSTER_QUERIES = ["", "?eligible=RETREAT-L1&applied=no", "?missing=M1", "?q=clinician", "?page=2"]
+
+
+def test_the_roster_runs_the_same_queries_for_3_or_40_clinicians(
+    app, login, engine, session, catalog, make_user
+):
+    instructor = make_user(Role.INSTRUCTOR)
+    client = login(app.test_client(), instructor)
+
+    def roster_statements() -> dict[str, int]:
+        counts = {}
+        for query in ROSTER_QUERIES:
+            client.get("/roster" + query)
+            with counted(engine) as statements:
+                response = client.get("/roster" + query)
+            assert response.status_code == 200
+            counts[query] = len(statements)
+        return counts
+
+    for n in range(3):
+        give_history(session, make_user(Role.CLINICIAN, name=f"Clinician {n}").id, 3, catalog)
+    few = roster_statements()
+
+    for n in range(3, 40):
+        person = make_user(Role.CLINICIAN, name=f"Clinician {n}", licensed=n % 4 != 0)
+        give_history(session, person.id, 1 + n % 12, catalog)
+    many = roster_statements()
+
+    assert few == many
+    assert max(many.values()) <= 10
