@@ -23,13 +23,15 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lms.audit.services import record_event
 from lms.auth.models import Role, User
-from lms.auth.passwords import password_problem, verify_password
-from lms.catalog.models import CatalogItem
+from lms.auth.passwords import hash_password, password_problem, verify_password
+from lms.catalog.models import CatalogItem, RetreatSession
 from lms.db import db, utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError, InvalidInput
 from lms.progress.models import Completion, CompletionSource
+from lms.retreats.models import Application, ApplicationStatus
 
 PASSWORD_ENV = "LMS_DEMO_PASSWORD"  # noqa: S105 - the variable name, not a password
 PASSWORD_FILE = "demo_password"  # noqa: S105 - a file name
@@ -82,7 +84,32 @@ class Equivalent:
     reason: str = ""
 
 
-Step = Complete | Revoke | Equivalent
+@dataclass(frozen=True)
+class Apply:
+    """An application to the retreat session starting `starts_on` at `location`, with its
+    screening (`yes`: the contraindications answered yes, with detail) and the reviewer's
+    decision (None: still in medical review; True: cleared, so accepted or waitlisted)."""
+
+    code: str
+    starts_on: date
+    location: str
+    yes: tuple[tuple[str, str], ...] = ()
+    clear: bool | None = None
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    """A retreat session the demo adds (a small group, so that a waitlist can be shown)."""
+
+    code: str
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    application_deadline: date
+
+
+Step = Complete | Revoke | Equivalent | Apply
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,18 @@ def _modules(codes: tuple[str, ...], first: date, gap_days: int = 35) -> tuple[C
     )
 
 
+# Two places only: the third cleared applicant shows the waitlist.
+SMALL_GROUP = DemoSession(
+    "RETREAT-L1",
+    date(2027, 3, 3),
+    date(2027, 3, 7),
+    "Ojai, CA (small-group session)",
+    capacity=2,
+    application_deadline=date(2027, 2, 1),
+)
+PORTLAND_2027 = ("RETREAT-L1", date(2027, 4, 14), "Portland, OR")  # from the default catalogue
+IN_SMALL_GROUP = ("RETREAT-L1", SMALL_GROUP.starts_on, SMALL_GROUP.location)
+
 CLINICIANS: tuple[Person, ...] = (
     Person(
         "priya.raman@example.org",
@@ -236,11 +275,12 @@ CLINICIANS: tuple[Person, ...] = (
         "MDiv, BCC",
         CLINICIAN,
         _licence("Chaplain (BCC)", "BCC 40917", "IL"),
-        "chaplain: Healing the Healer, Ethics and Module 1",
+        "chaplain: Healing the Healer, Ethics, Module 1; accepted to the Ojai Level 1 retreat",
         (
             Complete("HTH", date(2025, 3, 22)),
             Complete("ETHICS", date(2025, 5, 3)),
             Complete("M1", date(2025, 6, 14)),
+            Apply(*IN_SMALL_GROUP, clear=True),
         ),
     ),
     Person(
@@ -304,7 +344,7 @@ CLINICIANS: tuple[Person, ...] = (
         "RN",
         CLINICIAN,
         _licence("RN", "RN 95310442", "CA"),
-        "Modules 1-2; Diamonds from Heaven retreat 2024",
+        "Modules 1-2, Diamonds from Heaven 2024; Level 1 application in medical review",
         (
             *_modules(("M1", "M2"), date(2024, 3, 9)),
             Complete(
@@ -312,6 +352,7 @@ CLINICIANS: tuple[Person, ...] = (
                 date(2024, 7, 28),
                 "Attended 26-28 Jul 2024 in San Francisco (from the 2024 attendance records).",
             ),
+            Apply(*PORTLAND_2027, yes=(("sleep_apnea", "Mild; treated with CPAP every night."),)),
         ),
     ),
     Person(
@@ -320,10 +361,11 @@ CLINICIANS: tuple[Person, ...] = (
         "PMHNP",
         CLINICIAN,
         _licence("APRN", "NP 7702155", "WA"),
-        "Modules 1-3 and Integration",
+        "Modules 1-3 and Integration; accepted to the Ojai Level 1 retreat",
         (
             *_modules(("M1", "M2", "M3"), date(2025, 4, 12)),
             Complete("INTEGRATION", date(2025, 9, 6)),
+            Apply(*IN_SMALL_GROUP, clear=True),
         ),
     ),
     Person(
@@ -332,10 +374,11 @@ CLINICIANS: tuple[Person, ...] = (
         "LPCC",
         CLINICIAN,
         _licence("LPCC", "LPCC 3391", "CA"),
-        "Modules 1-4 and Music",
+        "Modules 1-4 and Music; cleared but waitlisted for the full Ojai retreat",
         (
             *_modules(("M1", "M2", "M3", "M4"), date(2025, 1, 11)),
             Complete("MUSIC", date(2025, 8, 2)),
+            Apply(*IN_SMALL_GROUP, clear=True),
         ),
     ),
 )
@@ -379,6 +422,7 @@ class DemoReport:
     people: list[Person]
     created: list[str] = field(default_factory=list)
     steps_done: int = 0
+    skipped: set[str] = field(default_factory=set)
 
 
 def _ensure_catalogue(session: Session, admin_id: int) -> None:
@@ -390,17 +434,54 @@ def _ensure_catalogue(session: Session, admin_id: int) -> None:
     load_catalog(session, DEFAULT_CATALOG, actor_id=admin_id)
 
 
+class DemoPasswords:
+    """The demo password, hashed once for every demo account.
+
+    argon2 is slow on purpose (half a second a hash here); sixteen accounts sharing one
+    password can share one hash, and a hash already checked need not be checked again.
+    """
+
+    def __init__(self, password: str) -> None:
+        """Hash the password once."""
+        self.password = password
+        self.hash = hash_password(password)
+        self._checked: dict[str, bool] = {self.hash: True}
+
+    def matches(self, password_hash: str | None) -> bool:
+        """Whether the stored hash is one of the demo password."""
+        if password_hash is None:
+            return False
+        if password_hash not in self._checked:
+            self._checked[password_hash] = verify_password(password_hash, self.password)
+        return self._checked[password_hash]
+
+
 def _ensure_person(
-    session: Session, person: Person, password: str, admin: User | None, report: DemoReport
+    session: Session,
+    person: Person,
+    passwords: DemoPasswords,
+    admin: User | None,
+    report: DemoReport,
 ) -> User:
     """Create the account unless it exists; make the demo password work for it."""
     from lms.auth import services as auth
 
     user = auth.find_user_by_email(session, person.email)
     if user is not None:
-        if not verify_password(user.password_hash, password):
-            # The printed password must work, even after LMS_DEMO_PASSWORD changed.
-            auth.set_password(session, user, password, actor_id=admin.id if admin else user.id)
+        if not passwords.matches(user.password_hash):
+            # The printed password must work, even after LMS_DEMO_PASSWORD changed; like
+            # set_password, this ends the account's sessions and is audited.
+            user.password_hash = passwords.hash
+            auth.rotate_auth_token(user)
+            record_event(
+                session,
+                actor_id=admin.id if admin else user.id,
+                action="user.password_changed",
+                subject_type="user",
+                subject_id=user.id,
+                person_id=user.id,
+                reason="demo password reset by flask lms demo",
+            )
         return user
     licence = (
         auth.Licence(pre_licensed=True)
@@ -417,12 +498,13 @@ def _ensure_person(
         session,
         email=person.email,
         name=person.name,
-        password=password,
+        password=None,
         roles=person.roles,
         credentials=person.credentials,
         licence=licence,
         actor_id=admin.id if admin else None,
     )
+    user.password_hash = passwords.hash
     # Demo addresses are not real mailboxes; treat them as confirmed.
     user.email_confirmed_at = utcnow()
     if person.licence is not None and person.licence.verified and admin is not None:
@@ -567,26 +649,111 @@ def _do_equivalent(
     return True
 
 
-def create_demo_data(session: Session, *, password: str, evidence_dir: str) -> DemoReport:
+def _session_id(session: Session, code: str, starts_on: date, location: str) -> int | None:
+    """The id of the retreat session of `code` starting `starts_on` at `location`, if any."""
+    return session.scalar(
+        select(RetreatSession.id).where(
+            RetreatSession.item_id == _item_id(session, code),
+            RetreatSession.starts_on == starts_on,
+            RetreatSession.location == location,
+        )
+    )
+
+
+def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
+    """Add the demo's retreat session unless it exists."""
+    from lms.retreats.services import SessionInput, create_session
+
+    if _session_id(session, spec.code, spec.starts_on, spec.location) is not None:
+        return False
+    create_session(
+        session,
+        item_code=spec.code,
+        data=SessionInput(
+            starts_on=spec.starts_on,
+            ends_on=spec.ends_on,
+            location=spec.location,
+            capacity=spec.capacity,
+            application_deadline=spec.application_deadline,
+        ),
+        actor_id=admin.id,
+    )
+    return True
+
+
+def _do_apply(
+    session: Session, user: User, step: Apply, reviewer: User, screening_key: str | None
+) -> bool:
+    """Apply with a screening unless already applied; then record the reviewer's decision."""
+    from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
+    from lms.retreats.services import apply, decide_screening
+
+    session_id = _session_id(session, step.code, step.starts_on, step.location)
+    if session_id is None:
+        raise InvalidInput(
+            f"The catalogue has no {step.code} session on {step.starts_on} in {step.location}; "
+            "load the default catalogue first (flask --app wsgi lms catalog load --default)."
+        )
+    application = session.scalar(
+        select(Application).where(
+            Application.user_id == user.id, Application.session_id == session_id
+        )
+    )
+    created = application is None
+    if application is None:
+        details = dict(step.yes)
+        screening = ScreeningInput(
+            answers=tuple(
+                ScreeningAnswer(code, code in details, details.get(code, ""))
+                for code, _label in CONTRAINDICATIONS
+            )
+        )
+        application = apply(
+            session,
+            user_id=user.id,
+            session_id=session_id,
+            screening=screening,
+            screening_key=screening_key,
+        )
+    if step.clear is None or application.status != ApplicationStatus.MEDICAL_REVIEW:
+        return created
+    decide_screening(session, application.id, reviewer_id=reviewer.id, clear=step.clear)
+    return True
+
+
+def create_demo_data(
+    session: Session, *, password: str, evidence_dir: str, screening_key: str | None
+) -> DemoReport:
     """Make every demo account and story that does not exist yet; flushes, never commits."""
     if problem := password_problem(password):
         raise InvalidInput(f"The demo password is not usable: {problem}")
     people = [*STAFF, FRESH_CLINICIAN, *CLINICIANS]
     report = DemoReport(password=password, people=people)
-    admin = _ensure_person(session, STAFF[0], password, None, report)
+    passwords = DemoPasswords(password)
+    admin = _ensure_person(session, STAFF[0], passwords, None, report)
     _ensure_catalogue(session, admin.id)
-    staff = {p.email: _ensure_person(session, p, password, admin, report) for p in STAFF[1:]}
+    staff = {p.email: _ensure_person(session, p, passwords, admin, report) for p in STAFF[1:]}
     instructor = staff["instructor@example.org"]
-    _ensure_person(session, FRESH_CLINICIAN, password, admin, report)
+    reviewer = staff["reviewer@example.org"]
+    _ensure_person(session, FRESH_CLINICIAN, passwords, admin, report)
+    report.steps_done += int(_ensure_session(session, SMALL_GROUP, admin))
     for person in CLINICIANS:
-        user = _ensure_person(session, person, password, admin, report)
+        user = _ensure_person(session, person, passwords, admin, report)
         for step in person.steps:
             if isinstance(step, Complete):
                 done = _do_complete(session, user, step, instructor)
             elif isinstance(step, Revoke):
                 done = _do_revoke(session, user, step, instructor)
-            else:
+            elif isinstance(step, Equivalent):
                 done = _do_equivalent(session, user, step, instructor, evidence_dir)
+            elif screening_key:
+                done = _do_apply(session, user, step, reviewer, screening_key)
+            else:
+                report.skipped.add(
+                    "retreat applications (they carry an encrypted medical screening, and "
+                    "LMS_SCREENING_KEY is not set)"
+                )
+                done = False
             report.steps_done += int(done)
         session.flush()
     return report
@@ -618,7 +785,10 @@ def register(group: AppGroup) -> None:
         try:
             password = demo_password(config["LMS_INSTANCE_PATH"])
             report = create_demo_data(
-                db.session, password=password, evidence_dir=config["LMS_EVIDENCE_DIR"]
+                db.session,
+                password=password,
+                evidence_dir=config["LMS_EVIDENCE_DIR"],
+                screening_key=config.get("LMS_SCREENING_KEY"),
             )
             db.commit()
         except DomainError as error:
@@ -631,4 +801,6 @@ def register(group: AppGroup) -> None:
             )
         else:
             click.echo("Demo data already in place: nothing changed.")
+        for what in sorted(report.skipped):
+            click.echo(f"Skipped: {what}.")
         print_logins(report, click.echo)

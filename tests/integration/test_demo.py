@@ -22,6 +22,19 @@ from lms.progress.models import Completion
 DEMO_PASSWORD = "demo password for the tests"
 
 
+@pytest.fixture(autouse=True)
+def quick_certificate_pdfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Certificates are still issued for every demo mark, but with a stand-in PDF.
+
+    Rendering is the certificates feature's to test; forty real WeasyPrint renders per demo
+    run would make each test here take twenty seconds.
+    """
+    monkeypatch.setattr(
+        "lms.certificates.services.render_pdf",
+        lambda design, content: b"%PDF-1.4\n% demo test stand-in\n%%EOF\n",
+    )
+
+
 def run_demo(app: Flask, password: str | None = DEMO_PASSWORD) -> Result:
     """Invoke `flask lms demo` with LMS_DEMO_PASSWORD set to `password` (None: unset)."""
     return app.test_cli_runner().invoke(args=["lms", "demo"], env={"LMS_DEMO_PASSWORD": password})
@@ -63,7 +76,7 @@ def demo(app: Flask, session: Session) -> Result:
     return result
 
 
-def test_demo_creates_the_four_documented_accounts_with_their_roles(
+def test_demo_creates_the_documented_accounts_and_prints_every_login(
     demo: Result, session: Session
 ) -> None:
     expected = {
@@ -76,18 +89,12 @@ def test_demo_creates_the_four_documented_accounts_with_their_roles(
         signed_in = authenticate(session, email, DEMO_PASSWORD)
         assert signed_in is not None, email
         assert signed_in.roles == frozenset({role})
-
-
-def test_demo_prints_every_login_with_the_password(demo: Result) -> None:
     assert f"password for all: {DEMO_PASSWORD}" in demo.output
     for person in (*STAFF, *CLINICIANS):
         assert person.email in demo.output
-    assert "clinician@example.org" in demo.output
+    assert row_counts(session)["users"] == len(STAFF) + 1 + len(CLINICIANS)
 
-
-def test_demo_clinician_is_licensed_and_has_completed_nothing(
-    demo: Result, session: Session
-) -> None:
+    # clinician@example.org: licensed, verified, and has done nothing yet.
     clinician = user(session, "clinician@example.org")
     assert clinician.licensed_on(date.today())
     assert completions_of(session, "clinician@example.org") == []
@@ -96,18 +103,7 @@ def test_demo_clinician_is_licensed_and_has_completed_nothing(
     ).all()
 
 
-def test_second_run_changes_no_row_counts_and_says_so(
-    app: Flask, demo: Result, session: Session
-) -> None:
-    before = row_counts(session)
-    again = run_demo(app)
-    assert again.exit_code == 0, again.output
-    assert row_counts(session) == before
-    assert "nothing changed" in again.output
-    assert before["users"] == len(STAFF) + 1 + len(CLINICIANS)
-
-
-def test_generated_password_is_stored_privately_and_printed_again_on_the_next_run(
+def test_second_run_with_the_generated_password_changes_nothing_and_prints_the_same_one(
     app: Flask, session: Session
 ) -> None:
     first = run_demo(app, password=None)
@@ -118,10 +114,12 @@ def test_generated_password_is_stored_privately_and_printed_again_on_the_next_ru
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert f"password for all: {password}" in first.output
 
+    before = row_counts(session)
     second = run_demo(app, password=None)
     assert second.exit_code == 0, second.output
+    assert row_counts(session) == before
+    assert "nothing changed" in second.output
     assert f"password for all: {password}" in second.output
-    session.rollback()
     assert authenticate(session, "instructor@example.org", password) is not None
 
 
@@ -144,8 +142,13 @@ def test_too_short_demo_password_is_refused_and_nothing_is_created(
     assert row_counts(session)["users"] == 0
 
 
-def test_demo_stories_cover_the_documented_stages(demo: Result, session: Session) -> None:
+def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
+    demo: Result, session: Session
+) -> None:
+    from lms.audit.models import AuditEvent
+    from lms.certificates.models import Certificate
     from lms.progress.services import evaluate_item
+    from lms.retreats.models import Application, ApplicationStatus
 
     # Modules 1-5 and the Level 1 retreat: the Advanced retreat is open.
     priya = user(session, "priya.raman@example.org")
@@ -179,12 +182,19 @@ def test_demo_stories_cover_the_documented_stages(demo: Result, session: Session
     assert hannah.pre_licensed and completions_of(session, hannah.email)
     assert not evaluate_item(session, hannah, "RETREAT-L1").met
 
+    # Applications: one in medical review; a two-place session, two accepted, one waitlisted.
+    def status_of(email: str) -> ApplicationStatus:
+        """The status of the person's one application."""
+        return session.scalar(
+            select(Application.status).where(Application.user_id == user(session, email).id)
+        )
 
-def test_demo_training_dates_really_happened_and_each_mark_is_audited(
-    demo: Result, session: Session
-) -> None:
-    from lms.audit.models import AuditEvent
+    assert status_of("marcus.bell@example.org") == ApplicationStatus.MEDICAL_REVIEW
+    assert status_of("amara.nwosu@example.org") == ApplicationStatus.ACCEPTED
+    assert status_of("samuel.adeyemi@example.org") == ApplicationStatus.ACCEPTED
+    assert status_of("tomas.eriksen@example.org") == ApplicationStatus.WAITLISTED
 
+    # Real past dates; every mark audited; a current certificate for every live completion.
     dates = session.scalars(select(Completion.completed_on)).all()
     assert dates and all(date(2024, 1, 1) <= day <= date.today() for day in dates)
     recorded = session.scalar(
@@ -193,3 +203,22 @@ def test_demo_training_dates_really_happened_and_each_mark_is_audited(
         .where(AuditEvent.action == "completion.recorded")
     )
     assert recorded == len(dates)
+    live = session.scalar(
+        select(func.count()).select_from(Completion).where(Completion.revoked_at.is_(None))
+    )
+    current = session.scalar(
+        select(func.count()).select_from(Certificate).where(Certificate.revoked_at.is_(None))
+    )
+    assert current == live
+
+
+def test_without_a_screening_key_applications_are_skipped_and_said_so(
+    app: Flask, session: Session
+) -> None:
+    from lms.retreats.models import Application
+
+    app.config["LMS_SCREENING_KEY"] = None
+    result = run_demo(app)
+    assert result.exit_code == 0, result.output
+    assert "LMS_SCREENING_KEY is not set" in result.output
+    assert row_counts(session)[Application.__tablename__] == 0
