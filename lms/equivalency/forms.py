@@ -30,9 +30,8 @@ class RequestForm(FlaskForm):
         + [SelectChoice(OTHER, "Other (name it below)")],
         validators=[DataRequired()],
     )
-    programme_other = StringField(
-        "Other programme's name", validators=[Optional(), Length(max=200)]
-    )
+    # No Optional(): it would stop the chain before the "Other needs a name" check runs.
+    programme_other = StringField("Other programme's name", validators=[Length(max=200)])
     attended_from = DateField("First day of the training", validators=[DataRequired()])
     attended_to = DateField("Last day of the training", validators=[DataRequired()])
     hours = DecimalField(

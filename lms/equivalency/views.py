@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import (
     Blueprint,
     current_app,
@@ -110,8 +112,9 @@ def evidence(request_id: int) -> Response:
     """Download the evidence file: owner and reviewers only, never shown inline."""
     path, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_dir())
     extension = EXTENSIONS.get(item.evidence_type or "", "bin")
+    # Read into memory (at most 5 MB) so no file handle outlives the request.
     response = send_file(
-        path,
+        io.BytesIO(path.read_bytes()),
         mimetype=item.evidence_type or "application/octet-stream",
         as_attachment=True,
         download_name=f"evidence-request-{item.id}.{extension}",
