@@ -215,9 +215,14 @@ def layout_classes(content: Mapping[str, Any]) -> dict[str, str]:
     name = content.get("holder_name", "")
     if content.get("credentials"):
         name = f"{name}, {content['credentials']}"
+    title = content.get("title", "")
+    statements = sum(len(s) for s in content.get("statements", []))
+    # Each long part takes vertical room, so the spacing around them tightens as they add up.
+    long_parts = (len(name) > 70) + (len(title) > 70) + (statements > 300)
     return {
         "name_class": "name-" + length_class(name, NAME_STEPS),
-        "title_class": "title-" + length_class(content.get("title", ""), TITLE_STEPS),
+        "title_class": "title-" + length_class(title, TITLE_STEPS),
+        "density_class": ("roomy", "dense", "denser", "densest")[long_parts],
     }
 
 

@@ -164,3 +164,15 @@ def test_transcript_lists_completions_in_date_order_with_total_hours() -> None:
     assert [r["code"] for r in said["rows"]] == ["M1", "M2", "RETREAT-L1"]
     assert said["total_ce_hours"] == "15.5"
     assert said["rows"][2]["ce_hours"] == ""
+
+
+def test_spacing_tightens_as_long_name_title_and_statements_add_up() -> None:
+    long_statements = {**PROGRAMME, "accreditation_statements": ["S" * 200, "T" * 200]}
+    assert layout_classes(content())["density_class"] == "roomy"
+    assert layout_classes(content(holder=Holder("N" * 100)))["density_class"] == "dense"
+    crowded = content(
+        holder=Holder("N" * 200),
+        item=ItemFacts("M1", "T" * 200, "core_module", "", Decimal(1)),
+        programme=long_statements,
+    )
+    assert layout_classes(crowded)["density_class"] == "densest"

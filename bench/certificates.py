@@ -1,0 +1,354 @@
+"""Certificate speed: issue vs bare WeasyPrint, download vs issue, bulk on all cores vs one.
+
+Runs on its own (`.venv/bin/python bench/certificates.py`, exit 1 when a target is missed)
+and as the certificates section of `make bench` (bench/run.py calls `results()`). Everything
+happens in a throw-away SQLite database in a temp dir, through the real services and app.
+`--sample docs/sample-certificate.png` renders the README's sample certificate instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/certificates.py` as well as `-m bench.certificates`
+    sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import create_engine, delete, select  # noqa: E402
+from weasyprint import HTML  # noqa: E402
+
+from lms import create_app  # noqa: E402
+from lms.auth.models import Role, User, UserRole  # noqa: E402
+from lms.auth.passwords import hash_password  # noqa: E402
+from lms.catalog.services import DEFAULT_CATALOG, load_catalog  # noqa: E402
+from lms.certificates import services  # noqa: E402
+from lms.certificates.models import Certificate  # noqa: E402
+from lms.certificates.render import DESIGN_ROOT, font_config, render_html  # noqa: E402
+from lms.db import db, utcnow  # noqa: E402
+from lms.migrate import upgrade  # noqa: E402
+from lms.progress.models import Completion, CompletionSource  # noqa: E402
+from lms.progress.services import record_completion  # noqa: E402
+
+OVERHEAD_TARGET = 0.25  # issue through the app at most 25% slower than a bare render
+DOWNLOAD_TARGET = 50.0  # a stored download at least 50x faster than an issue
+BULK_TARGET = 1.6  # all cores at least 1.6x faster than one (on 2 cores)
+BULK_COUNT = 500
+ISSUE_ROUNDS = 15
+DOWNLOAD_ROUNDS = 60
+MODULES = ("M1", "M2", "M3", "M4", "M5", "M6", "M7", "HTH", "MUSIC", "ETHICS")
+PASSWORD_HASH = hash_password("bench password that is long enough")
+
+
+@contextmanager
+def bench_app(workdir: Path) -> Iterator[Flask]:
+    """A tracker app on a fresh, migrated SQLite database with the default catalogue."""
+    url = f"sqlite:///{workdir / 'certificates.sqlite3'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        {
+            "TESTING": True,
+            "LMS_ENV": "testing",
+            "SECRET_KEY": "bench-secret-key-that-is-long-enough",
+            "LMS_DATABASE_URL": url,
+            "LMS_INSTANCE_PATH": str(workdir / "instance"),
+            "LMS_PUBLIC_URL": "https://training.example.org",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        load_catalog(db.session, DEFAULT_CATALOG)
+        db.commit()
+    try:
+        yield app
+    finally:
+        app.extensions["lms"].db.engine.dispose()
+
+
+def add_clinicians(count: int, prefix: str) -> list[int]:
+    """Insert licensed clinicians (bulk, no password hashing per person); return their ids."""
+    users = []
+    for n in range(count):
+        user = User(
+            email=f"{prefix}{n}@bench.example",
+            name=f"Bench Clinician {prefix.upper()} {n:04d}",
+            credentials="LCSW",
+            password_hash=PASSWORD_HASH,
+            licence_type="LCSW",
+            licence_number=f"LC{n:05d}",
+            licence_state="CA",
+            licence_expires_on=date(2099, 1, 1),
+            licence_verified_at=utcnow(),
+            email_confirmed_at=utcnow(),
+        )
+        user.role_rows = [UserRole(role=Role.CLINICIAN)]
+        users.append(user)
+    db.session.add_all(users)
+    db.session.flush()
+    ids = [u.id for u in users]
+    db.commit()
+    return ids
+
+
+def record_bulk(user_ids: list[int], per_person: int) -> list[int]:
+    """Record completions without certificates (bulk=True), as an import does."""
+    ids = []
+    day = date(2025, 1, 6)
+    for index, user_id in enumerate(user_ids):
+        for code in MODULES[:per_person]:
+            completion = record_completion(
+                db.session,
+                user_id=user_id,
+                item_code=code,
+                completed_on=day + timedelta(days=index % 200),
+                source=CompletionSource.IMPORT,
+                actor_id=None,
+                bulk=True,
+            )
+            ids.append(completion.id)
+    db.commit()
+    return ids
+
+
+def timed(action: Callable[[], Any]) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def measure_issue_and_download(app: Flask) -> tuple[float, float, float]:
+    """Median seconds: issue one certificate, bare render of its HTML, download a stored one."""
+    with app.app_context():
+        user_ids = add_clinicians(ISSUE_ROUNDS + 2, "issue")
+        completion_ids = record_bulk(user_ids, 1)
+        session = db.session
+        # Warm up both paths (fonts, templates, first-query costs) before measuring.
+        warm = session.get(Completion, completion_ids[0])
+        certificate = services.issue_certificate(session, warm)
+        db.commit()
+        html = render_html(certificate.design, certificate.content)
+        bare = HTML(string=html, base_url=str(DESIGN_ROOT) + os.sep)
+        bare.write_pdf(font_config=font_config())
+
+        issue_times, bare_times = [], []
+        for completion_id in completion_ids[1 : ISSUE_ROUNDS + 1]:
+            completion = session.get(Completion, completion_id)
+
+            def issue(completion: Completion = completion) -> None:
+                services.issue_certificate(session, completion)
+                db.commit()
+
+            # Interleaved, so that drift in machine load hits both alike.
+            issue_times.append(timed(issue))
+            bare_times.append(
+                timed(
+                    lambda: HTML(string=html, base_url=str(DESIGN_ROOT) + os.sep).write_pdf(
+                        font_config=font_config()
+                    )
+                )
+            )
+        owner = session.get(User, certificate.user_id)
+        certificate_id = certificate.id
+
+    client = app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = owner.get_id()
+        flask_session["_fresh"] = True
+    url = f"/certificates/{certificate_id}.pdf"
+    assert client.get(url).status_code == 200
+    download_times = []
+    for _ in range(DOWNLOAD_ROUNDS):
+        start = time.perf_counter()
+        response = client.get(url)
+        download_times.append(time.perf_counter() - start)
+        assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    return (
+        statistics.median(issue_times),
+        statistics.median(bare_times),
+        statistics.median(download_times),
+    )
+
+
+def measure_bulk(app: Flask, count: int, cores: int) -> tuple[float, float]:
+    """Seconds to issue `count` due certificates on one core, then on all cores."""
+    per_person = 4
+    with app.app_context():
+        user_ids = add_clinicians(-(-count // per_person), "bulk")
+        completion_ids = record_bulk(user_ids, per_person)[:count]
+
+        def run(jobs: int) -> float:
+            start = time.perf_counter()
+            report = services.issue_missing(
+                db.session, commit=db.commit, completion_ids=completion_ids, jobs=jobs
+            )
+            elapsed = time.perf_counter() - start
+            assert report.issued == len(completion_ids), report
+            return elapsed
+
+        one = run(1)
+        # Same work again: forget the first run's certificates (a throw-away database).
+        db.session.execute(delete(Certificate).where(Certificate.completion_id.in_(completion_ids)))
+        db.commit()
+        many = run(cores)
+        issued = db.session.scalars(
+            select(Certificate.id).where(Certificate.completion_id.in_(completion_ids))
+        ).all()
+        assert len(issued) == len(completion_ids)
+    return one, many
+
+
+def results(bulk_count: int = BULK_COUNT) -> list[dict[str, Any]]:
+    """Measure everything; one dict per line: name, value/measured, target, ratio, ok."""
+    cores = os.cpu_count() or 1
+    workdir = Path(tempfile.mkdtemp(prefix="lms-bench-certificates-"))
+    try:
+        with bench_app(workdir) as app:
+            issue, bare, download = measure_issue_and_download(app)
+            one, many = measure_bulk(app, bulk_count, cores)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    overhead = issue / bare - 1
+    download_speedup = issue / download
+    bulk_speedup = one / many
+    rows = [
+        {
+            "name": "certificate issue (service + DB + commit)",
+            "measured": f"{issue * 1000:.0f} ms",
+            "target": "(measured beside bare render)",
+            "ratio": "",
+            "ok": None,
+        },
+        {
+            "name": "bare WeasyPrint render, same HTML",
+            "measured": f"{bare * 1000:.0f} ms",
+            "target": "(yardstick)",
+            "ratio": "",
+            "ok": None,
+        },
+        {
+            "name": "issue overhead over bare render",
+            "measured": f"{overhead:+.0%}",
+            "target": f"<= {OVERHEAD_TARGET:.0%}",
+            "ratio": f"{issue / bare:.2f}x bare",
+            "ok": overhead <= OVERHEAD_TARGET,
+        },
+        {
+            "name": "download stored certificate (app)",
+            "measured": f"{download * 1000:.2f} ms",
+            "target": f">= {DOWNLOAD_TARGET:.0f}x faster than issue",
+            "ratio": f"{download_speedup:.0f}x",
+            "ok": download_speedup >= DOWNLOAD_TARGET,
+        },
+        {
+            "name": f"bulk issue {bulk_count}, 1 core",
+            "measured": f"{one:.1f} s",
+            "target": "(yardstick)",
+            "ratio": f"{bulk_count / one:.1f}/s",
+            "ok": None,
+        },
+        {
+            "name": f"bulk issue {bulk_count}, {cores} cores",
+            "measured": f"{many:.1f} s",
+            "target": f">= {BULK_TARGET}x one core" if cores >= 2 else "(needs 2 cores)",
+            "ratio": f"{bulk_speedup:.2f}x",
+            "ok": bulk_speedup >= BULK_TARGET if cores >= 2 else None,
+        },
+    ]
+    for row in rows:
+        row["value"] = row["measured"]
+        row["passed"] = row["ok"]
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """An aligned table of the results with a verdict per line."""
+    header = {"name": "benchmark", "measured": "measured", "target": "target", "ratio": "ratio"}
+    keys = ("name", "measured", "target", "ratio")
+    widths = {k: max(len(str(r[k])) for r in [header, *rows]) for k in keys}
+    print("  ".join(str(header[k]).ljust(widths[k]) for k in keys) + "  result")
+    print("  ".join("-" * widths[k] for k in keys) + "  ------")
+    for row in rows:
+        verdict = "info" if row["ok"] is None else ("PASS" if row["ok"] else "FAIL")
+        print("  ".join(str(row[k]).ljust(widths[k]) for k in keys) + "  " + verdict)
+
+
+def write_sample(path: Path) -> None:
+    """Render a sample module certificate (through the real services) to a PNG for the README."""
+    workdir = Path(tempfile.mkdtemp(prefix="lms-sample-certificate-"))
+    try:
+        with bench_app(workdir) as app, app.app_context():
+            user = User(
+                email="sample@bench.example",
+                name="Dr. Amelia Rosalind Hartwell",
+                credentials="PsyD, LMFT",
+                password_hash=PASSWORD_HASH,
+                licence_type="LMFT",
+                licence_number="LMFT 123456",
+                licence_state="CA",
+                licence_verified_at=utcnow(),
+            )
+            user.role_rows = [UserRole(role=Role.CLINICIAN)]
+            db.session.add(user)
+            db.session.flush()
+            completion = record_completion(
+                db.session,
+                user_id=user.id,
+                item_code="M1",
+                completed_on=date(2025, 3, 14),
+                source=CompletionSource.INSTRUCTOR,
+                actor_id=None,
+            )
+            certificate = services.current_certificate(db.session, completion.id)
+            assert certificate is not None
+            pdf = workdir / "sample.pdf"
+            pdf.write_bytes(certificate.pdf)
+            db.commit()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stem = workdir / "sample"
+        subprocess.run(
+            ["pdftoppm", "-r", "110", "-png", "-singlefile", str(pdf), str(stem)], check=True
+        )
+        shutil.copyfile(stem.with_suffix(".png"), path)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"Wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the certificate benchmarks and print the table; 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bulk", type=int, default=BULK_COUNT, help="certificates in bulk runs")
+    parser.add_argument("--sample", type=Path, help="only write a sample certificate PNG here")
+    args = parser.parse_args(argv)
+    if args.sample:
+        write_sample(args.sample)
+        return 0
+    rows = results(args.bulk)
+    print(f"\nCertificates ({os.cpu_count() or 1} cores, SQLite, one run):")
+    print_table(rows)
+    missed = [row["name"] for row in rows if row["ok"] is False]
+    if missed:
+        print(f"\nMISSED: {', '.join(missed)}")
+        return 1
+    print("\nAll certificate targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
