@@ -182,3 +182,14 @@ def test_only_admins_reach_the_certificate_list_and_actions(
         == 403
     )
     assert client.post(f"/admin/certificates/{certificate.id}/reissue").status_code == 403
+
+
+def test_clinician_record_page_links_to_certificates_and_transcript(
+    client, login, make_user, owner, certificate
+) -> None:
+    login(client, make_user(Role.INSTRUCTOR))
+    html = client.get(f"/clinicians/{owner.id}").get_data(as_text=True)
+    assert f"/people/{owner.id}/certificates" in html
+    assert f"/people/{owner.id}/transcript.pdf" in html
+    listing = client.get(f"/people/{owner.id}/certificates").get_data(as_text=True)
+    assert f"/certificates/{certificate.id}.pdf" in listing
