@@ -319,7 +319,7 @@ def test_update_item_refuses_ce_hours_on_retreats_and_records_changes(session) -
 
     load_catalog(session, DEFAULT_CATALOG)
     session.commit()
-    with pytest.raises(InvalidInput, match="Retreats carry no CE hours"):
+    with pytest.raises(InvalidInput, match="retreats carry no CE hours"):
         services.update_item(session, "RETREAT-L1", actor_id=None, ce_hours="5")
     changed = services.update_item(session, "M6", actor_id=None, ce_hours="7.25", title="Module 6")
     assert changed == ["title", "ce_hours"]
