@@ -297,6 +297,15 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _warm_worker(_index: int) -> int:
+    """Load fonts and templates in a fresh worker, so the first batch does not wait for it."""
+    from lms.certificates.render import font_config, jinja_env
+
+    font_config()
+    jinja_env()
+    return os.getpid()
+
+
 def _render_job(job: tuple[str, dict[str, Any]]) -> bytes:
     """Render one certificate from its plain content in a worker process."""
     design, content = job
@@ -333,9 +342,14 @@ def issue_missing(
     batch_size = batch_size or max(8, jobs * 8)
     due = due_completion_ids(session, completion_ids)
     settings = programme(session)
+    # End the read transaction before the workers start: on SQLite it holds the write lock,
+    # and starting processes can take seconds on a busy machine.
+    commit()
     issued = 0
     pool = render_pool(jobs) if len(due) > 1 else None
     try:
+        if pool is not None:
+            list(pool.map(_warm_worker, range(jobs)))
         for start in range(0, len(due), batch_size):
             batch = due[start : start + batch_size]
             completions = session.scalars(
