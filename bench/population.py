@@ -152,7 +152,7 @@ def insert_population(
 ) -> Population:
     """Insert `count` clinicians with histories; returns how many rows of each kind."""
     rng = random.Random(seed)
-    items: dict[str, int] = dict(session.execute(select(CatalogItem.code, CatalogItem.id)).tuples())
+    items: dict[str, int] = dict(session.execute(select(CatalogItem.code, CatalogItem.id)).all())
     sessions_by_item: dict[int, list[tuple[int, date]]] = {}
     for sid, item_id, ends_on in session.execute(
         select(RetreatSession.id, RetreatSession.item_id, RetreatSession.ends_on)
@@ -166,7 +166,7 @@ def insert_population(
         pre_licensed = rng.random() < 0.08
         users.append(
             {
-                "email": f"clinician{n:04d}@bench.example",
+                "email": f"clinician{n:04d}@population.example",
                 "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
                 "credentials": "" if pre_licensed else credentials,
                 "password_hash": password_hash,
@@ -187,7 +187,7 @@ def insert_population(
     ids = {
         email: uid
         for uid, email in session.execute(
-            select(User.id, User.email).where(User.email.like("%@bench.example"))
+            select(User.id, User.email).where(User.email.like("%@population.example"))
         )
     }
     session.execute(

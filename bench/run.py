@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import shutil
 import socket
@@ -144,6 +145,7 @@ def prepare(url: str, env: dict[str, str], clinicians: int) -> str:
     engine.dispose()
     os.environ.update({k: v for k, v in env.items() if k.startswith(("LMS_",))})
     app = create_app()
+    logging.getLogger().setLevel(logging.WARNING)  # the app logs every PDF render at INFO
     with app.app_context():
         session = db.session
         load_catalog(session, DEFAULT_CATALOG)
