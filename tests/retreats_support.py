@@ -11,6 +11,8 @@ from lms.catalog.models import CatalogItem, RetreatSession
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
 
+# The password tests/conftest.py gives every make_user() account (signing in through forms).
+PASSWORD = "correct horse battery staple"
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
