@@ -344,7 +344,8 @@ def certificate_rows() -> list[Row]:
 
 
 def to_row(entry: object) -> Row:
-    """Accept a mapping, an object with attributes, or a (name, measured, target, ratio, passed)."""
+    """Accept a mapping, an object with attributes, or a (name, measured, target, ratio, passed);
+    a `passed` of None is an informational row."""
     if isinstance(entry, Row):
         return entry
     if isinstance(entry, tuple | list):
@@ -362,8 +363,10 @@ def to_row(entry: object) -> Row:
 
         name, measured, target = get("name"), get("measured"), get("target")
         ratio, passed = get("ratio"), get("passed", "ok", "pass_", "met")
-    ratio_text = f"{ratio:.2f}" if isinstance(ratio, float) else str(ratio)
-    return Row(str(name), str(measured), str(target), ratio_text, bool(passed))
+    ratio_text = f"{ratio:.2f}" if isinstance(ratio, float) else str(ratio or "")
+    # None (or a missing field) marks an informational row, never a failure.
+    verdict = None if passed is None or passed == "" else bool(passed)
+    return Row(str(name), str(measured), str(target), ratio_text, verdict)
 
 
 def print_table(rows: list[Row], title: str) -> None:
