@@ -35,6 +35,7 @@ DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
     "signatory_title": "",
     "retention_years": 6,
     "certificate_valid_months": 0,
+    "certificate_page_size": "letter",
     "accreditation_statements": [],
 }
 
