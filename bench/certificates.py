@@ -151,6 +151,7 @@ def measure_issue_and_download(app: Flask) -> tuple[float, float, float]:
             completion = session.get(Completion, completion_id)
 
             def issue(completion: Completion = completion) -> None:
+                """Issue one certificate and commit, as a request does."""
                 services.issue_certificate(session, completion)
                 db.commit()
 
@@ -193,6 +194,7 @@ def measure_bulk(app: Flask, count: int, cores: int) -> tuple[float, float]:
         completion_ids = record_bulk(user_ids, per_person)[:count]
 
         def run(jobs: int) -> float:
+            """Seconds to issue every due certificate with `jobs` processes."""
             start = time.perf_counter()
             report = services.issue_missing(
                 db.session, commit=db.commit, completion_ids=completion_ids, jobs=jobs

@@ -113,6 +113,7 @@ def counting_queries(engine: Engine) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        """Record one statement."""
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)

@@ -25,6 +25,7 @@ def count_certificates(session) -> int:  # noqa: ANN001
 def test_issue_missing_issues_due_certificates_with_a_progress_bar_and_reruns_cleanly(
     runner, session, make_user, catalog
 ) -> None:
+    """Issue missing issues due certificates with a progress bar and reruns cleanly."""
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     for person in people:
         record(session, person.id, "M1", bulk=True)
@@ -39,6 +40,7 @@ def test_issue_missing_issues_due_certificates_with_a_progress_bar_and_reruns_cl
 
 
 def test_issue_without_missing_says_what_to_do(runner) -> None:
+    """Issue without missing says what to do."""
     result = runner.invoke(args=["lms", "certificates", "issue"])
     assert result.exit_code == 1 and "--missing" in result.output
 
@@ -46,6 +48,7 @@ def test_issue_without_missing_says_what_to_do(runner) -> None:
 def test_revoke_and_reissue_by_code_from_the_command_line(
     runner, session, make_user, catalog
 ) -> None:
+    """Revoke and reissue by code from the command line."""
     person = make_user(Role.CLINICIAN)
     completion = record(session, person.id, "M1")
     session.commit()
@@ -70,6 +73,7 @@ def test_revoke_and_reissue_by_code_from_the_command_line(
 def test_csv_import_issues_certificates_after_commit_unless_told_not_to(
     runner, session, make_user, catalog, tmp_path
 ) -> None:
+    """Csv import issues certificates after commit unless told not to."""
     ann = make_user(Role.CLINICIAN, email="ann@example.test")
     ben = make_user(Role.CLINICIAN, email="ben@example.test")
     first = tmp_path / "first.csv"

@@ -44,9 +44,11 @@ def instructor(make_user):  # noqa: ANN001, ANN201
 def test_recording_a_completion_issues_its_certificate_in_the_same_unit_of_work(
     session, clinician, instructor
 ) -> None:
+    """Recording a completion issues its certificate in the same unit of work."""
     issued = []
 
     def receiver(certificate: Certificate, **_: object) -> None:
+        """Remember each certificate the signal announces."""
         issued.append(certificate)
 
     certificate_issued.connect(receiver)
@@ -73,6 +75,7 @@ def test_recording_a_completion_issues_its_certificate_in_the_same_unit_of_work(
 def test_pdf_text_carries_name_title_hours_serial_code_and_verification_url(
     session, clinician, catalog
 ) -> None:
+    """Pdf text carries name title hours serial code and verification url."""
     completion = record(session, clinician.id, "M1")
     certificate = certificates_for(session, completion.id)[0]
     text = pdf_text(certificate.pdf)
@@ -98,6 +101,7 @@ def test_pdf_text_carries_name_title_hours_serial_code_and_verification_url(
 def test_retreat_certificate_has_no_ce_hours_and_no_accreditation(
     session, make_user, catalog
 ) -> None:
+    """Retreat certificate has no ce hours and no accreditation."""
     person = make_user(Role.CLINICIAN, name="Retreat Goer")
     completion = record(session, person.id, "RETREAT-DFH")
     certificate = certificates_for(session, completion.id)[0]
@@ -113,6 +117,7 @@ def test_retreat_certificate_has_no_ce_hours_and_no_accreditation(
 
 
 def test_issuing_again_returns_the_existing_certificate(session, clinician) -> None:
+    """Issuing again returns the existing certificate."""
     completion = record(session, clinician.id, "M1")
     first = certificates_for(session, completion.id)[0]
     assert services.issue_certificate(session, completion) is first
@@ -122,6 +127,7 @@ def test_issuing_again_returns_the_existing_certificate(session, clinician) -> N
 def test_the_database_refuses_a_second_current_certificate_for_one_completion(
     session, clinician
 ) -> None:
+    """The database refuses a second current certificate for one completion."""
     completion = record(session, clinician.id, "M1")
     first = certificates_for(session, completion.id)[0]
     duplicate = Certificate(
@@ -144,6 +150,7 @@ def test_the_database_refuses_a_second_current_certificate_for_one_completion(
 def test_two_racing_issues_for_one_completion_yield_one_certificate(
     app: Flask, session, clinician
 ) -> None:
+    """Two racing issues for one completion yield one certificate."""
     completion = record(session, clinician.id, "M1", bulk=True)  # bulk: nothing issued yet
     session.commit()
     barrier = threading.Barrier(2)
@@ -151,6 +158,7 @@ def test_two_racing_issues_for_one_completion_yield_one_certificate(
     errors: list[BaseException] = []
 
     def issue() -> None:
+        """Issue the certificate from a thread of its own, as a second request would."""
         try:
             with app.app_context():
                 barrier.wait(timeout=30)  # both start together; neither holds a lock yet
@@ -173,6 +181,7 @@ def test_two_racing_issues_for_one_completion_yield_one_certificate(
 
 
 def test_bulk_recorded_completions_wait_for_the_bulk_issue(session, clinician) -> None:
+    """Bulk recorded completions wait for the bulk issue."""
     completion = record(session, clinician.id, "M1", bulk=True)
     assert certificates_for(session, completion.id) == []
     assert services.due_completion_ids(session) == [completion.id]
@@ -181,10 +190,12 @@ def test_bulk_recorded_completions_wait_for_the_bulk_issue(session, clinician) -
 def test_revoking_the_completion_revokes_its_certificate_with_the_same_reason(
     session, clinician, instructor
 ) -> None:
+    """Revoking the completion revokes its certificate with the same reason."""
     completion = record(session, clinician.id, "M1")
     revoked = []
 
     def receiver(certificate: Certificate, **_: object) -> None:
+        """Remember each certificate the signal announces."""
         revoked.append(certificate)
 
     certificate_revoked.connect(receiver)
@@ -206,6 +217,7 @@ def test_revoking_the_completion_revokes_its_certificate_with_the_same_reason(
 def test_a_re_completion_after_revocation_gets_a_new_certificate_and_keeps_the_old(
     session, clinician
 ) -> None:
+    """A re completion after revocation gets a new certificate and keeps the old."""
     first = record(session, clinician.id, "M1")
     revoke_completion(session, first.id, actor_id=None, reason="Wrong date")
     second = record(session, clinician.id, "M1", on=date(2025, 3, 15))
@@ -217,6 +229,7 @@ def test_a_re_completion_after_revocation_gets_a_new_certificate_and_keeps_the_o
 def test_reissue_gives_a_new_code_with_the_current_name_and_supersedes_the_old(
     session, clinician
 ) -> None:
+    """Reissue gives a new code with the current name and supersedes the old."""
     completion = record(session, clinician.id, "M1")
     old = certificates_for(session, completion.id)[0]
     clinician.name = "Ada King"
@@ -234,6 +247,7 @@ def test_reissue_gives_a_new_code_with_the_current_name_and_supersedes_the_old(
 
 
 def test_revoking_needs_a_reason_and_happens_once(session, clinician) -> None:
+    """Revoking needs a reason and happens once."""
     completion = record(session, clinician.id, "M1")
     certificate = certificates_for(session, completion.id)[0]
     with pytest.raises(InvalidInput):
@@ -244,6 +258,7 @@ def test_revoking_needs_a_reason_and_happens_once(session, clinician) -> None:
 
 
 def test_certificates_expire_after_the_items_valid_months(session, clinician, catalog) -> None:
+    """Certificates expire after the items valid months."""
     catalog["M2"].certificate_valid_months = 24
     session.commit()
     completion = record(session, clinician.id, "M2")
@@ -258,6 +273,7 @@ def test_certificates_expire_after_the_items_valid_months(session, clinician, ca
 def test_issue_missing_issues_every_due_certificate_and_a_rerun_finds_none(
     session, make_user, catalog
 ) -> None:
+    """Issue missing issues every due certificate and a rerun finds none."""
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     ids = [record(session, p.id, code, bulk=True).id for p in people for code in ("M1", "M2")]
     session.commit()
@@ -273,6 +289,7 @@ def test_issue_missing_issues_every_due_certificate_and_a_rerun_finds_none(
 
 
 def test_issue_missing_renders_on_several_processes(session, make_user, catalog) -> None:
+    """Issue missing renders on several processes."""
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     for person in people:
         record(session, person.id, "M1", bulk=True)
@@ -286,12 +303,14 @@ def test_issue_missing_renders_on_several_processes(session, make_user, catalog)
 def test_an_interrupted_bulk_issue_keeps_finished_batches_and_a_rerun_completes(
     session, make_user, catalog
 ) -> None:
+    """An interrupted bulk issue keeps finished batches and a rerun completes."""
     people = [make_user(Role.CLINICIAN) for _ in range(5)]
     for person in people:
         record(session, person.id, "M1", bulk=True)
     session.commit()
 
     def interrupt(_count: int) -> None:
+        """Act like Ctrl-C after the first batch."""
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -308,6 +327,7 @@ def test_an_interrupted_bulk_issue_keeps_finished_batches_and_a_rerun_completes(
 def test_an_import_issues_its_certificates_after_commit_unless_told_not_to(
     app: Flask, session, make_user, catalog
 ) -> None:
+    """An import issues its certificates after commit unless told not to."""
     people = [make_user(Role.CLINICIAN) for _ in range(2)]
     ids = [record(session, p.id, "M1", bulk=True).id for p in people]
     session.commit()
@@ -321,6 +341,7 @@ def test_an_import_issues_its_certificates_after_commit_unless_told_not_to(
 def test_transcript_lists_live_completions_with_dates_hours_and_total(
     session, clinician, catalog
 ) -> None:
+    """Transcript lists live completions with dates hours and total."""
     record(session, clinician.id, "M1", on=date(2025, 1, 10))
     record(session, clinician.id, "M2", on=date(2025, 2, 10))
     wrong = record(session, clinician.id, "M3", on=date(2025, 2, 11))

@@ -59,6 +59,7 @@ class SpyFetcher(DesignFetcher):
 
 
 def test_hostile_name_and_credentials_print_literally_and_fetch_nothing_of_theirs() -> None:
+    """Hostile name and credentials print literally and fetch nothing of theirs."""
     SpyFetcher.asked = []
     html = render_html(
         "module", content(name=HOSTILE, credentials="<b>MD</b> url(http://x.invalid)")
@@ -81,6 +82,7 @@ def test_hostile_name_and_credentials_print_literally_and_fetch_nothing_of_their
 
 
 def test_a_design_that_asks_for_anything_outside_its_folder_aborts_the_render() -> None:
+    """A design that asks for anything outside its folder aborts the render."""
     for tag in (
         '<img src="file:///etc/passwd">',
         '<link rel="stylesheet" href="http://127.0.0.1:9/x.css">',
@@ -106,11 +108,13 @@ def test_a_design_that_asks_for_anything_outside_its_folder_aborts_the_render() 
     ],
 )
 def test_fetcher_refuses_files_outside_the_design_folder_and_every_network_url(url: str) -> None:
+    """Fetcher refuses files outside the design folder and every network url."""
     with pytest.raises(ForbiddenResource):
         DesignFetcher(DESIGN_ROOT).fetch(url)
 
 
 def test_fetcher_serves_bundled_assets_and_data_urls() -> None:
+    """Fetcher serves bundled assets and data urls."""
     fetcher = DesignFetcher(DESIGN_ROOT)
     css = fetcher.fetch((DESIGN_ROOT / "module.css").as_uri())
     assert css.read() == (DESIGN_ROOT / "module.css").read_bytes()
@@ -121,6 +125,7 @@ def test_fetcher_serves_bundled_assets_and_data_urls() -> None:
 
 
 def test_fetcher_refuses_a_symlink_that_points_out_of_the_folder(tmp_path: Path) -> None:
+    """Fetcher refuses a symlink that points out of the folder."""
     root = tmp_path / "design"
     root.mkdir()
     (tmp_path / "secret.txt").write_text("secret")
@@ -131,11 +136,13 @@ def test_fetcher_refuses_a_symlink_that_points_out_of_the_folder(tmp_path: Path)
 
 def test_weasyprint_default_fetching_is_never_used() -> None:
     # URLFetchingError would mean WeasyPrint swallowed a failure and carried on rendering.
+    """Weasyprint default fetching is never used."""
     assert issubclass(ForbiddenResource, BaseException)
     assert not issubclass(ForbiddenResource, URLFetchingError)
 
 
 def test_a_200_character_name_with_long_credentials_and_title_fits_on_one_page() -> None:
+    """A 200 character name with long credentials and title fits on one page."""
     name = ("Maximiliana Theodora Wolfeschlegelsteinhausenbergerdorff-Alexandropoulou " * 3)[:200]
     long_title = ("Advanced Experiential Ketamine-Assisted Psychotherapy Intensive " * 4)[:200]
     said = content(
@@ -152,6 +159,7 @@ def test_a_200_character_name_with_long_credentials_and_title_fits_on_one_page()
 
 
 def test_programme_can_print_on_us_letter() -> None:
+    """Programme can print on us letter."""
     said = content(programme={"provider_name": "P", "certificate_page_size": "Letter"})
     page = PdfReader(BytesIO(render.render_pdf("module", said))).pages[0]
     width, height = float(page.mediabox.width), float(page.mediabox.height)
@@ -159,5 +167,6 @@ def test_programme_can_print_on_us_letter() -> None:
 
 
 def test_a4_landscape_is_the_default() -> None:
+    """A4 landscape is the default."""
     page = PdfReader(BytesIO(render.render_pdf("module", content()))).pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (842, 595)

@@ -59,6 +59,7 @@ def content(design: str = "module", kind: str = "core_module", **overrides: obje
 
 
 def test_verification_codes_carry_at_least_80_bits_without_ambiguous_characters() -> None:
+    """Verification codes carry at least 80 bits without ambiguous characters."""
     assert code_bits() >= 80
     assert not set("01OILU") & set(ALPHABET)
     codes = {new_verification_code() for _ in range(200)}
@@ -79,6 +80,7 @@ def test_verification_codes_carry_at_least_80_bits_without_ambiguous_characters(
     ],
 )
 def test_typed_codes_are_read_forgivingly(typed: str) -> None:
+    """Typed codes are read forgivingly."""
     assert normalise_code(typed) == "2345-6789-ABCD-EFGH-JKMN"
 
 
@@ -87,14 +89,17 @@ def test_typed_codes_are_read_forgivingly(typed: str) -> None:
     ["", None, "2345-6789", "0000-0000-0000-0000-0000", "2345-6789-ABCD-EFGH-JKMN-2", "<script>"],
 )
 def test_things_that_cannot_be_codes_are_refused(typed: str | None) -> None:
+    """Things that cannot be codes are refused."""
     assert normalise_code(typed) is None
 
 
 def test_serials_carry_the_year_and_a_padded_number() -> None:
+    """Serials carry the year and a padded number."""
     assert format_serial(2026, 123) == "KAP-2026-000123"
 
 
 def test_hours_and_dates_print_without_noise() -> None:
+    """Hours and dates print without noise."""
     assert format_hours(Decimal("7.50")) == "7.5"
     assert format_hours(Decimal("41.00")) == "41"
     assert format_hours(Decimal("0.25")) == "0.25"
@@ -103,6 +108,7 @@ def test_hours_and_dates_print_without_noise() -> None:
 
 
 def test_module_certificate_says_who_what_when_hours_provider_statements_and_signatory() -> None:
+    """Module certificate says who what when hours provider statements and signatory."""
     said = content()
     assert said["holder_name"] == "Ada Lovelace"
     assert said["credentials"] == "PhD"
@@ -120,6 +126,7 @@ def test_module_certificate_says_who_what_when_hours_provider_statements_and_sig
 
 
 def test_retreat_certificate_carries_no_ce_hours_and_no_accreditation() -> None:
+    """Retreat certificate carries no ce hours and no accreditation."""
     said = content(design="retreat", kind="retreat")
     assert said["ce_hours"] == ""
     assert said["ce_type"] == ""
@@ -127,17 +134,20 @@ def test_retreat_certificate_carries_no_ce_hours_and_no_accreditation() -> None:
 
 
 def test_licence_line_is_empty_when_no_licence_number_is_known() -> None:
+    """Licence line is empty when no licence number is known."""
     said = content(holder=Holder("Pre Licensed", "MSW student"))
     assert said["licence_line"] == ""
 
 
 def test_programme_can_ask_for_letter_paper_and_unknown_sizes_fall_back_to_a4() -> None:
+    """Programme can ask for letter paper and unknown sizes fall back to a4."""
     assert programme_facts({"certificate_page_size": "letter"})["page_size"] == "Letter"
     assert programme_facts({"certificate_page_size": "tabloid"})["page_size"] == "A4"
     assert programme_facts({})["provider_name"]  # never blank on a certificate
 
 
 def test_content_is_plain_json_values() -> None:
+    """Content is plain json values."""
     import json
 
     assert json.loads(json.dumps(content())) == content()
@@ -148,11 +158,13 @@ def test_content_is_plain_json_values() -> None:
     [(20, "name-s"), (40, "name-m"), (60, "name-l"), (110, "name-xl"), (200, "name-xxl")],
 )
 def test_longer_names_get_smaller_type(length: int, expected: str) -> None:
+    """Longer names get smaller type."""
     said = content(holder=Holder("N" * length))
     assert layout_classes(said)["name_class"] == expected
 
 
 def test_transcript_lists_completions_in_date_order_with_total_hours() -> None:
+    """Transcript lists completions in date order with total hours."""
     rows = [
         TranscriptRow("M2", "Module 2", "Core module", date(2025, 5, 1), Decimal("8"), "S2"),
         TranscriptRow("M1", "Module 1", "Core module", date(2025, 3, 1), Decimal("7.5"), "S1"),
@@ -167,6 +179,7 @@ def test_transcript_lists_completions_in_date_order_with_total_hours() -> None:
 
 
 def test_spacing_tightens_as_long_name_title_and_statements_add_up() -> None:
+    """Spacing tightens as long name title and statements add up."""
     long_statements = {**PROGRAMME, "accreditation_statements": ["S" * 200, "T" * 200]}
     assert layout_classes(content())["density_class"] == "roomy"
     assert layout_classes(content(holder=Holder("N" * 100)))["density_class"] == "dense"

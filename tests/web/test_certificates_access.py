@@ -29,6 +29,7 @@ def certificate(session, owner) -> Certificate:
 def test_marking_a_module_in_the_browser_issues_the_certificate_in_that_request(
     client, login, session, make_user, owner
 ) -> None:
+    """Marking a module in the browser issues the certificate in that request."""
     instructor = make_user(Role.INSTRUCTOR)
     login(client, instructor)
     response = client.post(
@@ -44,7 +45,10 @@ def test_marking_a_module_in_the_browser_issues_the_certificate_in_that_request(
 def test_owner_downloads_the_stored_bytes_without_a_render(
     client, login, owner, certificate, monkeypatch
 ) -> None:
+    """Owner downloads the stored bytes without a render."""
+
     def refuse(*_args: object, **_kwargs: object) -> bytes:
+        """Fail the test if anything renders."""
         raise AssertionError("a download must not render")
 
     monkeypatch.setattr(render, "render_pdf", refuse)
@@ -62,6 +66,7 @@ def test_owner_downloads_the_stored_bytes_without_a_render(
 
 @pytest.mark.parametrize("role", [Role.INSTRUCTOR, Role.ADMIN])
 def test_staff_download_anyones_certificate(client, login, make_user, certificate, role) -> None:
+    """Staff download anyones certificate."""
     login(client, make_user(role))
     assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 200
 
@@ -70,6 +75,7 @@ def test_staff_download_anyones_certificate(client, login, make_user, certificat
 def test_other_people_get_404_for_someone_elses_certificate_and_transcript(
     client, login, make_user, owner, certificate, role
 ) -> None:
+    """Other people get 404 for someone elses certificate and transcript."""
     login(client, make_user(role))
     assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 404
     assert client.get(f"/people/{owner.id}/transcript.pdf").status_code == 404
@@ -77,6 +83,7 @@ def test_other_people_get_404_for_someone_elses_certificate_and_transcript(
 
 
 def test_guests_are_sent_to_sign_in(client, owner, certificate) -> None:
+    """Guests are sent to sign in."""
     for url in (
         f"/certificates/{certificate.id}.pdf",
         f"/people/{owner.id}/transcript.pdf",
@@ -87,11 +94,13 @@ def test_guests_are_sent_to_sign_in(client, owner, certificate) -> None:
 
 
 def test_unknown_certificate_is_404(client, login, make_user) -> None:
+    """Unknown certificate is 404."""
     login(client, make_user(Role.ADMIN))
     assert client.get("/certificates/999999.pdf").status_code == 404
 
 
 def test_owner_downloads_a_transcript_rendered_now(client, login, owner, certificate) -> None:
+    """Owner downloads a transcript rendered now."""
     login(client, owner)
     response = client.get(f"/people/{owner.id}/transcript.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -101,6 +110,7 @@ def test_owner_downloads_a_transcript_rendered_now(client, login, owner, certifi
 
 
 def test_person_page_lists_certificates_for_the_holder(client, login, owner, certificate) -> None:
+    """Person page lists certificates for the holder."""
     login(client, owner)
     html = client.get(f"/people/{owner.id}/certificates").get_data(as_text=True)
     assert certificate.serial in html and f"/certificates/{certificate.id}.pdf" in html
@@ -109,6 +119,7 @@ def test_person_page_lists_certificates_for_the_holder(client, login, owner, cer
 def test_dashboard_shows_certificates_and_the_transcript_link(
     client, login, owner, certificate
 ) -> None:
+    """Dashboard shows certificates and the transcript link."""
     login(client, owner)
     html = client.get("/").get_data(as_text=True)
     # once in the certificates section, once beside Module 1 in the modules table
@@ -119,6 +130,7 @@ def test_dashboard_shows_certificates_and_the_transcript_link(
 def test_admin_list_searches_by_name_serial_and_code(
     client, login, make_user, session, certificate
 ) -> None:
+    """Admin list searches by name serial and code."""
     other = make_user(Role.CLINICIAN, name="Bruno Other")
     record(session, other.id, "M1")
     session.commit()
@@ -133,6 +145,7 @@ def test_admin_list_searches_by_name_serial_and_code(
 def test_admin_list_runs_a_constant_number_of_queries(
     client, login, make_user, session, engine, catalog
 ) -> None:
+    """Admin list runs a constant number of queries."""
     login(client, make_user(Role.ADMIN))
     person = make_user(Role.CLINICIAN)
     record(session, person.id, "M1")
@@ -152,6 +165,7 @@ def test_admin_list_runs_a_constant_number_of_queries(
 def test_admin_revokes_and_reissues_from_the_list(
     client, login, make_user, session, certificate
 ) -> None:
+    """Admin revokes and reissues from the list."""
     login(client, make_user(Role.ADMIN))
     reissued = client.post(f"/admin/certificates/{certificate.id}/reissue")
     assert reissued.status_code == 302
@@ -174,6 +188,7 @@ def test_admin_revokes_and_reissues_from_the_list(
 def test_only_admins_reach_the_certificate_list_and_actions(
     client, login, make_user, certificate, role
 ) -> None:
+    """Only admins reach the certificate list and actions."""
     login(client, make_user(role))
     assert client.get("/admin/certificates").status_code == 403
     assert (
@@ -188,6 +203,7 @@ def test_only_admins_reach_the_certificate_list_and_actions(
 def test_clinician_record_page_links_to_certificates_and_transcript(
     client, login, make_user, owner, certificate
 ) -> None:
+    """Clinician record page links to certificates and transcript."""
     login(client, make_user(Role.INSTRUCTOR))
     html = client.get(f"/clinicians/{owner.id}").get_data(as_text=True)
     assert f"/people/{owner.id}/certificates" in html

@@ -25,6 +25,7 @@ def issued(session, make_user, catalog):  # noqa: ANN001, ANN201
 def test_qr_code_decodes_to_the_verification_url_which_shows_valid_then_revoked(
     client, session, issued, tmp_path
 ) -> None:
+    """Qr code decodes to the verification url which shows valid then revoked."""
     urls = decode_qr(issued.pdf, tmp_path)
     assert urls == [f"http://lms.test/verify/{issued.code}"]
     path = urlsplit(urls[0]).path
@@ -43,6 +44,7 @@ def test_qr_code_decodes_to_the_verification_url_which_shows_valid_then_revoked(
 
 
 def test_verification_shows_nothing_else_about_the_holder(client, session, issued) -> None:
+    """Verification shows nothing else about the holder."""
     html = client.get(f"/verify/{issued.code}").get_data(as_text=True)
     person = issued.user
     assert person.email not in html
@@ -51,6 +53,7 @@ def test_verification_shows_nothing_else_about_the_holder(client, session, issue
 
 
 def test_reissued_certificate_old_code_shows_superseded(client, session, issued) -> None:
+    """Reissued certificate old code shows superseded."""
     new = services.reissue_certificate(session, issued.id, actor_id=None)
     session.commit()
     old_page = client.get(f"/verify/{issued.code}").get_data(as_text=True)
@@ -60,6 +63,7 @@ def test_reissued_certificate_old_code_shows_superseded(client, session, issued)
 
 
 def test_typed_code_is_read_forgivingly_and_redirected_to_its_page(client, issued) -> None:
+    """Typed code is read forgivingly and redirected to its page."""
     typed = issued.code.lower().replace("-", " ")
     response = client.get("/verify", query_string={"code": f"  {typed} "})
     assert response.status_code == 302
@@ -69,6 +73,7 @@ def test_typed_code_is_read_forgivingly_and_redirected_to_its_page(client, issue
 
 
 def test_unknown_and_malformed_codes_get_a_plain_404_page(client, issued) -> None:
+    """Unknown and malformed codes get a plain 404 page."""
     for code in ("2222-2222-2222-2222-2222", "not-a-code", "<script>alert(1)<script>"):
         response = client.get(f"/verify/{code}")
         assert response.status_code == 404
@@ -79,6 +84,7 @@ def test_unknown_and_malformed_codes_get_a_plain_404_page(client, issued) -> Non
 
 
 def test_verification_form_is_public_and_linked_from_every_footer(client) -> None:
+    """Verification form is public and linked from every footer."""
     page = client.get("/verify")
     assert page.status_code == 200
     assert 'href="/verify"' in client.get("/login").get_data(as_text=True)
@@ -86,6 +92,7 @@ def test_verification_form_is_public_and_linked_from_every_footer(client) -> Non
 
 
 def test_uploaded_original_pdf_is_recognised_with_its_status(client, issued) -> None:
+    """Uploaded original pdf is recognised with its status."""
     response = client.post(
         "/verify/upload",
         data={"pdf": (BytesIO(issued.pdf), "certificate.pdf")},
@@ -97,6 +104,7 @@ def test_uploaded_original_pdf_is_recognised_with_its_status(client, issued) -> 
 
 
 def test_tampered_pdf_fails_the_upload_check(client, issued) -> None:
+    """Tampered pdf fails the upload check."""
     tampered = issued.pdf.replace(b"Ada Lovelace", b"Eve Lovelace", 1)
     if tampered == issued.pdf:  # text is in compressed streams: flip one byte instead
         middle = len(issued.pdf) // 2
@@ -113,6 +121,7 @@ def test_tampered_pdf_fails_the_upload_check(client, issued) -> None:
 
 
 def test_upload_without_a_file_is_refused_with_a_message(client) -> None:
+    """Upload without a file is refused with a message."""
     response = client.post("/verify/upload", data={}, content_type="multipart/form-data")
     assert response.status_code == 422
     assert "Choose the PDF file to check." in response.get_data(as_text=True)
@@ -127,12 +136,14 @@ def guarded_app_config(app_config):  # noqa: ANN001, ANN201
 
 
 def test_verification_is_rate_limited(guarded_app_config, client) -> None:
+    """Verification is rate limited."""
     statuses = [client.get("/verify/2222-2222-2222-2222-2222").status_code for _ in range(61)]
     assert statuses[:60] == [404] * 60
     assert statuses[60] == 429
 
 
 def test_upload_needs_the_csrf_token(guarded_app_config, client) -> None:
+    """Upload needs the csrf token."""
     response = client.post(
         "/verify/upload",
         data={"pdf": (BytesIO(b"%PDF-1.7"), "x.pdf")},
