@@ -1,1 +1,1 @@
-"""Certificates: PDF designs rendered once at issue, stored, served, revoked and publicly verified."""
+"""Certificates: PDFs rendered once at issue, stored, served, revoked and publicly verified."""
