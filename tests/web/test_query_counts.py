@@ -79,7 +79,7 @@ def test_the_dashboard_runs_the_same_queries_for_3_or_40_history_entries(
     many = dashboard_statements(app, login, engine, large)
 
     assert len(few) == len(many), "\n".join(many)
-    assert len(many) <= 15
+    assert len(many) <= 30, "\n".join(s[:90] for s in many)
 
 
 ROSTER_QUERIES = ["", "?eligible=RETREAT-L1&applied=no", "?missing=M1", "?q=clinician", "?page=2"]
