@@ -1,0 +1,275 @@
+"""A small, complete world for walking every route: one of each record, and its snapshot.
+
+Used by test_access_matrix.py. The world is built once per test process through the real
+services (so it is what the app would hold), dumped row by row, and loaded back into each
+test's empty database, which is much faster than building it again.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Integer, select, text
+from sqlalchemy.engine import Engine
+
+from lms.auth.models import Role, User, UserRole
+from lms.db import Base, db, utcnow
+
+PERSONAS = ("guest", "clinician", "other", "instructor", "reviewer", "admin")
+
+# A tiny but well-formed PDF: evidence uploads are checked by content, not by name.
+EVIDENCE_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+# Health data written into the world's screening; it must never reach another role's page.
+SCREENING_SECRET = "Sleep apnoea diagnosed in 2019, CPAP nightly"
+
+
+@dataclass
+class World:
+    """Ids, codes and tokens of the world's records, plus the rows to restore it from."""
+
+    values: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def person(self, persona: str) -> tuple[int, str] | None:
+        """(user id, auth token) of a persona, None for the guest."""
+        if persona == "guest":
+            return None
+        return self.values[f"{persona}_id"], self.values[f"{persona}_token"]
+
+
+def _person(session: Any, label: str, *roles: Role, **fields: Any) -> User:
+    """Add one account with a licence verified by nobody in particular."""
+    fields.setdefault("licence_type", "LCSW")
+    fields.setdefault("licence_number", f"LIC-{label.upper()}")
+    fields.setdefault("licence_state", "CA")
+    fields.setdefault("licence_expires_on", date(2099, 12, 31))
+    fields.setdefault("licence_verified_at", utcnow())
+    user = User(
+        email=f"{label}@world.test",
+        name=f"World {label.title()}",
+        credentials="LCSW",
+        password_hash=None,
+        email_confirmed_at=utcnow(),
+        **fields,
+    )
+    user.role_rows = [UserRole(role=r) for r in sorted(roles)]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def build(app: Flask) -> dict[str, Any]:
+    """Create one of each record through the services and return their ids and codes."""
+    from lms.auth import services as auth_services
+    from lms.auth.tokens import (
+        EMAIL_CONFIRMATION,
+        INVITATION,
+        PASSWORD_RESET,
+        account_fingerprint,
+        make_token,
+    )
+    from lms.catalog.services import DEFAULT_CATALOG, load_catalog
+    from lms.certificates.models import Certificate
+    from lms.equivalency.services import RequestInput, submit_request
+    from lms.mail.models import Notification, OutboxMessage
+    from lms.progress.models import CompletionSource
+    from lms.progress.services import record_cohort, record_completion
+    from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
+    from lms.retreats.services import SessionInput, apply, create_session
+
+    today = date.today()
+    with app.app_context():
+        session = db.session
+        load_catalog(session, DEFAULT_CATALOG)
+        # Created in this order so that every reference points at a lower id (restores in
+        # id order then satisfy the foreign keys row by row).
+        admin = _person(session, "admin", Role.ADMIN)
+        instructor = _person(session, "instructor", Role.INSTRUCTOR)
+        reviewer = _person(session, "reviewer", Role.MEDICAL_REVIEWER)
+        clinician = _person(session, "clinician", Role.CLINICIAN)
+        other = _person(session, "other", Role.CLINICIAN)
+        leaver = _person(session, "leaver", Role.CLINICIAN, deletion_requested_at=utcnow())
+        db.commit()
+
+        completion = record_completion(
+            session,
+            user_id=clinician.id,
+            item_code="M1",
+            completed_on=today - timedelta(days=30),
+            source=CompletionSource.INSTRUCTOR,
+            actor_id=instructor.id,
+            note="world: module 1",
+        )
+        db.commit()
+        cohort = record_cohort(
+            session,
+            user_ids=[clinician.id, other.id],
+            item_code="HTH",
+            completed_on=today - timedelta(days=20),
+            actor_id=instructor.id,
+        )
+        db.commit()
+        request = submit_request(
+            session,
+            user_id=clinician.id,
+            data=RequestInput(
+                item_code="RETREAT-ADV",
+                outside_programme="KTC",
+                attended_from=today - timedelta(days=400),
+                attended_to=today - timedelta(days=396),
+                hours=Decimal("30"),
+                description="Five-day experiential retreat with another programme.",
+            ),
+            evidence_dir=app.config["LMS_EVIDENCE_DIR"],
+            evidence_stream=io.BytesIO(EVIDENCE_PDF),
+            evidence_filename="retreat-certificate.pdf",
+        )
+        db.commit()
+        retreat_session = create_session(
+            session,
+            item_code="RETREAT-L1",
+            data=SessionInput(
+                starts_on=today + timedelta(days=60),
+                ends_on=today + timedelta(days=64),
+                location="Portland, OR",
+                capacity=8,
+                application_deadline=today + timedelta(days=30),
+            ),
+            actor_id=admin.id,
+        )
+        db.commit()
+        answers = tuple(
+            ScreeningAnswer(code, yes=code == "sleep_apnea", detail=SCREENING_SECRET)
+            if code == "sleep_apnea"
+            else ScreeningAnswer(code, yes=False)
+            for code, _ in CONTRAINDICATIONS
+        )
+        application = apply(
+            session,
+            user_id=clinician.id,
+            session_id=retreat_session.id,
+            screening=ScreeningInput(answers=answers, anything_else=""),
+            screening_key=app.config["LMS_SCREENING_KEY"],
+        )
+        db.commit()
+        invitee = auth_services.invite_staff(
+            session,
+            email="invitee@world.test",
+            name="World Invitee",
+            roles={Role.INSTRUCTOR},
+            actor=admin,
+        )
+        db.commit()
+
+        certificate = session.scalar(
+            select(Certificate).where(Certificate.user_id == clinician.id).order_by(Certificate.id)
+        )
+        notice = session.scalar(
+            select(Notification)
+            .where(Notification.user_id == clinician.id)
+            .order_by(Notification.id)
+        )
+        message = session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.user_id == clinician.id)
+            .order_by(OutboxMessage.id)
+        )
+        assert certificate is not None, "recording a completion should issue a certificate"
+        assert notice is not None, "the clinician should have been notified of something"
+        assert message is not None, "the clinician should have been e-mailed something"
+        values: dict[str, Any] = {
+            "item_code": "M1",
+            "completion_id": completion.id,
+            "cohort_event_id": cohort.event_id,
+            "certificate_id": certificate.id,
+            "certificate_code": certificate.code,
+            "request_id": request.id,
+            "session_id": retreat_session.id,
+            "application_id": application.id,
+            "notice_id": notice.id,
+            "message_id": message.id,
+            "invitee_id": invitee.id,
+            "leaver_id": leaver.id,
+            "reset_token": make_token(
+                PASSWORD_RESET, {"u": clinician.id, "f": account_fingerprint(clinician)}
+            ),
+            "confirm_token": make_token(
+                EMAIL_CONFIRMATION, {"u": clinician.id, "e": clinician.email}
+            ),
+            "invitation_token": make_token(
+                INVITATION, {"u": invitee.id, "f": account_fingerprint(invitee)}
+            ),
+        }
+        for label, user in [
+            ("admin", admin),
+            ("instructor", instructor),
+            ("reviewer", reviewer),
+            ("clinician", clinician),
+            ("other", other),
+        ]:
+            values[f"{label}_id"] = user.id
+            values[f"{label}_token"] = user.auth_token
+        return values
+
+
+def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, in primary-key order."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            query = select(table).order_by(*table.primary_key.columns)
+            rows[table.name] = [dict(row) for row in conn.execute(query).mappings()]
+    return rows
+
+
+def load(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Replace the database's content with the dumped rows (and move sequences past them)."""
+    tables = Base.metadata.sorted_tables
+    with engine.begin() as conn:
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        for table in tables:
+            if rows.get(table.name):
+                conn.execute(table.insert(), rows[table.name])
+        if conn.dialect.name == "postgresql":
+            for table in tables:
+                pk = list(table.primary_key.columns)
+                if len(pk) == 1 and isinstance(pk[0].type, Integer):
+                    # Names come from our own metadata, never from input.
+                    name, column = table.name, pk[0].name
+                    sql = (
+                        f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "  # noqa: S608
+                        f"COALESCE((SELECT MAX({column}) FROM {name}), 0) + 1, false)"
+                    )
+                    conn.execute(text(sql))
+
+
+def differences(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> list[str]:
+    """Names of the tables whose rows differ, with row counts, for assertion messages."""
+    changed = []
+    for name in before:
+        if before[name] != after.get(name):
+            changed.append(f"{name} ({len(before[name])} -> {len(after.get(name, []))} rows)")
+    return changed
+
+
+def client_as(app: Flask, world: World, persona: str) -> FlaskClient:
+    """A test client signed in as the persona (the guest gets a plain client)."""
+    client = app.test_client()
+    person = world.person(persona)
+    if person is not None:
+        user_id, token = person
+        with client.session_transaction() as flask_session:
+            flask_session["_user_id"] = f"{user_id}:{token}"
+            flask_session["_fresh"] = True
+    return client
