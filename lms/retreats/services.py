@@ -29,7 +29,13 @@ from lms.errors import (
 )
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.models import Application, ApplicationStatus, Screening
-from lms.retreats.screening import ScreeningInput, decrypt_screening, encrypt_screening, fernet_for
+from lms.retreats.screening import (
+    ScreeningInput,
+    ScreeningUnavailable,
+    decrypt_screening,
+    encrypt_screening,
+    fernet_for,
+)
 
 # Statuses that hold one of the session's places.
 PLACE_HOLDING = (ApplicationStatus.ACCEPTED, ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT)
@@ -40,6 +46,29 @@ WITHDRAWABLE = (
     ApplicationStatus.WAITLISTED,
 )
 MAX_LOCATION = 200
+
+# The only status changes an application can make. Every change goes through _set_status,
+# which refuses anything not listed here, so a new code path cannot invent a transition.
+TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    ApplicationStatus.MEDICAL_REVIEW: frozenset(
+        {
+            ApplicationStatus.ACCEPTED,
+            ApplicationStatus.WAITLISTED,
+            ApplicationStatus.NOT_CLEARED,
+            ApplicationStatus.WITHDRAWN,
+        }
+    ),
+    ApplicationStatus.WAITLISTED: frozenset(
+        {ApplicationStatus.ACCEPTED, ApplicationStatus.WITHDRAWN}
+    ),
+    ApplicationStatus.ACCEPTED: frozenset(
+        {ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT, ApplicationStatus.WITHDRAWN}
+    ),
+    ApplicationStatus.ABSENT: frozenset({ApplicationStatus.ATTENDED}),
+    ApplicationStatus.ATTENDED: frozenset(),
+    ApplicationStatus.NOT_CLEARED: frozenset(),
+    ApplicationStatus.WITHDRAWN: frozenset(),
+}
 
 
 def _today(today: date | None) -> date:
@@ -395,6 +424,43 @@ def live_application(session: Session, user_id: int, session_id: int) -> Applica
     )
 
 
+@dataclass(frozen=True)
+class ApplyPage:
+    """What the application page shows: the session, and whether (and why not) one may apply."""
+
+    retreat_session: RetreatSession
+    existing: Application | None
+    problem: str | None
+    unavailable: str | None
+    places_left: int
+
+
+def apply_page(
+    session: Session,
+    user: User,
+    session_id: int,
+    *,
+    screening_key: str | None,
+    today: date | None = None,
+) -> ApplyPage:
+    """Everything the application form needs to say before anyone posts it (read only)."""
+    retreat_session = get_session(session, session_id)
+    if not retreat_session.item.is_retreat:
+        raise NotFound("No such retreat session.")
+    unavailable = None
+    try:
+        fernet_for(screening_key)
+    except ScreeningUnavailable as error:
+        unavailable = error.message
+    return ApplyPage(
+        retreat_session=retreat_session,
+        existing=live_application(session, user.id, session_id),
+        problem=eligibility_problem(session, user, retreat_session, today=today),
+        unavailable=unavailable,
+        places_left=max(retreat_session.capacity - places_taken(session, session_id), 0),
+    )
+
+
 def apply(
     session: Session,
     *,
@@ -473,6 +539,9 @@ def _set_status(
 ) -> bool:
     """Compare-and-set: change the application only if it is still in an expected status."""
     allowed = expected if isinstance(expected, tuple) else (expected,)
+    target = values.get("status")
+    if target is not None and any(target not in TRANSITIONS[status] for status in allowed):
+        raise ValueError(f"no transition from {allowed} to {target}")
     result = session.execute(
         update(Application)
         .where(Application.id == application.id, Application.status.in_(allowed))
@@ -751,6 +820,11 @@ class Roster:
     def places_left(self) -> int:
         """Places still free."""
         return max(self.session.capacity - self.taken, 0)
+
+    @property
+    def attendance_open(self) -> bool:
+        """Attendance can be marked from the session's last day on."""
+        return date.today() >= self.session.ends_on
 
 
 _ROSTER_ORDER = {

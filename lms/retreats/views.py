@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -26,7 +24,7 @@ from lms.errors import DomainError
 from lms.retreats import services
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm, SessionForm
 from lms.retreats.models import ApplicationStatus
-from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable, fernet_for
+from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
 
 bp = Blueprint("retreats", __name__, url_prefix="/retreats")
 
@@ -89,28 +87,13 @@ def calendar(session_id: int) -> Response:
 @login_required
 def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Apply to a session with the medical screening (the guard re-runs on the server)."""
-    retreat_session = services.get_session(db.session, session_id)
     form = ApplicationForm()
-    existing = services.live_application(db.session, current_user.id, session_id)
-    problem = services.eligibility_problem(db.session, current_user, retreat_session)
-    unavailable = None
-    try:
-        fernet_for(_screening_key())
-    except ScreeningUnavailable as error:
-        unavailable = error.message
 
     def page(status: int = 200) -> tuple[str, int]:
-        return render_template(
-            "retreats/apply.html",
-            retreat_session=retreat_session,
-            form=form,
-            existing=existing,
-            problem=problem,
-            unavailable=unavailable,
-            places_left=max(
-                retreat_session.capacity - services.places_taken(db.session, session_id), 0
-            ),
-        ), status
+        state = services.apply_page(
+            db.session, current_user, session_id, screening_key=_screening_key()
+        )
+        return render_template("retreats/apply.html", page=state, form=form), status
 
     if request.method == "GET":
         return page()
@@ -234,12 +217,7 @@ def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
 def roster(session_id: int) -> str:
     """Applicants of one session: statuses, counts, waitlist, attendance (no health data)."""
     data = services.roster(db.session, session_id)
-    return render_template(
-        "retreats/roster.html",
-        roster=data,
-        form=AttendanceForm(),
-        attendance_open=date.today() >= data.session.ends_on,
-    )
+    return render_template("retreats/roster.html", roster=data)
 
 
 @bp.get("/sessions/<int:session_id>/roster.csv")
