@@ -294,7 +294,8 @@ def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = N
 
     Nothing is written unless the whole file is valid (CatalogError lists every problem).
     Items are matched by code, sessions by (item, start date, location); items missing from
-    the file are deactivated, never deleted. Loading the same file twice changes nothing.
+    the file are deactivated, never deleted; sessions missing from the file are left as they
+    are (they may have been added in the app). Loading the same file twice changes nothing.
     """
     path = Path(path)
     programme, items = _read_file(path)
@@ -596,7 +597,11 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
     """Create, update and deactivate items and sessions to match the file."""
     existing = {
         item.code: item
-        for item in session.scalars(select(CatalogItem).options(selectinload(CatalogItem.sessions)))
+        for item in session.scalars(
+            select(CatalogItem)
+            .options(selectinload(CatalogItem.sessions))
+            .execution_options(populate_existing=True)  # sessions added since, by the app
+        )
     }
     for spec in specs:
         item = existing.pop(spec.code, None)
@@ -621,7 +626,11 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
 
 
 def _apply_sessions(item: CatalogItem, specs: list[_SessionSpec]) -> bool:
-    """Match sessions by (start, location); add new ones, deactivate dropped ones."""
+    """Match sessions by (start, location): add new ones, bring listed ones in line.
+
+    Sessions the file does not list are left alone: admins also add and close sessions in
+    the app (the retreat sessions pages), and reloading the file must not undo that.
+    """
     changed = False
     by_key = {(s.starts_on, s.location): s for s in item.sessions}
     for spec in specs:
@@ -634,10 +643,6 @@ def _apply_sessions(item: CatalogItem, specs: list[_SessionSpec]) -> bool:
             if getattr(row, attribute) != getattr(spec, attribute):
                 setattr(row, attribute, getattr(spec, attribute))
                 changed = True
-    for row in by_key.values():  # applications may point at it: keep it, closed
-        if row.active:
-            row.active = False
-            changed = True
     return changed
 
 

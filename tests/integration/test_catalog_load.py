@@ -165,18 +165,37 @@ def test_removed_item_is_deactivated_and_keeps_its_history(session, tmp_path, ma
     assert again.updated == ["RETREAT-DFH"] and services.get_item(session, "RETREAT-DFH").active
 
 
-def test_removed_session_is_closed_not_deleted_and_new_session_added(session, tmp_path) -> None:
-    """Sessions are matched by (item, start, location)."""
+def test_new_session_is_added_and_sessions_missing_from_the_file_are_left_alone(
+    session, tmp_path
+) -> None:
+    """Sessions are matched by (item, start, location); ones the app added survive a reload."""
     load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    dfh = services.get_item(session, "RETREAT-DFH")
+    session.add(
+        RetreatSession(
+            item_id=dfh.id,
+            starts_on=date(2027, 8, 6),
+            ends_on=date(2027, 8, 8),
+            location="Ojai, CA",
+            capacity=8,
+        )
+    )
     session.commit()
     text = replace_once(DEFAULT_TEXT, "starts_on = 2027-06-25", "starts_on = 2027-06-24")
     report = load_catalog(session, write(tmp_path, text))
     session.commit()
     assert report.updated == ["RETREAT-DFH"]
+    session.expire_all()
     dfh = services.get_item(session, "RETREAT-DFH")
     by_start = {s.starts_on: s.active for s in dfh.sessions}
-    assert by_start[date(2027, 6, 25)] is False
-    assert by_start[date(2027, 6, 24)] is True
+    assert by_start == {
+        date(2024, 7, 26): True,
+        date(2027, 6, 24): True,  # the file's new session
+        date(2027, 6, 25): True,  # no longer in the file, but never silently closed
+        date(2027, 8, 6): True,  # added in the app
+    }
+    assert not load_catalog(session, write(tmp_path, text)).changed
 
 
 def test_capacity_change_updates_the_session(session, tmp_path) -> None:
