@@ -778,10 +778,14 @@ def licence_label(user: Any, on: date) -> str:
     return what
 
 
+# Built once: making an alias of a mapped class costs more than the query it serves.
+_RECORDER = aliased(User, name="recorder")
+_REVOKER = aliased(User, name="revoker")
+
+
 def _history(session: Session, user_id: int) -> list[HistoryEntry]:
     """Every completion of the person, newest first, with the names of who acted: one query."""
-    recorder = aliased(User)
-    revoker = aliased(User)
+    recorder, revoker = _RECORDER, _REVOKER
     rows = session.execute(
         select(
             Completion.id,
