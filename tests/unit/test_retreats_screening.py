@@ -1,0 +1,82 @@
+"""Pure screening pieces: the questions, encryption at rest, and the key check."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from lms.errors import InvalidInput
+from lms.retreats.models import ApplicationStatus
+from lms.retreats.screening import (
+    CONTRAINDICATIONS,
+    ScreeningAnswer,
+    ScreeningInput,
+    ScreeningUnavailable,
+    decrypt_screening,
+    encrypt_screening,
+    fernet_for,
+)
+from lms.retreats.services import TRANSITIONS, _csv_cell
+
+
+def _answers(yes=()):
+    """A complete screening."""
+    return ScreeningInput(
+        answers=tuple(
+            ScreeningAnswer(code, code in yes, "since 2019" if code in yes else "")
+            for code, _ in CONTRAINDICATIONS
+        ),
+        anything_else="takes lithium",
+    )
+
+
+def test_every_contraindication_in_the_domain_is_asked():
+    labels = " ".join(label.lower() for _code, label in CONTRAINDICATIONS)
+    for condition in (
+        "sleep apnea",
+        "blood pressure",
+        "heart",
+        "psychosis",
+        "stroke",
+        "mania",
+        "tbi",
+        "seizure",
+    ):
+        assert condition in labels
+
+
+def test_answers_round_trip_through_encryption_and_the_token_hides_them():
+    key = Fernet.generate_key().decode()
+    token = encrypt_screening(key, _answers(yes=("psychosis",)))
+    assert b"lithium" not in token and b"psychosis" not in token
+    back = decrypt_screening(key, token)
+    assert back.anything_else == "takes lithium" and back.any_yes
+
+
+def test_another_key_cannot_read_the_answers():
+    token = encrypt_screening(Fernet.generate_key().decode(), _answers())
+    with pytest.raises(ScreeningUnavailable, match="cannot be decrypted"):
+        decrypt_screening(Fernet.generate_key().decode(), token)
+
+
+@pytest.mark.parametrize("key", [None, "", "short", "x" * 44])
+def test_a_missing_or_malformed_key_is_refused_with_an_operator_message(key):
+    with pytest.raises(ScreeningUnavailable, match="LMS_SCREENING_KEY"):
+        fernet_for(key)
+
+
+def test_all_no_is_low_risk_and_an_incomplete_screening_is_refused():
+    assert not _answers().any_yes
+    with pytest.raises(InvalidInput, match="Answer every screening question"):
+        ScreeningInput(answers=_answers().answers[1:]).validate()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell("@SUM") == "'@SUM" and _csv_cell("Ada") == "Ada"
+
+
+def test_finished_applications_cannot_change_status():
+    for final in (ApplicationStatus.ATTENDED, ApplicationStatus.NOT_CLEARED):
+        assert TRANSITIONS[final] == frozenset()
+    assert ApplicationStatus.ACCEPTED not in TRANSITIONS[ApplicationStatus.WITHDRAWN]

@@ -1,0 +1,91 @@
+"""The dashboard's retreat cards say where the clinician stands with each retreat."""
+
+from __future__ import annotations
+
+import pytest
+from retreats_support import add_session, complete, screening
+from sqlalchemy.orm import Session
+
+from lms.auth.models import Role
+from lms.retreats import services
+
+KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
+
+
+def _card(html: str, code: str) -> str:
+    """The dashboard card of one retreat."""
+    return html.split(f'id="item-{code}"', 1)[1].split("</article>", 1)[0]
+
+
+def _apply_and_clear(session: Session, user_id: int, session_id: int, reviewer_id: int) -> None:
+    """An application cleared by a reviewer."""
+    application = services.apply(
+        session, user_id=user_id, session_id=session_id, screening=screening(), screening_key=KEY
+    )
+    services.decide_screening(session, application.id, reviewer_id=reviewer_id, clear=True)
+    session.commit()
+
+
+@pytest.fixture
+def reviewer(make_user):
+    """A medical reviewer."""
+    return make_user(Role.MEDICAL_REVIEWER)
+
+
+def test_open_retreat_lists_sessions_with_places_and_apply_links(
+    app, login, session, make_user, catalog
+):
+    clinician = make_user(Role.CLINICIAN)
+    complete(session, clinician.id, "M1")
+    upcoming = add_session(session, capacity=3, location="Ojai, CA")
+    html = login(app.test_client(), clinician).get("/").text
+    card = _card(html, "RETREAT-L1")
+    assert "Open to you" in card and "Ojai, CA" in card and "3 places left" in card
+    assert f"/retreats/sessions/{upcoming.id}/apply" in card
+    assert f"/retreats/sessions/{upcoming.id}.ics" in card
+
+
+def test_waitlisted_clinician_sees_their_position_and_accepted_one_sees_accepted(
+    app, login, session, make_user, catalog, reviewer
+):
+    full = add_session(session, capacity=1, location="Big Sur, CA")
+    people = []
+    for _ in range(3):
+        person = make_user(Role.CLINICIAN)
+        complete(session, person.id, "M1")
+        _apply_and_clear(session, person.id, full.id, reviewer.id)
+        people.append(person)
+    first = _card(login(app.test_client(), people[0]).get("/").text, "RETREAT-L1")
+    third = _card(login(app.test_client(), people[2]).get("/").text, "RETREAT-L1")
+    assert "Accepted" in first
+    assert "Waitlisted" in third and "position 2 on the waitlist" in third
+
+
+def test_application_in_review_and_not_cleared_are_shown_as_such(
+    app, login, session, make_user, catalog, reviewer
+):
+    clinician = make_user(Role.CLINICIAN)
+    complete(session, clinician.id, "M1")
+    retreat_session = add_session(session)
+    application = services.apply(
+        session,
+        user_id=clinician.id,
+        session_id=retreat_session.id,
+        screening=screening(yes=("active_mania",)),
+        screening_key=KEY,
+    )
+    session.commit()
+    client = login(app.test_client(), clinician)
+    assert "in medical review" in _card(client.get("/").text, "RETREAT-L1")
+    services.decide_screening(session, application.id, reviewer_id=reviewer.id, clear=False)
+    session.commit()
+    assert "Not cleared" in _card(client.get("/").text, "RETREAT-L1")
+
+
+def test_locked_retreat_card_keeps_progress_explanation_and_adds_no_apply_link(
+    app, login, session, make_user, catalog
+):
+    clinician = make_user(Role.CLINICIAN, licensed=False)
+    add_session(session)
+    card = _card(login(app.test_client(), clinician).get("/").text, "RETREAT-DFH")
+    assert "Locked" in card and "/apply" not in card
