@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import escape
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms.config import PROJECT_ROOT, load_config
 from lms.db import Database
@@ -121,6 +123,7 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.endpoint and not request.endpoint.startswith("static"):
@@ -147,9 +150,15 @@ def _register_error_pages(app: Flask) -> None:
         _db.rollback()
         if wants_json():
             return jsonify(error=title, message=message), status
-        return render_template(
-            "errors/error.html", status=status, title=title, message=message
-        ), status
+        try:
+            page = render_template("errors/error.html", status=status, title=title, message=message)
+        except Exception:
+            # The page itself failed (the database is down and the header needs the signed-in
+            # person, say): answer with bare, escaped HTML rather than Werkzeug's debug output.
+            app.logger.exception("error page failed to render")
+            page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+            page += f"<p>{escape(message)}</p>"
+        return page, status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Any, int]:
@@ -190,6 +199,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if proxies := app.config["LMS_TRUSTED_PROXIES"]:
+        # Only behind a known number of proxies may X-Forwarded-For name the client: the
+        # per-address sign-in limit and HTTPS detection (HSTS) depend on it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     LMS(app)

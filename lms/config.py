@@ -85,6 +85,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "`1` to send cookies over HTTPS only (default on in production)",
     ),
+    Setting(
+        "LMS_TRUSTED_PROXIES",
+        "LMS_TRUSTED_PROXIES",
+        "0",
+        "how many reverse proxies sit in front of the app and set X-Forwarded-For/-Proto "
+        "(`1` behind nginx); `0` trusts no forwarded header",
+    ),
 )
 
 
@@ -140,6 +147,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
     if not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"LMS_PUBLIC_URL must start with http:// or https://, not {public_url!r}")
     config["LMS_PUBLIC_URL"] = public_url
+
+    proxies = str(config.get("LMS_TRUSTED_PROXIES", "0")).strip()
+    if not proxies.isdigit() or int(proxies) > 5:
+        raise ConfigError(f"LMS_TRUSTED_PROXIES must be a number from 0 to 5, not {proxies!r}")
+    config["LMS_TRUSTED_PROXIES"] = int(proxies)
 
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

@@ -159,3 +159,61 @@ def test_settings_map_the_environment_variable_to_the_limiter_storage():
     env = {"LMS_ENV": "development", "LMS_RATELIMIT_STORAGE_URL": REDIS_URL}
     assert load_config(environ=env)["RATELIMIT_STORAGE_URI"] == REDIS_URL
     assert load_config(environ={"LMS_ENV": "development"})["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def spray(app: Flask, count: int, *, remote: str, forwarded: str | None = None) -> list[int]:
+    """`count` failed sign-ins to different accounts, optionally through a proxy header."""
+    statuses = []
+    for n in range(count):
+        headers = {"X-Forwarded-For": forwarded or f"203.0.113.{n + 1}"}
+        response = app.test_client().post(
+            "/login",
+            data={"email": unique_email(f"xff{n}"), "password": "wrong"},
+            headers=headers,
+            environ_base={"REMOTE_ADDR": remote},
+        )
+        statuses.append(response.status_code)
+    return statuses
+
+
+def test_forwarded_for_header_buys_no_extra_tries_when_no_proxy_is_trusted(limited_app):
+    """By default X-Forwarded-For is ignored: faking a new one per try changes nothing."""
+    statuses = spray(limited_app, 21, remote="10.8.0.1")
+    assert statuses[:20] == [200] * 20 and statuses[20] == 429
+
+
+def test_behind_a_trusted_proxy_each_client_address_is_limited_on_its_own(app_config):
+    """With LMS_TRUSTED_PROXIES=1 the client address comes from the proxy's header."""
+    app = create_app(
+        dict(
+            app_config,
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_STORAGE_URI="memory://",
+            **{"LMS_TRUSTED_PROXIES": "1"},
+        )
+    )
+    try:
+        assert spray(app, 21, remote="127.0.0.1", forwarded="198.51.100.7")[-1] == 429
+        assert spray(app, 1, remote="127.0.0.1", forwarded="198.51.100.8") == [200]
+    finally:
+        app.extensions["lms"].db.engine.dispose()
+
+
+def test_sign_in_keeps_working_when_the_rate_limit_store_is_down(app_config):
+    """An unreachable Redis is logged and skipped; sign-in is not taken down with it."""
+    app = build_app(app_config, "redis://127.0.0.1:1/0")
+    try:
+        email = unique_email("redis-down")
+        add_account(app, email)
+        assert attempt(app, email, PASSWORD, "10.9.0.1") == 302
+    finally:
+        app.extensions["lms"].db.engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "9"])
+def test_a_wrong_trusted_proxies_value_stops_the_start(value):
+    """LMS_TRUSTED_PROXIES must be a small number."""
+    from lms.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="LMS_TRUSTED_PROXIES"):
+        load_config(environ={"LMS_ENV": "development", "LMS_TRUSTED_PROXIES": value})

@@ -45,6 +45,7 @@ def test_every_response_carries_the_security_headers(client, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 def test_pages_of_a_signed_in_person_are_not_cached(client, make_user, login):
@@ -355,6 +356,21 @@ def test_api_clients_get_a_generic_json_error(failing_app):
     assert response.status_code == 500
     assert response.is_json
     assert "internal detail" not in response.get_data(as_text=True)
+
+
+def test_a_failing_error_page_falls_back_to_bare_html(failing_app, monkeypatch):
+    """Even when the error template cannot render, the answer is a short generic page."""
+    import lms
+
+    def broken_template(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("template trouble with secret internals")
+
+    monkeypatch.setattr(lms, "render_template", broken_template)
+    response = failing_app.test_client().get("/test-only/crash")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in text
+    assert "Traceback" not in text and "secret internals" not in text and "hunter2" not in text
 
 
 def test_not_found_is_a_plain_page(client):
