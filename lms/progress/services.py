@@ -656,7 +656,7 @@ class ItemState(StrEnum):
         return {
             "completed": "Completed",
             "credited": "Credited (equivalent approved)",
-            "available": "Open to you",
+            "available": "Open",
             "locked": "Locked",
         }[self.value]
 
