@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from lms.audit.models import AuditEvent
 from lms.auth import services as auth_services
@@ -258,3 +261,30 @@ def test_verifying_a_pre_licensed_person_is_refused(client, admin, make_user, se
     response = client.post(f"/admin/users/{person.id}/verify-licence")
     assert response.status_code == 422
     assert events(session, "user.licence_verified") == []
+
+
+@pytest.mark.skipif(
+    os.environ.get("LMS_TEST_BACKEND", "sqlite") != "postgresql",
+    reason="PostgreSQL only: SQLite already serialises every writer with BEGIN IMMEDIATE",
+)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(engine, make_user):
+    """The guard locks the admins' rows, so the second demotion waits and then is refused."""
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    with Session(engine) as one, Session(engine) as two:
+        auth_services.set_roles(
+            one, one.get(User, second.id), {Role.CLINICIAN}, actor=one.get(User, first.id)
+        )  # flushed, not committed: the admins' rows stay locked
+        two.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock"):
+            auth_services.set_roles(
+                two, two.get(User, first.id), {Role.CLINICIAN}, actor=two.get(User, second.id)
+            )
+        two.rollback()
+        one.commit()
+        with pytest.raises(Conflict, match="last active administrator"):
+            auth_services.set_roles(
+                two, two.get(User, first.id), {Role.CLINICIAN}, actor=two.get(User, second.id)
+            )
+        two.rollback()
+    with Session(engine) as check:
+        assert auth_services.count_admins(check) == 1
