@@ -24,7 +24,7 @@ SECTIONS = (
 )
 
 
-@bp.app_template_filter("date_range")
+@bp.app_template_filter("session_dates")
 def date_range(starts: date, ends: date) -> str:
     """'4–8 September 2024', '30 September – 2 October 2024', across years in full."""
     if starts == ends:
@@ -42,7 +42,7 @@ def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-@bp.app_template_filter("hours")
+@bp.app_template_filter("ce_hours_text")
 def hours(value: object) -> str:
     """CE hours without trailing zeros ('7.5', '41'); an em dash for none."""
     if value is None:

@@ -27,6 +27,7 @@ def counting_queries(engine) -> Iterator[list[str]]:  # noqa: ANN001
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        """Remember one statement."""
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)

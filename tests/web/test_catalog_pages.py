@@ -24,6 +24,7 @@ def counting_selects(engine) -> Iterator[list[str]]:  # noqa: ANN001
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        """Remember one statement."""
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
