@@ -355,3 +355,29 @@ def test_a_person_with_no_clinician_or_staff_role_gets_a_short_home(app, login, 
     page = signed_in(app, login, reviewer).get("/")
     assert page.status_code == 200
     assert "no progress to show" in text_of(page)
+
+
+def test_with_csrf_on_a_mark_without_its_token_changes_nothing(
+    app_config, catalog, make_user, login, session
+):
+    from lms import create_app
+
+    app_config["WTF_CSRF_ENABLED"] = True
+    guarded = create_app(app_config)
+    instructor = make_user(Role.INSTRUCTOR)
+    clinician = make_user(Role.CLINICIAN)
+    client = login(guarded.test_client(), instructor)
+    try:
+        response = client.post(
+            f"/clinicians/{clinician.id}/completions",
+            data={"item_code": "M1", "completed_on": "2024-03-02"},
+        )
+        cohort = client.post(
+            "/mark",
+            data={"item_code": "M1", "completed_on": "2024-03-02", "user_id": [str(clinician.id)]},
+        )
+    finally:
+        guarded.extensions["lms"].db.engine.dispose()
+
+    assert response.status_code == 400 and cohort.status_code == 400
+    assert live_count(session, clinician.id) == 0
