@@ -269,6 +269,12 @@ class SessionSummary:
         """Places still free."""
         return max(self.session.capacity - self.taken, 0)
 
+    @property
+    def deadline_passed(self) -> bool:
+        """True once the application deadline is behind us."""
+        deadline = self.session.application_deadline
+        return deadline is not None and date.today() > deadline
+
 
 def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Counter]:
     """Application counts per session and status (one query)."""

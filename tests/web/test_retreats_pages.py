@@ -350,3 +350,24 @@ def test_retreats_page_runs_a_constant_number_of_queries(
         client.post(f"/retreats/sessions/{extra.id}/apply", data=screening_form())
     assert session.scalar(select(func.count()).select_from(Screening)) == 4
     assert queries() == before
+
+
+def test_retreats_page_lists_sessions_even_when_locked_but_offers_no_apply_link(
+    app, login, session, make_user, catalog
+):
+    newcomer = make_user(Role.CLINICIAN)
+    upcoming = add_session(session, location="Sedona, AZ")
+    page = _client(app, login, newcomer).get("/retreats/").text
+    level1 = page.split('data-retreat="RETREAT-L1"', 1)[1].split("</section>", 1)[0]
+    assert "Locked" in level1 and "Module 1" in level1 and "Sedona, AZ" in level1
+    assert f"/retreats/sessions/{upcoming.id}/apply" not in level1
+
+
+def test_sessions_past_their_deadline_say_applications_are_closed(
+    app, login, session, clinician, catalog
+):
+    closed = add_session(session, starts_in=30, deadline_in=-1, location="Closed Town")
+    page = _client(app, login, clinician).get("/retreats/").text
+    level1 = page.split('data-retreat="RETREAT-L1"', 1)[1].split("</section>", 1)[0]
+    assert "applications closed" in level1
+    assert f"/retreats/sessions/{closed.id}/apply" not in level1
