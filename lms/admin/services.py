@@ -90,10 +90,11 @@ class AuditRow:
 
 
 def licence_status(user: User, today: date | None = None) -> str:
-    """A one-word summary of a person's licence: pre-licensed, unverified, expired or verified."""
+    """A person's licence in a word: pre-licensed, unverified, expired, verified or none."""
     today = today or datetime.now(UTC).date()
     if user.pre_licensed or not user.licence_number:
-        return "pre-licensed"
+        # Staff accounts are created without a licence; "pre-licensed" is a clinician's state.
+        return "pre-licensed" if Role.CLINICIAN in user.roles else "none"
     if user.licence_verified_at is None:
         return "unverified"
     if user.licence_expires_on is not None and user.licence_expires_on < today:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -54,6 +54,23 @@ def users() -> tuple[str, int]:
     return render_template("admin/users.html", form=form, page=page, links=_page_links(page)), 200
 
 
+# Other features' pages about one person, linked from the account page when they exist.
+RECORD_PAGES = (
+    ("progress.record", "Progress"),
+    ("certificates.person", "Certificates"),
+)
+
+
+def _record_links(user_id: int) -> list[tuple[str, str]]:
+    """(label, url) of the person's pages in other features that this app has."""
+    views = current_app.view_functions
+    return [
+        (label, url_for(endpoint, user_id=user_id))
+        for endpoint, label in RECORD_PAGES
+        if endpoint in views
+    ]
+
+
 def _render_user(user_id: int, status: int = 200, roles_form: RolesForm | None = None) -> Any:
     """The page of one account with its action forms and recent audit events."""
     user = auth_services.get_user(db.session, user_id)
@@ -86,6 +103,7 @@ def _render_user(user_id: int, status: int = 200, roles_form: RolesForm | None =
         person=person,
         roles_form=roles_form,
         events=events,
+        records=_record_links(user.id),
     )
     return page, status
 

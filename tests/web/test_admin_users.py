@@ -143,6 +143,18 @@ def test_user_page_shows_account_licence_and_roles(client, admin, make_user):
     assert "Rita Record" in page and "rita@clinic.test" in page and "RN-777" in page
     assert f"/admin/users/{person.id}/roles" in page
     assert f"/admin/users/{person.id}/deactivate" in page
+    assert f'href="/clinicians/{person.id}"' in page  # the progress record, one click away
+
+
+def test_staff_without_a_licence_are_not_called_pre_licensed(client, admin, make_user):
+    """Only clinicians are pre-licensed; a reviewer without a licence shows a dash."""
+    make_user(Role.MEDICAL_REVIEWER, name="Rene Reviewer", licensed=False)
+    make_user(Role.CLINICIAN, name="Paula Prelicensed", licensed=False)
+    page = client.get("/admin/users").get_data(as_text=True)
+    reviewer_row = page[page.index("Rene Reviewer") :].split("</tr>")[0]
+    clinician_row = page[page.index("Paula Prelicensed") :].split("</tr>")[0]
+    assert "pre-licensed" not in reviewer_row
+    assert "pre-licensed" in clinician_row
 
 
 def test_unknown_user_page_is_404(client, admin):
