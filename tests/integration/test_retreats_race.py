@@ -101,3 +101,26 @@ def test_two_reviewers_deciding_the_same_screening_at_once_decide_it_once(
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert len(errors) == 1 and isinstance(errors[0], AlreadyDecided), outcomes
     assert "already decided by" in errors[0].message
+
+
+def test_the_same_clinician_applying_twice_at_once_gets_one_application(
+    app, session, make_user, catalog
+):
+    from lms.errors import Conflict
+
+    retreat_session = add_session(session, capacity=5)
+    clinician = make_user(Role.CLINICIAN)
+    complete(session, clinician.id, "M1")
+    user_id, session_id = clinician.id, retreat_session.id
+    session.close()
+
+    def apply_once(s):
+        return services.apply(
+            s, user_id=user_id, session_id=session_id, screening=screening(), screening_key=KEY
+        )
+
+    outcomes = _race(app, [apply_once, apply_once])
+
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], Conflict), outcomes
+    assert len(session.scalars(select(Application)).all()) == 1
