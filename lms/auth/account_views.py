@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, send_file, url_for
@@ -184,8 +185,6 @@ def notifications() -> Response | tuple[str, int]:
 @limiter.limit("10 per hour", key_func=_user_key)
 def export() -> Response:
     """Download everything the tracker holds about me (a zip)."""
-    import io
-
     data = privacy.export_personal_data(db.session, _me())
     return send_file(
         io.BytesIO(data),

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -284,10 +285,8 @@ def _send_rows(session: Session, message_ids: list[int]) -> dict[int, str | None
     return results
 
 
-def _outbox_folder(config: Any) -> Any:
+def _outbox_folder(config: Any) -> Path:
     """The folder .eml files go to when no SMTP server is configured."""
-    from pathlib import Path
-
     return Path(config.get("LMS_OUTBOX_DIR") or Path(config["LMS_INSTANCE_PATH"]) / "outbox")
 
 
