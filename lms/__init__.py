@@ -138,6 +138,17 @@ def _is_private() -> bool:
     return bool(getattr(current_user, "is_authenticated", False))
 
 
+# What a person reads on the common error pages when the code gave no message of its own.
+FRIENDLY_MESSAGES = {
+    400: "The request was not understood. Go back, reload the page and try again.",
+    403: "Your account does not give access to this page. Ask an administrator if it should.",
+    404: "There is no page at this address, or it is not yours to see. Check the link.",
+    405: "This address does not accept that kind of request.",
+    413: "The upload is too large. Choose a smaller file and try again.",
+    429: "Too many attempts in a short time. Wait a minute and try again.",
+}
+
+
 def _register_error_pages(app: Flask) -> None:
     """Generic error pages: a plain message and a status, never a traceback."""
 
@@ -176,7 +187,10 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Any, int]:
         status = error.code or 500
-        return render(status, f"{status} {error.name}", error.description or "")
+        message = error.description or ""
+        if message == type(error).description and status in FRIENDLY_MESSAGES:
+            message = FRIENDLY_MESSAGES[status]  # Werkzeug's stock text speaks to developers
+        return render(status, f"{status} {error.name}", message)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Any, int]:

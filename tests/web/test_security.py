@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import uuid
 
 import pytest
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
@@ -312,6 +313,10 @@ def failing_app(app):
     def json_crash():  # noqa: ANN202
         raise ValueError("internal detail")
 
+    @bp.post("/upload")
+    def upload():  # noqa: ANN202
+        return f"{len(request.files['file'].read())} bytes"
+
     @bp.get("/ok-json")
     def ok_json():  # noqa: ANN202
         return jsonify(ok=True)
@@ -374,11 +379,29 @@ def test_a_failing_error_page_falls_back_to_bare_html(failing_app, monkeypatch):
 
 
 def test_not_found_is_a_plain_page(client):
-    """An unknown address gets the generic 404 page."""
+    """An unknown address gets the generic 404 page, in words a person understands."""
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
-    assert "404" in response.get_data(as_text=True)
+    assert "There is no page at this address" in response.get_data(as_text=True)
+
+
+def test_forbidden_page_tells_the_person_what_to_do(client, make_user, login):
+    """A clinician opening an admin page gets a 403 that says whom to ask."""
+    login(client, make_user(Role.CLINICIAN))
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    assert "Ask an administrator" in response.get_data(as_text=True)
+
+
+def test_an_oversized_upload_gets_a_clear_413(failing_app):
+    """A request body over the limit is refused before it is read, with a plain message."""
+    failing_app.config["MAX_CONTENT_LENGTH"] = 1024
+    response = failing_app.test_client().post(
+        "/test-only/upload", data={"file": (io.BytesIO(b"%PDF-" + b"x" * 4096), "big.pdf")}
+    )
+    assert response.status_code == 413
+    assert "The upload is too large" in response.get_data(as_text=True)
 
 
 # --------------------------------------------------------------------------- start-up
