@@ -1086,6 +1086,7 @@ class RetreatStanding:
     application: OwnApplication | None
     applied_session_ids: frozenset[int]
     can_apply: bool
+    licence_blocked: bool = False
 
 
 # When a clinician has several live applications to one retreat, the most advanced one counts.
@@ -1151,6 +1152,7 @@ def retreat_standings(
                 application=live[0] if live else None,
                 applied_session_ids=applied,
                 can_apply=eligible and state in (Standing.OPEN, Standing.NOT_CLEARED),
+                licence_blocked=licence_refusal is not None,
             )
         )
     return standings
