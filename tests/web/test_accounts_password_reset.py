@@ -149,3 +149,28 @@ def test_forgot_password_is_rate_limited_per_address(limited_client):
     ]
     wait_for_background_deliveries()
     assert statuses == [302, 302, 302, 429]
+
+
+def test_a_slow_mail_server_does_not_reveal_that_an_address_exists(app, client, make_user):
+    # A server that accepts the connection but never greets: a send waits for the timeout.
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    app.config["LMS_SMTP_URL"] = f"smtp://127.0.0.1:{silent.getsockname()[1]}?timeout=3"
+    user = make_user()
+    try:
+        started = time.monotonic()
+        known = client.post("/forgot-password", data={"email": user.email})
+        known_took = time.monotonic() - started
+        started = time.monotonic()
+        unknown = client.post("/forgot-password", data={"email": "nobody@example.test"})
+        unknown_took = time.monotonic() - started
+        assert known.status_code == unknown.status_code == 302
+        # The message is sent on a background thread: the answer does not wait 3 s for it.
+        assert known_took < 1.5 and unknown_took < 1.5
+    finally:
+        wait_for_background_deliveries()
+        silent.close()
