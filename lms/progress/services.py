@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy import Select, func, or_, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, lazyload
 
@@ -158,14 +158,21 @@ IdFilter = Sequence[int] | Select[Any]
 
 
 def _load_activity(
-    session: Session, ids: IdFilter, *, with_completions: bool = True
+    session: Session, ids: IdFilter | None, *, with_completions: bool = True
 ) -> dict[int, _Activity]:
-    """Live completions, open/approved equivalencies and live applications: three queries."""
+    """Live completions, open/approved equivalencies and live applications: three queries.
+
+    `ids` None means everyone: plain scans, cheaper than any join when the roster shows all.
+    """
     activity: dict[int, _Activity] = defaultdict(_Activity)
+
+    def of(column: Any) -> Any:
+        return column.in_(ids) if ids is not None else true()
+
     if with_completions:
         completions = session.execute(
             select(Completion.user_id, Completion.item_id).where(
-                Completion.user_id.in_(ids), Completion.revoked_at.is_(None)
+                of(Completion.user_id), Completion.revoked_at.is_(None)
             )
         )
         for user_id, item_id in completions:
@@ -174,7 +181,7 @@ def _load_activity(
         select(
             EquivalencyRequest.user_id, EquivalencyRequest.item_id, EquivalencyRequest.status
         ).where(
-            EquivalencyRequest.user_id.in_(ids),
+            of(EquivalencyRequest.user_id),
             EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
         )
     )
@@ -184,7 +191,7 @@ def _load_activity(
     applications = session.execute(
         select(Application.user_id, RetreatSession.item_id, Application.status)
         .join(RetreatSession, Application.session_id == RetreatSession.id)
-        .where(Application.user_id.in_(ids), Application.status != ApplicationStatus.WITHDRAWN)
+        .where(of(Application.user_id), Application.status != ApplicationStatus.WITHDRAWN)
         .order_by(Application.applied_at, Application.id)
     )
     for user_id, item_id, status in applications:
@@ -1217,7 +1224,8 @@ def roster(session: Session, query: RosterQuery) -> RosterPage:
     _check_query(query, catalogue)
     people_query = _clinicians_query(query.search)
     people = session.execute(people_query).all()
-    activity = _load_activity(session, people_query.with_only_columns(User.id).order_by(None))
+    # Everyone's rows in plain scans, or just the ones found when a search narrowed the list.
+    activity = _load_activity(session, [p.id for p in people] if query.search.strip() else None)
     verdicts = _Verdicts(catalogue)
     matching = []
     for person in people:
