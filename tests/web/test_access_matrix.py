@@ -349,6 +349,11 @@ def test_access_matrix(app, world, endpoint):
                 _wait_for_mail()
                 outcome = _outcome(response)
                 if persona in allowed:
+                    # Positive control: where only the owner may act, the owner's request must
+                    # really change something, so the others' untouched database proves a
+                    # denial and not merely a form that was too empty to do anything.
+                    if allowed == OWNER and not differences(world.rows, dump(engine)):
+                        problems.append(f"{method} {url} as the owner changed nothing")
                     if outcome not in ("allowed", "refused"):
                         problems.append(
                             f"{method} {url} as {persona}: expected allowed, got {outcome}"
