@@ -297,7 +297,7 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _warm_worker(_index: int) -> int:
+def warm_worker(_index: int) -> int:
     """Load fonts and templates in a fresh worker, so the first batch does not wait for it."""
     from lms.certificates.render import font_config, jinja_env
 
@@ -331,12 +331,14 @@ def issue_missing(
     batch_size: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     actor_id: int | None = None,
+    pool: Executor | None = None,
 ) -> BulkReport:
     """Issue every due certificate, rendering on `jobs` processes (default: all cores).
 
     Works in batches: the parent inserts a batch's records, the workers render its PDFs from
     plain content, the parent stores them and commits. An interrupt loses at most the batch
-    in flight, and a rerun picks up what is still due.
+    in flight, and a rerun picks up what is still due. A caller that issues several times
+    may pass its own `pool` (from `render_pool`, which it then shuts down itself).
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
     batch_size = batch_size or max(8, jobs * 8)
@@ -346,10 +348,12 @@ def issue_missing(
     # and starting processes can take seconds on a busy machine.
     commit()
     issued = 0
-    pool = render_pool(jobs) if len(due) > 1 else None
+    own_pool = pool is None and len(due) > 1
+    if own_pool:
+        pool = render_pool(jobs)
     try:
-        if pool is not None:
-            list(pool.map(_warm_worker, range(jobs)))
+        if own_pool and pool is not None:
+            list(pool.map(warm_worker, range(jobs)))
         for start in range(0, len(due), batch_size):
             batch = due[start : start + batch_size]
             completions = session.scalars(
@@ -368,7 +372,7 @@ def issue_missing(
             if on_progress is not None:
                 on_progress(len(batch))
     finally:
-        if pool is not None:
+        if own_pool and pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return BulkReport(due=len(due), issued=issued)
 

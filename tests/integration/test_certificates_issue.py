@@ -289,15 +289,29 @@ def test_issue_missing_issues_every_due_certificate_and_a_rerun_finds_none(
 
 
 def test_issue_missing_renders_on_several_processes(session, make_user, catalog) -> None:
-    """Issue missing renders on several processes."""
+    """Bulk issue renders in worker processes, with its own pool or a caller's reused one."""
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
-    for person in people:
-        record(session, person.id, "M1", bulk=True)
+    first = [record(session, person.id, "M1", bulk=True).id for person in people]
     session.commit()
     report = services.issue_missing(session, commit=session.commit, jobs=2, batch_size=2)
     assert report.issued == 3
-    for certificate in session.scalars(select(Certificate)):
-        assert pdf_text(certificate.pdf).count(certificate.code) >= 1
+    second = [record(session, person.id, "M2", bulk=True).id for person in people]
+    third = [record(session, person.id, "M3", bulk=True).id for person in people]
+    session.commit()
+    pool = services.render_pool(2)
+    assert pool is not None
+    try:
+        for ids in (second, third):
+            report = services.issue_missing(
+                session, commit=session.commit, completion_ids=ids, jobs=2, pool=pool
+            )
+            assert report.issued == 3
+    finally:
+        pool.shutdown()
+    certificates = list(session.scalars(select(Certificate)))
+    assert sorted(c.completion_id for c in certificates) == sorted(first + second + third)
+    for certificate in certificates:
+        assert certificate.code in pdf_text(certificate.pdf)
 
 
 def test_an_interrupted_bulk_issue_keeps_finished_batches_and_a_rerun_completes(
