@@ -272,9 +272,13 @@ def measure(port: int, args: argparse.Namespace) -> list[Row]:
     loadgen.run_load(port, BARE_PATH, requests=100, **common)
     loadgen.run_load(port, DASHBOARD_PATH, cookie=clinician, requests=100, **common)
 
-    bare, dashboard = [], []
+    bare, signed_in, dashboard = [], [], []
     for _ in range(args.rounds):
         bare.append(loadgen.run_load(port, BARE_PATH, requests=args.requests, **common))
+        # The same bare route with the clinician's cookie: what being signed in costs alone.
+        signed_in.append(
+            loadgen.run_load(port, BARE_PATH, cookie=clinician, requests=args.requests, **common)
+        )
         dashboard.append(
             loadgen.run_load(
                 port,
@@ -285,13 +289,14 @@ def measure(port: int, args: argparse.Namespace) -> list[Row]:
                 **common,
             )
         )
-    for result in bare + dashboard:
+    for result in bare + signed_in + dashboard:
         if result.errors:
             raise loadgen.BenchHTTPError(
                 f"{result.errors} failed requests on {result.path}: {result.first_error}"
             )
     bare_rps = statistics.median(r.throughput for r in bare)
     dash_rps = statistics.median(r.throughput for r in dashboard)
+    signed_in_rps = statistics.median(r.throughput for r in signed_in)
 
     roster = loadgen.run_load(
         port,
@@ -307,6 +312,13 @@ def measure(port: int, args: argparse.Namespace) -> list[Row]:
     median = roster.median_latency
     return [
         Row("bare route (SELECT 1)", f"{bare_rps:.0f} req/s", "(yardstick)", "1.00", None),
+        Row(
+            "bare route, signed in (loads the user)",
+            f"{signed_in_rps:.0f} req/s",
+            "(information)",
+            f"{signed_in_rps / bare_rps:.2f} of bare",
+            None,
+        ),
         Row(
             "dashboard throughput",
             f"{dash_rps:.0f} req/s",
