@@ -401,16 +401,20 @@ def test_unsafe_request_without_csrf_token_is_refused_and_changes_nothing(
 
 
 @pytest.mark.parametrize("endpoint", GET_ENDPOINTS)
-def test_get_changes_nothing_and_shows_screening_answers_to_reviewers_only(app, world, endpoint):
-    """GET every route as every persona: not one row of any table changes, and the world's
-    screening answers appear in no response except the medical reviewer's.
+def test_get_changes_nothing_hides_screening_answers_and_sends_security_headers(
+    app, world, endpoint
+):
+    """GET every route as every persona: not one row of any table changes, the world's
+    screening answers appear in no response except the medical reviewer's, and every
+    response keeps a strict CSP, nosniff and X-Frame-Options: DENY.
 
     The one permitted write is the audit event that records a reviewer opening a screening
     (every view of health data is logged), and only that.
     """
     _expectation(endpoint)
     engine = app.extensions["lms"].db.engine
-    leaks = []
+    leaks: list[str] = []
+    weak_headers: list[str] = []
     for rule_text, methods in ROUTES[endpoint]:
         if "GET" not in methods:
             continue
@@ -419,9 +423,20 @@ def test_get_changes_nothing_and_shows_screening_answers_to_reviewers_only(app, 
             response = client_as(app, world, persona).get(url)
             if persona != R and SCREENING_SECRET.encode() in response.get_data():
                 leaks.append(f"GET {url} as {persona}")
+            # A view may tighten the policy (a download sent with "default-src 'none'; sandbox")
+            # but never loosen it; framing stays refused by X-Frame-Options either way.
+            csp = response.headers.get("Content-Security-Policy", "")
+            strict = "frame-ancestors 'none'" in csp or "sandbox" in csp
+            if not strict or "'unsafe-inline'" in csp or "'unsafe-eval'" in csp:
+                weak_headers.append(f"GET {url} as {persona}: CSP {csp!r}")
+            if response.headers.get("X-Content-Type-Options") != "nosniff":
+                weak_headers.append(f"GET {url} as {persona}: no nosniff")
+            if response.headers.get("X-Frame-Options") != "DENY":
+                weak_headers.append(f"GET {url} as {persona}: no X-Frame-Options DENY")
             response.close()
     _wait_for_mail()
     assert not leaks, f"screening answers shown to someone other than a reviewer: {leaks}"
+    assert not weak_headers, "\n".join(weak_headers)
     after = dump(engine)
     known = len(world.rows["audit_events"])
     new_events = after["audit_events"][known:]
