@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from lms.auth.models import Role
@@ -49,6 +49,14 @@ FOOTER_LINKS: list[NavLink] = [
 ]
 
 
+@dataclass(frozen=True)
+class ShownLink:
+    """A link as a page shows it: its address already built."""
+
+    url: str
+    label: str
+
+
 def _visible(links: list[NavLink]) -> list[NavLink]:
     """Links whose endpoint is registered and whose roles the person holds."""
     views = current_app.view_functions
@@ -63,7 +71,25 @@ def _visible(links: list[NavLink]) -> list[NavLink]:
     return shown
 
 
+def _shown(links: list[NavLink]) -> list[ShownLink]:
+    """The visible links with their addresses, memoised per app, mount point and role set.
+
+    Every page draws the header and footer; which links show depends only on the person's
+    roles, and their addresses only on the app's routes and where it is mounted, so they are
+    worked out once per combination instead of on every request.
+    """
+    if not has_request_context():
+        return [ShownLink(link.url, link.label) for link in _visible(links)]
+    roles = current_user.roles if current_user.is_authenticated else frozenset()
+    key = (id(links), len(links), request.script_root, roles)
+    memo: dict = current_app.extensions.setdefault("lms.navigation", {})
+    shown = memo.get(key)
+    if shown is None:
+        shown = memo[key] = tuple(ShownLink(link.url, link.label) for link in _visible(links))
+    return list(shown)
+
+
 def init_app(app: Flask) -> None:
     """Expose nav_links() and footer_links() to templates."""
-    app.jinja_env.globals["nav_links"] = lambda: _visible(HEADER_LINKS)
-    app.jinja_env.globals["footer_links"] = lambda: _visible(FOOTER_LINKS)
+    app.jinja_env.globals["nav_links"] = lambda: _shown(HEADER_LINKS)
+    app.jinja_env.globals["footer_links"] = lambda: _shown(FOOTER_LINKS)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole, new_auth_token
@@ -116,12 +116,20 @@ def rotate_auth_token(user: User) -> None:
     user.auth_token = new_auth_token()
 
 
+# Built once: this runs on every signed-in request.
+_SESSION_USER = (
+    select(User).where(User.id == bindparam("user_id")).options(joinedload(User.role_rows))
+)
+
+
 def load_session_user(session: Session, session_id: str) -> User | None:
     """The user behind a session identity `id:token`, if the token still matches."""
     user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not user_id.isdigit() or not token or len(user_id) > 18:
         return None
-    user = session.get(User, int(user_id))
+    # One query with the roles joined (every request needs them for the navigation); the
+    # relationship's own selectin load would be a second round trip.
+    user = session.scalars(_SESSION_USER, {"user_id": int(user_id)}).unique().one_or_none()
     if user is None or not user.is_active:
         return None
     import hmac

@@ -8,6 +8,8 @@ dataclasses for templates, so no template ever touches the database.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, true, union_all
+from sqlalchemy import Select, bindparam, func, or_, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, lazyload
 
@@ -27,7 +29,7 @@ from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
-from lms.catalog.services import get_item, load_catalogue
+from lms.catalog.services import Catalogue, get_item
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
@@ -111,8 +113,14 @@ def _item_index(session: Session) -> ItemIndex:
     Rows elsewhere carry only item ids (integers are the cheapest thing to load for
     thousands of people); completions of since-deactivated items still count.
     """
-    rows = session.execute(select(CatalogItem.id, CatalogItem.code, CatalogItem.ce_hours))
+    rows = session.execute(_ITEM_INDEX)
     return {item_id: (code, hours) for item_id, code, hours in rows}
+
+
+# Statements the busiest pages run, built once: building a select and its cache key costs
+# more than SQLite takes to answer these small queries.
+_ITEM_INDEX = select(CatalogItem.id, CatalogItem.code, CatalogItem.ce_hours)
+_ALL_ITEMS = select(CatalogItem).order_by(CatalogItem.position, CatalogItem.code)
 
 
 @dataclass(frozen=True)
@@ -127,16 +135,22 @@ class Programme:
     index: ItemIndex
 
 
-def _programme(session: Session, *, with_index: bool = True) -> Programme:
-    """The active catalogue in programme order plus (unless told) the index of all items."""
-    catalogue = load_catalogue(session)
+def _programme(session: Session) -> Programme:
+    """The active catalogue in programme order plus the index of all items: one query.
+
+    Reads every item (the inactive ones are few) so that the index of codes and CE hours,
+    which old completions need, comes from the same rows as the active programme; the
+    active part is exactly what `load_catalogue` returns.
+    """
+    everything = session.scalars(_ALL_ITEMS).all()
+    catalogue = Catalogue(items=tuple(item for item in everything if item.active))
     return Programme(
         items=catalogue.items,
         by_code=catalogue.by_code,
         names=catalogue.names,
         modules=catalogue.modules,
         retreats=catalogue.retreats,
-        index=_item_index(session) if with_index else {},
+        index={item.id: (item.code, item.ce_hours) for item in everything},
     )
 
 
@@ -241,15 +255,26 @@ def _load_users(session: Session, ids: IdFilter) -> list[User]:
 
 
 def facts_for(
-    session: Session, user_ids: Iterable[int], *, on: date | None = None
+    session: Session, user_ids: Iterable[int | User], *, on: date | None = None
 ) -> dict[int, Facts]:
-    """Facts of each existing person in user_ids, in five queries however many there are."""
-    ids = sorted(set(user_ids))
+    """Facts of each existing person in user_ids, in five queries however many there are.
+
+    Accounts may be passed instead of ids: those are used as they are, not read again.
+    """
+    given: dict[int, User] = {}
+    wanted: set[int] = set()
+    for person in user_ids:
+        if isinstance(person, User):
+            given[person.id] = person
+        else:
+            wanted.add(person)
+    ids = sorted(wanted | set(given))
     if not ids:
         return {}
     day = on or today()
     index = _item_index(session)
-    users = _load_users(session, ids)
+    missing = sorted(wanted - set(given))
+    users = [*given.values(), *(_load_users(session, missing) if missing else [])]
     activity = _load_activity(session, ids)
     return {user.id: _facts(user, activity[user.id], index, day) for user in users}
 
@@ -786,38 +811,55 @@ def licence_label(user: Any, on: date) -> str:
     return what
 
 
-# Built once: making an alias of a mapped class costs more than the query it serves.
+# Built once: making an alias of a mapped class, or a select and its cache key, costs more
+# than SQLite takes to answer the small per-person queries below.
 _RECORDER = aliased(User, name="recorder")
 _REVOKER = aliased(User, name="revoker")
+_HISTORY = (
+    select(
+        Completion.id,
+        Completion.item_id,
+        CatalogItem.code,
+        CatalogItem.title,
+        CatalogItem.ce_hours,
+        Completion.completed_on,
+        Completion.source,
+        Completion.recorded_at,
+        _RECORDER.name,
+        Completion.note,
+        Completion.revoked_at,
+        _REVOKER.name,
+        Completion.revoke_reason,
+    )
+    .join(CatalogItem, Completion.item_id == CatalogItem.id)
+    .outerjoin(_RECORDER, Completion.recorded_by_id == _RECORDER.id)
+    .outerjoin(_REVOKER, Completion.revoked_by_id == _REVOKER.id)
+    .where(Completion.user_id == bindparam("user_id"))
+    .order_by(Completion.completed_on.desc(), Completion.recorded_at.desc(), Completion.id.desc())
+)
+_OWN_REQUESTS = (
+    select(
+        CatalogItem.code,
+        CatalogItem.title,
+        EquivalencyRequest.outside_programme,
+        EquivalencyRequest.created_at,
+        EquivalencyRequest.status,
+    )
+    .join(CatalogItem, EquivalencyRequest.item_id == CatalogItem.id)
+    .where(
+        EquivalencyRequest.user_id == bindparam("user_id"),
+        EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
+    )
+    .order_by(EquivalencyRequest.created_at)
+)
+_OWN_APPLICATION_STATUSES = select(Application.status).where(
+    Application.user_id == bindparam("user_id"), Application.status != ApplicationStatus.WITHDRAWN
+)
 
 
 def _history(session: Session, user_id: int) -> list[HistoryEntry]:
     """Every completion of the person, newest first, with the names of who acted: one query."""
-    recorder, revoker = _RECORDER, _REVOKER
-    rows = session.execute(
-        select(
-            Completion.id,
-            Completion.item_id,
-            CatalogItem.code,
-            CatalogItem.title,
-            CatalogItem.ce_hours,
-            Completion.completed_on,
-            Completion.source,
-            Completion.recorded_at,
-            recorder.name,
-            Completion.note,
-            Completion.revoked_at,
-            revoker.name,
-            Completion.revoke_reason,
-        )
-        .join(CatalogItem, Completion.item_id == CatalogItem.id)
-        .outerjoin(recorder, Completion.recorded_by_id == recorder.id)
-        .outerjoin(revoker, Completion.revoked_by_id == revoker.id)
-        .where(Completion.user_id == user_id)
-        .order_by(
-            Completion.completed_on.desc(), Completion.recorded_at.desc(), Completion.id.desc()
-        )
-    )
+    rows = session.execute(_HISTORY, {"user_id": user_id})
     return [
         HistoryEntry(
             completion_id=r[0],
@@ -882,31 +924,29 @@ def _item_status(
     )
 
 
-def clinician_progress(session: Session, user: User) -> ClinicianProgress:
+@dataclass(frozen=True)
+class ClinicianSnapshot:
+    """One clinician's progress with the catalogue and facts it was judged from.
+
+    Loaded once per dashboard view and handed to every dashboard section, so that no
+    section reads the catalogue or the person's activity a second time.
+    """
+
+    user: User
+    on: date  # the day the facts (licence) were judged on
+    catalogue: Programme
+    facts: Facts
+    progress: ClinicianProgress
+
+
+def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, in four queries."""
     day = today()
-    catalogue = _programme(session, with_index=False)
+    catalogue = _programme(session)
     history = _history(session, user.id)
-    requests = session.execute(
-        select(
-            CatalogItem.code,
-            CatalogItem.title,
-            EquivalencyRequest.outside_programme,
-            EquivalencyRequest.created_at,
-            EquivalencyRequest.status,
-        )
-        .join(CatalogItem, EquivalencyRequest.item_id == CatalogItem.id)
-        .where(
-            EquivalencyRequest.user_id == user.id,
-            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
-        )
-        .order_by(EquivalencyRequest.created_at)
-    ).all()
-    statuses_applied = session.scalars(
-        select(Application.status).where(
-            Application.user_id == user.id, Application.status != ApplicationStatus.WITHDRAWN
-        )
-    ).all()
+    params = {"user_id": user.id}
+    requests = session.execute(_OWN_REQUESTS, params).all()
+    statuses_applied = session.scalars(_OWN_APPLICATION_STATUSES, params).all()
     live = {h.code: h for h in history if h.live}
     facts = _make_facts(
         user,
@@ -922,7 +962,7 @@ def clinician_progress(session: Session, user: User) -> ClinicianProgress:
     ]
     pending = {p.code: p.outside_programme for p in pending_requests}
     statuses = [_item_status(item, facts, catalogue, live, pending) for item in catalogue.items]
-    return ClinicianProgress(
+    progress = ClinicianProgress(
         user_id=user.id,
         name=user.name,
         display_name=user.display_name,
@@ -942,6 +982,12 @@ def clinician_progress(session: Session, user: User) -> ClinicianProgress:
             if s.kind != ItemKind.RETREAT and s.state != ItemState.COMPLETED
         ],
     )
+    return ClinicianSnapshot(user, day, catalogue, facts, progress)
+
+
+def clinician_progress(session: Session, user: User) -> ClinicianProgress:
+    """Everything the dashboard and the clinician record show about one clinician."""
+    return clinician_snapshot(session, user).progress
 
 
 # --------------------------------------------------------------------------------------------
@@ -1358,19 +1404,28 @@ def completion_owner(session: Session, completion_id: int) -> int:
 # --------------------------------------------------------------------------------------------
 # Dashboard extension point
 
-DashboardSection = Callable[[Session, User], "tuple[str | None, dict[str, Any]] | None"]
+DashboardSection = Callable[..., "tuple[str | None, dict[str, Any]] | None"]
 
 DASHBOARD_SECTIONS: list[DashboardSection] = []
 """Callables other features append to (idempotently, from their `subscribe()`).
 
-Each is called once per dashboard view as `fn(session, user)` with the signed-in clinician,
-must run a constant number of queries and never write, and returns None (nothing to show),
+Each is called once per dashboard view as `fn(session, user)` with the signed-in clinician
+(or as `fn(session, user, snapshot=...)` when it declares a `snapshot` parameter: the
+ClinicianSnapshot the page was built from, so the section reuses its catalogue and facts
+instead of reading them again), must run a constant number of queries and never write, and
+returns None (nothing to show),
 `(template_name, context)` (rendered with `context` plus `progress` as a section below the
 retreats) or `(None, context)` (data only). Every returned context is merged into `extras`,
 which the per-item hooks `retreats/_dashboard_retreat.html` (inside each retreat card) and
 `certificates/_dashboard_item.html` (beside each completed item) can read together with
 `item` (an ItemStatus) and `progress` (the ClinicianProgress).
 """
+
+
+@functools.cache
+def _takes_snapshot(contribute: DashboardSection) -> bool:
+    """Whether a section accepts the shared snapshot (asked once per section)."""
+    return "snapshot" in inspect.signature(contribute).parameters
 
 
 @dataclass(frozen=True)
@@ -1382,13 +1437,16 @@ class RenderedSection:
 
 
 def dashboard_sections(
-    session: Session, user: User
+    session: Session, user: User, snapshot: ClinicianSnapshot | None = None
 ) -> tuple[list[RenderedSection], dict[str, Any]]:
     """Run the registered dashboard sections: those to render and the merged extras."""
     sections: list[RenderedSection] = []
     extras: dict[str, Any] = {}
     for contribute in DASHBOARD_SECTIONS:
-        result = contribute(session, user)
+        if snapshot is not None and _takes_snapshot(contribute):
+            result = contribute(session, user, snapshot=snapshot)
+        else:
+            result = contribute(session, user)
         if result is None:
             continue
         template, context = result

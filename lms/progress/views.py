@@ -43,8 +43,9 @@ def dashboard() -> str:
     sections: list[Markup] = []
     extras: dict[str, Any] = {}
     if Role.CLINICIAN in user.roles:
-        progress = services.clinician_progress(db.session, user)
-        found, extras = services.dashboard_sections(db.session, user)
+        snapshot = services.clinician_snapshot(db.session, user)
+        progress = snapshot.progress
+        found, extras = services.dashboard_sections(db.session, user, snapshot)
         sections = [
             # Rendered by Jinja with autoescaping: safe to embed.
             Markup(render_template(s.template, progress=progress, extras=extras, **s.context))  # noqa: S704

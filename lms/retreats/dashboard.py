@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.retreats.services import retreat_standings
 
+if TYPE_CHECKING:
+    from lms.progress.services import ClinicianSnapshot
 
-def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[str, Any]]:
-    """Standings by retreat code, read by templates/retreats/_dashboard_retreat.html."""
-    standings = retreat_standings(session, user)
+
+def dashboard_section(
+    session: Session, user: User, snapshot: ClinicianSnapshot | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    """Standings by retreat code, read by templates/retreats/_dashboard_retreat.html.
+
+    `snapshot` is the dashboard's own catalogue and facts, so they are not read again.
+    """
+    standings = retreat_standings(session, user, snapshot=snapshot)
     return None, {"retreat_standings": {standing.code: standing for standing in standings}}
 
 

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +37,9 @@ from lms.retreats.screening import (
     encrypt_screening,
     fernet_for,
 )
+
+if TYPE_CHECKING:
+    from lms.progress.services import ClinicianSnapshot
 
 # Statuses that hold one of the session's places.
 PLACE_HOLDING = (ApplicationStatus.ACCEPTED, ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT)
@@ -1100,16 +1104,27 @@ _STANDING_OF = {
 
 
 def retreat_standings(
-    session: Session, user: User, *, today: date | None = None
+    session: Session,
+    user: User,
+    *,
+    today: date | None = None,
+    snapshot: ClinicianSnapshot | None = None,
 ) -> list[RetreatStanding]:
-    """Every active retreat with the clinician's standing, in a constant number of queries."""
+    """Every active retreat with the clinician's standing, in a constant number of queries.
+
+    The dashboard passes the snapshot its page was built from (catalogue and facts already
+    loaded); it is used only when judged on the same day.
+    """
     from lms.catalog.rules import evaluate
     from lms.catalog.services import load_catalogue
     from lms.progress.services import facts_for
 
     day = _today(today)
-    catalogue = load_catalogue(session)
-    facts = facts_for(session, [user.id], on=day)[user.id]
+    if snapshot is not None and snapshot.on == day and snapshot.user.id == user.id:
+        catalogue, facts = snapshot.catalogue, snapshot.facts
+    else:
+        catalogue = load_catalogue(session)
+        facts = facts_for(session, [user], on=day)[user.id]
     upcoming = upcoming_sessions(session, today=day)
     mine = own_applications(session, user.id)
     licence_refusal = _licence_refusal(user, day)
