@@ -370,3 +370,44 @@ def test_transcript_lists_live_completions_with_dates_hours_and_total(
     from lms.certificates.context import format_hours
 
     assert f"Total CE contact hours {format_hours(total)}" in text
+
+
+@pytest.mark.parametrize(("threads", "method"), [(1, "fork"), (2, "spawn")])
+def test_render_pool_forks_only_in_a_single_threaded_process(
+    monkeypatch, threads: int, method: str
+) -> None:
+    """Workers are forked (fast) only when no other thread could hold a lock at fork time."""
+    if method == "fork" and threading.active_count() > 1:
+        pytest.skip("this test process has threads (xdist): forking here is what the rule forbids")
+    monkeypatch.setattr(services.threading, "active_count", lambda: threads)
+    pool = services.render_pool(2)
+    assert pool is not None
+    try:
+        assert pool._mp_context.get_start_method() == method
+        assert sorted(set(pool.map(services.warm_worker, range(2)))) != []
+        content = {
+            "design": "module",
+            "holder_name": "Pool Test",
+            "credentials": "",
+            "licence_line": "",
+            "title": "Module 1",
+            "format": "Live online",
+            "completed_on_text": "March 14, 2025",
+            "ce_hours": "7",
+            "ce_type": "CE contact hours",
+            "statements": [],
+            "provider_name": "P",
+            "provider_address": [],
+            "signatory_name": "",
+            "signatory_title": "",
+            "page_size": "A4",
+            "serial": "KAP-2026-000001",
+            "code": "2345-6789-ABCD-EFGH-JKMN",
+            "verify_url": "http://lms.test/verify/2345-6789-ABCD-EFGH-JKMN",
+            "issued_on_text": "January 1, 2026",
+            "expires_on_text": "",
+        }
+        (pdf,) = pool.map(services._render_job, [("module", content)])
+        assert "Pool Test" in pdf_text(pdf)
+    finally:
+        pool.shutdown()
