@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from lms.auth.models import Role
@@ -89,7 +91,63 @@ def _shown(links: list[NavLink]) -> list[ShownLink]:
     return list(shown)
 
 
+URL_MEMO_SIZE = 4096
+
+
+def memoised_url_for(app: Flask) -> Callable[..., str]:
+    """`url_for` for templates that remembers the relative addresses it has built.
+
+    A page builds dozens of links (one per notice, certificate, session...). A relative
+    address depends only on the route map, the endpoint and its values and where the app is
+    mounted, so it is built once. Anything else (external or anchored links, `_method`, apps
+    with URL-default hooks, calls outside a request) goes straight to flask.url_for.
+    """
+    memo: dict[tuple[Any, ...], str] = {}
+
+    def url_for_memo(endpoint: str, **values: Any) -> str:
+        """The address of the endpoint with these values (flask.url_for semantics)."""
+        if (
+            not has_request_context()
+            or any(key.startswith("_") for key in values)
+            or any(app.url_default_functions.values())
+        ):
+            return url_for(endpoint, **values)
+        blueprint = request.blueprint if endpoint.startswith(".") else None
+        key = (request.script_root, blueprint, endpoint, *sorted(values.items()))
+        try:
+            url = memo.get(key)
+        except TypeError:  # an unhashable value (a list for a repeated query parameter)
+            return url_for(endpoint, **values)
+        if url is None:
+            url = url_for(endpoint, **values)
+            if len(memo) >= URL_MEMO_SIZE:
+                memo.clear()
+            memo[key] = url
+        return url
+
+    return url_for_memo
+
+
+def request_csrf_token(app: Flask) -> Callable[[], str]:
+    """`csrf_token` for templates: the request's token once made, else flask-wtf's own.
+
+    flask-wtf keeps the token on `g` under the field name after the first call and returns
+    that same value afterwards; a page with a form per notice asks a dozen times.
+    """
+    from flask_wtf.csrf import generate_csrf
+
+    def csrf_token() -> str:
+        """The CSRF token of this request."""
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        token = g.get(field)
+        return token if token is not None else generate_csrf()
+
+    return csrf_token
+
+
 def init_app(app: Flask) -> None:
-    """Expose nav_links() and footer_links() to templates."""
+    """Expose nav_links(), footer_links(), the memoised url_for and csrf_token to templates."""
+    app.jinja_env.globals["url_for"] = memoised_url_for(app)
+    app.jinja_env.globals["csrf_token"] = request_csrf_token(app)
     app.jinja_env.globals["nav_links"] = lambda: _shown(HEADER_LINKS)
     app.jinja_env.globals["footer_links"] = lambda: _shown(FOOTER_LINKS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -133,16 +134,28 @@ class Programme:
     modules: tuple[CatalogItem, ...]
     retreats: tuple[CatalogItem, ...]
     index: ItemIndex
+    # Verdicts already worked out against this catalogue: (rule field, code, facts) -> verdict.
+    # `evaluate` is pure, so a verdict depends on nothing else.
+    verdicts: dict[tuple[str, str, Facts], Evaluation] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def verdict(self, item: Any, facts: Facts, rule: str = "prerequisite") -> Evaluation:
+        """The item's prerequisite (or `recommended`) rule judged on the facts, remembered."""
+        key = (rule, item.code, facts)
+        known = self.verdicts.get(key)
+        if known is None:
+            if len(self.verdicts) >= VERDICT_MEMO_SIZE:
+                self.verdicts.clear()
+            known = self.verdicts[key] = evaluate(getattr(item, rule), facts, self.names)
+        return known
 
 
-def _programme(session: Session) -> Programme:
-    """The active catalogue in programme order plus the index of all items: one query.
+VERDICT_MEMO_SIZE = 20_000
 
-    Reads every item (the inactive ones are few) so that the index of codes and CE hours,
-    which old completions need, comes from the same rows as the active programme; the
-    active part is exactly what `load_catalogue` returns.
-    """
-    everything = session.scalars(_ALL_ITEMS).all()
+
+def _programme_of(everything: Sequence[Any]) -> Programme:
+    """A Programme from every item (active or not) in programme order."""
     catalogue = Catalogue(items=tuple(item for item in everything if item.active))
     return Programme(
         items=catalogue.items,
@@ -152,6 +165,81 @@ def _programme(session: Session) -> Programme:
         retreats=catalogue.retreats,
         index={item.id: (item.code, item.ce_hours) for item in everything},
     )
+
+
+def _programme(session: Session) -> Programme:
+    """The active catalogue in programme order plus the index of all items: one query.
+
+    Reads every item (the inactive ones are few) so that the index of codes and CE hours,
+    which old completions need, comes from the same rows as the active programme; the
+    active part is exactly what `load_catalogue` returns.
+    """
+    return _programme_of(session.scalars(_ALL_ITEMS).all())
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A catalogue item's values, detached from any database session (safe to share)."""
+
+    id: int
+    code: str
+    kind: ItemKind
+    title: str
+    short_title: str
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    position: int
+    prerequisite: dict[str, Any] | None
+    recommended: dict[str, Any] | None
+    recommended_note: str
+    equivalent_label: str
+    certificate_design: str
+    certificate_valid_months: int | None
+    active: bool
+
+    @property
+    def is_retreat(self) -> bool:
+        """Retreats have sessions and no CE hours."""
+        return self.kind == ItemKind.RETREAT
+
+    @classmethod
+    def of(cls, item: CatalogItem) -> ItemRow:
+        """The values of a loaded item."""
+        return cls(**{name: getattr(item, name) for name in _ITEM_ROW_FIELDS})
+
+
+_ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
+# Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
+# every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
+# changes whenever anything in the catalogue does.
+_CATALOGUE_STAMP = select(CatalogItem.id, CatalogItem.updated_at).order_by(CatalogItem.id)
+_SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_programme(session: Session) -> Programme:
+    """The catalogue as plain rows, kept per database between requests while it is unchanged.
+
+    Each call checks the catalogue's stamp (one small query); only when it differs from the
+    kept one are the items read again (one more query). The kept rows are plain values, never
+    ORM objects, so they outlive the session that read them; the verdicts memo of the kept
+    Programme is valid exactly as long as the catalogue it was judged against.
+    """
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    stamp = tuple((item_id, changed) for item_id, changed in session.execute(_CATALOGUE_STAMP))
+    kept = _SHARED.get(engine)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    everything = session.scalars(_ALL_ITEMS).all()
+    # The stamp of the rows actually read: if a change committed in between, the next call
+    # sees a stamp different from this one and reads again.
+    read_stamp = tuple(sorted((item.id, item.updated_at) for item in everything))
+    programme = _programme_of([ItemRow.of(item) for item in everything])
+    _SHARED[engine] = (read_stamp, programme)
+    return programme
 
 
 # --------------------------------------------------------------------------------------------
@@ -909,10 +997,10 @@ def _item_status(
         return ItemStatus(**base, state=ItemState.CREDITED)
     recommendation = ""
     if item.recommended is not None:
-        advice = evaluate(item.recommended, facts, catalogue.names)
+        advice = catalogue.verdict(item, facts, "recommended")
         if not advice.met:
             recommendation = item.recommended_note or f"Recommended first: {advice.explanation}"
-    verdict = _evaluate_item(item, facts, catalogue)
+    verdict = catalogue.verdict(item, facts)
     if verdict.met:
         return ItemStatus(**base, state=ItemState.AVAILABLE, recommendation=recommendation)
     return ItemStatus(
@@ -942,7 +1030,7 @@ class ClinicianSnapshot:
 def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, in four queries."""
     day = today()
-    catalogue = _programme(session)
+    catalogue = shared_programme(session)
     history = _history(session, user.id)
     params = {"user_id": user.id}
     requests = session.execute(_OWN_REQUESTS, params).all()
