@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -260,6 +260,27 @@ def get_session(session: Session, session_id: int) -> RetreatSession:
     return retreat_session
 
 
+# The dashboard's statements, built once (building a select costs more than SQLite takes to
+# answer it).
+_COUNTS = (
+    select(Application.session_id, Application.status, func.count(Application.id))
+    .where(Application.session_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Application.session_id, Application.status)
+)
+_UPCOMING = (
+    select(RetreatSession)
+    .options(joinedload(RetreatSession.item))
+    .where(RetreatSession.active.is_(True), RetreatSession.starts_on > bindparam("today"))
+    .order_by(RetreatSession.starts_on, RetreatSession.id)
+)
+_OWN_APPLICATIONS = (
+    select(Application)
+    .options(joinedload(Application.session).joinedload(RetreatSession.item))
+    .where(Application.user_id == bindparam("user_id"))
+    .order_by(Application.applied_at.desc(), Application.id.desc())
+)
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     """A session with its counts, for lists."""
@@ -285,11 +306,7 @@ def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Co
     counts: dict[int, Counter] = defaultdict(Counter)
     if not session_ids:
         return counts
-    rows = session.execute(
-        select(Application.session_id, Application.status, func.count(Application.id))
-        .where(Application.session_id.in_(session_ids))
-        .group_by(Application.session_id, Application.status)
-    )
+    rows = session.execute(_COUNTS, {"ids": list(session_ids)})
     for session_id, status, number in rows:
         counts[session_id][ApplicationStatus(status).value] = number
     return counts
@@ -322,14 +339,7 @@ def all_sessions(session: Session) -> list[SessionSummary]:
 
 def upcoming_sessions(session: Session, *, today: date | None = None) -> list[SessionSummary]:
     """Active sessions that have not started, soonest first, with counts (two queries)."""
-    sessions = list(
-        session.scalars(
-            select(RetreatSession)
-            .options(joinedload(RetreatSession.item))
-            .where(RetreatSession.active.is_(True), RetreatSession.starts_on > _today(today))
-            .order_by(RetreatSession.starts_on, RetreatSession.id)
-        )
-    )
+    sessions = list(session.scalars(_UPCOMING, {"today": _today(today)}))
     return _summaries(session, sessions)
 
 
@@ -642,14 +652,7 @@ class OwnApplication:
 
 def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
     """A clinician's applications with waitlist positions (two queries)."""
-    applications = list(
-        session.scalars(
-            select(Application)
-            .options(joinedload(Application.session).joinedload(RetreatSession.item))
-            .where(Application.user_id == user_id)
-            .order_by(Application.applied_at.desc(), Application.id.desc())
-        )
-    )
+    applications = list(session.scalars(_OWN_APPLICATIONS, {"user_id": user_id}))
     positions = _waitlist_positions(
         session,
         [a.session_id for a in applications if a.status == ApplicationStatus.WAITLISTED],
