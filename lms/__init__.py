@@ -6,7 +6,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import escape
 from sqlalchemy import text
@@ -97,13 +106,15 @@ def _subscribe_features() -> None:
 
 
 def _forget_cached_user() -> None:
-    """Make each request decide who is signed in from its own cookie.
+    """Make each request decide who is signed in, and its CSRF token, from its own cookie.
 
-    flask-login caches the user on `g`, which belongs to the app context; a request pushed
-    inside an outer app context (tests, a host app dispatching internally) shares that `g`
-    and would otherwise inherit the previous request's identity.
+    flask-login caches the user and flask-wtf the CSRF token on `g`, which belongs to the app
+    context; a request pushed inside an outer app context (tests, a host app dispatching
+    internally) shares that `g` and would otherwise inherit the previous request's identity
+    and token.
     """
     g.pop("_login_user", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def _finish_request(response: Response) -> Response:

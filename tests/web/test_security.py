@@ -142,6 +142,30 @@ def test_sign_in_with_the_forms_csrf_token_works(app_config, make_user):
         csrf_app.extensions["lms"].db.engine.dispose()
 
 
+def test_requests_inside_one_app_context_do_not_share_csrf_tokens(app_config):
+    """Each request gets the token of its own session even when an outer app context is
+    shared (as in tests or a host app): a token cached on `g` must not leak across."""
+    import re
+
+    from lms import create_app
+
+    csrf_app = create_app(dict(app_config, WTF_CSRF_ENABLED=True))
+    pattern = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+    try:
+        with csrf_app.app_context():
+            first, second = csrf_app.test_client(), csrf_app.test_client()
+            first_token = pattern.search(first.get("/login").get_data(as_text=True)).group(1)
+            second_token = pattern.search(second.get("/login").get_data(as_text=True)).group(1)
+            assert first_token != second_token
+            response = second.post(
+                "/login",
+                data={"email": "nobody@example.test", "password": "x", "csrf_token": second_token},
+            )
+            assert response.status_code == 200  # the form was accepted (then the sign-in failed)
+    finally:
+        csrf_app.extensions["lms"].db.engine.dispose()
+
+
 def test_sign_out_is_post_only(client, make_user, login):
     """GET /logout does not sign anyone out (GET never changes anything)."""
     login(client, make_user(Role.ADMIN))
