@@ -230,6 +230,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+        # WeasyPrint narrates every render step at INFO; only its warnings are news.
+        for noisy in ("weasyprint", "weasyprint.progress", "fontTools"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     LMS(app)
 
     @app.get("/healthz")

@@ -8,7 +8,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms import migrate
 from lms.auth import services as auth_services
 from lms.auth.models import Role
 from lms.db import db
@@ -35,6 +34,8 @@ def fail(message: str) -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the newest)."""
+    from lms import migrate  # Alembic is imported only by the commands that need it
+
     url = current_app.config["LMS_DATABASE_URL"]
     if (folder := migrate.instance_dir_for(url)) is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,8 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
+    from lms import migrate
+
     migrate.downgrade(engine(), revision)
     click.echo(f"Database is at revision {revision}.")
 
