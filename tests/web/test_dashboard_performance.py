@@ -22,6 +22,7 @@ from lms.mail.models import Notification
 from lms.mail.services import UNREAD_SHOWN, unread_notices
 from lms.progress import services
 from lms.progress.models import CompletionSource
+from lms.progress.views import clear_body_cache
 
 
 @contextmanager
@@ -134,6 +135,8 @@ def test_a_completion_recorded_after_a_view_changes_verdicts_on_the_next_view(
 def test_every_dashboard_statement_runs_once(app, login, engine, catalog, make_user):
     client = login(app.test_client(), make_user(Role.CLINICIAN))
     client.get("/")
+    with app.app_context():
+        clear_body_cache()  # a view that builds the page, not one served from the cache
     with counted(engine) as statements:
         assert client.get("/").status_code == 200
     repeated = {s for s in statements if statements.count(s) > 1}
