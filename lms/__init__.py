@@ -65,6 +65,12 @@ class LMS:
         limiter.init_app(app)
         auth_views.init_login(app)
 
+        # Our CSS/JS live with the extension, so a host app (with its own /static) gets them
+        # under its mount point: <url_prefix>/static/...
+        assets = Blueprint(
+            "lms_assets", __name__, static_folder=str(STATIC_DIR), static_url_path=""
+        )
+        app.register_blueprint(assets, url_prefix=_join(url_prefix, "/static"))
         for blueprint in _blueprints():
             app.register_blueprint(blueprint, url_prefix=_join(url_prefix, blueprint.url_prefix))
 
@@ -220,7 +226,7 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=settings["LMS_INSTANCE_PATH"],
         template_folder=str(TEMPLATE_DIR),
-        static_folder=str(STATIC_DIR),
+        static_folder=None,  # the tracker's assets come from its own blueprint (lms_assets)
     )
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
