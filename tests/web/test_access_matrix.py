@@ -50,6 +50,11 @@ NOBODY: frozenset[str] = frozenset()
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
+# Pages that show whose record it is to anyone holding a secret from a link by design: the
+# public verification page (the certificate's code) and the password-reset page (the
+# e-mailed token, which says which account it resets).
+NAMES_THE_HOLDER = frozenset({"certificates.verify", "auth.reset_password"})
+
 
 @dataclass(frozen=True)
 class Expect:
@@ -401,12 +406,11 @@ def test_unsafe_request_without_csrf_token_is_refused_and_changes_nothing(
 
 
 @pytest.mark.parametrize("endpoint", GET_ENDPOINTS)
-def test_get_changes_nothing_hides_screening_answers_and_sends_security_headers(
-    app, world, endpoint
-):
+def test_get_changes_nothing_leaks_nothing_and_sends_security_headers(app, world, endpoint):
     """GET every route as every persona: not one row of any table changes, the world's
-    screening answers appear in no response except the medical reviewer's, and every
-    response keeps a strict CSP, nosniff and X-Frame-Options: DENY.
+    screening answers appear in no response except the medical reviewer's, no page the
+    other clinician gets names the clinician, and every response keeps a strict CSP,
+    nosniff and X-Frame-Options: DENY.
 
     The one permitted write is the audit event that records a reviewer opening a screening
     (every view of health data is logged), and only that.
@@ -415,14 +419,25 @@ def test_get_changes_nothing_hides_screening_answers_and_sends_security_headers(
     engine = app.extensions["lms"].db.engine
     leaks: list[str] = []
     weak_headers: list[str] = []
+    strangers: list[str] = []
+    owner_marks = {b"World Clinician", b"clinician@world.test"}
     for rule_text, methods in ROUTES[endpoint]:
         if "GET" not in methods:
             continue
         url = _url(app, world, endpoint, rule_text)
         for persona in PERSONAS:
             response = client_as(app, world, persona).get(url)
-            if persona != R and SCREENING_SECRET.encode() in response.get_data():
+            body = response.get_data()
+            if persona != R and SCREENING_SECRET.encode() in body:
                 leaks.append(f"GET {url} as {persona}")
+            # Nothing shown to the other clinician names the clinician (a mixed-up cache or
+            # a list query missing its owner filter would), secret-link pages aside.
+            if (
+                persona == O
+                and endpoint not in NAMES_THE_HOLDER
+                and any(mark in body for mark in owner_marks)
+            ):
+                strangers.append(f"GET {url} as {persona}")
             # A view may tighten the policy (a download sent with "default-src 'none'; sandbox")
             # but never loosen it; framing stays refused by X-Frame-Options either way.
             csp = response.headers.get("Content-Security-Policy", "")
@@ -436,6 +451,7 @@ def test_get_changes_nothing_hides_screening_answers_and_sends_security_headers(
             response.close()
     _wait_for_mail()
     assert not leaks, f"screening answers shown to someone other than a reviewer: {leaks}"
+    assert not strangers, f"the clinician's name or e-mail shown to another clinician: {strangers}"
     assert not weak_headers, "\n".join(weak_headers)
     after = dump(engine)
     known = len(world.rows["audit_events"])
