@@ -206,34 +206,6 @@ def programme_settings(session: Session) -> dict[str, Any]:
 
 # --- loading a file ----------------------------------------------------------------------
 
-ITEM_FIELDS = {
-    "code",
-    "kind",
-    "title",
-    "short_title",
-    "description",
-    "format",
-    "ce_hours",
-    "position",
-    "prerequisite",
-    "recommended",
-    "recommended_note",
-    "equivalent_label",
-    "certificate_design",
-    "certificate_valid_months",
-    "active",
-    "sessions",
-}
-SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "application_deadline", "active"}
-TEXT_LIMITS = {
-    "title": 200,
-    "short_title": 80,
-    "description": 20_000,
-    "format": 80,
-    "recommended_note": 300,
-    "equivalent_label": 200,
-    "certificate_design": 40,
-}
 # Attributes compared and written for each item, in the order the file's values map to them.
 ITEM_ATTRIBUTES = (
     "kind",
@@ -251,6 +223,18 @@ ITEM_ATTRIBUTES = (
     "certificate_valid_months",
     "active",
 )
+# Every key an [[items]] table may hold.
+ITEM_FIELDS = {"code", "sessions", *ITEM_ATTRIBUTES}
+SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "application_deadline", "active"}
+TEXT_LIMITS = {
+    "title": 200,
+    "short_title": 80,
+    "description": 20_000,
+    "format": 80,
+    "recommended_note": 300,
+    "equivalent_label": 200,
+    "certificate_design": 40,
+}
 
 
 @dataclass
