@@ -6,11 +6,11 @@ import re
 from datetime import date
 
 import pytest
+from certificates_support import record
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
-from lms.progress import services
-from lms.progress.models import Completion, CompletionSource
+from lms.progress.models import Completion
 
 
 @pytest.fixture
@@ -80,14 +80,7 @@ def test_a_pre_licensed_clinician_sees_modules_open_and_retreats_locked_for_the_
     app, login, catalog, make_user, session
 ):
     trainee = make_user(Role.CLINICIAN, licensed=False)
-    services.record_completion(
-        session,
-        user_id=trainee.id,
-        item_code="M1",
-        completed_on=date(2024, 1, 10),
-        source=CompletionSource.INSTRUCTOR,
-        actor_id=None,
-    )
+    record(session, trainee.id, "M1", on=date(2024, 1, 10))
     session.commit()
 
     html = signed_in(app, login, trainee).get("/").get_data(as_text=True)
@@ -143,14 +136,7 @@ def test_a_future_date_is_refused_with_a_message(
 def test_revoking_needs_a_reason_then_shows_the_revocation_in_the_history(
     app, login, catalog, instructor, clinician, session
 ):
-    completion = services.record_completion(
-        session,
-        user_id=clinician.id,
-        item_code="M1",
-        completed_on=date(2024, 3, 2),
-        source=CompletionSource.INSTRUCTOR,
-        actor_id=instructor.id,
-    )
+    completion = record(session, clinician.id, "M1", on=date(2024, 3, 2), actor_id=instructor.id)
     session.commit()
     staff = signed_in(app, login, instructor)
     url = f"/clinicians/{clinician.id}/completions/{completion.id}/revoke"
@@ -162,9 +148,9 @@ def test_revoking_needs_a_reason_then_shows_the_revocation_in_the_history(
     done = staff.post(url, data={"reason": "Marked for the wrong person"})
     assert done.status_code == 302
     assert live_count(session, clinician.id) == 0
-    record = text_of(staff.get(done.location))
-    assert "Revoked" in record and "Reason: Marked for the wrong person" in record
-    assert "by Ina Instructor" in record
+    page = text_of(staff.get(done.location))
+    assert "Revoked" in page and "Reason: Marked for the wrong person" in page
+    assert "by Ina Instructor" in page
 
     # The clinician's own dashboard lists the revoked line in the history too.
     own = text_of(signed_in(app, login, clinician).get("/"))
@@ -175,14 +161,7 @@ def test_a_revoke_url_with_another_clinicians_completion_is_not_found(
     app, login, catalog, instructor, clinician, make_user, session
 ):
     other = make_user(Role.CLINICIAN)
-    completion = services.record_completion(
-        session,
-        user_id=other.id,
-        item_code="M1",
-        completed_on=date(2024, 3, 2),
-        source=CompletionSource.INSTRUCTOR,
-        actor_id=None,
-    )
+    completion = record(session, other.id, "M1", on=date(2024, 3, 2))
     session.commit()
     response = signed_in(app, login, instructor).post(
         f"/clinicians/{clinician.id}/completions/{completion.id}/revoke", data={"reason": "x"}
@@ -197,14 +176,7 @@ def test_cohort_marking_records_the_ticked_and_pasted_and_lists_the_skipped(
     done = make_user(Role.CLINICIAN, name="Dana Done")
     ticked = make_user(Role.CLINICIAN, name="Tia Ticked")
     pasted = make_user(Role.CLINICIAN, name="Pat Pasted", email="pat@example.test")
-    services.record_completion(
-        session,
-        user_id=done.id,
-        item_code="M2",
-        completed_on=date(2024, 1, 5),
-        source=CompletionSource.INSTRUCTOR,
-        actor_id=None,
-    )
+    record(session, done.id, "M2", on=date(2024, 1, 5))
     session.commit()
     staff = signed_in(app, login, instructor)
     form = staff.get("/mark")
@@ -261,14 +233,7 @@ def test_a_clinician_can_mark_revoke_or_use_staff_pages_for_nobody(
     app, login, catalog, clinician, make_user, session
 ):
     other = make_user(Role.CLINICIAN)
-    completion = services.record_completion(
-        session,
-        user_id=other.id,
-        item_code="M1",
-        completed_on=date(2024, 3, 2),
-        source=CompletionSource.INSTRUCTOR,
-        actor_id=None,
-    )
+    completion = record(session, other.id, "M1", on=date(2024, 3, 2))
     session.commit()
     client = signed_in(app, login, clinician)
     data = {"item_code": "M1", "completed_on": "2024-03-02"}
@@ -295,14 +260,7 @@ def test_the_roster_searches_and_filters_eligible_but_not_applied(
     beginner = make_user(Role.CLINICIAN, name="Ben Beginner")
     trainee = make_user(Role.CLINICIAN, name="Pia Prelicensed", licensed=False)
     for person in (eligible, trainee):
-        services.record_completion(
-            session,
-            user_id=person.id,
-            item_code="M1",
-            completed_on=date(2024, 3, 2),
-            source=CompletionSource.INSTRUCTOR,
-            actor_id=None,
-        )
+        record(session, person.id, "M1", on=date(2024, 3, 2))
     session.commit()
     staff = signed_in(app, login, instructor)
 
