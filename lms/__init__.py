@@ -51,6 +51,9 @@ class LMS:
         """Wire database, security, blueprints, error pages and CLI into the app."""
         app.extensions["lms"] = self
         self.db.init_app(app)
+        from lms.progress import standings
+
+        standings.install()  # every transaction keeps the progress read model
         if app.jinja_loader is not None and str(TEMPLATE_DIR) not in getattr(
             app.jinja_loader, "searchpath", []
         ):

@@ -92,12 +92,6 @@ SETTINGS: tuple[Setting, ...] = (
         "how many reverse proxies sit in front of the app and set X-Forwarded-For/-Proto "
         "(`1` behind nginx); `0` trusts no forwarded header",
     ),
-    Setting(
-        "LMS_DASHBOARD_CACHE_SIZE",
-        "LMS_DASHBOARD_CACHE_SIZE",
-        "2000",
-        "rendered dashboards kept per worker (each checked against the data version); `0` = off",
-    ),
 )
 
 
@@ -158,13 +152,6 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
     if not proxies.isdigit() or int(proxies) > 5:
         raise ConfigError(f"LMS_TRUSTED_PROXIES must be a number from 0 to 5, not {proxies!r}")
     config["LMS_TRUSTED_PROXIES"] = int(proxies)
-
-    cache_size = str(config.get("LMS_DASHBOARD_CACHE_SIZE", "2000")).strip()
-    if not cache_size.isdigit() or int(cache_size) > 1_000_000:
-        raise ConfigError(
-            f"LMS_DASHBOARD_CACHE_SIZE must be a number from 0 to 1000000, not {cache_size!r}"
-        )
-    config["LMS_DASHBOARD_CACHE_SIZE"] = int(cache_size)
 
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

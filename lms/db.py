@@ -105,9 +105,6 @@ class Database:
         """Create the engine for the app and close the session when the context ends."""
         self.engine = make_engine(app.config["LMS_DATABASE_URL"])
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
-        from lms import cache  # lms.cache imports Base from here
-
-        cache.install(self.factory)
         app.teardown_appcontext(self._teardown)
 
     @property

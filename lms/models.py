@@ -5,7 +5,6 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     """Import each feature's models module (registering its tables on Base.metadata)."""
-    from lms import cache as _cache  # noqa: F401
     from lms.audit import models as _audit  # noqa: F401
     from lms.auth import models as _auth  # noqa: F401
     from lms.catalog import models as _catalog  # noqa: F401

@@ -84,8 +84,7 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     engine = create_engine(database_template)
-    # cache_versions holds the one counter row the migration made; it must survive.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "cache_versions"]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()

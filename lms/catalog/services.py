@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from lms.audit.services import record_event
 from lms.catalog import rules
 from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput, NotFound
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
@@ -37,6 +38,7 @@ DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
     "certificate_valid_months": 0,
     "certificate_page_size": "letter",
     "accreditation_statements": [],
+    "time_zone": "America/Los_Angeles",
 }
 
 
@@ -377,6 +379,12 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
         elif key == "accreditation_statements":
             value = _check_statements(value, where, problems)
             if value is None:
+                continue
+        elif key == "time_zone":
+            try:
+                zone_named(value)
+            except ValueError as error:
+                problems.add(where, str(error))
                 continue
         elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
             problems.add(where, f"expected text, got {_kind_of(value)}")

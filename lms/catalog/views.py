@@ -13,6 +13,7 @@ from lms.auth.models import Role
 from lms.catalog import services
 from lms.catalog.forms import ItemForm
 from lms.catalog.models import ItemKind
+from lms.clock import today
 from lms.db import db
 
 bp = Blueprint("catalog", __name__)
@@ -54,7 +55,7 @@ def hours(value: object) -> str:
 @login_required
 def programme() -> str:
     """The programme: every active module and retreat, what it needs and when it runs."""
-    items = services.programme_overview(db.session, on=date.today())
+    items = services.programme_overview(db.session, on=today())
     sections = [(label, [i for i in items if i.kind == kind]) for kind, label in SECTIONS]
     return render_template(
         "catalog/programme.html",

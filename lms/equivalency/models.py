@@ -63,6 +63,8 @@ class EquivalencyRequest(Base):
             postgresql_where=text("status IN ('pending', 'approved')"),
         ),
         Index("ix_equivalency_requests_status", "status"),
+        # A person's requests, whatever their status (dashboards, standings).
+        Index("ix_equivalency_requests_user_id", "user_id"),
         CheckConstraint(
             "(status = 'pending') = (decided_at IS NULL)", name="decided_unless_pending"
         ),

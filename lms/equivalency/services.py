@@ -16,6 +16,7 @@ from lms import signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
+from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.equivalency.evidence import discard_evidence, evidence_path, store_evidence
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
@@ -47,7 +48,7 @@ def _validate(data: RequestInput) -> None:
         raise InvalidInput("The programme name is too long (200 characters at most).")
     if data.attended_from and data.attended_to and data.attended_to < data.attended_from:
         raise InvalidInput("The training cannot end before it started.")
-    today = date.today()
+    today = programme_today()
     if (data.attended_from and data.attended_from > today) or (
         data.attended_to and data.attended_to > today
     ):

@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from lms.auth.services import find_user_by_email
 from lms.db import db
 from lms.errors import DomainError
-from lms.progress import transfer
+from lms.progress import standings, transfer
 from lms.signals import completions_imported
 
 completions_cli = AppGroup("completions", help="Import and export completion records (CSV).")
@@ -91,6 +91,62 @@ def export_command(output: Path | None) -> None:
     click.echo(f"Wrote {text.count(chr(10)) - 1} completions to {output}.", err=True)
 
 
+progress_cli = AppGroup("progress", help="Check and repair the progress read model.")
+
+
+def refresh_with_progress(label: str, ids: list[int] | None = None) -> standings.Report:
+    """Recompute standings (everyone when ids is None) with a progress bar on stderr."""
+    session = db.session
+    session.flush()
+    total = len(ids) if ids is not None else len(standings.everyone(session))
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+        return standings.refresh(session, ids, on_progress=bar.update)
+
+
+@progress_cli.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Recompute every standing from history; list each stored row that differs (exit 1)."""
+    report = standings.check(db.session)
+    for line in report.differences[:200]:
+        click.echo(line)
+    if len(report.differences) > 200:
+        click.echo(f"... and {len(report.differences) - 200} more")
+    if report.differences:
+        click.echo(
+            f"{len(report.differences)} difference(s) over {report.people} clinician(s); "
+            "run `flask --app wsgi lms progress rebuild` to repair.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"Standings of {report.people} clinician(s) match their history.")
+
+
+@progress_cli.command("rebuild")
+@with_appcontext
+def rebuild_command() -> None:
+    """Recompute every standing from history and write what differs."""
+    report = refresh_with_progress("Rebuilding standings")
+    db.commit()
+    click.echo(
+        f"Rebuilt the standings of {report.people} clinician(s): {report.rows_written} row(s) "
+        f"written, {report.rows_deleted} removed."
+    )
+
+
+@progress_cli.command("refresh")
+@with_appcontext
+def refresh_command() -> None:
+    """Fold licences that lapsed into the standings (run daily from cron)."""
+    report = standings.refresh_lapsed(db.session)
+    db.commit()
+    click.echo(
+        f"Refreshed {report.people} clinician(s) whose licence lapsed: "
+        f"{report.rows_written} row(s) written."
+    )
+
+
 def register(group: click.Group) -> None:
-    """Add `completions` to `flask lms`."""
+    """Add `completions` and `progress` to `flask lms`."""
     group.add_command(completions_cli)
+    group.add_command(progress_cli)

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -65,3 +76,92 @@ class Completion(Base):
     def is_live(self) -> bool:
         """A completion counts until it is revoked."""
         return self.revoked_at is None
+
+
+class ItemState(StrEnum):
+    """Where a clinician stands with one catalogue item."""
+
+    COMPLETED = "completed"
+    CREDITED = "credited"
+    AVAILABLE = "available"
+    LOCKED = "locked"
+
+    @property
+    def label(self) -> str:
+        """Human name of the state."""
+        return {
+            "completed": "Completed",
+            "credited": "Credited (equivalent approved)",
+            "available": "Open",
+            "locked": "Locked",
+        }[self.value]
+
+    @property
+    def badge(self) -> str:
+        """The CSS badge class of the state."""
+        return {"completed": "ok", "credited": "ok", "available": "info", "locked": "warn"}[
+            self.value
+        ]
+
+
+class Standing(Base):
+    """The read model: where one clinician stands with one active item, kept up to date.
+
+    Every change to a fact (completion, equivalency decision, application, licence, role,
+    catalogue rule) rewrites the affected rows in the same transaction (lms.progress.standings).
+    The verdict is stored twice when the clinician's licence has an expiry date: as it is now,
+    and as it will be from `lapses_on`, the first day the licence no longer counts; readers
+    pick by the date, so a licence lapses at midnight without any write.
+    """
+
+    __tablename__ = "standings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[ItemState] = mapped_column(str_enum(ItemState, "state"))
+    met: Mapped[bool]  # the prerequisite is met
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    steps: Mapped[list] = mapped_column(JSON, default=list)
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    completion_id: Mapped[int | None]
+    pending_equivalency: Mapped[str] = mapped_column(Text, default="")
+    applied: Mapped[bool] = mapped_column(default=False)  # a live (not withdrawn) application
+    application_status: Mapped[str | None] = mapped_column(String(32))  # the most advanced one
+    lapses_on: Mapped[date | None] = mapped_column(Date)
+    lapsed_state: Mapped[ItemState | None] = mapped_column(str_enum(ItemState, "lapsed_state"))
+    lapsed_met: Mapped[bool | None]
+    lapsed_explanation: Mapped[str | None] = mapped_column(Text)
+    lapsed_steps: Mapped[list | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        # The roster's filters: one item's rows by verdict.
+        Index("ix_standings_item_met", "item_id", "met", "applied", "user_id"),
+        Index("ix_standings_item_state", "item_id", "state", "user_id"),
+        Index("ix_standings_lapses_on", "lapses_on"),
+    )
+
+
+class ProgressSummary(Base):
+    """The read model's per-clinician line: what the roster shows and sorts by."""
+
+    __tablename__ = "progress_summaries"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sort_name: Mapped[str] = mapped_column(String(200))  # lower-cased name: the roster's order
+    modules_done: Mapped[int] = mapped_column(default=0)
+    ce_hours: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(0))
+    licensed: Mapped[bool] = mapped_column(default=False)
+    lapses_on: Mapped[date | None] = mapped_column(Date)
+    last_activity_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_progress_summaries_sort", "sort_name", "user_id"),
+        Index("ix_progress_summaries_lapses_on", "lapses_on"),
+    )

@@ -11,48 +11,42 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import weakref
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select, true, union_all
+from sqlalchemy import Select, and_, bindparam, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, lazyload
 
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
-from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
-from lms.catalog.services import Catalogue, get_item
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.catalog.rules import Evaluation, evaluate
+from lms.catalog.services import get_item
+from lms.clock import today
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
-from lms.progress.models import Completion, CompletionSource
-from lms.retreats.models import Application, ApplicationStatus
-from lms.signals import completion_recorded, completion_revoked, item_unlocked
+from lms.progress import standings
+from lms.progress.facts import (
+    Programme,
+    facts_for,
+    load_programme,
+    shared_programme,
+)
+from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
+from lms.progress.standings import RetreatState, RowValues, met_on, retreat_state
+from lms.signals import completion_recorded, completion_revoked
 
 EARLIEST_COMPLETION = date(1990, 1, 1)
 NOTE_MAX = 2000
 REASON_MAX = 500
 ROSTER_PAGE_SIZE = 50
-
-# A medical reviewer cleared the applicant (low-risk applications are accepted directly);
-# what happened after clearance (waitlist, attendance) does not undo it.
-SCREENING_CLEARED_STATUSES = frozenset(
-    {
-        ApplicationStatus.ACCEPTED,
-        ApplicationStatus.WAITLISTED,
-        ApplicationStatus.ATTENDED,
-        ApplicationStatus.ABSENT,
-    }
-)
 
 SOURCE_LABELS = {
     CompletionSource.INSTRUCTOR: "Marked by an instructor",
@@ -66,11 +60,6 @@ _WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock
 
 # --------------------------------------------------------------------------------------------
 # Dates
-
-
-def today() -> date:
-    """Today's date in UTC, the default date of a completion."""
-    return utcnow().date()
 
 
 def latest_allowed_date() -> date:
@@ -101,327 +90,46 @@ def check_completion_date(completed_on: date) -> date:
     return completed_on
 
 
-# --------------------------------------------------------------------------------------------
-# The catalogue, read once per unit of work that needs it
-
-
-ItemIndex = dict[int, tuple[str, Decimal | None]]
-
-
-def _item_index(session: Session) -> ItemIndex:
-    """Code and CE hours of every item, active or not, by id: one small query.
-
-    Rows elsewhere carry only item ids (integers are the cheapest thing to load for
-    thousands of people); completions of since-deactivated items still count.
-    """
-    rows = session.execute(_ITEM_INDEX)
-    return {item_id: (code, hours) for item_id, code, hours in rows}
-
-
-# Statements the busiest pages run, built once: building a select and its cache key costs
-# more than SQLite takes to answer these small queries.
-_ITEM_INDEX = select(CatalogItem.id, CatalogItem.code, CatalogItem.ce_hours)
-_ALL_ITEMS = select(CatalogItem).order_by(CatalogItem.position, CatalogItem.code)
-
-
-@dataclass(frozen=True)
-class Programme:
-    """The active catalogue with its lookups computed once (rules run thousands of times)."""
-
-    items: tuple[CatalogItem, ...]
-    by_code: dict[str, CatalogItem]
-    names: dict[str, ItemName]
-    modules: tuple[CatalogItem, ...]
-    retreats: tuple[CatalogItem, ...]
-    index: ItemIndex
-    # Verdicts already worked out against this catalogue: (rule field, code, facts) -> verdict.
-    # `evaluate` is pure, so a verdict depends on nothing else.
-    verdicts: dict[tuple[str, str, Facts], Evaluation] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    def verdict(self, item: Any, facts: Facts, rule: str = "prerequisite") -> Evaluation:
-        """The item's prerequisite (or `recommended`) rule judged on the facts, remembered."""
-        key = (rule, item.code, facts)
-        known = self.verdicts.get(key)
-        if known is None:
-            if len(self.verdicts) >= VERDICT_MEMO_SIZE:
-                self.verdicts.clear()
-            known = self.verdicts[key] = evaluate(getattr(item, rule), facts, self.names)
-        return known
-
-
-VERDICT_MEMO_SIZE = 20_000
-
-
-def _programme_of(everything: Sequence[Any]) -> Programme:
-    """A Programme from every item (active or not) in programme order."""
-    catalogue = Catalogue(items=tuple(item for item in everything if item.active))
-    return Programme(
-        items=catalogue.items,
-        by_code=catalogue.by_code,
-        names=catalogue.names,
-        modules=catalogue.modules,
-        retreats=catalogue.retreats,
-        index={item.id: (item.code, item.ce_hours) for item in everything},
-    )
-
-
-def _programme(session: Session) -> Programme:
-    """The active catalogue in programme order plus the index of all items: one query.
-
-    Reads every item (the inactive ones are few) so that the index of codes and CE hours,
-    which old completions need, comes from the same rows as the active programme; the
-    active part is exactly what `load_catalogue` returns.
-    """
-    return _programme_of(session.scalars(_ALL_ITEMS).all())
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    """A catalogue item's values, detached from any database session (safe to share)."""
-
-    id: int
-    code: str
-    kind: ItemKind
-    title: str
-    short_title: str
-    description: str
-    format: str
-    ce_hours: Decimal | None
-    position: int
-    prerequisite: dict[str, Any] | None
-    recommended: dict[str, Any] | None
-    recommended_note: str
-    equivalent_label: str
-    certificate_design: str
-    certificate_valid_months: int | None
-    active: bool
-
-    @property
-    def is_retreat(self) -> bool:
-        """Retreats have sessions and no CE hours."""
-        return self.kind == ItemKind.RETREAT
-
-    @classmethod
-    def of(cls, item: CatalogItem) -> ItemRow:
-        """The values of a loaded item."""
-        return cls(**{name: getattr(item, name) for name in _ITEM_ROW_FIELDS})
-
-
-_ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
-# Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
-# every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
-# changes whenever anything in the catalogue does.
-_CATALOGUE_STAMP = select(CatalogItem.id, CatalogItem.updated_at).order_by(CatalogItem.id)
-_SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def shared_programme(session: Session) -> Programme:
-    """The catalogue as plain rows, kept per database between requests while it is unchanged.
-
-    Each call checks the catalogue's stamp (one small query); only when it differs from the
-    kept one are the items read again (one more query). The kept rows are plain values, never
-    ORM objects, so they outlive the session that read them; the verdicts memo of the kept
-    Programme is valid exactly as long as the catalogue it was judged against.
-    """
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    stamp = tuple((item_id, changed) for item_id, changed in session.execute(_CATALOGUE_STAMP))
-    kept = _SHARED.get(engine)
-    if kept is not None and kept[0] == stamp:
-        return kept[1]
-    everything = session.scalars(_ALL_ITEMS).all()
-    # The stamp of the rows actually read: if a change committed in between, the next call
-    # sees a stamp different from this one and reads again.
-    read_stamp = tuple(sorted((item.id, item.updated_at) for item in everything))
-    programme = _programme_of([ItemRow.of(item) for item in everything])
-    _SHARED[engine] = (read_stamp, programme)
-    return programme
-
-
-# --------------------------------------------------------------------------------------------
-# Facts, loaded in bulk
-
-
-@dataclass
-class _Activity:
-    """What the rules and the lists need about one person, as item ids."""
-
-    completed: list[int] = field(default_factory=list)  # live completions
-    approved: list[int] = field(default_factory=list)  # approved equivalency requests
-    pending: list[int] = field(default_factory=list)  # equivalency requests awaiting a decision
-    applications: list[tuple[int, ApplicationStatus]] = field(default_factory=list)  # live ones
-
-
-IdFilter = Sequence[int] | Select[Any]
-
-
-def _load_activity(
-    session: Session, ids: IdFilter | None, *, with_completions: bool = True
-) -> dict[int, _Activity]:
-    """Live completions, open/approved equivalencies and live applications: three queries.
-
-    `ids` None means everyone: plain scans, cheaper than any join when the roster shows all.
-    """
-    activity: dict[int, _Activity] = defaultdict(_Activity)
-
-    def of(column: Any) -> Any:
-        return column.in_(ids) if ids is not None else true()
-
-    if with_completions:
-        completions = session.execute(
-            select(Completion.user_id, Completion.item_id).where(
-                of(Completion.user_id), Completion.revoked_at.is_(None)
-            )
-        )
-        for user_id, item_id in completions:
-            activity[user_id].completed.append(item_id)
-    equivalencies = session.execute(
-        select(
-            EquivalencyRequest.user_id, EquivalencyRequest.item_id, EquivalencyRequest.status
-        ).where(
-            of(EquivalencyRequest.user_id),
-            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
-        )
-    )
-    for user_id, item_id, status in equivalencies:
-        mine = activity[user_id]
-        (mine.approved if status == EquivalencyStatus.APPROVED else mine.pending).append(item_id)
-    applications = session.execute(
-        select(Application.user_id, RetreatSession.item_id, Application.status)
-        .join(RetreatSession, Application.session_id == RetreatSession.id)
-        .where(of(Application.user_id), Application.status != ApplicationStatus.WITHDRAWN)
-        .order_by(Application.applied_at, Application.id)
-    )
-    for user_id, item_id, status in applications:
-        activity[user_id].applications.append((item_id, status))
-    return activity
-
-
-def _make_facts(
-    person: Any,
-    *,
-    completed: Iterable[tuple[str, Decimal | None]],
-    approved: Iterable[str],
-    application_statuses: Iterable[ApplicationStatus],
-    on: date,
-) -> Facts:
-    """The only place facts are made: live completions as (code, CE hours), approved codes.
-
-    `person` is a User or a row with the same licence columns: User.licensed_on reads only
-    those, so the licence rule is the same everywhere.
-    """
-    completed = list(completed)
-    return Facts(
-        completed=frozenset(code for code, _ in completed),
-        equivalent=frozenset(approved),
-        licensed=User.licensed_on(person, on),
-        screening_cleared=any(s in SCREENING_CLEARED_STATUSES for s in application_statuses),
-        ce_hours=sum((hours or Decimal(0) for _, hours in completed), Decimal(0)),
-    )
-
-
-def _facts(person: Any, activity: _Activity, index: ItemIndex, on: date) -> Facts:
-    """Facts from bulk-loaded rows (item ids resolved through the index)."""
-    return _make_facts(
-        person,
-        completed=(index[i] for i in activity.completed),
-        approved=(index[i][0] for i in activity.approved),
-        application_statuses=(status for _, status in activity.applications),
-        on=on,
-    )
-
-
-def _load_users(session: Session, ids: IdFilter) -> list[User]:
-    """The accounts for the ids (their roles are not needed, so not loaded)."""
-    return list(
-        session.scalars(select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows)))
-    )
-
-
-def facts_for(
-    session: Session, user_ids: Iterable[int | User], *, on: date | None = None
-) -> dict[int, Facts]:
-    """Facts of each existing person in user_ids, in five queries however many there are.
-
-    Accounts may be passed instead of ids: those are used as they are, not read again.
-    """
-    given: dict[int, User] = {}
-    wanted: set[int] = set()
-    for person in user_ids:
-        if isinstance(person, User):
-            given[person.id] = person
-        else:
-            wanted.add(person)
-    ids = sorted(wanted | set(given))
-    if not ids:
-        return {}
-    day = on or today()
-    index = _item_index(session)
-    missing = sorted(wanted - set(given))
-    users = [*given.values(), *(_load_users(session, missing) if missing else [])]
-    activity = _load_activity(session, ids)
-    return {user.id: _facts(user, activity[user.id], index, day) for user in users}
-
-
-def _evaluate_item(item: CatalogItem, facts: Facts, catalogue: Programme) -> Evaluation:
-    """The prerequisite verdict for one item."""
-    return evaluate(item.prerequisite, facts, catalogue.names)
-
-
 def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
-    """Whether the person meets the item's prerequisite, and what is missing if not."""
-    catalogue = _programme(session)
-    item = catalogue.by_code.get(item_code) or get_item(session, item_code)
-    activity = _load_activity(session, [user.id])[user.id]
-    return _evaluate_item(item, _facts(user, activity, catalogue.index, today()), catalogue)
+    """Whether the person meets the item's prerequisite today, and what is missing if not.
+
+    Read from the person's standing row (kept current in this very transaction); people who
+    hold no rows (not clinicians) are judged directly by the same rule function.
+    """
+    item = get_item(session, item_code)
+    row = standings.row_of(session, user.id, item.id)
+    if row is None:
+        catalogue = load_programme(session)
+        facts = facts_for(session, [user])[user.id]
+        return evaluate(item.prerequisite, facts, catalogue.names)
+    verdict = row.on(today(session))
+    return Evaluation(met=verdict.met, explanation=verdict.explanation, steps=verdict.steps)
 
 
 # --------------------------------------------------------------------------------------------
 # Unlocks
 
 
-def _open_codes(
-    catalogue: Programme, facts: Facts, items: Iterable[CatalogItem] | None = None
-) -> set[str]:
-    """Codes of items whose prerequisite is met and which the person has not completed."""
-    return {
-        item.code
-        for item in (catalogue.items if items is None else items)
-        if item.code not in facts.completed and _evaluate_item(item, facts, catalogue).met
-    }
-
-
 @contextmanager
 def watch_many(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
-    """Send item_unlocked for every item that became open to these people during the block.
+    """Rewrite these people's standings after the block, sending item_unlocked for each item
+    that became open (the standings' diff says which).
 
-    Constant queries for any number of people. A watch nested inside another for the same
-    person is a no-op, so record_completion inside a cohort or an approval signals once.
+    A watch nested inside another for the same person is a no-op, so record_completion inside
+    a cohort or an approval signals once.
     """
     watching: set[int] = session.info.setdefault(_WATCHING, set())
     fresh = sorted(set(user_ids) - watching)
     if not fresh:
         yield
         return
-    catalogue = _programme(session)
-    gated = [item for item in catalogue.items if item.prerequisite is not None]
-    before = {uid: _open_codes(catalogue, f, gated) for uid, f in facts_for(session, fresh).items()}
+    standings.sync(session)  # the rows are current before the change, so the diff is its own
     watching.update(fresh)
     try:
         yield
     finally:
         watching.difference_update(fresh)
-    session.flush()
-    users = {user.id: user for user in _load_users(session, fresh)}
-    for uid, facts in facts_for(session, fresh).items():
-        opened = _open_codes(catalogue, facts, gated) - before.get(uid, set())
-        for item in gated:  # programme order, so receivers see Module 2 before Module 3
-            if item.code in opened:
-                item_unlocked.send(users[uid], session=session, item=item)
+    standings.refresh(session, fresh, signal_unlocks=True)
 
 
 @contextmanager
@@ -763,32 +471,6 @@ def _with_reason(entry: CohortEntry, reason: str) -> CohortEntry:
 # What pages show: plain data, built in a constant number of queries
 
 
-class ItemState(StrEnum):
-    """Where a clinician stands with one catalogue item."""
-
-    COMPLETED = "completed"
-    CREDITED = "credited"
-    AVAILABLE = "available"
-    LOCKED = "locked"
-
-    @property
-    def label(self) -> str:
-        """Human name of the state."""
-        return {
-            "completed": "Completed",
-            "credited": "Credited (equivalent approved)",
-            "available": "Open",
-            "locked": "Locked",
-        }[self.value]
-
-    @property
-    def badge(self) -> str:
-        """The CSS badge class of the state."""
-        return {"completed": "ok", "credited": "ok", "available": "info", "locked": "warn"}[
-            self.value
-        ]
-
-
 @dataclass(frozen=True)
 class ItemStatus:
     """One catalogue item as one clinician sees it."""
@@ -806,6 +488,7 @@ class ItemStatus:
     steps: tuple[str, ...] = ()
     recommendation: str = ""
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
+    retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
 
     @property
     def is_open(self) -> bool:
@@ -940,9 +623,6 @@ _OWN_REQUESTS = (
     )
     .order_by(EquivalencyRequest.created_at)
 )
-_OWN_APPLICATION_STATUSES = select(Application.status).where(
-    Application.user_id == bindparam("user_id"), Application.status != ApplicationStatus.WITHDRAWN
-)
 
 
 def _history(session: Session, user_id: int) -> list[HistoryEntry]:
@@ -968,14 +648,8 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
     ]
 
 
-def _item_status(
-    item: CatalogItem,
-    facts: Facts,
-    catalogue: Programme,
-    live: dict[str, HistoryEntry],
-    pending: dict[str, str],
-) -> ItemStatus:
-    """One item's state for one person."""
+def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
+    """One item's state for one person, as their standing row says it is on the day."""
     base: dict[str, Any] = {
         "code": item.code,
         "title": item.title,
@@ -983,82 +657,70 @@ def _item_status(
         "description": item.description,
         "format": item.format,
         "ce_hours": item.ce_hours,
-        "pending_equivalency": pending.get(item.code, ""),
     }
-    if item.code in live:
-        entry = live[item.code]
-        return ItemStatus(
-            **base,
-            state=ItemState.COMPLETED,
-            completed_on=entry.completed_on,
-            completion_id=entry.completion_id,
-        )
-    if item.code in facts.equivalent:
-        return ItemStatus(**base, state=ItemState.CREDITED)
-    recommendation = ""
-    if item.recommended is not None:
-        advice = catalogue.verdict(item, facts, "recommended")
-        if not advice.met:
-            recommendation = item.recommended_note or f"Recommended first: {advice.explanation}"
-    verdict = catalogue.verdict(item, facts)
-    if verdict.met:
-        return ItemStatus(**base, state=ItemState.AVAILABLE, recommendation=recommendation)
+    if values is None:  # no row (yet): nothing is claimed open
+        return ItemStatus(**base, state=ItemState.LOCKED)
+    verdict = values.on(on)
+    retreat = None
+    if item.kind == ItemKind.RETREAT:
+        retreat = retreat_state(verdict.state, verdict.met, values.application_status)
+    locked = verdict.state == ItemState.LOCKED
     return ItemStatus(
         **base,
-        state=ItemState.LOCKED,
-        explanation=verdict.explanation,
-        steps=verdict.steps,
-        recommendation=recommendation,
+        state=verdict.state,
+        completed_on=values.completed_on,
+        completion_id=values.completion_id,
+        explanation=verdict.explanation if locked else "",
+        steps=verdict.steps if locked else (),
+        recommendation=values.recommendation,
+        pending_equivalency=values.pending_equivalency,
+        retreat=retreat,
     )
 
 
 @dataclass(frozen=True)
 class ClinicianSnapshot:
-    """One clinician's progress with the catalogue and facts it was judged from.
+    """One clinician's progress with the catalogue it was shown against.
 
     Loaded once per dashboard view and handed to every dashboard section, so that no
-    section reads the catalogue or the person's activity a second time.
+    section reads the catalogue or the person's standings a second time.
     """
 
     user: User
-    on: date  # the day the facts (licence) were judged on
+    on: date  # the day the standings were read for (a licence may lapse at midnight)
     catalogue: Programme
-    facts: Facts
     progress: ClinicianProgress
+    items: dict[str, ItemStatus]  # by code
+
+
+def summary_of(session: Session, user_id: int) -> ProgressSummary | None:
+    """The person's progress summary (kept by the standings), or None."""
+    return session.get(ProgressSummary, user_id)
 
 
 def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
-    """Everything the dashboard shows about one clinician, in four queries."""
-    day = today()
+    """Everything the dashboard shows about one clinician, read from the standings."""
+    day = today(session)
     catalogue = shared_programme(session)
+    rows = standings.rows_of(session, user.id)
     history = _history(session, user.id)
-    params = {"user_id": user.id}
-    requests = session.execute(_OWN_REQUESTS, params).all()
-    statuses_applied = session.scalars(_OWN_APPLICATION_STATUSES, params).all()
-    live = {h.code: h for h in history if h.live}
-    facts = _make_facts(
-        user,
-        completed=((h.code, h.ce_hours) for h in live.values()),
-        approved=(r.code for r in requests if r.status == EquivalencyStatus.APPROVED),
-        application_statuses=statuses_applied,
-        on=day,
-    )
+    requests = session.execute(_OWN_REQUESTS, {"user_id": user.id}).all()
+    summary = summary_of(session, user.id)
     pending_requests = [
         PendingRequest(r.code, r.title, r.outside_programme, r.created_at)
         for r in requests
         if r.status == EquivalencyStatus.PENDING
     ]
-    pending = {p.code: p.outside_programme for p in pending_requests}
-    statuses = [_item_status(item, facts, catalogue, live, pending) for item in catalogue.items]
+    statuses = [item_status(item, rows.get(item.id), day) for item in catalogue.items]
     progress = ClinicianProgress(
         user_id=user.id,
         name=user.name,
         display_name=user.display_name,
         email=user.email,
         licence=licence_label(user, day),
-        licensed=facts.licensed,
+        licensed=user.licensed_on(day),
         pre_licensed=user.pre_licensed,
-        ce_hours=facts.ce_hours,
+        ce_hours=summary.ce_hours if summary is not None else Decimal(0),
         core_modules=[s for s in statuses if s.kind == ItemKind.CORE_MODULE],
         specialty_modules=[s for s in statuses if s.kind == ItemKind.SPECIALTY_MODULE],
         retreats=[s for s in statuses if s.kind == ItemKind.RETREAT],
@@ -1070,7 +732,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
             if s.kind != ItemKind.RETREAT and s.state != ItemState.COMPLETED
         ],
     )
-    return ClinicianSnapshot(user, day, catalogue, facts, progress)
+    return ClinicianSnapshot(user, day, catalogue, progress, {s.code: s for s in statuses})
 
 
 def clinician_progress(session: Session, user: User) -> ClinicianProgress:
@@ -1256,149 +918,140 @@ def _clinicians_query(search: str) -> Select[Any]:
     return query
 
 
-class _Verdicts:
-    """Rule verdicts memoised by item and facts: many clinicians share the same facts."""
-
-    def __init__(self, catalogue: Programme) -> None:
-        """Start empty for one catalogue snapshot."""
-        self.catalogue = catalogue
-        self.seen: dict[tuple[str, Facts], Evaluation] = {}
-
-    def __call__(self, item: CatalogItem, facts: Facts) -> Evaluation:
-        """The evaluation of the item's prerequisite for these facts."""
-        key = (item.code, facts)
-        verdict = self.seen.get(key)
-        if verdict is None:
-            verdict = self.seen[key] = _evaluate_item(item, facts, self.catalogue)
-        return verdict
-
-
-def _matches(
-    query: RosterQuery, person: Any, facts: Facts, activity: _Activity, verdicts: _Verdicts
-) -> bool:
-    """Whether one clinician passes every filter of the query."""
-    if query.licence == "pre-licensed" and not person.pre_licensed:
-        return False
-    if query.licence == "unlicensed" and facts.licensed:
-        return False
-    if query.licence == "licensed" and not facts.licensed:
-        return False
-    if query.missing and (query.missing in facts.completed or query.missing in facts.equivalent):
-        return False
-    if (
-        query.item
-        and query.item_state
-        and (query.item in facts.completed) != (query.item_state == "completed")
-    ):
-        return False
+def _filtered(query: RosterQuery, catalogue: Programme, day: date) -> Select[Any]:
+    """Ids of the clinicians passing every filter, in roster order: indexed SQL on the standings."""
+    ids = select(ProgressSummary.user_id).join(User, User.id == ProgressSummary.user_id)
+    term = query.search.strip().lower()
+    if term:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        ids = ids.where(
+            or_(
+                ProgressSummary.sort_name.like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(func.coalesce(User.licence_number, "")).like(pattern, escape="\\"),
+            )
+        )
+    if query.licence == "pre-licensed":
+        ids = ids.where(User.pre_licensed.is_(True))
+    elif query.licence == "licensed":
+        ids = ids.where(standings.licensed_on(day))
+    elif query.licence == "unlicensed":
+        ids = ids.where(not_(standings.licensed_on(day)))
+    if query.missing:
+        row = aliased(Standing)
+        ids = ids.join(
+            row,
+            and_(
+                row.user_id == ProgressSummary.user_id,
+                row.item_id == catalogue.by_code[query.missing].id,
+                row.state.not_in([ItemState.COMPLETED, ItemState.CREDITED]),
+            ),
+        )
+    if query.item and query.item_state:
+        row = aliased(Standing)
+        completed = row.state == ItemState.COMPLETED
+        ids = ids.join(
+            row,
+            and_(
+                row.user_id == ProgressSummary.user_id,
+                row.item_id == catalogue.by_code[query.item].id,
+                completed if query.item_state == "completed" else not_(completed),
+            ),
+        )
     if query.eligible:
-        retreat = verdicts.catalogue.by_code[query.eligible]
-        if retreat.code in facts.completed:
-            return False
+        row = aliased(Standing)
+        conditions = [
+            row.user_id == ProgressSummary.user_id,
+            row.item_id == catalogue.by_code[query.eligible].id,
+            row.state != ItemState.COMPLETED,
+            met_on(day, row),
+        ]
         if query.applied:
-            applied = any(item_id == retreat.id for item_id, _ in activity.applications)
-            if applied != (query.applied == "yes"):
-                return False
-        # The rule last: it is the costliest test.
-        if not verdicts(retreat, facts).met:
-            return False
-    return True
-
-
-def _retreat_cell(
-    retreat: CatalogItem, facts: Facts, activity: _Activity, verdicts: _Verdicts
-) -> RetreatCell:
-    """A roster cell: completed, applied (with status), open or locked (with why)."""
-    if retreat.code in facts.completed:
-        return RetreatCell(retreat.code, "Completed", "ok")
-    applied = [status for item_id, status in activity.applications if item_id == retreat.id]
-    if applied:
-        return RetreatCell(retreat.code, f"Applied: {applied[-1].label}", "info")
-    verdict = verdicts(retreat, facts)
-    if verdict.met:
-        return RetreatCell(retreat.code, "Open", "ok")
-    return RetreatCell(retreat.code, "Locked", "warn", verdict.explanation)
-
-
-def _last_activity(session: Session, people: list[Any]) -> dict[int, date]:
-    """The day of each person's latest sign-in, completion, application or request: one query."""
-    ids = [p.id for p in people]
-    moments = union_all(
-        select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
-            Completion.user_id.in_(ids)
-        ),
-        select(Application.user_id, Application.applied_at).where(Application.user_id.in_(ids)),
-        select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
-            EquivalencyRequest.user_id.in_(ids)
-        ),
-    ).subquery()
-    latest: dict[int, datetime] = dict(
-        session.execute(
-            select(moments.c.user_id, func.max(moments.c.at)).group_by(moments.c.user_id)
-        ).all()
-    )
-    for person in people:
-        if person.last_login_at is not None:
-            known = latest.get(person.id)
-            latest[person.id] = max(known, person.last_login_at) if known else person.last_login_at
-    return {user_id: _as_utc(at).date() for user_id, at in latest.items() if at is not None}
-
-
-def _as_utc(moment: datetime | str) -> datetime:
-    """A timestamp from an aggregate, which SQLite may hand back as text."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            conditions.append(row.applied.is_(query.applied == "yes"))
+        ids = ids.join(row, and_(*conditions))
+    return ids
 
 
 def roster(session: Session, query: RosterQuery) -> RosterPage:
-    """One page of clinicians with their progress, filtered, in seven queries for any number."""
-    day = today()
-    catalogue = _programme(session)
+    """One page of clinicians with their progress, filtered, in six queries for any number.
+
+    The filters and the order are SQL over the standings, so only the page's rows are read.
+    """
+    standings.sync(session)
+    day = today(session)
+    catalogue = shared_programme(session)
     _check_query(query, catalogue)
-    people_query = _clinicians_query(query.search)
-    people = session.execute(people_query).all()
-    # Everyone's rows in plain scans, or just the ones found when a search narrowed the list.
-    activity = _load_activity(session, [p.id for p in people] if query.search.strip() else None)
-    verdicts = _Verdicts(catalogue)
-    matching = []
-    for person in people:
-        mine = activity[person.id]
-        facts = _facts(person, mine, catalogue.index, day)
-        if _matches(query, person, facts, mine, verdicts):
-            matching.append((person, facts))
-    pages = max(1, math.ceil(len(matching) / ROSTER_PAGE_SIZE))
+    matching = _filtered(query, catalogue, day)
+    matched = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    pages = max(1, math.ceil(matched / ROSTER_PAGE_SIZE))
     page = min(max(query.page, 1), pages)
-    shown = matching[(page - 1) * ROSTER_PAGE_SIZE : page * ROSTER_PAGE_SIZE]
-    last = _last_activity(session, [person for person, _ in shown])
-    module_codes = {m.code for m in catalogue.modules}
-    rows = [
-        RosterRow(
-            user_id=person.id,
-            name=f"{person.name}, {person.credentials}" if person.credentials else person.name,
-            email=person.email,
-            licence=licence_label(person, day),
-            licensed=facts.licensed,
-            modules_done=len((facts.completed | facts.equivalent) & module_codes),
-            ce_hours=facts.ce_hours,
-            retreats=[
-                _retreat_cell(r, facts, activity[person.id], verdicts) for r in catalogue.retreats
-            ],
-            last_activity=last.get(person.id),
+    shown = list(
+        session.scalars(
+            matching.order_by(ProgressSummary.sort_name, ProgressSummary.user_id)
+            .limit(ROSTER_PAGE_SIZE)
+            .offset((page - 1) * ROSTER_PAGE_SIZE)
         )
-        for person, facts in shown
-    ]
+    )
+    people = {p.id: p for p in session.execute(select(*_PERSON_COLUMNS).where(User.id.in_(shown)))}
+    summaries = {
+        s.user_id: s
+        for s in session.scalars(select(ProgressSummary).where(ProgressSummary.user_id.in_(shown)))
+    }
+    retreat_ids = [r.id for r in catalogue.retreats]
+    cells: dict[tuple[int, int], RowValues] = {
+        (r.user_id, r.item_id): RowValues.of(r)
+        for r in session.execute(
+            select(*Standing.__table__.c).where(
+                Standing.user_id.in_(shown), Standing.item_id.in_(retreat_ids)
+            )
+        )
+    }
+    rows = []
+    for uid in shown:
+        person, summary = people[uid], summaries[uid]
+        last = summary.last_activity_at
+        if person.last_login_at is not None and (last is None or person.last_login_at > last):
+            last = person.last_login_at
+        rows.append(
+            RosterRow(
+                user_id=uid,
+                name=f"{person.name}, {person.credentials}" if person.credentials else person.name,
+                email=person.email,
+                licence=licence_label(person, day),
+                licensed=User.licensed_on(person, day),
+                modules_done=summary.modules_done,
+                ce_hours=summary.ce_hours,
+                retreats=[
+                    _retreat_cell(r, cells.get((uid, r.id)), day) for r in catalogue.retreats
+                ],
+                last_activity=last.date() if last is not None else None,
+            )
+        )
     return RosterPage(
         rows=rows,
-        matched=len(matching),
+        matched=matched,
         pages=pages,
         query=replace(query, page=page),
         retreat_choices=[(r.code, r.title) for r in catalogue.retreats],
         item_choices=[(i.code, i.title) for i in catalogue.items],
         retreat_columns=[(r.code, r.short_title or r.title) for r in catalogue.retreats],
-        modules_total=len(module_codes),
+        modules_total=len(catalogue.modules),
         presets=_presets(catalogue),
     )
+
+
+def _retreat_cell(retreat: Any, values: RowValues | None, day: date) -> RetreatCell:
+    """A roster cell: the retreat's state as the dashboard shows it, with why when locked."""
+    status = item_status(retreat, values, day)
+    state = status.retreat or RetreatState.LOCKED
+    if state == RetreatState.ATTENDED:
+        return RetreatCell(retreat.code, "Completed", "ok")
+    if state == RetreatState.OPEN:
+        return RetreatCell(retreat.code, "Open", "ok")
+    if state == RetreatState.LOCKED:
+        return RetreatCell(retreat.code, "Locked", "warn", status.explanation)
+    return RetreatCell(retreat.code, state.label, state.badge)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1426,7 +1079,7 @@ def clinician_choices(session: Session, search: str = "") -> list[ClinicianChoic
 
 def markable_items(session: Session) -> list[tuple[str, str]]:
     """(code, title) of active modules, the items an instructor marks, in programme order."""
-    return [(i.code, i.title) for i in _programme(session).modules]
+    return [(i.code, i.title) for i in load_programme(session).modules]
 
 
 def find_clinicians_by_email(

@@ -9,22 +9,18 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from lms.auth.access import may_see_person, staff_required
 from lms.auth.models import Role, User
-from lms.cache import CSRF_SENTINEL, BoundedCache, current_data_version
 from lms.db import db
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -32,7 +28,6 @@ from lms.progress.forms import CohortForm, MarkForm, RevokeForm
 from lms.progress.models import CompletionSource
 
 bp = Blueprint("progress", __name__)
-BODY_CACHE = "lms.dashboard_bodies"  # app.extensions key of the kept dashboard bodies
 
 
 @bp.app_template_filter("format_hours")
@@ -47,97 +42,31 @@ def format_hours(value: Decimal | int | None) -> str:
 Page = str | tuple[str, int] | Response
 
 
-@bp.before_request
-def _read_data_version() -> None:
-    """Read the data version before anything else the dashboard reads, the user included.
-
-    Whatever the page then reads is at least that new, so a body kept under this version can
-    only be older than its stamp if a change committed meanwhile: and that change bumped the
-    version, so the next view misses and builds it again.
-    """
-    if request.endpoint == "progress.dashboard":
-        g.lms_data_version = current_data_version(db.session)
-
-
-def _body_cache() -> BoundedCache:
-    """This app's cache of rendered dashboard bodies (one per process)."""
-    extensions = current_app.extensions
-    found = extensions.get(BODY_CACHE)
-    if found is None:
-        size = int(current_app.config.get("LMS_DASHBOARD_CACHE_SIZE", 2000))
-        found = extensions.setdefault(BODY_CACHE, BoundedCache(size))
-    return found
-
-
-def clear_body_cache() -> None:
-    """Forget every kept dashboard body of the current app."""
-    _body_cache().clear()
-
-
-def _render_body(user: User) -> str:
-    """Build and render the dashboard body, its CSRF fields holding the stand-in token."""
-    progress = None
-    sections: list[Markup] = []
-    extras: dict[str, Any] = {}
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    had_token, token = field in g, g.get(field)
-    # Every csrf_token() inside the body (macros imported without context and form.hidden_tag
-    # included) reads the request's token from g: make it the stand-in while rendering.
-    setattr(g, field, CSRF_SENTINEL)
-    try:
-        if Role.CLINICIAN in user.roles:
-            snapshot = services.clinician_snapshot(db.session, user)
-            progress = snapshot.progress
-            found, extras = services.dashboard_sections(db.session, user, snapshot)
-            sections = [
-                # Rendered by Jinja with autoescaping: safe to embed.
-                Markup(render_template(s.template, progress=progress, extras=extras, **s.context))  # noqa: S704
-                for s in found
-            ]
-        summary = services.staff_summary(db.session) if user.is_staff else None
-        return render_template(
-            "progress/_dashboard_body.html",
-            progress=progress,
-            sections=sections,
-            extras=extras,
-            summary=summary,
-        )
-    finally:
-        if had_token:
-            setattr(g, field, token)
-        else:
-            g.pop(field, None)
-
-
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    """The signed-in person's progress; staff also get their tools.
-
-    The rendered body is kept per process under the person, their roles, the day and the data
-    version read first thing (see _read_data_version): a view with the same key serves it with
-    no further query. Flashed messages live in base.html, outside the kept body.
-    """
+    """The signed-in person's progress read from the standings; staff also get their tools."""
     user: User = current_user
-    version = g.pop("lms_data_version", None)
-    key = (
-        request.script_root,
-        user.id,
-        version,
-        services.today(),
-        tuple(sorted(role.value for role in user.roles)),
-        request.endpoint,
+    progress = None
+    sections: list[Markup] = []
+    extras: dict[str, Any] = {}
+    if Role.CLINICIAN in user.roles:
+        snapshot = services.clinician_snapshot(db.session, user)
+        progress = snapshot.progress
+        found, extras = services.dashboard_sections(db.session, user, snapshot)
+        sections = [
+            # Rendered by Jinja with autoescaping: safe to embed.
+            Markup(render_template(s.template, progress=progress, extras=extras, **s.context))  # noqa: S704
+            for s in found
+        ]
+    summary = services.staff_summary(db.session) if user.is_staff else None
+    body = render_template(
+        "progress/_dashboard_body.html",
+        progress=progress,
+        sections=sections,
+        extras=extras,
+        summary=summary,
     )
-    cache = _body_cache()
-    if version is not None:
-        cache.advance(version)
-    body = cache.get(key) if version is not None else None
-    if body is None:
-        body = _render_body(user)
-        if version is not None and services.today() == key[3]:  # not across midnight
-            cache.put(key, body)
-    if CSRF_SENTINEL in body:
-        body = body.replace(CSRF_SENTINEL, generate_csrf())
     return render_template(
         "progress/dashboard.html",
         clinician=Role.CLINICIAN in user.roles,

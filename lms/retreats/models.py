@@ -77,6 +77,8 @@ class Application(Base):
             postgresql_where=text("status != 'withdrawn'"),
         ),
         Index("ix_applications_session_id_status", "session_id", "status"),
+        # A person's applications, whatever their status (dashboards, standings).
+        Index("ix_applications_user_id", "user_id"),
     )
 
 

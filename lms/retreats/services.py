@@ -19,6 +19,8 @@ from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
+from lms.catalog.rules import LICENCE_STEP
+from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.errors import (
     AlreadyDecided,
@@ -28,7 +30,9 @@ from lms.errors import (
     NotFound,
     PrerequisiteNotMet,
 )
-from lms.progress.models import Completion, CompletionSource
+from lms.progress.models import Completion, CompletionSource, ItemState
+from lms.progress.standings import APPLICATION_RANK
+from lms.progress.standings import RetreatState as Standing
 from lms.retreats.models import Application, ApplicationStatus, Screening
 from lms.retreats.screening import (
     ScreeningInput,
@@ -77,7 +81,7 @@ TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
 
 def _today(today: date | None) -> date:
     """The day rules are judged on (tests pass one; the app uses the server's date)."""
-    return today or date.today()
+    return today or programme_today()
 
 
 def _fmt(day: date) -> str:
@@ -298,7 +302,7 @@ class SessionSummary:
     def deadline_passed(self) -> bool:
         """True once the application deadline is behind us."""
         deadline = self.session.application_deadline
-        return deadline is not None and date.today() > deadline
+        return deadline is not None and programme_today() > deadline
 
 
 def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Counter]:
@@ -394,21 +398,6 @@ def _changed(
     signals.application_changed.send(application, session=session, previous=previous)
 
 
-def _licence_refusal(user: User, today: date) -> str | None:
-    """Why a person cannot attend retreats on licence grounds, or None."""
-    if user.pre_licensed:
-        return (
-            "Retreats are open to licensed clinicians only; pre-licensed clinicians can take "
-            "the modules but not the retreats. Apply once you hold your licence."
-        )
-    if not user.licensed_on(today):
-        return (
-            "Retreats are open to licensed clinicians only, and your licence is not verified "
-            "or has expired. Update your licence details and ask an administrator to verify them."
-        )
-    return None
-
-
 def eligibility_problem(
     session: Session, user: User, retreat_session: RetreatSession, *, today: date | None = None
 ) -> str | None:
@@ -425,8 +414,7 @@ def eligibility_problem(
             "The application deadline for this session passed on "
             f"{_fmt(retreat_session.application_deadline)}."
         )
-    if (refusal := _licence_refusal(user, day)) is not None:
-        return refusal
+    # The licence requirement, like every other, is in the retreat's catalogue rule.
     evaluation = evaluate_item(session, user, retreat_session.item.code)
     if not evaluation.met:
         return evaluation.explanation or "The prerequisite for this retreat is not met yet."
@@ -837,7 +825,7 @@ class Roster:
     @property
     def attendance_open(self) -> bool:
         """Attendance can be marked from the session's last day on."""
-        return date.today() >= self.session.ends_on
+        return programme_today() >= self.session.ends_on
 
 
 _ROSTER_ORDER = {
@@ -1041,44 +1029,6 @@ def purge_screenings(
 # --------------------------------------------------------------------------- standings
 
 
-class Standing(StrEnum):
-    """Where a clinician stands with one retreat."""
-
-    LOCKED = "locked"
-    OPEN = "open"
-    MEDICAL_REVIEW = "medical_review"
-    ACCEPTED = "accepted"
-    WAITLISTED = "waitlisted"
-    NOT_CLEARED = "not_cleared"
-    ATTENDED = "attended"
-
-    @property
-    def label(self) -> str:
-        """Human name of the standing."""
-        return {
-            "locked": "Locked",
-            "open": "Open to you",
-            "medical_review": "Applied: in medical review",
-            "accepted": "Accepted",
-            "waitlisted": "Waitlisted",
-            "not_cleared": "Not cleared",
-            "attended": "Attended",
-        }[self.value]
-
-    @property
-    def badge(self) -> str:
-        """CSS badge class of the standing."""
-        return {
-            "locked": "warn",
-            "open": "info",
-            "medical_review": "info",
-            "accepted": "ok",
-            "waitlisted": "warn",
-            "not_cleared": "bad",
-            "attended": "ok",
-        }[self.value]
-
-
 @dataclass(frozen=True)
 class RetreatStanding:
     """One retreat as one clinician sees it: state, why, sessions and their application."""
@@ -1096,16 +1046,6 @@ class RetreatStanding:
     licence_blocked: bool = False
 
 
-# When a clinician has several live applications to one retreat, the most advanced one counts.
-_STANDING_OF = {
-    ApplicationStatus.ATTENDED: (0, Standing.ATTENDED),
-    ApplicationStatus.ACCEPTED: (1, Standing.ACCEPTED),
-    ApplicationStatus.WAITLISTED: (2, Standing.WAITLISTED),
-    ApplicationStatus.MEDICAL_REVIEW: (3, Standing.MEDICAL_REVIEW),
-    ApplicationStatus.NOT_CLEARED: (4, Standing.NOT_CLEARED),
-}
-
-
 def retreat_standings(
     session: Session,
     user: User,
@@ -1115,62 +1055,48 @@ def retreat_standings(
 ) -> list[RetreatStanding]:
     """Every active retreat with the clinician's standing, in a constant number of queries.
 
-    The dashboard passes the snapshot its page was built from (catalogue and facts already
-    loaded); it is used only when judged on the same day.
+    The state comes from the person's standing rows (the one evaluation); the dashboard
+    passes the snapshot its page was built from, used when judged on the same day.
     """
-    from lms.catalog.rules import evaluate
-    from lms.catalog.services import load_catalogue
-    from lms.progress.services import facts_for
+    from lms.progress.services import clinician_snapshot
 
     day = _today(today)
-    if snapshot is not None and snapshot.on == day and snapshot.user.id == user.id:
-        catalogue, facts = snapshot.catalogue, snapshot.facts
-    else:
-        catalogue = load_catalogue(session)
-        facts = facts_for(session, [user], on=day)[user.id]
+    if snapshot is None or snapshot.on != day or snapshot.user.id != user.id:
+        snapshot = clinician_snapshot(session, user)
     upcoming = upcoming_sessions(session, today=day)
     mine = own_applications(session, user.id)
-    licence_refusal = _licence_refusal(user, day)
-    standings = []
-    for item in catalogue.retreats:
-        sessions = [s for s in upcoming if s.session.item_id == item.id]
+    result = []
+    for item in snapshot.catalogue.retreats:
+        status = snapshot.items.get(item.code)
+        state = status.retreat if status is not None else None
+        state = state or Standing.LOCKED
         live = [
             own
             for own in mine
-            if own.application.session.item_id == item.id and own.application.status in _STANDING_OF
+            if own.application.session.item_id == item.id
+            and own.application.status in APPLICATION_RANK
         ]
-        live.sort(key=lambda own: _STANDING_OF[own.application.status][0])
+        live.sort(key=lambda own: APPLICATION_RANK[own.application.status])
         applied = frozenset(
             own.application.session_id
             for own in mine
             if own.application.status != ApplicationStatus.WITHDRAWN
         )
-        evaluation = evaluate(item.prerequisite, facts, catalogue.names)
-        eligible = licence_refusal is None and evaluation.met
-        explanation, steps = "", ()
-        if item.code in facts.completed:
-            state = Standing.ATTENDED
-        elif live:
-            state = _STANDING_OF[live[0].application.status][1]
-        elif eligible:
-            state = Standing.OPEN
-        else:
-            state = Standing.LOCKED
-            explanation = licence_refusal or evaluation.explanation
-            steps = () if licence_refusal else evaluation.steps
-        standings.append(
+        locked = state == Standing.LOCKED
+        eligible = status is not None and status.state != ItemState.LOCKED and not locked
+        result.append(
             RetreatStanding(
                 code=item.code,
                 title=item.title,
                 description=item.description,
                 state=state,
-                explanation=explanation,
-                steps=steps,
-                sessions=sessions,
+                explanation=status.explanation if locked and status else "",
+                steps=status.steps if locked and status else (),
+                sessions=[s for s in upcoming if s.session.item_id == item.id],
                 application=live[0] if live else None,
                 applied_session_ids=applied,
                 can_apply=eligible and state in (Standing.OPEN, Standing.NOT_CLEARED),
-                licence_blocked=licence_refusal is not None,
+                licence_blocked=locked and LICENCE_STEP in (status.steps if status else ()),
             )
         )
-    return standings
+    return result

@@ -21,8 +21,8 @@ from lms.catalog.models import CatalogItem
 from lms.mail.models import Notification
 from lms.mail.services import UNREAD_SHOWN, unread_notices
 from lms.progress import services
+from lms.progress.facts import ItemRow, load_programme
 from lms.progress.models import CompletionSource
-from lms.progress.views import clear_body_cache
 
 
 @contextmanager
@@ -71,8 +71,8 @@ def test_a_prerequisite_dropped_by_a_bulk_update_opens_the_module_at_once(
     client = login(app.test_client(), make_user(Role.CLINICIAN))
     assert 'data-state="locked"' in module_row(client.get("/").get_data(as_text=True), "M2")
 
-    # A bulk UPDATE bypasses the ORM objects; updated_at still moves (onupdate), so the
-    # kept catalogue and the remembered verdicts are dropped.
+    # A bulk UPDATE bypasses the ORM objects: the standings still notice it (do_orm_execute),
+    # and updated_at still moves (onupdate), so the kept catalogue is read again.
     session.execute(update(CatalogItem).where(CatalogItem.code == "M2").values(prerequisite=None))
     session.commit()
 
@@ -105,9 +105,9 @@ def test_the_kept_catalogue_is_per_database_and_plain_values(app, session, catal
     first = services.shared_programme(session)
     again = services.shared_programme(session)
     assert again is first  # unchanged catalogue: kept
-    assert all(isinstance(item, services.ItemRow) for item in first.items)
+    assert all(isinstance(item, ItemRow) for item in first.items)
     assert [item.code for item in first.items] == [
-        item.code for item in services._programme(session).items
+        item.code for item in load_programme(session).items
     ]
 
 
@@ -135,8 +135,6 @@ def test_a_completion_recorded_after_a_view_changes_verdicts_on_the_next_view(
 def test_every_dashboard_statement_runs_once(app, login, engine, catalog, make_user):
     client = login(app.test_client(), make_user(Role.CLINICIAN))
     client.get("/")
-    with app.app_context():
-        clear_body_cache()  # a view that builds the page, not one served from the cache
     with counted(engine) as statements:
         assert client.get("/").status_code == 200
     repeated = {s for s in statements if statements.count(s) > 1}

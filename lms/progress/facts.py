@@ -1,0 +1,307 @@
+"""Facts: what the rules know about people, loaded in bulk, and the catalogue they judge by.
+
+`make_facts` is the only place facts are made; `load_programme` reads the active catalogue
+with its lookups computed once; `today` is the programme's date.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select, true
+from sqlalchemy.orm import Session, lazyload
+
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
+from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
+from lms.catalog.services import Catalogue
+from lms.clock import today
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.progress.models import Completion
+from lms.retreats.models import Application, ApplicationStatus
+
+# A medical reviewer cleared the applicant (low-risk applications are accepted directly);
+# what happened after clearance (waitlist, attendance) does not undo it.
+SCREENING_CLEARED_STATUSES = frozenset(
+    {
+        ApplicationStatus.ACCEPTED,
+        ApplicationStatus.WAITLISTED,
+        ApplicationStatus.ATTENDED,
+        ApplicationStatus.ABSENT,
+    }
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue, read once per unit of work that needs it
+
+
+ItemIndex = dict[int, tuple[str, Decimal | None]]
+
+
+def _item_index(session: Session) -> ItemIndex:
+    """Code and CE hours of every item, active or not, by id: one small query.
+
+    Rows elsewhere carry only item ids (integers are the cheapest thing to load for
+    thousands of people); completions of since-deactivated items still count.
+    """
+    rows = session.execute(_ITEM_INDEX)
+    return {item_id: (code, hours) for item_id, code, hours in rows}
+
+
+# Statements the busiest pages run, built once: building a select and its cache key costs
+# more than SQLite takes to answer these small queries.
+_ITEM_INDEX = select(CatalogItem.id, CatalogItem.code, CatalogItem.ce_hours)
+_ALL_ITEMS = select(CatalogItem).order_by(CatalogItem.position, CatalogItem.code)
+
+
+@dataclass(frozen=True)
+class Programme:
+    """The active catalogue with its lookups computed once (rules run thousands of times)."""
+
+    items: tuple[CatalogItem, ...]
+    by_code: dict[str, CatalogItem]
+    names: dict[str, ItemName]
+    modules: tuple[CatalogItem, ...]
+    retreats: tuple[CatalogItem, ...]
+    index: ItemIndex
+    # Verdicts already worked out against this catalogue: (rule field, code, facts) -> verdict.
+    # `evaluate` is pure, so a verdict depends on nothing else.
+    verdicts: dict[tuple[str, str, Facts], Evaluation] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def verdict(self, item: Any, facts: Facts, rule: str = "prerequisite") -> Evaluation:
+        """The item's prerequisite (or `recommended`) rule judged on the facts, remembered."""
+        key = (rule, item.code, facts)
+        known = self.verdicts.get(key)
+        if known is None:
+            if len(self.verdicts) >= VERDICT_MEMO_SIZE:
+                self.verdicts.clear()
+            known = self.verdicts[key] = evaluate(getattr(item, rule), facts, self.names)
+        return known
+
+
+VERDICT_MEMO_SIZE = 20_000
+
+
+def _programme_of(everything: Sequence[Any]) -> Programme:
+    """A Programme from every item (active or not) in programme order."""
+    catalogue = Catalogue(items=tuple(item for item in everything if item.active))
+    return Programme(
+        items=catalogue.items,
+        by_code=catalogue.by_code,
+        names=catalogue.names,
+        modules=catalogue.modules,
+        retreats=catalogue.retreats,
+        index={item.id: (item.code, item.ce_hours) for item in everything},
+    )
+
+
+def load_programme(session: Session) -> Programme:
+    """The active catalogue in programme order plus the index of all items: one query.
+
+    Reads every item (the inactive ones are few) so that the index of codes and CE hours,
+    which old completions need, comes from the same rows as the active programme; the
+    active part is exactly what `load_catalogue` returns.
+    """
+    return _programme_of(session.scalars(_ALL_ITEMS).all())
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A catalogue item's values, detached from any database session (safe to share)."""
+
+    id: int
+    code: str
+    kind: ItemKind
+    title: str
+    short_title: str
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    position: int
+    prerequisite: dict[str, Any] | None
+    recommended: dict[str, Any] | None
+    recommended_note: str
+    equivalent_label: str
+    certificate_design: str
+    certificate_valid_months: int | None
+    active: bool
+
+    @property
+    def is_retreat(self) -> bool:
+        """Retreats have sessions and no CE hours."""
+        return self.kind == ItemKind.RETREAT
+
+    @classmethod
+    def of(cls, item: CatalogItem) -> ItemRow:
+        """The values of a loaded item."""
+        return cls(**{name: getattr(item, name) for name in _ITEM_ROW_FIELDS})
+
+
+_ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
+# Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
+# every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
+# changes whenever anything in the catalogue does.
+_CATALOGUE_STAMP = select(CatalogItem.id, CatalogItem.updated_at).order_by(CatalogItem.id)
+_SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_programme(session: Session) -> Programme:
+    """The catalogue as plain rows, kept per database between requests while it is unchanged.
+
+    Each call checks the catalogue's stamp (one small query); only when it differs from the
+    kept one are the items read again (one more query). The kept rows are plain values, never
+    ORM objects, so they outlive the session that read them; the verdicts memo of the kept
+    Programme is valid exactly as long as the catalogue it was judged against.
+    """
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    stamp = tuple((item_id, changed) for item_id, changed in session.execute(_CATALOGUE_STAMP))
+    kept = _SHARED.get(engine)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    everything = session.scalars(_ALL_ITEMS).all()
+    # The stamp of the rows actually read: if a change committed in between, the next call
+    # sees a stamp different from this one and reads again.
+    read_stamp = tuple(sorted((item.id, item.updated_at) for item in everything))
+    programme = _programme_of([ItemRow.of(item) for item in everything])
+    _SHARED[engine] = (read_stamp, programme)
+    return programme
+
+
+# --------------------------------------------------------------------------------------------
+# Facts, loaded in bulk
+
+
+@dataclass
+class _Activity:
+    """What the rules and the lists need about one person, as item ids."""
+
+    completed: list[int] = field(default_factory=list)  # live completions
+    approved: list[int] = field(default_factory=list)  # approved equivalency requests
+    pending: list[int] = field(default_factory=list)  # equivalency requests awaiting a decision
+    applications: list[tuple[int, ApplicationStatus]] = field(default_factory=list)  # live ones
+
+
+IdFilter = Sequence[int] | Select[Any]
+
+
+def _load_activity(
+    session: Session, ids: IdFilter | None, *, with_completions: bool = True
+) -> dict[int, _Activity]:
+    """Live completions, open/approved equivalencies and live applications: three queries.
+
+    `ids` None means everyone: plain scans, cheaper than any join when the roster shows all.
+    """
+    activity: dict[int, _Activity] = defaultdict(_Activity)
+
+    def of(column: Any) -> Any:
+        return column.in_(ids) if ids is not None else true()
+
+    if with_completions:
+        completions = session.execute(
+            select(Completion.user_id, Completion.item_id).where(
+                of(Completion.user_id), Completion.revoked_at.is_(None)
+            )
+        )
+        for user_id, item_id in completions:
+            activity[user_id].completed.append(item_id)
+    equivalencies = session.execute(
+        select(
+            EquivalencyRequest.user_id, EquivalencyRequest.item_id, EquivalencyRequest.status
+        ).where(
+            of(EquivalencyRequest.user_id),
+            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
+        )
+    )
+    for user_id, item_id, status in equivalencies:
+        mine = activity[user_id]
+        (mine.approved if status == EquivalencyStatus.APPROVED else mine.pending).append(item_id)
+    applications = session.execute(
+        select(Application.user_id, RetreatSession.item_id, Application.status)
+        .join(RetreatSession, Application.session_id == RetreatSession.id)
+        .where(of(Application.user_id), Application.status != ApplicationStatus.WITHDRAWN)
+        .order_by(Application.applied_at, Application.id)
+    )
+    for user_id, item_id, status in applications:
+        activity[user_id].applications.append((item_id, status))
+    return activity
+
+
+def make_facts(
+    person: Any,
+    *,
+    completed: Iterable[tuple[str, Decimal | None]],
+    approved: Iterable[str],
+    application_statuses: Iterable[ApplicationStatus],
+    on: date,
+) -> Facts:
+    """The only place facts are made: live completions as (code, CE hours), approved codes.
+
+    `person` is a User or a row with the same licence columns: User.licensed_on reads only
+    those, so the licence rule is the same everywhere.
+    """
+    completed = list(completed)
+    return Facts(
+        completed=frozenset(code for code, _ in completed),
+        equivalent=frozenset(approved),
+        licensed=User.licensed_on(person, on),
+        screening_cleared=any(s in SCREENING_CLEARED_STATUSES for s in application_statuses),
+        ce_hours=sum((hours or Decimal(0) for _, hours in completed), Decimal(0)),
+    )
+
+
+def _facts(person: Any, activity: _Activity, index: ItemIndex, on: date) -> Facts:
+    """Facts from bulk-loaded rows (item ids resolved through the index)."""
+    return make_facts(
+        person,
+        completed=(index[i] for i in activity.completed),
+        approved=(index[i][0] for i in activity.approved),
+        application_statuses=(status for _, status in activity.applications),
+        on=on,
+    )
+
+
+def _load_users(session: Session, ids: IdFilter) -> list[User]:
+    """The accounts for the ids (their roles are not needed, so not loaded)."""
+    return list(
+        session.scalars(select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows)))
+    )
+
+
+def facts_for(
+    session: Session, user_ids: Iterable[int | User], *, on: date | None = None
+) -> dict[int, Facts]:
+    """Facts of each existing person in user_ids, in five queries however many there are.
+
+    Accounts may be passed instead of ids: those are used as they are, not read again.
+    """
+    given: dict[int, User] = {}
+    wanted: set[int] = set()
+    for person in user_ids:
+        if isinstance(person, User):
+            given[person.id] = person
+        else:
+            wanted.add(person)
+    ids = sorted(wanted | set(given))
+    if not ids:
+        return {}
+    day = on or today(session)
+    index = _item_index(session)
+    missing = sorted(wanted - set(given))
+    users = [*given.values(), *(_load_users(session, missing) if missing else [])]
+    activity = _load_activity(session, ids)
+    return {user.id: _facts(user, activity[user.id], index, day) for user in users}
+
+
+__all__ = ["Evaluation", "ItemKind", "today"]
