@@ -106,3 +106,77 @@ def test_sqlite_really_enforces_foreign_keys(tmp_path):
             )
     finally:
         engine.dispose()
+
+
+def test_migration_0003_fills_the_standings_from_history(empty_database: Engine) -> None:
+    """Upgrading a database with history gives every clinician the rows a recomputation gives."""
+    from sqlalchemy.orm import Session
+
+    from lms.progress import standings
+
+    engine = empty_database
+    upgrade(engine, "0002")
+    now = "2026-01-05 10:00:00"
+    with engine.begin() as conn:
+        for item_id, code, prerequisite in (
+            (1, "M1", None),
+            (2, "M2", '{"any": [{"completed": "M1"}, {"equivalent": "M1"}]}'),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO catalog_items (id, code, kind, title, short_title, description,"
+                    " format, position, prerequisite, recommended_note, equivalent_label,"
+                    " certificate_design, active, created_at, updated_at, ce_hours) VALUES"
+                    " (:id, :code, 'core_module', :code, '', '', '', :id, :rule, '', '',"
+                    " 'module', :yes, :now, :now, 6)"
+                ),
+                {"id": item_id, "code": code, "rule": prerequisite, "yes": True, "now": now},
+            )
+        for user_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                    " pre_licensed, notify_optional, created_at) VALUES"
+                    " (:id, :email, :name, '', :token, :yes, :no, :yes, :now)"
+                ),
+                {
+                    "id": user_id,
+                    "email": f"p{user_id}@example.test",
+                    "name": f"Person {user_id}",
+                    "token": f"t{user_id}",
+                    "yes": True,
+                    "no": False,
+                    "now": now,
+                },
+            )
+            conn.execute(
+                text("INSERT INTO user_roles (user_id, role) VALUES (:id, 'clinician')"),
+                {"id": user_id},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO completions (id, user_id, item_id, completed_on, source,"
+                " recorded_at, note) VALUES (1, 1, 1, '2025-11-20', 'import', :now, '')"
+            ),
+            {"now": now},
+        )
+    upgrade(engine, "head")
+    with Session(engine) as session:
+        states = dict(
+            session.execute(text("SELECT user_id || '-' || item_id, state FROM standings")).all()
+        )
+        assert states == {
+            "1-1": "completed",
+            "1-2": "available",
+            "2-1": "available",
+            "2-2": "locked",
+        }
+        modules = dict(
+            session.execute(text("SELECT user_id, modules_done FROM progress_summaries")).all()
+        )
+        assert modules == {1: 1, 2: 0}
+        assert standings.check(session).differences == []
+    downgrade(engine, "0002")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version FROM cache_versions")).scalar_one() == 0
+        assert "standings" not in inspect(conn).get_table_names()
