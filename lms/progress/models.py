@@ -139,8 +139,17 @@ class Standing(Base):
     lapsed_steps: Mapped[list | None] = mapped_column(JSON)
 
     __table_args__ = (
-        # The roster's filters: one item's rows by verdict.
-        Index("ix_standings_item_met", "item_id", "met", "applied", "user_id"),
+        # The roster's filters: one item's rows by verdict, covering what the filters test.
+        Index(
+            "ix_standings_item_met",
+            "item_id",
+            "met",
+            "applied",
+            "state",
+            "lapses_on",
+            "lapsed_met",
+            "user_id",
+        ),
         Index("ix_standings_item_state", "item_id", "state", "user_id"),
         Index("ix_standings_lapses_on", "lapses_on"),
     )

@@ -47,6 +47,7 @@ EARLIEST_COMPLETION = date(1990, 1, 1)
 NOTE_MAX = 2000
 REASON_MAX = 500
 ROSTER_PAGE_SIZE = 50
+ROSTER_COUNT_CAP = 1000  # matches counted exactly up to this; beyond it, "more than"
 
 SOURCE_LABELS = {
     CompletionSource.INSTRUCTOR: "Marked by an instructor",
@@ -821,6 +822,7 @@ class RosterPage:
 
     rows: list[RosterRow]
     matched: int
+    more: bool  # more than `matched` match: the count stopped at ROSTER_COUNT_CAP
     pages: int
     query: RosterQuery
     retreat_choices: list[tuple[str, str]]
@@ -918,14 +920,60 @@ def _clinicians_query(search: str) -> Select[Any]:
     return query
 
 
-def _filtered(query: RosterQuery, catalogue: Programme, day: date) -> Select[Any]:
-    """Ids of the clinicians passing every filter, in roster order: indexed SQL on the standings."""
-    ids = select(ProgressSummary.user_id).join(User, User.id == ProgressSummary.user_id)
+@dataclass(frozen=True)
+class _Filters:
+    """A roster query as SQL: conditions on the person, and on one item's standing each."""
+
+    person: list[Any]
+    items: list[tuple[int, list[Any]]]  # (item id, conditions on an aliased Standing)
+
+    def joined(self) -> Select[Any]:
+        """Matching (user id, sort name), driven by the standings' item indexes."""
+        ids = select(ProgressSummary.user_id, ProgressSummary.sort_name)
+        for item_id, conditions in self.items:
+            row = aliased(Standing)
+            ids = ids.join(
+                row,
+                and_(
+                    row.user_id == ProgressSummary.user_id,
+                    row.item_id == item_id,
+                    *(condition(row) for condition in conditions),
+                ),
+            )
+        return self._with_person(ids)
+
+    def in_order(self) -> Select[Any]:
+        """Matching user ids in roster order, driven by the name index (for dense matches)."""
+        ids = select(ProgressSummary.user_id)
+        for item_id, conditions in self.items:
+            row = aliased(Standing)
+            ids = ids.where(
+                select(row.user_id)
+                .where(
+                    row.user_id == ProgressSummary.user_id,
+                    row.item_id == item_id,
+                    *(condition(row) for condition in conditions),
+                )
+                .exists()
+            )
+        ordered = ids.order_by(ProgressSummary.sort_name, ProgressSummary.user_id)
+        return self._with_person(ordered)
+
+    def _with_person(self, ids: Select[Any]) -> Select[Any]:
+        """The statement with the person's conditions (joining users when they need it)."""
+        if self.person:
+            ids = ids.join(User, User.id == ProgressSummary.user_id).where(*self.person)
+        return ids
+
+
+def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
+    """The roster query's filters as SQL over the standings and the summaries."""
+    person: list[Any] = []
     term = query.search.strip().lower()
     if term:
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-        ids = ids.where(
+        person.append(
             or_(
                 ProgressSummary.sort_name.like(pattern, escape="\\"),
                 func.lower(User.email).like(pattern, escape="\\"),
@@ -933,66 +981,106 @@ def _filtered(query: RosterQuery, catalogue: Programme, day: date) -> Select[Any
             )
         )
     if query.licence == "pre-licensed":
-        ids = ids.where(User.pre_licensed.is_(True))
+        person.append(User.pre_licensed.is_(True))
     elif query.licence == "licensed":
-        ids = ids.where(standings.licensed_on(day))
+        person.append(standings.licensed_on(day))
     elif query.licence == "unlicensed":
-        ids = ids.where(not_(standings.licensed_on(day)))
+        person.append(not_(standings.licensed_on(day)))
+    items: list[tuple[int, list[Any]]] = []
     if query.missing:
-        row = aliased(Standing)
-        ids = ids.join(
-            row,
-            and_(
-                row.user_id == ProgressSummary.user_id,
-                row.item_id == catalogue.by_code[query.missing].id,
-                row.state.not_in([ItemState.COMPLETED, ItemState.CREDITED]),
-            ),
+        items.append(
+            (
+                catalogue.by_code[query.missing].id,
+                [lambda row: row.state.not_in([ItemState.COMPLETED, ItemState.CREDITED])],
+            )
         )
     if query.item and query.item_state:
-        row = aliased(Standing)
-        completed = row.state == ItemState.COMPLETED
-        ids = ids.join(
-            row,
-            and_(
-                row.user_id == ProgressSummary.user_id,
-                row.item_id == catalogue.by_code[query.item].id,
-                completed if query.item_state == "completed" else not_(completed),
-            ),
+        wanted = query.item_state == "completed"
+        items.append(
+            (
+                catalogue.by_code[query.item].id,
+                [lambda row: (row.state == ItemState.COMPLETED) == wanted],
+            )
         )
     if query.eligible:
-        row = aliased(Standing)
-        conditions = [
-            row.user_id == ProgressSummary.user_id,
-            row.item_id == catalogue.by_code[query.eligible].id,
-            row.state != ItemState.COMPLETED,
-            met_on(day, row),
+        conditions: list[Any] = [
+            lambda row: met_on(day, row),
+            lambda row: row.state != ItemState.COMPLETED,
         ]
         if query.applied:
-            conditions.append(row.applied.is_(query.applied == "yes"))
-        ids = ids.join(row, and_(*conditions))
-    return ids
+            applied = query.applied == "yes"
+            conditions.insert(1, lambda row: row.applied.is_(applied))
+        items.append((catalogue.by_code[query.eligible].id, conditions))
+    return _Filters(person, items)
+
+
+def _page_of_matches(
+    session: Session, filters: _Filters, wanted_page: int
+) -> tuple[int, bool, int, list[int]]:
+    """(matched, more than counted?, page, ids on the page) in one or two indexed queries.
+
+    Counting every match would read them all: at most ROSTER_COUNT_CAP + 1 are read, through
+    the standings' item indexes. When that many match, the page comes from the name index
+    instead, probing each person's standing until the page is full (quick, as matches are
+    dense); when fewer match, they are already read and sorted in memory.
+    """
+    if not filters.items and not filters.person:
+        matched = session.scalar(select(func.count()).select_from(ProgressSummary)) or 0
+        capped = False
+    else:
+        found = session.execute(filters.joined().limit(ROSTER_COUNT_CAP + 1)).all()
+        capped = len(found) > ROSTER_COUNT_CAP
+        matched = min(len(found), ROSTER_COUNT_CAP)
+        if not capped:
+            pages = max(1, math.ceil(matched / ROSTER_PAGE_SIZE))
+            page = min(max(wanted_page, 1), pages)
+            ordered = sorted(found, key=lambda r: (r.sort_name, r.user_id))
+            start = (page - 1) * ROSTER_PAGE_SIZE
+            return (
+                matched,
+                False,
+                page,
+                [r.user_id for r in ordered[start : start + ROSTER_PAGE_SIZE]],
+            )
+    page = max(wanted_page, 1)
+    if not capped:
+        page = min(page, max(1, math.ceil(matched / ROSTER_PAGE_SIZE)))
+    shown = list(
+        session.scalars(
+            filters.in_order().limit(ROSTER_PAGE_SIZE).offset((page - 1) * ROSTER_PAGE_SIZE)
+        )
+    )
+    if capped and not shown and page > 1:  # past the end of a long list: its last page
+        return _page_of_matches_last(session, filters)
+    return matched, capped, page, shown
+
+
+def _page_of_matches_last(session: Session, filters: _Filters) -> tuple[int, bool, int, list[int]]:
+    """The last page of a list longer than the count cap (rare: someone typed a page number)."""
+    total = session.scalar(select(func.count()).select_from(filters.joined().subquery())) or 0
+    page = max(1, math.ceil(total / ROSTER_PAGE_SIZE))
+    shown = list(
+        session.scalars(
+            filters.in_order().limit(ROSTER_PAGE_SIZE).offset((page - 1) * ROSTER_PAGE_SIZE)
+        )
+    )
+    return total, False, page, shown
 
 
 def roster(session: Session, query: RosterQuery) -> RosterPage:
-    """One page of clinicians with their progress, filtered, in six queries for any number.
+    """One page of clinicians with their progress, filtered, in a constant number of queries.
 
-    The filters and the order are SQL over the standings, so only the page's rows are read.
+    The filters and the order are indexed SQL over the standings, so only the page's rows
+    (and at most ROSTER_COUNT_CAP + 1 matching ids) are read, however many clinicians exist.
     """
     standings.sync(session)
     day = today(session)
     catalogue = shared_programme(session)
     _check_query(query, catalogue)
-    matching = _filtered(query, catalogue, day)
-    matched = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    pages = max(1, math.ceil(matched / ROSTER_PAGE_SIZE))
-    page = min(max(query.page, 1), pages)
-    shown = list(
-        session.scalars(
-            matching.order_by(ProgressSummary.sort_name, ProgressSummary.user_id)
-            .limit(ROSTER_PAGE_SIZE)
-            .offset((page - 1) * ROSTER_PAGE_SIZE)
-        )
+    matched, more, page, shown = _page_of_matches(
+        session, _filters(query, catalogue, day), query.page
     )
+    pages = page + 1 if more else max(1, math.ceil(matched / ROSTER_PAGE_SIZE))
     people = {p.id: p for p in session.execute(select(*_PERSON_COLUMNS).where(User.id.in_(shown)))}
     summaries = {
         s.user_id: s
@@ -1031,6 +1119,7 @@ def roster(session: Session, query: RosterQuery) -> RosterPage:
     return RosterPage(
         rows=rows,
         matched=matched,
+        more=more,
         pages=pages,
         query=replace(query, page=page),
         retreat_choices=[(r.code, r.title) for r in catalogue.retreats],

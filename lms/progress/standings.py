@@ -629,10 +629,15 @@ def refresh_lapsed(session: Session, *, on: date | None = None) -> Report:
 
 
 def met_on(on: date, row: Any = Standing) -> Any:
-    """SQL: the standing's prerequisite is met on the day (the row may be an alias)."""
-    return or_(
-        and_(row.met.is_(True), or_(row.lapses_on.is_(None), row.lapses_on > on)),
-        and_(row.lapsed_met.is_(True), row.lapses_on <= on),
+    """SQL: the standing's prerequisite is met on the day (the row may be an alias).
+
+    Rules are monotone (no leaf is a negation), so losing a licence never turns an unmet rule
+    into a met one: met on the day = met now, unless the licence has lapsed by then and the
+    lapsed verdict is unmet. Written so the (item, met, ...) index narrows it.
+    """
+    return and_(
+        row.met.is_(True),
+        or_(row.lapses_on.is_(None), row.lapses_on > on, row.lapsed_met.is_(True)),
     )
 
 

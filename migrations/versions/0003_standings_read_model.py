@@ -107,7 +107,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("standings", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_standings_item_met", ["item_id", "met", "applied", "user_id"], unique=False
+            "ix_standings_item_met",
+            ["item_id", "met", "applied", "state", "lapses_on", "lapsed_met", "user_id"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_standings_item_state", ["item_id", "state", "user_id"], unique=False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -381,27 +382,47 @@ def _plan(session, statement) -> str:
     return " ".join(str(r[0]) for r in rows).lower()
 
 
-def test_the_eligible_filter_and_the_order_use_indexes(session, catalog, make_user):
+def test_the_eligible_filter_counts_from_the_covering_index(session, catalog, make_user):
     for _ in range(3):
         make_user(Role.CLINICIAN)
     query = services.RosterQuery(eligible="RETREAT-L1", applied="no")
-    statement = services._filtered(query, services.shared_programme(session), today()).order_by(
-        ProgressSummary.sort_name, ProgressSummary.user_id
-    )
-    plan = _plan(session, statement)
-    assert "ix_standings_item_" in plan  # the filter reads one item's rows by index
+    filters = services._filters(query, services.shared_programme(session), today())
+    plan = _plan(session, filters.joined().limit(services.ROSTER_COUNT_CAP + 1))
+    assert "ix_standings_item_" in plan  # one item's rows, read by index
     assert "scan standings" not in plan and "seq scan on standings" not in plan
+
+
+def test_a_long_match_list_is_paged_in_name_order(session, catalog, make_user):
+    make_user(Role.CLINICIAN)
+    query = services.RosterQuery(eligible="RETREAT-L1")
+    filters = services._filters(query, services.shared_programme(session), today())
+    plan = _plan(session, filters.in_order().limit(50))
+    assert "ix_progress_summaries_sort" in plan
 
 
 def test_the_unfiltered_roster_reads_in_index_order(session, catalog, make_user):
     make_user(Role.CLINICIAN)
-    query = services.RosterQuery()
-    statement = (
-        services._filtered(query, services.shared_programme(session), today())
-        .order_by(ProgressSummary.sort_name, ProgressSummary.user_id)
-        .limit(50)
-    )
-    assert "ix_progress_summaries_sort" in _plan(session, statement)
+    filters = services._filters(services.RosterQuery(), services.shared_programme(session), today())
+    assert "ix_progress_summaries_sort" in _plan(session, filters.in_order().limit(50))
+
+
+def test_the_roster_counts_exactly_up_to_the_cap_then_says_more(
+    session, catalog, make_user, monkeypatch
+):
+    people = [make_user(Role.CLINICIAN) for _ in range(5)]
+    monkeypatch.setattr(services, "ROSTER_COUNT_CAP", 3)
+    monkeypatch.setattr(services, "ROSTER_PAGE_SIZE", 2)
+    query = services.RosterQuery(eligible="RETREAT-DFH")
+    first = services.roster(session, query)
+    assert first.more and first.matched == 3 and len(first.rows) == 2
+    names = sorted(p.name for p in people)
+    assert [r.name.split(",")[0] for r in first.rows] == names[:2]
+    third = services.roster(session, replace(query, page=3))
+    assert [r.name.split(",")[0] for r in third.rows] == names[4:]
+    beyond = services.roster(session, replace(query, page=9))  # past the end: the last page
+    assert beyond.page == 3 and not beyond.more and beyond.matched == 5
+    few = services.roster(session, replace(query, search=people[0].email))
+    assert not few.more and few.matched == 1 and few.pages == 1
 
 
 @pytest.mark.parametrize(
