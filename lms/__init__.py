@@ -51,6 +51,9 @@ class LMS:
         """Wire database, security, blueprints, error pages and CLI into the app."""
         app.extensions["lms"] = self
         self.db.init_app(app)
+        from lms.jobs import Jobs
+
+        self.jobs = Jobs(app)  # per app: a host app and a test app each have their own queue
         if app.jinja_loader is not None and str(TEMPLATE_DIR) not in getattr(
             app.jinja_loader, "searchpath", []
         ):
