@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from mail_support import link_in, smtp_server_fixture, text_of  # noqa: F401
 
-
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "a fresh browser passphrase"

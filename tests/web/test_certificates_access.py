@@ -10,6 +10,7 @@ from certificates_support import certificates_for, counting_queries, pdf_text, r
 from lms.auth.models import Role
 from lms.certificates import render, services
 from lms.certificates.models import Certificate
+from lms.db import db
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def owner(make_user, catalog):  # noqa: ANN001, ANN201
 def certificate(session, owner) -> Certificate:
     """Olive's committed Module 1 certificate."""
     completion = record(session, owner.id, "M1")
-    session.commit()
+    db.commit()
     return certificates_for(session, completion.id)[0]
 
 
@@ -133,7 +134,7 @@ def test_admin_list_searches_by_name_serial_and_code(
     """Admin list searches by name serial and code."""
     other = make_user(Role.CLINICIAN, name="Bruno Other")
     record(session, other.id, "M1")
-    session.commit()
+    db.commit()
     login(client, make_user(Role.ADMIN))
     for query in ("olive", certificate.serial.lower(), certificate.code.lower().replace("-", "")):
         html = client.get("/admin/certificates", query_string={"q": query}).get_data(as_text=True)
@@ -149,13 +150,13 @@ def test_admin_list_runs_a_constant_number_of_queries(
     login(client, make_user(Role.ADMIN))
     person = make_user(Role.CLINICIAN)
     record(session, person.id, "M1")
-    session.commit()
+    db.commit()
     client.get("/admin/certificates")  # after-commit work of the setup (mail) runs here
     with counting_queries(engine) as few:
         assert client.get("/admin/certificates").status_code == 200
     for code in ("M2", "M3", "M4", "HTH"):
         record(session, person.id, code)
-    session.commit()
+    db.commit()
     client.get("/admin/certificates")
     with counting_queries(engine) as many:
         assert client.get("/admin/certificates").status_code == 200
