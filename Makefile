@@ -52,8 +52,12 @@ setup: $(VENV)/.installed $(INSTANCE)/secret_key $(INSTANCE)/screening_key  ## M
 	$(DEV_ENV) $(FLASK) lms catalog load --default
 	$(DEV_ENV) $(FLASK) lms demo
 
-run: setup  ## Set everything up and serve on http://127.0.0.1:$(PORT)
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
+# The job consumer (certificate PDFs, mail) runs beside gunicorn; Ctrl-C stops both, and the
+# trap stops the consumer too when gunicorn exits on its own (a busy port, say).
+run: setup  ## Set everything up, start the job consumer and serve on http://127.0.0.1:$(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT) with a job consumer (Ctrl-C stops both)"
+	@$(DEV_ENV) $(FLASK) lms jobs worker --workers $(WORKERS) & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT; \
 	$(DEV_ENV) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and PostgreSQL

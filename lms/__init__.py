@@ -54,6 +54,9 @@ class LMS:
         from lms.progress import standings
 
         standings.install()  # every transaction keeps the progress read model
+        from lms.jobs import Jobs
+
+        self.jobs = Jobs(app)  # per app: a host app and a test app each have their own queue
         if app.jinja_loader is not None and str(TEMPLATE_DIR) not in getattr(
             app.jinja_loader, "searchpath", []
         ):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class ConfigError(Exception):
@@ -78,6 +80,19 @@ SETTINGS: tuple[Setting, ...] = (
         "LMS_MAIL_FROM",
         "KAP Training <no-reply@example.org>",
         "sender address of outgoing mail",
+    ),
+    Setting(
+        "LMS_QUEUE_URL",
+        "LMS_QUEUE_URL",
+        None,
+        "job queue (certificate PDFs, mail): unset: `instance/queue.sqlite3`; "
+        "`redis://127.0.0.1:6379/0` for several hosts; `immediate` runs jobs at once (tests)",
+    ),
+    Setting(
+        "LMS_QUEUE_NAME",
+        "LMS_QUEUE_NAME",
+        "lms",
+        "name of the queue inside its storage (two trackers sharing one Redis need two names)",
     ),
     Setting(
         "LMS_COOKIE_SECURE",
@@ -152,6 +167,20 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
     if not proxies.isdigit() or int(proxies) > 5:
         raise ConfigError(f"LMS_TRUSTED_PROXIES must be a number from 0 to 5, not {proxies!r}")
     config["LMS_TRUSTED_PROXIES"] = int(proxies)
+
+    queue_url = str(config.get("LMS_QUEUE_URL") or "").strip()
+    if queue_url and queue_url != "immediate" and not queue_url.startswith(QUEUE_SCHEMES):
+        raise ConfigError(
+            "LMS_QUEUE_URL must be unset (SQLite in the instance folder), `immediate`, "
+            f"or a redis://, rediss:// or unix:// URL, not {queue_url!r}"
+        )
+    config["LMS_QUEUE_URL"] = queue_url or None
+    queue_name = str(config.get("LMS_QUEUE_NAME") or "lms").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", queue_name):
+        raise ConfigError(
+            f"LMS_QUEUE_NAME must be 1-60 letters, digits, '_', '.' or '-', not {queue_name!r}"
+        )
+    config["LMS_QUEUE_NAME"] = queue_name
 
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

@@ -47,4 +47,5 @@ CLI_MODULES: tuple[str, ...] = (
     "lms.retreats.cli",
     "lms.certificates.cli",
     "lms.mail.cli",
+    "lms.jobs",
 )

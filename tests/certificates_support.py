@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from lms.certificates.models import Certificate
+from lms.db import db
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import record_completion
 
@@ -47,13 +48,28 @@ def record(
     )
 
 
+def issued(
+    session: Session,
+    user_id: int,
+    code: str = "M1",
+    *,
+    on: date = COMPLETED_ON,
+    actor_id: int | None = None,
+) -> Completion:
+    """Record a completion and commit, so the render job (immediate in tests) stores its PDF."""
+    completion = record(session, user_id, code, on=on, actor_id=actor_id)
+    db.commit()
+    return completion
+
+
 def certificates_for(session: Session, completion_id: int) -> list[Certificate]:
-    """Every certificate row of a completion, oldest first."""
+    """Every certificate row of a completion, oldest first, as the database has them now."""
     return list(
         session.scalars(
             select(Certificate)
             .where(Certificate.completion_id == completion_id)
             .order_by(Certificate.id)
+            .execution_options(populate_existing=True)
         )
     )
 

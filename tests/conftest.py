@@ -102,10 +102,22 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "LMS_INSTANCE_PATH": str(tmp_path / "instance"),
         "LMS_PUBLIC_URL": "http://lms.test",
         "LMS_SCREENING_KEY": SCREENING_KEY,
+        # Jobs run at enqueue time, right after the commit, so a test sees their effect at once.
+        "LMS_QUEUE_URL": "immediate",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
     }
+
+
+@pytest.fixture
+def queue_in_instance(app_config: dict) -> Path:
+    """Jobs go to a real SqliteHuey queue in the test's instance folder, not run at once.
+
+    Nothing consumes them unless the test starts a consumer. Ask for it before `app`.
+    """
+    app_config["LMS_QUEUE_URL"] = None
+    return Path(app_config["LMS_INSTANCE_PATH"]) / "queue.sqlite3"
 
 
 @pytest.fixture

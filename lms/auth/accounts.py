@@ -42,7 +42,7 @@ def request_password_reset(session: Session, email: str) -> None:
 
     The caller answers identically either way. The unknown-address branch signs and renders a
     throw-away message so both branches cost about the same, and the real message is sent
-    after commit on a background thread so the mail server's speed cannot give it away.
+    by a job after commit so the mail server's speed cannot give it away.
     """
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
@@ -58,7 +58,6 @@ def request_password_reset(session: Session, email: str) -> None:
         template="password_reset",
         context={"link": public_url("auth.reset_password", fallback=None, token=token)},
         optional=False,
-        background=True,
     )
     record_event(
         session,

@@ -21,26 +21,28 @@ def _fail(message: str) -> None:
 
 
 def issue_with_progress(*, completion_ids: list[int] | None = None, jobs: int | None = None) -> int:
-    """Issue due certificates with a progress bar on stderr; return how many were issued."""
+    """Issue due certificates with a progress bar on stderr; return how many were issued.
+
+    First the missing issue records (cheap, no render), then every PDF still due, on a pool
+    of rendering processes, stored with the same guarded write as the render job.
+    """
     from lms.certificates import services
 
     session = db.session
-    due = len(services.due_completion_ids(session, completion_ids))
-    if due == 0:
+    services.record_missing(session, commit=db.commit, completion_ids=completion_ids)
+    due = services.due_render_ids(session, completion_ids=completion_ids)
+    db.commit()
+    if not due:
         click.echo("No certificates are due.", err=True)
         return 0
     with click.progressbar(
-        length=due, label="Issuing certificates", file=sys.stderr, show_pos=True
+        length=len(due), label="Issuing certificates", file=sys.stderr, show_pos=True
     ) as bar:
-        report = services.issue_missing(
-            session,
-            commit=db.commit,
-            completion_ids=completion_ids,
-            jobs=jobs,
-            on_progress=bar.update,
+        issued = services.render_due(
+            session, due, commit=db.commit, jobs=jobs, on_progress=bar.update
         )
-    click.echo(f"Issued {report.issued} certificate(s).", err=True)
-    return report.issued
+    click.echo(f"Issued {issued} certificate(s).", err=True)
+    return issued
 
 
 @certificates_cli.command("issue")

@@ -1,4 +1,8 @@
-"""Issued certificates: what they say, frozen at issue, and their stored PDF bytes."""
+"""Issued certificates: what they say, frozen at issue, and their stored PDF bytes.
+
+A row is written when the completion is recorded (content frozen, no PDF yet); a job renders
+the PDF after commit and sets `rendered_at`. A row with `rendered_at` NULL is "being prepared".
+"""
 
 from __future__ import annotations
 
@@ -27,9 +31,12 @@ class Certificate(Base):
     completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="RESTRICT"))
     design: Mapped[str] = mapped_column(String(40))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    # NULL until the render job stores it; sha256 is "" until then (never matches an upload).
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
     sha256: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A small flag column beside the deferred PDF, so lists and the sweep never touch the blob.
+    rendered_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -52,6 +59,13 @@ class Certificate(Base):
             unique=True,
             sqlite_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
             postgresql_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
+        ),
+        # The sweep's question, "which records still wait for their PDF?", stays a tiny index.
+        Index(
+            "ix_certificates_due",
+            "id",
+            sqlite_where=text("rendered_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("rendered_at IS NULL AND revoked_at IS NULL"),
         ),
         Index("ix_certificates_sha256", "sha256"),
         Index("ix_certificates_user_id", "user_id"),

@@ -2,8 +2,12 @@
 
 A certificate is issued once per live completion: the partial unique index
 `uq_certificates_current` has the last word, so two racing requests end with one certificate.
-What it says is frozen in `content` at issue, its PDF bytes and their SHA-256 are stored, and
-a download serves those bytes, never a new render. Transcripts are rendered on demand.
+Recording a completion writes the issue record with what it says frozen in `content`, in the
+same unit of work, but no PDF: rendering (about 120 ms) never happens inside a write
+transaction. After commit a job (lms.jobs) renders the PDF and stores it with its SHA-256 in
+a short transaction of its own, guarded so that it is stored once; only then is the issue
+audited and announced. Until then the certificate is "being prepared". A download serves
+the stored bytes, never a new render. Transcripts are rendered on demand.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, undefer
 
@@ -41,7 +45,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.models import Certificate
 from lms.certificates.render import CERTIFICATE_DESIGNS, TRANSCRIPT_DESIGN, render_pdf
-from lms.db import utcnow
+from lms.db import db, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress.models import Completion
 from lms.signals import certificate_issued, certificate_revoked
@@ -58,6 +62,7 @@ class CertificateStatus(StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
+    PREPARING = "preparing"
 
     @property
     def label(self) -> str:
@@ -67,23 +72,30 @@ class CertificateStatus(StrEnum):
             "revoked": "Revoked",
             "expired": "Expired",
             "superseded": "Superseded by a newer certificate",
+            "preparing": "Being prepared",
         }[self.value]
 
     @property
     def badge(self) -> str:
         """The CSS badge class that shows the status."""
-        return {"valid": "ok", "revoked": "bad", "expired": "warn", "superseded": "info"}[
-            self.value
-        ]
+        return {
+            "valid": "ok",
+            "revoked": "bad",
+            "expired": "warn",
+            "superseded": "info",
+            "preparing": "info",
+        }[self.value]
 
 
 def certificate_status(certificate: Certificate, now: datetime | None = None) -> CertificateStatus:
-    """Revoked beats superseded beats expired; otherwise the certificate is valid."""
+    """Revoked beats superseded beats being prepared beats expired; otherwise valid."""
     now = now or utcnow()
     if certificate.revoked_at is not None:
         return CertificateStatus.REVOKED
     if certificate.superseded_by_id is not None:
         return CertificateStatus.SUPERSEDED
+    if certificate.rendered_at is None:
+        return CertificateStatus.PREPARING
     if certificate.expires_at is not None and certificate.expires_at <= now:
         return CertificateStatus.EXPIRED
     return CertificateStatus.VALID
@@ -219,12 +231,27 @@ def _insert_pending(
 
 
 def _store_pdf(
-    session: Session, certificate: Certificate, pdf: bytes, *, actor_id: int | None
-) -> Certificate:
-    """Keep the PDF and its digest, log the issue and tell subscribers."""
-    certificate.pdf = pdf
-    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
-    session.flush()
+    session: Session, certificate_id: int, pdf: bytes, *, actor_id: int | None
+) -> Certificate | None:
+    """Store a rendered PDF once, then log the issue and tell subscribers (None: nothing to do).
+
+    The UPDATE is guarded by "no PDF yet and not revoked", so a job that runs twice (or races
+    a bulk run, or a revocation) stores at most once and audits at most once.
+    """
+    stored = session.execute(
+        update(Certificate)
+        .where(
+            Certificate.id == certificate_id,
+            Certificate.rendered_at.is_(None),
+            Certificate.revoked_at.is_(None),
+        )
+        .values(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), rendered_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if stored.rowcount != 1:
+        return None
+    certificate = session.get(Certificate, certificate_id, populate_existing=True)
+    assert certificate is not None
     record_event(
         session,
         actor_id=actor_id,
@@ -240,22 +267,109 @@ def _store_pdf(
     return certificate
 
 
+def record_due_certificate(
+    session: Session, completion: Completion, *, actor_id: int | None = None
+) -> Certificate:
+    """Write the completion's issue record in this unit of work; its PDF is a job after commit.
+
+    Returns the current certificate when the completion already has one (nothing enqueued
+    then unless it is still waiting for its PDF, which the sweep also covers).
+    """
+    from lms.jobs import enqueue_after_commit
+
+    if completion.revoked_at is not None:
+        raise Conflict("A revoked completion gets no certificate.")
+    certificate = current_certificate(session, completion.id)
+    if certificate is None:
+        certificate = _insert_pending(session, completion, programme(session))
+        if certificate is None:  # another request recorded it first
+            certificate = current_certificate(session, completion.id)
+            assert certificate is not None
+            return certificate
+        session.flush()
+    if certificate.rendered_at is None:
+        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+    return certificate
+
+
 def issue_certificate(
     session: Session, completion: Completion, *, actor_id: int | None = None
 ) -> Certificate:
-    """Issue the completion's certificate, or return the one it already has."""
+    """Issue the completion's certificate with its PDF now, in the caller's unit of work.
+
+    For scripts and measurements that want the PDF at once; requests and commands go through
+    record_due_certificate and the render job instead, which keep rendering out of the write
+    transaction.
+    """
     if completion.revoked_at is not None:
         raise Conflict("A revoked completion gets no certificate.")
-    existing = current_certificate(session, completion.id)
-    if existing is not None:
-        return existing
-    certificate = _insert_pending(session, completion, programme(session))
-    if certificate is None:  # another request issued it first
-        found = current_certificate(session, completion.id)
-        assert found is not None
-        return found
+    certificate = current_certificate(session, completion.id)
+    if certificate is None:
+        certificate = _insert_pending(session, completion, programme(session))
+        if certificate is None:  # another request issued it first
+            found = current_certificate(session, completion.id)
+            assert found is not None
+            return found
+        session.flush()
+    if certificate.rendered_at is not None:
+        return certificate
     pdf = render_pdf(certificate.design, certificate.content)
-    return _store_pdf(session, certificate, pdf, actor_id=actor_id)
+    return _store_pdf(session, certificate.id, pdf, actor_id=actor_id) or certificate
+
+
+def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:
+    """The render job: read the content, render with no transaction open, store in a short one.
+
+    Returns the stored certificate, or None when there was nothing to do (already stored,
+    revoked, or gone), so running it twice stores one PDF and audits one issue.
+    """
+    session = db.session
+    due = session.execute(
+        select(Certificate.design, Certificate.content).where(
+            Certificate.id == certificate_id,
+            Certificate.rendered_at.is_(None),
+            Certificate.revoked_at.is_(None),
+        )
+    ).first()
+    db.commit()  # end the read: on SQLite even a read outside a request holds the write lock
+    if due is None:
+        return None
+    pdf = render_pdf(due.design, due.content)
+    try:
+        certificate = _store_pdf(session, certificate_id, pdf, actor_id=actor_id)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return certificate
+
+
+def due_render_ids(
+    session: Session,
+    *,
+    before: datetime | None = None,
+    completion_ids: Iterable[int] | None = None,
+) -> list[int]:
+    """Certificates still waiting for their PDF (not revoked), oldest first.
+
+    `before` leaves out records issued since (their own job is most likely on its way);
+    `completion_ids` limits the answer to those completions' records.
+    """
+    query: Select = (
+        select(Certificate.id)
+        .where(Certificate.rendered_at.is_(None), Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id)
+    )
+    if before is not None:
+        query = query.where(Certificate.issued_at < before)
+    if completion_ids is None:
+        return list(session.scalars(query))
+    wanted = sorted(set(completion_ids))
+    found: list[int] = []
+    for start in range(0, len(wanted), 500):  # stay under bound-parameter limits
+        chunk = wanted[start : start + 500]
+        found.extend(session.scalars(query.where(Certificate.completion_id.in_(chunk))))
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------------------------
@@ -328,6 +442,87 @@ def render_pool(jobs: int) -> Executor | None:
     )
 
 
+def record_missing(
+    session: Session,
+    *,
+    commit: Callable[[], None],
+    completion_ids: Iterable[int] | None = None,
+    batch_size: int = 200,
+) -> int:
+    """Write issue records (no PDF) for live completions that have none; return how many.
+
+    Imports with --no-certificates leave such completions behind. Cheap (no render), and
+    committed in batches so the write lock is never held for long.
+    """
+    due = due_completion_ids(session, completion_ids)
+    settings = programme(session)
+    commit()
+    recorded = 0
+    for start in range(0, len(due), batch_size):
+        completions = session.scalars(
+            select(Completion)
+            .where(Completion.id.in_(due[start : start + batch_size]))
+            .where(Completion.revoked_at.is_(None))
+            .options(joinedload(Completion.user), joinedload(Completion.item))
+            .order_by(Completion.id)
+        ).all()
+        recorded += sum(1 for c in completions if _insert_pending(session, c, settings))
+        commit()
+    return recorded
+
+
+def render_due(
+    session: Session,
+    certificate_ids: Sequence[int],
+    *,
+    commit: Callable[[], None],
+    jobs: int | None = None,
+    batch_size: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    actor_id: int | None = None,
+    pool: Executor | None = None,
+) -> int:
+    """Render and store the given due certificates on `jobs` processes; return how many stored.
+
+    Works in batches: read a batch's content and end the read, render it on the workers with
+    no transaction open, then store each PDF with the same guarded write as the render job
+    and commit. An interrupt loses at most the batch in flight; a rerun picks up the rest.
+    A caller that renders several times may pass its own `pool` (from `render_pool`).
+    """
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    batch_size = batch_size or max(8, jobs * 8)
+    stored = 0
+    own_pool = pool is None and len(certificate_ids) > 1
+    if own_pool:
+        pool = render_pool(jobs)
+    try:
+        if own_pool and pool is not None:
+            list(pool.map(warm_worker, range(jobs)))
+        for start in range(0, len(certificate_ids), batch_size):
+            batch = list(certificate_ids[start : start + batch_size])
+            rows = session.execute(
+                select(Certificate.id, Certificate.design, Certificate.content)
+                .where(Certificate.id.in_(batch))
+                .where(Certificate.rendered_at.is_(None), Certificate.revoked_at.is_(None))
+                .order_by(Certificate.id)
+            ).all()
+            # End the read before rendering: on SQLite it holds the write lock, and starting
+            # processes or rendering can take seconds on a busy machine.
+            commit()
+            work = [(row.design, row.content) for row in rows]
+            pdfs = pool.map(_render_job, work) if pool else map(_render_job, work)
+            for row, pdf in zip(rows, pdfs, strict=True):
+                if _store_pdf(session, row.id, pdf, actor_id=actor_id) is not None:
+                    stored += 1
+            commit()
+            if on_progress is not None:
+                on_progress(len(batch))
+    finally:
+        if own_pool and pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return stored
+
+
 def issue_missing(
     session: Session,
     *,
@@ -339,47 +534,24 @@ def issue_missing(
     actor_id: int | None = None,
     pool: Executor | None = None,
 ) -> BulkReport:
-    """Issue every due certificate, rendering on `jobs` processes (default: all cores).
+    """Issue every due certificate: records for completions without one, then every PDF due.
 
-    Works in batches: the parent inserts a batch's records, the workers render its PDFs from
-    plain content, the parent stores them and commits. An interrupt loses at most the batch
-    in flight, and a rerun picks up what is still due. A caller that issues several times
-    may pass its own `pool` (from `render_pool`, which it then shuts down itself).
+    `due` counts the certificates that were waiting for a PDF (new records included).
     """
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    batch_size = batch_size or max(8, jobs * 8)
-    due = due_completion_ids(session, completion_ids)
-    settings = programme(session)
-    # End the read transaction before the workers start: on SQLite it holds the write lock,
-    # and starting processes can take seconds on a busy machine.
+    wanted = None if completion_ids is None else list(completion_ids)
+    record_missing(session, commit=commit, completion_ids=wanted)
+    due = due_render_ids(session, completion_ids=wanted)
     commit()
-    issued = 0
-    own_pool = pool is None and len(due) > 1
-    if own_pool:
-        pool = render_pool(jobs)
-    try:
-        if own_pool and pool is not None:
-            list(pool.map(warm_worker, range(jobs)))
-        for start in range(0, len(due), batch_size):
-            batch = due[start : start + batch_size]
-            completions = session.scalars(
-                select(Completion)
-                .where(Completion.id.in_(batch), Completion.revoked_at.is_(None))
-                .options(joinedload(Completion.user), joinedload(Completion.item))
-                .order_by(Completion.id)
-            ).all()
-            pending = [c for c in (_insert_pending(session, c, settings) for c in completions) if c]
-            work = [(c.design, c.content) for c in pending]
-            pdfs = pool.map(_render_job, work) if pool else map(_render_job, work)
-            for certificate, pdf in zip(pending, pdfs, strict=True):
-                _store_pdf(session, certificate, pdf, actor_id=actor_id)
-            commit()
-            issued += len(pending)
-            if on_progress is not None:
-                on_progress(len(batch))
-    finally:
-        if own_pool and pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    issued = render_due(
+        session,
+        due,
+        commit=commit,
+        jobs=jobs,
+        batch_size=batch_size,
+        on_progress=on_progress,
+        actor_id=actor_id,
+        pool=pool,
+    )
     return BulkReport(due=len(due), issued=issued)
 
 
@@ -454,7 +626,10 @@ def revoke_for_completion(
 def reissue_certificate(
     session: Session, certificate_id: int, *, actor_id: int | None
 ) -> Certificate:
-    """Issue a fresh certificate (new code, today's name) that supersedes a current one."""
+    """Issue a fresh certificate (new code, today's name) that supersedes a current one.
+
+    The new record is written now; its PDF follows from the render job after commit.
+    """
     old = _locked(session, certificate_id)
     if old.revoked_at is not None:
         raise AlreadyDecided(f"Certificate {old.serial} is revoked; it cannot be reissued.")
@@ -470,9 +645,12 @@ def reissue_certificate(
     session.flush()
     new = _insert_pending(session, completion, programme(session))
     assert new is not None  # the old row no longer counts as current
-    pdf = render_pdf(new.design, new.content)
     old.superseded_by_id = new.id
-    _store_pdf(session, new, pdf, actor_id=actor_id)
+    session.flush()
+    # The new PDF is rendered by a job after commit, like any other issue.
+    from lms.jobs import enqueue_after_commit
+
+    enqueue_after_commit("render_certificate", new.id, actor_id)
     record_event(
         session,
         actor_id=actor_id,
@@ -599,13 +777,19 @@ def get_certificate(session: Session, certificate_id: int) -> Certificate:
 
 
 def stored_pdf(session: Session, certificate_id: int) -> Certificate:
-    """A certificate with its stored PDF bytes loaded (never re-rendered)."""
+    """A certificate with its stored PDF bytes loaded (never re-rendered).
+
+    A certificate still being prepared comes back with `pdf` None; one that was revoked or
+    superseded before its PDF was made has nothing to download (NotFound).
+    """
     certificate = session.scalar(
         select(Certificate)
         .where(Certificate.id == certificate_id)
         .options(undefer(Certificate.pdf))
     )
-    if certificate is None or not certificate.pdf:
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    if not certificate.pdf and certificate_status(certificate) != CertificateStatus.PREPARING:
         raise NotFound("No such certificate.")
     return certificate
 
@@ -680,11 +864,8 @@ def verify_upload(session: Session, data: bytes) -> Verification | None:
 def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]]:
     """The dashboard's certificates section: every certificate of the person (one query)."""
     rows = certificates_of(session, user.id)
-    current = {
-        row.completion_id: row
-        for row in rows
-        if row.status in (CertificateStatus.VALID, CertificateStatus.EXPIRED)
-    }
+    shown = (CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.PREPARING)
+    current = {row.completion_id: row for row in rows if row.status in shown}
     return "certificates/_dashboard.html", {
         "certificate_rows": rows,
         "certificates_by_completion": current,

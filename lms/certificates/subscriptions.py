@@ -1,4 +1,4 @@
-"""Certificates follow completions: issue on record, revoke on revoke, bulk issue after imports."""
+"""Certificates follow completions: record on record, revoke on revoke, bulk issue after imports."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ def on_completion_recorded(
     bulk: bool = False,
     **_: Any,
 ) -> None:
-    """Issue the certificate in the same unit of work, unless a bulk job will issue it later."""
+    """Write the certificate's issue record in the same unit of work (its PDF is a job after
+    commit), unless a bulk run will issue it later."""
     if bulk:
         return
-    from lms.certificates.services import issue_certificate
+    from lms.certificates.services import record_due_certificate
 
-    issue_certificate(session, completion, actor_id=actor_id)
+    record_due_certificate(session, completion, actor_id=actor_id)
 
 
 def on_completion_revoked(

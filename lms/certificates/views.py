@@ -44,10 +44,17 @@ def _pdf_response(data: bytes, filename: str) -> Response:
 @bp.get("/certificates/<int:certificate_id>.pdf")
 @login_required
 def download(certificate_id: int) -> Response:
-    """The stored PDF of a certificate, for its holder and for staff (404 for anyone else)."""
+    """The stored PDF of a certificate, for its holder and for staff (404 for anyone else).
+
+    While the PDF is being prepared the answer is 202 with a page that reloads itself.
+    """
     certificate = services.stored_pdf(db.session, certificate_id)
     if certificate.user_id is None or not may_see_person(certificate.user_id):
         abort(404)
+    if certificate.pdf is None:
+        # Accepted, not ready: the render job stores the PDF in a moment; the page reloads.
+        page = render_template("certificates/preparing.html", row=services.as_row(certificate))
+        return Response(page, status=202)
     return _pdf_response(certificate.pdf, services.download_name(certificate))
 
 

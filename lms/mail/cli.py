@@ -25,13 +25,11 @@ def send_pending() -> None:
 @mail_cli.command("digest")
 @with_appcontext
 def digest() -> None:
-    """Queue and send today's digest to reviewers and instructors (run once a day)."""
+    """Queue today's digest to reviewers and instructors for the job consumer (run once a day)."""
     from lms.mail.digest import send_digests
-    from lms.mail.services import wait_for_background_deliveries
 
     report = send_digests(db.session)
-    db.commit()  # sends the queued digests after commit
-    wait_for_background_deliveries()
+    db.commit()  # enqueues the delivery of the queued digests
     click.echo(
         f"Digests queued: {report.queued}; nothing waiting for {report.nothing_waiting}; "
         f"already sent today to {report.already_sent}."

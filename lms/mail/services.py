@@ -1,15 +1,19 @@
-"""The outbox: messages are written in the unit of work they announce and sent after commit."""
+"""The outbox: messages are written in the unit of work they announce and sent after commit.
+
+The outbox row is the durable record; after commit a `deliver_messages` job (lms.jobs) sends
+it, outside the request. The once-a-minute sweep enqueues any row still due, and
+`flask lms mail send-pending` sends them at once.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import current_app, g
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
@@ -32,7 +36,6 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=10)
 BATCH_SIZE = 200
 OUTBOX_PAGE_SIZE = 50
-_background: list[threading.Thread] = []
 
 
 # --------------------------------------------------------------------------- addresses
@@ -90,13 +93,12 @@ def queue_message(
     context: dict[str, Any],
     optional: bool,
     to_address: str | None = None,
-    background: bool = False,
 ) -> OutboxMessage | None:
-    """Write one outbox row in the caller's transaction; it is sent once that commits.
+    """Write one outbox row in the caller's transaction; a job sends it once that commits.
 
     Returns None (and writes nothing) when the person must not or chose not to get it.
-    `background=True` sends after commit on a thread, so the response does not wait for the
-    mail server (used where response time must not reveal whether an account exists).
+    The response never waits for the mail server, so its timing cannot reveal, say,
+    whether an account exists.
     """
     if not may_receive(user, optional=optional):
         return None
@@ -113,48 +115,35 @@ def queue_message(
     )
     session.add(message)
     session.flush()
-    _send_after_commit(message.id, background=background)
+    _send_after_commit(message.id)
     return message
 
 
-def _send_after_commit(message_id: int, *, background: bool) -> None:
-    """Remember the id and make sure a sender runs once the unit of work commits."""
-    queue: dict[str, list[int]] = g.setdefault("_lms_mail_queue", {"now": [], "background": []})
-    queue["background" if background else "now"].append(message_id)
-    # One callback per queued row; the first one to run takes the whole batch, the rest find
-    # it empty. Ids of rows that were rolled back simply match nothing when delivered.
-    db.after_commit(_deliver_queued)
+def _send_after_commit(message_id: int) -> None:
+    """Remember the id and make sure a delivery job is enqueued once the unit of work commits."""
+    g.setdefault("_lms_mail_queue", []).append(message_id)
+    # One callback per queued row; the first one to run takes the whole batch (one job, one
+    # connection to the server), the rest find it empty. Ids of rows that were rolled back
+    # simply match nothing when delivered.
+    db.after_commit(_enqueue_queued)
 
 
-def _deliver_queued() -> None:
-    """After-commit hook: deliver what this unit of work queued."""
-    queue = g.pop("_lms_mail_queue", None)
-    if not queue:
-        return
-    if queue["now"]:
-        deliver(ids=queue["now"])
-    if queue["background"]:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        thread = threading.Thread(
-            target=_deliver_on_thread, args=(app, list(queue["background"])), daemon=True
-        )
-        _background.append(thread)
-        thread.start()
+def _enqueue_queued() -> None:
+    """After-commit hook: one delivery job for what this unit of work queued."""
+    from lms.jobs import jobs
+
+    ids = g.pop("_lms_mail_queue", None)
+    if ids:
+        jobs().enqueue("deliver_messages", ids)
 
 
-def _deliver_on_thread(app: Flask, ids: list[int]) -> None:
-    """Deliver from a background thread with its own app context."""
-    with app.app_context():
-        try:
-            deliver(ids=ids)
-        except Exception:  # the rows stay pending; send-pending retries them
-            log.exception("background mail delivery failed")
-
-
-def wait_for_background_deliveries(timeout: float = 30) -> None:
-    """Join background senders (used by tests and by the CLI before it exits)."""
-    while _background:
-        _background.pop().join(timeout)
+def due_message_ids(session: Session, *, before: datetime | None = None) -> list[int]:
+    """Outbox rows a sender may take now (optionally only those written before a moment)."""
+    now = utcnow()
+    query = select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id)
+    if before is not None:
+        query = query.where(OutboxMessage.created_at < before)
+    return list(session.scalars(query))
 
 
 # --------------------------------------------------------------------------- delivery

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from lms.auth.models import Role
 from lms.certificates.models import Certificate
+from lms.db import db
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_issue_missing_issues_due_certificates_with_a_progress_bar_and_reruns_cl
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     for person in people:
         record(session, person.id, "M1", bulk=True)
-    session.commit()
+    db.commit()
     result = runner.invoke(args=["lms", "certificates", "issue", "--missing", "--jobs", "1"])
     assert result.exit_code == 0, result.output
     assert "Issuing certificates" in result.output and "Done: 3 issued." in result.output
@@ -51,7 +52,7 @@ def test_revoke_and_reissue_by_code_from_the_command_line(
     """Revoke and reissue by code from the command line."""
     person = make_user(Role.CLINICIAN)
     completion = record(session, person.id, "M1")
-    session.commit()
+    db.commit()
     first = certificates_for(session, completion.id)[0]
     reissued = runner.invoke(args=["lms", "certificates", "reissue", first.code.lower()])
     assert reissued.exit_code == 0, reissued.output

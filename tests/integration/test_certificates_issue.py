@@ -1,15 +1,17 @@
-"""Issuing certificates: automatic on completion, exactly once, frozen, revoked, reissued, bulk."""
+"""Issuing certificates: recorded with the completion, rendered by a job after commit, exactly
+once, frozen, revoked, reissued, bulk."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from certificates_support import (
     certificates_for,
+    issued,
     page_count,
     pdf_text,
     record,
@@ -25,6 +27,7 @@ from lms.certificates.models import Certificate
 from lms.certificates.services import CertificateStatus
 from lms.db import db
 from lms.errors import AlreadyDecided, InvalidInput
+from lms.jobs import sweep_due_work
 from lms.progress.services import revoke_completion
 from lms.signals import certificate_issued, certificate_revoked, completions_imported
 
@@ -41,42 +44,136 @@ def instructor(make_user):  # noqa: ANN001, ANN201
     return make_user(Role.INSTRUCTOR)
 
 
-def test_recording_a_completion_issues_its_certificate_in_the_same_unit_of_work(
+def test_recording_a_completion_writes_the_issue_record_and_the_pdf_follows_after_commit(
     session, clinician, instructor
 ) -> None:
-    """Recording a completion issues its certificate in the same unit of work."""
-    issued = []
+    """The record (content frozen, no PDF) is in the unit of work; PDF, audit and signal follow
+    the commit."""
+    issued_signals = []
 
     def receiver(certificate: Certificate, **_: object) -> None:
         """Remember each certificate the signal announces."""
-        issued.append(certificate)
+        issued_signals.append(certificate.id)
 
     certificate_issued.connect(receiver)
     try:
         completion = record(session, clinician.id, "M1", actor_id=instructor.id)
-        found = certificates_for(session, completion.id)  # before any commit
+        (pending,) = certificates_for(session, completion.id)  # before any commit
+        assert pending.pdf is None and pending.rendered_at is None and pending.sha256 == ""
+        assert services.certificate_status(pending) == CertificateStatus.PREPARING
+        assert pending.content["holder_name"] == "Ada Lovelace"
+        assert pending.serial.startswith(f"KAP-{pending.issued_at.year}-")
+        assert issued_signals == []
+        assert session.scalar(select(func.count(AuditEvent.id)).where(_issued_event)) == 0
+        db.commit()  # the render job runs now (immediate mode in tests)
     finally:
         certificate_issued.disconnect(receiver)
-    assert len(found) == 1
-    certificate = found[0]
-    assert issued == [certificate]
+    (certificate,) = certificates_for(session, completion.id)
+    assert issued_signals == [certificate.id]
     assert certificate.user_id == clinician.id
-    assert certificate.serial.startswith(f"KAP-{certificate.issued_at.year}-")
     assert certificate.sha256 == hashlib.sha256(certificate.pdf).hexdigest()
-    assert certificate.content["holder_name"] == "Ada Lovelace"
+    assert certificate.rendered_at is not None
     assert certificate.content["completed_on"] == "2025-03-14"
-    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.issued"))
+    assert services.certificate_status(certificate) == CertificateStatus.VALID
+    event = session.scalar(select(AuditEvent).where(_issued_event))
     assert event.subject_id == certificate.id and event.person_id == clinician.id
     assert event.actor_id == instructor.id
-    session.rollback()  # the certificate goes with the completion it belongs to
+
+
+_issued_event = AuditEvent.action == "certificate.issued"
+
+
+def test_recording_does_not_render_inside_the_transaction_and_a_rollback_leaves_nothing(
+    session, clinician, monkeypatch
+) -> None:
+    """No render before commit; rolled back, the record goes with its completion, unrendered."""
+    renders = []
+    monkeypatch.setattr(services, "render_pdf", lambda *args: renders.append(args) or b"%PDF")
+    completion = record(session, clinician.id, "M1")
+    assert len(certificates_for(session, completion.id)) == 1
+    assert renders == []
+    db.rollback()
     assert session.scalar(select(func.count(Certificate.id))) == 0
+    db.commit()  # nothing was enqueued for the rolled-back unit of work
+    assert renders == []
+
+
+def test_a_failing_render_keeps_the_completion_and_the_sweep_retries_it(
+    session, clinician, monkeypatch
+) -> None:
+    """The completion commits even when rendering raises; the record stays due until a sweep."""
+    real_render = services.render_pdf
+
+    def broken(*_args: object) -> bytes:
+        """A renderer that fails, as WeasyPrint might on a bad day."""
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(services, "render_pdf", broken)
+    completion = issued(session, clinician.id, "M1")
+    (certificate,) = certificates_for(session, completion.id)
+    assert session.get(type(completion), completion.id) is not None
+    assert certificate.pdf is None
+    assert services.due_render_ids(session) == [certificate.id]
+    session.commit()
+    monkeypatch.setattr(services, "render_pdf", real_render)
+    report = sweep_due_work(grace=timedelta(0))
+    assert report.certificates == 1
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.pdf and services.due_render_ids(session) == []
+
+
+def test_running_the_render_job_twice_stores_one_pdf_and_one_issued_event(
+    app: Flask, session, clinician
+) -> None:
+    """The guarded store makes the job idempotent: a second run renders and audits nothing."""
+    completion = record(session, clinician.id, "M1")
+    (certificate,) = certificates_for(session, completion.id)
+    session.commit()  # a plain commit: no after-commit hook, as if the enqueue was lost
+    with app.app_context():
+        first = services.render_and_store(certificate.id)
+    with app.app_context():
+        second = services.render_and_store(certificate.id)
+    assert first is not None and second is None
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.sha256 == hashlib.sha256(certificate.pdf).hexdigest()
+    assert session.scalar(select(func.count(AuditEvent.id)).where(_issued_event)) == 1
+
+
+def test_a_record_whose_job_was_lost_is_picked_up_by_the_sweep(session, clinician) -> None:
+    """A crash between commit and enqueue: the due record waits for the sweep, which renders it."""
+    completion = record(session, clinician.id, "M1")
+    session.commit()  # committed without the after-commit hook: no job was ever enqueued
+    session.rollback()
+    db.rollback()  # forget the callbacks, as a crashed process would
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.pdf is None
+    young = sweep_due_work()  # within the grace period its own job is presumed on its way
+    assert young.certificates == 0
+    report = sweep_due_work(now=certificate.issued_at + timedelta(minutes=2))
+    assert report.certificates == 1
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.pdf and certificate.rendered_at is not None
+
+
+def test_a_completion_revoked_before_its_render_gets_no_pdf(app: Flask, session, clinician):
+    """Revoked before the job ran: the record is revoked and the job does nothing."""
+    completion = record(session, clinician.id, "M1")
+    (certificate,) = certificates_for(session, completion.id)
+    session.commit()  # no job ran
+    revoke_completion(session, completion.id, actor_id=None, reason="Wrong person")
+    session.commit()
+    with app.app_context():
+        assert services.render_and_store(certificate.id) is None
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.revoked_at is not None and certificate.pdf is None
+    assert services.due_render_ids(session) == []
 
 
 def test_pdf_text_carries_name_title_hours_serial_code_and_verification_url(
     session, clinician, catalog
 ) -> None:
     """Pdf text carries name title hours serial code and verification url."""
-    completion = record(session, clinician.id, "M1")
+    completion = issued(session, clinician.id, "M1")
     certificate = certificates_for(session, completion.id)[0]
     text = pdf_text(certificate.pdf)
     for expected in (
@@ -103,7 +200,7 @@ def test_retreat_certificate_has_no_ce_hours_and_no_accreditation(
 ) -> None:
     """Retreat certificate has no ce hours and no accreditation."""
     person = make_user(Role.CLINICIAN, name="Retreat Goer")
-    completion = record(session, person.id, "RETREAT-DFH")
+    completion = issued(session, person.id, "RETREAT-DFH")
     certificate = certificates_for(session, completion.id)[0]
     text = pdf_text(certificate.pdf)
     assert certificate.design == "retreat"
@@ -218,9 +315,10 @@ def test_a_re_completion_after_revocation_gets_a_new_certificate_and_keeps_the_o
     session, clinician
 ) -> None:
     """A re completion after revocation gets a new certificate and keeps the old."""
-    first = record(session, clinician.id, "M1")
+    first = issued(session, clinician.id, "M1")
     revoke_completion(session, first.id, actor_id=None, reason="Wrong date")
-    second = record(session, clinician.id, "M1", on=date(2025, 3, 15))
+    db.commit()
+    second = issued(session, clinician.id, "M1", on=date(2025, 3, 15))
     rows = services.certificates_of(session, clinician.id)
     assert [r.status for r in rows] == [CertificateStatus.VALID, CertificateStatus.REVOKED]
     assert rows[0].completion_id == second.id
@@ -230,10 +328,14 @@ def test_reissue_gives_a_new_code_with_the_current_name_and_supersedes_the_old(
     session, clinician
 ) -> None:
     """Reissue gives a new code with the current name and supersedes the old."""
-    completion = record(session, clinician.id, "M1")
+    completion = issued(session, clinician.id, "M1")
     old = certificates_for(session, completion.id)[0]
     clinician.name = "Ada King"
     new = services.reissue_certificate(session, old.id, actor_id=None)
+    assert services.certificate_status(new) == CertificateStatus.PREPARING
+    db.commit()  # the new PDF is rendered by the job after commit
+    (old, new) = certificates_for(session, completion.id)
+    assert new.pdf and new.code in pdf_text(new.pdf)
     assert new.code != old.code and new.serial != old.serial
     assert old.superseded_by_id == new.id
     assert new.content["holder_name"] == "Ada King"
@@ -261,7 +363,7 @@ def test_certificates_expire_after_the_items_valid_months(session, clinician, ca
     """Certificates expire after the items valid months."""
     catalog["M2"].certificate_valid_months = 24
     session.commit()
-    completion = record(session, clinician.id, "M2")
+    completion = issued(session, clinician.id, "M2")
     certificate = certificates_for(session, completion.id)[0]
     assert certificate.expires_at is not None
     assert (certificate.expires_at - certificate.issued_at).days in range(730, 732)
@@ -332,10 +434,12 @@ def test_an_interrupted_bulk_issue_keeps_finished_batches_and_a_rerun_completes(
             session, commit=session.commit, jobs=1, batch_size=2, on_progress=interrupt
         )
     session.rollback()
-    assert session.scalar(select(func.count(Certificate.id))) == 2
+    rendered = select(func.count(Certificate.id)).where(Certificate.rendered_at.is_not(None))
+    assert session.scalar(select(func.count(Certificate.id))) == 5  # records first, cheap
+    assert session.scalar(rendered) == 2  # the first batch's PDFs were kept
     report = services.issue_missing(session, commit=session.commit, jobs=1, batch_size=2)
     assert report.issued == 3
-    assert session.scalar(select(func.count(Certificate.id))) == 5
+    assert session.scalar(rendered) == 5
 
 
 def test_an_import_issues_its_certificates_after_commit_unless_told_not_to(

@@ -258,19 +258,11 @@ def world(app: Flask) -> World:
     """The world loaded into this test's database (built on first use in this process)."""
     engine = app.extensions["lms"].db.engine
     if "world" not in _WORLD:
-        values = build(app)
-        _wait_for_mail()
+        values = build(app)  # mail is delivered by jobs that ran at commit (immediate mode)
         _WORLD["world"] = World(values=values, rows=dump(engine))
     else:
         load(engine, _WORLD["world"].rows)
     return _WORLD["world"]
-
-
-def _wait_for_mail() -> None:
-    """Let background mail threads finish before the database is compared or replaced."""
-    from lms.mail.services import wait_for_background_deliveries
-
-    wait_for_background_deliveries()
 
 
 def _url(app: Flask, world: World, endpoint: str, rule_text: str) -> str:
@@ -351,7 +343,6 @@ def test_access_matrix(app, world, endpoint):
                 response = client_as(app, world, persona).open(
                     url, method=method, data=_data(endpoint, world)
                 )
-                _wait_for_mail()
                 outcome = _outcome(response)
                 if persona in allowed:
                     # Positive control: where only the owner may act, the owner's request must
@@ -394,7 +385,6 @@ def test_unsafe_request_without_csrf_token_is_refused_and_changes_nothing(
                     response.close()
                     if response.status_code != 400:
                         problems.append(f"{method} {url} as {persona}: {response.status_code}")
-        _wait_for_mail()
         changed = differences(world.rows, dump(app.extensions["lms"].db.engine))
     finally:
         csrf_app.extensions["lms"].db.engine.dispose()
@@ -449,7 +439,6 @@ def test_get_changes_nothing_leaks_nothing_and_sends_security_headers(app, world
             if response.headers.get("X-Frame-Options") != "DENY":
                 weak_headers.append(f"GET {url} as {persona}: no X-Frame-Options DENY")
             response.close()
-    _wait_for_mail()
     assert not leaks, f"screening answers shown to someone other than a reviewer: {leaks}"
     assert not strangers, f"the clinician's name or e-mail shown to another clinician: {strangers}"
     assert not weak_headers, "\n".join(weak_headers)

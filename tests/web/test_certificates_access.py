@@ -10,6 +10,7 @@ from certificates_support import certificates_for, counting_queries, pdf_text, r
 from lms.auth.models import Role
 from lms.certificates import render, services
 from lms.certificates.models import Certificate
+from lms.db import db
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def owner(make_user, catalog):  # noqa: ANN001, ANN201
 def certificate(session, owner) -> Certificate:
     """Olive's committed Module 1 certificate."""
     completion = record(session, owner.id, "M1")
-    session.commit()
+    db.commit()
     return certificates_for(session, completion.id)[0]
 
 
@@ -133,7 +134,7 @@ def test_admin_list_searches_by_name_serial_and_code(
     """Admin list searches by name serial and code."""
     other = make_user(Role.CLINICIAN, name="Bruno Other")
     record(session, other.id, "M1")
-    session.commit()
+    db.commit()
     login(client, make_user(Role.ADMIN))
     for query in ("olive", certificate.serial.lower(), certificate.code.lower().replace("-", "")):
         html = client.get("/admin/certificates", query_string={"q": query}).get_data(as_text=True)
@@ -149,13 +150,13 @@ def test_admin_list_runs_a_constant_number_of_queries(
     login(client, make_user(Role.ADMIN))
     person = make_user(Role.CLINICIAN)
     record(session, person.id, "M1")
-    session.commit()
+    db.commit()
     client.get("/admin/certificates")  # after-commit work of the setup (mail) runs here
     with counting_queries(engine) as few:
         assert client.get("/admin/certificates").status_code == 200
     for code in ("M2", "M3", "M4", "HTH"):
         record(session, person.id, code)
-    session.commit()
+    db.commit()
     client.get("/admin/certificates")
     with counting_queries(engine) as many:
         assert client.get("/admin/certificates").status_code == 200
@@ -210,3 +211,54 @@ def test_clinician_record_page_links_to_certificates_and_transcript(
     assert f"/people/{owner.id}/transcript.pdf" in html
     listing = client.get(f"/people/{owner.id}/certificates").get_data(as_text=True)
     assert f"/certificates/{certificate.id}.pdf" in listing
+
+
+@pytest.fixture
+def pending(queue_in_instance, session, owner) -> Certificate:
+    """Olive's Module 1 certificate, recorded and committed, its render job still queued.
+
+    Ask for it first: the queue setting must be in place before the app is built.
+    """
+    completion = record(session, owner.id, "M1")
+    db.commit()  # enqueued into the SQLite queue; no consumer runs in this test
+    (certificate,) = certificates_for(session, completion.id)
+    session.commit()
+    assert certificate.pdf is None
+    return certificate
+
+
+def test_downloading_a_certificate_being_prepared_answers_202_with_a_page_that_reloads(
+    pending, client, login, owner
+) -> None:
+    """Before its PDF is stored the download is 202 with a friendly page, never 404 or 500."""
+    login(client, owner)
+    response = client.get(f"/certificates/{pending.id}.pdf")
+    assert response.status_code == 202
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "being prepared" in html and pending.serial in html
+    assert '<meta http-equiv="refresh" content="5">' in html
+
+
+def test_pages_say_being_prepared_until_the_pdf_is_stored(
+    pending, client, login, make_user, owner
+) -> None:
+    """Dashboard, the holder's list and the staff list say so, and link no download yet."""
+    login(client, owner)
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "Certificate being prepared" in dashboard
+    assert f"/certificates/{pending.id}.pdf" not in dashboard
+    mine = client.get(f"/people/{owner.id}/certificates").get_data(as_text=True)
+    assert "Being prepared" in mine and f"/certificates/{pending.id}.pdf" not in mine
+    login(client, make_user(Role.ADMIN))
+    staff = client.get("/admin/certificates").get_data(as_text=True)
+    assert "Being prepared" in staff
+
+
+def test_the_verify_page_of_a_certificate_being_prepared_says_not_yet_issued(
+    pending, client
+) -> None:
+    """Verification states who/what/when and that it is not issued yet, nothing more."""
+    html = client.get(f"/verify/{pending.code}").get_data(as_text=True)
+    assert "being prepared" in html and "not yet issued" in html
+    assert "Olive Owner" in html

@@ -10,6 +10,7 @@ from certificates_support import certificates_for, decode_qr, record
 
 from lms.auth.models import Role
 from lms.certificates import services
+from lms.db import db
 from lms.progress.services import revoke_completion
 
 
@@ -18,7 +19,7 @@ def issued(session, make_user, catalog):  # noqa: ANN001, ANN201
     """A committed certificate for Module 1 of a clinician named Ada Lovelace."""
     person = make_user(Role.CLINICIAN, name="Ada Lovelace", credentials="PhD")
     completion = record(session, person.id, "M1")
-    session.commit()
+    db.commit()
     return certificates_for(session, completion.id)[0]
 
 
@@ -37,7 +38,7 @@ def test_qr_code_decodes_to_the_verification_url_which_shows_valid_then_revoked(
     assert page.headers["X-Robots-Tag"].startswith("noindex")
 
     revoke_completion(session, issued.completion_id, actor_id=None, reason="Recorded in error")
-    session.commit()
+    db.commit()
     html = client.get(path).get_data(as_text=True)
     assert "Revoked" in html and "Recorded in error" in html
     assert "Valid</span>" not in html
@@ -55,7 +56,7 @@ def test_verification_shows_nothing_else_about_the_holder(client, session, issue
 def test_reissued_certificate_old_code_shows_superseded(client, session, issued) -> None:
     """Reissued certificate old code shows superseded."""
     new = services.reissue_certificate(session, issued.id, actor_id=None)
-    session.commit()
+    db.commit()
     old_page = client.get(f"/verify/{issued.code}").get_data(as_text=True)
     assert "Superseded by a newer certificate" in old_page
     assert new.code not in old_page

@@ -1,0 +1,185 @@
+"""The job queue: each app's Huey instance, its tasks, the due-work sweep and `flask lms jobs`.
+
+Slow work (rendering a certificate PDF, talking to a mail server) never runs in a request's
+write transaction. The transaction writes the durable record of what is due (a certificate
+row without its PDF, an outbox row); after commit a job does the work. Jobs are idempotent,
+and a periodic sweep re-enqueues anything still due, so a crash between commit and enqueue,
+or a lost job, only delays the work.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+
+from lms.db import db, utcnow
+
+QUEUE_FILE = "queue.sqlite3"
+# Work younger than this is left to the job its own commit enqueued; older work lost its job.
+SWEEP_GRACE = timedelta(minutes=1)
+DELIVERY_BATCH = 200
+
+
+def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
+    """The Huey instance LMS_QUEUE_URL asks for (SQLite in the instance folder when unset)."""
+    url, name = config.get("LMS_QUEUE_URL"), config.get("LMS_QUEUE_NAME", "lms")
+    # Results are never read: the database rows are the record of what was done.
+    if url == "immediate":
+        return MemoryHuey(name, immediate=True, results=False)
+    if url:
+        return RedisHuey(name, url=url, results=False)
+    path = Path(instance_path) / QUEUE_FILE
+    _create_private(path)
+    return SqliteHuey(name, filename=str(path), results=False)
+
+
+def _create_private(path: Path) -> None:
+    """Create the queue file owner-only before SQLite opens it (job arguments are private)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _in_app(app: Flask, body: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a task body so it runs in a fresh app context (its own session and after-commit)."""
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        """Push the app context, run the body, let the context close its session."""
+        with app.app_context():
+            return body(*args, **kwargs)
+
+    return run
+
+
+class Jobs:
+    """One app's queue and the tasks registered on it."""
+
+    def __init__(self, app: Flask) -> None:
+        """Create the app's Huey instance and register every task on it."""
+        self.huey = make_huey(app.config, app.instance_path)
+        task = self.huey.task
+        self.render_certificate = task(name="render_certificate")(_in_app(app, render_certificate))
+        self.deliver_messages = task(name="deliver_messages")(_in_app(app, deliver_messages))
+        self.sweep = self.huey.periodic_task(crontab(minute="*"), name="sweep")(
+            _in_app(app, sweep_due_work)
+        )
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        """Enqueue the named task now (in immediate mode: run it now)."""
+        getattr(self, name)(*args)
+
+
+def jobs() -> Jobs:
+    """The current app's jobs."""
+    return current_app.extensions["lms"].jobs
+
+
+def enqueue_after_commit(name: str, *args: Any) -> None:
+    """Enqueue a task once the current unit of work commits; nothing if it rolls back."""
+    db.after_commit(functools.partial(_enqueue, name, *args))
+
+
+def _enqueue(name: str, *args: Any) -> None:
+    """After-commit callback: hand the task to the queue."""
+    jobs().enqueue(name, *args)
+
+
+# --------------------------------------------------------------------------- task bodies
+
+
+def render_certificate(certificate_id: int, actor_id: int | None = None) -> None:
+    """Render and store one certificate's PDF (nothing when it is stored or revoked)."""
+    from lms.certificates.services import render_and_store
+
+    render_and_store(certificate_id, actor_id=actor_id)
+
+
+def deliver_messages(ids: list[int]) -> None:
+    """Send the given outbox rows (the claim inside skips any already sent or being sent)."""
+    from lms.mail.services import deliver
+
+    deliver(ids=list(ids))
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep enqueued."""
+
+    certificates: int
+    messages: int
+
+
+def sweep_due_work(now: datetime | None = None, grace: timedelta = SWEEP_GRACE) -> SweepReport:
+    """Enqueue a job for every certificate without PDF and every outbox row still due."""
+    from lms.certificates.services import due_render_ids
+    from lms.mail.services import due_message_ids
+
+    cutoff = (now or utcnow()) - grace
+    session = db.session
+    certificate_ids = due_render_ids(session, before=cutoff)
+    message_ids = due_message_ids(session, before=cutoff)
+    db.commit()  # end the read before enqueueing (in immediate mode the jobs run right here)
+    queue = jobs()
+    for certificate_id in certificate_ids:
+        queue.enqueue("render_certificate", certificate_id)
+    for start in range(0, len(message_ids), DELIVERY_BATCH):
+        queue.enqueue("deliver_messages", message_ids[start : start + DELIVERY_BATCH])
+    return SweepReport(certificates=len(certificate_ids), messages=len(message_ids))
+
+
+# --------------------------------------------------------------------------- commands
+
+jobs_cli = AppGroup("jobs", help="The job queue: run a consumer, sweep due work.")
+
+
+@jobs_cli.command("worker")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel jobs."
+)
+@click.option(
+    "--worker-type",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Processes render PDFs on several cores; threads suit mail-only loads.",
+)
+@with_appcontext
+def worker_command(workers: int, worker_type: str) -> None:
+    """Run the job consumer (with the once-a-minute sweep) until Ctrl-C or SIGTERM."""
+    from huey.consumer import Consumer
+
+    huey = jobs().huey
+    if huey.immediate:
+        click.echo("Error: LMS_QUEUE_URL=immediate runs jobs at once; there is no queue.", err=True)
+        sys.exit(1)
+    # Forked workers must not share the parent's database connections.
+    current_app.extensions["lms"].db.engine.dispose(close=False)
+    consumer = Consumer(huey, workers=workers, periodic=True, worker_type=worker_type)
+    consumer.run()
+
+
+@jobs_cli.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Enqueue jobs for all due work once (for cron, or after restoring a backup)."""
+    report = sweep_due_work(grace=timedelta(0))
+    click.echo(
+        f"Enqueued {report.certificates} certificate render(s) and "
+        f"{report.messages} outbox message(s)."
+    )
+
+
+def register(group: click.Group) -> None:
+    """Add `jobs` to `flask lms`."""
+    group.add_command(jobs_cli)
