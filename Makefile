@@ -72,9 +72,10 @@ format: $(VENV)/.installed-test  ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 BENCH_DB ?= sqlite
+QUICK ?=
 
-bench: $(VENV)/.installed-test  ## Measure speed against the targets (BENCH_DB=postgresql for PostgreSQL)
-	$(BIN)/python -m bench.run --db $(BENCH_DB)
+bench: $(VENV)/.installed-test  ## Measure speed against the targets (BENCH_DB=postgresql, QUICK=1 for a short run)
+	$(BIN)/python -m bench.run --db $(BENCH_DB) $(if $(filter-out 0,$(QUICK)),--quick)
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) $(INSTANCE) .pytest_cache

@@ -233,6 +233,41 @@ def measure_bulk(app: Flask, count: int, cores: int, rounds: int = 5) -> tuple[f
     return one, many
 
 
+def bulk_render_seconds(count: int, cores: int | None = None) -> float:
+    """Seconds to issue `count` due certificates on all cores, pool start-up included.
+
+    The yardstick for `make bench`'s cohort row: how fast the certificates of a cohort could
+    be stored at best on this machine, measured the way measure_bulk measures all cores.
+    """
+    cores = cores or os.cpu_count() or 1
+    per_person = 4
+    workdir = Path(tempfile.mkdtemp(prefix="lms-bench-bulk-"))
+    try:
+        with bench_app(workdir) as app, app.app_context():
+            user_ids = add_clinicians(-(-count // per_person), "yard")
+            completion_ids = record_bulk(user_ids, per_person)[:count]
+            start = time.perf_counter()
+            pool = services.render_pool(cores)
+            try:
+                if pool is not None:
+                    list(pool.map(services.warm_worker, range(cores)))
+                report = services.issue_missing(
+                    db.session,
+                    commit=db.commit,
+                    completion_ids=completion_ids,
+                    jobs=cores,
+                    pool=pool,
+                )
+            finally:
+                if pool is not None:
+                    pool.shutdown()
+            elapsed = time.perf_counter() - start
+            assert report.issued == count, report
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return elapsed
+
+
 def results(bulk_count: int = BULK_COUNT) -> list[dict[str, Any]]:
     """Measure everything; one dict per line: name, value/measured, target, ratio, ok."""
     cores = os.cpu_count() or 1

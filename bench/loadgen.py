@@ -12,6 +12,7 @@ import statistics
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
@@ -79,10 +80,7 @@ def sign_in(port: int, email: str, password: str) -> str:
     page = request(port, "GET", "/login")
     if page.status != 200:
         raise BenchHTTPError(f"GET /login answered {page.status}")
-    match = _CSRF_INPUT.search(page.body.decode("utf-8", "replace"))
-    if match is None:
-        raise BenchHTTPError("GET /login carried no csrf_token field")
-    token = match.group(1) or match.group(2)
+    token = csrf_token(page.body)
     jar = _cookie_pairs(page.set_cookies)
     form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password})
     answer = request(
@@ -97,6 +95,32 @@ def sign_in(port: int, email: str, password: str) -> str:
         raise BenchHTTPError(f"sign-in as {email} answered {answer.status}, not a redirect")
     jar.update(_cookie_pairs(answer.set_cookies))
     return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (linear between ranks); inf if empty."""
+    if not values:
+        return float("inf")
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction {fraction} is not between 0 and 1")
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def form_body(fields: Sequence[tuple[str, str]]) -> bytes:
+    """An application/x-www-form-urlencoded body (repeated names kept, as a form sends them)."""
+    return urllib.parse.urlencode(list(fields)).encode()
+
+
+def csrf_token(page: bytes) -> str:
+    """The csrf_token field's value in an HTML page."""
+    match = _CSRF_INPUT.search(page.decode("utf-8", "replace"))
+    if match is None:
+        raise BenchHTTPError("the page carried no csrf_token field")
+    return match.group(1) or match.group(2)
 
 
 @dataclass
@@ -120,21 +144,39 @@ class LoadResult:
         """Median seconds per successful request."""
         return statistics.median(self.latencies) if self.latencies else float("inf")
 
+    @property
+    def p95_latency(self) -> float:
+        """95th percentile of the seconds per successful request."""
+        return percentile(self.latencies, 0.95)
 
-def run_load(
+
+@dataclass(frozen=True)
+class Call:
+    """One request of a load run."""
+
+    method: str
+    path: str
+    cookie: str = ""
+    body: bytes | None = None
+    content_type: str = ""
+
+
+def run_calls(
     port: int,
-    path: str,
+    calls: Callable[[int], Call],
     *,
-    cookie: str = "",
     requests: int,
     concurrency: int,
     time_cap: float,
+    ok_status: Sequence[int] = (200,),
     expect: bytes = b"",
+    timeout: float = 30.0,
+    label: str = "",
 ) -> LoadResult:
-    """GET `path` `requests` times from `concurrency` threads, stopping early at `time_cap` s.
+    """Send calls(0) .. calls(requests - 1) from `concurrency` threads, stopping at `time_cap` s.
 
-    A request counts as successful when it answers 200 and (if given) contains `expect`, so a
-    redirect to the sign-in page can never pass for a fast dashboard.
+    A request counts as successful when its status is in `ok_status` and (if given) its body
+    contains `expect`; anything else, a refused connection included, is an error.
     """
     lock = threading.Lock()
     tickets = iter(range(requests))
@@ -146,14 +188,24 @@ def run_load(
         """Take tickets until none are left or time is up."""
         while True:
             with lock:
-                if next(tickets, None) is None or time.perf_counter() > deadline:
+                ticket = next(tickets, None)
+                if ticket is None or time.perf_counter() > deadline:
                     return
+            call = calls(ticket)
             started = time.perf_counter()
             try:
-                answer = request(port, "GET", path, cookie=cookie)
-                ok = answer.status == 200 and (not expect or expect in answer.body)
+                answer = request(
+                    port,
+                    call.method,
+                    call.path,
+                    cookie=call.cookie,
+                    body=call.body,
+                    content_type=call.content_type,
+                    timeout=timeout,
+                )
+                ok = answer.status in ok_status and (not expect or expect in answer.body)
                 problem = "" if ok else f"status {answer.status}"
-            except OSError as error:  # connection refused/reset: count it, keep going
+            except OSError as error:  # connection refused/reset, timeout: count it, keep going
                 ok, problem = False, repr(error)
             took = time.perf_counter() - started
             with lock:
@@ -167,13 +219,46 @@ def run_load(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(time_cap + 60)
+        thread.join(time_cap + timeout + 5)
     elapsed = time.perf_counter() - started
     return LoadResult(
-        path=path,
+        path=label or (calls(0).path if requests else ""),
         completed=len(latencies),
         errors=len(errors),
         elapsed=elapsed,
         latencies=latencies,
         first_error=errors[0] if errors else "",
+    )
+
+
+def run_load(
+    port: int,
+    path: str,
+    *,
+    cookie: str = "",
+    cookies: Sequence[str] = (),
+    requests: int,
+    concurrency: int,
+    time_cap: float,
+    expect: bytes = b"",
+) -> LoadResult:
+    """GET `path` `requests` times from `concurrency` threads, stopping early at `time_cap` s.
+
+    Request i carries cookies[i % len(cookies)] when `cookies` is given (one person each),
+    else `cookie`. A request counts as successful when it answers 200 and (if given) contains
+    `expect`, so a redirect to the sign-in page can never pass for a fast dashboard.
+    """
+
+    def call(index: int) -> Call:
+        """The GET of ticket `index`."""
+        return Call("GET", path, cookies[index % len(cookies)] if cookies else cookie)
+
+    return run_calls(
+        port,
+        call,
+        requests=requests,
+        concurrency=concurrency,
+        time_cap=time_cap,
+        expect=expect,
+        label=path,
     )

@@ -1,28 +1,71 @@
-"""Bulk-insert a realistic population of clinicians for the benchmark (SQLAlchemy Core).
+"""Bulk-insert a realistic population of clinicians for the benchmark, in big batches.
 
-Going through the services for 2,000 people would take minutes (every completion issues a
+Going through the services for 100,000 people would take hours (every completion renders a
 certificate); the benchmark needs the rows the pages read, with the shapes real use gives
 them: completions with real dates and sources, revocations with a re-mark, approved,
-pending and declined equivalencies, and applications in every status.
+pending and declined equivalencies, applications in every status, one audit event per
+recorded completion and per issued certificate, and ONE CERTIFICATE ROW PER LIVE COMPLETION
+with its frozen content. Every certificate row stores the same small valid PDF (`BENCH_PDF`,
+a few hundred bytes, with its real SHA-256) instead of a 30 KB render each: the pages never
+open the bytes, and 460,000 real renders would be 14 GB and hours of CPU.
+
+Rows go in per block of clinicians with their primary keys chosen here (no read-back):
+executemany batches on SQLite, COPY on PostgreSQL; the PostgreSQL sequences are moved past
+them at the end, so the app's own inserts carry on from there.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, func, insert, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, RetreatSession
+from lms.certificates.codes import ALPHABET, CODE_LENGTH, format_serial, group
+from lms.certificates.context import certificate_content
+from lms.certificates.models import Certificate
+from lms.certificates.services import design_for, expiry_for, holder_of, item_facts
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.models import Application, ApplicationStatus
 
+
+def _minimal_pdf() -> bytes:
+    """A tiny one-page PDF with a correct cross-reference table (stands in for a render)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 792 612] >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+BENCH_PDF = _minimal_pdf()
+BENCH_PDF_SHA256 = hashlib.sha256(BENCH_PDF).hexdigest()
+BLOCK = 5000  # clinicians per block: one batch of each table, then the next block
 FIRST_NAMES = (
     "Amara",
     "Ben",
@@ -120,16 +163,38 @@ CORE = ("M1", "M2", "M3", "M4", "M5")
 ADVANCED = ("M6", "M7")
 SPECIALTY = ("HTH", "MUSIC", "MEDICAL", "INTEGRATION", "ETHICS", "ACT")
 LATEST = date(2026, 11, 20)  # every training date is one that has already happened
+PUBLIC_URL = "http://127.0.0.1"
+
+
+@dataclass
+class Population:
+    """What was inserted, for the report, and the clinicians with nothing recorded yet."""
+
+    clinicians: int = 0
+    completions: int = 0
+    certificates: int = 0
+    equivalencies: int = 0
+    applications: int = 0
+    audit_events: int = 0
+    fresh_ids: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line of counts."""
+        return (
+            f"{self.clinicians:,} clinicians, {self.completions:,} completions, "
+            f"{self.certificates:,} certificates, {self.equivalencies:,} equivalency requests, "
+            f"{self.applications:,} applications, {self.audit_events:,} audit events"
+        )
 
 
 @dataclass(frozen=True)
-class Population:
-    """What was inserted, for the report."""
+class _Catalogue:
+    """The catalogue as the generator needs it: ids, certificate facts, retreat sessions."""
 
-    clinicians: int
-    completions: int
-    equivalencies: int
-    applications: int
+    ids: dict[str, int]
+    items: dict[int, CatalogItem]
+    sessions: dict[int, list[tuple[int, date]]]
+    settings: dict[str, Any]
 
 
 def _at(day: date, hour: int = 17) -> datetime:
@@ -142,31 +207,150 @@ def _after(rng: random.Random, day: date, low: int, high: int) -> date:
     return min(day + timedelta(days=rng.randint(low, high)), LATEST)
 
 
+def verification_code(rng: random.Random) -> str:
+    """A printed-form verification code drawn from `rng` (fast; uniqueness by its 98 bits)."""
+    number = rng.getrandbits(100)
+    symbols = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        symbols.append(ALPHABET[digit])
+    return group("".join(symbols))
+
+
+def _sql_value(value: object) -> object:
+    """A Python value as COPY wants it (enums by value, JSON as text)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys): COPY on PostgreSQL, executemany batches elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(table), rows[start : start + 10_000])
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_sql_value(row[c]) for c in columns])
+
+
+def _next_id(conn: Connection, table: Table) -> int:
+    """One more than the table's largest id."""
+    return (conn.scalar(select(func.max(table.c.id))) or 0) + 1
+
+
+def move_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """On PostgreSQL, set each table's id sequence past the ids inserted by hand."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite's INTEGER PRIMARY KEY continues after the largest id by itself
+    for table in tables:
+        top = conn.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        conn.execute(select(func.setval(sequence, top + 1, False)))
+
+
+def _catalogue(conn: Connection, settings: dict[str, Any]) -> _Catalogue:
+    """Read the loaded catalogue once."""
+    from sqlalchemy.orm import Session
+
+    with Session(bind=conn) as session:
+        items = {item.id: item for item in session.scalars(select(CatalogItem))}
+        for item in items.values():
+            session.expunge(item)
+        sessions: dict[int, list[tuple[int, date]]] = {}
+        for sid, item_id, ends_on in session.execute(
+            select(RetreatSession.id, RetreatSession.item_id, RetreatSession.ends_on)
+        ):
+            sessions.setdefault(item_id, []).append((sid, ends_on))
+    return _Catalogue({i.code: i.id for i in items.values()}, items, sessions, settings)
+
+
 def insert_population(
-    session: Session,
+    conn: Connection,
     *,
     count: int,
     password_hash: str,
     instructor_id: int,
+    settings: dict[str, Any],
     seed: int = 20240904,
+    progress: Callable[[int], None] | None = None,
 ) -> Population:
-    """Insert `count` clinicians with histories; returns how many rows of each kind."""
+    """Insert `count` clinicians with histories and certificates, committing per block."""
     rng = random.Random(seed)
-    items: dict[str, int] = dict(session.execute(select(CatalogItem.code, CatalogItem.id)).all())
-    sessions_by_item: dict[int, list[tuple[int, date]]] = {}
-    for sid, item_id, ends_on in session.execute(
-        select(RetreatSession.id, RetreatSession.item_id, RetreatSession.ends_on)
-    ):
-        sessions_by_item.setdefault(item_id, []).append((sid, ends_on))
-    created = _at(date(2024, 1, 5))
+    catalogue = _catalogue(conn, settings)
+    ids = {t.name: _next_id(conn, t) for t in (User.__table__, Completion.__table__)}
+    ids["certificates"] = _next_id(conn, Certificate.__table__)
+    report = Population()
+    for start in range(0, count, BLOCK):
+        block = _Block(rng, catalogue, instructor_id, ids, report)
+        block.generate(range(start, min(start + BLOCK, count)), password_hash)
+        block.insert(conn)
+        conn.commit()
+        if progress is not None:
+            progress(min(start + BLOCK, count))
+    move_sequences(
+        conn,
+        [
+            User.__table__,
+            Completion.__table__,
+            Certificate.__table__,
+            AuditEvent.__table__,
+            EquivalencyRequest.__table__,
+            Application.__table__,
+        ],
+    )
+    conn.commit()
+    return report
 
-    users = []
-    for n in range(count):
-        credentials, licence_type = rng.choice(CREDENTIALS)
-        pre_licensed = rng.random() < 0.08
-        users.append(
-            {
-                "email": f"clinician{n:04d}@population.example",
+
+class _Block:
+    """The rows of one block of clinicians, generated in memory, then inserted."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        catalogue: _Catalogue,
+        instructor_id: int,
+        ids: dict[str, int],
+        report: Population,
+    ) -> None:
+        """Start an empty block that takes its ids from `ids` (advanced as it goes)."""
+        self.rng, self.catalogue, self.instructor_id = rng, catalogue, instructor_id
+        self.ids, self.report = ids, report
+        self.users: list[dict] = []
+        self.roles: list[dict] = []
+        self.completions: list[dict] = []
+        self.certificates: list[dict] = []
+        self.equivalencies: list[dict] = []
+        self.applications: list[dict] = []
+        self.audit: list[dict] = []
+        self.holders: dict[int, SimpleNamespace] = {}
+
+    def _take(self, kind: str) -> int:
+        """The next primary key of that table."""
+        value = self.ids[kind]
+        self.ids[kind] = value + 1
+        return value
+
+    def generate(self, numbers: range, password_hash: str) -> None:
+        """Generate the clinicians numbered `numbers` and everything they did."""
+        rng = self.rng
+        created = _at(date(2024, 1, 5))
+        for n in numbers:
+            credentials, licence_type = rng.choice(CREDENTIALS)
+            pre_licensed = rng.random() < 0.08
+            uid = self._take("users")
+            row = {
+                "id": uid,
+                "email": f"clinician{n:06d}@population.example",
                 "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
                 "credentials": "" if pre_licensed else credentials,
                 "password_hash": password_hash,
@@ -182,43 +366,113 @@ def insert_population(
                 "notify_optional": True,
                 "created_at": created,
             }
-        )
-    session.execute(insert(User.__table__), users)
-    ids = {
-        email: uid
-        for uid, email in session.execute(
-            select(User.id, User.email).where(User.email.like("%@population.example"))
-        )
-    }
-    session.execute(
-        insert(UserRole.__table__),
-        [{"user_id": uid, "role": Role.CLINICIAN.value} for uid in ids.values()],
-    )
+            self.users.append(row)
+            self.roles.append({"user_id": uid, "role": Role.CLINICIAN.value})
+            self.holders[uid] = SimpleNamespace(
+                name=row["name"],
+                credentials=row["credentials"],
+                licence_type=row["licence_type"],
+                licence_number=row["licence_number"],
+                licence_state=row["licence_state"],
+            )
+            if not self._history(uid, pre_licensed) and not pre_licensed:
+                self.report.fresh_ids.append(uid)
+        self.report.clinicians += len(numbers)
 
-    completions: list[dict] = []
-    equivalencies: list[dict] = []
-    applications: list[dict] = []
-
-    def complete(uid: int, code: str, on: date, source: CompletionSource, **extra: object) -> None:
-        """Queue one completion row."""
-        completions.append(
+    def _complete(self, uid: int, code: str, on: date, source: CompletionSource) -> None:
+        """Queue one live completion, its certificate and their audit events."""
+        rng, item_id = self.rng, self.catalogue.ids[code]
+        completion_id = self._take("completions")
+        recorded_at = _at(on)
+        self.completions.append(
             {
+                "id": completion_id,
                 "user_id": uid,
-                "item_id": items[code],
+                "item_id": item_id,
                 "completed_on": on,
                 "source": source.value,
-                "recorded_by_id": instructor_id,
-                "recorded_at": _at(on),
+                "recorded_by_id": self.instructor_id,
+                "recorded_at": recorded_at,
                 "note": "",
                 "revoked_at": None,
                 "revoked_by_id": None,
                 "revoke_reason": None,
-                **extra,
+            }
+        )
+        self._event("completion.recorded", "completion", completion_id, uid, recorded_at)
+        item = self.catalogue.items[item_id]
+        certificate_id = self._take("certificates")
+        issued_at = recorded_at + timedelta(seconds=rng.randint(1, 90))
+        expires_at = expiry_for(item, issued_at, self.catalogue.settings)
+        code_text = verification_code(rng)
+        serial = format_serial(issued_at.year, certificate_id)
+        design = design_for(item)
+        content = certificate_content(
+            design=design,
+            holder=holder_of(self.holders[uid]),
+            item=item_facts(item),
+            completed_on=on,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            serial=serial,
+            code=code_text,
+            verify_url=f"{PUBLIC_URL}/verify/{code_text}",
+            programme=self.catalogue.settings,
+        )
+        self.certificates.append(
+            {
+                "id": certificate_id,
+                "serial": serial,
+                "code": code_text,
+                "user_id": uid,
+                "item_id": item_id,
+                "completion_id": completion_id,
+                "design": design,
+                "content": content,
+                "pdf": BENCH_PDF,
+                "sha256": BENCH_PDF_SHA256,
+                "issued_at": issued_at,
+                "expires_at": expires_at,
+                "revoked_at": None,
+                "revoked_by_id": None,
+                "revoke_reason": None,
+                "superseded_by_id": None,
+            }
+        )
+        self._event("certificate.issued", "certificate", certificate_id, uid, issued_at)
+
+    def _event(self, action: str, kind: str, subject: int, uid: int, at: datetime) -> None:
+        """Queue one audit event by the instructor about that person."""
+        self.audit.append(
+            {
+                "at": at,
+                "actor_id": self.instructor_id,
+                "action": action,
+                "subject_type": kind,
+                "subject_id": subject,
+                "person_id": uid,
+                "facts": {},
             }
         )
 
-    pre_licensed = {row["email"] for row in users if row["pre_licensed"]}
-    for email, uid in sorted(ids.items()):
+    def _revoked_mistake(self, uid: int) -> None:
+        """An instructor's wrong date, revoked with a reason (the right one stays live)."""
+        right = self.completions[-1]
+        self.completions.append(
+            {
+                **right,
+                "id": self._take("completions"),
+                "completed_on": right["completed_on"] - timedelta(days=7),
+                "recorded_at": right["recorded_at"] - timedelta(hours=1),
+                "revoked_at": _at(right["completed_on"], 18),
+                "revoked_by_id": self.instructor_id,
+                "revoke_reason": "Marked with the wrong date",
+            }
+        )
+
+    def _history(self, uid: int, pre_licensed: bool) -> bool:
+        """Queue what this clinician did; False when they have done nothing yet."""
+        rng, ids, instructor_id = self.rng, self.catalogue.ids, self.instructor_id
         stage = rng.random()
         # Those who went on to a 2024 retreat started their modules early in 2024.
         spread = 150 if stage > 0.7 else 700
@@ -226,40 +480,39 @@ def insert_population(
         source = CompletionSource.IMPORT if start.year == 2024 else CompletionSource.INSTRUCTOR
         waived = rng.random() < 0.08
         if stage < 0.12:
-            continue  # registered, nothing done yet
+            return False  # registered, nothing done yet
         if waived:
-            equivalencies.append(
-                _equivalency(
-                    rng, uid, items["M1"], EquivalencyStatus.APPROVED, start, instructor_id
-                )
+            self.equivalencies.append(
+                _equivalency(rng, uid, ids["M1"], EquivalencyStatus.APPROVED, start, instructor_id)
             )
         else:
-            complete(uid, "M1", start, source)
+            self._complete(uid, "M1", start, source)
         done_core = 1 if stage < 0.35 else 3 if stage < 0.55 else 5
         day = start
         for code in CORE[1:done_core]:
             day = _after(rng, day, 14, 75)
-            complete(uid, code, day, source)
+            self._complete(uid, code, day, source)
         for code in rng.sample(SPECIALTY, k=rng.choice((0, 0, 1, 2, 3))):
-            complete(uid, code, _after(rng, start, 5, 400), source)
-        if stage > 0.7 and email not in pre_licensed:
-            level1 = _retreat(rng, sessions_by_item, items["RETREAT-L1"])
+            self._complete(uid, code, _after(rng, start, 5, 400), source)
+        sessions = self.catalogue.sessions
+        if stage > 0.7 and not pre_licensed:
+            level1 = _retreat(rng, sessions, ids["RETREAT-L1"])
             if level1 is not None:
-                complete(uid, "RETREAT-L1", level1[1], CompletionSource.ATTENDANCE)
-                applications.append(
+                self._complete(uid, "RETREAT-L1", level1[1], CompletionSource.ATTENDANCE)
+                self.applications.append(
                     _application(uid, level1[0], ApplicationStatus.ATTENDED, level1[1])
                 )
                 if stage > 0.9:
                     for code in ADVANCED:
                         day = _after(rng, day, 20, 90)
-                        complete(uid, code, day, source)
-                    advanced = _retreat(rng, sessions_by_item, items["RETREAT-ADV"])
+                        self._complete(uid, code, day, source)
+                    advanced = _retreat(rng, sessions, ids["RETREAT-ADV"])
                     if advanced is not None and rng.random() < 0.5:
-                        applications.append(
+                        self.applications.append(
                             _application(uid, advanced[0], ApplicationStatus.ACCEPTED, advanced[1])
                         )
         elif 0.55 <= stage <= 0.7:
-            level1 = _retreat(rng, sessions_by_item, items["RETREAT-L1"])
+            level1 = _retreat(rng, sessions, ids["RETREAT-L1"])
             if level1 is not None:
                 status = rng.choice(
                     (
@@ -270,55 +523,32 @@ def insert_population(
                         ApplicationStatus.WITHDRAWN,
                     )
                 )
-                applications.append(_application(uid, level1[0], status, level1[1]))
+                self.applications.append(_application(uid, level1[0], status, level1[1]))
         if rng.random() < 0.04:
-            equivalencies.append(
+            self.equivalencies.append(
                 _equivalency(
-                    rng, uid, items["RETREAT-ADV"], EquivalencyStatus.PENDING, LATEST, instructor_id
+                    rng, uid, ids["RETREAT-ADV"], EquivalencyStatus.PENDING, LATEST, instructor_id
                 )
             )
-        if rng.random() < 0.03 and completions and completions[-1]["user_id"] == uid:
-            # An instructor's mistake, revoked with a reason, then the right date re-marked.
-            wrong = dict(completions[-1])
-            wrong.update(
-                completed_on=wrong["completed_on"] - timedelta(days=7),
-                revoked_at=_at(wrong["completed_on"], 18),
-                revoked_by_id=instructor_id,
-                revoke_reason="Marked with the wrong date",
-            )
-            completions.append(wrong)
+        if rng.random() < 0.03 and self.completions and self.completions[-1]["user_id"] == uid:
+            self._revoked_mistake(uid)
+        return True
 
-    for chunk in _chunks(completions, 2000):
-        session.execute(insert(Completion.__table__), chunk)
-    if equivalencies:
-        session.execute(insert(EquivalencyRequest.__table__), equivalencies)
-    if applications:
-        session.execute(insert(Application.__table__), applications)
-    audit = [
-        {
-            "at": row["recorded_at"],
-            "actor_id": instructor_id,
-            "action": "completion.recorded",
-            "subject_type": "completion",
-            "subject_id": None,
-            "person_id": row["user_id"],
-            "facts": {"item_id": row["item_id"], "completed_on": row["completed_on"].isoformat()},
-        }
-        for row in completions
-    ]
-    for chunk in _chunks(audit, 2000):
-        session.execute(insert(AuditEvent.__table__), chunk)
-    return Population(
-        clinicians=len(ids),
-        completions=len(completions),
-        equivalencies=len(equivalencies),
-        applications=len(applications),
-    )
-
-
-def _chunks(rows: list[dict], size: int) -> list[list[dict]]:
-    """Split rows into executemany batches."""
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+    def insert(self, conn: Connection) -> None:
+        """Insert the block's rows, parents first, and count them."""
+        bulk_insert(conn, User.__table__, self.users)
+        bulk_insert(conn, UserRole.__table__, self.roles)
+        bulk_insert(conn, Completion.__table__, self.completions)
+        bulk_insert(conn, Certificate.__table__, self.certificates)
+        bulk_insert(conn, EquivalencyRequest.__table__, self.equivalencies)
+        bulk_insert(conn, Application.__table__, self.applications)
+        bulk_insert(conn, AuditEvent.__table__, self.audit)
+        report = self.report
+        report.completions += len(self.completions)
+        report.certificates += len(self.certificates)
+        report.equivalencies += len(self.equivalencies)
+        report.applications += len(self.applications)
+        report.audit_events += len(self.audit)
 
 
 def _retreat(

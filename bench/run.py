@@ -1,11 +1,14 @@
-"""`make bench`: serve the tracker with gunicorn on loopback, load it, compare with the targets.
+"""`make bench`: two populations served by gunicorn on loopback, real traffic, the targets.
 
-One run: a fresh database (SQLite in WAL mode in a temp dir, or a throw-away schema on the
-local PostgreSQL with `--db postgresql`), the default catalogue, 2,000 clinicians with
-realistic histories, then a bounded load on the dashboard and on the bench-only bare route
-(`SELECT 1`) of the same server, interleaved in rounds so that drift hits both alike, and
-the median latency of the roster filtered over everyone. The certificates section
-(bench/certificates.py) adds its rows when present. Exits 1 when any target is missed.
+One run builds two fresh databases (SQLite in WAL mode in a temp dir, or throw-away schemas on
+the local PostgreSQL with `--db postgresql`) with the default catalogue and 1,000 and 100,000
+clinicians (1,000 and 5,000 with `--quick`) of bulk-inserted histories, one certificate row
+per live completion; runs `flask lms progress rebuild` when the tracker has it; serves each
+with gunicorn (2 workers, plus the job consumer when `flask lms jobs worker` exists); then
+loads both in interleaved rounds: the dashboard of a DIFFERENT clinician on every request
+(session cookies minted with the app's secret) against the bare route of the same server,
+the roster, cohorts of 200 marked through the form, and 8 single-mark writers. The
+certificates section (bench/certificates.py) adds its rows. Exits 1 when any target is missed.
 """
 
 from __future__ import annotations
@@ -14,23 +17,26 @@ import argparse
 import importlib
 import logging
 import os
+import random
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m bench.run`
@@ -40,15 +46,29 @@ from bench import loadgen  # noqa: E402
 from bench.app import BARE_PATH  # noqa: E402
 
 PASSWORD = "bench password that is long enough"
-CLINICIAN_EMAIL = "measured.clinician@bench.example"
 INSTRUCTOR_EMAIL = "bench.instructor@bench.example"
+APP = "bench.app:create_app"
+DASHBOARD_PATH = "/"
+DASHBOARD_MARKER = b'action="/logout"'  # only a signed-in page has the sign-out form
+ROSTER_PAGE_PATH = "/roster"
 # "Eligible for the Level 1 retreat but not yet applied", over everyone: the roster's
 # heaviest filter, since it evaluates every clinician's rule.
 ROSTER_PATH = "/roster?eligible=RETREAT-L1&applied=no"
-DASHBOARD_PATH = "/"
-DASHBOARD_TARGET = 0.30  # dashboard throughput >= 30% of the bare route's
-ROSTER_TARGET_S = 0.300  # filtered roster median < 300 ms
+COHORT_SIZE = 200
+COHORT_ITEMS = ("M1", "M2", "M3", "M4")  # marked in turn for the same fresh cohort
+WRITER_ITEM = "HTH"  # no prerequisite: any fresh clinician can be marked
+WRITERS = 8
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+DASHBOARD_TARGET = 0.30  # dashboard throughput >= 30% of the bare route's, same server
+DASHBOARD_SCALE_TARGET = 1.3  # dashboard latency at the big population <= 1.3x the small
+ROSTER_TARGET_S = 0.150  # filtered roster median at the big population
+ROSTER_SCALE_TARGET = 1.5  # roster latency big / small
+COHORT_P95_TARGET_S = 1.5  # cohort POST response
+COHORT_STORED_TARGET = 1.3  # all of a cohort's PDFs stored within 1.3x a bulk render
+WRITER_P95_TARGET_S = 1.0
+WRITER_RATE_TARGET = 60.0  # single marks per second, 8 writers
+RSS_GROWTH_TARGET_MB = 50.0  # per gunicorn worker, across the distinct dashboards
 
 
 @dataclass(frozen=True)
@@ -67,19 +87,60 @@ class Row:
         return "-" if self.passed is None else ("PASS" if self.passed else "FAIL")
 
 
+def missed(rows: Sequence[Row]) -> list[str]:
+    """The names of the rows whose target was missed (informational rows never are)."""
+    return [row.name for row in rows if row.passed is False]
+
+
+def ratio_row(name: str, value: float, bound: float, *, most: bool, unit: str = "x") -> Row:
+    """A row comparing a ratio with a bound: at most (`most`) or at least the bound."""
+    sign = "<=" if most else ">="
+    passed = value <= bound if most else value >= bound
+    return Row(
+        name, f"{value:.2f}{unit}", f"{sign} {bound:g}{unit}", f"{value / bound:.2f}", passed
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (defaults are the issue's figures)."""
+    """Command-line options (defaults are the issue's figures; --quick for CI-sized runs)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--clinicians", type=int, default=2000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
+        help="small populations and fewer requests (also BENCH_QUICK=1)",
+    )
+    parser.add_argument("--sizes", help="population sizes, small,big (default 1000,100000)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=600, help="per round and route")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, help="per round and route")
+    parser.add_argument("--rounds", type=int)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--time-cap", type=float, default=30.0, help="seconds per round")
-    parser.add_argument("--roster-requests", type=int, default=25)
+    parser.add_argument("--time-cap", type=float, default=60.0, help="seconds per load run")
+    parser.add_argument("--roster-requests", type=int, help="per round, population and kind")
+    parser.add_argument("--distinct", type=int, help="distinct dashboards before RSS is read")
+    parser.add_argument("--cohorts", type=int, help="cohorts of 200 marked (at most 4)")
+    parser.add_argument("--marks", type=int, help="single marks per writer and phase")
     parser.add_argument("--no-certificates", action="store_true", help="skip that section")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "sizes": "1000,5000" if quick else "1000,100000",
+        "requests": 200 if quick else 500,
+        "rounds": 3,
+        "roster_requests": 2 if quick else 3,
+        "distinct": 1000 if quick else 5000,
+        "cohorts": 2 if quick else 3,
+        "marks": 10 if quick else 25,
+    }
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.sizes = [int(part) for part in str(args.sizes).split(",")]
+    if len(args.sizes) != 2 or args.sizes[0] >= args.sizes[1]:
+        parser.error("--sizes takes two sizes, small,big")
+    args.cohorts = max(1, min(args.cohorts, len(COHORT_ITEMS)))
+    return args
 
 
 def free_port() -> int:
@@ -113,8 +174,8 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
 
 
 def server_environment(url: str, workdir: Path) -> dict[str, str]:
-    """The LMS_* settings the bench server runs with (production mode, plain-HTTP cookies)."""
-    return {
+    """The LMS_* settings the bench server, consumer and CLI run with (production mode)."""
+    env = {
         **os.environ,
         "LMS_ENV": "production",
         "LMS_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
@@ -125,25 +186,111 @@ def server_environment(url: str, workdir: Path) -> dict[str, str]:
         "LMS_BENCH_INSTANCE": str(workdir / "instance"),
         "PYTHONPATH": str(ROOT),
     }
+    if os.environ.get("BENCH_QUEUE") == "redis":
+        # One Redis database per population, so the two consumers never take each other's jobs.
+        env["LMS_QUEUE_URL"] = os.environ.get(
+            "BENCH_REDIS_URL", f"redis://127.0.0.1:6379/{(hash(workdir) % 8) + 8}"
+        )
+    return env
 
 
-def prepare(url: str, env: dict[str, str], clinicians: int) -> str:
-    """Migrate, load the catalogue, create the measured people and the population."""
+def flask_command(*args: str) -> list[str]:
+    """`flask --app bench.app:create_app ARGS` with the venv's flask."""
+    return [str(Path(sys.executable).with_name("flask")), "--app", APP, *args]
+
+
+def lists_command(help_text: str, name: str) -> bool:
+    """True when a click group's --help output lists the command `name`."""
+    section = help_text.split("Commands:", 1)
+    pattern = rf"^\s+{re.escape(name)}(\s|$)"
+    return len(section) == 2 and re.search(pattern, section[1], re.M) is not None
+
+
+def has_command(env: dict[str, str], group: Sequence[str], name: str) -> bool:
+    """Does `flask lms GROUP...` have the command `name` in this tracker?"""
+    found = subprocess.run(
+        flask_command(*group, "--help"),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    return found.returncode == 0 and bool(lists_command(found.stdout, name))
+
+
+@dataclass
+class Deck:
+    """Minted session cookies handed out in order, so each request is a different person."""
+
+    cookies: list[str]
+    offset: int = 0
+    served: int = 0
+
+    def take(self, count: int) -> list[str]:
+        """The next `count` cookies (wrapping round when the deck is shorter)."""
+        size = len(self.cookies)
+        picked = [self.cookies[(self.offset + i) % size] for i in range(count)]
+        self.offset = (self.offset + count) % size
+        self.served += count
+        return picked
+
+    @property
+    def distinct(self) -> int:
+        """How many different people have been served so far."""
+        return min(self.served, len(self.cookies))
+
+
+@dataclass
+class Population:
+    """One prepared database: its settings, what it holds, how long it took."""
+
+    size: int
+    url: str
+    env: dict[str, str]
+    workdir: Path
+    summary: str
+    build_s: float
+    rebuild_s: float | None
+    deck: Deck
+    fresh_ids: list[int]
+    port: int = 0
+    server_pid: int = 0
+    measures: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, key: str, value: float) -> None:
+        """Keep one measurement."""
+        self.measures.setdefault(key, []).append(value)
+
+    def median(self, key: str) -> float:
+        """The median of a kept measurement."""
+        return statistics.median(self.measures[key])
+
+    def spread(self, key: str) -> str:
+        """min-max of a kept measurement, for the table."""
+        values = self.measures[key]
+        return f"{min(values):.3g}-{max(values):.3g}"
+
+
+def prepare(kind_url: str, workdir: Path, size: int, cookies: int) -> Population:
+    """Migrate, load the catalogue, the instructor, the population; rebuild; mint cookies."""
     from bench.app import create_app
     from bench.population import insert_population
+    from bench.sessions import mint_cookies
     from lms.auth import services as auth_services
     from lms.auth.models import Role
     from lms.auth.passwords import hash_password
     from lms.catalog.services import DEFAULT_CATALOG, load_catalog
+    from lms.certificates.services import programme
     from lms.db import db
     from lms.migrate import upgrade
-    from lms.progress.models import CompletionSource
-    from lms.progress.services import record_completion
 
-    engine = create_engine(url)
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = server_environment(kind_url, workdir)
+    engine = create_engine(kind_url)
     upgrade(engine)
-    engine.dispose()
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("LMS_",))})
+    os.environ.update({k: v for k, v in env.items() if k.startswith("LMS_")})
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)  # the app logs every PDF render at INFO
     with app.app_context():
@@ -157,193 +304,490 @@ def prepare(url: str, env: dict[str, str], clinicians: int) -> str:
             roles={Role.INSTRUCTOR},
             credentials="PsyD",
         )
-        measured = auth_services.create_user(
-            session,
-            email=CLINICIAN_EMAIL,
-            name="Lori Fox",
-            password=PASSWORD,
-            credentials="PMHNP",
-            licence=auth_services.Licence(
-                pre_licensed=False,
-                type="APRN",
-                number="NP-0042137",
-                state="OR",
-                expires_on=date(2028, 6, 30),
-            ),
-            licence_verified=True,
-        )
         session.flush()
-        # The measured clinician goes through the real services, so their dashboard has
-        # what a real one has: completions, unlocks, issued certificates, audit events.
-        history = [
-            ("M1", date(2024, 2, 10)),
-            ("M2", date(2024, 3, 16)),
-            ("M3", date(2024, 4, 20)),
-            ("M4", date(2024, 5, 18)),
-            ("M5", date(2024, 6, 22)),
-            ("HTH", date(2024, 7, 12)),
-            ("MUSIC", date(2024, 8, 9)),
-        ]
-        for code, day in history:
-            record_completion(
-                session,
-                user_id=measured.id,
-                item_code=code,
-                completed_on=day,
-                source=CompletionSource.INSTRUCTOR,
-                actor_id=instructor.id,
-            )
-        record_completion(
-            session,
-            user_id=measured.id,
-            item_code="RETREAT-L1",
-            completed_on=date(2024, 9, 8),
-            source=CompletionSource.ATTENDANCE,
-            actor_id=instructor.id,
-        )
-        started = time.perf_counter()
-        population = insert_population(
-            session,
-            count=clinicians,
-            password_hash=hash_password(PASSWORD),
-            instructor_id=instructor.id,
-        )
+        instructor_id = instructor.id
+        settings = programme(session)
         db.commit()
-        took = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        population = insert_population(
+            conn,
+            count=size,
+            password_hash=hash_password(PASSWORD),
+            instructor_id=instructor_id,
+            settings=settings,
+        )
+    build_s = time.perf_counter() - started
+    rebuild_s = None
+    if has_command(env, ["lms", "progress"], "rebuild"):
+        started = time.perf_counter()
+        subprocess.run(
+            flask_command("lms", "progress", "rebuild"),
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=3600,
+            stdout=subprocess.DEVNULL,
+        )
+        rebuild_s = time.perf_counter() - started
+    with engine.connect() as conn:
+        people = conn.execute(
+            text(
+                "SELECT u.id, u.auth_token FROM users u JOIN user_roles r ON r.user_id = u.id "
+                "WHERE r.role = 'clinician' ORDER BY u.id"
+            )
+        ).all()
+    random.Random(size).shuffle(people)
+    deck = Deck(mint_cookies(app, [(row[0], row[1]) for row in people[:cookies]]))
     app.extensions["lms"].db.engine.dispose()
-    return (
-        f"{population.clinicians} clinicians, {population.completions} completions, "
-        f"{population.equivalencies} equivalency requests, {population.applications} "
-        f"applications (bulk insert {took:.1f} s)"
+    engine.dispose()
+    return Population(
+        size=size,
+        url=kind_url,
+        env=env,
+        workdir=workdir,
+        summary=population.describe(),
+        build_s=build_s,
+        rebuild_s=rebuild_s,
+        deck=deck,
+        fresh_ids=population.fresh_ids,
     )
 
 
+def wait_for_health(port: int, process: subprocess.Popen, log: Path) -> None:
+    """Poll /healthz until the server answers (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        with suppress(OSError):
+            if loadgen.request(port, "GET", "/healthz", timeout=2).status == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not start; see {log}:\n{log.read_text()}")
+        time.sleep(0.2)  # polling a starting server, not a test
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[None]:
-    """Serve bench.app with gunicorn on 127.0.0.1:port until the block ends."""
-    gunicorn_bin = Path(sys.executable).with_name("gunicorn")
-    command = [
-        str(gunicorn_bin),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--chdir",
-        str(ROOT),
-        "--log-level",
-        "warning",
-        "bench.app:create_app()",
-    ]
+def started(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """Run a process (output to `log`) until the block ends, then stop it."""
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                with suppress(OSError):
-                    if loadgen.request(port, "GET", "/healthz", timeout=2).status == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log}:\n{log.read_text()}")
-                time.sleep(0.2)  # polling a starting server, not a test
-            yield
+            yield process
         finally:
             process.terminate()
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
 
 
-def measure(port: int, args: argparse.Namespace) -> list[Row]:
-    """Sign in, then measure dashboard vs bare throughput and the filtered roster latency."""
-    clinician = loadgen.sign_in(port, CLINICIAN_EMAIL, PASSWORD)
-    instructor = loadgen.sign_in(port, INSTRUCTOR_EMAIL, PASSWORD)
-    dashboard_marker = b"Lori Fox"
-    check = loadgen.request(port, "GET", DASHBOARD_PATH, cookie=clinician)
-    if check.status != 200 or dashboard_marker not in check.body:
-        raise loadgen.BenchHTTPError(f"dashboard answered {check.status} without the name")
-    roster_check = loadgen.request(port, "GET", ROSTER_PATH, cookie=instructor)
-    if roster_check.status != 200:
-        raise loadgen.BenchHTTPError(f"roster answered {roster_check.status}")
+def serve(population: Population, workers: int, stack: ExitStack) -> None:
+    """gunicorn on a free port, and the job consumer beside it when the tracker has one;
+    both stop when `stack` closes."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        # Long enough that a slow cohort POST is measured, not killed (the default is 30 s).
+        "--timeout",
+        "180",
+        "--log-level",
+        "warning",
+        f"{APP}()",
+    ]
+    log = population.workdir / "gunicorn.log"
+    process = stack.enter_context(started(command, population.env, log))
+    wait_for_health(port, process, log)
+    population.port, population.server_pid = port, process.pid
+    if has_command(population.env, ["lms", "jobs"], "worker"):
+        worker = flask_command("lms", "jobs", "worker")
+        help_text = subprocess.run(
+            flask_command("lms", "jobs", "worker", "--help"),
+            env=population.env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        ).stdout
+        if "--workers" in help_text:
+            worker += ["--workers", str(workers)]
+        stack.enter_context(started(worker, population.env, population.workdir / "jobs.log"))
+        population.env["BENCH_JOB_CONSUMER"] = "1"
 
-    common = {"concurrency": args.concurrency, "time_cap": args.time_cap}
-    # Warm both routes (imports, template compilation, connection pools) in every worker.
-    loadgen.run_load(port, BARE_PATH, requests=100, **common)
-    loadgen.run_load(port, DASHBOARD_PATH, cookie=clinician, requests=100, **common)
 
-    bare, signed_in, dashboard = [], [], []
-    for _ in range(args.rounds):
-        bare.append(loadgen.run_load(port, BARE_PATH, requests=args.requests, **common))
-        # The same bare route with the clinician's cookie: what being signed in costs alone.
-        signed_in.append(
-            loadgen.run_load(port, BARE_PATH, cookie=clinician, requests=args.requests, **common)
-        )
-        dashboard.append(
-            loadgen.run_load(
-                port,
-                DASHBOARD_PATH,
-                cookie=clinician,
-                requests=args.requests,
-                expect=dashboard_marker,
-                **common,
-            )
-        )
-    for result in bare + signed_in + dashboard:
-        if result.errors:
-            raise loadgen.BenchHTTPError(
-                f"{result.errors} failed requests on {result.path}: {result.first_error}"
-            )
-    bare_rps = statistics.median(r.throughput for r in bare)
-    dash_rps = statistics.median(r.throughput for r in dashboard)
-    signed_in_rps = statistics.median(r.throughput for r in signed_in)
+def parse_vmrss_kb(status: str) -> int:
+    """The VmRSS line of /proc/<pid>/status, in kB (0 when absent)."""
+    match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.M)
+    return int(match.group(1)) if match else 0
 
-    roster = loadgen.run_load(
-        port,
-        ROSTER_PATH,
-        cookie=instructor,
-        requests=args.roster_requests,
-        concurrency=1,
-        time_cap=max(args.time_cap, 60.0),
+
+def worker_rss_mb(master_pid: int) -> dict[int, float]:
+    """Resident memory of each child of the gunicorn master, in MB (Linux /proc)."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = {}
+    for pid in children:
+        with suppress(OSError):
+            sizes[int(pid)] = parse_vmrss_kb(Path(f"/proc/{pid}/status").read_text()) / 1024
+    return sizes
+
+
+def bump_data_version(url: str) -> None:
+    """Invalidate the page cache, if the tracker has one: every dashboard is then cold."""
+    engine = create_engine(url)
+    try:
+        if "cache_versions" in inspect(engine).get_table_names():
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE cache_versions SET version = version + 1"))
+    finally:
+        engine.dispose()
+
+
+def load_dashboards(population: Population, count: int, args: argparse.Namespace):  # noqa: ANN201
+    """GET the dashboard `count` times, each with the next clinician's cookie."""
+    return loadgen.run_load(
+        population.port,
+        DASHBOARD_PATH,
+        cookies=population.deck.take(count),
+        requests=count,
+        concurrency=args.concurrency,
+        time_cap=args.time_cap,
+        expect=DASHBOARD_MARKER,
     )
-    if roster.errors:
-        raise loadgen.BenchHTTPError(f"roster failed: {roster.first_error}")
-    roster_rps = roster.throughput
-    median = roster.median_latency
+
+
+def check(result: loadgen.LoadResult) -> loadgen.LoadResult:
+    """Stop the bench when a read run had failures: its figures would mean nothing."""
+    if result.errors:
+        raise loadgen.BenchHTTPError(
+            f"{result.errors} failed requests on {result.path}: {result.first_error}"
+        )
+    return result
+
+
+def measure_reads(pops: list[Population], instructor: dict[int, str], args) -> None:  # noqa: ANN001
+    """Interleaved rounds over both servers: bare, dashboards (different people), roster."""
+    common = {"concurrency": args.concurrency, "time_cap": args.time_cap}
+    for pop in pops:  # warm every worker: imports, templates, pools, the catalogue
+        check(loadgen.run_load(pop.port, BARE_PATH, requests=100, **common))
+        check(load_dashboards(pop, 100, args))
+        for path in (ROSTER_PAGE_PATH, ROSTER_PATH):
+            check(
+                loadgen.run_load(pop.port, path, cookie=instructor[pop.port], requests=2, **common)
+            )
+    big = pops[-1]
+    big.measures["rss_before"] = list(worker_rss_mb(big.server_pid).values())
+    big.deck.served = 0  # the warm-up's people were served before the "before" figure
+    for round_number in range(args.rounds):
+        for pop in pops if round_number % 2 == 0 else pops[::-1]:
+            bump_data_version(pop.url)
+            bare = check(loadgen.run_load(pop.port, BARE_PATH, requests=args.requests, **common))
+            dash = check(load_dashboards(pop, args.requests, args))
+            pop.record("bare_rps", bare.throughput)
+            pop.record("dash_rps", dash.throughput)
+            pop.record("dash_s", dash.median_latency)
+            for key, path in (("roster_page_s", ROSTER_PAGE_PATH), ("roster_s", ROSTER_PATH)):
+                roster = check(
+                    loadgen.run_load(
+                        pop.port,
+                        path,
+                        cookie=instructor[pop.port],
+                        requests=args.roster_requests,
+                        concurrency=1,
+                        time_cap=max(args.time_cap, 120.0),
+                    )
+                )
+                pop.measures.setdefault(key, []).extend(roster.latencies)
+    remaining = args.distinct - big.deck.distinct
+    while remaining > 0:  # more distinct people, bounded by the deck and the count
+        bump_data_version(big.url)
+        batch = min(remaining, 1000)
+        check(load_dashboards(big, batch, args))
+        remaining -= batch
+    big.measures["rss_after"] = list(worker_rss_mb(big.server_pid).values())
+
+
+def instructor_session(port: int) -> tuple[str, str]:
+    """Sign the instructor in through the form; return the cookie and a form's CSRF token."""
+    cookie = loadgen.sign_in(port, INSTRUCTOR_EMAIL, PASSWORD)
+    page = loadgen.request(port, "GET", "/mark?q=no-such-person", cookie=cookie)
+    if page.status != 200:
+        raise loadgen.BenchHTTPError(f"GET /mark answered {page.status}")
+    return cookie, loadgen.csrf_token(page.body)
+
+
+def mark_day() -> str:
+    """A completion date every check accepts: two days ago."""
+    from lms.progress.services import today
+
+    return (today() - timedelta(days=2)).isoformat()
+
+
+def run_writers(
+    port: int, cookie: str, token: str, people: list[int], args: argparse.Namespace
+) -> loadgen.LoadResult:
+    """8 writers, each POSTing the per-clinician mark form for its own clinicians."""
+    day = mark_day()
+
+    def call(index: int) -> loadgen.Call:
+        """Mark the writer item for the index-th person."""
+        fields = [("csrf_token", token), ("item_code", WRITER_ITEM), ("completed_on", day)]
+        return loadgen.Call(
+            "POST",
+            f"/clinicians/{people[index]}/completions",
+            cookie,
+            loadgen.form_body([*fields, ("note", "bench single mark")]),
+            "application/x-www-form-urlencoded",
+        )
+
+    return loadgen.run_calls(
+        port,
+        call,
+        requests=len(people),
+        concurrency=WRITERS,
+        time_cap=args.time_cap * 2,
+        ok_status=(302, 303),
+        label="single marks",
+    )
+
+
+def post_cohort(port: int, cookie: str, token: str, item: str, people: list[int]):  # noqa: ANN201
+    """POST the cohort form once (one thread); the bounded load helper does the timing."""
+    fields = [("csrf_token", token), ("item_code", item), ("completed_on", mark_day())]
+    fields += [("note", "bench cohort"), ("emails", "")]
+    fields += [("user_id", str(uid)) for uid in people]
+    body = loadgen.form_body(fields)
+    return loadgen.run_calls(
+        port,
+        lambda _index: loadgen.Call(
+            "POST", "/mark", cookie, body, "application/x-www-form-urlencoded"
+        ),
+        requests=1,
+        concurrency=1,
+        time_cap=1,
+        ok_status=(302, 303),
+        timeout=300,
+        label=f"cohort {item}",
+    )
+
+
+def stored_pdfs(engine: Engine, item: str, people: list[int]) -> int:
+    """How many of the cohort's live completions of `item` have their certificate's PDF."""
+    from lms.catalog.models import CatalogItem
+    from lms.certificates.models import Certificate
+    from lms.progress.models import Completion
+
+    statement = (
+        select(func.count())
+        .select_from(Certificate)
+        .join(Completion, Completion.id == Certificate.completion_id)
+        .join(CatalogItem, CatalogItem.id == Completion.item_id)
+        .where(
+            CatalogItem.code == item,
+            Completion.revoked_at.is_(None),
+            Completion.user_id.in_(people),
+            Certificate.revoked_at.is_(None),
+            Certificate.superseded_by_id.is_(None),
+            Certificate.pdf.is_not(None),
+        )
+    )
+    with engine.connect() as conn:
+        return conn.scalar(statement) or 0
+
+
+def wait_for_pdfs(engine: Engine, item: str, people: list[int], cap: float) -> float | None:
+    """Seconds until every PDF of the cohort is stored (polled), None if not within `cap`."""
+    started_at = time.perf_counter()
+    while time.perf_counter() - started_at < cap:
+        if stored_pdfs(engine, item, people) >= len(people):
+            return time.perf_counter() - started_at
+        time.sleep(0.1)  # polling the job consumer's progress, not a test
+    return None
+
+
+def measure_writes(big: Population, args: argparse.Namespace) -> None:
+    """Writers alone, a cohort with writers beside it, further cohorts; PDFs stored."""
+    cookie, token = instructor_session(big.port)
+    per_phase = WRITERS * args.marks
+    needed = COHORT_SIZE + 2 * per_phase
+    if len(big.fresh_ids) < needed:
+        raise RuntimeError(f"{len(big.fresh_ids)} fresh clinicians, the writes need {needed}")
+    cohort = big.fresh_ids[:COHORT_SIZE]
+    alone = big.fresh_ids[COHORT_SIZE : COHORT_SIZE + per_phase]
+    beside = big.fresh_ids[COHORT_SIZE + per_phase : needed]
+    engine = create_engine(big.url)
+    try:
+        writers = run_writers(big.port, cookie, token, alone, args)
+        big.measures["writers_alone"] = [writers.throughput, writers.errors]
+        for number, item in enumerate(COHORT_ITEMS[: args.cohorts]):
+            holder: dict[str, loadgen.LoadResult] = {}
+            posting = threading.Thread(
+                target=lambda item=item, holder=holder: holder.update(
+                    cohort=post_cohort(big.port, cookie, token, item, cohort)
+                )
+            )
+            start = time.perf_counter()
+            posting.start()
+            if number == 0:
+                during = run_writers(big.port, cookie, token, beside, args)
+                big.measures["writers_during"] = [during.errors, during.p95_latency]
+                big.measures["writers_during_first_error"] = [during.first_error]  # type: ignore[list-item]
+            posting.join(400)
+            result = holder.get("cohort")
+            if result is None or result.errors or not result.latencies:
+                # A failed cohort is a result (say, a lock timeout), not a reason to stop.
+                big.record("cohort_s", float("inf"))
+                big.measures["cohort_error"] = [result.first_error if result else "no answer"]  # type: ignore[list-item]
+                continue
+            big.record("cohort_s", result.latencies[0])
+            waited = wait_for_pdfs(engine, item, cohort, cap=300)
+            if waited is not None:
+                big.record("cohort_pdfs_s", time.perf_counter() - start)
+            else:
+                big.record("cohort_pdfs_missing", 1)
+    finally:
+        engine.dispose()
+
+
+def read_rows(small: Population, big: Population) -> list[Row]:
+    """The dashboard and roster rows, from the same run's interleaved rounds."""
+    bare, dash = big.median("bare_rps"), big.median("dash_rps")
+    dash_scale = big.median("dash_s") / small.median("dash_s")
+    roster = big.median("roster_s")
+    page_scale = big.median("roster_page_s") / small.median("roster_page_s")
+    filter_scale = roster / small.median("roster_s")
+    n_big, n_small = f"{big.size:,}", f"{small.size:,}"
     return [
-        Row("bare route (SELECT 1)", f"{bare_rps:.0f} req/s", "(yardstick)", "1.00", None),
         Row(
-            "bare route, signed in (loads the user)",
-            f"{signed_in_rps:.0f} req/s",
-            "(information)",
-            f"{signed_in_rps / bare_rps:.2f} of bare",
+            f"bare route (SELECT 1) at {n_big}",
+            f"{bare:.0f} req/s",
+            "(yardstick)",
+            f"{big.spread('bare_rps')} req/s",
             None,
         ),
         Row(
-            "dashboard throughput",
-            f"{dash_rps:.0f} req/s",
-            f">= {DASHBOARD_TARGET:.0%} of bare",
-            f"{dash_rps / bare_rps:.2f} of bare",
-            dash_rps / bare_rps >= DASHBOARD_TARGET,
+            f"dashboard, different clinician each request, at {n_big}",
+            f"{dash:.0f} req/s",
+            f">= {DASHBOARD_TARGET:.2f} of bare",
+            f"{dash / bare:.2f} of bare",
+            dash / bare >= DASHBOARD_TARGET,
+        ),
+        ratio_row(
+            f"dashboard latency {n_big} vs {n_small} "
+            f"({big.median('dash_s') * 1000:.0f} vs {small.median('dash_s') * 1000:.0f} ms)",
+            dash_scale,
+            DASHBOARD_SCALE_TARGET,
+            most=True,
         ),
         Row(
-            f"roster filtered over {args.clinicians} (median)",
-            f"{median * 1000:.0f} ms",
+            f"roster filtered at {n_big}, median of {len(big.measures['roster_s'])}",
+            f"{roster * 1000:.0f} ms",
             f"< {ROSTER_TARGET_S * 1000:.0f} ms",
-            f"{median / ROSTER_TARGET_S:.2f} of target",
-            median < ROSTER_TARGET_S,
+            f"{roster / ROSTER_TARGET_S:.2f} of target",
+            roster < ROSTER_TARGET_S,
         ),
-        Row(
-            "roster throughput (1 client)",
-            f"{roster_rps:.1f} req/s",
-            "(information)",
-            f"{roster_rps / bare_rps:.3f} of bare",
-            None,
+        ratio_row(
+            f"roster page 1 {n_big} vs {n_small} ({big.median('roster_page_s') * 1000:.0f} vs "
+            f"{small.median('roster_page_s') * 1000:.0f} ms)",
+            page_scale,
+            ROSTER_SCALE_TARGET,
+            most=True,
+        ),
+        ratio_row(
+            f"roster filtered {n_big} vs {n_small} ({roster * 1000:.0f} vs "
+            f"{small.median('roster_s') * 1000:.0f} ms)",
+            filter_scale,
+            ROSTER_SCALE_TARGET,
+            most=True,
         ),
     ]
 
 
-def certificate_rows() -> list[Row]:
+def write_rows(big: Population, bulk_200: float | None, args: argparse.Namespace) -> list[Row]:
+    """The cohort, writer and memory rows."""
+    m = big.measures
+    cohort_p95 = loadgen.percentile(m["cohort_s"], 0.95)
+    cohort_error = m.get("cohort_error", [""])[0]
+    rows = [
+        Row(
+            f"cohort of {COHORT_SIZE} through the form, p95 of {len(m['cohort_s'])}",
+            f"{cohort_p95:.2f} s" + (f" ({cohort_error})" if cohort_error else ""),
+            f"< {COHORT_P95_TARGET_S} s",
+            f"{cohort_p95 / COHORT_P95_TARGET_S:.2f} of target",
+            cohort_p95 < COHORT_P95_TARGET_S,
+        )
+    ]
+    consumer = big.env.get("BENCH_JOB_CONSUMER") == "1"
+    stored = statistics.median(m["cohort_pdfs_s"]) if m.get("cohort_pdfs_s") else None
+    name = f"cohort of {COHORT_SIZE}: all PDFs stored vs bulk render of {COHORT_SIZE}"
+    if stored is None:
+        rows.append(Row(name, "not all stored in 300 s", f"<= {COHORT_STORED_TARGET}x", "", False))
+    elif bulk_200 is None:
+        rows.append(Row(name, f"{stored:.1f} s", "(needs the certificates section)", "", None))
+    else:
+        ratio = stored / bulk_200
+        rows.append(
+            Row(
+                name,
+                f"{stored:.1f} vs {bulk_200:.1f} s"
+                + ("" if consumer else " (in the request: no job queue)"),
+                f"<= {COHORT_STORED_TARGET}x, by the job consumer",
+                f"{ratio:.2f}x",
+                consumer and ratio <= COHORT_STORED_TARGET,
+            )
+        )
+    errors, p95 = m["writers_during"]
+    first = m["writers_during_first_error"][0]
+    rows.append(
+        Row(
+            f"{WRITERS} single-mark writers during a cohort ({WRITERS * args.marks} marks)",
+            f"{errors:.0f} errors, p95 {p95:.2f} s" + (f" ({first})" if first else ""),
+            f"0 errors, p95 < {WRITER_P95_TARGET_S:g} s",
+            "",
+            errors == 0 and p95 < WRITER_P95_TARGET_S,
+        )
+    )
+    rate, alone_errors = m["writers_alone"]
+    rows.append(
+        Row(
+            f"single marks, {WRITERS} writers, throughput",
+            f"{rate:.1f}/s" + (f", {alone_errors:.0f} errors" if alone_errors else ""),
+            f">= {WRITER_RATE_TARGET:.0f}/s",
+            f"{rate / WRITER_RATE_TARGET:.2f} of target",
+            rate >= WRITER_RATE_TARGET and alone_errors == 0,
+        )
+    )
+    before, after = m["rss_before"], m["rss_after"]
+    growth = max(after) - max(before) if before and after else float("inf")
+    rows.append(
+        Row(
+            f"gunicorn worker RSS after {big.deck.distinct:,} distinct dashboards",
+            f"{max(before):.0f} -> {max(after):.0f} MB (largest worker)",
+            f"growth < {RSS_GROWTH_TARGET_MB:.0f} MB",
+            f"{growth:+.0f} MB",
+            growth < RSS_GROWTH_TARGET_MB,
+        )
+    )
+    return rows
+
+
+def build_rows(pops: list[Population]) -> list[Row]:
+    """How long building each population (and rebuilding the read model) took."""
+    rows = []
+    for pop in pops:
+        rows.append(
+            Row(f"build {pop.size:,} clinicians (bulk SQL)", f"{pop.build_s:.1f} s", "", "", None)
+        )
+        rebuilt = "no such command" if pop.rebuild_s is None else f"{pop.rebuild_s:.1f} s"
+        rows.append(Row(f"`lms progress rebuild` at {pop.size:,}", rebuilt, "", "", None))
+    return rows
+
+
+def certificate_rows(bulk_count: int) -> list[Row]:
     """The certificates engineer's section (bench/certificates.py results()), when present."""
     try:
         module = importlib.import_module("bench.certificates")
@@ -352,7 +796,7 @@ def certificate_rows() -> list[Row]:
             raise
         print("(bench/certificates.py not present: certificates section skipped)")
         return []
-    return [to_row(entry) for entry in module.results()]
+    return [to_row(entry) for entry in module.results(bulk_count)]
 
 
 def to_row(entry: object) -> Row:
@@ -401,22 +845,55 @@ def main(argv: list[str] | None = None) -> int:
     """Run the whole benchmark; 0 when every target is met."""
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="lms-bench-"))
+    began = time.perf_counter()
+    mode = "quick" if args.quick else "full"
+    print(f"== {mode} bench on {args.db}, populations {args.sizes}, workdir {workdir}")
     try:
-        with fresh_database(args.db, workdir) as url:
-            env = server_environment(url, workdir)
-            print(f"== preparing a fresh {args.db} database in {workdir}")
-            print("   " + prepare(url, env, args.clinicians))
-            port = free_port()
-            print(f"== gunicorn, {args.workers} workers, on 127.0.0.1:{port}")
-            with gunicorn(env, port, args.workers, workdir / "gunicorn.log"):
-                rows = measure(port, args)
+        with ExitStack() as stack:
+            pops = []
+            for size in args.sizes:
+                folder = workdir / f"p{size}"
+                folder.mkdir()
+                url = stack.enter_context(fresh_database(args.db, folder))
+                print(f"== building {size:,} clinicians ...", flush=True)
+                pop = prepare(url, folder, size, cookies=min(size, max(args.distinct, 1000)))
+                print(f"   {pop.summary}")
+                print(f"   bulk insert {pop.build_s:.1f} s", end="")
+                if pop.rebuild_s is not None:
+                    print(f", `lms progress rebuild` {pop.rebuild_s:.1f} s", end="")
+                print(flush=True)
+                pops.append(pop)
+            for pop in pops:
+                serve(pop, args.workers, stack)
+                consumer = "with" if pop.env.get("BENCH_JOB_CONSUMER") else "without"
+                print(
+                    f"== gunicorn ({args.workers} workers) for {pop.size:,} on :{pop.port}, "
+                    f"{consumer} a job consumer",
+                    flush=True,
+                )
+            instructor = {pop.port: instructor_session(pop.port)[0] for pop in pops}
+            print("== reads: interleaved rounds", flush=True)
+            measure_reads(pops, instructor, args)
+            print("== writes: single marks, cohorts", flush=True)
+            measure_writes(pops[-1], args)
+            rows = read_rows(pops[0], pops[-1])
+            big = pops[-1]
+        bulk_200 = None
+        extra: list[Row] = []
         if not args.no_certificates:
-            rows += certificate_rows()
+            print("== certificates", flush=True)
+            from bench.certificates import bulk_render_seconds
+
+            bulk_200 = bulk_render_seconds(COHORT_SIZE)
+            extra = certificate_rows(100 if args.quick else 500)
+        rows += write_rows(big, bulk_200, args)
+        rows += build_rows(pops) + extra
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     cores = os.cpu_count() or 1
-    print_table(rows, f"Results ({args.db}, {cores} cores, one run):")
-    failed = [r.name for r in rows if r.passed is False]
+    took = (time.perf_counter() - began) / 60
+    print_table(rows, f"Results ({args.db}, {mode}, {cores} cores, one run, {took:.1f} min):")
+    failed = missed(rows)
     if failed:
         print(f"\nMISSED: {', '.join(failed)}")
         return 1

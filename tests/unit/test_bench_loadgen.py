@@ -101,3 +101,77 @@ def test_result_rows_without_a_verdict_stay_informational() -> None:
     assert [info.verdict, missed.verdict, met.verdict] == ["-", "FAIL", "PASS"]
     assert met.ratio == "80.00"
     assert isinstance(info, Row)
+
+
+def test_per_request_cookies_are_handed_out_in_turn(port: int) -> None:
+    seen: list[str] = []
+
+    class Recording(Handler):
+        """Remember the Cookie header of every GET."""
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            """Record, then answer as usual."""
+            with Handler.lock:
+                seen.append(self.headers.get("Cookie", ""))
+            super().do_GET()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = loadgen.run_load(
+            server.server_address[1],
+            "/ok",
+            cookies=["a=1", "a=2", "a=3"],
+            requests=6,
+            concurrency=2,
+            time_cap=60,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.completed == 6
+    assert sorted(seen) == ["a=1", "a=1", "a=2", "a=2", "a=3", "a=3"]
+
+
+def test_posts_count_only_the_expected_redirect_as_success(port: int) -> None:
+    def call(index: int) -> loadgen.Call:
+        """A good sign-in POST for even tickets, a bad token for odd ones."""
+        token = TOKEN if index % 2 == 0 else "forged"
+        body = loadgen.form_body([("csrf_token", token)])
+        return loadgen.Call(
+            "POST", "/login", "session=anonymous", body, "application/x-www-form-urlencoded"
+        )
+
+    result = loadgen.run_calls(port, call, requests=4, concurrency=2, time_cap=60, ok_status=(302,))
+    assert (result.completed, result.errors, result.first_error) == (2, 2, "status 400")
+
+
+@pytest.mark.parametrize(
+    ("values", "fraction", "expected"),
+    [
+        ([3.0], 0.95, 3.0),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], 0.5, 3.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 1.0, 5.0),
+        ([1.0, 2.0], 0.95, 1.95),
+        ([10.0, 0.0], 0.0, 0.0),
+    ],
+)
+def test_percentile_interpolates_between_ranks(
+    values: list[float], fraction: float, expected: float
+) -> None:
+    assert loadgen.percentile(values, fraction) == pytest.approx(expected)
+
+
+def test_percentile_of_nothing_is_infinite_and_a_bad_fraction_is_refused() -> None:
+    assert loadgen.percentile([], 0.95) == float("inf")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        loadgen.percentile([1.0], 95)
+
+
+def test_csrf_token_is_read_in_either_attribute_order() -> None:
+    first = b'<input name="csrf_token" type="hidden" value="abc">'
+    second = b'<input value="def" type="hidden" name="csrf_token">'
+    assert (loadgen.csrf_token(first), loadgen.csrf_token(second)) == ("abc", "def")
+    with pytest.raises(loadgen.BenchHTTPError):
+        loadgen.csrf_token(b"<form></form>")
