@@ -432,6 +432,7 @@ class _Block:
                 "pdf": BENCH_PDF,
                 "sha256": BENCH_PDF_SHA256,
                 "issued_at": issued_at,
+                "rendered_at": issued_at,
                 "expires_at": expires_at,
                 "revoked_at": None,
                 "revoked_by_id": None,

