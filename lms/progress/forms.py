@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from lms.progress.services import NOTE_MAX, REASON_MAX, today
+from lms.clock import today
+from lms.progress.marking import NOTE_MAX, REASON_MAX
 
 
 class MarkForm(FlaskForm):

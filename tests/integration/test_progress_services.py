@@ -14,7 +14,7 @@ from lms.auth.models import Role
 from lms.db import db, utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
-from lms.progress import services
+from lms.progress import marking, services
 from lms.progress.models import Completion, CompletionSource
 from lms.signals import completion_recorded, completion_revoked, item_unlocked
 
@@ -130,7 +130,7 @@ def test_losing_the_insert_race_becomes_a_conflict_and_keeps_the_transaction_usa
     record(session, clinician)
     session.commit()
     # As if another request inserted between our check and our insert.
-    monkeypatch.setattr(services, "_live_completion", lambda *args: None)
+    monkeypatch.setattr(marking, "_live_completion", lambda *args: None)
     with pytest.raises(Conflict, match="already recorded as completed on 2024-03-02"):
         record(session, clinician)
     monkeypatch.undo()

@@ -19,7 +19,7 @@ from lms.db import utcnow
 from lms.equivalency import services as equivalency
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError
-from lms.progress import services, standings
+from lms.progress import roster, services, standings
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
 from lms.retreats.models import Application, ApplicationStatus
 
@@ -386,8 +386,8 @@ def test_the_eligible_filter_counts_from_the_covering_index(session, catalog, ma
     for _ in range(3):
         make_user(Role.CLINICIAN)
     query = services.RosterQuery(eligible="RETREAT-L1", applied="no")
-    filters = services._filters(query, services.shared_programme(session), today())
-    plan = _plan(session, filters.joined().limit(services.ROSTER_COUNT_CAP + 1))
+    filters = roster._filters(query, services.shared_programme(session), today())
+    plan = _plan(session, filters.joined().limit(roster.ROSTER_COUNT_CAP + 1))
     assert "ix_standings_item_" in plan  # one item's rows, read by index
     assert "scan standings" not in plan and "seq scan on standings" not in plan
 
@@ -395,14 +395,14 @@ def test_the_eligible_filter_counts_from_the_covering_index(session, catalog, ma
 def test_a_long_match_list_is_paged_in_name_order(session, catalog, make_user):
     make_user(Role.CLINICIAN)
     query = services.RosterQuery(eligible="RETREAT-L1")
-    filters = services._filters(query, services.shared_programme(session), today())
+    filters = roster._filters(query, services.shared_programme(session), today())
     plan = _plan(session, filters.in_order().limit(50))
     assert "ix_progress_summaries_sort" in plan
 
 
 def test_the_unfiltered_roster_reads_in_index_order(session, catalog, make_user):
     make_user(Role.CLINICIAN)
-    filters = services._filters(services.RosterQuery(), services.shared_programme(session), today())
+    filters = roster._filters(services.RosterQuery(), services.shared_programme(session), today())
     assert "ix_progress_summaries_sort" in _plan(session, filters.in_order().limit(50))
 
 
@@ -410,8 +410,8 @@ def test_the_roster_counts_exactly_up_to_the_cap_then_says_more(
     session, catalog, make_user, monkeypatch
 ):
     people = [make_user(Role.CLINICIAN) for _ in range(5)]
-    monkeypatch.setattr(services, "ROSTER_COUNT_CAP", 3)
-    monkeypatch.setattr(services, "ROSTER_PAGE_SIZE", 2)
+    monkeypatch.setattr(roster, "ROSTER_COUNT_CAP", 3)
+    monkeypatch.setattr(roster, "ROSTER_PAGE_SIZE", 2)
     query = services.RosterQuery(eligible="RETREAT-DFH")
     first = services.roster(session, query)
     assert first.more and first.matched == 3 and len(first.rows) == 2

@@ -1,0 +1,419 @@
+"""What a clinician's pages show, read from the standings: dashboard, record, guards, staff home.
+
+Builders return plain dataclasses for templates, so no template ever touches the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.catalog.rules import Evaluation, evaluate
+from lms.catalog.services import get_item
+from lms.clock import today
+from lms.db import utcnow
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.errors import NotFound
+from lms.progress import standings
+from lms.progress.facts import (
+    Programme,
+    facts_for,
+    load_programme,
+    shared_programme,
+)
+from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary
+from lms.progress.standings import RetreatState, RowValues, retreat_state
+
+SOURCE_LABELS = {
+    CompletionSource.INSTRUCTOR: "Marked by an instructor",
+    CompletionSource.IMPORT: "Imported history",
+    CompletionSource.ATTENDANCE: "Retreat attendance",
+}
+
+
+def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
+    """Whether the person meets the item's prerequisite today, and what is missing if not.
+
+    Read from the person's standing row (kept current in this very transaction); people who
+    hold no rows (not clinicians) are judged directly by the same rule function.
+    """
+    item = get_item(session, item_code)
+    row = standings.row_of(session, user.id, item.id)
+    if row is None:
+        catalogue = load_programme(session)
+        facts = facts_for(session, [user])[user.id]
+        return evaluate(item.prerequisite, facts, catalogue.names)
+    verdict = row.on(today(session))
+    return Evaluation(met=verdict.met, explanation=verdict.explanation, steps=verdict.steps)
+
+
+# --------------------------------------------------------------------------------------------
+# What pages show: plain data, built in a constant number of queries
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """One catalogue item as one clinician sees it."""
+
+    code: str
+    title: str
+    kind: ItemKind
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    state: ItemState
+    completed_on: date | None = None
+    completion_id: int | None = None
+    explanation: str = ""
+    steps: tuple[str, ...] = ()
+    recommendation: str = ""
+    pending_equivalency: str = ""  # the outside programme of a request awaiting approval
+    retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
+
+    @property
+    def is_open(self) -> bool:
+        """Completed, credited or available: nothing in the way."""
+        return self.state != ItemState.LOCKED
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One completion, live or revoked, with who did what and when."""
+
+    completion_id: int
+    item_id: int
+    code: str
+    title: str
+    ce_hours: Decimal | None
+    completed_on: date
+    source: CompletionSource
+    recorded_at: datetime
+    recorded_by: str
+    note: str
+    revoked_at: datetime | None
+    revoked_by: str
+    revoke_reason: str
+
+    @property
+    def live(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+    @property
+    def source_label(self) -> str:
+        """How the completion came to be recorded."""
+        return SOURCE_LABELS[self.source]
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """An equivalency request awaiting a decision (it unlocks nothing yet)."""
+
+    code: str
+    title: str
+    outside_programme: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ClinicianProgress:
+    """A clinician's whole progress, for the dashboard and the clinician record."""
+
+    user_id: int
+    name: str
+    display_name: str
+    email: str
+    licence: str
+    licensed: bool
+    pre_licensed: bool
+    ce_hours: Decimal
+    core_modules: list[ItemStatus]
+    specialty_modules: list[ItemStatus]
+    retreats: list[ItemStatus]
+    history: list[HistoryEntry]
+    pending: list[PendingRequest]
+    markable: list[tuple[str, str]]  # (code, title) of modules an instructor may mark now
+
+    @property
+    def modules(self) -> list[ItemStatus]:
+        """Core then specialty modules."""
+        return self.core_modules + self.specialty_modules
+
+    @property
+    def modules_done(self) -> int:
+        """Modules completed or credited."""
+        return sum(1 for m in self.modules if m.state in {ItemState.COMPLETED, ItemState.CREDITED})
+
+    @property
+    def live_completions(self) -> list[HistoryEntry]:
+        """Completions that count."""
+        return [h for h in self.history if h.live]
+
+
+def licence_label(user: Any, on: date) -> str:
+    """A one-line description of the person's licence standing."""
+    if user.pre_licensed or not user.licence_number:
+        return "Pre-licensed"
+    what = " ".join(p for p in (user.licence_type, user.licence_number, user.licence_state) if p)
+    if user.licence_verified_at is None:
+        return f"{what} (not yet verified)"
+    if user.licence_expires_on is not None and user.licence_expires_on < on:
+        return f"{what} (expired {user.licence_expires_on.isoformat()})"
+    return what
+
+
+# Built once: making an alias of a mapped class, or a select and its cache key, costs more
+# than SQLite takes to answer the small per-person queries below.
+_RECORDER = aliased(User, name="recorder")
+_REVOKER = aliased(User, name="revoker")
+_HISTORY = (
+    select(
+        Completion.id,
+        Completion.item_id,
+        CatalogItem.code,
+        CatalogItem.title,
+        CatalogItem.ce_hours,
+        Completion.completed_on,
+        Completion.source,
+        Completion.recorded_at,
+        _RECORDER.name,
+        Completion.note,
+        Completion.revoked_at,
+        _REVOKER.name,
+        Completion.revoke_reason,
+    )
+    .join(CatalogItem, Completion.item_id == CatalogItem.id)
+    .outerjoin(_RECORDER, Completion.recorded_by_id == _RECORDER.id)
+    .outerjoin(_REVOKER, Completion.revoked_by_id == _REVOKER.id)
+    .where(Completion.user_id == bindparam("user_id"))
+    .order_by(Completion.completed_on.desc(), Completion.recorded_at.desc(), Completion.id.desc())
+)
+_OWN_REQUESTS = (
+    select(
+        CatalogItem.code,
+        CatalogItem.title,
+        EquivalencyRequest.outside_programme,
+        EquivalencyRequest.created_at,
+        EquivalencyRequest.status,
+    )
+    .join(CatalogItem, EquivalencyRequest.item_id == CatalogItem.id)
+    .where(
+        EquivalencyRequest.user_id == bindparam("user_id"),
+        EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
+    )
+    .order_by(EquivalencyRequest.created_at)
+)
+
+
+def _history(session: Session, user_id: int) -> list[HistoryEntry]:
+    """Every completion of the person, newest first, with the names of who acted: one query."""
+    rows = session.execute(_HISTORY, {"user_id": user_id})
+    return [
+        HistoryEntry(
+            completion_id=r[0],
+            item_id=r[1],
+            code=r[2],
+            title=r[3],
+            ce_hours=r[4],
+            completed_on=r[5],
+            source=CompletionSource(r[6]),
+            recorded_at=r[7],
+            recorded_by=r[8] or "",
+            note=r[9] or "",
+            revoked_at=r[10],
+            revoked_by=r[11] or "",
+            revoke_reason=r[12] or "",
+        )
+        for r in rows
+    ]
+
+
+def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
+    """One item's state for one person, as their standing row says it is on the day."""
+    base: dict[str, Any] = {
+        "code": item.code,
+        "title": item.title,
+        "kind": item.kind,
+        "description": item.description,
+        "format": item.format,
+        "ce_hours": item.ce_hours,
+    }
+    if values is None:  # no row (yet): nothing is claimed open
+        return ItemStatus(**base, state=ItemState.LOCKED)
+    verdict = values.on(on)
+    retreat = None
+    if item.kind == ItemKind.RETREAT:
+        retreat = retreat_state(verdict.state, verdict.met, values.application_status)
+    locked = verdict.state == ItemState.LOCKED
+    return ItemStatus(
+        **base,
+        state=verdict.state,
+        completed_on=values.completed_on,
+        completion_id=values.completion_id,
+        explanation=verdict.explanation if locked else "",
+        steps=verdict.steps if locked else (),
+        recommendation=values.recommendation,
+        pending_equivalency=values.pending_equivalency,
+        retreat=retreat,
+    )
+
+
+@dataclass(frozen=True)
+class ClinicianSnapshot:
+    """One clinician's progress with the catalogue it was shown against.
+
+    Loaded once per dashboard view and handed to every dashboard section, so that no
+    section reads the catalogue or the person's standings a second time.
+    """
+
+    user: User
+    on: date  # the day the standings were read for (a licence may lapse at midnight)
+    catalogue: Programme
+    progress: ClinicianProgress
+    items: dict[str, ItemStatus]  # by code
+
+
+def summary_of(session: Session, user_id: int) -> ProgressSummary | None:
+    """The person's progress summary (kept by the standings), or None."""
+    return session.get(ProgressSummary, user_id)
+
+
+def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
+    """Everything the dashboard shows about one clinician, read from the standings."""
+    day = today(session)
+    catalogue = shared_programme(session)
+    rows = standings.rows_of(session, user.id)
+    history = _history(session, user.id)
+    requests = session.execute(_OWN_REQUESTS, {"user_id": user.id}).all()
+    summary = summary_of(session, user.id)
+    pending_requests = [
+        PendingRequest(r.code, r.title, r.outside_programme, r.created_at)
+        for r in requests
+        if r.status == EquivalencyStatus.PENDING
+    ]
+    statuses = [item_status(item, rows.get(item.id), day) for item in catalogue.items]
+    progress = ClinicianProgress(
+        user_id=user.id,
+        name=user.name,
+        display_name=user.display_name,
+        email=user.email,
+        licence=licence_label(user, day),
+        licensed=user.licensed_on(day),
+        pre_licensed=user.pre_licensed,
+        ce_hours=summary.ce_hours if summary is not None else Decimal(0),
+        core_modules=[s for s in statuses if s.kind == ItemKind.CORE_MODULE],
+        specialty_modules=[s for s in statuses if s.kind == ItemKind.SPECIALTY_MODULE],
+        retreats=[s for s in statuses if s.kind == ItemKind.RETREAT],
+        history=history,
+        pending=pending_requests,
+        markable=[
+            (s.code, s.title)
+            for s in statuses
+            if s.kind != ItemKind.RETREAT and s.state != ItemState.COMPLETED
+        ],
+    )
+    return ClinicianSnapshot(user, day, catalogue, progress, {s.code: s for s in statuses})
+
+
+def clinician_progress(session: Session, user: User) -> ClinicianProgress:
+    """Everything the dashboard and the clinician record show about one clinician."""
+    return clinician_snapshot(session, user).progress
+
+
+@dataclass(frozen=True)
+class StaffSummary:
+    """Numbers for the staff home page."""
+
+    clinicians: int
+    recorded_last_30_days: int
+    pending_equivalencies: int
+
+
+def staff_summary(session: Session) -> StaffSummary:
+    """Counts for the staff home page, in three queries."""
+    since = utcnow() - timedelta(days=30)
+    clinicians = session.scalar(
+        select(func.count()).select_from(UserRole).where(UserRole.role == Role.CLINICIAN)
+    )
+    recent = session.scalar(
+        select(func.count()).select_from(Completion).where(Completion.recorded_at >= since)
+    )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(EquivalencyRequest)
+        .where(EquivalencyRequest.status == EquivalencyStatus.PENDING)
+    )
+    return StaffSummary(clinicians or 0, recent or 0, pending or 0)
+
+
+def get_clinician(session: Session, user_id: int) -> User:
+    """A clinician's account, or NotFound (also for accounts without the clinician role)."""
+    user = session.get(User, user_id)
+    if user is None or Role.CLINICIAN not in user.roles or user.anonymised_at is not None:
+        raise NotFound("No such clinician.")
+    return user
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard extension point
+
+DashboardSection = Callable[..., "tuple[str | None, dict[str, Any]] | None"]
+
+DASHBOARD_SECTIONS: list[DashboardSection] = []
+"""Callables other features append to (idempotently, from their `subscribe()`).
+
+Each is called once per dashboard view as `fn(session, user)` with the signed-in clinician
+(or as `fn(session, user, snapshot=...)` when it declares a `snapshot` parameter: the
+ClinicianSnapshot the page was built from, so the section reuses its catalogue and facts
+instead of reading them again), must run a constant number of queries and never write, and
+returns None (nothing to show),
+`(template_name, context)` (rendered with `context` plus `progress` as a section below the
+retreats) or `(None, context)` (data only). Every returned context is merged into `extras`,
+which the per-item hooks `retreats/_dashboard_retreat.html` (inside each retreat card) and
+`certificates/_dashboard_item.html` (beside each completed item) can read together with
+`item` (an ItemStatus) and `progress` (the ClinicianProgress).
+"""
+
+
+@functools.cache
+def _takes_snapshot(contribute: DashboardSection) -> bool:
+    """Whether a section accepts the shared snapshot (asked once per section)."""
+    return "snapshot" in inspect.signature(contribute).parameters
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    """A dashboard section contributed by another feature."""
+
+    template: str
+    context: dict[str, Any]
+
+
+def dashboard_sections(
+    session: Session, user: User, snapshot: ClinicianSnapshot | None = None
+) -> tuple[list[RenderedSection], dict[str, Any]]:
+    """Run the registered dashboard sections: those to render and the merged extras."""
+    sections: list[RenderedSection] = []
+    extras: dict[str, Any] = {}
+    for contribute in DASHBOARD_SECTIONS:
+        if snapshot is not None and _takes_snapshot(contribute):
+            result = contribute(session, user, snapshot=snapshot)
+        else:
+            result = contribute(session, user)
+        if result is None:
+            continue
+        template, context = result
+        extras.update(context)
+        if template:
+            sections.append(RenderedSection(template, dict(context)))
+    return sections, extras

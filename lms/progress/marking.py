@@ -1,0 +1,435 @@
+"""Marking: recording and revoking completions (one, a cohort, an import) and what they unlock.
+
+Every way of recording goes through `check_recordable` and `insert_checked_completion`, and
+`watch_many` rewrites the standings after the change, sending item_unlocked from their diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, lazyload
+
+from lms.audit.models import AuditEvent
+from lms.audit.services import record_event
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.catalog.services import get_item
+from lms.db import utcnow
+from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
+from lms.progress import standings
+from lms.progress.models import Completion, CompletionSource
+from lms.signals import completion_recorded, completion_revoked
+
+EARLIEST_COMPLETION = date(1990, 1, 1)
+NOTE_MAX = 2000
+REASON_MAX = 500
+COHORT_ACTION = "completion.cohort_marked"
+_WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock watch open
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+
+
+def latest_allowed_date() -> date:
+    """The last date a completion may carry.
+
+    An instructor in the furthest time zone ahead of UTC (UTC+14) may rightly record a
+    training that happened on their today, which is UTC's tomorrow.
+    """
+    return (utcnow() + timedelta(hours=14)).date()
+
+
+def check_completion_date(completed_on: date) -> date:
+    """Refuse dates in the future or before 1990; return the date itself."""
+    if isinstance(completed_on, datetime):
+        completed_on = completed_on.date()
+    if not isinstance(completed_on, date):
+        raise InvalidInput("Give the completion date as a date (YYYY-MM-DD).")
+    if completed_on > latest_allowed_date():
+        raise InvalidInput(
+            f"The completion date {completed_on.isoformat()} is in the future; record the date "
+            "the training really happened."
+        )
+    if completed_on < EARLIEST_COMPLETION:
+        raise InvalidInput(
+            f"The completion date {completed_on.isoformat()} is before "
+            f"{EARLIEST_COMPLETION.year}; check the year."
+        )
+    return completed_on
+
+
+# --------------------------------------------------------------------------------------------
+# Unlocks
+
+
+@contextmanager
+def watch_many(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
+    """Rewrite these people's standings after the block, sending item_unlocked for each item
+    that became open (the standings' diff says which).
+
+    A watch nested inside another for the same person is a no-op, so record_completion inside
+    a cohort or an approval signals once.
+    """
+    watching: set[int] = session.info.setdefault(_WATCHING, set())
+    fresh = sorted(set(user_ids) - watching)
+    if not fresh:
+        yield
+        return
+    standings.sync(session)  # the rows are current before the change, so the diff is its own
+    watching.update(fresh)
+    try:
+        yield
+    finally:
+        watching.difference_update(fresh)
+    standings.refresh(session, fresh, signal_unlocks=True)
+
+
+@contextmanager
+def watch_unlocks(session: Session, user_id: int) -> Iterator[None]:
+    """Send item_unlocked(user, session=, item=) for each item opened during the block."""
+    with watch_many(session, [user_id]):
+        yield
+
+
+# --------------------------------------------------------------------------------------------
+# Recording and revoking
+
+
+def _live_completion(session: Session, user_id: int, item_id: int) -> Completion | None:
+    """The person's live completion of the item, if any."""
+    return session.scalar(
+        select(Completion).where(
+            Completion.user_id == user_id,
+            Completion.item_id == item_id,
+            Completion.revoked_at.is_(None),
+        )
+    )
+
+
+def _already(user: User, item: CatalogItem, completed_on: date) -> str:
+    """The message for a completion that exists already."""
+    return (
+        f"{item.title} is already recorded as completed on {completed_on.isoformat()} "
+        f"for {user.name}."
+    )
+
+
+def _clean_note(note: str | None) -> str:
+    """Trim a note and refuse an overlong one."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(f"The note is too long ({len(note)} characters; {NOTE_MAX} at most).")
+    return note
+
+
+def _check_person(user: User) -> None:
+    """Refuse people who cannot hold completions."""
+    if Role.CLINICIAN not in user.roles:
+        raise InvalidInput(f"{user.name} ({user.email}) is not a clinician.")
+    if user.anonymised_at is not None:
+        raise InvalidInput("That account has been anonymised.")
+
+
+def _check_item(item: CatalogItem, source: CompletionSource) -> None:
+    """Refuse items that cannot be recorded this way."""
+    if not item.active:
+        raise InvalidInput(f"{item.title} is no longer offered, so it cannot be recorded.")
+    if item.kind == ItemKind.RETREAT and source == CompletionSource.INSTRUCTOR:
+        raise InvalidInput(
+            f"{item.title} is a retreat: its completion comes from marking attendance on the "
+            "retreat session (or from an import of past records), not from a module mark."
+        )
+
+
+def check_recordable(
+    user: User, item: CatalogItem, completed_on: date, source: CompletionSource
+) -> date:
+    """Refuse completions that cannot be true; return the checked date."""
+    _check_person(user)
+    _check_item(item, source)
+    return check_completion_date(completed_on)
+
+
+def insert_checked_completion(
+    session: Session,
+    *,
+    user: User,
+    item: CatalogItem,
+    completed_on: date,
+    source: CompletionSource,
+    actor_id: int | None,
+    note: str,
+    bulk: bool,
+) -> Completion:
+    """Insert a checked completion; the unique live index has the last word on duplicates."""
+    completion = Completion(
+        user_id=user.id,
+        item_id=item.id,
+        completed_on=completed_on,
+        source=source,
+        recorded_by_id=actor_id,
+        note=note,
+    )
+    try:
+        # A savepoint, so that losing a race leaves the rest of the unit of work usable.
+        with session.begin_nested():
+            session.add(completion)
+            session.flush()
+    except IntegrityError:
+        existing = _live_completion(session, user.id, item.id)
+        when = existing.completed_on if existing is not None else completed_on
+        raise Conflict(_already(user, item, when)) from None
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="completion.recorded",
+        subject_type="completion",
+        subject_id=completion.id,
+        person_id=user.id,
+        item=item.code,
+        completed_on=completed_on,
+        source=source.value,
+        bulk=bulk,
+    )
+    completion_recorded.send(completion, session=session, actor_id=actor_id, bulk=bulk)
+    return completion
+
+
+def record_completion(
+    session: Session,
+    *,
+    user_id: int,
+    item_code: str,
+    completed_on: date,
+    source: CompletionSource | str,
+    actor_id: int | None,
+    note: str = "",
+    bulk: bool = False,
+) -> Completion:
+    """Record that a clinician completed an item on a real date; Conflict if already live."""
+    source = CompletionSource(source)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such clinician.")
+    item = get_item(session, item_code)
+    completed_on = check_recordable(user, item, completed_on, source)
+    note = _clean_note(note)
+    existing = _live_completion(session, user.id, item.id)
+    if existing is not None:
+        raise Conflict(_already(user, item, existing.completed_on))
+    with watch_many(session, [user.id]):
+        return insert_checked_completion(
+            session,
+            user=user,
+            item=item,
+            completed_on=completed_on,
+            source=source,
+            actor_id=actor_id,
+            note=note,
+            bulk=bulk,
+        )
+
+
+def revoke_completion(
+    session: Session, completion_id: int, *, actor_id: int | None, reason: str
+) -> Completion:
+    """Revoke a mistaken completion with a reason; it stays in the history."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for revoking the completion.")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(
+            f"The reason is too long ({len(reason)} characters; {REASON_MAX} at most)."
+        )
+    completion = session.scalar(
+        select(Completion)
+        .where(Completion.id == completion_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if completion is None:
+        raise NotFound("No such completion.")
+    if completion.revoked_at is not None:
+        raise AlreadyDecided(
+            f"This completion was already revoked on {completion.revoked_at.date().isoformat()}."
+        )
+    completion.revoked_at = utcnow()
+    completion.revoked_by_id = actor_id
+    completion.revoke_reason = reason
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="completion.revoked",
+        subject_type="completion",
+        subject_id=completion.id,
+        person_id=completion.user_id,
+        item=completion.item.code,
+        completed_on=completion.completed_on,
+        reason=reason,
+    )
+    completion_revoked.send(completion, session=session, actor_id=actor_id, reason=reason)
+    return completion
+
+
+@dataclass(frozen=True)
+class CohortEntry:
+    """One person in a cohort mark: recorded, or skipped with the reason."""
+
+    user_id: int
+    name: str
+    email: str
+    reason: str = ""
+    completion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """What a cohort mark did."""
+
+    item_code: str
+    item_title: str
+    completed_on: date
+    created: list[CohortEntry]
+    skipped: list[CohortEntry]
+    event_id: int | None = None  # the audit event that summarises the mark
+
+
+def record_cohort(
+    session: Session,
+    *,
+    user_ids: Iterable[int],
+    item_code: str,
+    completed_on: date,
+    actor_id: int | None,
+    note: str = "",
+) -> CohortResult:
+    """Mark one item complete for many clinicians in one transaction; skip who cannot be."""
+    ids = list(dict.fromkeys(user_ids))  # keep the order given, drop repeats
+    if not ids:
+        raise InvalidInput("Choose at least one clinician.")
+    item = get_item(session, item_code)
+    note = _clean_note(note)
+    users = {
+        user.id: user
+        for user in session.scalars(
+            select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows))
+        )
+    }
+    clinicians = set(
+        session.scalars(
+            select(UserRole.user_id).where(
+                UserRole.user_id.in_(ids), UserRole.role == Role.CLINICIAN
+            )
+        )
+    )
+    existing: dict[int, date] = dict(
+        session.execute(
+            select(Completion.user_id, Completion.completed_on).where(
+                Completion.user_id.in_(ids),
+                Completion.item_id == item.id,
+                Completion.revoked_at.is_(None),
+            )
+        ).all()
+    )
+    # A wrong item or date refuses the whole cohort: nobody could be recorded.
+    _check_item(item, CompletionSource.INSTRUCTOR)
+    completed_on = check_completion_date(completed_on)
+
+    created: list[CohortEntry] = []
+    skipped: list[CohortEntry] = []
+    with watch_many(session, [uid for uid in ids if uid in users and uid not in existing]):
+        for uid in ids:
+            user = users.get(uid)
+            if user is None:
+                skipped.append(CohortEntry(uid, f"#{uid}", "", "No such account."))
+                continue
+            entry = CohortEntry(uid, user.name, user.email)
+            if uid not in clinicians or user.anonymised_at is not None:
+                skipped.append(_with_reason(entry, "Not a clinician."))
+                continue
+            if uid in existing:
+                skipped.append(
+                    _with_reason(entry, f"Already completed on {existing[uid].isoformat()}.")
+                )
+                continue
+            try:
+                completion = insert_checked_completion(
+                    session,
+                    user=user,
+                    item=item,
+                    completed_on=completed_on,
+                    source=CompletionSource.INSTRUCTOR,
+                    actor_id=actor_id,
+                    note=note,
+                    bulk=False,
+                )
+            except Conflict as error:  # recorded from elsewhere a moment ago
+                skipped.append(_with_reason(entry, error.message))
+                continue
+            created.append(CohortEntry(uid, user.name, user.email, completion_id=completion.id))
+    # One summary event, besides one per completion, so the result page can be shown again.
+    event = record_event(
+        session,
+        actor_id=actor_id,
+        action=COHORT_ACTION,
+        subject_type="catalog_item",
+        subject_id=item.id,
+        item=item.code,
+        completed_on=completed_on,
+        created=[[e.user_id, e.completion_id] for e in created],
+        skipped=[[e.user_id, e.reason] for e in skipped],
+    )
+    session.flush()
+    return CohortResult(item.code, item.title, completed_on, created, skipped, event.id)
+
+
+def cohort_result(session: Session, event_id: int) -> CohortResult:
+    """A past cohort mark rebuilt from its summary audit event (two queries)."""
+    event = session.get(AuditEvent, event_id)
+    if event is None or event.action != COHORT_ACTION:
+        raise NotFound("No such cohort mark.")
+    facts = event.facts
+    ids = [uid for uid, _ in facts["created"]] + [uid for uid, _ in facts["skipped"]]
+    people = {
+        uid: (name, email)
+        for uid, name, email in session.execute(
+            select(User.id, User.name, User.email).where(User.id.in_(ids))
+        )
+    }
+
+    def entry(uid: int, **extra: Any) -> CohortEntry:
+        name, email = people.get(uid, (f"#{uid}", ""))
+        return CohortEntry(uid, name, email, **extra)
+
+    code = facts["item"]
+    item_title = session.scalar(select(CatalogItem.title).where(CatalogItem.code == code))
+    return CohortResult(
+        item_code=code,
+        item_title=item_title or code,
+        completed_on=date.fromisoformat(facts["completed_on"]),
+        created=[entry(uid, completion_id=cid) for uid, cid in facts["created"]],
+        skipped=[entry(uid, reason=reason) for uid, reason in facts["skipped"]],
+        event_id=event.id,
+    )
+
+
+def _with_reason(entry: CohortEntry, reason: str) -> CohortEntry:
+    """The entry with a skip reason."""
+    return CohortEntry(entry.user_id, entry.name, entry.email, reason=reason)
+
+
+def completion_owner(session: Session, completion_id: int) -> int:
+    """The clinician a completion belongs to, or NotFound."""
+    owner = session.scalar(select(Completion.user_id).where(Completion.id == completion_id))
+    if owner is None:
+        raise NotFound("No such completion.")
+    return owner
