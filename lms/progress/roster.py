@@ -1,4 +1,4 @@
-"""The instructor roster and the cohort picker: filters and order as indexed SQL over the standings."""
+"""The instructor roster and the cohort picker: filters and order as indexed SQL on standings."""
 
 from __future__ import annotations
 
