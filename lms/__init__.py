@@ -51,9 +51,9 @@ class LMS:
         """Wire database, security, blueprints, error pages and CLI into the app."""
         app.extensions["lms"] = self
         self.db.init_app(app)
-        from lms.progress import standings
+        from lms.progress import tracking
 
-        standings.install()  # every transaction keeps the progress read model
+        tracking.install()  # every transaction keeps the progress read model
         from lms.jobs import Jobs
 
         self.jobs = Jobs(app)  # per app: a host app and a test app each have their own queue

@@ -24,7 +24,7 @@ from lms.clock import today
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
-from lms.progress import standings
+from lms.progress import tracking
 from lms.progress.facts import (
     Programme,
     facts_for,
@@ -48,7 +48,7 @@ def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
     hold no rows (not clinicians) are judged directly by the same rule function.
     """
     item = get_item(session, item_code)
-    row = standings.row_of(session, user.id, item.id)
+    row = tracking.row_of(session, user.id, item.id)
     if row is None:
         catalogue = load_programme(session)
         facts = facts_for(session, [user])[user.id]
@@ -292,7 +292,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, read from the standings."""
     day = today(session)
     catalogue = shared_programme(session)
-    rows = standings.rows_of(session, user.id)
+    rows = tracking.rows_of(session, user.id)
     history = _history(session, user.id)
     requests = session.execute(_OWN_REQUESTS, {"user_id": user.id}).all()
     summary = summary_of(session, user.id)

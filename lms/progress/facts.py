@@ -10,14 +10,15 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Select, select, true
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
 from lms.catalog.services import Catalogue
@@ -184,58 +185,114 @@ def shared_programme(session: Session) -> Programme:
 
 
 @dataclass
-class _Activity:
-    """What the rules and the lists need about one person, as item ids."""
+class History:
+    """One person's facts as rows: live completions, equivalencies, applications."""
 
-    completed: list[int] = field(default_factory=list)  # live completions
-    approved: list[int] = field(default_factory=list)  # approved equivalency requests
-    pending: list[int] = field(default_factory=list)  # equivalency requests awaiting a decision
-    applications: list[tuple[int, ApplicationStatus]] = field(default_factory=list)  # live ones
+    completions: dict[int, tuple[int, date]] = field(default_factory=dict)  # item -> (id, on)
+    approved: set[int] = field(default_factory=set)
+    pending: dict[int, str] = field(default_factory=dict)  # item -> outside programme
+    applications: dict[int, list[ApplicationStatus]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    last_activity_at: datetime | None = None
 
 
-IdFilter = Sequence[int] | Select[Any]
+_PERSON = (
+    User.id,
+    User.name,
+    User.pre_licensed,
+    User.licence_number,
+    User.licence_verified_at,
+    User.licence_expires_on,
+)
 
 
-def _load_activity(
-    session: Session, ids: IdFilter | None, *, with_completions: bool = True
-) -> dict[int, _Activity]:
-    """Live completions, open/approved equivalencies and live applications: three queries.
-
-    `ids` None means everyone: plain scans, cheaper than any join when the roster shows all.
-    """
-    activity: dict[int, _Activity] = defaultdict(_Activity)
-
-    def of(column: Any) -> Any:
-        return column.in_(ids) if ids is not None else true()
-
-    if with_completions:
-        completions = session.execute(
-            select(Completion.user_id, Completion.item_id).where(
-                of(Completion.user_id), Completion.revoked_at.is_(None)
-            )
+def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
+    """Clinicians (not anonymised) among the ids, or all of them: one query."""
+    query = (
+        select(*_PERSON)
+        .where(
+            User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.CLINICIAN)),
+            User.anonymised_at.is_(None),
         )
-        for user_id, item_id in completions:
-            activity[user_id].completed.append(item_id)
-    equivalencies = session.execute(
+        .order_by(User.id)
+    )
+    if ids is not None:
+        query = query.where(User.id.in_(ids))
+    return list(session.execute(query))
+
+
+def histories_of(
+    session: Session, ids: Sequence[int], *, last_activity: bool = True
+) -> dict[int, History]:
+    """The history of each person: four queries however many people."""
+    found: dict[int, History] = defaultdict(History)
+    for user_id, item_id, completion_id, completed_on in session.execute(
         select(
-            EquivalencyRequest.user_id, EquivalencyRequest.item_id, EquivalencyRequest.status
-        ).where(
-            of(EquivalencyRequest.user_id),
+            Completion.user_id, Completion.item_id, Completion.id, Completion.completed_on
+        ).where(Completion.user_id.in_(ids), Completion.revoked_at.is_(None))
+    ):
+        found[user_id].completions[item_id] = (completion_id, completed_on)
+    for user_id, item_id, status, outside in session.execute(
+        select(
+            EquivalencyRequest.user_id,
+            EquivalencyRequest.item_id,
+            EquivalencyRequest.status,
+            EquivalencyRequest.outside_programme,
+        )
+        .where(
+            EquivalencyRequest.user_id.in_(ids),
             EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
         )
-    )
-    for user_id, item_id, status in equivalencies:
-        mine = activity[user_id]
-        (mine.approved if status == EquivalencyStatus.APPROVED else mine.pending).append(item_id)
-    applications = session.execute(
+        .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
+    ):
+        if status == EquivalencyStatus.APPROVED:
+            found[user_id].approved.add(item_id)
+        else:
+            found[user_id].pending.setdefault(item_id, outside)
+    for user_id, item_id, status in session.execute(
         select(Application.user_id, RetreatSession.item_id, Application.status)
         .join(RetreatSession, Application.session_id == RetreatSession.id)
-        .where(of(Application.user_id), Application.status != ApplicationStatus.WITHDRAWN)
+        .where(Application.user_id.in_(ids), Application.status != ApplicationStatus.WITHDRAWN)
         .order_by(Application.applied_at, Application.id)
+    ):
+        found[user_id].applications[item_id].append(ApplicationStatus(status))
+    if not last_activity:
+        return found
+    moments = union_all(
+        select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
+            Completion.user_id.in_(ids)
+        ),
+        select(Application.user_id, Application.applied_at).where(Application.user_id.in_(ids)),
+        select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
+            EquivalencyRequest.user_id.in_(ids)
+        ),
+    ).subquery()
+    for user_id, at in session.execute(
+        select(moments.c.user_id, func.max(moments.c.at)).group_by(moments.c.user_id)
+    ):
+        if at is not None:
+            found[user_id].last_activity_at = _as_utc(at)
+    return found
+
+
+def _as_utc(moment: datetime | str) -> datetime:
+    """A timestamp from an aggregate, which SQLite may hand back as text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def facts_of(person: Any, history: History, programme: Programme, on: date) -> Facts:
+    """The rule facts of one person from their history."""
+    statuses = chain.from_iterable(history.applications.values())
+    return make_facts(
+        person,
+        completed=(programme.index[i] for i in history.completions if i in programme.index),
+        approved=(programme.index[i][0] for i in history.approved if i in programme.index),
+        application_statuses=statuses,
+        on=on,
     )
-    for user_id, item_id, status in applications:
-        activity[user_id].applications.append((item_id, status))
-    return activity
 
 
 def make_facts(
@@ -261,28 +318,10 @@ def make_facts(
     )
 
 
-def _facts(person: Any, activity: _Activity, index: ItemIndex, on: date) -> Facts:
-    """Facts from bulk-loaded rows (item ids resolved through the index)."""
-    return make_facts(
-        person,
-        completed=(index[i] for i in activity.completed),
-        approved=(index[i][0] for i in activity.approved),
-        application_statuses=(status for _, status in activity.applications),
-        on=on,
-    )
-
-
-def _load_users(session: Session, ids: IdFilter) -> list[User]:
-    """The accounts for the ids (their roles are not needed, so not loaded)."""
-    return list(
-        session.scalars(select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows)))
-    )
-
-
 def facts_for(
     session: Session, user_ids: Iterable[int | User], *, on: date | None = None
 ) -> dict[int, Facts]:
-    """Facts of each existing person in user_ids, in five queries however many there are.
+    """Facts of each existing person in user_ids, in a constant number of queries.
 
     Accounts may be passed instead of ids: those are used as they are, not read again.
     """
@@ -297,11 +336,10 @@ def facts_for(
     if not ids:
         return {}
     day = on or today(session)
-    index = _item_index(session)
+    programme = load_programme(session)
     missing = sorted(wanted - set(given))
-    users = [*given.values(), *(_load_users(session, missing) if missing else [])]
-    activity = _load_activity(session, ids)
-    return {user.id: _facts(user, activity[user.id], index, day) for user in users}
-
-
-__all__ = ["Evaluation", "ItemKind", "today"]
+    users = [*given.values()]
+    if missing:
+        users.extend(session.scalars(select(User).where(User.id.in_(missing))))
+    histories = histories_of(session, ids, last_activity=False)
+    return {u.id: facts_of(u, histories.get(u.id) or History(), programme, day) for u in users}

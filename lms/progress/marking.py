@@ -23,7 +23,7 @@ from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
-from lms.progress import standings
+from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
 from lms.signals import completion_recorded, completion_revoked
 
@@ -83,7 +83,7 @@ def watch_many(session: Session, user_ids: Iterable[int]) -> Iterator[None]:
     if not fresh:
         yield
         return
-    standings.sync(session)  # the rows are current before the change, so the diff is its own
+    tracking.sync(session)  # the rows are current before the change, so the diff is its own
     watching.update(fresh)
     try:
         yield

@@ -16,7 +16,6 @@ from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import ItemKind
 from lms.clock import today
 from lms.errors import InvalidInput
-from lms.progress import standings
 from lms.progress.dashboard import item_status, licence_label
 from lms.progress.facts import (
     Programme,
@@ -24,7 +23,8 @@ from lms.progress.facts import (
     shared_programme,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
-from lms.progress.standings import RetreatState, RowValues, met_on
+from lms.progress.standings import RetreatState, RowValues
+from lms.progress.tracking import licensed_on, met_on, sync
 
 ROSTER_PAGE_SIZE = 50
 ROSTER_COUNT_CAP = 1000  # matches counted exactly up to this; beyond it, "more than"
@@ -272,9 +272,9 @@ def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
     if query.licence == "pre-licensed":
         person.append(User.pre_licensed.is_(True))
     elif query.licence == "licensed":
-        person.append(standings.licensed_on(day))
+        person.append(licensed_on(day))
     elif query.licence == "unlicensed":
-        person.append(not_(standings.licensed_on(day)))
+        person.append(not_(licensed_on(day)))
     items: list[tuple[int, list[Any]]] = []
     if query.missing:
         items.append(
@@ -362,7 +362,7 @@ def roster(session: Session, query: RosterQuery) -> RosterPage:
     The filters and the order are indexed SQL over the standings, so only the page's rows
     (and at most ROSTER_COUNT_CAP + 1 matching ids) are read, however many clinicians exist.
     """
-    standings.sync(session)
+    sync(session)
     day = today(session)
     catalogue = shared_programme(session)
     _check_query(query, catalogue)

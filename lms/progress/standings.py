@@ -11,54 +11,34 @@ repairs them, and `refresh_lapsed` (daily, from cron) folds licences that lapsed
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, union_all, update
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, RetreatSession
 from lms.catalog.rules import Evaluation, Facts
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.progress.facts import Programme, load_programme, make_facts, today
-from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
-from lms.retreats.models import Application, ApplicationStatus
+from lms.progress.facts import (
+    History,
+    Programme,
+    clinicians_among,
+    facts_of,
+    histories_of,
+    load_programme,
+    today,
+)
+from lms.progress.models import ItemState, ProgressSummary, Standing
+from lms.retreats.models import ApplicationStatus
 from lms.signals import item_unlocked
 
 CHUNK = 500  # people per batch: bounded memory and bound parameters on every backend
-_DIRTY = "lms.standings.dirty"  # session.info: ids of people whose facts changed
-_EVERYONE = "lms.standings.everyone"  # session.info: the catalogue changed
-_SYNCING = "lms.standings.syncing"
-# The columns of users whose change can change a standing.
-_USER_FACTS = (
-    "name",
-    "pre_licensed",
-    "licence_number",
-    "licence_verified_at",
-    "licence_expires_on",
-    "anonymised_at",
-)
-
-
-# The columns of catalog_items whose change can change a standing (explanations name titles).
-_ITEM_FACTS = (
-    "code",
-    "kind",
-    "title",
-    "ce_hours",
-    "prerequisite",
-    "recommended",
-    "recommended_note",
-    "equivalent_label",
-    "active",
-)
+DIRTY = "lms.standings.dirty"  # session.info: ids of people whose facts changed
+EVERYONE = "lms.standings.everyone"  # session.info: the catalogue changed
 
 
 class RetreatState(StrEnum):
@@ -107,16 +87,6 @@ APPLICATION_RANK = {
     ApplicationStatus.MEDICAL_REVIEW: 3,
     ApplicationStatus.NOT_CLEARED: 4,
 }
-# A medical reviewer cleared the applicant (low-risk applications are accepted directly);
-# what happened after clearance (waitlist, attendance) does not undo it.
-SCREENING_CLEARED_STATUSES = frozenset(
-    {
-        ApplicationStatus.ACCEPTED,
-        ApplicationStatus.WAITLISTED,
-        ApplicationStatus.ATTENDED,
-        ApplicationStatus.ABSENT,
-    }
-)
 
 
 def retreat_state(state: ItemState, met: bool, application_status: str | None) -> RetreatState:
@@ -255,120 +225,7 @@ class SummaryValues:
 
 
 # --------------------------------------------------------------------------------------------
-# History: what the rows are computed from, loaded for many people in a few queries
-
-
-@dataclass
-class History:
-    """One person's facts as rows: live completions, equivalencies, applications."""
-
-    completions: dict[int, tuple[int, date]] = field(default_factory=dict)  # item -> (id, on)
-    approved: set[int] = field(default_factory=set)
-    pending: dict[int, str] = field(default_factory=dict)  # item -> outside programme
-    applications: dict[int, list[ApplicationStatus]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    last_activity_at: datetime | None = None
-
-
-_PERSON = (
-    User.id,
-    User.name,
-    User.pre_licensed,
-    User.licence_number,
-    User.licence_verified_at,
-    User.licence_expires_on,
-)
-
-
-def _people(session: Session, ids: Sequence[int] | None) -> list[Any]:
-    """Clinicians (not anonymised) among the ids, or all of them: one query."""
-    query = (
-        select(*_PERSON)
-        .where(
-            User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.CLINICIAN)),
-            User.anonymised_at.is_(None),
-        )
-        .order_by(User.id)
-    )
-    if ids is not None:
-        query = query.where(User.id.in_(ids))
-    return list(session.execute(query))
-
-
-def _histories(session: Session, ids: Sequence[int]) -> dict[int, History]:
-    """The history of each person: four queries however many people."""
-    found: dict[int, History] = defaultdict(History)
-    for user_id, item_id, completion_id, completed_on in session.execute(
-        select(
-            Completion.user_id, Completion.item_id, Completion.id, Completion.completed_on
-        ).where(Completion.user_id.in_(ids), Completion.revoked_at.is_(None))
-    ):
-        found[user_id].completions[item_id] = (completion_id, completed_on)
-    for user_id, item_id, status, outside in session.execute(
-        select(
-            EquivalencyRequest.user_id,
-            EquivalencyRequest.item_id,
-            EquivalencyRequest.status,
-            EquivalencyRequest.outside_programme,
-        )
-        .where(
-            EquivalencyRequest.user_id.in_(ids),
-            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
-        )
-        .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
-    ):
-        if status == EquivalencyStatus.APPROVED:
-            found[user_id].approved.add(item_id)
-        else:
-            found[user_id].pending.setdefault(item_id, outside)
-    for user_id, item_id, status in session.execute(
-        select(Application.user_id, RetreatSession.item_id, Application.status)
-        .join(RetreatSession, Application.session_id == RetreatSession.id)
-        .where(Application.user_id.in_(ids), Application.status != ApplicationStatus.WITHDRAWN)
-        .order_by(Application.applied_at, Application.id)
-    ):
-        found[user_id].applications[item_id].append(ApplicationStatus(status))
-    moments = union_all(
-        select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
-            Completion.user_id.in_(ids)
-        ),
-        select(Application.user_id, Application.applied_at).where(Application.user_id.in_(ids)),
-        select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
-            EquivalencyRequest.user_id.in_(ids)
-        ),
-    ).subquery()
-    for user_id, at in session.execute(
-        select(moments.c.user_id, func.max(moments.c.at)).group_by(moments.c.user_id)
-    ):
-        if at is not None:
-            found[user_id].last_activity_at = _as_utc(at)
-    return found
-
-
-def _as_utc(moment: datetime | str) -> datetime:
-    """A timestamp from an aggregate, which SQLite may hand back as text."""
-    from datetime import UTC
-
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# --------------------------------------------------------------------------------------------
 # Judging: the one evaluation of every rule
-
-
-def facts_of(person: Any, history: History, programme: Programme, on: date) -> Facts:
-    """The rule facts of one person from their history."""
-    statuses = chain.from_iterable(history.applications.values())
-    return make_facts(
-        person,
-        completed=(programme.index[i] for i in history.completions if i in programme.index),
-        approved=(programme.index[i][0] for i in history.approved if i in programme.index),
-        application_statuses=statuses,
-        on=on,
-    )
 
 
 def _verdict(item: Any, facts: Facts, programme: Programme) -> Verdict:
@@ -481,8 +338,8 @@ def _refresh_chunk(
     signal_unlocks: bool,
 ) -> None:
     """Recompute the people's rows and write (or, for a check, list) what differs."""
-    people = {p.id: p for p in _people(session, ids)}
-    histories = _histories(session, list(people)) if people else {}
+    people = {p.id: p for p in clinicians_among(session, ids)}
+    histories = histories_of(session, list(people)) if people else {}
     stored_rows, stored_summaries = _stored(session, ids)
     report.people += len(people)
     inserts: list[dict] = []
@@ -584,10 +441,10 @@ def refresh(
     programme = load_programme(session)
     ids = sorted(set(user_ids)) if user_ids is not None else everyone(session)
     if write:
-        dirty: set[int] = session.info.get(_DIRTY, set())
+        dirty: set[int] = session.info.get(DIRTY, set())
         if user_ids is None:
             dirty.clear()
-            session.info.pop(_EVERYONE, None)
+            session.info.pop(EVERYONE, None)
         else:
             dirty.difference_update(ids)
     report = Report()
@@ -622,161 +479,3 @@ def refresh_lapsed(session: Session, *, on: date | None = None) -> Report:
         )
     ).all()
     return refresh(session, ids, on=day)
-
-
-# --------------------------------------------------------------------------------------------
-# Reading
-
-
-def met_on(on: date, row: Any = Standing) -> Any:
-    """SQL: the standing's prerequisite is met on the day (the row may be an alias).
-
-    Rules are monotone (no leaf is a negation), so losing a licence never turns an unmet rule
-    into a met one: met on the day = met now, unless the licence has lapsed by then and the
-    lapsed verdict is unmet. Written so the (item, met, ...) index narrows it.
-    """
-    return and_(
-        row.met.is_(True),
-        or_(row.lapses_on.is_(None), row.lapses_on > on, row.lapsed_met.is_(True)),
-    )
-
-
-def licensed_on(on: date) -> Any:
-    """SQL: the summary's licence counts on the day."""
-    return and_(
-        ProgressSummary.licensed.is_(True),
-        or_(ProgressSummary.lapses_on.is_(None), ProgressSummary.lapses_on > on),
-    )
-
-
-def rows_of(session: Session, user_id: int) -> dict[int, RowValues]:
-    """One person's stored rows by item id (synced first): one query."""
-    sync(session)
-    return {
-        r.item_id: RowValues.of(r)
-        for r in session.execute(select(*Standing.__table__.c).where(Standing.user_id == user_id))
-    }
-
-
-def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:
-    """One stored row (synced first), or None."""
-    sync(session)
-    found = session.execute(
-        select(*Standing.__table__.c).where(
-            Standing.user_id == user_id, Standing.item_id == item_id
-        )
-    ).first()
-    return RowValues.of(found) if found is not None else None
-
-
-# --------------------------------------------------------------------------------------------
-# Keeping the rows: note what each flush touched, rewrite before commit
-
-
-def mark_changed(session: Session, user_ids: Iterable[int]) -> None:
-    """Note people whose facts changed by a statement the flush cannot see (bulk SQL)."""
-    session.info.setdefault(_DIRTY, set()).update(user_ids)
-
-
-def mark_everyone(session: Session) -> None:
-    """Note that the catalogue changed: everyone's rows are recomputed before commit."""
-    session.info[_EVERYONE] = True
-
-
-def catalogue_changed(session: Session) -> bool:
-    """Whether this transaction changed the catalogue in a way the standings show (flushes)."""
-    session.flush()
-    return bool(session.info.get(_EVERYONE))
-
-
-def _changed_user(obj: User) -> bool:
-    """Whether an account's flush changed a column the standings read."""
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in _USER_FACTS)
-
-
-def _changed_item(obj: CatalogItem, session: Session) -> bool:
-    """Whether an item's flush changed something a standing says (rules, titles, kind...)."""
-    if obj in session.new or obj in session.deleted:
-        return True
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in _ITEM_FACTS)
-
-
-def _note_flush(session: Session, _context: Any) -> None:
-    """after_flush: remember whose facts the flush touched."""
-    dirty: set[int] = session.info.setdefault(_DIRTY, set())
-    for obj in chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, Completion | EquivalencyRequest | Application | UserRole):
-            if obj.user_id is not None:
-                dirty.add(obj.user_id)
-        elif isinstance(obj, User):
-            changed = obj in session.new or obj in session.deleted or _changed_user(obj)
-            if changed and obj.id is not None:
-                dirty.add(obj.id)
-        elif isinstance(obj, CatalogItem) and _changed_item(obj, session):
-            session.info[_EVERYONE] = True
-
-
-_PERSON_OF = {
-    Completion: Completion.user_id,
-    EquivalencyRequest: EquivalencyRequest.user_id,
-    Application: Application.user_id,
-    UserRole: UserRole.user_id,
-    User: User.id,
-}
-
-
-def _note_statement(state: ORMExecuteState) -> None:
-    """do_orm_execute: bulk UPDATE/DELETE bypass the flush, so note whom they touch first."""
-    if not (state.is_update or state.is_delete) or state.bind_mapper is None:
-        return
-    entity = state.bind_mapper.class_
-    if entity is CatalogItem:
-        state.session.info[_EVERYONE] = True
-        return
-    column = _PERSON_OF.get(entity)
-    if column is None:
-        return
-    whereclause = state.statement.whereclause
-    query = select(column) if whereclause is None else select(column).where(whereclause)
-    with state.session.no_autoflush:
-        touched = state.session.execute(query).scalars().all()
-    state.session.info.setdefault(_DIRTY, set()).update(touched)
-
-
-def sync(session: Session) -> Report | None:
-    """Flush, then rewrite the rows of everyone whose facts changed in this transaction."""
-    if session.info.get(_SYNCING):
-        return None
-    session.flush()
-    everyone = session.info.pop(_EVERYONE, False)
-    dirty = session.info.pop(_DIRTY, set())
-    if not everyone and not dirty:
-        return None
-    session.info[_SYNCING] = True
-    try:
-        return refresh(session, None if everyone else dirty)
-    finally:
-        session.info.pop(_SYNCING, None)
-
-
-def _before_commit(session: Session) -> None:
-    """before_commit: the rows commit with the change that made them.
-
-    Marks left by a rolled-back change are harmless: recomputing a row that did not change
-    writes nothing. A savepoint's release also fires before_commit: the outer transaction
-    commits later, and its own before_commit rewrites the rows then.
-    """
-    if session.in_nested_transaction():
-        return
-    sync(session)
-
-
-def install() -> None:
-    """Keep the standings on every ORM session (once per process)."""
-    if event.contains(Session, "after_flush", _note_flush):
-        return
-    event.listen(Session, "after_flush", _note_flush)
-    event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "do_orm_execute", _note_statement)

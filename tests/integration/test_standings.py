@@ -19,7 +19,7 @@ from lms.db import utcnow
 from lms.equivalency import services as equivalency
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError
-from lms.progress import roster, services, standings
+from lms.progress import roster, services, standings, tracking
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
 from lms.retreats.models import Application, ApplicationStatus
 
@@ -213,7 +213,7 @@ def test_maintained_standings_always_equal_a_full_recomputation(
         if commit_each:
             session.commit()
         else:
-            standings.sync(session)  # what a page reads mid-transaction is current too
+            tracking.sync(session)  # what a page reads mid-transaction is current too
         assert_consistent(session)
     session.commit()
     assert_consistent(session)
@@ -249,7 +249,7 @@ def test_a_licence_lapses_at_midnight_without_any_write(session, catalog, make_u
             .where(
                 Standing.user_id == clinician.id,
                 Standing.item_id == catalog["RETREAT-L1"].id,
-                standings.met_on(day),
+                tracking.met_on(day),
             )
         )
         assert bool(eligible) is expected

@@ -1,0 +1,203 @@
+"""Keeping the standings: every flush notes whose facts it touched; before commit they are
+rewritten. Readers of the rows sync first, so a page read mid-transaction is current too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import and_, event, inspect, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from lms.auth.models import User, UserRole
+from lms.catalog.models import CatalogItem
+from lms.equivalency.models import EquivalencyRequest
+from lms.progress.models import Completion, ProgressSummary, Standing
+from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, refresh
+from lms.retreats.models import Application
+
+_SYNCING = "lms.standings.syncing"
+# The columns of users whose change can change a standing.
+_USER_FACTS = (
+    "name",
+    "pre_licensed",
+    "licence_number",
+    "licence_verified_at",
+    "licence_expires_on",
+    "anonymised_at",
+)
+
+
+# The columns of catalog_items whose change can change a standing (explanations name titles).
+_ITEM_FACTS = (
+    "code",
+    "kind",
+    "title",
+    "ce_hours",
+    "prerequisite",
+    "recommended",
+    "recommended_note",
+    "equivalent_label",
+    "active",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def met_on(on: date, row: Any = Standing) -> Any:
+    """SQL: the standing's prerequisite is met on the day (the row may be an alias).
+
+    Rules are monotone (no leaf is a negation), so losing a licence never turns an unmet rule
+    into a met one: met on the day = met now, unless the licence has lapsed by then and the
+    lapsed verdict is unmet. Written so the (item, met, ...) index narrows it.
+    """
+    return and_(
+        row.met.is_(True),
+        or_(row.lapses_on.is_(None), row.lapses_on > on, row.lapsed_met.is_(True)),
+    )
+
+
+def licensed_on(on: date) -> Any:
+    """SQL: the summary's licence counts on the day."""
+    return and_(
+        ProgressSummary.licensed.is_(True),
+        or_(ProgressSummary.lapses_on.is_(None), ProgressSummary.lapses_on > on),
+    )
+
+
+def rows_of(session: Session, user_id: int) -> dict[int, RowValues]:
+    """One person's stored rows by item id (synced first): one query."""
+    sync(session)
+    return {
+        r.item_id: RowValues.of(r)
+        for r in session.execute(select(*Standing.__table__.c).where(Standing.user_id == user_id))
+    }
+
+
+def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:
+    """One stored row (synced first), or None."""
+    sync(session)
+    found = session.execute(
+        select(*Standing.__table__.c).where(
+            Standing.user_id == user_id, Standing.item_id == item_id
+        )
+    ).first()
+    return RowValues.of(found) if found is not None else None
+
+
+# --------------------------------------------------------------------------------------------
+# Keeping the rows: note what each flush touched, rewrite before commit
+
+
+def mark_changed(session: Session, user_ids: Iterable[int]) -> None:
+    """Note people whose facts changed by a statement the flush cannot see (bulk SQL)."""
+    session.info.setdefault(DIRTY, set()).update(user_ids)
+
+
+def mark_everyone(session: Session) -> None:
+    """Note that the catalogue changed: everyone's rows are recomputed before commit."""
+    session.info[EVERYONE] = True
+
+
+def catalogue_changed(session: Session) -> bool:
+    """Whether this transaction changed the catalogue in a way the standings show (flushes)."""
+    session.flush()
+    return bool(session.info.get(EVERYONE))
+
+
+def _changed_user(obj: User) -> bool:
+    """Whether an account's flush changed a column the standings read."""
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _USER_FACTS)
+
+
+def _changed_item(obj: CatalogItem, session: Session) -> bool:
+    """Whether an item's flush changed something a standing says (rules, titles, kind...)."""
+    if obj in session.new or obj in session.deleted:
+        return True
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _ITEM_FACTS)
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    """after_flush: remember whose facts the flush touched."""
+    dirty: set[int] = session.info.setdefault(DIRTY, set())
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Completion | EquivalencyRequest | Application | UserRole):
+            if obj.user_id is not None:
+                dirty.add(obj.user_id)
+        elif isinstance(obj, User):
+            changed = obj in session.new or obj in session.deleted or _changed_user(obj)
+            if changed and obj.id is not None:
+                dirty.add(obj.id)
+        elif isinstance(obj, CatalogItem) and _changed_item(obj, session):
+            session.info[EVERYONE] = True
+
+
+_PERSON_OF = {
+    Completion: Completion.user_id,
+    EquivalencyRequest: EquivalencyRequest.user_id,
+    Application: Application.user_id,
+    UserRole: UserRole.user_id,
+    User: User.id,
+}
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    """do_orm_execute: bulk UPDATE/DELETE bypass the flush, so note whom they touch first."""
+    if not (state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    entity = state.bind_mapper.class_
+    if entity is CatalogItem:
+        state.session.info[EVERYONE] = True
+        return
+    column = _PERSON_OF.get(entity)
+    if column is None:
+        return
+    whereclause = state.statement.whereclause
+    query = select(column) if whereclause is None else select(column).where(whereclause)
+    with state.session.no_autoflush:
+        touched = state.session.execute(query).scalars().all()
+    state.session.info.setdefault(DIRTY, set()).update(touched)
+
+
+def sync(session: Session) -> Report | None:
+    """Flush, then rewrite the rows of everyone whose facts changed in this transaction."""
+    if session.info.get(_SYNCING):
+        return None
+    session.flush()
+    everyone = session.info.pop(EVERYONE, False)
+    dirty = session.info.pop(DIRTY, set())
+    if not everyone and not dirty:
+        return None
+    session.info[_SYNCING] = True
+    try:
+        return refresh(session, None if everyone else dirty)
+    finally:
+        session.info.pop(_SYNCING, None)
+
+
+def _before_commit(session: Session) -> None:
+    """before_commit: the rows commit with the change that made them.
+
+    Marks left by a rolled-back change are harmless: recomputing a row that did not change
+    writes nothing. A savepoint's release also fires before_commit: the outer transaction
+    commits later, and its own before_commit rewrites the rows then.
+    """
+    if session.in_nested_transaction():
+        return
+    sync(session)
+
+
+def install() -> None:
+    """Keep the standings on every ORM session (once per process)."""
+    if event.contains(Session, "after_flush", _note_flush):
+        return
+    event.listen(Session, "after_flush", _note_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "do_orm_execute", _note_statement)
