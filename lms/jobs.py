@@ -154,10 +154,21 @@ jobs_cli = AppGroup("jobs", help="The job queue: run a consumer, sweep due work.
     show_default=True,
     help="Processes render PDFs on several cores; threads suit mail-only loads.",
 )
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="Lower the consumer's CPU priority, so pages answer first on a shared machine.",
+)
 @with_appcontext
-def worker_command(workers: int, worker_type: str) -> None:
+def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     """Run the job consumer (with the once-a-minute sweep) until Ctrl-C or SIGTERM."""
     from huey.consumer import Consumer
+
+    if niceness:
+        os.nice(niceness)  # PDFs can wait a moment; a clinician's page should not
 
     huey = jobs().huey
     if huey.immediate:
@@ -165,7 +176,11 @@ def worker_command(workers: int, worker_type: str) -> None:
         sys.exit(1)
     # Forked workers must not share the parent's database connections.
     current_app.extensions["lms"].db.engine.dispose(close=False)
-    consumer = Consumer(huey, workers=workers, periodic=True, worker_type=worker_type)
+    # An idle worker polls again within a second (Huey's default backs off to 10 s, which a
+    # cohort's first certificates would wait for).
+    consumer = Consumer(
+        huey, workers=workers, periodic=True, worker_type=worker_type, max_delay=1.0
+    )
     consumer.run()
 
 

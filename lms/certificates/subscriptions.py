@@ -24,7 +24,8 @@ def on_completion_recorded(
         return
     from lms.certificates.services import record_due_certificate
 
-    record_due_certificate(session, completion, actor_id=actor_id)
+    # completion_recorded is sent only for a completion inserted in this transaction.
+    record_due_certificate(session, completion, actor_id=actor_id, fresh=True)
 
 
 def on_completion_revoked(

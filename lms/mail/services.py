@@ -113,18 +113,17 @@ def queue_message(
         status=OutboxStatus.PENDING,
         attempts=0,
     )
-    session.add(message)
-    session.flush()
-    _send_after_commit(message.id)
+    session.add(message)  # flushed with the rest of the unit of work (a cohort writes hundreds)
+    _send_after_commit(message)
     return message
 
 
-def _send_after_commit(message_id: int) -> None:
-    """Remember the id and make sure a delivery job is enqueued once the unit of work commits."""
-    g.setdefault("_lms_mail_queue", []).append(message_id)
+def _send_after_commit(message: OutboxMessage) -> None:
+    """Remember the row and make sure a delivery job is enqueued once the unit of work commits."""
+    g.setdefault("_lms_mail_queue", []).append(message)
     # One callback per queued row; the first one to run takes the whole batch (one job, one
-    # connection to the server), the rest find it empty. Ids of rows that were rolled back
-    # simply match nothing when delivered.
+    # connection to the server), the rest find it empty. Rows that were rolled back have no
+    # id, or one that matches nothing, when delivered.
     db.after_commit(_enqueue_queued)
 
 
@@ -132,7 +131,8 @@ def _enqueue_queued() -> None:
     """After-commit hook: one delivery job for what this unit of work queued."""
     from lms.jobs import jobs
 
-    ids = g.pop("_lms_mail_queue", None)
+    messages = g.pop("_lms_mail_queue", None)
+    ids = [m.id for m in messages or () if m.id is not None]  # ids exist once committed
     if ids:
         jobs().enqueue("deliver_messages", ids)
 
@@ -388,7 +388,6 @@ def notify(
         context={"message": message, "link": public_url(endpoint, **values), **(context or {})},
         optional=optional,
     )
-    session.flush()
     return notice
 
 

@@ -336,7 +336,7 @@ def facts_for(
     if not ids:
         return {}
     day = on or today(session)
-    programme = load_programme(session)
+    programme = shared_programme(session)
     missing = sorted(wanted - set(given))
     users = [*given.values()]
     if missing:

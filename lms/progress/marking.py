@@ -158,6 +158,18 @@ def check_recordable(
     return check_completion_date(completed_on)
 
 
+def _insert_guarded(session: Session, completion: Completion, user: User, item: Any) -> None:
+    """Insert in a savepoint, so that losing a race leaves the rest of the unit of work usable."""
+    try:
+        with session.begin_nested():
+            session.add(completion)
+            session.flush()
+    except IntegrityError:
+        existing = _live_completion(session, user.id, item.id)
+        when = existing.completed_on if existing is not None else completion.completed_on
+        raise Conflict(_already(user, item, when)) from None
+
+
 def insert_checked_completion(
     session: Session,
     *,
@@ -168,8 +180,13 @@ def insert_checked_completion(
     actor_id: int | None,
     note: str,
     bulk: bool,
+    savepoint: bool = True,
 ) -> Completion:
-    """Insert a checked completion; the unique live index has the last word on duplicates."""
+    """Insert a checked completion; the unique live index has the last word on duplicates.
+
+    Without `savepoint` a duplicate fails the caller's whole savepoint (the cohort wraps its
+    batch in one and retries row by row when that happens).
+    """
     completion = Completion(
         user_id=user.id,
         item_id=item.id,
@@ -178,15 +195,11 @@ def insert_checked_completion(
         recorded_by_id=actor_id,
         note=note,
     )
-    try:
-        # A savepoint, so that losing a race leaves the rest of the unit of work usable.
-        with session.begin_nested():
-            session.add(completion)
-            session.flush()
-    except IntegrityError:
-        existing = _live_completion(session, user.id, item.id)
-        when = existing.completed_on if existing is not None else completed_on
-        raise Conflict(_already(user, item, when)) from None
+    if not savepoint:
+        session.add(completion)
+        session.flush()
+    else:
+        _insert_guarded(session, completion, user, item)
     record_event(
         session,
         actor_id=actor_id,
@@ -344,23 +357,25 @@ def record_cohort(
     _check_item(item, CompletionSource.INSTRUCTOR)
     completed_on = check_completion_date(completed_on)
 
-    created: list[CohortEntry] = []
     skipped: list[CohortEntry] = []
-    with watch_many(session, [uid for uid in ids if uid in users and uid not in existing]):
-        for uid in ids:
-            user = users.get(uid)
-            if user is None:
-                skipped.append(CohortEntry(uid, f"#{uid}", "", "No such account."))
-                continue
-            entry = CohortEntry(uid, user.name, user.email)
-            if uid not in clinicians or user.anonymised_at is not None:
-                skipped.append(_with_reason(entry, "Not a clinician."))
-                continue
-            if uid in existing:
-                skipped.append(
-                    _with_reason(entry, f"Already completed on {existing[uid].isoformat()}.")
-                )
-                continue
+    due: list[tuple[int, User]] = []
+    for uid in ids:
+        user = users.get(uid)
+        if user is None:
+            skipped.append(CohortEntry(uid, f"#{uid}", "", "No such account."))
+        elif uid not in clinicians or user.anonymised_at is not None:
+            skipped.append(CohortEntry(uid, user.name, user.email, "Not a clinician."))
+        elif uid in existing:
+            reason = f"Already completed on {existing[uid].isoformat()}."
+            skipped.append(CohortEntry(uid, user.name, user.email, reason))
+        else:
+            due.append((uid, user))
+
+    def insert_all(savepoint: bool) -> tuple[list[CohortEntry], list[CohortEntry]]:
+        """Insert every due completion; with savepoints, skip those recorded meanwhile."""
+        created: list[CohortEntry] = []
+        lost: list[CohortEntry] = []
+        for uid, user in due:
             try:
                 completion = insert_checked_completion(
                     session,
@@ -371,11 +386,23 @@ def record_cohort(
                     actor_id=actor_id,
                     note=note,
                     bulk=False,
+                    savepoint=savepoint,
                 )
             except Conflict as error:  # recorded from elsewhere a moment ago
-                skipped.append(_with_reason(entry, error.message))
+                lost.append(CohortEntry(uid, user.name, user.email, error.message))
                 continue
             created.append(CohortEntry(uid, user.name, user.email, completion_id=completion.id))
+        return created, lost
+
+    with watch_many(session, [uid for uid, _ in due]):
+        # One savepoint for the batch (two statements instead of 400 for a cohort of 200);
+        # should another request record one of them meanwhile, redo it row by row.
+        try:
+            with session.begin_nested():
+                created, lost = insert_all(savepoint=False)
+        except IntegrityError:
+            created, lost = insert_all(savepoint=True)
+    skipped.extend(lost)
     # One summary event, besides one per completion, so the result page can be shown again.
     event = record_event(
         session,
@@ -420,11 +447,6 @@ def cohort_result(session: Session, event_id: int) -> CohortResult:
         skipped=[entry(uid, reason=reason) for uid, reason in facts["skipped"]],
         event_id=event.id,
     )
-
-
-def _with_reason(entry: CohortEntry, reason: str) -> CohortEntry:
-    """The entry with a skip reason."""
-    return CohortEntry(entry.user_id, entry.name, entry.email, reason=reason)
 
 
 def completion_owner(session: Session, completion_id: int) -> int:

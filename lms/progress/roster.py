@@ -19,7 +19,6 @@ from lms.errors import InvalidInput
 from lms.progress.dashboard import item_status, licence_label
 from lms.progress.facts import (
     Programme,
-    load_programme,
     shared_programme,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
@@ -457,7 +456,7 @@ def clinician_choices(session: Session, search: str = "") -> list[ClinicianChoic
 
 def markable_items(session: Session) -> list[tuple[str, str]]:
     """(code, title) of active modules, the items an instructor marks, in programme order."""
-    return [(i.code, i.title) for i in load_programme(session).modules]
+    return [(i.code, i.title) for i in shared_programme(session).modules]
 
 
 def find_clinicians_by_email(

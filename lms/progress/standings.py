@@ -29,7 +29,7 @@ from lms.progress.facts import (
     clinicians_among,
     facts_of,
     histories_of,
-    load_programme,
+    shared_programme,
     today,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
@@ -438,7 +438,7 @@ def refresh(
     day = on or today(session)
     if write:
         session.flush()  # every change is noted before the rows are judged
-    programme = load_programme(session)
+    programme = shared_programme(session)
     ids = sorted(set(user_ids)) if user_ids is not None else everyone(session)
     if write:
         dirty: set[int] = session.info.get(DIRTY, set())
