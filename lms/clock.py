@@ -35,10 +35,25 @@ def zone_of(session: Session) -> ZoneInfo:
     from lms.catalog.models import ProgrammeSetting
 
     name = session.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == SETTING))
+    return _zone_or_default(name)
+
+
+def _zone_or_default(name: object) -> ZoneInfo:
+    """The zone a stored setting names, or the default when it is unset or unknown."""
     try:
         return zone_named(name) if isinstance(name, str) and name else ZoneInfo(DEFAULT_TIME_ZONE)
     except ValueError:
         return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def note_zone(name: object) -> None:
+    """Keep for this request the zone setting a caller has just read in its own query.
+
+    The catalogue's stamp query reads the setting beside the items' stamps, so a page that
+    needs both pays one round trip; `programme_zone` then answers without a query.
+    """
+    if has_app_context() and g.get("_lms_zone") is None:
+        g._lms_zone = _zone_or_default(name)
 
 
 def programme_zone(session: Session | None = None) -> ZoneInfo:

@@ -26,7 +26,7 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, undefer
 
@@ -45,7 +45,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.models import Certificate
 from lms.certificates.render import CERTIFICATE_DESIGNS, TRANSCRIPT_DESIGN, render_pdf
-from lms.db import db, utcnow
+from lms.db import db, read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress.models import Completion
 from lms.signals import certificate_issued, certificate_revoked
@@ -87,7 +87,9 @@ class CertificateStatus(StrEnum):
         }[self.value]
 
 
-def certificate_status(certificate: Certificate, now: datetime | None = None) -> CertificateStatus:
+def certificate_status(
+    certificate: Certificate | Row, now: datetime | None = None
+) -> CertificateStatus:
     """Revoked beats superseded beats being prepared beats expired; otherwise valid."""
     now = now or utcnow()
     if certificate.revoked_at is not None:
@@ -716,8 +718,8 @@ class CertificateRow:
     ce_hours: str
 
 
-def as_row(certificate: Certificate, now: datetime | None = None) -> CertificateRow:
-    """Plain values for a template from a certificate."""
+def as_row(certificate: Certificate | Row, now: datetime | None = None) -> CertificateRow:
+    """Plain values for a template from a certificate (or a row of its columns)."""
     content = certificate.content or {}
     return CertificateRow(
         id=certificate.id,
@@ -739,15 +741,33 @@ def as_row(certificate: Certificate, now: datetime | None = None) -> Certificate
     )
 
 
+# Built once, and only the columns `as_row` reads (a result row has the same attribute names
+# as the entity): the dashboard runs it on every view, and entity loading would cost more
+# than the query.
+_OWN_CERTIFICATES = (
+    select(
+        Certificate.id,
+        Certificate.serial,
+        Certificate.code,
+        Certificate.user_id,
+        Certificate.completion_id,
+        Certificate.content,
+        Certificate.issued_at,
+        Certificate.rendered_at,
+        Certificate.expires_at,
+        Certificate.revoked_at,
+        Certificate.revoke_reason,
+        Certificate.superseded_by_id,
+    )
+    .where(Certificate.user_id == bindparam("user_id"))
+    .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+)
+
+
 def certificates_of(session: Session, user_id: int) -> list[CertificateRow]:
     """Every certificate issued to a person, newest first (one query)."""
     now = utcnow()
-    certificates = session.scalars(
-        select(Certificate)
-        .where(Certificate.user_id == user_id)
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    ).all()
-    return [as_row(c, now) for c in certificates]
+    return [as_row(row, now) for row in read(session, _OWN_CERTIFICATES, {"user_id": user_id})]
 
 
 def search_certificates(

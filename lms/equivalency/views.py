@@ -14,6 +14,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -36,10 +37,11 @@ STATUS_BADGES = {
 }
 
 
-@bp.app_context_processor
-def _badges() -> dict:
+@bp.record_once
+def _badges(state: BlueprintSetupState) -> None:
     """Status badges for equivalency templates."""
-    return {"equivalency_badges": STATUS_BADGES}
+    # A constant: a template global, not a context processor run on every render.
+    state.app.jinja_env.globals["equivalency_badges"] = STATUS_BADGES
 
 
 def _evidence_dir() -> str:

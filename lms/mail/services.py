@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from lms.auth.models import User
-from lms.db import db, utcnow
+from lms.db import db, read, utcnow
 from lms.errors import NotFound
 from lms.mail.models import Notification, OutboxMessage, OutboxStatus
 from lms.mail.transport import (
@@ -422,7 +422,7 @@ _UNREAD = (
 
 def unread_notices(session: Session, user_id: int) -> tuple[list[Notice], int]:
     """The newest unread notices of a person and how many are unread in all (one query)."""
-    rows = session.execute(_UNREAD, {"user_id": user_id}).all()
+    rows = read(session, _UNREAD, {"user_id": user_id}).all()
     total = rows[0].total if rows else 0
     return [Notice(*row[:4]) for row in rows], total
 

@@ -21,7 +21,7 @@ from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, evaluate
 from lms.catalog.services import get_item
 from lms.clock import today
-from lms.db import utcnow
+from lms.db import read, utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
 from lms.progress import tracking
@@ -78,6 +78,7 @@ class ItemStatus:
     steps: tuple[str, ...] = ()
     recommendation: str = ""
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
+    applied: bool = False  # retreats only: the person holds an application (not withdrawn)
     retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
 
     @property
@@ -217,7 +218,7 @@ _OWN_REQUESTS = (
 
 def _history(session: Session, user_id: int) -> list[HistoryEntry]:
     """Every completion of the person, newest first, with the names of who acted: one query."""
-    rows = session.execute(_HISTORY, {"user_id": user_id})
+    rows = read(session, _HISTORY, {"user_id": user_id})
     return [
         HistoryEntry(
             completion_id=r[0],
@@ -264,6 +265,7 @@ def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
         steps=verdict.steps if locked else (),
         recommendation=values.recommendation,
         pending_equivalency=values.pending_equivalency,
+        applied=values.applied,
         retreat=retreat,
     )
 
@@ -283,19 +285,21 @@ class ClinicianSnapshot:
     items: dict[str, ItemStatus]  # by code
 
 
-def summary_of(session: Session, user_id: int) -> ProgressSummary | None:
-    """The person's progress summary (kept by the standings), or None."""
-    return session.get(ProgressSummary, user_id)
+_CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
+
+
+def ce_hours_of(session: Session, user_id: int) -> Decimal:
+    """The CE hours the person's progress summary (kept by the standings) holds: one query."""
+    return read(session, _CE_HOURS, {"user_id": user_id}).scalar() or Decimal(0)
 
 
 def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, read from the standings."""
+    catalogue = shared_programme(session)  # reads the time zone too, so today() needs no query
     day = today(session)
-    catalogue = shared_programme(session)
     rows = tracking.rows_of(session, user.id)
     history = _history(session, user.id)
-    requests = session.execute(_OWN_REQUESTS, {"user_id": user.id}).all()
-    summary = summary_of(session, user.id)
+    requests = read(session, _OWN_REQUESTS, {"user_id": user.id}).all()
     pending_requests = [
         PendingRequest(r.code, r.title, r.outside_programme, r.created_at)
         for r in requests
@@ -310,7 +314,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         licence=licence_label(user, day),
         licensed=user.licensed_on(day),
         pre_licensed=user.pre_licensed,
-        ce_hours=summary.ce_hours if summary is not None else Decimal(0),
+        ce_hours=ce_hours_of(session, user.id),
         core_modules=[s for s in statuses if s.kind == ItemKind.CORE_MODULE],
         specialty_modules=[s for s in statuses if s.kind == ItemKind.SPECIALTY_MODULE],
         retreats=[s for s in statuses if s.kind == ItemKind.RETREAT],

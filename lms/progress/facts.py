@@ -19,10 +19,12 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
+from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
 from lms.catalog.services import Catalogue
-from lms.clock import today
+from lms.clock import SETTING as ZONE_SETTING
+from lms.clock import note_zone, today
+from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.progress.models import Completion
 from lms.retreats.models import Application, ApplicationStatus
@@ -151,7 +153,13 @@ _ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
 # Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
 # every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
 # changes whenever anything in the catalogue does.
-_CATALOGUE_STAMP = select(CatalogItem.id, CatalogItem.updated_at).order_by(CatalogItem.id)
+# The programme's time zone rides along (a scalar subquery on every row), so a page that needs
+# the catalogue and today's date pays one round trip for both (see lms.clock.note_zone).
+_CATALOGUE_STAMP = select(
+    CatalogItem.id,
+    CatalogItem.updated_at,
+    select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery(),
+).order_by(CatalogItem.id)
 _SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
     weakref.WeakKeyDictionary()
 )
@@ -167,7 +175,10 @@ def shared_programme(session: Session) -> Programme:
     """
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
-    stamp = tuple((item_id, changed) for item_id, changed in session.execute(_CATALOGUE_STAMP))
+    rows = read(session, _CATALOGUE_STAMP).all()
+    if rows:
+        note_zone(rows[0][2])
+    stamp = tuple((item_id, changed) for item_id, changed, _ in rows)
     kept = _SHARED.get(engine)
     if kept is not None and kept[0] == stamp:
         return kept[1]

@@ -17,6 +17,7 @@ from lms.progress.dashboard import (
     PendingRequest,
     RenderedSection,
     StaffSummary,
+    ce_hours_of,
     clinician_progress,
     clinician_snapshot,
     dashboard_sections,
@@ -25,7 +26,6 @@ from lms.progress.dashboard import (
     item_status,
     licence_label,
     staff_summary,
-    summary_of,
 )
 from lms.progress.facts import facts_for, shared_programme
 from lms.progress.marking import (
@@ -109,7 +109,7 @@ __all__ = [
     "roster",
     "shared_programme",
     "staff_summary",
-    "summary_of",
+    "ce_hours_of",
     "watch_many",
     "watch_unlocks",
 ]

@@ -9,11 +9,12 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, event, inspect, or_, select
+from sqlalchemy import and_, bindparam, event, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from lms.auth.models import User, UserRole
 from lms.catalog.models import CatalogItem
+from lms.db import read
 from lms.equivalency.models import EquivalencyRequest
 from lms.progress.models import Completion, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, refresh
@@ -70,23 +71,21 @@ def licensed_on(on: date) -> Any:
     )
 
 
+# Built once: the dashboard reads a person's rows on every view.
+_ROWS_OF = select(*Standing.__table__.c).where(Standing.user_id == bindparam("user_id"))
+_ROW_OF = _ROWS_OF.where(Standing.item_id == bindparam("item_id"))
+
+
 def rows_of(session: Session, user_id: int) -> dict[int, RowValues]:
     """One person's stored rows by item id (synced first): one query."""
     sync(session)
-    return {
-        r.item_id: RowValues.of(r)
-        for r in session.execute(select(*Standing.__table__.c).where(Standing.user_id == user_id))
-    }
+    return {r.item_id: RowValues.of(r) for r in read(session, _ROWS_OF, {"user_id": user_id})}
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:
     """One stored row (synced first), or None."""
     sync(session)
-    found = session.execute(
-        select(*Standing.__table__.c).where(
-            Standing.user_id == user_id, Standing.item_id == item_id
-        )
-    ).first()
+    found = read(session, _ROW_OF, {"user_id": user_id, "item_id": item_id}).first()
     return RowValues.of(found) if found is not None else None
 
 

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from lms.auth.access import may_see_person, staff_required
@@ -45,32 +44,25 @@ Page = str | tuple[str, int] | Response
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    """The signed-in person's progress read from the standings; staff also get their tools."""
-    user: User = current_user
+    """The signed-in person's progress read from the standings; staff also get their tools.
+
+    One render: the sections other features contribute are included by the page itself,
+    each seeing its own context (all contexts are merged into the page's, as `extras`).
+    """
+    user: User = current_user._get_current_object()
     progress = None
-    sections: list[Markup] = []
+    sections: list[services.RenderedSection] = []
     extras: dict[str, Any] = {}
     if Role.CLINICIAN in user.roles:
         snapshot = services.clinician_snapshot(db.session, user)
         progress = snapshot.progress
-        found, extras = services.dashboard_sections(db.session, user, snapshot)
-        sections = [
-            # Rendered by Jinja with autoescaping: safe to embed.
-            Markup(render_template(s.template, progress=progress, extras=extras, **s.context))  # noqa: S704
-            for s in found
-        ]
+        sections, extras = services.dashboard_sections(db.session, user, snapshot)
     summary = services.staff_summary(db.session) if user.is_staff else None
-    body = render_template(
-        "progress/_dashboard_body.html",
-        progress=progress,
-        sections=sections,
-        extras=extras,
-        summary=summary,
-    )
+    page = {"progress": progress, "sections": sections, "extras": extras, "summary": summary}
+    if clash := page.keys() & extras.keys():
+        raise RuntimeError(f"a dashboard section's context uses a name the page needs: {clash}")
     return render_template(
-        "progress/dashboard.html",
-        clinician=Role.CLINICIAN in user.roles,
-        body=Markup(body),  # noqa: S704 - rendered by Jinja with autoescaping
+        "progress/dashboard.html", clinician=Role.CLINICIAN in user.roles, **extras, **page
     )
 
 

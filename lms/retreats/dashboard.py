@@ -20,7 +20,7 @@ def dashboard_section(
 
     `snapshot` is the dashboard's own catalogue and facts, so they are not read again.
     """
-    standings = retreat_standings(session, user, snapshot=snapshot)
+    standings = retreat_standings(session, user, snapshot=snapshot, every_session=False)
     return None, {"retreat_standings": {standing.code: standing for standing in standings}}
 
 

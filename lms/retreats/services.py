@@ -21,7 +21,7 @@ from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
 from lms.catalog.rules import LICENCE_STEP
 from lms.clock import today as programme_today
-from lms.db import utcnow
+from lms.db import read, utcnow
 from lms.errors import (
     AlreadyDecided,
     Conflict,
@@ -271,10 +271,23 @@ _COUNTS = (
     .where(Application.session_id.in_(bindparam("ids", expanding=True)))
     .group_by(Application.session_id, Application.status)
 )
+# Upcoming sessions with their application counts in one statement: a row per session and
+# status (status NULL for a session nobody applied to yet).
 _UPCOMING = (
-    select(RetreatSession)
-    .options(joinedload(RetreatSession.item))
+    select(
+        RetreatSession.id,
+        RetreatSession.item_id,
+        RetreatSession.starts_on,
+        RetreatSession.ends_on,
+        RetreatSession.location,
+        RetreatSession.capacity,
+        RetreatSession.application_deadline,
+        Application.status,
+        func.count(Application.id),
+    )
+    .outerjoin(Application, Application.session_id == RetreatSession.id)
     .where(RetreatSession.active.is_(True), RetreatSession.starts_on > bindparam("today"))
+    .group_by(RetreatSession.id, Application.status)
     .order_by(RetreatSession.starts_on, RetreatSession.id)
 )
 _OWN_APPLICATIONS = (
@@ -286,10 +299,23 @@ _OWN_APPLICATIONS = (
 
 
 @dataclass(frozen=True)
+class SessionView:
+    """What a list of upcoming sessions shows of one session (plain values, no ORM object)."""
+
+    id: int
+    item_id: int
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    application_deadline: date | None
+
+
+@dataclass(frozen=True)
 class SessionSummary:
     """A session with its counts, for lists."""
 
-    session: RetreatSession
+    session: RetreatSession | SessionView
     counts: dict[str, int]
     taken: int
 
@@ -342,9 +368,23 @@ def all_sessions(session: Session) -> list[SessionSummary]:
 
 
 def upcoming_sessions(session: Session, *, today: date | None = None) -> list[SessionSummary]:
-    """Active sessions that have not started, soonest first, with counts (two queries)."""
-    sessions = list(session.scalars(_UPCOMING, {"today": _today(today)}))
-    return _summaries(session, sessions)
+    """Active sessions that have not started, soonest first, with counts (one query)."""
+    views: dict[int, SessionView] = {}
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for *columns, status, number in read(session, _UPCOMING, {"today": _today(today)}):
+        view = views.get(columns[0])
+        if view is None:
+            view = views[columns[0]] = SessionView(*columns)
+        if status is not None:
+            counts[view.id][ApplicationStatus(status).value] = number
+    return [
+        SessionSummary(
+            session=view,
+            counts=dict(counts[view.id]),
+            taken=sum(counts[view.id][status.value] for status in PLACE_HOLDING),
+        )
+        for view in views.values()
+    ]
 
 
 def session_calendar(retreat_session: RetreatSession, *, public_url: str) -> bytes:
@@ -1052,24 +1092,40 @@ def retreat_standings(
     *,
     today: date | None = None,
     snapshot: ClinicianSnapshot | None = None,
+    every_session: bool = True,
 ) -> list[RetreatStanding]:
     """Every active retreat with the clinician's standing, in a constant number of queries.
 
     The state comes from the person's standing rows (the one evaluation); the dashboard
-    passes the snapshot its page was built from, used when judged on the same day.
+    passes the snapshot its page was built from, used when judged on the same day. The rows
+    also say whether the person holds any application, so one who holds none costs no query
+    for them; with `every_session` false (the dashboard, which lists sessions only where the
+    person may apply) the upcoming sessions are read only when some retreat is open to them.
     """
     from lms.progress.services import clinician_snapshot
 
     day = _today(today)
     if snapshot is None or snapshot.on != day or snapshot.user.id != user.id:
         snapshot = clinician_snapshot(session, user)
-    upcoming = upcoming_sessions(session, today=day)
-    mine = own_applications(session, user.id)
-    result = []
+    judged = []
     for item in snapshot.catalogue.retreats:
         status = snapshot.items.get(item.code)
-        state = status.retreat if status is not None else None
-        state = state or Standing.LOCKED
+        state = (status.retreat if status is not None else None) or Standing.LOCKED
+        locked = state == Standing.LOCKED
+        eligible = status is not None and status.state != ItemState.LOCKED and not locked
+        can_apply = eligible and state in (Standing.OPEN, Standing.NOT_CLEARED)
+        judged.append((item, status, state, locked, can_apply))
+    holds_any = any(status is not None and status.applied for _, status, *_ in judged)
+    mine = own_applications(session, user.id) if holds_any else []
+    wanted = every_session or any(can_apply for *_, can_apply in judged)
+    upcoming = upcoming_sessions(session, today=day) if wanted else []
+    applied = frozenset(
+        own.application.session_id
+        for own in mine
+        if own.application.status != ApplicationStatus.WITHDRAWN
+    )
+    result = []
+    for item, status, state, locked, can_apply in judged:
         live = [
             own
             for own in mine
@@ -1077,13 +1133,6 @@ def retreat_standings(
             and own.application.status in APPLICATION_RANK
         ]
         live.sort(key=lambda own: APPLICATION_RANK[own.application.status])
-        applied = frozenset(
-            own.application.session_id
-            for own in mine
-            if own.application.status != ApplicationStatus.WITHDRAWN
-        )
-        locked = state == Standing.LOCKED
-        eligible = status is not None and status.state != ItemState.LOCKED and not locked
         result.append(
             RetreatStanding(
                 code=item.code,
@@ -1095,7 +1144,7 @@ def retreat_standings(
                 sessions=[s for s in upcoming if s.session.item_id == item.id],
                 application=live[0] if live else None,
                 applied_session_ids=applied,
-                can_apply=eligible and state in (Standing.OPEN, Standing.NOT_CLEARED),
+                can_apply=can_apply,
                 licence_blocked=locked and LICENCE_STEP in (status.steps if status else ()),
             )
         )

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
@@ -39,10 +40,11 @@ STATUS_BADGES = {
 }
 
 
-@bp.app_context_processor
-def _badges() -> dict:
+@bp.record_once
+def _badges(state: BlueprintSetupState) -> None:
     """Application status badges for retreat templates and dashboard partials."""
-    return {"application_badges": STATUS_BADGES}
+    # A constant: a template global, not a context processor run on every render.
+    state.app.jinja_env.globals["application_badges"] = STATUS_BADGES
 
 
 def _screening_key() -> str | None:
