@@ -67,14 +67,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READS_FIRST = "lms_reads_first"
+
+
+def reads_first(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose request reads (who, what, is the form right) before it writes.
+
+    Its unit of work begins as a read, holding no write lock, until the view calls
+    `db.begin_writing()` right before the service that writes. On SQLite the write lock is
+    the one thing all writers queue for, so it is then held for the write alone, not for the
+    sign-in check, form validation and lookups before it. Put it right under the route
+    decorator, so that it marks the function Flask calls.
+    """
+    setattr(view, READS_FIRST, True)
+    return view
+
+
+def _reading_first() -> bool:
+    """Whether this request is still in the read phase of a `reads_first` view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, READS_FIRST, False) and not g.get("_lms_writing", False)
+
+
 def _sqlite_begin(conn: Any) -> None:
     """Begin reads as deferred transactions and writes as IMMEDIATE ones.
 
     A deferred transaction that reads and then writes cannot wait for a busy writer in WAL
     mode (SQLite answers "database is locked" at once), so anything that may write takes the
-    write lock up front; GET requests never write, so they stay concurrent.
+    write lock up front; GET requests never write, so they stay concurrent, and a
+    `reads_first` view reads unlocked until it says it begins writing.
     """
-    if has_request_context() and request.method in {"GET", "HEAD", "OPTIONS"}:
+    if has_request_context() and (request.method in {"GET", "HEAD", "OPTIONS"} or _reading_first()):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -121,6 +144,20 @@ class Database:
         """Run callback once the current unit of work has committed (dropped on rollback)."""
         self.session  # noqa: B018 - make sure the list exists
         g._lms_after_commit.append(callback)
+
+    def begin_writing(self) -> None:
+        """End the read phase of a `reads_first` view: what follows is one write transaction.
+
+        The read transaction is closed (it wrote nothing: anything pending is a bug, refused)
+        and the next statement begins the write transaction, IMMEDIATE on SQLite. Objects read
+        so far stay loaded; a service re-checks, inside the write, what a racer could change.
+        """
+        g._lms_writing = True
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_writing() after changes were made in the read phase")
+        if session.in_transaction():
+            session.commit()
 
     def commit(self) -> None:
         """Commit the current session, then run the after-commit callbacks."""
@@ -170,9 +207,10 @@ def read(session: Session, statement: Executable, params: dict[str, Any] | None 
 
     For the small per-person reads of the most-viewed pages: the ORM's execute path costs
     more than SQLite takes to answer them. Pending changes are flushed first, as the ORM's
-    autoflush would, so a read inside a unit of work still sees its own writes. The
-    statement must select columns, not entities (rows come back as plain tuples).
+    autoflush would (unless it is switched off, as in `no_autoflush`), so a read inside a unit
+    of work still sees its own writes. The statement must select columns, not entities (rows
+    come back as plain tuples).
     """
-    if session.new or session.deleted or session.dirty:
+    if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
     return session.connection().execute(statement, params or {})

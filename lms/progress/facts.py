@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
@@ -218,19 +218,57 @@ _PERSON = (
 )
 
 
+# Built once with an expanding `ids` parameter: every write refreshes its people's standings
+# through these, and building a statement costs more than SQLite takes to answer it.
+_IDS = bindparam("ids", expanding=True)
+_CLINICIANS = (
+    select(*_PERSON)
+    .where(
+        User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.CLINICIAN)),
+        User.anonymised_at.is_(None),
+    )
+    .order_by(User.id)
+)
+_CLINICIANS_AMONG = _CLINICIANS.where(User.id.in_(_IDS))
+_LIVE_COMPLETIONS = select(
+    Completion.user_id, Completion.item_id, Completion.id, Completion.completed_on
+).where(Completion.user_id.in_(_IDS), Completion.revoked_at.is_(None))
+_CREDIT_REQUESTS = (
+    select(
+        EquivalencyRequest.user_id,
+        EquivalencyRequest.item_id,
+        EquivalencyRequest.status,
+        EquivalencyRequest.outside_programme,
+    )
+    .where(
+        EquivalencyRequest.user_id.in_(_IDS),
+        EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
+    )
+    .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
+)
+_APPLICATIONS = (
+    select(Application.user_id, RetreatSession.item_id, Application.status)
+    .join(RetreatSession, Application.session_id == RetreatSession.id)
+    .where(Application.user_id.in_(_IDS), Application.status != ApplicationStatus.WITHDRAWN)
+    .order_by(Application.applied_at, Application.id)
+)
+_MOMENTS = union_all(
+    select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
+        Completion.user_id.in_(_IDS)
+    ),
+    select(Application.user_id, Application.applied_at).where(Application.user_id.in_(_IDS)),
+    select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
+        EquivalencyRequest.user_id.in_(_IDS)
+    ),
+).subquery()
+_LAST_ACTIVITY = select(_MOMENTS.c.user_id, func.max(_MOMENTS.c.at)).group_by(_MOMENTS.c.user_id)
+
+
 def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
     """Clinicians (not anonymised) among the ids, or all of them: one query."""
-    query = (
-        select(*_PERSON)
-        .where(
-            User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.CLINICIAN)),
-            User.anonymised_at.is_(None),
-        )
-        .order_by(User.id)
-    )
-    if ids is not None:
-        query = query.where(User.id.in_(ids))
-    return list(session.execute(query))
+    if ids is None:
+        return list(read(session, _CLINICIANS))
+    return list(read(session, _CLINICIANS_AMONG, {"ids": list(ids)}))
 
 
 def histories_of(
@@ -238,50 +276,19 @@ def histories_of(
 ) -> dict[int, History]:
     """The history of each person: four queries however many people."""
     found: dict[int, History] = defaultdict(History)
-    for user_id, item_id, completion_id, completed_on in session.execute(
-        select(
-            Completion.user_id, Completion.item_id, Completion.id, Completion.completed_on
-        ).where(Completion.user_id.in_(ids), Completion.revoked_at.is_(None))
-    ):
+    wanted = {"ids": list(ids)}
+    for user_id, item_id, completion_id, completed_on in read(session, _LIVE_COMPLETIONS, wanted):
         found[user_id].completions[item_id] = (completion_id, completed_on)
-    for user_id, item_id, status, outside in session.execute(
-        select(
-            EquivalencyRequest.user_id,
-            EquivalencyRequest.item_id,
-            EquivalencyRequest.status,
-            EquivalencyRequest.outside_programme,
-        )
-        .where(
-            EquivalencyRequest.user_id.in_(ids),
-            EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
-        )
-        .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
-    ):
+    for user_id, item_id, status, outside in read(session, _CREDIT_REQUESTS, wanted):
         if status == EquivalencyStatus.APPROVED:
             found[user_id].approved.add(item_id)
         else:
             found[user_id].pending.setdefault(item_id, outside)
-    for user_id, item_id, status in session.execute(
-        select(Application.user_id, RetreatSession.item_id, Application.status)
-        .join(RetreatSession, Application.session_id == RetreatSession.id)
-        .where(Application.user_id.in_(ids), Application.status != ApplicationStatus.WITHDRAWN)
-        .order_by(Application.applied_at, Application.id)
-    ):
+    for user_id, item_id, status in read(session, _APPLICATIONS, wanted):
         found[user_id].applications[item_id].append(ApplicationStatus(status))
     if not last_activity:
         return found
-    moments = union_all(
-        select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
-            Completion.user_id.in_(ids)
-        ),
-        select(Application.user_id, Application.applied_at).where(Application.user_id.in_(ids)),
-        select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
-            EquivalencyRequest.user_id.in_(ids)
-        ),
-    ).subquery()
-    for user_id, at in session.execute(
-        select(moments.c.user_id, func.max(moments.c.at)).group_by(moments.c.user_id)
-    ):
+    for user_id, at in read(session, _LAST_ACTIVITY, wanted):
         if at is not None:
             found[user_id].last_activity_at = _as_utc(at)
     return found

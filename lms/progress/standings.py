@@ -18,11 +18,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.rules import Evaluation, Facts
+from lms.db import read
 from lms.progress.facts import (
     History,
     Programme,
@@ -304,18 +305,19 @@ class Report:
     differences: list[str] = field(default_factory=list)
 
 
+_STORED_ROWS = select(*Standing.__table__.c).where(
+    Standing.user_id.in_(bindparam("ids", expanding=True))
+)
+_STORED_SUMMARIES = select(*ProgressSummary.__table__.c).where(
+    ProgressSummary.user_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _stored(session: Session, ids: Sequence[int]) -> tuple[dict, dict]:
     """The stored rows and summaries of the people: two queries."""
-    rows = {
-        (r.user_id, r.item_id): r
-        for r in session.execute(select(*Standing.__table__.c).where(Standing.user_id.in_(ids)))
-    }
-    summaries = {
-        r.user_id: r
-        for r in session.execute(
-            select(*ProgressSummary.__table__.c).where(ProgressSummary.user_id.in_(ids))
-        )
-    }
+    wanted = {"ids": list(ids)}
+    rows = {(r.user_id, r.item_id): r for r in read(session, _STORED_ROWS, wanted)}
+    summaries = {r.user_id: r for r in read(session, _STORED_SUMMARIES, wanted)}
     return rows, summaries
 
 

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from lms.auth.access import may_see_person, staff_required
 from lms.auth.models import Role, User
-from lms.db import db
+from lms.db import db, reads_first
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
@@ -141,6 +141,7 @@ def record(user_id: int) -> str:
 
 
 @bp.post("/clinicians/<int:user_id>/completions")
+@reads_first
 @staff_required
 def mark_one(user_id: int) -> Page:
     """Mark one module complete for this clinician."""
@@ -149,6 +150,7 @@ def mark_one(user_id: int) -> Page:
     form.item_code.choices = services.markable_items(db.session)
     if not form.validate_on_submit():
         return _record_page(clinician, mark_form=form, error="Check the form below."), 422
+    db.begin_writing()
     try:
         completion = services.record_completion(
             db.session,
@@ -219,6 +221,7 @@ def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int]
 
 
 @bp.route("/mark", methods=["GET", "POST"])
+@reads_first
 @staff_required
 def mark_cohort() -> Page:
     """Mark one module complete for many clinicians at once."""
@@ -243,6 +246,7 @@ def mark_cohort() -> Page:
             + ". Nothing was recorded; correct or remove them."
         )
         return _cohort_page(form, error=message, ticked=set(ticked)), 422
+    db.begin_writing()
     try:
         result = services.record_cohort(
             db.session,
