@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
@@ -49,42 +48,21 @@ from lms.db import db, read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress.models import Completion
 from lms.signals import certificate_issued, certificate_revoked
+from lms.status import Status
 
 REASON_MAX = 500
 SEARCH_PAGE_SIZE = 50
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
 
-class CertificateStatus(StrEnum):
+class CertificateStatus(Status):
     """Where a certificate stands, as the verification page states it."""
 
-    VALID = "valid"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    SUPERSEDED = "superseded"
-    PREPARING = "preparing"
-
-    @property
-    def label(self) -> str:
-        """Human wording of the status."""
-        return {
-            "valid": "Valid",
-            "revoked": "Revoked",
-            "expired": "Expired",
-            "superseded": "Superseded by a newer certificate",
-            "preparing": "Being prepared",
-        }[self.value]
-
-    @property
-    def badge(self) -> str:
-        """The CSS badge class that shows the status."""
-        return {
-            "valid": "ok",
-            "revoked": "bad",
-            "expired": "warn",
-            "superseded": "info",
-            "preparing": "info",
-        }[self.value]
+    VALID = "valid", "Valid", "ok"
+    REVOKED = "revoked", "Revoked", "bad"
+    EXPIRED = "expired", "Expired", "warn"
+    SUPERSEDED = "superseded", "Superseded by a newer certificate", "info"
+    PREPARING = "preparing", "Being prepared", "info"
 
 
 def certificate_status(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,15 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
 from lms.db import Base, str_enum, utcnow
+from lms.status import Status
 
 
-class EquivalencyStatus(StrEnum):
+class EquivalencyStatus(Status):
     """Where a request stands; pending is the only state that can change."""
 
-    PENDING = "pending"
-    APPROVED = "approved"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
+    PENDING = "pending", "Pending approval", "info"
+    APPROVED = "approved", "Approved", "ok"
+    DECLINED = "declined", "Declined", "bad"
+    WITHDRAWN = "withdrawn", "Withdrawn", ""
 
 
 class EquivalencyRequest(Base):

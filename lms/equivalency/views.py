@@ -14,7 +14,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -28,20 +27,6 @@ from lms.equivalency.models import EquivalencyStatus
 from lms.errors import DomainError
 
 bp = Blueprint("equivalency", __name__, url_prefix="/equivalency")
-
-STATUS_BADGES = {
-    EquivalencyStatus.PENDING: ("info", "Pending approval"),
-    EquivalencyStatus.APPROVED: ("ok", "Approved"),
-    EquivalencyStatus.DECLINED: ("bad", "Declined"),
-    EquivalencyStatus.WITHDRAWN: ("", "Withdrawn"),
-}
-
-
-@bp.record_once
-def _badges(state: BlueprintSetupState) -> None:
-    """Status badges for equivalency templates."""
-    # A constant: a template global, not a context processor run on every render.
-    state.app.jinja_env.globals["equivalency_badges"] = STATUS_BADGES
 
 
 def _evidence_dir() -> str:

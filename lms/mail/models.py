@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, str_enum, utcnow
+from lms.status import Status
 
 
-class OutboxStatus(StrEnum):
+class OutboxStatus(Status):
     """Where a message stands; `sending` is a claim that stops two senders sending it twice."""
 
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        """Human name of the status."""
-        return {
-            "pending": "Waiting",
-            "sending": "Sending",
-            "sent": "Sent",
-            "failed": "Failed, will retry",
-        }[self.value]
+    PENDING = "pending", "Waiting", "info"
+    SENDING = "sending", "Sending", "info"
+    SENT = "sent", "Sent", "ok"
+    FAILED = "failed", "Failed, will retry", "bad"
 
 
 class OutboxMessage(Base):

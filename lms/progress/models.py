@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
 from lms.db import Base, str_enum, utcnow
+from lms.status import Status
 
 
 class CompletionSource(StrEnum):
@@ -78,30 +79,13 @@ class Completion(Base):
         return self.revoked_at is None
 
 
-class ItemState(StrEnum):
+class ItemState(Status):
     """Where a clinician stands with one catalogue item."""
 
-    COMPLETED = "completed"
-    CREDITED = "credited"
-    AVAILABLE = "available"
-    LOCKED = "locked"
-
-    @property
-    def label(self) -> str:
-        """Human name of the state."""
-        return {
-            "completed": "Completed",
-            "credited": "Credited (equivalent approved)",
-            "available": "Open",
-            "locked": "Locked",
-        }[self.value]
-
-    @property
-    def badge(self) -> str:
-        """The CSS badge class of the state."""
-        return {"completed": "ok", "credited": "ok", "available": "info", "locked": "warn"}[
-            self.value
-        ]
+    COMPLETED = "completed", "Completed", "ok"
+    CREDITED = "credited", "Credited (equivalent approved)", "ok"
+    AVAILABLE = "available", "Open", "info"
+    LOCKED = "locked", "Locked", "warn"
 
 
 class Standing(Base):

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -36,48 +35,23 @@ from lms.progress.facts import (
 from lms.progress.models import ItemState, ProgressSummary, Standing
 from lms.retreats.models import ApplicationStatus
 from lms.signals import item_unlocked
+from lms.status import Status
 
 CHUNK = 500  # people per batch: bounded memory and bound parameters on every backend
 DIRTY = "lms.standings.dirty"  # session.info: ids of people whose facts changed
 EVERYONE = "lms.standings.everyone"  # session.info: the catalogue changed
 
 
-class RetreatState(StrEnum):
+class RetreatState(Status):
     """Where a clinician stands with one retreat."""
 
-    LOCKED = "locked"
-    OPEN = "open"
-    MEDICAL_REVIEW = "medical_review"
-    ACCEPTED = "accepted"
-    WAITLISTED = "waitlisted"
-    NOT_CLEARED = "not_cleared"
-    ATTENDED = "attended"
-
-    @property
-    def label(self) -> str:
-        """Human name of the standing."""
-        return {
-            "locked": "Locked",
-            "open": "Open to you",
-            "medical_review": "Applied: in medical review",
-            "accepted": "Accepted",
-            "waitlisted": "Waitlisted",
-            "not_cleared": "Not cleared",
-            "attended": "Attended",
-        }[self.value]
-
-    @property
-    def badge(self) -> str:
-        """CSS badge class of the standing."""
-        return {
-            "locked": "warn",
-            "open": "info",
-            "medical_review": "info",
-            "accepted": "ok",
-            "waitlisted": "warn",
-            "not_cleared": "bad",
-            "attended": "ok",
-        }[self.value]
+    LOCKED = "locked", "Locked", "warn"
+    OPEN = "open", "Open to you", "info"
+    MEDICAL_REVIEW = "medical_review", "Applied: in medical review", "info"
+    ACCEPTED = "accepted", "Accepted", "ok"
+    WAITLISTED = "waitlisted", "Waitlisted", "warn"
+    NOT_CLEARED = "not_cleared", "Not cleared", "bad"
+    ATTENDED = "attended", "Attended", "ok"
 
 
 # When a clinician has several live applications to one retreat, the most advanced one counts.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,31 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.catalog.models import RetreatSession
 from lms.db import Base, str_enum, utcnow
+from lms.status import Status
 
 
-class ApplicationStatus(StrEnum):
+class ApplicationStatus(Status):
     """Where an application stands."""
 
-    MEDICAL_REVIEW = "medical_review"
-    NOT_CLEARED = "not_cleared"
-    ACCEPTED = "accepted"
-    WAITLISTED = "waitlisted"
-    ATTENDED = "attended"
-    ABSENT = "absent"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        """Human name of the status."""
-        return {
-            "medical_review": "In medical review",
-            "not_cleared": "Not cleared",
-            "accepted": "Accepted",
-            "waitlisted": "Waitlisted",
-            "attended": "Attended",
-            "absent": "Did not attend",
-            "withdrawn": "Withdrawn",
-        }[self.value]
+    MEDICAL_REVIEW = "medical_review", "In medical review", "info"
+    NOT_CLEARED = "not_cleared", "Not cleared", "bad"
+    ACCEPTED = "accepted", "Accepted", "ok"
+    WAITLISTED = "waitlisted", "Waitlisted", "warn"
+    ATTENDED = "attended", "Attended", "ok"
+    ABSENT = "absent", "Did not attend", "bad"
+    WITHDRAWN = "withdrawn", "Withdrawn", ""
 
 
 class Application(Base):

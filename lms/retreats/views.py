@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
@@ -24,27 +23,9 @@ from lms.db import db
 from lms.errors import DomainError
 from lms.retreats import services
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm, SessionForm
-from lms.retreats.models import ApplicationStatus
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
 
 bp = Blueprint("retreats", __name__, url_prefix="/retreats")
-
-STATUS_BADGES = {
-    ApplicationStatus.MEDICAL_REVIEW: "info",
-    ApplicationStatus.NOT_CLEARED: "bad",
-    ApplicationStatus.ACCEPTED: "ok",
-    ApplicationStatus.WAITLISTED: "warn",
-    ApplicationStatus.ATTENDED: "ok",
-    ApplicationStatus.ABSENT: "bad",
-    ApplicationStatus.WITHDRAWN: "",
-}
-
-
-@bp.record_once
-def _badges(state: BlueprintSetupState) -> None:
-    """Application status badges for retreat templates and dashboard partials."""
-    # A constant: a template global, not a context processor run on every render.
-    state.app.jinja_env.globals["application_badges"] = STATUS_BADGES
 
 
 def _screening_key() -> str | None:
