@@ -28,6 +28,17 @@ SUBSCRIBERS: tuple[str, ...] = (
 )
 
 
+# Modules exposing `HOOKS` (lms.auth.privacy.PrivacyHooks): their part of a person's data
+# export and of carrying out a deletion. The order is the export's section order.
+PRIVACY_MODULES: tuple[str, ...] = (
+    "lms.progress.privacy",
+    "lms.equivalency.privacy",
+    "lms.retreats.privacy",
+    "lms.certificates.privacy",
+    "lms.mail.privacy",
+)
+
+
 def blueprints() -> list[Blueprint]:
     """Import each feature's views and return its blueprint."""
     return [import_module(name).bp for name in VIEW_MODULES]

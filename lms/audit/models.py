@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.auth.models import User
 from lms.db import Base, utcnow
+
+if TYPE_CHECKING:  # the relationships name the class; importing it would tie audit to auth
+    from lms.auth.models import User
 
 
 class AuditEvent(Base):
@@ -26,8 +28,8 @@ class AuditEvent(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
-    person: Mapped[User | None] = relationship(foreign_keys=[person_id])
+    actor: Mapped[User | None] = relationship("User", foreign_keys=[actor_id])
+    person: Mapped[User | None] = relationship("User", foreign_keys=[person_id])
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),

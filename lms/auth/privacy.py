@@ -1,168 +1,123 @@
-"""Privacy requests: a person's data export, their deletion request, and carrying it out."""
+"""Privacy requests: a person's data export, their deletion request, and carrying it out.
+
+This module owns the account's part and the procedure; each feature that holds data about a
+person contributes its part through a `HOOKS` (a PrivacyHooks) in its own `privacy` module,
+listed in `lms.features.PRIVACY_MODULES`. So auth imports no other feature's models, and a new
+feature's data is in the export, and erased, as soon as it registers its hooks.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, selectinload, undefer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, new_auth_token
-from lms.catalog.models import ProgrammeSetting
-from lms.certificates.models import Certificate
-from lms.db import db, utcnow
-from lms.equivalency.models import EquivalencyRequest
+from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
-from lms.mail.models import Notification, OutboxMessage
-from lms.progress.models import Completion
-from lms.retreats.models import Application, Screening
 
 DEFAULT_RETENTION_YEARS = 6
-SCREENING_NOTE = (
-    "Medical-screening answers are health data and are never included in an export. "
-    "Each application lists its status only."
-)
+RETENTION_SETTING = "retention_years"
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
     """Dates and times as ISO text, everything else unchanged."""
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+@dataclass
+class Export:
+    """One feature's part of an export: its JSON section and any files for the archive."""
+
+    data: Any
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Erasure:
+    """What a feature's erase hook works from, inside the deletion's unit of work."""
+
+    person: User
+    identifying: frozenset[str]  # the person's name, e-mail, licence number...
+    placeholder: str  # what replaces them where a record is kept
+    old_email: str
+    now: datetime
+    evidence_dir: str | Path
+    facts: dict[str, Any] = field(default_factory=dict)  # counts for the audit event
+
+    def scrub(self, value: Any) -> Any:
+        """A JSON value with each of the person's identifying strings replaced."""
+        return _scrub(value, self.identifying, self.placeholder)
+
+
+@dataclass(frozen=True)
+class PrivacyHooks:
+    """A feature's part of privacy requests: its export section and how it erases."""
+
+    key: str  # the section's name in data.json
+    export: Callable[[Session, User], Export]
+    erase: Callable[[Session, Erasure], None] | None = None  # None: its records are kept
+
+
+def registered_hooks() -> list[PrivacyHooks]:
+    """Every feature's hooks, in the registry's order (the export's section order)."""
+    from lms.features import PRIVACY_MODULES
+
+    return [import_module(name).HOOKS for name in PRIVACY_MODULES]
+
+
 # --------------------------------------------------------------------------- export
+
+
+def _profile(user: User) -> dict[str, Any]:
+    """The account's own fields."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "email_confirmed_at": iso(user.email_confirmed_at),
+        "name": user.name,
+        "credentials": user.credentials,
+        "roles": sorted(r.value for r in user.roles),
+        "pre_licensed": user.pre_licensed,
+        "licence_type": user.licence_type,
+        "licence_number": user.licence_number,
+        "licence_state": user.licence_state,
+        "licence_expires_on": iso(user.licence_expires_on),
+        "licence_verified_at": iso(user.licence_verified_at),
+        "notify_optional": user.notify_optional,
+        "created_at": iso(user.created_at),
+        "last_login_at": iso(user.last_login_at),
+        "deletion_requested_at": iso(user.deletion_requested_at),
+    }
 
 
 def export_personal_data(session: Session, user: User) -> bytes:
     """A zip with data.json (everything held about the person) and their certificate PDFs.
 
     Screening answers stay out (health data never leaves in an export); the JSON says so.
-    Five queries whatever the volume.
+    A constant number of queries whatever the volume (each feature's hook reads in bulk).
     """
-    completions = session.scalars(
-        select(Completion)
-        .options(selectinload(Completion.item))
-        .where(Completion.user_id == user.id)
-        .order_by(Completion.completed_on, Completion.id)
-    ).all()
-    requests = session.scalars(
-        select(EquivalencyRequest)
-        .options(selectinload(EquivalencyRequest.item))
-        .where(EquivalencyRequest.user_id == user.id)
-        .order_by(EquivalencyRequest.id)
-    ).all()
-    applications = session.scalars(
-        select(Application)
-        .options(selectinload(Application.session))
-        .where(Application.user_id == user.id)
-        .order_by(Application.id)
-    ).all()
-    certificates = session.scalars(
-        select(Certificate)
-        .options(undefer(Certificate.pdf))
-        .where(Certificate.user_id == user.id)
-        .order_by(Certificate.id)
-    ).all()
-    notices = session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
-    ).all()
-    data = {
-        "exported_at": utcnow().isoformat(),
-        "profile": {
-            "id": user.id,
-            "email": user.email,
-            "email_confirmed_at": _iso(user.email_confirmed_at),
-            "name": user.name,
-            "credentials": user.credentials,
-            "roles": sorted(r.value for r in user.roles),
-            "pre_licensed": user.pre_licensed,
-            "licence_type": user.licence_type,
-            "licence_number": user.licence_number,
-            "licence_state": user.licence_state,
-            "licence_expires_on": _iso(user.licence_expires_on),
-            "licence_verified_at": _iso(user.licence_verified_at),
-            "notify_optional": user.notify_optional,
-            "created_at": _iso(user.created_at),
-            "last_login_at": _iso(user.last_login_at),
-            "deletion_requested_at": _iso(user.deletion_requested_at),
-        },
-        "completions": [
-            {
-                "item": c.item.code,
-                "title": c.item.title,
-                "completed_on": _iso(c.completed_on),
-                "source": c.source.value,
-                "recorded_at": _iso(c.recorded_at),
-                "note": c.note,
-                "revoked_at": _iso(c.revoked_at),
-                "revoke_reason": c.revoke_reason,
-            }
-            for c in completions
-        ],
-        "equivalency_requests": [
-            {
-                "item": r.item.code,
-                "outside_programme": r.outside_programme,
-                "attended_from": _iso(r.attended_from),
-                "attended_to": _iso(r.attended_to),
-                "hours": str(r.hours) if r.hours is not None else None,
-                "description": r.description,
-                "evidence_file_name": r.evidence_name,
-                "status": r.status.value,
-                "created_at": _iso(r.created_at),
-                "decided_at": _iso(r.decided_at),
-                "decision_reason": r.decision_reason,
-            }
-            for r in requests
-        ],
-        "retreat_applications": {
-            "note": SCREENING_NOTE,
-            "applications": [
-                {
-                    "retreat_session_id": a.session_id,
-                    "starts_on": _iso(a.session.starts_on),
-                    "ends_on": _iso(a.session.ends_on),
-                    "location": a.session.location,
-                    "status": a.status.value,
-                    "applied_at": _iso(a.applied_at),
-                    "decided_at": _iso(a.decided_at),
-                    "withdrawn_at": _iso(a.withdrawn_at),
-                }
-                for a in applications
-            ],
-        },
-        "certificates": [
-            {
-                "serial": c.serial,
-                "verification_code": c.code,
-                "issued_at": _iso(c.issued_at),
-                "expires_at": _iso(c.expires_at),
-                "revoked_at": _iso(c.revoked_at),
-                "revoke_reason": c.revoke_reason,
-                "superseded": c.superseded_by_id is not None,
-                "content": c.content,
-                "pdf_file": f"certificates/{c.serial}.pdf" if c.pdf else None,
-                "sha256": c.sha256,
-            }
-            for c in certificates
-        ],
-        "notices": [
-            {"message": n.message, "created_at": _iso(n.created_at), "read_at": _iso(n.read_at)}
-            for n in notices
-        ],
-    }
+    data: dict[str, Any] = {"exported_at": utcnow().isoformat(), "profile": _profile(user)}
+    files: dict[str, bytes] = {}
+    for hooks in registered_hooks():
+        part = hooks.export(session, user)
+        data[hooks.key] = part.data
+        files.update(part.files)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str))
-        for certificate in certificates:
-            if certificate.pdf:
-                archive.writestr(f"certificates/{certificate.serial}.pdf", certificate.pdf)
+        for name, content in files.items():
+            archive.writestr(name, content)
     record_event(
         session,
         actor_id=user.id,
@@ -217,8 +172,9 @@ def deletion_requests(session: Session) -> list[DeletionRequest]:
 
 def retention_years(session: Session) -> int:
     """How long anonymised certificate and audit records are kept (catalogue setting)."""
-    setting = session.get(ProgrammeSetting, "retention_years")
-    value = setting.value if setting is not None else None
+    from lms.catalog.services import programme_settings
+
+    value = (programme_settings(session) or {}).get(RETENTION_SETTING)
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return DEFAULT_RETENTION_YEARS
@@ -274,46 +230,17 @@ def carry_out_deletion(
     }
     old_email = user.email
 
-    # Health data: the answers go, the decision (application status) stays.
-    session.execute(
-        update(Screening)
-        .where(
-            Screening.purged_at.is_(None),
-            Screening.application_id.in_(
-                select(Application.id).where(Application.user_id == user.id)
-            ),
-        )
-        .values(answers_encrypted=None, purged_at=now)
-        .execution_options(synchronize_session=False)
+    erasure = Erasure(
+        person=user,
+        identifying=frozenset(identifying),
+        placeholder=placeholder,
+        old_email=old_email,
+        now=now,
+        evidence_dir=evidence_dir,
     )
-
-    # Evidence files are removed from disk only once the deletion has committed.
-    requests = session.scalars(
-        select(EquivalencyRequest).where(EquivalencyRequest.user_id == user.id)
-    ).all()
-    keys = [r.evidence_key for r in requests if r.evidence_key]
-    for request in requests:
-        request.evidence_key = None
-        request.evidence_name = None
-        request.evidence_type = None
-        request.evidence_size = None
-        request.description = ""
-    if keys:
-        db.after_commit(lambda: _remove_evidence(evidence_dir, keys))
-
-    certificates = session.scalars(
-        select(Certificate).options(undefer(Certificate.pdf)).where(Certificate.user_id == user.id)
-    ).all()
-    for certificate in certificates:
-        certificate.content = _scrub(dict(certificate.content), identifying, placeholder)
-        certificate.pdf = b""
-
-    session.execute(delete(Notification).where(Notification.user_id == user.id))
-    session.execute(
-        delete(OutboxMessage).where(
-            or_(OutboxMessage.user_id == user.id, OutboxMessage.to_address == old_email)
-        )
-    )
+    for hooks in registered_hooks():
+        if hooks.erase is not None:
+            hooks.erase(session, erasure)
 
     user.name = placeholder
     user.email = f"deleted-{user.id}@invalid"
@@ -339,16 +266,7 @@ def carry_out_deletion(
         subject_type="user",
         subject_id=user.id,
         person_id=user.id,
-        certificates_kept=len(certificates),
-        evidence_files_removed=len(keys),
+        **erasure.facts,
         retain_records_until=(now + timedelta(days=365 * years)).date(),
     )
     return user
-
-
-def _remove_evidence(evidence_dir: str | Path, keys: list[str]) -> None:
-    """Delete stored evidence files (after commit); a file already gone is fine."""
-    from lms.equivalency.evidence import discard_evidence
-
-    for key in keys:
-        discard_evidence(evidence_dir, key)

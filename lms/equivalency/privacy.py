@@ -1,0 +1,61 @@
+"""Equivalency's part of a person's privacy requests: their credit requests and evidence."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from lms.auth.models import User
+from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.db import db
+from lms.equivalency.evidence import discard_evidence
+from lms.equivalency.models import EquivalencyRequest
+
+
+def export(session: Session, user: User) -> Export:
+    """Every credit request with its decision (the evidence file is named, not included)."""
+    requests = session.scalars(
+        select(EquivalencyRequest)
+        .options(selectinload(EquivalencyRequest.item))
+        .where(EquivalencyRequest.user_id == user.id)
+        .order_by(EquivalencyRequest.id)
+    ).all()
+    return Export(
+        [
+            {
+                "item": r.item.code,
+                "outside_programme": r.outside_programme,
+                "attended_from": iso(r.attended_from),
+                "attended_to": iso(r.attended_to),
+                "hours": str(r.hours) if r.hours is not None else None,
+                "description": r.description,
+                "evidence_file_name": r.evidence_name,
+                "status": r.status.value,
+                "created_at": iso(r.created_at),
+                "decided_at": iso(r.decided_at),
+                "decision_reason": r.decision_reason,
+            }
+            for r in requests
+        ]
+    )
+
+
+def erase(session: Session, erasure: Erasure) -> None:
+    """The decisions stay; the description and evidence go (files once the deletion commits)."""
+    requests = session.scalars(
+        select(EquivalencyRequest).where(EquivalencyRequest.user_id == erasure.person.id)
+    ).all()
+    keys = [r.evidence_key for r in requests if r.evidence_key]
+    for request in requests:
+        request.evidence_key = None
+        request.evidence_name = None
+        request.evidence_type = None
+        request.evidence_size = None
+        request.description = ""
+    if keys:
+        evidence_dir = erasure.evidence_dir
+        db.after_commit(lambda: [discard_evidence(evidence_dir, key) for key in keys])
+    erasure.facts["evidence_files_removed"] = len(keys)
+
+
+HOOKS = PrivacyHooks("equivalency_requests", export, erase)

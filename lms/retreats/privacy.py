@@ -1,0 +1,61 @@
+"""Retreats' part of a person's privacy requests: applications, never screening answers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from lms.auth.models import User
+from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.retreats.models import Application, Screening
+
+SCREENING_NOTE = (
+    "Medical-screening answers are health data and are never included in an export. "
+    "Each application lists its status only."
+)
+
+
+def export(session: Session, user: User) -> Export:
+    """Each application's session and status; the screening answers stay out (health data)."""
+    applications = session.scalars(
+        select(Application)
+        .options(selectinload(Application.session))
+        .where(Application.user_id == user.id)
+        .order_by(Application.id)
+    ).all()
+    return Export(
+        {
+            "note": SCREENING_NOTE,
+            "applications": [
+                {
+                    "retreat_session_id": a.session_id,
+                    "starts_on": iso(a.session.starts_on),
+                    "ends_on": iso(a.session.ends_on),
+                    "location": a.session.location,
+                    "status": a.status.value,
+                    "applied_at": iso(a.applied_at),
+                    "decided_at": iso(a.decided_at),
+                    "withdrawn_at": iso(a.withdrawn_at),
+                }
+                for a in applications
+            ],
+        }
+    )
+
+
+def erase(session: Session, erasure: Erasure) -> None:
+    """Health data: the answers go, the decision (the application's status) stays."""
+    session.execute(
+        update(Screening)
+        .where(
+            Screening.purged_at.is_(None),
+            Screening.application_id.in_(
+                select(Application.id).where(Application.user_id == erasure.person.id)
+            ),
+        )
+        .values(answers_encrypted=None, purged_at=erasure.now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+HOOKS = PrivacyHooks("retreat_applications", export, erase)
