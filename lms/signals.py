@@ -13,6 +13,10 @@ _signals = Namespace()
 completion_recorded = _signals.signal("completion-recorded")
 """sender: the Completion; kwargs: session, actor_id."""
 
+completions_recorded = _signals.signal("completions-recorded")
+"""sender: a list of Completions inserted together (a cohort); kwargs: session, actor_id.
+Sent instead of one completion_recorded per completion, so subscribers can write in bulk."""
+
 completion_revoked = _signals.signal("completion-revoked")
 """sender: the Completion; kwargs: session, actor_id, reason."""
 

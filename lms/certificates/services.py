@@ -184,22 +184,9 @@ def _insert_pending(
     raced by another request, so no savepoint is needed (a cohort of 200 saves 400 statements);
     only a verification-code collision, about 1 in 2**98, would then fail the transaction.
     """
-    user, item = completion.user, completion.item
     issued_at = utcnow()
     for _attempt in range(3):
-        code = new_verification_code()
-        certificate = Certificate(
-            serial=f"PENDING-{code}",
-            code=code,
-            user_id=user.id,
-            item_id=item.id,
-            completion_id=completion.id,
-            design=design_for(item),
-            content={},
-            sha256="",
-            issued_at=issued_at,
-            expires_at=expiry_for(item, issued_at, settings),
-        )
+        certificate = _pending_record(completion, issued_at, settings)
         if fresh:
             session.add(certificate)
             session.flush()
@@ -215,6 +202,49 @@ def _insert_pending(
             continue  # a code collision (about 1 in 2**98): draw another
         return _with_content(certificate, completion, settings)
     raise Conflict("Could not allocate a unique verification code; please try again.")
+
+
+def _pending_record(
+    completion: Completion, issued_at: datetime, settings: dict[str, Any]
+) -> Certificate:
+    """A new issue record for the completion, under a provisional serial (not added yet)."""
+    item = completion.item
+    code = new_verification_code()
+    return Certificate(
+        serial=f"PENDING-{code}",
+        code=code,
+        user_id=completion.user_id,
+        item_id=item.id,
+        completion_id=completion.id,
+        design=design_for(item),
+        content={},
+        sha256="",
+        issued_at=issued_at,
+        expires_at=expiry_for(item, issued_at, settings),
+    )
+
+
+def record_due_certificates(
+    session: Session, completions: list[Completion], *, actor_id: int | None = None
+) -> list[Certificate]:
+    """The issue records of completions inserted together in this unit of work (a cohort).
+
+    Fresh completions have no certificate and no racer, so the records go in with one flush
+    (one statement where the backend batches inserts), take their serials and content (one
+    batched update at the next flush) and each PDF is a job after commit. Only a
+    verification-code collision, about 1 in 2**98, would fail the transaction.
+    """
+    from lms.jobs import enqueue_after_commit
+
+    settings = programme(session)
+    issued_at = utcnow()
+    certificates = [_pending_record(c, issued_at, settings) for c in completions]
+    session.add_all(certificates)
+    session.flush()
+    for certificate, completion in zip(certificates, completions, strict=True):
+        _with_content(certificate, completion, settings)
+        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+    return certificates
 
 
 def _with_content(

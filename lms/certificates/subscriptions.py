@@ -28,6 +28,15 @@ def on_completion_recorded(
     record_due_certificate(session, completion, actor_id=actor_id, fresh=True)
 
 
+def on_completions_recorded(
+    completions: list[Completion], *, session: Any, actor_id: int | None = None, **_: Any
+) -> None:
+    """A batch (a cohort): every issue record in one insert, their PDFs jobs after commit."""
+    from lms.certificates.services import record_due_certificates
+
+    record_due_certificates(session, completions, actor_id=actor_id)
+
+
 def on_completion_revoked(
     completion: Completion,
     *,
@@ -68,6 +77,14 @@ def subscribe() -> None:
     if _connected:
         return
     signals.completion_recorded.connect(on_completion_recorded, weak=False)
+    signals.completions_recorded.connect(on_completions_recorded, weak=False)
     signals.completion_revoked.connect(on_completion_revoked, weak=False)
     signals.completions_imported.connect(on_completions_imported, weak=False)
-    _connected.extend([on_completion_recorded, on_completion_revoked, on_completions_imported])
+    _connected.extend(
+        [
+            on_completion_recorded,
+            on_completions_recorded,
+            on_completion_revoked,
+            on_completions_imported,
+        ]
+    )

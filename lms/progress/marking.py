@@ -25,7 +25,7 @@ from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
-from lms.signals import completion_recorded, completion_revoked
+from lms.signals import completion_recorded, completion_revoked, completions_recorded
 
 EARLIEST_COMPLETION = date(1990, 1, 1)
 NOTE_MAX = 2000
@@ -170,6 +170,24 @@ def _insert_guarded(session: Session, completion: Completion, user: User, item: 
         raise Conflict(_already(user, item, when)) from None
 
 
+def _audit_recorded(
+    session: Session, completion: Completion, item: CatalogItem, *, actor_id: int | None, bulk: bool
+) -> None:
+    """The audit event of one inserted completion."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="completion.recorded",
+        subject_type="completion",
+        subject_id=completion.id,
+        person_id=completion.user_id,
+        item=item.code,
+        completed_on=completion.completed_on,
+        source=CompletionSource(completion.source).value,
+        bulk=bulk,
+    )
+
+
 def insert_checked_completion(
     session: Session,
     *,
@@ -180,13 +198,8 @@ def insert_checked_completion(
     actor_id: int | None,
     note: str,
     bulk: bool,
-    savepoint: bool = True,
 ) -> Completion:
-    """Insert a checked completion; the unique live index has the last word on duplicates.
-
-    Without `savepoint` a duplicate fails the caller's whole savepoint (the cohort wraps its
-    batch in one and retries row by row when that happens).
-    """
+    """Insert a checked completion; the unique live index has the last word on duplicates."""
     completion = Completion(
         user_id=user.id,
         item_id=item.id,
@@ -195,25 +208,44 @@ def insert_checked_completion(
         recorded_by_id=actor_id,
         note=note,
     )
-    if not savepoint:
-        session.add(completion)
-        session.flush()
-    else:
-        _insert_guarded(session, completion, user, item)
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="completion.recorded",
-        subject_type="completion",
-        subject_id=completion.id,
-        person_id=user.id,
-        item=item.code,
-        completed_on=completed_on,
-        source=source.value,
-        bulk=bulk,
-    )
+    _insert_guarded(session, completion, user, item)
+    _audit_recorded(session, completion, item, actor_id=actor_id, bulk=bulk)
     completion_recorded.send(completion, session=session, actor_id=actor_id, bulk=bulk)
     return completion
+
+
+def insert_checked_batch(
+    session: Session,
+    *,
+    people: list[User],
+    item: CatalogItem,
+    completed_on: date,
+    source: CompletionSource,
+    actor_id: int | None,
+    note: str,
+) -> list[Completion]:
+    """Insert checked completions for many people in one flush (one statement on a backend
+    that batches inserts), audit each, and tell subscribers once for the whole batch.
+
+    A duplicate fails the flush, so the caller holds a savepoint to retry row by row.
+    """
+    completions = [
+        Completion(
+            user_id=user.id,
+            item_id=item.id,
+            completed_on=completed_on,
+            source=source,
+            recorded_by_id=actor_id,
+            note=note,
+        )
+        for user in people
+    ]
+    session.add_all(completions)
+    session.flush()
+    for completion in completions:
+        _audit_recorded(session, completion, item, actor_id=actor_id, bulk=False)
+    completions_recorded.send(completions, session=session, actor_id=actor_id)
+    return completions
 
 
 def record_completion(
@@ -371,8 +403,25 @@ def record_cohort(
         else:
             due.append((uid, user))
 
-    def insert_all(savepoint: bool) -> tuple[list[CohortEntry], list[CohortEntry]]:
-        """Insert every due completion; with savepoints, skip those recorded meanwhile."""
+    def insert_batch() -> tuple[list[CohortEntry], list[CohortEntry]]:
+        """Insert every due completion at once (a racer's duplicate fails the whole batch)."""
+        completions = insert_checked_batch(
+            session,
+            people=[user for _, user in due],
+            item=item,
+            completed_on=completed_on,
+            source=CompletionSource.INSTRUCTOR,
+            actor_id=actor_id,
+            note=note,
+        )
+        created = [
+            CohortEntry(uid, user.name, user.email, completion_id=completion.id)
+            for (uid, user), completion in zip(due, completions, strict=True)
+        ]
+        return created, []
+
+    def insert_one_by_one() -> tuple[list[CohortEntry], list[CohortEntry]]:
+        """Insert every due completion in its own savepoint, skipping those recorded meanwhile."""
         created: list[CohortEntry] = []
         lost: list[CohortEntry] = []
         for uid, user in due:
@@ -386,7 +435,6 @@ def record_cohort(
                     actor_id=actor_id,
                     note=note,
                     bulk=False,
-                    savepoint=savepoint,
                 )
             except Conflict as error:  # recorded from elsewhere a moment ago
                 lost.append(CohortEntry(uid, user.name, user.email, error.message))
@@ -395,13 +443,14 @@ def record_cohort(
         return created, lost
 
     with watch_many(session, [uid for uid, _ in due]):
-        # One savepoint for the batch (two statements instead of 400 for a cohort of 200);
-        # should another request record one of them meanwhile, redo it row by row.
+        # One savepoint and one flush for the batch (a handful of statements for a cohort of
+        # 200, its certificates included); should another request record one of them
+        # meanwhile, redo it row by row.
         try:
             with session.begin_nested():
-                created, lost = insert_all(savepoint=False)
+                created, lost = insert_batch()
         except IntegrityError:
-            created, lost = insert_all(savepoint=True)
+            created, lost = insert_one_by_one()
     skipped.extend(lost)
     # One summary event, besides one per completion, so the result page can be shown again.
     event = record_event(
