@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -271,8 +271,10 @@ _COUNTS = (
     .where(Application.session_id.in_(bindparam("ids", expanding=True)))
     .group_by(Application.session_id, Application.status)
 )
-# Upcoming sessions with their application counts in one statement: a row per session and
-# status (status NULL for a session nobody applied to yet).
+# Upcoming sessions with their places taken in one statement: a row per session and
+# place-holding status (status NULL for a session with no place taken yet). Only those
+# statuses are counted, through the (session_id, status) index, so the work is bounded by the
+# sessions' capacity, not by how many people applied or wait.
 _UPCOMING = (
     select(
         RetreatSession.id,
@@ -285,7 +287,10 @@ _UPCOMING = (
         Application.status,
         func.count(Application.id),
     )
-    .outerjoin(Application, Application.session_id == RetreatSession.id)
+    .outerjoin(
+        Application,
+        and_(Application.session_id == RetreatSession.id, Application.status.in_(PLACE_HOLDING)),
+    )
     .where(RetreatSession.active.is_(True), RetreatSession.starts_on > bindparam("today"))
     .group_by(RetreatSession.id, Application.status)
     .order_by(RetreatSession.starts_on, RetreatSession.id)
@@ -368,7 +373,10 @@ def all_sessions(session: Session) -> list[SessionSummary]:
 
 
 def upcoming_sessions(session: Session, *, today: date | None = None) -> list[SessionSummary]:
-    """Active sessions that have not started, soonest first, with counts (one query)."""
+    """Active sessions that have not started, soonest first, with places taken (one query).
+
+    Their `counts` hold the place-holding statuses only (what `taken` adds up).
+    """
     views: dict[int, SessionView] = {}
     counts: dict[int, Counter] = defaultdict(Counter)
     for *columns, status, number in read(session, _UPCOMING, {"today": _today(today)}):
