@@ -287,6 +287,26 @@ _STORED_SUMMARIES = select(*ProgressSummary.__table__.c).where(
 )
 
 
+def _update_by_key(table: Any, key: tuple[str, ...]) -> Any:
+    """UPDATE of every non-key column where the key columns equal `key_<name>` parameters."""
+    return (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"key_{name}") for name in key))
+        .values({c.name: bindparam(c.name) for c in table.c if c.name not in key})
+    )
+
+
+def _keyed(values: dict[str, Any], key: tuple[str, ...]) -> dict[str, Any]:
+    """A row's values as `_update_by_key` parameters."""
+    return {**{f"key_{name}": values[name] for name in key}, **values}
+
+
+_ROW_KEY = ("user_id", "item_id")
+_SUMMARY_KEY = ("user_id",)
+_UPDATE_ROW = _update_by_key(Standing.__table__, _ROW_KEY)
+_UPDATE_SUMMARY = _update_by_key(ProgressSummary.__table__, _SUMMARY_KEY)
+
+
 def _stored(session: Session, ids: Sequence[int]) -> tuple[dict, dict]:
     """The stored rows and summaries of the people: two queries."""
     wanted = {"ids": list(ids)}
@@ -373,14 +393,19 @@ def _refresh_chunk(
             )
     if summaries_gone:
         session.execute(delete(ProgressSummary).where(ProgressSummary.user_id.in_(summaries_gone)))
+    # Core executemany on the session's connection: the ORM's bulk-by-primary-key path costs
+    # more than the writes themselves, and these tables hold no facts anyone tracks.
+    connection = session.connection()
     if inserts:
-        session.execute(insert(Standing), inserts)
+        connection.execute(insert(Standing.__table__), inserts)
     if updates:
-        session.execute(update(Standing), updates)
+        connection.execute(_UPDATE_ROW, [_keyed(values, _ROW_KEY) for values in updates])
     if summary_inserts:
-        session.execute(insert(ProgressSummary), summary_inserts)
+        connection.execute(insert(ProgressSummary.__table__), summary_inserts)
     if summary_updates:
-        session.execute(update(ProgressSummary), summary_updates)
+        connection.execute(
+            _UPDATE_SUMMARY, [_keyed(values, _SUMMARY_KEY) for values in summary_updates]
+        )
     report.rows_written += len(inserts) + len(updates) + len(summary_inserts) + len(summary_updates)
     report.rows_deleted += len(gone) + len(summaries_gone)
     if unlocked:
