@@ -9,6 +9,7 @@ registered app-wide) and one query-argument parser serve every route.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ MAX_PAGE = 100_000
 # `- 1 day` can never overflow Python's date range.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
+_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 class IdConverter(IntegerConverter):
@@ -54,9 +56,12 @@ def bounded_int(text: str | None, *, minimum: int = 1, maximum: int = MAX_ID) ->
 
 
 def query_int(name: str, *, default: int, minimum: int = 1, maximum: int = MAX_PAGE) -> int:
-    """A number from the query string (the default when absent); 400 when out of bounds."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    """A number from the query string: the default when absent or not a number at all (an old
+    bookmark still opens), a 400 when it is a number out of bounds (it would reach the
+    database as an OFFSET or an id no row can have).
+    """
+    raw = (request.args.get(name) or "").strip()
+    if not _NUMBER.fullmatch(raw):
         return default
     number = bounded_int(raw, minimum=minimum, maximum=maximum)
     if number is None:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import PASSWORD, SCREENING_KEY
 from mail_support import Inbox, free_port, text_of
 from sqlalchemy import create_engine, select
 
@@ -33,6 +32,8 @@ from lms.auth.models import Role, User
 from lms.config import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
+PASSWORD = "correct horse battery staple"  # make_user's password (tests/conftest.py)
+SCREENING_KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 DEADLINE = 60
 NEW_PASSWORD = "a served new passphrase"
 
