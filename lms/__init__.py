@@ -64,6 +64,9 @@ class LMS:
 
             app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(TEMPLATE_DIR)])
         csrf.init_app(app)
+        from lms.bounds import register_converters
+
+        register_converters(app.url_map)  # <id:...> must exist before the blueprints' rules
 
         from lms.auth import views as auth_views
         from lms.ratelimit import limiter

@@ -9,6 +9,7 @@ from flask import Blueprint
 # Each entry is a module exposing `bp` (a Blueprint). Order decides nothing but readability.
 VIEW_MODULES: tuple[str, ...] = (
     "lms.auth.views",
+    "lms.auth.link_views",
     "lms.catalog.views",
     "lms.progress.views",
     "lms.admin.views",

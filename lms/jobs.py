@@ -71,6 +71,10 @@ class Jobs:
         task = self.huey.task
         self.render_certificate = task(name="render_certificate")(_in_app(app, render_certificate))
         self.deliver_messages = task(name="deliver_messages")(_in_app(app, deliver_messages))
+        self.register_account = task(name="register_account")(_in_app(app, register_account))
+        self.send_password_reset = task(name="send_password_reset")(
+            _in_app(app, send_password_reset)
+        )
         self.sweep = self.huey.periodic_task(crontab(minute="*"), name="sweep")(
             _in_app(app, sweep_due_work)
         )
@@ -110,6 +114,22 @@ def deliver_messages(ids: list[int]) -> None:
     from lms.mail.services import deliver
 
     deliver(ids=list(ids))
+
+
+def register_account(registration: Any) -> None:
+    """Create a registered account, or tell the address's owner they already have one."""
+    from lms.auth.accounts import complete_registration
+
+    complete_registration(db.session, registration)
+    db.commit()
+
+
+def send_password_reset(email: str) -> None:
+    """E-mail a reset link if the address has an active account (nothing otherwise)."""
+    from lms.auth.accounts import send_password_reset as send
+
+    send(db.session, email)
+    db.commit()
 
 
 @dataclass(frozen=True)

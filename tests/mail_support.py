@@ -91,6 +91,25 @@ def link_in(text: str, path_part: str) -> str:
     raise AssertionError(f"no link with {path_part!r} in: {text}")
 
 
+def open_link(client: object, link: str) -> str:
+    """Open an e-mailed link as its page's script does; returns the page's token-free path.
+
+    The code after "#" never reaches the server in the URL: the page posts it to
+    `<page>/open`, which keeps it in the session and sends the browser back (303).
+    """
+    path, _, code = link.partition("#")
+    assert code, f"the link {link!r} carries no code in its fragment"
+    assert client.get(path).status_code == 200  # type: ignore[attr-defined]
+    answer = client.post(f"{path}/open", data={"code": code})  # type: ignore[attr-defined]
+    assert answer.status_code == 303 and answer.location.endswith(path), answer.status_code
+    return path
+
+
+def code_of(link: str) -> str:
+    """The code (token) an e-mailed link carries."""
+    return link.partition("#")[2]
+
+
 def outbox(session: Session) -> list[OutboxMessage]:
     """Every outbox row, oldest first, as the senders left them.
 

@@ -17,6 +17,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from lms.auth.models import Role
+from lms.bounds import MAX_PAGE, DateBounds, IdRange
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
@@ -30,7 +31,10 @@ class FilterForm(FlaskForm):
         csrf = False
 
     page = IntegerField(
-        "Page", validators=[Optional(), NumberRange(min=1)], default=1, widget=HiddenInput()
+        "Page",
+        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)],
+        default=1,
+        widget=HiddenInput(),
     )
 
 
@@ -61,10 +65,10 @@ class AuditFilterForm(FilterForm):
     action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
     actor = StringField("Done by", validators=[Optional()], description="Name or e-mail.")
     person = StringField("Concerning", validators=[Optional()], description="Name or e-mail.")
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
-    actor_id = IntegerField("Actor id", validators=[Optional()], widget=HiddenInput())
-    person_id = IntegerField("Person id", validators=[Optional()], widget=HiddenInput())
+    date_from = DateField("From", validators=[Optional(), DateBounds()])
+    date_to = DateField("To", validators=[Optional(), DateBounds()])
+    actor_id = IntegerField("Actor id", validators=[Optional(), IdRange()], widget=HiddenInput())
+    person_id = IntegerField("Person id", validators=[Optional(), IdRange()], widget=HiddenInput())
 
     def set_actions(self, actions: list[str]) -> None:
         """Offer the actions present in the trail (plus the one asked for, kept visible)."""

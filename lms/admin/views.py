@@ -108,7 +108,7 @@ def _render_user(user_id: int, status: int = 200, roles_form: RolesForm | None =
     return page, status
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<id:user_id>")
 @admin_required
 def user(user_id: int) -> Any:
     """One account: its details, roles, state, licence and what happened to it."""
@@ -122,7 +122,7 @@ def _refused(user_id: int, error: DomainError, roles_form: RolesForm | None = No
     return _render_user(user_id, error.status_code, roles_form)
 
 
-@bp.post("/users/<int:user_id>/roles")
+@bp.post("/users/<id:user_id>/roles")
 @admin_required
 def change_roles(user_id: int) -> Any:
     """Replace a person's roles (never your own admin role, never the last admin)."""
@@ -155,21 +155,21 @@ def _set_active(user_id: int, active: bool) -> Any:
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 @admin_required
 def deactivate(user_id: int) -> Any:
     """Stop an account from signing in and end all its sessions."""
     return _set_active(user_id, False)
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<id:user_id>/reactivate")
 @admin_required
 def reactivate(user_id: int) -> Any:
     """Let a deactivated account sign in again."""
     return _set_active(user_id, True)
 
 
-@bp.post("/users/<int:user_id>/verify-licence")
+@bp.post("/users/<id:user_id>/verify-licence")
 @admin_required
 def verify_licence(user_id: int) -> Any:
     """Record that an admin checked the licence with the issuing board."""

@@ -8,10 +8,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from lms.audit.services import record_event
+from lms.auth.links import link_url
 from lms.auth.models import User
-from lms.auth.passwords import verify_password
+from lms.auth.passwords import hash_password, password_problem, verify_password
 from lms.auth.services import (
     Licence,
+    create_user,
     find_user_by_email,
     normalise_email,
     set_password,
@@ -29,7 +31,7 @@ from lms.auth.tokens import (
 )
 from lms.db import utcnow
 from lms.errors import Conflict, InvalidInput
-from lms.mail.services import public_url, queue_message, render_message
+from lms.mail.services import public_url, queue_message
 
 WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105 - a message
 
@@ -37,17 +39,22 @@ WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105 - a
 # --------------------------------------------------------------------------- password reset
 
 
-def request_password_reset(session: Session, email: str) -> None:
-    """E-mail a reset link when the address belongs to an active account; else do the same work.
+def request_password_reset(email: str) -> None:
+    """Ask for a reset link for an address; the lookup and the mail happen in a job.
 
-    The caller answers identically either way. The unknown-address branch signs and renders a
-    throw-away message so both branches cost about the same, and the real message is sent
-    by a job after commit so the mail server's speed cannot give it away.
+    The request does the same work whether or not the address has an account (it queues one
+    job once the request commits, and touches no table), so neither its answer nor its
+    timing tells the two apart.
     """
+    from lms.jobs import enqueue_after_commit
+
+    enqueue_after_commit("send_password_reset", normalise_email(email)[:320])
+
+
+def send_password_reset(session: Session, email: str) -> None:
+    """The job: e-mail a reset link when the address belongs to an active account."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
-        token = make_token(PASSWORD_RESET, {"u": 0, "f": "0" * 32})
-        render_message("password_reset", {"name": "", "link": token})
         return
     token = make_token(PASSWORD_RESET, {"u": user.id, "f": account_fingerprint(user)})
     queue_message(
@@ -56,7 +63,7 @@ def request_password_reset(session: Session, email: str) -> None:
         kind="password_reset",
         subject="Reset your KAP Training password",
         template="password_reset",
-        context={"link": public_url("auth.reset_password", fallback=None, token=token)},
+        context={"link": link_url("reset", token)},
         optional=False,
     )
     record_event(
@@ -67,6 +74,85 @@ def request_password_reset(session: Session, email: str) -> None:
         subject_id=user.id,
         person_id=user.id,
     )
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a person typed on the registration form, with the password already hashed."""
+
+    email: str
+    name: str
+    password_hash: str
+    credentials: str
+    licence: Licence
+
+
+def request_registration(
+    *, email: str, name: str, password: str, credentials: str, licence: Licence
+) -> None:
+    """Check the password, hash it, and leave the rest to a job run after the request.
+
+    Whether the address already has an account is decided in the job, never in the request:
+    a new address gets an account and a confirmation link, a known one a "you already have
+    an account" message, and both requests do identical work (one argon2 hash, one job) and
+    give the same answer.
+    """
+    from lms.jobs import enqueue_after_commit
+
+    email = normalise_email(email)
+    if problem := password_problem(password, email):
+        raise InvalidInput(problem)
+    registration = Registration(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        credentials=credentials.strip(),
+        licence=licence,
+    )
+    enqueue_after_commit("register_account", registration)
+
+
+def complete_registration(session: Session, registration: Registration) -> User | None:
+    """The job: create the account and send its confirmation link, or tell the owner.
+
+    Returns the new account, or None when the address already had one (its owner is told
+    by e-mail, with links to sign in and to reset the password).
+    """
+    existing = find_user_by_email(session, registration.email)
+    if existing is None:
+        try:
+            user = create_user(
+                session,
+                email=registration.email,
+                name=registration.name,
+                password=None,
+                password_hash=registration.password_hash,
+                credentials=registration.credentials,
+                licence=registration.licence,
+            )
+        except Conflict:  # registered a moment ago by a twin request
+            session.rollback()
+            existing = find_user_by_email(session, registration.email)
+        else:
+            send_email_confirmation(session, user)
+            return user
+    if existing is not None:
+        queue_message(
+            session,
+            user=existing,
+            kind="account_exists",
+            subject="You already have a KAP Training account",
+            template="account_exists",
+            context={
+                "login_link": public_url("auth.login", fallback=None),
+                "reset_link": public_url("auth.forgot_password", fallback=None),
+            },
+            optional=False,
+        )
+    return None
 
 
 def _user_for_link(session: Session, payload: dict) -> User:
@@ -121,7 +207,7 @@ def send_email_confirmation(session: Session, user: User) -> None:
         template="email_confirmation",
         context={
             "email": user.email,
-            "link": public_url("auth.confirm_email", fallback=None, token=token),
+            "link": link_url("confirm", token),
         },
         optional=False,
     )

@@ -59,7 +59,7 @@ def invite() -> Response | tuple[str, int]:
     return redirect(url_for("accounts_admin.invite"))
 
 
-@bp.post("/invite/<int:user_id>/resend")
+@bp.post("/invite/<id:user_id>/resend")
 @admin_required
 def resend_invitation(user_id: int) -> Response:
     """Send an invitation link again."""
@@ -85,7 +85,7 @@ def deletions() -> str:
     )
 
 
-@bp.post("/deletions/<int:user_id>")
+@bp.post("/deletions/<id:user_id>")
 @admin_required
 def carry_out_deletion(user_id: int) -> Response | tuple[str, int]:
     """Carry out one deletion request."""

@@ -61,6 +61,16 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
 
 
+class LinkCodeForm(FlaskForm):
+    """The code of an e-mailed link (the page's script fills it in from the link)."""
+
+    code = StringField(
+        "The link or code from the e-mail",
+        validators=[DataRequired(), Length(max=3000)],
+        description="Paste the whole link from the e-mail if this box is empty.",
+    )
+
+
 class NewPasswordForm(FlaskForm):
     """A new password, typed twice (reset link and invitation acceptance)."""
 

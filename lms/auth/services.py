@@ -51,13 +51,18 @@ def create_user(
     email: str,
     name: str,
     password: str | None,
+    password_hash: str | None = None,
     roles: set[Role] | frozenset[Role] = frozenset({Role.CLINICIAN}),
     credentials: str = "",
     licence: Licence | None = None,
     licence_verified: bool = False,
     actor_id: int | None = None,
 ) -> User:
-    """Create an account; raises Conflict when the e-mail is taken."""
+    """Create an account; raises Conflict when the e-mail is taken.
+
+    `password_hash` is a password hashed already (registration hashes in the request and
+    creates the account in a job); otherwise `password` is checked and hashed here.
+    """
     email = normalise_email(email)
     if not email or "@" not in email:
         raise InvalidInput("Enter a valid e-mail address.")
@@ -72,7 +77,7 @@ def create_user(
         email=email,
         name=name.strip(),
         credentials=credentials.strip(),
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password) if password else password_hash,
         pre_licensed=licence.pre_licensed,
         licence_type=None if licence.pre_licensed else licence.type,
         licence_number=None if licence.pre_licensed else licence.number,
@@ -323,8 +328,9 @@ def invite_staff(
 
 def send_invitation(session: Session, user: User, *, actor: User) -> None:
     """E-mail (again) the link with which an invited person sets their password."""
+    from lms.auth.links import link_url
     from lms.auth.tokens import INVITATION, account_fingerprint, make_token
-    from lms.mail.services import public_url, queue_message
+    from lms.mail.services import queue_message
 
     if not actor.has_role(Role.ADMIN):
         raise Forbidden("Only an administrator can invite staff.")
@@ -338,7 +344,7 @@ def send_invitation(session: Session, user: User, *, actor: User) -> None:
         subject="You are invited to the KAP Training Tracker",
         template="invitation",
         context={
-            "link": public_url("auth.accept_invitation", fallback=None, token=token),
+            "link": link_url("invitation", token),
             "inviter": actor.name,
             "roles": " and ".join(r.label.lower() for r in sorted(user.roles)),
         },

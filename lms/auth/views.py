@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from lms.auth import accounts, services
 from lms.auth.access import safe_next
-from lms.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, RegistrationForm
+from lms.auth.forms import ForgotPasswordForm, LoginForm, RegistrationForm
 from lms.auth.models import User
 from lms.db import db
 from lms.errors import DomainError
@@ -72,10 +72,16 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+def _register_address_key() -> str:
+    """Rate-limit key for the address being registered (known or not: same limit)."""
+    return "register:" + services.normalise_email(request.form.get("email", ""))[:320]
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
-def register() -> Response | str:
-    """A clinician creates an account."""
+@limiter.limit("3 per hour", methods=["POST"], key_func=_register_address_key)
+def register() -> Response | str | tuple[str, int]:
+    """A clinician asks for an account; the answer never says whether the address had one."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = RegistrationForm()
@@ -88,8 +94,7 @@ def register() -> Response | str:
             expires_on=form.licence_expires_on.data,
         )
         try:
-            user = services.create_user(
-                db.session,
+            accounts.request_registration(
                 email=form.email.data,
                 name=form.name.data,
                 password=form.password.data,
@@ -98,21 +103,17 @@ def register() -> Response | str:
             )
         except DomainError as error:
             db.rollback()
-            if "e-mail" in error.message:
-                form.email.errors.append(error.message)
-            else:
-                flash(error.message, "error")
+            form.password.errors.append(error.message)
             return render_template("auth/register.html", form=form), error.status_code
-        accounts.send_email_confirmation(db.session, user)
-        login_user(user)
-        flash(
-            "Your account is ready. We e-mailed you a link to confirm your address; "
-            "an administrator will verify your licence.",
-            "success",
-        )
-        return redirect(home_for(user))
+        return redirect(url_for("auth.registered"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
+
+
+@bp.get("/register/sent")
+def registered() -> str:
+    """What everyone who registers reads, whether or not the address had an account."""
+    return render_template("auth/registered.html")
 
 
 # --------------------------------------------------------------------------- password reset
@@ -135,64 +136,14 @@ def forgot_password() -> Response | str | tuple[str, int]:
     """Ask for a reset link; the answer is the same whether or not the address exists."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(db.session, form.email.data)
+        accounts.request_password_reset(form.email.data)
         flash(FORGOT_ANSWER, "info")
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/forgot_password.html", form=form), status
 
 
-def _link_problem(error: DomainError, *, again: str) -> tuple[str, int]:
-    """The page shown for an expired, used or broken link, with the way to get a new one."""
-    db.rollback()
-    return render_template("auth/link_problem.html", message=error.message, again=again), 400
-
-
-@bp.route("/reset-password/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-def reset_password(token: str) -> Response | str | tuple[str, int]:
-    """Choose a new password through an e-mailed link; other sessions are signed out."""
-    try:
-        account = accounts.check_reset_link(db.session, token)
-    except DomainError as error:
-        return _link_problem(error, again=url_for("auth.forgot_password"))
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.reset_password(db.session, token, form.password.data)
-        except DomainError as error:
-            db.rollback()
-            form.password.errors.append(error.message)
-            return render_template(
-                "auth/reset_password.html", form=form, email=account.email
-            ), error.status_code
-        login_user(user)
-        flash("Your password is changed. Every other session of your account is signed out.")
-        return redirect(home_for(user))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/reset_password.html", form=form, email=account.email), status
-
-
 # --------------------------------------------------------------------------- e-mail confirmation
-
-
-@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
-def confirm_email(token: str) -> Response | str | tuple[str, int]:
-    """Confirm an address: the link shows a button, the button (a POST) confirms."""
-    again = url_for("account.profile")
-    if request.method == "GET":
-        return render_template("auth/confirm_email.html")
-    try:
-        result = accounts.confirm_email(db.session, token)
-    except DomainError as error:
-        return _link_problem(error, again=again)
-    if result.already:
-        flash("Your e-mail address was already confirmed.", "info")
-    else:
-        flash("Thank you: your e-mail address is confirmed.", "success")
-    if current_user.is_authenticated:
-        return redirect(home_for(current_user))
-    return redirect(url_for("auth.login"))
 
 
 def _user_key() -> str:
@@ -214,33 +165,3 @@ def resend_confirmation() -> Response:
         return redirect(back)
     flash(f"We sent a new confirmation link to {current_user.email}.", "success")
     return redirect(back)
-
-
-# --------------------------------------------------------------------------- invitations
-
-
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-def accept_invitation(token: str) -> Response | str | tuple[str, int]:
-    """An invited member of staff chooses their own password and is signed in."""
-    try:
-        invited = accounts.check_invitation(db.session, token)
-    except DomainError as error:
-        return _link_problem(error, again=None)
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.accept_invitation(db.session, token, form.password.data)
-        except DomainError as error:
-            db.rollback()
-            form.password.errors.append(error.message)
-            return render_template(
-                "auth/accept_invitation.html", form=form, invited=invited
-            ), error.status_code
-        if current_user.is_authenticated:
-            logout_user()
-        login_user(user)
-        flash(f"Welcome, {user.name}. Your password is set.", "success")
-        return redirect(home_for(user))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/accept_invitation.html", form=form, invited=invited), status

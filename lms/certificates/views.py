@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from lms.auth.access import admin_required, may_see_person
+from lms.bounds import query_int
 from lms.certificates import services
 from lms.certificates.codes import normalise_code
 from lms.certificates.forms import RevokeForm, UploadForm
@@ -41,7 +42,7 @@ def _pdf_response(data: bytes, filename: str) -> Response:
     return response
 
 
-@bp.get("/certificates/<int:certificate_id>.pdf")
+@bp.get("/certificates/<id:certificate_id>.pdf")
 @login_required
 def download(certificate_id: int) -> Response:
     """The stored PDF of a certificate, for its holder and for staff (404 for anyone else).
@@ -58,7 +59,7 @@ def download(certificate_id: int) -> Response:
     return _pdf_response(certificate.pdf, services.download_name(certificate))
 
 
-@bp.get("/people/<int:user_id>/transcript.pdf")
+@bp.get("/people/<id:user_id>/transcript.pdf")
 @login_required
 def transcript(user_id: int) -> Response:
     """A transcript of every live completion, rendered now, for the person and for staff."""
@@ -68,7 +69,7 @@ def transcript(user_id: int) -> Response:
     return _pdf_response(data, f"transcript-{user_id}-{utcnow().date().isoformat()}.pdf")
 
 
-@bp.get("/people/<int:user_id>/certificates")
+@bp.get("/people/<id:user_id>/certificates")
 @login_required
 def person(user_id: int) -> str:
     """A person's certificates with download links (the person themself and staff only)."""
@@ -84,10 +85,7 @@ def person(user_id: int) -> str:
 def admin_list() -> str:
     """Every certificate, searchable by holder name, serial or code."""
     query = (request.args.get("q") or "").strip()[:200]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = query_int("page", default=1)
     rows, total = services.search_certificates(db.session, query, page=page)
     pages = max(1, -(-total // services.SEARCH_PAGE_SIZE))
     return render_template(
@@ -107,7 +105,7 @@ def _back_to_list() -> Response:
     return redirect(url_for("certificates.admin_list", q=query or None))
 
 
-@bp.post("/admin/certificates/<int:certificate_id>/revoke")
+@bp.post("/admin/certificates/<id:certificate_id>/revoke")
 @admin_required
 def revoke(certificate_id: int) -> Any:
     """Revoke one certificate with a reason."""
@@ -127,7 +125,7 @@ def revoke(certificate_id: int) -> Any:
     return _back_to_list()
 
 
-@bp.post("/admin/certificates/<int:certificate_id>/reissue")
+@bp.post("/admin/certificates/<id:certificate_id>/reissue")
 @admin_required
 def reissue(certificate_id: int) -> Any:
     """Reissue a certificate: a new code and today's name; the old one shows superseded."""

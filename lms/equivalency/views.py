@@ -84,7 +84,7 @@ def new() -> Response | tuple[str, int] | str:
     return render_template("equivalency/new.html", form=form), status
 
 
-@bp.get("/<int:request_id>")
+@bp.get("/<id:request_id>")
 @login_required
 def detail(request_id: int) -> str:
     """One request: what was asked, the evidence, the decision trail."""
@@ -93,7 +93,7 @@ def detail(request_id: int) -> str:
     return render_template("equivalency/detail.html", req=item, form=form)
 
 
-@bp.get("/<int:request_id>/evidence")
+@bp.get("/<id:request_id>/evidence")
 @login_required
 def evidence(request_id: int) -> Response:
     """Download the evidence file: owner and reviewers only, never shown inline."""
@@ -113,7 +113,7 @@ def evidence(request_id: int) -> Response:
     return response
 
 
-@bp.post("/<int:request_id>/withdraw")
+@bp.post("/<id:request_id>/withdraw")
 @login_required
 def withdraw(request_id: int) -> Response:
     """The clinician withdraws a pending request."""
@@ -144,7 +144,7 @@ def review() -> str:
     )
 
 
-@bp.post("/<int:request_id>/decide")
+@bp.post("/<id:request_id>/decide")
 @staff_required
 def decide(request_id: int) -> Response | tuple[str, int]:
     """Approve or decline a pending request (once; a second reviewer is told who did)."""

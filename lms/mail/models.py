@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, str_enum, utcnow
+from lms.mail.transport import new_message_id
 from lms.status import Status
 
 
@@ -40,6 +41,11 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Made once with the row and sent with every attempt: a copy sent again after an
+    # interrupted attempt carries the same Message-ID, so receivers can drop the duplicate.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True, default=new_message_id)
+    # What the server answered when it accepted the message ("250 ... queued as ...").
+    server_reply: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         Index("ix_outbox_messages_sent_at", "sent_at"),

@@ -27,6 +27,8 @@ from lms.mail.transport import (
     FolderTransport,
     SmtpTransport,
     build_email,
+    header_text,
+    new_message_id,
     parse_smtp_url,
 )
 
@@ -34,6 +36,12 @@ log = logging.getLogger(__name__)
 
 # A claim older than this belongs to a sender that died mid-way; the message is retried.
 STALE_CLAIM = timedelta(minutes=10)
+DEFAULT_SENDER = "KAP Training <no-reply@example.org>"
+# Written on a row taken back from a sender that died between claiming and recording it.
+INTERRUPTED = (
+    "An earlier attempt was interrupted before its result was recorded; "
+    "sent again with the same Message-ID."
+)
 BATCH_SIZE = 200
 OUTBOX_PAGE_SIZE = 50
 
@@ -106,7 +114,8 @@ def queue_message(
     message = OutboxMessage(
         user_id=user.id,
         to_address=to_address or user.email,
-        subject=subject[:200],
+        subject=header_text(subject),
+        message_id=new_message_id(current_app.config.get("LMS_MAIL_FROM", DEFAULT_SENDER)),
         text_body=text,
         html_body=html,
         kind=kind[:60],
@@ -185,15 +194,23 @@ def deliver(*, ids: list[int] | None = None, now: datetime | None = None) -> Del
 
 
 def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> DeliveryReport:
-    """The body of deliver(), on the given session."""
+    """The body of deliver(), on the given session.
+
+    Each result is committed the moment the server answers, so a sender killed mid-batch
+    leaves every message it handed over marked sent; only the one in flight stays "sending".
+    That row is taken back after STALE_CLAIM and sent again with its stored Message-ID
+    (receivers treat a repeated Message-ID as the same message), and the row says so.
+    """
     sent = failed = 0
     while True:
-        batch = select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id)
+        batch = select(OutboxMessage.id, OutboxMessage.status).where(_claimable(now))
         if ids is not None:
             batch = batch.where(OutboxMessage.id.in_(ids))
-        candidates = list(session.scalars(batch.limit(BATCH_SIZE)))
-        if not candidates:
+        rows = session.execute(batch.order_by(OutboxMessage.id).limit(BATCH_SIZE)).all()
+        if not rows:
             break
+        candidates = [row.id for row in rows]
+        interrupted = {row.id for row in rows if row.status == OutboxStatus.SENDING}
         claimed = list(
             session.scalars(
                 update(OutboxMessage)
@@ -208,19 +225,8 @@ def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> 
         )
         session.commit()
         if claimed:
-            results = _send_rows(session, claimed)
-            for message_id, error in results.items():
-                values: dict[str, Any]
-                if error is None:
-                    values = {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
-                    sent += 1
-                else:
-                    values = {"status": OutboxStatus.FAILED, "last_error": error[:500]}
-                    failed += 1
-                session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
-                )
-            session.commit()
+            batch_sent, batch_failed = _send_rows(session, claimed, interrupted)
+            sent, failed = sent + batch_sent, failed + batch_failed
         if ids is not None or len(candidates) < BATCH_SIZE:
             break
         if failed and not sent:
@@ -234,16 +240,23 @@ def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> 
     return DeliveryReport(sent=sent, failed=failed, waiting=waiting or 0)
 
 
-def _send_rows(session: Session, message_ids: list[int]) -> dict[int, str | None]:
-    """Send the claimed rows through the configured transport; error text per row or None."""
+def _record(session: Session, message_id: int, **values: Any) -> None:
+    """Write one row's result and commit it at once (a crash later cannot undo it)."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    session.commit()
+
+
+def _send_rows(session: Session, message_ids: list[int], interrupted: set[int]) -> tuple[int, int]:
+    """Send the claimed rows through the configured transport; (sent, failed)."""
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)).order_by(OutboxMessage.id)
     ).all()
     config = current_app.config
-    sender = config.get("LMS_MAIL_FROM", "KAP Training <no-reply@example.org>")
+    sender = config.get("LMS_MAIL_FROM", DEFAULT_SENDER)
     envelopes = [
         Envelope(
-            message_id=row.id,
+            outbox_id=row.id,
+            message_id=row.message_id,
             sender=sender,
             to=row.to_address,
             subject=row.subject,
@@ -253,25 +266,44 @@ def _send_rows(session: Session, message_ids: list[int]) -> dict[int, str | None
         for row in rows
     ]
     session.commit()  # release the read transaction while we talk to the server
-    results: dict[int, str | None] = {}
     settings = parse_smtp_url(config.get("LMS_SMTP_URL"))
     transport: SmtpTransport | FolderTransport = (
         SmtpTransport(settings) if settings is not None else FolderTransport(_outbox_folder(config))
     )
+    done: set[int] = set()
+    sent = failed = 0
     try:
         with transport:
             for envelope in envelopes:
+                note = INTERRUPTED if envelope.outbox_id in interrupted else None
                 try:
-                    transport.send(envelope, build_email(envelope))
-                    results[envelope.message_id] = None
+                    reply = transport.send(envelope, build_email(envelope))
                 except Exception as exc:  # one refused recipient must not stop the batch
-                    results[envelope.message_id] = _describe(exc)
-                    log.warning("outbox message %s not sent: %s", envelope.message_id, exc)
-    except Exception as exc:  # could not connect or log in: every row waits for a retry
+                    log.warning("outbox message %s not sent: %s", envelope.outbox_id, exc)
+                    values = {"status": OutboxStatus.FAILED, "last_error": _describe(exc)}
+                    failed += 1
+                else:
+                    values = {
+                        "status": OutboxStatus.SENT,
+                        "sent_at": utcnow(),
+                        "server_reply": header_text(reply, 500),
+                        "last_error": note,
+                    }
+                    sent += 1
+                _record(session, envelope.outbox_id, **values)
+                done.add(envelope.outbox_id)
+    except Exception as exc:  # could not connect or log in: every row left waits for a retry
         log.warning("mail server unavailable: %s", _describe(exc))
         for envelope in envelopes:
-            results.setdefault(envelope.message_id, _describe(exc))
-    return results
+            if envelope.outbox_id not in done:
+                failed += 1
+                _record(
+                    session,
+                    envelope.outbox_id,
+                    status=OutboxStatus.FAILED,
+                    last_error=_describe(exc),
+                )
+    return sent, failed
 
 
 def _outbox_folder(config: Any) -> Path:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+import unicodedata
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -89,11 +92,36 @@ def parse_smtp_url(url: str | None) -> SmtpSettings | None:
     )
 
 
+SUBJECT_LIMIT = 200
+_SPACES = re.compile(r"\s+")
+
+
+def header_text(text: str, limit: int = SUBJECT_LIMIT) -> str:
+    """One clean line for a mail header: every control or line-breaking character becomes a
+    space (so CR/LF in, say, a catalogue title can neither inject a header nor make the
+    message unbuildable), runs of space shrink to one, and the length is bounded.
+    """
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} else ch
+        for ch in str(text)
+    )
+    return _SPACES.sub(" ", cleaned).strip()[:limit]
+
+
+def new_message_id(sender: str | None = None) -> str:
+    """A globally unique Message-ID, made once per outbox row and stored with it."""
+    domain = parseaddr(header_text(sender or "", 320))[1].rpartition("@")[2]
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,200}", domain or ""):
+        domain = "kap-training.invalid"
+    return f"<outbox.{uuid.uuid4().hex}@{domain}>"
+
+
 @dataclass(frozen=True)
 class Envelope:
-    """A message ready to go: addresses, subject and both bodies."""
+    """A message ready to go: its outbox row, Message-ID, addresses, subject and bodies."""
 
-    message_id: int
+    outbox_id: int
+    message_id: str
     sender: str
     to: str
     subject: str
@@ -101,17 +129,48 @@ class Envelope:
     html: str
 
 
-def build_email(envelope: Envelope, domain: str | None = None) -> EmailMessage:
-    """A MIME message with a plain-text part and, when there is one, an HTML alternative."""
+def _address(value: str, what: str) -> str:
+    """An address header's value, refused when it holds a control character."""
+    if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in value):
+        raise ValueError(f"the {what} address contains a line break or control character")
+    return value
+
+
+def build_email(envelope: Envelope) -> EmailMessage:
+    """A MIME message with a plain-text part and, when there is one, an HTML alternative.
+
+    Header values are cleaned (header_text) or refused (addresses) before they are set: the
+    email package would raise on CR/LF, and the message would fail on every retry.
+    """
     message = EmailMessage()
-    message["From"] = envelope.sender
-    message["To"] = envelope.to
-    message["Subject"] = envelope.subject
-    message["Message-ID"] = make_msgid(f"outbox-{envelope.message_id}", domain=domain)
+    message["From"] = _address(envelope.sender, "sender")
+    message["To"] = _address(envelope.to, "recipient")
+    message["Subject"] = header_text(envelope.subject) or "(no subject)"
+    message["Message-ID"] = _address(envelope.message_id, "Message-ID")
     message.set_content(envelope.text)
     if envelope.html:
         message.add_alternative(envelope.html, subtype="html")
     return message
+
+
+class _KeepsDataReply:
+    """Keeps the server's answer to DATA ("250 ... queued as X"); smtplib's sendmail drops it."""
+
+    last_reply = ""
+
+    def data(self, msg: object) -> tuple[int, bytes]:
+        """Send DATA and keep the reply."""
+        code, reply = super().data(msg)  # type: ignore[misc]
+        self.last_reply = f"{code} {reply.decode('utf-8', 'replace')}"[:500]
+        return code, reply
+
+
+class _SMTP(_KeepsDataReply, smtplib.SMTP):
+    """Plain or STARTTLS SMTP that keeps the DATA reply."""
+
+
+class _SMTPS(_KeepsDataReply, smtplib.SMTP_SSL):
+    """SMTP over TLS that keeps the DATA reply."""
 
 
 class SmtpTransport:
@@ -120,27 +179,28 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         """Remember where to connect."""
         self.settings = settings
-        self.connection: smtplib.SMTP | None = None
+        self.connection: _SMTP | _SMTPS | None = None
 
     def __enter__(self) -> SmtpTransport:
         """Connect, secure the line and log in."""
         s = self.settings
         if s.ssl:
-            self.connection = smtplib.SMTP_SSL(
+            self.connection = _SMTPS(
                 s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
             )
         else:
-            self.connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            self.connection = _SMTP(s.host, s.port, timeout=s.timeout)
             if s.starttls:
                 self.connection.starttls(context=ssl.create_default_context())
         if s.username:
             self.connection.login(s.username, s.password or "")
         return self
 
-    def send(self, envelope: Envelope, message: EmailMessage) -> None:
-        """Hand one message to the server."""
+    def send(self, envelope: Envelope, message: EmailMessage) -> str:
+        """Hand one message to the server; returns what the server answered on accepting it."""
         assert self.connection is not None
         self.connection.send_message(message)
+        return self.connection.last_reply or "accepted"
 
     def __exit__(self, *exc: object) -> None:
         """Say goodbye; a server that already hung up is not an error."""
@@ -163,12 +223,16 @@ class FolderTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
 
-    def send(self, envelope: Envelope, message: EmailMessage) -> None:
-        """Write the message to `<outbox id>.eml` (atomically, so a reader never sees half)."""
-        target = self.folder / f"{envelope.message_id:06d}.eml"
+    def send(self, envelope: Envelope, message: EmailMessage) -> str:
+        """Write the message to `<outbox id>.eml` (atomically, so a reader never sees half).
+
+        Sending a row again rewrites the same file: the folder never holds a duplicate.
+        """
+        target = self.folder / f"{envelope.outbox_id:06d}.eml"
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(bytes(message))
         partial.replace(target)
+        return f"written to {target.name}"
 
     def __exit__(self, *exc: object) -> None:
         """Nothing to close."""

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from lms.auth.access import admin_required, safe_next
+from lms.bounds import query_int
 from lms.db import db
 from lms.mail import services
 from lms.mail.models import OutboxStatus
@@ -28,8 +29,8 @@ def outbox() -> str:
     """Every message the tracker wrote, newest first, with where it stands."""
     wanted = request.args.get("status", "")
     status = OutboxStatus(wanted) if wanted in {s.value for s in OutboxStatus} else None
-    page = request.args.get("page", "1")
-    data = services.outbox_page(db.session, page=int(page) if page.isdigit() else 1, status=status)
+    page = query_int("page", default=1)
+    data = services.outbox_page(db.session, page=page, status=status)
     settings = parse_smtp_url(current_app.config.get("LMS_SMTP_URL"))
     return render_template(
         "mail_admin/outbox.html",
@@ -42,7 +43,7 @@ def outbox() -> str:
     )
 
 
-@bp.get("/admin/outbox/<int:message_id>")
+@bp.get("/admin/outbox/<id:message_id>")
 @admin_required
 def outbox_message(message_id: int) -> str:
     """One message: headers, plain text, and the HTML version as source."""
@@ -50,7 +51,7 @@ def outbox_message(message_id: int) -> str:
     return render_template("mail_admin/message.html", message=message)
 
 
-@bp.post("/notices/<int:notice_id>/read")
+@bp.post("/notices/<id:notice_id>/read")
 @login_required
 def mark_read(notice_id: int) -> Response:
     """Mark one of my notices read."""

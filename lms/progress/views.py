@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from lms.auth.access import may_see_person, staff_required
 from lms.auth.models import Role, User
+from lms.bounds import query_int
 from lms.db import db, reads_first
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -67,9 +68,8 @@ def dashboard() -> str:
 
 
 def _page_number() -> int:
-    """The `page` query parameter as a positive int (1 when absent or malformed)."""
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    """The `page` query parameter (1 when absent; 400 when not a page number)."""
+    return query_int("page", default=1)
 
 
 @bp.get("/roster")
@@ -131,7 +131,7 @@ def _record_page(
     )
 
 
-@bp.get("/clinicians/<int:user_id>")
+@bp.get("/clinicians/<id:user_id>")
 @login_required
 def record(user_id: int) -> str:
     """A clinician's progress and completion history (staff, or the clinician themself)."""
@@ -140,7 +140,7 @@ def record(user_id: int) -> str:
     return _record_page(services.get_clinician(db.session, user_id))
 
 
-@bp.post("/clinicians/<int:user_id>/completions")
+@bp.post("/clinicians/<id:user_id>/completions")
 @reads_first
 @staff_required
 def mark_one(user_id: int) -> Page:
@@ -172,7 +172,7 @@ def mark_one(user_id: int) -> Page:
     return redirect(url_for("progress.record", user_id=clinician.id))
 
 
-@bp.post("/clinicians/<int:user_id>/completions/<int:completion_id>/revoke")
+@bp.post("/clinicians/<id:user_id>/completions/<id:completion_id>/revoke")
 @staff_required
 def revoke(user_id: int, completion_id: int) -> Page:
     """Revoke one of this clinician's completions, with a reason."""
@@ -266,7 +266,7 @@ def mark_cohort() -> Page:
     return redirect(url_for("progress.cohort_result", event_id=result.event_id))
 
 
-@bp.get("/mark/results/<int:event_id>")
+@bp.get("/mark/results/<id:event_id>")
 @staff_required
 def cohort_result(event_id: int) -> str:
     """What a cohort mark recorded and skipped, with the reasons."""

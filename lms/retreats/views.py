@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
 from lms.auth.access import admin_required, reviewer_required, staff_required
+from lms.bounds import bounded_int
 from lms.db import db
 from lms.errors import DomainError
 from lms.retreats import services
@@ -50,7 +51,7 @@ def index() -> str:
     )
 
 
-@bp.get("/sessions/<int:session_id>.ics")
+@bp.get("/sessions/<id:session_id>.ics")
 @login_required
 def calendar(session_id: int) -> Response:
     """Download a session as an iCalendar file."""
@@ -66,7 +67,7 @@ def calendar(session_id: int) -> Response:
     return response
 
 
-@bp.route("/sessions/<int:session_id>/apply", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/apply", methods=["GET", "POST"])
 @login_required
 def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Apply to a session with the medical screening (the guard re-runs on the server)."""
@@ -103,7 +104,7 @@ def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     return redirect(url_for("retreats.index"))
 
 
-@bp.post("/applications/<int:application_id>/withdraw")
+@bp.post("/applications/<id:application_id>/withdraw")
 @login_required
 def withdraw(application_id: int) -> WerkzeugResponse:
     """Withdraw one's own application (until the session starts)."""
@@ -167,7 +168,7 @@ def new_session() -> WerkzeugResponse | tuple[str, int] | str:
     return render_template("retreats/session_form.html", form=form, editing=None), status
 
 
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Change a session's dates, place, capacity or deadline."""
@@ -195,7 +196,7 @@ def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
 # --------------------------------------------------------------------------- rosters
 
 
-@bp.get("/sessions/<int:session_id>/roster")
+@bp.get("/sessions/<id:session_id>/roster")
 @staff_required
 def roster(session_id: int) -> str:
     """Applicants of one session: statuses, counts, waitlist, attendance (no health data)."""
@@ -203,7 +204,7 @@ def roster(session_id: int) -> str:
     return render_template("retreats/roster.html", roster=data)
 
 
-@bp.get("/sessions/<int:session_id>/roster.csv")
+@bp.get("/sessions/<id:session_id>/roster.csv")
 @staff_required
 def roster_csv(session_id: int) -> Response:
     """The roster as CSV (screening decision only, never answers)."""
@@ -216,12 +217,12 @@ def roster_csv(session_id: int) -> Response:
     return response
 
 
-@bp.post("/applications/<int:application_id>/attendance")
+@bp.post("/applications/<id:application_id>/attendance")
 @staff_required
 def attendance(application_id: int) -> WerkzeugResponse:
     """Mark an accepted clinician attended (records the completion) or absent."""
     form = AttendanceForm()
-    session_id = request.form.get("session_id", type=int)
+    session_id = bounded_int(request.form.get("session_id"))
     back = (
         url_for("retreats.roster", session_id=session_id)
         if session_id
@@ -264,7 +265,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-@bp.get("/review/<int:application_id>")
+@bp.get("/review/<id:application_id>")
 @reviewer_required
 def screening(application_id: int) -> Response:
     """One applicant's screening answers (decrypted, logged as viewed)."""
@@ -287,7 +288,7 @@ def screening(application_id: int) -> Response:
     return _no_store(make_response(page))
 
 
-@bp.post("/review/<int:application_id>")
+@bp.post("/review/<id:application_id>")
 @reviewer_required
 def decide(application_id: int) -> WerkzeugResponse:
     """Clear or not clear an applicant, once."""

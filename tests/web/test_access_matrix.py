@@ -53,7 +53,7 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Pages that show whose record it is to anyone holding a secret from a link by design: the
 # public verification page (the certificate's code) and the password-reset page (the
 # e-mailed token, which says which account it resets).
-NAMES_THE_HOLDER = frozenset({"certificates.verify", "auth.reset_password"})
+NAMES_THE_HOLDER = frozenset({"certificates.verify", "links.reset_password"})
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,16 @@ EXPECTED: dict[str, Expect] = {
     "auth.login": Expect(get=EVERYONE, post=EVERYONE),
     "auth.logout": Expect(post=SIGNED_IN),
     "auth.register": Expect(get=EVERYONE, post=EVERYONE),
+    "auth.registered": Expect(get=EVERYONE),
     "auth.forgot_password": Expect(get=EVERYONE, post=EVERYONE),
-    "auth.reset_password": Expect(get=EVERYONE, post=EVERYONE, args={"token": "{reset_token}"}),
-    "auth.confirm_email": Expect(get=EVERYONE, post=EVERYONE, args={"token": "{confirm_token}"}),
     "auth.resend_confirmation": Expect(post=SIGNED_IN),
-    "auth.accept_invitation": Expect(
-        get=EVERYONE, post=EVERYONE, args={"token": "{invitation_token}"}
-    ),
+    # the pages e-mailed links open (the code is posted, never put in a URL)
+    "links.open_reset": Expect(post=EVERYONE, data={"code": "{reset_token}"}),
+    "links.reset_password": Expect(get=EVERYONE, post=EVERYONE),
+    "links.open_confirm": Expect(post=EVERYONE, data={"code": "{confirm_token}"}),
+    "links.confirm_email": Expect(get=EVERYONE, post=EVERYONE),
+    "links.open_invitation": Expect(post=EVERYONE, data={"code": "{invitation_token}"}),
+    "links.accept_invitation": Expect(get=EVERYONE, post=EVERYONE),
     # account (each person's own)
     "account.profile": Expect(get=SIGNED_IN),
     "account.update_profile": Expect(post=SIGNED_IN),

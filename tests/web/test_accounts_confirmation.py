@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mail_support import link_in, outbox, smtp_server_fixture, text_of, unconfirmed  # noqa: F401
+from mail_support import (  # noqa: F401
+    code_of,
+    link_in,
+    open_link,
+    outbox,
+    smtp_server_fixture,
+    text_of,
+    unconfirmed,
+)
 from retreats_support import add_session, complete, screening
 
 from lms.auth import accounts
@@ -27,26 +35,54 @@ REGISTRATION = {
 
 
 def _register(client, smtp_server):
-    """Register Nora and return the confirmation link she was sent."""
+    """Register Nora, sign her in and return the confirmation link she was sent."""
     response = client.post("/register", data=REGISTRATION)
-    assert response.status_code == 302
+    assert response.status_code == 303 and response.location.endswith("/register/sent")
     [message] = smtp_server.inbox.to("nora@example.test")
     assert message["Subject"] == "Confirm your e-mail address"
-    return link_in(text_of(message), "/confirm-email/")
+    signed_in = client.post(
+        "/login", data={"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
+    )
+    assert signed_in.status_code == 302
+    return link_in(text_of(message), "/confirm-email")
 
 
 def test_registration_sends_a_link_that_confirms_by_post(smtp_server, client, session):
     link = _register(client, smtp_server)
-    page = client.get(link)
+    assert "/confirm-email#" in link  # the code rides in the fragment, never in a URL sent
+    page_path = open_link(client, link)
+    page = client.get(page_path)
     assert page.status_code == 200 and "Confirm my address" in page.get_data(as_text=True)
     user = session.query(User).filter_by(email="nora@example.test").one()
-    assert user.email_confirmed_at is None  # a GET (a mail scanner's prefetch) changes nothing
+    assert user.email_confirmed_at is None  # GETs (a mail scanner's prefetch) change nothing
     session.commit()
-    assert client.post(link).status_code == 302
+    assert client.post(page_path).status_code == 302
     session.expire_all()
     assert session.get(User, user.id).email_confirmed_at is not None
-    again = client.post(link, follow_redirects=True)
+    open_link(client, link)
+    again = client.post(page_path, follow_redirects=True)
     assert "already confirmed" in again.get_data(as_text=True)
+
+
+def test_confirm_page_without_an_opened_link_asks_for_it_and_confirms_nothing(
+    smtp_server, client, session
+):
+    _register(client, smtp_server)
+    page = client.get("/confirm-email")
+    assert page.status_code == 200 and 'name="code"' in page.get_data(as_text=True)
+    refused = client.post("/confirm-email")
+    assert refused.status_code == 400 and "Open the link" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.query(User).filter_by(email="nora@example.test").one().email_confirmed_at is None
+
+
+def test_a_pasted_link_opens_like_a_clicked_one(smtp_server, client, session):
+    link = _register(client, smtp_server)
+    answer = client.post("/confirm-email/open", data={"code": f"http://lms.test{link}"})
+    assert answer.status_code == 303
+    assert client.post("/confirm-email").status_code == 302
+    session.expire_all()
+    assert session.query(User).filter_by(email="nora@example.test").one().email_confirmed_at
 
 
 def test_dashboard_shows_a_banner_until_the_address_is_confirmed(
@@ -54,13 +90,13 @@ def test_dashboard_shows_a_banner_until_the_address_is_confirmed(
 ):
     link = _register(client, smtp_server)
     assert "Confirm your e-mail address" in client.get("/").get_data(as_text=True)
-    client.post(link)
+    client.post(open_link(client, link))
     assert "Confirm your e-mail address" not in client.get("/").get_data(as_text=True)
 
 
 def test_confirmation_link_expires_after_48_hours(app, smtp_server, client, session):
     link = _register(client, smtp_server)
-    token = link.rsplit("/", 1)[1]
+    token = code_of(link)
     with app.test_request_context():
         with pytest.raises(InvalidInput, match="expired"):
             accounts.confirm_email(db.session, token, now=utcnow() + timedelta(hours=49))
@@ -77,7 +113,7 @@ def test_link_for_an_old_address_is_refused_after_an_email_change(
         "/account/email",
         data={"new_email": "nora.new@example.test", "current_password": REGISTRATION["password"]},
     )
-    response = client.post(link)
+    response = client.post(open_link(client, link))
     assert response.status_code == 400
     assert "no longer uses" in response.get_data(as_text=True)
 
@@ -90,7 +126,7 @@ def test_resend_sends_a_new_link_and_refuses_when_already_confirmed(
     response = client.post("/confirm-email/resend", follow_redirects=True)
     assert "We sent a new confirmation link" in response.get_data(as_text=True)
     assert len(smtp_server.inbox.to(user.email)) == 1
-    client.post(link_in(text_of(smtp_server.inbox.to(user.email)[0]), "/confirm-email/"))
+    client.post(open_link(client, link_in(text_of(smtp_server.inbox.to(user.email)[0]), "#")))
     refused = client.post("/confirm-email/resend", follow_redirects=True)
     assert "already confirmed" in refused.get_data(as_text=True)
     assert len(smtp_server.inbox.to(user.email)) == 1

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mail_support import link_in, outbox, smtp_server_fixture, text_of  # noqa: F401
+from mail_support import (  # noqa: F401
+    code_of,
+    link_in,
+    open_link,
+    outbox,
+    smtp_server_fixture,
+    text_of,
+)
 from sqlalchemy import select
 
 from lms.audit.models import AuditEvent
@@ -26,7 +33,7 @@ def _ask_reset(client, email: str):
 
 def _reset_link(smtp_server, user) -> str:
     """The reset link of the newest message the user received."""
-    return link_in(text_of(smtp_server.inbox.to(user.email)[-1]), "/reset-password/")
+    return link_in(text_of(smtp_server.inbox.to(user.email)[-1]), "/reset-password#")
 
 
 def test_unknown_address_gets_the_same_answer_as_a_known_one(
@@ -52,6 +59,7 @@ def test_reset_link_sets_password_signs_in_and_signs_out_other_sessions(
     _ask_reset(client, user.email)
     link = _reset_link(smtp_server, user)
 
+    link = open_link(client, link)
     form = client.get(link)
     assert form.status_code == 200 and "Choose a new password" in form.get_data(as_text=True)
     done = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -68,12 +76,15 @@ def test_reused_reset_link_is_refused(smtp_server, client, session, make_user):
     user = make_user()
     _ask_reset(client, user.email)
     link = _reset_link(smtp_server, user)
-    client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    page = open_link(client, link)
+    client.post(page, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     client.post("/logout")
-    again = client.get(link)
+    open_link(client, link)
+    again = client.get(page)
     assert again.status_code == 400
     assert "already been used" in again.get_data(as_text=True)
-    second = client.post(link, data={"password": "yet another phrase!", "confirm": "x"})
+    open_link(client, link)
+    second = client.post(page, data={"password": "yet another phrase!", "confirm": "x"})
     assert second.status_code == 400
     session.expire_all()
     assert verify_password(session.get(type(user), user.id).password_hash, NEW_PASSWORD)
@@ -82,9 +93,9 @@ def test_reused_reset_link_is_refused(smtp_server, client, session, make_user):
 def test_reset_link_expires_after_one_hour(app, session, make_user):
     user = make_user()
     with app.test_request_context():
-        accounts.request_password_reset(db.session, user.email)
+        accounts.request_password_reset(user.email)
         db.commit()
-        token = link_in(outbox(session)[0].text_body, "/reset-password/").rsplit("/", 1)[1]
+        token = code_of(link_in(outbox(session)[0].text_body, "/reset-password#"))
         assert accounts.check_reset_link(db.session, token, now=utcnow() + timedelta(minutes=59))
         with pytest.raises(InvalidInput, match="expired"):
             accounts.reset_password(
@@ -95,9 +106,9 @@ def test_reset_link_expires_after_one_hour(app, session, make_user):
 def test_reset_link_dies_when_the_password_changes_another_way(app, session, make_user):
     user = make_user()
     with app.test_request_context():
-        accounts.request_password_reset(db.session, user.email)
+        accounts.request_password_reset(user.email)
         db.commit()
-        token = link_in(outbox(session)[0].text_body, "/reset-password/").rsplit("/", 1)[1]
+        token = code_of(link_in(outbox(session)[0].text_body, "/reset-password#"))
         person = db.session.get(type(user), user.id)
         accounts.change_own_password(
             db.session, person, current="correct horse battery staple", new="changed elsewhere!"
@@ -111,10 +122,11 @@ def test_a_link_made_for_another_purpose_is_not_a_reset_link(app, client, make_u
     user = make_user()
     with app.test_request_context():
         confirmation = make_token(EMAIL_CONFIRMATION, {"u": user.id, "f": "x", "e": user.email})
-    response = client.get(f"/reset-password/{confirmation}")
+    open_link(client, f"/reset-password#{confirmation}")
+    response = client.get("/reset-password")
     assert response.status_code == 400
     assert "not valid" in response.get_data(as_text=True)
-    assert client.get("/reset-password/garbage").status_code == 400
+    assert client.post("/reset-password/open", data={"code": "garbage"}).status_code == 400
 
 
 def test_deactivated_account_gets_no_reset_mail(smtp_server, client, session, make_user):
@@ -144,6 +156,34 @@ def test_forgot_password_is_rate_limited_per_address(limited_client):
         for _ in range(4)
     ]
     assert statuses == [302, 302, 302, 429]
+
+
+def test_the_reset_page_needs_a_link_opened_in_this_browser(smtp_server, app, client, make_user):
+    user = make_user()
+    _ask_reset(client, user.email)
+    open_link(client, _reset_link(smtp_server, user))
+    stranger = app.test_client()  # a browser the code was never posted from
+    assert 'name="code"' in stranger.get("/reset-password").get_data(as_text=True)
+    refused = stranger.post(
+        "/reset-password", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert refused.status_code == 400
+
+
+def test_an_opened_link_is_forgotten_after_thirty_minutes(
+    smtp_server, client, make_user, monkeypatch
+):
+    import time
+
+    from lms.auth import links
+
+    user = make_user()
+    _ask_reset(client, user.email)
+    page = open_link(client, _reset_link(smtp_server, user))
+    assert client.get(page).status_code == 200
+    later = time.time() + links.ENTRY_SECONDS + 1
+    monkeypatch.setattr(links.time, "time", lambda: later)
+    assert 'name="code"' in client.get(page).get_data(as_text=True)
 
 
 def test_a_slow_mail_server_does_not_reveal_that_an_address_exists(

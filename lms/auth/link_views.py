@@ -1,0 +1,175 @@
+"""The pages e-mailed links open: reset a password, confirm an address, accept an invitation.
+
+No URL of these pages carries the link's secret (see lms.auth.links): each page first takes
+the code by POST, keeps it in the session and redirects (303) to itself, then works from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from lms.auth import accounts, links
+from lms.auth.forms import LinkCodeForm, NewPasswordForm
+from lms.auth.tokens import INVALID_LINK
+from lms.auth.views import home_for
+from lms.db import db
+from lms.errors import DomainError
+from lms.ratelimit import limiter
+
+bp = Blueprint("links", __name__)
+
+MISSING_LINK = (
+    "Open the link from the e-mail again: this page needs it, and it was not found in this "
+    "browser (it is kept for 30 minutes after the link is opened)."
+)
+Answer = Response | str | tuple[str, int]
+
+
+def _link_problem(message: str, *, kind: str, again: str | None) -> tuple[str, int]:
+    """The page shown for an expired, used or broken link, with the way to get a new one."""
+    db.rollback()
+    links.forget(kind)
+    return render_template("auth/link_problem.html", message=message, again=again), 400
+
+
+def _open_page(kind: str, title: str) -> tuple[str, int]:
+    """The page that takes the code from the link's fragment (by script) or by pasting."""
+    form = LinkCodeForm(formdata=None)
+    action = url_for(f"links.open_{kind}")
+    return render_template("auth/open_link.html", form=form, action=action, title=title), 200
+
+
+def _open(kind: str, again: str | None) -> Answer:
+    """Keep the posted code in the session and send the browser to the token-free page."""
+    form = LinkCodeForm()
+    code = links.code_from(form.code.data) if form.validate_on_submit() else None
+    if code is None:
+        return _link_problem(INVALID_LINK, kind=kind, again=again)
+    links.keep(kind, code)
+    return redirect(url_for(links.PAGES[kind]), code=303)
+
+
+def _with_code(kind: str, title: str, again: str | None, page: Callable[[str], Answer]) -> Answer:
+    """Run a page with the kept code; without one, GET shows the open page, POST refuses."""
+    code = links.kept(kind)
+    if code is None:
+        if request.method == "GET":
+            return _open_page(kind, title)
+        return _link_problem(MISSING_LINK, kind=kind, again=again)
+    try:
+        return page(code)
+    except DomainError as error:
+        return _link_problem(error.message, kind=kind, again=again)
+
+
+# --------------------------------------------------------------------------- password reset
+
+
+@bp.post("/reset-password/open")
+@limiter.limit("10 per minute")
+def open_reset() -> Answer:
+    """Take a reset link's code."""
+    return _open("reset", url_for("auth.forgot_password"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_password() -> Answer:
+    """Choose a new password through an e-mailed link; other sessions are signed out."""
+
+    def page(code: str) -> Answer:
+        account = accounts.check_reset_link(db.session, code)
+        form = NewPasswordForm()
+        if form.validate_on_submit():
+            try:
+                user = accounts.reset_password(db.session, code, form.password.data)
+            except DomainError as error:
+                db.rollback()
+                form.password.errors.append(error.message)
+                page_html = render_template(
+                    "auth/reset_password.html", form=form, email=account.email
+                )
+                return page_html, error.status_code
+            links.forget("reset")
+            login_user(user)
+            flash("Your password is changed. Every other session of your account is signed out.")
+            return redirect(home_for(user))
+        status = 422 if request.method == "POST" else 200
+        return render_template("auth/reset_password.html", form=form, email=account.email), status
+
+    again = url_for("auth.forgot_password")
+    return _with_code("reset", "Choose a new password", again, page)
+
+
+# --------------------------------------------------------------------------- e-mail confirmation
+
+
+@bp.post("/confirm-email/open")
+@limiter.limit("10 per minute")
+def open_confirm() -> Answer:
+    """Take a confirmation link's code."""
+    return _open("confirm", url_for("account.profile"))
+
+
+@bp.route("/confirm-email", methods=["GET", "POST"])
+def confirm_email() -> Answer:
+    """Confirm an address: the page shows a button, the button (a POST) confirms."""
+
+    def page(code: str) -> Answer:
+        if request.method == "GET":
+            return render_template("auth/confirm_email.html")
+        result = accounts.confirm_email(db.session, code)
+        links.forget("confirm")
+        if result.already:
+            flash("Your e-mail address was already confirmed.", "info")
+        else:
+            flash("Thank you: your e-mail address is confirmed.", "success")
+        if current_user.is_authenticated:
+            return redirect(home_for(current_user))
+        return redirect(url_for("auth.login"))
+
+    return _with_code("confirm", "Confirm your e-mail address", url_for("account.profile"), page)
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+@bp.post("/invitation/open")
+@limiter.limit("10 per minute")
+def open_invitation() -> Answer:
+    """Take an invitation link's code."""
+    return _open("invitation", None)
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def accept_invitation() -> Answer:
+    """An invited member of staff chooses their own password and is signed in."""
+
+    def page(code: str) -> Answer:
+        invited = accounts.check_invitation(db.session, code)
+        form = NewPasswordForm()
+        if form.validate_on_submit():
+            try:
+                user = accounts.accept_invitation(db.session, code, form.password.data)
+            except DomainError as error:
+                db.rollback()
+                form.password.errors.append(error.message)
+                page_html = render_template(
+                    "auth/accept_invitation.html", form=form, invited=invited
+                )
+                return page_html, error.status_code
+            links.forget("invitation")
+            if current_user.is_authenticated:
+                logout_user()
+            login_user(user)
+            flash(f"Welcome, {user.name}. Your password is set.", "success")
+            return redirect(home_for(user))
+        status = 422 if request.method == "POST" else 200
+        return render_template("auth/accept_invitation.html", form=form, invited=invited), status
+
+    return _with_code("invitation", "Accept your invitation", None, page)

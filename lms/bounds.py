@@ -1,0 +1,87 @@
+"""The bounds every number from a URL or query string is held to before it reaches the database.
+
+Ids are the schema's INTEGER primary keys: 32-bit on PostgreSQL (64-bit on SQLite), so an id
+above 2**31 - 1 cannot name a row, and there it would not even bind ("integer out of range",
+a 500); past 2**63 SQLite fails to bind it too. Page numbers become OFFSETs
+and dates take part in date arithmetic, so both are bounded too. One converter (`<id:...>`,
+registered app-wide) and one query-argument parser serve every route.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import abort, request
+from werkzeug.routing import IntegerConverter, ValidationError
+from wtforms import Field
+from wtforms.validators import ValidationError as FormError
+
+MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, and so the largest id
+MAX_PAGE = 100_000
+# Dates people filter by or enter: far enough apart for any real use, and `+ 1 day` or
+# `- 1 day` can never overflow Python's date range.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a database id, 1 to MAX_ID; anything else is no page (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - Werkzeug's name
+        """An integer converter with the id range fixed."""
+        super().__init__(map, min=1, max=MAX_ID)
+
+    def to_python(self, value: str) -> int:
+        """The id, refusing digit strings too long to be one before converting them."""
+        if len(value) > len(str(MAX_ID)):
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def register_converters(url_map: Any) -> None:
+    """Make `<id:...>` available to every rule of the app (before the blueprints register)."""
+    url_map.converters["id"] = IdConverter
+
+
+def bounded_int(text: str | None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    """A whole number written in text within [minimum, maximum], else None."""
+    text = (text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+def query_int(name: str, *, default: int, minimum: int = 1, maximum: int = MAX_PAGE) -> int:
+    """A number from the query string: the default when absent or not a number at all (an old
+    bookmark still opens), a 400 when it is a number out of bounds (it would reach the
+    database as an OFFSET or an id no row can have).
+    """
+    raw = (request.args.get(name) or "").strip()
+    if not _NUMBER.fullmatch(raw):
+        return default
+    number = bounded_int(raw, minimum=minimum, maximum=maximum)
+    if number is None:
+        abort(400, f"“{name}” must be a whole number from {minimum} to {maximum:,}.")
+    return number
+
+
+class IdRange:
+    """WTForms validator: an id field holds 1 to MAX_ID."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Refuse an id no row can have."""
+        if field.data is not None and not 1 <= field.data <= MAX_ID:
+            raise FormError("Not a valid id.")
+
+
+class DateBounds:
+    """WTForms validator: a date between EARLIEST_DATE and LATEST_DATE."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        """Refuse dates no programme record can have (and that date arithmetic cannot take)."""
+        if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+            raise FormError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
