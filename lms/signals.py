@@ -17,6 +17,15 @@ completions_recorded = _signals.signal("completions-recorded")
 """sender: a list of Completions inserted together (a cohort); kwargs: session, actor_id.
 Sent instead of one completion_recorded per completion, so subscribers can write in bulk."""
 
+account_mail = _signals.signal("account-mail")
+"""sender: the User; kwargs: session, kind, subject, template, context, optional, to_address.
+An e-mail about the account itself (confirmation, reset, address changed...), which the mail
+feature writes to its outbox in the same unit of work. Accounts send it through
+`lms.auth.accounts.send_account_mail`, which refuses to go on when nobody receives it."""
+
+licence_verified = _signals.signal("licence-verified")
+"""sender: the User whose licence an administrator verified; kwargs: session, actor."""
+
 completion_revoked = _signals.signal("completion-revoked")
 """sender: the Completion; kwargs: session, actor_id, reason."""
 

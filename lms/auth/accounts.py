@@ -16,6 +16,7 @@ from lms.auth.services import (
     create_user,
     find_user_by_email,
     normalise_email,
+    send_account_mail,
     set_password,
 )
 from lms.auth.tokens import (
@@ -31,7 +32,7 @@ from lms.auth.tokens import (
 )
 from lms.db import utcnow
 from lms.errors import Conflict, InvalidInput
-from lms.mail.services import public_url, queue_message
+from lms.urls import public_url
 
 WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105 - a message
 
@@ -57,9 +58,9 @@ def send_password_reset(session: Session, email: str) -> None:
     if user is None or not user.is_active:
         return
     token = make_token(PASSWORD_RESET, {"u": user.id, "f": account_fingerprint(user)})
-    queue_message(
+    send_account_mail(
         session,
-        user=user,
+        user,
         kind="password_reset",
         subject="Reset your KAP Training password",
         template="password_reset",
@@ -140,9 +141,9 @@ def complete_registration(session: Session, registration: Registration) -> User 
             send_email_confirmation(session, user)
             return user
     if existing is not None:
-        queue_message(
+        send_account_mail(
             session,
-            user=existing,
+            existing,
             kind="account_exists",
             subject="You already have a KAP Training account",
             template="account_exists",
@@ -199,9 +200,9 @@ def reset_password(
 def send_email_confirmation(session: Session, user: User) -> None:
     """E-mail a link that confirms the account's current address."""
     token = make_token(EMAIL_CONFIRMATION, {"u": user.id, "e": user.email})
-    queue_message(
+    send_account_mail(
         session,
-        user=user,
+        user,
         kind="email_confirmation",
         subject="Confirm your e-mail address",
         template="email_confirmation",
@@ -388,9 +389,9 @@ def change_email(session: Session, user: User, *, current_password: str, new_ema
         subject_id=user.id,
         person_id=user.id,
     )
-    queue_message(
+    send_account_mail(
         session,
-        user=user,
+        user,
         kind="email_changed",
         subject="Your e-mail address was changed",
         template="email_changed",

@@ -15,7 +15,7 @@ import time
 
 from flask import session
 
-from lms.mail.services import public_url
+from lms.urls import public_url
 
 SESSION_KEY = "lms_links"
 # How long a posted code stays usable in this browser (the link's own expiry still applies).

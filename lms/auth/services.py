@@ -4,16 +4,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from lms import signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole, new_auth_token
 from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from lms.db import utcnow
 from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+def send_account_mail(
+    session: Session,
+    user: User,
+    *,
+    kind: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    optional: bool,
+    to_address: str | None = None,
+) -> None:
+    """Hand an e-mail about the account to the mail feature (its outbox, same transaction).
+
+    Through a signal, so that accounts do not depend on the mail feature (which depends on
+    accounts); a tracker with no receiver connected must not silently drop a reset link.
+    """
+    received = signals.account_mail.send(
+        user,
+        session=session,
+        kind=kind,
+        subject=subject,
+        template=template,
+        context=context,
+        optional=optional,
+        to_address=to_address,
+    )
+    if not received:
+        raise RuntimeError("No receiver for account mail: is the mail feature subscribed?")
 
 
 def normalise_email(email: str) -> str:
@@ -276,18 +308,7 @@ def verify_licence(session: Session, user: User, *, actor: User) -> None:
         person_id=user.id,
         expires_on=user.licence_expires_on,
     )
-    from lms.mail.services import notify
-
-    notify(
-        session,
-        user=user,
-        kind="licence_verified",
-        message="An administrator verified your licence details.",
-        endpoint="account.profile",
-        subject="Your licence is verified",
-        template="notice",
-        optional=False,
-    )
+    signals.licence_verified.send(user, session=session, actor=actor)
 
 
 def invite_staff(
@@ -330,16 +351,15 @@ def send_invitation(session: Session, user: User, *, actor: User) -> None:
     """E-mail (again) the link with which an invited person sets their password."""
     from lms.auth.links import link_url
     from lms.auth.tokens import INVITATION, account_fingerprint, make_token
-    from lms.mail.services import queue_message
 
     if not actor.has_role(Role.ADMIN):
         raise Forbidden("Only an administrator can invite staff.")
     if user.password_hash is not None or user.anonymised_at is not None:
         raise Conflict("This person has already set a password; there is nothing to accept.")
     token = make_token(INVITATION, {"u": user.id, "f": account_fingerprint(user)})
-    queue_message(
+    send_account_mail(
         session,
-        user=user,
+        user,
         kind="invitation",
         subject="You are invited to the KAP Training Tracker",
         template="invitation",

@@ -16,7 +16,6 @@ from typing import Any
 from flask import current_app, g
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
-from werkzeug.routing import BuildError
 
 from lms.auth.models import User
 from lms.db import db, read, utcnow
@@ -31,6 +30,7 @@ from lms.mail.transport import (
     new_message_id,
     parse_smtp_url,
 )
+from lms.urls import public_url, site_path
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +47,6 @@ OUTBOX_PAGE_SIZE = 50
 
 
 # --------------------------------------------------------------------------- addresses
-
-
-def public_url(endpoint: str, *, fallback: str | None = "progress.dashboard", **values: Any) -> str:
-    """Absolute address of a page, built from LMS_PUBLIC_URL (works outside a request too)."""
-    app = current_app
-    # Rules already carry a host app's mount prefix, so the adapter needs no script name.
-    adapter = app.url_map.bind("localhost")
-    try:
-        path = adapter.build(endpoint, values)
-    except BuildError:
-        if fallback is None:
-            raise
-        path = adapter.build(fallback, {}) if fallback in app.view_functions else "/"
-    return app.config["LMS_PUBLIC_URL"] + path
-
-
-def site_path(endpoint: str, **values: Any) -> str:
-    """Site-relative path of a page (for dashboard notices), the dashboard when unknown."""
-    return public_url(endpoint, **values).removeprefix(current_app.config["LMS_PUBLIC_URL"])
 
 
 # --------------------------------------------------------------------------- queueing

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lms import signals
 from lms.auth.models import User
-from lms.mail.services import notify, unread_notices
+from lms.mail.services import notify, queue_message, unread_notices
 
 # (endpoint, values) candidates per page, first one the app knows wins; the dashboard else.
 _RETREAT_PAGES = ("retreats.index", "retreats.list_sessions", "retreats.sessions")
@@ -184,7 +184,28 @@ def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]
     }
 
 
+def on_account_mail(user: User, *, session: Session, **message: Any) -> None:
+    """An e-mail about the account (confirmation, reset...): one outbox row, same transaction."""
+    queue_message(session, user=user, **message)
+
+
+def on_licence_verified(user: User, *, session: Session, **_: Any) -> None:
+    """Tell the person their licence details are verified (notice and e-mail)."""
+    notify(
+        session,
+        user=user,
+        kind="licence_verified",
+        message="An administrator verified your licence details.",
+        endpoint="account.profile",
+        subject="Your licence is verified",
+        template="notice",
+        optional=False,
+    )
+
+
 _RECEIVERS = (
+    (signals.account_mail, on_account_mail),
+    (signals.licence_verified, on_licence_verified),
     (signals.item_unlocked, on_item_unlocked),
     (signals.equivalency_decided, on_equivalency_decided),
     (signals.application_changed, on_application_changed),
