@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,11 +17,12 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from lms.auth.models import Role
 from lms.bounds import MAX_PAGE, DateBounds, IdRange
+from lms.forms import Form
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """A GET form read from the query string: it changes nothing, so it carries no token."""
 
     class Meta:
@@ -90,7 +90,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     """The roles a person holds."""
 
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES)

@@ -7,12 +7,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from lms import validation
 from lms.audit.services import record_event
 from lms.auth.links import link_url
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, password_problem, verify_password
 from lms.auth.services import (
+    CREDENTIALS_MAX,
+    NAME_MAX,
     Licence,
+    clean_licence,
     create_user,
     find_user_by_email,
     normalise_email,
@@ -306,11 +310,11 @@ def update_profile(
 
     Returns the names of the fields that changed (audit facts hold names, never values).
     """
-    name, credentials = name.strip(), credentials.strip()
-    if not name:
+    if not validation.trim(name):
         raise InvalidInput("Enter your name.")
-    if len(name) > 200 or len(credentials) > 100:
-        raise InvalidInput("Name or credentials are too long.")
+    name = validation.single_line(name, "Name", max_length=NAME_MAX)
+    credentials = validation.single_line(credentials, "Credentials", max_length=CREDENTIALS_MAX)
+    licence = clean_licence(licence)
     if not licence.pre_licensed and not (licence.type and licence.number):
         raise InvalidInput("Enter your licence type and number, or tick “pre-licensed”.")
     changed = []

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
+from lms.forms import Form
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
 # is proven by the confirmation link, not by a validator.
 EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter a valid e-mail address.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     """A clinician signs up, with licence details or as pre-licensed."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
@@ -55,13 +55,13 @@ class RegistrationForm(FlaskForm):
             raise ValidationError("Enter your licence type (for example LCSW, MD, PMHNP).")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """The address a reset link should go to."""
 
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
 
 
-class LinkCodeForm(FlaskForm):
+class LinkCodeForm(Form):
     """The code of an e-mailed link (the page's script fills it in from the link)."""
 
     code = StringField(
@@ -71,7 +71,7 @@ class LinkCodeForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """A new password, typed twice (reset link and invitation acceptance)."""
 
     password = PasswordField(
@@ -85,7 +85,7 @@ class NewPasswordForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """Name, credentials and licence details."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
@@ -101,7 +101,7 @@ class ProfileForm(FlaskForm):
     licence_expires_on = DateField("Licence expires on", validators=[Optional()])
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(Form):
     """A new address, authorised by the current password."""
 
     new_email = EmailField(
@@ -113,7 +113,7 @@ class ChangeEmailForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """A new password, authorised by the current one."""
 
     current_password = PasswordField(
@@ -130,7 +130,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class NotificationsForm(FlaskForm):
+class NotificationsForm(Form):
     """Whether optional e-mails are wanted."""
 
     notify_optional = BooleanField(
@@ -138,7 +138,7 @@ class NotificationsForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     """An administrator invites a member of staff."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])

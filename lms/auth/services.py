@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from lms import signals
+from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole, new_auth_token
 from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -64,6 +64,23 @@ class Licence:
     expires_on: date | None = None
 
 
+NAME_MAX = 200
+CREDENTIALS_MAX = 100
+LICENCE_TEXT_MAX = {"type": 100, "number": 100, "state": 50}
+
+
+def clean_licence(licence: Licence) -> Licence:
+    """The licence with its text trimmed and checked as single-line text, its date bounded."""
+    texts = {
+        name: validation.single_line(getattr(licence, name), f"Licence {name}", max_length=limit)
+        or None
+        for name, limit in LICENCE_TEXT_MAX.items()
+    }
+    if licence.expires_on is not None:
+        validation.sensible_date(licence.expires_on, "Licence expiry")
+    return Licence(licence.pre_licensed, expires_on=licence.expires_on, **texts)
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     """The account with that e-mail address, whatever its case."""
     return session.scalar(select(User).where(User.email == normalise_email(email)))
@@ -98,8 +115,11 @@ def create_user(
     email = normalise_email(email)
     if not email or "@" not in email:
         raise InvalidInput("Enter a valid e-mail address.")
-    if not name.strip():
+    if not validation.trim(name):
         raise InvalidInput("Enter a name.")
+    name = validation.single_line(name, "Name", max_length=NAME_MAX)
+    credentials = validation.single_line(credentials, "Credentials", max_length=CREDENTIALS_MAX)
+    licence = clean_licence(licence) if licence is not None else None
     if password is not None and (problem := password_problem(password, email)):
         raise InvalidInput(problem)
     if find_user_by_email(session, email) is not None:
@@ -107,8 +127,8 @@ def create_user(
     licence = licence or Licence(pre_licensed=True)
     user = User(
         email=email,
-        name=name.strip(),
-        credentials=credentials.strip(),
+        name=name,
+        credentials=credentials,
         password_hash=hash_password(password) if password else password_hash,
         pre_licensed=licence.pre_licensed,
         licence_type=None if licence.pre_licensed else licence.type,

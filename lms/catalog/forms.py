@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from lms.forms import Form
 
-class ItemForm(FlaskForm):
+
+class ItemForm(Form):
     """Editable fields of a catalogue item (code, kind and rules come from the file)."""
 
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from lms.certificates.services import REASON_MAX, UPLOAD_MAX_BYTES
+from lms.forms import Form
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     """An admin revokes a certificate; the reason is shown on the verification page."""
 
     reason = TextAreaField(
@@ -23,7 +23,7 @@ class RevokeForm(FlaskForm):
     )
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     """Anyone checks whether a PDF is an unaltered certificate issued here."""
 
     pdf = FileField(

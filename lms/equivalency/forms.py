@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -16,11 +15,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
+from lms.forms import Form
 
 OTHER = "Other"
 
 
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     """A clinician asks that training elsewhere count for a catalogue item."""
 
     item_code = SelectField("Counts for", validators=[DataRequired()], choices=[])
@@ -63,7 +63,7 @@ class RequestForm(FlaskForm):
         return self.programme.data or ""
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """A reviewer approves or declines a pending request."""
 
     decision = RadioField(

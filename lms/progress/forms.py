@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from lms.clock import today
+from lms.forms import Form
 from lms.progress.marking import NOTE_MAX, REASON_MAX
 
 
-class MarkForm(FlaskForm):
+class MarkForm(Form):
     """Mark one module complete for one clinician."""
 
     item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])
@@ -27,7 +27,7 @@ class MarkForm(FlaskForm):
     )
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     """Revoke a mistaken completion; the reason is kept in the history."""
 
     reason = StringField(
@@ -37,7 +37,7 @@ class RevokeForm(FlaskForm):
     )
 
 
-class CohortForm(FlaskForm):
+class CohortForm(Form):
     """Mark one module complete for many clinicians at once."""
 
     item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])

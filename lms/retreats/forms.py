@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,13 +13,13 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.form import Form
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from lms.forms import Form, SubForm
 from lms.retreats.screening import CONTRAINDICATIONS, MAX_DETAIL, ScreeningAnswer, ScreeningInput
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     """An administrator creates or edits a retreat session."""
 
     item_code = SelectField("Retreat", validators=[DataRequired()], choices=[])
@@ -36,7 +35,7 @@ class SessionForm(FlaskForm):
     active = BooleanField("Open for applications", default=True)
 
 
-class _Question(Form):
+class _Question(SubForm):
     """One contraindication: yes/no and room for detail (no CSRF: part of the outer form)."""
 
     answer = RadioField(
@@ -47,10 +46,10 @@ class _Question(Form):
     detail = TextAreaField("Details (optional)", validators=[Optional(), Length(max=MAX_DETAIL)])
 
 
-def _screening_form_class() -> type[FlaskForm]:
+def _screening_form_class() -> type[Form]:
     """The application form: one sub-form per contraindication, plus a free-text question."""
 
-    class ApplicationForm(FlaskForm):
+    class ApplicationForm(Form):
         """A clinician applies to a session and answers the medical screening."""
 
         anything_else = TextAreaField(
@@ -86,7 +85,7 @@ def _screening_form_class() -> type[FlaskForm]:
 ApplicationForm = _screening_form_class()
 
 
-class ScreeningDecisionForm(FlaskForm):
+class ScreeningDecisionForm(Form):
     """A medical reviewer clears an applicant or not."""
 
     decision = RadioField(
@@ -99,7 +98,7 @@ class ScreeningDecisionForm(FlaskForm):
     )
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     """An instructor marks whether an accepted clinician attended."""
 
     outcome = RadioField(

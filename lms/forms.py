@@ -1,0 +1,115 @@
+"""The base of every form: lms.validation's checks of text and dates bound to each field.
+
+Every form of the tracker derives from `Form`, whose Meta adds the checks by the field's
+type when the form is built, so a field added later is covered without anyone remembering:
+a one-line field (StringField, EmailField, SearchField, HiddenField) is trimmed and checked
+as single-line text; a TextAreaField as multi-line text; a DateField must fall in 1900-2100.
+Passwords are left exactly as typed. A field's own Length(max=...) bounds it; without one,
+lms.validation's default bound applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import wtforms
+from flask_wtf import FlaskForm
+from wtforms import DateField, PasswordField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
+
+from lms import validation
+
+
+def _trim(value: Any) -> Any:
+    """Trim text; leave other data (None, a list) alone."""
+    return validation.trim(value) if isinstance(value, str) else value
+
+
+class SingleLine:
+    """Single-line text: no control character, not only invisible characters, bounded."""
+
+    def __init__(self, max_length: int | None = validation.SINGLE_LINE_MAX) -> None:
+        """Bound the length (None when a Length validator already does)."""
+        self.max_length = max_length
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Raise ValidationError with the reason, if any."""
+        if isinstance(field.data, str):
+            problem = validation.line_problem(field.data, self.max_length)
+            if problem:
+                raise ValidationError(problem)
+
+
+class MultiLine:
+    """Multi-line text: line breaks and tabs, no other control character, bounded."""
+
+    def __init__(self, max_length: int | None = validation.MULTI_LINE_MAX) -> None:
+        """Bound the length (None when a Length validator already does)."""
+        self.max_length = max_length
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Raise ValidationError with the reason, if any."""
+        if isinstance(field.data, str):
+            problem = validation.text_problem(field.data, self.max_length)
+            if problem:
+                raise ValidationError(problem)
+
+
+class SensibleDate:
+    """A date between 1900 and 2100."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Raise ValidationError when the date lies outside the bounds."""
+        if field.data is not None:
+            problem = validation.date_problem(field.data)
+            if problem:
+                raise ValidationError(problem)
+
+
+def _has_length_bound(validators: list[Any]) -> bool:
+    """Whether a Length(max=...) validator already bounds the field."""
+    return any(isinstance(v, Length) and v.max is not None and v.max >= 0 for v in validators)
+
+
+def shared_checks(field_class: type, validators: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(extra validators, extra filters) the tracker binds to a field of this class."""
+    if issubclass(field_class, PasswordField):
+        return [], []
+    bounded = _has_length_bound(validators)
+    if issubclass(field_class, TextAreaField):
+        return [MultiLine(None if bounded else validation.MULTI_LINE_MAX)], []
+    if issubclass(field_class, StringField):
+        return [SingleLine(None if bounded else validation.SINGLE_LINE_MAX)], [_trim]
+    if issubclass(field_class, DateField):
+        return [SensibleDate()], []
+    return [], []
+
+
+class SharedChecksMeta:
+    """Form Meta that binds the shared checks to every field as the form is built."""
+
+    def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+        """Bind the field with the shared validators and filters appended to its own."""
+        if len(unbound_field.args) > 1:
+            raise TypeError("pass a field's validators as validators=[...], not by position")
+        validators = list(unbound_field.kwargs.get("validators") or [])
+        filters = list(unbound_field.kwargs.get("filters") or [])
+        extra_validators, extra_filters = shared_checks(unbound_field.field_class, validators)
+        return unbound_field.bind(
+            form=form,
+            validators=validators + extra_validators,
+            filters=extra_filters + filters,
+            **options,
+        )
+
+
+class Form(FlaskForm):
+    """A FlaskForm whose fields all carry the shared checks (CSRF as FlaskForm does it)."""
+
+    Meta = SharedChecksMeta
+
+
+class SubForm(wtforms.Form):
+    """A form nested in another with FormField (no CSRF of its own), with the shared checks."""
+
+    Meta = SharedChecksMeta

@@ -1,0 +1,122 @@
+"""One check of free text and dates for every way in: web forms, CLI imports, catalogue files.
+
+Single-line text (names, titles, locations, signatory fields...) is trimmed, bounded, holds no
+control character (no NUL, CR, LF or tab, no bidi override) and must show something: a value
+made only of zero-width or other invisible characters is refused. Multi-line text (notes,
+descriptions, reasons) may hold line breaks and tabs but no other control character (NUL
+above all: PostgreSQL refuses it) and is bounded. Dates lie between 1900 and 2100, so no
+arithmetic on a date overflows and no typo such as 0001-01-01 is stored. This module imports
+nothing from Flask: the forms (lms/forms.py), the importers and the catalogue loader call it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from lms.errors import InvalidInput
+
+SINGLE_LINE_MAX = 200
+MULTI_LINE_MAX = 20_000
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+# Zero-width and blank-looking characters trimmed from both ends like spaces. Combining
+# marks are not trimmed (a decomposed "José" ends with one) but cannot make a value alone.
+_TRIMMED = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u2060\u2061\u2062\u2063\u2064\u3164\u2800\ufeff\uffa0"
+)
+# Bidi embeddings, overrides and isolates reorder what is shown ("Trojan source").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_SEPARATORS = frozenset("\u2028\u2029")
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc"})
+_MULTI_LINE_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+CONTROL_MESSAGE = "Use one line of text, without line breaks, tabs or control characters."
+INVISIBLE_MESSAGE = "Use visible characters (letters, digits or punctuation)."
+MULTI_LINE_CONTROL_MESSAGE = "Remove the control characters (such as NUL) from the text."
+
+
+def trim(value: str) -> str:
+    """The value without spaces and zero-width characters at either end."""
+    start, end = 0, len(value)
+    while start < end and (value[start].isspace() or value[start] in _TRIMMED):
+        start += 1
+    while end > start and (value[end - 1].isspace() or value[end - 1] in _TRIMMED):
+        end -= 1
+    return value[start:end]
+
+
+def _is_invisible(char: str) -> bool:
+    """Whether a character shows nothing on its own."""
+    return char in _TRIMMED or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def line_problem(value: str, max_length: int | None = SINGLE_LINE_MAX) -> str | None:
+    """What is wrong with an (already trimmed) single-line value, or None; "" is fine."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in {"Cc", "Cs"} or char in _BIDI_CONTROLS or char in _LINE_SEPARATORS:
+            return CONTROL_MESSAGE
+    if value and all(_is_invisible(char) for char in value):
+        return INVISIBLE_MESSAGE
+    if max_length is not None and len(value) > max_length:
+        return f"At most {max_length} characters (this has {len(value)})."
+    return None
+
+
+def text_problem(value: str, max_length: int | None = MULTI_LINE_MAX) -> str | None:
+    """What is wrong with a multi-line value (line breaks and tabs allowed), or None."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs" or (category == "Cc" and char not in _MULTI_LINE_ALLOWED_CONTROLS):
+            return MULTI_LINE_CONTROL_MESSAGE
+    if max_length is not None and len(value) > max_length:
+        return f"At most {max_length} characters (this has {len(value)})."
+    return None
+
+
+def date_problem(value: date) -> str | None:
+    """What is wrong with a date (outside 1900-2100), or None."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        return (
+            f"Give a date between {EARLIEST_DATE:%d %b %Y} and {LATEST_DATE:%d %b %Y} "
+            f"(got {value.isoformat()})."
+        )
+    return None
+
+
+def single_line(
+    value: str | None, label: str, *, max_length: int = SINGLE_LINE_MAX, required: bool = False
+) -> str:
+    """The trimmed value, or InvalidInput naming `label` (for services, CLI and loader)."""
+    text = trim(value or "")
+    if required and not text:
+        raise InvalidInput(f"{label}: cannot be empty.")
+    problem = line_problem(text, max_length)
+    if problem:
+        raise InvalidInput(f"{label}: {_lower_first(problem)}")
+    return text
+
+
+def multi_line(value: str | None, label: str, *, max_length: int = MULTI_LINE_MAX) -> str:
+    """The value unchanged, or InvalidInput naming `label`."""
+    text = value or ""
+    problem = text_problem(text, max_length)
+    if problem:
+        raise InvalidInput(f"{label}: {_lower_first(problem)}")
+    return text
+
+
+def sensible_date(value: date, label: str) -> date:
+    """The date, or InvalidInput naming `label` when it lies outside 1900-2100."""
+    problem = date_problem(value)
+    if problem:
+        raise InvalidInput(f"{label}: {_lower_first(problem)}")
+    return value
+
+
+def _lower_first(text: str) -> str:
+    """A message continued after a label ("Title: at most ...")."""
+    return text[:1].lower() + text[1:]
