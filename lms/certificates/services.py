@@ -29,6 +29,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, undefer
 
+from lms import validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
@@ -599,7 +600,7 @@ def issue_missing(
 
 def _clean_reason(reason: str | None) -> str:
     """A required, bounded revocation reason."""
-    reason = (reason or "").strip()
+    reason = validation.multi_line((reason or "").strip(), "Reason")
     if not reason:
         raise InvalidInput("Give a reason for revoking the certificate.")
     if len(reason) > REASON_MAX:

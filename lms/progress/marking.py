@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from lms import validation
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
@@ -123,11 +124,8 @@ def _already(user: User, item: CatalogItem, completed_on: date) -> str:
 
 
 def _clean_note(note: str | None) -> str:
-    """Trim a note and refuse an overlong one."""
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise InvalidInput(f"The note is too long ({len(note)} characters; {NOTE_MAX} at most).")
-    return note
+    """Trim a note and refuse an overlong one or one with control characters."""
+    return validation.multi_line((note or "").strip(), "Note", max_length=NOTE_MAX)
 
 
 def _check_person(user: User) -> None:
@@ -287,13 +285,9 @@ def revoke_completion(
     session: Session, completion_id: int, *, actor_id: int | None, reason: str
 ) -> Completion:
     """Revoke a mistaken completion with a reason; it stays in the history."""
-    reason = (reason or "").strip()
+    reason = validation.single_line(reason, "Reason", max_length=REASON_MAX)
     if not reason:
         raise InvalidInput("Give a reason for revoking the completion.")
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(
-            f"The reason is too long ({len(reason)} characters; {REASON_MAX} at most)."
-        )
     completion = session.scalar(
         select(Completion)
         .where(Completion.id == completion_id)

@@ -13,10 +13,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from lms import csv_safe, validation
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem
 from lms.errors import DomainError, InvalidInput
@@ -60,6 +62,21 @@ class ImportReport:
 def parse_csv(text: str) -> list[CsvRow]:
     """Read the rows of a completions file; ImportRefused when its header is wrong."""
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(reader)
+    except csv.Error as error:
+        # A cell over the csv module's field limit (131,072 characters by default)...
+        limit = csv.field_size_limit()
+        reason = (
+            f"a cell is longer than {limit:,} characters"
+            if "field limit" in str(error)
+            else f"not a readable CSV row ({error})"
+        )
+        raise ImportRefused([f"line {reader.line_num}: {reason}"]) from None
+
+
+def _read_rows(reader: Any) -> list[CsvRow]:
+    """The rows after a checked header (csv.Error for a row the csv module cannot read)."""
     header = next(reader, None)
     if header is None:
         raise ImportRefused(
@@ -80,12 +97,19 @@ def parse_csv(text: str) -> list[CsvRow]:
 
         def cell(name: str, record: list[str] = record) -> str:
             at = index.get(name)
-            return record[at].strip() if at is not None and at < len(record) else ""
+            return (
+                csv_safe.restore(record[at].strip()) if at is not None and at < len(record) else ""
+            )
 
         rows.append(
             CsvRow(start, cell("email").lower(), cell("item"), cell("completed_on"), cell("note"))
         )
     return rows
+
+
+def _lower(message: str) -> str:
+    """A message continued after "the note: " (no capital, no full stop)."""
+    return message[:1].lower() + message[1:].rstrip(".")
 
 
 def _parse_date(raw: str) -> date:
@@ -105,7 +129,8 @@ def import_completions(
     """Check every row, then record them all (or raise ImportRefused and change nothing)."""
     if not rows:
         raise ImportRefused(["the file has a header but no rows"])
-    emails = {r.email for r in rows if r.email}
+    # Only addresses that are text can be looked up (PostgreSQL refuses a NUL in a query).
+    emails = {r.email for r in rows if r.email and not validation.line_problem(r.email, None)}
     users = {
         u.email: u
         for u in session.scalars(
@@ -155,8 +180,11 @@ def import_completions(
         except DomainError as error:
             found.append(error.message.rstrip("."))
             completed_on = None
-        if len(row.note) > services.NOTE_MAX:
-            found.append(f"the note is longer than {services.NOTE_MAX} characters")
+        for label, value in (("e-mail", row.email), ("item", row.item)):
+            if problem := validation.line_problem(value, None):
+                found.append(f"the {label}: {_lower(problem)}")
+        if problem := validation.text_problem(row.note, services.NOTE_MAX):
+            found.append(f"the note: {_lower(problem)}")
         key = (row.email, row.item)
         if row.email and row.item and key in seen:
             found.append(f"duplicate of line {seen[key]} (same e-mail and item)")
@@ -204,9 +232,5 @@ def export_completions(session: Session) -> str:
         .where(Completion.revoked_at.is_(None))
         .order_by(User.email, CatalogItem.position, CatalogItem.code)
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for email, code, completed_on, note in rows:
-        writer.writerow([email, code, completed_on.isoformat(), note or ""])
-    return out.getvalue()
+    lines = ((email, code, day.isoformat(), note or "") for email, code, day, note in rows)
+    return csv_safe.write_csv(COLUMNS, lines, lineterminator="\n")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,6 +19,7 @@ from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
 from lms.catalog.rules import LICENCE_STEP
 from lms.clock import today as programme_today
+from lms.csv_safe import write_csv
 from lms.db import read, utcnow
 from lms.errors import (
     AlreadyDecided,
@@ -911,31 +910,20 @@ def roster(session: Session, session_id: int) -> Roster:
     return Roster(session=retreat_session, rows=rows, counts=dict(counts))
 
 
-def _csv_cell(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def roster_csv(data: Roster) -> str:
     """The roster as CSV: people, statuses and the screening *decision* only (no health data)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "name",
-            "credentials",
-            "email",
-            "licence",
-            "applied_at",
-            "status",
-            "screening_decision",
-            "waitlist_position",
-            "attendance_marked_at",
-        ]
-    )
+    header = [
+        "name",
+        "credentials",
+        "email",
+        "licence",
+        "applied_at",
+        "status",
+        "screening_decision",
+        "waitlist_position",
+        "attendance_marked_at",
+    ]
+    rows = []
     for row in data.rows:
         a = row.application
         licence = " ".join(
@@ -943,12 +931,12 @@ def roster_csv(data: Roster) -> str:
             for part in (a.user.licence_type, a.user.licence_number, a.user.licence_state)
             if part
         )
-        writer.writerow(
+        rows.append(
             [
-                _csv_cell(a.user.name),
-                _csv_cell(a.user.credentials),
-                _csv_cell(a.user.email),
-                _csv_cell(licence),
+                a.user.name,
+                a.user.credentials,
+                a.user.email,
+                licence,
                 a.applied_at.isoformat(timespec="seconds"),
                 a.status.value,
                 row.decision.value,
@@ -958,7 +946,7 @@ def roster_csv(data: Roster) -> str:
                 else "",
             ]
         )
-    return out.getvalue()
+    return write_csv(header, rows)
 
 
 def mark_attendance(

