@@ -17,6 +17,10 @@ LEAF_KEYS = frozenset(
     {"completed", "equivalent", "licensed", "screening_cleared", "ce_hours_at_least"}
 )
 COMBINATOR_KEYS = frozenset({"all", "any", "at_least"})
+# How deep combinators may nest. Real rules use three or four levels; the bound keeps every
+# walk over a rule (validation, evaluation, words) far from Python's recursion limit.
+MAX_DEPTH = 32
+DEPTH_MESSAGE = f"rules may be nested at most {MAX_DEPTH} levels deep"
 
 LICENCE_STEP = (
     "Hold a verified, current clinical licence (pre-licensed clinicians cannot attend retreats)"
@@ -81,7 +85,7 @@ def evaluate(
     """Evaluate a rule for one clinician; `None` is always met."""
     if rule is None:
         return Evaluation(met=True)
-    result = _evaluate(rule, facts, names)
+    result = _evaluate(rule, facts, names, 1)
     if result.met:
         return Evaluation(met=True)
     return Evaluation(
@@ -92,9 +96,9 @@ def evaluate(
     )
 
 
-def _evaluate(rule: Any, facts: Facts, names: Mapping[str, ItemName]) -> _Result:
-    """Evaluate one node of the tree."""
-    key = _node_key(rule)
+def _evaluate(rule: Any, facts: Facts, names: Mapping[str, ItemName], depth: int) -> _Result:
+    """Evaluate one node of the tree (`depth` is 1 at the root)."""
+    key = _node_key(rule, depth)
     if key == "completed":
         code = rule["completed"]
         if code in facts.completed:
@@ -121,10 +125,10 @@ def _evaluate(rule: Any, facts: Facts, names: Mapping[str, ItemName]) -> _Result
             f"({_hours(needed)} needed, {_hours(facts.ce_hours)} earned so far)"
         )
     if key == "all":
-        return _evaluate_all([_evaluate(child, facts, names) for child in rule["all"]])
+        return _evaluate_all([_evaluate(c, facts, names, depth + 1) for c in rule["all"]])
     if key == "any":
-        return _evaluate_any([_evaluate(child, facts, names) for child in rule["any"]])
-    children = [_evaluate(child, facts, names) for child in rule["of"]]
+        return _evaluate_any([_evaluate(c, facts, names, depth + 1) for c in rule["any"]])
+    children = [_evaluate(child, facts, names, depth + 1) for child in rule["of"]]
     return _evaluate_at_least(rule["at_least"], children, rule["of"])
 
 
@@ -291,8 +295,10 @@ def _hours(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _node_key(rule: Any) -> str:
-    """The node's kind, or RuleError if it is not a well-formed node."""
+def _node_key(rule: Any, depth: int = 1) -> str:
+    """The node's kind, or RuleError if it is not a well-formed node (or nests too deep)."""
+    if depth > MAX_DEPTH:
+        raise RuleError(DEPTH_MESSAGE)
     if not isinstance(rule, Mapping):
         raise RuleError(f"a rule must be a table/object, not {type(rule).__name__}")
     keys = set(rule)
@@ -313,12 +319,15 @@ def validate_rule(rule: Any, known_codes: Iterable[str]) -> list[str]:
     if rule is None:
         return []
     problems: list[str] = []
-    _validate(rule, frozenset(known_codes), "$", problems)
+    _validate(rule, frozenset(known_codes), "$", problems, 1)
     return problems
 
 
-def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str]) -> None:
-    """Check one node and recurse into its children."""
+def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str], depth: int) -> None:
+    """Check one node and recurse into its children (`depth` is 1 at the root)."""
+    if depth > MAX_DEPTH:
+        problems.append(f"{path}: {DEPTH_MESSAGE}")
+        return
     if not isinstance(rule, Mapping):
         problems.append(f"{path}: expected a rule (a table/object), got {_type_name(rule)}")
         return
@@ -327,7 +336,7 @@ def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str]) 
         problems.append(f"{path}: empty rule; give one of {_known_keys()}")
         return
     if "at_least" in keys or "of" in keys:
-        _validate_at_least(rule, known, path, problems)
+        _validate_at_least(rule, known, path, problems, depth)
         return
     unknown = sorted(k for k in keys if k not in LEAF_KEYS and k not in COMBINATOR_KEYS)
     for key in unknown:
@@ -360,11 +369,11 @@ def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str]) 
         if key == "any" and not value:
             problems.append(f"{where}: an empty 'any' can never be met; give at least one option")
         for index, child in enumerate(value):
-            _validate(child, known, f"{where}[{index}]", problems)
+            _validate(child, known, f"{where}[{index}]", problems, depth + 1)
 
 
 def _validate_at_least(
-    rule: Mapping, known: frozenset[str], path: str, problems: list[str]
+    rule: Mapping, known: frozenset[str], path: str, problems: list[str], depth: int
 ) -> None:
     """Check an {"at_least": N, "of": [...]} node."""
     extra = sorted(set(rule) - {"at_least", "of"})
@@ -388,7 +397,7 @@ def _validate_at_least(
             f"{len(options)} (the number of options in 'of')"
         )
     for index, child in enumerate(options or []):
-        _validate(child, known, f"{path}.of[{index}]", problems)
+        _validate(child, known, f"{path}.of[{index}]", problems, depth + 1)
 
 
 def _validate_hours(value: Any, where: str, problems: list[str]) -> None:
@@ -493,13 +502,13 @@ def describe(rule: Any, names: Mapping[str, ItemName]) -> str:
     """A rule in words for catalogue pages: "Module 1, or an approved equivalent ..."."""
     if rule is None:
         return "None"
-    text, _compound = _describe(rule, names)
+    text, _compound = _describe(rule, names, 1)
     return text[:1].upper() + text[1:]
 
 
-def _describe(rule: Any, names: Mapping[str, ItemName]) -> tuple[str, bool]:
+def _describe(rule: Any, names: Mapping[str, ItemName], depth: int) -> tuple[str, bool]:
     """One node in words, and whether the words already contain a list."""
-    key = _node_key(rule)
+    key = _node_key(rule, depth)
     if key == "completed":
         return _title(rule["completed"], names), False
     if key == "equivalent":
@@ -511,16 +520,16 @@ def _describe(rule: Any, names: Mapping[str, ItemName]) -> tuple[str, bool]:
     if key == "ce_hours_at_least":
         return f"at least {_hours(_decimal(rule['ce_hours_at_least']))} CE hours", False
     if key == "any":
-        parts = [_describe(child, names)[0] for child in rule["any"]]
+        parts = [_describe(child, names, depth + 1)[0] for child in rule["any"]]
         if not parts:
             return "nothing (this rule can never be met)", False
         return ", or ".join(parts), len(parts) > 1
     if key == "all":
-        described = [_describe(child, names) for child in rule["all"]]
+        described = [_describe(child, names, depth + 1) for child in rule["all"]]
         if not described:
             return "nothing", False
         return _join_and(described), any(c for _, c in described)
-    options = [_describe(child, names) for child in rule["of"]]
+    options = [_describe(child, names, depth + 1) for child in rule["of"]]
     count = rule["at_least"]
     parts = [text for text, _ in options]
     if any(c for _, c in options):

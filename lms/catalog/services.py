@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from lms import validation
 from lms.audit.services import record_event
 from lms.catalog import rules
 from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
@@ -228,6 +229,14 @@ ITEM_ATTRIBUTES = (
 # Every key an [[items]] table may hold.
 ITEM_FIELDS = {"code", "sessions", *ITEM_ATTRIBUTES}
 SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "application_deadline", "active"}
+# Programme settings that are one line of text on certificates and in mail, and their bounds.
+SINGLE_LINE_SETTINGS = {
+    "provider_name": 200,
+    "partner_name": 200,
+    "signatory_name": 200,
+    "signatory_title": 200,
+}
+STATEMENT_LIMITS = {"body": 200, "statement": 5000, "credit_type": 200, "example": None}
 TEXT_LIMITS = {
     "title": 200,
     "short_title": 80,
@@ -317,8 +326,17 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
         raise CatalogError([f"{path}: no such file"]) from None
     except OSError as error:
         raise CatalogError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except UnicodeDecodeError as error:
+        raise CatalogError(
+            [f"{path}: not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8"]
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise CatalogError([f"{path}: not valid TOML: {error}"]) from None
+    except RecursionError:
+        # tomllib reads nested tables recursively; a rule this deep is refused anyway.
+        raise CatalogError(
+            [f"{path}: tables are nested too deeply to read ({rules.DEPTH_MESSAGE})"]
+        ) from None
 
     for key in sorted(set(data) - {"programme", "items"}):
         problems.add(f"top level key {key!r}", "unknown; expected [programme] and [[items]]")
@@ -355,9 +373,24 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
                 f"item {cycle[0]}",
                 "field prerequisite: prerequisites form a cycle " + " -> ".join(cycle),
             )
+    if not problems.lines:
+        _check_deactivations(specs, problems)
     if problems.lines:
         raise CatalogError(problems.lines)
     return programme, specs
+
+
+def _check_deactivations(specs: list[_ItemSpec], problems: _Problems) -> None:
+    """An item the file marks inactive must not be named by an active item's rules."""
+    listed = [
+        (spec.code, spec.values["active"], spec.values["prerequisite"], spec.values["recommended"])
+        for spec in specs
+    ]
+    for spec in specs:
+        if spec.values["active"] is False and (dependants := dependants_of(spec.code, listed)):
+            problems.add(
+                f"item {spec.code}", "field active: " + _deactivation_refused(spec.code, dependants)
+            )
 
 
 def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
@@ -389,8 +422,33 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
         elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
             problems.add(where, f"expected text, got {_kind_of(value)}")
             continue
+        elif key in SINGLE_LINE_SETTINGS:
+            value = validation.trim(value)
+            if problem := validation.line_problem(value, SINGLE_LINE_SETTINGS[key]):
+                problems.add(where, _lower(problem))
+                continue
+        if problem := _text_anywhere_problem(value):
+            problems.add(where, problem)
+            continue
         settings[key] = _jsonable(value)
     return settings
+
+
+def _text_anywhere_problem(value: Any) -> str | None:
+    """A problem with any text inside a setting (multi-line rules, bounded), or None."""
+    if isinstance(value, str):
+        problem = validation.text_problem(value, validation.MULTI_LINE_MAX)
+        return _lower(problem) if problem else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        return next((p for v in value if (p := _text_anywhere_problem(v))), None)
+    return None
+
+
+def _lower(message: str) -> str:
+    """A validation message continued after "field x: "."""
+    return message[:1].lower() + message[1:].rstrip(".")
 
 
 def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict] | None:
@@ -417,6 +475,13 @@ def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict]
             if key in entry and not isinstance(entry[key], kind):
                 problems.add(here, f"field {key}: expected {kind.__name__}")
                 ok = False
+            elif isinstance(entry.get(key), str):
+                limit = STATEMENT_LIMITS[key]
+                check = validation.line_problem if key != "statement" else validation.text_problem
+                text = entry[key] if key == "statement" else validation.trim(entry[key])
+                if problem := check(text, limit):
+                    problems.add(here, f"field {key}: {_lower(problem)}")
+                    ok = False
     return value if ok else None
 
 
@@ -457,11 +522,16 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
             value = "retreat" if kind == ItemKind.RETREAT else "module"
         if not isinstance(value, str):
             problems.add(where, f"field {name}: expected text, got {_kind_of(value)}")
-        elif len(value) > limit:
-            problems.add(where, f"field {name}: at most {limit} characters (got {len(value)})")
-        elif name == "title" and not value.strip():
+            values[name] = value
+            continue
+        if name != "description":
+            value = validation.trim(value)
+        check = validation.text_problem if name == "description" else validation.line_problem
+        if problem := check(value, limit):
+            problems.add(where, f"field {name}: {_lower(problem)}")
+        elif name == "title" and not value:
             problems.add(where, "field title: required")
-        values[name] = value.strip() if isinstance(value, str) and name != "description" else value
+        values[name] = value
 
     values["ce_hours"] = None
     if "ce_hours" in raw:
@@ -538,13 +608,22 @@ def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) ->
                 )
                 ok = False
                 continue
+            if problem := validation.date_problem(value):
+                problems.add(where, f"field sessions[{index}].{name}: {_lower(problem)}")
+                ok = False
+                continue
             dates[name] = value
         location = raw.get("location")
-        if not isinstance(location, str) or not location.strip() or len(location) > 200:
+        if not isinstance(location, str) or not validation.trim(location):
             problems.add(
                 where, f"field sessions[{index}].location: expected text of 1-200 characters"
             )
             ok = False
+        elif problem := validation.line_problem(validation.trim(location), 200):
+            problems.add(where, f"field sessions[{index}].location: {_lower(problem)}")
+            ok = False
+        else:
+            location = validation.trim(location)
         capacity = raw.get("capacity")
         if (
             isinstance(capacity, bool)
@@ -754,18 +833,20 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
     values = dict(changes)
     for name in ("title", "short_title", "format", "recommended_note", "equivalent_label"):
         if name in values:
-            values[name] = (values[name] or "").strip()
-            if len(values[name]) > TEXT_LIMITS[name]:
-                label = name.replace("_", " ").capitalize()
-                raise ItemEditError(f"{label}: at most {TEXT_LIMITS[name]} characters.", name)
-    if "title" in values and not values["title"]:
-        raise ItemEditError("Title: cannot be empty.", "title")
+            label = name.replace("_", " ").capitalize()
+            try:
+                values[name] = validation.single_line(
+                    values[name], label, max_length=TEXT_LIMITS[name], required=name == "title"
+                )
+            except InvalidInput as error:
+                raise ItemEditError(error.message, name) from None
     if "description" in values:
-        values["description"] = values["description"] or ""
-        if len(values["description"]) > TEXT_LIMITS["description"]:
-            raise ItemEditError(
-                f"Description: at most {TEXT_LIMITS['description']} characters.", "description"
+        try:
+            values["description"] = validation.multi_line(
+                values["description"], "Description", max_length=TEXT_LIMITS["description"]
             )
+        except InvalidInput as error:
+            raise ItemEditError(error.message, "description") from None
     if "ce_hours" in values:
         try:
             values["ce_hours"] = parse_ce_hours(values["ce_hours"])
@@ -785,8 +866,8 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
         dependants = _active_dependants(session, code)
         if dependants:
             raise ItemEditError(
-                f"Active: {item.code} cannot be deactivated while the rules of "
-                f"{', '.join(dependants)} name it; change those rules in the catalogue file first.",
+                f"Active: {_deactivation_refused(item.code, dependants)}; change those rules "
+                "in the catalogue file first.",
                 "active",
             )
     changed = [
@@ -813,15 +894,31 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
 def _active_dependants(session: Session, code: str) -> list[str]:
     """Codes of active items whose prerequisite or recommendation names `code`."""
     rows = session.execute(
-        select(CatalogItem.code, CatalogItem.prerequisite, CatalogItem.recommended).where(
-            CatalogItem.active.is_(True), CatalogItem.code != code
+        select(
+            CatalogItem.code, CatalogItem.active, CatalogItem.prerequisite, CatalogItem.recommended
         )
     ).all()
+    return dependants_of(code, [tuple(row) for row in rows])
+
+
+def dependants_of(code: str, items: list[tuple[str, bool, Any, Any]]) -> list[str]:
+    """Codes of the active items among (code, active, prerequisite, recommended) naming `code`.
+
+    The one check behind "an item another active rule names stays active", for the admin's
+    edit and for the catalogue file alike.
+    """
     return sorted(
         other
-        for other, prerequisite, recommended in rows
-        if code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
+        for other, active, prerequisite, recommended in items
+        if active
+        and other != code
+        and code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
     )
+
+
+def _deactivation_refused(code: str, dependants: list[str]) -> str:
+    """Why an item cannot be deactivated."""
+    return f"{code} cannot be deactivated while the rules of {', '.join(dependants)} name it"
 
 
 # --- page data ---------------------------------------------------------------------------

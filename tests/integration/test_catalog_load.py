@@ -411,3 +411,131 @@ def test_cli_show_lists_items_with_rules_in_words(app) -> None:
         result.output
     )
     assert "sessions: 4" in result.output
+
+
+def _deep_rule(depth: int) -> str:
+    """A TOML inline rule with `depth` nested "all" combinators around Module 1."""
+    return "{all = [" * depth + '{completed = "M1"}' + "]}" * depth
+
+
+def _load_via_cli(app, path: Path):
+    """Run `flask lms catalog load PATH`."""
+    return app.test_cli_runner().invoke(args=["lms", "catalog", "load", str(path)])
+
+
+def _assert_one_line_refusal(result, path: Path, expected: str) -> None:
+    """Exit 1, every line an "Error: ..." naming the file or the summary, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert expected in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert errors and all(str(path) in line for line in errors)
+
+
+@pytest.mark.parametrize("depth", [33, 600], ids=["over-the-limit", "past-python-recursion"])
+def test_cli_refuses_a_rule_nested_too_deep_with_one_line_and_changes_nothing(
+    app, session, tmp_path, depth
+) -> None:
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    before = snapshot(session)
+    text = replace_once(
+        DEFAULT_TEXT,
+        "ce_hours = 9  # assumed split",
+        f"prerequisite = {_deep_rule(depth)}\nce_hours = 9  # assumed split",
+    )
+    text = text.replace('code = "M1"\nkind', 'code = "M1"\nkind', 1)
+    path = write(tmp_path, text)
+    result = _load_via_cli(app, path)
+    _assert_one_line_refusal(result, path, "nested at most 32 levels deep")
+    assert snapshot(session) == before
+
+
+def test_a_rule_at_the_depth_limit_loads(session, tmp_path) -> None:
+    text = replace_once(
+        DEFAULT_TEXT,
+        'code = "HTH"\n',
+        'code = "HTH"\nprerequisite = ' + _deep_rule(31) + "\n",
+    )
+    load_catalog(session, write(tmp_path, text))
+    session.commit()
+    item = session.scalar(select(CatalogItem).where(CatalogItem.code == "HTH"))
+    assert item.prerequisite is not None
+
+
+def test_cli_refuses_a_file_that_is_not_utf8_with_one_line(app, session, tmp_path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(DEFAULT_TEXT.replace("Module 1 —", "Módulo 1 —").encode("latin-1", "replace"))
+    result = _load_via_cli(app, path)
+    _assert_one_line_refusal(result, path, "not UTF-8 text")
+    assert session.scalar(select(func.count()).select_from(CatalogItem)) == 0
+
+
+def test_the_file_cannot_deactivate_an_item_that_active_rules_name(app, session, tmp_path) -> None:
+    """The admin page's rule holds for the loader too: Module 1 stays active."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    before = snapshot(session)
+    text = replace_once(
+        DEFAULT_TEXT,
+        "ce_hours = 9  # assumed split",
+        "active = false\nce_hours = 9  # assumed split",
+    )
+    path = write(tmp_path, text)
+    result = _load_via_cli(app, path)
+    _assert_one_line_refusal(result, path, "item M1: field active: M1 cannot be deactivated")
+    assert "M2, M3" in result.output
+    assert snapshot(session) == before
+    assert session.scalar(select(CatalogItem.active).where(CatalogItem.code == "M1")) is True
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('short_title = "Module 1"', 'short_title = "\\u0000"', "field short_title: use one line"),
+        (
+            'title = "Module 1 — Introduction',
+            'title = "\\u200b\\u200d"\nold_title = "Module 1 — Introduction',
+            "field title: required",
+        ),
+        ('short_title = "Module 1"', 'short_title = "Module\\r\\n1"', "field short_title: use one"),
+        ('format = "Live online"\nce_hours = 9', 'format = "Live\\u0000"\nce_hours = 9', "format"),
+        (
+            "signatory_title = ",
+            'signatory_title = "' + "x" * 10_000 + '"\nold_signatory_title = ',
+            "programme field signatory_title: at most 200 characters",
+        ),
+        (
+            "signatory_name = ",
+            'signatory_name = "\\u0301\\u0301"\nold_signatory_name = ',
+            "visible",
+        ),
+        ("starts_on = 2024-09-04", "starts_on = 0001-01-01", "between 01 Jan 1900"),
+        ('location = "Portland, OR"', 'location = "Portland\\u0000"', "location: use one line"),
+        (
+            'provider_address = "',
+            'provider_address = "a\\u0000b"\nold_provider_address = "',
+            "remove the control characters",
+        ),
+    ],
+    ids=[
+        "nul-title",
+        "zero-width-only",
+        "crlf",
+        "nul-format",
+        "long-signatory-title",
+        "invisible-signatory",
+        "year-one",
+        "nul-location",
+        "nul-setting",
+    ],
+)
+def test_catalogue_text_and_dates_get_the_shared_checks(
+    app, session, tmp_path, old, new, expected
+) -> None:
+    text = DEFAULT_TEXT.replace(old, new, 1)
+    assert text != DEFAULT_TEXT
+    path = write(tmp_path, text)
+    result = _load_via_cli(app, path)
+    _assert_one_line_refusal(result, path, expected)
+    assert session.scalar(select(func.count()).select_from(CatalogItem)) == 0

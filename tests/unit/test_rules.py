@@ -9,6 +9,7 @@ import pytest
 
 from lms.catalog.rules import (
     LICENCE_STEP,
+    MAX_DEPTH,
     Facts,
     ItemName,
     RuleError,
@@ -376,3 +377,29 @@ def test_describe_puts_rules_in_words() -> None:
     two_of = {"at_least": 2, "of": [{"completed": "M2"}, {"completed": "M3"}, {"completed": "M4"}]}
     assert describe(two_of, NAMES) == "At least 2 of Module 2, Module 3 or Module 4"
     assert describe({"ce_hours_at_least": 12}, NAMES) == "At least 12 CE hours"
+
+
+def _nested(depth: int) -> dict:
+    """A rule of `depth` levels: "all" combinators around one leaf (the leaf is the last)."""
+    rule: dict = {"completed": "M1"}
+    for _ in range(depth - 1):
+        rule = {"all": [rule]}
+    return rule
+
+
+def test_rules_nest_at_most_max_depth_levels_with_a_clear_message():
+    assert validate_rule(_nested(MAX_DEPTH), {"M1"}) == []
+    problems = validate_rule(_nested(MAX_DEPTH + 1), {"M1"})
+    assert len(problems) == 1 and "nested at most 32 levels deep" in problems[0]
+    # Far past Python's recursion limit: still one problem, no RecursionError.
+    assert validate_rule(_nested(5000), {"M1"}) == [
+        "$" + ".all[0]" * MAX_DEPTH + ": rules may be nested at most 32 levels deep"
+    ]
+
+
+def test_evaluate_and_describe_refuse_a_rule_deeper_than_the_limit():
+    assert evaluate(_nested(MAX_DEPTH), facts(completed={"M1"}), NAMES).met
+    with pytest.raises(RuleError, match="32 levels"):
+        evaluate(_nested(MAX_DEPTH + 1), facts(), NAMES)
+    with pytest.raises(RuleError, match="32 levels"):
+        describe(_nested(5000), NAMES)
