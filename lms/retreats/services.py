@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from lms import signals
+from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
@@ -103,18 +103,45 @@ class SessionInput:
     active: bool = True
 
 
-def _check_session_input(data: SessionInput) -> None:
-    """Refuse values that are well-formed but impossible."""
+def _check_session_input(data: SessionInput) -> SessionInput:
+    """Refuse values that are well-formed but impossible; the values with the location trimmed."""
+    for label, day in (("First day", data.starts_on), ("Last day", data.ends_on)):
+        validation.sensible_date(day, label)
+    if data.application_deadline is not None:
+        validation.sensible_date(data.application_deadline, "Application deadline")
     if data.ends_on < data.starts_on:
         raise InvalidInput("The last day cannot be before the first day.")
-    if not data.location.strip():
+    location = validation.single_line(data.location, "Location", max_length=MAX_LOCATION)
+    if not location:
         raise InvalidInput("Enter where the session takes place.")
-    if len(data.location.strip()) > MAX_LOCATION:
-        raise InvalidInput("The location is too long (200 characters at most).")
     if data.capacity < 0 or data.capacity > 1000:
         raise InvalidInput("Capacity must be between 0 and 1000 places.")
     if data.application_deadline and data.application_deadline > data.starts_on:
         raise InvalidInput("The application deadline must be on or before the first day.")
+    return replace(data, location=location)
+
+
+def _refuse_duplicate(
+    session: Session, item: CatalogItem, data: SessionInput, *, other_than: int | None = None
+) -> None:
+    """Conflict when the retreat already has a session starting that day in that place."""
+    query = select(RetreatSession.id).where(
+        RetreatSession.item_id == item.id,
+        RetreatSession.starts_on == data.starts_on,
+        RetreatSession.location == data.location,
+    )
+    if other_than is not None:
+        query = query.where(RetreatSession.id != other_than)
+    if session.scalar(query.limit(1)) is not None:
+        raise Conflict(_duplicate_message(item.title, data))
+
+
+def _duplicate_message(title: str, data: SessionInput) -> str:
+    """What an admin is told about a second session on the same day in the same place."""
+    return (
+        f"{title} already has a session starting {_fmt(data.starts_on)} in {data.location}; "
+        "change the first day or the location, or edit that session instead."
+    )
 
 
 def retreat_items(session: Session) -> list[CatalogItem]:
@@ -131,8 +158,8 @@ def retreat_items(session: Session) -> list[CatalogItem]:
 def create_session(
     session: Session, *, item_code: str, data: SessionInput, actor_id: int
 ) -> RetreatSession:
-    """Add a session to a retreat."""
-    _check_session_input(data)
+    """Add a session to a retreat (Conflict when one starts that day in that place already)."""
+    data = _check_session_input(data)
     item = session.scalar(
         select(CatalogItem).where(
             CatalogItem.code == item_code, CatalogItem.kind == ItemKind.RETREAT
@@ -140,23 +167,25 @@ def create_session(
     )
     if item is None:
         raise InvalidInput("Choose a retreat.")
+    _refuse_duplicate(session, item, data)
     retreat_session = RetreatSession(
         item_id=item.id,
         starts_on=data.starts_on,
         ends_on=data.ends_on,
-        location=data.location.strip(),
+        location=data.location,
         capacity=data.capacity,
         application_deadline=data.application_deadline,
         active=data.active,
     )
-    session.add(retreat_session)
+    title = item.title
     try:
+        # Added inside the savepoint: a racer's insert rolls back only this row, and the
+        # message needs no lazy load from a session that has just failed a flush.
         with session.begin_nested():
+            session.add(retreat_session)
             session.flush()
     except IntegrityError as error:
-        raise Conflict(
-            f"{item.title} already has a session starting {_fmt(data.starts_on)} in that location."
-        ) from error
+        raise Conflict(_duplicate_message(title, data)) from error
     record_event(
         session,
         actor_id=actor_id,
@@ -207,8 +236,9 @@ def update_session(
     session: Session, session_id: int, *, data: SessionInput, actor_id: int
 ) -> RetreatSession:
     """Change a session; capacity never drops below the places already given."""
-    _check_session_input(data)
+    data = _check_session_input(data)
     retreat_session = _lock_session(session, session_id)
+    _refuse_duplicate(session, retreat_session.item, data, other_than=session_id)
     taken = places_taken(session, session_id)
     if data.capacity < taken:
         raise Conflict(
@@ -223,19 +253,19 @@ def update_session(
         "application_deadline": retreat_session.application_deadline,
         "active": retreat_session.active,
     }
-    retreat_session.starts_on = data.starts_on
-    retreat_session.ends_on = data.ends_on
-    retreat_session.location = data.location.strip()
-    retreat_session.capacity = data.capacity
-    retreat_session.application_deadline = data.application_deadline
-    retreat_session.active = data.active
+    title = retreat_session.item.title
     try:
+        # The changes are made inside the savepoint, so a racer's clash rolls back only them.
         with session.begin_nested():
+            retreat_session.starts_on = data.starts_on
+            retreat_session.ends_on = data.ends_on
+            retreat_session.location = data.location
+            retreat_session.capacity = data.capacity
+            retreat_session.application_deadline = data.application_deadline
+            retreat_session.active = data.active
             session.flush()
     except IntegrityError as error:
-        raise Conflict(
-            "Another session of this retreat already starts that day in that location."
-        ) from error
+        raise Conflict(_duplicate_message(title, data)) from error
     after = {key: getattr(retreat_session, key) for key in before}
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     record_event(

@@ -249,6 +249,79 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
     assert bad.status_code == 422 and "last day cannot be before" in bad.text
 
 
+def _session_rows(session):
+    """Every session row as plain values (what a refused form must leave alone)."""
+    from lms.catalog.models import RetreatSession
+
+    session.expire_all()
+    return sorted(
+        (s.id, s.item_id, s.starts_on, s.ends_on, s.location, s.capacity, s.active)
+        for s in session.scalars(select(RetreatSession))
+    )
+
+
+def test_a_duplicate_session_is_a_form_error_that_changes_nothing(
+    app, login, session, make_user, catalog
+):
+    """Same retreat, first day and location (after trimming): a clear 409, not a 500."""
+    admin = _client(app, login, make_user(Role.ADMIN))
+    start = date.today() + timedelta(days=90)
+    form = {
+        "item_code": "RETREAT-L1",
+        "starts_on": start.isoformat(),
+        "ends_on": (start + timedelta(days=4)).isoformat(),
+        "location": "Asheville, NC",
+        "capacity": "8",
+        "active": "y",
+    }
+    assert admin.post("/retreats/sessions/new", data=form).status_code == 302
+    other = {**form, "location": "Ojai, CA"}
+    assert admin.post("/retreats/sessions/new", data=other).status_code == 302
+    before = _session_rows(session)
+    audit_before = session.scalar(select(func.count()).select_from(AuditEvent))
+
+    again = admin.post("/retreats/sessions/new", data={**form, "location": "  Asheville, NC "})
+    assert again.status_code == 409
+    assert "already has a session starting" in again.text and "Asheville, NC" in again.text
+    assert 'name="location"' in again.text  # the form is shown again, filled in
+    # Editing the Ojai session onto Asheville's day and place is refused the same way.
+    ojai = next(row for row in before if row[4] == "Ojai, CA")
+    moved = admin.post(f"/retreats/sessions/{ojai[0]}/edit", data=form)
+    assert moved.status_code == 409 and "already has a session starting" in moved.text
+    assert _session_rows(session) == before
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"starts_on": "0001-01-01", "ends_on": "0001-01-05"}, "between 01 Jan 1900"),
+        ({"starts_on": "9999-12-27", "ends_on": "9999-12-31"}, "between 01 Jan 1900"),
+        ({"location": "\u200b\u200b"}, "This field is required"),
+        ({"location": "Ojai\x00"}, "without line breaks"),
+        ({"location": "Ojai\r\nBcc: x@evil.example"}, "without line breaks"),
+    ],
+    ids=["year-one", "year-9999", "zero-width-location", "nul-location", "crlf-location"],
+)
+def test_session_form_refuses_absurd_dates_and_unprintable_locations(
+    app, login, session, make_user, catalog, change, message
+):
+    admin = _client(app, login, make_user(Role.ADMIN))
+    start = date.today() + timedelta(days=90)
+    form = {
+        "item_code": "RETREAT-L1",
+        "starts_on": start.isoformat(),
+        "ends_on": (start + timedelta(days=4)).isoformat(),
+        "location": "Asheville, NC",
+        "capacity": "8",
+    }
+    before = _session_rows(session)
+    response = admin.post("/retreats/sessions/new", data={**form, **change})
+    assert response.status_code == 422
+    assert message in response.text
+    assert _session_rows(session) == before
+
+
 def test_session_management_is_for_admins_and_rosters_for_staff(
     app, login, make_user, retreat_session
 ):
