@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     g,
     jsonify,
@@ -84,6 +85,7 @@ class LMS:
             app.register_blueprint(blueprint, url_prefix=_join(url_prefix, blueprint.url_prefix))
 
         app.before_request(_forget_cached_user)
+        app.before_request(_refuse_nul_in_the_address)
         app.after_request(_finish_request)
         app.after_request(_security_headers)
         _register_error_pages(app)
@@ -130,6 +132,19 @@ def _forget_cached_user() -> None:
     """
     g.pop("_login_user", None)
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def _refuse_nul_in_the_address() -> None:
+    """Answer 400 to a path or query string holding NUL (%00) before any view reads it.
+
+    No search box, filter or code takes one, and PostgreSQL refuses NUL in any text it is
+    sent, so it would otherwise end as a 500. Form bodies are checked field by field instead
+    (lms/forms.py), where the person sees which field is wrong.
+    """
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, values in request.args.lists() for value in values
+    ):
+        abort(400, description="The address holds a character that cannot be read.")
 
 
 def _finish_request(response: Response) -> Response:

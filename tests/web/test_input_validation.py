@@ -115,3 +115,22 @@ def test_the_item_form_refuses_control_characters_in_a_title(
     )
     assert response.status_code == 422
     assert "Use one line of text" in response.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/roster?q=%00",
+        "/roster?q=a%00b&eligible=RETREAT-L1",
+        "/admin/certificates?q=%00",
+        "/admin/users?q=%00",
+        "/verify/AB%00CD",
+        "/admin/catalogue/M1%00/edit",
+    ],
+)
+def test_a_nul_in_the_address_is_a_400_on_every_backend(client, make_user, login, url):
+    """PostgreSQL refuses NUL in any text: searches and codes holding one stop at the door."""
+    login(client, make_user(Role.ADMIN, Role.INSTRUCTOR))
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "cannot be read" in response.text
