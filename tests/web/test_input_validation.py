@@ -134,3 +134,23 @@ def test_a_nul_in_the_address_is_a_400_on_every_backend(client, make_user, login
     response = client.get(url)
     assert response.status_code == 400
     assert "cannot be read" in response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\x00", "Name: use one line of text"),
+        ("\u200b\u200d", "Enter a name."),
+        ("x" * 201, "at most 200"),
+    ],
+    ids=["nul", "zero-width", "too-long"],
+)
+def test_cli_user_create_refuses_a_bad_name_with_one_line(app, session, name, message):
+    """`lms user create` goes through the same check as the registration form."""
+    result = app.test_cli_runner().invoke(
+        args=["lms", "user", "create", "--email", "ada@example.test", "--name", name],
+        input="a long enough password\na long enough password\n",
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert message in result.output
+    assert session.scalar(select(func.count()).select_from(User)) == 0
