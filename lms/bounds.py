@@ -2,15 +2,15 @@
 
 Ids are the schema's INTEGER primary keys: 32-bit on PostgreSQL (64-bit on SQLite), so an id
 above 2**31 - 1 cannot name a row, and there it would not even bind ("integer out of range",
-a 500); past 2**63 SQLite fails to bind it too. Page numbers become OFFSETs
-and dates take part in date arithmetic, so both are bounded too. One converter (`<id:...>`,
-registered app-wide) and one query-argument parser serve every route.
+a 500); past 2**63 SQLite fails to bind it too. Page numbers become OFFSETs, so they are
+bounded too. One converter (`<id:...>`, registered app-wide) and one query-argument parser
+serve every route. Dates are bounded where every form field is: lms.validation (1900-2100),
+bound to each DateField by lms.forms.Form.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from flask import abort, request
@@ -20,10 +20,6 @@ from wtforms.validators import ValidationError as FormError
 
 MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, and so the largest id
 MAX_PAGE = 100_000
-# Dates people filter by or enter: far enough apart for any real use, and `+ 1 day` or
-# `- 1 day` can never overflow Python's date range.
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2999, 12, 31)
 _NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -76,12 +72,3 @@ class IdRange:
         """Refuse an id no row can have."""
         if field.data is not None and not 1 <= field.data <= MAX_ID:
             raise FormError("Not a valid id.")
-
-
-class DateBounds:
-    """WTForms validator: a date between EARLIEST_DATE and LATEST_DATE."""
-
-    def __call__(self, form: Any, field: Field) -> None:
-        """Refuse dates no programme record can have (and that date arithmetic cannot take)."""
-        if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
-            raise FormError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")

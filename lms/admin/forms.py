@@ -16,7 +16,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from lms.auth.models import Role
-from lms.bounds import MAX_PAGE, DateBounds, IdRange
+from lms.bounds import MAX_PAGE, IdRange
 from lms.forms import Form
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
@@ -65,8 +65,8 @@ class AuditFilterForm(FilterForm):
     action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
     actor = StringField("Done by", validators=[Optional()], description="Name or e-mail.")
     person = StringField("Concerning", validators=[Optional()], description="Name or e-mail.")
-    date_from = DateField("From", validators=[Optional(), DateBounds()])
-    date_to = DateField("To", validators=[Optional(), DateBounds()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
     actor_id = IntegerField("Actor id", validators=[Optional(), IdRange()], widget=HiddenInput())
     person_id = IntegerField("Person id", validators=[Optional(), IdRange()], widget=HiddenInput())
 

@@ -82,7 +82,7 @@ def test_registration_refuses_unprintable_text_and_absurd_dates_and_creates_nobo
 
 def test_text_is_trimmed_of_spaces_and_zero_width_characters(client, session):
     data = {**REGISTRATION, "name": "\u200b Nora Newcomer \ufeff", "licence_state": " CA\u200b"}
-    assert client.post("/register", data=data).status_code == 302
+    assert client.post("/register", data=data).status_code in (302, 303)
     user = session.scalar(select(User))
     assert (user.name, user.licence_state) == ("Nora Newcomer", "CA")
 
