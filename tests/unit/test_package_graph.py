@@ -8,8 +8,20 @@ from collections import defaultdict
 from pathlib import Path
 
 LMS = Path(__file__).resolve().parents[2] / "lms"
-# What auth may build on: the plumbing every package shares, not another feature.
-AUTH_MAY_IMPORT = {"audit", "config", "db", "errors", "ratelimit", "signals", "status", "urls"}
+# What auth may build on: the plumbing every package shares, not another feature (forms and
+# validation: the one check of text and dates every form and importer uses).
+AUTH_MAY_IMPORT = {
+    "audit",
+    "config",
+    "db",
+    "errors",
+    "forms",
+    "ratelimit",
+    "signals",
+    "status",
+    "urls",
+    "validation",
+}
 
 
 def _package(module: str) -> str:
