@@ -178,3 +178,22 @@ def test_only_waits_and_outages_count_as_unavailable():
     assert is_unavailable(sa_exc.TimeoutError("QueuePool limit reached"))
     assert not is_unavailable(sqlite_error("no such table: users"))
     assert not is_unavailable(ValueError("database is locked"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "301"])
+def test_a_wrong_database_timeout_stops_the_start(value):
+    """LMS_DATABASE_TIMEOUT must be a sensible number of seconds."""
+    from lms.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="LMS_DATABASE_TIMEOUT"):
+        load_config(environ={"LMS_ENV": "development", "LMS_DATABASE_TIMEOUT": value})
+
+
+def test_the_database_timeout_bounds_sqlites_busy_wait(tmp_path):
+    """The setting becomes SQLite's busy timeout on every connection."""
+    from lms.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bounded.sqlite3'}", timeout=2.5)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+    engine.dispose()
