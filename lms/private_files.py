@@ -54,10 +54,11 @@ def write_private_bytes(path: str | Path, data: bytes) -> None:
 def narrow_tree(path: str | Path) -> None:
     """Narrow a folder to 0700 and everything under it to 0700/0600 (files an older run left).
 
-    Symbolic links are neither followed nor changed, nor is anything another user owns.
+    Symbolic links are neither followed nor changed, nor is anything another user owns, and
+    a sticky folder such as /tmp is not walked at all.
     """
     root = Path(path)
-    if not root.is_dir() or root.is_symlink():
+    if not root.is_dir() or root.is_symlink() or root.stat().st_mode & stat.S_ISVTX:
         return
     _narrow(root, FOLDER_MODE)
     for folder, subfolders, files in os.walk(root):
@@ -68,12 +69,17 @@ def narrow_tree(path: str | Path) -> None:
 
 
 def _narrow(path: Path, mode: int) -> None:
-    """chmod to `mode` when the path is ours, not a link, and allows anyone else anything."""
+    """chmod to `mode` when the path is ours, not a link, and allows anyone else anything.
+
+    A sticky folder (such as /tmp, named by mistake) is shared by design and left alone.
+    """
     try:
         info = path.lstat()
     except FileNotFoundError:
         return
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid():
+        return
+    if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX:
         return
     if stat.S_IMODE(info.st_mode) & 0o077:
         path.chmod(mode)

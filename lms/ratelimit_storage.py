@@ -18,7 +18,7 @@ from pathlib import Path
 
 from limits.storage import Storage
 
-from lms.private_files import create_private_file, private_folder
+from lms.private_files import create_private_file
 
 SCHEME = "lms+sqlite"
 STORAGE_FILE = "ratelimit.sqlite3"
@@ -75,7 +75,7 @@ class SqliteFileStorage(Storage):
         connection = getattr(self._local, "connection", None)
         if connection is not None and self._local.pid == os.getpid():
             return connection
-        private_folder(self.path.parent)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         create_private_file(self.path)  # -wal and -shm take the file's owner-only mode
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")

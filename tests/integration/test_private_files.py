@@ -117,7 +117,8 @@ def test_the_standalone_app_makes_the_rest_of_its_process_write_owner_only(app_c
 
 
 def test_narrowing_leaves_links_and_other_peoples_files_alone(tmp_path):
-    """A symbolic link in the instance folder is not followed to chmod its target."""
+    """A symbolic link in the instance folder is not followed to chmod its target, and a
+    sticky shared folder is not touched."""
     from lms.private_files import narrow_tree
 
     outside = tmp_path / "shared.txt"
@@ -128,3 +129,9 @@ def test_narrowing_leaves_links_and_other_peoples_files_alone(tmp_path):
     narrow_tree(instance)
     assert mode(instance) == 0o700
     assert mode(outside) == 0o644
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp, named as a folder by mistake
+    (shared / "someone-elses.txt").write_text("x")
+    narrow_tree(shared)
+    assert mode(shared) == 0o1777 and mode(shared / "someone-elses.txt") == 0o644
