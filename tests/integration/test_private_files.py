@@ -71,7 +71,9 @@ def test_what_the_tracker_writes_is_owner_only_even_for_a_host_app_that_keeps_it
         counters = SqliteFileStorage(default_storage_uri(instance))
         assert counters.incr("login:someone", 60) == 1
         assert (instance / "ratelimit.sqlite3-wal").exists()
-        envelope = Envelope(1, "from@example.org", "to@example.org", "Reset", "text", "<p>x</p>")
+        envelope = Envelope(
+            1, "<1@lms>", "from@example.org", "to@example.org", "Reset", "text", "<p>x</p>"
+        )
         with FolderTransport(instance / "outbox") as transport:
             transport.send(envelope, EmailMessage())
         store_evidence(instance / "evidence", io.BytesIO(PDF), "cert.pdf")
