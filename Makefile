@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LMS_TEST_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: help install install-test run setup test lint format bench clean
+.PHONY: help install install-test run settings setup test lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,32 +33,26 @@ install: $(VENV)/.installed  ## Create .venv and install the tracker
 
 install-test: $(VENV)/.installed-test  ## Install what the tests need (Python side)
 
-# Secrets for the local demo server, made once and kept in instance/ (never committed).
-$(INSTANCE)/secret_key:
-	@mkdir -p $(INSTANCE)
-	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+# Development settings (secret key, screening key, public URL, LMS_ENV=development) live in
+# instance/settings.toml, owner-only, made once and updated (the public URL follows PORT);
+# the app and every `flask --app wsgi ...` command read it, below real environment variables.
+# Keys from an older instance/secret_key and instance/screening_key are carried over.
+settings: $(VENV)/.installed  ## Write or update instance/settings.toml (development settings)
+	@$(BIN)/python -m lms.instance_settings --instance $(INSTANCE) \
+		--public-url "$${LMS_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"
 
-$(INSTANCE)/screening_key: $(VENV)/.installed
-	@mkdir -p $(INSTANCE)
-	@$(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > $@
-
-DEV_ENV = LMS_ENV=development \
-	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" \
-	LMS_SCREENING_KEY="$$(cat $(INSTANCE)/screening_key)" \
-	LMS_PUBLIC_URL="$${LMS_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"
-
-setup: $(VENV)/.installed $(INSTANCE)/secret_key $(INSTANCE)/screening_key  ## Migrate, load the catalogue and demo data
-	$(DEV_ENV) $(FLASK) db upgrade
-	$(DEV_ENV) $(FLASK) lms catalog load --default
-	$(DEV_ENV) $(FLASK) lms demo
+setup: settings  ## Migrate, load the catalogue and demo data
+	$(FLASK) db upgrade
+	$(FLASK) lms catalog load --default
+	$(FLASK) lms demo
 
 # The job consumer (certificate PDFs, mail) runs beside gunicorn; Ctrl-C stops both, and the
 # trap stops the consumer too when gunicorn exits on its own (a busy port, say).
 run: setup  ## Set everything up, start the job consumer and serve on http://127.0.0.1:$(PORT)
 	@echo "Serving on http://127.0.0.1:$(PORT) with a job consumer (Ctrl-C stops both)"
-	@$(DEV_ENV) $(FLASK) lms jobs worker --workers $(WORKERS) & consumer=$$!; \
+	@$(FLASK) lms jobs worker --workers $(WORKERS) & consumer=$$!; \
 	trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT; \
-	$(DEV_ENV) $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and PostgreSQL
 	@bash tests/run-suite.sh

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -16,6 +15,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    session,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import escape
@@ -24,9 +24,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms.config import PROJECT_ROOT, load_config
-from lms.db import Database
+from lms.db import Database, is_unavailable
 from lms.db import db as _db
 from lms.errors import DomainError
+from lms.private_files import narrow_tree, private_folder, restrict_umask
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "templates" / "static"
@@ -148,11 +149,20 @@ def _refuse_nul_in_the_address() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    """Commit the request's unit of work when it succeeded, roll it back otherwise."""
-    if response.status_code < 400:
-        _db.commit()
-    else:
+    """Commit the request's unit of work when it succeeded, roll it back otherwise.
+
+    A commit the database cannot take in time (a lock held past LMS_DATABASE_TIMEOUT) turns
+    the answer into the 503 page: nothing was changed.
+    """
+    if response.status_code >= 400:
         _db.rollback()
+        return response
+    try:
+        _db.commit()
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        return _security_headers(current_app.make_response(_unavailable_response(error)))
     return response
 
 
@@ -188,29 +198,68 @@ FRIENDLY_MESSAGES = {
     413: "The upload is too large. Choose a smaller file and try again.",
     429: "Too many attempts in a short time. Wait a minute and try again.",
 }
+UNAVAILABLE_MESSAGE = (
+    "The tracker's database did not answer in time, so nothing was changed. "
+    "Please try again in a minute."
+)
+RETRY_AFTER_SECONDS = 30
+# What /healthz reads: a real table (every signed-in page reads it), not a bare `SELECT 1`
+# that a database too locked to serve any page would still answer.
+HEALTH_QUERY = text("SELECT id FROM users ORDER BY id LIMIT 1")
+
+
+def _wants_json() -> bool:
+    """API clients and the health check get JSON errors."""
+    return request.accept_mimetypes.best == "application/json" or request.path.endswith("/healthz")
+
+
+def _error_response(status: int, title: str, message: str) -> tuple[Any, int]:
+    """The generic error page (or JSON) after rolling the request's work back."""
+    app = current_app
+    try:
+        _db.rollback()
+    except Exception:  # a connection that died with the request; it is discarded anyway
+        app.logger.warning("rollback failed while answering %s", status)
+    if _wants_json():
+        return jsonify(error=title, message=message), status
+    try:
+        page = render_template("errors/error.html", status=status, title=title, message=message)
+    except Exception:
+        # The page itself failed (the database is down and the header needs the signed-in
+        # person, say): answer with bare, escaped HTML rather than Werkzeug's debug output.
+        app.logger.exception("error page failed to render")
+        page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        page += f"<p>{escape(message)}</p>"
+    return page, status
+
+
+def _unavailable_response(error: BaseException) -> tuple[Any, int, dict[str, str]]:
+    """503 with Retry-After for a database that did not answer within LMS_DATABASE_TIMEOUT."""
+    # No traceback (the cause is outside the code) and no SQL or parameters (they may hold
+    # tokens): the driver's first line says which wait ran out.
+    cause = getattr(error, "original_exception", None) or error
+    reason = str(getattr(cause, "orig", None) or type(cause).__name__).splitlines()[0]
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, reason
+    )
+    # Nothing was changed, the cookie included: a sign-out that could not be recorded must
+    # not leave the browser signed out while the account's token still works elsewhere.
+    arrived = current_app.session_interface.open_session(current_app, request)
+    if arrived is not None:
+        session.clear()
+        session.update(arrived)
+        session.modified = False
+    # The page must not wait for the database again to draw its header.
+    g._login_user = current_app.login_manager.anonymous_user()
+    page, status = _error_response(503, "Service unavailable", UNAVAILABLE_MESSAGE)
+    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def _register_error_pages(app: Flask) -> None:
     """Generic error pages: a plain message and a status, never a traceback."""
 
-    def wants_json() -> bool:
-        return request.accept_mimetypes.best == "application/json" or request.path.endswith(
-            "/healthz"
-        )
-
-    def render(status: int, title: str, message: str) -> tuple[Any, int]:
-        _db.rollback()
-        if wants_json():
-            return jsonify(error=title, message=message), status
-        try:
-            page = render_template("errors/error.html", status=status, title=title, message=message)
-        except Exception:
-            # The page itself failed (the database is down and the header needs the signed-in
-            # person, say): answer with bare, escaped HTML rather than Werkzeug's debug output.
-            app.logger.exception("error page failed to render")
-            page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
-            page += f"<p>{escape(message)}</p>"
-        return page, status
+    render = _error_response
+    unavailable = _unavailable_response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Any, int]:
@@ -226,7 +275,9 @@ def _register_error_pages(app: Flask) -> None:
         return render(error.status_code, "That could not be done", error.message)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Any, int]:
+    def http_error(error: HTTPException) -> tuple[Any, ...]:
+        if is_unavailable(error):  # the commit after the view failed (InternalServerError)
+            return unavailable(error)
         status = error.code or 500
         message = error.description or ""
         if message == type(error).description and status in FRIENDLY_MESSAGES:
@@ -234,7 +285,9 @@ def _register_error_pages(app: Flask) -> None:
         return render(status, f"{status} {error.name}", message)
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> tuple[Any, int]:
+    def unexpected_error(error: Exception) -> tuple[Any, ...]:
+        if is_unavailable(error):
+            return unavailable(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render(
             500,
@@ -245,6 +298,8 @@ def _register_error_pages(app: Flask) -> None:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the standalone tracker app; `config` overrides values read from the environment."""
+    # Everything this process writes (keys, databases, queue, mail, evidence) is owner-only.
+    restrict_umask()
     settings = load_config(overrides=config)
     app = Flask(
         __name__,
@@ -253,7 +308,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=None,  # the tracker's assets come from its own blueprint (lms_assets)
     )
     app.config.update(settings)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(app.instance_path)
+    for folder in (app.instance_path, app.config["LMS_EVIDENCE_DIR"], app.config["LMS_OUTBOX_DIR"]):
+        narrow_tree(folder)  # files an older run left readable by others
     if proxies := app.config["LMS_TRUSTED_PROXIES"]:
         # Only behind a known number of proxies may X-Forwarded-For name the client: the
         # per-address sign-in limit and HTTPS detection (HSTS) depend on it.
@@ -266,13 +323,14 @@ def create_app(config: dict | None = None) -> Flask:
     LMS(app)
 
     @app.get("/healthz")
-    def healthz() -> tuple[Any, int]:
-        """Liveness and database check for load balancers."""
+    def healthz() -> tuple[Any, ...]:
+        """Liveness and database check for load balancers: a real table read within the bound."""
         try:
-            _db.session.execute(text("SELECT 1"))
-        except Exception:
-            app.logger.warning("health check: database did not answer")
-            return jsonify(status="error", database="unavailable"), 503
+            _db.session.execute(HEALTH_QUERY).all()
+        except Exception as error:
+            app.logger.warning("health check: database did not answer: %s", type(error).__name__)
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return jsonify(status="error", database="unavailable"), 503, headers
         return jsonify(status="ok", database="ok"), 200
 
     csrf.exempt(healthz)

@@ -38,7 +38,7 @@ def db_upgrade(revision: str) -> None:
 
     url = current_app.config["LMS_DATABASE_URL"]
     if (folder := migrate.instance_dir_for(url)) is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # an existing one is left as is
     migrate.upgrade(engine(), revision)
     click.echo(f"Database is at revision {revision}.")
 

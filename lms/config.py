@@ -54,8 +54,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LMS_RATELIMIT_STORAGE_URL",
         "RATELIMIT_STORAGE_URI",
-        "memory://",
-        "rate-limit counters; use `redis://127.0.0.1:6379/0` with several workers",
+        None,
+        "rate-limit counters: unset: `instance/ratelimit.sqlite3`, shared by the workers of "
+        "one host; `redis://127.0.0.1:6379/0` for several hosts; `memory://` (one process)",
+    ),
+    Setting(
+        "LMS_DATABASE_TIMEOUT",
+        "LMS_DATABASE_TIMEOUT",
+        "5",
+        "seconds a request waits for the database (a lock, a connection, a statement) "
+        "before it answers 503",
     ),
     Setting(
         "LMS_SCREENING_KEY",
@@ -120,13 +128,25 @@ def _as_bool(value: str) -> bool:
     raise ConfigError(f"expected a yes/no value, got {value!r}")
 
 
-def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
-    """Build the Flask config from the environment plus explicit overrides, and validate it."""
+def load_config(
+    environ: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    *,
+    instance_settings: bool | None = None,
+) -> dict:
+    """Build the Flask config from the environment plus explicit overrides, and validate it.
+
+    Below the environment come the values of `<instance>/settings.toml` (read by default
+    when `environ` is the real process environment): environment, then file, then defaults.
+    """
+    read_file = environ is None if instance_settings is None else instance_settings
     environ = dict(os.environ if environ is None else environ)
     overrides = dict(overrides or {})
+    instance = Path(overrides.get("LMS_INSTANCE_PATH", DEFAULT_INSTANCE))
+    from_file, ignored_file = _instance_file_values(instance, environ, overrides, read_file)
     config: dict = {}
     for setting in SETTINGS:
-        value = environ.get(setting.env, setting.default)
+        value = environ.get(setting.env, from_file.get(setting.env, setting.default))
         if value is not None:
             config[setting.key] = value
     config.update(overrides)
@@ -136,7 +156,6 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         raise ConfigError(f"LMS_ENV must be production or development, not {env!r}")
     production = env == "production" and not config.get("TESTING")
 
-    instance = Path(config.get("LMS_INSTANCE_PATH", DEFAULT_INSTANCE))
     config["LMS_INSTANCE_PATH"] = str(instance)
     config.setdefault("LMS_DATABASE_URL", f"sqlite:///{instance / 'lms.sqlite3'}")
     config.setdefault("LMS_EVIDENCE_DIR", str(instance / "evidence"))
@@ -146,6 +165,7 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         if production:
             raise ConfigError(
                 "LMS_SECRET_KEY is not set: a production start needs a long random secret"
+                + (f" ({ignored_file} holds development settings only)" if ignored_file else "")
             )
         # Only development and test starts get here; a fixed key keeps several workers in step.
         config["SECRET_KEY"] = "development-only-secret-key-not-for-production"  # noqa: S105
@@ -190,5 +210,50 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
     config.setdefault("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        from lms.ratelimit_storage import default_storage_uri
+
+        config["RATELIMIT_STORAGE_URI"] = default_storage_uri(instance)
+
+    try:
+        timeout = float(str(config.get("LMS_DATABASE_TIMEOUT", "5")).strip())
+    except ValueError:
+        timeout = -1.0
+    if not 0.1 <= timeout <= 300:
+        raise ConfigError(
+            "LMS_DATABASE_TIMEOUT must be a number of seconds from 0.1 to 300, "
+            f"not {config.get('LMS_DATABASE_TIMEOUT')!r}"
+        )
+    config["LMS_DATABASE_TIMEOUT"] = timeout
     return config
+
+
+def _instance_file_values(
+    instance: Path, environ: dict[str, str], overrides: dict, read_file: bool
+) -> tuple[dict[str, str], Path | None]:
+    """The instance settings file's values, and the file's path when it was set aside.
+
+    A file that declares itself development-only is set aside when the environment (or the
+    caller) asks for another environment, so a production start never runs on its keys.
+    """
+    from lms.instance_settings import (
+        SettingsFileError,
+        is_development_file,
+        read_settings,
+        settings_path,
+    )
+
+    if not read_file:
+        return {}, None
+    try:
+        values = read_settings(instance)
+    except SettingsFileError as error:
+        raise ConfigError(str(error)) from error
+    known = {setting.env for setting in SETTINGS}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"{settings_path(instance)}: unknown setting {key}")
+    wanted = overrides.get("LMS_ENV", environ.get("LMS_ENV"))
+    if is_development_file(values) and wanted not in (None, values["LMS_ENV"]):
+        return {}, settings_path(instance)
+    return values, None

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import JSON, DateTime, Executable, MetaData, Result, create_engine, event
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.engine import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -57,12 +63,47 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
+DEFAULT_TIMEOUT = 5.0  # seconds; LMS_DATABASE_TIMEOUT
+# SQLite errors that mean "the database cannot be used just now", not a bug in a query.
+SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "unable to open database",
+    "disk i/o error",
+    "locking protocol",  # WAL index locked by another process past SQLite's own retries
+)
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether an exception means the database did not answer in time (or at all).
+
+    Such a request answers 503 with Retry-After rather than 500: a lock held too long, a
+    statement or lock wait cut short by its timeout, no free pooled connection, a server
+    that refuses or drops connections.
+    """
+    original = getattr(error, "original_exception", None)  # Werkzeug's InternalServerError
+    if original is not None:
+        error = original
+    if isinstance(error, sa_exc.TimeoutError):  # the pool had no connection to give
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):  # SQLite also calls "no such table" operational
+        return any(marker in str(error.orig).lower() for marker in SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL: connection failures, lock_timeout, statement_timeout
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, timeout: float) -> None:
+    """Turn on WAL, foreign keys and a bounded busy timeout for every SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -89,6 +130,34 @@ def _reading_first() -> bool:
     return getattr(view, READS_FIRST, False) and not g.get("_lms_writing", False)
 
 
+def _postgres_request_timeouts(conn: Any, *, timeout: float) -> None:
+    """Bound what a request's transaction may wait for: a lock, and each statement.
+
+    Only requests are bounded (SET LOCAL lasts one transaction): migrations, rebuilds and
+    imports on the command line may legitimately run longer than a page should.
+    """
+    if has_request_context():
+        milliseconds = str(int(timeout * 1000))
+        conn.exec_driver_sql(
+            "SELECT set_config('lock_timeout', %(ms)s, true), "
+            "set_config('statement_timeout', %(ms)s, true)",
+            {"ms": milliseconds},
+        )
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file owner-only before SQLite does (it would use the umask)."""
+    from lms.private_files import create_private_file
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        with contextlib.suppress(OSError):  # unwritable: SQLite says so when it opens it
+            create_private_file(path)
+
+
 def _sqlite_begin(conn: Any) -> None:
     """Begin reads as deferred transactions and writes as IMMEDIATE ones.
 
@@ -103,17 +172,40 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for the URL with the pragmas and pool settings each backend wants."""
+def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """Create an engine for the URL with the pragmas and pool settings each backend wants.
+
+    `timeout` (seconds) bounds every wait a request can meet: a busy SQLite file, a free
+    connection from the pool, connecting to PostgreSQL, and a request's locks and statements
+    there. Past it the request fails with an error `is_unavailable` recognises (a 503).
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        _private_sqlite_file(url)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": timeout, "check_same_thread": False},
+            pool_timeout=timeout,
+        )
+        event.listen(engine, "connect", partial(_sqlite_pragmas, timeout=timeout))
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # SELECT ... then UPDATE inside one transaction is really serialised.
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = {}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = max(2, math.ceil(timeout))  # libpq's minimum is 2
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=timeout,
+        connect_args=connect_args,
+    )
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", partial(_postgres_request_timeouts, timeout=timeout))
+    return engine
 
 
 class Database:
@@ -126,7 +218,10 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Create the engine for the app and close the session when the context ends."""
-        self.engine = make_engine(app.config["LMS_DATABASE_URL"])
+        self.engine = make_engine(
+            app.config["LMS_DATABASE_URL"],
+            float(app.config.get("LMS_DATABASE_TIMEOUT", DEFAULT_TIMEOUT)),
+        )
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         app.teardown_appcontext(self._teardown)
 

@@ -46,8 +46,10 @@ def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
 
 def _create_private(path: Path) -> None:
     """Create the queue file owner-only before SQLite opens it (job arguments are private)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    from lms.private_files import create_private_file, private_folder
+
+    private_folder(path.parent)
+    create_private_file(path)
 
 
 def _in_app(app: Flask, body: Callable[..., Any]) -> Callable[..., Any]:

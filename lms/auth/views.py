@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import (
+    LoginManager,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_logged_in,
+    user_logged_out,
+)
 from werkzeug.wrappers import Response
 
 from lms.auth import accounts, services
@@ -23,8 +41,21 @@ login_manager.session_protection = "basic"
 
 
 def init_login(app: Flask) -> None:
-    """Attach flask-login to the app."""
+    """Attach flask-login to the app; signing in or out gives the browser a new CSRF token."""
     login_manager.init_app(app)
+    user_logged_in.connect(rotate_csrf_token, app)
+    user_logged_out.connect(rotate_csrf_token, app)
+
+
+def rotate_csrf_token(app: Flask, **_: object) -> None:
+    """Forget this browser's CSRF token so the next page makes a new one.
+
+    A token seen before sign-in (on a shared computer, say) must not be good for the account
+    afterwards, nor the account's token for whoever uses the browser after sign-out.
+    """
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(field, None)
+    g.pop(field, None)
 
 
 @login_manager.user_loader

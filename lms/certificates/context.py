@@ -23,6 +23,8 @@ MONTHS = (
     "December",
 )
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
+CERTIFICATE_DESIGNS = ("module", "retreat")
+TRANSCRIPT_DESIGN = "transcript"
 DEFAULT_FORMATS = {"retreat": "In person", "module": "Live online (video)"}
 DEFAULT_CE_TYPE = "CE contact hours"
 

@@ -22,12 +22,14 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from lms.certificates.context import layout_classes
+from lms.certificates.context import (  # noqa: F401 - the designs are named here too
+    CERTIFICATE_DESIGNS,
+    TRANSCRIPT_DESIGN,
+    layout_classes,
+)
 from lms.config import PROJECT_ROOT
 
 DESIGN_ROOT = PROJECT_ROOT / "certificates"
-CERTIFICATE_DESIGNS = ("module", "retreat")
-TRANSCRIPT_DESIGN = "transcript"
 
 
 class CertificateRenderError(Exception):

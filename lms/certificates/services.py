@@ -17,7 +17,7 @@ import hashlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +35,8 @@ from lms.auth.models import User
 from lms.catalog.models import CatalogItem
 from lms.certificates.codes import format_serial, new_verification_code, normalise_code
 from lms.certificates.context import (
+    CERTIFICATE_DESIGNS,
+    TRANSCRIPT_DESIGN,
     Holder,
     ItemFacts,
     TranscriptRow,
@@ -44,12 +46,23 @@ from lms.certificates.context import (
     transcript_content,
 )
 from lms.certificates.models import Certificate
-from lms.certificates.render import CERTIFICATE_DESIGNS, TRANSCRIPT_DESIGN, render_pdf
 from lms.db import db, read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress.models import Completion
 from lms.signals import certificate_issued, certificate_revoked
 from lms.status import Status
+
+
+def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
+    """Render a design to PDF bytes (WeasyPrint is imported on the first render).
+
+    Most commands and requests never render; importing WeasyPrint up front cost every
+    `flask --app wsgi ...` command about a second.
+    """
+    from lms.certificates.render import render_pdf as render
+
+    return render(design, content)
+
 
 REASON_MAX = 500
 SEARCH_PAGE_SIZE = 50

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lms.config import ConfigError
+from lms.private_files import private_folder, write_private_bytes
 
 SMTP_TIMEOUT_SECONDS = 15
 _TRUE = {"1", "true", "yes", "on"}
@@ -219,19 +220,17 @@ class FolderTransport:
         self.folder = folder
 
     def __enter__(self) -> FolderTransport:
-        """Make sure the folder exists."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Make sure the folder exists, owner-only (messages hold live reset links)."""
+        private_folder(self.folder)
         return self
 
     def send(self, envelope: Envelope, message: EmailMessage) -> str:
-        """Write the message to `<outbox id>.eml` (atomically, so a reader never sees half).
+        """Write the message to `<outbox id>.eml`, owner-only and atomically.
 
         Sending a row again rewrites the same file: the folder never holds a duplicate.
         """
         target = self.folder / f"{envelope.outbox_id:06d}.eml"
-        partial = target.with_suffix(".eml.part")
-        partial.write_bytes(bytes(message))
-        partial.replace(target)
+        write_private_bytes(target, bytes(message))
         return f"written to {target.name}"
 
     def __exit__(self, *exc: object) -> None:

@@ -180,3 +180,30 @@ def test_migration_0003_fills_the_standings_from_history(empty_database: Engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version FROM cache_versions")).scalar_one() == 0
         assert "standings" not in inspect(conn).get_table_names()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's batch table copies")
+def test_a_downgrade_keeps_the_links_between_rows_of_a_rebuilt_table(
+    app, session, engine, make_user, catalog
+):
+    """Batch mode copies and drops an SQLite table: with foreign keys on, the drop would null
+    every link to it (a reissued certificate's successor) and the downgrade then fails."""
+    from lms.certificates.models import Certificate
+    from lms.certificates.services import reissue_certificate
+    from lms.db import db
+    from tests.certificates_support import certificates_for, issued
+
+    completion = issued(session, make_user().id)
+    first = certificates_for(session, completion.id)[0]
+    successor = reissue_certificate(session, first.id, actor_id=None)
+    db.commit()
+    session.close()
+    downgrade(engine, "0003")  # 0004's downgrade rebuilds the certificates table
+    with engine.connect() as conn:
+        link = conn.execute(
+            text("SELECT superseded_by_id FROM certificates WHERE id = :id"), {"id": first.id}
+        ).scalar_one()
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on afterwards
+    assert link == successor.id
+    upgrade(engine)
+    assert Certificate.__tablename__ in inspect(engine).get_table_names()

@@ -141,6 +141,9 @@ def served(database_url, make_user, tmp_path):
         LMS_QUEUE_URL=queue,
         LMS_QUEUE_NAME=f"lms-served-{uuid.uuid4().hex[:12]}",
         LMS_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}?timeout=10",
+        # Counters of this run only: the default file in the project's instance folder would
+        # carry the registration limit over from earlier runs.
+        LMS_RATELIMIT_STORAGE_URL=f"lms+sqlite://{tmp_path / 'ratelimit.sqlite3'}",
     )
     consumer_log = (logs / "consumer.log").open("w")
     server_log = (logs / "stdout.log").open("w")

@@ -152,13 +152,104 @@ def test_counters_live_in_redis_and_are_shared_between_workers(app_config):
         second_worker.extensions["lms"].db.engine.dispose()
 
 
-def test_settings_map_the_environment_variable_to_the_limiter_storage():
-    """LMS_RATELIMIT_STORAGE_URL is what the limiter reads; memory is the default."""
+def test_settings_map_the_environment_variable_to_the_limiter_storage(tmp_path):
+    """LMS_RATELIMIT_STORAGE_URL is what the limiter reads; the default is a file in the
+    instance folder that every worker of the host shares."""
     from lms.config import load_config
 
     env = {"LMS_ENV": "development", "LMS_RATELIMIT_STORAGE_URL": REDIS_URL}
     assert load_config(environ=env)["RATELIMIT_STORAGE_URI"] == REDIS_URL
-    assert load_config(environ={"LMS_ENV": "development"})["RATELIMIT_STORAGE_URI"] == "memory://"
+    default = load_config(
+        environ={"LMS_ENV": "development"}, overrides={"LMS_INSTANCE_PATH": str(tmp_path)}
+    )["RATELIMIT_STORAGE_URI"]
+    assert default == f"lms+sqlite://{tmp_path / 'ratelimit.sqlite3'}"
+
+
+COUNT_IN_ANOTHER_PROCESS = """
+import sys
+from lms.ratelimit_storage import SqliteFileStorage
+storage = SqliteFileStorage(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    storage.incr("lms/login-account:shared", 60)
+"""
+
+
+def test_default_counters_add_up_across_processes_counting_at_once(tmp_path):
+    """Two processes counting the same key at the same time lose no count (atomic upserts)."""
+    import subprocess
+    import sys
+
+    from lms.ratelimit_storage import SqliteFileStorage, default_storage_uri
+
+    uri = default_storage_uri(tmp_path)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", COUNT_IN_ANOTHER_PROCESS, uri, "200"])
+        for _ in range(2)
+    ]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    storage = SqliteFileStorage(uri)
+    assert storage.get("lms/login-account:shared") == 400
+    assert storage.get_expiry("lms/login-account:shared") > 0
+    storage.clear("lms/login-account:shared")
+    assert storage.get("lms/login-account:shared") == 0
+
+
+def test_an_expired_window_starts_counting_again(tmp_path):
+    """A counter past its window counts from one again."""
+    from lms.ratelimit_storage import SqliteFileStorage, default_storage_uri
+
+    storage = SqliteFileStorage(default_storage_uri(tmp_path))
+    assert storage.incr("k", 60) == 1
+    assert storage.incr("k", 60) == 2
+    assert storage.incr("short", 0) == 1  # a window that is already over
+    assert storage.get("short") == 0
+    assert storage.incr("short", 60) == 1
+    assert storage.check() and storage.reset() == 2
+
+
+SECOND_WORKER = """
+import json, sys
+from lms import create_app
+config = json.loads(sys.argv[1])
+app = create_app(config)
+statuses = []
+for n in range(3):
+    response = app.test_client().post(
+        "/login",
+        data={"email": sys.argv[2], "password": "wrong password"},
+        environ_base={"REMOTE_ADDR": f"10.10.1.{n + 1}"},
+    )
+    statuses.append(response.status_code)
+print(json.dumps(statuses))
+"""
+
+
+def test_by_default_two_worker_processes_share_one_count(app_config):
+    """With no LMS_RATELIMIT_STORAGE_URL, a second process (another gunicorn worker) sees the
+    tries the first counted: 3 here and 2 there, and the sixth is refused."""
+    import json
+    import subprocess
+    import sys
+
+    config = {key: value for key, value in app_config.items() if key != "RATELIMIT_STORAGE_URI"}
+    config["RATELIMIT_ENABLED"] = True
+    first_worker = create_app(config)
+    victim = unique_email("shared")
+    try:
+        assert first_worker.config["RATELIMIT_STORAGE_URI"].startswith("lms+sqlite://")
+        add_account(first_worker, victim)
+        for n in range(3):
+            assert attempt(first_worker, victim, "wrong password", f"10.10.0.{n + 1}") == 200
+    finally:
+        first_worker.extensions["lms"].db.engine.dispose()
+    second = subprocess.run(
+        [sys.executable, "-c", SECOND_WORKER, json.dumps(config), victim],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout.strip().splitlines()[-1]) == [200, 200, 429]
 
 
 def spray(app: Flask, count: int, *, remote: str, forwarded: str | None = None) -> list[int]:
