@@ -75,6 +75,13 @@ def _cookie_pairs(set_cookies: list[str]) -> dict[str, str]:
     return pairs
 
 
+def merge_cookies(cookie: str, set_cookies: list[str]) -> str:
+    """A `Cookie:` header updated with what a response set (as a browser keeps cookies)."""
+    jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
+    jar.update(_cookie_pairs(set_cookies))
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
 def sign_in(port: int, email: str, password: str) -> str:
     """Sign in through the real form (GET /login for the CSRF token, then POST) -> Cookie header."""
     page = request(port, "GET", "/login")

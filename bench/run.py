@@ -504,7 +504,9 @@ def instructor_session(port: int) -> tuple[str, str]:
     page = loadgen.request(port, "GET", "/mark?q=no-such-person", cookie=cookie)
     if page.status != 200:
         raise loadgen.BenchHTTPError(f"GET /mark answered {page.status}")
-    return cookie, loadgen.csrf_token(page.body)
+    # Signing in gives a fresh CSRF secret, set with the first page that has a form: keep the
+    # cookie that page sets, as a browser would.
+    return loadgen.merge_cookies(cookie, page.set_cookies), loadgen.csrf_token(page.body)
 
 
 def mark_day() -> str:

@@ -175,3 +175,10 @@ def test_csrf_token_is_read_in_either_attribute_order() -> None:
     assert (loadgen.csrf_token(first), loadgen.csrf_token(second)) == ("abc", "def")
     with pytest.raises(loadgen.BenchHTTPError):
         loadgen.csrf_token(b"<form></form>")
+
+
+def test_merged_cookies_keep_the_old_ones_and_take_what_a_response_set() -> None:
+    merged = loadgen.merge_cookies(
+        "session=old; other=1", ["session=new; HttpOnly; Path=/", "theme=dark; Path=/"]
+    )
+    assert merged == "session=new; other=1; theme=dark"
