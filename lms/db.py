@@ -243,15 +243,17 @@ class Database:
     def begin_writing(self) -> None:
         """End the read phase of a `reads_first` view: what follows is one write transaction.
 
-        The read transaction is closed (it wrote nothing: anything pending is a bug, refused)
-        and the next statement begins the write transaction, IMMEDIATE on SQLite. Objects read
+        On SQLite the read transaction is closed (it wrote nothing: anything pending is a bug,
+        refused) and the next statement begins the write transaction, IMMEDIATE. Objects read
         so far stay loaded; a service re-checks, inside the write, what a racer could change.
+        PostgreSQL has no database-wide write lock, so there the one transaction goes on
+        (a second one would only cost round trips).
         """
         g._lms_writing = True
         session = self.session
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_writing() after changes were made in the read phase")
-        if session.in_transaction():
+        if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
             session.commit()
 
     def commit(self) -> None:
