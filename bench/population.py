@@ -31,14 +31,14 @@ from sqlalchemy import Connection, Table, func, insert, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, RetreatSession
+from lms.catalog.models import CatalogItem, Offering
 from lms.certificates.codes import ALPHABET, CODE_LENGTH, format_serial, group
 from lms.certificates.context import certificate_content
 from lms.certificates.models import Certificate
 from lms.certificates.services import design_for, expiry_for, holder_of, item_facts
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
-from lms.retreats.models import Application, ApplicationStatus
 
 
 def _minimal_pdf() -> bytes:
@@ -267,7 +267,7 @@ def _catalogue(conn: Connection, settings: dict[str, Any]) -> _Catalogue:
             session.expunge(item)
         sessions: dict[int, list[tuple[int, date]]] = {}
         for sid, item_id, ends_on in session.execute(
-            select(RetreatSession.id, RetreatSession.item_id, RetreatSession.ends_on)
+            select(Offering.id, Offering.item_id, Offering.ends_on)
         ):
             sessions.setdefault(item_id, []).append((sid, ends_on))
     return _Catalogue({i.code: i.id for i in items.values()}, items, sessions, settings)
@@ -304,7 +304,7 @@ def insert_population(
             Certificate.__table__,
             AuditEvent.__table__,
             EquivalencyRequest.__table__,
-            Application.__table__,
+            Enrolment.__table__,
         ],
     )
     conn.commit()
@@ -501,7 +501,7 @@ class _Block:
             if level1 is not None:
                 self._complete(uid, "RETREAT-L1", level1[1], CompletionSource.ATTENDANCE)
                 self.applications.append(
-                    _application(uid, level1[0], ApplicationStatus.ATTENDED, level1[1])
+                    _application(uid, level1[0], EnrolmentStatus.ATTENDED, level1[1])
                 )
                 if stage > 0.9:
                     for code in ADVANCED:
@@ -510,18 +510,18 @@ class _Block:
                     advanced = _retreat(rng, sessions, ids["RETREAT-ADV"])
                     if advanced is not None and rng.random() < 0.5:
                         self.applications.append(
-                            _application(uid, advanced[0], ApplicationStatus.ACCEPTED, advanced[1])
+                            _application(uid, advanced[0], EnrolmentStatus.ENROLLED, advanced[1])
                         )
         elif 0.55 <= stage <= 0.7:
             level1 = _retreat(rng, sessions, ids["RETREAT-L1"])
             if level1 is not None:
                 status = rng.choice(
                     (
-                        ApplicationStatus.MEDICAL_REVIEW,
-                        ApplicationStatus.ACCEPTED,
-                        ApplicationStatus.WAITLISTED,
-                        ApplicationStatus.NOT_CLEARED,
-                        ApplicationStatus.WITHDRAWN,
+                        EnrolmentStatus.MEDICAL_REVIEW,
+                        EnrolmentStatus.ENROLLED,
+                        EnrolmentStatus.WAITLISTED,
+                        EnrolmentStatus.NOT_CLEARED,
+                        EnrolmentStatus.WITHDRAWN,
                     )
                 )
                 self.applications.append(_application(uid, level1[0], status, level1[1]))
@@ -542,7 +542,7 @@ class _Block:
         bulk_insert(conn, Completion.__table__, self.completions)
         bulk_insert(conn, Certificate.__table__, self.certificates)
         bulk_insert(conn, EquivalencyRequest.__table__, self.equivalencies)
-        bulk_insert(conn, Application.__table__, self.applications)
+        bulk_insert(conn, Enrolment.__table__, self.applications)
         bulk_insert(conn, AuditEvent.__table__, self.audit)
         report = self.report
         report.completions += len(self.completions)
@@ -560,20 +560,20 @@ def _retreat(
     return rng.choice(options) if options else None
 
 
-def _application(uid: int, session_id: int, status: ApplicationStatus, ends_on: date) -> dict:
+def _application(uid: int, session_id: int, status: EnrolmentStatus, ends_on: date) -> dict:
     """One application row in the given status."""
     applied = _at(ends_on - timedelta(days=60), 10)
-    decided = None if status == ApplicationStatus.MEDICAL_REVIEW else applied + timedelta(days=9)
+    decided = None if status == EnrolmentStatus.MEDICAL_REVIEW else applied + timedelta(days=9)
     return {
         "user_id": uid,
-        "session_id": session_id,
+        "offering_id": session_id,
         "status": status.value,
         "low_risk": True,
         "applied_at": applied,
         "reviewed_at": decided,
         "decided_at": decided,
-        "withdrawn_at": decided if status == ApplicationStatus.WITHDRAWN else None,
-        "attendance_marked_at": _at(ends_on, 19) if status == ApplicationStatus.ATTENDED else None,
+        "withdrawn_at": decided if status == EnrolmentStatus.WITHDRAWN else None,
+        "attendance_marked_at": _at(ends_on, 19) if status == EnrolmentStatus.ATTENDED else None,
     }
 
 

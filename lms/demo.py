@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.auth.passwords import hash_password, password_problem, verify_password
-from lms.catalog.models import CatalogItem, RetreatSession
+from lms.catalog.models import CatalogItem, Offering
 from lms.db import db, utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError, InvalidInput
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
-from lms.retreats.models import Application, ApplicationStatus
 
 PASSWORD_ENV = "LMS_DEMO_PASSWORD"  # noqa: S105 - the variable name, not a password
 PASSWORD_FILE = "demo_password"  # noqa: S105 - a file name
@@ -106,7 +106,7 @@ class DemoSession:
     ends_on: date
     location: str
     capacity: int
-    application_deadline: date
+    enrolment_deadline: date
 
 
 Step = Complete | Revoke | Equivalent | Apply
@@ -195,7 +195,7 @@ SMALL_GROUP = DemoSession(
     date(2027, 3, 7),
     "Ojai, CA (small-group session)",
     capacity=2,
-    application_deadline=date(2027, 2, 1),
+    enrolment_deadline=date(2027, 2, 1),
 )
 PORTLAND_2027 = ("RETREAT-L1", date(2027, 4, 14), "Portland, OR")  # from the default catalogue
 IN_SMALL_GROUP = ("RETREAT-L1", SMALL_GROUP.starts_on, SMALL_GROUP.location)
@@ -652,10 +652,10 @@ def _do_equivalent(
 def _session_id(session: Session, code: str, starts_on: date, location: str) -> int | None:
     """The id of the retreat session of `code` starting `starts_on` at `location`, if any."""
     return session.scalar(
-        select(RetreatSession.id).where(
-            RetreatSession.item_id == _item_id(session, code),
-            RetreatSession.starts_on == starts_on,
-            RetreatSession.location == location,
+        select(Offering.id).where(
+            Offering.item_id == _item_id(session, code),
+            Offering.starts_on == starts_on,
+            Offering.location == location,
         )
     )
 
@@ -674,7 +674,7 @@ def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
             ends_on=spec.ends_on,
             location=spec.location,
             capacity=spec.capacity,
-            application_deadline=spec.application_deadline,
+            enrolment_deadline=spec.enrolment_deadline,
         ),
         actor_id=admin.id,
     )
@@ -695,9 +695,7 @@ def _do_apply(
             "load the default catalogue first (flask --app wsgi lms catalog load --default)."
         )
     application = session.scalar(
-        select(Application).where(
-            Application.user_id == user.id, Application.session_id == session_id
-        )
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.offering_id == session_id)
     )
     created = application is None
     if application is None:
@@ -715,7 +713,7 @@ def _do_apply(
             screening=screening,
             screening_key=screening_key,
         )
-    if step.clear is None or application.status != ApplicationStatus.MEDICAL_REVIEW:
+    if step.clear is None or application.status != EnrolmentStatus.MEDICAL_REVIEW:
         return created
     decide_screening(session, application.id, reviewer_id=reviewer.id, clear=step.clear)
     return True

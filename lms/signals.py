@@ -42,7 +42,7 @@ equivalency_decided = _signals.signal("equivalency-decided")
 """sender: the EquivalencyRequest; kwargs: session."""
 
 application_changed = _signals.signal("application-changed")
-"""sender: the Application; kwargs: session, previous (ApplicationStatus or None)."""
+"""sender: the Enrolment; kwargs: session, previous (EnrolmentStatus or None)."""
 
 completions_imported = _signals.signal("completions-imported")
 """Sent *after commit* by a bulk import. sender: the Flask app; kwargs: completion_ids

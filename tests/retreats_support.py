@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import CatalogItem, RetreatSession
+from lms.catalog.models import CatalogItem, Offering, OfferingStatus
+from lms.catalog.offerings import every_day, new_offering
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
 
@@ -49,20 +50,19 @@ def add_session(
     deadline_in: int | None = None,
     location: str = "Test Retreat Centre",
     active: bool = True,
-) -> RetreatSession:
+) -> Offering:
     """A session of a retreat starting `starts_in` days from today (negative: in the past)."""
     item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
     start = date.today() + timedelta(days=starts_in)
-    retreat_session = RetreatSession(
-        item_id=item.id,
-        starts_on=start,
-        ends_on=start + timedelta(days=days - 1),
+    retreat_session = new_offering(
+        item.id,
+        every_day(start, start + timedelta(days=days - 1)),
         location=location,
         capacity=capacity,
-        application_deadline=(
+        enrolment_deadline=(
             date.today() + timedelta(days=deadline_in) if deadline_in is not None else None
         ),
-        active=active,
+        status=OfferingStatus.SCHEDULED if active else OfferingStatus.CANCELLED,
     )
     session.add(retreat_session)
     session.commit()

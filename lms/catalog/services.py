@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session, selectinload
 from lms import validation
 from lms.audit.services import record_event
 from lms.catalog import rules
-from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.catalog.models import (
+    CatalogItem,
+    ItemKind,
+    Offering,
+    OfferingFormat,
+    OfferingStatus,
+    ProgrammeSetting,
+)
+from lms.catalog.offerings import every_day, listed, set_days
 from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput, NotFound
 
@@ -162,9 +170,7 @@ def all_items_with_session_counts(session: Session) -> list[tuple[CatalogItem, i
         )
     ).all()
     counts = dict(
-        session.execute(
-            select(RetreatSession.item_id, func.count()).group_by(RetreatSession.item_id)
-        ).all()
+        session.execute(select(Offering.item_id, func.count()).group_by(Offering.item_id)).all()
     )
     return [(item, counts.get(item.id, 0)) for item in items]
 
@@ -182,19 +188,19 @@ def all_names(session: Session) -> dict[str, rules.ItemName]:
     return {code: rules.ItemName(short or title, label) for code, title, short, label in rows}
 
 
-def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[RetreatSession]]:
+def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[Offering]]:
     """Active sessions of active retreats starting on or after `on`, by item id (one query)."""
     rows = session.scalars(
-        select(RetreatSession)
-        .join(RetreatSession.item)
+        select(Offering)
+        .join(Offering.item)
         .where(
-            RetreatSession.active.is_(True),
+            listed(),
             CatalogItem.active.is_(True),
-            RetreatSession.starts_on >= on,
+            Offering.starts_on >= on,
         )
-        .order_by(RetreatSession.starts_on, RetreatSession.location)
+        .order_by(Offering.starts_on, Offering.location)
     ).all()
-    by_item: dict[int, list[RetreatSession]] = {}
+    by_item: dict[int, list[Offering]] = {}
     for row in rows:
         by_item.setdefault(row.item_id, []).append(row)
     return by_item
@@ -228,7 +234,7 @@ ITEM_ATTRIBUTES = (
 )
 # Every key an [[items]] table may hold.
 ITEM_FIELDS = {"code", "sessions", *ITEM_ATTRIBUTES}
-SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "application_deadline", "active"}
+SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "enrolment_deadline", "active"}
 # Programme settings that are one line of text on certificates and in mail, and their bounds.
 SINGLE_LINE_SETTINGS = {
     "provider_name": 200,
@@ -256,7 +262,7 @@ class _SessionSpec:
     ends_on: date
     location: str
     capacity: int
-    application_deadline: date | None
+    enrolment_deadline: date | None
     active: bool
 
 
@@ -595,9 +601,9 @@ def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) ->
             problems.add(where, f"field sessions[{index}].{key}: unknown field")
             ok = False
         dates: dict[str, date | None] = {}
-        for name in ("starts_on", "ends_on", "application_deadline"):
+        for name in ("starts_on", "ends_on", "enrolment_deadline"):
             value = raw.get(name)
-            if value is None and name == "application_deadline":
+            if value is None and name == "enrolment_deadline":
                 dates[name] = None
                 continue
             if isinstance(value, datetime) or not isinstance(value, date):
@@ -640,7 +646,7 @@ def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) ->
             ok = False
         if not ok:
             continue
-        starts, ends, deadline = dates["starts_on"], dates["ends_on"], dates["application_deadline"]
+        starts, ends, deadline = dates["starts_on"], dates["ends_on"], dates["enrolment_deadline"]
         if ends < starts:
             problems.add(
                 where, f"field sessions[{index}].ends_on: {ends} is before starts_on {starts}"
@@ -649,7 +655,7 @@ def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) ->
         if deadline is not None and deadline > starts:
             problems.add(
                 where,
-                f"field sessions[{index}].application_deadline: {deadline} is after "
+                f"field sessions[{index}].enrolment_deadline: {deadline} is after "
                 f"the start {starts}",
             )
             continue
@@ -670,7 +676,7 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
         item.code: item
         for item in session.scalars(
             select(CatalogItem)
-            .options(selectinload(CatalogItem.sessions))
+            .options(selectinload(CatalogItem.offerings))
             .execution_options(populate_existing=True)  # sessions added since, by the app
         )
     }
@@ -680,7 +686,7 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
             item = CatalogItem(code=spec.code, **spec.values)
             session.add(item)
             for s in spec.sessions:
-                item.sessions.append(_new_session(s))
+                item.offerings.append(_new_session(s))
             report.created.append(spec.code)
             continue
         changed = False
@@ -703,30 +709,36 @@ def _apply_sessions(item: CatalogItem, specs: list[_SessionSpec]) -> bool:
     the app (the retreat sessions pages), and reloading the file must not undo that.
     """
     changed = False
-    by_key = {(s.starts_on, s.location): s for s in item.sessions}
+    by_key = {(s.starts_on, s.location): s for s in item.offerings}
     for spec in specs:
         row = by_key.pop((spec.starts_on, spec.location), None)
         if row is None:
-            item.sessions.append(_new_session(spec))
+            item.offerings.append(_new_session(spec))
             changed = True
             continue
-        for attribute in ("ends_on", "capacity", "application_deadline", "active"):
+        if row.ends_on != spec.ends_on:
+            changed = set_days(row, every_day(spec.starts_on, spec.ends_on)) or changed
+        for attribute in ("capacity", "enrolment_deadline"):
             if getattr(row, attribute) != getattr(spec, attribute):
                 setattr(row, attribute, getattr(spec, attribute))
                 changed = True
+        if row.active != spec.active:
+            row.status = OfferingStatus.SCHEDULED if spec.active else OfferingStatus.CANCELLED
+            changed = True
     return changed
 
 
-def _new_session(spec: _SessionSpec) -> RetreatSession:
+def _new_session(spec: _SessionSpec) -> Offering:
     """A session row from the file's description."""
-    return RetreatSession(
-        starts_on=spec.starts_on,
-        ends_on=spec.ends_on,
+    offering = Offering(
+        format=OfferingFormat.IN_PERSON,
+        status=OfferingStatus.SCHEDULED if spec.active else OfferingStatus.CANCELLED,
         location=spec.location,
         capacity=spec.capacity,
-        application_deadline=spec.application_deadline,
-        active=spec.active,
+        enrolment_deadline=spec.enrolment_deadline,
     )
+    set_days(offering, every_day(spec.starts_on, spec.ends_on))
+    return offering
 
 
 def _apply_programme(session: Session, settings: dict[str, Any], report: LoadReport) -> None:
@@ -932,7 +944,7 @@ class SessionView:
     ends_on: date
     location: str
     capacity: int
-    application_deadline: date | None
+    enrolment_deadline: date | None
     active: bool
 
 
@@ -1003,10 +1015,10 @@ def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> 
         return "This rule is malformed; reload the catalogue file to correct it."
 
 
-def _session_view(row: RetreatSession) -> SessionView:
+def _session_view(row: Offering) -> SessionView:
     """Plain values for one session."""
     return SessionView(
-        row.starts_on, row.ends_on, row.location, row.capacity, row.application_deadline, row.active
+        row.starts_on, row.ends_on, row.location, row.capacity, row.enrolment_deadline, row.active
     )
 
 
@@ -1034,7 +1046,7 @@ def admin_item_detail(session: Session, code: str) -> ItemView:
             | rules.referenced_codes(other.recommended)
         )
     )
-    sessions = tuple(_session_view(s) for s in item.sessions)
+    sessions = tuple(_session_view(s) for s in item.offerings)
     return _item_view(
         item, names, sessions=sessions, session_count=len(sessions), required_by=required_by
     )

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import RetreatSession
+from lms.catalog.models import Offering
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.mail.models import OutboxMessage
 from lms.mail.services import public_url, queue_message
-from lms.retreats.models import Application, ApplicationStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus
 
 # A second run the same day (a retried cron job) must not send everyone a second digest.
 ONE_PER = timedelta(hours=20)
@@ -42,8 +42,8 @@ def waiting_work(session: Session, *, today: date) -> Waiting:
     """What waits for reviewers and instructors today (three count queries)."""
     screenings = session.scalar(
         select(func.count())
-        .select_from(Application)
-        .where(Application.status == ApplicationStatus.MEDICAL_REVIEW)
+        .select_from(Enrolment)
+        .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
     )
     requests = session.scalar(
         select(func.count())
@@ -51,12 +51,12 @@ def waiting_work(session: Session, *, today: date) -> Waiting:
         .where(EquivalencyRequest.status == EquivalencyStatus.PENDING)
     )
     sessions = session.scalar(
-        select(func.count(func.distinct(RetreatSession.id)))
-        .select_from(RetreatSession)
-        .join(Application, Application.session_id == RetreatSession.id)
+        select(func.count(func.distinct(Offering.id)))
+        .select_from(Offering)
+        .join(Enrolment, Enrolment.offering_id == Offering.id)
         .where(
-            RetreatSession.ends_on < today,
-            Application.status == ApplicationStatus.ACCEPTED,
+            Offering.ends_on < today,
+            Enrolment.status == EnrolmentStatus.ENROLLED,
         )
     )
     return Waiting(screenings or 0, requests or 0, sessions or 0)

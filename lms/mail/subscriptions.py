@@ -86,16 +86,16 @@ def on_equivalency_decided(request: Any, *, session: Session, **_: Any) -> None:
 # Which application changes the applicant hears about, and how they are worded. Screening
 # answers and the reviewer's notes never appear: only the decision.
 _APPLICATION_NEWS = {
-    ("medical_review", "accepted"): "You are cleared and accepted for {retreat}.",
+    ("medical_review", "enrolled"): "You are cleared and accepted for {retreat}.",
     ("medical_review", "waitlisted"): "You are cleared and on the waitlist for {retreat}.",
     ("medical_review", "not_cleared"): (
         "After medical review you were not cleared to attend {retreat}. "
         "Contact the programme if you have questions."
     ),
-    ("waitlisted", "accepted"): "A place opened: you are now accepted for {retreat}.",
-    ("accepted", "waitlisted"): "You are now on the waitlist for {retreat}.",
+    ("waitlisted", "enrolled"): "A place opened: you are now accepted for {retreat}.",
+    ("enrolled", "waitlisted"): "You are now on the waitlist for {retreat}.",
     ("waitlisted", "not_cleared"): "Your application to {retreat} was not cleared.",
-    ("accepted", "not_cleared"): "Your application to {retreat} was not cleared.",
+    ("enrolled", "not_cleared"): "Your application to {retreat} was not cleared.",
 }
 
 
@@ -111,7 +111,7 @@ def on_application_changed(
     user = _person(session, application.user_id)
     if user is None:
         return
-    retreat_session = application.session
+    retreat_session = application.offering
     retreat = (
         f"{retreat_session.item.title} ({retreat_session.location}, "
         f"{retreat_session.starts_on:%-d %b %Y})"

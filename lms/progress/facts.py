@@ -19,24 +19,24 @@ from sqlalchemy import bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.catalog.models import CatalogItem, ItemKind, Offering, ProgrammeSetting
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
 from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
 from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion
-from lms.retreats.models import Application, ApplicationStatus
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);
 # what happened after clearance (waitlist, attendance) does not undo it.
 SCREENING_CLEARED_STATUSES = frozenset(
     {
-        ApplicationStatus.ACCEPTED,
-        ApplicationStatus.WAITLISTED,
-        ApplicationStatus.ATTENDED,
-        ApplicationStatus.ABSENT,
+        EnrolmentStatus.ENROLLED,
+        EnrolmentStatus.WAITLISTED,
+        EnrolmentStatus.ATTENDED,
+        EnrolmentStatus.ABSENT,
     }
 )
 
@@ -202,7 +202,7 @@ class History:
     completions: dict[int, tuple[int, date]] = field(default_factory=dict)  # item -> (id, on)
     approved: set[int] = field(default_factory=set)
     pending: dict[int, str] = field(default_factory=dict)  # item -> outside programme
-    applications: dict[int, list[ApplicationStatus]] = field(
+    applications: dict[int, list[EnrolmentStatus]] = field(
         default_factory=lambda: defaultdict(list)
     )
     last_activity_at: datetime | None = None
@@ -247,16 +247,16 @@ _CREDIT_REQUESTS = (
     .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
 )
 _APPLICATIONS = (
-    select(Application.user_id, RetreatSession.item_id, Application.status)
-    .join(RetreatSession, Application.session_id == RetreatSession.id)
-    .where(Application.user_id.in_(_IDS), Application.status != ApplicationStatus.WITHDRAWN)
-    .order_by(Application.applied_at, Application.id)
+    select(Enrolment.user_id, Offering.item_id, Enrolment.status)
+    .join(Offering, Enrolment.offering_id == Offering.id)
+    .where(Enrolment.user_id.in_(_IDS), Enrolment.status != EnrolmentStatus.WITHDRAWN)
+    .order_by(Enrolment.applied_at, Enrolment.id)
 )
 _MOMENTS = union_all(
     select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
         Completion.user_id.in_(_IDS)
     ),
-    select(Application.user_id, Application.applied_at).where(Application.user_id.in_(_IDS)),
+    select(Enrolment.user_id, Enrolment.applied_at).where(Enrolment.user_id.in_(_IDS)),
     select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
         EquivalencyRequest.user_id.in_(_IDS)
     ),
@@ -285,7 +285,7 @@ def histories_of(
         else:
             found[user_id].pending.setdefault(item_id, outside)
     for user_id, item_id, status in read(session, _APPLICATIONS, wanted):
-        found[user_id].applications[item_id].append(ApplicationStatus(status))
+        found[user_id].applications[item_id].append(EnrolmentStatus(status))
     if not last_activity:
         return found
     for user_id, at in read(session, _LAST_ACTIVITY, wanted):
@@ -318,7 +318,7 @@ def make_facts(
     *,
     completed: Iterable[tuple[str, Decimal | None]],
     approved: Iterable[str],
-    application_statuses: Iterable[ApplicationStatus],
+    application_statuses: Iterable[EnrolmentStatus],
     on: date,
 ) -> Facts:
     """The only place facts are made: live completions as (code, CE hours), approved codes.

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.rules import Evaluation, Facts
 from lms.db import read
+from lms.offerings.models import EnrolmentStatus
 from lms.progress.facts import (
     History,
     Programme,
@@ -33,7 +34,6 @@ from lms.progress.facts import (
     today,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
-from lms.retreats.models import ApplicationStatus
 from lms.signals import item_unlocked
 from lms.status import Status
 
@@ -48,7 +48,7 @@ class RetreatState(Status):
     LOCKED = "locked", "Locked", "warn"
     OPEN = "open", "Open to you", "info"
     MEDICAL_REVIEW = "medical_review", "Applied: in medical review", "info"
-    ACCEPTED = "accepted", "Accepted", "ok"
+    ENROLLED = "enrolled", "Accepted", "ok"
     WAITLISTED = "waitlisted", "Waitlisted", "warn"
     NOT_CLEARED = "not_cleared", "Not cleared", "bad"
     ATTENDED = "attended", "Attended", "ok"
@@ -56,11 +56,11 @@ class RetreatState(Status):
 
 # When a clinician has several live applications to one retreat, the most advanced one counts.
 APPLICATION_RANK = {
-    ApplicationStatus.ATTENDED: 0,
-    ApplicationStatus.ACCEPTED: 1,
-    ApplicationStatus.WAITLISTED: 2,
-    ApplicationStatus.MEDICAL_REVIEW: 3,
-    ApplicationStatus.NOT_CLEARED: 4,
+    EnrolmentStatus.ATTENDED: 0,
+    EnrolmentStatus.ENROLLED: 1,
+    EnrolmentStatus.WAITLISTED: 2,
+    EnrolmentStatus.MEDICAL_REVIEW: 3,
+    EnrolmentStatus.NOT_CLEARED: 4,
 }
 
 

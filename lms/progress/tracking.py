@@ -16,9 +16,9 @@ from lms.auth.models import User, UserRole
 from lms.catalog.models import CatalogItem
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest
+from lms.offerings.models import Enrolment
 from lms.progress.models import Completion, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, refresh
-from lms.retreats.models import Application
 
 _SYNCING = "lms.standings.syncing"
 # The columns of users whose change can change a standing.
@@ -127,7 +127,7 @@ def _note_flush(session: Session, _context: Any) -> None:
     """after_flush: remember whose facts the flush touched."""
     dirty: set[int] = session.info.setdefault(DIRTY, set())
     for obj in chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, Completion | EquivalencyRequest | Application | UserRole):
+        if isinstance(obj, Completion | EquivalencyRequest | Enrolment | UserRole):
             if obj.user_id is not None:
                 dirty.add(obj.user_id)
         elif isinstance(obj, User):
@@ -141,7 +141,7 @@ def _note_flush(session: Session, _context: Any) -> None:
 _PERSON_OF = {
     Completion: Completion.user_id,
     EquivalencyRequest: EquivalencyRequest.user_id,
-    Application: Application.user_id,
+    Enrolment: Enrolment.user_id,
     UserRole: UserRole.user_id,
     User: User.id,
 }

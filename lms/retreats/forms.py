@@ -27,7 +27,7 @@ class SessionForm(Form):
     ends_on = DateField("Last day", validators=[DataRequired()])
     location = StringField("Location", validators=[DataRequired(), Length(max=200)])
     capacity = IntegerField("Places", validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    application_deadline = DateField(
+    enrolment_deadline = DateField(
         "Application deadline",
         validators=[Optional()],
         description="Last day applications are accepted. Leave empty for “until it starts”.",

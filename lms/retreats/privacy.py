@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
-from lms.retreats.models import Application, Screening
+from lms.offerings.models import Enrolment
+from lms.retreats.models import Screening
 
 SCREENING_NOTE = (
     "Medical-screening answers are health data and are never included in an export. "
@@ -18,20 +19,20 @@ SCREENING_NOTE = (
 def export(session: Session, user: User) -> Export:
     """Each application's session and status; the screening answers stay out (health data)."""
     applications = session.scalars(
-        select(Application)
-        .options(selectinload(Application.session))
-        .where(Application.user_id == user.id)
-        .order_by(Application.id)
+        select(Enrolment)
+        .options(selectinload(Enrolment.offering))
+        .where(Enrolment.user_id == user.id)
+        .order_by(Enrolment.id)
     ).all()
     return Export(
         {
             "note": SCREENING_NOTE,
             "applications": [
                 {
-                    "retreat_session_id": a.session_id,
-                    "starts_on": iso(a.session.starts_on),
-                    "ends_on": iso(a.session.ends_on),
-                    "location": a.session.location,
+                    "retreat_session_id": a.offering_id,
+                    "starts_on": iso(a.offering.starts_on),
+                    "ends_on": iso(a.offering.ends_on),
+                    "location": a.offering.location,
                     "status": a.status.value,
                     "applied_at": iso(a.applied_at),
                     "decided_at": iso(a.decided_at),
@@ -49,8 +50,8 @@ def erase(session: Session, erasure: Erasure) -> None:
         update(Screening)
         .where(
             Screening.purged_at.is_(None),
-            Screening.application_id.in_(
-                select(Application.id).where(Application.user_id == erasure.person.id)
+            Screening.enrolment_id.in_(
+                select(Enrolment.id).where(Enrolment.user_id == erasure.person.id)
             ),
         )
         .values(answers_encrypted=None, purged_at=erasure.now)

@@ -16,7 +16,8 @@ from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
-from lms.catalog.models import CatalogItem, ItemKind, RetreatSession
+from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingFormat, OfferingStatus
+from lms.catalog.offerings import every_day, listed, set_days
 from lms.catalog.rules import LICENCE_STEP
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
@@ -29,10 +30,11 @@ from lms.errors import (
     NotFound,
     PrerequisiteNotMet,
 )
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource, ItemState
 from lms.progress.standings import APPLICATION_RANK
 from lms.progress.standings import RetreatState as Standing
-from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.retreats.models import Screening
 from lms.retreats.screening import (
     ScreeningInput,
     ScreeningUnavailable,
@@ -44,37 +46,33 @@ from lms.retreats.screening import (
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
 
-# Statuses that hold one of the session's places.
-PLACE_HOLDING = (ApplicationStatus.ACCEPTED, ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT)
 # Statuses a clinician may still withdraw from (before the session starts).
 WITHDRAWABLE = (
-    ApplicationStatus.MEDICAL_REVIEW,
-    ApplicationStatus.ACCEPTED,
-    ApplicationStatus.WAITLISTED,
+    EnrolmentStatus.MEDICAL_REVIEW,
+    EnrolmentStatus.ENROLLED,
+    EnrolmentStatus.WAITLISTED,
 )
 MAX_LOCATION = 200
 
 # The only status changes an application can make. Every change goes through _set_status,
 # which refuses anything not listed here, so a new code path cannot invent a transition.
-TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
-    ApplicationStatus.MEDICAL_REVIEW: frozenset(
+TRANSITIONS: dict[EnrolmentStatus, frozenset[EnrolmentStatus]] = {
+    EnrolmentStatus.MEDICAL_REVIEW: frozenset(
         {
-            ApplicationStatus.ACCEPTED,
-            ApplicationStatus.WAITLISTED,
-            ApplicationStatus.NOT_CLEARED,
-            ApplicationStatus.WITHDRAWN,
+            EnrolmentStatus.ENROLLED,
+            EnrolmentStatus.WAITLISTED,
+            EnrolmentStatus.NOT_CLEARED,
+            EnrolmentStatus.WITHDRAWN,
         }
     ),
-    ApplicationStatus.WAITLISTED: frozenset(
-        {ApplicationStatus.ACCEPTED, ApplicationStatus.WITHDRAWN}
+    EnrolmentStatus.WAITLISTED: frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN}),
+    EnrolmentStatus.ENROLLED: frozenset(
+        {EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT, EnrolmentStatus.WITHDRAWN}
     ),
-    ApplicationStatus.ACCEPTED: frozenset(
-        {ApplicationStatus.ATTENDED, ApplicationStatus.ABSENT, ApplicationStatus.WITHDRAWN}
-    ),
-    ApplicationStatus.ABSENT: frozenset({ApplicationStatus.ATTENDED}),
-    ApplicationStatus.ATTENDED: frozenset(),
-    ApplicationStatus.NOT_CLEARED: frozenset(),
-    ApplicationStatus.WITHDRAWN: frozenset(),
+    EnrolmentStatus.ABSENT: frozenset({EnrolmentStatus.ATTENDED}),
+    EnrolmentStatus.ATTENDED: frozenset(),
+    EnrolmentStatus.NOT_CLEARED: frozenset(),
+    EnrolmentStatus.WITHDRAWN: frozenset(),
 }
 
 
@@ -99,7 +97,7 @@ class SessionInput:
     ends_on: date
     location: str
     capacity: int
-    application_deadline: date | None
+    enrolment_deadline: date | None
     active: bool = True
 
 
@@ -107,8 +105,8 @@ def _check_session_input(data: SessionInput) -> SessionInput:
     """Refuse values that are well-formed but impossible; the values with the location trimmed."""
     for label, day in (("First day", data.starts_on), ("Last day", data.ends_on)):
         validation.sensible_date(day, label)
-    if data.application_deadline is not None:
-        validation.sensible_date(data.application_deadline, "Application deadline")
+    if data.enrolment_deadline is not None:
+        validation.sensible_date(data.enrolment_deadline, "Application deadline")
     if data.ends_on < data.starts_on:
         raise InvalidInput("The last day cannot be before the first day.")
     location = validation.single_line(data.location, "Location", max_length=MAX_LOCATION)
@@ -116,7 +114,7 @@ def _check_session_input(data: SessionInput) -> SessionInput:
         raise InvalidInput("Enter where the session takes place.")
     if data.capacity < 0 or data.capacity > 1000:
         raise InvalidInput("Capacity must be between 0 and 1000 places.")
-    if data.application_deadline and data.application_deadline > data.starts_on:
+    if data.enrolment_deadline and data.enrolment_deadline > data.starts_on:
         raise InvalidInput("The application deadline must be on or before the first day.")
     return replace(data, location=location)
 
@@ -125,13 +123,13 @@ def _refuse_duplicate(
     session: Session, item: CatalogItem, data: SessionInput, *, other_than: int | None = None
 ) -> None:
     """Conflict when the retreat already has a session starting that day in that place."""
-    query = select(RetreatSession.id).where(
-        RetreatSession.item_id == item.id,
-        RetreatSession.starts_on == data.starts_on,
-        RetreatSession.location == data.location,
+    query = select(Offering.id).where(
+        Offering.item_id == item.id,
+        Offering.starts_on == data.starts_on,
+        Offering.location == data.location,
     )
     if other_than is not None:
-        query = query.where(RetreatSession.id != other_than)
+        query = query.where(Offering.id != other_than)
     if session.scalar(query.limit(1)) is not None:
         raise Conflict(_duplicate_message(item.title, data))
 
@@ -157,7 +155,7 @@ def retreat_items(session: Session) -> list[CatalogItem]:
 
 def create_session(
     session: Session, *, item_code: str, data: SessionInput, actor_id: int
-) -> RetreatSession:
+) -> Offering:
     """Add a session to a retreat (Conflict when one starts that day in that place already)."""
     data = _check_session_input(data)
     item = session.scalar(
@@ -168,15 +166,15 @@ def create_session(
     if item is None:
         raise InvalidInput("Choose a retreat.")
     _refuse_duplicate(session, item, data)
-    retreat_session = RetreatSession(
+    retreat_session = Offering(
         item_id=item.id,
-        starts_on=data.starts_on,
-        ends_on=data.ends_on,
+        format=OfferingFormat.IN_PERSON,
+        status=OfferingStatus.SCHEDULED if data.active else OfferingStatus.CANCELLED,
         location=data.location,
         capacity=data.capacity,
-        application_deadline=data.application_deadline,
-        active=data.active,
+        enrolment_deadline=data.enrolment_deadline,
     )
+    set_days(retreat_session, every_day(data.starts_on, data.ends_on))
     title = item.title
     try:
         # Added inside the savepoint: a racer's insert rolls back only this row, and the
@@ -201,7 +199,7 @@ def create_session(
     return retreat_session
 
 
-def _lock_session(session: Session, session_id: int) -> RetreatSession:
+def _lock_session(session: Session, session_id: int) -> Offering:
     """Load a session row locked for this transaction (FOR UPDATE on PostgreSQL).
 
     Every change to a session's places runs under this lock, so counting the places taken
@@ -209,10 +207,10 @@ def _lock_session(session: Session, session_id: int) -> RetreatSession:
     database's write lock (BEGIN IMMEDIATE), which serialises the same way.
     """
     retreat_session = session.scalar(
-        select(RetreatSession)
-        .options(joinedload(RetreatSession.item))
-        .where(RetreatSession.id == session_id)
-        .with_for_update(of=RetreatSession)
+        select(Offering)
+        .options(joinedload(Offering.item))
+        .where(Offering.id == session_id)
+        .with_for_update(of=Offering)
         .execution_options(populate_existing=True)
     )
     if retreat_session is None:
@@ -224,8 +222,8 @@ def places_taken(session: Session, session_id: int) -> int:
     """How many places of a session are held (accepted, attended or absent)."""
     return (
         session.scalar(
-            select(func.count(Application.id)).where(
-                Application.session_id == session_id, Application.status.in_(PLACE_HOLDING)
+            select(func.count(Enrolment.id)).where(
+                Enrolment.offering_id == session_id, Enrolment.status.in_(PLACE_HOLDING)
             )
         )
         or 0
@@ -234,7 +232,7 @@ def places_taken(session: Session, session_id: int) -> int:
 
 def update_session(
     session: Session, session_id: int, *, data: SessionInput, actor_id: int
-) -> RetreatSession:
+) -> Offering:
     """Change a session; capacity never drops below the places already given."""
     data = _check_session_input(data)
     retreat_session = _lock_session(session, session_id)
@@ -250,19 +248,21 @@ def update_session(
         "ends_on": retreat_session.ends_on,
         "location": retreat_session.location,
         "capacity": retreat_session.capacity,
-        "application_deadline": retreat_session.application_deadline,
+        "enrolment_deadline": retreat_session.enrolment_deadline,
         "active": retreat_session.active,
     }
     title = retreat_session.item.title
     try:
         # The changes are made inside the savepoint, so a racer's clash rolls back only them.
         with session.begin_nested():
-            retreat_session.starts_on = data.starts_on
-            retreat_session.ends_on = data.ends_on
+            set_days(retreat_session, every_day(data.starts_on, data.ends_on))
             retreat_session.location = data.location
             retreat_session.capacity = data.capacity
-            retreat_session.application_deadline = data.application_deadline
-            retreat_session.active = data.active
+            retreat_session.enrolment_deadline = data.enrolment_deadline
+            if data.active != retreat_session.active:
+                retreat_session.status = (
+                    OfferingStatus.SCHEDULED if data.active else OfferingStatus.CANCELLED
+                )
             session.flush()
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data)) from error
@@ -281,12 +281,10 @@ def update_session(
     return retreat_session
 
 
-def get_session(session: Session, session_id: int) -> RetreatSession:
+def get_session(session: Session, session_id: int) -> Offering:
     """A session with its retreat, or NotFound."""
     retreat_session = session.scalar(
-        select(RetreatSession)
-        .options(joinedload(RetreatSession.item))
-        .where(RetreatSession.id == session_id)
+        select(Offering).options(joinedload(Offering.item)).where(Offering.id == session_id)
     )
     if retreat_session is None:
         raise NotFound("No such retreat session.")
@@ -296,9 +294,9 @@ def get_session(session: Session, session_id: int) -> RetreatSession:
 # The dashboard's statements, built once (building a select costs more than SQLite takes to
 # answer it).
 _COUNTS = (
-    select(Application.session_id, Application.status, func.count(Application.id))
-    .where(Application.session_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Application.session_id, Application.status)
+    select(Enrolment.offering_id, Enrolment.status, func.count(Enrolment.id))
+    .where(Enrolment.offering_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Enrolment.offering_id, Enrolment.status)
 )
 # Upcoming sessions with their places taken in one statement: a row per session and
 # place-holding status (status NULL for a session with no place taken yet). Only those
@@ -306,29 +304,29 @@ _COUNTS = (
 # sessions' capacity, not by how many people applied or wait.
 _UPCOMING = (
     select(
-        RetreatSession.id,
-        RetreatSession.item_id,
-        RetreatSession.starts_on,
-        RetreatSession.ends_on,
-        RetreatSession.location,
-        RetreatSession.capacity,
-        RetreatSession.application_deadline,
-        Application.status,
-        func.count(Application.id),
+        Offering.id,
+        Offering.item_id,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.location,
+        Offering.capacity,
+        Offering.enrolment_deadline,
+        Enrolment.status,
+        func.count(Enrolment.id),
     )
     .outerjoin(
-        Application,
-        and_(Application.session_id == RetreatSession.id, Application.status.in_(PLACE_HOLDING)),
+        Enrolment,
+        and_(Enrolment.offering_id == Offering.id, Enrolment.status.in_(PLACE_HOLDING)),
     )
-    .where(RetreatSession.active.is_(True), RetreatSession.starts_on > bindparam("today"))
-    .group_by(RetreatSession.id, Application.status)
-    .order_by(RetreatSession.starts_on, RetreatSession.id)
+    .where(listed(), Offering.starts_on > bindparam("today"))
+    .group_by(Offering.id, Enrolment.status)
+    .order_by(Offering.starts_on, Offering.id)
 )
 _OWN_APPLICATIONS = (
-    select(Application)
-    .options(joinedload(Application.session).joinedload(RetreatSession.item))
-    .where(Application.user_id == bindparam("user_id"))
-    .order_by(Application.applied_at.desc(), Application.id.desc())
+    select(Enrolment)
+    .options(joinedload(Enrolment.offering).joinedload(Offering.item))
+    .where(Enrolment.user_id == bindparam("user_id"))
+    .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
 )
 
 
@@ -342,14 +340,14 @@ class SessionView:
     ends_on: date
     location: str
     capacity: int
-    application_deadline: date | None
+    enrolment_deadline: date | None
 
 
 @dataclass(frozen=True)
 class SessionSummary:
     """A session with its counts, for lists."""
 
-    session: RetreatSession | SessionView
+    session: Offering | SessionView
     counts: dict[str, int]
     taken: int
 
@@ -361,22 +359,22 @@ class SessionSummary:
     @property
     def deadline_passed(self) -> bool:
         """True once the application deadline is behind us."""
-        deadline = self.session.application_deadline
+        deadline = self.session.enrolment_deadline
         return deadline is not None and programme_today() > deadline
 
 
 def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Counter]:
-    """Application counts per session and status (one query)."""
+    """Enrolment counts per session and status (one query)."""
     counts: dict[int, Counter] = defaultdict(Counter)
     if not session_ids:
         return counts
     rows = session.execute(_COUNTS, {"ids": list(session_ids)})
     for session_id, status, number in rows:
-        counts[session_id][ApplicationStatus(status).value] = number
+        counts[session_id][EnrolmentStatus(status).value] = number
     return counts
 
 
-def _summaries(session: Session, sessions: list[RetreatSession]) -> list[SessionSummary]:
+def _summaries(session: Session, sessions: list[Offering]) -> list[SessionSummary]:
     """Attach counts to sessions (one extra query)."""
     counts = _counts_by_session(session, [s.id for s in sessions])
     return [
@@ -393,9 +391,9 @@ def all_sessions(session: Session) -> list[SessionSummary]:
     """Every session of every retreat, newest first, with counts (two queries)."""
     sessions = list(
         session.scalars(
-            select(RetreatSession)
-            .options(joinedload(RetreatSession.item))
-            .order_by(RetreatSession.starts_on.desc(), RetreatSession.id)
+            select(Offering)
+            .options(joinedload(Offering.item))
+            .order_by(Offering.starts_on.desc(), Offering.id)
         )
     )
     return _summaries(session, sessions)
@@ -413,7 +411,7 @@ def upcoming_sessions(session: Session, *, today: date | None = None) -> list[Se
         if view is None:
             view = views[columns[0]] = SessionView(*columns)
         if status is not None:
-            counts[view.id][ApplicationStatus(status).value] = number
+            counts[view.id][EnrolmentStatus(status).value] = number
     return [
         SessionSummary(
             session=view,
@@ -424,7 +422,7 @@ def upcoming_sessions(session: Session, *, today: date | None = None) -> list[Se
     ]
 
 
-def session_calendar(retreat_session: RetreatSession, *, public_url: str) -> bytes:
+def session_calendar(retreat_session: Offering, *, public_url: str) -> bytes:
     """The session as an iCalendar file (all-day event spanning its days)."""
     from icalendar import Calendar, Event
 
@@ -452,8 +450,8 @@ def session_calendar(retreat_session: RetreatSession, *, public_url: str) -> byt
 
 def _changed(
     session: Session,
-    application: Application,
-    previous: ApplicationStatus | None,
+    application: Enrolment,
+    previous: EnrolmentStatus | None,
     *,
     actor_id: int | None,
     action: str,
@@ -467,7 +465,7 @@ def _changed(
         subject_type="application",
         subject_id=application.id,
         person_id=application.user_id,
-        session_id=application.session_id,
+        session_id=application.offering_id,
         previous=previous.value if previous else None,
         status=application.status.value,
         **facts,
@@ -476,7 +474,7 @@ def _changed(
 
 
 def eligibility_problem(
-    session: Session, user: User, retreat_session: RetreatSession, *, today: date | None = None
+    session: Session, user: User, retreat_session: Offering, *, today: date | None = None
 ) -> str | None:
     """Why this person cannot apply to this session now, or None when they can."""
     from lms.progress.services import evaluate_item
@@ -486,10 +484,10 @@ def eligibility_problem(
         return "This session is not open for applications."
     if retreat_session.starts_on <= day:
         return "This session has already started; applications are closed."
-    if retreat_session.application_deadline and day > retreat_session.application_deadline:
+    if retreat_session.enrolment_deadline and day > retreat_session.enrolment_deadline:
         return (
             "The application deadline for this session passed on "
-            f"{_fmt(retreat_session.application_deadline)}."
+            f"{_fmt(retreat_session.enrolment_deadline)}."
         )
     # The licence requirement, like every other, is in the retreat's catalogue rule.
     evaluation = evaluate_item(session, user, retreat_session.item.code)
@@ -498,13 +496,13 @@ def eligibility_problem(
     return None
 
 
-def live_application(session: Session, user_id: int, session_id: int) -> Application | None:
+def live_application(session: Session, user_id: int, session_id: int) -> Enrolment | None:
     """The clinician's application to a session that is not withdrawn, if any."""
     return session.scalar(
-        select(Application).where(
-            Application.user_id == user_id,
-            Application.session_id == session_id,
-            Application.status != ApplicationStatus.WITHDRAWN,
+        select(Enrolment).where(
+            Enrolment.user_id == user_id,
+            Enrolment.offering_id == session_id,
+            Enrolment.status != EnrolmentStatus.WITHDRAWN,
         )
     )
 
@@ -513,8 +511,8 @@ def live_application(session: Session, user_id: int, session_id: int) -> Applica
 class ApplyPage:
     """What the application page shows: the session, and whether (and why not) one may apply."""
 
-    retreat_session: RetreatSession
-    existing: Application | None
+    retreat_session: Offering
+    existing: Enrolment | None
     problem: str | None
     unavailable: str | None
     places_left: int
@@ -554,7 +552,7 @@ def apply(
     screening: ScreeningInput,
     screening_key: str | None,
     today: date | None = None,
-) -> Application:
+) -> Enrolment:
     """Apply to a session with a screening; every guard runs in this same transaction."""
     fernet_for(screening_key)  # a missing key refuses before anything is written
     user = session.get(User, user_id)
@@ -574,10 +572,10 @@ def apply(
             f"{existing.status.label.lower()}). Withdraw that application first to apply again."
         )
     screening.validate()
-    application = Application(
+    application = Enrolment(
         user_id=user_id,
-        session_id=session_id,
-        status=ApplicationStatus.MEDICAL_REVIEW,
+        offering_id=session_id,
+        status=EnrolmentStatus.MEDICAL_REVIEW,
         low_risk=not screening.any_yes,
         applied_at=utcnow(),
     )
@@ -589,7 +587,7 @@ def apply(
         raise Conflict("You have already applied to this session.") from error
     session.add(
         Screening(
-            application_id=application.id,
+            enrolment_id=application.id,
             answers_encrypted=encrypt_screening(screening_key, screening),
             any_yes=screening.any_yes,
         )
@@ -599,16 +597,16 @@ def apply(
     return application
 
 
-def _get_application(session: Session, application_id: int) -> Application:
+def _get_application(session: Session, application_id: int) -> Enrolment:
     """An application with its person and session, or NotFound."""
     application = session.scalar(
-        select(Application)
+        select(Enrolment)
         .options(
-            joinedload(Application.user),
-            joinedload(Application.session).joinedload(RetreatSession.item),
-            joinedload(Application.reviewer),
+            joinedload(Enrolment.user),
+            joinedload(Enrolment.offering).joinedload(Offering.item),
+            joinedload(Enrolment.reviewer),
         )
-        .where(Application.id == application_id)
+        .where(Enrolment.id == application_id)
         .execution_options(populate_existing=True)
     )
     if application is None:
@@ -618,8 +616,8 @@ def _get_application(session: Session, application_id: int) -> Application:
 
 def _set_status(
     session: Session,
-    application: Application,
-    expected: ApplicationStatus | tuple[ApplicationStatus, ...],
+    application: Enrolment,
+    expected: EnrolmentStatus | tuple[EnrolmentStatus, ...],
     **values: object,
 ) -> bool:
     """Compare-and-set: change the application only if it is still in an expected status."""
@@ -628,8 +626,8 @@ def _set_status(
     if target is not None and any(target not in TRANSITIONS[status] for status in allowed):
         raise ValueError(f"no transition from {allowed} to {target}")
     result = session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.status.in_(allowed))
+        update(Enrolment)
+        .where(Enrolment.id == application.id, Enrolment.status.in_(allowed))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -640,20 +638,20 @@ def _set_status(
 
 
 def _promote_waitlisted(
-    session: Session, retreat_session: RetreatSession, *, actor_id: int | None
-) -> list[Application]:
+    session: Session, retreat_session: Offering, *, actor_id: int | None
+) -> list[Enrolment]:
     """Fill free places from the waitlist in application order (caller holds the session lock)."""
     free = retreat_session.capacity - places_taken(session, retreat_session.id)
     if free <= 0:
         return []
     waiting = list(
         session.scalars(
-            select(Application)
+            select(Enrolment)
             .where(
-                Application.session_id == retreat_session.id,
-                Application.status == ApplicationStatus.WAITLISTED,
+                Enrolment.offering_id == retreat_session.id,
+                Enrolment.status == EnrolmentStatus.WAITLISTED,
             )
-            .order_by(Application.applied_at, Application.id)
+            .order_by(Enrolment.applied_at, Enrolment.id)
             .limit(free)
         )
     )
@@ -662,14 +660,14 @@ def _promote_waitlisted(
         if _set_status(
             session,
             application,
-            ApplicationStatus.WAITLISTED,
-            status=ApplicationStatus.ACCEPTED,
+            EnrolmentStatus.WAITLISTED,
+            status=EnrolmentStatus.ENROLLED,
             decided_at=utcnow(),
         ):
             _changed(
                 session,
                 application,
-                ApplicationStatus.WAITLISTED,
+                EnrolmentStatus.WAITLISTED,
                 actor_id=actor_id,
                 action="application.promoted",
             )
@@ -679,12 +677,12 @@ def _promote_waitlisted(
 
 def withdraw(
     session: Session, application_id: int, *, user_id: int, today: date | None = None
-) -> Application:
+) -> Enrolment:
     """The clinician withdraws until the session starts; a freed place goes to the waitlist."""
     application = _get_application(session, application_id)
     if application.user_id != user_id:
         raise NotFound("No such application.")
-    retreat_session = _lock_session(session, application.session_id)
+    retreat_session = _lock_session(session, application.offering_id)
     if _today(today) >= retreat_session.starts_on:
         raise Conflict(
             "The session has started, so the application can no longer be withdrawn here; "
@@ -697,12 +695,12 @@ def withdraw(
         session,
         application,
         previous,
-        status=ApplicationStatus.WITHDRAWN,
+        status=EnrolmentStatus.WITHDRAWN,
         withdrawn_at=utcnow(),
     ):
         raise AlreadyDecided("The application changed meanwhile; reload the page.")
     _changed(session, application, previous, actor_id=user_id, action="application.withdrawn")
-    if previous == ApplicationStatus.ACCEPTED:
+    if previous == EnrolmentStatus.ENROLLED:
         _promote_waitlisted(session, retreat_session, actor_id=user_id)
     return application
 
@@ -711,7 +709,7 @@ def withdraw(
 class OwnApplication:
     """A clinician's application as they see it (no screening answers)."""
 
-    application: Application
+    application: Enrolment
     waitlist_position: int | None
 
 
@@ -720,7 +718,7 @@ def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
     applications = list(session.scalars(_OWN_APPLICATIONS, {"user_id": user_id}))
     positions = _waitlist_positions(
         session,
-        [a.session_id for a in applications if a.status == ApplicationStatus.WAITLISTED],
+        [a.offering_id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
     )
     return [OwnApplication(a, positions.get(a.id)) for a in applications]
 
@@ -730,12 +728,12 @@ def _waitlist_positions(session: Session, session_ids: list[int]) -> dict[int, i
     if not session_ids:
         return {}
     rows = session.execute(
-        select(Application.id, Application.session_id)
+        select(Enrolment.id, Enrolment.offering_id)
         .where(
-            Application.session_id.in_(set(session_ids)),
-            Application.status == ApplicationStatus.WAITLISTED,
+            Enrolment.offering_id.in_(set(session_ids)),
+            Enrolment.status == EnrolmentStatus.WAITLISTED,
         )
-        .order_by(Application.session_id, Application.applied_at, Application.id)
+        .order_by(Enrolment.offering_id, Enrolment.applied_at, Enrolment.id)
     )
     positions: dict[int, int] = {}
     seen: Counter = Counter()
@@ -748,17 +746,17 @@ def _waitlist_positions(session: Session, session_ids: list[int]) -> dict[int, i
 # --------------------------------------------------------------------------- medical review
 
 
-def review_queue(session: Session) -> list[Application]:
+def review_queue(session: Session) -> list[Enrolment]:
     """Applications awaiting medical review, oldest first (one query; no answers loaded)."""
     return list(
         session.scalars(
-            select(Application)
+            select(Enrolment)
             .options(
-                joinedload(Application.user),
-                joinedload(Application.session).joinedload(RetreatSession.item),
+                joinedload(Enrolment.user),
+                joinedload(Enrolment.offering).joinedload(Offering.item),
             )
-            .where(Application.status == ApplicationStatus.MEDICAL_REVIEW)
-            .order_by(Application.applied_at, Application.id)
+            .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
+            .order_by(Enrolment.applied_at, Enrolment.id)
         )
     )
 
@@ -767,7 +765,7 @@ def review_queue(session: Session) -> list[Application]:
 class ScreeningView:
     """What a medical reviewer reads."""
 
-    application: Application
+    application: Enrolment
     answers: ScreeningInput | None
     purged: bool
 
@@ -794,12 +792,12 @@ def open_screening(
     return ScreeningView(application=application, answers=answers, purged=answers is None)
 
 
-def _decided_message(application: Application) -> str:
+def _decided_message(application: Enrolment) -> str:
     """'Already decided by … on …' for a reviewer who came second."""
     who = application.reviewer.name if application.reviewer else "another reviewer"
     when = application.reviewed_at or application.decided_at
     on = when.strftime("%d %b %Y %H:%M UTC") if when else "earlier"
-    if application.status == ApplicationStatus.WITHDRAWN and application.reviewed_at is None:
+    if application.status == EnrolmentStatus.WITHDRAWN and application.reviewed_at is None:
         return "The clinician withdrew this application before it was reviewed."
     return (
         f"This screening was already decided by {who} on {on} "
@@ -809,26 +807,26 @@ def _decided_message(application: Application) -> str:
 
 def decide_screening(
     session: Session, application_id: int, *, reviewer_id: int, clear: bool
-) -> Application:
+) -> Enrolment:
     """Clear (accept up to capacity, else waitlist) or not clear, exactly once."""
     application = _get_application(session, application_id)
     if application.user_id == reviewer_id:
         raise Forbidden("You cannot review your own screening; another reviewer must.")
-    retreat_session = _lock_session(session, application.session_id)
+    retreat_session = _lock_session(session, application.offering_id)
     now = utcnow()
     if clear:
         taken = places_taken(session, retreat_session.id)
         status = (
-            ApplicationStatus.ACCEPTED
+            EnrolmentStatus.ENROLLED
             if taken < retreat_session.capacity
-            else ApplicationStatus.WAITLISTED
+            else EnrolmentStatus.WAITLISTED
         )
     else:
-        status = ApplicationStatus.NOT_CLEARED
+        status = EnrolmentStatus.NOT_CLEARED
     if not _set_status(
         session,
         application,
-        ApplicationStatus.MEDICAL_REVIEW,
+        EnrolmentStatus.MEDICAL_REVIEW,
         status=status,
         reviewer_id=reviewer_id,
         reviewed_at=now,
@@ -838,7 +836,7 @@ def decide_screening(
     _changed(
         session,
         application,
-        ApplicationStatus.MEDICAL_REVIEW,
+        EnrolmentStatus.MEDICAL_REVIEW,
         actor_id=reviewer_id,
         action="screening.cleared" if clear else "screening.not_cleared",
     )
@@ -857,14 +855,14 @@ class ScreeningDecision(StrEnum):
     NOT_REVIEWED = "Not reviewed"
 
 
-def screening_decision(application: Application) -> ScreeningDecision:
+def screening_decision(application: Enrolment) -> ScreeningDecision:
     """The decision (never the answers) an application's status implies."""
     status = application.status
-    if status == ApplicationStatus.MEDICAL_REVIEW:
+    if status == EnrolmentStatus.MEDICAL_REVIEW:
         return ScreeningDecision.PENDING
-    if status == ApplicationStatus.NOT_CLEARED:
+    if status == EnrolmentStatus.NOT_CLEARED:
         return ScreeningDecision.NOT_CLEARED
-    if status == ApplicationStatus.WITHDRAWN:
+    if status == EnrolmentStatus.WITHDRAWN:
         # Only cleared applications can be withdrawn after review.
         return (
             ScreeningDecision.CLEARED if application.reviewed_at else ScreeningDecision.NOT_REVIEWED
@@ -876,7 +874,7 @@ def screening_decision(application: Application) -> ScreeningDecision:
 class RosterRow:
     """One line of a session roster."""
 
-    application: Application
+    application: Enrolment
     decision: ScreeningDecision
     waitlist_position: int | None
 
@@ -885,7 +883,7 @@ class RosterRow:
 class Roster:
     """A session's applicants, counts and waitlist."""
 
-    session: RetreatSession
+    session: Offering
     rows: list[RosterRow]
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -906,13 +904,13 @@ class Roster:
 
 
 _ROSTER_ORDER = {
-    ApplicationStatus.ATTENDED: 0,
-    ApplicationStatus.ACCEPTED: 0,
-    ApplicationStatus.ABSENT: 0,
-    ApplicationStatus.WAITLISTED: 1,
-    ApplicationStatus.MEDICAL_REVIEW: 2,
-    ApplicationStatus.NOT_CLEARED: 3,
-    ApplicationStatus.WITHDRAWN: 4,
+    EnrolmentStatus.ATTENDED: 0,
+    EnrolmentStatus.ENROLLED: 0,
+    EnrolmentStatus.ABSENT: 0,
+    EnrolmentStatus.WAITLISTED: 1,
+    EnrolmentStatus.MEDICAL_REVIEW: 2,
+    EnrolmentStatus.NOT_CLEARED: 3,
+    EnrolmentStatus.WITHDRAWN: 4,
 }
 
 
@@ -921,10 +919,10 @@ def roster(session: Session, session_id: int) -> Roster:
     retreat_session = get_session(session, session_id)
     applications = list(
         session.scalars(
-            select(Application)
-            .options(joinedload(Application.user))
-            .where(Application.session_id == session_id)
-            .order_by(Application.applied_at, Application.id)
+            select(Enrolment)
+            .options(joinedload(Enrolment.user))
+            .where(Enrolment.offering_id == session_id)
+            .order_by(Enrolment.applied_at, Enrolment.id)
         )
     )
     applications.sort(key=lambda a: _ROSTER_ORDER[a.status])
@@ -932,7 +930,7 @@ def roster(session: Session, session_id: int) -> Roster:
     rows = []
     for application in applications:
         waitlist_position = None
-        if application.status == ApplicationStatus.WAITLISTED:
+        if application.status == EnrolmentStatus.WAITLISTED:
             position += 1
             waitlist_position = position
         rows.append(RosterRow(application, screening_decision(application), waitlist_position))
@@ -986,12 +984,12 @@ def mark_attendance(
     actor_id: int,
     attended: bool,
     today: date | None = None,
-) -> Application:
+) -> Enrolment:
     """After the session: attended records the retreat's completion (unlocking at once)."""
     from lms.progress.services import record_completion
 
     application = _get_application(session, application_id)
-    retreat_session = application.session
+    retreat_session = application.offering
     if _today(today) < retreat_session.ends_on:
         raise Conflict(
             "Attendance can be marked from the session's last day "
@@ -999,16 +997,16 @@ def mark_attendance(
         )
     previous = application.status
     if attended:
-        allowed: tuple[ApplicationStatus, ...] = (
-            ApplicationStatus.ACCEPTED,
-            ApplicationStatus.ABSENT,
+        allowed: tuple[EnrolmentStatus, ...] = (
+            EnrolmentStatus.ENROLLED,
+            EnrolmentStatus.ABSENT,
         )
-        status = ApplicationStatus.ATTENDED
+        status = EnrolmentStatus.ATTENDED
     else:
-        allowed = (ApplicationStatus.ACCEPTED,)
-        status = ApplicationStatus.ABSENT
+        allowed = (EnrolmentStatus.ENROLLED,)
+        status = EnrolmentStatus.ABSENT
     if previous not in allowed:
-        if previous == ApplicationStatus.ATTENDED:
+        if previous == EnrolmentStatus.ATTENDED:
             raise AlreadyDecided(
                 "Attendance is already recorded as attended; to undo it, revoke the retreat's "
                 "completion on the clinician's progress page."
@@ -1070,13 +1068,13 @@ def purge_screenings(
         raise InvalidInput("--older-than must be zero or more days.")
     cutoff = _today(today) - timedelta(days=older_than_days)
     ended = (
-        select(Application.id)
-        .join(RetreatSession, RetreatSession.id == Application.session_id)
-        .where(RetreatSession.ends_on < cutoff)
+        select(Enrolment.id)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .where(Offering.ends_on < cutoff)
     )
     result = session.execute(
         update(Screening)
-        .where(Screening.purged_at.is_(None), Screening.application_id.in_(ended))
+        .where(Screening.purged_at.is_(None), Screening.enrolment_id.in_(ended))
         .values(answers_encrypted=None, purged_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -1146,16 +1144,16 @@ def retreat_standings(
     wanted = every_session or any(can_apply for *_, can_apply in judged)
     upcoming = upcoming_sessions(session, today=day) if wanted else []
     applied = frozenset(
-        own.application.session_id
+        own.application.offering_id
         for own in mine
-        if own.application.status != ApplicationStatus.WITHDRAWN
+        if own.application.status != EnrolmentStatus.WITHDRAWN
     )
     result = []
     for item, status, state, locked, can_apply in judged:
         live = [
             own
             for own in mine
-            if own.application.session.item_id == item.id
+            if own.application.offering.item_id == item.id
             and own.application.status in APPLICATION_RANK
         ]
         live.sort(key=lambda own: APPLICATION_RANK[own.application.status])

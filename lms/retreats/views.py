@@ -128,7 +128,7 @@ def _session_form(form: SessionForm) -> services.SessionInput:
         ends_on=form.ends_on.data,
         location=form.location.data or "",
         capacity=int(form.capacity.data),
-        application_deadline=form.application_deadline.data,
+        enrolment_deadline=form.enrolment_deadline.data,
         active=bool(form.active.data),
     )
 
@@ -243,7 +243,7 @@ def attendance(application_id: int) -> WerkzeugResponse:
         flash(error.message, "error")
         return redirect(back)
     flash(f"{marked.user.name}: {marked.status.label.lower()}.", "success")
-    return redirect(url_for("retreats.roster", session_id=marked.session_id))
+    return redirect(url_for("retreats.roster", session_id=marked.offering_id))
 
 
 # --------------------------------------------------------------------------- medical review

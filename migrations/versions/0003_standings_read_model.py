@@ -122,28 +122,8 @@ def upgrade() -> None:
     with op.batch_alter_table("equivalency_requests", schema=None) as batch_op:
         batch_op.create_index("ix_equivalency_requests_user_id", ["user_id"], unique=False)
     # ### end Alembic commands ###
-    _fill_standings()
-
-
-def _fill_standings() -> None:
-    """Compute every clinician's rows from history with the tracker's own rule code."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy.orm import Session
-
-    from lms.clock import DEFAULT_TIME_ZONE
-    from lms.progress import standings
-
-    # The programme's date, judged here without the app (whose session would be another
-    # connection, waiting on this migration's lock).
-    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
-    session = Session(bind=op.get_bind())
-    try:
-        standings.refresh(session, on=on)
-        session.commit()  # joins the migration's transaction: commits nothing on its own
-    finally:
-        session.close()
+    # The rows are filled by the newest migration whose tables the rule code reads (0006),
+    # because the tracker's own rule code only runs against the schema it was written for.
 
 
 def downgrade() -> None:

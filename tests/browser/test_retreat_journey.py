@@ -15,7 +15,7 @@ import pytest
 from retreats_support import PASSWORD, PDF_BYTES, add_session, complete
 
 from lms.auth.models import Role
-from lms.catalog.models import RetreatSession
+from lms.catalog.models import Offering
 from lms.retreats.screening import CONTRAINDICATIONS
 
 pytestmark = pytest.mark.browser
@@ -109,7 +109,7 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
         expect(me.locator('[data-retreat="RETREAT-L1"]')).to_contain_text("Accepted")
 
         # The retreat takes place.
-        row = session.get(RetreatSession, level1.id)
+        row = session.get(Offering, level1.id)
         row.starts_on = date.today() - timedelta(days=6)
         row.ends_on = date.today() - timedelta(days=2)
         session.commit()

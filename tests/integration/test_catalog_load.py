@@ -13,7 +13,8 @@ from sqlalchemy import event, func, select
 
 from lms.audit.models import AuditEvent
 from lms.catalog import services
-from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting, RetreatSession
+from lms.catalog.models import CatalogItem, ItemKind, Offering, ProgrammeSetting
+from lms.catalog.offerings import every_day, new_offering
 from lms.catalog.services import DEFAULT_CATALOG, CatalogError, load_catalog
 from lms.errors import NotFound
 from lms.progress.models import Completion, CompletionSource
@@ -67,7 +68,7 @@ def snapshot(session) -> dict:
     }
     sessions = sorted(
         (s.item_id, s.starts_on, s.location, s.capacity, s.active)
-        for s in session.scalars(select(RetreatSession))
+        for s in session.scalars(select(Offering))
     )
     settings = {s.key: s.value for s in session.scalars(select(ProgrammeSetting))}
     audit = session.scalar(select(func.count()).select_from(AuditEvent))
@@ -94,10 +95,10 @@ def test_default_catalogue_loads_the_programme(session) -> None:
     level1 = services.get_item(session, "RETREAT-L1")
     assert level1.certificate_design == "retreat"
     assert level1.recommended_note == "Completing Modules 1–5 before this retreat is recommended."
-    starts = [(s.starts_on, s.location) for s in level1.sessions]
+    starts = [(s.starts_on, s.location) for s in level1.offerings]
     assert (date(2024, 9, 4), "Portland, OR") in starts
     assert (date(2024, 11, 15), "San Francisco, CA") in starts
-    assert any(s.starts_on.year == 2027 for s in level1.sessions)
+    assert any(s.starts_on.year == 2027 for s in level1.offerings)
     settings = services.programme_settings(session)
     assert settings["provider_name"] == "Polaris Insight Center"
     assert settings["retention_years"] == 6
@@ -174,10 +175,9 @@ def test_new_session_is_added_and_sessions_missing_from_the_file_are_left_alone(
     session.commit()
     dfh = services.get_item(session, "RETREAT-DFH")
     session.add(
-        RetreatSession(
-            item_id=dfh.id,
-            starts_on=date(2027, 8, 6),
-            ends_on=date(2027, 8, 8),
+        new_offering(
+            dfh.id,
+            every_day(date(2027, 8, 6), date(2027, 8, 8)),
             location="Ojai, CA",
             capacity=8,
         )
@@ -189,7 +189,7 @@ def test_new_session_is_added_and_sessions_missing_from_the_file_are_left_alone(
     assert report.updated == ["RETREAT-DFH"]
     session.expire_all()
     dfh = services.get_item(session, "RETREAT-DFH")
-    by_start = {s.starts_on: s.active for s in dfh.sessions}
+    by_start = {s.starts_on: s.active for s in dfh.offerings}
     assert by_start == {
         date(2024, 7, 26): True,
         date(2027, 6, 24): True,  # the file's new session
@@ -208,7 +208,7 @@ def test_capacity_change_updates_the_session(session, tmp_path) -> None:
     session.commit()
     assert report.updated == ["RETREAT-DFH"]
     dfh = services.get_item(session, "RETREAT-DFH")
-    assert [s.capacity for s in dfh.sessions] == [24, 24]
+    assert [s.capacity for s in dfh.offerings] == [24, 24]
 
 
 BAD_FILES = {

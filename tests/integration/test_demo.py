@@ -147,8 +147,8 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
 ) -> None:
     from lms.audit.models import AuditEvent
     from lms.certificates.models import Certificate
+    from lms.offerings.models import Enrolment, EnrolmentStatus
     from lms.progress.services import evaluate_item
-    from lms.retreats.models import Application, ApplicationStatus
 
     # Modules 1-5 and the Level 1 retreat: the Advanced retreat is open.
     priya = user(session, "priya.raman@example.org")
@@ -183,16 +183,16 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
     assert not evaluate_item(session, hannah, "RETREAT-L1").met
 
     # Applications: one in medical review; a two-place session, two accepted, one waitlisted.
-    def status_of(email: str) -> ApplicationStatus:
+    def status_of(email: str) -> EnrolmentStatus:
         """The status of the person's one application."""
         return session.scalar(
-            select(Application.status).where(Application.user_id == user(session, email).id)
+            select(Enrolment.status).where(Enrolment.user_id == user(session, email).id)
         )
 
-    assert status_of("marcus.bell@example.org") == ApplicationStatus.MEDICAL_REVIEW
-    assert status_of("amara.nwosu@example.org") == ApplicationStatus.ACCEPTED
-    assert status_of("samuel.adeyemi@example.org") == ApplicationStatus.ACCEPTED
-    assert status_of("tomas.eriksen@example.org") == ApplicationStatus.WAITLISTED
+    assert status_of("marcus.bell@example.org") == EnrolmentStatus.MEDICAL_REVIEW
+    assert status_of("amara.nwosu@example.org") == EnrolmentStatus.ENROLLED
+    assert status_of("samuel.adeyemi@example.org") == EnrolmentStatus.ENROLLED
+    assert status_of("tomas.eriksen@example.org") == EnrolmentStatus.WAITLISTED
 
     # Real past dates; every mark audited; a current certificate for every live completion.
     dates = session.scalars(select(Completion.completed_on)).all()
@@ -215,10 +215,10 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
 def test_without_a_screening_key_applications_are_skipped_and_said_so(
     app: Flask, session: Session
 ) -> None:
-    from lms.retreats.models import Application
+    from lms.offerings.models import Enrolment
 
     app.config["LMS_SCREENING_KEY"] = None
     result = run_demo(app)
     assert result.exit_code == 0, result.output
     assert "LMS_SCREENING_KEY is not set" in result.output
-    assert row_counts(session)[Application.__tablename__] == 0
+    assert row_counts(session)[Enrolment.__tablename__] == 0

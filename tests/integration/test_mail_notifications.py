@@ -111,7 +111,7 @@ def test_screening_decision_says_only_the_decision(smtp_server, session, make_us
     body = text_of(message) + html_of(message) + message["Subject"]
     assert "cleared and accepted" in body
     assert HEALTH_MARKER not in body and "apnea" not in body.lower()
-    assert [n.kind for n in _notices(session, clinician)] == ["application_accepted"]
+    assert [n.kind for n in _notices(session, clinician)] == ["application_enrolled"]
 
 
 def test_not_cleared_is_always_sent(smtp_server, session, make_user, catalog):

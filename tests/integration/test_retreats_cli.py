@@ -8,8 +8,9 @@ from retreats_support import add_session, complete, screening
 from sqlalchemy import select
 
 from lms.auth.models import Role
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.retreats import services
-from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.retreats.models import Screening
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 
@@ -42,7 +43,7 @@ def test_purge_command_erases_answers_of_sessions_ended_long_ago(app, session, m
     session.expire_all()
     row = session.get(Screening, application.id)
     assert row.answers_encrypted is None and row.purged_at is not None
-    assert session.get(Application, application.id).status == ApplicationStatus.NOT_CLEARED
+    assert session.get(Enrolment, application.id).status == EnrolmentStatus.NOT_CLEARED
 
 
 def test_purge_command_needs_a_non_negative_number_of_days(app):

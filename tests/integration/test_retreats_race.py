@@ -10,8 +10,8 @@ from sqlalchemy import select
 from lms.auth.models import Role
 from lms.db import db
 from lms.errors import AlreadyDecided
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.retreats import services
-from lms.retreats.models import Application, ApplicationStatus
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 
@@ -76,10 +76,10 @@ def test_two_reviewers_clearing_the_last_place_at_once_never_exceed_capacity(
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     statuses = sorted(
         session.scalars(
-            select(Application.status).where(Application.session_id == retreat_session.id)
+            select(Enrolment.status).where(Enrolment.offering_id == retreat_session.id)
         ).all()
     )
-    assert statuses == [ApplicationStatus.ACCEPTED, ApplicationStatus.WAITLISTED]
+    assert statuses == [EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED]
 
 
 def test_two_reviewers_deciding_the_same_screening_at_once_decide_it_once(
@@ -123,4 +123,4 @@ def test_the_same_clinician_applying_twice_at_once_gets_one_application(
 
     errors = [o for o in outcomes if isinstance(o, Exception)]
     assert len(errors) == 1 and isinstance(errors[0], Conflict), outcomes
-    assert len(session.scalars(select(Application)).all()) == 1
+    assert len(session.scalars(select(Enrolment)).all()) == 1

@@ -12,10 +12,11 @@ from lms import signals
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, PrerequisiteNotMet
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import evaluate_item
 from lms.retreats import services
-from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.retreats.models import Screening
 from lms.retreats.screening import ScreeningUnavailable, decrypt_screening
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
@@ -59,7 +60,7 @@ def _apply(session, user, retreat_session, **kwargs):
     return application
 
 
-def _count(session, model=Application):
+def _count(session, model=Enrolment):
     """Rows in a table."""
     return session.scalar(select(func.count()).select_from(model))
 
@@ -125,7 +126,7 @@ def test_database_refuses_a_second_live_application_even_without_the_check(sessi
     clinician = people["eligible"]()
     retreat_session = add_session(session)
     _apply(session, clinician, retreat_session)
-    session.add(Application(user_id=clinician.id, session_id=retreat_session.id))
+    session.add(Enrolment(user_id=clinician.id, offering_id=retreat_session.id))
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
@@ -165,8 +166,8 @@ def test_screening_answers_are_encrypted_at_rest_and_flag_risk(session, people):
         retreat_session,
         screening=screening(yes=("sleep_apnea",), detail=marker, anything_else=marker),
     )
-    assert quiet.status == ApplicationStatus.MEDICAL_REVIEW and quiet.low_risk is True
-    assert flagged.status == ApplicationStatus.MEDICAL_REVIEW and flagged.low_risk is False
+    assert quiet.status == EnrolmentStatus.MEDICAL_REVIEW and quiet.low_risk is True
+    assert flagged.status == EnrolmentStatus.MEDICAL_REVIEW and flagged.low_risk is False
     stored = session.get(Screening, flagged.id)
     assert stored.any_yes is True
     assert marker.encode() not in stored.answers_encrypted
@@ -184,11 +185,11 @@ def test_clearing_accepts_up_to_capacity_then_waitlists_in_application_order(ses
     for application in (apps[2], apps[0], apps[1]):
         services.decide_screening(session, application.id, reviewer_id=reviewer.id, clear=True)
         session.commit()
-    statuses = [session.get(Application, a.id).status for a in apps]
+    statuses = [session.get(Enrolment, a.id).status for a in apps]
     assert statuses == [
-        ApplicationStatus.WAITLISTED,
-        ApplicationStatus.WAITLISTED,
-        ApplicationStatus.ACCEPTED,
+        EnrolmentStatus.WAITLISTED,
+        EnrolmentStatus.WAITLISTED,
+        EnrolmentStatus.ENROLLED,
     ]
     rows = services.roster(session, retreat_session.id).rows
     positions = {row.application.user_id: row.waitlist_position for row in rows}
@@ -206,8 +207,8 @@ def test_withdrawing_an_accepted_place_promotes_the_first_waitlisted_at_once(ses
     session.commit()
     services.withdraw(session, apps[0].id, user_id=holder.id)
     session.commit()
-    assert session.get(Application, apps[1].id).status == ApplicationStatus.ACCEPTED
-    assert session.get(Application, apps[2].id).status == ApplicationStatus.WAITLISTED
+    assert session.get(Enrolment, apps[1].id).status == EnrolmentStatus.ENROLLED
+    assert session.get(Enrolment, apps[2].id).status == EnrolmentStatus.WAITLISTED
     actions = session.scalars(select(AuditEvent.action)).all()
     assert "application.promoted" in actions and "application.withdrawn" in actions
 
@@ -246,7 +247,7 @@ def test_a_screening_is_decided_once_and_the_second_reviewer_is_told_who_decided
             session, application.id, reviewer_id=people["reviewer2"].id, clear=True
         )
     session.rollback()
-    assert session.get(Application, application.id).status == ApplicationStatus.NOT_CLEARED
+    assert session.get(Enrolment, application.id).status == EnrolmentStatus.NOT_CLEARED
 
 
 def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(session, people):
@@ -262,7 +263,7 @@ def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(sess
         "starts_on": retreat_session.starts_on,
         "ends_on": retreat_session.ends_on,
         "location": retreat_session.location,
-        "application_deadline": None,
+        "enrolment_deadline": None,
     }
     with pytest.raises(Conflict, match="cannot be lower"):
         services.update_session(
@@ -279,7 +280,7 @@ def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(sess
         actor_id=admin_id,
     )
     session.commit()
-    assert session.get(Application, apps[1].id).status == ApplicationStatus.ACCEPTED
+    assert session.get(Enrolment, apps[1].id).status == EnrolmentStatus.ENROLLED
 
 
 def test_attendance_records_completion_on_the_last_day_and_unlocks_the_advanced_retreat(
@@ -327,7 +328,7 @@ def test_attendance_records_completion_on_the_last_day_and_unlocks_the_advanced_
     assert completion.completed_on == retreat_session.ends_on
     assert evaluate_item(session, clinician, "RETREAT-ADV").met
     assert "RETREAT-ADV" in unlocked
-    assert session.get(Application, application.id).status == ApplicationStatus.ATTENDED
+    assert session.get(Enrolment, application.id).status == EnrolmentStatus.ATTENDED
 
 
 def test_attendance_cannot_be_marked_for_someone_not_accepted(session, people):
@@ -365,7 +366,7 @@ def test_purge_erases_answers_of_long_ended_sessions_and_keeps_decisions(session
     purged = session.get(Screening, old_app.id)
     assert purged.answers_encrypted is None and purged.purged_at is not None
     assert session.get(Screening, recent_app.id).answers_encrypted is not None
-    assert session.get(Application, old_app.id).status == ApplicationStatus.ACCEPTED
+    assert session.get(Enrolment, old_app.id).status == EnrolmentStatus.ENROLLED
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "screening.purged"))
     assert event.facts["count"] == 1
 
@@ -388,9 +389,9 @@ def test_every_application_change_is_audited_and_signalled(session, people):
     finally:
         signals.application_changed.disconnect(receiver)
     assert seen == [
-        (None, ApplicationStatus.MEDICAL_REVIEW),
-        (ApplicationStatus.MEDICAL_REVIEW, ApplicationStatus.ACCEPTED),
-        (ApplicationStatus.ACCEPTED, ApplicationStatus.WITHDRAWN),
+        (None, EnrolmentStatus.MEDICAL_REVIEW),
+        (EnrolmentStatus.MEDICAL_REVIEW, EnrolmentStatus.ENROLLED),
+        (EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN),
     ]
     actions = session.scalars(
         select(AuditEvent.action).where(AuditEvent.subject_type == "application")

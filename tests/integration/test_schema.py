@@ -207,3 +207,141 @@ def test_a_downgrade_keeps_the_links_between_rows_of_a_rebuilt_table(
     assert link == successor.id
     upgrade(engine)
     assert Certificate.__tablename__ in inspect(engine).get_table_names()
+
+
+def _history_at_0005(conn) -> None:
+    """A retreat with a two-day session, three applications and one screening, as 0005 kept
+    them: one clinician accepted, one waitlisted, one still in medical review."""
+    now = "2026-01-05 10:00:00"
+    conn.execute(
+        text(
+            "INSERT INTO catalog_items (id, code, kind, title, short_title, description,"
+            " format, position, recommended_note, equivalent_label, certificate_design,"
+            " active, created_at, updated_at) VALUES (7, 'RETREAT-L1', 'retreat', 'Level 1',"
+            " '', '', '', 1, '', '', 'retreat', :yes, :now, :now)"
+        ),
+        {"yes": True, "now": now},
+    )
+    for user_id in (1, 2, 3):
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                " pre_licensed, notify_optional, created_at) VALUES"
+                " (:id, :email, :name, '', :token, :yes, :no, :yes, :now)"
+            ),
+            {
+                "id": user_id,
+                "email": f"p{user_id}@example.test",
+                "name": f"Person {user_id}",
+                "token": f"t{user_id}",
+                "yes": True,
+                "no": False,
+                "now": now,
+            },
+        )
+        conn.execute(
+            text("INSERT INTO user_roles (user_id, role) VALUES (:id, 'clinician')"),
+            {"id": user_id},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO retreat_sessions (id, item_id, starts_on, ends_on, location, capacity,"
+            " application_deadline, active, created_at) VALUES"
+            " (40, 7, '2027-04-14', '2027-04-15', 'Portland, OR', 1, '2027-03-03', :yes, :now),"
+            " (41, 7, '2027-09-22', '2027-09-22', 'Ojai, CA', 5, NULL, :no, :now)"
+        ),
+        {"yes": True, "no": False, "now": now},
+    )
+    for app_id, user_id, status in (
+        (90, 1, "accepted"),
+        (91, 2, "waitlisted"),
+        (92, 3, "medical_review"),
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO applications (id, user_id, session_id, status, low_risk, applied_at)"
+                " VALUES (:id, :user, 40, :status, :no, :now)"
+            ),
+            {"id": app_id, "user": user_id, "status": status, "no": False, "now": now},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO screenings (application_id, answers_encrypted, any_yes, created_at)"
+            " VALUES (92, :answers, :yes, :now)"
+        ),
+        {"answers": b"sealed", "yes": True, "now": now},
+    )
+
+
+def test_migration_0006_makes_sessions_offerings_and_applications_enrolments(
+    empty_database: Engine,
+) -> None:
+    """Every session becomes an offering with a row per day, every application an enrolment
+    with its id, status ("accepted" reads "enrolled") and screening; the standings say the
+    same; new rows continue after the copied ids; the downgrade carries them all back."""
+    engine = empty_database
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        _history_at_0005(conn)
+    upgrade(engine, "head")
+    with engine.begin() as conn:
+        offerings = conn.execute(
+            text(
+                "SELECT id, status, format, starts_on, ends_on, location, capacity,"
+                " enrolment_deadline FROM offerings ORDER BY id"
+            )
+        ).all()
+        assert [(o.id, o.status, o.format, o.location, o.capacity) for o in offerings] == [
+            (40, "scheduled", "in_person", "Portland, OR", 1),
+            (41, "cancelled", "in_person", "Ojai, CA", 5),
+        ]
+        assert str(offerings[0].enrolment_deadline) == "2027-03-03"
+        days = conn.execute(
+            text("SELECT offering_id, held_on FROM offering_days ORDER BY offering_id, held_on")
+        ).all()
+        assert [(d.offering_id, str(d.held_on)) for d in days] == [
+            (40, "2027-04-14"),
+            (40, "2027-04-15"),
+            (41, "2027-09-22"),
+        ]
+        enrolments = conn.execute(
+            text("SELECT id, user_id, offering_id, status, source FROM enrolments ORDER BY id")
+        ).all()
+        assert [tuple(e) for e in enrolments] == [
+            (90, 1, 40, "enrolled", "self"),
+            (91, 2, 40, "waitlisted", "self"),
+            (92, 3, 40, "medical_review", "self"),
+        ]
+        screening = conn.execute(text("SELECT enrolment_id, answers_encrypted FROM screenings"))
+        assert [(s.enrolment_id, bytes(s.answers_encrypted)) for s in screening] == [
+            (92, b"sealed")
+        ]
+        statuses = dict(
+            conn.execute(
+                text("SELECT user_id, application_status FROM standings WHERE item_id = 7")
+            ).all()
+        )
+        assert statuses == {1: "enrolled", 2: "waitlisted", 3: "medical_review"}
+        conn.execute(
+            text(
+                "INSERT INTO offerings (item_id, status, format, starts_on, ends_on, location,"
+                " join_url, capacity, created_at, updated_at) VALUES (7, 'scheduled',"
+                " 'in_person', '2028-01-10', '2028-01-10', 'Bend, OR', '', 4, :now, :now)"
+            ),
+            {"now": "2026-01-06 10:00:00"},
+        )
+        assert conn.execute(text("SELECT MAX(id) FROM offerings")).scalar_one() == 42
+    assert schema_differences(engine) == []
+    downgrade(engine, "0005")
+    with engine.connect() as conn:
+        back = conn.execute(
+            text("SELECT id, session_id, status FROM applications ORDER BY id")
+        ).all()
+        assert [tuple(a) for a in back] == [
+            (90, 40, "accepted"),
+            (91, 40, "waitlisted"),
+            (92, 40, "medical_review"),
+        ]
+        sessions = conn.execute(text("SELECT id, active FROM retreat_sessions ORDER BY id")).all()
+        assert [(s.id, bool(s.active)) for s in sessions] == [(40, True), (41, False), (42, True)]
+        assert conn.execute(text("SELECT application_id FROM screenings")).scalar_one() == 92

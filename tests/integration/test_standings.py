@@ -13,15 +13,16 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text, update
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, RetreatSession
+from lms.catalog.models import CatalogItem
+from lms.catalog.offerings import every_day, new_offering
 from lms.clock import today
 from lms.db import utcnow
 from lms.equivalency import services as equivalency
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress import roster, services, standings, tracking
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
-from lms.retreats.models import Application, ApplicationStatus
 
 DAY = date(2026, 3, 2)
 MODULES = ["M1", "M2", "M3", "M5", "HTH", "ETHICS"]
@@ -57,7 +58,7 @@ operation = st.one_of(
         person,
         st.sampled_from(["verify", "unverify", "expire_soon", "expired", "pre_licensed"]),
     ),
-    st.tuples(st.just("apply"), person, st.sampled_from(list(ApplicationStatus))),
+    st.tuples(st.just("apply"), person, st.sampled_from(list(EnrolmentStatus))),
     st.tuples(st.just("rule"), st.sampled_from(["drop_m2_rule", "restore_m2_rule", "rename_m1"])),
     st.tuples(st.just("role"), person, st.booleans()),
 )
@@ -148,20 +149,20 @@ def _apply_operation(session, people, reviewer, retreat_session, step):
     elif kind == "apply":
         _, who, status = step
         existing = session.scalar(
-            select(Application).where(
-                Application.user_id == people[who].id,
-                Application.status != ApplicationStatus.WITHDRAWN,
+            select(Enrolment).where(
+                Enrolment.user_id == people[who].id,
+                Enrolment.status != EnrolmentStatus.WITHDRAWN,
             )
         )
         if existing is None:
             session.add(
-                Application(user_id=people[who].id, session_id=retreat_session.id, status=status)
+                Enrolment(user_id=people[who].id, offering_id=retreat_session.id, status=status)
             )
         else:
             # A compare-and-set UPDATE, as the retreat services do: it bypasses the flush.
             session.execute(
-                update(Application)
-                .where(Application.id == existing.id)
+                update(Enrolment)
+                .where(Enrolment.id == existing.id)
                 .values(status=status)
                 .execution_options(synchronize_session=False)
             )
@@ -199,10 +200,9 @@ def test_maintained_standings_always_equal_a_full_recomputation(
 ):
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     reviewer = make_user(Role.INSTRUCTOR, Role.MEDICAL_REVIEWER, licensed=False)
-    retreat_session = RetreatSession(
-        item_id=catalog["RETREAT-L1"].id,
-        starts_on=DAY + timedelta(days=400),
-        ends_on=DAY + timedelta(days=404),
+    retreat_session = new_offering(
+        catalog["RETREAT-L1"].id,
+        every_day(DAY + timedelta(days=400), DAY + timedelta(days=404)),
         location=f"Portland, OR {uuid.uuid4().hex[:8]}",  # one session per example
         capacity=10,
     )
@@ -430,7 +430,7 @@ def test_the_roster_counts_exactly_up_to_the_cap_then_says_more(
 @pytest.mark.parametrize(
     ("table", "index"),
     [
-        (Application, "ix_applications_user_id"),
+        (Enrolment, "ix_enrolments_user_id"),
         (EquivalencyRequest, "ix_equivalency_requests_user_id"),
         (Completion, "ix_completions_user_id"),
     ],

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from lms.errors import InvalidInput
-from lms.retreats.models import ApplicationStatus
+from lms.offerings.models import EnrolmentStatus
 from lms.retreats.screening import (
     CONTRAINDICATIONS,
     ScreeningAnswer,
@@ -72,6 +72,6 @@ def test_all_no_is_low_risk_and_an_incomplete_screening_is_refused():
 
 
 def test_finished_applications_cannot_change_status():
-    for final in (ApplicationStatus.ATTENDED, ApplicationStatus.NOT_CLEARED):
+    for final in (EnrolmentStatus.ATTENDED, EnrolmentStatus.NOT_CLEARED):
         assert TRANSITIONS[final] == frozenset()
-    assert ApplicationStatus.ACCEPTED not in TRANSITIONS[ApplicationStatus.WITHDRAWN]
+    assert EnrolmentStatus.ENROLLED not in TRANSITIONS[EnrolmentStatus.WITHDRAWN]

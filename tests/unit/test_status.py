@@ -17,7 +17,7 @@ def test_the_status_enums_share_the_base() -> None:
     assert names >= {
         "ItemState",
         "RetreatState",
-        "ApplicationStatus",
+        "EnrolmentStatus",
         "EquivalencyStatus",
         "CertificateStatus",
         "OutboxStatus",

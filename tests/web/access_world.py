@@ -143,7 +143,7 @@ def build(app: Flask) -> dict[str, Any]:
                 ends_on=today + timedelta(days=64),
                 location="Portland, OR",
                 capacity=8,
-                application_deadline=today + timedelta(days=30),
+                enrolment_deadline=today + timedelta(days=30),
             ),
             actor_id=admin.id,
         )

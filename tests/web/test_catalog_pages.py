@@ -12,7 +12,8 @@ from sqlalchemy import event, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User
-from lms.catalog.models import CatalogItem, RetreatSession
+from lms.catalog.models import CatalogItem
+from lms.catalog.offerings import every_day, new_offering
 from lms.catalog.views import date_range
 
 ADMIN_URLS = ["/admin/catalogue", "/admin/catalogue/M1", "/admin/catalogue/M1/edit"]
@@ -218,10 +219,9 @@ def test_programme_page_shows_items_prerequisites_and_upcoming_sessions(
     dfh = catalog["RETREAT-DFH"]
     for year in (2001, 2099):
         session.add(
-            RetreatSession(
-                item_id=dfh.id,
-                starts_on=date(year, 3, 1),
-                ends_on=date(year, 3, 3),
+            new_offering(
+                dfh.id,
+                every_day(date(year, 3, 1), date(year, 3, 3)),
                 location="Test Hall, Oakland, CA",
                 capacity=12,
             )

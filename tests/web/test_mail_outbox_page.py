@@ -15,8 +15,8 @@ from lms.config import ConfigError
 from lms.db import db, utcnow
 from lms.mail.digest import send_digests
 from lms.mail.models import OutboxMessage, OutboxStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.retreats import services as retreats
-from lms.retreats.models import Application, ApplicationStatus
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 HEALTH_MARKER = "HEALTH-DETAIL-MARKER"
@@ -112,7 +112,7 @@ def test_digest_tells_staff_counts_only_once_a_day(smtp_server, app, session, ma
     )
     ended = add_session(session, starts_in=-10, location="Past Retreat Centre")
     session.add(
-        Application(user_id=clinician.id, session_id=ended.id, status=ApplicationStatus.ACCEPTED)
+        Enrolment(user_id=clinician.id, offering_id=ended.id, status=EnrolmentStatus.ENROLLED)
     )
     db.commit()
     smtp_server.inbox.messages.clear()

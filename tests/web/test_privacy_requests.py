@@ -22,8 +22,9 @@ from lms.db import utcnow
 from lms.equivalency.evidence import evidence_path, store_evidence
 from lms.equivalency.models import EquivalencyRequest
 from lms.mail.models import Notification
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
-from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.retreats.models import Screening
 from lms.retreats.screening import encrypt_screening
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
@@ -71,15 +72,15 @@ def clara(app, session, make_user, catalog):
         )
     )
     retreat_session = add_session(session)
-    application = Application(
-        user_id=user.id, session_id=retreat_session.id, status=ApplicationStatus.ACCEPTED
+    application = Enrolment(
+        user_id=user.id, offering_id=retreat_session.id, status=EnrolmentStatus.ENROLLED
     )
     session.add(application)
     session.flush()
     answers = screening(yes=("sleep_apnea",), detail=HEALTH_MARKER)
     session.add(
         Screening(
-            application_id=application.id,
+            enrolment_id=application.id,
             answers_encrypted=encrypt_screening(KEY, answers),
             any_yes=True,
         )
@@ -108,7 +109,7 @@ def test_export_holds_my_data_and_pdfs_but_never_screening_answers(
     assert data["profile"]["name"] == "Clara Clinician"
     assert [c["item"] for c in data["completions"]] == ["M1"]
     assert data["equivalency_requests"][0]["outside_programme"] == "Elsewhere Institute"
-    assert [a["status"] for a in data["retreat_applications"]["applications"]] == ["accepted"]
+    assert [a["status"] for a in data["retreat_applications"]["applications"]] == ["enrolled"]
     assert "never included" in data["retreat_applications"]["note"]
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert HEALTH_MARKER.encode() not in everything
@@ -168,7 +169,7 @@ def test_admin_deletion_removes_personal_data_and_keeps_anonymised_records(
     assert certificate.content["licence"] == f"Deleted user #{clara.id}"
     assert certificate.content["title"] == "Module 1"
     assert session.scalar(select(Completion.user_id)) == clara.id
-    assert session.scalar(select(Application.status)) == ApplicationStatus.ACCEPTED
+    assert session.scalar(select(Enrolment.status)) == EnrolmentStatus.ENROLLED
     assert session.scalars(select(Notification)).all() == []
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "user.anonymised"))
     assert event.facts["evidence_files_removed"] == 1

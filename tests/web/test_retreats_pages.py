@@ -14,7 +14,8 @@ from sqlalchemy import event, func, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.retreats.models import Application, ApplicationStatus, Screening
+from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.retreats.models import Screening
 
 
 @contextmanager
@@ -54,7 +55,7 @@ def _client(app, login, user):
 def _applications(session):
     """How many applications exist."""
     session.expire_all()
-    return session.scalar(select(func.count()).select_from(Application))
+    return session.scalar(select(func.count()).select_from(Enrolment))
 
 
 def test_clinician_applies_with_the_screening_and_lands_in_medical_review(
@@ -71,8 +72,8 @@ def test_clinician_applies_with_the_screening_and_lands_in_medical_review(
     )
     assert response.status_code == 200
     assert "A medical reviewer will look at your screening" in response.text
-    application = session.scalar(select(Application))
-    assert application.status == ApplicationStatus.MEDICAL_REVIEW and application.low_risk
+    application = session.scalar(select(Enrolment))
+    assert application.status == EnrolmentStatus.MEDICAL_REVIEW and application.low_risk
     assert "In medical review" in client.get("/retreats/").text
 
 
@@ -145,7 +146,7 @@ def test_missing_screening_key_refuses_with_a_clear_message(
                 f"/retreats/sessions/{retreat_session.id}/apply", data=screening_form()
             )
             assert response.status_code == 503 and "LMS_SCREENING_KEY" in response.text
-            assert db.session.scalar(select(func.count()).select_from(Application)) == 0
+            assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
     finally:
         keyless.extensions["lms"].db.engine.dispose()
 
@@ -162,7 +163,7 @@ def test_full_session_waitlists_the_cleared_applicant_and_withdrawal_promotes(
         client = _client(app, login, person)
         client.post(f"/retreats/sessions/{full.id}/apply", data=screening_form())
         people.append((person, client))
-    ids = [a.id for a in session.scalars(select(Application).order_by(Application.id))]
+    ids = [a.id for a in session.scalars(select(Enrolment).order_by(Enrolment.id))]
     for application_id in ids:
         reviewer.get(f"/retreats/review/{application_id}")
         assert (
@@ -172,7 +173,7 @@ def test_full_session_waitlists_the_cleared_applicant_and_withdrawal_promotes(
     assert "Waitlisted" in second_view and "position 1" in second_view
     people[0][1].post(f"/retreats/applications/{ids[0]}/withdraw")
     session.expire_all()
-    assert session.get(Application, ids[1]).status == ApplicationStatus.ACCEPTED
+    assert session.get(Enrolment, ids[1]).status == EnrolmentStatus.ENROLLED
 
 
 def test_a_second_reviewer_deciding_is_told_who_decided(
@@ -181,7 +182,7 @@ def test_a_second_reviewer_deciding_is_told_who_decided(
     _client(app, login, clinician).post(
         f"/retreats/sessions/{retreat_session.id}/apply", data=screening_form()
     )
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     first = _client(app, login, make_user(Role.MEDICAL_REVIEWER, name="Dr First"))
     second = _client(app, login, make_user(Role.MEDICAL_REVIEWER, name="Dr Second"))
     first.post(f"/retreats/review/{application.id}", data={"decision": "not_clear"})
@@ -190,7 +191,7 @@ def test_a_second_reviewer_deciding_is_told_who_decided(
     )
     assert "already decided by Dr First on" in response.text
     session.expire_all()
-    assert session.get(Application, application.id).status == ApplicationStatus.NOT_CLEARED
+    assert session.get(Enrolment, application.id).status == EnrolmentStatus.NOT_CLEARED
 
 
 def test_screening_page_is_for_medical_reviewers_only_and_never_cached(
@@ -199,7 +200,7 @@ def test_screening_page_is_for_medical_reviewers_only_and_never_cached(
     _client(app, login, clinician).post(
         f"/retreats/sessions/{retreat_session.id}/apply", data=screening_form()
     )
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     url = f"/retreats/review/{application.id}"
     for role in (Role.ADMIN, Role.INSTRUCTOR, Role.CLINICIAN):
         assert _client(app, login, make_user(role)).get(url).status_code == 403
@@ -223,26 +224,24 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
         "ends_on": (start + timedelta(days=4)).isoformat(),
         "location": "Asheville, NC",
         "capacity": "1",
-        "application_deadline": (start - timedelta(days=30)).isoformat(),
+        "enrolment_deadline": (start - timedelta(days=30)).isoformat(),
         "active": "y",
     }
     assert admin.post("/retreats/sessions/new", data=form).status_code == 302
-    from lms.catalog.models import RetreatSession
+    from lms.catalog.models import Offering
 
-    created = session.scalar(
-        select(RetreatSession).where(RetreatSession.location == "Asheville, NC")
-    )
+    created = session.scalar(select(Offering).where(Offering.location == "Asheville, NC"))
     _client(app, login, clinician).post(
         f"/retreats/sessions/{created.id}/apply", data=screening_form()
     )
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     _client(app, login, make_user(Role.MEDICAL_REVIEWER)).post(
         f"/retreats/review/{application.id}", data={"decision": "clear"}
     )
     response = admin.post(f"/retreats/sessions/{created.id}/edit", data={**form, "capacity": "0"})
     assert response.status_code == 409 and "cannot be lower" in response.text
     session.expire_all()
-    assert session.get(RetreatSession, created.id).capacity == 1
+    assert session.get(Offering, created.id).capacity == 1
     bad = admin.post(
         "/retreats/sessions/new", data={**form, "ends_on": (start - timedelta(days=1)).isoformat()}
     )
@@ -251,12 +250,12 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
 
 def _session_rows(session):
     """Every session row as plain values (what a refused form must leave alone)."""
-    from lms.catalog.models import RetreatSession
+    from lms.catalog.models import Offering
 
     session.expire_all()
     return sorted(
         (s.id, s.item_id, s.starts_on, s.ends_on, s.location, s.capacity, s.active)
-        for s in session.scalars(select(RetreatSession))
+        for s in session.scalars(select(Offering))
     )
 
 
@@ -354,7 +353,7 @@ def test_attendance_after_the_session_records_completion_and_unlocks_the_advance
     _client(app, login, clinician).post(
         f"/retreats/sessions/{retreat_session.id}/apply", data=screening_form()
     )
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     _client(app, login, make_user(Role.MEDICAL_REVIEWER)).post(
         f"/retreats/review/{application.id}", data={"decision": "clear"}
     )
@@ -388,7 +387,7 @@ def test_roster_and_csv_show_statuses_and_the_decision_only(
         f"/retreats/sessions/{retreat_session.id}/apply",
         data=screening_form(yes=("psychosis",), detail=marker, anything_else=marker),
     )
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     _client(app, login, make_user(Role.MEDICAL_REVIEWER)).post(
         f"/retreats/review/{application.id}", data={"decision": "clear"}
     )
@@ -398,7 +397,7 @@ def test_roster_and_csv_show_statuses_and_the_decision_only(
     exported = instructor.get(f"/retreats/sessions/{retreat_session.id}/roster.csv")
     assert exported.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert rows[0]["status"] == "accepted" and rows[0]["screening_decision"] == "Cleared"
+    assert rows[0]["status"] == "enrolled" and rows[0]["screening_decision"] == "Cleared"
     assert marker not in exported.text and marker not in roster.text
     assert "psychosis" not in exported.text.lower() and "low" not in rows[0]
 

@@ -21,7 +21,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.db import Base
 from lms.mail.models import OutboxMessage
-from lms.retreats.models import Application
+from lms.offerings.models import Enrolment
 
 # Arguments of URL rules, filled from the objects this test creates.
 _SKIP_ENDPOINTS = {"lms_assets.static"}
@@ -97,7 +97,7 @@ def scenario(app, session, make_user, catalog, login, tmp_path):
         },
     )
     session.expire_all()
-    application = session.scalar(select(Application))
+    application = session.scalar(select(Enrolment))
     from lms.equivalency.models import EquivalencyRequest
 
     request = session.scalar(select(EquivalencyRequest))

@@ -1,0 +1,108 @@
+"""An offering's days: the one place that writes them and the date range that summarises them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement
+
+from lms.catalog.models import Offering, OfferingDay, OfferingStatus
+from lms.errors import InvalidInput
+
+MAX_DAYS = 31  # a retreat runs five days, a module one to three: a month is a typing error
+
+
+@dataclass(frozen=True)
+class DaySpec:
+    """One day of an offering as a form, the catalogue file or a migration gives it."""
+
+    held_on: date
+    starts_at: time | None = None
+    ends_at: time | None = None
+    ce_hours: Decimal | None = None
+
+
+def listed() -> ColumnElement[bool]:
+    """SQL: the offering is not cancelled (shown in lists, open to enrolment in its window)."""
+    return Offering.status != OfferingStatus.CANCELLED
+
+
+def every_day(starts_on: date, ends_on: date) -> list[DaySpec]:
+    """A day per date from the first to the last, hours and CE hours not given."""
+    if ends_on < starts_on:
+        raise InvalidInput("The last day cannot be before the first day.")
+    count = (ends_on - starts_on).days + 1
+    if count > MAX_DAYS:
+        raise InvalidInput(f"An offering runs at most {MAX_DAYS} days; this one has {count}.")
+    return [DaySpec(starts_on + timedelta(days=n)) for n in range(count)]
+
+
+def check_days(days: Sequence[DaySpec]) -> list[DaySpec]:
+    """The days in date order, or InvalidInput naming the first problem."""
+    if not days:
+        raise InvalidInput("An offering needs at least one day.")
+    if len(days) > MAX_DAYS:
+        raise InvalidInput(f"An offering runs at most {MAX_DAYS} days; this one has {len(days)}.")
+    ordered = sorted(days, key=lambda d: d.held_on)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if before.held_on == after.held_on:
+            raise InvalidInput(f"{after.held_on:%d %b %Y} is listed twice.")
+    for day in ordered:
+        if (day.starts_at is None) != (day.ends_at is None):
+            raise InvalidInput(
+                f"{day.held_on:%d %b %Y}: give both the start and the end time, or neither."
+            )
+        if day.starts_at is not None and day.ends_at <= day.starts_at:
+            raise InvalidInput(
+                f"{day.held_on:%d %b %Y}: the end time must be after the start time."
+            )
+        if day.ce_hours is not None and not Decimal(0) <= day.ce_hours <= Decimal(24):
+            raise InvalidInput(f"{day.held_on:%d %b %Y}: CE hours must be between 0 and 24.")
+    return ordered
+
+
+def set_days(offering: Offering, days: Iterable[DaySpec]) -> bool:
+    """Make the offering's days these (matched by date) and its date range theirs.
+
+    Returns whether anything changed. Days kept by date keep their rows (and so whatever
+    records attendance against them); days no longer listed are removed.
+    """
+    wanted = check_days(list(days))
+    by_date = {day.held_on: day for day in offering.days}
+    changed = False
+    kept: list[OfferingDay] = []
+    for spec in wanted:
+        row = by_date.pop(spec.held_on, None)
+        if row is None:
+            row = OfferingDay(held_on=spec.held_on)
+            changed = True
+        for name in ("starts_at", "ends_at", "ce_hours"):
+            value = getattr(spec, name)
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        kept.append(row)
+    if by_date:
+        changed = True
+    offering.days = kept
+    if offering.starts_on != wanted[0].held_on or offering.ends_on != wanted[-1].held_on:
+        offering.starts_on, offering.ends_on = wanted[0].held_on, wanted[-1].held_on
+        changed = True
+    return changed
+
+
+def ce_hours(days: Iterable[OfferingDay]) -> Decimal | None:
+    """The CE hours the days add up to (None when no day carries CE hours)."""
+    hours = [day.ce_hours for day in days if day.ce_hours is not None]
+    return sum(hours, Decimal(0)) if hours else None
+
+
+def new_offering(item_id: int, days: Iterable[DaySpec], **values: object) -> Offering:
+    """An offering of the item over these days (not yet added to a session)."""
+    offering = Offering(item_id=item_id, **values)
+    offering.days = []
+    set_days(offering, days)
+    return offering
