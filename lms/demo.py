@@ -662,16 +662,16 @@ def _session_id(session: Session, code: str, starts_on: date, location: str) -> 
 
 def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     """Add the demo's retreat session unless it exists."""
-    from lms.retreats.services import SessionInput, create_session
+    from lms.catalog.offerings import every_day
+    from lms.offerings.schedule import OfferingInput, create_offering
 
     if _session_id(session, spec.code, spec.starts_on, spec.location) is not None:
         return False
-    create_session(
+    create_offering(
         session,
         item_code=spec.code,
-        data=SessionInput(
-            starts_on=spec.starts_on,
-            ends_on=spec.ends_on,
+        data=OfferingInput(
+            days=tuple(every_day(spec.starts_on, spec.ends_on)),
             location=spec.location,
             capacity=spec.capacity,
             enrolment_deadline=spec.enrolment_deadline,

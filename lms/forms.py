@@ -14,8 +14,9 @@ from typing import Any
 
 import wtforms
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, StringField, TextAreaField
+from wtforms import DateField, PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms import validation
 
@@ -113,3 +114,10 @@ class SubForm(wtforms.Form):
     """A form nested in another with FormField (no CSRF of its own), with the shared checks."""
 
     Meta = SharedChecksMeta
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -36,10 +36,11 @@ HEADER_LINKS: list[NavLink] = [
     NavLink("admin.users", "Users", frozenset({Role.ADMIN})),
     NavLink("admin.audit", "Audit log", frozenset({Role.ADMIN})),
     NavLink("certificates.admin_list", "Certificates", frozenset({Role.ADMIN})),
+    NavLink("offerings.index", "Enrol", frozenset({Role.CLINICIAN})),
     NavLink("retreats.index", "Retreats", frozenset({Role.CLINICIAN})),
     NavLink("equivalency.mine", "Outside credit", frozenset({Role.CLINICIAN})),
     NavLink("equivalency.review", "Credit requests", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavLink("retreats.sessions", "Retreat sessions", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
+    NavLink("offerings.manage", "Offerings", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
     NavLink("retreats.review_queue", "Medical review", frozenset({Role.MEDICAL_REVIEWER})),
     NavLink("account.profile", "My account"),
 ]

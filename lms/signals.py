@@ -41,8 +41,9 @@ certificate_revoked = _signals.signal("certificate-revoked")
 equivalency_decided = _signals.signal("equivalency-decided")
 """sender: the EquivalencyRequest; kwargs: session."""
 
-application_changed = _signals.signal("application-changed")
-"""sender: the Enrolment; kwargs: session, previous (EnrolmentStatus or None)."""
+enrolment_changed = _signals.signal("enrolment-changed")
+"""sender: the Enrolment (a module place or a retreat application); kwargs: session,
+previous (EnrolmentStatus or None), actor_id (who made the change, None for the system)."""
 
 completions_imported = _signals.signal("completions-imported")
 """Sent *after commit* by a bulk import. sender: the Flask app; kwargs: completion_ids

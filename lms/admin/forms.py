@@ -9,15 +9,14 @@ from wtforms import (
     SearchField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import HiddenInput
 
 from lms.auth.models import Role
 from lms.bounds import MAX_PAGE, IdRange
-from lms.forms import Form
+from lms.forms import Form, MultiCheckboxField
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
@@ -81,13 +80,6 @@ class AuditFilterForm(FilterForm):
         """A range must not end before it starts."""
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class RolesForm(Form):

@@ -81,6 +81,12 @@ class CatalogItem(Base):
         return self.kind == ItemKind.RETREAT
 
 
+def last_day_to_enrol(starts_on: date, enrolment_deadline: date | None) -> date:
+    """The one rule for the last day to enrol: the deadline when set, else the eve of the
+    first day."""
+    return enrolment_deadline or starts_on - timedelta(days=1)
+
+
 class OfferingStatus(Status):
     """Where a dated run of an item stands, as stored ("in progress" is read from the dates)."""
 
@@ -162,7 +168,7 @@ class Offering(Base):
 
     def deadline(self) -> date:
         """The last day to enrol: the deadline when set, else the day before the first day."""
-        return self.enrolment_deadline or self.starts_on - timedelta(days=1)
+        return last_day_to_enrol(self.starts_on, self.enrolment_deadline)
 
 
 class OfferingDay(Base):

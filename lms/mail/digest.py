@@ -97,10 +97,10 @@ def _lines(roles: frozenset[Role], waiting: Waiting) -> list[dict[str, str]]:
             {
                 "text": _plural(
                     waiting.sessions_needing_attendance,
-                    "retreat session has ended and needs attendance marked",
-                    "retreat sessions have ended and need attendance marked",
+                    "offering has ended and needs its attendance recorded",
+                    "offerings have ended and need their attendance recorded",
                 ),
-                "link": public_url("retreats.sessions"),
+                "link": public_url("offerings.manage"),
             }
         )
     return lines

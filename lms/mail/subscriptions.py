@@ -17,8 +17,9 @@ from lms.auth.models import User
 from lms.mail.services import notify, queue_message, unread_notices
 
 # (endpoint, values) candidates per page, first one the app knows wins; the dashboard else.
-_RETREAT_PAGES = ("retreats.index", "retreats.list_sessions", "retreats.sessions")
+_RETREAT_PAGES = ("retreats.index", "offerings.index")
 _APPLICATION_PAGES = ("retreats.my_applications", "retreats.applications", "retreats.index")
+_ENROLMENT_PAGES = ("offerings.index",)
 
 
 def _first_endpoint(candidates: tuple[str, ...]) -> str:
@@ -97,33 +98,52 @@ _APPLICATION_NEWS = {
     ("waitlisted", "not_cleared"): "Your application to {retreat} was not cleared.",
     ("enrolled", "not_cleared"): "Your application to {retreat} was not cleared.",
 }
+# The same for module offerings: places given by staff or an import, and the waitlist moving.
+_ENROLMENT_NEWS = {
+    (None, "enrolled"): "You are enrolled in {item}.",
+    (None, "waitlisted"): "You are on the waitlist for {item}.",
+    ("waitlisted", "enrolled"): "A place opened: you are now enrolled in {item}.",
+    ("enrolled", "withdrawn"): "Your place in {item} was withdrawn by the programme.",
+    ("waitlisted", "withdrawn"): "You were taken off the waitlist for {item} by the programme.",
+}
 
 
 def on_application_changed(
-    application: Any, *, session: Session, previous: Any = None, **_: Any
+    application: Any,
+    *,
+    session: Session,
+    previous: Any = None,
+    actor_id: int | None = None,
+    **_: Any,
 ) -> None:
-    """An application was cleared, accepted, waitlisted, promoted or not cleared: always sent."""
+    """An enrolment or retreat application was cleared, accepted, waitlisted, promoted or not
+    cleared: always sent (a person's own enrolment or withdrawal is not news to them)."""
     before = getattr(previous, "value", previous)
     after = getattr(application.status, "value", str(application.status))
-    template = _APPLICATION_NEWS.get((before, after))
+    offering = application.offering
+    retreat = offering.item.is_retreat
+    template = (_APPLICATION_NEWS if retreat else _ENROLMENT_NEWS).get((before, after))
     if template is None:
         return
+    if not retreat and actor_id == application.user_id:
+        return  # one's own enrolment or withdrawal is not news to oneself
     user = _person(session, application.user_id)
     if user is None:
         return
-    retreat_session = application.offering
-    retreat = (
-        f"{retreat_session.item.title} ({retreat_session.location}, "
-        f"{retreat_session.starts_on:%-d %b %Y})"
-    )
-    message = template.format(retreat=retreat)
+    where = offering.location or offering.format.label.lower()
+    named = f"{offering.item.title} ({where}, {offering.starts_on:%-d %b %Y})"
+    message = template.format(retreat=named, item=named)
     notify(
         session,
         user=user,
-        kind=f"application_{after}",
+        kind=f"{'application' if retreat else 'enrolment'}_{after}",
         message=message,
-        endpoint=_first_endpoint(_APPLICATION_PAGES),
-        subject=f"Your retreat application: {application.status.label.lower()}",
+        endpoint=_first_endpoint(_APPLICATION_PAGES if retreat else _ENROLMENT_PAGES),
+        subject=(
+            f"Your retreat application: {application.status.label.lower()}"
+            if retreat
+            else f"Your enrolment: {application.status.label.lower()}"
+        ),
         template="notice",
         optional=False,
     )
@@ -208,7 +228,7 @@ _RECEIVERS = (
     (signals.licence_verified, on_licence_verified),
     (signals.item_unlocked, on_item_unlocked),
     (signals.equivalency_decided, on_equivalency_decided),
-    (signals.application_changed, on_application_changed),
+    (signals.enrolment_changed, on_application_changed),
     (signals.certificate_issued, on_certificate_issued),
     (signals.certificate_revoked, on_certificate_revoked),
 )

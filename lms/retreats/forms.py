@@ -1,38 +1,17 @@
-"""Forms for retreat sessions, applications with screening, review and attendance."""
+"""Forms for retreat applications with screening, medical review and attendance."""
 
 from __future__ import annotations
 
 from wtforms import (
-    BooleanField,
-    DateField,
     FormField,
-    IntegerField,
     RadioField,
     SelectChoice,
-    SelectField,
-    StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from lms.forms import Form, SubForm
 from lms.retreats.screening import CONTRAINDICATIONS, MAX_DETAIL, ScreeningAnswer, ScreeningInput
-
-
-class SessionForm(Form):
-    """An administrator creates or edits a retreat session."""
-
-    item_code = SelectField("Retreat", validators=[DataRequired()], choices=[])
-    starts_on = DateField("First day", validators=[DataRequired()])
-    ends_on = DateField("Last day", validators=[DataRequired()])
-    location = StringField("Location", validators=[DataRequired(), Length(max=200)])
-    capacity = IntegerField("Places", validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    enrolment_deadline = DateField(
-        "Application deadline",
-        validators=[Optional()],
-        description="Last day applications are accepted. Leave empty for “until it starts”.",
-    )
-    active = BooleanField("Open for applications", default=True)
 
 
 class _Question(SubForm):

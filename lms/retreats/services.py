@@ -1,27 +1,30 @@
-"""Retreat rules: sessions, applications with screening, medical review, places and attendance."""
+"""Retreat rules: applications with screening, medical review, rosters and attendance.
+
+A retreat's sessions are offerings and its applications are enrolments (lms.offerings):
+places and the waitlist work as for every offering; a retreat adds the medical screening
+in front of a place and marks attendance per person after the session.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
-from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingFormat, OfferingStatus
-from lms.catalog.offerings import every_day, listed, set_days
+from lms.catalog.models import CatalogItem, ItemKind, Offering
 from lms.catalog.rules import LICENCE_STEP
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
-from lms.db import read, utcnow
+from lms.db import utcnow
 from lms.errors import (
     AlreadyDecided,
     Conflict,
@@ -30,7 +33,9 @@ from lms.errors import (
     NotFound,
     PrerequisiteNotMet,
 )
+from lms.offerings import places
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.schedule import OfferingSummary, get_offering, upcoming_offerings
 from lms.progress.models import Completion, CompletionSource, ItemState
 from lms.progress.standings import APPLICATION_RANK
 from lms.progress.standings import RetreatState as Standing
@@ -46,34 +51,15 @@ from lms.retreats.screening import (
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
 
-# Statuses a clinician may still withdraw from (before the session starts).
-WITHDRAWABLE = (
-    EnrolmentStatus.MEDICAL_REVIEW,
-    EnrolmentStatus.ENROLLED,
-    EnrolmentStatus.WAITLISTED,
+NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
+_OWN_APPLICATIONS = (
+    select(Enrolment)
+    .join(Offering, Offering.id == Enrolment.offering_id)
+    .join(CatalogItem, CatalogItem.id == Offering.item_id)
+    .options(joinedload(Enrolment.offering).joinedload(Offering.item))
+    .where(Enrolment.user_id == bindparam("user_id"), CatalogItem.kind == ItemKind.RETREAT)
+    .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
 )
-MAX_LOCATION = 200
-
-# The only status changes an application can make. Every change goes through _set_status,
-# which refuses anything not listed here, so a new code path cannot invent a transition.
-TRANSITIONS: dict[EnrolmentStatus, frozenset[EnrolmentStatus]] = {
-    EnrolmentStatus.MEDICAL_REVIEW: frozenset(
-        {
-            EnrolmentStatus.ENROLLED,
-            EnrolmentStatus.WAITLISTED,
-            EnrolmentStatus.NOT_CLEARED,
-            EnrolmentStatus.WITHDRAWN,
-        }
-    ),
-    EnrolmentStatus.WAITLISTED: frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN}),
-    EnrolmentStatus.ENROLLED: frozenset(
-        {EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT, EnrolmentStatus.WITHDRAWN}
-    ),
-    EnrolmentStatus.ABSENT: frozenset({EnrolmentStatus.ATTENDED}),
-    EnrolmentStatus.ATTENDED: frozenset(),
-    EnrolmentStatus.NOT_CLEARED: frozenset(),
-    EnrolmentStatus.WITHDRAWN: frozenset(),
-}
 
 
 def _today(today: date | None) -> date:
@@ -86,391 +72,18 @@ def _fmt(day: date) -> str:
     return day.strftime("%d %b %Y")
 
 
-# --------------------------------------------------------------------------- sessions (admin)
-
-
-@dataclass(frozen=True)
-class SessionInput:
-    """An administrator's values for a session (shape already checked by the form)."""
-
-    starts_on: date
-    ends_on: date
-    location: str
-    capacity: int
-    enrolment_deadline: date | None
-    active: bool = True
-
-
-def _check_session_input(data: SessionInput) -> SessionInput:
-    """Refuse values that are well-formed but impossible; the values with the location trimmed."""
-    for label, day in (("First day", data.starts_on), ("Last day", data.ends_on)):
-        validation.sensible_date(day, label)
-    if data.enrolment_deadline is not None:
-        validation.sensible_date(data.enrolment_deadline, "Application deadline")
-    if data.ends_on < data.starts_on:
-        raise InvalidInput("The last day cannot be before the first day.")
-    location = validation.single_line(data.location, "Location", max_length=MAX_LOCATION)
-    if not location:
-        raise InvalidInput("Enter where the session takes place.")
-    if data.capacity < 0 or data.capacity > 1000:
-        raise InvalidInput("Capacity must be between 0 and 1000 places.")
-    if data.enrolment_deadline and data.enrolment_deadline > data.starts_on:
-        raise InvalidInput("The application deadline must be on or before the first day.")
-    return replace(data, location=location)
-
-
-def _refuse_duplicate(
-    session: Session, item: CatalogItem, data: SessionInput, *, other_than: int | None = None
-) -> None:
-    """Conflict when the retreat already has a session starting that day in that place."""
-    query = select(Offering.id).where(
-        Offering.item_id == item.id,
-        Offering.starts_on == data.starts_on,
-        Offering.location == data.location,
-    )
-    if other_than is not None:
-        query = query.where(Offering.id != other_than)
-    if session.scalar(query.limit(1)) is not None:
-        raise Conflict(_duplicate_message(item.title, data))
-
-
-def _duplicate_message(title: str, data: SessionInput) -> str:
-    """What an admin is told about a second session on the same day in the same place."""
-    return (
-        f"{title} already has a session starting {_fmt(data.starts_on)} in {data.location}; "
-        "change the first day or the location, or edit that session instead."
-    )
-
-
-def retreat_items(session: Session) -> list[CatalogItem]:
-    """Active retreats in catalogue order."""
-    return list(
-        session.scalars(
-            select(CatalogItem)
-            .where(CatalogItem.kind == ItemKind.RETREAT, CatalogItem.active.is_(True))
-            .order_by(CatalogItem.position, CatalogItem.code)
-        )
-    )
-
-
-def create_session(
-    session: Session, *, item_code: str, data: SessionInput, actor_id: int
-) -> Offering:
-    """Add a session to a retreat (Conflict when one starts that day in that place already)."""
-    data = _check_session_input(data)
-    item = session.scalar(
-        select(CatalogItem).where(
-            CatalogItem.code == item_code, CatalogItem.kind == ItemKind.RETREAT
-        )
-    )
-    if item is None:
-        raise InvalidInput("Choose a retreat.")
-    _refuse_duplicate(session, item, data)
-    retreat_session = Offering(
-        item_id=item.id,
-        format=OfferingFormat.IN_PERSON,
-        status=OfferingStatus.SCHEDULED if data.active else OfferingStatus.CANCELLED,
-        location=data.location,
-        capacity=data.capacity,
-        enrolment_deadline=data.enrolment_deadline,
-    )
-    set_days(retreat_session, every_day(data.starts_on, data.ends_on))
-    title = item.title
-    try:
-        # Added inside the savepoint: a racer's insert rolls back only this row, and the
-        # message needs no lazy load from a session that has just failed a flush.
-        with session.begin_nested():
-            session.add(retreat_session)
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict(_duplicate_message(title, data)) from error
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="retreat_session.created",
-        subject_type="retreat_session",
-        subject_id=retreat_session.id,
-        item=item.code,
-        starts_on=data.starts_on,
-        ends_on=data.ends_on,
-        location=retreat_session.location,
-        capacity=data.capacity,
-    )
-    return retreat_session
-
-
-def _lock_session(session: Session, session_id: int) -> Offering:
-    """Load a session row locked for this transaction (FOR UPDATE on PostgreSQL).
-
-    Every change to a session's places runs under this lock, so counting the places taken
-    and taking one are atomic. On SQLite the whole write transaction already holds the
-    database's write lock (BEGIN IMMEDIATE), which serialises the same way.
-    """
-    retreat_session = session.scalar(
-        select(Offering)
-        .options(joinedload(Offering.item))
-        .where(Offering.id == session_id)
-        .with_for_update(of=Offering)
-        .execution_options(populate_existing=True)
-    )
-    if retreat_session is None:
-        raise NotFound("No such retreat session.")
-    return retreat_session
-
-
-def places_taken(session: Session, session_id: int) -> int:
-    """How many places of a session are held (accepted, attended or absent)."""
-    return (
-        session.scalar(
-            select(func.count(Enrolment.id)).where(
-                Enrolment.offering_id == session_id, Enrolment.status.in_(PLACE_HOLDING)
-            )
-        )
-        or 0
-    )
-
-
-def update_session(
-    session: Session, session_id: int, *, data: SessionInput, actor_id: int
-) -> Offering:
-    """Change a session; capacity never drops below the places already given."""
-    data = _check_session_input(data)
-    retreat_session = _lock_session(session, session_id)
-    _refuse_duplicate(session, retreat_session.item, data, other_than=session_id)
-    taken = places_taken(session, session_id)
-    if data.capacity < taken:
-        raise Conflict(
-            f"{taken} places are already accepted; capacity cannot be lower than that. "
-            "Ask accepted clinicians to withdraw first."
-        )
-    before = {
-        "starts_on": retreat_session.starts_on,
-        "ends_on": retreat_session.ends_on,
-        "location": retreat_session.location,
-        "capacity": retreat_session.capacity,
-        "enrolment_deadline": retreat_session.enrolment_deadline,
-        "active": retreat_session.active,
-    }
-    title = retreat_session.item.title
-    try:
-        # The changes are made inside the savepoint, so a racer's clash rolls back only them.
-        with session.begin_nested():
-            set_days(retreat_session, every_day(data.starts_on, data.ends_on))
-            retreat_session.location = data.location
-            retreat_session.capacity = data.capacity
-            retreat_session.enrolment_deadline = data.enrolment_deadline
-            if data.active != retreat_session.active:
-                retreat_session.status = (
-                    OfferingStatus.SCHEDULED if data.active else OfferingStatus.CANCELLED
-                )
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict(_duplicate_message(title, data)) from error
-    after = {key: getattr(retreat_session, key) for key in before}
-    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="retreat_session.updated",
-        subject_type="retreat_session",
-        subject_id=retreat_session.id,
-        **changed,
-    )
-    # More room: the waitlist moves up at once.
-    _promote_waitlisted(session, retreat_session, actor_id=actor_id)
-    return retreat_session
-
-
-def get_session(session: Session, session_id: int) -> Offering:
-    """A session with its retreat, or NotFound."""
-    retreat_session = session.scalar(
-        select(Offering).options(joinedload(Offering.item)).where(Offering.id == session_id)
-    )
-    if retreat_session is None:
-        raise NotFound("No such retreat session.")
-    return retreat_session
-
-
-# The dashboard's statements, built once (building a select costs more than SQLite takes to
-# answer it).
-_COUNTS = (
-    select(Enrolment.offering_id, Enrolment.status, func.count(Enrolment.id))
-    .where(Enrolment.offering_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Enrolment.offering_id, Enrolment.status)
-)
-# Upcoming sessions with their places taken in one statement: a row per session and
-# place-holding status (status NULL for a session with no place taken yet). Only those
-# statuses are counted, through the (session_id, status) index, so the work is bounded by the
-# sessions' capacity, not by how many people applied or wait.
-_UPCOMING = (
-    select(
-        Offering.id,
-        Offering.item_id,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.location,
-        Offering.capacity,
-        Offering.enrolment_deadline,
-        Enrolment.status,
-        func.count(Enrolment.id),
-    )
-    .outerjoin(
-        Enrolment,
-        and_(Enrolment.offering_id == Offering.id, Enrolment.status.in_(PLACE_HOLDING)),
-    )
-    .where(listed(), Offering.starts_on > bindparam("today"))
-    .group_by(Offering.id, Enrolment.status)
-    .order_by(Offering.starts_on, Offering.id)
-)
-_OWN_APPLICATIONS = (
-    select(Enrolment)
-    .options(joinedload(Enrolment.offering).joinedload(Offering.item))
-    .where(Enrolment.user_id == bindparam("user_id"))
-    .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
-)
-
-
-@dataclass(frozen=True)
-class SessionView:
-    """What a list of upcoming sessions shows of one session (plain values, no ORM object)."""
-
-    id: int
-    item_id: int
-    starts_on: date
-    ends_on: date
-    location: str
-    capacity: int
-    enrolment_deadline: date | None
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """A session with its counts, for lists."""
-
-    session: Offering | SessionView
-    counts: dict[str, int]
-    taken: int
-
-    @property
-    def places_left(self) -> int:
-        """Places still free."""
-        return max(self.session.capacity - self.taken, 0)
-
-    @property
-    def deadline_passed(self) -> bool:
-        """True once the application deadline is behind us."""
-        deadline = self.session.enrolment_deadline
-        return deadline is not None and programme_today() > deadline
-
-
-def _counts_by_session(session: Session, session_ids: list[int]) -> dict[int, Counter]:
-    """Enrolment counts per session and status (one query)."""
-    counts: dict[int, Counter] = defaultdict(Counter)
-    if not session_ids:
-        return counts
-    rows = session.execute(_COUNTS, {"ids": list(session_ids)})
-    for session_id, status, number in rows:
-        counts[session_id][EnrolmentStatus(status).value] = number
-    return counts
-
-
-def _summaries(session: Session, sessions: list[Offering]) -> list[SessionSummary]:
-    """Attach counts to sessions (one extra query)."""
-    counts = _counts_by_session(session, [s.id for s in sessions])
-    return [
-        SessionSummary(
-            session=s,
-            counts=dict(counts[s.id]),
-            taken=sum(counts[s.id][status.value] for status in PLACE_HOLDING),
-        )
-        for s in sessions
-    ]
-
-
-def all_sessions(session: Session) -> list[SessionSummary]:
-    """Every session of every retreat, newest first, with counts (two queries)."""
-    sessions = list(
-        session.scalars(
-            select(Offering)
-            .options(joinedload(Offering.item))
-            .order_by(Offering.starts_on.desc(), Offering.id)
-        )
-    )
-    return _summaries(session, sessions)
-
-
-def upcoming_sessions(session: Session, *, today: date | None = None) -> list[SessionSummary]:
-    """Active sessions that have not started, soonest first, with places taken (one query).
-
-    Their `counts` hold the place-holding statuses only (what `taken` adds up).
-    """
-    views: dict[int, SessionView] = {}
-    counts: dict[int, Counter] = defaultdict(Counter)
-    for *columns, status, number in read(session, _UPCOMING, {"today": _today(today)}):
-        view = views.get(columns[0])
-        if view is None:
-            view = views[columns[0]] = SessionView(*columns)
-        if status is not None:
-            counts[view.id][EnrolmentStatus(status).value] = number
-    return [
-        SessionSummary(
-            session=view,
-            counts=dict(counts[view.id]),
-            taken=sum(counts[view.id][status.value] for status in PLACE_HOLDING),
-        )
-        for view in views.values()
-    ]
-
-
-def session_calendar(retreat_session: Offering, *, public_url: str) -> bytes:
-    """The session as an iCalendar file (all-day event spanning its days)."""
-    from icalendar import Calendar, Event
-
-    calendar = Calendar()
-    calendar.add("prodid", "-//KAP Training Tracker//Retreat sessions//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    event = Event()
-    host = public_url.split("://", 1)[-1].split("/", 1)[0] or "kap-training"
-    event.add("uid", f"retreat-session-{retreat_session.id}@{host}")
-    event.add("summary", retreat_session.item.title)
-    event.add("dtstart", retreat_session.starts_on)
-    # DTEND of an all-day event is exclusive: the day after the last day.
-    event.add("dtend", retreat_session.ends_on + timedelta(days=1))
-    event.add("dtstamp", utcnow())
-    event.add("location", retreat_session.location)
-    event.add("url", f"{public_url}/retreats/")
-    event.add("description", f"{retreat_session.item.title}, {retreat_session.location}.")
-    calendar.add_component(event)
-    return calendar.to_ical()
-
-
 # --------------------------------------------------------------------------- applying
 
 
-def _changed(
-    session: Session,
-    application: Enrolment,
-    previous: EnrolmentStatus | None,
-    *,
-    actor_id: int | None,
-    action: str,
-    **facts: object,
-) -> None:
-    """Audit an application's change and tell subscribers, inside the unit of work."""
-    record_event(
-        session,
-        actor_id=actor_id,
-        action=action,
-        subject_type="application",
-        subject_id=application.id,
-        person_id=application.user_id,
-        session_id=application.offering_id,
-        previous=previous.value if previous else None,
-        status=application.status.value,
-        **facts,
-    )
-    signals.application_changed.send(application, session=session, previous=previous)
+def get_retreat_session(session: Session, session_id: int) -> Offering:
+    """An offering of a retreat, or NotFound (a module's offering is not a retreat session)."""
+    try:
+        offering = get_offering(session, session_id)
+    except NotFound:
+        offering = None
+    if offering is None or not offering.item.is_retreat:
+        raise NotFound("No such retreat session.")
+    return offering
 
 
 def eligibility_problem(
@@ -527,9 +140,7 @@ def apply_page(
     today: date | None = None,
 ) -> ApplyPage:
     """Everything the application form needs to say before anyone posts it (read only)."""
-    retreat_session = get_session(session, session_id)
-    if not retreat_session.item.is_retreat:
-        raise NotFound("No such retreat session.")
+    retreat_session = get_retreat_session(session, session_id)
     unavailable = None
     try:
         fernet_for(screening_key)
@@ -540,7 +151,7 @@ def apply_page(
         existing=live_application(session, user.id, session_id),
         problem=eligibility_problem(session, user, retreat_session, today=today),
         unavailable=unavailable,
-        places_left=max(retreat_session.capacity - places_taken(session, session_id), 0),
+        places_left=max(retreat_session.capacity - places.places_taken(session, session_id), 0),
     )
 
 
@@ -559,7 +170,7 @@ def apply(
     if user is None:
         raise NotFound("No such person.")
     require_confirmed_email(user)  # accounts: an unconfirmed address may not apply yet
-    retreat_session = _lock_session(session, session_id)
+    retreat_session = places.lock_offering(session, session_id)
     if not retreat_session.item.is_retreat:
         raise NotFound("No such retreat session.")
     problem = eligibility_problem(session, user, retreat_session, today=today)
@@ -593,7 +204,9 @@ def apply(
         )
     )
     session.flush()
-    _changed(session, application, None, actor_id=user_id, action="application.submitted")
+    places.record_change(
+        session, application, None, actor_id=user_id, action="application.submitted", noun=NOUN
+    )
     return application
 
 
@@ -614,67 +227,6 @@ def _get_application(session: Session, application_id: int) -> Enrolment:
     return application
 
 
-def _set_status(
-    session: Session,
-    application: Enrolment,
-    expected: EnrolmentStatus | tuple[EnrolmentStatus, ...],
-    **values: object,
-) -> bool:
-    """Compare-and-set: change the application only if it is still in an expected status."""
-    allowed = expected if isinstance(expected, tuple) else (expected,)
-    target = values.get("status")
-    if target is not None and any(target not in TRANSITIONS[status] for status in allowed):
-        raise ValueError(f"no transition from {allowed} to {target}")
-    result = session.execute(
-        update(Enrolment)
-        .where(Enrolment.id == application.id, Enrolment.status.in_(allowed))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return False
-    session.refresh(application)
-    return True
-
-
-def _promote_waitlisted(
-    session: Session, retreat_session: Offering, *, actor_id: int | None
-) -> list[Enrolment]:
-    """Fill free places from the waitlist in application order (caller holds the session lock)."""
-    free = retreat_session.capacity - places_taken(session, retreat_session.id)
-    if free <= 0:
-        return []
-    waiting = list(
-        session.scalars(
-            select(Enrolment)
-            .where(
-                Enrolment.offering_id == retreat_session.id,
-                Enrolment.status == EnrolmentStatus.WAITLISTED,
-            )
-            .order_by(Enrolment.applied_at, Enrolment.id)
-            .limit(free)
-        )
-    )
-    promoted = []
-    for application in waiting:
-        if _set_status(
-            session,
-            application,
-            EnrolmentStatus.WAITLISTED,
-            status=EnrolmentStatus.ENROLLED,
-            decided_at=utcnow(),
-        ):
-            _changed(
-                session,
-                application,
-                EnrolmentStatus.WAITLISTED,
-                actor_id=actor_id,
-                action="application.promoted",
-            )
-            promoted.append(application)
-    return promoted
-
-
 def withdraw(
     session: Session, application_id: int, *, user_id: int, today: date | None = None
 ) -> Enrolment:
@@ -682,27 +234,7 @@ def withdraw(
     application = _get_application(session, application_id)
     if application.user_id != user_id:
         raise NotFound("No such application.")
-    retreat_session = _lock_session(session, application.offering_id)
-    if _today(today) >= retreat_session.starts_on:
-        raise Conflict(
-            "The session has started, so the application can no longer be withdrawn here; "
-            "contact the programme team."
-        )
-    previous = application.status
-    if previous not in WITHDRAWABLE:
-        raise Conflict(f"An application that is {previous.label.lower()} cannot be withdrawn.")
-    if not _set_status(
-        session,
-        application,
-        previous,
-        status=EnrolmentStatus.WITHDRAWN,
-        withdrawn_at=utcnow(),
-    ):
-        raise AlreadyDecided("The application changed meanwhile; reload the page.")
-    _changed(session, application, previous, actor_id=user_id, action="application.withdrawn")
-    if previous == EnrolmentStatus.ENROLLED:
-        _promote_waitlisted(session, retreat_session, actor_id=user_id)
-    return application
+    return places.withdraw(session, application, actor_id=user_id, today=_today(today), noun=NOUN)
 
 
 @dataclass(frozen=True)
@@ -716,31 +248,11 @@ class OwnApplication:
 def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
     """A clinician's applications with waitlist positions (two queries)."""
     applications = list(session.scalars(_OWN_APPLICATIONS, {"user_id": user_id}))
-    positions = _waitlist_positions(
+    positions = places.waitlist_positions(
         session,
         [a.offering_id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
     )
     return [OwnApplication(a, positions.get(a.id)) for a in applications]
-
-
-def _waitlist_positions(session: Session, session_ids: list[int]) -> dict[int, int]:
-    """{application id: 1-based place on its session's waitlist} for the sessions (one query)."""
-    if not session_ids:
-        return {}
-    rows = session.execute(
-        select(Enrolment.id, Enrolment.offering_id)
-        .where(
-            Enrolment.offering_id.in_(set(session_ids)),
-            Enrolment.status == EnrolmentStatus.WAITLISTED,
-        )
-        .order_by(Enrolment.offering_id, Enrolment.applied_at, Enrolment.id)
-    )
-    positions: dict[int, int] = {}
-    seen: Counter = Counter()
-    for application_id, session_id in rows:
-        seen[session_id] += 1
-        positions[application_id] = seen[session_id]
-    return positions
 
 
 # --------------------------------------------------------------------------- medical review
@@ -812,10 +324,10 @@ def decide_screening(
     application = _get_application(session, application_id)
     if application.user_id == reviewer_id:
         raise Forbidden("You cannot review your own screening; another reviewer must.")
-    retreat_session = _lock_session(session, application.offering_id)
+    retreat_session = places.lock_offering(session, application.offering_id)
     now = utcnow()
     if clear:
-        taken = places_taken(session, retreat_session.id)
+        taken = places.places_taken(session, retreat_session.id)
         status = (
             EnrolmentStatus.ENROLLED
             if taken < retreat_session.capacity
@@ -823,7 +335,7 @@ def decide_screening(
         )
     else:
         status = EnrolmentStatus.NOT_CLEARED
-    if not _set_status(
+    if not places.set_status(
         session,
         application,
         EnrolmentStatus.MEDICAL_REVIEW,
@@ -833,12 +345,13 @@ def decide_screening(
         decided_at=now,
     ):
         raise AlreadyDecided(_decided_message(_get_application(session, application_id)))
-    _changed(
+    places.record_change(
         session,
         application,
         EnrolmentStatus.MEDICAL_REVIEW,
         actor_id=reviewer_id,
         action="screening.cleared" if clear else "screening.not_cleared",
+        noun=NOUN,
     )
     return application
 
@@ -916,7 +429,7 @@ _ROSTER_ORDER = {
 
 def roster(session: Session, session_id: int) -> Roster:
     """Everyone who applied to a session, grouped by status (two queries)."""
-    retreat_session = get_session(session, session_id)
+    retreat_session = get_retreat_session(session, session_id)
     applications = list(
         session.scalars(
             select(Enrolment)
@@ -1014,7 +527,7 @@ def mark_attendance(
         raise Conflict(
             f"Only accepted applicants can be marked; this one is {previous.label.lower()}."
         )
-    if not _set_status(
+    if not places.set_status(
         session,
         application,
         allowed,
@@ -1023,12 +536,13 @@ def mark_attendance(
         attendance_marked_by_id=actor_id,
     ):
         raise AlreadyDecided("Attendance was marked by someone else meanwhile; reload the page.")
-    _changed(
+    places.record_change(
         session,
         application,
         previous,
         actor_id=actor_id,
         action="application.attended" if attended else "application.absent",
+        noun=NOUN,
     )
     if attended:
         already = session.scalar(
@@ -1103,7 +617,7 @@ class RetreatStanding:
     state: Standing
     explanation: str
     steps: tuple[str, ...]
-    sessions: list[SessionSummary]
+    sessions: list[OfferingSummary]
     application: OwnApplication | None
     applied_session_ids: frozenset[int]
     can_apply: bool
@@ -1142,7 +656,7 @@ def retreat_standings(
     holds_any = any(status is not None and status.applied for _, status, *_ in judged)
     mine = own_applications(session, user.id) if holds_any else []
     wanted = every_session or any(can_apply for *_, can_apply in judged)
-    upcoming = upcoming_sessions(session, today=day) if wanted else []
+    upcoming = upcoming_offerings(session, today=day) if wanted else []
     applied = frozenset(
         own.application.offering_id
         for own in mine

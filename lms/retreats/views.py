@@ -1,4 +1,7 @@
-"""Retreat pages: sessions, applying with screening, medical review, rosters and attendance."""
+"""Retreat pages: applying with screening, medical review, rosters and attendance.
+
+A retreat's sessions are offerings: they are scheduled and listed by lms.offerings.views.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +19,15 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
-from wtforms import SelectChoice
 
-from lms.auth.access import admin_required, reviewer_required, staff_required
+from lms.auth.access import reviewer_required, staff_required
 from lms.bounds import bounded_int
 from lms.db import db
 from lms.errors import DomainError
+from lms.offerings.models import EnrolmentStatus
+from lms.offerings.places import WITHDRAWABLE
 from lms.retreats import services
-from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm, SessionForm
+from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
 
 bp = Blueprint("retreats", __name__, url_prefix="/retreats")
@@ -47,24 +51,8 @@ def index() -> str:
         "retreats/index.html",
         standings=standings,
         applications=applications,
-        withdrawable=services.WITHDRAWABLE,
+        withdrawable=WITHDRAWABLE,
     )
-
-
-@bp.get("/sessions/<id:session_id>.ics")
-@login_required
-def calendar(session_id: int) -> Response:
-    """Download a session as an iCalendar file."""
-    retreat_session = services.get_session(db.session, session_id)
-    body = services.session_calendar(
-        retreat_session, public_url=current_app.config["LMS_PUBLIC_URL"]
-    )
-    response = make_response(body)
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="retreat-session-{retreat_session.id}.ics"'
-    )
-    return response
 
 
 @bp.route("/sessions/<id:session_id>/apply", methods=["GET", "POST"])
@@ -118,81 +106,6 @@ def withdraw(application_id: int) -> WerkzeugResponse:
     return redirect(url_for("retreats.index"))
 
 
-# --------------------------------------------------------------------------- administrators
-
-
-def _session_form(form: SessionForm) -> services.SessionInput:
-    """The form's values as the service takes them."""
-    return services.SessionInput(
-        starts_on=form.starts_on.data,
-        ends_on=form.ends_on.data,
-        location=form.location.data or "",
-        capacity=int(form.capacity.data),
-        enrolment_deadline=form.enrolment_deadline.data,
-        active=bool(form.active.data),
-    )
-
-
-@bp.get("/sessions")
-@staff_required
-def sessions() -> str:
-    """Every session with its counts; admins manage them, instructors open rosters."""
-    return render_template("retreats/sessions.html", summaries=services.all_sessions(db.session))
-
-
-@bp.route("/sessions/new", methods=["GET", "POST"])
-@admin_required
-def new_session() -> WerkzeugResponse | tuple[str, int] | str:
-    """Add a session to a retreat."""
-    form = SessionForm()
-    form.item_code.choices = [
-        SelectChoice(i.code, i.title) for i in services.retreat_items(db.session)
-    ]
-    if form.validate_on_submit():
-        try:
-            created = services.create_session(
-                db.session,
-                item_code=form.item_code.data,
-                data=_session_form(form),
-                actor_id=current_user.id,
-            )
-        except DomainError as error:
-            db.rollback()
-            flash(error.message, "error")
-            return render_template(
-                "retreats/session_form.html", form=form, editing=None
-            ), error.status_code
-        flash(f"Session added: {created.location}, {created.starts_on:%d %b %Y}.", "success")
-        return redirect(url_for("retreats.sessions"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("retreats/session_form.html", form=form, editing=None), status
-
-
-@bp.route("/sessions/<id:session_id>/edit", methods=["GET", "POST"])
-@admin_required
-def edit_session(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
-    """Change a session's dates, place, capacity or deadline."""
-    retreat_session = services.get_session(db.session, session_id)
-    form = SessionForm(obj=retreat_session if request.method == "GET" else None)
-    form.item_code.choices = [SelectChoice(retreat_session.item.code, retreat_session.item.title)]
-    form.item_code.data = retreat_session.item.code
-    if form.validate_on_submit():
-        try:
-            services.update_session(
-                db.session, session_id, data=_session_form(form), actor_id=current_user.id
-            )
-        except DomainError as error:
-            db.rollback()
-            flash(error.message, "error")
-            return render_template(
-                "retreats/session_form.html", form=form, editing=retreat_session
-            ), error.status_code
-        flash("Session saved.", "success")
-        return redirect(url_for("retreats.sessions"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("retreats/session_form.html", form=form, editing=retreat_session), status
-
-
 # --------------------------------------------------------------------------- rosters
 
 
@@ -226,7 +139,7 @@ def attendance(application_id: int) -> WerkzeugResponse:
     back = (
         url_for("retreats.roster", session_id=session_id)
         if session_id
-        else url_for("retreats.sessions")
+        else url_for("offerings.manage")
     )
     if not form.validate_on_submit():
         flash("Choose attended or absent.", "error")
@@ -307,5 +220,13 @@ def decide(application_id: int) -> WerkzeugResponse:
         db.rollback()
         flash(error.message, "error")
         return redirect(url_for("retreats.review_queue"))
-    flash(f"{decided.user.name}: {decided.status.label.lower()}.", "success")
+    flash(f"{decided.user.name}: {_DECIDED[decided.status]}.", "success")
     return redirect(url_for("retreats.review_queue"))
+
+
+# What a reviewer's decision came to, in the words of retreat applications.
+_DECIDED = {
+    EnrolmentStatus.ENROLLED: "cleared and accepted",
+    EnrolmentStatus.WAITLISTED: "cleared and waitlisted (the session is full)",
+    EnrolmentStatus.NOT_CLEARED: "not cleared",
+}

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from lms import signals
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
+from lms.catalog.offerings import every_day
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, PrerequisiteNotMet
+from lms.offerings import schedule
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import evaluate_item
@@ -260,23 +262,21 @@ def test_capacity_cannot_drop_below_accepted_places_and_raising_it_promotes(sess
     session.commit()
     admin_id = people["instructor"].id
     values = {
-        "starts_on": retreat_session.starts_on,
-        "ends_on": retreat_session.ends_on,
+        "days": tuple(every_day(retreat_session.starts_on, retreat_session.ends_on)),
         "location": retreat_session.location,
-        "enrolment_deadline": None,
     }
     with pytest.raises(Conflict, match="cannot be lower"):
-        services.update_session(
+        schedule.update_offering(
             session,
             retreat_session.id,
-            data=services.SessionInput(capacity=0, **values),
+            data=schedule.OfferingInput(capacity=0, **values),
             actor_id=admin_id,
         )
     session.rollback()
-    services.update_session(
+    schedule.update_offering(
         session,
         retreat_session.id,
-        data=services.SessionInput(capacity=2, **values),
+        data=schedule.OfferingInput(capacity=2, **values),
         actor_id=admin_id,
     )
     session.commit()
@@ -375,10 +375,10 @@ def test_every_application_change_is_audited_and_signalled(session, people):
     clinician = people["eligible"]()
     seen = []
 
-    def receiver(application, session, previous):
+    def receiver(application, session, previous, actor_id):
         seen.append((previous, application.status))
 
-    signals.application_changed.connect(receiver)
+    signals.enrolment_changed.connect(receiver)
     try:
         application = _apply(session, clinician, add_session(session))
         services.decide_screening(
@@ -387,7 +387,7 @@ def test_every_application_change_is_audited_and_signalled(session, people):
         services.withdraw(session, application.id, user_id=clinician.id)
         session.commit()
     finally:
-        signals.application_changed.disconnect(receiver)
+        signals.enrolment_changed.disconnect(receiver)
     assert seen == [
         (None, EnrolmentStatus.MEDICAL_REVIEW),
         (EnrolmentStatus.MEDICAL_REVIEW, EnrolmentStatus.ENROLLED),

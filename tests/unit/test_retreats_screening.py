@@ -7,6 +7,7 @@ from cryptography.fernet import Fernet
 
 from lms.errors import InvalidInput
 from lms.offerings.models import EnrolmentStatus
+from lms.offerings.places import TRANSITIONS
 from lms.retreats.screening import (
     CONTRAINDICATIONS,
     ScreeningAnswer,
@@ -16,7 +17,6 @@ from lms.retreats.screening import (
     encrypt_screening,
     fernet_for,
 )
-from lms.retreats.services import TRANSITIONS
 
 
 def _answers(yes=()):

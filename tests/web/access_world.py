@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,14 +78,18 @@ def build(app: Flask) -> dict[str, Any]:
         account_fingerprint,
         make_token,
     )
+    from lms.catalog.models import OfferingFormat
+    from lms.catalog.offerings import DaySpec, every_day
     from lms.catalog.services import DEFAULT_CATALOG, load_catalog
     from lms.certificates.models import Certificate
     from lms.equivalency.services import RequestInput, submit_request
     from lms.mail.models import Notification, OutboxMessage
+    from lms.offerings.enrolment import enrol_user
+    from lms.offerings.schedule import OfferingInput, create_offering
     from lms.progress.models import CompletionSource
     from lms.progress.services import record_cohort, record_completion
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
-    from lms.retreats.services import SessionInput, apply, create_session
+    from lms.retreats.services import apply
 
     today = date.today()
     with app.app_context():
@@ -135,18 +139,30 @@ def build(app: Flask) -> dict[str, Any]:
             evidence_filename="retreat-certificate.pdf",
         )
         db.commit()
-        retreat_session = create_session(
+        retreat_session = create_offering(
             session,
             item_code="RETREAT-L1",
-            data=SessionInput(
-                starts_on=today + timedelta(days=60),
-                ends_on=today + timedelta(days=64),
+            data=OfferingInput(
+                days=tuple(every_day(today + timedelta(days=60), today + timedelta(days=64))),
                 location="Portland, OR",
                 capacity=8,
                 enrolment_deadline=today + timedelta(days=30),
             ),
             actor_id=admin.id,
         )
+        db.commit()
+        module_offering = create_offering(
+            session,
+            item_code="M1",
+            data=OfferingInput(
+                days=(DaySpec(today + timedelta(days=40), time(9), time(17), Decimal("7")),),
+                format=OfferingFormat.LIVE_ONLINE,
+                join_url="https://video.example/j/world",
+                capacity=20,
+            ),
+            actor_id=admin.id,
+        )
+        enrolment = enrol_user(session, module_offering.id, clinician.id, actor_id=instructor.id)
         db.commit()
         answers = tuple(
             ScreeningAnswer(code, yes=code == "sleep_apnea", detail=SCREENING_SECRET)
@@ -196,6 +212,8 @@ def build(app: Flask) -> dict[str, Any]:
             "request_id": request.id,
             "session_id": retreat_session.id,
             "application_id": application.id,
+            "offering_id": module_offering.id,
+            "enrolment_id": enrolment.id,
             "notice_id": notice.id,
             "message_id": message.id,
             "invitee_id": invitee.id,

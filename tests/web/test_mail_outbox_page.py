@@ -126,7 +126,7 @@ def test_digest_tells_staff_counts_only_once_a_day(smtp_server, app, session, ma
     assert "attendance" not in body
     assert HEALTH_MARKER not in body and clinician.name not in body
     [message] = smtp_server.inbox.to(instructor.email)
-    assert "1 retreat session has ended and needs attendance marked" in text_of(message)
+    assert "1 offering has ended and needs its attendance recorded" in text_of(message)
     assert "screening" not in text_of(message)
     [message] = smtp_server.inbox.to(both.email)
     assert "screening" in text_of(message) and "attendance" in text_of(message)

@@ -42,7 +42,7 @@ def test_open_retreat_lists_sessions_with_places_and_apply_links(
     card = _card(html, "RETREAT-L1")
     assert "Open to you" in card and "Ojai, CA" in card and "3 places left" in card
     assert f"/retreats/sessions/{upcoming.id}/apply" in card
-    assert f"/retreats/sessions/{upcoming.id}.ics" in card
+    assert f"/offerings/{upcoming.id}.ics" in card
 
 
 def test_waitlisted_clinician_sees_their_position_and_accepted_one_sees_accepted(

@@ -213,6 +213,11 @@ def test_screening_page_is_for_medical_reviewers_only_and_never_cached(
     assert viewed.actor_id == reviewer.id and viewed.person_id == clinician.id
 
 
+def _days(start: date, count: int = 5) -> str:
+    """The offering form's days text: one line per day, no hours."""
+    return "\n".join((start + timedelta(days=n)).isoformat() for n in range(count))
+
+
 def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepted(
     app, login, session, make_user, clinician, catalog
 ):
@@ -220,17 +225,18 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
     start = date.today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
-        "starts_on": start.isoformat(),
-        "ends_on": (start + timedelta(days=4)).isoformat(),
+        "format": "in_person",
+        "days": _days(start),
         "location": "Asheville, NC",
         "capacity": "1",
         "enrolment_deadline": (start - timedelta(days=30)).isoformat(),
-        "active": "y",
     }
-    assert admin.post("/retreats/sessions/new", data=form).status_code == 302
+    assert admin.post("/offerings/new", data=form).status_code == 302
     from lms.catalog.models import Offering
 
     created = session.scalar(select(Offering).where(Offering.location == "Asheville, NC"))
+    assert (created.starts_on, created.ends_on) == (start, start + timedelta(days=4))
+    assert len(created.days) == 5
     _client(app, login, clinician).post(
         f"/retreats/sessions/{created.id}/apply", data=screening_form()
     )
@@ -238,23 +244,21 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
     _client(app, login, make_user(Role.MEDICAL_REVIEWER)).post(
         f"/retreats/review/{application.id}", data={"decision": "clear"}
     )
-    response = admin.post(f"/retreats/sessions/{created.id}/edit", data={**form, "capacity": "0"})
+    response = admin.post(f"/offerings/{created.id}/edit", data={**form, "capacity": "0"})
     assert response.status_code == 409 and "cannot be lower" in response.text
     session.expire_all()
     assert session.get(Offering, created.id).capacity == 1
-    bad = admin.post(
-        "/retreats/sessions/new", data={**form, "ends_on": (start - timedelta(days=1)).isoformat()}
-    )
-    assert bad.status_code == 422 and "last day cannot be before" in bad.text
+    bad = admin.post("/offerings/new", data={**form, "days": f"{start}\nnext tuesday"})
+    assert bad.status_code == 422 and "Days, line 2" in bad.text
 
 
 def _session_rows(session):
-    """Every session row as plain values (what a refused form must leave alone)."""
+    """Every offering row as plain values (what a refused form must leave alone)."""
     from lms.catalog.models import Offering
 
     session.expire_all()
     return sorted(
-        (s.id, s.item_id, s.starts_on, s.ends_on, s.location, s.capacity, s.active)
+        (s.id, s.item_id, s.starts_on, s.ends_on, s.location, s.capacity, s.status)
         for s in session.scalars(select(Offering))
     )
 
@@ -267,26 +271,25 @@ def test_a_duplicate_session_is_a_form_error_that_changes_nothing(
     start = date.today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
-        "starts_on": start.isoformat(),
-        "ends_on": (start + timedelta(days=4)).isoformat(),
+        "format": "in_person",
+        "days": _days(start),
         "location": "Asheville, NC",
         "capacity": "8",
-        "active": "y",
     }
-    assert admin.post("/retreats/sessions/new", data=form).status_code == 302
+    assert admin.post("/offerings/new", data=form).status_code == 302
     other = {**form, "location": "Ojai, CA"}
-    assert admin.post("/retreats/sessions/new", data=other).status_code == 302
+    assert admin.post("/offerings/new", data=other).status_code == 302
     before = _session_rows(session)
     audit_before = session.scalar(select(func.count()).select_from(AuditEvent))
 
-    again = admin.post("/retreats/sessions/new", data={**form, "location": "  Asheville, NC "})
+    again = admin.post("/offerings/new", data={**form, "location": "  Asheville, NC "})
     assert again.status_code == 409
-    assert "already has a session starting" in again.text and "Asheville, NC" in again.text
+    assert "already has an offering starting" in again.text and "Asheville, NC" in again.text
     assert 'name="location"' in again.text  # the form is shown again, filled in
     # Editing the Ojai session onto Asheville's day and place is refused the same way.
     ojai = next(row for row in before if row[4] == "Ojai, CA")
-    moved = admin.post(f"/retreats/sessions/{ojai[0]}/edit", data=form)
-    assert moved.status_code == 409 and "already has a session starting" in moved.text
+    moved = admin.post(f"/offerings/{ojai[0]}/edit", data=form)
+    assert moved.status_code == 409 and "already has an offering starting" in moved.text
     assert _session_rows(session) == before
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before
 
@@ -294,9 +297,9 @@ def test_a_duplicate_session_is_a_form_error_that_changes_nothing(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"starts_on": "0001-01-01", "ends_on": "0001-01-05"}, "between 01 Jan 1900"),
-        ({"starts_on": "9999-12-27", "ends_on": "9999-12-31"}, "between 01 Jan 1900"),
-        ({"location": "\u200b\u200b"}, "This field is required"),
+        ({"days": "0001-01-01"}, "between 01 Jan 1900"),
+        ({"days": "9999-12-27"}, "between 01 Jan 1900"),
+        ({"location": "\u200b\u200b"}, "Enter where the offering takes place"),
         ({"location": "Ojai\x00"}, "without line breaks"),
         ({"location": "Ojai\r\nBcc: x@evil.example"}, "without line breaks"),
     ],
@@ -309,13 +312,13 @@ def test_session_form_refuses_absurd_dates_and_unprintable_locations(
     start = date.today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
-        "starts_on": start.isoformat(),
-        "ends_on": (start + timedelta(days=4)).isoformat(),
+        "format": "in_person",
+        "days": _days(start),
         "location": "Asheville, NC",
         "capacity": "8",
     }
     before = _session_rows(session)
-    response = admin.post("/retreats/sessions/new", data={**form, **change})
+    response = admin.post("/offerings/new", data={**form, **change})
     assert response.status_code == 422
     assert message in response.text
     assert _session_rows(session) == before
@@ -326,17 +329,17 @@ def test_session_management_is_for_admins_and_rosters_for_staff(
 ):
     instructor = _client(app, login, make_user(Role.INSTRUCTOR))
     clinician = _client(app, login, make_user(Role.CLINICIAN))
-    assert instructor.get("/retreats/sessions").status_code == 200
-    assert instructor.get("/retreats/sessions/new").status_code == 403
+    assert instructor.get("/offerings/manage").status_code == 200
+    assert instructor.get("/offerings/new").status_code == 403
     assert instructor.get(f"/retreats/sessions/{retreat_session.id}/roster").status_code == 200
-    assert clinician.get("/retreats/sessions").status_code == 403
+    assert clinician.get("/offerings/manage").status_code == 403
     assert clinician.get(f"/retreats/sessions/{retreat_session.id}/roster").status_code == 403
     assert clinician.get(f"/retreats/sessions/{retreat_session.id}/roster.csv").status_code == 403
 
 
 def test_calendar_download_is_a_valid_all_day_event(app, login, make_user, retreat_session):
     response = _client(app, login, make_user(Role.CLINICIAN)).get(
-        f"/retreats/sessions/{retreat_session.id}.ics"
+        f"/offerings/{retreat_session.id}.ics"
     )
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/calendar")

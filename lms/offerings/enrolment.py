@@ -1,0 +1,375 @@
+"""Enrolling in module offerings: by the clinician, by staff (one, many, or a shop's CSV).
+
+Retreat offerings are applied to (lms.retreats, with the medical screening); everything
+else is enrolled in here. Both take places through lms.offerings.places.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
+
+from lms.auth.models import User
+from lms.auth.services import normalise_email, require_confirmed_email
+from lms.catalog.models import Offering, OfferingStatus
+from lms.clock import programme_zone
+from lms.clock import today as programme_today
+from lms.db import utcnow
+from lms.errors import Conflict, InvalidInput, NotFound, PrerequisiteNotMet
+from lms.offerings import places
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
+
+NOUN = "enrolment"
+LIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
+MAX_BULK = 500  # e-mail addresses pasted at once, rows in one import
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _fmt(day: date) -> str:
+    """A date as people read it in messages."""
+    return day.strftime("%d %b %Y")
+
+
+def live_enrolment(session: Session, user_id: int, offering_id: int) -> Enrolment | None:
+    """The person's enrolment in the offering that is not withdrawn, if any."""
+    return session.scalar(
+        select(Enrolment).where(
+            Enrolment.user_id == user_id,
+            Enrolment.offering_id == offering_id,
+            Enrolment.status != EnrolmentStatus.WITHDRAWN,
+        )
+    )
+
+
+def enrolment_problem(
+    session: Session, user: User, offering: Offering, *, today: date, by_staff: bool = False
+) -> str | None:
+    """Why this person cannot enrol in this offering now, or None when they can.
+
+    Staff may enrol people after the enrolment deadline (a late registration from the
+    shop), never once the offering has started, and never past the item's prerequisite.
+    """
+    from lms.progress.services import evaluate_item
+
+    if offering.item.is_retreat:
+        return "Retreats are applied to, with the medical screening, from the retreats page."
+    if offering.status == OfferingStatus.CANCELLED:
+        return "This offering is cancelled."
+    if offering.status == OfferingStatus.CLOSED:
+        return "This offering is closed."
+    if offering.starts_on <= today:
+        return f"This offering started on {_fmt(offering.starts_on)}; enrolment is closed."
+    if not by_staff and today > offering.deadline():
+        return f"Enrolment closed on {_fmt(offering.deadline())}."
+    evaluation = evaluate_item(session, user, offering.item.code)
+    if not evaluation.met:
+        return evaluation.explanation or "The prerequisite for this module is not met yet."
+    return None
+
+
+def _enrol_locked(
+    session: Session,
+    user: User,
+    offering: Offering,
+    *,
+    actor_id: int | None,
+    source: EnrolmentSource,
+    today: date,
+    made_at: datetime | None = None,
+) -> Enrolment:
+    """Enrol one person in an offering whose lock the caller holds (every guard re-runs)."""
+    problem = enrolment_problem(
+        session, user, offering, today=today, by_staff=source != EnrolmentSource.SELF
+    )
+    if problem is not None:
+        raise PrerequisiteNotMet(problem)
+    existing = live_enrolment(session, user.id, offering.id)
+    if existing is not None:
+        raise Conflict(f"{user.name} is already {existing.status.label.lower()} in this offering.")
+    enrolment = Enrolment(
+        user_id=user.id,
+        offering_id=offering.id,
+        status=places.place_or_queue(session, offering),
+        source=source,
+        enrolled_by_id=actor_id if source != EnrolmentSource.SELF else None,
+        applied_at=made_at or utcnow(),
+        decided_at=utcnow(),
+    )
+    session.add(enrolment)
+    session.flush()
+    action = (
+        "enrolment.waitlisted"
+        if enrolment.status == EnrolmentStatus.WAITLISTED
+        else ("enrolment.created")
+    )
+    places.record_change(
+        session, enrolment, None, actor_id=actor_id, action=action, source=source.value, noun=NOUN
+    )
+    return enrolment
+
+
+def enrol(
+    session: Session, *, user_id: int, offering_id: int, today: date | None = None
+) -> Enrolment:
+    """The clinician enrols themselves: a place when one is free, else the waitlist."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    require_confirmed_email(user)
+    offering = places.lock_offering(session, offering_id)
+    return _enrol_locked(
+        session,
+        user,
+        offering,
+        actor_id=user_id,
+        source=EnrolmentSource.SELF,
+        today=today or programme_today(session),
+    )
+
+
+def _own_enrolment(session: Session, enrolment_id: int) -> Enrolment:
+    """An enrolment with its person and offering, or NotFound."""
+    enrolment = session.scalar(
+        select(Enrolment)
+        .options(
+            joinedload(Enrolment.user), joinedload(Enrolment.offering).joinedload(Offering.item)
+        )
+        .where(Enrolment.id == enrolment_id)
+    )
+    if enrolment is None or enrolment.offering.item.is_retreat:
+        raise NotFound("No such enrolment.")
+    return enrolment
+
+
+def withdraw(
+    session: Session, enrolment_id: int, *, user_id: int, today: date | None = None
+) -> Enrolment:
+    """The clinician gives up their place (or waitlist place) before the offering starts."""
+    enrolment = _own_enrolment(session, enrolment_id)
+    if enrolment.user_id != user_id:
+        raise NotFound("No such enrolment.")
+    return places.withdraw(
+        session, enrolment, actor_id=user_id, today=today or programme_today(session), noun=NOUN
+    )
+
+
+def remove(
+    session: Session, enrolment_id: int, *, actor_id: int, today: date | None = None
+) -> Enrolment:
+    """Staff withdraw someone (a refund, a mistake) before the offering starts."""
+    enrolment = _own_enrolment(session, enrolment_id)
+    return places.withdraw(
+        session, enrolment, actor_id=actor_id, today=today or programme_today(session), noun=NOUN
+    )
+
+
+# --------------------------------------------------------------------------- staff, in bulk
+
+
+@dataclass
+class BulkReport:
+    """What enrolling several people did, or (when `refused` or `unknown`) why nothing was."""
+
+    enrolled: list[str] = field(default_factory=list)
+    waitlisted: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # e-mails with no account: never created
+    refused: list[str] = field(default_factory=list)  # "line 3: a@b.c: why"
+
+    @property
+    def ok(self) -> bool:
+        """Nothing stood in the way (so the enrolments were made)."""
+        return not self.unknown and not self.refused
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """One person to enrol, where they came from, and when they bought their place."""
+
+    line: int
+    email: str
+    made_at: datetime | None = None
+
+
+def _enrol_all(
+    session: Session,
+    offering_id: int,
+    wanted: Sequence[_Wanted],
+    *,
+    actor_id: int | None,
+    source: EnrolmentSource,
+    today: date,
+) -> BulkReport:
+    """All or nothing: every person is enrolled (or waitlisted, or already in), or, when any
+    address is unknown or refused, nothing is changed and the report says which and why."""
+    report = BulkReport()
+    if len(wanted) > MAX_BULK:
+        raise InvalidInput(f"At most {MAX_BULK} people at once; split the list.")
+    offering = places.lock_offering(session, offering_id)
+    emails = sorted({w.email for w in wanted})
+    users = {
+        u.email: u
+        for u in session.scalars(
+            select(User).where(User.email.in_(bindparam("emails", expanding=True))),
+            {"emails": emails},
+        )
+    }
+    seen: set[str] = set()
+    ready: list[tuple[_Wanted, User]] = []
+    for item in wanted:
+        if item.email in seen:
+            continue
+        seen.add(item.email)
+        user = users.get(item.email)
+        if user is None or not user.active:
+            report.unknown.append(f"line {item.line}: {item.email}")
+            continue
+        if live_enrolment(session, user.id, offering.id) is not None:
+            report.already.append(item.email)
+            continue
+        problem = enrolment_problem(session, user, offering, today=today, by_staff=True)
+        if problem is not None:
+            report.refused.append(f"line {item.line}: {item.email}: {problem}")
+            continue
+        ready.append((item, user))
+    if not report.ok:
+        return report
+    # Earlier purchases first, so the waitlist keeps the shop's order.
+    ready.sort(
+        key=lambda pair: (pair[0].made_at or datetime.max.replace(tzinfo=None), pair[0].line)
+    )
+    for item, user in ready:
+        enrolment = _enrol_locked(
+            session,
+            user,
+            offering,
+            actor_id=actor_id,
+            source=source,
+            today=today,
+            made_at=item.made_at,
+        )
+        target = (
+            report.waitlisted if enrolment.status == EnrolmentStatus.WAITLISTED else report.enrolled
+        )
+        target.append(item.email)
+    return report
+
+
+def enrol_emails(
+    session: Session, offering_id: int, text: str, *, actor_id: int, today: date | None = None
+) -> BulkReport:
+    """Staff paste e-mail addresses (one per line, or separated by commas or spaces)."""
+    wanted = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for part in line.replace(",", " ").replace(";", " ").split():
+            wanted.append(_Wanted(number, normalise_email(part)))
+    if not wanted:
+        raise InvalidInput("Paste at least one e-mail address.")
+    return _enrol_all(
+        session,
+        offering_id,
+        wanted,
+        actor_id=actor_id,
+        source=EnrolmentSource.STAFF,
+        today=today or programme_today(session),
+    )
+
+
+def enrol_user(
+    session: Session, offering_id: int, user_id: int, *, actor_id: int, today: date | None = None
+) -> Enrolment:
+    """Staff enrol one person found by search."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("No such person.")
+    offering = places.lock_offering(session, offering_id)
+    return _enrol_locked(
+        session,
+        user,
+        offering,
+        actor_id=actor_id,
+        source=EnrolmentSource.STAFF,
+        today=today or programme_today(session),
+    )
+
+
+class ShopImportError(InvalidInput):
+    """A shop export that cannot be imported; `problems` name the lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        """Keep every problem; the message shows the first few."""
+        self.problems = problems
+        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+        super().__init__(f"Nothing was imported. {shown}")
+
+
+def parse_shop_csv(text: str) -> list[_Wanted]:
+    """Rows of a shop's export: columns `email,enrolled_on` (a header row, any order, any
+    case; other columns ignored). Problems name their line; any problem refuses the file."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ShopImportError(["the file is empty"]) from None
+    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+    missing = [c for c in ("email", "enrolled_on") if c not in names]
+    if missing:
+        raise ShopImportError([f"line 1: the header needs the column(s) {', '.join(missing)}"])
+    at_email, at_date = names.index("email"), names.index("enrolled_on")
+    problems: list[str] = []
+    wanted: list[_Wanted] = []
+    zone = programme_zone()
+    for number, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(at_email, at_date):
+            problems.append(f"line {number}: expected {len(names)} columns, got {len(row)}")
+            continue
+        email = normalise_email(row[at_email])
+        if "@" not in email or len(email) > 254:
+            problems.append(f"line {number}: {row[at_email].strip()!r} is not an e-mail address")
+            continue
+        try:
+            on = date.fromisoformat(row[at_date].strip()[:10])
+        except ValueError:
+            problems.append(
+                f"line {number}: enrolled_on {row[at_date].strip()!r} is not a date like 2027-01-05"
+            )
+            continue
+        wanted.append(_Wanted(number, email, datetime.combine(on, time(0), tzinfo=zone)))
+    if problems:
+        raise ShopImportError(problems)
+    if not wanted:
+        raise ShopImportError(["the file has a header but no rows"])
+    return wanted
+
+
+def import_shop_csv(
+    session: Session,
+    offering_id: int,
+    text: str,
+    *,
+    actor_id: int | None,
+    today: date | None = None,
+) -> BulkReport:
+    """Import a shop's enrolments into an offering: all or nothing (see `_enrol_all`)."""
+    wanted = parse_shop_csv(text)
+    report = _enrol_all(
+        session,
+        offering_id,
+        wanted,
+        actor_id=actor_id,
+        source=EnrolmentSource.IMPORT,
+        today=today or programme_today(session),
+    )
+    if not report.ok:
+        raise ShopImportError(
+            [f"{entry}: no account with this e-mail" for entry in report.unknown] + report.refused
+        )
+    return report

@@ -1,0 +1,81 @@
+"""Forms for scheduling offerings and enrolling people in them."""
+
+from __future__ import annotations
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    FileField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from lms.catalog.models import OfferingFormat
+from lms.forms import Form, MultiCheckboxField
+from lms.offerings.schedule import MAX_CAPACITY, MAX_JOIN_URL, MAX_LOCATION
+
+DAYS_HELP = (
+    "One day per line: the date, then optionally the hours (programme time) and the CE hours, "
+    "like 2027-01-12 09:00-17:00 7. Live online days need their hours."
+)
+
+
+class OfferingForm(Form):
+    """Staff schedule or change a dated run of a module or retreat."""
+
+    item_code = SelectField("Module or retreat", validators=[DataRequired()], choices=[])
+    format = SelectField(
+        "Format",
+        choices=[SelectChoice(f.value, f.label) for f in OfferingFormat],
+        validators=[DataRequired()],
+    )
+    days = TextAreaField(
+        "Days", validators=[DataRequired(), Length(max=2000)], description=DAYS_HELP
+    )
+    location = StringField(
+        "Location",
+        validators=[Optional(), Length(max=MAX_LOCATION)],
+        description="Where it takes place (in person). Leave empty for live online.",
+    )
+    join_url = StringField(
+        "Join link",
+        validators=[Optional(), Length(max=MAX_JOIN_URL)],
+        description="The video meeting's https:// link: shown to enrolled people only.",
+    )
+    capacity = IntegerField(
+        "Places", validators=[InputRequired(), NumberRange(min=0, max=MAX_CAPACITY)]
+    )
+    enrolment_deadline = DateField(
+        "Enrolment deadline",
+        validators=[Optional()],
+        description="Last day to enrol or apply. Leave empty for “until the day before”.",
+    )
+    facilitators = MultiCheckboxField("Facilitators", coerce=int, choices=[])
+    cancelled = BooleanField("Cancelled (hidden from clinicians, places kept on record)")
+
+
+class BulkEnrolForm(Form):
+    """Staff paste e-mail addresses to enrol."""
+
+    emails = TextAreaField(
+        "E-mail addresses",
+        validators=[DataRequired(), Length(max=40_000)],
+        description="One per line, or separated by commas. Unknown addresses are listed; "
+        "no account is created.",
+    )
+
+
+class ImportForm(Form):
+    """Staff upload a shop's export (columns email,enrolled_on)."""
+
+    file = FileField("Shop export (CSV)", validators=[DataRequired()])
+
+
+class FindPersonForm(Form):
+    """Staff search for someone to enrol."""
+
+    q = StringField("Name or e-mail", validators=[Optional(), Length(max=200)])

@@ -1,0 +1,210 @@
+"""What the offering pages show, read in a constant number of queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import Offering, OfferingStatus
+from lms.clock import today as programme_today
+from lms.errors import NotFound
+from lms.offerings import places
+from lms.offerings.enrolment import enrolment_problem, live_enrolment
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.schedule import get_offering
+
+
+@dataclass(frozen=True)
+class OfferingPage:
+    """One offering as one signed-in person sees it."""
+
+    offering: Offering
+    state: OfferingStatus
+    taken: int
+    waiting: int
+    mine: Enrolment | None
+    waitlist_position: int | None
+    problem: str | None  # why this person cannot enrol (None: they can)
+    shows_join_link: bool
+    facilitators: list[str]
+
+    @property
+    def places_left(self) -> int:
+        """Places still free."""
+        return max(self.offering.capacity - self.taken, 0)
+
+
+def offering_page(session: Session, user: User, offering_id: int) -> OfferingPage:
+    """The offering, this person's place in it and whether they may enrol (five queries)."""
+    offering = get_offering(session, offering_id)
+    today = programme_today(session)
+    counts = Counter(
+        dict(
+            session.execute(
+                select(Enrolment.status, func.count(Enrolment.id))
+                .where(Enrolment.offering_id == offering_id)
+                .group_by(Enrolment.status)
+            ).all()
+        )
+    )
+    mine = live_enrolment(session, user.id, offering_id)
+    position = None
+    if mine is not None and mine.status == EnrolmentStatus.WAITLISTED:
+        position = places.waitlist_positions(session, [offering_id]).get(mine.id)
+    problem = None
+    if mine is None and not user.is_staff:
+        problem = enrolment_problem(session, user, offering, today=today)
+    facilitators = [
+        name
+        for (name,) in session.execute(
+            select(User.name)
+            .where(User.id.in_(bindparam("ids", expanding=True)))
+            .order_by(User.name),
+            {"ids": [f.user_id for f in offering.facilitators] or [0]},
+        )
+    ]
+    holds = mine is not None and mine.status in PLACE_HOLDING
+    return OfferingPage(
+        offering=offering,
+        state=offering.state(today),
+        taken=sum(counts.get(s, 0) for s in PLACE_HOLDING),
+        waiting=counts.get(EnrolmentStatus.WAITLISTED, 0),
+        mine=mine,
+        waitlist_position=position,
+        problem=problem,
+        shows_join_link=bool(offering.join_url) and (holds or user.is_staff),
+        facilitators=facilitators,
+    )
+
+
+@dataclass(frozen=True)
+class OwnEnrolment:
+    """A clinician's enrolment (or retreat application) as they see it."""
+
+    enrolment: Enrolment
+    waitlist_position: int | None
+
+    @property
+    def holds_place(self) -> bool:
+        """Enrolled (so the join link is theirs)."""
+        return self.enrolment.status in PLACE_HOLDING
+
+
+_OWN = (
+    select(Enrolment)
+    .options(
+        joinedload(Enrolment.offering).joinedload(Offering.item),
+        joinedload(Enrolment.offering).selectinload(Offering.days),
+    )
+    .where(Enrolment.user_id == bindparam("user_id"))
+    .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
+)
+
+
+def own_enrolments(session: Session, user_id: int) -> list[OwnEnrolment]:
+    """Every enrolment and application of a person, newest first, with waitlist positions
+    (three queries)."""
+    enrolments = list(session.scalars(_OWN, {"user_id": user_id}).unique())
+    positions = places.waitlist_positions(
+        session, [e.offering_id for e in enrolments if e.status == EnrolmentStatus.WAITLISTED]
+    )
+    return [OwnEnrolment(e, positions.get(e.id)) for e in enrolments]
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One person on an offering's roster."""
+
+    enrolment: Enrolment
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class OfferingRoster:
+    """An offering's people: places held, then the waitlist, then withdrawn."""
+
+    offering: Offering
+    lines: list[RosterLine]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def taken(self) -> int:
+        """Places held."""
+        return sum(self.counts.get(s.value, 0) for s in PLACE_HOLDING)
+
+
+_ORDER = {
+    EnrolmentStatus.ENROLLED: 0,
+    EnrolmentStatus.ATTENDED: 0,
+    EnrolmentStatus.ABSENT: 0,
+    EnrolmentStatus.WAITLISTED: 1,
+    EnrolmentStatus.MEDICAL_REVIEW: 2,
+    EnrolmentStatus.NOT_CLEARED: 3,
+    EnrolmentStatus.WITHDRAWN: 4,
+}
+
+
+def offering_roster(session: Session, offering_id: int) -> OfferingRoster:
+    """Everyone enrolled in an offering, places first (four queries, however many people)."""
+    offering = session.scalar(
+        select(Offering)
+        .options(
+            joinedload(Offering.item),
+            selectinload(Offering.days),
+            selectinload(Offering.facilitators),
+        )
+        .where(Offering.id == offering_id)
+    )
+    if offering is None:
+        raise NotFound("No such offering.")
+    enrolments = list(
+        session.scalars(
+            select(Enrolment)
+            .options(joinedload(Enrolment.user))
+            .where(Enrolment.offering_id == offering_id)
+            .order_by(Enrolment.applied_at, Enrolment.id)
+        )
+    )
+    enrolments.sort(key=lambda e: (_ORDER[e.status], e.user.name.lower()))
+    position = 0
+    lines = []
+    for enrolment in enrolments:
+        waitlist_position = None
+        if enrolment.status == EnrolmentStatus.WAITLISTED:
+            position += 1
+            waitlist_position = position
+        lines.append(RosterLine(enrolment, waitlist_position))
+    counts = Counter(e.status.value for e in enrolments)
+    return OfferingRoster(offering=offering, lines=lines, counts=dict(counts))
+
+
+def _pattern(text: str) -> str:
+    """A lower-cased LIKE pattern matching the text anywhere, with wildcards escaped."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def people_matching(session: Session, text: str, *, limit: int = 20) -> list[User]:
+    """Active clinicians whose name or e-mail contains the text, by name (one query)."""
+    text = text.strip()
+    if len(text) < 2:
+        return []
+    pattern = _pattern(text)
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                UserRole.role == Role.CLINICIAN,
+                User.active.is_(True),
+                (func.lower(User.name).like(pattern, escape="\\"))
+                | (func.lower(User.email).like(pattern, escape="\\")),
+            )
+            .order_by(func.lower(User.name), User.id)
+            .limit(limit)
+        )
+    )

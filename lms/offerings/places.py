@@ -1,0 +1,228 @@
+"""Places and waitlists: the one mechanism every offering uses, modules and retreats alike.
+
+Every change of an enrolment's status goes through `set_status` (a compare-and-set that
+refuses any transition `TRANSITIONS` does not list), and every change of an offering's
+places runs under `lock_offering`, so counting the places taken and taking one are atomic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from lms import signals
+from lms.audit.services import record_event
+from lms.catalog.models import Offering
+from lms.db import utcnow
+from lms.errors import AlreadyDecided, Conflict, NotFound
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+
+# Statuses a clinician may still withdraw from (before the offering starts).
+WITHDRAWABLE = (
+    EnrolmentStatus.MEDICAL_REVIEW,
+    EnrolmentStatus.ENROLLED,
+    EnrolmentStatus.WAITLISTED,
+)
+
+# The only status changes an enrolment can make.
+TRANSITIONS: dict[EnrolmentStatus, frozenset[EnrolmentStatus]] = {
+    EnrolmentStatus.MEDICAL_REVIEW: frozenset(
+        {
+            EnrolmentStatus.ENROLLED,
+            EnrolmentStatus.WAITLISTED,
+            EnrolmentStatus.NOT_CLEARED,
+            EnrolmentStatus.WITHDRAWN,
+        }
+    ),
+    EnrolmentStatus.WAITLISTED: frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN}),
+    EnrolmentStatus.ENROLLED: frozenset(
+        {EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT, EnrolmentStatus.WITHDRAWN}
+    ),
+    EnrolmentStatus.ABSENT: frozenset({EnrolmentStatus.ATTENDED}),
+    EnrolmentStatus.ATTENDED: frozenset(),
+    EnrolmentStatus.NOT_CLEARED: frozenset(),
+    EnrolmentStatus.WITHDRAWN: frozenset(),
+}
+
+
+def lock_offering(session: Session, offering_id: int) -> Offering:
+    """Load an offering locked for this transaction (FOR UPDATE on PostgreSQL).
+
+    On SQLite the whole write transaction already holds the database's write lock
+    (BEGIN IMMEDIATE), which serialises the same way.
+    """
+    offering = session.scalar(
+        select(Offering)
+        .options(joinedload(Offering.item))
+        .where(Offering.id == offering_id)
+        .with_for_update(of=Offering)
+        .execution_options(populate_existing=True)
+    )
+    if offering is None:
+        raise NotFound("No such offering.")
+    return offering
+
+
+def places_taken(session: Session, offering_id: int) -> int:
+    """How many places of an offering are held (enrolled, attended or absent)."""
+    return (
+        session.scalar(
+            select(func.count(Enrolment.id)).where(
+                Enrolment.offering_id == offering_id, Enrolment.status.in_(PLACE_HOLDING)
+            )
+        )
+        or 0
+    )
+
+
+def place_or_queue(session: Session, offering: Offering) -> EnrolmentStatus:
+    """Enrolled while a place is free, else waitlisted (caller holds the offering lock)."""
+    if places_taken(session, offering.id) < offering.capacity:
+        return EnrolmentStatus.ENROLLED
+    return EnrolmentStatus.WAITLISTED
+
+
+def record_change(
+    session: Session,
+    enrolment: Enrolment,
+    previous: EnrolmentStatus | None,
+    *,
+    actor_id: int | None,
+    action: str,
+    noun: str,
+    **facts: object,
+) -> None:
+    """Audit an enrolment's change and tell subscribers, inside the unit of work. The noun
+    is the audit subject: "application" for a retreat's, "enrolment" for a module's."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type=noun,
+        subject_id=enrolment.id,
+        person_id=enrolment.user_id,
+        offering_id=enrolment.offering_id,
+        previous=previous.value if previous else None,
+        status=enrolment.status.value,
+        **facts,
+    )
+    signals.enrolment_changed.send(enrolment, session=session, previous=previous, actor_id=actor_id)
+
+
+def set_status(
+    session: Session,
+    enrolment: Enrolment,
+    expected: EnrolmentStatus | tuple[EnrolmentStatus, ...],
+    **values: object,
+) -> bool:
+    """Compare-and-set: change the enrolment only if it is still in an expected status."""
+    allowed = expected if isinstance(expected, tuple) else (expected,)
+    target = values.get("status")
+    if target is not None and any(target not in TRANSITIONS[status] for status in allowed):
+        raise ValueError(f"no transition from {allowed} to {target}")
+    result = session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment.id, Enrolment.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(enrolment)
+    return True
+
+
+def promote_waitlisted(
+    session: Session, offering: Offering, *, actor_id: int | None, noun: str
+) -> list[Enrolment]:
+    """Fill free places from the waitlist in order (caller holds the offering lock)."""
+    free = offering.capacity - places_taken(session, offering.id)
+    if free <= 0:
+        return []
+    waiting = list(
+        session.scalars(
+            select(Enrolment)
+            .where(
+                Enrolment.offering_id == offering.id,
+                Enrolment.status == EnrolmentStatus.WAITLISTED,
+            )
+            .order_by(Enrolment.applied_at, Enrolment.id)
+            .limit(free)
+        )
+    )
+    promoted = []
+    for enrolment in waiting:
+        if set_status(
+            session,
+            enrolment,
+            EnrolmentStatus.WAITLISTED,
+            status=EnrolmentStatus.ENROLLED,
+            decided_at=utcnow(),
+        ):
+            record_change(
+                session,
+                enrolment,
+                EnrolmentStatus.WAITLISTED,
+                actor_id=actor_id,
+                action=f"{noun}.promoted",
+                noun=noun,
+            )
+            promoted.append(enrolment)
+    return promoted
+
+
+def withdraw(
+    session: Session,
+    enrolment: Enrolment,
+    *,
+    actor_id: int,
+    today: date,
+    noun: str,
+) -> Enrolment:
+    """Give up a place (or a place in the queue) before the offering starts; a freed place
+    goes to the first person waiting."""
+    offering = lock_offering(session, enrolment.offering_id)
+    deadline_text = f"{offering.starts_on:%d %b %Y}"
+    if today >= offering.starts_on:
+        raise Conflict(
+            f"The offering started on {deadline_text}, so this can no longer be withdrawn "
+            "here; contact the programme team."
+        )
+    previous = enrolment.status
+    if previous not in WITHDRAWABLE:
+        raise Conflict(f"A {noun} that is {previous.label.lower()} cannot be withdrawn.")
+    if not set_status(
+        session, enrolment, previous, status=EnrolmentStatus.WITHDRAWN, withdrawn_at=utcnow()
+    ):
+        raise AlreadyDecided(f"The {noun} changed meanwhile; reload the page.")
+    record_change(
+        session, enrolment, previous, actor_id=actor_id, action=f"{noun}.withdrawn", noun=noun
+    )
+    if previous == EnrolmentStatus.ENROLLED:
+        promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
+    return enrolment
+
+
+def waitlist_positions(session: Session, offering_ids: Iterable[int]) -> dict[int, int]:
+    """{enrolment id: 1-based place on its offering's waitlist} (one query)."""
+    wanted = set(offering_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Enrolment.id, Enrolment.offering_id)
+        .where(
+            Enrolment.offering_id.in_(wanted),
+            Enrolment.status == EnrolmentStatus.WAITLISTED,
+        )
+        .order_by(Enrolment.offering_id, Enrolment.applied_at, Enrolment.id)
+    )
+    positions: dict[int, int] = {}
+    seen: Counter = Counter()
+    for enrolment_id, offering_id in rows:
+        seen[offering_id] += 1
+        positions[enrolment_id] = seen[offering_id]
+    return positions

@@ -1,0 +1,494 @@
+"""Scheduling offerings: staff create and change dated runs of items; lists with places taken."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from lms import validation
+from lms.audit.services import record_event
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import (
+    CatalogItem,
+    ItemKind,
+    Offering,
+    OfferingFacilitator,
+    OfferingFormat,
+    OfferingStatus,
+    last_day_to_enrol,
+)
+from lms.catalog.offerings import DaySpec, check_days, listed, set_days
+from lms.clock import today as programme_today
+from lms.db import read
+from lms.errors import Conflict, InvalidInput, NotFound
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.places import lock_offering, places_taken, promote_waitlisted
+
+MAX_LOCATION = 200
+MAX_JOIN_URL = 500
+MAX_CAPACITY = 1000
+
+
+@dataclass(frozen=True)
+class OfferingInput:
+    """Staff's values for an offering (shape already checked by the form)."""
+
+    days: tuple[DaySpec, ...]
+    capacity: int
+    format: OfferingFormat = OfferingFormat.IN_PERSON
+    location: str = ""
+    join_url: str = ""
+    enrolment_deadline: date | None = None
+    cancelled: bool = False
+    facilitator_ids: tuple[int, ...] = ()
+
+
+def check_input(data: OfferingInput) -> OfferingInput:
+    """Refuse values that are well-formed but impossible; the values tidied."""
+    days = check_days(list(data.days))
+    for day in days:
+        validation.sensible_date(day.held_on, "Day")
+    location = validation.single_line(data.location, "Location", max_length=MAX_LOCATION)
+    join_url = validation.single_line(data.join_url, "Join link", max_length=MAX_JOIN_URL)
+    if data.format == OfferingFormat.IN_PERSON and not location:
+        raise InvalidInput("Enter where the offering takes place.")
+    if join_url and not re.match(r"https://[^\s/]+\.[^\s/]+", join_url):
+        raise InvalidInput("The join link must be an https:// address.")
+    if data.format == OfferingFormat.LIVE_ONLINE and any(d.starts_at is None for d in days):
+        raise InvalidInput(
+            "Give each day of a live online offering its start and end time "
+            "(attendance is counted against them)."
+        )
+    if not 0 <= data.capacity <= MAX_CAPACITY:
+        raise InvalidInput(f"Capacity must be between 0 and {MAX_CAPACITY} places.")
+    if data.enrolment_deadline is not None:
+        validation.sensible_date(data.enrolment_deadline, "Enrolment deadline")
+        if data.enrolment_deadline > days[0].held_on:
+            raise InvalidInput("The enrolment deadline must be on or before the first day.")
+    return replace(data, days=tuple(days), location=location, join_url=join_url)
+
+
+_DAY_LINE = re.compile(
+    r"^(?P<on>\d{4}-\d{2}-\d{2})"
+    r"(?:\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2}))?"
+    r"(?:\s+(?P<ce>\d+(?:\.\d+)?)\s*(?:h|hours?|CE)?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_days(text: str) -> list[DaySpec]:
+    """Days from the form's text, one per line: `2027-01-12 09:00-17:00 7` (date, optional
+    hours in the programme's time zone, optional CE hours). InvalidInput names the line."""
+    days = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        match = _DAY_LINE.match(line)
+        if match is None:
+            raise InvalidInput(
+                f"Days, line {number}: write a date, then optionally the hours and the CE "
+                "hours, like 2027-01-12 09:00-17:00 7."
+            )
+        try:
+            held_on = date.fromisoformat(match["on"])
+            starts_at = _time(match["start"]) if match["start"] else None
+            ends_at = _time(match["end"]) if match["end"] else None
+            ce_hours = Decimal(match["ce"]) if match["ce"] else None
+        except (ValueError, InvalidOperation) as error:
+            message = f"Days, line {number}: {line!r} is not a real date or time."
+            raise InvalidInput(message) from error
+        days.append(DaySpec(held_on, starts_at, ends_at, ce_hours))
+    if not days:
+        raise InvalidInput("Days: give at least one day.")
+    return days
+
+
+def _time(text: str) -> time:
+    """'9:00' or '09:00' as a time."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def format_days(days: Sequence[DaySpec | object]) -> str:
+    """The days as the form's text (the inverse of parse_days)."""
+    lines = []
+    for day in days:
+        parts = [day.held_on.isoformat()]
+        if day.starts_at is not None:
+            parts.append(f"{day.starts_at:%H:%M}-{day.ends_at:%H:%M}")
+        if day.ce_hours is not None:
+            parts.append(f"{day.ce_hours.normalize():f}")
+        lines.append(" ".join(parts))
+    return "\n".join(lines)
+
+
+def _refuse_duplicate(
+    session: Session, item: CatalogItem, starts_on: date, location: str, *, other_than: int | None
+) -> None:
+    """Conflict when the item already has an offering starting that day in that place."""
+    query = select(Offering.id).where(
+        Offering.item_id == item.id,
+        Offering.starts_on == starts_on,
+        Offering.location == location,
+    )
+    if other_than is not None:
+        query = query.where(Offering.id != other_than)
+    if session.scalar(query.limit(1)) is not None:
+        raise Conflict(_duplicate_message(item.title, starts_on, location))
+
+
+def _duplicate_message(title: str, starts_on: date, location: str) -> str:
+    """What staff are told about a second offering on the same day in the same place."""
+    place = f" in {location}" if location else " online"
+    return (
+        f"{title} already has an offering starting {starts_on:%d %b %Y}{place}; "
+        "change the first day or the location, or edit that offering instead."
+    )
+
+
+def _check_facilitators(session: Session, ids: Sequence[int]) -> list[int]:
+    """The ids, each an active instructor (or InvalidInput)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    found = set(
+        session.scalars(
+            select(User.id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.id.in_(wanted), User.active.is_(True), UserRole.role == Role.INSTRUCTOR)
+        )
+    )
+    if missing := [i for i in wanted if i not in found]:
+        raise InvalidInput(f"Facilitators must be active instructors (not: {missing}).")
+    return wanted
+
+
+def _set_facilitators(session: Session, offering: Offering, ids: list[int]) -> bool:
+    """Make the offering's facilitators exactly these people; whether anything changed."""
+    current = {f.user_id for f in offering.facilitators}
+    if current == set(ids):
+        return False
+    session.execute(
+        delete(OfferingFacilitator).where(OfferingFacilitator.offering_id == offering.id)
+    )
+    if ids:
+        session.execute(
+            insert(OfferingFacilitator), [{"offering_id": offering.id, "user_id": i} for i in ids]
+        )
+    session.expire(offering, ["facilitators"])
+    return True
+
+
+def _status_for(data: OfferingInput, current: OfferingStatus | None) -> OfferingStatus:
+    """Cancelled when asked; otherwise scheduled (a closed offering stays closed)."""
+    if data.cancelled:
+        return OfferingStatus.CANCELLED
+    if current == OfferingStatus.CLOSED:
+        return current
+    return OfferingStatus.SCHEDULED
+
+
+def create_offering(
+    session: Session, *, item_code: str, data: OfferingInput, actor_id: int
+) -> Offering:
+    """Schedule a run of an item (Conflict when one starts that day in that place already)."""
+    data = check_input(data)
+    item = session.scalar(
+        select(CatalogItem).where(CatalogItem.code == item_code, CatalogItem.active.is_(True))
+    )
+    if item is None:
+        raise InvalidInput("Choose a module or retreat.")
+    facilitators = _check_facilitators(session, data.facilitator_ids)
+    _refuse_duplicate(session, item, data.days[0].held_on, data.location, other_than=None)
+    offering = Offering(
+        item_id=item.id,
+        format=data.format,
+        status=_status_for(data, None),
+        location=data.location,
+        join_url=data.join_url,
+        capacity=data.capacity,
+        enrolment_deadline=data.enrolment_deadline,
+    )
+    offering.days = []
+    offering.facilitators = []
+    set_days(offering, data.days)
+    title = item.title
+    try:
+        # Added inside the savepoint: a racer's insert rolls back only this row.
+        with session.begin_nested():
+            session.add(offering)
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
+    _set_facilitators(session, offering, facilitators)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="offering.created",
+        subject_type="offering",
+        subject_id=offering.id,
+        item=item.code,
+        starts_on=offering.starts_on,
+        ends_on=offering.ends_on,
+        location=offering.location,
+        capacity=offering.capacity,
+        format=offering.format.value,
+    )
+    return offering
+
+
+def update_offering(
+    session: Session, offering_id: int, *, data: OfferingInput, actor_id: int
+) -> Offering:
+    """Change an offering; capacity never drops below the places already given, and more
+    room moves the waitlist up at once."""
+    data = check_input(data)
+    offering = lock_offering(session, offering_id)
+    if offering.status == OfferingStatus.CLOSED:
+        raise Conflict("This offering is closed; its days and places can no longer change.")
+    facilitators = _check_facilitators(session, data.facilitator_ids)
+    _refuse_duplicate(
+        session, offering.item, data.days[0].held_on, data.location, other_than=offering_id
+    )
+    taken = places_taken(session, offering_id)
+    if data.capacity < taken:
+        raise Conflict(
+            f"{taken} places are already taken; capacity cannot be lower than that. "
+            "Withdraw enrolled people first."
+        )
+    watched = ("starts_on", "ends_on", "location", "capacity", "enrolment_deadline", "status")
+    before = {key: getattr(offering, key) for key in (*watched, "format", "join_url")}
+    title = offering.item.title
+    try:
+        with session.begin_nested():
+            days_changed = set_days(offering, data.days)
+            offering.format = data.format
+            offering.location = data.location
+            offering.join_url = data.join_url
+            offering.capacity = data.capacity
+            offering.enrolment_deadline = data.enrolment_deadline
+            offering.status = _status_for(data, offering.status)
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
+    changed: dict[str, object] = {
+        key: [before[key], getattr(offering, key)]
+        for key in watched
+        if before[key] != getattr(offering, key)
+    }
+    if before["format"] != offering.format:
+        changed["format"] = [before["format"].value, offering.format.value]
+    if before["join_url"] != offering.join_url:
+        changed["join_url"] = "changed"  # the link itself stays out of the log
+    if days_changed:
+        changed["days"] = "changed"
+    if _set_facilitators(session, offering, facilitators):
+        changed["facilitators"] = facilitators
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="offering.updated",
+        subject_type="offering",
+        subject_id=offering.id,
+        **changed,
+    )
+    noun = "application" if offering.item.is_retreat else "enrolment"
+    promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
+    return offering
+
+
+def get_offering(session: Session, offering_id: int) -> Offering:
+    """An offering with its item, days and facilitators, or NotFound."""
+    offering = session.scalar(
+        select(Offering)
+        .options(
+            joinedload(Offering.item),
+            selectinload(Offering.days),
+            selectinload(Offering.facilitators),
+        )
+        .where(Offering.id == offering_id)
+    )
+    if offering is None:
+        raise NotFound("No such offering.")
+    return offering
+
+
+def facilitator_choices(session: Session) -> list[tuple[int, str]]:
+    """Active instructors, by name (one query)."""
+    rows = session.execute(
+        select(User.id, User.name)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == Role.INSTRUCTOR)
+        .order_by(User.name, User.id)
+    )
+    return [(user_id, name) for user_id, name in rows]
+
+
+def schedulable_items(session: Session) -> list[CatalogItem]:
+    """Active items in catalogue order (what an offering can be of)."""
+    return list(
+        session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.active.is_(True))
+            .order_by(CatalogItem.position, CatalogItem.code)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- lists
+
+_COUNTS = (
+    select(Enrolment.offering_id, Enrolment.status, func.count(Enrolment.id))
+    .where(Enrolment.offering_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Enrolment.offering_id, Enrolment.status)
+)
+# Upcoming offerings with their places taken in one statement: a row per offering and
+# place-holding status (status NULL for one with no place taken yet). Only those statuses
+# are counted, through the (offering_id, status) index, so the work is bounded by the
+# offerings' capacity, not by how many people applied or wait.
+_UPCOMING = (
+    select(
+        Offering.id,
+        Offering.item_id,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.location,
+        Offering.capacity,
+        Offering.enrolment_deadline,
+        Offering.format,
+        Enrolment.status,
+        func.count(Enrolment.id),
+    )
+    .outerjoin(
+        Enrolment,
+        and_(Enrolment.offering_id == Offering.id, Enrolment.status.in_(PLACE_HOLDING)),
+    )
+    .where(listed(), Offering.starts_on > bindparam("today"))
+    .group_by(Offering.id, Enrolment.status)
+    .order_by(Offering.starts_on, Offering.id)
+)
+
+
+@dataclass(frozen=True)
+class OfferingView:
+    """What a list of upcoming offerings shows of one (plain values, no ORM object)."""
+
+    id: int
+    item_id: int
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    enrolment_deadline: date | None
+    format: OfferingFormat
+
+    def deadline(self) -> date:
+        """The last day to enrol (the rule of Offering.deadline, on plain values)."""
+        return last_day_to_enrol(self.starts_on, self.enrolment_deadline)
+
+
+@dataclass(frozen=True)
+class OfferingSummary:
+    """An offering with its counts, for lists."""
+
+    offering: Offering | OfferingView
+    counts: dict[str, int]
+    taken: int
+
+    @property
+    def session(self) -> Offering | OfferingView:
+        """The retreat pages' word for an offering."""
+        return self.offering
+
+    @property
+    def places_left(self) -> int:
+        """Places still free."""
+        return max(self.offering.capacity - self.taken, 0)
+
+    @property
+    def deadline_passed(self) -> bool:
+        """True once the last day to enrol is behind us (in the programme's time zone)."""
+        return programme_today() > self.offering.deadline()
+
+
+def counts_by_offering(session: Session, offering_ids: Sequence[int]) -> dict[int, Counter]:
+    """Enrolment counts per offering and status (one query)."""
+    counts: dict[int, Counter] = defaultdict(Counter)
+    if not offering_ids:
+        return counts
+    for offering_id, status, number in session.execute(_COUNTS, {"ids": list(offering_ids)}):
+        counts[offering_id][EnrolmentStatus(status).value] = number
+    return counts
+
+
+def _summaries(session: Session, offerings: list[Offering]) -> list[OfferingSummary]:
+    """Attach counts to offerings (one extra query)."""
+    counts = counts_by_offering(session, [o.id for o in offerings])
+    return [
+        OfferingSummary(
+            offering=o,
+            counts=dict(counts[o.id]),
+            taken=sum(counts[o.id][status.value] for status in PLACE_HOLDING),
+        )
+        for o in offerings
+    ]
+
+
+def all_offerings(session: Session, *, retreats: bool | None = None) -> list[OfferingSummary]:
+    """Every offering (of retreats only, of modules only, or all), newest first, with counts
+    (two queries)."""
+    query = (
+        select(Offering)
+        .join(Offering.item)
+        .options(joinedload(Offering.item))
+        .order_by(Offering.starts_on.desc(), Offering.id)
+    )
+    if retreats is not None:
+        is_retreat = CatalogItem.kind == ItemKind.RETREAT
+        query = query.where(is_retreat if retreats else ~is_retreat)
+    return _summaries(session, list(session.scalars(query)))
+
+
+def offerings_facilitated_by(session: Session, user_id: int) -> list[OfferingSummary]:
+    """The offerings a person facilitates, newest first, with counts (two queries)."""
+    query = (
+        select(Offering)
+        .join(OfferingFacilitator, OfferingFacilitator.offering_id == Offering.id)
+        .options(joinedload(Offering.item))
+        .where(OfferingFacilitator.user_id == user_id)
+        .order_by(Offering.starts_on.desc(), Offering.id)
+    )
+    return _summaries(session, list(session.scalars(query)))
+
+
+def upcoming_offerings(session: Session, *, today: date) -> list[OfferingSummary]:
+    """Listed offerings that have not started, soonest first, with places taken (one query).
+
+    Their `counts` hold the place-holding statuses only (what `taken` adds up).
+    """
+    views: dict[int, OfferingView] = {}
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for *columns, status, number in read(session, _UPCOMING, {"today": today}):
+        view = views.get(columns[0])
+        if view is None:
+            columns[7] = OfferingFormat(columns[7])
+            view = views[columns[0]] = OfferingView(*columns)
+        if status is not None:
+            counts[view.id][EnrolmentStatus(status).value] = number
+    return [
+        OfferingSummary(
+            offering=view,
+            counts=dict(counts[view.id]),
+            taken=sum(counts[view.id][status.value] for status in PLACE_HOLDING),
+        )
+        for view in views.values()
+    ]

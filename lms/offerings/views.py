@@ -1,0 +1,376 @@
+"""Offering pages: what is scheduled, enrolling and withdrawing, staff scheduling and rosters."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import SelectChoice
+
+from lms.auth.access import admin_required, staff_required
+from lms.bounds import bounded_int
+from lms.catalog.models import OfferingFormat, OfferingStatus
+from lms.clock import programme_zone
+from lms.clock import today as programme_today
+from lms.db import db
+from lms.errors import DomainError, InvalidInput, NotFound
+from lms.offerings import calendar, enrolment, pages, schedule
+from lms.offerings.forms import BulkEnrolForm, FindPersonForm, ImportForm, OfferingForm
+from lms.offerings.models import EnrolmentStatus
+
+bp = Blueprint("offerings", __name__, url_prefix="/offerings")
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- clinicians
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """Upcoming offerings by item, and the signed-in person's own enrolments."""
+    today = programme_today(db.session)
+    upcoming = schedule.upcoming_offerings(db.session, today=today)
+    items = {i.id: i for i in schedule.schedulable_items(db.session)}
+    mine = pages.own_enrolments(db.session, current_user.id)
+    live = {
+        e.enrolment.offering_id: e for e in mine if e.enrolment.status != EnrolmentStatus.WITHDRAWN
+    }
+    return render_template(
+        "offerings/index.html",
+        upcoming=[s for s in upcoming if s.offering.item_id in items],
+        items=items,
+        mine=[e for e in mine if e.enrolment.offering.ends_on >= today or e.holds_place],
+        live=live,
+        today=today,
+    )
+
+
+@bp.get("/<id:offering_id>")
+@login_required
+def detail(offering_id: int) -> str:
+    """One offering: days, format, places, and this person's place in it."""
+    page = pages.offering_page(db.session, current_user, offering_id)
+    if page.offering.status == OfferingStatus.CANCELLED and not (
+        current_user.is_staff or page.mine
+    ):
+        raise NotFound("No such offering.")
+    return render_template("offerings/detail.html", page=page)
+
+
+@bp.post("/<id:offering_id>/enrol")
+@login_required
+def enrol(offering_id: int) -> WerkzeugResponse:
+    """Enrol oneself: a place when one is free, else the waitlist."""
+    try:
+        made = enrolment.enrol(db.session, user_id=current_user.id, offering_id=offering_id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("offerings.detail", offering_id=offering_id))
+    if made.status == EnrolmentStatus.WAITLISTED:
+        flash(
+            "The offering is full: you are on its waitlist and will be told if a place opens.",
+            "success",
+        )
+    else:
+        flash("You are enrolled. The join details are on this page.", "success")
+    return redirect(url_for("offerings.detail", offering_id=offering_id))
+
+
+@bp.post("/enrolments/<id:enrolment_id>/withdraw")
+@login_required
+def withdraw(enrolment_id: int) -> WerkzeugResponse:
+    """Withdraw one's own enrolment before the offering starts."""
+    try:
+        done = enrolment.withdraw(db.session, enrolment_id, user_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("offerings.index"))
+    flash("You are withdrawn; your place went to the next person waiting, if any.", "success")
+    return redirect(url_for("offerings.detail", offering_id=done.offering_id))
+
+
+@bp.get("/<id:offering_id>.ics")
+@login_required
+def offering_ics(offering_id: int) -> Response:
+    """An offering's days as an iCalendar file (no join link)."""
+    offering = schedule.get_offering(db.session, offering_id)
+    body = calendar.offering_calendar(
+        offering,
+        zone=programme_zone(db.session),
+        public_url=current_app.config["LMS_PUBLIC_URL"],
+    )
+    return _ics(body, f"offering-{offering.id}.ics")
+
+
+@bp.get("/mine.ics")
+@login_required
+def my_ics() -> Response:
+    """Every offering the person holds a place in or waits for, as one calendar file."""
+    places = []
+    for own in pages.own_enrolments(db.session, current_user.id):
+        status = own.enrolment.status
+        if status in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.NOT_CLEARED):
+            continue
+        note = "" if own.holds_place else status.label.lower()
+        places.append((own.enrolment.offering, note))
+    body = calendar.personal_calendar(
+        places, zone=programme_zone(db.session), public_url=current_app.config["LMS_PUBLIC_URL"]
+    )
+    return _ics(body, "my-training.ics")
+
+
+def _ics(body: bytes, filename: str) -> Response:
+    """A calendar download."""
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --------------------------------------------------------------------------- staff
+
+
+@bp.get("/manage")
+@staff_required
+def manage() -> str:
+    """Every offering with its counts; admins schedule, staff open rosters."""
+    return render_template(
+        "offerings/manage.html",
+        summaries=schedule.all_offerings(db.session),
+        today=programme_today(db.session),
+    )
+
+
+def _form_choices(form: OfferingForm) -> None:
+    """Items and facilitators the form offers."""
+    form.item_code.choices = [SelectChoice("", "Choose…")] + [
+        SelectChoice(i.code, i.title) for i in schedule.schedulable_items(db.session)
+    ]
+    form.facilitators.choices = schedule.facilitator_choices(db.session)
+
+
+def _input(form: OfferingForm) -> schedule.OfferingInput:
+    """The form's values as the service takes them (InvalidInput for bad day lines)."""
+    return schedule.OfferingInput(
+        days=tuple(schedule.parse_days(form.days.data or "")),
+        capacity=int(form.capacity.data),
+        format=OfferingFormat(form.format.data),
+        location=form.location.data or "",
+        join_url=form.join_url.data or "",
+        enrolment_deadline=form.enrolment_deadline.data,
+        cancelled=bool(form.cancelled.data),
+        facilitator_ids=tuple(form.facilitators.data or ()),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@admin_required
+def new() -> WerkzeugResponse | tuple[str, int] | str:
+    """Schedule an offering of a module or retreat."""
+    form = OfferingForm()
+    _form_choices(form)
+    if request.method == "GET" and (code := request.args.get("item")):
+        form.item_code.data = code
+    if form.validate_on_submit():
+        try:
+            created = schedule.create_offering(
+                db.session,
+                item_code=form.item_code.data,
+                data=_input(form),
+                actor_id=current_user.id,
+            )
+        except DomainError as error:
+            db.rollback()
+            form.days.errors = list(form.days.errors) + (
+                [error.message] if isinstance(error, InvalidInput) else []
+            )
+            flash(error.message, "error")
+            return render_template(
+                "offerings/form.html", form=form, editing=None
+            ), error.status_code
+        flash(f"Scheduled: {created.item.title}, {created.starts_on:%d %b %Y}.", "success")
+        return redirect(url_for("offerings.detail", offering_id=created.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("offerings/form.html", form=form, editing=None), status
+
+
+@bp.route("/<id:offering_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
+    """Change an offering's days, format, place, link, capacity, deadline or facilitators."""
+    offering = schedule.get_offering(db.session, offering_id)
+    form = OfferingForm()
+    _form_choices(form)
+    form.item_code.choices = [SelectChoice(offering.item.code, offering.item.title)]
+    form.item_code.data = offering.item.code
+    if request.method == "GET":
+        form.format.data = offering.format.value
+        form.days.data = schedule.format_days(offering.days)
+        form.location.data = offering.location
+        form.join_url.data = offering.join_url
+        form.capacity.data = offering.capacity
+        form.enrolment_deadline.data = offering.enrolment_deadline
+        form.facilitators.data = [f.user_id for f in offering.facilitators]
+        form.cancelled.data = offering.status == OfferingStatus.CANCELLED
+    if form.validate_on_submit():
+        try:
+            schedule.update_offering(
+                db.session, offering_id, data=_input(form), actor_id=current_user.id
+            )
+        except DomainError as error:
+            db.rollback()
+            flash(error.message, "error")
+            return render_template(
+                "offerings/form.html", form=form, editing=offering
+            ), error.status_code
+        flash("Offering saved.", "success")
+        return redirect(url_for("offerings.detail", offering_id=offering_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("offerings/form.html", form=form, editing=offering), status
+
+
+def _people_page(
+    offering_id: int,
+    *,
+    status: int = 200,
+    report: enrolment.BulkReport | None = None,
+    problems: list[str] | None = None,
+    bulk: BulkEnrolForm | None = None,
+) -> tuple[str, int]:
+    """The roster page with its forms (and what the last bulk action refused, if anything)."""
+    search = FindPersonForm(request.args, meta={"csrf": False})
+    query = (search.q.data or "").strip() if search.validate() else ""
+    found = pages.people_matching(db.session, query) if query else []
+    return render_template(
+        "offerings/people.html",
+        roster=pages.offering_roster(db.session, offering_id),
+        bulk=bulk or BulkEnrolForm(),
+        upload=ImportForm(),
+        search=search,
+        query=query,
+        found=found,
+        report=report,
+        problems=problems or [],
+        today=programme_today(db.session),
+    ), status
+
+
+@bp.get("/<id:offering_id>/people")
+@staff_required
+def people(offering_id: int) -> tuple[str, int]:
+    """The offering's own roster: enrolled people, the waitlist, and ways to enrol more."""
+    return _people_page(offering_id)
+
+
+@bp.post("/<id:offering_id>/people")
+@staff_required
+def enrol_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Enrol pasted e-mail addresses: all of them, or (listing why) none."""
+    form = BulkEnrolForm()
+    if not form.validate_on_submit():
+        flash("Paste at least one e-mail address.", "error")
+        return _people_page(offering_id, status=422, bulk=form)
+    try:
+        report = enrolment.enrol_emails(
+            db.session, offering_id, form.emails.data, actor_id=current_user.id
+        )
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _people_page(offering_id, status=error.status_code, bulk=form)
+    if not report.ok:
+        db.rollback()
+        flash("Nobody was enrolled: fix the addresses listed below and try again.", "error")
+        return _people_page(offering_id, status=422, report=report, bulk=form)
+    flash(_summary(report), "success")
+    return redirect(url_for("offerings.people", offering_id=offering_id))
+
+
+@bp.post("/<id:offering_id>/people/add")
+@staff_required
+def enrol_person(offering_id: int) -> WerkzeugResponse:
+    """Enrol one person found by search."""
+    user_id = bounded_int(request.form.get("user_id"))
+    if user_id is None:
+        flash("Choose someone to enrol.", "error")
+        return redirect(url_for("offerings.people", offering_id=offering_id))
+    try:
+        made = enrolment.enrol_user(db.session, offering_id, user_id, actor_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("offerings.people", offering_id=offering_id))
+    flash(f"{made.user.name}: {made.status.label.lower()}.", "success")
+    return redirect(url_for("offerings.people", offering_id=offering_id))
+
+
+@bp.post("/<id:offering_id>/people/import")
+@staff_required
+def import_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
+    """Import a shop's CSV export (email,enrolled_on): all rows or none."""
+    form = ImportForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit() or upload is None or not upload.filename:
+        flash("Choose the shop's CSV file.", "error")
+        return _people_page(offering_id, status=422)
+    raw = upload.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        flash("The file is over 2 MB; export one offering at a time.", "error")
+        return _people_page(offering_id, status=413)
+    try:
+        text = raw.decode("utf-8-sig")
+        report = enrolment.import_shop_csv(db.session, offering_id, text, actor_id=current_user.id)
+    except UnicodeDecodeError:
+        flash("The file is not UTF-8 text; export it as CSV (UTF-8).", "error")
+        return _people_page(offering_id, status=422)
+    except enrolment.ShopImportError as error:
+        db.rollback()
+        flash("Nothing was imported: fix the lines listed below.", "error")
+        return _people_page(offering_id, status=422, problems=error.problems)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _people_page(offering_id, status=error.status_code)
+    flash(_summary(report), "success")
+    return redirect(url_for("offerings.people", offering_id=offering_id))
+
+
+@bp.post("/enrolments/<id:enrolment_id>/remove")
+@staff_required
+def remove(enrolment_id: int) -> WerkzeugResponse:
+    """Staff withdraw someone before the offering starts."""
+    back = bounded_int(request.form.get("offering_id"))
+    try:
+        done = enrolment.remove(db.session, enrolment_id, actor_id=current_user.id)
+    except DomainError as error:
+        db.rollback()
+        flash(error.message, "error")
+        if back:
+            return redirect(url_for("offerings.people", offering_id=back))
+        return redirect(url_for("offerings.manage"))
+    flash(f"{done.user.name} is withdrawn.", "success")
+    return redirect(url_for("offerings.people", offering_id=done.offering_id))
+
+
+def _summary(report: enrolment.BulkReport) -> str:
+    """'3 enrolled, 1 waitlisted, 2 already in.'"""
+    parts = [f"{len(report.enrolled)} enrolled"]
+    if report.waitlisted:
+        parts.append(f"{len(report.waitlisted)} waitlisted")
+    if report.already:
+        parts.append(f"{len(report.already)} already in")
+    return ", ".join(parts) + "."
