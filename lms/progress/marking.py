@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -196,6 +197,8 @@ def insert_checked_completion(
     actor_id: int | None,
     note: str,
     bulk: bool,
+    offering_id: int | None = None,
+    ce_hours: Decimal | None = None,
 ) -> Completion:
     """Insert a checked completion; the unique live index has the last word on duplicates."""
     completion = Completion(
@@ -205,6 +208,8 @@ def insert_checked_completion(
         source=source,
         recorded_by_id=actor_id,
         note=note,
+        offering_id=offering_id,
+        ce_hours=ce_hours,
     )
     _insert_guarded(session, completion, user, item)
     _audit_recorded(session, completion, item, actor_id=actor_id, bulk=bulk)
@@ -256,8 +261,13 @@ def record_completion(
     actor_id: int | None,
     note: str = "",
     bulk: bool = False,
+    offering_id: int | None = None,
+    ce_hours: Decimal | None = None,
 ) -> Completion:
-    """Record that a clinician completed an item on a real date; Conflict if already live."""
+    """Record that a clinician completed an item on a real date; Conflict if already live.
+
+    `offering_id` names the offering whose attendance earned it; `ce_hours`, the CE hours
+    awarded when they are not the item's (partial credit for the days attended)."""
     source = CompletionSource(source)
     user = session.get(User, user_id)
     if user is None:
@@ -278,6 +288,8 @@ def record_completion(
             actor_id=actor_id,
             note=note,
             bulk=bulk,
+            offering_id=offering_id,
+            ce_hours=ce_hours,
         )
 
 

@@ -49,6 +49,10 @@ class Completion(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    # The offering whose attendance earned it (None: marked by hand or imported).
+    offering_id: Mapped[int | None] = mapped_column(ForeignKey("offerings.id", ondelete="SET NULL"))
+    # CE hours awarded when they are not the item's (partial credit); None: the item's hours.
+    ce_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     item: Mapped[CatalogItem] = relationship()
@@ -71,6 +75,7 @@ class Completion(Base):
         CheckConstraint(
             "(revoked_at IS NULL) = (revoke_reason IS NULL)", name="revocation_has_reason"
         ),
+        CheckConstraint("ce_hours IS NULL OR ce_hours >= 0", name="ce_hours_not_negative"),
     )
 
     @property

@@ -563,6 +563,7 @@ def mark_attendance(
                 source=CompletionSource.ATTENDANCE,
                 actor_id=actor_id,
                 note=f"Attended the {retreat_session.location} session",
+                offering_id=retreat_session.id,
             )
     return application
 

@@ -1,5 +1,8 @@
 """offerings: one model for every dated run of an item; enrolments for every place
 
+Completions learn which offering's attendance earned them and the CE hours awarded when
+those are not the item's (partial credit).
+
 Retreat sessions become offerings (with a row per day, a status and a format) and
 applications become enrolments, so modules and retreats share one capacity and waitlist
 mechanism; retreats keep their application and screening steps on top. Every row keeps its
@@ -377,6 +380,19 @@ def upgrade() -> None:
         " attendance_marked_by_id FROM applications"
     )
     _point_screenings("enrolment_id", "enrolments", "application_id", "applications")
+    with op.batch_alter_table("completions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("offering_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("ce_hours", sa.Numeric(precision=6, scale=2), nullable=True))
+        batch_op.create_foreign_key(
+            "fk_completions_offering_id_offerings",
+            "offerings",
+            ["offering_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch_op.create_check_constraint(
+            "ck_completions_ce_hours_not_negative", "ce_hours IS NULL OR ce_hours >= 0"
+        )
     _drop_retreat_tables()
     _reset_sequence("offerings")
     _reset_sequence("enrolments")
@@ -431,6 +447,11 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM screenings WHERE enrolment_id NOT IN (SELECT id FROM applications)")
     _point_screenings("application_id", "applications", "enrolment_id", "enrolments")
+    with op.batch_alter_table("completions", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_completions_offering_id_offerings", type_="foreignkey")
+        batch_op.drop_constraint("ck_completions_ce_hours_not_negative", type_="check")
+        batch_op.drop_column("ce_hours")
+        batch_op.drop_column("offering_id")
     op.execute(
         "UPDATE standings SET application_status = 'accepted' WHERE application_status = 'enrolled'"
     )
