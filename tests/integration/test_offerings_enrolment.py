@@ -1,0 +1,210 @@
+"""Enrolling in module offerings: the prerequisite, the waitlist, withdrawal, staff in bulk,
+the shop's CSV, and days as the form writes them."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+import pytest
+from offerings_support import add_offering
+from retreats_support import complete
+from sqlalchemy import func, select
+
+from lms.audit.models import AuditEvent
+from lms.auth.models import Role
+from lms.catalog.offerings import DaySpec
+from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
+from lms.mail.models import Notification
+from lms.offerings import enrolment, schedule
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
+
+
+@pytest.fixture
+def admin(make_user):
+    """An administrator."""
+    return make_user(Role.ADMIN)
+
+
+def _ready(make_user, session):
+    """A clinician who has done Module 1 (so Module 2 is open to them)."""
+    person = make_user(Role.CLINICIAN)
+    complete(session, person.id, "M1")
+    return person
+
+
+def test_a_clinician_who_meets_the_prerequisite_enrols_and_one_who_does_not_is_told_why(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id)
+    ready, new = _ready(make_user, session), make_user(Role.CLINICIAN)
+    made = enrolment.enrol(session, user_id=ready.id, offering_id=offering.id)
+    session.commit()
+    assert made.status == EnrolmentStatus.ENROLLED and made.source == EnrolmentSource.SELF
+    with pytest.raises(PrerequisiteNotMet, match="Module 1"):
+        enrolment.enrol(session, user_id=new.id, offering_id=offering.id)
+    session.rollback()
+    with pytest.raises(Conflict, match="already enrolled"):
+        enrolment.enrol(session, user_id=ready.id, offering_id=offering.id)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 1
+
+
+def test_a_full_offering_waitlists_and_a_withdrawal_promotes_the_first_waiting_and_tells_them(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id, capacity=1)
+    first, second, third = (_ready(make_user, session) for _ in range(3))
+    statuses = []
+    for person in (first, second, third):
+        statuses.append(enrolment.enrol(session, user_id=person.id, offering_id=offering.id).status)
+        session.commit()
+    assert statuses == [
+        EnrolmentStatus.ENROLLED,
+        EnrolmentStatus.WAITLISTED,
+        EnrolmentStatus.WAITLISTED,
+    ]
+    mine = session.scalar(select(Enrolment).where(Enrolment.user_id == first.id))
+    enrolment.withdraw(session, mine.id, user_id=first.id)
+    session.commit()
+    by_user = dict(session.execute(select(Enrolment.user_id, Enrolment.status)).all())
+    assert by_user == {
+        first.id: EnrolmentStatus.WITHDRAWN,
+        second.id: EnrolmentStatus.ENROLLED,
+        third.id: EnrolmentStatus.WAITLISTED,
+    }
+    told = session.scalars(select(Notification.message).where(Notification.user_id == second.id))
+    assert any("A place opened" in m for m in told)
+    # One's own withdrawal is not news to oneself.
+    assert not session.scalars(select(Notification).where(Notification.user_id == first.id)).all()
+
+
+def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enrol(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id, starts_in=10, deadline_in=-1)
+    person = _ready(make_user, session)
+    with pytest.raises(PrerequisiteNotMet, match="Enrolment closed"):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.rollback()
+    made = enrolment.enrol_user(session, offering.id, person.id, actor_id=admin.id)
+    session.commit()
+    assert made.status == EnrolmentStatus.ENROLLED and made.source == EnrolmentSource.STAFF
+    told = session.scalars(select(Notification.message).where(Notification.user_id == person.id))
+    assert any("You are enrolled in" in m for m in told)
+
+
+def test_withdrawing_after_the_start_is_refused(session, make_user, catalog, admin):
+    offering = add_offering(session, admin.id, starts_in=5)
+    person = _ready(make_user, session)
+    made = enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.commit()
+    with pytest.raises(Conflict, match="can no longer be withdrawn"):
+        enrolment.withdraw(
+            session, made.id, user_id=person.id, today=date.today() + timedelta(days=6)
+        )
+
+
+def test_pasted_emails_enrol_everyone_or_list_unknown_addresses_and_change_nothing(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id, capacity=2)
+    people = [_ready(make_user, session) for _ in range(3)]
+    not_ready = make_user(Role.CLINICIAN)
+    text = f"{people[0].email}, {people[1].email}\nnobody@example.test\n{not_ready.email}"
+    report = enrolment.enrol_emails(session, offering.id, text, actor_id=admin.id)
+    assert not report.ok
+    assert report.unknown == ["line 2: nobody@example.test"]
+    assert len(report.refused) == 1 and not_ready.email in report.refused[0]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
+    emails = "\n".join(p.email.upper() for p in people)  # any case
+    report = enrolment.enrol_emails(session, offering.id, emails, actor_id=admin.id)
+    session.commit()
+    assert report.ok and len(report.enrolled) == 2 and len(report.waitlisted) == 1
+    again = enrolment.enrol_emails(session, offering.id, people[0].email, actor_id=admin.id)
+    assert again.already == [people[0].email]
+
+
+def test_a_shop_csv_imports_all_rows_in_purchase_order_or_none_naming_bad_lines(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id, capacity=1)
+    early, late = _ready(make_user, session), _ready(make_user, session)
+    bad = (
+        "Order,EMAIL,Enrolled_On\n"
+        f"1,{late.email},2026-11-20\n"
+        "2,not-an-address,2026-11-21\n"
+        f"3,{early.email},21/11/2026\n"
+        "4,stranger@example.test,2026-11-19\n"
+    )
+    with pytest.raises(enrolment.ShopImportError) as refused:
+        enrolment.import_shop_csv(session, offering.id, bad, actor_id=admin.id)
+    assert refused.value.problems[0].startswith("line 3:")
+    assert refused.value.problems[1].startswith("line 4:")
+    session.rollback()
+    unknown = f"email,enrolled_on\nstranger@example.test,2026-11-19\n{late.email},2026-11-20\n"
+    with pytest.raises(enrolment.ShopImportError, match="line 2: stranger@example.test"):
+        enrolment.import_shop_csv(session, offering.id, unknown, actor_id=admin.id)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
+    good = f"email,enrolled_on\n{late.email},2026-11-20\n{early.email},2026-11-02\n"
+    report = enrolment.import_shop_csv(session, offering.id, good, actor_id=admin.id)
+    session.commit()
+    # The earlier purchase gets the one place; the later one waits.
+    assert report.enrolled == [early.email] and report.waitlisted == [late.email]
+    sources = set(session.scalars(select(Enrolment.source)))
+    assert sources == {EnrolmentSource.IMPORT}
+    events = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_type == "enrolment")
+    ).all()
+    assert sorted(events) == ["enrolment.created", "enrolment.waitlisted"]
+
+
+def test_days_text_round_trips_and_bad_lines_are_named():
+    text = "2027-01-12 09:00-17:00 7\n2027-01-13 9:30-16:00 6.5\n2027-01-14"
+    days = schedule.parse_days(text)
+    assert days[0] == DaySpec(date(2027, 1, 12), time(9), time(17), Decimal("7"))
+    assert days[2] == DaySpec(date(2027, 1, 14))
+    assert schedule.parse_days(schedule.format_days(days)) == days
+    with pytest.raises(InvalidInput, match="line 2"):
+        schedule.parse_days("2027-01-12\n2027-02-30")
+    with pytest.raises(InvalidInput, match="line 1"):
+        schedule.parse_days("next monday")
+
+
+def test_live_online_days_need_hours_and_the_date_range_follows_the_days(
+    session, make_user, catalog, admin
+):
+    start = date.today() + timedelta(days=40)
+    with pytest.raises(InvalidInput, match="start and end time"):
+        schedule.create_offering(
+            session,
+            item_code="M3",
+            data=schedule.OfferingInput(
+                days=(DaySpec(start),),
+                capacity=10,
+                format=schedule.OfferingFormat.LIVE_ONLINE,
+            ),
+            actor_id=admin.id,
+        )
+    session.rollback()
+    offering = add_offering(session, admin.id, "M3", starts_in=40, days=3)
+    assert (offering.starts_on, offering.ends_on) == (start, start + timedelta(days=2))
+    schedule.update_offering(
+        session,
+        offering.id,
+        data=schedule.OfferingInput(
+            days=(DaySpec(start + timedelta(days=7), time(10), time(16), Decimal("5")),),
+            capacity=10,
+            format=schedule.OfferingFormat.LIVE_ONLINE,
+        ),
+        actor_id=admin.id,
+    )
+    session.commit()
+    session.refresh(offering)
+    assert offering.starts_on == offering.ends_on == start + timedelta(days=7)
+    assert [d.held_on for d in offering.days] == [start + timedelta(days=7)]
+    updated = session.scalar(select(AuditEvent).where(AuditEvent.action == "offering.updated"))
+    assert updated.facts["days"] == "changed" and "join_url" in updated.facts
+    assert "video.example" not in str(updated.facts)  # the link stays out of the log

@@ -1,0 +1,46 @@
+"""Helpers shared by the offering tests: a dated module offering starting in N days."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from lms.catalog.models import Offering, OfferingFormat
+from lms.catalog.offerings import DaySpec
+from lms.offerings.schedule import OfferingInput, create_offering
+
+
+def add_offering(
+    session: Session,
+    admin_id: int,
+    code: str = "M2",
+    *,
+    starts_in: int = 30,
+    days: int = 2,
+    capacity: int = 20,
+    deadline_in: int | None = None,
+    join_url: str = "https://video.example/j/123",
+) -> Offering:
+    """A live online offering of a module: `days` days from `starts_in` days ahead, 9-17."""
+    start = date.today() + timedelta(days=starts_in)
+    offering = create_offering(
+        session,
+        item_code=code,
+        data=OfferingInput(
+            days=tuple(
+                DaySpec(start + timedelta(days=n), time(9), time(17), Decimal("7"))
+                for n in range(days)
+            ),
+            capacity=capacity,
+            format=OfferingFormat.LIVE_ONLINE,
+            join_url=join_url,
+            enrolment_deadline=(
+                date.today() + timedelta(days=deadline_in) if deadline_in is not None else None
+            ),
+        ),
+        actor_id=admin_id,
+    )
+    session.commit()
+    return offering

@@ -1,0 +1,171 @@
+"""The offering pages: enrolling, the join link only for places held, calendars, and the
+staff people page (search, pasted e-mails, the shop's CSV) in a constant number of queries."""
+
+from __future__ import annotations
+
+import io
+
+from certificates_support import counting_queries
+from icalendar import Calendar
+from offerings_support import add_offering
+from retreats_support import complete
+from sqlalchemy import func, select
+
+from lms.auth.models import Role
+from lms.offerings import enrolment
+from lms.offerings.models import Enrolment, EnrolmentStatus
+
+
+def _client(app, login, user):
+    """A test client signed in as the user."""
+    return login(app.test_client(), user)
+
+
+def _ready(make_user, session):
+    """A clinician with Module 1 done."""
+    person = make_user(Role.CLINICIAN)
+    complete(session, person.id, "M1")
+    return person
+
+
+def test_a_clinician_enrols_from_the_page_and_only_then_sees_the_join_link(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, capacity=1)
+    person, later = _ready(make_user, session), _ready(make_user, session)
+    browser = _client(app, login, person)
+    page = browser.get(f"/offerings/{offering.id}").text
+    assert "video.example" not in page and ">Enrol<" in page
+    response = browser.post(f"/offerings/{offering.id}/enrol")
+    assert response.status_code == 302
+    page = browser.get(f"/offerings/{offering.id}").text
+    assert "https://video.example/j/123" in page and "Withdraw" in page
+    # The next person waits, and the waitlist does not see the link either.
+    other = _client(app, login, later)
+    assert "Join the waitlist" in other.get(f"/offerings/{offering.id}").text
+    other.post(f"/offerings/{offering.id}/enrol")
+    waiting = other.get(f"/offerings/{offering.id}").text
+    assert "position 1 on the waitlist" in waiting and "video.example" not in waiting
+    assert "video.example" not in other.get("/offerings/").text
+
+
+def test_a_refused_clinician_is_told_why_and_pointed_at_outside_credit(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id)
+    newcomer = _client(app, login, make_user(Role.CLINICIAN))
+    page = newcomer.get(f"/offerings/{offering.id}").text
+    assert "You cannot enrol yet" in page and "Module 1" in page
+    assert "/equivalency/" in page
+    response = newcomer.post(f"/offerings/{offering.id}/enrol", follow_redirects=True)
+    assert "Module 1" in response.text
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
+
+
+def test_calendars_carry_every_day_and_the_join_link_only_in_the_holders_own_file(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, days=2)
+    person = _ready(make_user, session)
+    enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.commit()
+    browser = _client(app, login, person)
+    public = Calendar.from_ical(browser.get(f"/offerings/{offering.id}.ics").data)
+    events = public.walk("VEVENT")
+    assert len(events) == 2
+    assert events[0].decoded("dtstart").hour == 9  # hours in the programme's time zone
+    assert all("video.example" not in str(e.get("location")) for e in events)
+    mine = Calendar.from_ical(browser.get("/offerings/mine.ics").data)
+    assert {str(e.get("location")) for e in mine.walk("VEVENT")} == {"https://video.example/j/123"}
+
+
+def test_staff_people_page_enrols_pasted_addresses_or_lists_the_unknown_and_changes_nothing(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id)
+    person = _ready(make_user, session)
+    staff = _client(app, login, make_user(Role.INSTRUCTOR))
+    refused = staff.post(
+        f"/offerings/{offering.id}/people",
+        data={"emails": f"{person.email}\nghost@example.test"},
+    )
+    assert refused.status_code == 422
+    assert "ghost@example.test" in refused.text and "Nobody was enrolled" in refused.text
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0
+    done = staff.post(f"/offerings/{offering.id}/people", data={"emails": person.email})
+    assert done.status_code == 302
+    assert session.scalar(select(Enrolment.status)) == EnrolmentStatus.ENROLLED
+    found = staff.get(f"/offerings/{offering.id}/people?q={person.name[:8]}").text
+    assert person.email in found
+
+
+def test_the_shop_import_form_refuses_a_bad_file_by_line_and_imports_a_good_one(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id)
+    person = _ready(make_user, session)
+    staff = _client(app, login, make_user(Role.INSTRUCTOR))
+    bad = b"email,enrolled_on\n" + person.email.encode() + b",yesterday\n"
+    response = staff.post(
+        f"/offerings/{offering.id}/people/import",
+        data={"file": (io.BytesIO(bad), "shop.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and "line 2" in response.text
+    good = b"\xef\xbb\xbfEmail,Enrolled_on\n" + person.email.encode() + b",2026-11-02\n"
+    response = staff.post(
+        f"/offerings/{offering.id}/people/import",
+        data={"file": (io.BytesIO(good), "shop.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert session.scalar(select(Enrolment.source)).value == "import"
+
+
+def test_the_people_page_of_sixty_reads_in_as_few_queries_as_the_page_of_one(
+    app, login, session, make_user, catalog, engine
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, capacity=60)
+    staff = _client(app, login, make_user(Role.INSTRUCTOR))
+
+    def queries() -> int:
+        staff.get(f"/offerings/{offering.id}/people")  # mail queued by the enrolments goes out
+        with counting_queries(engine) as statements:
+            assert staff.get(f"/offerings/{offering.id}/people").status_code == 200
+        return len(statements)
+
+    first = _ready(make_user, session)
+    enrolment.enrol_user(session, offering.id, first.id, actor_id=admin.id)
+    session.commit()
+    one = queries()
+    emails = "\n".join(_ready(make_user, session).email for _ in range(59))
+    assert enrolment.enrol_emails(session, offering.id, emails, actor_id=admin.id).ok
+    session.commit()
+    assert queries() == one
+
+
+def test_an_admin_schedules_a_module_offering_with_hours_and_it_lists_for_clinicians(
+    app, login, session, make_user, catalog
+):
+    admin = _client(app, login, make_user(Role.ADMIN))
+    from datetime import date, timedelta
+
+    start = date.today() + timedelta(days=50)
+    form = {
+        "item_code": "M3",
+        "format": "live_online",
+        "days": f"{start} 09:00-17:00 7\n{start + timedelta(days=1)} 09:00-16:00 6",
+        "join_url": "https://video.example/j/m3",
+        "capacity": "40",
+    }
+    assert admin.post("/offerings/new", data={**form, "days": f"{start}"}).status_code == 422
+    response = admin.post("/offerings/new", data=form)
+    assert response.status_code == 302
+    listing = _client(app, login, make_user(Role.CLINICIAN)).get("/offerings/").text
+    assert "Module 3" in listing and "40 left" in listing
