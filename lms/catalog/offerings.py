@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement
 
-from lms.catalog.models import Offering, OfferingDay, OfferingStatus
+from lms.catalog.models import Offering, OfferingDay, OfferingFormat, OfferingStatus
 from lms.errors import InvalidInput
 
 MAX_DAYS = 31  # a retreat runs five days, a module one to three: a month is a typing error
@@ -62,6 +62,17 @@ def check_days(days: Sequence[DaySpec]) -> list[DaySpec]:
         if day.ce_hours is not None and not Decimal(0) <= day.ce_hours <= Decimal(24):
             raise InvalidInput(f"{day.held_on:%d %b %Y}: CE hours must be between 0 and 24.")
     return ordered
+
+
+def check_format(format_: OfferingFormat, days: Sequence[DaySpec], location: str) -> None:
+    """The rules a format puts on the days and the place (InvalidInput naming the first)."""
+    if format_ == OfferingFormat.IN_PERSON and not location:
+        raise InvalidInput("Enter where the offering takes place.")
+    if format_ == OfferingFormat.LIVE_ONLINE and any(d.starts_at is None for d in days):
+        raise InvalidInput(
+            "Give each day of a live online offering its start and end time "
+            "(attendance is counted against them)."
+        )
 
 
 def set_days(offering: Offering, days: Iterable[DaySpec]) -> bool:

@@ -23,11 +23,10 @@ from lms.catalog.models import (
     CatalogItem,
     ItemKind,
     Offering,
-    OfferingFormat,
-    OfferingStatus,
     ProgrammeSetting,
 )
-from lms.catalog.offerings import every_day, listed, set_days
+from lms.catalog.offering_specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
+from lms.catalog.offerings import listed
 from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput, NotFound
 
@@ -233,8 +232,7 @@ ITEM_ATTRIBUTES = (
     "active",
 )
 # Every key an [[items]] table may hold.
-ITEM_FIELDS = {"code", "sessions", *ITEM_ATTRIBUTES}
-SESSION_FIELDS = {"starts_on", "ends_on", "location", "capacity", "enrolment_deadline", "active"}
+ITEM_FIELDS = {"code", "offerings", *ITEM_ATTRIBUTES}
 # Programme settings that are one line of text on certificates and in mail, and their bounds.
 SINGLE_LINE_SETTINGS = {
     "provider_name": 200,
@@ -255,24 +253,12 @@ TEXT_LIMITS = {
 
 
 @dataclass
-class _SessionSpec:
-    """A retreat session as the file describes it."""
-
-    starts_on: date
-    ends_on: date
-    location: str
-    capacity: int
-    enrolment_deadline: date | None
-    active: bool
-
-
-@dataclass
 class _ItemSpec:
     """An item as the file describes it, already converted to model values."""
 
     code: str
     values: dict[str, Any]
-    sessions: list[_SessionSpec]
+    offerings: list[OfferingSpec]
 
 
 class _Problems:
@@ -506,8 +492,10 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
     where = f"item {code}"
     before = len(problems.lines)
     for key in sorted(set(raw) - ITEM_FIELDS):
+        hint = " ([[items.sessions]] are now [[items.offerings]])" if key == "sessions" else ""
         problems.add(
-            where, f"field {key}: unknown field; expected one of {', '.join(sorted(ITEM_FIELDS))}"
+            where,
+            f"field {key}: unknown field{hint}; expected one of {', '.join(sorted(ITEM_FIELDS))}",
         )
 
     kind_value = raw.get("kind")
@@ -574,100 +562,17 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
         problems.add(where, f"field active: expected true or false, got {_kind_of(active)}")
     values["active"] = active
 
-    sessions: list[_SessionSpec] = []
-    if "sessions" in raw:
-        if kind is not None and kind != ItemKind.RETREAT:
-            problems.add(where, "field sessions: only retreats have sessions")
-        elif not isinstance(raw["sessions"], list):
-            problems.add(where, "field sessions: expected a list of [[items.sessions]] tables")
-        else:
-            sessions = _check_sessions(raw["sessions"], where, problems)
+    offerings: list[OfferingSpec] = []
+    if "offerings" in raw:
+        offerings = check_offerings(
+            raw["offerings"],
+            is_retreat=kind == ItemKind.RETREAT,
+            add=lambda message: problems.add(where, message),
+        )
 
     if len(problems.lines) > before:
-        return _ItemSpec(code=code, values=values, sessions=[])  # still counts for references
-    return _ItemSpec(code=code, values=values, sessions=sessions)
-
-
-def _check_sessions(raw_sessions: list[Any], where: str, problems: _Problems) -> list[_SessionSpec]:
-    """Validate an item's [[items.sessions]] tables."""
-    sessions: list[_SessionSpec] = []
-    seen: set[tuple[date, str]] = set()
-    for index, raw in enumerate(raw_sessions):
-        if not isinstance(raw, dict):
-            problems.add(where, f"field sessions[{index}]: expected a table")
-            continue
-        ok = True
-        for key in sorted(set(raw) - SESSION_FIELDS):
-            problems.add(where, f"field sessions[{index}].{key}: unknown field")
-            ok = False
-        dates: dict[str, date | None] = {}
-        for name in ("starts_on", "ends_on", "enrolment_deadline"):
-            value = raw.get(name)
-            if value is None and name == "enrolment_deadline":
-                dates[name] = None
-                continue
-            if isinstance(value, datetime) or not isinstance(value, date):
-                problems.add(
-                    where,
-                    f"field sessions[{index}].{name}: expected a date like 2027-04-14 "
-                    f"(no quotes, no time), got {_kind_of(value)}",
-                )
-                ok = False
-                continue
-            if problem := validation.date_problem(value):
-                problems.add(where, f"field sessions[{index}].{name}: {_lower(problem)}")
-                ok = False
-                continue
-            dates[name] = value
-        location = raw.get("location")
-        if not isinstance(location, str) or not validation.trim(location):
-            problems.add(
-                where, f"field sessions[{index}].location: expected text of 1-200 characters"
-            )
-            ok = False
-        elif problem := validation.line_problem(validation.trim(location), 200):
-            problems.add(where, f"field sessions[{index}].location: {_lower(problem)}")
-            ok = False
-        else:
-            location = validation.trim(location)
-        capacity = raw.get("capacity")
-        if (
-            isinstance(capacity, bool)
-            or not isinstance(capacity, int)
-            or not 0 <= capacity <= 10_000
-        ):
-            problems.add(
-                where, f"field sessions[{index}].capacity: expected a whole number of 0 or more"
-            )
-            ok = False
-        active = raw.get("active", True)
-        if not isinstance(active, bool):
-            problems.add(where, f"field sessions[{index}].active: expected true or false")
-            ok = False
-        if not ok:
-            continue
-        starts, ends, deadline = dates["starts_on"], dates["ends_on"], dates["enrolment_deadline"]
-        if ends < starts:
-            problems.add(
-                where, f"field sessions[{index}].ends_on: {ends} is before starts_on {starts}"
-            )
-            continue
-        if deadline is not None and deadline > starts:
-            problems.add(
-                where,
-                f"field sessions[{index}].enrolment_deadline: {deadline} is after "
-                f"the start {starts}",
-            )
-            continue
-        key = (starts, location.strip())
-        if key in seen:
-            problems.add(
-                where, f"field sessions[{index}]: duplicate session ({starts}, {location.strip()})"
-            )
-            continue
-        seen.add(key)
-        sessions.append(_SessionSpec(starts, ends, location.strip(), capacity, deadline, active))
-    return sessions
+        return _ItemSpec(code=code, values=values, offerings=[])  # still counts for references
+    return _ItemSpec(code=code, values=values, offerings=offerings)
 
 
 def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -> None:
@@ -685,8 +590,8 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
         if item is None:
             item = CatalogItem(code=spec.code, **spec.values)
             session.add(item)
-            for s in spec.sessions:
-                item.offerings.append(_new_session(s))
+            for offering in spec.offerings:
+                item.offerings.append(new_from_spec(offering))
             report.created.append(spec.code)
             continue
         changed = False
@@ -694,51 +599,12 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
             if not _same(getattr(item, attribute), spec.values[attribute]):
                 setattr(item, attribute, spec.values[attribute])
                 changed = True
-        changed = _apply_sessions(item, spec.sessions) or changed
+        changed = apply_offerings(item, spec.offerings) or changed
         (report.updated if changed else report.unchanged).append(spec.code)
     for code, item in sorted(existing.items()):
         if item.active:
             item.active = False
             report.deactivated.append(code)
-
-
-def _apply_sessions(item: CatalogItem, specs: list[_SessionSpec]) -> bool:
-    """Match sessions by (start, location): add new ones, bring listed ones in line.
-
-    Sessions the file does not list are left alone: admins also add and close sessions in
-    the app (the retreat sessions pages), and reloading the file must not undo that.
-    """
-    changed = False
-    by_key = {(s.starts_on, s.location): s for s in item.offerings}
-    for spec in specs:
-        row = by_key.pop((spec.starts_on, spec.location), None)
-        if row is None:
-            item.offerings.append(_new_session(spec))
-            changed = True
-            continue
-        if row.ends_on != spec.ends_on:
-            changed = set_days(row, every_day(spec.starts_on, spec.ends_on)) or changed
-        for attribute in ("capacity", "enrolment_deadline"):
-            if getattr(row, attribute) != getattr(spec, attribute):
-                setattr(row, attribute, getattr(spec, attribute))
-                changed = True
-        if row.active != spec.active:
-            row.status = OfferingStatus.SCHEDULED if spec.active else OfferingStatus.CANCELLED
-            changed = True
-    return changed
-
-
-def _new_session(spec: _SessionSpec) -> Offering:
-    """A session row from the file's description."""
-    offering = Offering(
-        format=OfferingFormat.IN_PERSON,
-        status=OfferingStatus.SCHEDULED if spec.active else OfferingStatus.CANCELLED,
-        location=spec.location,
-        capacity=spec.capacity,
-        enrolment_deadline=spec.enrolment_deadline,
-    )
-    set_days(offering, every_day(spec.starts_on, spec.ends_on))
-    return offering
 
 
 def _apply_programme(session: Session, settings: dict[str, Any], report: LoadReport) -> None:

@@ -25,7 +25,7 @@ from lms.catalog.models import (
     OfferingStatus,
     last_day_to_enrol,
 )
-from lms.catalog.offerings import DaySpec, check_days, listed, set_days
+from lms.catalog.offerings import DaySpec, check_days, check_format, listed, set_days
 from lms.clock import today as programme_today
 from lms.db import read
 from lms.errors import Conflict, InvalidInput, NotFound
@@ -58,15 +58,9 @@ def check_input(data: OfferingInput) -> OfferingInput:
         validation.sensible_date(day.held_on, "Day")
     location = validation.single_line(data.location, "Location", max_length=MAX_LOCATION)
     join_url = validation.single_line(data.join_url, "Join link", max_length=MAX_JOIN_URL)
-    if data.format == OfferingFormat.IN_PERSON and not location:
-        raise InvalidInput("Enter where the offering takes place.")
+    check_format(data.format, days, location)
     if join_url and not re.match(r"https://[^\s/]+\.[^\s/]+", join_url):
         raise InvalidInput("The join link must be an https:// address.")
-    if data.format == OfferingFormat.LIVE_ONLINE and any(d.starts_at is None for d in days):
-        raise InvalidInput(
-            "Give each day of a live online offering its start and end time "
-            "(attendance is counted against them)."
-        )
     if not 0 <= data.capacity <= MAX_CAPACITY:
         raise InvalidInput(f"Capacity must be between 0 and {MAX_CAPACITY} places.")
     if data.enrolment_deadline is not None:

@@ -234,18 +234,18 @@ BAD_FILES = {
     ),
     "session ends before it starts": (
         ("ends_on = 2027-04-18", "ends_on = 2027-04-01"),
-        ["item RETREAT-L1", "sessions[2].ends_on", "before starts_on"],
+        ["item RETREAT-L1", "offerings[2]: ends_on", "the last day cannot be before the first"],
     ),
     "date given as text": (
         ("starts_on = 2024-10-03", 'starts_on = "Oct 3"'),
-        ["item RETREAT-ADV", "sessions[0].starts_on", "expected a date"],
+        ["item RETREAT-ADV", "offerings[0]: starts_on", "expected a date"],
     ),
-    "sessions on a module": (
+    "old sessions spelling": (
         (
             'short_title = "Music Module"',
             'short_title = "Music Module"\nsessions = [{ starts_on = 2027-01-01 }]',
         ),
-        ["item MUSIC", "field sessions: only retreats have sessions"],
+        ["item MUSIC", "field sessions: unknown field", "are now [[items.offerings]]"],
     ),
     "unknown field": (
         ('short_title = "Module 4"', 'short_title = "Module 4"\nhours = 8'),
@@ -539,3 +539,72 @@ def test_catalogue_text_and_dates_get_the_shared_checks(
     result = _load_via_cli(app, path)
     _assert_one_line_refusal(result, path, expected)
     assert session.scalar(select(func.count()).select_from(CatalogItem)) == 0
+
+
+def test_module_offerings_load_with_their_days_hours_and_ce_hours_and_reload_unchanged(
+    session, tmp_path
+) -> None:
+    """The file's [[items.offerings]] of a module become offerings with a row per day."""
+    from datetime import time
+    from decimal import Decimal
+
+    from lms.catalog.models import OfferingFormat
+
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    m1 = services.get_item(session, "M1")
+    first = next(o for o in m1.offerings if o.starts_on == date(2027, 2, 6))
+    assert first.format == OfferingFormat.LIVE_ONLINE and first.capacity == 60
+    assert [(d.held_on, d.starts_at, d.ends_at, d.ce_hours) for d in first.days] == [
+        (date(2027, 2, 6), time(9), time(14), Decimal("4.50")),
+        (date(2027, 2, 7), time(9), time(14), Decimal("4.50")),
+    ]
+    assert first.join_url == ""  # set in the app, never in the file
+    again = load_catalog(session, DEFAULT_CATALOG)
+    assert "M1" in again.unchanged
+    moved = replace_once(
+        DEFAULT_TEXT,
+        '{ on = 2027-02-07, starts_at = "09:00", ends_at = "14:00", ce_hours = 4.5 }',
+        '{ on = 2027-02-07, starts_at = "10:00", ends_at = "14:00", ce_hours = 4 }',
+    )
+    assert "M1" in load_catalog(session, write(tmp_path, moved)).updated
+    session.commit()
+    session.refresh(first)
+    assert first.days[1].starts_at == time(10) and first.days[1].ce_hours == Decimal("4.00")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "capacity = 60\nenrolment_deadline = 2027-01-29",
+            'capacity = 60\njoin_url = "https://x.example"\nenrolment_deadline = 2027-01-29',
+            "join_url: unknown field (the join link is set in the app)",
+        ),
+        (
+            '{ on = 2027-02-06, starts_at = "09:00", ends_at = "14:00", ce_hours = 4.5 },',
+            "{ on = 2027-02-06, ce_hours = 4.5 },",
+            "start and end time",
+        ),
+        (
+            '{ on = 2027-02-06, starts_at = "09:00", ends_at = "14:00", ce_hours = 4.5 },',
+            '{ on = 2027-02-06, starts_at = "14:00", ends_at = "09:00", ce_hours = 4.5 },',
+            "end time must be after the start time",
+        ),
+        (
+            '{ on = 2027-02-06, starts_at = "09:00", ends_at = "14:00", ce_hours = 4.5 },',
+            '{ on = 2027-02-06, starts_at = "9am", ends_at = "14:00", ce_hours = 4.5 },',
+            'times like "09:00"',
+        ),
+    ],
+    ids=["join-link-in-file", "online-without-hours", "backwards-hours", "hours-as-words"],
+)
+def test_a_bad_module_offering_is_refused_naming_the_field(
+    session, tmp_path, old, new, expected
+) -> None:
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(session, write(tmp_path, replace_once(DEFAULT_TEXT, old, new)))
+    assert "item M1: field offerings[0]" in str(refused.value)
+    assert expected in str(refused.value)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Offering)) == 0
