@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,9 @@ class Jobs:
         )
         self.sweep = self.huey.periodic_task(crontab(minute="*"), name="sweep")(
             _in_app(app, sweep_due_work)
+        )
+        self.reminders = self.huey.periodic_task(crontab(minute="7"), name="reminders")(
+            _in_app(app, send_reminders)
         )
 
     def enqueue(self, name: str, *args: Any) -> None:
@@ -158,6 +161,16 @@ def sweep_due_work(now: datetime | None = None, grace: timedelta = SWEEP_GRACE) 
     for start in range(0, len(message_ids), DELIVERY_BATCH):
         queue.enqueue("deliver_messages", message_ids[start : start + DELIVERY_BATCH])
     return SweepReport(certificates=len(certificate_ids), messages=len(message_ids))
+
+
+def send_reminders(today: date | None = None) -> int:
+    """Queue the reminders due today (offerings about to start); how many were queued."""
+    from lms.clock import today as programme_today
+    from lms.mail.reminders import send_due
+
+    count = send_due(db.session, today=today or programme_today(db.session))
+    db.commit()
+    return count
 
 
 # --------------------------------------------------------------------------- commands

@@ -63,6 +63,7 @@ class Enrolment(Base):
     attendance_marked_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    reminded_at: Mapped[datetime | None]  # the "starts soon" reminder went out (once)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     offering: Mapped[Offering] = relationship()

@@ -186,6 +186,7 @@ def _create_offerings() -> None:
         sa.Column("withdrawn_at", lms.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attendance_marked_at", lms.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attendance_marked_by_id", sa.Integer(), nullable=True),
+        sa.Column("reminded_at", lms.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["attendance_marked_by_id"],
             ["users.id"],

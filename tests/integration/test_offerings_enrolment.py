@@ -208,3 +208,36 @@ def test_live_online_days_need_hours_and_the_date_range_follows_the_days(
     updated = session.scalar(select(AuditEvent).where(AuditEvent.action == "offering.updated"))
     assert updated.facts["days"] == "changed" and "join_url" in updated.facts
     assert "video.example" not in str(updated.facts)  # the link stays out of the log
+
+
+def test_the_reminder_goes_once_to_enrolled_people_with_the_join_link_and_respects_opt_out(
+    app, session, make_user, catalog, admin
+):
+    from lms.jobs import send_reminders
+    from lms.mail.models import OutboxMessage
+
+    soon = add_offering(session, admin.id, starts_in=2)
+    later = add_offering(session, admin.id, "M3", starts_in=20)
+    keen, quiet, waiting = (_ready(make_user, session) for _ in range(3))
+    quiet.notify_optional = False
+    session.commit()
+    for person in (keen, quiet):
+        enrolment.enrol(session, user_id=person.id, offering_id=soon.id)
+        enrolment.enrol(session, user_id=person.id, offering_id=later.id)
+    soon.capacity = 2
+    session.commit()
+    enrolment.enrol(session, user_id=waiting.id, offering_id=soon.id)
+    session.commit()
+    with app.app_context():
+        assert send_reminders() == 1  # quiet opted out; the waitlist is not reminded
+        assert send_reminders() == 0  # once
+    reminders = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "offering_reminder")
+    ).all()
+    assert [m.user_id for m in reminders] == [keen.id]
+    assert "https://video.example/j/123" in reminders[0].text_body
+    assert "Module 2" in reminders[0].subject
+    reminded = session.scalars(
+        select(Enrolment.user_id).where(Enrolment.reminded_at.is_not(None))
+    ).all()
+    assert sorted(reminded) == sorted([keen.id, quiet.id])
