@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -109,7 +109,28 @@ class DemoSession:
     enrolment_deadline: date
 
 
-Step = Complete | Revoke | Equivalent | Apply
+@dataclass(frozen=True)
+class DemoOffering:
+    """A dated module offering the demo schedules (live online, with its hours)."""
+
+    code: str
+    days: tuple[date, ...]
+    starts_at: time
+    ends_at: time
+    ce_hours_per_day: Decimal
+    capacity: int
+    join_url: str
+
+
+@dataclass(frozen=True)
+class Enrol:
+    """The clinician enrols in the demo's offering of `code` that starts `starts_on`."""
+
+    code: str
+    starts_on: date
+
+
+Step = Complete | Revoke | Equivalent | Apply | Enrol
 
 
 @dataclass(frozen=True)
@@ -198,6 +219,17 @@ SMALL_GROUP = DemoSession(
     enrolment_deadline=date(2027, 2, 1),
 )
 PORTLAND_2027 = ("RETREAT-L1", date(2027, 4, 14), "Portland, OR")  # from the default catalogue
+# An upcoming Module 3 with three places: the fourth clinician to enrol waits.
+MODULE_3 = DemoOffering(
+    "M3",
+    (date(2027, 1, 16), date(2027, 1, 17)),
+    time(9),
+    time(13),
+    Decimal("4"),
+    capacity=3,
+    join_url="https://video.example.org/j/kap-module-3",
+)
+IN_MODULE_3 = Enrol("M3", MODULE_3.days[0])
 IN_SMALL_GROUP = ("RETREAT-L1", SMALL_GROUP.starts_on, SMALL_GROUP.location)
 
 CLINICIANS: tuple[Person, ...] = (
@@ -233,8 +265,8 @@ CLINICIANS: tuple[Person, ...] = (
         "LMFT",
         CLINICIAN,
         _licence("LMFT", "LMFT 120488", "CA"),
-        "mid-way: Modules 1 and 2",
-        _modules(("M1", "M2"), date(2025, 1, 18), 42),
+        "mid-way: Modules 1 and 2; enrolled in the January Module 3",
+        (*_modules(("M1", "M2"), date(2025, 1, 18), 42), IN_MODULE_3),
     ),
     Person(
         "ethan.brooks@example.org",
@@ -261,12 +293,13 @@ CLINICIANS: tuple[Person, ...] = (
         "PsyD",
         CLINICIAN,
         _licence("Psychologist", "PSY 33107", "CA"),
-        "Module 2 marked on a wrong date, revoked with a reason and re-marked",
+        "Module 2 marked on a wrong date, revoked and re-marked; enrolled in Module 3",
         (
             Complete("M1", date(2025, 2, 8)),
             Complete("M2", date(2025, 4, 5)),
             Revoke("M2", date(2025, 4, 5), "Marked on the wrong date: she attended on 12 April."),
             Complete("M2", date(2025, 4, 12)),
+            IN_MODULE_3,
         ),
     ),
     Person(
@@ -281,6 +314,7 @@ CLINICIANS: tuple[Person, ...] = (
             Complete("ETHICS", date(2025, 5, 3)),
             Complete("M1", date(2025, 6, 14)),
             Apply(*IN_SMALL_GROUP, clear=True),
+            IN_MODULE_3,
         ),
     ),
     Person(
@@ -289,8 +323,12 @@ CLINICIANS: tuple[Person, ...] = (
         "MSW",
         CLINICIAN,
         None,
-        "pre-licensed: takes modules, retreats stay locked until licensed",
-        (Complete("M1", date(2025, 9, 20)), Complete("ETHICS", date(2025, 10, 18))),
+        "pre-licensed: takes modules, retreats stay locked; waitlisted for Module 3 (full)",
+        (
+            Complete("M1", date(2025, 9, 20)),
+            Complete("ETHICS", date(2025, 10, 18)),
+            IN_MODULE_3,
+        ),
     ),
     Person(
         "rachel.stein@example.org",
@@ -681,6 +719,46 @@ def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     return True
 
 
+def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
+    """Schedule the demo's module offering unless it exists."""
+    from lms.catalog.models import OfferingFormat
+    from lms.catalog.offerings import DaySpec
+    from lms.offerings.schedule import OfferingInput, create_offering
+
+    if _session_id(session, spec.code, spec.days[0], "") is not None:
+        return False
+    create_offering(
+        session,
+        item_code=spec.code,
+        data=OfferingInput(
+            days=tuple(
+                DaySpec(day, spec.starts_at, spec.ends_at, spec.ce_hours_per_day)
+                for day in spec.days
+            ),
+            format=OfferingFormat.LIVE_ONLINE,
+            join_url=spec.join_url,
+            capacity=spec.capacity,
+        ),
+        actor_id=admin.id,
+    )
+    return True
+
+
+def _do_enrol(session: Session, user: User, step: Enrol, report: DemoReport) -> bool:
+    """Enrol in the demo's offering (a place, or the waitlist) unless already in it."""
+    from lms.clock import today
+    from lms.offerings.enrolment import enrol, live_enrolment
+
+    offering_id = _session_id(session, step.code, step.starts_on, "")
+    if offering_id is None or live_enrolment(session, user.id, offering_id) is not None:
+        return False
+    if today(session) >= step.starts_on:
+        report.skipped.add(f"enrolments in the {step.code} offering of {step.starts_on} (it began)")
+        return False
+    enrol(session, user_id=user.id, offering_id=offering_id)
+    return True
+
+
 def _do_apply(
     session: Session, user: User, step: Apply, reviewer: User, screening_key: str | None
 ) -> bool:
@@ -735,6 +813,7 @@ def create_demo_data(
     reviewer = staff["reviewer@example.org"]
     _ensure_person(session, FRESH_CLINICIAN, passwords, admin, report)
     report.steps_done += int(_ensure_session(session, SMALL_GROUP, admin))
+    report.steps_done += int(_ensure_offering(session, MODULE_3, admin))
     for person in CLINICIANS:
         user = _ensure_person(session, person, passwords, admin, report)
         for step in person.steps:
@@ -744,6 +823,8 @@ def create_demo_data(
                 done = _do_revoke(session, user, step, instructor)
             elif isinstance(step, Equivalent):
                 done = _do_equivalent(session, user, step, instructor, evidence_dir)
+            elif isinstance(step, Enrol):
+                done = _do_enrol(session, user, step, report)
             elif screening_key:
                 done = _do_apply(session, user, step, reviewer, screening_key)
             else:

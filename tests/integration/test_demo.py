@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User
 from lms.auth.services import authenticate, find_user_by_email
+from lms.catalog.models import CatalogItem, ItemKind, Offering
 from lms.db import Base
 from lms.demo import CLINICIANS, PASSWORD_FILE, STAFF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
@@ -221,4 +222,31 @@ def test_without_a_screening_key_applications_are_skipped_and_said_so(
     result = run_demo(app)
     assert result.exit_code == 0, result.output
     assert "LMS_SCREENING_KEY is not set" in result.output
-    assert row_counts(session)[Enrolment.__tablename__] == 0
+    # Module enrolments carry no health data and are made; retreat applications are not.
+    kinds = session.execute(
+        select(CatalogItem.kind, func.count())
+        .select_from(Enrolment)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        .group_by(CatalogItem.kind)
+    ).all()
+    assert dict(kinds) == {ItemKind.CORE_MODULE: 4}
+
+
+def test_the_demo_module_offering_has_three_places_taken_and_one_waiting(
+    app: Flask, session: Session
+) -> None:
+    from lms.offerings.models import Enrolment, EnrolmentStatus
+
+    assert run_demo(app).exit_code == 0
+    m3 = session.scalar(
+        select(Offering)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        .where(CatalogItem.code == "M3")
+    )
+    assert m3.join_url and len(m3.days) == 2 and all(d.starts_at for d in m3.days)
+    statuses = sorted(
+        session.scalars(select(Enrolment.status).where(Enrolment.offering_id == m3.id))
+    )
+    assert statuses.count(EnrolmentStatus.ENROLLED) == 3
+    assert statuses.count(EnrolmentStatus.WAITLISTED) == 1
