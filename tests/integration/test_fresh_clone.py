@@ -174,6 +174,33 @@ def check_import(clone: Clone) -> None:
     ) == [("2025-03-14",)]
 
 
+def check_enrolments_import(clone: Clone) -> None:
+    """A shop export with an unknown address changes nothing; a good one enrols (the demo's
+    Module 3 is full, so the newcomer waits)."""
+    ((offering,),) = clone.query(
+        "SELECT o.id FROM offerings o JOIN catalog_items i ON i.id = o.item_id WHERE i.code = 'M3'"
+    )
+    before = clone.query("SELECT count(*) FROM enrolments")
+    (clone.root / "shop.csv").write_text(
+        "email,enrolled_on\ndaniel.okafor@example.org,2026-11-20\nnobody@example.org,2026-11-21\n"
+    )
+    refused = clone.run(
+        ".venv/bin/flask", "--app", "wsgi", "lms", "enrolments", "import", "shop.csv",
+        "--offering", str(offering), ok=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "line 3: nobody@example.org" in refused.stderr
+    assert clone.query("SELECT count(*) FROM enrolments") == before
+    (clone.root / "shop.csv").write_text(
+        "email,enrolled_on\ndaniel.okafor@example.org,2026-11-20\n"
+    )
+    output = clone.flask("lms", "enrolments", "import", "shop.csv", "--offering", str(offering))
+    assert "0 enrolled, 1 waitlisted" in output
+    assert clone.query(
+        "SELECT e.status, e.source FROM enrolments e JOIN users u ON u.id = e.user_id "
+        "WHERE u.email = 'daniel.okafor@example.org'"
+    ) == [("waitlisted", "import")]
+
+
 def check_progress(clone: Clone) -> None:
     """check finds the standings right; rebuild and refresh run clean."""
     assert "match their history" in clone.flask("lms", "progress", "check")
@@ -277,6 +304,7 @@ STEPS: dict[str, Callable[[Clone], None]] = {
     "`lms jobs sweep`": check_sweep,
     "`lms jobs worker [--workers N] [--worker-type process\\|thread]`": check_worker,
     "`lms demo`": check_demo,
+    "`lms enrolments import FILE.csv --offering ID`": check_enrolments_import,
     "`db upgrade [REVISION]`": check_db,
     "`db downgrade REVISION`": check_db,
 }
@@ -332,6 +360,7 @@ LANES: tuple[list[Callable[[Clone], None]], ...] = (
         check_digest,
         check_purge,
         check_demo,
+        check_enrolments_import,
     ],
     [
         check_import,
