@@ -23,6 +23,7 @@ from lms.catalog.models import (
     CatalogItem,
     ItemKind,
     Offering,
+    OfferingFormat,
     ProgrammeSetting,
 )
 from lms.catalog.offering_specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
@@ -188,7 +189,7 @@ def all_names(session: Session) -> dict[str, rules.ItemName]:
 
 
 def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[Offering]]:
-    """Active sessions of active retreats starting on or after `on`, by item id (one query)."""
+    """Listed offerings of active items starting on or after `on`, by item id (one query)."""
     rows = session.scalars(
         select(Offering)
         .join(Offering.item)
@@ -804,7 +805,7 @@ def _deactivation_refused(code: str, dependants: list[str]) -> str:
 
 @dataclass(frozen=True)
 class SessionView:
-    """A retreat session as pages show it."""
+    """An offering (a retreat's session, a module's dated run) as catalogue pages show it."""
 
     starts_on: date
     ends_on: date
@@ -812,6 +813,8 @@ class SessionView:
     capacity: int
     enrolment_deadline: date | None
     active: bool
+    id: int = 0
+    online: bool = False
 
 
 @dataclass(frozen=True)
@@ -884,7 +887,14 @@ def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> 
 def _session_view(row: Offering) -> SessionView:
     """Plain values for one session."""
     return SessionView(
-        row.starts_on, row.ends_on, row.location, row.capacity, row.enrolment_deadline, row.active
+        row.starts_on,
+        row.ends_on,
+        row.location,
+        row.capacity,
+        row.enrolment_deadline,
+        row.active,
+        id=row.id,
+        online=row.format == OfferingFormat.LIVE_ONLINE,
     )
 
 
