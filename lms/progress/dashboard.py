@@ -24,6 +24,7 @@ from lms.clock import today
 from lms.db import read, utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
+from lms.offerings.models import EnrolmentStatus
 from lms.progress import tracking
 from lms.progress.facts import (
     Programme,
@@ -80,6 +81,7 @@ class ItemStatus:
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
     applied: bool = False  # retreats only: the person holds an application (not withdrawn)
     retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
+    enrolment: EnrolmentStatus | None = None  # modules: the most advanced live enrolment
 
     @property
     def is_open(self) -> bool:
@@ -252,9 +254,11 @@ def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
     if values is None:  # no row (yet): nothing is claimed open
         return ItemStatus(**base, state=ItemState.LOCKED)
     verdict = values.on(on)
-    retreat = None
+    retreat = enrolment = None
     if item.kind == ItemKind.RETREAT:
         retreat = retreat_state(verdict.state, verdict.met, values.application_status)
+    elif values.application_status:
+        enrolment = EnrolmentStatus(values.application_status)
     locked = verdict.state == ItemState.LOCKED
     return ItemStatus(
         **base,
@@ -267,6 +271,7 @@ def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
         pending_equivalency=values.pending_equivalency,
         applied=values.applied,
         retreat=retreat,
+        enrolment=enrolment,
     )
 
 

@@ -169,3 +169,22 @@ def test_an_admin_schedules_a_module_offering_with_hours_and_it_lists_for_clinic
     assert response.status_code == 302
     listing = _client(app, login, make_user(Role.CLINICIAN)).get("/offerings/").text
     assert "Module 3" in listing and "40 left" in listing
+
+
+def test_the_dashboard_shows_a_module_enrolment_from_the_standing_row(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, capacity=1)
+    first, second = _ready(make_user, session), _ready(make_user, session)
+    for person in (first, second):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+        session.commit()
+    row = _client(app, login, first).get("/").text
+    assert 'id="item-M2"' in row
+    m2 = row.split('id="item-M2"', 1)[1].split("</tr>", 1)[0]
+    assert ">Enrolled<" in m2
+    waiting = _client(app, login, second).get("/").text.split('id="item-M2"', 1)[1]
+    assert ">Waitlisted<" in waiting.split("</tr>", 1)[0]
+    m3 = row.split('id="item-M3"', 1)[1].split("</tr>", 1)[0]
+    assert "Find a date" in m3
