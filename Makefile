@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LMS_TEST_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: help install install-test run settings setup test lint format bench clean
+.PHONY: help install install-test page-checkers run settings setup test test-pages lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -57,6 +57,12 @@ run: setup  ## Set everything up, start the job consumer and serve on http://127
 test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and PostgreSQL
 	@bash tests/run-suite.sh
 
+page-checkers:  ## Install axe-core and the Nu Html Checker into .tools/ (once; make test does it)
+	@bash tests/install-page-checkers.sh
+
+test-pages: $(VENV)/.installed-test page-checkers  ## Only the accessibility, HTML and width checks of every page
+	LMS_TEST_BACKEND=sqlite $(BIN)/pytest -p no:cacheprovider tests/browser/test_pages_accessible.py
+
 lint: $(VENV)/.installed-test  ## ruff check + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -72,4 +78,4 @@ bench: $(VENV)/.installed-test  ## Measure speed against the targets (BENCH_DB=p
 	$(BIN)/python -m bench.run --db $(BENCH_DB) $(if $(filter-out 0,$(QUICK)),--quick)
 
 clean:  ## Remove the virtualenv and local data
-	rm -rf $(VENV) $(INSTANCE) .pytest_cache
+	rm -rf $(VENV) $(INSTANCE) .pytest_cache .tools

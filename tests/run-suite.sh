@@ -15,6 +15,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v zbarimg >/dev/null 2>&1 || need_apt+=(zbar-tools)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)  # runs the Nu Html Checker
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]} (Debian packages the tests drive)..."
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -23,6 +24,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "FAILED to install ${need_apt[*]}: the browser, QR and PDF tests need them." >&2
     exit 1
   fi
+fi
+
+# axe-core and the Nu Html Checker (npm registry, pinned) for the accessibility browser test;
+# once in .tools/ this touches no network.
+if ! bash tests/install-page-checkers.sh; then
+  echo "FAILED to install axe-core and vnu-jar into .tools/: the page checks need them." >&2
+  exit 1
 fi
 
 echo "== ruff"
@@ -49,8 +57,10 @@ run_pytest() {
   esac
 }
 
+# --dist loadgroup keeps the tests of one xdist_group on one worker: the page walk's four
+# tests share one walk of the site, made once (tests/browser/test_pages_accessible.py).
 echo "== pytest on SQLite"
-LMS_TEST_BACKEND=sqlite run_pytest SQLite
+LMS_TEST_BACKEND=sqlite run_pytest SQLite --dist loadgroup
 ran+=("SQLite")
 
 pg_url="${LMS_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"

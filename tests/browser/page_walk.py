@@ -1,0 +1,533 @@
+"""Walk every page of the demo site in Chromium, as a guest and as each demo role.
+
+The walk collects what test_pages_accessible.py judges: axe-core's critical and serious
+findings, every page's HTML as the server sent it (for the Nu Html Checker), and how wide
+each page is at 375 and 1,280 px. The pages come from `app.url_map` (every GET rule), their
+URL values from the demo data's real rows, plus the states a person meets only by doing
+something wrong: a failed sign-in, an empty registration, a bad verification code, forms
+sent with errors, a broken e-mailed link.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import select
+
+from lms.config import PROJECT_ROOT
+
+TOOLS = PROJECT_ROOT / ".tools" / "node_modules"
+AXE_SCRIPT = TOOLS / "axe-core" / "axe.min.js"
+VNU_JAR = TOOLS / "vnu-jar" / "build" / "dist" / "vnu.jar"
+INSTALLER = PROJECT_ROOT / "tests" / "install-page-checkers.sh"
+
+# WCAG 2.1 A and AA, plus axe's best practices; only what axe rates critical or serious fails.
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
+FAILING_IMPACTS = ("critical", "serious")
+PHONE, DESKTOP = 375, 1280
+HEIGHT = 800
+
+# GET routes that answer with something other than an HTML page, and why they are skipped.
+NOT_PAGES: dict[str, str] = {
+    "healthz": "a plain-text health check for load balancers",
+    "lms_assets.static": "stylesheets, scripts and icons",
+    "certificates.download": "a certificate PDF",
+    "certificates.transcript": "a transcript PDF",
+    "equivalency.evidence": "the uploaded evidence file (a PDF)",
+    "retreats.calendar": "an iCalendar file",
+    "retreats.roster_csv": "a CSV export",
+}
+
+# Which demo value fills a URL argument: per endpoint where one name means different things,
+# else per argument name. A new route whose argument is in neither fails the walk's test.
+VALUE_FOR_ENDPOINT: dict[tuple[str, str], str] = {
+    ("catalog.admin_item", "code"): "item_code",
+    ("catalog.admin_edit", "code"): "item_code",
+    ("certificates.verify", "code"): "certificate_code",
+    ("retreats.apply", "session_id"): "open_session_id",
+}
+VALUE_FOR_ARGUMENT: dict[str, str] = {
+    "user_id": "clinician_id",
+    "certificate_id": "certificate_id",
+    "request_id": "request_id",
+    "session_id": "full_session_id",
+    "application_id": "application_id",
+    "message_id": "message_id",
+    "event_id": "cohort_event_id",
+}
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who walks: a demo account (None: a guest) and the values that are theirs."""
+
+    key: str
+    email: str | None
+
+
+PERSONAS = (
+    Persona("guest", None),
+    Persona("new-clinician", "clinician@example.org"),  # nothing done yet: the empty states
+    Persona("clinician", "daniel.okafor@example.org"),  # credit, certificates, Level 1 open
+    Persona("instructor", "instructor@example.org"),
+    Persona("reviewer", "reviewer@example.org"),
+    Persona("admin", "admin@example.org"),
+)
+
+
+@dataclass
+class Walk:
+    """What the walk saw."""
+
+    pages: list[str] = field(default_factory=list)  # "persona endpoint-or-state url status"
+    reached: set[str] = field(default_factory=set)  # endpoints some persona saw with a 2xx
+    unfilled: list[str] = field(default_factory=list)  # routes no demo value can fill
+    axe: list[str] = field(default_factory=list)  # one line per failing rule and element
+    overflow: list[str] = field(default_factory=list)  # pages wider than the window
+    sources: dict[str, str] = field(default_factory=dict)  # file name -> HTML as served
+
+
+# ------------------------------------------------------------------------------- the demo world
+
+
+def build_world(app: Flask, password: str) -> dict[str, Any]:
+    """Create the demo data, plus a cohort mark, an invitation and a deletion request.
+
+    Returns the ids and codes the walk fills URLs with; per clinician persona, its own ids
+    under "<persona key>:<name>".
+    """
+    from lms.auth import services as auth_services
+    from lms.auth.models import Role
+    from lms.auth.privacy import request_deletion
+    from lms.auth.tokens import INVITATION, PASSWORD_RESET, account_fingerprint, make_token
+    from lms.catalog.models import Offering
+    from lms.certificates.models import Certificate
+    from lms.clock import today
+    from lms.db import db
+    from lms.demo import create_demo_data
+    from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+    from lms.mail.models import OutboxMessage
+    from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.progress.marking import record_cohort
+
+    with app.app_context():
+        session = db.session
+        create_demo_data(
+            session,
+            password=password,
+            evidence_dir=app.config["LMS_EVIDENCE_DIR"],
+            screening_key=app.config["LMS_SCREENING_KEY"],
+        )
+        db.commit()
+
+        def user(email: str) -> Any:
+            """The demo account with that address."""
+            found = auth_services.find_user_by_email(session, email)
+            assert found is not None, email
+            return found
+
+        admin, instructor = user("admin@example.org"), user("instructor@example.org")
+        priya, daniel = user("priya.raman@example.org"), user("daniel.okafor@example.org")
+        cohort = record_cohort(
+            session,
+            user_ids=[user(e).id for e in ("sofia.marquez@example.org", "hannah.cho@example.org")],
+            item_code="M3",
+            completed_on=today() - timedelta(days=3),
+            actor_id=instructor.id,
+        )
+        invitee = auth_services.invite_staff(
+            session,
+            email="new.instructor@example.org",
+            name="Noor Instructor",
+            roles={Role.INSTRUCTOR},
+            actor=admin,
+        )
+        request_deletion(session, user("rachel.stein@example.org"))
+        db.commit()
+
+        def first(query: Any) -> Any:
+            """The first row a query finds (it must find one)."""
+            found = session.scalars(query.limit(1)).first()
+            assert found is not None, str(query)
+            return found
+
+        certificate = first(
+            select(Certificate).where(Certificate.user_id == priya.id).order_by(Certificate.id)
+        )
+        offerings = session.scalars(select(Offering).order_by(Offering.id)).all()
+        full = next(o for o in offerings if o.capacity == 2)  # the demo's small group
+        applied = set(session.scalars(select(Enrolment.offering_id)))
+        open_session = next(
+            o
+            for o in offerings
+            if o.item_id == full.item_id
+            and o.id not in applied
+            and o.enrolment_deadline is not None
+            and o.enrolment_deadline >= today(session)
+        )
+        pending = first(
+            select(EquivalencyRequest)
+            .where(EquivalencyRequest.status == EquivalencyStatus.PENDING)
+            .order_by(EquivalencyRequest.id)
+        )
+        own_request = first(
+            select(EquivalencyRequest)
+            .where(EquivalencyRequest.user_id == daniel.id)
+            .order_by(EquivalencyRequest.id)
+        )
+        fresh = user("clinician@example.org")
+        return {
+            "clinician_id": priya.id,
+            "certificate_id": certificate.id,
+            "certificate_code": certificate.code,
+            "item_code": "RETREAT-ADV",
+            "request_id": pending.id,
+            "full_session_id": full.id,
+            "open_session_id": open_session.id,
+            "application_id": first(
+                select(Enrolment)
+                .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
+                .order_by(Enrolment.id)
+            ).id,
+            "message_id": first(select(OutboxMessage).order_by(OutboxMessage.id.desc())).id,
+            "cohort_event_id": cohort.event_id,
+            "clinician:clinician_id": daniel.id,
+            "clinician:request_id": own_request.id,
+            "new-clinician:clinician_id": fresh.id,
+            "reset_token": make_token(
+                PASSWORD_RESET, {"u": fresh.id, "f": account_fingerprint(fresh)}
+            ),
+            "invitation_token": make_token(
+                INVITATION, {"u": invitee.id, "f": account_fingerprint(invitee)}
+            ),
+        }
+
+
+# ------------------------------------------------------------------------------- the pages
+
+
+def page_routes(app: Flask) -> list[tuple[str, tuple[str, ...]]]:
+    """(endpoint, URL arguments) of every GET rule that answers with a page, sorted."""
+    routes = {
+        rule.endpoint: tuple(sorted(rule.arguments))
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and rule.endpoint not in NOT_PAGES
+    }
+    return sorted(routes.items())
+
+
+def url_for_persona(
+    app: Flask, endpoint: str, arguments: tuple[str, ...], persona: Persona, world: dict
+) -> str | None:
+    """The URL the persona visits for an endpoint; None when an argument has no demo value."""
+    from flask import url_for
+
+    values = {}
+    for argument in arguments:
+        name = VALUE_FOR_ENDPOINT.get((endpoint, argument)) or VALUE_FOR_ARGUMENT.get(argument)
+        if name is None:
+            return None
+        values[argument] = world.get(f"{persona.key}:{name}", world[name])
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+# ------------------------------------------------------------------------------- the checks
+
+
+class Checker:
+    """One browser page per persona that checks whatever state it is left in."""
+
+    def __init__(self, page: Any, persona: Persona, walk: Walk, axe_source: str) -> None:
+        """Watch the page's documents: the last one is the HTML the checks judge."""
+        self.page, self.persona, self.walk, self.axe_source = page, persona, walk, axe_source
+        self.document: Any = None
+        page.on("response", self._note_document)
+
+    def _note_document(self, response: Any) -> None:
+        """Keep the main frame's latest document response that is not a redirect."""
+        request = response.request
+        if (
+            request.is_navigation_request()
+            and request.frame == self.page.main_frame
+            and not 300 <= response.status < 400
+        ):
+            self.document = response
+
+    def goto(self, url: str) -> int:
+        """Open a URL; the status of the page it ends on."""
+        self.document = None
+        self.page.goto(url)
+        return self.document.status if self.document else 0
+
+    def submit(self, button: str) -> None:
+        """Press a form's button by its name (browser validation off) and wait for the page."""
+        self.page.evaluate(
+            "() => document.querySelectorAll('form').forEach(f => f.noValidate = true)"
+        )
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name=button, exact=True).first.click()
+
+    def check(self, name: str) -> None:
+        """Run axe, keep the HTML, measure both widths of the page as it is now."""
+        page, walk = self.page, self.walk
+        assert self.document is not None, f"{name}: no page was loaded"
+        url = urlsplit(page.url)
+        where = f"{self.persona.key} · {name} ({url.path}{'?' + url.query if url.query else ''})"
+        walk.pages.append(f"{where} {self.document.status}")
+        walk.sources[f"{len(walk.sources):03d}-{self.persona.key}-{name}.html"] = (
+            self.document.text()
+        )
+        page.evaluate(self.axe_source)  # page.evaluate is not subject to the page's CSP
+        found = page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {
+                    runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    targets: v.nodes.map(n => n.target.join(" "))}));
+            }""",
+            list(AXE_TAGS),
+        )
+        for violation in found:
+            if violation["impact"] in FAILING_IMPACTS:
+                walk.axe.extend(
+                    f"{where}: {violation['id']} [{violation['impact']}] {target}"
+                    f" — {violation['help']}"
+                    for target in violation["targets"]
+                )
+        for width in (DESKTOP, PHONE):
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            scroll, inner = page.evaluate(
+                "() => [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            if scroll > inner:
+                walk.overflow.append(f"{where} at {width} px: {scroll} px wide")
+        page.set_viewport_size({"width": DESKTOP, "height": HEIGHT})
+
+
+def sign_in(checker: Checker, email: str, password: str) -> None:
+    """Use the real sign-in form."""
+    page = checker.page
+    checker.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert urlsplit(page.url).path != "/login", f"{email} could not sign in"
+
+
+# ------------------------------------------------------------------------------- error states
+
+
+def _failed_sign_in(checker: Checker, world: dict) -> None:
+    """A wrong password."""
+    checker.goto("/login")
+    checker.page.get_by_label("E-mail").fill("clinician@example.org")
+    checker.page.get_by_label("Password").fill("not the password at all")
+    checker.submit("Sign in")
+
+
+def _empty_registration(checker: Checker, world: dict) -> None:
+    """The registration form sent empty."""
+    checker.goto("/register")
+    checker.submit("Create account")
+
+
+def _bad_verification_code(checker: Checker, world: dict) -> None:
+    """A code that matches no certificate."""
+    checker.goto("/verify")
+    checker.page.get_by_label("Verification code").fill("NOPE-NOPE-NOPE")
+    checker.submit("Check code")
+
+
+def _reset_link(checker: Checker, world: dict) -> None:
+    """An e-mailed reset link opened: the new-password form."""
+    checker.goto(f"/reset-password#{world['reset_token']}")
+    checker.page.get_by_label("Repeat new password").wait_for()
+
+
+def _reset_form_with_errors(checker: Checker, world: dict) -> None:
+    """The new-password form sent empty."""
+    checker.submit("Save the new password")
+
+
+def _broken_link(checker: Checker, world: dict) -> None:
+    """An e-mailed link whose code was cut off."""
+    checker.goto("/reset-password#not-a-real-code")
+    checker.page.get_by_role("heading", name="This link cannot be used").wait_for()
+
+
+def _invitation_link(checker: Checker, world: dict) -> None:
+    """An invited member of staff opens their link."""
+    checker.goto(f"/invitation#{world['invitation_token']}")
+    checker.page.get_by_label("Repeat new password").wait_for()
+
+
+def _unknown_page(checker: Checker, world: dict) -> None:
+    """A URL that does not exist."""
+    checker.goto("/no-such-page")
+
+
+def _wrong_current_password(checker: Checker, world: dict) -> None:
+    """The password form on the account page with a wrong current password."""
+    checker.goto("/account")
+    form = checker.page.locator(
+        "form", has=checker.page.get_by_role("button", name="Change password")
+    )
+    current, new, repeat = form.locator("input[type=password]").all()
+    current.fill("not my password")
+    new.fill("a new password here")
+    repeat.fill("another one entirely")
+    checker.submit("Change password")
+
+
+def _empty_credit_request(checker: Checker, world: dict) -> None:
+    """A request for credit sent empty."""
+    checker.goto("/equivalency/new")
+    checker.submit("Send request")
+
+
+def _empty_application(checker: Checker, world: dict) -> None:
+    """A retreat application sent without its screening answers."""
+    checker.goto(f"/retreats/sessions/{world['open_session_id']}/apply")
+    checker.submit("Send application")
+
+
+def _empty_cohort(checker: Checker, world: dict) -> None:
+    """A cohort mark with nobody ticked."""
+    checker.goto("/mark")
+    checker.submit("Record completions")
+
+
+def _empty_session(checker: Checker, world: dict) -> None:
+    """A new retreat session sent empty."""
+    checker.goto("/retreats/sessions/new")
+    checker.submit("Save session")
+
+
+def _empty_invitation(checker: Checker, world: dict) -> None:
+    """A staff invitation sent empty."""
+    checker.goto("/admin/invite")
+    checker.submit("Send invitation")
+
+
+State = Callable[[Checker, dict], None]
+# persona key -> (state name, how to reach it), walked in order after the persona's pages.
+STATES: dict[str, tuple[tuple[str, State], ...]] = {
+    "guest": (
+        ("failed-sign-in", _failed_sign_in),
+        ("empty-registration", _empty_registration),
+        ("bad-verification-code", _bad_verification_code),
+        ("broken-link", _broken_link),  # before a good link: a kept code would open it
+        ("reset-link", _reset_link),
+        ("reset-form-with-errors", _reset_form_with_errors),
+        ("invitation-link", _invitation_link),
+        ("unknown-page", _unknown_page),
+    ),
+    "clinician": (
+        ("wrong-current-password", _wrong_current_password),
+        ("empty-credit-request", _empty_credit_request),
+        ("empty-application", _empty_application),
+    ),
+    "instructor": (("empty-cohort", _empty_cohort),),
+    "admin": (("empty-session", _empty_session), ("empty-invitation", _empty_invitation)),
+}
+
+
+# ------------------------------------------------------------------------------- the walk
+
+
+def walk_site(app: Flask, browser: Any, base_url: str, world: dict, password: str) -> Walk:
+    """Visit every page and state as every persona; one browser context per persona."""
+    walk = Walk()
+    routes = page_routes(app)
+    axe_source = AXE_SCRIPT.read_text(encoding="utf-8")
+    denied_seen: set[int] = set()
+    for persona in PERSONAS:
+        context = browser.new_context(
+            base_url=base_url, viewport={"width": DESKTOP, "height": HEIGHT}
+        )
+        context.set_default_timeout(15_000)
+        try:
+            checker = Checker(context.new_page(), persona, walk, axe_source)
+            if persona.email:
+                sign_in(checker, persona.email, password)
+            seen: set[str] = set()
+            for endpoint, arguments in routes:
+                url = url_for_persona(app, endpoint, arguments, persona, world)
+                if url is None:
+                    if persona.key == "guest":
+                        missing = [a for a in arguments if _value_name(endpoint, a) is None]
+                        walk.unfilled.append(f"{endpoint}: no demo value for {missing}")
+                    continue
+                status = checker.goto(url)
+                landed = urlsplit(checker.page.url).path
+                if 200 <= status < 300 and landed == urlsplit(url).path:
+                    walk.reached.add(endpoint)
+                elif status >= 400:
+                    if status in denied_seen:
+                        continue  # one error page per status is enough
+                    denied_seen.add(status)
+                if landed in seen:
+                    continue  # redirected to a page this persona has checked
+                seen.add(landed)
+                checker.check(endpoint)
+            for name, reach in STATES.get(persona.key, ()):
+                reach(checker, world)
+                checker.check(name)
+        finally:
+            context.close()
+    return walk
+
+
+def _value_name(endpoint: str, argument: str) -> str | None:
+    """The demo value's name for a URL argument, None when there is none."""
+    return VALUE_FOR_ENDPOINT.get((endpoint, argument)) or VALUE_FOR_ARGUMENT.get(argument)
+
+
+def install_checkers() -> None:
+    """Make sure axe-core and vnu are in .tools/ (a no-op once installed)."""
+    subprocess.run(["bash", str(INSTALLER)], check=True)
+
+
+def nu_errors(sources: dict[str, str], folder: Path) -> list[str]:
+    """Every error the Nu Html Checker reports over the pages, in one Java run."""
+    for name, html in sources.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    result = subprocess.run(
+        [
+            "java",
+            "-Xss1m",
+            "-jar",
+            str(VNU_JAR),
+            "--errors-only",
+            "--exit-zero-always",
+            "--format",
+            "json",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    return list(_describe(messages))
+
+
+def _describe(messages: list[dict]) -> Iterator[str]:
+    """One line per error: file, line, message and the code around it."""
+    for message in messages:
+        if message.get("type") in ("error", "non-document-error"):
+            name = Path(urlsplit(message.get("url", "")).path).name
+            extract = " ".join(message.get("extract", "").split())
+            yield f"{name}:{message.get('lastLine', '?')}: {message['message']} [{extract}]"
