@@ -6,6 +6,10 @@ a one-line field (StringField, EmailField, SearchField, HiddenField) is trimmed 
 as single-line text; a TextAreaField as multi-line text; a DateField must fall in 1900-2100.
 Passwords are left exactly as typed. A field's own Length(max=...) bounds it; without one,
 lms.validation's default bound applies.
+
+Two things of markup the same way, for valid HTML that assistive technology can rely on: hidden
+inputs (the CSRF token) carry no id, so pages with several forms repeat none, and a required
+single select starts on an empty "Choose…" option (PromptingSelect).
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from typing import Any
 
 import wtforms
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from markupsafe import Markup
+from wtforms import (
+    DateField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select
 
 from lms import validation
 
@@ -86,16 +98,52 @@ def shared_checks(field_class: type, validators: list[Any]) -> tuple[list[Any], 
     return [], []
 
 
+PLACEHOLDER_CHOICE = "Choose…"
+
+
+class PromptingSelect(Select):
+    """A one-choice select that, when required, starts on an empty "Choose…" option.
+
+    HTML asks it of a required select (its first option must be empty, or the browser's
+    required check can never fail), and the person picks a module or a retreat on purpose
+    instead of sending whatever happened to come first. A choice already made stays selected.
+    """
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        """The select, with the empty first option when it is required and lacks one."""
+        html = super().__call__(field, **kwargs)
+        required = kwargs.get("required", getattr(field.flags, "required", False))
+        choices = list(field.iter_choices())
+        if self.multiple or not required or (choices and choices[0].value == ""):
+            return html
+        chosen = any(choice.selected for choice in choices)
+        prompt = Markup('<option value=""{}>{}</option>').format(
+            "" if chosen else Markup(" selected"), PLACEHOLDER_CHOICE
+        )
+        # The first ">" closes the <select> tag: attribute values have theirs escaped.
+        opening, options = html.split(">", 1)  # Markup parts: format keeps them as they are
+        return Markup("{}>{}{}").format(opening, prompt, options)
+
+
 class SharedChecksMeta:
     """Form Meta that binds the shared checks to every field as the form is built."""
 
     def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
-        """Bind the field with the shared validators and filters appended to its own."""
+        """Bind the field with the shared validators and filters appended to its own.
+
+        A single select gets PromptingSelect unless it names a widget of its own.
+        """
         if len(unbound_field.args) > 1:
             raise TypeError("pass a field's validators as validators=[...], not by position")
         validators = list(unbound_field.kwargs.get("validators") or [])
         filters = list(unbound_field.kwargs.get("filters") or [])
         extra_validators, extra_filters = shared_checks(unbound_field.field_class, validators)
+        if (
+            issubclass(unbound_field.field_class, SelectField)
+            and not issubclass(unbound_field.field_class, SelectMultipleField)
+            and "widget" not in unbound_field.kwargs
+        ):
+            options = {**options, "widget": PromptingSelect()}
         return unbound_field.bind(
             form=form,
             validators=validators + extra_validators,
@@ -108,6 +156,16 @@ class Form(FlaskForm):
     """A FlaskForm whose fields all carry the shared checks (CSRF as FlaskForm does it)."""
 
     Meta = SharedChecksMeta
+
+    def hidden_tag(self, *fields: Any) -> Markup:
+        """The form's hidden inputs (its CSRF token among them), written without an id.
+
+        Nothing labels or targets a hidden input, and with ids a page holding several forms
+        repeats id="csrf_token", which is invalid HTML.
+        """
+        chosen = [getattr(self, f) if isinstance(f, str) else f for f in fields] or list(self)
+        hidden = [f for f in chosen if isinstance(f.widget, HiddenInput)]
+        return Markup("\n").join(f(id=False) for f in hidden)
 
 
 class SubForm(wtforms.Form):

@@ -108,8 +108,11 @@ class ChangeEmailForm(Form):
         "New e-mail",
         validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)],
     )
+    # Its own id: the password form on the same page has a current_password field too.
     current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=200)]
+        "Current password",
+        validators=[DataRequired(), Length(max=200)],
+        id="email_current_password",
     )
 
 
