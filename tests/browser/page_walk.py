@@ -32,6 +32,14 @@ INSTALLER = PROJECT_ROOT / "tests" / "install-page-checkers.sh"
 # WCAG 2.1 A and AA, plus axe's best practices; only what axe rates critical or serious fails.
 AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
 FAILING_IMPACTS = ("critical", "serious")
+FOCUS_CONTRAST = 3.0  # WCAG 2.1 SC 1.4.11: a focus indicator against what is next to it
+
+# Reports controls without a visible focus and a missing skip link (see the file's header).
+FOCUS_SCRIPT = "\n".join(
+    line
+    for line in (Path(__file__).parent / "focus_check.js").read_text(encoding="utf-8").splitlines()
+    if not line.startswith("//")  # the header: page.evaluate wants the function alone
+)
 PHONE, DESKTOP = 375, 1280
 HEIGHT = 800
 
@@ -65,6 +73,37 @@ VALUE_FOR_ARGUMENT: dict[str, str] = {
 }
 
 
+# The outermost elements that stick out past the window's right edge: what to fix.
+WIDEST_SCRIPT = """() => {
+  const clipped = (el) => {
+    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement) {
+      if (getComputedStyle(n).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const out = (el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !clipped(el);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (typeof el.className === "string" && el.className.trim()
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+  const found = [...document.body.querySelectorAll("*")].filter(
+    (el) => out(el) && !out(el.parentElement));
+  return found.slice(0, 3).map((el) =>
+    `${name(el.parentElement)} > ${name(el)} ${Math.round(el.getBoundingClientRect().width)} px`
+  ).join("; ") || "no single element";
+}"""
+
+
+# Boxes inside the page that scroll sideways (a table cut off in its scroll box, say): the
+# page itself may fit, but a person still has to scroll to read them.
+SCROLL_BOXES_SCRIPT = """() => [...document.body.querySelectorAll("*")]
+  .filter((el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
+    && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.tagName.toLowerCase() +
+    (typeof el.className === "string" && el.className.trim()
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+    ` (${el.scrollWidth} px of content in ${el.clientWidth} px)`)"""
+
+
 @dataclass(frozen=True)
 class Persona:
     """Who walks: a demo account (None: a guest) and the values that are theirs."""
@@ -92,6 +131,7 @@ class Walk:
     unfilled: list[str] = field(default_factory=list)  # routes no demo value can fill
     axe: list[str] = field(default_factory=list)  # one line per failing rule and element
     overflow: list[str] = field(default_factory=list)  # pages wider than the window
+    focus: list[str] = field(default_factory=list)  # controls without a visible focus
     sources: dict[str, str] = field(default_factory=dict)  # file name -> HTML as served
 
 
@@ -304,13 +344,22 @@ class Checker:
                     f" — {violation['help']}"
                     for target in violation["targets"]
                 )
+        page.keyboard.press("Tab")  # keyboard use from here on: :focus-visible applies
+        walk.focus.extend(
+            f"{where}: {problem}" for problem in page.evaluate(FOCUS_SCRIPT, FOCUS_CONTRAST)
+        )
         for width in (DESKTOP, PHONE):
             page.set_viewport_size({"width": width, "height": HEIGHT})
             scroll, inner = page.evaluate(
                 "() => [document.documentElement.scrollWidth, window.innerWidth]"
             )
             if scroll > inner:
-                walk.overflow.append(f"{where} at {width} px: {scroll} px wide")
+                culprits = page.evaluate(WIDEST_SCRIPT)
+                walk.overflow.append(f"{where} at {width} px: {scroll} px wide ({culprits})")
+            walk.overflow.extend(
+                f"{where} at {width} px: {box} scrolls sideways"
+                for box in page.evaluate(SCROLL_BOXES_SCRIPT)
+            )
         page.set_viewport_size({"width": DESKTOP, "height": HEIGHT})
 
 

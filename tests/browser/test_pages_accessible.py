@@ -4,7 +4,9 @@ One walk (page_walk.py) visits every GET route of `app.url_map` and the error st
 persona, in Chromium, on the demo data; the tests below judge what it saw:
 - axe-core (WCAG 2.1 A/AA and best practice) finds no critical or serious violation;
 - the Nu Html Checker (vnu) finds no error in the HTML as the server sent it;
-- no page is wider than the window at 375 px (a phone) or at 1,280 px (a laptop).
+- no page is wider than the window at 375 px (a phone) or at 1,280 px (a laptop);
+- a keyboard user starts on a skip link, and every control shows a focus outline with 3:1
+  contrast against the background it is drawn on.
 axe-core and vnu come from the npm registry into .tools/ (tests/install-page-checkers.sh,
 which `make test` runs). All tests here share the walk: keep them in one xdist group.
 """
@@ -117,3 +119,8 @@ def test_every_page_is_valid_html_by_the_nu_checker(walk: Walk, tmp_path: Path):
 def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(walk: Walk):
     """Every page fits the window's width at 375 px and at 1,280 px."""
     assert not walk.overflow, f"{len(walk.overflow)} pages too wide:\n" + "\n".join(walk.overflow)
+
+
+def test_every_control_shows_its_focus_and_pages_start_with_a_skip_link(walk: Walk):
+    """Keyboard use: a visible skip link first, then a 3:1 focus outline on every control."""
+    assert not walk.focus, f"{len(walk.focus)} focus problems:\n" + "\n".join(walk.focus)
