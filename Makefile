@@ -60,8 +60,10 @@ test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and P
 page-checkers:  ## Install axe-core and the Nu Html Checker into .tools/ (once; make test does it)
 	@bash tests/install-page-checkers.sh
 
+# The page walk is a browser test: those run on SQLite.
+test-pages: export LMS_TEST_BACKEND = sqlite
 test-pages: $(VENV)/.installed-test page-checkers  ## Only the accessibility, HTML and width checks of every page
-	LMS_TEST_BACKEND=sqlite $(BIN)/pytest -p no:cacheprovider tests/browser/test_pages_accessible.py
+	$(BIN)/pytest -p no:cacheprovider tests/browser/test_pages_accessible.py
 
 lint: $(VENV)/.installed-test  ## ruff check + format check
 	$(BIN)/ruff check .
