@@ -14,12 +14,14 @@ import json
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from lms.config import PROJECT_ROOT
@@ -50,7 +52,8 @@ NOT_PAGES: dict[str, str] = {
     "certificates.download": "a certificate PDF",
     "certificates.transcript": "a transcript PDF",
     "equivalency.evidence": "the uploaded evidence file (a PDF)",
-    "retreats.calendar": "an iCalendar file",
+    "offerings.offering_ics": "an iCalendar file",
+    "offerings.my_ics": "an iCalendar file",
     "retreats.roster_csv": "a CSV export",
 }
 
@@ -61,6 +64,7 @@ VALUE_FOR_ENDPOINT: dict[tuple[str, str], str] = {
     ("catalog.admin_edit", "code"): "item_code",
     ("certificates.verify", "code"): "certificate_code",
     ("retreats.apply", "session_id"): "open_session_id",
+    ("offerings.people", "offering_id"): "full_session_id",
 }
 VALUE_FOR_ARGUMENT: dict[str, str] = {
     "user_id": "clinician_id",
@@ -70,6 +74,7 @@ VALUE_FOR_ARGUMENT: dict[str, str] = {
     "application_id": "application_id",
     "message_id": "message_id",
     "event_id": "cohort_event_id",
+    "offering_id": "module_offering_id",
 }
 
 
@@ -129,6 +134,7 @@ class Walk:
     pages: list[str] = field(default_factory=list)  # "persona endpoint-or-state url status"
     reached: set[str] = field(default_factory=set)  # endpoints some persona saw with a 2xx
     unfilled: list[str] = field(default_factory=list)  # routes no demo value can fill
+    not_html: list[str] = field(default_factory=list)  # routes that answered with no page
     axe: list[str] = field(default_factory=list)  # one line per failing rule and element
     overflow: list[str] = field(default_factory=list)  # pages wider than the window
     focus: list[str] = field(default_factory=list)  # controls without a visible focus
@@ -148,7 +154,8 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.auth.models import Role
     from lms.auth.privacy import request_deletion
     from lms.auth.tokens import INVITATION, PASSWORD_RESET, account_fingerprint, make_token
-    from lms.catalog.models import Offering
+    from lms.catalog.models import Offering, OfferingFormat
+    from lms.catalog.offerings import DaySpec
     from lms.certificates.models import Certificate
     from lms.clock import today
     from lms.db import db
@@ -156,6 +163,7 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
     from lms.mail.models import OutboxMessage
     from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.offerings.schedule import OfferingInput, create_offering
     from lms.progress.marking import record_cohort
 
     with app.app_context():
@@ -191,6 +199,22 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             actor=admin,
         )
         request_deletion(session, user("rachel.stein@example.org"))
+        starts = today(session) + timedelta(days=40)
+        module_offering = create_offering(
+            session,
+            item_code="M3",  # open to the clinician persona (Module 1 credited, Module 2 done)
+            data=OfferingInput(
+                days=(
+                    DaySpec(starts, time(9), time(17), Decimal("7")),
+                    DaySpec(starts + timedelta(days=1), time(9), time(13), Decimal("4")),
+                ),
+                capacity=12,
+                format=OfferingFormat.LIVE_ONLINE,
+                join_url="https://meet.example.org/module-3",
+                enrolment_deadline=starts - timedelta(days=7),
+            ),
+            actor_id=admin.id,
+        )
         db.commit()
 
         def first(query: Any) -> Any:
@@ -239,6 +263,7 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             ).id,
             "message_id": first(select(OutboxMessage).order_by(OutboxMessage.id.desc())).id,
             "cohort_event_id": cohort.event_id,
+            "module_offering_id": module_offering.id,
             "clinician:clinician_id": daniel.id,
             "clinician:request_id": own_request.id,
             "new-clinician:clinician_id": fresh.id,
@@ -457,10 +482,10 @@ def _empty_cohort(checker: Checker, world: dict) -> None:
     checker.submit("Record completions")
 
 
-def _empty_session(checker: Checker, world: dict) -> None:
-    """A new retreat session sent empty."""
-    checker.goto("/retreats/sessions/new")
-    checker.submit("Save session")
+def _empty_offering(checker: Checker, world: dict) -> None:
+    """A new offering (a module run or a retreat session) sent empty."""
+    checker.goto("/offerings/new")
+    checker.submit("Save offering")
 
 
 def _empty_invitation(checker: Checker, world: dict) -> None:
@@ -488,7 +513,7 @@ STATES: dict[str, tuple[tuple[str, State], ...]] = {
         ("empty-application", _empty_application),
     ),
     "instructor": (("empty-cohort", _empty_cohort),),
-    "admin": (("empty-session", _empty_session), ("empty-invitation", _empty_invitation)),
+    "admin": (("empty-offering", _empty_offering), ("empty-invitation", _empty_invitation)),
 }
 
 
@@ -518,7 +543,17 @@ def walk_site(app: Flask, browser: Any, base_url: str, world: dict, password: st
                         missing = [a for a in arguments if _value_name(endpoint, a) is None]
                         walk.unfilled.append(f"{endpoint}: no demo value for {missing}")
                     continue
-                status = checker.goto(url)
+                try:
+                    status = checker.goto(url)
+                except PlaywrightError as error:
+                    if "Download is starting" not in str(error):
+                        raise
+                    walk.not_html.append(f"{endpoint} ({url}): a download")
+                    continue
+                kind = checker.document.headers.get("content-type", "") if checker.document else ""
+                if not kind.startswith("text/html"):
+                    walk.not_html.append(f"{endpoint} ({url}): {kind or 'no response'}")
+                    continue
                 landed = urlsplit(checker.page.url).path
                 if 200 <= status < 300 and landed == urlsplit(url).path:
                     walk.reached.add(endpoint)

@@ -98,6 +98,7 @@ def test_every_get_route_is_walked_or_named_as_not_a_page(demo_app, walk: Walk):
     """A new route is checked automatically: it needs demo values and a persona who sees it."""
     endpoints = {rule.endpoint for rule in demo_app.url_map.iter_rules()}
     assert not walk.unfilled, "URL values missing in page_walk.py:\n" + "\n".join(walk.unfilled)
+    assert not walk.not_html, "not HTML pages: name them in NOT_PAGES:\n" + "\n".join(walk.not_html)
     unreached = [e for e, _ in page_routes(demo_app) if e not in walk.reached]
     assert not unreached, f"no persona of {[p.key for p in PERSONAS]} saw these pages: {unreached}"
     stale = sorted(set(NOT_PAGES) - endpoints)
