@@ -14,8 +14,7 @@ import json
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import time, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,7 +63,6 @@ VALUE_FOR_ENDPOINT: dict[tuple[str, str], str] = {
     ("catalog.admin_edit", "code"): "item_code",
     ("certificates.verify", "code"): "certificate_code",
     ("retreats.apply", "session_id"): "open_session_id",
-    ("offerings.people", "offering_id"): "full_session_id",
 }
 VALUE_FOR_ARGUMENT: dict[str, str] = {
     "user_id": "clinician_id",
@@ -154,8 +152,7 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.auth.models import Role
     from lms.auth.privacy import request_deletion
     from lms.auth.tokens import INVITATION, PASSWORD_RESET, account_fingerprint, make_token
-    from lms.catalog.models import Offering, OfferingFormat
-    from lms.catalog.offerings import DaySpec
+    from lms.catalog.models import CatalogItem, Offering
     from lms.certificates.models import Certificate
     from lms.clock import today
     from lms.db import db
@@ -163,7 +160,6 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
     from lms.mail.models import OutboxMessage
     from lms.offerings.models import Enrolment, EnrolmentStatus
-    from lms.offerings.schedule import OfferingInput, create_offering
     from lms.progress.marking import record_cohort
 
     with app.app_context():
@@ -199,22 +195,6 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             actor=admin,
         )
         request_deletion(session, user("rachel.stein@example.org"))
-        starts = today(session) + timedelta(days=40)
-        module_offering = create_offering(
-            session,
-            item_code="M3",  # open to the clinician persona (Module 1 credited, Module 2 done)
-            data=OfferingInput(
-                days=(
-                    DaySpec(starts, time(9), time(17), Decimal("7")),
-                    DaySpec(starts + timedelta(days=1), time(9), time(13), Decimal("4")),
-                ),
-                capacity=12,
-                format=OfferingFormat.LIVE_ONLINE,
-                join_url="https://meet.example.org/module-3",
-                enrolment_deadline=starts - timedelta(days=7),
-            ),
-            actor_id=admin.id,
-        )
         db.commit()
 
         def first(query: Any) -> Any:
@@ -263,7 +243,13 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             ).id,
             "message_id": first(select(OutboxMessage).order_by(OutboxMessage.id.desc())).id,
             "cohort_event_id": cohort.event_id,
-            "module_offering_id": module_offering.id,
+            # The demo's Module 3 run: enrolled people and a waitlist.
+            "module_offering_id": first(
+                select(Offering)
+                .join(Offering.item)
+                .where(CatalogItem.code == "M3")
+                .order_by(Offering.id)
+            ).id,
             "clinician:clinician_id": daniel.id,
             "clinician:request_id": own_request.id,
             "new-clinician:clinician_id": fresh.id,
