@@ -57,10 +57,8 @@ run_pytest() {
   esac
 }
 
-# --dist loadgroup keeps the tests of one xdist_group on one worker: the page walk's four
-# tests share one walk of the site, made once (tests/browser/test_pages_accessible.py).
 echo "== pytest on SQLite"
-LMS_TEST_BACKEND=sqlite run_pytest SQLite --dist loadgroup
+LMS_TEST_BACKEND=sqlite run_pytest SQLite
 ran+=("SQLite")
 
 pg_url="${LMS_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
