@@ -15,6 +15,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "lms.admin.views",
     "lms.equivalency.views",
     "lms.offerings.views",
+    "lms.offerings.attendance_views",
     "lms.retreats.views",
     "lms.certificates.views",
     "lms.auth.account_views",
