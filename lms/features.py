@@ -37,6 +37,7 @@ PRIVACY_MODULES: tuple[str, ...] = (
     "lms.progress.privacy",
     "lms.equivalency.privacy",
     "lms.retreats.privacy",
+    "lms.offerings.privacy",
     "lms.certificates.privacy",
     "lms.mail.privacy",
 )

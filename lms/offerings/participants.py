@@ -425,9 +425,7 @@ def match_row(
         subject_id=offering_id,
         person_id=people[enrolment_id].user_id if enrolment_id is not None else None,
         day=day.held_on,
-        row=row.id,
-        name=row.name,
-        email=row.email,
+        row=row.id,  # the row's name and address stay out of the log (guests' data)
         minutes=row.minutes,
         enrolment_id=enrolment_id,
         previous=before,
