@@ -124,6 +124,8 @@ def record_content(
         "provider_address": facts["provider_address"],
         "page_size": facts["page_size"],
         "ce_type": facts["ce_type"],
+        "signatory_name": facts["signatory_name"],
+        "signatory_title": facts["signatory_title"],
         "title": offering.item.title,
         "item_code": offering.item.code,
         "format": offering.format.label + (f", {where}" if where else ""),

@@ -17,14 +17,18 @@
     return form.elements[prefix + key];
   }
 
-  function show(cell) {
+  // Show what the server stored; a field typed into since it was sent keeps what is typed
+  // (its own change event saves it next, from the value stored now).
+  function show(cell, sent) {
     var td = form.querySelector('[data-cell="' + cell.key + '"]');
     var was = field("was-", cell.key);
     if (was) { was.value = cell.token; }
     var select = field("present-", cell.key);
-    if (select) { select.value = cell.choice; }
+    if (select && (!sent || select.value === sent["present-"])) { select.value = cell.choice; }
     var minutes = field("minutes-", cell.key);
-    if (minutes) { minutes.value = cell.minutes === null ? "" : String(cell.minutes); }
+    if (minutes && (!sent || minutes.value === sent["minutes-"])) {
+      minutes.value = cell.minutes === null ? "" : String(cell.minutes);
+    }
     var source = td && td.querySelector("[data-source]");
     if (source) { source.textContent = cell.source; }
   }
@@ -44,10 +48,14 @@
     if (busy[key]) { again[key] = true; return; }
     busy[key] = true;
     var data = new FormData();
+    var sent = {};
     data.append("csrf_token", form.elements.csrf_token.value);
     ["present-", "minutes-", "was-"].forEach(function (prefix) {
       var input = field(prefix, key);
-      if (input) { data.append(prefix + key, input.value); }
+      if (input) {
+        data.append(prefix + key, input.value);
+        sent[prefix] = input.value;
+      }
     });
     td.classList.remove("saved", "failed");
     td.classList.add("saving");
@@ -64,7 +72,9 @@
         finish(td, key, "failed");
         return;
       }
-      (result.body.cells || []).forEach(show);
+      (result.body.cells || []).forEach(function (cell) {
+        show(cell, cell.key === key ? sent : null);
+      });
       Object.keys(result.body.verdicts || {}).forEach(function (id) {
         var verdict = form.querySelector('[data-verdict="' + id + '"]');
         if (verdict) { verdict.textContent = result.body.verdicts[id]; }

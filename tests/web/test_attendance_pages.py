@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from attendance_support import enrol, held_offering, report
@@ -321,6 +323,8 @@ def test_the_attendance_record_is_a_pdf_naming_the_people_and_the_hours(
     response = _client(app, login, facilitator).get(f"/offerings/{offering.id}/attendance.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert response.headers["Cache-Control"] == "no-store"
+    if os.environ.get("LMS_SCREENSHOTS"):
+        (Path(os.environ["LMS_SCREENSHOTS"]) / "record.pdf").write_bytes(response.data)
     if shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True
