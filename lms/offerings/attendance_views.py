@@ -29,7 +29,7 @@ from lms.bounds import bounded_int
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, Forbidden, InvalidInput
-from lms.offerings import attendance, closing, participants, reports
+from lms.offerings import attendance, closing, participants, reports, sheet
 from lms.offerings.forms import PeriodForm, ReportForm
 
 bp = Blueprint("attendance", __name__, url_prefix="/offerings")
@@ -46,14 +46,14 @@ def _wants_json() -> bool:
 def _grid_page(offering_id: int, *, status: int = 200, typed: dict | None = None) -> tuple:
     """The grid page (with what was typed, when a save was refused, shown again)."""
     today = programme_today(db.session)
-    grid = attendance.attendance_grid(db.session, offering_id, viewer=current_user, today=today)
+    grid = sheet.attendance_grid(db.session, offering_id, viewer=current_user, today=today)
     return render_template(
         "offerings/attendance.html",
         grid=grid,
         typed=typed or {},
         upload=ReportForm(),
         result=closing.closing_result(db.session, offering_id) if grid.offering.closed_at else None,
-        verdict_text=attendance.verdict_text,
+        verdict_text=sheet.verdict_text,
     ), status
 
 
@@ -64,7 +64,7 @@ def grid(offering_id: int) -> tuple:
     return _grid_page(offering_id)
 
 
-def _cells() -> list[attendance.CellInput]:
+def _cells() -> list[sheet.CellInput]:
     """The cells the form carries (each has its drawn value in a `was-` field)."""
     cells = []
     for name in request.form:
@@ -76,11 +76,11 @@ def _cells() -> list[attendance.CellInput]:
             continue
         key = f"{match[1]}-{match[2]}"
         cells.append(
-            attendance.CellInput(
+            sheet.CellInput(
                 enrolment_id=enrolment_id,
                 day_id=day_id,
                 choice=request.form.get(f"present-{key}", ""),
-                minutes=attendance.parse_minutes(
+                minutes=sheet.parse_minutes(
                     request.form.get(f"minutes-{key}"), f"Row {len(cells) + 1}"
                 ),
                 was=request.form.get(name, ""),
@@ -109,7 +109,7 @@ def _typed() -> dict[str, tuple[str, str]]:
 def save(offering_id: int) -> WerkzeugResponse | tuple:
     """Save the cells changed since the page was drawn (one cell from the script, or all)."""
     try:
-        report = attendance.save_cells(db.session, offering_id, _cells(), actor=current_user)
+        report = sheet.save_cells(db.session, offering_id, _cells(), actor=current_user)
     except DomainError as error:
         db.rollback()
         if _wants_json():
@@ -132,7 +132,7 @@ def save(offering_id: int) -> WerkzeugResponse | tuple:
                 }
                 for c in [*report.saved, *report.current]
             ],
-            verdicts={str(k): attendance.verdict_text(v) for k, v in report.verdicts.items()},
+            verdicts={str(k): sheet.verdict_text(v) for k, v in report.verdicts.items()},
         )
     flash(report.message, "warning" if report.conflicts else "success")
     if report.conflicts:
@@ -239,7 +239,7 @@ def _download(body: bytes | str, filename: str, mimetype: str) -> Response:
 def roster_csv(offering_id: int) -> Response:
     """The offering's attendance and CE roster as CSV."""
     today = programme_today(db.session)
-    grid = attendance.attendance_grid(db.session, offering_id, viewer=current_user, today=today)
+    grid = sheet.attendance_grid(db.session, offering_id, viewer=current_user, today=today)
     return _download(
         reports.roster_csv(grid), reports.roster_filename(grid) + ".csv", "text/csv; charset=utf-8"
     )

@@ -24,7 +24,7 @@ from lms.certificates.context import format_date, format_hours, programme_facts
 from lms.certificates.models import Certificate
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
-from lms.offerings.attendance import AttendanceGrid, GridRow, attendance_grid
+from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
 from lms.progress.models import Completion, CompletionSource, awarded_hours
 
 RECORD_DESIGN = "attendance-record.html"

@@ -15,8 +15,8 @@ from lms.auth.models import Role
 from lms.catalog.models import OfferingStatus, ProgrammeSetting
 from lms.certificates.models import Certificate
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
-from lms.offerings import attendance, closing, participants
-from lms.offerings.attendance import CellInput, token
+from lms.offerings import closing, participants, sheet
+from lms.offerings.attendance import token
 from lms.offerings.models import (
     Attendance,
     AttendanceSource,
@@ -24,6 +24,7 @@ from lms.offerings.models import (
     ParticipantRow,
     ReportMatch,
 )
+from lms.offerings.sheet import CellInput
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
 from lms.signals import item_unlocked
 
@@ -75,7 +76,7 @@ def test_cells_save_present_absent_or_minutes_judged_by_the_share_and_are_audite
 ):
     offering, _, (ann, bo, cy) = held
     d1, d2 = offering.days
-    saved = attendance.save_cells(
+    saved = sheet.save_cells(
         session,
         offering.id,
         [
@@ -95,7 +96,7 @@ def test_cells_save_present_absent_or_minutes_judged_by_the_share_and_are_audite
         (cy.id, d2.id): (False, 300, manual),
     }
     assert len(saved.saved) == 4 and not saved.conflicts
-    assert "Does not meet" in attendance.verdict_text(saved.verdicts[cy.id])
+    assert "Does not meet" in sheet.verdict_text(saved.verdicts[cy.id])
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "attendance.recorded")
     ).all()
@@ -108,10 +109,10 @@ def test_a_cell_changed_by_someone_else_meanwhile_is_kept_and_untouched_cells_ar
 ):
     offering, _, (ann, bo, _) = held
     d1 = offering.days[0]
-    attendance.save_cells(session, offering.id, [cell(ann, d1, "present")], actor=admin)
+    sheet.save_cells(session, offering.id, [cell(ann, d1, "present")], actor=admin)
     session.commit()
     # The facilitator's page was drawn before the admin's save: Ann's cell read "not recorded".
-    result = attendance.save_cells(
+    result = sheet.save_cells(
         session,
         offering.id,
         [cell(ann, d1, "absent", was=":"), cell(bo, d1, "", None, was=":")],
@@ -131,14 +132,12 @@ def test_only_the_offerings_facilitators_and_admins_take_attendance_and_only_fro
     (ann,) = enrol(session, offering, [make_user(Role.CLINICIAN)], admin.id)
     today, tomorrow = offering.days
     with pytest.raises(Forbidden):
-        attendance.save_cells(session, offering.id, [cell(ann, today, "present")], actor=other)
+        sheet.save_cells(session, offering.id, [cell(ann, today, "present")], actor=other)
     session.rollback()
     with pytest.raises(Conflict, match="from that day on"):
-        attendance.save_cells(
-            session, offering.id, [cell(ann, tomorrow, "present")], actor=facilitator
-        )
+        sheet.save_cells(session, offering.id, [cell(ann, tomorrow, "present")], actor=facilitator)
     session.rollback()
-    attendance.save_cells(session, offering.id, [cell(ann, today, "present")], actor=admin)
+    sheet.save_cells(session, offering.id, [cell(ann, today, "present")], actor=admin)
     session.commit()
     assert len(marks(session)) == 1
 
@@ -147,7 +146,7 @@ def test_a_bad_cell_refuses_the_whole_save(session, held, facilitator):
     offering, _, (ann, bo, _) = held
     d1 = offering.days[0]
     with pytest.raises(InvalidInput, match="choose present, absent or nothing"):
-        attendance.save_cells(
+        sheet.save_cells(
             session,
             offering.id,
             [cell(ann, d1, "present"), cell(bo, d1, "maybe")],
@@ -156,9 +155,9 @@ def test_a_bad_cell_refuses_the_whole_save(session, held, facilitator):
     session.rollback()
     assert marks(session) == {}
     with pytest.raises(InvalidInput, match="from 0 to 1440"):
-        attendance.parse_minutes("2000", "Row 1")
+        sheet.parse_minutes("2000", "Row 1")
     with pytest.raises(NotFound):  # an enrolment of another offering is no cell of this one
-        attendance.save_cells(
+        sheet.save_cells(
             session,
             offering.id,
             [CellInput(999_999, d1.id, "present", None, ":")],
@@ -176,14 +175,14 @@ def test_the_grid_shows_enrolled_people_only_with_what_they_would_earn(
     (late,) = enrol(session, offering, [waiting], admin.id)
     assert late.status == EnrolmentStatus.WAITLISTED
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [cell(ann, d1, "present"), cell(ann, d2, "present"), cell(bo, d1, "present")],
         actor=facilitator,
     )
     session.commit()
-    grid = attendance.attendance_grid(session, offering.id, viewer=facilitator)
+    grid = sheet.attendance_grid(session, offering.id, viewer=facilitator)
     assert [r.enrolment.user.name for r in grid.rows] == ["Ann Lee", "Bo Chen", "Cy Diaz"]
     verdicts = {r.enrolment.id: r.verdict for r in grid.rows}
     assert verdicts[ann.id].met and verdicts[ann.id].ce_hours == Decimal("8")
@@ -196,7 +195,7 @@ def test_retreat_offerings_have_no_attendance_grid(session, catalog, admin, faci
 
     retreat = add_session(session)
     with pytest.raises(NotFound, match="retreat's roster"):
-        attendance.attendance_grid(session, retreat.id, viewer=admin)
+        sheet.attendance_grid(session, retreat.id, viewer=admin)
     with pytest.raises(NotFound):
         closing.close_offering(session, retreat.id, actor=admin)
 
@@ -260,14 +259,14 @@ def test_cells_typed_by_hand_survive_a_report_and_an_emptied_cell_goes_back_to_t
 ):
     offering, people, (ann, bo, _) = held
     d1 = offering.days[0]
-    attendance.save_cells(session, offering.id, [cell(ann, d1, "present", 60)], actor=admin)
+    sheet.save_cells(session, offering.id, [cell(ann, d1, "present", 60)], actor=admin)
     session.commit()
     text = report(("Ann", people[0].email, 30), ("Bo", people[1].email, 410), on=d1.held_on)
     result = participants.import_report(session, offering.id, d1.id, text, actor=facilitator)
     session.commit()
     assert result.kept == ["Ann Lee"]
     assert marks(session)[(ann.id, d1.id)] == (True, 60, AttendanceSource.MANUAL)
-    attendance.save_cells(
+    sheet.save_cells(
         session, offering.id, [cell(ann, d1, "", None, was=token(True, 60))], actor=facilitator
     )
     session.commit()
@@ -332,7 +331,7 @@ def test_closing_records_completions_for_who_met_the_policy_and_unlocks_at_once(
 ):
     offering, people, (ann, bo, cy) = held
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [
@@ -396,7 +395,7 @@ def test_closing_records_completions_for_who_met_the_policy_and_unlocks_at_once(
         closing.close_offering(session, offering.id, actor=facilitator)
     session.rollback()
     with pytest.raises(Conflict, match="closed"):
-        attendance.save_cells(session, offering.id, [cell(cy, d1, "present")], actor=facilitator)
+        sheet.save_cells(session, offering.id, [cell(cy, d1, "present")], actor=facilitator)
 
 
 def catalog_id(session, code):
@@ -420,7 +419,7 @@ def test_partial_credit_awards_the_hours_of_the_days_attended_as_the_one_ce_fact
     person = make_user(Role.CLINICIAN)
     (mine,) = enrol(session, offering, [person], admin.id)
     d1, d2, d3 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [cell(mine, d1, "present"), cell(mine, d2, "absent"), cell(mine, d3, "present")],
@@ -453,7 +452,7 @@ def test_without_partial_credit_a_missed_day_earns_no_completion(session, held, 
     set_partial_credit(session, False)
     offering, people, (ann, _, _) = held
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session, offering.id, [cell(ann, d1, "present"), cell(ann, d2, "absent")], actor=facilitator
     )
     session.commit()
@@ -472,7 +471,7 @@ def test_someone_who_completed_the_item_before_keeps_that_record_and_reads_atten
     complete(session, people[0].id, "M1")
     earlier = session.scalar(select(Completion.id).where(Completion.user_id == people[0].id))
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [cell(ann, d1, "present"), cell(ann, d2, "present")],

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from lms.auth.models import Role
 from lms.auth.privacy import carry_out_deletion, export_personal_data, request_deletion
-from lms.offerings import attendance, participants
-from lms.offerings.attendance import CellInput
+from lms.offerings import participants, sheet
 from lms.offerings.models import Attendance, ParticipantRow
+from lms.offerings.sheet import CellInput
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def taken(session, catalog, make_user):
     person = make_user(Role.CLINICIAN, name="Nora Quist")
     (mine,) = enrol(session, offering, [person], admin.id)
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session, offering.id, [CellInput(mine.id, d1.id, "present", 410, ":")], actor=admin
     )
     text = report(("Nora Q", person.email, 380), ("Nora's phone", "", 20), on=d2.held_on)

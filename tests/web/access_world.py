@@ -85,11 +85,11 @@ def build(app: Flask) -> dict[str, Any]:
     from lms.clock import today as programme_today
     from lms.equivalency.services import RequestInput, submit_request
     from lms.mail.models import Notification, OutboxMessage
-    from lms.offerings.attendance import CellInput, save_cells
     from lms.offerings.enrolment import enrol_user
     from lms.offerings.models import ParticipantRow
     from lms.offerings.participants import import_report
     from lms.offerings.schedule import OfferingInput, create_offering
+    from lms.offerings.sheet import CellInput, save_cells
     from lms.progress.models import CompletionSource
     from lms.progress.services import record_cohort, record_completion
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput

@@ -17,9 +17,9 @@ from certificates_support import counting_queries
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
-from lms.offerings import attendance
-from lms.offerings.attendance import CellInput
+from lms.offerings import sheet
 from lms.offerings.models import Attendance, EnrolmentStatus, ParticipantRow
+from lms.offerings.sheet import CellInput
 from lms.progress.models import Completion
 
 JSON = {"Accept": "application/json"}
@@ -225,7 +225,7 @@ def test_closing_from_the_page_records_completions_and_lists_who_missed_what(
 ):
     offering, people, (ann, bo) = held
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [
@@ -261,7 +261,7 @@ def test_the_roster_csv_is_formula_safe_and_carries_licences_days_minutes_and_ho
     )
     (mine,) = enrol(session, offering, [evil], admin.id)
     d1, d2 = offering.days
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [
@@ -313,7 +313,7 @@ def test_the_attendance_record_is_a_pdf_naming_the_people_and_the_hours(
     app, login, session, held, facilitator
 ):
     offering, _, (ann, _) = held
-    attendance.save_cells(
+    sheet.save_cells(
         session,
         offering.id,
         [CellInput(ann.id, offering.days[0].id, "present", 400, ":")],
@@ -340,7 +340,7 @@ def test_ce_awards_of_a_period_list_every_award_with_what_boards_ask_for(
 
     offering, people, (ann, _) = held
     for day in offering.days:
-        attendance.save_cells(
+        sheet.save_cells(
             session,
             offering.id,
             [CellInput(ann.id, day.id, "present", None, ":")],
@@ -400,7 +400,7 @@ def test_the_grid_of_sixty_runs_as_many_queries_as_the_grid_of_three(
         d1, d2 = offering.days
         cells = [CellInput(e.id, d1.id, "present", 400, ":") for e in made]
         cells += [CellInput(e.id, d2.id, "absent", None, ":") for e in made[: count // 2]]
-        attendance.save_cells(session, offering.id, cells, actor=facilitator)
+        sheet.save_cells(session, offering.id, cells, actor=facilitator)
         session.commit()
         guests = [(f"Guest {n}", "", 30) for n in range(count)]
         from lms.offerings import participants
@@ -432,7 +432,7 @@ def test_closed_offerings_show_each_persons_outcome_and_hours(
 ):
     offering, _, (ann, bo) = held
     for day in offering.days:
-        attendance.save_cells(
+        sheet.save_cells(
             session,
             offering.id,
             [CellInput(ann.id, day.id, "present", None, ":")],
