@@ -65,6 +65,11 @@
       credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") === -1) {
+        // A page instead of an answer: the form expired or the sign-in ended.
+        return { ok: false, body: { error: "reload the page (the form may have expired)." } };
+      }
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (result) {
       if (!result.ok) {
