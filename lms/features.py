@@ -15,6 +15,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "lms.admin.views",
     "lms.equivalency.views",
     "lms.offerings.views",
+    "lms.offerings.attendance_views",
     "lms.retreats.views",
     "lms.certificates.views",
     "lms.auth.account_views",
@@ -36,6 +37,7 @@ PRIVACY_MODULES: tuple[str, ...] = (
     "lms.progress.privacy",
     "lms.equivalency.privacy",
     "lms.retreats.privacy",
+    "lms.offerings.privacy",
     "lms.certificates.privacy",
     "lms.mail.privacy",
 )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms import validation
 from lms.audit.services import record_event
-from lms.catalog import rules
+from lms.catalog import attendance_policy, rules
 from lms.catalog.models import (
     CatalogItem,
     ItemKind,
@@ -406,6 +406,10 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
             value = _check_statements(value, where, problems)
             if value is None:
                 continue
+        elif key in attendance_policy.PROGRAMME_KEYS:
+            if problem := attendance_policy.check_programme_value(key, value):
+                problems.add(where, problem)
+                continue
         elif key == "time_zone":
             try:
                 zone_named(value)
@@ -450,6 +454,7 @@ def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict]
         problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
         return None
     allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
+    allowed.update(attendance_policy.STATEMENT_FIELDS)
     ok = True
     for index, entry in enumerate(value):
         here = f"{where}[{index}]"

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
@@ -48,7 +49,7 @@ from lms.certificates.context import (
 from lms.certificates.models import Certificate
 from lms.db import db, read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
-from lms.progress.models import Completion
+from lms.progress.models import Completion, awarded_hours
 from lms.signals import certificate_issued, certificate_revoked
 from lms.status import Status
 
@@ -165,14 +166,15 @@ def holder_of(user: User) -> Holder:
     )
 
 
-def item_facts(item: CatalogItem) -> ItemFacts:
-    """The plain facts about an item that a certificate prints."""
+def item_facts(item: CatalogItem, ce_hours: Decimal | None = None) -> ItemFacts:
+    """The plain facts about an item that a certificate prints; `ce_hours` are the hours the
+    completion is worth (Completion.awarded_ce_hours), the item's when not given."""
     return ItemFacts(
         code=item.code,
         title=item.title,
         kind=item.kind.value,
         format=item.format or "",
-        ce_hours=item.ce_hours,
+        ce_hours=item.ce_hours if ce_hours is None else ce_hours,
     )
 
 
@@ -269,7 +271,7 @@ def _with_content(
     certificate.content = certificate_content(
         design=certificate.design,
         holder=holder_of(completion.user),
-        item=item_facts(completion.item),
+        item=item_facts(completion.item, completion.awarded_ce_hours),
         completed_on=completion.completed_on,
         issued_at=certificate.issued_at,
         expires_at=certificate.expires_at,
@@ -955,7 +957,7 @@ def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
         Certificate.superseded_by_id.is_(None),
     )
     result = session.execute(
-        select(Completion.completed_on, CatalogItem, Certificate.serial)
+        select(Completion.completed_on, Completion.ce_hours, CatalogItem, Certificate.serial)
         .join(CatalogItem, CatalogItem.id == Completion.item_id)
         .outerjoin(Certificate, current)
         .where(Completion.user_id == user_id, Completion.revoked_at.is_(None))
@@ -967,10 +969,10 @@ def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
             title=item.title,
             kind_label=item.kind.label,
             completed_on=completed_on,
-            ce_hours=None if item.is_retreat else item.ce_hours,
+            ce_hours=None if item.is_retreat else awarded_hours(own_hours, item.ce_hours),
             serial=serial,
         )
-        for completed_on, item, serial in result
+        for completed_on, own_hours, item, serial in result
     ]
 
 

@@ -79,3 +79,16 @@ class FindPersonForm(Form):
     """Staff search for someone to enrol."""
 
     q = StringField("Name or e-mail", validators=[Optional(), Length(max=200)])
+
+
+class ReportForm(Form):
+    """A facilitator uploads a day's participant report (Zoom's CSV)."""
+
+    file = FileField("Participant report (CSV)", validators=[DataRequired()])
+
+
+class PeriodForm(Form):
+    """The period of a CE award export (both days included)."""
+
+    from_on = DateField("From", validators=[DataRequired()])
+    to_on = DateField("To", validators=[DataRequired()])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,13 @@ from lms.progress.facts import (
     load_programme,
     shared_programme,
 )
-from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary
+from lms.progress.models import (
+    Completion,
+    CompletionSource,
+    ItemState,
+    ProgressSummary,
+    awarded_hours,
+)
 from lms.progress.standings import RetreatState, RowValues, retreat_state
 
 SOURCE_LABELS = {
@@ -194,6 +200,7 @@ _HISTORY = (
         Completion.revoked_at,
         _REVOKER.name,
         Completion.revoke_reason,
+        Completion.ce_hours,
     )
     .join(CatalogItem, Completion.item_id == CatalogItem.id)
     .outerjoin(_RECORDER, Completion.recorded_by_id == _RECORDER.id)
@@ -227,7 +234,7 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
             item_id=r[1],
             code=r[2],
             title=r[3],
-            ce_hours=r[4],
+            ce_hours=awarded_hours(r[13], r[4]),
             completed_on=r[5],
             source=CompletionSource(r[6]),
             recorded_at=r[7],
@@ -239,6 +246,13 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
         )
         for r in rows
     ]
+
+
+def _with_awarded(status: ItemStatus, awarded: dict[str, Decimal | None]) -> ItemStatus:
+    """The status with its live completion's CE hours when the item is completed."""
+    if status.state != ItemState.COMPLETED or status.code not in awarded:
+        return status
+    return replace(status, ce_hours=awarded[status.code])
 
 
 def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
@@ -310,7 +324,13 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         for r in requests
         if r.status == EquivalencyStatus.PENDING
     ]
-    statuses = [item_status(item, rows.get(item.id), day) for item in catalogue.items]
+    # A completed item shows the CE hours its completion is worth (partial credit, or an
+    # offering's own days), not the catalogue's figure.
+    awarded = {h.code: h.ce_hours for h in history if h.live}
+    statuses = [
+        _with_awarded(item_status(item, rows.get(item.id), day), awarded)
+        for item in catalogue.items
+    ]
     progress = ClinicianProgress(
         user_id=user.id,
         name=user.name,

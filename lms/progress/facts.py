@@ -27,7 +27,7 @@ from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.offerings.models import Enrolment, EnrolmentStatus
-from lms.progress.models import Completion
+from lms.progress.models import Completion, awarded_hours
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);
 # what happened after clearance (waitlist, attendance) does not undo it.
@@ -199,7 +199,8 @@ def shared_programme(session: Session) -> Programme:
 class History:
     """One person's facts as rows: live completions, equivalencies, applications."""
 
-    completions: dict[int, tuple[int, date]] = field(default_factory=dict)  # item -> (id, on)
+    # item -> (id, on, the completion's own CE hours: None means the item's)
+    completions: dict[int, tuple[int, date, Decimal | None]] = field(default_factory=dict)
     approved: set[int] = field(default_factory=set)
     pending: dict[int, str] = field(default_factory=dict)  # item -> outside programme
     applications: dict[int, list[EnrolmentStatus]] = field(
@@ -231,7 +232,11 @@ _CLINICIANS = (
 )
 _CLINICIANS_AMONG = _CLINICIANS.where(User.id.in_(_IDS))
 _LIVE_COMPLETIONS = select(
-    Completion.user_id, Completion.item_id, Completion.id, Completion.completed_on
+    Completion.user_id,
+    Completion.item_id,
+    Completion.id,
+    Completion.completed_on,
+    Completion.ce_hours,
 ).where(Completion.user_id.in_(_IDS), Completion.revoked_at.is_(None))
 _CREDIT_REQUESTS = (
     select(
@@ -277,8 +282,8 @@ def histories_of(
     """The history of each person: four queries however many people."""
     found: dict[int, History] = defaultdict(History)
     wanted = {"ids": list(ids)}
-    for user_id, item_id, completion_id, completed_on in read(session, _LIVE_COMPLETIONS, wanted):
-        found[user_id].completions[item_id] = (completion_id, completed_on)
+    for user_id, item_id, completion_id, on, hours in read(session, _LIVE_COMPLETIONS, wanted):
+        found[user_id].completions[item_id] = (completion_id, on, hours)
     for user_id, item_id, status, outside in read(session, _CREDIT_REQUESTS, wanted):
         if status == EquivalencyStatus.APPROVED:
             found[user_id].approved.add(item_id)
@@ -306,7 +311,11 @@ def facts_of(person: Any, history: History, programme: Programme, on: date) -> F
     statuses = chain.from_iterable(history.applications.values())
     return make_facts(
         person,
-        completed=(programme.index[i] for i in history.completions if i in programme.index),
+        completed=(
+            (programme.index[i][0], awarded_hours(own[2], programme.index[i][1]))
+            for i, own in history.completions.items()
+            if i in programme.index
+        ),
         approved=(programme.index[i][0] for i in history.approved if i in programme.index),
         application_statuses=statuses,
         on=on,
@@ -321,7 +330,8 @@ def make_facts(
     application_statuses: Iterable[EnrolmentStatus],
     on: date,
 ) -> Facts:
-    """The only place facts are made: live completions as (code, CE hours), approved codes.
+    """The only place facts are made: live completions as (code, CE hours awarded), approved
+    codes.
 
     `person` is a User or a row with the same licence columns: User.licensed_on reads only
     those, so the licence rule is the same everywhere.

@@ -33,6 +33,12 @@ class CompletionSource(StrEnum):
     ATTENDANCE = "attendance"
 
 
+def awarded_hours(own: Decimal | None, item_hours: Decimal | None) -> Decimal | None:
+    """The CE hours a completion is worth: its own when set (the hours an offering's days
+    earned, partial credit), else the item's. Every sum and every print of hours uses this."""
+    return own if own is not None else item_hours
+
+
 class Completion(Base):
     """A clinician completed an item on a real date. Revoked, never deleted."""
 
@@ -82,6 +88,11 @@ class Completion(Base):
     def is_live(self) -> bool:
         """A completion counts until it is revoked."""
         return self.revoked_at is None
+
+    @property
+    def awarded_ce_hours(self) -> Decimal | None:
+        """The CE hours this completion is worth (see `awarded_hours`)."""
+        return awarded_hours(self.ce_hours, self.item.ce_hours)
 
 
 class ItemState(Status):

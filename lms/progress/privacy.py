@@ -25,6 +25,8 @@ def export(session: Session, user: User) -> Export:
                 "title": c.item.title,
                 "completed_on": iso(c.completed_on),
                 "source": c.source.value,
+                "ce_hours": str(hours) if (hours := c.awarded_ce_hours) is not None else None,
+                "offering_id": c.offering_id,
                 "recorded_at": iso(c.recorded_at),
                 "note": c.note,
                 "revoked_at": iso(c.revoked_at),

@@ -82,10 +82,14 @@ def build(app: Flask) -> dict[str, Any]:
     from lms.catalog.offerings import DaySpec, every_day
     from lms.catalog.services import DEFAULT_CATALOG, load_catalog
     from lms.certificates.models import Certificate
+    from lms.clock import today as programme_today
     from lms.equivalency.services import RequestInput, submit_request
     from lms.mail.models import Notification, OutboxMessage
     from lms.offerings.enrolment import enrol_user
+    from lms.offerings.models import ParticipantRow
+    from lms.offerings.participants import import_report
     from lms.offerings.schedule import OfferingInput, create_offering
+    from lms.offerings.sheet import CellInput, save_cells
     from lms.progress.models import CompletionSource
     from lms.progress.services import record_cohort, record_completion
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
@@ -164,6 +168,50 @@ def build(app: Flask) -> dict[str, Any]:
         )
         enrolment = enrol_user(session, module_offering.id, clinician.id, actor_id=instructor.id)
         db.commit()
+        # A module offering already held (ended yesterday), its attendance half taken: one
+        # cell typed, one day's participant report with a guest left to match by hand.
+        last_day = programme_today(session) - timedelta(days=1)
+        held_offering = create_offering(
+            session,
+            item_code="ETHICS",
+            data=OfferingInput(
+                days=tuple(
+                    DaySpec(last_day - timedelta(days=n), time(9), time(16), Decimal("1.5"))
+                    for n in (1, 0)
+                ),
+                format=OfferingFormat.LIVE_ONLINE,
+                join_url="https://video.example/j/held",
+                capacity=20,
+            ),
+            actor_id=admin.id,
+        )
+        held_enrolment = enrol_user(
+            session,
+            held_offering.id,
+            clinician.id,
+            actor_id=admin.id,
+            today=held_offering.starts_on - timedelta(days=3),
+        )
+        held_day = held_offering.days[0]
+        save_cells(
+            session,
+            held_offering.id,
+            [CellInput(held_enrolment.id, held_day.id, "present", 400, ":")],
+            actor=admin,
+        )
+        report_day = held_offering.days[1]
+        import_report(
+            session,
+            held_offering.id,
+            report_day.id,
+            "Name (Original Name),User Email,Duration (Minutes)\n"
+            f"World Clinician,{clinician.email},200\nPhone guest,,190\n",
+            actor=admin,
+        )
+        db.commit()
+        report_row = session.scalar(
+            select(ParticipantRow).where(ParticipantRow.enrolment_id.is_(None))
+        )
         answers = tuple(
             ScreeningAnswer(code, yes=code == "sleep_apnea", detail=SCREENING_SECRET)
             if code == "sleep_apnea"
@@ -214,6 +262,10 @@ def build(app: Flask) -> dict[str, Any]:
             "application_id": application.id,
             "offering_id": module_offering.id,
             "enrolment_id": enrolment.id,
+            "held_offering_id": held_offering.id,
+            "held_enrolment_id": held_enrolment.id,
+            "held_day_id": report_day.id,
+            "report_row_id": report_row.id,
             "notice_id": notice.id,
             "message_id": message.id,
             "invitee_id": invitee.id,

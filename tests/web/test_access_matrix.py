@@ -93,6 +93,8 @@ DEFAULT_ARGS: dict[str, str] = {
     "message_id": "{message_id}",
     "event_id": "{cohort_event_id}",
     "filename": "app.css",
+    "day_id": "{held_day_id}",
+    "row_id": "{report_row_id}",
 }
 
 # ONE LINE PER ENDPOINT. Adding a route? Add its line here (the test tells you if you forget).
@@ -185,6 +187,21 @@ EXPECTED: dict[str, Expect] = {
     "offerings.enrol_person": Expect(post=STAFF, data={"user_id": "{other_id}"}),
     "offerings.import_people": Expect(post=STAFF),
     "offerings.remove": Expect(post=STAFF),
+    # attendance of module offerings: staff look; the offering's facilitators (the world's
+    # instructor is none of its) and admins take it
+    "attendance.grid": Expect(get=STAFF, args={"offering_id": "{held_offering_id}"}),
+    "attendance.save": Expect(post=ADMIN, args={"offering_id": "{held_offering_id}"}),
+    "attendance.import_report": Expect(post=ADMIN, args={"offering_id": "{held_offering_id}"}),
+    "attendance.match_row": Expect(
+        post=ADMIN,
+        args={"offering_id": "{held_offering_id}"},
+        data={"enrolment_id": "{held_enrolment_id}"},
+    ),
+    "attendance.close": Expect(post=ADMIN, args={"offering_id": "{held_offering_id}"}),
+    "attendance.roster_csv": Expect(get=STAFF, args={"offering_id": "{held_offering_id}"}),
+    "attendance.record_pdf": Expect(get=STAFF, args={"offering_id": "{held_offering_id}"}),
+    "attendance.ce_awards": Expect(get=STAFF),
+    "attendance.ce_awards_csv": Expect(get=STAFF),
     "retreats.index": Expect(get=SIGNED_IN),
     "retreats.apply": Expect(get=SIGNED_IN, post=SIGNED_IN),
     "retreats.withdraw": Expect(post=OWNER, denied_by="no-change"),
