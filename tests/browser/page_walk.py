@@ -54,6 +54,9 @@ NOT_PAGES: dict[str, str] = {
     "offerings.offering_ics": "an iCalendar file",
     "offerings.my_ics": "an iCalendar file",
     "retreats.roster_csv": "a CSV export",
+    "attendance.roster_csv": "a CSV export",
+    "attendance.ce_awards_csv": "a CSV export",
+    "attendance.record_pdf": "a printable PDF attendance record",
 }
 
 # Which demo value fills a URL argument: per endpoint where one name means different things,
