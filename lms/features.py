@@ -18,6 +18,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "lms.offerings.attendance_views",
     "lms.retreats.views",
     "lms.certificates.views",
+    "lms.evaluations.views",
     "lms.auth.account_views",
     "lms.auth.admin_views",
     "lms.mail.views",
@@ -26,6 +27,7 @@ VIEW_MODULES: tuple[str, ...] = (
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = (
     "lms.retreats.dashboard",
+    "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",
     "lms.mail.subscriptions",
 )
@@ -39,6 +41,7 @@ PRIVACY_MODULES: tuple[str, ...] = (
     "lms.retreats.privacy",
     "lms.offerings.privacy",
     "lms.certificates.privacy",
+    "lms.evaluations.privacy",
     "lms.mail.privacy",
 )
 
@@ -62,6 +65,7 @@ CLI_MODULES: tuple[str, ...] = (
     "lms.offerings.cli",
     "lms.retreats.cli",
     "lms.certificates.cli",
+    "lms.evaluations.cli",
     "lms.mail.cli",
     "lms.jobs",
 )

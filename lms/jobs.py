@@ -83,6 +83,9 @@ class Jobs:
         self.reminders = self.huey.periodic_task(crontab(minute="7"), name="reminders")(
             _in_app(app, send_reminders)
         )
+        self.remind_evaluations = self.huey.periodic_task(
+            crontab(minute="17"), name="remind_evaluations"
+        )(_in_app(app, remind_evaluations))
 
     def enqueue(self, name: str, *args: Any) -> None:
         """Enqueue the named task now (in immediate mode: run it now)."""
@@ -135,6 +138,16 @@ def send_password_reset(email: str) -> None:
 
     send(db.session, email)
     db.commit()
+
+
+def remind_evaluations() -> int:
+    """Hourly: e-mail whoever has not evaluated an offering three days after attending it
+    (once per person and offering: the reminder's row is written with its outbox row)."""
+    from lms.evaluations.reminders import send_due_reminders
+
+    sent = send_due_reminders(db.session)
+    db.commit()
+    return sent
 
 
 @dataclass(frozen=True)

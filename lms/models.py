@@ -10,6 +10,7 @@ def import_all_models() -> None:
     from lms.catalog import models as _catalog  # noqa: F401
     from lms.certificates import models as _certificates  # noqa: F401
     from lms.equivalency import models as _equivalency  # noqa: F401
+    from lms.evaluations import models as _evaluations  # noqa: F401
     from lms.mail import models as _mail  # noqa: F401
     from lms.offerings import models as _offerings  # noqa: F401
     from lms.progress import models as _progress  # noqa: F401

@@ -38,6 +38,14 @@ certificate_issued = _signals.signal("certificate-issued")
 certificate_revoked = _signals.signal("certificate-revoked")
 """sender: the Certificate; kwargs: session, reason."""
 
+certificate_hold_released = _signals.signal("certificate-hold-released")
+"""sender: the Completion whose certificate no longer waits (lms.certificates.holds: its
+evaluation was submitted); kwargs: session, actor_id. The certificate follows as for a mark."""
+
+evaluation_reminder_due = _signals.signal("evaluation-reminder-due")
+"""sender: the User who attended and has not evaluated; kwargs: session, title (the item),
+endpoint and endpoint_values (the evaluation form). Sent once per person and offering."""
+
 equivalency_decided = _signals.signal("equivalency-decided")
 """sender: the EquivalencyRequest; kwargs: session."""
 

@@ -63,6 +63,10 @@ class CatalogItem(Base):
     certificate_design: Mapped[str] = mapped_column(String(40), default="module")
     certificate_valid_months: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # The evaluation (lms.catalog.evaluation_form): learning objectives to rate, and whether
+    # a certificate earned by attending an offering waits for the evaluation.
+    objectives: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evaluation_required: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

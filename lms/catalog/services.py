@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms import validation
 from lms.audit.services import record_event
-from lms.catalog import attendance_policy, rules
+from lms.catalog import attendance_policy, evaluation_form, rules
 from lms.catalog.models import (
     CatalogItem,
     ItemKind,
@@ -231,6 +232,7 @@ ITEM_ATTRIBUTES = (
     "certificate_design",
     "certificate_valid_months",
     "active",
+    *evaluation_form.ITEM_FIELDS,  # objectives and evaluation_required
 )
 # Every key an [[items]] table may hold.
 ITEM_FIELDS = {"code", "offerings", *ITEM_ATTRIBUTES}
@@ -353,6 +355,11 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
             continue
         seen[spec.code] = index
         specs.append(spec)
+    evaluation_form.settle_required(
+        programme,
+        [(s.code, s.values) for s in specs],
+        lambda code, m: problems.add(f"item {code}", m),
+    )
 
     known = {spec.code for spec in specs}
     for spec in specs:
@@ -409,6 +416,10 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
         elif key in attendance_policy.PROGRAMME_KEYS:
             if problem := attendance_policy.check_programme_value(key, value):
                 problems.add(where, problem)
+                continue
+        elif key in evaluation_form.PROGRAMME_KEYS:
+            value = evaluation_form.check_programme_value(key, value, partial(problems.add, where))
+            if value is None:
                 continue
         elif key == "time_zone":
             try:
@@ -567,6 +578,7 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
     if not isinstance(active, bool):
         problems.add(where, f"field active: expected true or false, got {_kind_of(active)}")
     values["active"] = active
+    values.update(evaluation_form.check_item_fields(raw, partial(problems.add, where)))
 
     offerings: list[OfferingSpec] = []
     if "offerings" in raw:

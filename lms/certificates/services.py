@@ -46,6 +46,7 @@ from lms.certificates.context import (
     format_hours,
     transcript_content,
 )
+from lms.certificates.holds import held_ids
 from lms.certificates.models import Certificate
 from lms.db import db, read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
@@ -506,7 +507,8 @@ def record_missing(
     """Write issue records (no PDF) for live completions that have none; return how many.
 
     Imports with --no-certificates leave such completions behind. Cheap (no render), and
-    committed in batches so the write lock is never held for long.
+    committed in batches so the write lock is never held for long. Completions whose
+    certificate waits (lms.certificates.holds: for an evaluation) are left waiting.
     """
     due = due_completion_ids(session, completion_ids)
     settings = programme(session)
@@ -520,7 +522,10 @@ def record_missing(
             .options(joinedload(Completion.user), joinedload(Completion.item))
             .order_by(Completion.id)
         ).all()
-        recorded += sum(1 for c in completions if _insert_pending(session, c, settings))
+        held = held_ids(session, completions)
+        recorded += sum(
+            1 for c in completions if c.id not in held and _insert_pending(session, c, settings)
+        )
         commit()
     return recorded
 

@@ -22,8 +22,11 @@ def on_completion_recorded(
     commit), unless a bulk run will issue it later."""
     if bulk:
         return
+    from lms.certificates.holds import held_ids
     from lms.certificates.services import record_due_certificate
 
+    if held_ids(session, [completion]):
+        return  # the certificate waits (for an evaluation); the release records it
     # completion_recorded is sent only for a completion inserted in this transaction.
     record_due_certificate(session, completion, actor_id=actor_id, fresh=True)
 
@@ -32,9 +35,26 @@ def on_completions_recorded(
     completions: list[Completion], *, session: Any, actor_id: int | None = None, **_: Any
 ) -> None:
     """A batch (a cohort): every issue record in one insert, their PDFs jobs after commit."""
+    from lms.certificates.holds import held_ids
     from lms.certificates.services import record_due_certificates
 
-    record_due_certificates(session, completions, actor_id=actor_id)
+    held = held_ids(session, completions)
+    due = [c for c in completions if c.id not in held]
+    if due:
+        record_due_certificates(session, due, actor_id=actor_id)
+
+
+def on_hold_released(
+    completion: Completion, *, session: Any, actor_id: int | None = None, **_: Any
+) -> None:
+    """The wait is over (an evaluation was submitted): record the certificate as a mark would,
+    unless another hold still keeps it or the completion was revoked meanwhile."""
+    from lms.certificates.holds import held_ids
+    from lms.certificates.services import record_due_certificate
+
+    if completion.revoked_at is not None or held_ids(session, [completion]):
+        return
+    record_due_certificate(session, completion, actor_id=actor_id)
 
 
 def on_completion_revoked(
@@ -80,11 +100,13 @@ def subscribe() -> None:
     signals.completions_recorded.connect(on_completions_recorded, weak=False)
     signals.completion_revoked.connect(on_completion_revoked, weak=False)
     signals.completions_imported.connect(on_completions_imported, weak=False)
+    signals.certificate_hold_released.connect(on_hold_released, weak=False)
     _connected.extend(
         [
             on_completion_recorded,
             on_completions_recorded,
             on_completion_revoked,
             on_completions_imported,
+            on_hold_released,
         ]
     )

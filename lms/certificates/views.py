@@ -23,6 +23,7 @@ from lms.bounds import query_int
 from lms.certificates import services
 from lms.certificates.codes import normalise_code
 from lms.certificates.forms import RevokeForm, UploadForm
+from lms.certificates.holds import holds_of_person
 from lms.db import db, utcnow
 from lms.errors import DomainError, NotFound
 from lms.ratelimit import limiter
@@ -77,7 +78,13 @@ def person(user_id: int) -> str:
         abort(404)
     holder = services.person_summary(db.session, user_id)
     rows = services.certificates_of(db.session, user_id)
-    return render_template("certificates/person.html", holder=holder, rows=rows)
+    return render_template(
+        "certificates/person.html",
+        holder=holder,
+        rows=rows,
+        holds=holds_of_person(db.session, user_id),
+        own=current_user.id == user_id,
+    )
 
 
 @bp.get("/admin/certificates")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lms import signals
 from lms.auth.models import User
 from lms.mail.services import notify, queue_message, unread_notices
+from lms.urls import public_url
 
 # (endpoint, values) candidates per page, first one the app knows wins; the dashboard else.
 _RETREAT_PAGES = ("retreats.index", "offerings.index")
@@ -191,6 +192,34 @@ def on_certificate_revoked(
     )
 
 
+def on_evaluation_reminder_due(
+    user: User,
+    *,
+    session: Session,
+    title: str,
+    endpoint: str,
+    endpoint_values: dict[str, Any],
+    **_: Any,
+) -> None:
+    """An attended offering's evaluation is still missing: one e-mail, sent whatever the
+    optional-mail choice (the CE certificate waits for it). The dashboard asks already."""
+    queue_message(
+        session,
+        user=user,
+        kind="evaluation_reminder",
+        subject=f"Your certificate for {title} is waiting for your evaluation",
+        template="notice",
+        context={
+            "message": (
+                f"You attended {title}. Your CE certificate is issued as soon as you submit "
+                "the evaluation of the activity; it takes a few minutes."
+            ),
+            "link": public_url(endpoint, **endpoint_values),
+        },
+        optional=False,
+    )
+
+
 def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]] | None:
     """The dashboard's "for your attention" panel: unconfirmed address and unread notices."""
     notices, total = unread_notices(session, user.id)
@@ -231,6 +260,7 @@ _RECEIVERS = (
     (signals.enrolment_changed, on_application_changed),
     (signals.certificate_issued, on_certificate_issued),
     (signals.certificate_revoked, on_certificate_revoked),
+    (signals.evaluation_reminder_due, on_evaluation_reminder_due),
 )
 
 

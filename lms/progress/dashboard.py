@@ -112,6 +112,7 @@ class HistoryEntry:
     revoked_at: datetime | None
     revoked_by: str
     revoke_reason: str
+    offering_id: int | None = None  # the offering whose attendance earned it
 
     @property
     def live(self) -> bool:
@@ -201,6 +202,7 @@ _HISTORY = (
         _REVOKER.name,
         Completion.revoke_reason,
         Completion.ce_hours,
+        Completion.offering_id,
     )
     .join(CatalogItem, Completion.item_id == CatalogItem.id)
     .outerjoin(_RECORDER, Completion.recorded_by_id == _RECORDER.id)
@@ -243,6 +245,7 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
             revoked_at=r[10],
             revoked_by=r[11] or "",
             revoke_reason=r[12] or "",
+            offering_id=r[14],
         )
         for r in rows
     ]

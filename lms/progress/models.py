@@ -76,6 +76,8 @@ class Completion(Base):
             postgresql_where=text("revoked_at IS NULL"),
         ),
         Index("ix_completions_item_id", "item_id"),
+        # An offering's attendance completions (its evaluation counts, reminders).
+        Index("ix_completions_offering_id", "offering_id"),
         # Dashboards read a person's whole history, revoked rows included.
         Index("ix_completions_user_id", "user_id"),
         CheckConstraint(

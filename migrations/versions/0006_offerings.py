@@ -397,33 +397,8 @@ def upgrade() -> None:
     _drop_retreat_tables()
     _reset_sequence("offerings")
     _reset_sequence("enrolments")
-    _fill_standings()
-
-
-def _fill_standings() -> None:
-    """Compute every clinician's rows from history with the tracker's own rule code.
-
-    This runs in the newest migration whose tables that code reads (it moved here from 0003
-    when applications became enrolments): the code only runs against the schema it was
-    written for. A later migration that changes what the rules read takes it over.
-    """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy.orm import Session
-
-    from lms.clock import DEFAULT_TIME_ZONE
-    from lms.progress import standings
-
-    # The programme's date, judged here without the app (whose session would be another
-    # connection, waiting on this migration's lock).
-    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
-    session = Session(bind=op.get_bind())
-    try:
-        standings.refresh(session, on=on)
-        session.commit()  # joins the migration's transaction: commits nothing on its own
-    finally:
-        session.close()
+    # The standings are filled by the newest migration (0008 now), whose schema the rule
+    # code reads.
 
 
 def downgrade() -> None:

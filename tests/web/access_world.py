@@ -212,6 +212,30 @@ def build(app: Flask) -> dict[str, Any]:
         report_row = session.scalar(
             select(ParticipantRow).where(ParticipantRow.enrolment_id.is_(None))
         )
+        # A Module 2 offering the clinician attended, facilitated by the instructor: its
+        # evaluation is due, so the completion's certificate waits for it.
+        attended_offering = create_offering(
+            session,
+            item_code="M2",
+            data=OfferingInput(
+                days=(DaySpec(today - timedelta(days=10), time(9), time(17), Decimal("8")),),
+                format=OfferingFormat.LIVE_ONLINE,
+                capacity=20,
+                facilitator_ids=(instructor.id,),
+            ),
+            actor_id=admin.id,
+        )
+        db.commit()
+        record_completion(
+            session,
+            user_id=clinician.id,
+            item_code="M2",
+            completed_on=today - timedelta(days=10),
+            source=CompletionSource.ATTENDANCE,
+            actor_id=instructor.id,
+            offering_id=attended_offering.id,
+        )
+        db.commit()
         answers = tuple(
             ScreeningAnswer(code, yes=code == "sleep_apnea", detail=SCREENING_SECRET)
             if code == "sleep_apnea"
@@ -266,6 +290,7 @@ def build(app: Flask) -> dict[str, Any]:
             "held_enrolment_id": held_enrolment.id,
             "held_day_id": report_day.id,
             "report_row_id": report_row.id,
+            "evaluation_offering_id": attended_offering.id,
             "notice_id": notice.id,
             "message_id": message.id,
             "invitee_id": invitee.id,

@@ -162,6 +162,17 @@ EXPECTED: dict[str, Expect] = {
     "certificates.verify_form": Expect(get=EVERYONE),
     "certificates.verify": Expect(get=EVERYONE),
     "certificates.verify_upload": Expect(post=EVERYONE),
+    # evaluations (the clinician attended the world's Module 2 offering, the instructor runs it)
+    "evaluations.form": Expect(
+        get=OWNER,
+        post=OWNER,
+        args={"offering_id": "{evaluation_offering_id}"},
+        data={
+            **{f"objective_{n}": "4" for n in (1, 2, 3)},
+            **{f"q_{q}": "5" for q in ("relevance", "presenters", "apply", "bias", "overall")},
+        },
+    ),
+    "evaluations.results_page": Expect(get=STAFF, args={"offering_id": "{evaluation_offering_id}"}),
     # equivalency
     "equivalency.mine": Expect(get=SIGNED_IN),
     "equivalency.new": Expect(get=SIGNED_IN, post=SIGNED_IN),

@@ -1,0 +1,1 @@
+"""The CE evaluation: after attending, clinicians evaluate it; answers stay anonymous."""

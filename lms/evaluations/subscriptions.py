@@ -1,0 +1,77 @@
+"""The evaluation's hooks into other features: the certificate hold and the dashboard section."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from lms.auth.models import User
+from lms.certificates.holds import DASHBOARD_KEY, Hold, register
+from lms.evaluations.services import PendingEvaluation, pending_among, pending_of_person
+from lms.progress.models import Completion
+from lms.urls import site_path
+
+if TYPE_CHECKING:
+    from lms.progress.services import ClinicianSnapshot
+
+WAITING = "Certificate waiting for your evaluation"
+WAITING_FOR_STAFF = "Certificate waiting for the clinician's evaluation"
+
+
+def _hold(pending: PendingEvaluation) -> Hold:
+    """The certificate hold of one pending evaluation."""
+    return Hold(
+        completion_id=pending.completion_id,
+        title=pending.title,
+        reason=WAITING,
+        reason_for_staff=WAITING_FOR_STAFF,
+        action=f"Evaluate {pending.name}",
+        url=site_path("evaluations.form", offering_id=pending.offering_id),
+    )
+
+
+class EvaluationHold:
+    """A certificate earned by attending waits for the offering's required evaluation."""
+
+    def held(self, session: Session, completions: Sequence[Completion]) -> set[int]:
+        """The completions among these whose evaluation is still missing (at most one query)."""
+        return pending_among(session, completions)
+
+    def of_person(self, session: Session, user_id: int) -> list[Hold]:
+        """The person's waiting certificates, with the evaluation that ends the wait."""
+        return [_hold(p) for p in pending_of_person(session, user_id)]
+
+
+HOLD = EvaluationHold()
+
+
+def dashboard_section(
+    session: Session, user: User, snapshot: ClinicianSnapshot | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The evaluations the person still owes, and the holds for the per-item certificate hook.
+
+    The person's history (which the page has read already) says whether any live completion
+    came from an offering; only then is the one indexed query run.
+    """
+    if snapshot is not None and not any(
+        entry.live and entry.offering_id is not None for entry in snapshot.progress.history
+    ):
+        return None
+    pending = pending_of_person(session, user.id)
+    if not pending:
+        return None
+    return "evaluations/_dashboard.html", {
+        "evaluations_due": pending,
+        DASHBOARD_KEY: {p.completion_id: _hold(p) for p in pending},
+    }
+
+
+def subscribe() -> None:
+    """Register the hold and the dashboard section once (calling this again changes nothing)."""
+    from lms.progress.services import DASHBOARD_SECTIONS
+
+    register(HOLD)
+    if dashboard_section not in DASHBOARD_SECTIONS:
+        DASHBOARD_SECTIONS.append(dashboard_section)

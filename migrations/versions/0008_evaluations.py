@@ -1,0 +1,153 @@
+"""evaluations: objectives and evaluation_required on items, submissions, anonymous responses
+
+Catalogue items gain their learning objectives (rated in the evaluation) and whether a
+certificate earned by attending an offering waits for its evaluation; existing items get no
+objectives and no evaluation (loading a catalogue file with evaluation data sets them).
+`evaluation_submissions` records who has evaluated which offering (one per person and
+offering); `evaluation_responses` holds the answers with no person, no time and a random id;
+`evaluation_reminders` the one reminder e-mail per person and offering. Completions are
+indexed by offering.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import lms.db
+
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Add the item columns (filled for existing rows, then required) and the new tables."""
+    with op.batch_alter_table("catalog_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("objectives", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("evaluation_required", sa.Boolean(), nullable=True))
+    op.execute(
+        sa.text(
+            "UPDATE catalog_items SET objectives = :none, evaluation_required = :no"
+        ).bindparams(sa.bindparam("none", type_=sa.JSON()), no=False, none=[])
+    )
+    with op.batch_alter_table("catalog_items", schema=None) as batch_op:
+        batch_op.alter_column("objectives", existing_type=sa.JSON(), nullable=False)
+        batch_op.alter_column("evaluation_required", existing_type=sa.Boolean(), nullable=False)
+
+    with op.batch_alter_table("completions", schema=None) as batch_op:
+        batch_op.create_index("ix_completions_offering_id", ["offering_id"], unique=False)
+
+    op.create_table(
+        "evaluation_submissions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("offering_id", sa.Integer(), nullable=False),
+        sa.Column("submitted_at", lms.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["offering_id"],
+            ["offerings.id"],
+            name=op.f("fk_evaluation_submissions_offering_id_offerings"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_evaluation_submissions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_submissions")),
+        sa.UniqueConstraint(
+            "user_id", "offering_id", name=op.f("uq_evaluation_submissions_user_id")
+        ),
+    )
+    op.create_table(
+        "evaluation_responses",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("offering_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("answers", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["catalog_items.id"],
+            name=op.f("fk_evaluation_responses_item_id_catalog_items"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["offering_id"],
+            ["offerings.id"],
+            name=op.f("fk_evaluation_responses_offering_id_offerings"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_responses")),
+        sqlite_with_rowid=False,  # no insertion order to read the submissions' order back from
+    )
+    with op.batch_alter_table("evaluation_responses", schema=None) as batch_op:
+        batch_op.create_index("ix_evaluation_responses_offering_id", ["offering_id"], unique=False)
+    op.create_table(
+        "evaluation_reminders",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("offering_id", sa.Integer(), nullable=False),
+        sa.Column("sent_at", lms.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["offering_id"],
+            ["offerings.id"],
+            name=op.f("fk_evaluation_reminders_offering_id_offerings"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_evaluation_reminders_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "offering_id", name=op.f("pk_evaluation_reminders")),
+    )
+    _fill_standings()
+
+
+def _fill_standings() -> None:
+    """Compute every clinician's rows from history with the tracker's own rule code.
+
+    This runs in the newest migration whose tables that code reads (it moved here from 0006:
+    the rule code now reads catalog_items.objectives and evaluation_required): the code only
+    runs against the schema it was written for. A later migration that changes what the
+    rules read takes it over.
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.orm import Session
+
+    from lms.clock import DEFAULT_TIME_ZONE
+    from lms.progress import standings
+
+    # The programme's date, judged here without the app (whose session would be another
+    # connection, waiting on this migration's lock).
+    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
+    session = Session(bind=op.get_bind())
+    try:
+        standings.refresh(session, on=on)
+        session.commit()  # joins the migration's transaction: commits nothing on its own
+    finally:
+        session.close()
+
+
+def downgrade() -> None:
+    """Drop the tables, the index and the item columns (evaluations are lost with them)."""
+    op.drop_table("evaluation_reminders")
+    with op.batch_alter_table("evaluation_responses", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_responses_offering_id")
+    op.drop_table("evaluation_responses")
+    op.drop_table("evaluation_submissions")
+    with op.batch_alter_table("completions", schema=None) as batch_op:
+        batch_op.drop_index("ix_completions_offering_id")
+    with op.batch_alter_table("catalog_items", schema=None) as batch_op:
+        batch_op.drop_column("evaluation_required")
+        batch_op.drop_column("objectives")
