@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -345,3 +346,77 @@ def test_migration_0006_makes_sessions_offerings_and_applications_enrolments(
         sessions = conn.execute(text("SELECT id, active FROM retreat_sessions ORDER BY id")).all()
         assert [(s.id, bool(s.active)) for s in sessions] == [(40, True), (41, False), (42, True)]
         assert conn.execute(text("SELECT application_id FROM screenings")).scalar_one() == 92
+
+
+def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_database: Engine):
+    """Existing items get no objectives and no required evaluation; the evaluation tables take
+    submissions and anonymous responses; the downgrade removes them and keeps the items."""
+    engine = empty_database
+    upgrade(engine, "0006")
+    now = "2026-01-05 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO catalog_items (id, code, kind, title, short_title, description,"
+                " format, position, recommended_note, equivalent_label, certificate_design,"
+                " active, created_at, updated_at, ce_hours) VALUES (3, 'M2', 'core_module',"
+                " 'Module 2', '', '', '', 1, '', '', 'module', :yes, :now, :now, 8)"
+            ),
+            {"yes": True, "now": now},
+        )
+    upgrade(engine, "head")
+    with engine.begin() as conn:
+        row = conn.execute(
+            text("SELECT objectives, evaluation_required FROM catalog_items WHERE id = 3")
+        ).one()
+        objectives = (
+            json.loads(row.objectives) if isinstance(row.objectives, str) else row.objectives
+        )
+        assert objectives == [] and not row.evaluation_required
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                " pre_licensed, notify_optional, created_at) VALUES"
+                " (1, 'p1@example.test', 'P', '', 't1', :yes, :no, :yes, :now)"
+            ),
+            {"yes": True, "no": False, "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO offerings (id, item_id, status, format, starts_on, ends_on,"
+                " location, join_url, capacity, created_at, updated_at) VALUES (5, 3,"
+                " 'closed', 'live_online', '2026-01-02', '2026-01-02', '', '', 20, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO evaluation_submissions (user_id, offering_id, submitted_at)"
+                " VALUES (1, 5, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO evaluation_responses (id, offering_id, item_id, answers)"
+                " VALUES ('a1b2', 5, 3, '[]')"
+            )
+        )
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(
+                text(
+                    "INSERT INTO evaluation_submissions (user_id, offering_id, submitted_at)"
+                    " VALUES (1, 5, :now)"
+                ),
+                {"now": now},
+            )
+    downgrade(engine, "0006")
+    assert not {"evaluation_submissions", "evaluation_responses", "evaluation_reminders"} & tables(
+        engine
+    )
+    columns = {c["name"] for c in inspect(engine).get_columns("catalog_items")}
+    assert "objectives" not in columns and "evaluation_required" not in columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT code FROM catalog_items")).scalars().all() == ["M2"]
+    upgrade(engine, "head")
+    assert schema_differences(engine) == []
