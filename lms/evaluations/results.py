@@ -28,10 +28,10 @@ MIN_RESPONSES_SHOWN = 3
 # The chart's drawing units (its viewBox): a row per answer, its label above its bar.
 CHART_WIDTH = 400
 BAR_MAX = 300  # room to the right of a full bar for its count
-ROW_HEIGHT = 40
-LABEL_BASELINE = 14
-BAR_TOP = 19
-BAR_HEIGHT = 15
+ROW_HEIGHT = 44
+LABEL_BASELINE = 15
+BAR_TOP = 21
+BAR_HEIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class Bar:
     percent: int
     top: int  # of its row, in chart units
     width: float
+
+    height = BAR_HEIGHT
+    track_width = BAR_MAX  # the bar's background: the whole scale
 
     @property
     def label_y(self) -> int:

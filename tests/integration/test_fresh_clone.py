@@ -278,6 +278,40 @@ def check_demo(clone: Clone) -> None:
     assert "nothing changed" in clone.flask("lms", "demo")
 
 
+def check_evaluations_remind(clone: Clone) -> None:
+    """An attendance recorded 4 days ago without its evaluation gets one reminder, once."""
+    email = "clinician@example.org"
+    [(user_id, item_id)] = clone.query(
+        "SELECT u.id, i.id FROM users u, catalog_items i WHERE u.email = ? AND i.code = 'M7'"
+        " AND NOT EXISTS (SELECT 1 FROM completions c WHERE c.user_id = u.id"
+        " AND c.item_id = i.id AND c.revoked_at IS NULL)",
+        email,
+    )
+    connection = sqlite3.connect(clone.root / "instance" / "lms.sqlite3")
+    try:
+        with connection:
+            offering_id = connection.execute(
+                "INSERT INTO offerings (item_id, status, format, starts_on, ends_on, location,"
+                " join_url, capacity, created_at, updated_at) VALUES (?, 'closed',"
+                " 'live_online', date('now', '-5 days'), date('now', '-5 days'), '', '', 20,"
+                " datetime('now'), datetime('now'))",
+                (item_id,),
+            ).lastrowid
+            connection.execute(
+                "INSERT INTO completions (user_id, item_id, completed_on, source, recorded_at,"
+                " note, offering_id) VALUES (?, ?, date('now', '-5 days'), 'attendance',"
+                " datetime('now', '-4 days'), '', ?)",
+                (user_id, item_id, offering_id),
+            )
+    finally:
+        connection.close()
+    assert "Sent 1 evaluation reminder(s)." in clone.flask("lms", "evaluations", "remind")
+    assert "Sent 0 evaluation reminder(s)." in clone.flask("lms", "evaluations", "remind")
+    assert clone.query(
+        "SELECT count(*) FROM outbox_messages WHERE kind = 'evaluation_reminder'"
+    ) == [(1,)]
+
+
 def check_db(clone: Clone) -> None:
     """Down to the base and up to the newest schema again."""
     clone.flask("db", "downgrade", "base")
@@ -302,6 +336,7 @@ STEPS: dict[str, Callable[[Clone], None]] = {
     "`lms mail send-pending`": check_send_pending,
     "`lms mail digest`": check_digest,
     "`lms jobs sweep`": check_sweep,
+    "`lms evaluations remind`": check_evaluations_remind,
     "`lms jobs worker [--workers N] [--worker-type process\\|thread]`": check_worker,
     "`lms demo`": check_demo,
     "`lms enrolments import FILE.csv --offering ID`": check_enrolments_import,
@@ -373,7 +408,7 @@ LANES: tuple[list[Callable[[Clone], None]], ...] = (
         check_send_pending,
     ],
 )
-LAST = [check_db]
+LAST = [check_evaluations_remind, check_db]  # the reminder's raw rows would upset `progress check`
 
 
 def test_the_lanes_run_every_check():

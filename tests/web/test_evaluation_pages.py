@@ -164,10 +164,11 @@ def test_results_show_counts_charts_tables_and_comments_without_names(
     text = text_of(page)
     assert "3 evaluations received" in text and "4 attended" in text
     assert html.count('<svg class="bars"') == len(M2_RATINGS)
-    assert html.count('<table class="visually-hidden">') == len(M2_RATINGS)
+    assert html.count('<div class="visually-hidden">') == len(M2_RATINGS)
+    assert html.count("<table>") == len(M2_RATINGS)
     # "Strongly agree" (5) twice, "Disagree" (2) once: 67% and 33% of a 300-unit bar.
     assert '<th scope="row">Strongly agree</th><td>2</td><td>67%</td>' in html
-    assert 'width="200.0" height="15"' in html and 'width="100.0" height="15"' in html
+    assert 'width="200.0" height="16"' in html and 'width="100.0" height="16"' in html
     assert text.count("Longer breaks, please.") == 2
     assert "Number" not in text and "Respondent" not in text
     assert "mean 4.0 on a scale of 1 (Strongly disagree) to 5 (Strongly agree)" in text
