@@ -78,6 +78,23 @@ def test_after_attending_the_dashboard_asks_for_the_evaluation_and_the_certifica
     assert len(session.scalars(select(EvaluationResponse)).all()) == 1
 
 
+def test_a_certificate_issued_before_the_evaluation_was_required_is_not_said_to_wait(
+    app, login, session, make_user, catalog
+):
+    clinician = make_user()
+    catalog["M2"].evaluation_required = False
+    session.commit()
+    attend(session, clinician.id, past_offering(session, "M2"))
+    catalog["M2"].evaluation_required = True
+    session.commit()
+
+    html = login(app.test_client(), clinician).get("/").get_data(as_text=True)
+
+    assert "Evaluations to complete" in html  # still asked for
+    assert "Certificate waiting" not in html
+    assert "(PDF)</a>" in module_row(html, "M2")
+
+
 def test_an_incomplete_evaluation_is_shown_again_with_what_is_missing_and_saves_nothing(
     app, login, session, make_user, catalog
 ):
