@@ -36,6 +36,7 @@ class EvaluationSubmission(Base):
     __table_args__ = (
         # One evaluation per person and offering; also the index of "has this person answered".
         UniqueConstraint("user_id", "offering_id"),
+        Index("ix_evaluation_submissions_offering_id", "offering_id"),  # an offering's roster
     )
 
 

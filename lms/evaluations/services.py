@@ -104,6 +104,18 @@ def pending_among(session: Session, completions: Sequence[Completion]) -> set[in
     return found
 
 
+def evaluated_user_ids(session: Session, offering_id: int) -> set[int]:
+    """Who has submitted the offering's evaluation (one indexed query): the CE roster's
+    "evaluation done" column. Never what they answered."""
+    return set(
+        session.scalars(
+            select(EvaluationSubmission.user_id).where(
+                EvaluationSubmission.offering_id == offering_id
+            )
+        )
+    )
+
+
 # --------------------------------------------------------------------------- the form
 
 

@@ -29,6 +29,7 @@ from lms.bounds import bounded_int
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, Forbidden, InvalidInput
+from lms.evaluations.services import evaluated_user_ids
 from lms.offerings import attendance, closing, participants, reports, sheet
 from lms.offerings.forms import PeriodForm, ReportForm
 
@@ -240,8 +241,11 @@ def roster_csv(offering_id: int) -> Response:
     """The offering's attendance and CE roster as CSV."""
     today = programme_today(db.session)
     grid = sheet.attendance_grid(db.session, offering_id, viewer=current_user, today=today)
+    evaluated = evaluated_user_ids(db.session, offering_id)
     return _download(
-        reports.roster_csv(grid), reports.roster_filename(grid) + ".csv", "text/csv; charset=utf-8"
+        reports.roster_csv(grid, evaluated),
+        reports.roster_filename(grid) + ".csv",
+        "text/csv; charset=utf-8",
     )
 
 

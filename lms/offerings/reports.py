@@ -47,11 +47,10 @@ def _licence(user: User) -> tuple[str, str, str]:
     return user.licence_type or "", user.licence_number or "", user.licence_state or ""
 
 
-def roster_csv(grid: AttendanceGrid) -> str:
+def roster_csv(grid: AttendanceGrid, evaluated: set[int] | frozenset[int] = frozenset()) -> str:
     """The offering's attendance and CE roster: one line per person holding a place, with
-    their licence, the days and minutes attended, and the CE hours closing awarded.
-
-    The evaluation column waits for the CE evaluation's own report (lms evaluation feature).
+    their licence, the days and minutes attended, the CE hours closing awarded, and whether
+    they submitted the CE evaluation (`evaluated`: their user ids; blank without a completion).
     """
     days = [d.day for d in grid.days]
     header = [
@@ -67,6 +66,7 @@ def roster_csv(grid: AttendanceGrid) -> str:
         "Dates attended",
         "Minutes attended",
         "CE hours awarded",
+        "Evaluation done",
     ]
     lines = []
     for row in grid.rows:
@@ -91,6 +91,7 @@ def roster_csv(grid: AttendanceGrid) -> str:
                 "; ".join(d.isoformat() for d in attended),
                 _minutes(row),
                 format_hours(row.awarded) if row.completed else "",
+                ("yes" if user.id in evaluated else "no") if row.completed else "",
             ]
         )
     return write_csv(header, lines)

@@ -67,6 +67,10 @@ def upgrade() -> None:
             "user_id", "offering_id", name=op.f("uq_evaluation_submissions_user_id")
         ),
     )
+    with op.batch_alter_table("evaluation_submissions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_evaluation_submissions_offering_id", ["offering_id"], unique=False
+        )
     op.create_table(
         "evaluation_responses",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -145,6 +149,8 @@ def downgrade() -> None:
     with op.batch_alter_table("evaluation_responses", schema=None) as batch_op:
         batch_op.drop_index("ix_evaluation_responses_offering_id")
     op.drop_table("evaluation_responses")
+    with op.batch_alter_table("evaluation_submissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_evaluation_submissions_offering_id")
     op.drop_table("evaluation_submissions")
     with op.batch_alter_table("completions", schema=None) as batch_op:
         batch_op.drop_index("ix_completions_offering_id")

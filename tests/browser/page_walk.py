@@ -66,6 +66,8 @@ VALUE_FOR_ENDPOINT: dict[tuple[str, str], str] = {
     ("catalog.admin_edit", "code"): "item_code",
     ("certificates.verify", "code"): "certificate_code",
     ("retreats.apply", "session_id"): "open_session_id",
+    ("evaluations.form", "offering_id"): "evaluated_offering_id",
+    ("evaluations.results_page", "offering_id"): "evaluated_offering_id",
 }
 VALUE_FOR_ARGUMENT: dict[str, str] = {
     "user_id": "clinician_id",
@@ -150,6 +152,8 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     Returns the ids and codes the walk fills URLs with; per clinician persona, its own ids
     under "<persona key>:<name>".
     """
+    from evaluations_support import offering_with_evaluations
+
     from lms.auth import services as auth_services
     from lms.auth.models import Role
     from lms.auth.privacy import request_deletion
@@ -198,6 +202,7 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
         )
         request_deletion(session, user("rachel.stein@example.org"))
         db.commit()
+        evaluated = offering_with_evaluations(session, daniel, instructor)
 
         def first(query: Any) -> Any:
             """The first row a query finds (it must find one)."""
@@ -252,6 +257,9 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
                 .where(CatalogItem.code == "M3")
                 .order_by(Offering.id)
             ).id,
+            # A Module 4 run the instructor facilitated: Daniel still owes its evaluation,
+            # three others gave theirs (enough for the results page to show them).
+            "evaluated_offering_id": evaluated,
             "clinician:clinician_id": daniel.id,
             "clinician:request_id": own_request.id,
             "new-clinician:clinician_id": fresh.id,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from attendance_support import enrol, held_offering, report
+from evaluations_support import evaluate
 from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
@@ -383,6 +384,9 @@ def test_closing_records_completions_for_who_met_the_policy_and_unlocks_at_once(
         )
     )
     assert m2 == ItemState.AVAILABLE
+    # The CE certificate waits for Ann's evaluation of the offering, then follows.
+    assert session.scalar(select(Certificate).where(Certificate.completion_id == done.id)) is None
+    evaluate(session, people[0].id, offering.id)
     certificate = session.scalar(select(Certificate).where(Certificate.completion_id == done.id))
     assert certificate is not None and certificate.content["ce_hours"] == "8"
     kept = closing.closing_result(session, offering.id)
@@ -435,6 +439,7 @@ def test_partial_credit_awards_the_hours_of_the_days_attended_as_the_one_ce_fact
     # transcript and the dashboard.
     summary = session.get(ProgressSummary, person.id)
     assert summary.ce_hours == Decimal("5.50")  # not Module 1's 9
+    evaluate(session, person.id, offering.id)  # the CE certificate follows the evaluation
     certificate = session.scalar(select(Certificate).where(Certificate.completion_id == done.id))
     assert certificate.content["ce_hours"] == "5.5"
     from lms.certificates.services import transcript_rows

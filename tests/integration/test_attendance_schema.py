@@ -69,7 +69,7 @@ def test_migration_0007_adds_the_attendance_tables_and_takes_them_away_again(
     upgrade(engine, "0006")
     with engine.begin() as conn:
         _offering_at_0006(conn)
-    upgrade(engine, "0007")
+    upgrade(engine, "head")  # 0007 and what follows it: the models are the newest schema
     assert schema_differences(engine) == []
     with engine.begin() as conn:
         conn.execute(

@@ -352,7 +352,7 @@ def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_datab
     """Existing items get no objectives and no required evaluation; the evaluation tables take
     submissions and anonymous responses; the downgrade removes them and keeps the items."""
     engine = empty_database
-    upgrade(engine, "0006")
+    upgrade(engine, "0007")
     now = "2026-01-05 10:00:00"
     with engine.begin() as conn:
         conn.execute(
@@ -410,7 +410,7 @@ def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_datab
                 ),
                 {"now": now},
             )
-    downgrade(engine, "0006")
+    downgrade(engine, "0007")
     assert not {"evaluation_submissions", "evaluation_responses", "evaluation_reminders"} & tables(
         engine
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from attendance_support import enrol, held_offering, report
 from certificates_support import counting_queries
+from evaluations_support import evaluate
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
@@ -306,7 +307,14 @@ def test_the_roster_csv_is_formula_safe_and_carries_licences_days_minutes_and_ho
         f"{d1.held_on}; {d2.held_on}",
         "810",
         "8",
+        "no",  # the CE evaluation is still due
     ]
+    assert header[-1] == "Evaluation done"
+    evaluate(session, evil.id, offering.id)
+    again = _client(app, login, make_user(Role.INSTRUCTOR)).get(
+        f"/offerings/{offering.id}/attendance.csv"
+    )
+    assert list(csv.reader(io.StringIO(again.text)))[1][-1] == "yes"
 
 
 def test_the_attendance_record_is_a_pdf_naming_the_people_and_the_hours(
@@ -352,6 +360,7 @@ def test_ce_awards_of_a_period_list_every_award_with_what_boards_ask_for(
     close_offering(session, offering.id, actor=facilitator)
     complete(session, people[1].id, "HTH", on=date(2020, 5, 1))  # outside the period
     session.commit()
+    evaluate(session, ann.user_id, offering.id)  # the CE certificate follows the evaluation
     staff = _client(app, login, make_user(Role.INSTRUCTOR))
     assert staff.get("/offerings/reports/ce-awards").status_code == 200
     start, end = offering.starts_on - timedelta(days=30), offering.ends_on
