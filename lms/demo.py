@@ -230,6 +230,26 @@ MODULE_3 = DemoOffering(
     join_url="https://video.example.org/j/kap-module-3",
 )
 IN_MODULE_3 = Enrol("M3", MODULE_3.days[0])
+# A Module 2 that ran in October and is closed: day 1's attendance comes from the sample
+# participant report in docs/ (one guest row matched by hand, one left unmatched), day 2 was
+# marked on the grid. Samuel has evaluated it (his certificate is issued), Hannah has not
+# (hers waits for her evaluation), Rachel missed day 1 and is listed with what she missed.
+MODULE_2_CLOSED = DemoOffering(
+    "M2",
+    (date(2026, 10, 17), date(2026, 10, 18)),
+    time(9),
+    time(16),
+    Decimal("4"),
+    capacity=20,
+    join_url="https://video.example.org/j/kap-module-2",
+)
+MODULE_2_PEOPLE = (
+    "hannah.cho@example.org",
+    "samuel.adeyemi@example.org",
+    "rachel.stein@example.org",
+)
+MODULE_2_EVALUATED = "samuel.adeyemi@example.org"
+SAMPLE_REPORT = Path(__file__).resolve().parents[1] / "docs" / "sample-participant-report.csv"
 IN_SMALL_GROUP = ("RETREAT-L1", SMALL_GROUP.starts_on, SMALL_GROUP.location)
 
 CLINICIANS: tuple[Person, ...] = (
@@ -744,6 +764,86 @@ def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
     return True
 
 
+def _ensure_closed_module(
+    session: Session, spec: DemoOffering, instructor: User, report: DemoReport
+) -> bool:
+    """Run the demo's past Module 2 from enrolment to evaluation, unless it exists."""
+    from lms.auth.services import find_user_by_email
+    from lms.catalog.models import OfferingFormat
+    from lms.catalog.offerings import DaySpec
+    from lms.evaluations.services import evaluation_of, submit_evaluation
+    from lms.offerings.attendance import token
+    from lms.offerings.closing import close_offering
+    from lms.offerings.enrolment import enrol_user
+    from lms.offerings.models import ParticipantRow
+    from lms.offerings.participants import import_report_file, match_row
+    from lms.offerings.schedule import OfferingInput, create_offering
+    from lms.offerings.sheet import CellInput, save_cells
+
+    if _session_id(session, spec.code, spec.days[0], "") is not None:
+        return False
+    offering = create_offering(
+        session,
+        item_code=spec.code,
+        data=OfferingInput(
+            days=tuple(
+                DaySpec(day, spec.starts_at, spec.ends_at, spec.ce_hours_per_day)
+                for day in spec.days
+            ),
+            format=OfferingFormat.LIVE_ONLINE,
+            join_url=spec.join_url,
+            capacity=spec.capacity,
+            facilitator_ids=(instructor.id,),
+        ),
+        actor_id=instructor.id,
+    )
+    people = {email: find_user_by_email(session, email) for email in MODULE_2_PEOPLE}
+    places = {
+        email: enrol_user(
+            session,
+            offering.id,
+            user.id,
+            actor_id=instructor.id,
+            today=spec.days[0] - timedelta(days=20),
+        )
+        for email, user in people.items()
+    }
+    first, second = offering.days
+    import_report_file(session, offering.id, first.held_on, SAMPLE_REPORT, actor=instructor)
+    ipad = session.scalar(
+        select(ParticipantRow).where(
+            ParticipantRow.offering_day_id == first.id, ParticipantRow.name == "Samuel's iPad"
+        )
+    )
+    match_row(
+        session, offering.id, ipad.id, places["samuel.adeyemi@example.org"].id, actor=instructor
+    )
+    marks = {"hannah.cho@example.org": "present", "samuel.adeyemi@example.org": "present"}
+    save_cells(
+        session,
+        offering.id,
+        [
+            CellInput(
+                places[email].id, second.id, marks.get(email, "absent"), None, token(None, None)
+            )
+            for email in MODULE_2_PEOPLE
+        ],
+        actor=instructor,
+    )
+    close_offering(session, offering.id, actor=instructor)
+    form = evaluation_of(session, offering.id).form
+    answers = {
+        q.key: (str(len(q.labels)) if q.is_likert else "Clear and practical.") for q in form.all
+    }
+    submit_evaluation(
+        session,
+        user_id=people[MODULE_2_EVALUATED].id,
+        offering_id=offering.id,
+        answers=answers,
+    )
+    return True
+
+
 def _do_enrol(session: Session, user: User, step: Enrol, report: DemoReport) -> bool:
     """Enrol in the demo's offering (a place, or the waitlist) unless already in it."""
     from lms.clock import today
@@ -835,6 +935,7 @@ def create_demo_data(
                 done = False
             report.steps_done += int(done)
         session.flush()
+    report.steps_done += int(_ensure_closed_module(session, MODULE_2_CLOSED, instructor, report))
     return report
 
 
