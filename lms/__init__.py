@@ -91,7 +91,10 @@ class LMS:
         app.after_request(_security_headers)
         _register_error_pages(app)
         app.jinja_env.globals["lms_url_prefix"] = url_prefix or ""
-        from lms import navigation
+        from lms import dates, navigation
+        from lms.clock import programme_zone
+
+        dates.init_app(app, zone=programme_zone)  # one date style on every page and e-mail
 
         navigation.init_app(app)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from lms import dates
 from lms.errors import InvalidInput
 
 SINGLE_LINE_MAX = 200
@@ -81,8 +82,8 @@ def date_problem(value: date) -> str | None:
     """What is wrong with a date (outside 1900-2100), or None."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         return (
-            f"Give a date between {EARLIEST_DATE:%d %b %Y} and {LATEST_DATE:%d %b %Y} "
-            f"(got {value.isoformat()})."
+            f"Give a date between {dates.day(EARLIEST_DATE)} and {dates.day(LATEST_DATE)} "
+            f"(got {dates.day(value)})."
         )
     return None
 

@@ -22,6 +22,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from lms import dates
+
 SHARE_KEY = "attendance_share"
 PARTIAL_KEY = "partial_credit"
 DEFAULT_SHARE = Decimal("0.9")  # when the catalogue names none: a common CE provider rule
@@ -42,7 +44,7 @@ def check_programme_value(key: str, value: Any) -> str | None:
 
 def _day(day: date) -> str:
     """A date as messages print it."""
-    return f"{day:%d %b %Y}"
+    return dates.day(day)
 
 
 @dataclass(frozen=True)

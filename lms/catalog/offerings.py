@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement
 
+from lms import dates
 from lms.catalog.models import Offering, OfferingDay, OfferingFormat, OfferingStatus
 from lms.errors import InvalidInput
 
@@ -49,18 +50,18 @@ def check_days(days: Sequence[DaySpec]) -> list[DaySpec]:
     ordered = sorted(days, key=lambda d: d.held_on)
     for before, after in zip(ordered, ordered[1:], strict=False):
         if before.held_on == after.held_on:
-            raise InvalidInput(f"{after.held_on:%d %b %Y} is listed twice.")
+            raise InvalidInput(f"{dates.day(after.held_on)} is listed twice.")
     for day in ordered:
         if (day.starts_at is None) != (day.ends_at is None):
             raise InvalidInput(
-                f"{day.held_on:%d %b %Y}: give both the start and the end time, or neither."
+                f"{dates.day(day.held_on)}: give both the start and the end time, or neither."
             )
         if day.starts_at is not None and day.ends_at <= day.starts_at:
             raise InvalidInput(
-                f"{day.held_on:%d %b %Y}: the end time must be after the start time."
+                f"{dates.day(day.held_on)}: the end time must be after the start time."
             )
         if day.ce_hours is not None and not Decimal(0) <= day.ce_hours <= Decimal(24):
-            raise InvalidInput(f"{day.held_on:%d %b %Y}: CE hours must be between 0 and 24.")
+            raise InvalidInput(f"{dates.day(day.held_on)}: CE hours must be between 0 and 24.")
     return ordered
 
 

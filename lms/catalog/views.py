@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -23,24 +21,6 @@ SECTIONS = (
     (ItemKind.SPECIALTY_MODULE, "Specialty modules"),
     (ItemKind.RETREAT, "Retreats"),
 )
-
-
-@bp.app_template_filter("session_dates")
-def date_range(starts: date, ends: date) -> str:
-    """'4–8 September 2024', '30 September – 2 October 2024', across years in full."""
-    if starts == ends:
-        return f"{starts.day} {starts:%B %Y}"
-    if (starts.year, starts.month) == (ends.year, ends.month):
-        return f"{starts.day}–{ends.day} {ends:%B %Y}"
-    if starts.year == ends.year:
-        return f"{starts.day} {starts:%B} – {ends.day} {ends:%B %Y}"
-    return f"{starts.day} {starts:%B %Y} – {ends.day} {ends:%B %Y}"
-
-
-@bp.app_template_filter("long_date")
-def long_date(day: date) -> str:
-    """'14 April 2027'."""
-    return f"{day.day} {day:%B %Y}"
 
 
 @bp.app_template_filter("ce_hours_text")

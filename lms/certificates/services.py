@@ -30,7 +30,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, undefer
 
-from lms import validation
+from lms import dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
@@ -42,7 +42,6 @@ from lms.certificates.context import (
     ItemFacts,
     TranscriptRow,
     certificate_content,
-    format_date,
     format_hours,
     transcript_content,
 )
@@ -652,7 +651,7 @@ def revoke_certificate(
     if certificate.revoked_at is not None:
         raise AlreadyDecided(
             f"Certificate {certificate.serial} was already revoked on "
-            f"{certificate.revoked_at.date().isoformat()}."
+            f"{dates.day(certificate.revoked_at.date())}."
         )
     certificate.revoked_at = utcnow()
     certificate.revoked_by_id = actor_id
@@ -747,6 +746,18 @@ class CertificateRow:
     ce_hours: str
 
 
+def _page_day(iso: Any) -> str:
+    """A frozen ISO date in the pages' date style ('' when absent or unreadable).
+
+    The frozen content also holds the date as printed on the PDF (the long form); pages
+    show every date in the one style of lms.dates instead.
+    """
+    try:
+        return dates.day(date.fromisoformat(iso)) if isinstance(iso, str) else ""
+    except ValueError:
+        return ""
+
+
 def as_row(certificate: Certificate | Row, now: datetime | None = None) -> CertificateRow:
     """Plain values for a template from a certificate (or a row of its columns)."""
     content = certificate.content or {}
@@ -759,12 +770,11 @@ def as_row(certificate: Certificate | Row, now: datetime | None = None) -> Certi
         completion_id=certificate.completion_id,
         item_code=content.get("item_code", ""),
         title=content.get("title", ""),
-        completed_on_text=content.get("completed_on_text", ""),
-        issued_on_text=format_date(certificate.issued_at.date()),
+        completed_on_text=_page_day(content.get("completed_on"))
+        or content.get("completed_on_text", ""),
+        issued_on_text=dates.day(certificate.issued_at.date()),
         status=certificate_status(certificate, now),
-        revoked_on_text=format_date(certificate.revoked_at.date())
-        if certificate.revoked_at
-        else "",
+        revoked_on_text=dates.day(certificate.revoked_at.date()) if certificate.revoked_at else "",
         revoke_reason=certificate.revoke_reason or "",
         ce_hours=content.get("ce_hours", ""),
     )
@@ -903,9 +913,7 @@ def verification_of(certificate: Certificate) -> Verification:
         title=row.title,
         completed_on_text=row.completed_on_text,
         issued_on_text=row.issued_on_text,
-        expires_on_text=format_date(certificate.expires_at.date())
-        if certificate.expires_at
-        else "",
+        expires_on_text=dates.day(certificate.expires_at.date()) if certificate.expires_at else "",
         status=row.status,
         revoked_on_text=row.revoked_on_text,
         revoke_reason=row.revoke_reason,

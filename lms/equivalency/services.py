@@ -12,10 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from lms import signals
+from lms import dates, signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
+from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.equivalency.evidence import discard_evidence, evidence_path, store_evidence
@@ -233,7 +234,11 @@ def _already_decided(session: Session, request_id: int) -> AlreadyDecided:
     )
     if request is None:
         return AlreadyDecided("That request no longer exists.")
-    when = request.decided_at.strftime("%d %b %Y %H:%M UTC") if request.decided_at else "earlier"
+    when = (
+        dates.moment(request.decided_at, programme_zone(session))
+        if request.decided_at
+        else "earlier"
+    )
     if request.status == EquivalencyStatus.WITHDRAWN:
         return AlreadyDecided(f"This request was already withdrawn by the clinician on {when}.")
     who = request.reviewer.name if request.reviewer else "a reviewer"

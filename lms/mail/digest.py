@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lms import dates
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import Offering
 from lms.db import utcnow
@@ -144,7 +145,7 @@ def send_digests(
             session,
             user=person,
             kind="digest",
-            subject=f"What waits for you today ({today:%-d %b %Y})",
+            subject=f"What waits for you today ({dates.day(today)})",
             template="digest",
             context={"lines": lines},
             optional=True,

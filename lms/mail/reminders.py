@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
+from lms import dates
 from lms.catalog.models import Offering, OfferingFormat, OfferingStatus
 from lms.db import utcnow
 from lms.mail.services import queue_message
@@ -23,7 +24,7 @@ REMIND_DAYS = 3  # the reminder goes out this many days before the first day (or
 
 def _day_line(day) -> str:  # noqa: ANN001 - an OfferingDay
     """'Sat 06 Feb 2027, 09:00-14:00 (programme time)'."""
-    text = day.held_on.strftime("%a %d %b %Y")
+    text = dates.day(day.held_on, weekday=True)
     if day.starts_at is not None:
         text += f", {day.starts_at:%H:%M}-{day.ends_at:%H:%M} (programme time)"
     return text
@@ -71,11 +72,11 @@ def send_due(session: Session, *, today: date) -> int:
             session,
             user=enrolment.user,
             kind="offering_reminder",
-            subject=f"Reminder: {offering.item.title} starts {offering.starts_on:%d %b %Y}",
+            subject=f"Reminder: {offering.item.title} starts {dates.day(offering.starts_on)}",
             template="offering_reminder",
             context={
                 "title": offering.item.title,
-                "starts": offering.starts_on.strftime("%A %d %B %Y"),
+                "starts": dates.day(offering.starts_on, weekday=True),
                 "days": [_day_line(day) for day in offering.days],
                 "join_url": offering.join_url if online else "",
                 "place": "online (the link is on the offering's page)"

@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from lms import signals
+from lms import dates, signals
 from lms.auth.models import User
 from lms.mail.services import notify, queue_message, unread_notices
 from lms.urls import public_url
@@ -132,7 +132,7 @@ def on_application_changed(
     if user is None:
         return
     where = offering.location or offering.format.label.lower()
-    named = f"{offering.item.title} ({where}, {offering.starts_on:%-d %b %Y})"
+    named = f"{offering.item.title} ({where}, {dates.day(offering.starts_on)})"
     message = template.format(retreat=named, item=named)
     notify(
         session,

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from lms import dates
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.catalog.attendance_policy import AttendancePolicy, DayRecord
@@ -41,7 +42,7 @@ def policy(session: Session) -> AttendancePolicy:
 
 def fmt(day: date) -> str:
     """A date as messages print it."""
-    return f"{day:%d %b %Y}"
+    return dates.day(day)
 
 
 def may_edit(user: User, offering: Offering) -> bool:

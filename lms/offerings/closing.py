@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms import dates
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import User
@@ -66,7 +67,7 @@ class ClosingResult:
 def _dates(days: list) -> str:
     """`12–13 Jan 2027` style text of an offering's first and last day."""
     first, last = days[0].held_on, days[-1].held_on
-    return f"{first:%d %b %Y}" if first == last else f"{first:%d %b %Y} – {last:%d %b %Y}"
+    return dates.day(first, last)
 
 
 def close_offering(
@@ -83,7 +84,7 @@ def close_offering(
     today = today or programme_today(session)
     if today < offering.ends_on:
         raise Conflict(
-            f"The offering can be closed from its last day, {offering.ends_on:%d %b %Y}."
+            f"The offering can be closed from its last day, {dates.day(offering.ends_on)}."
         )
     days = list(offering.days)
     people = [e for e in enrolled(session, offering_id) if e.status == EnrolmentStatus.ENROLLED]
@@ -137,7 +138,7 @@ def close_offering(
                 continue
             if enrolment.user_id in already:
                 # The item is completed already (an earlier run, a mark): that record stays.
-                note = f"Already completed on {already[enrolment.user_id]:%d %b %Y}; kept."
+                note = f"Already completed on {dates.day(already[enrolment.user_id])}; kept."
                 attended.append(_with(line, note=note))
                 continue
             attended_days = len(verdict.attended)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
+from lms import dates
 from lms.auth.models import User
 from lms.auth.services import normalise_email, require_confirmed_email
 from lms.catalog.models import Offering, OfferingStatus
@@ -31,9 +32,9 @@ MAX_BULK = 500  # e-mail addresses pasted at once, rows in one import
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _fmt(day: date) -> str:
-    """A date as people read it in messages."""
-    return day.strftime("%d %b %Y")
+def _fmt(value: date) -> str:
+    """A date as people read it in messages (the one date style)."""
+    return dates.day(value)
 
 
 def live_enrolment(session: Session, user_id: int, offering_id: int) -> Enrolment | None:

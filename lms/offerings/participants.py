@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lms import validation
+from lms import dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import normalise_email
@@ -260,7 +260,7 @@ class ImportResult:
     def message(self) -> str:
         """One line for the page."""
         text = (
-            f"Report for {self.held_on:%d %b %Y} imported: {len(self.matched)} enrolled people "
+            f"Report for {dates.day(self.held_on)} imported: {len(self.matched)} enrolled people "
             f"found by e-mail; {self.present} present, {self.absent} absent."
         )
         if self.to_match:
@@ -300,13 +300,13 @@ def import_report(
     check_day_open(day, today or programme_today(session))
     if not day.minutes:
         raise InvalidInput(
-            f"{day.held_on:%d %b %Y} has no hours set: give the offering's days their start "
+            f"{dates.day(day.held_on)} has no hours set: give the offering's days their start "
             "and end times first (the minutes attended are judged against them)."
         )
     if parsed.dates and day.held_on not in parsed.dates:
-        named = ", ".join(f"{d:%d %b %Y}" for d in sorted(parsed.dates)[:3])
+        named = ", ".join(f"{dates.day(d)}" for d in sorted(parsed.dates)[:3])
         raise InvalidInput(
-            f"The report's join times are on {named}, not {day.held_on:%d %b %Y}: "
+            f"The report's join times are on {named}, not {dates.day(day.held_on)}: "
             "import it for the day it reports."
         )
     rules = policy(session)
@@ -385,7 +385,7 @@ def import_report_file(
         )
     )
     if day is None:
-        raise NotFound(f"The offering has no day on {held_on:%d %b %Y}.")
+        raise NotFound(f"The offering has no day on {dates.day(held_on)}.")
     text = Path(path).read_text(encoding="utf-8-sig")
     return import_report(session, offering_id, day.id, text, actor=actor)
 

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from lms import signals
+from lms import dates, signals
 from lms.audit.services import record_event
 from lms.catalog.models import Offering
 from lms.db import utcnow
@@ -186,7 +186,7 @@ def withdraw(
     """Give up a place (or a place in the queue) before the offering starts; a freed place
     goes to the first person waiting."""
     offering = lock_offering(session, enrolment.offering_id)
-    deadline_text = f"{offering.starts_on:%d %b %Y}"
+    deadline_text = f"{dates.day(offering.starts_on)}"
     if today >= offering.starts_on:
         raise Conflict(
             f"The offering started on {deadline_text}, so this can no longer be withdrawn "

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from lms import validation
+from lms import dates, validation
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingFormat
 from lms.catalog.services import programme_settings
@@ -141,7 +141,7 @@ def record_content(
         "closed_on_text": format_date(offering.closed_at.date()) if offering.closed_at else "",
         "days": [
             {
-                "date_text": f"{d.day.held_on:%a %d %b %Y}",
+                "date_text": f"{dates.day(d.day.held_on, weekday=True)}",
                 "hours_text": (
                     f"{d.day.starts_at:%H:%M}–{d.day.ends_at:%H:%M}" if d.day.starts_at else ""
                 ),

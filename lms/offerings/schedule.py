@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lms import validation
+from lms import dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import (
@@ -144,7 +144,7 @@ def _duplicate_message(title: str, starts_on: date, location: str) -> str:
     """What staff are told about a second offering on the same day in the same place."""
     place = f" in {location}" if location else " online"
     return (
-        f"{title} already has an offering starting {starts_on:%d %b %Y}{place}; "
+        f"{title} already has an offering starting {dates.day(starts_on)}{place}; "
         "change the first day or the location, or edit that offering instead."
     )
 

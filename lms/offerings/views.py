@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
+from lms import dates
 from lms.auth.access import admin_required, staff_required
 from lms.bounds import bounded_int
 from lms.catalog.models import OfferingFormat, OfferingStatus
@@ -202,7 +203,7 @@ def new() -> WerkzeugResponse | tuple[str, int] | str:
             return render_template(
                 "offerings/form.html", form=form, editing=None
             ), error.status_code
-        flash(f"Scheduled: {created.item.title}, {created.starts_on:%d %b %Y}.", "success")
+        flash(f"Scheduled: {created.item.title}, {dates.day(created.starts_on)}.", "success")
         return redirect(url_for("offerings.detail", offering_id=created.id))
     status = 422 if request.method == "POST" else 200
     return render_template("offerings/form.html", form=form, editing=None), status

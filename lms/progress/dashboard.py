@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from lms import dates
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, evaluate
@@ -178,7 +179,7 @@ def licence_label(user: Any, on: date) -> str:
     if user.licence_verified_at is None:
         return f"{what} (not yet verified)"
     if user.licence_expires_on is not None and user.licence_expires_on < on:
-        return f"{what} (expired {user.licence_expires_on.isoformat()})"
+        return f"{what} (expired {dates.day(user.licence_expires_on)})"
     return what
 
 

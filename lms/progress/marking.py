@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
-from lms import validation
+from lms import dates, validation
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
@@ -57,12 +57,12 @@ def check_completion_date(completed_on: date) -> date:
         raise InvalidInput("Give the completion date as a date (YYYY-MM-DD).")
     if completed_on > latest_allowed_date():
         raise InvalidInput(
-            f"The completion date {completed_on.isoformat()} is in the future; record the date "
+            f"The completion date {dates.day(completed_on)} is in the future; record the date "
             "the training really happened."
         )
     if completed_on < EARLIEST_COMPLETION:
         raise InvalidInput(
-            f"The completion date {completed_on.isoformat()} is before "
+            f"The completion date {dates.day(completed_on)} is before "
             f"{EARLIEST_COMPLETION.year}; check the year."
         )
     return completed_on
@@ -119,7 +119,7 @@ def _live_completion(session: Session, user_id: int, item_id: int) -> Completion
 def _already(user: User, item: CatalogItem, completed_on: date) -> str:
     """The message for a completion that exists already."""
     return (
-        f"{item.title} is already recorded as completed on {completed_on.isoformat()} "
+        f"{item.title} is already recorded as completed on {dates.day(completed_on)} "
         f"for {user.name}."
     )
 
@@ -310,7 +310,7 @@ def revoke_completion(
         raise NotFound("No such completion.")
     if completion.revoked_at is not None:
         raise AlreadyDecided(
-            f"This completion was already revoked on {completion.revoked_at.date().isoformat()}."
+            f"This completion was already revoked on {dates.day(completion.revoked_at.date())}."
         )
     completion.revoked_at = utcnow()
     completion.revoked_by_id = actor_id
@@ -404,7 +404,7 @@ def record_cohort(
         elif uid not in clinicians or user.anonymised_at is not None:
             skipped.append(CohortEntry(uid, user.name, user.email, "Not a clinician."))
         elif uid in existing:
-            reason = f"Already completed on {existing[uid].isoformat()}."
+            reason = f"Already completed on {dates.day(existing[uid])}."
             skipped.append(CohortEntry(uid, user.name, user.email, reason))
         else:
             due.append((uid, user))

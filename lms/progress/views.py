@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from lms import dates
 from lms.auth.access import may_see_person, staff_required
 from lms.auth.models import Role, User
 from lms.bounds import query_int
@@ -166,7 +167,7 @@ def mark_one(user_id: int) -> Page:
         return _record_page(clinician, mark_form=form, error=error.message), error.status_code
     flash(
         f"{completion.item.title} recorded as completed on "
-        f"{completion.completed_on.isoformat()} for {clinician.name}.",
+        f"{dates.day(completion.completed_on)} for {clinician.name}.",
         "success",
     )
     return redirect(url_for("progress.record", user_id=clinician.id))

@@ -17,11 +17,13 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from lms import dates
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, Offering
 from lms.catalog.rules import LICENCE_STEP
+from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
 from lms.db import utcnow
@@ -67,9 +69,9 @@ def _today(today: date | None) -> date:
     return today or programme_today()
 
 
-def _fmt(day: date) -> str:
-    """A date as people read it in messages."""
-    return day.strftime("%d %b %Y")
+def _fmt(value: date) -> str:
+    """A date as people read it in messages (the one date style)."""
+    return dates.day(value)
 
 
 # --------------------------------------------------------------------------- applying
@@ -308,7 +310,7 @@ def _decided_message(application: Enrolment) -> str:
     """'Already decided by … on …' for a reviewer who came second."""
     who = application.reviewer.name if application.reviewer else "another reviewer"
     when = application.reviewed_at or application.decided_at
-    on = when.strftime("%d %b %Y %H:%M UTC") if when else "earlier"
+    on = dates.moment(when, programme_zone()) if when else "earlier"
     if application.status == EnrolmentStatus.WITHDRAWN and application.reviewed_at is None:
         return "The clinician withdrew this application before it was reviewed."
     return (

@@ -510,7 +510,7 @@ def test_the_file_cannot_deactivate_an_item_that_active_rules_name(app, session,
             'signatory_name = "\\u0301\\u0301"\nold_signatory_name = ',
             "visible",
         ),
-        ("starts_on = 2024-09-04", "starts_on = 0001-01-01", "between 01 Jan 1900"),
+        ("starts_on = 2024-09-04", "starts_on = 0001-01-01", "between 1 Jan 1900"),
         ('location = "Portland, OR"', 'location = "Portland\\u0000"', "location: use one line"),
         (
             'provider_address = "',

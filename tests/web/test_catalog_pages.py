@@ -14,7 +14,6 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
 from lms.catalog.offerings import every_day, new_offering
-from lms.catalog.views import date_range
 
 ADMIN_URLS = ["/admin/catalogue", "/admin/catalogue/M1", "/admin/catalogue/M1/edit"]
 
@@ -96,7 +95,7 @@ def test_admin_list_runs_a_constant_number_of_queries(client, admin, engine) -> 
 def test_admin_item_page_shows_rules_sessions_and_dependants(client, admin) -> None:
     """The item page shows the Level 1 sessions and who names it."""
     html = client.get("/admin/catalogue/RETREAT-L1").get_data(as_text=True)
-    assert "4–8 September 2024" in html and "Portland, OR" in html
+    assert "4 – 8 Sep 2024" in html and "Portland, OR" in html
     assert "Completing Modules 1–5 before this retreat is recommended." in html
     assert 'href="/admin/catalogue/RETREAT-ADV"' in html  # the Advanced retreat names it
 
@@ -234,8 +233,8 @@ def test_programme_page_shows_items_prerequisites_and_upcoming_sessions(
     assert "Module 1 — Introduction to Ketamine-Assisted Psychotherapy" in html
     assert "Module 1, or an approved equivalent introductory KAP training" in html
     assert "Completing Modules 1–5 before this retreat is recommended." in html
-    assert "1–3 March 2099, Test Hall, Oakland, CA" in html
-    assert "March 2001" not in html  # past sessions are not offered
+    assert "1 – 3 Mar 2099, Test Hall, Oakland, CA" in html
+    assert "Mar 2001" not in html  # past sessions are not offered
     assert "Edit the catalogue" not in html
 
 
@@ -259,10 +258,3 @@ def test_nav_shows_programme_to_everyone_and_catalogue_to_admins(
     login(client, make_user(Role.ADMIN))
     html = client.get("/programme").get_data(as_text=True)
     assert 'href="/admin/catalogue"' in html
-
-
-def test_date_range_reads_naturally() -> None:
-    """Same month, across months, across years."""
-    assert date_range(date(2024, 9, 4), date(2024, 9, 8)) == "4–8 September 2024"
-    assert date_range(date(2024, 9, 30), date(2024, 10, 2)) == "30 September – 2 October 2024"
-    assert date_range(date(2024, 12, 30), date(2025, 1, 2)) == "30 December 2024 – 2 January 2025"

@@ -297,8 +297,8 @@ def test_a_duplicate_session_is_a_form_error_that_changes_nothing(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"days": "0001-01-01"}, "between 01 Jan 1900"),
-        ({"days": "9999-12-27"}, "between 01 Jan 1900"),
+        ({"days": "0001-01-01"}, "between 1 Jan 1900"),
+        ({"days": "9999-12-27"}, "between 1 Jan 1900"),
         ({"location": "\u200b\u200b"}, "Enter where the offering takes place"),
         ({"location": "Ojai\x00"}, "without line breaks"),
         ({"location": "Ojai\r\nBcc: x@evil.example"}, "without line breaks"),

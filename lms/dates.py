@@ -1,0 +1,154 @@
+"""How dates read wherever people read them: "20 Jan 2024", "3 – 5 Mar 2026", "20 Jan 2024, 14:05".
+
+One style for every page and e-mail (CSV files and certificates keep their own: ISO dates
+for machines, the long form for print). Month names are spelled out here rather than taken
+from `strftime("%b")`, which follows the server's locale. Pure functions; `init_app` makes
+them the templates' `day`, `moment` and `clock` filters and the `time_tag` function, with
+timestamps shown in the programme's time zone (lms.clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+from markupsafe import Markup, escape
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DASH = " \u2013 "  # an en dash between spaces: "3 – 5 Mar 2026"
+
+
+def _local(value: date | datetime, zone: tzinfo | None) -> date | datetime:
+    """A timestamp in the zone (naive ones are UTC, as the database stores them)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(zone or UTC)
+    return value
+
+
+def _date_of(value: date | datetime, zone: tzinfo | None) -> date:
+    """The calendar day of a date, or of a timestamp where the zone is."""
+    local = _local(value, zone)
+    return local.date() if isinstance(local, datetime) else local
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day(
+    value: date | datetime | None,
+    until: date | None = None,
+    zone: tzinfo | None = None,
+    *,
+    weekday: bool = False,
+    year: bool = True,
+) -> str:
+    """'20 Jan 2024'; with `until`, a range that names each year once when it can.
+
+    '3 – 5 Mar 2026', '30 Sep – 2 Oct 2026', '31 Dec 2026 – 4 Jan 2027'; the same day twice
+    is that day. A timestamp is the day it was where the programme runs (`zone`). With
+    `weekday`, a single day leads with it: 'Tue 20 Jan 2024'; without `year`, a single day
+    leaves it out where the page has said it once ('Tue 20 Jan', a grid's columns). None is ''.
+    """
+    if value is None:
+        return ""
+    first = _date_of(value, zone)
+    if until is None:
+        text = f"{first.day} {MONTHS[first.month - 1]}" + (f" {first.year}" if year else "")
+        return f"{WEEKDAYS[first.weekday()]} {text}" if weekday else text
+    last = _date_of(until, zone)
+    if last == first:
+        return day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}{DASH}{day(last)}"
+    if first.year == last.year:
+        return f"{first.day} {MONTHS[first.month - 1]}{DASH}{day(last)}"
+    return f"{day(first)}{DASH}{day(last)}"
+
+
+def moment(value: datetime | None, zone: tzinfo | None = None, *, seconds: bool = False) -> str:
+    """'20 Jan 2024, 14:05 PST': a timestamp where the programme runs, with the zone's name."""
+    if value is None:
+        return ""
+    local = _local(value, zone)
+    assert isinstance(local, datetime)
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{day(local.date())}, {clock} {local.tzname() or 'UTC'}"
+
+
+def clock(value: time | datetime | None) -> str:
+    """'09:30': a time of day on the 24-hour clock (a timestamp's own, unconverted)."""
+    return f"{value:%H:%M}" if value is not None else ""
+
+
+def month(year: int, number: int) -> str:
+    """'Jan 2024': a month, as charts label them."""
+    return f"{MONTHS[number - 1]} {year}"
+
+
+def machine(value: date | datetime) -> str:
+    """The value for a `<time datetime>` attribute: a date, or a UTC moment to the second."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
+
+
+def time_tag(
+    value: date | datetime | None,
+    zone: tzinfo | None = None,
+    *,
+    with_time: bool = False,
+    seconds: bool = False,
+) -> Markup:
+    """`<time datetime="2024-01-20">20 Jan 2024</time>` (empty for None).
+
+    `with_time` shows a timestamp's time of day too (to the second with `seconds`).
+    """
+    if value is None:
+        return Markup("")
+    if with_time and isinstance(value, datetime):
+        text = moment(value, zone, seconds=seconds)
+    else:
+        text = day(value, None, zone)
+    return Markup('<time datetime="{}">{}</time>').format(machine(value), escape(text))
+
+
+def init_app(app: Any, zone: Callable[[], tzinfo]) -> None:
+    """Register the filters `day` and `moment` and the function `time_tag` for templates.
+
+    `zone` gives the programme's time zone; it is asked only when a timestamp is shown.
+    """
+
+    def day_filter(
+        value: date | datetime | None,
+        until: date | None = None,
+        weekday: bool = False,
+        year: bool = True,
+    ) -> str:
+        """`{{ d|day }}`, `{{ starts|day(ends) }}`, `{{ d|day(weekday=true, year=false) }}`."""
+        if value is None:
+            return ""
+        stamps = isinstance(value, datetime) or isinstance(until, datetime)
+        return day(value, until, zone() if stamps else None, weekday=weekday, year=year)
+
+    def moment_filter(value: datetime | None, seconds: bool = False, utc: bool = False) -> str:
+        """`{{ at|moment }}`, `{{ at|moment(seconds=true) }}`; `utc` for the audit trail."""
+        return moment(value, UTC if utc else zone(), seconds=seconds) if value is not None else ""
+
+    def time_tag_function(
+        value: date | datetime | None,
+        with_time: bool = False,
+        seconds: bool = False,
+        utc: bool = False,
+    ) -> Markup:
+        """`{{ time_tag(d) }}`, `{{ time_tag(at, with_time=true) }}`; `utc` for the audit trail."""
+        stamp = isinstance(value, datetime)
+        where = (UTC if utc else zone()) if stamp else None
+        return time_tag(value, where, with_time=with_time, seconds=seconds)
+
+    app.jinja_env.filters["day"] = day_filter
+    app.jinja_env.filters["moment"] = moment_filter
+    app.jinja_env.filters["clock"] = clock
+    app.jinja_env.globals["time_tag"] = time_tag_function
