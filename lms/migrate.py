@@ -7,11 +7,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from lms.config import PROJECT_ROOT
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+# Set (in the Alembic config's attributes) by a migration after which the standings must be
+# recomputed; migrations/env.py recomputes them once, after the run, when it reached head.
+REFILL_STANDINGS = "lms.refill_standings"
 
 
 def alembic_config(url: str) -> Config:
@@ -59,3 +62,47 @@ def instance_dir_for(url: str) -> Path | None:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         return Path(url.removeprefix("sqlite:///")).parent
     return None
+
+
+def request_standings_refill() -> None:
+    """From inside a migration: recompute every standing once this run reaches head.
+
+    The standings are written by the tracker's own rule code, which writes the columns its
+    models have now; run in the middle of a chain of migrations, it would write columns a
+    later migration has not added yet. So a migration only asks, and the recomputation runs
+    after the last one, when the schema is the one the code expects.
+    """
+    from alembic import context
+
+    context.config.attributes[REFILL_STANDINGS] = True
+
+
+def refill_standings_if_requested(connection: Connection, attributes: dict) -> bool:
+    """After a run (inside its transaction): recompute the standings if a migration asked
+    and the database is at head now; True when it did."""
+    if not attributes.pop(REFILL_STANDINGS, False):
+        return False
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads())
+    if set(MigrationContext.configure(connection).get_current_heads()) != heads:
+        return False  # a partial upgrade: the standings wait for the run that reaches head
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.orm import Session
+
+    from lms.clock import DEFAULT_TIME_ZONE
+    from lms.progress import standings
+
+    # The programme's date, judged here without the app (whose session would be another
+    # connection, waiting on this migration's lock).
+    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
+    session = Session(bind=connection)
+    try:
+        standings.refresh(session, on=on)
+        session.commit()  # joins the migration's transaction: commits nothing on its own
+    finally:
+        session.close()
+    return True

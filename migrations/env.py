@@ -53,6 +53,9 @@ def _run(connection) -> None:  # noqa: ANN001
     )
     with context.begin_transaction():
         context.run_migrations()
+        from lms.migrate import refill_standings_if_requested
+
+        refill_standings_if_requested(connection, config.attributes)
 
 
 if context.is_offline_mode():

@@ -8,6 +8,7 @@ This module imports nothing from Flask or SQLAlchemy so it can be tested and reu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,36 @@ class ItemName:
 
 
 @dataclass(frozen=True)
+class Outline:
+    """What is missing as a list a page can show: one line, or a lead-in and its items.
+
+    The explanation sentence says the same in one line ("Complete Module 1, or have ...
+    approved and complete one of ..."); the outline sets the alternatives out one per item
+    so that "A, or B and C" cannot be misread: `Outline("Do one of these:", (A, B_and_C))`.
+    """
+
+    text: str
+    items: tuple[Outline, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The outline as JSON-able data (what the standings store)."""
+        data: dict[str, Any] = {"text": self.text}
+        if self.items:
+            data["items"] = [item.as_json() for item in self.items]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Outline | None:
+        """An outline from stored data; None for none (or data of another shape)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("text"), str):
+            return None
+        items = tuple(
+            item for item in map(cls.from_json, data.get("items") or ()) if item is not None
+        )
+        return cls(data["text"], items)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The verdict on a rule: met or not, why not, and the fewest steps that unlock it."""
 
@@ -60,6 +91,7 @@ class Evaluation:
     explanation: str = ""
     steps: tuple[str, ...] = ()
     missing_codes: frozenset[str] = frozenset()
+    outline: Outline | None = None  # the explanation as a list (None when met)
 
 
 @dataclass(frozen=True)
@@ -74,6 +106,11 @@ class _Result:
     # to keep "A, or B; and C" from reading as "A, or (B and C)".
     compound: bool = False
     progress: int = 0  # met leaves below this node: breaks ties towards work already done
+    outline: Outline | None = None  # unmet nodes only: the phrase as a list
+
+    def listed(self) -> Outline:
+        """This node as a list item: its own outline, or its phrase as one line."""
+        return self.outline or Outline(_capitalised(self.phrase))
 
 
 _MET = _Result(met=True, progress=1)
@@ -88,11 +125,14 @@ def evaluate(
     result = _evaluate(rule, facts, names, 1)
     if result.met:
         return Evaluation(met=True)
+    explanation = _sentence(result.phrase)
+    outline = result.outline if result.outline and result.outline.items else None
     return Evaluation(
         met=False,
-        explanation=_sentence(result.phrase),
+        explanation=explanation,
         steps=result.steps,
         missing_codes=result.codes,
+        outline=outline or Outline(explanation),
     )
 
 
@@ -151,7 +191,17 @@ def _evaluate_all(children: list[_Result]) -> _Result:
         codes=frozenset().union(*(c.codes for c in unmet)),
         compound=compound,
         progress=progress,
+        outline=_all_outline(unmet, compound),
     )
+
+
+def _all_outline(unmet: list[_Result], compound: bool) -> Outline | None:
+    """Parts that must all hold: one line while none holds alternatives, else a list."""
+    if len(unmet) == 1:
+        return unmet[0].outline
+    if not compound:
+        return None  # "Have ... approved and complete one of ..." reads well as one line
+    return Outline("Do all of these:", tuple(c.listed() for c in unmet))
 
 
 def _evaluate_any(children: list[_Result]) -> _Result:
@@ -165,6 +215,11 @@ def _evaluate_any(children: list[_Result]) -> _Result:
     # then the file's order (sorted is stable).
     ranked = sorted(children, key=lambda c: (len(c.steps), -c.progress))
     best = ranked[0]
+    outline = (
+        best.outline
+        if len(ranked) == 1
+        else Outline("Do one of these:", tuple(c.listed() for c in ranked))
+    )
     return _Result(
         met=False,
         phrase=", or ".join(c.phrase for c in ranked),
@@ -172,6 +227,7 @@ def _evaluate_any(children: list[_Result]) -> _Result:
         codes=best.codes,
         compound=len(ranked) > 1 or best.compound,
         progress=progress,
+        outline=outline,
     )
 
 
@@ -192,19 +248,32 @@ def _evaluate_at_least(needed: int, children: list[_Result], rules: list[Any]) -
         compound = any(c.compound for c in chosen)
         phrase = _join_and([(c.phrase, c.compound) for c in chosen])
         return _Result(
-            met=False, phrase=phrase, steps=steps, codes=codes, compound=compound, progress=progress
+            met=False,
+            phrase=phrase,
+            steps=steps,
+            codes=codes,
+            compound=compound,
+            progress=progress,
+            outline=_all_outline(chosen, compound),
         )
     more = " more" if met_count else ""
     count = "one" if remaining == 1 else str(remaining)
     unmet_rules = [r for r, c in zip(rules, children, strict=True) if not c.met]
     if all(_node_key(r) == "completed" for r in unmet_rules):
         # "complete one of Module 2, Module 3 or Module 4" reads better than repeated verbs.
-        titles = [c.phrase.removeprefix("complete ") for c in unmet]
+        titles = compact_names([c.phrase.removeprefix("complete ") for c in unmet])
         phrase = f"complete {count}{more} of {_join_or(titles)}"
         return _Result(met=False, phrase=phrase, steps=steps, codes=codes, progress=progress)
     phrase = f"do {count}{more} of the following: " + "; ".join(c.phrase for c in unmet)
+    outline = Outline(f"Do {count}{more} of these:", tuple(c.listed() for c in unmet))
     return _Result(
-        met=False, phrase=phrase, steps=steps, codes=codes, compound=True, progress=progress
+        met=False,
+        phrase=phrase,
+        steps=steps,
+        codes=codes,
+        compound=True,
+        progress=progress,
+        outline=outline,
     )
 
 
@@ -253,6 +322,41 @@ def _join_list(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+_NUMBERED = re.compile(r"^(.*\S) ([0-9]{1,3})$")
+
+
+def compact_names(names: Iterable[str]) -> list[str]:
+    """Names with runs of three or more numbered ones folded: "Modules 2–7".
+
+    "Module 2, Module 3, Module 4, Module 5, Music Module" becomes "Modules 2–5, Music
+    Module": the same items, read at a glance. Only a run of consecutive numbers with one
+    prefix folds, in the order given.
+    """
+    result: list[str] = []
+    run: list[tuple[str, int]] = []
+
+    def flush() -> None:
+        """Emit the pending run, folded when long enough."""
+        if len(run) >= 3:
+            result.append(f"{run[0][0]}s {run[0][1]}\u2013{run[-1][1]}")
+        else:
+            result.extend(f"{prefix} {number}" for prefix, number in run)
+        run.clear()
+
+    for name in names:
+        match = _NUMBERED.match(name)
+        if match and run and run[-1][0] == match[1] and run[-1][1] + 1 == int(match[2]):
+            run.append((match[1], int(match[2])))
+            continue
+        flush()
+        if match:
+            run.append((match[1], int(match[2])))
+        else:
+            result.append(name)
+    flush()
+    return result
+
+
 def _join_or(words: list[str]) -> str:
     """'A, B or C'."""
     if len(words) == 1:
@@ -262,8 +366,13 @@ def _join_or(words: list[str]) -> str:
 
 def _sentence(phrase: str) -> str:
     """Capitalise a phrase and end it with a full stop."""
-    text = phrase[:1].upper() + phrase[1:]
+    text = _capitalised(phrase)
     return text if text.endswith(".") else text + "."
+
+
+def _capitalised(phrase: str) -> str:
+    """A phrase with its first letter in capitals (a list item: no full stop)."""
+    return phrase[:1].upper() + phrase[1:]
 
 
 def _lower_first(text: str) -> str:
@@ -534,4 +643,4 @@ def _describe(rule: Any, names: Mapping[str, ItemName], depth: int) -> tuple[str
     parts = [text for text, _ in options]
     if any(c for _, c in options):
         return f"at least {count} of the following: " + "; ".join(parts), True
-    return f"at least {count} of {_join_or(parts)}", False
+    return f"at least {count} of {_join_or(compact_names(parts))}", False

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.rules import Evaluation, Facts
+from lms.catalog.rules import Evaluation, Facts, Outline
 from lms.db import read
 from lms.offerings.models import EnrolmentStatus
 from lms.progress.facts import (
@@ -85,6 +85,7 @@ class Verdict:
     met: bool
     explanation: str = ""
     steps: tuple[str, ...] = ()
+    outline: Outline | None = None  # locked only: the explanation as a list
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class RowValues:
             "met": self.now.met,
             "explanation": self.now.explanation,
             "steps": list(self.now.steps),
+            "outline": _outline_json(self.now.outline),
             "recommendation": self.recommendation,
             "completed_on": self.completed_on,
             "completion_id": self.completion_id,
@@ -138,6 +140,7 @@ class RowValues:
             "lapsed_met": lapsed.met if lapsed else None,
             "lapsed_explanation": lapsed.explanation if lapsed else None,
             "lapsed_steps": list(lapsed.steps) if lapsed else None,
+            "lapsed_outline": _outline_json(lapsed.outline) if lapsed else None,
         }
 
     @classmethod
@@ -150,10 +153,15 @@ class RowValues:
                 bool(row.lapsed_met),
                 row.lapsed_explanation or "",
                 tuple(row.lapsed_steps or ()),
+                Outline.from_json(row.lapsed_outline),
             )
         return cls(
             now=Verdict(
-                ItemState(row.state), bool(row.met), row.explanation or "", tuple(row.steps or ())
+                ItemState(row.state),
+                bool(row.met),
+                row.explanation or "",
+                tuple(row.steps or ()),
+                Outline.from_json(row.outline),
             ),
             recommendation=row.recommendation or "",
             completed_on=row.completed_on,
@@ -164,6 +172,11 @@ class RowValues:
             lapses_on=row.lapses_on,
             lapsed=lapsed,
         )
+
+
+def _outline_json(outline: Outline | None) -> dict[str, Any] | None:
+    """A verdict's outline as the row stores it."""
+    return outline.as_json() if outline is not None else None
 
 
 @dataclass(frozen=True)
@@ -212,7 +225,9 @@ def _verdict(item: Any, facts: Facts, programme: Programme) -> Verdict:
         return Verdict(ItemState.CREDITED, evaluation.met)
     if evaluation.met:
         return Verdict(ItemState.AVAILABLE, True)
-    return Verdict(ItemState.LOCKED, False, evaluation.explanation, evaluation.steps)
+    return Verdict(
+        ItemState.LOCKED, False, evaluation.explanation, evaluation.steps, evaluation.outline
+    )
 
 
 def _recommendation(item: Any, facts: Facts, programme: Programme) -> str:

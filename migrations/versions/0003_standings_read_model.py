@@ -122,8 +122,11 @@ def upgrade() -> None:
     with op.batch_alter_table("equivalency_requests", schema=None) as batch_op:
         batch_op.create_index("ix_equivalency_requests_user_id", ["user_id"], unique=False)
     # ### end Alembic commands ###
-    # The rows are filled by the newest migration whose tables the rule code reads (0006),
-    # because the tracker's own rule code only runs against the schema it was written for.
+    # The rows are filled once the upgrade reaches head: the tracker's own rule code only
+    # runs against the schema it was written for (lms.migrate.request_standings_refill).
+    from lms.migrate import request_standings_refill
+
+    request_standings_refill()
 
 
 def downgrade() -> None:

@@ -397,8 +397,8 @@ def upgrade() -> None:
     _drop_retreat_tables()
     _reset_sequence("offerings")
     _reset_sequence("enrolments")
-    # The standings are filled by the newest migration (0008 now), whose schema the rule
-    # code reads.
+    # The standings are recomputed once the upgrade reaches head (0008 asks for it), when
+    # the schema is the one the rule code reads (lms.migrate.request_standings_refill).
 
 
 def downgrade() -> None:

@@ -119,28 +119,14 @@ def upgrade() -> None:
 def _fill_standings() -> None:
     """Compute every clinician's rows from history with the tracker's own rule code.
 
-    This runs in the newest migration whose tables that code reads (it moved here from 0006:
-    the rule code now reads catalog_items.objectives and evaluation_required): the code only
-    runs against the schema it was written for. A later migration that changes what the
-    rules read takes it over.
+    Asked for, not done here: the code writes the standings' columns and reads the tables as
+    they are at head (it reads catalog_items.objectives and evaluation_required since this
+    migration), so the recomputation runs once the whole upgrade has run
+    (lms.migrate.refill_standings_if_requested): no later migration has to take it over.
     """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from lms.migrate import request_standings_refill
 
-    from sqlalchemy.orm import Session
-
-    from lms.clock import DEFAULT_TIME_ZONE
-    from lms.progress import standings
-
-    # The programme's date, judged here without the app (whose session would be another
-    # connection, waiting on this migration's lock).
-    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
-    session = Session(bind=op.get_bind())
-    try:
-        standings.refresh(session, on=on)
-        session.commit()  # joins the migration's transaction: commits nothing on its own
-    finally:
-        session.close()
+    request_standings_refill()
 
 
 def downgrade() -> None:

@@ -109,14 +109,8 @@ def test_sqlite_really_enforces_foreign_keys(tmp_path):
         engine.dispose()
 
 
-def test_migration_0003_fills_the_standings_from_history(empty_database: Engine) -> None:
-    """Upgrading a database with history gives every clinician the rows a recomputation gives."""
-    from sqlalchemy.orm import Session
-
-    from lms.progress import standings
-
-    engine = empty_database
-    upgrade(engine, "0002")
+def _two_clinicians_and_a_completion(engine: Engine) -> None:
+    """History as an 0002 database holds it: Module 1 and 2, two clinicians, one completion."""
     now = "2026-01-05 10:00:00"
     with engine.begin() as conn:
         for item_id, code, prerequisite in (
@@ -161,6 +155,17 @@ def test_migration_0003_fills_the_standings_from_history(empty_database: Engine)
             ),
             {"now": now},
         )
+
+
+def test_migration_0003_fills_the_standings_from_history(empty_database: Engine) -> None:
+    """Upgrading a database with history gives every clinician the rows a recomputation gives."""
+    from sqlalchemy.orm import Session
+
+    from lms.progress import standings
+
+    engine = empty_database
+    upgrade(engine, "0002")
+    _two_clinicians_and_a_completion(engine)
     upgrade(engine, "head")
     with Session(engine) as session:
         states = dict(
@@ -181,6 +186,56 @@ def test_migration_0003_fills_the_standings_from_history(empty_database: Engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version FROM cache_versions")).scalar_one() == 0
         assert "standings" not in inspect(conn).get_table_names()
+
+
+def test_standings_wait_for_a_run_that_reaches_head(empty_database: Engine) -> None:
+    """A partial upgrade leaves the recomputation to the run that reaches head, whose schema
+    is the one the rule code writes."""
+    engine = empty_database
+    upgrade(engine, "0002")
+    _two_clinicians_and_a_completion(engine)
+    upgrade(engine, "0003")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM standings")).scalar_one() == 0
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM standings")).scalar_one() == 4
+
+
+def test_migration_0009_sets_out_what_locked_items_miss(empty_database: Engine) -> None:
+    """Rows written before the outline existed get it: the locked item's alternatives as a
+    list, nothing for the others, and the rows equal a recomputation."""
+    from sqlalchemy.orm import Session
+
+    from lms.progress import standings
+
+    engine = empty_database
+    upgrade(engine, "0002")
+    _two_clinicians_and_a_completion(engine)
+    upgrade(engine, "head")
+    downgrade(engine, "0008")  # rows as 0008 kept them: explanations without outlines
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM standings")).scalar_one() == 4
+    upgrade(engine, "head")
+    with Session(engine) as session:
+        rows = {
+            f"{user_id}-{item_id}": outline
+            for user_id, item_id, outline in session.execute(
+                text("SELECT user_id, item_id, outline FROM standings")
+            )
+        }
+        locked = rows.pop("2-2")
+        if isinstance(locked, str):  # SQLite's JSON comes back as text through text()
+            locked = json.loads(locked)
+        assert locked == {
+            "text": "Do one of these:",
+            "items": [
+                {"text": "Complete M1"},
+                {"text": "Have an equivalent training to M1 approved"},
+            ],
+        }
+        assert set(rows.values()) == {None}
+        assert standings.check(session).differences == []
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's batch table copies")

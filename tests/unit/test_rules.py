@@ -12,7 +12,9 @@ from lms.catalog.rules import (
     MAX_DEPTH,
     Facts,
     ItemName,
+    Outline,
     RuleError,
+    compact_names,
     describe,
     evaluate,
     find_cycle,
@@ -216,7 +218,7 @@ def test_real_level_1_with_waived_module_1_needs_another_programme_module(
     result = evaluate(rule, waived, programme_names)
     assert not result.met
     assert result.steps == ("Complete Module 2",)  # the branch already half done wins the tie
-    assert result.explanation.startswith("Complete one of Module 2, Module 3")
+    assert result.explanation.startswith("Complete one of Modules 2–7, Healing the Healer")
     assert evaluate(
         rule, facts(equivalent={"M1"}, completed={"HTH"}, licensed=True), programme_names
     ).met
@@ -375,7 +377,9 @@ def test_describe_puts_rules_in_words() -> None:
         f"Module 1, or an approved equivalent {M1_LABEL}; and a verified, current clinical licence"
     )
     two_of = {"at_least": 2, "of": [{"completed": "M2"}, {"completed": "M3"}, {"completed": "M4"}]}
-    assert describe(two_of, NAMES) == "At least 2 of Module 2, Module 3 or Module 4"
+    assert describe(two_of, NAMES) == "At least 2 of Modules 2–4"
+    two_of["of"].append({"completed": "HTH"})
+    assert describe(two_of, NAMES) == "At least 2 of Modules 2–4 or Healing the Healer"
     assert describe({"ce_hours_at_least": 12}, NAMES) == "At least 12 CE hours"
 
 
@@ -403,3 +407,69 @@ def test_evaluate_and_describe_refuse_a_rule_deeper_than_the_limit():
         evaluate(_nested(MAX_DEPTH + 1), facts(), NAMES)
     with pytest.raises(RuleError, match="32 levels"):
         describe(_nested(5000), NAMES)
+
+
+# --- the explanation as a list ----------------------------------------------------------
+
+
+def test_alternatives_are_set_out_one_per_item(programme, programme_names) -> None:
+    """Level 1 for a licensed newcomer: two ways in, the second with both of its parts."""
+    rule = programme["RETREAT-L1"]["prerequisite"]
+    result = evaluate(rule, facts(licensed=True), programme_names)
+    assert result.outline == Outline(
+        "Do one of these:",
+        (
+            Outline("Complete Module 1"),
+            Outline(
+                f"Have an equivalent {M1_LABEL} approved and complete one of Modules 2–7, "
+                "Healing the Healer, Music Module, Rainfall Medical Module, Integration Module, "
+                "Ethics Module or ACT Module"
+            ),
+        ),
+    )
+
+
+def test_parts_that_must_all_hold_are_listed_when_one_holds_alternatives(
+    programme, programme_names
+) -> None:
+    """Unlicensed: the two ways in, and the licence beside them, not inside the second."""
+    rule = programme["RETREAT-L1"]["prerequisite"]
+    outline = evaluate(rule, facts(), programme_names).outline
+    assert outline.text == "Do all of these:"
+    ways, licence = outline.items
+    assert ways.text == "Do one of these:" and len(ways.items) == 2
+    assert licence == Outline(LICENCE_STEP)
+
+
+def test_a_single_missing_step_is_one_line_and_met_rules_have_no_outline() -> None:
+    result = evaluate({"completed": "M2"}, facts(), NAMES)
+    assert result.outline == Outline("Complete Module 2.") and not result.outline.items
+    assert evaluate({"completed": "M2"}, facts(completed={"M2"}), NAMES).outline is None
+    mixed = {"at_least": 1, "of": [{"completed": "M2"}, {"licensed": True}, {"completed": "M3"}]}
+    outline = evaluate(mixed, facts(), NAMES).outline
+    assert outline.text == "Do one of these:"
+    assert [o.text for o in outline.items] == [
+        "Complete Module 2",
+        LICENCE_STEP,
+        "Complete Module 3",
+    ]
+
+
+def test_an_outline_survives_its_json_round_trip() -> None:
+    outline = evaluate({"any": [M1_OR_EQUIVALENT, {"licensed": True}]}, facts(), NAMES).outline
+    assert Outline.from_json(outline.as_json()) == outline
+    assert Outline.from_json(None) is None and Outline.from_json({"items": []}) is None
+
+
+def test_numbered_names_fold_into_ranges_only_when_consecutive() -> None:
+    assert compact_names(["Module 2", "Module 3", "Module 4", "Music"]) == ["Modules 2–4", "Music"]
+    assert compact_names(["Module 2", "Module 3"]) == ["Module 2", "Module 3"]
+    assert compact_names(["Module 2", "Module 4", "Module 5"]) == [
+        "Module 2",
+        "Module 4",
+        "Module 5",
+    ]
+    assert compact_names(["Level 1", "Module 2", "Module 3", "Module 4"]) == [
+        "Level 1",
+        "Modules 2–4",
+    ]
