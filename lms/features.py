@@ -26,6 +26,7 @@ VIEW_MODULES: tuple[str, ...] = (
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = (
+    "lms.progress.pathway",
     "lms.retreats.dashboard",
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",

@@ -946,12 +946,16 @@ def verify_upload(session: Session, data: bytes) -> Verification | None:
     return verification_of(certificate) if certificate is not None else None
 
 
-def dashboard_section(session: Session, user: User) -> tuple[str, dict[str, Any]]:
-    """The dashboard's certificates section: every certificate of the person (one query)."""
+def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[str, Any]]:
+    """The dashboard's certificates section: every certificate of the person (one query).
+
+    Someone with none yet gets no panel (the page stays short on a phone); the certificate
+    beside each completed item says how they come.
+    """
     rows = certificates_of(session, user.id)
     shown = (CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.PREPARING)
     current = {row.completion_id: row for row in rows if row.status in shown}
-    return "certificates/_dashboard.html", {
+    return "certificates/_dashboard.html" if rows else None, {
         "certificate_rows": rows,
         "certificates_by_completion": current,
         "certificate_holder_id": user.id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from lms import dates
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
-from lms.catalog.rules import Evaluation, evaluate
+from lms.catalog.rules import Evaluation, Outline, compact_names, evaluate
 from lms.catalog.services import get_item
 from lms.clock import today
 from lms.db import read, utcnow
@@ -62,7 +62,12 @@ def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
         facts = facts_for(session, [user])[user.id]
         return evaluate(item.prerequisite, facts, catalogue.names)
     verdict = row.on(today(session))
-    return Evaluation(met=verdict.met, explanation=verdict.explanation, steps=verdict.steps)
+    return Evaluation(
+        met=verdict.met,
+        explanation=verdict.explanation,
+        steps=verdict.steps,
+        outline=verdict.outline,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,6 +89,9 @@ class ItemStatus:
     completion_id: int | None = None
     explanation: str = ""
     steps: tuple[str, ...] = ()
+    outline: Outline | None = None  # the explanation as a list (locked items)
+    name: str = ""  # the short name rules and the pathway use ("Module 2")
+    gate: str = ""  # the anchor of the note that explains this lock with others' (see gates)
     recommendation: str = ""
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
     applied: bool = False  # retreats only: the person holds an application (not withdrawn)
@@ -137,6 +145,39 @@ class PendingRequest:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """One explanation shared by several locked modules, shown once for all of them."""
+
+    anchor: str  # the id of the note on the page ("gate-1")
+    explanation: str
+    outline: Outline | None
+    names: tuple[str, ...]  # the modules it keeps locked, by their short names
+
+
+def gate_locks(statuses: list[ItemStatus]) -> tuple[list[ItemStatus], list[Gate]]:
+    """Locked modules that share one explanation point at one note instead of repeating it.
+
+    "Complete Module 1, or have an equivalent ... approved" locks ten modules for a newcomer:
+    the page says it once, and each of those rows says only that it is locked and where why.
+    """
+    sharing: dict[str, list[ItemStatus]] = {}
+    for status in statuses:
+        if status.state == ItemState.LOCKED and status.explanation:
+            sharing.setdefault(status.explanation, []).append(status)
+    gates: list[Gate] = []
+    anchors: dict[str, str] = {}
+    for explanation, locked in sharing.items():
+        if len(locked) < 2:
+            continue
+        anchor = f"gate-{len(gates) + 1}"
+        names = tuple(compact_names(s.name for s in locked))
+        gates.append(Gate(anchor, explanation, locked[0].outline, names))
+        anchors.update((s.code, anchor) for s in locked)
+    gated = [replace(s, gate=anchors[s.code]) if s.code in anchors else s for s in statuses]
+    return gated, gates
+
+
+@dataclass(frozen=True)
 class ClinicianProgress:
     """A clinician's whole progress, for the dashboard and the clinician record."""
 
@@ -154,6 +195,7 @@ class ClinicianProgress:
     history: list[HistoryEntry]
     pending: list[PendingRequest]
     markable: list[tuple[str, str]]  # (code, title) of modules an instructor may mark now
+    gates: list[Gate] = field(default_factory=list)  # explanations shared by locked modules
 
     @property
     def modules(self) -> list[ItemStatus]:
@@ -264,6 +306,7 @@ def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
     base: dict[str, Any] = {
         "code": item.code,
         "title": item.title,
+        "name": item.short_title or item.title,
         "kind": item.kind,
         "description": item.description,
         "format": item.format,
@@ -285,6 +328,7 @@ def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
         completion_id=values.completion_id,
         explanation=verdict.explanation if locked else "",
         steps=verdict.steps if locked else (),
+        outline=verdict.outline if locked else None,
         recommendation=values.recommendation,
         pending_equivalency=values.pending_equivalency,
         applied=values.applied,
@@ -335,6 +379,8 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         _with_awarded(item_status(item, rows.get(item.id), day), awarded)
         for item in catalogue.items
     ]
+    modules, gates = gate_locks([s for s in statuses if s.kind != ItemKind.RETREAT])
+    statuses = modules + [s for s in statuses if s.kind == ItemKind.RETREAT]
     progress = ClinicianProgress(
         user_id=user.id,
         name=user.name,
@@ -354,6 +400,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
             for s in statuses
             if s.kind != ItemKind.RETREAT and s.state != ItemState.COMPLETED
         ],
+        gates=gates,
     )
     return ClinicianSnapshot(user, day, catalogue, progress, {s.code: s for s in statuses})
 

@@ -79,6 +79,9 @@ class Programme:
     verdicts: dict[tuple[str, str, Facts], Evaluation] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Anything else worked out from this catalogue alone (the pathway picture's layout):
+    # valid exactly as long as the catalogue is, like the verdicts.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def verdict(self, item: Any, facts: Facts, rule: str = "prerequisite") -> Evaluation:
         """The item's prerequisite (or `recommended`) rule judged on the facts, remembered."""

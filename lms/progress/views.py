@@ -27,6 +27,7 @@ from lms.errors import DomainError, InvalidInput
 from lms.progress import services
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
 from lms.progress.models import CompletionSource
+from lms.progress.pathway import marks_of, programme_pathway
 
 bp = Blueprint("progress", __name__)
 
@@ -55,12 +56,21 @@ def dashboard() -> str:
     progress = None
     sections: list[services.RenderedSection] = []
     extras: dict[str, Any] = {}
+    pathway = None
     if Role.CLINICIAN in user.roles:
         snapshot = services.clinician_snapshot(db.session, user)
         progress = snapshot.progress
         sections, extras = services.dashboard_sections(db.session, user, snapshot)
+        drawing = programme_pathway(snapshot.catalogue)
+        pathway = drawing.svg(marks_of(snapshot.items.values()))
     summary = services.staff_summary(db.session) if user.is_staff else None
-    page = {"progress": progress, "sections": sections, "extras": extras, "summary": summary}
+    page = {
+        "progress": progress,
+        "sections": sections,
+        "extras": extras,
+        "summary": summary,
+        "pathway": pathway,
+    }
     if clash := page.keys() & extras.keys():
         raise RuntimeError(f"a dashboard section's context uses a name the page needs: {clash}")
     return render_template(

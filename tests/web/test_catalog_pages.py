@@ -241,11 +241,12 @@ def test_programme_page_shows_items_prerequisites_and_upcoming_sessions(
 def test_programme_page_runs_a_constant_number_of_queries(
     client, make_user, login, catalog, engine
 ) -> None:
-    """Items and upcoming sessions: two queries plus the signed-in user."""
+    """Items and upcoming sessions: two queries plus the signed-in user, and for a clinician
+    the catalogue's stamp and their standing rows (which colour the picture)."""
     login(client, make_user(Role.CLINICIAN))
     with counting_selects(engine) as statements:
         assert client.get("/programme").status_code == 200
-    assert len(statements) <= 4, statements
+    assert len(statements) <= 5, statements
 
 
 def test_nav_shows_programme_to_everyone_and_catalogue_to_admins(

@@ -1,0 +1,200 @@
+"""The pathway picture as SVG: built once per catalogue and width, coloured per person.
+
+`pathway_for(items)` lays the catalogue out twice (narrow, for phones, and wide) and keeps
+the drawings while the catalogue is unchanged; `Pathway.svg(marks)` fills in one person's
+states: only each node's class, icon and words change, so a page pays a string join. No
+inline style and no script (the strict Content-Security-Policy): states are classes that
+templates/static/pathway.css colours, and each state also has its own icon and words, so
+colour is never the only sign. Every node is a link to the item's details on the page, with
+a <title> (its tooltip and accessible name) saying its state and, when locked, why.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from lms.catalog.pathway import (
+    CHIP_PAD_X,
+    CHIP_PAD_Y,
+    FONT_SIZE,
+    ICON,
+    ICON_GAP,
+    LINE_HEIGHT,
+    Layout,
+    lay_out,
+)
+
+NARROW = 360  # a 375-390 px phone shows it at 0.9 or more of its natural size
+WIDE = 720
+
+# State -> (words for people, icon). "neutral" is the programme page seen by staff: no state.
+STATES: dict[str, str] = {
+    "done": "Done",
+    "credited": "Credited (equivalent approved)",
+    "open": "Open",
+    "locked": "Locked",
+    "neutral": "",
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One item as one person stands with it: a state of STATES and a note (why it is locked,
+    when it was done)."""
+
+    state: str = "neutral"
+    note: str = ""
+
+
+NEUTRAL = Mark()
+
+# Icons drawn in currentColor on a 14 x 14 grid, one per state (inline in each node: the
+# stylesheet does not reach into <use> copies).
+_ICONS = {
+    "done": '<circle cx="7" cy="7" r="6.2" class="icon-disc"/>'
+    '<path d="M3.8 7.3 6.1 9.6 10.4 4.8" class="icon-line"/>',
+    "credited": '<circle cx="7" cy="7" r="6.2" class="icon-ring"/>'
+    '<path d="M4 5.6h6M4 8.6h6" class="icon-line"/>',
+    "open": '<circle cx="7" cy="7" r="6.2" class="icon-ring"/>'
+    '<path d="M5.6 4.2 9.8 7 5.6 9.8Z" class="icon-fill"/>',
+    "locked": '<rect x="3" y="6.3" width="8" height="6" rx="1.2" class="icon-fill"/>'
+    '<path d="M4.9 6.3V4.9a2.1 2.1 0 0 1 4.2 0v1.4" class="icon-line"/>',
+}
+
+
+class Drawing:
+    """One layout as SVG, its per-person parts left open."""
+
+    def __init__(self, layout: Layout, titles: Mapping[str, str], prefix: str, variant: str):
+        """Prebuild everything that does not depend on the person."""
+        self.layout = layout
+        self.prefix = prefix
+        self.variant = variant
+        self.titles = dict(titles)
+        w, h = layout.width, layout.height
+        defs = (
+            f'<marker id="{prefix}arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+            'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+            '<path d="M0 0 10 5 0 10Z" class="arrowhead"/></marker>'
+            f'<pattern id="{prefix}hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+            'patternTransform="rotate(45)"><rect width="6" height="6" class="hatch-ground"/>'
+            '<path d="M0 0V6" class="hatch-line"/></pattern>'
+        )
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="pathway-svg {variant}" '
+            f'viewBox="0 0 {w:g} {h:g}" width="{w:g}" height="{h:g}" role="group" '
+            f'aria-labelledby="{prefix}name" aria-describedby="pathway-about">'
+            f'<title id="{prefix}name">The programme as a picture</title><defs>{defs}</defs>'
+        )
+        boxes = "".join(
+            f'<rect class="box" x="{b.x:g}" y="{b.y:g}" width="{b.w:g}" height="{b.h:g}" rx="9"/>'
+            for b in layout.boxes
+        )
+        arrows = "".join(
+            f'<path class="arrow {"needed" if a.needed else "one-way"}" d="{a.path}" '
+            f'marker-end="url(#{prefix}arrow)"/>'
+            for a in layout.arrows
+        )
+        self._head = head + f'<g class="arrows">{arrows}</g>{boxes}'
+        self._nodes = [(node.code, self._node_parts(node)) for node in layout.nodes]
+
+    def _node_parts(self, node: Any) -> tuple[str, str, str]:
+        """A node's chip, its icon's place and its label (the state and words are the person's)."""
+        chip = (
+            f'<rect class="chip" x="{node.x:g}" y="{node.y:g}" width="{node.w:g}" '
+            f'height="{node.h:g}" rx="6"/>'
+        )
+        top = node.y + (node.h - ICON) / 2
+        scale = ICON / 14
+        icon_at = f'transform="translate({node.x + CHIP_PAD_X:g} {top:g}) scale({scale:g})"'
+        text_x = node.x + CHIP_PAD_X + ICON + ICON_GAP
+        baseline = node.y + CHIP_PAD_Y + FONT_SIZE * 0.95
+        lines = "".join(
+            f'<text x="{text_x:g}" y="{baseline + LINE_HEIGHT * i:g}">{escape(line)}</text>'
+            for i, line in enumerate(node.lines)
+        )
+        return chip, icon_at, f"{lines}</a>"
+
+    def svg(self, marks: Mapping[str, Mark], href: str) -> str:
+        """The SVG with each node in its person's state; `href` has a `{code}` slot."""
+        parts = [self._head]
+        for code, (chip, icon_at, label) in self._nodes:
+            mark = marks.get(code, NEUTRAL)
+            state = mark.state if mark.state in STATES else "neutral"
+            words = STATES[state]
+            title = self.titles.get(code, code)
+            said = f"{title}: {words}" if words else title
+            if mark.note:
+                said += f". {mark.note}"
+            parts.append(
+                f'<a href="{escape(href.format(code=code))}" class="node is-{state}">'
+                f"<title>{escape(said)}</title>{chip}"
+            )
+            if state in _ICONS:
+                parts.append(f'<g class="icon" {icon_at}>{_ICONS[state]}</g>')
+            parts.append(label)
+        parts.append("</svg>")
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """The narrow and the wide drawing of one catalogue."""
+
+    narrow: Drawing
+    wide: Drawing
+
+    @property
+    def layers(self) -> tuple[tuple[str, ...], ...]:
+        """The codes of each layer, top first (the same in both drawings)."""
+        return self.wide.layout.layers
+
+    def svg(self, marks: Mapping[str, Mark], href: str = "#item-{code}") -> Markup:
+        """Both drawings (the stylesheet shows one, by the width of the screen)."""
+        # Every value from the catalogue or the person went through escape() above.
+        return Markup(self.narrow.svg(marks, href) + self.wide.svg(marks, href))  # noqa: S704
+
+
+def pathway_for(items: Sequence[Any]) -> Pathway:
+    """The pathway of these items (active ones, in programme order), kept while unchanged."""
+    return _pathway(_signature(items))
+
+
+def _signature(items: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
+    """What the picture depends on, hashable: the cache key."""
+    return tuple(
+        (
+            item.code,
+            item.title,
+            item.short_title or "",
+            json.dumps(item.prerequisite, sort_keys=True, default=str),
+        )
+        for item in items
+    )
+
+
+@dataclass(frozen=True)
+class _Item:
+    """An item as the layout reads it (rebuilt from the signature)."""
+
+    code: str
+    title: str
+    short_title: str
+    prerequisite: Any
+
+
+@functools.lru_cache(maxsize=8)
+def _pathway(signature: tuple[tuple[Any, ...], ...]) -> Pathway:
+    """Lay out and prebuild both drawings (a few milliseconds; once per catalogue version)."""
+    items = [_Item(code, title, short, json.loads(rule)) for code, title, short, rule in signature]
+    titles = {item.code: item.title for item in items}
+    return Pathway(
+        narrow=Drawing(lay_out(items, NARROW), titles, "pwn-", "narrow"),
+        wide=Drawing(lay_out(items, WIDE), titles, "pww-", "wide"),
+    )
