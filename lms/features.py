@@ -28,6 +28,8 @@ VIEW_MODULES: tuple[str, ...] = (
 SUBSCRIBERS: tuple[str, ...] = (
     "lms.progress.pathway",
     "lms.retreats.dashboard",
+    "lms.equivalency.dashboard",
+    "lms.offerings.home",
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",
     "lms.mail.subscriptions",

@@ -118,6 +118,36 @@ def layers_of(codes: Sequence[str], edges: Iterable[Edge]) -> dict[str, int]:
     return layer
 
 
+def spine(items: Sequence[Any]) -> list[str]:
+    """The longest chain of items each needed by the next (Module 1, Level 1, Advanced).
+
+    The stages a clinician moves through on the way to the programme's last item; on a tie
+    the chain that ends later in programme order wins.
+    """
+    codes = [item.code for item in items]
+    order = {code: index for index, code in enumerate(codes)}
+    above: dict[str, list[str]] = defaultdict(list)
+    for edge in edges_of(items):
+        if edge.needed:
+            above[edge.target].append(edge.source)
+    best: dict[str, list[str]] = {}
+
+    def chain(code: str, seen: frozenset[str]) -> list[str]:
+        """The longest needed chain ending at the code."""
+        if code not in best:
+            longest: list[str] = []
+            for parent in sorted(above[code], key=order.__getitem__):
+                if parent not in seen:
+                    found = chain(parent, seen | {code})
+                    if len(found) > len(longest):
+                        longest = found
+            best[code] = [*longest, code]
+        return best[code]
+
+    chains = [chain(code, frozenset()) for code in codes]
+    return max(chains, key=lambda c: (len(c), order[c[-1]]), default=[])
+
+
 # --------------------------------------------------------------------------------------------
 # The layout
 

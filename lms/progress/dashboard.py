@@ -1,4 +1,4 @@
-"""What a clinician's pages show, read from the standings: dashboard, record, guards, staff home.
+"""What a clinician's pages show, read from the standings: dashboard, record, guards.
 
 Builders return plain dataclasses for templates, so no template ever touches the database.
 """
@@ -9,20 +9,20 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from lms import dates
-from lms.auth.models import Role, User, UserRole
+from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, Outline, compact_names, evaluate
 from lms.catalog.services import get_item
 from lms.clock import today
-from lms.db import read, utcnow
+from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
 from lms.offerings.models import EnrolmentStatus
@@ -408,32 +408,6 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
 def clinician_progress(session: Session, user: User) -> ClinicianProgress:
     """Everything the dashboard and the clinician record show about one clinician."""
     return clinician_snapshot(session, user).progress
-
-
-@dataclass(frozen=True)
-class StaffSummary:
-    """Numbers for the staff home page."""
-
-    clinicians: int
-    recorded_last_30_days: int
-    pending_equivalencies: int
-
-
-def staff_summary(session: Session) -> StaffSummary:
-    """Counts for the staff home page, in three queries."""
-    since = utcnow() - timedelta(days=30)
-    clinicians = session.scalar(
-        select(func.count()).select_from(UserRole).where(UserRole.role == Role.CLINICIAN)
-    )
-    recent = session.scalar(
-        select(func.count()).select_from(Completion).where(Completion.recorded_at >= since)
-    )
-    pending = session.scalar(
-        select(func.count())
-        .select_from(EquivalencyRequest)
-        .where(EquivalencyRequest.status == EquivalencyStatus.PENDING)
-    )
-    return StaffSummary(clinicians or 0, recent or 0, pending or 0)
 
 
 def get_clinician(session: Session, user_id: int) -> User:

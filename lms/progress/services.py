@@ -2,7 +2,8 @@
 
 The work is done by the modules behind it, one job each: `marking` (record, revoke, cohort,
 unlocks), `standings` (the read model), `dashboard` (what a clinician's pages show),
-`roster` (the instructor roster and the cohort picker) and `facts` (rule facts in bulk).
+`roster` (the instructor roster and the cohort picker), `facts` (rule facts in bulk),
+`pathway` (a clinician's states on the pathway picture) and `staff_home` (the staff's page).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from lms.progress.dashboard import (
     ItemStatus,
     PendingRequest,
     RenderedSection,
-    StaffSummary,
     ce_hours_of,
     clinician_progress,
     clinician_snapshot,
@@ -25,7 +25,6 @@ from lms.progress.dashboard import (
     get_clinician,
     item_status,
     licence_label,
-    staff_summary,
 )
 from lms.progress.facts import facts_for, shared_programme
 from lms.progress.marking import (
@@ -61,6 +60,7 @@ from lms.progress.roster import (
     markable_items,
     roster,
 )
+from lms.progress.staff_home import STAFF_HOME, HomePart, StaffHome, Waiting, staff_home
 
 __all__ = [
     "APPLIED_CHOICES",
@@ -71,6 +71,11 @@ __all__ = [
     "NOTE_MAX",
     "REASON_MAX",
     "ROSTER_PAGE_SIZE",
+    "STAFF_HOME",
+    "HomePart",
+    "StaffHome",
+    "Waiting",
+    "staff_home",
     "ClinicianChoice",
     "ClinicianProgress",
     "ClinicianSnapshot",
@@ -85,7 +90,6 @@ __all__ = [
     "RosterPage",
     "RosterQuery",
     "RosterRow",
-    "StaffSummary",
     "check_completion_date",
     "check_recordable",
     "clinician_choices",
@@ -108,7 +112,6 @@ __all__ = [
     "revoke_completion",
     "roster",
     "shared_programme",
-    "staff_summary",
     "ce_hours_of",
     "watch_many",
     "watch_unlocks",

@@ -47,7 +47,7 @@ Page = str | tuple[str, int] | Response
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    """The signed-in person's progress read from the standings; staff also get their tools.
+    """The signed-in person's progress read from the standings; staff get their home page.
 
     One render: the sections other features contribute are included by the page itself,
     each seeing its own context (all contexts are merged into the page's, as `extras`).
@@ -63,12 +63,11 @@ def dashboard() -> str:
         sections, extras = services.dashboard_sections(db.session, user, snapshot)
         drawing = programme_pathway(snapshot.catalogue)
         pathway = drawing.svg(marks_of(snapshot.items.values()))
-    summary = services.staff_summary(db.session) if user.is_staff else None
     page = {
         "progress": progress,
         "sections": sections,
         "extras": extras,
-        "summary": summary,
+        "home": services.staff_home(db.session, user),
         "pathway": pathway,
     }
     if clash := page.keys() & extras.keys():

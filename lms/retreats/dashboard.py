@@ -1,16 +1,26 @@
-"""The retreats' part of the clinician dashboard: where they stand with each retreat."""
+"""The retreats' part of the dashboards: where a clinician stands with each retreat, and on
+the staff home the screenings waiting for a medical reviewer and the attendance to mark."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from flask import url_for
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms import dates
+from lms.auth.models import Role, User
+from lms.catalog.models import CatalogItem, ItemKind, Offering
+from lms.clock import today
+from lms.db import read
+from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.retreats.services import retreat_standings
 
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
+    from lms.progress.staff_home import HomePart
 
 
 def dashboard_section(
@@ -24,9 +34,84 @@ def dashboard_section(
     return None, {"retreat_standings": {standing.code: standing for standing in standings}}
 
 
+# Built once; counts only: a reviewer's home never reads a screening.
+_IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(
+    Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW
+)
+_ATTENDANCE_DUE = (
+    select(
+        Offering.id,
+        CatalogItem.short_title,
+        CatalogItem.title,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.location,
+        func.count(Enrolment.id),
+    )
+    .join(Offering, Enrolment.offering_id == Offering.id)
+    .join(CatalogItem, Offering.item_id == CatalogItem.id)
+    .where(
+        CatalogItem.kind == ItemKind.RETREAT,
+        Enrolment.status == EnrolmentStatus.ENROLLED,
+        Offering.ends_on <= bindparam("today"),
+    )
+    .group_by(
+        Offering.id,
+        CatalogItem.short_title,
+        CatalogItem.title,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.location,
+    )
+    .order_by(Offering.ends_on, Offering.id)
+)
+
+
+def staff_home_part(session: Session, user: User) -> HomePart | None:
+    """Screenings to review (medical reviewers) and retreat sessions whose last day has come
+    with places still unmarked (instructors and admins): two queries at most."""
+    from lms.progress.staff_home import HomePart, Waiting
+
+    waiting = []
+    if user.has_role(Role.MEDICAL_REVIEWER):
+        count, oldest = read(session, _IN_REVIEW).one()
+        waiting.append(
+            Waiting(
+                "screenings waiting for medical review",
+                count or 0,
+                url_for("retreats.review_queue"),
+                oldest,
+                "Review",
+                "oldest sent",
+                "screening waiting for medical review",
+            )
+        )
+    if user.is_staff:
+        day: date = today(session)
+        for offering_id, short, title, starts, ends, location, count in read(
+            session, _ATTENDANCE_DUE, {"today": day}
+        ):
+            which = f"{short or title}, {dates.day(starts, ends)}, {location}"
+            waiting.append(
+                Waiting(
+                    f"people to mark attended or absent: {which}",
+                    count,
+                    url_for("retreats.roster", session_id=offering_id),
+                    ends,
+                    "Mark attendance",
+                    "last day",
+                    f"person to mark attended or absent: {which}",
+                )
+            )
+    return HomePart(waiting=tuple(waiting)) if waiting else None
+
+
 def subscribe() -> None:
-    """Register the dashboard section once (calling this again changes nothing)."""
+    """Register the dashboard and staff home parts once (calling this again changes nothing)."""
     from lms.progress.services import DASHBOARD_SECTIONS
+    from lms.progress.staff_home import STAFF_HOME
 
     if dashboard_section not in DASHBOARD_SECTIONS:
         DASHBOARD_SECTIONS.append(dashboard_section)
+    if staff_home_part not in STAFF_HOME:
+        STAFF_HOME.append(staff_home_part)

@@ -312,15 +312,17 @@ def test_staff_without_a_clinician_role_get_a_staff_home(app, login, catalog, in
     page = signed_in(app, login, instructor).get("/")
     words = text_of(page)
     assert page.status_code == 200
-    assert "Instructor tools" in words and "Roster of clinicians" in words
-    assert "Core modules" not in words
+    assert "Waiting for you" in words and "Roster of clinicians" in words
+    assert "Core modules" not in words and "no progress to show" not in words
 
 
-def test_a_person_with_no_clinician_or_staff_role_gets_a_short_home(app, login, make_user):
+def test_a_medical_reviewer_gets_a_home_of_their_own_work(app, login, make_user):
     reviewer = make_user(Role.MEDICAL_REVIEWER)
     page = signed_in(app, login, reviewer).get("/")
     assert page.status_code == 200
-    assert "no progress to show" in text_of(page)
+    words = text_of(page)
+    assert "Waiting for you" in words and "Nothing is waiting for you." in words
+    assert "Roster of clinicians" not in words and "no progress to show" not in words
 
 
 def test_with_csrf_on_a_mark_without_its_token_changes_nothing(

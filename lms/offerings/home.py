@@ -1,0 +1,112 @@
+"""The offerings coming up, with the places taken, on the staff home of instructors and admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem, Offering, OfferingFormat
+from lms.catalog.offerings import listed
+from lms.clock import today
+from lms.db import read
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+
+if TYPE_CHECKING:
+    from lms.progress.staff_home import HomePart
+
+UPCOMING_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """One offering that has not started: what, when, where, and how full."""
+
+    id: int
+    title: str
+    starts_on: date
+    ends_on: date
+    where: str
+    capacity: int
+    taken: int
+    waiting: int  # on the waitlist or in medical review
+
+    @property
+    def full(self) -> bool:
+        """No place left."""
+        return self.taken >= self.capacity
+
+
+_UPCOMING = (
+    select(
+        Offering.id,
+        CatalogItem.short_title,
+        CatalogItem.title,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.format,
+        Offering.location,
+        Offering.capacity,
+        func.count(Enrolment.id).filter(Enrolment.status.in_(PLACE_HOLDING)),
+        func.count(Enrolment.id).filter(
+            Enrolment.status.in_([EnrolmentStatus.WAITLISTED, EnrolmentStatus.MEDICAL_REVIEW])
+        ),
+    )
+    .join(CatalogItem, Offering.item_id == CatalogItem.id)
+    .outerjoin(Enrolment, Enrolment.offering_id == Offering.id)
+    .where(listed(), Offering.starts_on >= bindparam("today"))
+    .group_by(
+        Offering.id,
+        CatalogItem.short_title,
+        CatalogItem.title,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.format,
+        Offering.location,
+        Offering.capacity,
+    )
+    .order_by(Offering.starts_on, Offering.id)
+    .limit(UPCOMING_SHOWN)
+)
+
+
+def upcoming(session: Session, on: date) -> list[Upcoming]:
+    """The next offerings (at most UPCOMING_SHOWN) with places taken and waiting (one query)."""
+    rows = read(session, _UPCOMING, {"today": on})
+    return [
+        Upcoming(
+            id=offering_id,
+            title=short or title,
+            starts_on=starts,
+            ends_on=ends,
+            where="Live online" if fmt == OfferingFormat.LIVE_ONLINE.value else location,
+            capacity=capacity,
+            taken=taken,
+            waiting=waiting,
+        )
+        for offering_id, short, title, starts, ends, fmt, location, capacity, taken, waiting in rows
+    ]
+
+
+def staff_home_part(session: Session, user: User) -> HomePart | None:
+    """The coming offerings as a section of the staff home (one query; staff only)."""
+    from lms.progress.staff_home import HomePart
+
+    if not user.is_staff:
+        return None
+    return HomePart(
+        template="offerings/_staff_home.html",
+        context={"upcoming": upcoming(session, today(session)), "upcoming_shown": UPCOMING_SHOWN},
+    )
+
+
+def subscribe() -> None:
+    """Register the staff home part once (calling this again changes nothing)."""
+    from lms.progress.staff_home import STAFF_HOME
+
+    if staff_home_part not in STAFF_HOME:
+        STAFF_HOME.append(staff_home_part)

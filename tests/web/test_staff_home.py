@@ -1,0 +1,150 @@
+"""The staff home: what waits for me, what is coming up, the programme in numbers, in a
+constant number of queries, and never a screening answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+from retreats_support import add_session, complete
+from sqlalchemy import event
+
+from lms import dates
+from lms.auth.models import Role
+from lms.equivalency.models import EquivalencyRequest
+from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.progress.staff_home import completions_by_month, last_months
+
+
+@contextmanager
+def counted(engine) -> Iterator[list[str]]:
+    """Collect the SQL statements the engine runs inside the block (BEGIN markers left out)."""
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def text_of(html: str) -> str:
+    """The page's text with tags removed and whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def home(app, login, user) -> str:
+    """The signed-in person's home page."""
+    response = login(app.test_client(), user).get("/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def give_the_programme_work(session, catalog, make_user, n: int) -> None:
+    """`n` of everything the home counts: clinicians with completions, credit requests, a
+    retreat session that has ended with people to mark, and upcoming offerings."""
+    ended = add_session(session, starts_in=-10, location=f"Past Place {n}")
+    coming = add_session(session, starts_in=40, capacity=n + 2, location=f"Next Place {n}")
+    for i in range(n):
+        person = make_user(Role.CLINICIAN)
+        complete(session, person.id, "M1", on=date.today() - timedelta(days=31 * (i % 3)))
+        session.add(
+            EquivalencyRequest(user_id=person.id, item_id=catalog["M2"].id, outside_programme="KTC")
+        )
+        session.add(
+            Enrolment(user_id=person.id, offering_id=ended.id, status=EnrolmentStatus.ENROLLED)
+        )
+        session.add(
+            Enrolment(user_id=person.id, offering_id=coming.id, status=EnrolmentStatus.ENROLLED)
+        )
+    session.commit()
+
+
+def test_an_instructor_sees_what_waits_what_comes_and_the_numbers(
+    app, login, catalog, make_user, session
+):
+    give_the_programme_work(session, catalog, make_user, 3)
+    html = home(app, login, make_user(Role.INSTRUCTOR))
+    words = text_of(html)
+    assert "Waiting for you" in words
+    assert "3 credit requests to decide" in words and 'href="/equivalency/review"' in html
+    assert "3 people to mark attended or absent: Level 1 Retreat" in words
+    assert "Past Place 3" in words and "Mark attendance" in words
+    assert "screening" not in words.lower().split("waiting for you")[1].split("coming up")[0]
+    coming = html[html.index('id="upcoming-heading"') :].split("</section>")[0]
+    assert "Next Place 3" in coming and re.search(r"<strong>3</strong> of 5", coming)
+    assert "Completions per month" in words and "Clinicians at each stage" in words
+    this_month = dates.month(date.today().year, date.today().month)
+    assert re.search(rf"<th scope=\"row\">{this_month}</th><td>\d+</td>", html)
+    assert '<th scope="row">Module 1</th><td>3</td>' in html  # the three clinicians
+    assert '<th scope="row">Before Module 1</th><td>0</td>' in html
+    assert 'role="img" aria-label="Completions per month,' in html
+
+
+def test_a_medical_reviewer_sees_the_screenings_to_review_and_nothing_else(
+    app, login, catalog, make_user, session
+):
+    give_the_programme_work(session, catalog, make_user, 2)
+    retreat = add_session(session, starts_in=50, location="Review Place")
+    applicant = make_user(Role.CLINICIAN, name="Hidden Applicant")
+    session.add(Enrolment(user_id=applicant.id, offering_id=retreat.id))  # in medical review
+    session.commit()
+    html = home(app, login, make_user(Role.MEDICAL_REVIEWER))
+    words = text_of(html)
+    assert "1 screening waiting for medical review" in words
+    assert 'href="/retreats/review"' in html
+    assert "Hidden Applicant" not in words  # counts, never who
+    assert "credit request" not in words and "Coming up" not in words
+    assert "Completions per month" not in words and "mark attended" not in words
+
+
+def test_nothing_waiting_says_so(app, login, catalog, make_user):
+    words = text_of(home(app, login, make_user(Role.INSTRUCTOR)))
+    assert "Nothing is waiting for you." in words
+    assert "Nothing is scheduled yet." in words or "Coming up" in words
+
+
+@pytest.mark.parametrize("admin_too", [False, True])
+def test_the_staff_home_runs_the_same_queries_for_a_little_or_a_lot(
+    app, login, catalog, make_user, session, engine, admin_too
+):
+    roles = (
+        (Role.INSTRUCTOR, Role.ADMIN, Role.MEDICAL_REVIEWER) if admin_too else (Role.INSTRUCTOR,)
+    )
+    staff = make_user(*roles)
+    client = login(app.test_client(), staff)
+    give_the_programme_work(session, catalog, make_user, 2)
+    client.get("/")  # the catalogue is read once and kept
+    with counted(engine) as few:
+        assert client.get("/").status_code == 200
+    give_the_programme_work(session, catalog, make_user, 15)
+    with counted(engine) as many:
+        assert client.get("/").status_code == 200
+    assert len(few) == len(many), (few, many)
+    assert len(few) <= 12, few
+
+
+def test_completions_per_month_count_live_completions_by_the_day_they_happened(
+    app, catalog, make_user, session
+):
+    on = date(2026, 3, 15)
+    person = make_user(Role.CLINICIAN)
+    complete(session, person.id, "M1", on=date(2026, 3, 1))
+    complete(session, person.id, "M2", on=date(2025, 12, 31))
+    complete(session, person.id, "M3", on=date(2025, 3, 31))  # thirteen months back: left out
+    months = completions_by_month(session, on)
+    assert len(months) == 12 and months[0][:2] == (2025, 4) and months[-1][:2] == (2026, 3)
+    counts = {(y, m): n for y, m, n in months}
+    assert counts[(2026, 3)] == 1 and counts[(2025, 12)] == 1 and sum(counts.values()) == 2
+
+
+def test_twelve_months_end_with_this_one_across_a_year():
+    months = last_months(date(2026, 2, 10))
+    assert months[0] == (2025, 3) and months[-2:] == [(2026, 1), (2026, 2)]
