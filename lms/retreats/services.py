@@ -22,7 +22,7 @@ from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, Offering
-from lms.catalog.rules import LICENCE_STEP
+from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation, Outline
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
@@ -88,27 +88,41 @@ def get_retreat_session(session: Session, session_id: int) -> Offering:
     return offering
 
 
-def eligibility_problem(
-    session: Session, user: User, retreat_session: Offering, *, today: date | None = None
-) -> str | None:
-    """Why this person cannot apply to this session now, or None when they can."""
+def credit_may_help(steps: tuple[str, ...]) -> bool:
+    """Whether credit for outside training could open a locked retreat: some step missing is
+    training, not only the licence (or a screening, which no credit replaces)."""
+    return any(step not in (LICENCE_STEP, SCREENING_STEP) for step in steps)
+
+
+def _eligibility(
+    session: Session, user: User, retreat_session: Offering, today: date | None
+) -> tuple[str | None, Evaluation | None]:
+    """Why this person cannot apply now (or None), and the unmet prerequisite if that is why."""
     from lms.progress.services import evaluate_item
 
     day = _today(today)
     if not retreat_session.active:
-        return "This session is not open for applications."
+        return "This session is not open for applications.", None
     if retreat_session.starts_on <= day:
-        return "This session has already started; applications are closed."
+        return "This session has already started; applications are closed.", None
     if retreat_session.enrolment_deadline and day > retreat_session.enrolment_deadline:
         return (
             "The application deadline for this session passed on "
             f"{_fmt(retreat_session.enrolment_deadline)}."
-        )
+        ), None
     # The licence requirement, like every other, is in the retreat's catalogue rule.
     evaluation = evaluate_item(session, user, retreat_session.item.code)
     if not evaluation.met:
-        return evaluation.explanation or "The prerequisite for this retreat is not met yet."
-    return None
+        said = evaluation.explanation or "The prerequisite for this retreat is not met yet."
+        return said, evaluation
+    return None, None
+
+
+def eligibility_problem(
+    session: Session, user: User, retreat_session: Offering, *, today: date | None = None
+) -> str | None:
+    """Why this person cannot apply to this session now, or None when they can."""
+    return _eligibility(session, user, retreat_session, today)[0]
 
 
 def live_application(session: Session, user_id: int, session_id: int) -> Enrolment | None:
@@ -131,6 +145,8 @@ class ApplyPage:
     problem: str | None
     unavailable: str | None
     places_left: int
+    unmet: Evaluation | None = None  # the prerequisite, when that is the problem
+    credit_may_help: bool = False  # the unmet part is training credit could stand for
 
 
 def apply_page(
@@ -148,12 +164,15 @@ def apply_page(
         fernet_for(screening_key)
     except ScreeningUnavailable as error:
         unavailable = error.message
+    problem, unmet = _eligibility(session, user, retreat_session, today)
     return ApplyPage(
         retreat_session=retreat_session,
         existing=live_application(session, user.id, session_id),
-        problem=eligibility_problem(session, user, retreat_session, today=today),
+        problem=problem,
         unavailable=unavailable,
         places_left=max(retreat_session.capacity - places.places_taken(session, session_id), 0),
+        unmet=unmet,
+        credit_may_help=unmet is not None and credit_may_help(unmet.steps),
     )
 
 
@@ -624,7 +643,8 @@ class RetreatStanding:
     application: OwnApplication | None
     applied_session_ids: frozenset[int]
     can_apply: bool
-    licence_blocked: bool = False
+    credit_may_help: bool = False  # locked for want of training credit could stand for
+    outline: Outline | None = None  # the explanation as a list
 
 
 def retreat_standings(
@@ -682,11 +702,12 @@ def retreat_standings(
                 state=state,
                 explanation=status.explanation if locked and status else "",
                 steps=status.steps if locked and status else (),
+                outline=status.outline if locked and status else None,
                 sessions=[s for s in upcoming if s.session.item_id == item.id],
                 application=live[0] if live else None,
                 applied_session_ids=applied,
                 can_apply=can_apply,
-                licence_blocked=locked and LICENCE_STEP in (status.steps if status else ()),
+                credit_may_help=locked and credit_may_help(status.steps if status else ()),
             )
         )
     return result

@@ -89,6 +89,33 @@ def test_posting_the_form_when_not_eligible_is_refused_with_the_explanation(
     assert _applications(session) == 0
 
 
+def test_a_refused_apply_page_sets_out_the_ways_in_and_links_to_asking_for_credit(
+    app, login, session, make_user, retreat_session
+):
+    """Locked for want of Module 1: the ways in as a list, and credit for outside training."""
+    page = _client(app, login, make_user(Role.CLINICIAN)).get(
+        f"/retreats/sessions/{retreat_session.id}/apply"
+    )
+    assert page.status_code == 200
+    assert "You cannot apply yet." in page.text and "Do one of these:" in page.text
+    assert "<li>Complete Module 1</li>" in page.text
+    assert 'href="/equivalency/new">Ask for credit</a>' in page.text
+    assert 'name="anything_else"' not in page.text  # no screening form to fill in vain
+
+
+def test_no_credit_is_offered_where_only_the_licence_is_missing(
+    app, login, session, make_user, retreat_session
+):
+    trainee = make_user(Role.CLINICIAN, licensed=False)
+    complete(session, trainee.id, "M1")
+    client = _client(app, login, trainee)
+    page = client.get(f"/retreats/sessions/{retreat_session.id}/apply").text
+    assert "pre-licensed" in page and "Ask for credit" not in page
+    retreats = client.get("/retreats/").text
+    level1 = retreats.split('data-retreat="RETREAT-L1"', 1)[1].split("</section>", 1)[0]
+    assert "Ask for credit" not in level1
+
+
 def test_pre_licensed_clinician_is_refused(app, login, session, make_user, retreat_session):
     trainee = make_user(Role.CLINICIAN, licensed=False)
     complete(session, trainee.id, "M1")
