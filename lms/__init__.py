@@ -23,6 +23,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lms.bounds import UPLOAD_MAX_TEXT
 from lms.config import PROJECT_ROOT, load_config
 from lms.db import Database, is_unavailable
 from lms.db import db as _db
@@ -198,9 +199,15 @@ FRIENDLY_MESSAGES = {
     403: "Your account does not give access to this page. Ask an administrator if it should.",
     404: "There is no page at this address, or it is not yours to see. Check the link.",
     405: "This address does not accept that kind of request.",
-    413: "The upload is too large. Choose a smaller file and try again.",
+    413: (
+        f"The file is larger than {UPLOAD_MAX_TEXT}, the most this tracker accepts, so the "
+        "form was not read. Go back with your browser's Back button (the form keeps what you "
+        f"typed), choose a file of at most {UPLOAD_MAX_TEXT} and send the form again."
+    ),
     429: "Too many attempts in a short time. Wait a minute and try again.",
 }
+# Titles for the statuses whose standard name means nothing to most people.
+FRIENDLY_TITLES = {413: "The file is too large"}
 UNAVAILABLE_MESSAGE = (
     "The tracker's database did not answer in time, so nothing was changed. "
     "Please try again in a minute."
@@ -285,7 +292,8 @@ def _register_error_pages(app: Flask) -> None:
         message = error.description or ""
         if message == type(error).description and status in FRIENDLY_MESSAGES:
             message = FRIENDLY_MESSAGES[status]  # Werkzeug's stock text speaks to developers
-        return render(status, f"{status} {error.name}", message)
+        title = FRIENDLY_TITLES.get(status, f"{status} {error.name}")
+        return render(status, title, message)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Any, ...]:

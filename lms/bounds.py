@@ -19,6 +19,14 @@ from wtforms import Field
 from wtforms.validators import ValidationError as FormError
 
 MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, and so the largest id
+# Every file the tracker accepts (evidence, a certificate to check) is at most this big.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+UPLOAD_MAX_TEXT = "5 MB"
+# Request bodies are read up to this size (Flask's MAX_CONTENT_LENGTH), well above the file
+# limit: a file a little too large still arrives whole, so its form comes back filled in with
+# the error at the file field; a bigger body is refused unread (413, the tracker's own page
+# naming the limit).
+REQUEST_MAX_BYTES = 12 * 1024 * 1024
 MAX_PAGE = 100_000
 _NUMBER = re.compile(r"[+-]?[0-9]+")
 

@@ -207,7 +207,9 @@ def load_config(
     config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
-    config.setdefault("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
+    from lms.bounds import REQUEST_MAX_BYTES
+
+    config.setdefault("MAX_CONTENT_LENGTH", REQUEST_MAX_BYTES)
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     if not config.get("RATELIMIT_STORAGE_URI"):

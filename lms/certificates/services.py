@@ -30,7 +30,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, undefer
 
-from lms import dates, validation
+from lms import bounds, dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
@@ -67,7 +67,7 @@ def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
 
 REASON_MAX = 500
 SEARCH_PAGE_SIZE = 50
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+UPLOAD_MAX_BYTES = bounds.UPLOAD_MAX_BYTES
 
 
 class CertificateStatus(Status):

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from lms.bounds import UPLOAD_MAX_BYTES, UPLOAD_MAX_TEXT
 from lms.errors import InvalidInput
 
-MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+MAX_EVIDENCE_BYTES = UPLOAD_MAX_BYTES
+TOO_LARGE = f"The evidence file is larger than {UPLOAD_MAX_TEXT}. Upload a smaller PDF or image."
 
 # (magic prefix, media type, extension): the only kinds of evidence accepted. The client's
 # declared type and file name are ignored; only the content decides.
@@ -54,7 +56,7 @@ def store_evidence(folder: str | Path, stream: BinaryIO, filename: str | None) -
     if not data:
         raise InvalidInput("The evidence file is empty. Choose a PDF, PNG or JPEG file.")
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise InvalidInput("The evidence file is larger than 5 MB. Upload a smaller PDF or image.")
+        raise InvalidInput(TOO_LARGE)
     media_type = sniff_type(data[:16])
     if media_type is None:
         raise InvalidInput(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     DateField,
     DecimalField,
@@ -14,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from lms.bounds import UPLOAD_MAX_TEXT
+from lms.equivalency.evidence import MAX_EVIDENCE_BYTES, TOO_LARGE
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
 from lms.forms import Form
 
@@ -46,8 +48,13 @@ class RequestForm(Form):
     )
     evidence = FileField(
         "Evidence",
-        validators=[FileRequired("Attach a certificate or transcript.")],
-        description="A certificate or transcript: PDF, PNG or JPEG, at most 5 MB.",
+        # The size is checked here, so a file a little too large gets the form back filled
+        # in with the error at this field (the server reads bodies well past the limit).
+        validators=[
+            FileRequired("Attach a certificate or transcript."),
+            FileSize(max_size=MAX_EVIDENCE_BYTES, message=TOO_LARGE),
+        ],
+        description=f"A certificate or transcript: PDF, PNG or JPEG, at most {UPLOAD_MAX_TEXT}.",
     )
 
     def validate_programme_other(self, field: StringField) -> None:

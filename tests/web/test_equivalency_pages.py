@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -92,6 +93,59 @@ def test_too_large_evidence_is_refused_with_a_message(as_clinician, session):
         environ["wsgi.input"].close()
         builder.close()
     assert response.status_code == 422 and "larger than 5 MB" in response.text
+    assert _requests(session) == 0
+
+
+def _post_built(client, data):
+    """Post a multipart form built by hand (so its spooled temporary body is closed)."""
+    builder = EnvironBuilder(path="/equivalency/new", method="POST", data=data)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()
+
+
+def test_a_file_a_little_too_large_gets_the_form_back_filled_in(as_clinician, session):
+    """Over 5 MB but within what the server reads: the same form, every other field kept,
+    the error at the file field naming the limit."""
+    big = PDF_BYTES + b"0" * (MAX_EVIDENCE_BYTES + 1)
+    response = _post_built(
+        as_clinician,
+        _form(
+            content=big,
+            programme="Other",
+            programme_other="Psychedelic Institute West",
+            description="Four days of KAP with case consultation.",
+        ),
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The evidence file is larger than 5 MB" in page
+    field = re.search(
+        r'<div class="field\s+has-error">\s*<label for="evidence">.*?</div>', page, re.S
+    )
+    assert field and "larger than 5 MB" in field[0]
+    (file_input,) = re.findall(r'<input[^>]*id="evidence"[^>]*>', field[0])
+    assert 'aria-invalid="true"' in file_input
+    assert 'value="Psychedelic Institute West"' in page
+    assert "Four days of KAP with case consultation.</textarea>" in page
+    assert 'value="16"' in page and '<option selected value="Other">' in page
+    assert _requests(session) == 0
+
+
+def test_a_body_over_the_servers_limit_gets_the_trackers_own_page_naming_5_mb(
+    app, as_clinician, session
+):
+    """Past what the server reads (the body is refused unread): a page of the tracker, with
+    its header, saying the limit and how to send the form again."""
+    too_big = b"%PDF-" + b"0" * app.config["MAX_CONTENT_LENGTH"]
+    response = _post_built(as_clinician, _form(content=too_big))
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "The file is too large" in page and "at most 5 MB" in page
+    assert "Back button" in page and 'class="site-header"' in page
     assert _requests(session) == 0
 
 
