@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LMS_TEST_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: help install install-test page-checkers run settings setup test test-pages lint format bench clean
+.PHONY: help install install-test page-checkers run settings setup test test-pages lint format bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -78,6 +78,9 @@ QUICK ?=
 
 bench: $(VENV)/.installed-test  ## Measure speed against the targets (BENCH_DB=postgresql, QUICK=1 for a short run)
 	$(BIN)/python -m bench.run --db $(BENCH_DB) $(if $(filter-out 0,$(QUICK)),--quick)
+
+screenshots: $(VENV)/.installed-test  ## Take the README's pictures again (docs/*.png) from the demo data in Chromium
+	$(BIN)/python docs/screenshots.py
 
 clean:  ## Remove the virtualenv and local data
 	rm -rf $(VENV) $(INSTANCE) .pytest_cache .tools
