@@ -102,7 +102,25 @@ class Drawing:
             for a in layout.arrows
         )
         self._head = head + f'<g class="arrows">{arrows}</g>{boxes}'
-        self._nodes = [(node.code, self._node_parts(node)) for node in layout.nodes]
+        self._neutral = {
+            node.code: ("neutral", str(escape(self.titles.get(node.code, node.code))))
+            for node in layout.nodes
+        }
+        # Per node and state, everything but the words of its title (the person's).
+        self._nodes: list[tuple[str, dict[str, str], str]] = []
+        for node in layout.nodes:
+            chip, icon_at, label = self._node_parts(node)
+            opening = {
+                state: f'<a href="#item-{escape(node.code)}" class="node is-{state}"><title>'
+                for state in STATES
+            }
+            closing = {
+                state: f"</title>{chip}"
+                + (f'<g class="icon" {icon_at}>{_ICONS[state]}</g>' if state in _ICONS else "")
+                + label
+                for state in STATES
+            }
+            self._nodes.append((node.code, opening, closing))
 
     def _node_parts(self, node: Any) -> tuple[str, str, str]:
         """A node's chip, its icon's place and its label (the state and words are the person's)."""
@@ -121,26 +139,15 @@ class Drawing:
         )
         return chip, icon_at, f"{lines}</a>"
 
-    def svg(self, marks: Mapping[str, Mark], href: str) -> str:
-        """The SVG with each node in its person's state; `href` has a `{code}` slot."""
-        parts = [self._head]
-        for code, (chip, icon_at, label) in self._nodes:
-            mark = marks.get(code, NEUTRAL)
-            state = mark.state if mark.state in STATES else "neutral"
-            words = STATES[state]
-            title = self.titles.get(code, code)
-            said = f"{title}: {words}" if words else title
-            if mark.note:
-                said += f". {mark.note}"
-            parts.append(
-                f'<a href="{escape(href.format(code=code))}" class="node is-{state}">'
-                f"<title>{escape(said)}</title>{chip}"
-            )
-            if state in _ICONS:
-                parts.append(f'<g class="icon" {icon_at}>{_ICONS[state]}</g>')
-            parts.append(label)
-        parts.append("</svg>")
-        return "".join(parts)
+    def svg(self, said: Mapping[str, tuple[str, str]]) -> str:
+        """The SVG with each node in its person's state: `said` maps a code to its state and
+        the escaped words of its title (nodes missing from it are neutral)."""
+        neutral = self._neutral
+        nodes = []
+        for code, opening, closing in self._nodes:
+            state, words = said.get(code) or neutral[code]
+            nodes.append(f"{opening[state]}{words}{closing[state]}")
+        return f"{self._head}{''.join(nodes)}</svg>"
 
 
 @dataclass(frozen=True)
@@ -155,10 +162,18 @@ class Pathway:
         """The codes of each layer, top first (the same in both drawings)."""
         return self.wide.layout.layers
 
-    def svg(self, marks: Mapping[str, Mark], href: str = "#item-{code}") -> Markup:
-        """Both drawings (the stylesheet shows one, by the width of the screen)."""
-        # Every value from the catalogue or the person went through escape() above.
-        return Markup(self.narrow.svg(marks, href) + self.wide.svg(marks, href))  # noqa: S704
+    def svg(self, marks: Mapping[str, Mark]) -> Markup:
+        """Both drawings (the stylesheet shows one, by the width of the screen), each node a
+        link to `#item-<code>` on the page (about 40 microseconds)."""
+        said = {}
+        for code, mark in marks.items():
+            state = mark.state if mark.state in STATES else "neutral"
+            words = STATES[state]
+            title = self.wide.titles.get(code, code)
+            text = f"{title}: {words}" if words else title
+            said[code] = (state, str(escape(text + f". {mark.note}" if mark.note else text)))
+        # Every value from the catalogue or the person went through escape().
+        return Markup(self.narrow.svg(said) + self.wide.svg(said))  # noqa: S704
 
 
 def pathway_for(items: Sequence[Any]) -> Pathway:

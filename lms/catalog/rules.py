@@ -8,6 +8,7 @@ This module imports nothing from Flask or SQLAlchemy so it can be tested and reu
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -55,32 +56,34 @@ class ItemName:
 
 @dataclass(frozen=True)
 class Outline:
-    """What is missing as a list a page can show: one line, or a lead-in and its items.
+    """What is missing as a list a page can show: one line, or a lead-in and its parts.
 
     The explanation sentence says the same in one line ("Complete Module 1, or have ...
-    approved and complete one of ..."); the outline sets the alternatives out one per item
+    approved and complete one of ..."); the outline sets its alternatives out one per part
     so that "A, or B and C" cannot be misread: `Outline("Do one of these:", (A, B_and_C))`.
+    Its JSON form (what the standings store and pages read) has the same two names.
     """
 
     text: str
-    items: tuple[Outline, ...] = ()
+    parts: tuple[Outline, ...] = ()
 
-    def as_json(self) -> dict[str, Any]:
-        """The outline as JSON-able data (what the standings store)."""
+    @functools.cached_property
+    def json(self) -> dict[str, Any]:
+        """The outline as JSON-able data, built once (verdicts, and so outlines, are shared)."""
         data: dict[str, Any] = {"text": self.text}
-        if self.items:
-            data["items"] = [item.as_json() for item in self.items]
+        if self.parts:
+            data["parts"] = [part.json for part in self.parts]
         return data
 
     @classmethod
     def from_json(cls, data: Any) -> Outline | None:
-        """An outline from stored data; None for none (or data of another shape)."""
+        """An outline from its JSON form; None for none (or data of another shape)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("text"), str):
             return None
-        items = tuple(
-            item for item in map(cls.from_json, data.get("items") or ()) if item is not None
+        parts = tuple(
+            part for part in map(cls.from_json, data.get("parts") or ()) if part is not None
         )
-        return cls(data["text"], items)
+        return cls(data["text"], parts)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def evaluate(
     if result.met:
         return Evaluation(met=True)
     explanation = _sentence(result.phrase)
-    outline = result.outline if result.outline and result.outline.items else None
+    outline = result.outline if result.outline and result.outline.parts else None
     return Evaluation(
         met=False,
         explanation=explanation,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -66,7 +66,7 @@ def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
         met=verdict.met,
         explanation=verdict.explanation,
         steps=verdict.steps,
-        outline=verdict.outline,
+        outline=Outline.from_json(verdict.outline),
     )
 
 
@@ -89,8 +89,10 @@ class ItemStatus:
     completion_id: int | None = None
     explanation: str = ""
     steps: tuple[str, ...] = ()
-    outline: Outline | None = None  # the explanation as a list (locked items)
+    outline: Mapping[str, Any] | None = None  # the explanation as a list (Outline's JSON form)
     name: str = ""  # the short name rules and the pathway use ("Module 2")
+    rest: str = ""  # the title after the short name that begins it (" — Intermediate ...")
+    aka: str = ""  # the short name when the title does not contain it ("Ethics Module")
     gate: str = ""  # the anchor of the note that explains this lock with others' (see gates)
     recommendation: str = ""
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
@@ -150,7 +152,7 @@ class Gate:
 
     anchor: str  # the id of the note on the page ("gate-1")
     explanation: str
-    outline: Outline | None
+    outline: Mapping[str, Any] | None  # Outline's JSON form
     names: tuple[str, ...]  # the modules it keeps locked, by their short names
 
 
@@ -178,6 +180,29 @@ def gate_locks(statuses: list[ItemStatus]) -> tuple[list[ItemStatus], list[Gate]
 
 
 @dataclass(frozen=True)
+class ModuleList:
+    """A list of modules on the dashboard: collapsed, with its counts, until the person has a
+    record in it (the pathway picture shows the same states), open from then on."""
+
+    key: str
+    label: str
+    modules: list[ItemStatus]
+    counts: str  # "6 locked · 1 open"
+    opened: bool
+
+    @classmethod
+    def of(cls, key: str, label: str, modules: list[ItemStatus]) -> ModuleList:
+        """The list of these modules."""
+        counted: dict[str, int] = {}
+        for module in modules:
+            counted[module.state.label.lower()] = counted.get(module.state.label.lower(), 0) + 1
+        kept = (ItemState.COMPLETED, ItemState.CREDITED)
+        opened = any(m.state in kept or m.pending_equivalency for m in modules)
+        counts = " · ".join(f"{n} {label}" for label, n in sorted(counted.items()))
+        return cls(key, label, modules, counts, opened)
+
+
+@dataclass(frozen=True)
 class ClinicianProgress:
     """A clinician's whole progress, for the dashboard and the clinician record."""
 
@@ -201,6 +226,18 @@ class ClinicianProgress:
     def modules(self) -> list[ItemStatus]:
         """Core then specialty modules."""
         return self.core_modules + self.specialty_modules
+
+    @property
+    def module_lists(self) -> list[ModuleList]:
+        """The core and specialty lists as the dashboard shows them (empty ones left out)."""
+        return [
+            ModuleList.of(key, label, modules)
+            for key, label, modules in (
+                ("core", "Core modules", self.core_modules),
+                ("specialty", "Specialty modules", self.specialty_modules),
+            )
+            if modules
+        ]
 
     @property
     def modules_done(self) -> int:
@@ -301,12 +338,24 @@ def _with_awarded(status: ItemStatus, awarded: dict[str, Decimal | None]) -> Ite
     return replace(status, ce_hours=awarded[status.code])
 
 
+def _names(item: Any) -> dict[str, str]:
+    """How a row names an item: its short name, and the rest of its title or the short name
+    as an aside (pages show the short name alone on a phone)."""
+    name = item.short_title or item.title
+    starts = name != item.title and item.title.startswith(name)
+    return {
+        "name": name,
+        "rest": item.title[len(name) :] if starts else "",
+        "aka": name if name not in item.title else "",
+    }
+
+
 def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
     """One item's state for one person, as their standing row says it is on the day."""
     base: dict[str, Any] = {
         "code": item.code,
         "title": item.title,
-        "name": item.short_title or item.title,
+        **_names(item),
         "kind": item.kind,
         "description": item.description,
         "format": item.format,

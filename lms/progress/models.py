@@ -129,7 +129,8 @@ class Standing(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")
     steps: Mapped[list] = mapped_column(JSON, default=list)
     # The explanation as a list (lms.catalog.rules.Outline as JSON), for locked items.
-    outline: Mapped[dict | None] = mapped_column(JSON)
+    # Stored as SQL NULL when there is none (JSON's own null would be parsed on every read).
+    outline: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     recommendation: Mapped[str] = mapped_column(Text, default="")
     completed_on: Mapped[date | None] = mapped_column(Date)
     completion_id: Mapped[int | None]
@@ -141,7 +142,7 @@ class Standing(Base):
     lapsed_met: Mapped[bool | None]
     lapsed_explanation: Mapped[str | None] = mapped_column(Text)
     lapsed_steps: Mapped[list | None] = mapped_column(JSON)
-    lapsed_outline: Mapped[dict | None] = mapped_column(JSON)
+    lapsed_outline: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         # The roster's filters: one item's rows by verdict, covering what the filters test.

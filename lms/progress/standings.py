@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.rules import Evaluation, Facts, Outline
+from lms.catalog.rules import Evaluation, Facts
 from lms.db import read
 from lms.offerings.models import EnrolmentStatus
 from lms.progress.facts import (
@@ -85,7 +85,9 @@ class Verdict:
     met: bool
     explanation: str = ""
     steps: tuple[str, ...] = ()
-    outline: Outline | None = None  # locked only: the explanation as a list
+    # Locked only: the explanation as a list, in its JSON form (lms.catalog.rules.Outline):
+    # as stored, so a read builds no objects, and equal whether judged or read back.
+    outline: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class RowValues:
             "met": self.now.met,
             "explanation": self.now.explanation,
             "steps": list(self.now.steps),
-            "outline": _outline_json(self.now.outline),
+            "outline": self.now.outline,
             "recommendation": self.recommendation,
             "completed_on": self.completed_on,
             "completion_id": self.completion_id,
@@ -140,7 +142,7 @@ class RowValues:
             "lapsed_met": lapsed.met if lapsed else None,
             "lapsed_explanation": lapsed.explanation if lapsed else None,
             "lapsed_steps": list(lapsed.steps) if lapsed else None,
-            "lapsed_outline": _outline_json(lapsed.outline) if lapsed else None,
+            "lapsed_outline": lapsed.outline if lapsed else None,
         }
 
     @classmethod
@@ -153,7 +155,7 @@ class RowValues:
                 bool(row.lapsed_met),
                 row.lapsed_explanation or "",
                 tuple(row.lapsed_steps or ()),
-                Outline.from_json(row.lapsed_outline),
+                row.lapsed_outline,
             )
         return cls(
             now=Verdict(
@@ -161,7 +163,7 @@ class RowValues:
                 bool(row.met),
                 row.explanation or "",
                 tuple(row.steps or ()),
-                Outline.from_json(row.outline),
+                row.outline,
             ),
             recommendation=row.recommendation or "",
             completed_on=row.completed_on,
@@ -172,11 +174,6 @@ class RowValues:
             lapses_on=row.lapses_on,
             lapsed=lapsed,
         )
-
-
-def _outline_json(outline: Outline | None) -> dict[str, Any] | None:
-    """A verdict's outline as the row stores it."""
-    return outline.as_json() if outline is not None else None
 
 
 @dataclass(frozen=True)
@@ -226,7 +223,12 @@ def _verdict(item: Any, facts: Facts, programme: Programme) -> Verdict:
     if evaluation.met:
         return Verdict(ItemState.AVAILABLE, True)
     return Verdict(
-        ItemState.LOCKED, False, evaluation.explanation, evaluation.steps, evaluation.outline
+        ItemState.LOCKED,
+        False,
+        evaluation.explanation,
+        evaluation.steps,
+        # A one-line outline says no more than the explanation: not stored, not read back.
+        evaluation.outline.json if evaluation.outline and evaluation.outline.parts else None,
     )
 
 

@@ -25,11 +25,13 @@ from lms.bounds import query_int
 from lms.db import db, reads_first
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
+from lms.progress.explain import why
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
 from lms.progress.models import CompletionSource
 from lms.progress.pathway import marks_of, programme_pathway
 
 bp = Blueprint("progress", __name__)
+bp.add_app_template_global(why, "why")  # what a locked item misses, on every page alike
 
 
 @bp.app_template_filter("format_hours")

@@ -8,10 +8,11 @@ in front of a place and marks attendance per person after the session.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
 from lms.catalog.models import CatalogItem, ItemKind, Offering
-from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation, Outline
+from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
@@ -644,7 +645,7 @@ class RetreatStanding:
     applied_session_ids: frozenset[int]
     can_apply: bool
     credit_may_help: bool = False  # locked for want of training credit could stand for
-    outline: Outline | None = None  # the explanation as a list
+    outline: Mapping[str, Any] | None = None  # the explanation as a list (Outline's JSON form)
 
 
 def retreat_standings(

@@ -229,7 +229,7 @@ def test_migration_0009_sets_out_what_locked_items_miss(empty_database: Engine) 
             locked = json.loads(locked)
         assert locked == {
             "text": "Do one of these:",
-            "items": [
+            "parts": [
                 {"text": "Complete M1"},
                 {"text": "Have an equivalent training to M1 approved"},
             ],

@@ -436,19 +436,19 @@ def test_parts_that_must_all_hold_are_listed_when_one_holds_alternatives(
     rule = programme["RETREAT-L1"]["prerequisite"]
     outline = evaluate(rule, facts(), programme_names).outline
     assert outline.text == "Do all of these:"
-    ways, licence = outline.items
-    assert ways.text == "Do one of these:" and len(ways.items) == 2
+    ways, licence = outline.parts
+    assert ways.text == "Do one of these:" and len(ways.parts) == 2
     assert licence == Outline(LICENCE_STEP)
 
 
 def test_a_single_missing_step_is_one_line_and_met_rules_have_no_outline() -> None:
     result = evaluate({"completed": "M2"}, facts(), NAMES)
-    assert result.outline == Outline("Complete Module 2.") and not result.outline.items
+    assert result.outline == Outline("Complete Module 2.") and not result.outline.parts
     assert evaluate({"completed": "M2"}, facts(completed={"M2"}), NAMES).outline is None
     mixed = {"at_least": 1, "of": [{"completed": "M2"}, {"licensed": True}, {"completed": "M3"}]}
     outline = evaluate(mixed, facts(), NAMES).outline
     assert outline.text == "Do one of these:"
-    assert [o.text for o in outline.items] == [
+    assert [o.text for o in outline.parts] == [
         "Complete Module 2",
         LICENCE_STEP,
         "Complete Module 3",
@@ -457,8 +457,8 @@ def test_a_single_missing_step_is_one_line_and_met_rules_have_no_outline() -> No
 
 def test_an_outline_survives_its_json_round_trip() -> None:
     outline = evaluate({"any": [M1_OR_EQUIVALENT, {"licensed": True}]}, facts(), NAMES).outline
-    assert Outline.from_json(outline.as_json()) == outline
-    assert Outline.from_json(None) is None and Outline.from_json({"items": []}) is None
+    assert Outline.from_json(outline.json) == outline
+    assert Outline.from_json(None) is None and Outline.from_json({"parts": []}) is None
 
 
 def test_numbered_names_fold_into_ranges_only_when_consecutive() -> None:
