@@ -213,9 +213,8 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
     # Every live completion has its certificate but Hannah's Module 2, which waits for her
     # evaluation of the closed October offering.
     assert current == live - 1
-    m2 = {
-        email: certified
-        for email, certified in session.execute(
+    m2 = dict(
+        session.execute(
             select(User.email, func.count(Certificate.id))
             .join(Completion, Completion.user_id == User.id)
             .join(CatalogItem, CatalogItem.id == Completion.item_id)
@@ -223,7 +222,7 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
             .where(CatalogItem.code == "M2", Completion.offering_id.is_not(None))
             .group_by(User.email)
         )
-    }
+    )
     assert m2 == {"hannah.cho@example.org": 0, "samuel.adeyemi@example.org": 1}
 
 
