@@ -69,6 +69,7 @@ COHORT_STORED_TARGET = 1.3  # all of a cohort's PDFs stored within 1.3x a bulk r
 WRITER_P95_TARGET_S = 1.0
 WRITER_RATE_TARGET = 60.0  # single marks per second, 8 writers
 RSS_GROWTH_TARGET_MB = 50.0  # per gunicorn worker, across the distinct dashboards
+_SERVED_PORTS: set[int] = set()  # handed out in this run (gunicorn binds a moment later)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cohorts", type=int, help="cohorts of 200 marked (at most 4)")
     parser.add_argument("--marks", type=int, help="single marks per writer and phase")
     parser.add_argument("--no-certificates", action="store_true", help="skip that section")
+    parser.add_argument(
+        "--ports",
+        type=port_range,
+        default=os.environ.get("BENCH_PORTS", ""),
+        help="serve on the first free ports of FIRST-LAST (also BENCH_PORTS; default: any)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
@@ -143,11 +150,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def port_range(text: str | None) -> range | None:
+    """Parse `--ports` / BENCH_PORTS ("5300-5399", or one port); None or "" means any port."""
+    if not text:
+        return None
+    low, _, high = text.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ports as FIRST-LAST, not {text!r}") from None
+    if not 1024 <= first <= last <= 65535:
+        raise argparse.ArgumentTypeError(f"ports between 1024 and 65535, FIRST <= LAST: {text!r}")
+    return range(first, last + 1)
+
+
+def free_port(ports: range | None = None, taken: set[int] | None = None) -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now: any (the kernel's pick), or the
+    first free one of `ports` not in `taken` (a machine shared by several benches)."""
+    if ports is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    for port in ports:
+        if port in (taken or set()):
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 @contextmanager
@@ -382,10 +415,13 @@ def started(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
                 process.wait()
 
 
-def serve(population: Population, workers: int, stack: ExitStack) -> None:
-    """gunicorn on a free port, and the job consumer beside it when the tracker has one;
-    both stop when `stack` closes."""
-    port = free_port()
+def serve(
+    population: Population, workers: int, stack: ExitStack, ports: range | None = None
+) -> None:
+    """gunicorn on a free port (of `ports` when given), and the job consumer beside it when
+    the tracker has one; both stop when `stack` closes."""
+    port = free_port(ports, taken=_SERVED_PORTS)
+    _SERVED_PORTS.add(port)
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--bind",
@@ -853,7 +889,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(flush=True)
                 pops.append(pop)
             for pop in pops:
-                serve(pop, args.workers, stack)
+                serve(pop, args.workers, stack, args.ports)
                 consumer = "with" if pop.env.get("BENCH_JOB_CONSUMER") else "without"
                 print(
                     f"== gunicorn ({args.workers} workers) for {pop.size:,} on :{pop.port}, "

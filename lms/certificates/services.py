@@ -260,7 +260,8 @@ def record_due_certificates(
     session.flush()
     for certificate, completion in zip(certificates, completions, strict=True):
         _with_content(certificate, completion, settings)
-        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+    for batch in render_batches([certificate.id for certificate in certificates]):
+        enqueue_after_commit("render_certificates", batch, actor_id)
     return certificates
 
 
@@ -343,7 +344,7 @@ def record_due_certificate(
         if not fresh:  # fresh ones' serial and content go out with the next flush, batched
             session.flush()
     if certificate.rendered_at is None:
-        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+        enqueue_after_commit("render_certificates", [certificate.id], actor_id)
     return certificate
 
 
@@ -372,31 +373,76 @@ def issue_certificate(
     return _store_pdf(session, certificate.id, pdf, actor_id=actor_id) or certificate
 
 
-def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:
-    """The render job: read the content, render with no transaction open, store in a short one.
+# Certificates per render job. A cohort's 200 PDFs go out as 25 jobs rather than 200: each job
+# costs a queue write, an app context and two short transactions, and the consumer's workers
+# still share the batches between them; a bad content fails its own PDF, not its batch's.
+RENDER_BATCH = 8
 
-    Returns the stored certificate, or None when there was nothing to do (already stored,
-    revoked, or gone), so running it twice stores one PDF and audits one issue.
+_DUE_CONTENT = (
+    select(Certificate.id, Certificate.design, Certificate.content)
+    .where(
+        Certificate.id.in_(bindparam("ids", expanding=True)),
+        Certificate.rendered_at.is_(None),
+        Certificate.revoked_at.is_(None),
+    )
+    .order_by(Certificate.id)
+)
+
+
+def render_batches(certificate_ids: Sequence[int]) -> list[list[int]]:
+    """The ids split into render jobs of at most RENDER_BATCH, in order."""
+    ids = list(certificate_ids)
+    return [ids[start : start + RENDER_BATCH] for start in range(0, len(ids), RENDER_BATCH)]
+
+
+class RenderFailed(Exception):
+    """Some certificates of a render job could not be rendered (the rest were stored)."""
+
+
+def render_and_store_many(
+    certificate_ids: Sequence[int], *, actor_id: int | None = None
+) -> list[Certificate]:
+    """The render job: read the contents, render with no transaction open, store in one short
+    transaction; returns the certificates this run stored.
+
+    The read takes no write lock (`db.reading`), so writers on SQLite never queue behind a
+    job that is about to render. Each store is guarded ("no PDF yet, not revoked"), so running
+    a job twice, or beside `issue --missing`, stores each PDF once and audits each issue
+    once. A certificate whose render fails is left due (the sweep tries it again) and named
+    in the RenderFailed raised after the others are stored.
     """
     session = db.session
-    due = session.execute(
-        select(Certificate.design, Certificate.content).where(
-            Certificate.id == certificate_id,
-            Certificate.rendered_at.is_(None),
-            Certificate.revoked_at.is_(None),
-        )
-    ).first()
-    db.commit()  # end the read: on SQLite even a read outside a request holds the write lock
-    if due is None:
-        return None
-    pdf = render_pdf(due.design, due.content)
-    try:
-        certificate = _store_pdf(session, certificate_id, pdf, actor_id=actor_id)
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
-    return certificate
+    with db.reading():
+        due = session.execute(_DUE_CONTENT, {"ids": list(certificate_ids)}).all()
+    pdfs: list[tuple[int, bytes]] = []
+    failed: list[tuple[int, Exception]] = []
+    for row in due:
+        try:
+            pdfs.append((row.id, render_pdf(row.design, row.content)))
+        except Exception as error:  # one bad content must not hold back the batch
+            failed.append((row.id, error))
+    stored: list[Certificate] = []
+    if pdfs:
+        try:
+            for certificate_id, pdf in pdfs:
+                certificate = _store_pdf(session, certificate_id, pdf, actor_id=actor_id)
+                if certificate is not None:
+                    stored.append(certificate)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    if failed:
+        names = ", ".join(f"#{cid} ({type(error).__name__}: {error})" for cid, error in failed)
+        raise RenderFailed(f"could not render certificate(s) {names}") from failed[0][1]
+    return stored
+
+
+def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:
+    """Render and store one certificate (the job for a batch of one); None when there was
+    nothing to do (already stored, revoked, or gone)."""
+    stored = render_and_store_many([certificate_id], actor_id=actor_id)
+    return stored[0] if stored else None
 
 
 def due_render_ids(
@@ -709,7 +755,7 @@ def reissue_certificate(
     # The new PDF is rendered by a job after commit, like any other issue.
     from lms.jobs import enqueue_after_commit
 
-    enqueue_after_commit("render_certificate", new.id, actor_id)
+    enqueue_after_commit("render_certificates", [new.id], actor_id)
     record_event(
         session,
         actor_id=actor_id,
