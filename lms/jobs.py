@@ -226,14 +226,15 @@ jobs_cli = AppGroup("jobs", help="The job queue: run a consumer, sweep due work.
     type=click.IntRange(min=1),
     default=lambda: os.cpu_count() or 1,
     show_default="the CPU cores",
-    help="Parallel jobs.",
+    help="Parallel jobs (and, with threads, render processes).",
 )
 @click.option(
     "--worker-type",
-    type=click.Choice(["process", "thread"]),
-    default="process",
+    type=click.Choice(["thread", "process"]),
+    default="thread",
     show_default=True,
-    help="Processes render PDFs on several cores; threads suit mail-only loads.",
+    help="Threads run the jobs and PDFs render on as many processes; with processes each "
+    "worker renders its own.",
 )
 @click.option(
     "--nice",
@@ -241,24 +242,30 @@ jobs_cli = AppGroup("jobs", help="The job queue: run a consumer, sweep due work.
     type=click.IntRange(0, 19),
     default=10,
     show_default=True,
-    help="Lower the consumer's CPU priority, so pages answer first on a shared machine.",
+    help="Lower the CPU priority of rendering, so pages answer first on a shared machine.",
 )
 @with_appcontext
 def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     """Run the job consumer (with the once-a-minute sweep) until Ctrl-C or SIGTERM."""
     from huey.consumer import Consumer
 
-    if niceness:
-        os.nice(niceness)  # PDFs can wait a moment; a clinician's page should not
+    from lms.certificates.services import stop_render_processes, use_render_processes
 
     huey = jobs().huey
     if huey.immediate:
         click.echo("Error: LMS_QUEUE_URL=immediate runs jobs at once; there is no queue.", err=True)
         sys.exit(1)
-    # Forked workers must not share the parent's database connections.
+    # Forked processes must not share the parent's database connections.
     current_app.extensions["lms"].db.engine.dispose(close=False)
+    if worker_type == "thread":
+        # Only the renders are niced: a job's database write at a low priority would hold
+        # SQLite's write lock while the web's processes take the CPU, and every writer
+        # would wait for it. Started before any thread, so the render processes are forks.
+        use_render_processes(workers, niceness=niceness)
+    elif niceness:
+        os.nice(niceness)  # each worker process renders, and writes, at this priority
     # What is loaded now lives as long as the process: keep the collector from scanning it
-    # again and again (and the forked workers from copying the pages it would touch).
+    # again and again (and forked processes from copying the pages it would touch).
     gc.collect()
     gc.freeze()
     # An idle worker polls again within a second (Huey's default backs off to 10 s, which a
@@ -266,7 +273,10 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     consumer = Consumer(
         huey, workers=workers, periodic=True, worker_type=worker_type, max_delay=1.0
     )
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        stop_render_processes()
 
 
 @jobs_cli.command("sweep")

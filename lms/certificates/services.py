@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -416,11 +417,11 @@ def render_and_store_many(
         due = session.execute(_DUE_CONTENT, {"ids": list(certificate_ids)}).all()
     pdfs: list[tuple[int, bytes]] = []
     failed: list[tuple[int, Exception]] = []
-    for row in due:
-        try:
-            pdfs.append((row.id, render_pdf(row.design, row.content)))
-        except Exception as error:  # one bad content must not hold back the batch
-            failed.append((row.id, error))
+    for row, result in zip(due, _render_each([(r.design, r.content) for r in due]), strict=True):
+        if isinstance(result, Exception):  # one bad content must not hold back the batch
+            failed.append((row.id, result))
+        else:
+            pdfs.append((row.id, result))
     stored: list[Certificate] = []
     if pdfs:
         try:
@@ -508,9 +509,12 @@ def due_completion_ids(session: Session, completion_ids: Iterable[int] | None = 
     return list(session.scalars(query))
 
 
-def _ignore_interrupts() -> None:
-    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote)."""
+def _ignore_interrupts(niceness: int = 0) -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote);
+    a consumer's renderers also step back (`niceness`) so pages answer first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        os.nice(niceness)
 
 
 def warm_worker(_index: int) -> int:
@@ -530,8 +534,11 @@ def _render_job(job: tuple[str, dict[str, Any]]) -> bytes:
 
 def render_pool(jobs: int) -> Executor | None:
     """A pool of `jobs` rendering processes, or None to render in this process."""
-    if jobs <= 1:
-        return None
+    return render_processes(jobs) if jobs > 1 else None
+
+
+def render_processes(count: int, *, niceness: int = 0) -> ProcessPoolExecutor:
+    """`count` rendering processes (at `niceness` above this process's)."""
     # Forking starts workers in milliseconds instead of seconds (no re-import of WeasyPrint),
     # but it is only safe while this process has a single thread: another thread could hold
     # a lock at the moment of the fork. Workers never touch the inherited database handles.
@@ -539,8 +546,72 @@ def render_pool(jobs: int) -> Executor | None:
     single_threaded = threading.active_count() == 1
     method = "fork" if single_threaded and "fork" in get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=get_context(method), initializer=_ignore_interrupts
+        max_workers=count,
+        mp_context=get_context(method),
+        initializer=_ignore_interrupts,
+        initargs=(niceness,),
     )
+
+
+# Where render jobs render: here, or (in the job consumer) on its pool of render processes.
+_RENDERERS: dict[str, Any] = {}
+
+
+def use_render_processes(count: int, *, niceness: int) -> ProcessPoolExecutor:
+    """Make this process's render jobs render on `count` processes at `niceness`; return them.
+
+    The job consumer runs its jobs in threads and renders here: the renders step back for
+    pages (niced), while the short database writes around them run at normal priority, so a
+    write never holds SQLite's lock while starved of CPU behind the web's processes.
+    """
+    pool = render_processes(count, niceness=niceness)
+    list(pool.map(warm_worker, range(count)))
+    _RENDERERS.update(pool=pool, count=count, niceness=niceness)
+    return pool
+
+
+def stop_render_processes() -> None:
+    """Render in this process again, after the running renders finish."""
+    pool = _RENDERERS.pop("pool", None)
+    _RENDERERS.clear()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_each(work: list[tuple[str, dict[str, Any]]]) -> list[bytes | Exception]:
+    """Each (design, content) rendered, in order: its PDF, or the error that stopped it."""
+    pool = _RENDERERS.get("pool")
+    if pool is None:
+        results: list[bytes | Exception] = []
+        for design, content in work:
+            try:
+                results.append(render_pdf(design, content))
+            except Exception as error:
+                results.append(error)
+        return results
+    futures = [pool.submit(_render_job, job) for job in work]
+    results = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as error:  # the render's own error, or BrokenProcessPool
+            results.append(error)
+    if any(isinstance(result, BrokenProcessPool) for result in results):
+        _replace_broken_pool(pool)  # a renderer died: the next jobs get fresh ones
+    return results
+
+
+def _replace_broken_pool(broken: Executor) -> None:
+    """Swap a pool whose process died for a new one (once, however many jobs noticed)."""
+    with _REPLACING:
+        if _RENDERERS.get("pool") is not broken:
+            return
+        broken.shutdown(wait=False, cancel_futures=True)
+        count, niceness = _RENDERERS["count"], _RENDERERS["niceness"]
+        _RENDERERS["pool"] = render_processes(count, niceness=niceness)
+
+
+_REPLACING = threading.Lock()
 
 
 def record_missing(
