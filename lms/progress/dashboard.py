@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
@@ -388,9 +388,13 @@ def staff_summary(session: Session) -> StaffSummary:
     return StaffSummary(clinicians or 0, recent or 0, pending or 0)
 
 
+# One query with the roles joined (session.get would read them in a second one).
+_CLINICIAN = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.role_rows))
+
+
 def get_clinician(session: Session, user_id: int) -> User:
     """A clinician's account, or NotFound (also for accounts without the clinician role)."""
-    user = session.get(User, user_id)
+    user = session.scalars(_CLINICIAN, {"user_id": user_id}).unique().one_or_none()
     if user is None or Role.CLINICIAN not in user.roles or user.anonymised_at is not None:
         raise NotFound("No such clinician.")
     return user
