@@ -17,7 +17,6 @@ from lms.progress.dashboard import (
     PendingRequest,
     RenderedSection,
     StaffSummary,
-    ce_hours_of,
     clinician_progress,
     clinician_snapshot,
     dashboard_sections,
@@ -109,7 +108,6 @@ __all__ = [
     "roster",
     "shared_programme",
     "staff_summary",
-    "ce_hours_of",
     "watch_many",
     "watch_unlocks",
 ]
