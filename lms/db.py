@@ -131,19 +131,41 @@ def _reading_first() -> bool:
     return getattr(view, READS_FIRST, False) and not g.get("_lms_writing", False)
 
 
+_BOUNDED = "lms_bounded"  # Connection.info: the session's timeouts are the request bound
+_BOUNDING = "lms_bounding"  # ... set in the open transaction, confirmed when it commits
+
+
 def _postgres_request_timeouts(conn: Any, *, timeout: float) -> None:
     """Bound what a request's transaction may wait for: a lock, and each statement.
 
-    Only requests are bounded (SET LOCAL lasts one transaction): migrations, rebuilds and
-    imports on the command line may legitimately run longer than a page should.
+    Only requests are bounded: migrations, rebuilds and imports on the command line may
+    legitimately run longer than a page should. The bound is a setting of the connection's
+    session, changed only when a transaction of the other kind begins on it, so a server's
+    requests pay no round trip for it (a SET in a transaction that rolls back is undone, so
+    the change counts once its transaction commits).
     """
-    if has_request_context():
-        milliseconds = str(int(timeout * 1000))
+    bounded = has_request_context()
+    if conn.info.get(_BOUNDED, False) == bounded:
+        return
+    if bounded:
+        milliseconds = int(timeout * 1000)
         conn.exec_driver_sql(
-            "SELECT set_config('lock_timeout', %(ms)s, true), "
-            "set_config('statement_timeout', %(ms)s, true)",
-            {"ms": milliseconds},
+            f"SET lock_timeout = {milliseconds}; SET statement_timeout = {milliseconds}"
         )
+    else:
+        conn.exec_driver_sql("RESET lock_timeout; RESET statement_timeout")
+    conn.info[_BOUNDING] = bounded
+
+
+def _postgres_bound_kept(conn: Any) -> None:
+    """After commit: the timeouts set in that transaction now hold for the session."""
+    if _BOUNDING in conn.info:
+        conn.info[_BOUNDED] = conn.info.pop(_BOUNDING)
+
+
+def _postgres_bound_undone(conn: Any) -> None:
+    """After rollback: timeouts set in that transaction were undone with it."""
+    conn.info.pop(_BOUNDING, None)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -223,6 +245,8 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     )
     if engine.dialect.name == "postgresql":
         event.listen(engine, "begin", partial(_postgres_request_timeouts, timeout=timeout))
+        event.listen(engine, "commit", _postgres_bound_kept)
+        event.listen(engine, "rollback", _postgres_bound_undone)
     return engine
 
 
