@@ -130,7 +130,7 @@ def test_losing_the_insert_race_becomes_a_conflict_and_keeps_the_transaction_usa
     record(session, clinician)
     session.commit()
     # As if another request inserted between our check and our insert.
-    monkeypatch.setattr(marking, "_live_completion", lambda *args: None)
+    monkeypatch.setattr(marking, "_live_completed_on", lambda *args: None)
     with pytest.raises(Conflict, match="already recorded as completed on 2024-03-02"):
         record(session, clinician)
     monkeypatch.undo()
