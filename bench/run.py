@@ -135,7 +135,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "sizes": "1000,5000" if quick else "1000,100000",
         "requests": 200 if quick else 500,
         "rounds": 3,
-        "roster_requests": 2 if quick else 3,
+        "roster_requests": 5,  # a few ms each: enough that one slow moment is not the median
         "distinct": 1000 if quick else 5000,
         "cohorts": 3,  # the first with writers beside, the others alone
         "marks": 10 if quick else 25,
