@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -658,12 +658,34 @@ def wait_until_drained(engine: Engine, cap: float) -> bool:
     return False
 
 
-def measure_writes(big: Population, args: argparse.Namespace) -> None:
+def bulk_yardstick(kind: str, workdir: Path) -> Callable[[], float]:
+    """A callable that times a bulk issue of a cohort's certificates on all cores, each time
+    on a fresh database of the bench's kind (the stores the consumer makes go there too)."""
+    from bench.certificates import bulk_render_seconds
+
+    runs = iter(range(1, 100))
+
+    def measure() -> float:
+        """Seconds for one bulk render of COHORT_SIZE certificates."""
+        folder = workdir / f"bulk{next(runs)}"
+        folder.mkdir()
+        print(f"   bulk render of {COHORT_SIZE} (the cohorts' yardstick)", flush=True)
+        with fresh_database(kind, folder) as url:
+            return bulk_render_seconds(COHORT_SIZE, url=url)
+
+    return measure
+
+
+def measure_writes(
+    big: Population, args: argparse.Namespace, yardstick: Callable[[], float] | None = None
+) -> None:
     """Writers alone; a cohort with writers beside it; further cohorts alone; PDFs stored.
 
     Before each cohort the queue is left to drain, so that a cohort's PDF time is its own
     certificates' (not those of the marks made before it): the cohort marked with writers
-    beside it also waits for theirs, and is compared with a bulk render of all of them.
+    beside it also waits for theirs, and is compared with a bulk render of all of them. The
+    bulk render (`yardstick`) is timed before the cohorts marked alone and again after them,
+    so that a change in a shared machine's load falls on both sides alike.
     """
     cookie, token = instructor_session(big.port)
     per_phase = WRITERS * args.marks
@@ -680,6 +702,8 @@ def measure_writes(big: Population, args: argparse.Namespace) -> None:
         for number, item in enumerate(COHORT_ITEMS[: args.cohorts]):
             if not wait_until_drained(engine, cap=300):
                 big.record("cohort_pdfs_missing", 1)
+            if number == 1 and yardstick is not None:
+                big.record("bulk_200", yardstick())
             holder: dict[str, loadgen.LoadResult] = {}
             posting = threading.Thread(
                 target=lambda item=item, holder=holder: holder.update(
@@ -711,6 +735,8 @@ def measure_writes(big: Population, args: argparse.Namespace) -> None:
                 big.record("cohort_pdfs_beside_s", time.perf_counter() - start)
             else:
                 big.record("cohort_pdfs_s", time.perf_counter() - start)
+        if yardstick is not None:
+            big.record("bulk_200", yardstick())
     finally:
         engine.dispose()
 
@@ -797,7 +823,7 @@ def write_rows(big: Population, bulk_200: float | None, args: argparse.Namespace
         rows.append(
             Row(
                 f"{name}, median of {len(m['cohort_pdfs_s'])}",
-                f"{stored:.1f} vs {bulk_200:.1f} s"
+                f"{stored:.1f} vs {bulk_200:.1f} s ({big.spread('bulk_200')} s)"
                 + ("" if consumer else " (in the request: no job queue)"),
                 f"<= {COHORT_STORED_TARGET}x, by the job consumer",
                 f"{ratio:.2f}x",
@@ -952,21 +978,12 @@ def main(argv: list[str] | None = None) -> int:
             print("== reads: interleaved rounds", flush=True)
             measure_reads(pops, instructor, args)
             print("== writes: single marks, cohorts", flush=True)
-            measure_writes(pops[-1], args)
+            yardstick = None if args.no_certificates else bulk_yardstick(args.db, workdir)
+            measure_writes(pops[-1], args, yardstick)
             rows = read_rows(pops[0], pops[-1])
             big = pops[-1]
-            bulk_200 = None
-            if not args.no_certificates:
-                # Right after the cohorts (the servers idle beside it), so that the machine's
-                # load is as like theirs as one run allows.
-                print(f"== bulk render of {COHORT_SIZE} (the cohorts' yardstick)", flush=True)
-                from bench.certificates import bulk_render_seconds
-
-                # On the backend the consumer stores to: a fresh database of that kind.
-                folder = workdir / "bulk"
-                folder.mkdir()
-                with fresh_database(args.db, folder) as bulk_url:
-                    bulk_200 = bulk_render_seconds(COHORT_SIZE, url=bulk_url)
+            bulk = big.measures.get("bulk_200")
+            bulk_200 = statistics.median(bulk) if bulk else None
         extra: list[Row] = []
         if not args.no_certificates:
             print("== certificates", flush=True)
