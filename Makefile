@@ -50,7 +50,7 @@ setup: settings  ## Migrate, load the catalogue and demo data
 # trap stops the consumer too when gunicorn exits on its own (a busy port, say).
 run: setup  ## Set everything up, start the job consumer and serve on http://127.0.0.1:$(PORT)
 	@echo "Serving on http://127.0.0.1:$(PORT) with a job consumer (Ctrl-C stops both)"
-	@$(FLASK) lms jobs worker --workers $(WORKERS) & consumer=$$!; \
+	@$(FLASK) lms jobs worker & consumer=$$!; \
 	trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 

@@ -7,6 +7,7 @@ in the shipped app.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from flask import Flask
@@ -34,4 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
         return f"ok {value}", 200
 
     csrf.exempt(bench_bare)
+    gc.collect()  # as wsgi.py does: what is loaded now lives as long as the worker
+    gc.freeze()
     return app

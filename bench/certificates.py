@@ -53,9 +53,10 @@ PASSWORD_HASH = hash_password("bench password that is long enough")
 
 
 @contextmanager
-def bench_app(workdir: Path) -> Iterator[Flask]:
-    """A tracker app on a fresh, migrated SQLite database with the default catalogue."""
-    url = f"sqlite:///{workdir / 'certificates.sqlite3'}"
+def bench_app(workdir: Path, url: str | None = None) -> Iterator[Flask]:
+    """A tracker app on a fresh, migrated database (SQLite in `workdir` unless `url` names an
+    empty one) with the default catalogue."""
+    url = url or f"sqlite:///{workdir / 'certificates.sqlite3'}"
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -233,17 +234,19 @@ def measure_bulk(app: Flask, count: int, cores: int, rounds: int = 5) -> tuple[f
     return one, many
 
 
-def bulk_render_seconds(count: int, cores: int | None = None) -> float:
+def bulk_render_seconds(count: int, cores: int | None = None, url: str | None = None) -> float:
     """Seconds to issue `count` due certificates on all cores, pool start-up included.
 
     The yardstick for `make bench`'s cohort row: how fast the certificates of a cohort could
-    be stored at best on this machine, measured the way measure_bulk measures all cores.
+    be stored at best on this machine, measured the way measure_bulk measures all cores, on
+    the database `url` names (an empty one; SQLite in a temp dir by default), so that the
+    stores the job consumer makes on PostgreSQL are compared with stores on PostgreSQL.
     """
     cores = cores or os.cpu_count() or 1
     per_person = 4
     workdir = Path(tempfile.mkdtemp(prefix="lms-bench-bulk-"))
     try:
-        with bench_app(workdir) as app, app.app_context():
+        with bench_app(workdir, url) as app, app.app_context():
             user_ids = add_clinicians(-(-count // per_person), "yard")
             completion_ids = record_bulk(user_ids, per_person)[:count]
             start = time.perf_counter()

@@ -37,7 +37,7 @@ from lms.certificates.context import certificate_content
 from lms.certificates.models import Certificate
 from lms.certificates.services import design_for, expiry_for, holder_of, item_facts
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
 
 
@@ -193,8 +193,25 @@ class _Catalogue:
 
     ids: dict[str, int]
     items: dict[int, CatalogItem]
-    sessions: dict[int, list[tuple[int, date]]]
+    sessions: dict[int, list[_Session]]
     settings: dict[str, Any]
+    # Places held in each upcoming session so far (accepted applications), kept within its
+    # capacity as real sign-ups are: the rest of those who applied wait on the list.
+    taken: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """A retreat session as the generator needs it."""
+
+    id: int
+    ends_on: date
+    capacity: int
+
+    @property
+    def past(self) -> bool:
+        """Over by the latest training date (attended, or not), not open to applications."""
+        return self.ends_on <= LATEST
 
 
 def _at(day: date, hour: int = 17) -> datetime:
@@ -265,11 +282,11 @@ def _catalogue(conn: Connection, settings: dict[str, Any]) -> _Catalogue:
         items = {item.id: item for item in session.scalars(select(CatalogItem))}
         for item in items.values():
             session.expunge(item)
-        sessions: dict[int, list[tuple[int, date]]] = {}
-        for sid, item_id, ends_on in session.execute(
-            select(Offering.id, Offering.item_id, Offering.ends_on)
+        sessions: dict[int, list[_Session]] = {}
+        for sid, item_id, ends_on, capacity in session.execute(
+            select(Offering.id, Offering.item_id, Offering.ends_on, Offering.capacity)
         ):
-            sessions.setdefault(item_id, []).append((sid, ends_on))
+            sessions.setdefault(item_id, []).append(_Session(sid, ends_on, capacity))
     return _Catalogue({i.code: i.id for i in items.values()}, items, sessions, settings)
 
 
@@ -497,23 +514,23 @@ class _Block:
             self._complete(uid, code, _after(rng, start, 5, 400), source)
         sessions = self.catalogue.sessions
         if stage > 0.7 and not pre_licensed:
-            level1 = _retreat(rng, sessions, ids["RETREAT-L1"])
+            # Attended: a session that is over, dated when it ended.
+            level1 = _retreat(rng, sessions, ids["RETREAT-L1"], past=True)
             if level1 is not None:
-                self._complete(uid, "RETREAT-L1", level1[1], CompletionSource.ATTENDANCE)
+                self._complete(uid, "RETREAT-L1", level1.ends_on, CompletionSource.ATTENDANCE)
                 self.applications.append(
-                    _application(uid, level1[0], EnrolmentStatus.ATTENDED, level1[1])
+                    _application(uid, level1.id, EnrolmentStatus.ATTENDED, level1.ends_on)
                 )
                 if stage > 0.9:
                     for code in ADVANCED:
                         day = _after(rng, day, 20, 90)
                         self._complete(uid, code, day, source)
-                    advanced = _retreat(rng, sessions, ids["RETREAT-ADV"])
+                    advanced = _retreat(rng, sessions, ids["RETREAT-ADV"], past=False)
                     if advanced is not None and rng.random() < 0.5:
-                        self.applications.append(
-                            _application(uid, advanced[0], EnrolmentStatus.ENROLLED, advanced[1])
-                        )
+                        self._apply(uid, advanced, EnrolmentStatus.ENROLLED)
         elif 0.55 <= stage <= 0.7:
-            level1 = _retreat(rng, sessions, ids["RETREAT-L1"])
+            # Applied and waiting: an upcoming session.
+            level1 = _retreat(rng, sessions, ids["RETREAT-L1"], past=False)
             if level1 is not None:
                 status = rng.choice(
                     (
@@ -524,7 +541,7 @@ class _Block:
                         EnrolmentStatus.WITHDRAWN,
                     )
                 )
-                self.applications.append(_application(uid, level1[0], status, level1[1]))
+                self._apply(uid, level1, status)
         if rng.random() < 0.04:
             self.equivalencies.append(
                 _equivalency(
@@ -534,6 +551,16 @@ class _Block:
         if rng.random() < 0.03 and self.completions and self.completions[-1]["user_id"] == uid:
             self._revoked_mistake(uid)
         return True
+
+    def _apply(self, uid: int, retreat: _Session, status: EnrolmentStatus) -> None:
+        """An application to an upcoming session; a place only while places are left."""
+        if status == EnrolmentStatus.ENROLLED:
+            taken = self.catalogue.taken.get(retreat.id, 0)
+            if taken >= retreat.capacity:
+                status = EnrolmentStatus.WAITLISTED
+            else:
+                self.catalogue.taken[retreat.id] = taken + 1
+        self.applications.append(_application(uid, retreat.id, status, retreat.ends_on))
 
     def insert(self, conn: Connection) -> None:
         """Insert the block's rows, parents first, and count them."""
@@ -553,21 +580,22 @@ class _Block:
 
 
 def _retreat(
-    rng: random.Random, sessions_by_item: dict[int, list[tuple[int, date]]], item_id: int
-) -> tuple[int, date] | None:
-    """A session of the retreat (id, last day), if the catalogue has any."""
-    options = sessions_by_item.get(item_id) or []
+    rng: random.Random, sessions_by_item: dict[int, list[_Session]], item_id: int, *, past: bool
+) -> _Session | None:
+    """A session of the retreat that is over (`past`) or still to come, if there is one."""
+    options = [s for s in sessions_by_item.get(item_id) or [] if s.past == past]
     return rng.choice(options) if options else None
 
 
 def _application(uid: int, session_id: int, status: EnrolmentStatus, ends_on: date) -> dict:
     """One application row in the given status."""
-    applied = _at(ends_on - timedelta(days=60), 10)
+    applied = _at(min(ends_on - timedelta(days=60), LATEST), 10)  # never in the future
     decided = None if status == EnrolmentStatus.MEDICAL_REVIEW else applied + timedelta(days=9)
     return {
         "user_id": uid,
         "offering_id": session_id,
         "status": status.value,
+        "source": EnrolmentSource.SELF.value,  # COPY fills no column default
         "low_risk": True,
         "applied_at": applied,
         "reviewed_at": decided,

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -69,6 +69,7 @@ COHORT_STORED_TARGET = 1.3  # all of a cohort's PDFs stored within 1.3x a bulk r
 WRITER_P95_TARGET_S = 1.0
 WRITER_RATE_TARGET = 60.0  # single marks per second, 8 writers
 RSS_GROWTH_TARGET_MB = 50.0  # per gunicorn worker, across the distinct dashboards
+_SERVED_PORTS: set[int] = set()  # handed out in this run (gunicorn binds a moment later)
 
 
 @dataclass(frozen=True)
@@ -122,15 +123,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cohorts", type=int, help="cohorts of 200 marked (at most 4)")
     parser.add_argument("--marks", type=int, help="single marks per writer and phase")
     parser.add_argument("--no-certificates", action="store_true", help="skip that section")
+    parser.add_argument(
+        "--ports",
+        type=port_range,
+        default=os.environ.get("BENCH_PORTS", ""),
+        help="serve on the first free ports of FIRST-LAST (also BENCH_PORTS; default: any)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
         "sizes": "1000,5000" if quick else "1000,100000",
         "requests": 200 if quick else 500,
         "rounds": 3,
-        "roster_requests": 2 if quick else 3,
+        "roster_requests": 5,  # a few ms each: enough that one slow moment is not the median
         "distinct": 1000 if quick else 5000,
-        "cohorts": 2 if quick else 3,
+        "cohorts": 3,  # the first with writers beside, the others alone
         "marks": 10 if quick else 25,
     }
     for key, value in defaults.items():
@@ -143,11 +150,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def port_range(text: str | None) -> range | None:
+    """Parse `--ports` / BENCH_PORTS ("5300-5399", or one port); None or "" means any port."""
+    if not text:
+        return None
+    low, _, high = text.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ports as FIRST-LAST, not {text!r}") from None
+    if not 1024 <= first <= last <= 65535:
+        raise argparse.ArgumentTypeError(f"ports between 1024 and 65535, FIRST <= LAST: {text!r}")
+    return range(first, last + 1)
+
+
+def free_port(ports: range | None = None, taken: set[int] | None = None) -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now: any (the kernel's pick), or the
+    first free one of `ports` not in `taken` (a machine shared by several benches)."""
+    if ports is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    for port in ports:
+        if port in (taken or set()):
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 @contextmanager
@@ -382,10 +415,13 @@ def started(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
                 process.wait()
 
 
-def serve(population: Population, workers: int, stack: ExitStack) -> None:
-    """gunicorn on a free port, and the job consumer beside it when the tracker has one;
-    both stop when `stack` closes."""
-    port = free_port()
+def serve(
+    population: Population, workers: int, stack: ExitStack, ports: range | None = None
+) -> None:
+    """gunicorn on a free port (of `ports` when given), and the job consumer beside it when
+    the tracker has one; both stop when `stack` closes."""
+    port = free_port(ports, taken=_SERVED_PORTS)
+    _SERVED_PORTS.add(port)
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--bind",
@@ -415,7 +451,8 @@ def serve(population: Population, workers: int, stack: ExitStack) -> None:
             check=False,
         ).stdout
         if "--workers" in help_text:
-            worker += ["--workers", str(workers)]
+            # As many as the bulk render it is compared with has: the cores present.
+            worker += ["--workers", str(os.cpu_count() or 1)]
         stack.enter_context(started(worker, population.env, population.workdir / "jobs.log"))
         population.env["BENCH_JOB_CONSUMER"] = "1"
 
@@ -598,8 +635,58 @@ def wait_for_pdfs(engine: Engine, item: str, people: list[int], cap: float) -> f
     return None
 
 
-def measure_writes(big: Population, args: argparse.Namespace) -> None:
-    """Writers alone, a cohort with writers beside it, further cohorts; PDFs stored."""
+def pdfs_due(engine: Engine) -> int:
+    """How many certificates are still waiting for their PDF (any person, any item)."""
+    from lms.certificates.models import Certificate
+
+    statement = (
+        select(func.count())
+        .select_from(Certificate)
+        .where(Certificate.rendered_at.is_(None), Certificate.revoked_at.is_(None))
+    )
+    with engine.connect() as conn:
+        return conn.scalar(statement) or 0
+
+
+def wait_until_drained(engine: Engine, cap: float) -> bool:
+    """Wait until the job consumer has stored every PDF due (polled); False if not within `cap`."""
+    started_at = time.perf_counter()
+    while time.perf_counter() - started_at < cap:
+        if pdfs_due(engine) == 0:
+            return True
+        time.sleep(0.2)  # polling the job consumer's progress, not a test
+    return False
+
+
+def bulk_yardstick(kind: str, workdir: Path) -> Callable[[], float]:
+    """A callable that times a bulk issue of a cohort's certificates on all cores, each time
+    on a fresh database of the bench's kind (the stores the consumer makes go there too)."""
+    from bench.certificates import bulk_render_seconds
+
+    runs = iter(range(1, 100))
+
+    def measure() -> float:
+        """Seconds for one bulk render of COHORT_SIZE certificates."""
+        folder = workdir / f"bulk{next(runs)}"
+        folder.mkdir()
+        print(f"   bulk render of {COHORT_SIZE} (the cohorts' yardstick)", flush=True)
+        with fresh_database(kind, folder) as url:
+            return bulk_render_seconds(COHORT_SIZE, url=url)
+
+    return measure
+
+
+def measure_writes(
+    big: Population, args: argparse.Namespace, yardstick: Callable[[], float] | None = None
+) -> None:
+    """Writers alone; a cohort with writers beside it; further cohorts alone; PDFs stored.
+
+    Before each cohort the queue is left to drain, so that a cohort's PDF time is its own
+    certificates' (not those of the marks made before it): the cohort marked with writers
+    beside it also waits for theirs, and is compared with a bulk render of all of them. The
+    bulk render (`yardstick`) is timed before the cohorts marked alone and again after them,
+    so that a change in a shared machine's load falls on both sides alike.
+    """
     cookie, token = instructor_session(big.port)
     per_phase = WRITERS * args.marks
     needed = COHORT_SIZE + 2 * per_phase
@@ -613,6 +700,10 @@ def measure_writes(big: Population, args: argparse.Namespace) -> None:
         writers = run_writers(big.port, cookie, token, alone, args)
         big.measures["writers_alone"] = [writers.throughput, writers.errors]
         for number, item in enumerate(COHORT_ITEMS[: args.cohorts]):
+            if not wait_until_drained(engine, cap=300):
+                big.record("cohort_pdfs_missing", 1)
+            if number == 1 and yardstick is not None:
+                big.record("bulk_200", yardstick())
             holder: dict[str, loadgen.LoadResult] = {}
             posting = threading.Thread(
                 target=lambda item=item, holder=holder: holder.update(
@@ -625,6 +716,7 @@ def measure_writes(big: Population, args: argparse.Namespace) -> None:
                 during = run_writers(big.port, cookie, token, beside, args)
                 big.measures["writers_during"] = [during.errors, during.p95_latency]
                 big.measures["writers_during_first_error"] = [during.first_error]  # type: ignore[list-item]
+                big.measures["beside_marks"] = [len(beside) - during.errors]
             posting.join(400)
             result = holder.get("cohort")
             if result is None or result.errors or not result.latencies:
@@ -633,11 +725,18 @@ def measure_writes(big: Population, args: argparse.Namespace) -> None:
                 big.measures["cohort_error"] = [result.first_error if result else "no answer"]  # type: ignore[list-item]
                 continue
             big.record("cohort_s", result.latencies[0])
-            waited = wait_for_pdfs(engine, item, cohort, cap=300)
-            if waited is not None:
-                big.record("cohort_pdfs_s", time.perf_counter() - start)
-            else:
+            if wait_for_pdfs(engine, item, cohort, cap=300) is None:
                 big.record("cohort_pdfs_missing", 1)
+                continue
+            if number == 0:  # and the writers' PDFs too
+                if not wait_until_drained(engine, cap=300):
+                    big.record("cohort_pdfs_missing", 1)
+                    continue
+                big.record("cohort_pdfs_beside_s", time.perf_counter() - start)
+            else:
+                big.record("cohort_pdfs_s", time.perf_counter() - start)
+        if yardstick is not None:
+            big.record("bulk_200", yardstick())
     finally:
         engine.dispose()
 
@@ -712,21 +811,36 @@ def write_rows(big: Population, bulk_200: float | None, args: argparse.Namespace
     ]
     consumer = big.env.get("BENCH_JOB_CONSUMER") == "1"
     stored = statistics.median(m["cohort_pdfs_s"]) if m.get("cohort_pdfs_s") else None
-    name = f"cohort of {COHORT_SIZE}: all PDFs stored vs bulk render of {COHORT_SIZE}"
-    if stored is None:
+    name = f"cohort of {COHORT_SIZE} alone: all PDFs stored vs bulk render of {COHORT_SIZE}"
+    if m.get("cohort_pdfs_missing"):
         rows.append(Row(name, "not all stored in 300 s", f"<= {COHORT_STORED_TARGET}x", "", False))
+    elif stored is None:
+        rows.append(Row(name, "no cohort marked alone", "(needs --cohorts 2 or more)", "", False))
     elif bulk_200 is None:
         rows.append(Row(name, f"{stored:.1f} s", "(needs the certificates section)", "", None))
     else:
         ratio = stored / bulk_200
         rows.append(
             Row(
-                name,
-                f"{stored:.1f} vs {bulk_200:.1f} s"
+                f"{name}, median of {len(m['cohort_pdfs_s'])}",
+                f"{stored:.1f} vs {bulk_200:.1f} s ({big.spread('bulk_200')} s)"
                 + ("" if consumer else " (in the request: no job queue)"),
                 f"<= {COHORT_STORED_TARGET}x, by the job consumer",
                 f"{ratio:.2f}x",
                 consumer and ratio <= COHORT_STORED_TARGET,
+            )
+        )
+    if m.get("cohort_pdfs_beside_s") and bulk_200 is not None:
+        beside = m["cohort_pdfs_beside_s"][0]
+        count = COHORT_SIZE + int(m["beside_marks"][0])
+        yardstick = bulk_200 * count / COHORT_SIZE
+        rows.append(
+            Row(
+                f"cohort of {COHORT_SIZE} with the writers beside: all {count} PDFs stored",
+                f"{beside:.1f} vs {yardstick:.1f} s",
+                f"(bulk render of {COHORT_SIZE}, scaled to {count})",
+                f"{beside / yardstick:.2f}x",
+                None,
             )
         )
     errors, p95 = m["writers_during"]
@@ -853,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(flush=True)
                 pops.append(pop)
             for pop in pops:
-                serve(pop, args.workers, stack)
+                serve(pop, args.workers, stack, args.ports)
                 consumer = "with" if pop.env.get("BENCH_JOB_CONSUMER") else "without"
                 print(
                     f"== gunicorn ({args.workers} workers) for {pop.size:,} on :{pop.port}, "
@@ -864,16 +978,15 @@ def main(argv: list[str] | None = None) -> int:
             print("== reads: interleaved rounds", flush=True)
             measure_reads(pops, instructor, args)
             print("== writes: single marks, cohorts", flush=True)
-            measure_writes(pops[-1], args)
+            yardstick = None if args.no_certificates else bulk_yardstick(args.db, workdir)
+            measure_writes(pops[-1], args, yardstick)
             rows = read_rows(pops[0], pops[-1])
             big = pops[-1]
-        bulk_200 = None
+            bulk = big.measures.get("bulk_200")
+            bulk_200 = statistics.median(bulk) if bulk else None
         extra: list[Row] = []
         if not args.no_certificates:
             print("== certificates", flush=True)
-            from bench.certificates import bulk_render_seconds
-
-            bulk_200 = bulk_render_seconds(COHORT_SIZE)
             extra = certificate_rows(100 if args.quick else 500)
         rows += write_rows(big, bulk_200, args)
         rows += build_rows(pops) + extra

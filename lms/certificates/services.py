@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -259,7 +260,8 @@ def record_due_certificates(
     session.flush()
     for certificate, completion in zip(certificates, completions, strict=True):
         _with_content(certificate, completion, settings)
-        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+    for batch in render_batches([certificate.id for certificate in certificates]):
+        enqueue_after_commit("render_certificates", batch, actor_id)
     return certificates
 
 
@@ -342,7 +344,7 @@ def record_due_certificate(
         if not fresh:  # fresh ones' serial and content go out with the next flush, batched
             session.flush()
     if certificate.rendered_at is None:
-        enqueue_after_commit("render_certificate", certificate.id, actor_id)
+        enqueue_after_commit("render_certificates", [certificate.id], actor_id)
     return certificate
 
 
@@ -371,31 +373,76 @@ def issue_certificate(
     return _store_pdf(session, certificate.id, pdf, actor_id=actor_id) or certificate
 
 
-def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:
-    """The render job: read the content, render with no transaction open, store in a short one.
+# Certificates per render job. A cohort's 200 PDFs go out as 25 jobs rather than 200: each job
+# costs a queue write, an app context and two short transactions, and the consumer's workers
+# still share the batches between them; a bad content fails its own PDF, not its batch's.
+RENDER_BATCH = 8
 
-    Returns the stored certificate, or None when there was nothing to do (already stored,
-    revoked, or gone), so running it twice stores one PDF and audits one issue.
+_DUE_CONTENT = (
+    select(Certificate.id, Certificate.design, Certificate.content)
+    .where(
+        Certificate.id.in_(bindparam("ids", expanding=True)),
+        Certificate.rendered_at.is_(None),
+        Certificate.revoked_at.is_(None),
+    )
+    .order_by(Certificate.id)
+)
+
+
+def render_batches(certificate_ids: Sequence[int]) -> list[list[int]]:
+    """The ids split into render jobs of at most RENDER_BATCH, in order."""
+    ids = list(certificate_ids)
+    return [ids[start : start + RENDER_BATCH] for start in range(0, len(ids), RENDER_BATCH)]
+
+
+class RenderFailed(Exception):
+    """Some certificates of a render job could not be rendered (the rest were stored)."""
+
+
+def render_and_store_many(
+    certificate_ids: Sequence[int], *, actor_id: int | None = None
+) -> list[Certificate]:
+    """The render job: read the contents, render with no transaction open, store in one short
+    transaction; returns the certificates this run stored.
+
+    The read takes no write lock (`db.reading`), so writers on SQLite never queue behind a
+    job that is about to render. Each store is guarded ("no PDF yet, not revoked"), so running
+    a job twice, or beside `issue --missing`, stores each PDF once and audits each issue
+    once. A certificate whose render fails is left due (the sweep tries it again) and named
+    in the RenderFailed raised after the others are stored.
     """
     session = db.session
-    due = session.execute(
-        select(Certificate.design, Certificate.content).where(
-            Certificate.id == certificate_id,
-            Certificate.rendered_at.is_(None),
-            Certificate.revoked_at.is_(None),
-        )
-    ).first()
-    db.commit()  # end the read: on SQLite even a read outside a request holds the write lock
-    if due is None:
-        return None
-    pdf = render_pdf(due.design, due.content)
-    try:
-        certificate = _store_pdf(session, certificate_id, pdf, actor_id=actor_id)
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
-    return certificate
+    with db.reading():
+        due = session.execute(_DUE_CONTENT, {"ids": list(certificate_ids)}).all()
+    pdfs: list[tuple[int, bytes]] = []
+    failed: list[tuple[int, Exception]] = []
+    for row, result in zip(due, _render_each([(r.design, r.content) for r in due]), strict=True):
+        if isinstance(result, Exception):  # one bad content must not hold back the batch
+            failed.append((row.id, result))
+        else:
+            pdfs.append((row.id, result))
+    stored: list[Certificate] = []
+    if pdfs:
+        try:
+            for certificate_id, pdf in pdfs:
+                certificate = _store_pdf(session, certificate_id, pdf, actor_id=actor_id)
+                if certificate is not None:
+                    stored.append(certificate)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    if failed:
+        names = ", ".join(f"#{cid} ({type(error).__name__}: {error})" for cid, error in failed)
+        raise RenderFailed(f"could not render certificate(s) {names}") from failed[0][1]
+    return stored
+
+
+def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:
+    """Render and store one certificate (the job for a batch of one); None when there was
+    nothing to do (already stored, revoked, or gone)."""
+    stored = render_and_store_many([certificate_id], actor_id=actor_id)
+    return stored[0] if stored else None
 
 
 def due_render_ids(
@@ -461,9 +508,12 @@ def due_completion_ids(session: Session, completion_ids: Iterable[int] | None = 
     return list(session.scalars(query))
 
 
-def _ignore_interrupts() -> None:
-    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote)."""
+def _ignore_interrupts(niceness: int = 0) -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote);
+    a consumer's renderers also step back (`niceness`) so pages answer first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        os.nice(niceness)
 
 
 def warm_worker(_index: int) -> int:
@@ -483,8 +533,11 @@ def _render_job(job: tuple[str, dict[str, Any]]) -> bytes:
 
 def render_pool(jobs: int) -> Executor | None:
     """A pool of `jobs` rendering processes, or None to render in this process."""
-    if jobs <= 1:
-        return None
+    return render_processes(jobs) if jobs > 1 else None
+
+
+def render_processes(count: int, *, niceness: int = 0) -> ProcessPoolExecutor:
+    """`count` rendering processes (at `niceness` above this process's)."""
     # Forking starts workers in milliseconds instead of seconds (no re-import of WeasyPrint),
     # but it is only safe while this process has a single thread: another thread could hold
     # a lock at the moment of the fork. Workers never touch the inherited database handles.
@@ -492,8 +545,72 @@ def render_pool(jobs: int) -> Executor | None:
     single_threaded = threading.active_count() == 1
     method = "fork" if single_threaded and "fork" in get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=get_context(method), initializer=_ignore_interrupts
+        max_workers=count,
+        mp_context=get_context(method),
+        initializer=_ignore_interrupts,
+        initargs=(niceness,),
     )
+
+
+# Where render jobs render: here, or (in the job consumer) on its pool of render processes.
+_RENDERERS: dict[str, Any] = {}
+
+
+def use_render_processes(count: int, *, niceness: int) -> ProcessPoolExecutor:
+    """Make this process's render jobs render on `count` processes at `niceness`; return them.
+
+    The job consumer runs its jobs in threads and renders here: the renders step back for
+    pages (niced), while the short database writes around them run at normal priority, so a
+    write never holds SQLite's lock while starved of CPU behind the web's processes.
+    """
+    pool = render_processes(count, niceness=niceness)
+    list(pool.map(warm_worker, range(count)))
+    _RENDERERS.update(pool=pool, count=count, niceness=niceness)
+    return pool
+
+
+def stop_render_processes() -> None:
+    """Render in this process again, after the running renders finish."""
+    pool = _RENDERERS.pop("pool", None)
+    _RENDERERS.clear()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_each(work: list[tuple[str, dict[str, Any]]]) -> list[bytes | Exception]:
+    """Each (design, content) rendered, in order: its PDF, or the error that stopped it."""
+    pool = _RENDERERS.get("pool")
+    if pool is None:
+        results: list[bytes | Exception] = []
+        for design, content in work:
+            try:
+                results.append(render_pdf(design, content))
+            except Exception as error:
+                results.append(error)
+        return results
+    futures = [pool.submit(_render_job, job) for job in work]
+    results = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as error:  # the render's own error, or BrokenProcessPool
+            results.append(error)
+    if any(isinstance(result, BrokenProcessPool) for result in results):
+        _replace_broken_pool(pool)  # a renderer died: the next jobs get fresh ones
+    return results
+
+
+def _replace_broken_pool(broken: Executor) -> None:
+    """Swap a pool whose process died for a new one (once, however many jobs noticed)."""
+    with _REPLACING:
+        if _RENDERERS.get("pool") is not broken:
+            return
+        broken.shutdown(wait=False, cancel_futures=True)
+        count, niceness = _RENDERERS["count"], _RENDERERS["niceness"]
+        _RENDERERS["pool"] = render_processes(count, niceness=niceness)
+
+
+_REPLACING = threading.Lock()
 
 
 def record_missing(
@@ -708,7 +825,7 @@ def reissue_certificate(
     # The new PDF is rendered by a job after commit, like any other issue.
     from lms.jobs import enqueue_after_commit
 
-    enqueue_after_commit("render_certificate", new.id, actor_id)
+    enqueue_after_commit("render_certificates", [new.id], actor_id)
     record_event(
         session,
         actor_id=actor_id,

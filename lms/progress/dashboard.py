@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates
 from lms.auth.models import Role, User
@@ -37,7 +37,6 @@ from lms.progress.models import (
     Completion,
     CompletionSource,
     ItemState,
-    ProgressSummary,
     awarded_hours,
 )
 from lms.progress.standings import RetreatState, RowValues, retreat_state
@@ -401,19 +400,11 @@ class ClinicianSnapshot:
     items: dict[str, ItemStatus]  # by code
 
 
-_CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
-
-
-def ce_hours_of(session: Session, user_id: int) -> Decimal:
-    """The CE hours the person's progress summary (kept by the standings) holds: one query."""
-    return read(session, _CE_HOURS, {"user_id": user_id}).scalar() or Decimal(0)
-
-
 def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, read from the standings."""
     catalogue = shared_programme(session)  # reads the time zone too, so today() needs no query
     day = today(session)
-    rows = tracking.rows_of(session, user.id)
+    rows, ce_hours = tracking.rows_on(session, user.id, day)
     history = _history(session, user.id)
     requests = read(session, _OWN_REQUESTS, {"user_id": user.id}).all()
     pending_requests = [
@@ -438,7 +429,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         licence=licence_label(user, day),
         licensed=user.licensed_on(day),
         pre_licensed=user.pre_licensed,
-        ce_hours=ce_hours_of(session, user.id),
+        ce_hours=ce_hours,
         core_modules=[s for s in statuses if s.kind == ItemKind.CORE_MODULE],
         specialty_modules=[s for s in statuses if s.kind == ItemKind.SPECIALTY_MODULE],
         retreats=[s for s in statuses if s.kind == ItemKind.RETREAT],
@@ -459,9 +450,12 @@ def clinician_progress(session: Session, user: User) -> ClinicianProgress:
     return clinician_snapshot(session, user).progress
 
 
+_CLINICIAN = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.role_rows))
+
+
 def get_clinician(session: Session, user_id: int) -> User:
     """A clinician's account, or NotFound (also for accounts without the clinician role)."""
-    user = session.get(User, user_id)
+    user = session.scalars(_CLINICIAN, {"user_id": user_id}).unique().one_or_none()
     if user is None or Role.CLINICIAN not in user.roles or user.anonymised_at is not None:
         raise NotFound("No such clinician.")
     return user

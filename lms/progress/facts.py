@@ -10,12 +10,12 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, union_all
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
@@ -233,43 +233,47 @@ _CLINICIANS = (
     )
     .order_by(User.id)
 )
-_CLINICIANS_AMONG = _CLINICIANS.where(User.id.in_(_IDS))
-_LIVE_COMPLETIONS = select(
+# A probe of user_roles' primary key per person: `id IN (SELECT user_id ... clinician)` made
+# SQLite list every clinician first (0.7 ms at 5,000, inside every write's lock).
+_CLINICIANS_AMONG = (
+    select(*_PERSON)
+    .where(
+        User.id.in_(_IDS),
+        select(UserRole.user_id)
+        .where(UserRole.user_id == User.id, UserRole.role == Role.CLINICIAN)
+        .exists(),
+        User.anonymised_at.is_(None),
+    )
+    .order_by(User.id)
+)
+# Each reads every row of the person's history with its timestamp: the live and pending
+# ones are their facts, and all of them together their last activity (no fourth query).
+_COMPLETIONS = select(
     Completion.user_id,
     Completion.item_id,
     Completion.id,
     Completion.completed_on,
     Completion.ce_hours,
-).where(Completion.user_id.in_(_IDS), Completion.revoked_at.is_(None))
+    Completion.revoked_at,
+    Completion.recorded_at,
+).where(Completion.user_id.in_(_IDS))
 _CREDIT_REQUESTS = (
     select(
         EquivalencyRequest.user_id,
         EquivalencyRequest.item_id,
         EquivalencyRequest.status,
         EquivalencyRequest.outside_programme,
+        EquivalencyRequest.created_at,
     )
-    .where(
-        EquivalencyRequest.user_id.in_(_IDS),
-        EquivalencyRequest.status.in_([EquivalencyStatus.PENDING, EquivalencyStatus.APPROVED]),
-    )
+    .where(EquivalencyRequest.user_id.in_(_IDS))
     .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
 )
 _APPLICATIONS = (
-    select(Enrolment.user_id, Offering.item_id, Enrolment.status)
+    select(Enrolment.user_id, Offering.item_id, Enrolment.status, Enrolment.applied_at)
     .join(Offering, Enrolment.offering_id == Offering.id)
-    .where(Enrolment.user_id.in_(_IDS), Enrolment.status != EnrolmentStatus.WITHDRAWN)
+    .where(Enrolment.user_id.in_(_IDS))
     .order_by(Enrolment.applied_at, Enrolment.id)
 )
-_MOMENTS = union_all(
-    select(Completion.user_id.label("user_id"), Completion.recorded_at.label("at")).where(
-        Completion.user_id.in_(_IDS)
-    ),
-    select(Enrolment.user_id, Enrolment.applied_at).where(Enrolment.user_id.in_(_IDS)),
-    select(EquivalencyRequest.user_id, EquivalencyRequest.created_at).where(
-        EquivalencyRequest.user_id.in_(_IDS)
-    ),
-).subquery()
-_LAST_ACTIVITY = select(_MOMENTS.c.user_id, func.max(_MOMENTS.c.at)).group_by(_MOMENTS.c.user_id)
 
 
 def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
@@ -282,31 +286,34 @@ def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
 def histories_of(
     session: Session, ids: Sequence[int], *, last_activity: bool = True
 ) -> dict[int, History]:
-    """The history of each person: four queries however many people."""
+    """The history of each person, with their last activity: three queries however many."""
     found: dict[int, History] = defaultdict(History)
+    latest: dict[int, datetime] = {}
+
+    def saw(user_id: int, at: datetime | None) -> None:
+        """Keep the person's latest moment so far."""
+        if at is not None and (user_id not in latest or at > latest[user_id]):
+            latest[user_id] = at
+
     wanted = {"ids": list(ids)}
-    for user_id, item_id, completion_id, on, hours in read(session, _LIVE_COMPLETIONS, wanted):
-        found[user_id].completions[item_id] = (completion_id, on, hours)
-    for user_id, item_id, status, outside in read(session, _CREDIT_REQUESTS, wanted):
+    for user_id, item_id, cid, on, hours, revoked_at, at in read(session, _COMPLETIONS, wanted):
+        if revoked_at is None:
+            found[user_id].completions[item_id] = (cid, on, hours)
+        saw(user_id, at)
+    for user_id, item_id, status, outside, at in read(session, _CREDIT_REQUESTS, wanted):
         if status == EquivalencyStatus.APPROVED:
             found[user_id].approved.add(item_id)
-        else:
+        elif status == EquivalencyStatus.PENDING:
             found[user_id].pending.setdefault(item_id, outside)
-    for user_id, item_id, status in read(session, _APPLICATIONS, wanted):
-        found[user_id].applications[item_id].append(EnrolmentStatus(status))
-    if not last_activity:
-        return found
-    for user_id, at in read(session, _LAST_ACTIVITY, wanted):
-        if at is not None:
-            found[user_id].last_activity_at = _as_utc(at)
+        saw(user_id, at)
+    for user_id, item_id, status, at in read(session, _APPLICATIONS, wanted):
+        if status != EnrolmentStatus.WITHDRAWN:
+            found[user_id].applications[item_id].append(EnrolmentStatus(status))
+        saw(user_id, at)
+    if last_activity:
+        for user_id, at in latest.items():
+            found[user_id].last_activity_at = at
     return found
-
-
-def _as_utc(moment: datetime | str) -> datetime:
-    """A timestamp from an aggregate, which SQLite may hand back as text."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def facts_of(person: Any, history: History, programme: Programme, on: date) -> Facts:

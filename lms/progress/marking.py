@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -23,7 +23,7 @@ from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
-from lms.db import utcnow
+from lms.db import read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
@@ -105,15 +105,18 @@ def watch_unlocks(session: Session, user_id: int) -> Iterator[None]:
 # Recording and revoking
 
 
-def _live_completion(session: Session, user_id: int, item_id: int) -> Completion | None:
-    """The person's live completion of the item, if any."""
-    return session.scalar(
-        select(Completion).where(
-            Completion.user_id == user_id,
-            Completion.item_id == item_id,
-            Completion.revoked_at.is_(None),
-        )
-    )
+# Built once, and a plain column: every mark asks, and loading an entity costs more than the
+# query (the answer is nearly always "none").
+_LIVE_ON = select(Completion.completed_on).where(
+    Completion.user_id == bindparam("user_id"),
+    Completion.item_id == bindparam("item_id"),
+    Completion.revoked_at.is_(None),
+)
+
+
+def _live_completed_on(session: Session, user_id: int, item_id: int) -> date | None:
+    """The date of the person's live completion of the item, if there is one."""
+    return read(session, _LIVE_ON, {"user_id": user_id, "item_id": item_id}).scalar()
 
 
 def _already(user: User, item: CatalogItem, completed_on: date) -> str:
@@ -164,8 +167,7 @@ def _insert_guarded(session: Session, completion: Completion, user: User, item: 
             session.add(completion)
             session.flush()
     except IntegrityError:
-        existing = _live_completion(session, user.id, item.id)
-        when = existing.completed_on if existing is not None else completion.completed_on
+        when = _live_completed_on(session, user.id, item.id) or completion.completed_on
         raise Conflict(_already(user, item, when)) from None
 
 
@@ -275,9 +277,9 @@ def record_completion(
     item = get_item(session, item_code)
     completed_on = check_recordable(user, item, completed_on, source)
     note = _clean_note(note)
-    existing = _live_completion(session, user.id, item.id)
+    existing = _live_completed_on(session, user.id, item.id)
     if existing is not None:
-        raise Conflict(_already(user, item, existing.completed_on))
+        raise Conflict(_already(user, item, existing))
     with watch_many(session, [user.id]):
         return insert_checked_completion(
             session,

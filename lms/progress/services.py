@@ -17,7 +17,6 @@ from lms.progress.dashboard import (
     ItemStatus,
     PendingRequest,
     RenderedSection,
-    ce_hours_of,
     clinician_progress,
     clinician_snapshot,
     dashboard_sections,
@@ -112,7 +111,6 @@ __all__ = [
     "revoke_completion",
     "roster",
     "shared_programme",
-    "ce_hours_of",
     "watch_many",
     "watch_unlocks",
 ]

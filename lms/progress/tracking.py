@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, inspect, or_, select
+from sqlalchemy import JSON, and_, bindparam, case, event, inspect, or_, select, type_coerce
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from lms.auth.models import User, UserRole
@@ -17,8 +18,8 @@ from lms.catalog.models import CatalogItem
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest
 from lms.offerings.models import Enrolment
-from lms.progress.models import Completion, ProgressSummary, Standing
-from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, refresh
+from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
+from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
 
 _SYNCING = "lms.standings.syncing"
 # The columns of users whose change can change a standing.
@@ -80,6 +81,62 @@ def rows_of(session: Session, user_id: int) -> dict[int, RowValues]:
     """One person's stored rows by item id (synced first): one query."""
     sync(session)
     return {r.item_id: RowValues.of(r) for r in read(session, _ROWS_OF, {"user_id": user_id})}
+
+
+# The day's verdict chosen in SQL, as RowValues.on chooses it: the lapsed one from the first
+# day the licence no longer counts. Only a locked verdict's explanation and steps are read (the
+# pages show no others), so most rows decode no JSON; the person's CE hours ride along.
+_LAPSED_BY = and_(
+    Standing.lapses_on.is_not(None),
+    Standing.lapses_on <= bindparam("day"),
+    Standing.lapsed_state.is_not(None),
+)
+_STATE_ON = case((_LAPSED_BY, Standing.lapsed_state), else_=Standing.state)
+_LOCKED_ON = ItemState.LOCKED.value == _STATE_ON
+_ROWS_ON = select(
+    Standing.item_id,
+    _STATE_ON,
+    case((_LAPSED_BY, Standing.lapsed_met), else_=Standing.met),
+    case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_explanation), else_=Standing.explanation))),
+    type_coerce(
+        case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_steps), else_=Standing.steps))), JSON
+    ),
+    Standing.recommendation,
+    Standing.completed_on,
+    Standing.completion_id,
+    Standing.pending_equivalency,
+    Standing.applied,
+    Standing.application_status,
+    select(ProgressSummary.ce_hours)
+    .where(ProgressSummary.user_id == bindparam("user_id"))
+    .scalar_subquery(),
+).where(Standing.user_id == bindparam("user_id"))
+_CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
+
+
+def rows_on(session: Session, user_id: int, day: date) -> tuple[dict[int, RowValues], Decimal]:
+    """One person's rows as they stand on the day (synced first), and their CE hours: one query.
+
+    Each value holds that day's verdict alone (no lapse still to come), which is all a page
+    showing the day needs; rows_of gives the stored rows whole.
+    """
+    sync(session)
+    rows: dict[int, RowValues] = {}
+    hours = None
+    for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
+        item_id, state, met, explanation, steps, *shown, hours = row
+        rows[item_id] = RowValues(
+            Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ())),
+            recommendation=shown[0] or "",
+            completed_on=shown[1],
+            completion_id=shown[2],
+            pending_equivalency=shown[3] or "",
+            applied=bool(shown[4]),
+            application_status=shown[5],
+        )
+    if not rows:  # no active item (or no rows yet): the summary may still hold hours
+        hours = read(session, _CE_HOURS, {"user_id": user_id}).scalar()
+    return rows, Decimal(hours or 0)
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:

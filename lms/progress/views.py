@@ -158,8 +158,10 @@ def record(user_id: int) -> str:
 def mark_one(user_id: int) -> Page:
     """Mark one module complete for this clinician."""
     clinician = services.get_clinician(db.session, user_id)
+    # The choices first: their catalogue read brings the time zone the form's date needs.
+    choices = services.markable_items(db.session)
     form = MarkForm()
-    form.item_code.choices = services.markable_items(db.session)
+    form.item_code.choices = choices
     if not form.validate_on_submit():
         return _record_page(clinician, mark_form=form, error="Check the form below."), 422
     db.begin_writing()
@@ -237,8 +239,9 @@ def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int]
 @staff_required
 def mark_cohort() -> Page:
     """Mark one module complete for many clinicians at once."""
+    choices = services.markable_items(db.session)  # first: it reads the time zone too
     form = CohortForm()
-    form.item_code.choices = services.markable_items(db.session)
+    form.item_code.choices = choices
     if request.method == "GET":
         if request.args.get("item") in dict(form.item_code.choices):
             form.item_code.data = request.args["item"]

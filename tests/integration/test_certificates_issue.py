@@ -4,6 +4,7 @@ once, frozen, revoked, reissued, bulk."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from datetime import date, timedelta
@@ -515,3 +516,24 @@ def test_render_pool_forks_only_in_a_single_threaded_process(
         assert "Pool Test" in pdf_text(pdf)
     finally:
         pool.shutdown()
+
+
+def test_the_consumers_render_processes_render_the_jobs_niced(
+    app: Flask, session, clinician
+) -> None:
+    """With the consumer's render processes in use, a job renders there, stepped back by the
+    niceness asked for, and stores in this process; afterwards jobs render here again."""
+    completion = record(session, clinician.id, "M1")
+    (certificate,) = certificates_for(session, completion.id)
+    session.commit()  # no job ran
+    pool = services.use_render_processes(1, niceness=3)
+    try:
+        assert pool.submit(os.nice, 0).result() == os.nice(0) + 3
+        with app.app_context():
+            (stored,) = services.render_and_store_many([certificate.id])
+        assert stored.id == certificate.id
+    finally:
+        services.stop_render_processes()
+    assert services._RENDERERS == {}
+    (certificate,) = certificates_for(session, completion.id)
+    assert certificate.pdf.startswith(b"%PDF") and services.due_render_ids(session) == []

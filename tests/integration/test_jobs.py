@@ -204,3 +204,71 @@ def test_the_worker_command_refuses_immediate_mode(app):
     result = app.test_cli_runner().invoke(args=["lms", "jobs", "worker"])
     assert result.exit_code == 1
     assert "immediate" in result.output
+
+
+def test_a_cohort_enqueues_its_pdfs_in_batches_and_a_mark_its_own(
+    queue_in_instance, app, session, make_user, catalog
+):
+    """A cohort of 20 is three render jobs of at most eight certificates; a single mark one."""
+    from datetime import timedelta
+
+    from lms.certificates.services import RENDER_BATCH
+    from lms.clock import today
+    from lms.progress.marking import record_cohort
+
+    people = [make_user(Role.CLINICIAN) for _ in range(21)]
+    huey = app.extensions["lms"].jobs.huey
+    huey.flush()
+    record_cohort(
+        session,
+        user_ids=[p.id for p in people[:20]],
+        item_code="M1",
+        completed_on=today() - timedelta(days=1),
+        actor_id=None,
+    )
+    db.commit()
+    record(session, people[20].id, "M1")
+    db.commit()
+    renders = [task for task in huey.pending() if task.name == "render_certificates"]
+    batches = [list(task.args[0]) for task in renders]
+    assert [len(batch) for batch in batches] == [RENDER_BATCH, RENDER_BATCH, 4, 1]
+    ids = [cid for batch in batches for cid in batch]
+    assert len(set(ids)) == 21
+    huey.flush()
+
+
+def test_the_queue_file_commits_without_waiting_for_the_disk(queue_in_instance, app):
+    """The SQLite queue runs in WAL mode with synchronous=NORMAL, as the database does."""
+    storage = app.extensions["lms"].jobs.huey.storage
+    assert storage.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert storage.conn.execute("pragma synchronous").fetchone()[0] == 1
+
+
+def test_a_render_job_stores_the_good_pdfs_of_a_batch_and_names_the_bad_one(
+    app, session, make_user, catalog, monkeypatch
+):
+    """One content that cannot render leaves that certificate due; the others are stored."""
+    from lms.certificates import services
+
+    people = [make_user(Role.CLINICIAN) for _ in range(3)]
+    completions = [record(session, person.id, "M1", bulk=True) for person in people]
+    session.commit()
+    for completion in completions:
+        services.record_due_certificate(session, completion)
+    session.commit()  # a plain commit: the after-commit enqueue never ran
+    db.rollback()
+    due = services.due_render_ids(session)
+    session.commit()
+    bad = due[1]
+    real = services.render_pdf
+
+    def render(design, content):
+        """Fail for the second certificate only."""
+        if content["serial"].endswith(f"{bad:06d}"):
+            raise ValueError("broken design")
+        return real(design, content)
+
+    monkeypatch.setattr(services, "render_pdf", render)
+    with app.app_context(), pytest.raises(services.RenderFailed, match=f"#{bad}"):
+        services.render_and_store_many(due)
+    assert services.due_render_ids(session) == [bad]

@@ -130,7 +130,7 @@ def test_losing_the_insert_race_becomes_a_conflict_and_keeps_the_transaction_usa
     record(session, clinician)
     session.commit()
     # As if another request inserted between our check and our insert.
-    monkeypatch.setattr(marking, "_live_completion", lambda *args: None)
+    monkeypatch.setattr(marking, "_live_completed_on", lambda *args: None)
     with pytest.raises(Conflict, match="already recorded as completed on 2 Mar 2024"):
         record(session, clinician)
     monkeypatch.undo()
@@ -396,3 +396,65 @@ def test_a_cohort_for_a_retreat_or_a_future_date_records_nobody(
             actor_id=instructor.id,
         )
     assert live_rows(session, clinician) == 0
+
+
+@pytest.mark.parametrize(
+    "latest", ["revoked completion", "declined request", "withdrawn application"]
+)
+def test_last_activity_is_the_latest_moment_of_any_history_row_even_one_that_no_longer_counts(
+    session, clinician, catalog, latest
+) -> None:
+    """A revoked mark, a declined request or a withdrawn application is still activity."""
+    from datetime import UTC, datetime
+
+    from retreats_support import add_session
+
+    from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.progress.facts import histories_of
+
+    early, late = datetime(2025, 1, 2, 9, tzinfo=UTC), datetime(2025, 6, 7, 17, tzinfo=UTC)
+    when = {
+        name: late if name == latest else early
+        for name in ("revoked completion", "declined request", "withdrawn application")
+    }
+    retreat = add_session(session)
+    session.add_all(
+        [
+            Completion(
+                user_id=clinician.id,
+                item_id=catalog["M1"].id,
+                completed_on=DAY,
+                source=CompletionSource.INSTRUCTOR,
+                recorded_at=datetime(2024, 5, 1, tzinfo=UTC),
+            ),
+            Completion(
+                user_id=clinician.id,
+                item_id=catalog["M2"].id,
+                completed_on=DAY,
+                source=CompletionSource.INSTRUCTOR,
+                recorded_at=when["revoked completion"],
+                revoked_at=late,
+                revoke_reason="wrong person",
+            ),
+            EquivalencyRequest(
+                user_id=clinician.id,
+                item_id=catalog["M3"].id,
+                outside_programme="Elsewhere",
+                status=EquivalencyStatus.DECLINED,
+                created_at=when["declined request"],
+                decided_at=when["declined request"],
+            ),
+            Enrolment(
+                user_id=clinician.id,
+                offering_id=retreat.id,
+                status=EnrolmentStatus.WITHDRAWN,
+                withdrawn_at=when["withdrawn application"],
+                applied_at=when["withdrawn application"],
+            ),
+        ]
+    )
+    session.flush()
+    (history,) = histories_of(session, [clinician.id]).values()
+    assert history.last_activity_at == late
+    assert set(history.completions) == {catalog["M1"].id}  # the revoked one does not count
+    assert not history.approved and not history.pending and not history.applications

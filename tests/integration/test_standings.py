@@ -30,9 +30,23 @@ RETREATS = ["RETREAT-L1", "RETREAT-ADV", "RETREAT-DFH"]
 
 
 def assert_consistent(session, on=None):
-    """The stored rows say what a recomputation from history says (on the day)."""
+    """The stored rows say what a recomputation from history says (on the day), and the
+    pages' read of the day (rows_on) says what the stored rows say for that day."""
     report = standings.check(session, on=on)
     assert report.differences == []
+    day = on or today()
+    for user_id in session.scalars(select(ProgressSummary.user_id)):
+        stored = tracking.rows_of(session, user_id)
+        shown, hours = tracking.rows_on(session, user_id, day)
+        assert set(shown) == set(stored)
+        for item_id, values in stored.items():
+            verdict = values.on(day)
+            if verdict.state != ItemState.LOCKED:  # only a locked verdict's why is shown
+                verdict = replace(verdict, explanation="", steps=())
+            assert shown[item_id].on(day) == verdict
+            assert shown[item_id].shown(day)[1:] == values.shown(day)[1:]
+        summary = session.get(ProgressSummary, user_id)
+        assert hours == summary.ce_hours
 
 
 def row(session, user, code):
@@ -241,6 +255,11 @@ def test_a_licence_lapses_at_midnight_without_any_write(session, catalog, make_u
     assert stored.on(last_day).state == ItemState.AVAILABLE
     after = stored.on(last_day + timedelta(days=1))
     assert after.state == ItemState.LOCKED and "licen" in after.explanation.lower()
+    # So does the pages' read of each day, which picks the verdict in SQL.
+    level1 = catalog["RETREAT-L1"].id
+    assert tracking.rows_on(session, clinician.id, last_day)[0][level1].now == stored.on(last_day)
+    shown_after = tracking.rows_on(session, clinician.id, last_day + timedelta(days=1))[0]
+    assert shown_after[level1].now == after
     # The roster's SQL filter agrees with the row on each day.
     for day, expected in ((last_day, True), (last_day + timedelta(days=1), False)):
         eligible = session.scalar(

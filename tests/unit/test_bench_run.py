@@ -138,3 +138,29 @@ def test_verification_codes_have_the_printed_shape() -> None:
     codes = {verification_code(rng) for _ in range(1000)}
     assert len(codes) == 1000
     assert all(len(code) == 24 and code.count("-") == 4 for code in codes)
+
+
+def test_ports_come_from_the_range_given_and_skip_busy_or_handed_out_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--ports`/BENCH_PORTS: the first free port of the range that this run has not used."""
+    import socket
+
+    monkeypatch.delenv("BENCH_PORTS", raising=False)
+    assert run.parse_args([]).ports is None
+    monkeypatch.setenv("BENCH_PORTS", "5300-5399")
+    assert run.parse_args([]).ports == range(5300, 5400)
+    assert run.parse_args(["--ports", "6000"]).ports == range(6000, 6001)
+    for wrong in ("80-90", "5399-5300", "a-b"):
+        with pytest.raises(SystemExit):
+            run.parse_args(["--ports", wrong])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        span = range(taken, taken + 40)
+        first = run.free_port(span, taken=set())
+        assert first != taken and first in span
+        assert run.free_port(span, taken={first}) not in (taken, first)
+        with pytest.raises(RuntimeError, match="no free port"):
+            run.free_port(range(taken, taken + 1))

@@ -197,3 +197,45 @@ def test_the_database_timeout_bounds_sqlites_busy_wait(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
     engine.dispose()
+
+
+def _timeouts(connection) -> tuple[str, str]:
+    """The session's lock and statement timeouts, in milliseconds ("0": none)."""
+    settings = "SELECT setting FROM pg_settings WHERE name = '{}'"
+    return (
+        connection.exec_driver_sql(settings.format("lock_timeout")).scalar(),
+        connection.exec_driver_sql(settings.format("statement_timeout")).scalar(),
+    )
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL's own timeouts")
+def test_requests_are_bounded_and_commands_not_on_the_same_pooled_connection(app) -> None:
+    """A request's transactions wait at most the bound; a command's on the same connection do
+    not; a bound set in a transaction that rolled back is known to be gone."""
+    from lms.db import db
+
+    engine = app.extensions["lms"].db.engine
+    engine.dispose()  # one at a time from an empty pool: every transaction below shares one
+    bound = (str(int(BOUND * 1000)),) * 2
+    seen = {}
+    with app.test_request_context("/"):
+        seen["request"] = _timeouts(db.session.connection())
+        db.session.rollback()  # the SET is undone with the transaction ...
+    with app.app_context():
+        seen["command after it"] = _timeouts(db.session.connection())
+        db.session.commit()
+    with app.test_request_context("/"):
+        seen["next request"] = _timeouts(db.session.connection())  # ... so it is made again
+        db.session.commit()
+        seen["a request after that"] = _timeouts(db.session.connection())
+        db.session.commit()
+    with app.app_context():
+        seen["last command"] = _timeouts(db.session.connection())
+        db.session.commit()
+    assert seen == {
+        "request": bound,
+        "command after it": ("0", "0"),
+        "next request": bound,
+        "a request after that": bound,
+        "last command": ("0", "0"),
+    }

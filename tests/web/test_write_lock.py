@@ -86,3 +86,28 @@ def test_the_mark_views_read_first(app: Flask) -> None:
     """The writes every instructor makes all day hold the lock for their write alone."""
     for endpoint in ("progress.mark_one", "progress.mark_cohort"):
         assert getattr(app.view_functions[endpoint], READS_FIRST, False), endpoint
+
+
+def test_a_reading_block_outside_requests_takes_no_write_lock(app: Flask, make_user) -> None:
+    """A job's read (db.reading) leaves writers free; an ordinary command's transaction does not."""
+    make_user(Role.CLINICIAN)
+    seen: dict[str, bool] = {}
+    with app.app_context():
+        with db.reading() as session:
+            session.execute(text("SELECT count(*) FROM users")).scalar_one()
+            seen["reading"] = _another_writer_gets_in(_path(app))
+        assert not db.session.in_transaction()  # the block ended its read
+        db.session.execute(text("SELECT count(*) FROM users")).scalar_one()
+        seen["command"] = _another_writer_gets_in(_path(app))
+        db.rollback()
+    assert seen == {"reading": True, "command": False}
+
+
+def test_a_reading_block_refuses_changes(app: Flask, make_user) -> None:
+    """Writing inside a read would need the lock the block did not take: refused, rolled back."""
+    person = make_user(Role.CLINICIAN)
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="made changes"), db.reading() as session:
+            session.get(User, person.id).name = "Changed while reading"
+        assert _another_writer_gets_in(_path(app))
+        assert db.session.get(User, person.id).name == person.name
