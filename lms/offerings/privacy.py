@@ -1,5 +1,6 @@
-"""Attendance's part of a person's privacy requests: their days attended (kept when erased, as
-CE records are) and the participant-report rows that name them (scrubbed when erased)."""
+"""Offerings' part of a person's privacy requests: their module enrolments, their days
+attended (kept when erased, as CE records are) and the participant-report rows that name
+them (scrubbed when erased). Retreat applications are the retreats' part."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
-from lms.catalog.models import CatalogItem, Offering, OfferingDay
+from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingDay
 from lms.offerings.models import Attendance, Enrolment, ParticipantRow
 
 
@@ -43,8 +44,37 @@ def export(session: Session, user: User) -> Export:
         .where(Enrolment.user_id == user.id)
         .order_by(OfferingDay.held_on, ParticipantRow.line)
     )
+    enrolments = session.execute(
+        select(
+            CatalogItem.code,
+            Offering.id,
+            Offering.starts_on,
+            Enrolment.status,
+            Enrolment.source,
+            Enrolment.applied_at,
+            Enrolment.withdrawn_at,
+        )
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        .where(Enrolment.user_id == user.id, CatalogItem.kind != ItemKind.RETREAT)
+        .order_by(Enrolment.id)
+    )
     return Export(
         {
+            "enrolments": [
+                {
+                    "item": code,
+                    "offering_id": offering_id,
+                    "starts_on": iso(starts_on),
+                    "status": status.value,
+                    "source": source.value,
+                    "enrolled_at": iso(enrolled_at),
+                    "withdrawn_at": iso(withdrawn_at),
+                }
+                for code, offering_id, starts_on, status, source, enrolled_at, withdrawn_at in (
+                    enrolments
+                )
+            ],
             "days": [
                 {
                     "item": code,
@@ -88,4 +118,4 @@ def erase(session: Session, erasure: Erasure) -> None:
     erasure.facts["participant_report_rows"] = result.rowcount
 
 
-HOOKS = PrivacyHooks("attendance", export, erase)
+HOOKS = PrivacyHooks("offerings", export, erase)

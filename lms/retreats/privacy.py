@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.catalog.models import CatalogItem, ItemKind, Offering
 from lms.offerings.models import Enrolment
 from lms.retreats.models import Screening
 
@@ -20,8 +21,10 @@ def export(session: Session, user: User) -> Export:
     """Each application's session and status; the screening answers stay out (health data)."""
     applications = session.scalars(
         select(Enrolment)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
         .options(selectinload(Enrolment.offering))
-        .where(Enrolment.user_id == user.id)
+        .where(Enrolment.user_id == user.id, CatalogItem.kind == ItemKind.RETREAT)
         .order_by(Enrolment.id)
     ).all()
     return Export(

@@ -39,7 +39,7 @@ def taken(session, catalog, make_user):
 def test_the_export_lists_each_day_and_the_report_rows_that_are_the_persons(session, taken):
     _, person, offering = taken
     archive = zipfile.ZipFile(BytesIO(export_personal_data(session, person)))
-    data = json.loads(archive.read("data.json"))["attendance"]
+    data = json.loads(archive.read("data.json"))["offerings"]
     assert [(d["day"], d["present"], d["minutes"], d["source"]) for d in data["days"]] == [
         (offering.days[0].held_on.isoformat(), True, 410, "manual"),
         (offering.days[1].held_on.isoformat(), True, 400, "report"),

@@ -241,3 +241,18 @@ def test_the_reminder_goes_once_to_enrolled_people_with_the_join_link_and_respec
         select(Enrolment.user_id).where(Enrolment.reminded_at.is_not(None))
     ).all()
     assert sorted(reminded) == sorted([keen.id, quiet.id])
+
+
+def test_a_persons_export_lists_module_enrolments_apart_from_retreat_applications(
+    session, make_user, catalog, admin
+):
+    from lms.offerings.privacy import HOOKS as OFFERINGS
+    from lms.retreats.privacy import HOOKS as RETREATS
+
+    offering = add_offering(session, admin.id)
+    person = _ready(make_user, session)
+    enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.commit()
+    mine = OFFERINGS.export(session, person).data["enrolments"]
+    assert [(e["item"], e["status"], e["source"]) for e in mine] == [("M2", "enrolled", "self")]
+    assert RETREATS.export(session, person).data["applications"] == []
