@@ -101,6 +101,10 @@ _ROWS_ON = select(
     type_coerce(
         case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_steps), else_=Standing.steps))), JSON
     ),
+    type_coerce(
+        case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_outline), else_=Standing.outline))),
+        JSON,
+    ),
     Standing.recommendation,
     Standing.completed_on,
     Standing.completion_id,
@@ -124,9 +128,9 @@ def rows_on(session: Session, user_id: int, day: date) -> tuple[dict[int, RowVal
     rows: dict[int, RowValues] = {}
     hours = None
     for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
-        item_id, state, met, explanation, steps, *shown, hours = row
+        item_id, state, met, explanation, steps, outline, *shown, hours = row
         rows[item_id] = RowValues(
-            Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ())),
+            Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ()), outline),
             recommendation=shown[0] or "",
             completed_on=shown[1],
             completion_id=shown[2],

@@ -221,7 +221,7 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
             .outerjoin(Certificate, Certificate.completion_id == Completion.id)
             .where(CatalogItem.code == "M2", Completion.offering_id.is_not(None))
             .group_by(User.email)
-        )
+        ).all()
     )
     assert m2 == {"hannah.cho@example.org": 0, "samuel.adeyemi@example.org": 1}
 
