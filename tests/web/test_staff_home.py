@@ -21,11 +21,12 @@ from lms.progress.staff_home import completions_by_month, last_months
 
 @contextmanager
 def counted(engine) -> Iterator[list[str]]:
-    """Collect the SQL statements the engine runs inside the block (BEGIN markers left out)."""
+    """Collect the SQL statements the engine runs inside the block (BEGIN markers and the
+    PostgreSQL request bound, set only when a connection changes use, left out)."""
     statements: list[str] = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):
+        if not statement.startswith(("BEGIN", "SET lock_timeout")):
             statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", listener)
