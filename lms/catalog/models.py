@@ -96,6 +96,7 @@ class OfferingStatus(Status):
 
     SCHEDULED = "scheduled", "Scheduled", "info"
     IN_PROGRESS = "in_progress", "In progress", "info"  # never stored: see Offering.state
+    ENDED = "ended", "Ended, to be closed", "warn"  # never stored: the last day has passed
     CLOSED = "closed", "Closed", "ok"
     CANCELLED = "cancelled", "Cancelled", "bad"
 
@@ -165,7 +166,9 @@ class Offering(Base):
 
     def state(self, today: date) -> OfferingStatus:
         """The status as people read it on `today`: a scheduled run whose days have begun is
-        in progress until it is closed."""
+        in progress, and once its last day has passed it has ended, until it is closed."""
+        if self.status == OfferingStatus.SCHEDULED and self.ends_on < today:
+            return OfferingStatus.ENDED
         if self.status == OfferingStatus.SCHEDULED and self.starts_on <= today:
             return OfferingStatus.IN_PROGRESS
         return self.status
