@@ -7,6 +7,7 @@ URLs and aborts the render for anything else (other files, http(s), `..` escapes
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 from collections.abc import Callable, Mapping
@@ -30,6 +31,33 @@ from lms.certificates.context import (  # noqa: F401 - the designs are named her
 from lms.config import PROJECT_ROOT
 
 DESIGN_ROOT = PROJECT_ROOT / "certificates"
+
+
+class SayOnce(logging.Filter):
+    """Let a warning that every render repeats through once per process.
+
+    WeasyPrint warns on each render, per font, when the system's HarfBuzz has no subsetter
+    (Debian 12's): true, but news only the first time, not once per certificate.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        """Repeat none of the messages that begin with one of `prefixes`."""
+        super().__init__()
+        self.prefixes = prefixes
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True (log it) unless the message is one of ours and was logged before."""
+        message = record.getMessage()
+        if not message.startswith(self.prefixes):
+            return True
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+logging.getLogger("weasyprint").addFilter(SayOnce(("Using fontTools instead of HarfBuzz",)))
 
 
 class CertificateRenderError(Exception):
