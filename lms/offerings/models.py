@@ -82,6 +82,15 @@ class Enrolment(Base):
         Index("ix_enrolments_offering_id_status", "offering_id", "status"),
         # A person's enrolments, whatever their status (dashboards, standings).
         Index("ix_enrolments_user_id", "user_id"),
+        # Each waitlist in promotion order: a place on it is a count of those ahead.
+        Index(
+            "ix_enrolments_waitlist",
+            "offering_id",
+            "applied_at",
+            "id",
+            sqlite_where=text("status = 'waitlisted'"),
+            postgresql_where=text("status = 'waitlisted'"),
+        ),
     )
 
 

@@ -54,7 +54,7 @@ def offering_page(session: Session, user: User, offering_id: int) -> OfferingPag
     mine = live_enrolment(session, user.id, offering_id)
     position = None
     if mine is not None and mine.status == EnrolmentStatus.WAITLISTED:
-        position = places.waitlist_positions(session, [offering_id]).get(mine.id)
+        position = places.waitlist_positions(session, [mine.id]).get(mine.id)
     problem = None
     if mine is None and not user.is_staff:
         problem = enrolment_problem(session, user, offering, today=today)
@@ -110,7 +110,7 @@ def own_enrolments(session: Session, user_id: int) -> list[OwnEnrolment]:
     (three queries)."""
     enrolments = list(session.scalars(_OWN, {"user_id": user_id}).unique())
     positions = places.waitlist_positions(
-        session, [e.offering_id for e in enrolments if e.status == EnrolmentStatus.WAITLISTED]
+        session, [e.id for e in enrolments if e.status == EnrolmentStatus.WAITLISTED]
     )
     return [OwnEnrolment(e, positions.get(e.id)) for e in enrolments]
 

@@ -7,12 +7,11 @@ places runs under `lock_offering`, so counting the places taken and taking one a
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, func, literal_column, select, tuple_, update
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates, signals
 from lms.audit.services import record_event
@@ -207,22 +206,27 @@ def withdraw(
     return enrolment
 
 
-def waitlist_positions(session: Session, offering_ids: Iterable[int]) -> dict[int, int]:
-    """{enrolment id: 1-based place on its offering's waitlist} (one query)."""
-    wanted = set(offering_ids)
+# The waitlist in promotion order, as ix_enrolments_waitlist holds it. The status is a literal,
+# not a parameter, so that both databases see the query matches the partial index.
+_WAITLISTED = literal_column("'waitlisted'")
+_ahead = aliased(Enrolment)
+_WAITLIST_PLACES = select(
+    Enrolment.id,
+    select(func.count())
+    .where(
+        _ahead.offering_id == Enrolment.offering_id,
+        _ahead.status == _WAITLISTED,
+        tuple_(_ahead.applied_at, _ahead.id) < tuple_(Enrolment.applied_at, Enrolment.id),
+    )
+    .scalar_subquery(),
+).where(Enrolment.id.in_(bindparam("ids", expanding=True)), Enrolment.status == _WAITLISTED)
+
+
+def waitlist_positions(session: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:
+    """{enrolment id: 1-based place on its offering's waitlist} for these enrolments, those
+    of them that are waitlisted (one query, counting those ahead in the waitlist's index)."""
+    wanted = sorted(set(enrolment_ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Enrolment.id, Enrolment.offering_id)
-        .where(
-            Enrolment.offering_id.in_(wanted),
-            Enrolment.status == EnrolmentStatus.WAITLISTED,
-        )
-        .order_by(Enrolment.offering_id, Enrolment.applied_at, Enrolment.id)
-    )
-    positions: dict[int, int] = {}
-    seen: Counter = Counter()
-    for enrolment_id, offering_id in rows:
-        seen[offering_id] += 1
-        positions[enrolment_id] = seen[offering_id]
-    return positions
+    rows = session.execute(_WAITLIST_PLACES, {"ids": wanted})
+    return {enrolment_id: ahead + 1 for enrolment_id, ahead in rows}

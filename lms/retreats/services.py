@@ -272,7 +272,7 @@ def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
     applications = list(session.scalars(_OWN_APPLICATIONS, {"user_id": user_id}))
     positions = places.waitlist_positions(
         session,
-        [a.offering_id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
+        [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
     )
     return [OwnApplication(a, positions.get(a.id)) for a in applications]
 

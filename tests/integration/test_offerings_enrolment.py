@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from offerings_support import add_offering
 from retreats_support import complete
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.catalog.offerings import DaySpec
 from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
 from lms.mail.models import Notification
-from lms.offerings import enrolment, schedule
+from lms.offerings import enrolment, places, schedule
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 
 
@@ -77,6 +77,47 @@ def test_a_full_offering_waitlists_and_a_withdrawal_promotes_the_first_waiting_a
     assert any("A place opened" in m for m in told)
     # One's own withdrawal is not news to oneself.
     assert not session.scalars(select(Notification).where(Notification.user_id == first.id)).all()
+
+
+def test_a_place_on_the_waitlist_counts_those_ahead_ties_broken_by_arrival(
+    session, make_user, catalog, admin
+):
+    offering = add_offering(session, admin.id, capacity=1)
+    other = add_offering(session, admin.id, capacity=1, starts_in=40)
+    people = [_ready(make_user, session) for _ in range(5)]
+    made = []
+    for person in people:
+        made.append(enrolment.enrol(session, user_id=person.id, offering_id=offering.id))
+        session.commit()
+    waiting = made[1:]
+    # Two applied in the same instant: the earlier row is ahead.
+    waiting[2].applied_at = waiting[1].applied_at
+    elsewhere = enrolment.enrol(session, user_id=people[0].id, offering_id=other.id)
+    session.commit()
+    ids = [e.id for e in made] + [elsewhere.id]
+    assert places.waitlist_positions(session, ids) == {e.id: n for n, e in enumerate(waiting, 1)}
+    enrolment.withdraw(session, waiting[0].id, user_id=people[1].id)
+    session.commit()
+    assert places.waitlist_positions(session, [e.id for e in waiting]) == {
+        waiting[1].id: 1,
+        waiting[2].id: 2,
+        waiting[3].id: 3,
+    }
+    assert places.waitlist_positions(session, []) == {}
+
+
+def test_a_place_on_the_waitlist_is_counted_in_the_waitlist_index(session):
+    bind = session.get_bind()
+    statement = places._WAITLIST_PLACES.params(ids=[1, 2])
+    compiled = statement.compile(
+        dialect=bind.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}
+    )
+    if bind.dialect.name == "sqlite":
+        plan = " ".join(str(r[-1]) for r in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    else:  # tiny tables: ask what it can use
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(str(r[0]) for r in session.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_enrolments_waitlist" in plan
 
 
 def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enrol(
