@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
@@ -158,9 +158,10 @@ _ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
 # changes whenever anything in the catalogue does.
 # The programme's time zone rides along (a scalar subquery on every row), so a page that needs
 # the catalogue and today's date pays one round trip for both (see lms.clock.note_zone).
+# The stamps are compared, never read as dates: the column comes as the driver gives it.
 _CATALOGUE_STAMP = select(
     CatalogItem.id,
-    CatalogItem.updated_at,
+    type_coerce(CatalogItem.updated_at, String),
     select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery(),
 ).order_by(CatalogItem.id)
 _SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
@@ -186,11 +187,10 @@ def shared_programme(session: Session) -> Programme:
     if kept is not None and kept[0] == stamp:
         return kept[1]
     everything = session.scalars(_ALL_ITEMS).all()
-    # The stamp of the rows actually read: if a change committed in between, the next call
-    # sees a stamp different from this one and reads again.
-    read_stamp = tuple(sorted((item.id, item.updated_at) for item in everything))
+    # Kept under the stamp read before the items: if a change committed in between, these
+    # items are newer than the stamp, so the next call sees another stamp and reads again.
     programme = _programme_of([ItemRow.of(item) for item in everything])
-    _SHARED[engine] = (read_stamp, programme)
+    _SHARED[engine] = (stamp, programme)
     return programme
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
-from lms.db import utcnow
+from lms.db import read, utcnow
 from lms.errors import (
     AlreadyDecided,
     Conflict,
@@ -55,11 +55,22 @@ if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
 
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
+# Built once, as plain columns: the dashboard reads a clinician's applications on every view
+# where they hold one, and three joined entities per row would cost more than the query.
 _OWN_APPLICATIONS = (
-    select(Enrolment)
+    select(
+        Enrolment.id,
+        Enrolment.offering_id,
+        Enrolment.status,
+        Enrolment.applied_at,
+        Offering.item_id,
+        Offering.starts_on,
+        Offering.ends_on,
+        Offering.location,
+        CatalogItem.title,
+    )
     .join(Offering, Offering.id == Enrolment.offering_id)
     .join(CatalogItem, CatalogItem.id == Offering.item_id)
-    .options(joinedload(Enrolment.offering).joinedload(Offering.item))
     .where(Enrolment.user_id == bindparam("user_id"), CatalogItem.kind == ItemKind.RETREAT)
     .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
 )
@@ -260,16 +271,57 @@ def withdraw(
 
 
 @dataclass(frozen=True)
-class OwnApplication:
-    """A clinician's application as they see it (no screening answers)."""
+class AppliedItem:
+    """The retreat an application is for, as the clinician's pages name it."""
 
-    application: Enrolment
+    title: str
+
+
+@dataclass(frozen=True)
+class AppliedSession:
+    """The session (offering) an application is for: what the clinician's pages show."""
+
+    id: int
+    item_id: int
+    starts_on: date
+    ends_on: date
+    location: str
+    item: AppliedItem
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """One application as plain values (no screening answers, no ORM object)."""
+
+    id: int
+    offering_id: int
+    status: EnrolmentStatus
+    applied_at: datetime
+    offering: AppliedSession
+
+
+@dataclass(frozen=True)
+class OwnApplication:
+    """A clinician's application as they see it, with its place on a waitlist."""
+
+    application: ApplicationView
     waitlist_position: int | None
 
 
 def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
-    """A clinician's applications with waitlist positions (two queries)."""
-    applications = list(session.scalars(_OWN_APPLICATIONS, {"user_id": user_id}))
+    """A clinician's applications, newest first, with waitlist positions (two queries)."""
+    applications = [
+        ApplicationView(
+            id=r.id,
+            offering_id=r.offering_id,
+            status=r.status,
+            applied_at=r.applied_at,
+            offering=AppliedSession(
+                r.offering_id, r.item_id, r.starts_on, r.ends_on, r.location, AppliedItem(r.title)
+            ),
+        )
+        for r in read(session, _OWN_APPLICATIONS, {"user_id": user_id})
+    ]
     positions = places.waitlist_positions(
         session,
         [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
