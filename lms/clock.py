@@ -46,20 +46,6 @@ def _zone_or_default(name: object) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
-# The zone this process last resolved, for a guess at today's date before a query has said
-# which zone the programme uses (see last_known_today).
-_LAST_ZONE: list[ZoneInfo] = [ZoneInfo(DEFAULT_TIME_ZONE)]
-
-
-def last_known_today() -> date:
-    """Today's date in the zone this process last read: right unless the zone changed since.
-
-    For a query that needs a date and reads the zone itself; its caller checks the guess
-    against `today()` once the query has noted the zone.
-    """
-    return utcnow().astimezone(_LAST_ZONE[0]).date()
-
-
 def note_zone(name: object) -> None:
     """Keep for this request the zone setting a caller has just read in its own query.
 
@@ -67,7 +53,7 @@ def note_zone(name: object) -> None:
     needs both pays one round trip; `programme_zone` then answers without a query.
     """
     if has_app_context() and g.get("_lms_zone") is None:
-        g._lms_zone = _LAST_ZONE[0] = _zone_or_default(name)
+        g._lms_zone = _zone_or_default(name)
 
 
 def programme_zone(session: Session | None = None) -> ZoneInfo:
@@ -85,7 +71,6 @@ def programme_zone(session: Session | None = None) -> ZoneInfo:
 
             session = db.session
         found = g._lms_zone = zone_of(session)
-    _LAST_ZONE[0] = found
     return found
 
 

@@ -21,7 +21,7 @@ from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, Outline, compact_names, evaluate
 from lms.catalog.services import get_item
-from lms.clock import last_known_today, today
+from lms.clock import today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
@@ -402,14 +402,9 @@ class ClinicianSnapshot:
 
 def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
     """Everything the dashboard shows about one clinician, read from the standings."""
-    # The standings query carries the catalogue's stamp and time zone, so the day it is read
-    # for is a guess (today where the programme ran at the last look), checked once it is in.
-    guess = last_known_today()
-    rows, ce_hours, seen = tracking.rows_on(session, user.id, guess)
-    catalogue = shared_programme(session, seen)  # notes the zone: today() needs no query
+    catalogue = shared_programme(session)  # reads the time zone too, so today() needs no query
     day = today(session)
-    if day != guess:  # the zone changed, or midnight passed in between
-        rows, ce_hours, _ = tracking.rows_on(session, user.id, day)
+    rows, ce_hours = tracking.rows_on(session, user.id, day)
     history = _history(session, user.id)
     # The rows say whether any request is pending (each active item's row names it); only
     # a request for an item no longer offered would escape them, so then the query runs too.

@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
@@ -153,46 +153,36 @@ class ItemRow:
 
 
 _ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
-# Every item's id and last change, as one value: catalog_items.updated_at is refreshed by
-# SQLAlchemy on every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one,
-# so the value changes whenever anything in the catalogue does. It is compared, never read as
-# dates (the timestamps come as text). One value, so that another read can carry it as a
-# column: the dashboard's standings query does, so its page pays no round trip for it. The
-# programme's time zone rides with it (see lms.clock.note_zone).
-CATALOGUE_STAMP = (
-    select(
-        func.aggregate_strings(
-            cast(CatalogItem.id, String) + ":" + cast(CatalogItem.updated_at, String), ","
-        )
-    )
-    .select_from(CatalogItem)
-    .scalar_subquery()
-)
-PROGRAMME_ZONE = (
-    select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery()
-)
-_CATALOGUE_STAMP = select(CATALOGUE_STAMP, PROGRAMME_ZONE)
-_SHARED: weakref.WeakKeyDictionary[Any, tuple[frozenset[str], Programme]] = (
+# Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
+# every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
+# changes whenever anything in the catalogue does.
+# The programme's time zone rides along (a scalar subquery on every row), so a page that needs
+# the catalogue and today's date pays one round trip for both (see lms.clock.note_zone).
+# The stamps are compared, never read as dates: the column comes as the driver gives it.
+_CATALOGUE_STAMP = select(
+    CatalogItem.id,
+    type_coerce(CatalogItem.updated_at, String),
+    select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery(),
+).order_by(CatalogItem.id)
+_SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def shared_programme(session: Session, seen: tuple[Any, Any] | None = None) -> Programme:
+def shared_programme(session: Session) -> Programme:
     """The catalogue as plain rows, kept per database between requests while it is unchanged.
 
-    Each call checks the catalogue's stamp (one small query, none when the caller passes the
-    `(CATALOGUE_STAMP, PROGRAMME_ZONE)` values its own query has just read); only when it
-    differs from the kept one are the items read again (one more query). The kept rows are
-    plain values, never ORM objects, so they outlive the session that read them; the
-    verdicts memo of the kept Programme is valid exactly as long as the catalogue it was
-    judged against.
+    Each call checks the catalogue's stamp (one small query); only when it differs from the
+    kept one are the items read again (one more query). The kept rows are plain values, never
+    ORM objects, so they outlive the session that read them; the verdicts memo of the kept
+    Programme is valid exactly as long as the catalogue it was judged against.
     """
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
-    raw, zone = seen if seen is not None else read(session, _CATALOGUE_STAMP).one()
-    note_zone(zone)
-    # Aggregates promise no order: the parts compare as a set.
-    stamp = frozenset(raw.split(",")) if raw else frozenset()
+    rows = read(session, _CATALOGUE_STAMP).all()
+    if rows:
+        note_zone(rows[0][2])
+    stamp = tuple((item_id, changed) for item_id, changed, _ in rows)
     kept = _SHARED.get(engine)
     if kept is not None and kept[0] == stamp:
         return kept[1]

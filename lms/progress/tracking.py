@@ -18,7 +18,6 @@ from lms.catalog.models import CatalogItem
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest
 from lms.offerings.models import Enrolment
-from lms.progress.facts import CATALOGUE_STAMP, PROGRAMME_ZONE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
 
@@ -115,27 +114,21 @@ _ROWS_ON = select(
     select(ProgressSummary.ce_hours)
     .where(ProgressSummary.user_id == bindparam("user_id"))
     .scalar_subquery(),
-    CATALOGUE_STAMP,
-    PROGRAMME_ZONE,
 ).where(Standing.user_id == bindparam("user_id"))
 _CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
 
 
-def rows_on(
-    session: Session, user_id: int, day: date
-) -> tuple[dict[int, RowValues], Decimal, tuple[Any, Any] | None]:
-    """One person's rows as they stand on the day (synced first), their CE hours, and the
-    catalogue's stamp and time zone as the same query read them (None when there are no
-    rows): one query.
+def rows_on(session: Session, user_id: int, day: date) -> tuple[dict[int, RowValues], Decimal]:
+    """One person's rows as they stand on the day (synced first), and their CE hours: one query.
 
     Each value holds that day's verdict alone (no lapse still to come), which is all a page
     showing the day needs; rows_of gives the stored rows whole.
     """
     sync(session)
     rows: dict[int, RowValues] = {}
-    hours = seen = None
+    hours = None
     for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
-        item_id, state, met, explanation, steps, outline, *shown, hours, stamp, zone = row
+        item_id, state, met, explanation, steps, outline, *shown, hours = row
         rows[item_id] = RowValues(
             Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ()), outline),
             recommendation=shown[0] or "",
@@ -145,10 +138,9 @@ def rows_on(
             applied=bool(shown[4]),
             application_status=shown[5],
         )
-        seen = (stamp, zone)
     if not rows:  # no active item (or no rows yet): the summary may still hold hours
         hours = read(session, _CE_HOURS, {"user_id": user_id}).scalar()
-    return rows, Decimal(hours or 0), seen
+    return rows, Decimal(hours or 0)
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:

@@ -37,7 +37,7 @@ def assert_consistent(session, on=None):
     day = on or today()
     for user_id in session.scalars(select(ProgressSummary.user_id)):
         stored = tracking.rows_of(session, user_id)
-        shown, hours, _ = tracking.rows_on(session, user_id, day)
+        shown, hours = tracking.rows_on(session, user_id, day)
         assert set(shown) == set(stored)
         for item_id, values in stored.items():
             verdict = values.on(day)
