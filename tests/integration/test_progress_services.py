@@ -306,6 +306,20 @@ def test_a_pending_equivalency_unlocks_nothing(session, catalog, clinician):
     assert [p.code for p in progress.pending] == ["M1"]
 
 
+def test_a_pending_request_shows_even_for_an_item_no_longer_offered(session, catalog, clinician):
+    """The dashboard reads requests only when a standing row names one, or an item is
+    inactive (it has no row to name it)."""
+    assert services.clinician_progress(session, clinician).pending == []
+    session.add(
+        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M7"].id, outside_programme="X")
+    )
+    session.flush()
+    assert [p.code for p in services.clinician_progress(session, clinician).pending] == ["M7"]
+    catalog["M7"].active = False
+    session.flush()
+    assert [p.code for p in services.clinician_progress(session, clinician).pending] == ["M7"]
+
+
 def test_facts_for_loads_many_people_in_six_queries(session, catalog, make_user, engine):
     from sqlalchemy import event
 
