@@ -8,13 +8,11 @@ in front of a place and marks attendance per person after the session.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -22,12 +20,12 @@ from lms import dates
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
-from lms.catalog.models import CatalogItem, ItemKind, Offering
+from lms.catalog.models import Offering
 from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
-from lms.db import read, utcnow
+from lms.db import utcnow
 from lms.errors import (
     AlreadyDecided,
     Conflict,
@@ -38,10 +36,8 @@ from lms.errors import (
 )
 from lms.offerings import places
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
-from lms.offerings.schedule import OfferingSummary, get_offering, upcoming_offerings
-from lms.progress.models import Completion, CompletionSource, ItemState
-from lms.progress.standings import APPLICATION_RANK
-from lms.progress.standings import RetreatState as Standing
+from lms.offerings.schedule import get_offering
+from lms.progress.models import Completion, CompletionSource
 from lms.retreats.models import Screening
 from lms.retreats.screening import (
     ScreeningInput,
@@ -51,29 +47,7 @@ from lms.retreats.screening import (
     fernet_for,
 )
 
-if TYPE_CHECKING:
-    from lms.progress.services import ClinicianSnapshot
-
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
-# Built once, as plain columns: the dashboard reads a clinician's applications on every view
-# where they hold one, and three joined entities per row would cost more than the query.
-_OWN_APPLICATIONS = (
-    select(
-        Enrolment.id,
-        Enrolment.offering_id,
-        Enrolment.status,
-        Enrolment.applied_at,
-        Offering.item_id,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.location,
-        CatalogItem.title,
-    )
-    .join(Offering, Offering.id == Enrolment.offering_id)
-    .join(CatalogItem, CatalogItem.id == Offering.item_id)
-    .where(Enrolment.user_id == bindparam("user_id"), CatalogItem.kind == ItemKind.RETREAT)
-    .order_by(Enrolment.applied_at.desc(), Enrolment.id.desc())
-)
 
 
 def _today(today: date | None) -> date:
@@ -268,65 +242,6 @@ def withdraw(
     if application.user_id != user_id:
         raise NotFound("No such application.")
     return places.withdraw(session, application, actor_id=user_id, today=_today(today), noun=NOUN)
-
-
-@dataclass(frozen=True)
-class AppliedItem:
-    """The retreat an application is for, as the clinician's pages name it."""
-
-    title: str
-
-
-@dataclass(frozen=True)
-class AppliedSession:
-    """The session (offering) an application is for: what the clinician's pages show."""
-
-    id: int
-    item_id: int
-    starts_on: date
-    ends_on: date
-    location: str
-    item: AppliedItem
-
-
-@dataclass(frozen=True)
-class ApplicationView:
-    """One application as plain values (no screening answers, no ORM object)."""
-
-    id: int
-    offering_id: int
-    status: EnrolmentStatus
-    applied_at: datetime
-    offering: AppliedSession
-
-
-@dataclass(frozen=True)
-class OwnApplication:
-    """A clinician's application as they see it, with its place on a waitlist."""
-
-    application: ApplicationView
-    waitlist_position: int | None
-
-
-def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
-    """A clinician's applications, newest first, with waitlist positions (two queries)."""
-    applications = [
-        ApplicationView(
-            id=r.id,
-            offering_id=r.offering_id,
-            status=r.status,
-            applied_at=r.applied_at,
-            offering=AppliedSession(
-                r.offering_id, r.item_id, r.starts_on, r.ends_on, r.location, AppliedItem(r.title)
-            ),
-        )
-        for r in read(session, _OWN_APPLICATIONS, {"user_id": user_id})
-    ]
-    positions = places.waitlist_positions(
-        session,
-        [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
-    )
-    return [OwnApplication(a, positions.get(a.id)) for a in applications]
 
 
 # --------------------------------------------------------------------------- medical review
@@ -677,90 +592,3 @@ def purge_screenings(
         sessions_ended_before=cutoff,
     )
     return count
-
-
-# --------------------------------------------------------------------------- standings
-
-
-@dataclass(frozen=True)
-class RetreatStanding:
-    """One retreat as one clinician sees it: state, why, sessions and their application."""
-
-    code: str
-    title: str
-    description: str
-    state: Standing
-    explanation: str
-    steps: tuple[str, ...]
-    sessions: list[OfferingSummary]
-    application: OwnApplication | None
-    applied_session_ids: frozenset[int]
-    can_apply: bool
-    credit_may_help: bool = False  # locked for want of training credit could stand for
-    outline: Mapping[str, Any] | None = None  # the explanation as a list (Outline's JSON form)
-
-
-def retreat_standings(
-    session: Session,
-    user: User,
-    *,
-    today: date | None = None,
-    snapshot: ClinicianSnapshot | None = None,
-    every_session: bool = True,
-) -> list[RetreatStanding]:
-    """Every active retreat with the clinician's standing, in a constant number of queries.
-
-    The state comes from the person's standing rows (the one evaluation); the dashboard
-    passes the snapshot its page was built from, used when judged on the same day. The rows
-    also say whether the person holds any application, so one who holds none costs no query
-    for them; with `every_session` false (the dashboard, which lists sessions only where the
-    person may apply) the upcoming sessions are read only when some retreat is open to them.
-    """
-    from lms.progress.services import clinician_snapshot
-
-    day = _today(today)
-    if snapshot is None or snapshot.on != day or snapshot.user.id != user.id:
-        snapshot = clinician_snapshot(session, user)
-    judged = []
-    for item in snapshot.catalogue.retreats:
-        status = snapshot.items.get(item.code)
-        state = (status.retreat if status is not None else None) or Standing.LOCKED
-        locked = state == Standing.LOCKED
-        eligible = status is not None and status.state != ItemState.LOCKED and not locked
-        can_apply = eligible and state in (Standing.OPEN, Standing.NOT_CLEARED)
-        judged.append((item, status, state, locked, can_apply))
-    holds_any = any(status is not None and status.applied for _, status, *_ in judged)
-    mine = own_applications(session, user.id) if holds_any else []
-    wanted = every_session or any(can_apply for *_, can_apply in judged)
-    upcoming = upcoming_offerings(session, today=day) if wanted else []
-    applied = frozenset(
-        own.application.offering_id
-        for own in mine
-        if own.application.status != EnrolmentStatus.WITHDRAWN
-    )
-    result = []
-    for item, status, state, locked, can_apply in judged:
-        live = [
-            own
-            for own in mine
-            if own.application.offering.item_id == item.id
-            and own.application.status in APPLICATION_RANK
-        ]
-        live.sort(key=lambda own: APPLICATION_RANK[own.application.status])
-        result.append(
-            RetreatStanding(
-                code=item.code,
-                title=item.title,
-                description=item.description,
-                state=state,
-                explanation=status.explanation if locked and status else "",
-                steps=status.steps if locked and status else (),
-                outline=status.outline if locked and status else None,
-                sessions=[s for s in upcoming if s.session.item_id == item.id],
-                application=live[0] if live else None,
-                applied_session_ids=applied,
-                can_apply=can_apply,
-                credit_may_help=locked and credit_may_help(status.steps if status else ()),
-            )
-        )
-    return result

@@ -26,7 +26,7 @@ from lms.db import db
 from lms.errors import DomainError
 from lms.offerings.models import EnrolmentStatus
 from lms.offerings.places import WITHDRAWABLE
-from lms.retreats import services
+from lms.retreats import services, standing
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
 
@@ -45,8 +45,8 @@ def _screening_key() -> str | None:
 @login_required
 def index() -> str:
     """Each retreat: where the signed-in clinician stands, its sessions, their applications."""
-    standings = services.retreat_standings(db.session, current_user)
-    applications = services.own_applications(db.session, current_user.id)
+    standings = standing.retreat_standings(db.session, current_user)
+    applications = standing.own_applications(db.session, current_user.id)
     return render_template(
         "retreats/index.html",
         standings=standings,
