@@ -24,7 +24,7 @@ def demo(app, session, tmp_path, monkeypatch):
     certificates feature's to test.
     """
     monkeypatch.setattr(
-        "lms.certificates.services.render_pdf",
+        "lms.certificates.base.render_pdf",
         lambda design, content: b"%PDF-1.4\n% phone test stand-in\n%%EOF\n",
     )
     create_demo_data(

@@ -74,7 +74,7 @@ def world(demo_app) -> dict:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "lms.certificates.services.render_pdf",
+            "lms.certificates.base.render_pdf",
             lambda design, content: b"%PDF-1.4\n% page-walk stand-in\n%%EOF\n",
         )
         return build_world(demo_app, DEMO_PASSWORD)

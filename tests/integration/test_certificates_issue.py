@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.certificates import services
+from lms.certificates import base, renderers, services
 from lms.certificates.models import Certificate
 from lms.certificates.services import CertificateStatus
 from lms.db import db
@@ -89,7 +89,7 @@ def test_recording_does_not_render_inside_the_transaction_and_a_rollback_leaves_
 ) -> None:
     """No render before commit; rolled back, the record goes with its completion, unrendered."""
     renders = []
-    monkeypatch.setattr(services, "render_pdf", lambda *args: renders.append(args) or b"%PDF")
+    monkeypatch.setattr(base, "render_pdf", lambda *args: renders.append(args) or b"%PDF")
     completion = record(session, clinician.id, "M1")
     assert len(certificates_for(session, completion.id)) == 1
     assert renders == []
@@ -103,20 +103,20 @@ def test_a_failing_render_keeps_the_completion_and_the_sweep_retries_it(
     session, clinician, monkeypatch
 ) -> None:
     """The completion commits even when rendering raises; the record stays due until a sweep."""
-    real_render = services.render_pdf
+    real_render = base.render_pdf
 
     def broken(*_args: object) -> bytes:
         """A renderer that fails, as WeasyPrint might on a bad day."""
         raise RuntimeError("renderer down")
 
-    monkeypatch.setattr(services, "render_pdf", broken)
+    monkeypatch.setattr(base, "render_pdf", broken)
     completion = issued(session, clinician.id, "M1")
     (certificate,) = certificates_for(session, completion.id)
     assert session.get(type(completion), completion.id) is not None
     assert certificate.pdf is None
     assert services.due_render_ids(session) == [certificate.id]
     session.commit()
-    monkeypatch.setattr(services, "render_pdf", real_render)
+    monkeypatch.setattr(base, "render_pdf", real_render)
     report = sweep_due_work(grace=timedelta(0))
     assert report.certificates == 1
     (certificate,) = certificates_for(session, completion.id)
@@ -484,7 +484,7 @@ def test_render_pool_forks_only_in_a_single_threaded_process(
     """Workers are forked (fast) only when no other thread could hold a lock at fork time."""
     if method == "fork" and threading.active_count() > 1:
         pytest.skip("this test process has threads (xdist): forking here is what the rule forbids")
-    monkeypatch.setattr(services.threading, "active_count", lambda: threads)
+    monkeypatch.setattr(renderers.threading, "active_count", lambda: threads)
     pool = services.render_pool(2)
     assert pool is not None
     try:
@@ -512,7 +512,7 @@ def test_render_pool_forks_only_in_a_single_threaded_process(
             "issued_on_text": "January 1, 2026",
             "expires_on_text": "",
         }
-        (pdf,) = pool.map(services._render_job, [("module", content)])
+        (pdf,) = pool.map(renderers.render_job, [("module", content)])
         assert "Pool Test" in pdf_text(pdf)
     finally:
         pool.shutdown()
@@ -534,6 +534,6 @@ def test_the_consumers_render_processes_render_the_jobs_niced(
         assert stored.id == certificate.id
     finally:
         services.stop_render_processes()
-    assert services._RENDERERS == {}
+    assert renderers._RENDERERS == {}
     (certificate,) = certificates_for(session, completion.id)
     assert certificate.pdf.startswith(b"%PDF") and services.due_render_ids(session) == []

@@ -31,7 +31,7 @@ def quick_certificate_pdfs(monkeypatch: pytest.MonkeyPatch) -> None:
     run would make each test here take twenty seconds.
     """
     monkeypatch.setattr(
-        "lms.certificates.services.render_pdf",
+        "lms.certificates.base.render_pdf",
         lambda design, content: b"%PDF-1.4\n% demo test stand-in\n%%EOF\n",
     )
 

@@ -248,7 +248,7 @@ def test_a_render_job_stores_the_good_pdfs_of_a_batch_and_names_the_bad_one(
     app, session, make_user, catalog, monkeypatch
 ):
     """One content that cannot render leaves that certificate due; the others are stored."""
-    from lms.certificates import services
+    from lms.certificates import base, services
 
     people = [make_user(Role.CLINICIAN) for _ in range(3)]
     completions = [record(session, person.id, "M1", bulk=True) for person in people]
@@ -260,7 +260,7 @@ def test_a_render_job_stores_the_good_pdfs_of_a_batch_and_names_the_bad_one(
     due = services.due_render_ids(session)
     session.commit()
     bad = due[1]
-    real = services.render_pdf
+    real = base.render_pdf
 
     def render(design, content):
         """Fail for the second certificate only."""
@@ -268,7 +268,7 @@ def test_a_render_job_stores_the_good_pdfs_of_a_batch_and_names_the_bad_one(
             raise ValueError("broken design")
         return real(design, content)
 
-    monkeypatch.setattr(services, "render_pdf", render)
+    monkeypatch.setattr(base, "render_pdf", render)
     with app.app_context(), pytest.raises(services.RenderFailed, match=f"#{bad}"):
         services.render_and_store_many(due)
     assert services.due_render_ids(session) == [bad]

@@ -8,7 +8,7 @@ import pytest
 from certificates_support import certificates_for, counting_queries, pdf_text, record
 
 from lms.auth.models import Role
-from lms.certificates import render, services
+from lms.certificates import base, render, services
 from lms.certificates.models import Certificate
 from lms.db import db
 
@@ -53,7 +53,7 @@ def test_owner_downloads_the_stored_bytes_without_a_render(
         raise AssertionError("a download must not render")
 
     monkeypatch.setattr(render, "render_pdf", refuse)
-    monkeypatch.setattr(services, "render_pdf", refuse)
+    monkeypatch.setattr(base, "render_pdf", refuse)
     login(client, owner)
     response = client.get(f"/certificates/{certificate.id}.pdf")
     assert response.status_code == 200

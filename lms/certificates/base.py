@@ -1,0 +1,59 @@
+"""What every part of certificates shares: a record's status and the PDF renderer.
+
+The renderer imports WeasyPrint on the first render: most commands and requests never render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from lms import bounds
+from lms.certificates.models import Certificate
+from lms.db import utcnow
+from lms.status import Status
+
+
+def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
+    """Render a design to PDF bytes (WeasyPrint is imported on the first render).
+
+    Most commands and requests never render; importing WeasyPrint up front cost every
+    `flask --app wsgi ...` command about a second.
+    """
+    from lms.certificates.render import render_pdf as render
+
+    return render(design, content)
+
+
+REASON_MAX = 500
+SEARCH_PAGE_SIZE = 50
+UPLOAD_MAX_BYTES = bounds.UPLOAD_MAX_BYTES
+
+
+class CertificateStatus(Status):
+    """Where a certificate stands, as the verification page states it."""
+
+    VALID = "valid", "Valid", "ok"
+    REVOKED = "revoked", "Revoked", "bad"
+    EXPIRED = "expired", "Expired", "warn"
+    SUPERSEDED = "superseded", "Superseded by a newer certificate", "info"
+    PREPARING = "preparing", "Being prepared", "info"
+
+
+def certificate_status(
+    certificate: Certificate | Row, now: datetime | None = None
+) -> CertificateStatus:
+    """Revoked beats superseded beats being prepared beats expired; otherwise valid."""
+    now = now or utcnow()
+    if certificate.revoked_at is not None:
+        return CertificateStatus.REVOKED
+    if certificate.superseded_by_id is not None:
+        return CertificateStatus.SUPERSEDED
+    if certificate.rendered_at is None:
+        return CertificateStatus.PREPARING
+    if certificate.expires_at is not None and certificate.expires_at <= now:
+        return CertificateStatus.EXPIRED
+    return CertificateStatus.VALID

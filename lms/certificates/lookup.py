@@ -1,0 +1,265 @@
+"""Finding certificates: lists and search, the stored PDF for download, verification by code
+or by upload, and the dashboard's section. A download serves the stored bytes, never a new
+render."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy.orm import Session, undefer
+
+from lms import dates
+from lms.auth.models import User
+from lms.certificates.base import (
+    SEARCH_PAGE_SIZE,
+    UPLOAD_MAX_BYTES,
+    CertificateStatus,
+    certificate_status,
+)
+from lms.certificates.codes import normalise_code
+from lms.certificates.models import Certificate
+from lms.db import read, utcnow
+from lms.errors import InvalidInput, NotFound
+
+# ---------------------------------------------------------------------------------------
+# Finding certificates
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """A certificate as lists and download links show it (plain values)."""
+
+    id: int
+    serial: str
+    code: str
+    holder_name: str
+    user_id: int | None
+    completion_id: int
+    item_code: str
+    title: str
+    completed_on_text: str
+    issued_on_text: str
+    status: CertificateStatus
+    revoked_on_text: str
+    revoke_reason: str
+    ce_hours: str
+
+
+def _page_day(iso: Any) -> str:
+    """A frozen ISO date in the pages' date style ('' when absent or unreadable).
+
+    The frozen content also holds the date as printed on the PDF (the long form); pages
+    show every date in the one style of lms.dates instead.
+    """
+    try:
+        return dates.day(date.fromisoformat(iso)) if isinstance(iso, str) else ""
+    except ValueError:
+        return ""
+
+
+def as_row(certificate: Certificate | Row, now: datetime | None = None) -> CertificateRow:
+    """Plain values for a template from a certificate (or a row of its columns)."""
+    content = certificate.content or {}
+    return CertificateRow(
+        id=certificate.id,
+        serial=certificate.serial,
+        code=certificate.code,
+        holder_name=content.get("holder_name", ""),
+        user_id=certificate.user_id,
+        completion_id=certificate.completion_id,
+        item_code=content.get("item_code", ""),
+        title=content.get("title", ""),
+        completed_on_text=_page_day(content.get("completed_on"))
+        or content.get("completed_on_text", ""),
+        issued_on_text=dates.day(certificate.issued_at.date()),
+        status=certificate_status(certificate, now),
+        revoked_on_text=dates.day(certificate.revoked_at.date()) if certificate.revoked_at else "",
+        revoke_reason=certificate.revoke_reason or "",
+        ce_hours=content.get("ce_hours", ""),
+    )
+
+
+# Built once, and only the columns `as_row` reads (a result row has the same attribute names
+# as the entity): the dashboard runs it on every view, and entity loading would cost more
+# than the query.
+_OWN_CERTIFICATES = (
+    select(
+        Certificate.id,
+        Certificate.serial,
+        Certificate.code,
+        Certificate.user_id,
+        Certificate.completion_id,
+        Certificate.content,
+        Certificate.issued_at,
+        Certificate.rendered_at,
+        Certificate.expires_at,
+        Certificate.revoked_at,
+        Certificate.revoke_reason,
+        Certificate.superseded_by_id,
+    )
+    .where(Certificate.user_id == bindparam("user_id"))
+    .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+)
+
+
+def certificates_of(session: Session, user_id: int) -> list[CertificateRow]:
+    """Every certificate issued to a person, newest first (one query)."""
+    now = utcnow()
+    return [as_row(row, now) for row in read(session, _OWN_CERTIFICATES, {"user_id": user_id})]
+
+
+def search_certificates(
+    session: Session, query: str = "", *, page: int = 1
+) -> tuple[list[CertificateRow], int]:
+    """Certificates whose holder name, serial or code matches, newest first, and the total."""
+    conditions = []
+    text = (query or "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        holder = func.lower(Certificate.content["holder_name"].as_string())
+        conditions.append(
+            or_(
+                holder.like(like),
+                func.lower(Certificate.serial).like(like),
+                Certificate.code == (normalise_code(text) or text.upper()),
+            )
+        )
+    total = session.scalar(select(func.count(Certificate.id)).where(*conditions)) or 0
+    page = max(1, page)
+    certificates = session.scalars(
+        select(Certificate)
+        .where(*conditions)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        .limit(SEARCH_PAGE_SIZE)
+        .offset((page - 1) * SEARCH_PAGE_SIZE)
+    ).all()
+    now = utcnow()
+    return [as_row(c, now) for c in certificates], total
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """Who a certificates page is about."""
+
+    id: int
+    name: str
+    credentials: str
+
+
+def person_summary(session: Session, user_id: int) -> PersonSummary:
+    """The name of the person whose certificates are listed (NotFound when unknown)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    return PersonSummary(user.id, user.name, user.credentials or "")
+
+
+def get_certificate(session: Session, certificate_id: int) -> Certificate:
+    """A certificate by id (NotFound when there is none)."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def stored_pdf(session: Session, certificate_id: int) -> Certificate:
+    """A certificate with its stored PDF bytes loaded (never re-rendered).
+
+    A certificate still being prepared comes back with `pdf` None; one that was revoked or
+    superseded before its PDF was made has nothing to download (NotFound).
+    """
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .options(undefer(Certificate.pdf))
+    )
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    if not certificate.pdf and certificate_status(certificate) != CertificateStatus.PREPARING:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def download_name(certificate: Certificate) -> str:
+    """A safe file name for a certificate download, e.g. `KAP-2026-000123-M1.pdf`."""
+    item = str((certificate.content or {}).get("item_code", ""))
+    stem = "-".join(part for part in (certificate.serial, item) if part)
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem)
+    return f"{safe.strip('-') or 'certificate'}.pdf"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public verification page may say about a certificate, and nothing more."""
+
+    holder_name: str
+    title: str
+    completed_on_text: str
+    issued_on_text: str
+    expires_on_text: str
+    status: CertificateStatus
+    revoked_on_text: str
+    revoke_reason: str
+    serial: str
+    code: str
+
+
+def verification_of(certificate: Certificate) -> Verification:
+    """The public facts of a certificate."""
+    row = as_row(certificate)
+    return Verification(
+        holder_name=row.holder_name,
+        title=row.title,
+        completed_on_text=row.completed_on_text,
+        issued_on_text=row.issued_on_text,
+        expires_on_text=dates.day(certificate.expires_at.date()) if certificate.expires_at else "",
+        status=row.status,
+        revoked_on_text=row.revoked_on_text,
+        revoke_reason=row.revoke_reason,
+        serial=certificate.serial,
+        code=certificate.code,
+    )
+
+
+def verify_code(session: Session, typed: str) -> Verification:
+    """Look up a typed code (any case, spaces, dashes); NotFound for anything unknown."""
+    code = normalise_code(typed)
+    certificate = (
+        session.scalar(select(Certificate).where(Certificate.code == code)) if code else None
+    )
+    if certificate is None:
+        raise NotFound("No certificate has that verification code.")
+    return verification_of(certificate)
+
+
+def verify_upload(session: Session, data: bytes) -> Verification | None:
+    """The certificate whose stored PDF has exactly these bytes, or None (altered or foreign)."""
+    if not data:
+        raise InvalidInput("Choose a PDF file to check.")
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise InvalidInput("That file is too large to be one of our certificates.")
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = session.scalar(
+        select(Certificate).where(Certificate.sha256 == digest).order_by(Certificate.id).limit(1)
+    )
+    return verification_of(certificate) if certificate is not None else None
+
+
+def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[str, Any]]:
+    """The dashboard's certificates section: every certificate of the person (one query).
+
+    Someone with none yet gets no panel (the page stays short on a phone); the certificate
+    beside each completed item says how they come.
+    """
+    rows = certificates_of(session, user.id)
+    shown = (CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.PREPARING)
+    current = {row.completion_id: row for row in rows if row.status in shown}
+    return "certificates/_dashboard.html" if rows else None, {
+        "certificate_rows": rows,
+        "certificates_by_completion": current,
+        "certificate_holder_id": user.id,
+    }

@@ -1,0 +1,119 @@
+"""The processes that render certificate PDFs: a pool on every core for batches and bulk
+issues (each worker loads fonts and templates once), replaced when one breaks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_all_start_methods, get_context
+from typing import Any
+
+from lms.certificates import base
+
+
+def _ignore_interrupts(niceness: int = 0) -> None:
+    """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote);
+    a consumer's renderers also step back (`niceness`) so pages answer first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        os.nice(niceness)
+
+
+def warm_worker(_index: int) -> int:
+    """Load fonts and templates in a fresh worker, so the first batch does not wait for it."""
+    from lms.certificates.render import font_config, jinja_env
+
+    font_config()
+    jinja_env()
+    return os.getpid()
+
+
+def render_job(job: tuple[str, dict[str, Any]]) -> bytes:
+    """Render one certificate from its plain content in a worker process."""
+    design, content = job
+    return base.render_pdf(design, content)
+
+
+def render_pool(jobs: int) -> Executor | None:
+    """A pool of `jobs` rendering processes, or None to render in this process."""
+    return render_processes(jobs) if jobs > 1 else None
+
+
+def render_processes(count: int, *, niceness: int = 0) -> ProcessPoolExecutor:
+    """`count` rendering processes (at `niceness` above this process's)."""
+    # Forking starts workers in milliseconds instead of seconds (no re-import of WeasyPrint),
+    # but it is only safe while this process has a single thread: another thread could hold
+    # a lock at the moment of the fork. Workers never touch the inherited database handles.
+    # Otherwise (a threaded host, a test runner) each worker starts a clean interpreter.
+    single_threaded = threading.active_count() == 1
+    method = "fork" if single_threaded and "fork" in get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=get_context(method),
+        initializer=_ignore_interrupts,
+        initargs=(niceness,),
+    )
+
+
+# Where render jobs render: here, or (in the job consumer) on its pool of render processes.
+_RENDERERS: dict[str, Any] = {}
+
+
+def use_render_processes(count: int, *, niceness: int) -> ProcessPoolExecutor:
+    """Make this process's render jobs render on `count` processes at `niceness`; return them.
+
+    The job consumer runs its jobs in threads and renders here: the renders step back for
+    pages (niced), while the short database writes around them run at normal priority, so a
+    write never holds SQLite's lock while starved of CPU behind the web's processes.
+    """
+    pool = render_processes(count, niceness=niceness)
+    list(pool.map(warm_worker, range(count)))
+    _RENDERERS.update(pool=pool, count=count, niceness=niceness)
+    return pool
+
+
+def stop_render_processes() -> None:
+    """Render in this process again, after the running renders finish."""
+    pool = _RENDERERS.pop("pool", None)
+    _RENDERERS.clear()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def render_each(work: list[tuple[str, dict[str, Any]]]) -> list[bytes | Exception]:
+    """Each (design, content) rendered, in order: its PDF, or the error that stopped it."""
+    pool = _RENDERERS.get("pool")
+    if pool is None:
+        results: list[bytes | Exception] = []
+        for design, content in work:
+            try:
+                results.append(base.render_pdf(design, content))
+            except Exception as error:
+                results.append(error)
+        return results
+    futures = [pool.submit(render_job, job) for job in work]
+    results = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as error:  # the render's own error, or BrokenProcessPool
+            results.append(error)
+    if any(isinstance(result, BrokenProcessPool) for result in results):
+        _replace_broken_pool(pool)  # a renderer died: the next jobs get fresh ones
+    return results
+
+
+def _replace_broken_pool(broken: Executor) -> None:
+    """Swap a pool whose process died for a new one (once, however many jobs noticed)."""
+    with _REPLACING:
+        if _RENDERERS.get("pool") is not broken:
+            return
+        broken.shutdown(wait=False, cancel_futures=True)
+        count, niceness = _RENDERERS["count"], _RENDERERS["niceness"]
+        _RENDERERS["pool"] = render_processes(count, niceness=niceness)
+
+
+_REPLACING = threading.Lock()

@@ -1,0 +1,124 @@
+"""Revoking and reissuing certificates (administrators), with a required reason."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms import dates, validation
+from lms.audit.services import record_event
+from lms.certificates.base import REASON_MAX
+from lms.certificates.issuing import current_certificate, insert_pending, programme
+from lms.certificates.models import Certificate
+from lms.db import utcnow
+from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
+from lms.progress.models import Completion
+from lms.signals import certificate_revoked
+
+# ---------------------------------------------------------------------------------------
+# Revoke and reissue
+
+
+def _clean_reason(reason: str | None) -> str:
+    """A required, bounded revocation reason."""
+    reason = validation.multi_line((reason or "").strip(), "Reason")
+    if not reason:
+        raise InvalidInput("Give a reason for revoking the certificate.")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(
+            f"The reason is too long ({len(reason)} characters; {REASON_MAX} at most)."
+        )
+    return reason
+
+
+def _locked(session: Session, certificate_id: int) -> Certificate:
+    """The certificate, row-locked and freshly read (so two admins cannot both act on it)."""
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def revoke_certificate(
+    session: Session, certificate_id: int, *, actor_id: int | None, reason: str
+) -> Certificate:
+    """Revoke a certificate with a reason; it stays on record and verification says so."""
+    reason = _clean_reason(reason)
+    certificate = _locked(session, certificate_id)
+    if certificate.revoked_at is not None:
+        raise AlreadyDecided(
+            f"Certificate {certificate.serial} was already revoked on "
+            f"{dates.day(certificate.revoked_at.date())}."
+        )
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = actor_id
+    certificate.revoke_reason = reason
+    session.flush()
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="certificate.revoked",
+        subject_type="certificate",
+        subject_id=certificate.id,
+        person_id=certificate.user_id,
+        serial=certificate.serial,
+        reason=reason,
+    )
+    certificate_revoked.send(certificate, session=session, reason=reason)
+    return certificate
+
+
+def revoke_for_completion(
+    session: Session, completion: Completion, *, actor_id: int | None, reason: str
+) -> Certificate | None:
+    """Revoke the current certificate of a completion that was revoked (None if it had none)."""
+    certificate = current_certificate(session, completion.id)
+    if certificate is None:
+        return None
+    return revoke_certificate(session, certificate.id, actor_id=actor_id, reason=reason)
+
+
+def reissue_certificate(
+    session: Session, certificate_id: int, *, actor_id: int | None
+) -> Certificate:
+    """Issue a fresh certificate (new code, today's name) that supersedes a current one.
+
+    The new record is written now; its PDF follows from the render job after commit.
+    """
+    old = _locked(session, certificate_id)
+    if old.revoked_at is not None:
+        raise AlreadyDecided(f"Certificate {old.serial} is revoked; it cannot be reissued.")
+    if old.superseded_by_id is not None:
+        raise AlreadyDecided(f"Certificate {old.serial} was already superseded by a newer one.")
+    completion = old.completion
+    if completion.revoked_at is not None:
+        raise Conflict("The completion behind this certificate was revoked.")
+    # Only one current certificate per completion may exist at any instant (the partial
+    # unique index), so the old one steps aside first by pointing at itself, then at its
+    # successor once that has an id.
+    old.superseded_by_id = old.id
+    session.flush()
+    new = insert_pending(session, completion, programme(session))
+    assert new is not None  # the old row no longer counts as current
+    old.superseded_by_id = new.id
+    session.flush()
+    # The new PDF is rendered by a job after commit, like any other issue.
+    from lms.jobs import enqueue_after_commit
+
+    enqueue_after_commit("render_certificates", [new.id], actor_id)
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="certificate.reissued",
+        subject_type="certificate",
+        subject_id=old.id,
+        person_id=old.user_id,
+        serial=old.serial,
+        new_serial=new.serial,
+    )
+    return new

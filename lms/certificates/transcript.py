@@ -1,0 +1,73 @@
+"""A person's transcript of live completions, rendered on demand (never stored)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from lms.auth.models import User
+from lms.catalog.models import CatalogItem
+from lms.certificates import base
+from lms.certificates.context import (
+    TRANSCRIPT_DESIGN,
+    TranscriptRow,
+    format_hours,
+    transcript_content,
+)
+from lms.certificates.issuing import holder_of, programme
+from lms.certificates.models import Certificate
+from lms.db import utcnow
+from lms.errors import NotFound
+from lms.progress.models import Completion, awarded_hours
+
+# ---------------------------------------------------------------------------------------
+# Transcript
+
+
+def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
+    """Every live completion of a person with its item and current certificate (one query)."""
+    current = and_(
+        Certificate.completion_id == Completion.id,
+        Certificate.revoked_at.is_(None),
+        Certificate.superseded_by_id.is_(None),
+    )
+    result = session.execute(
+        select(Completion.completed_on, Completion.ce_hours, CatalogItem, Certificate.serial)
+        .join(CatalogItem, CatalogItem.id == Completion.item_id)
+        .outerjoin(Certificate, current)
+        .where(Completion.user_id == user_id, Completion.revoked_at.is_(None))
+        .order_by(Completion.completed_on, CatalogItem.position)
+    )
+    return [
+        TranscriptRow(
+            code=item.code,
+            title=item.title,
+            kind_label=item.kind.label,
+            completed_on=completed_on,
+            ce_hours=None if item.is_retreat else awarded_hours(own_hours, item.ce_hours),
+            serial=serial,
+        )
+        for completed_on, own_hours, item, serial in result
+    ]
+
+
+def transcript_pdf(session: Session, user_id: int, *, on: date | None = None) -> bytes:
+    """A transcript PDF of a person's live completions, rendered now (not stored)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    content = transcript_content(
+        holder=holder_of(user),
+        rows=transcript_rows(session, user_id),
+        generated_on=on or utcnow().date(),
+        programme=programme(session),
+    )
+    return base.render_pdf(TRANSCRIPT_DESIGN, content)
+
+
+def total_ce_hours(rows: Sequence[TranscriptRow]) -> str:
+    """The CE hours of transcript rows added up, as printed."""
+    return format_hours(sum((r.ce_hours for r in rows if r.ce_hours is not None), 0))
