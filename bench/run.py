@@ -14,6 +14,7 @@ certificates section (bench/certificates.py) adds its rows. Exits 1 when any tar
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import importlib
 import logging
 import os
@@ -983,6 +984,13 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     mode = "quick" if args.quick else "full"
     print(f"== {mode} bench on {args.db}, populations {args.sizes}, workdir {workdir}")
+    if ctypes.util.find_library("harfbuzz-subset") is None:
+        # `make test` installs it (chromium depends on it too); a bench run before that
+        # measures WeasyPrint's fontTools fallback, about four times slower per certificate.
+        print(
+            "   note: no HarfBuzz-Subset library (Debian: libharfbuzz-subset0), so WeasyPrint "
+            "subsets fonts with fontTools: certificate rows are slower than a server's"
+        )
     try:
         with ExitStack() as stack:
             pops = []

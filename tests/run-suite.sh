@@ -16,6 +16,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v zbarimg >/dev/null 2>&1 || need_apt+=(zbar-tools)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)  # runs the Nu Html Checker
+# WeasyPrint subsets fonts with it (without it, fontTools: four times slower, and a
+# DeprecationWarning at import that the suite's warnings-as-errors refuses).
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so' || need_apt+=(libharfbuzz-subset0)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]} (Debian packages the tests drive)..."
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
