@@ -1,0 +1,94 @@
+"""Checks the catalogue file's loader and the item editor share: CE hours, text bounds, how
+values compare, and which active items depend on one being switched off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from lms.catalog import rules
+from lms.errors import InvalidInput
+
+MAX_CE_HOURS = Decimal("9999.99")
+
+
+def parse_ce_hours(value: Any) -> Decimal | None:
+    """CE hours from a file or a form: None/"" for none, else 0-9999.99 in 0.01 steps."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise InvalidInput(f"expected a number of hours, got {kind_of(value)}")
+    try:
+        hours = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{value!r} is not a number of hours") from None
+    if not hours.is_finite() or hours < 0:
+        raise InvalidInput("CE hours must be zero or more")
+    if hours > MAX_CE_HOURS:
+        raise InvalidInput(f"CE hours must be at most {MAX_CE_HOURS}")
+    if hours != hours.quantize(Decimal("0.01")):
+        raise InvalidInput("CE hours take at most two decimals (for example 7.25)")
+    return hours
+
+
+def dependants_of(code: str, items: list[tuple[str, bool, Any, Any]]) -> list[str]:
+    """Codes of the active items among (code, active, prerequisite, recommended) naming `code`.
+
+    The one check behind "an item another active rule names stays active", for the admin's
+    edit and for the catalogue file alike.
+    """
+    return sorted(
+        other
+        for other, active, prerequisite, recommended in items
+        if active
+        and other != code
+        and code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
+    )
+
+
+def deactivation_refused(code: str, dependants: list[str]) -> str:
+    """Why an item cannot be deactivated."""
+    return f"{code} cannot be deactivated while the rules of {', '.join(dependants)} name it"
+
+
+TEXT_LIMITS = {
+    "title": 200,
+    "short_title": 80,
+    "description": 20_000,
+    "format": 80,
+    "recommended_note": 300,
+    "equivalent_label": 200,
+    "certificate_design": 40,
+}
+
+
+def same_value(current: Any, wanted: Any) -> bool:
+    """Equality that treats 8 and 8.00 hours alike and enum members like their values."""
+    if isinstance(current, Decimal) or isinstance(wanted, Decimal):
+        if current is None or wanted is None:
+            return current is wanted
+        return Decimal(current) == Decimal(wanted)
+    return current == wanted
+
+
+def kind_of(value: Any) -> str:
+    """A short name of a TOML value's type for messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__

@@ -1,0 +1,519 @@
+"""Loading a TOML catalogue file: every item and setting checked first (all problems reported
+together, nothing changed), then applied in one transaction and audited."""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from lms import validation
+from lms.audit.services import record_event
+from lms.catalog import attendance_policy, evaluation_form, rules
+from lms.catalog.checks import (
+    TEXT_LIMITS,
+    deactivation_refused,
+    dependants_of,
+    kind_of,
+    parse_ce_hours,
+    same_value,
+)
+from lms.catalog.models import (
+    CatalogItem,
+    ItemKind,
+    ProgrammeSetting,
+)
+from lms.catalog.offering_specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
+from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
+from lms.clock import zone_named
+from lms.errors import DomainError, InvalidInput
+
+DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
+
+
+class CatalogError(DomainError):
+    """A catalogue file was refused; `problems` lists every reason, one line each."""
+
+    status_code = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        """Keep each problem; the message is all of them, one per line."""
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass
+class LoadReport:
+    """What loading a catalogue file changed."""
+
+    path: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    settings_changed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load wrote anything."""
+        return bool(self.created or self.updated or self.deactivated or self.settings_changed)
+
+    def counts(self) -> dict[str, int]:
+        """The numbers, for the audit trail and the command line."""
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "deactivated": len(self.deactivated),
+            "unchanged": len(self.unchanged),
+            "settings_changed": len(self.settings_changed),
+        }
+
+    def summary(self) -> str:
+        """One line for people."""
+        c = self.counts()
+        text = (
+            f"{c['created']} created, {c['updated']} updated, {c['deactivated']} deactivated, "
+            f"{c['unchanged']} unchanged"
+        )
+        if c["settings_changed"]:
+            text += f"; {c['settings_changed']} programme settings changed"
+        return text if self.changed else text + " (nothing to do)"
+
+
+# --- loading a file ----------------------------------------------------------------------
+
+# Attributes compared and written for each item, in the order the file's values map to them.
+ITEM_ATTRIBUTES = (
+    "kind",
+    "title",
+    "short_title",
+    "description",
+    "format",
+    "ce_hours",
+    "position",
+    "prerequisite",
+    "recommended",
+    "recommended_note",
+    "equivalent_label",
+    "certificate_design",
+    "certificate_valid_months",
+    "active",
+    *evaluation_form.ITEM_FIELDS,  # objectives and evaluation_required
+)
+# Every key an [[items]] table may hold.
+ITEM_FIELDS = {"code", "offerings", *ITEM_ATTRIBUTES}
+# Programme settings that are one line of text on certificates and in mail, and their bounds.
+SINGLE_LINE_SETTINGS = {
+    "provider_name": 200,
+    "partner_name": 200,
+    "signatory_name": 200,
+    "signatory_title": 200,
+}
+STATEMENT_LIMITS = {"body": 200, "statement": 5000, "credit_type": 200, "example": None}
+
+
+@dataclass
+class _ItemSpec:
+    """An item as the file describes it, already converted to model values."""
+
+    code: str
+    values: dict[str, Any]
+    offerings: list[OfferingSpec]
+
+
+class _Problems:
+    """Collects problems, each naming the file, item and field."""
+
+    def __init__(self, path: Path) -> None:
+        """Start with none."""
+        self.path = path
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        """Record one problem at `where` (item and field)."""
+        self.lines.append(
+            f"{self.path}: {where}: {message}" if where else f"{self.path}: {message}"
+        )
+
+
+def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = None) -> LoadReport:
+    """Validate a catalogue file as a whole, then bring the database in line with it.
+
+    Nothing is written unless the whole file is valid (CatalogError lists every problem).
+    Items are matched by code, sessions by (item, start date, location); items missing from
+    the file are deactivated, never deleted; sessions missing from the file are left as they
+    are (they may have been added in the app). Loading the same file twice changes nothing.
+    """
+    path = Path(path)
+    programme, items = _read_file(path)
+    report = LoadReport(path=str(path))
+    try:
+        with session.begin_nested():
+            _apply_items(session, items, report)
+            _apply_programme(session, programme, report)
+            session.flush()
+    except SQLAlchemyError as error:
+        # The savepoint rolled back; tell the operator what the database refused.
+        raise CatalogError([f"{path}: the database refused the catalogue: {error.orig}"]) from error
+    if report.changed:
+        record_event(
+            session,
+            actor_id=actor_id,
+            action="catalog.loaded",
+            subject_type="catalog",
+            file=str(path),
+            **report.counts(),
+        )
+        session.flush()
+    return report
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
+    """Parse and validate the file, raising CatalogError with every problem found."""
+    problems = _Problems(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CatalogError([f"{path}: no such file"]) from None
+    except OSError as error:
+        raise CatalogError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except UnicodeDecodeError as error:
+        raise CatalogError(
+            [f"{path}: not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8"]
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError([f"{path}: not valid TOML: {error}"]) from None
+    except RecursionError:
+        # tomllib reads nested tables recursively; a rule this deep is refused anyway.
+        raise CatalogError(
+            [f"{path}: tables are nested too deeply to read ({rules.DEPTH_MESSAGE})"]
+        ) from None
+
+    for key in sorted(set(data) - {"programme", "items"}):
+        problems.add(f"top level key {key!r}", "unknown; expected [programme] and [[items]]")
+    programme = _check_programme(data.get("programme", {}), problems)
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        problems.add("items", "expected at least one [[items]] table")
+        raw_items = []
+
+    specs: list[_ItemSpec] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_items):
+        spec = _check_item(raw, index, problems)
+        if spec is None:
+            continue
+        if spec.code in seen:
+            problems.add(
+                f"item {spec.code} (items[{index}])",
+                f"field code: duplicate code; item {seen[spec.code] + 1} already uses it",
+            )
+            continue
+        seen[spec.code] = index
+        specs.append(spec)
+    evaluation_form.settle_required(
+        programme,
+        [(s.code, s.values) for s in specs],
+        lambda code, m: problems.add(f"item {code}", m),
+    )
+
+    known = {spec.code for spec in specs}
+    for spec in specs:
+        for field_name in ("prerequisite", "recommended"):
+            for problem in rules.validate_rule(spec.values[field_name], known):
+                problems.add(f"item {spec.code}", f"field {field_name}: {problem}")
+    if not problems.lines:
+        cycle = rules.find_cycle({spec.code: spec.values["prerequisite"] for spec in specs})
+        if cycle:
+            problems.add(
+                f"item {cycle[0]}",
+                "field prerequisite: prerequisites form a cycle " + " -> ".join(cycle),
+            )
+    if not problems.lines:
+        _check_deactivations(specs, problems)
+    if problems.lines:
+        raise CatalogError(problems.lines)
+    return programme, specs
+
+
+def _check_deactivations(specs: list[_ItemSpec], problems: _Problems) -> None:
+    """An item the file marks inactive must not be named by an active item's rules."""
+    listed = [
+        (spec.code, spec.values["active"], spec.values["prerequisite"], spec.values["recommended"])
+        for spec in specs
+    ]
+    for spec in specs:
+        if spec.values["active"] is False and (dependants := dependants_of(spec.code, listed)):
+            problems.add(
+                f"item {spec.code}", "field active: " + deactivation_refused(spec.code, dependants)
+            )
+
+
+def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
+    """Validate the [programme] table and return JSON-ready settings."""
+    if not isinstance(raw, dict):
+        problems.add("programme", "expected a [programme] table")
+        return {}
+    settings: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"programme field {key}"
+        if len(key) > 80:
+            problems.add(where, "setting names are at most 80 characters")
+            continue
+        if key in {"retention_years", "certificate_valid_months"}:
+            minimum = 1 if key == "retention_years" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                problems.add(where, f"expected a whole number of at least {minimum}")
+                continue
+        elif key == "accreditation_statements":
+            value = _check_statements(value, where, problems)
+            if value is None:
+                continue
+        elif key in attendance_policy.PROGRAMME_KEYS:
+            if problem := attendance_policy.check_programme_value(key, value):
+                problems.add(where, problem)
+                continue
+        elif key in evaluation_form.PROGRAMME_KEYS:
+            value = evaluation_form.check_programme_value(key, value, partial(problems.add, where))
+            if value is None:
+                continue
+        elif key == "time_zone":
+            try:
+                zone_named(value)
+            except ValueError as error:
+                problems.add(where, str(error))
+                continue
+        elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
+            problems.add(where, f"expected text, got {kind_of(value)}")
+            continue
+        elif key in SINGLE_LINE_SETTINGS:
+            value = validation.trim(value)
+            if problem := validation.line_problem(value, SINGLE_LINE_SETTINGS[key]):
+                problems.add(where, _lower(problem))
+                continue
+        if problem := _text_anywhere_problem(value):
+            problems.add(where, problem)
+            continue
+        settings[key] = _jsonable(value)
+    return settings
+
+
+def _text_anywhere_problem(value: Any) -> str | None:
+    """A problem with any text inside a setting (multi-line rules, bounded), or None."""
+    if isinstance(value, str):
+        problem = validation.text_problem(value, validation.MULTI_LINE_MAX)
+        return _lower(problem) if problem else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list):
+        return next((p for v in value if (p := _text_anywhere_problem(v))), None)
+    return None
+
+
+def _lower(message: str) -> str:
+    """A validation message continued after "field x: "."""
+    return message[:1].lower() + message[1:].rstrip(".")
+
+
+def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict] | None:
+    """Accreditation statements: a list of tables with body, statement, credit_type, example."""
+    if not isinstance(value, list):
+        problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
+        return None
+    allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
+    allowed.update(attendance_policy.STATEMENT_FIELDS)
+    ok = True
+    for index, entry in enumerate(value):
+        here = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            problems.add(here, "expected a table")
+            ok = False
+            continue
+        for key in sorted(set(entry) - set(allowed)):
+            problems.add(here, f"unknown field {key!r}; expected {', '.join(allowed)}")
+            ok = False
+        for key in ("body", "statement"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                problems.add(here, f"field {key}: expected non-empty text")
+                ok = False
+        for key, kind in allowed.items():
+            if key in entry and not isinstance(entry[key], kind):
+                problems.add(here, f"field {key}: expected {kind.__name__}")
+                ok = False
+            elif isinstance(entry.get(key), str):
+                limit = STATEMENT_LIMITS[key]
+                check = validation.line_problem if key != "statement" else validation.text_problem
+                text = entry[key] if key == "statement" else validation.trim(entry[key])
+                if problem := check(text, limit):
+                    problems.add(here, f"field {key}: {_lower(problem)}")
+                    ok = False
+    return value if ok else None
+
+
+def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
+    """Validate one [[items]] table; None when it cannot even be identified."""
+    if not isinstance(raw, dict):
+        problems.add(f"items[{index}]", "expected a table")
+        return None
+    code = raw.get("code")
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        problems.add(
+            f"items[{index}]",
+            f"field code: expected 1-40 capital letters, digits, '-' or '_' (got {code!r})",
+        )
+        return None
+    where = f"item {code}"
+    before = len(problems.lines)
+    for key in sorted(set(raw) - ITEM_FIELDS):
+        hint = " ([[items.sessions]] are now [[items.offerings]])" if key == "sessions" else ""
+        problems.add(
+            where,
+            f"field {key}: unknown field{hint}; expected one of {', '.join(sorted(ITEM_FIELDS))}",
+        )
+
+    kind_value = raw.get("kind")
+    try:
+        kind = ItemKind(kind_value)
+    except ValueError:
+        problems.add(
+            where,
+            f"field kind: expected one of {', '.join(k.value for k in ItemKind)}, "
+            f"got {kind_value!r}",
+        )
+        kind = None
+
+    values: dict[str, Any] = {"kind": kind}
+    for name, limit in TEXT_LIMITS.items():
+        value = raw.get(name, "")
+        if name == "certificate_design" and name not in raw:
+            value = "retreat" if kind == ItemKind.RETREAT else "module"
+        if not isinstance(value, str):
+            problems.add(where, f"field {name}: expected text, got {kind_of(value)}")
+            values[name] = value
+            continue
+        if name != "description":
+            value = validation.trim(value)
+        check = validation.text_problem if name == "description" else validation.line_problem
+        if problem := check(value, limit):
+            problems.add(where, f"field {name}: {_lower(problem)}")
+        elif name == "title" and not value:
+            problems.add(where, "field title: required")
+        values[name] = value
+
+    values["ce_hours"] = None
+    if "ce_hours" in raw:
+        hours = raw["ce_hours"]
+        if kind == ItemKind.RETREAT:
+            problems.add(where, "field ce_hours: retreats carry no CE hours; remove the field")
+        else:
+            try:
+                values["ce_hours"] = parse_ce_hours(hours)
+            except InvalidInput as error:
+                problems.add(where, f"field ce_hours: {error.message}")
+
+    position = raw.get("position", (index + 1) * 10)
+    if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 1_000_000:
+        problems.add(where, f"field position: expected a whole number, got {kind_of(position)}")
+    values["position"] = position
+
+    for name in ("prerequisite", "recommended"):
+        rule = raw.get(name)
+        if rule is not None and not isinstance(rule, dict):
+            problems.add(where, f"field {name}: expected a rule table, got {kind_of(rule)}")
+            rule = None
+        values[name] = rule
+
+    months = raw.get("certificate_valid_months")
+    if months is not None and (
+        isinstance(months, bool) or not isinstance(months, int) or months < 0
+    ):
+        problems.add(where, "field certificate_valid_months: expected a whole number of 0 or more")
+    values["certificate_valid_months"] = months
+
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        problems.add(where, f"field active: expected true or false, got {kind_of(active)}")
+    values["active"] = active
+    values.update(evaluation_form.check_item_fields(raw, partial(problems.add, where)))
+
+    offerings: list[OfferingSpec] = []
+    if "offerings" in raw:
+        offerings = check_offerings(
+            raw["offerings"],
+            is_retreat=kind == ItemKind.RETREAT,
+            add=lambda message: problems.add(where, message),
+        )
+
+    if len(problems.lines) > before:
+        return _ItemSpec(code=code, values=values, offerings=[])  # still counts for references
+    return _ItemSpec(code=code, values=values, offerings=offerings)
+
+
+def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -> None:
+    """Create, update and deactivate items and sessions to match the file."""
+    existing = {
+        item.code: item
+        for item in session.scalars(
+            select(CatalogItem)
+            .options(selectinload(CatalogItem.offerings))
+            .execution_options(populate_existing=True)  # sessions added since, by the app
+        )
+    }
+    for spec in specs:
+        item = existing.pop(spec.code, None)
+        if item is None:
+            item = CatalogItem(code=spec.code, **spec.values)
+            session.add(item)
+            for offering in spec.offerings:
+                item.offerings.append(new_from_spec(offering))
+            report.created.append(spec.code)
+            continue
+        changed = False
+        for attribute in ITEM_ATTRIBUTES:
+            if not same_value(getattr(item, attribute), spec.values[attribute]):
+                setattr(item, attribute, spec.values[attribute])
+                changed = True
+        changed = apply_offerings(item, spec.offerings) or changed
+        (report.updated if changed else report.unchanged).append(spec.code)
+    for code, item in sorted(existing.items()):
+        if item.active:
+            item.active = False
+            report.deactivated.append(code)
+
+
+def _apply_programme(session: Session, settings: dict[str, Any], report: LoadReport) -> None:
+    """Upsert each programme setting the file gives."""
+    stored = {row.key: row for row in session.scalars(select(ProgrammeSetting))}
+    for key, value in sorted(settings.items()):
+        row = stored.get(key)
+        if row is None:
+            session.add(ProgrammeSetting(key=key, value=value))
+            report.settings_changed.append(key)
+        elif row.value != value:
+            row.value = value
+            report.settings_changed.append(key)
+
+
+def _jsonable(value: Any) -> Any:
+    """TOML values as JSON values (dates become ISO text)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

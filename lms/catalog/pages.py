@@ -1,0 +1,169 @@
+"""What the catalogue's pages show: items with their rules in words and their sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms.catalog import rules
+from lms.catalog.models import (
+    CatalogItem,
+    ItemKind,
+    Offering,
+    OfferingFormat,
+)
+from lms.catalog.reading import (
+    all_items_with_session_counts,
+    item_name,
+    load_catalogue,
+    upcoming_sessions,
+)
+from lms.errors import NotFound
+
+# --- page data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """An offering (a retreat's session, a module's dated run) as catalogue pages show it."""
+
+    starts_on: date
+    ends_on: date
+    location: str
+    capacity: int
+    enrolment_deadline: date | None
+    active: bool
+    id: int = 0
+    online: bool = False
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as pages show it: plain values, rules already put in words."""
+
+    code: str
+    kind: ItemKind
+    title: str
+    short_title: str
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    position: int
+    active: bool
+    prerequisite: dict[str, Any] | None
+    prerequisite_words: str
+    recommended: dict[str, Any] | None
+    recommended_words: str
+    recommended_note: str
+    equivalent_label: str
+    certificate_design: str
+    session_count: int = 0
+    sessions: tuple[SessionView, ...] = ()
+    required_by: tuple[str, ...] = ()
+
+
+def _item_view(
+    item: CatalogItem,
+    names: Mapping[str, rules.ItemName],
+    *,
+    session_count: int = 0,
+    sessions: tuple[SessionView, ...] = (),
+    required_by: tuple[str, ...] = (),
+) -> ItemView:
+    """Plain values for one item."""
+    return ItemView(
+        code=item.code,
+        kind=item.kind,
+        title=item.title,
+        short_title=item.short_title,
+        description=item.description,
+        format=item.format,
+        ce_hours=item.ce_hours,
+        position=item.position,
+        active=item.active,
+        prerequisite=item.prerequisite,
+        prerequisite_words=_words(item.prerequisite, names),
+        recommended=item.recommended,
+        recommended_words=_words(item.recommended, names) if item.recommended else "",
+        recommended_note=item.recommended_note,
+        equivalent_label=item.equivalent_label,
+        certificate_design=item.certificate_design,
+        session_count=session_count,
+        sessions=sessions,
+        required_by=required_by,
+    )
+
+
+def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> str:
+    """A stored rule in words; "None" for no rule, a warning for a malformed one."""
+    if rule is None:
+        return "None"
+    try:
+        return rules.describe(rule, names)
+    except rules.RuleError:
+        return "This rule is malformed; reload the catalogue file to correct it."
+
+
+def _session_view(row: Offering) -> SessionView:
+    """Plain values for one session."""
+    return SessionView(
+        row.starts_on,
+        row.ends_on,
+        row.location,
+        row.capacity,
+        row.enrolment_deadline,
+        row.active,
+        id=row.id,
+        online=row.format == OfferingFormat.LIVE_ONLINE,
+    )
+
+
+def admin_item_list(session: Session) -> list[ItemView]:
+    """Every item, active first, with rules in words and session counts (2 queries)."""
+    rows = all_items_with_session_counts(session)
+    names = {item.code: item_name(item) for item, _count in rows}
+    return [_item_view(item, names, session_count=count) for item, count in rows]
+
+
+def admin_item_detail(session: Session, code: str) -> ItemView:
+    """One item with its sessions and the items whose rules name it (NotFound if unknown)."""
+    items = session.scalars(select(CatalogItem)).all()
+    item = next((i for i in items if i.code == code), None)
+    if item is None:
+        raise NotFound(f"There is no catalogue item with the code {code!r}.")
+    names = {i.code: item_name(i) for i in items}
+    required_by = tuple(
+        sorted(
+            other.code
+            for other in items
+            if other.code != code
+            and code
+            in rules.referenced_codes(other.prerequisite)
+            | rules.referenced_codes(other.recommended)
+        )
+    )
+    sessions = tuple(_session_view(s) for s in item.offerings)
+    return _item_view(
+        item, names, sessions=sessions, session_count=len(sessions), required_by=required_by
+    )
+
+
+def programme_overview(session: Session, *, on: date) -> list[ItemView]:
+    """Active items in programme order with upcoming sessions for retreats (2 queries)."""
+    catalogue = load_catalogue(session)
+    names = catalogue.names
+    upcoming = upcoming_sessions(session, on=on)
+    return [
+        _item_view(
+            item,
+            names,
+            sessions=tuple(_session_view(s) for s in upcoming.get(item.id, [])),
+        )
+        for item in catalogue.items
+    ]
