@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lms.catalog import rules
+from lms.catalog import rule_checks
 from lms.errors import InvalidInput
 
 MAX_CE_HOURS = Decimal("9999.99")
@@ -44,7 +44,8 @@ def dependants_of(code: str, items: list[tuple[str, bool, Any, Any]]) -> list[st
         for other, active, prerequisite, recommended in items
         if active
         and other != code
-        and code in rules.referenced_codes(prerequisite) | rules.referenced_codes(recommended)
+        and code
+        in rule_checks.referenced_codes(prerequisite) | rule_checks.referenced_codes(recommended)
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms import validation
 from lms.audit.services import record_event
-from lms.catalog import attendance_policy, evaluation_form, rules
+from lms.catalog import attendance_policy, evaluation_form, rule_checks, rules
 from lms.catalog.checks import (
     TEXT_LIMITS,
     deactivation_refused,
@@ -232,10 +232,10 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
     known = {spec.code for spec in specs}
     for spec in specs:
         for field_name in ("prerequisite", "recommended"):
-            for problem in rules.validate_rule(spec.values[field_name], known):
+            for problem in rule_checks.validate_rule(spec.values[field_name], known):
                 problems.add(f"item {spec.code}", f"field {field_name}: {problem}")
     if not problems.lines:
-        cycle = rules.find_cycle({spec.code: spec.values["prerequisite"] for spec in specs})
+        cycle = rule_checks.find_cycle({spec.code: spec.values["prerequisite"] for spec in specs})
         if cycle:
             problems.add(
                 f"item {cycle[0]}",

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.catalog import rules
+from lms.catalog import rule_checks, rules
 from lms.catalog.models import (
     CatalogItem,
     ItemKind,
@@ -144,8 +144,8 @@ def admin_item_detail(session: Session, code: str) -> ItemView:
             for other in items
             if other.code != code
             and code
-            in rules.referenced_codes(other.prerequisite)
-            | rules.referenced_codes(other.recommended)
+            in rule_checks.referenced_codes(other.prerequisite)
+            | rule_checks.referenced_codes(other.recommended)
         )
     )
     sessions = tuple(_session_view(s) for s in item.offerings)

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lms.catalog.rules import MAX_DEPTH, referenced_codes
+from lms.catalog.rule_checks import referenced_codes
+from lms.catalog.rules import MAX_DEPTH
 
 FONT_SIZE = 13  # px in SVG user units; the stylesheet sets the same size
 # Text is measured without a font: advances per kind of character, in ems, a little wider

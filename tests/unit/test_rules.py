@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from lms.catalog.rule_checks import find_cycle, referenced_codes, validate_rule
 from lms.catalog.rules import (
     LICENCE_STEP,
     MAX_DEPTH,
@@ -17,9 +18,6 @@ from lms.catalog.rules import (
     compact_names,
     describe,
     evaluate,
-    find_cycle,
-    referenced_codes,
-    validate_rule,
 )
 from lms.catalog.services import DEFAULT_CATALOG
 

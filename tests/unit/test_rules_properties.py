@@ -7,7 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lms.catalog.rules import Facts, ItemName, evaluate, validate_rule
+from lms.catalog.rule_checks import validate_rule
+from lms.catalog.rules import Facts, ItemName, evaluate
 
 CODES = ("M1", "M2", "M3", "HTH", "RETREAT-L1")
 NAMES = {code: ItemName(f"Item {code}", f"outside {code} training") for code in CODES}
