@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench import loadgen  # noqa: E402
-from bench.run import Row, to_row  # noqa: E402
+from bench.table import Row, to_row  # noqa: E402
 
 TOKEN = "token-from-the-form"
 

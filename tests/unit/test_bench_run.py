@@ -13,7 +13,7 @@ from flask_login import LoginManager, UserMixin, current_user
 # bench/ is the project's folder of benchmark scripts, not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench import run  # noqa: E402
+from bench import prepare, run, serving, table  # noqa: E402
 from bench.population import BENCH_PDF, BENCH_PDF_SHA256, verification_code  # noqa: E402
 from bench.sessions import mint_cookies  # noqa: E402
 
@@ -30,19 +30,19 @@ Commands:
 
 def test_a_missed_target_fails_the_run_and_information_never_does() -> None:
     rows = [
-        run.Row("bare", "900 req/s", "(yardstick)", "", None),
-        run.ratio_row("roster 100k vs 1k", 1.6, 1.5, most=True),
-        run.ratio_row("dashboard of bare", 0.31, 0.30, most=False),
+        table.Row("bare", "900 req/s", "(yardstick)", "", None),
+        table.ratio_row("roster 100k vs 1k", 1.6, 1.5, most=True),
+        table.ratio_row("dashboard of bare", 0.31, 0.30, most=False),
     ]
     assert [row.verdict for row in rows] == ["-", "FAIL", "PASS"]
-    assert run.missed(rows) == ["roster 100k vs 1k"]
-    assert run.missed(rows[:1]) == []
+    assert table.missed(rows) == ["roster 100k vs 1k"]
+    assert table.missed(rows[:1]) == []
 
 
 def test_ratio_rows_pass_on_the_bound_itself() -> None:
-    assert run.ratio_row("at most", 1.3, 1.3, most=True).passed is True
-    assert run.ratio_row("at least", 0.3, 0.3, most=False).passed is True
-    assert run.ratio_row("at least", 0.29, 0.3, most=False).passed is False
+    assert table.ratio_row("at most", 1.3, 1.3, most=True).passed is True
+    assert table.ratio_row("at least", 0.3, 0.3, most=False).passed is True
+    assert table.ratio_row("at least", 0.29, 0.3, most=False).passed is False
 
 
 def test_quick_mode_uses_small_populations_and_the_full_run_the_issues_sizes(
@@ -62,14 +62,15 @@ def test_sizes_must_be_small_then_big() -> None:
 
 
 def test_a_command_counts_only_when_listed_under_commands() -> None:
-    assert run.lists_command(GROUP_HELP, "rebuild")
-    assert run.lists_command(GROUP_HELP, "check")
-    assert not run.lists_command(GROUP_HELP, "worker")
-    assert not run.lists_command("Usage: flask lms [OPTIONS]\n  rebuild everything\n", "rebuild")
+    assert prepare.lists_command(GROUP_HELP, "rebuild")
+    assert prepare.lists_command(GROUP_HELP, "check")
+    assert not prepare.lists_command(GROUP_HELP, "worker")
+    usage = "Usage: flask lms [OPTIONS]\n  rebuild everything\n"
+    assert not prepare.lists_command(usage, "rebuild")
 
 
 def test_the_deck_hands_out_different_people_until_it_wraps() -> None:
-    deck = run.Deck(["a", "b", "c"])
+    deck = prepare.Deck(["a", "b", "c"])
     assert deck.take(2) == ["a", "b"]
     assert deck.take(2) == ["c", "a"]
     assert deck.distinct == 3
@@ -77,8 +78,8 @@ def test_the_deck_hands_out_different_people_until_it_wraps() -> None:
 
 def test_vmrss_is_read_from_proc_status() -> None:
     status = "Name:\tgunicorn\nVmPeak:\t  250000 kB\nVmRSS:\t  123456 kB\nThreads:\t1\n"
-    assert run.parse_vmrss_kb(status) == 123456
-    assert run.parse_vmrss_kb("Name:\tzombie\n") == 0
+    assert serving.parse_vmrss_kb(status) == 123456
+    assert serving.parse_vmrss_kb("Name:\tzombie\n") == 0
 
 
 class Person(UserMixin):
@@ -159,8 +160,8 @@ def test_ports_come_from_the_range_given_and_skip_busy_or_handed_out_ones(
         busy.listen()
         taken = busy.getsockname()[1]
         span = range(taken, taken + 40)
-        first = run.free_port(span, taken=set())
+        first = serving.free_port(span, taken=set())
         assert first != taken and first in span
-        assert run.free_port(span, taken={first}) not in (taken, first)
+        assert serving.free_port(span, taken={first}) not in (taken, first)
         with pytest.raises(RuntimeError, match="no free port"):
-            run.free_port(range(taken, taken + 1))
+            serving.free_port(range(taken, taken + 1))
