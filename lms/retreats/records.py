@@ -1,0 +1,57 @@
+"""What every part of retreats looks up: a retreat session, an application, the day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from lms import dates
+from lms.catalog.models import Offering
+from lms.clock import today as programme_today
+from lms.errors import (
+    NotFound,
+)
+from lms.offerings.models import Enrolment
+from lms.offerings.schedule import get_offering
+
+NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
+
+
+def day_or_today(today: date | None) -> date:
+    """The day rules are judged on (tests pass one; the app uses the server's date)."""
+    return today or programme_today()
+
+
+def day_text(value: date) -> str:
+    """A date as people read it in messages (the one date style)."""
+    return dates.day(value)
+
+
+def get_retreat_session(session: Session, session_id: int) -> Offering:
+    """An offering of a retreat, or NotFound (a module's offering is not a retreat session)."""
+    try:
+        offering = get_offering(session, session_id)
+    except NotFound:
+        offering = None
+    if offering is None or not offering.item.is_retreat:
+        raise NotFound("No such retreat session.")
+    return offering
+
+
+def get_application(session: Session, application_id: int) -> Enrolment:
+    """An application with its person and session, or NotFound."""
+    application = session.scalar(
+        select(Enrolment)
+        .options(
+            joinedload(Enrolment.user),
+            joinedload(Enrolment.offering).joinedload(Offering.item),
+            joinedload(Enrolment.reviewer),
+        )
+        .where(Enrolment.id == application_id)
+        .execution_options(populate_existing=True)
+    )
+    if application is None:
+        raise NotFound("No such application.")
+    return application

@@ -1,0 +1,167 @@
+"""Medical review of retreat applications: the queue, opening a screening (audited, medical
+reviewers only), the decision, and purging screening answers past their retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from lms import dates
+from lms.audit.services import record_event
+from lms.catalog.models import Offering
+from lms.clock import programme_zone
+from lms.db import utcnow
+from lms.errors import (
+    AlreadyDecided,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from lms.offerings import places
+from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.retreats.models import Screening
+from lms.retreats.records import NOUN, day_or_today, get_application
+from lms.retreats.screening import (
+    ScreeningInput,
+    decrypt_screening,
+)
+
+# --------------------------------------------------------------------------- medical review
+
+
+def review_queue(session: Session) -> list[Enrolment]:
+    """Applications awaiting medical review, oldest first (one query; no answers loaded)."""
+    return list(
+        session.scalars(
+            select(Enrolment)
+            .options(
+                joinedload(Enrolment.user),
+                joinedload(Enrolment.offering).joinedload(Offering.item),
+            )
+            .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
+            .order_by(Enrolment.applied_at, Enrolment.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    """What a medical reviewer reads."""
+
+    application: Enrolment
+    answers: ScreeningInput | None
+    purged: bool
+
+
+def open_screening(
+    session: Session, application_id: int, *, reviewer_id: int, screening_key: str | None
+) -> ScreeningView:
+    """Decrypt an application's answers for a reviewer and log that they were viewed."""
+    application = get_application(session, application_id)
+    screening = session.get(Screening, application_id)
+    if screening is None:
+        raise NotFound("This application has no screening.")
+    answers = None
+    if screening.answers_encrypted is not None:
+        answers = decrypt_screening(screening_key, screening.answers_encrypted)
+    record_event(
+        session,
+        actor_id=reviewer_id,
+        action="screening.viewed",
+        subject_type="application",
+        subject_id=application.id,
+        person_id=application.user_id,
+    )
+    return ScreeningView(application=application, answers=answers, purged=answers is None)
+
+
+def _decided_message(application: Enrolment) -> str:
+    """'Already decided by … on …' for a reviewer who came second."""
+    who = application.reviewer.name if application.reviewer else "another reviewer"
+    when = application.reviewed_at or application.decided_at
+    on = dates.moment(when, programme_zone()) if when else "earlier"
+    if application.status == EnrolmentStatus.WITHDRAWN and application.reviewed_at is None:
+        return "The clinician withdrew this application before it was reviewed."
+    return (
+        f"This screening was already decided by {who} on {on} "
+        f"(the application is now {application.status.label.lower()})."
+    )
+
+
+def decide_screening(
+    session: Session, application_id: int, *, reviewer_id: int, clear: bool
+) -> Enrolment:
+    """Clear (accept up to capacity, else waitlist) or not clear, exactly once."""
+    application = get_application(session, application_id)
+    if application.user_id == reviewer_id:
+        raise Forbidden("You cannot review your own screening; another reviewer must.")
+    retreat_session = places.lock_offering(session, application.offering_id)
+    now = utcnow()
+    if clear:
+        taken = places.places_taken(session, retreat_session.id)
+        status = (
+            EnrolmentStatus.ENROLLED
+            if taken < retreat_session.capacity
+            else EnrolmentStatus.WAITLISTED
+        )
+    else:
+        status = EnrolmentStatus.NOT_CLEARED
+    if not places.set_status(
+        session,
+        application,
+        EnrolmentStatus.MEDICAL_REVIEW,
+        status=status,
+        reviewer_id=reviewer_id,
+        reviewed_at=now,
+        decided_at=now,
+    ):
+        raise AlreadyDecided(_decided_message(get_application(session, application_id)))
+    places.record_change(
+        session,
+        application,
+        EnrolmentStatus.MEDICAL_REVIEW,
+        actor_id=reviewer_id,
+        action="screening.cleared" if clear else "screening.not_cleared",
+        noun=NOUN,
+    )
+    return application
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def purge_screenings(
+    session: Session,
+    *,
+    older_than_days: int,
+    actor_id: int | None = None,
+    today: date | None = None,
+) -> int:
+    """Erase the answers of sessions that ended more than N days ago; decisions stay."""
+    if older_than_days < 0:
+        raise InvalidInput("--older-than must be zero or more days.")
+    cutoff = day_or_today(today) - timedelta(days=older_than_days)
+    ended = (
+        select(Enrolment.id)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .where(Offering.ends_on < cutoff)
+    )
+    result = session.execute(
+        update(Screening)
+        .where(Screening.purged_at.is_(None), Screening.enrolment_id.in_(ended))
+        .values(answers_encrypted=None, purged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    count = result.rowcount or 0
+    record_event(
+        session,
+        actor_id=actor_id,
+        action="screening.purged",
+        subject_type="screening",
+        count=count,
+        sessions_ended_before=cutoff,
+    )
+    return count
