@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -454,3 +455,36 @@ def match_row(
         )
     session.flush()
     return row
+
+
+def rejudge_days(
+    session: Session, offering_id: int, days: Sequence[OfferingDay], *, actor_id: int
+) -> int:
+    """The attendance the participant reports gave on these days judged again against the
+    days' hours as they are now (a facilitator changed them after the report was imported);
+    cells typed by hand stay as typed. How many cells changed (each audited by put_cell)."""
+    totals = report_minutes(session, [day.id for day in days])
+    reported = [day for day in days if day.id in totals]
+    if not reported:
+        return 0
+    rules = policy(session)
+    marks = recorded(session, [day.id for day in reported])
+    changed = 0
+    for enrolment in enrolled(session, offering_id):
+        for day in reported:
+            mark = marks.get((enrolment.id, day.id))
+            if mark is None or mark.source != AttendanceSource.REPORT:
+                continue  # not from the report: typed by hand, or not recorded at all
+            present, total, source = from_report(rules, day, totals[day.id].get(enrolment.id, 0))
+            changed += put_cell(
+                session,
+                marks,
+                enrolment,
+                day,
+                present=present,
+                minutes=total,
+                source=source,
+                actor_id=actor_id,
+                why="the day's hours changed",
+            )
+    return changed

@@ -30,6 +30,7 @@ from lms.clock import today as programme_today
 from lms.db import read
 from lms.errors import Conflict, InvalidInput, NotFound
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.participants import rejudge_days
 from lms.offerings.places import lock_offering, places_taken, promote_waitlisted
 
 MAX_LOCATION = 200
@@ -262,6 +263,7 @@ def update_offering(
     watched = ("starts_on", "ends_on", "location", "capacity", "enrolment_deadline", "status")
     before = {key: getattr(offering, key) for key in (*watched, "format", "join_url")}
     title = offering.item.title
+    lengths = {day.held_on: day.minutes for day in offering.days}
     try:
         with session.begin_nested():
             days_changed = set_days(offering, data.days)
@@ -285,6 +287,10 @@ def update_offering(
         changed["join_url"] = "changed"  # the link itself stays out of the log
     if days_changed:
         changed["days"] = "changed"
+        # A participant report judged its day against the hours it had then.
+        resized = [d for d in offering.days if lengths.get(d.held_on, d.minutes) != d.minutes]
+        if rejudged := rejudge_days(session, offering.id, resized, actor_id=actor_id):
+            changed["attendance_rejudged"] = rejudged
     if _set_facilitators(session, offering, facilitators):
         changed["facilitators"] = facilitators
     record_event(
