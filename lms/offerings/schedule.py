@@ -241,11 +241,21 @@ def create_offering(
     return offering
 
 
+@dataclass(frozen=True)
+class OfferingChange:
+    """What saving an offering did: the offering, and how many attendance cells its days'
+    new hours judged again (from their participant reports)."""
+
+    offering: Offering
+    attendance_rejudged: int = 0
+
+
 def update_offering(
     session: Session, offering_id: int, *, data: OfferingInput, actor_id: int
-) -> Offering:
+) -> OfferingChange:
     """Change an offering; capacity never drops below the places already given, and more
-    room moves the waitlist up at once."""
+    room moves the waitlist up at once; a day whose hours change has its participant report
+    judged again."""
     data = check_input(data)
     offering = lock_offering(session, offering_id)
     if offering.status == OfferingStatus.CLOSED:
@@ -276,6 +286,7 @@ def update_offering(
             session.flush()
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
+    rejudged = 0
     changed: dict[str, object] = {
         key: [before[key], getattr(offering, key)]
         for key in watched
@@ -289,7 +300,8 @@ def update_offering(
         changed["days"] = "changed"
         # A participant report judged its day against the hours it had then.
         resized = [d for d in offering.days if lengths.get(d.held_on, d.minutes) != d.minutes]
-        if rejudged := rejudge_days(session, offering.id, resized, actor_id=actor_id):
+        rejudged = rejudge_days(session, offering.id, resized, actor_id=actor_id)
+        if rejudged:
             changed["attendance_rejudged"] = rejudged
     if _set_facilitators(session, offering, facilitators):
         changed["facilitators"] = facilitators
@@ -303,7 +315,7 @@ def update_offering(
     )
     noun = "application" if offering.item.is_retreat else "enrolment"
     promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
-    return offering
+    return OfferingChange(offering, rejudged)
 
 
 def get_offering(session: Session, offering_id: int) -> Offering:

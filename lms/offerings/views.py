@@ -229,7 +229,7 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
         form.cancelled.data = offering.status == OfferingStatus.CANCELLED
     if form.validate_on_submit():
         try:
-            schedule.update_offering(
+            saved = schedule.update_offering(
                 db.session, offering_id, data=_input(form), actor_id=current_user.id
             )
         except DomainError as error:
@@ -239,6 +239,13 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
                 "offerings/form.html", form=form, editing=offering
             ), error.status_code
         flash("Offering saved.", "success")
+        if count := saved.attendance_rejudged:
+            cells = "cell" if count == 1 else "cells"
+            flash(
+                f"The new hours changed {count} attendance {cells} taken from participant "
+                "reports (cells typed by hand are kept). Check the attendance grid.",
+                "info",
+            )
         return redirect(url_for("offerings.detail", offering_id=offering_id))
     status = 422 if request.method == "POST" else 200
     return render_template("offerings/form.html", form=form, editing=offering), status

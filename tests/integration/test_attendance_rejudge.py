@@ -118,3 +118,29 @@ def test_a_change_that_keeps_every_days_length_judges_nothing_again(
     ).all()
     assert "attendance_rejudged" not in updated[-1]
     assert marks(session)[(ann.id, d1.id)] == (True, 390, AttendanceSource.REPORT)
+
+
+def test_whoever_edits_the_offering_is_told_when_new_hours_changed_reported_attendance(
+    app, login, session, catalog, admin, facilitator, make_user
+):
+    offering = held_offering(session, admin.id, facilitators=[facilitator.id])
+    person = make_user(Role.CLINICIAN, name="Ann Lee")
+    (ann,) = enrol(session, offering, [person], admin.id)
+    d1 = offering.days[0]
+    text = report(("Ann", person.email, 390), on=d1.held_on)
+    participants.import_report(session, offering.id, d1.id, text, actor=facilitator)
+    session.commit()
+    client = login(app.test_client(), admin)  # offerings are scheduled by administrators
+    form = {
+        "format": offering.format.value,
+        "days": schedule.format_days(offering.days).replace("09:00-16:00", "09:00-17:00", 1),
+        "location": offering.location,
+        "join_url": offering.join_url,
+        "capacity": str(offering.capacity),
+        "facilitators": [str(facilitator.id)],
+    }
+    answer = client.post(f"/offerings/{offering.id}/edit", data=form, follow_redirects=True)
+    assert answer.status_code == 200
+    assert "changed 1 attendance cell taken from participant reports" in answer.text
+    session.expire_all()
+    assert marks(session)[(ann.id, d1.id)] == (False, 390, AttendanceSource.REPORT)
