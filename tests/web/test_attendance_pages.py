@@ -17,6 +17,7 @@ from certificates_support import counting_queries
 from evaluations_support import evaluate
 from sqlalchemy import func, select
 
+from lms import dates
 from lms.auth.models import Role
 from lms.offerings import sheet
 from lms.offerings.models import Attendance, EnrolmentStatus, ParticipantRow
@@ -68,7 +69,8 @@ def test_the_facilitator_gets_the_editable_grid_and_other_staff_a_read_only_one(
     assert page.status_code == 200
     assert f'name="present-{ann.id}-{d1.id}"' in page.text
     assert "attendance.js" in page.text and "Close the offering" in page.text
-    assert "Ann Lee, " + d1.held_on.strftime("%d %b") + ": attendance" in page.text  # labels
+    # labels name the day as every page does ("4 Dec", never "04 Dec")
+    assert f"Ann Lee, {dates.day(d1.held_on, year=False)}: attendance" in page.text
     looker = _client(app, login, make_user(Role.INSTRUCTOR)).get(
         f"/offerings/{offering.id}/attendance"
     )
@@ -242,7 +244,7 @@ def test_closing_from_the_page_records_completions_and_lists_who_missed_what(
     assert response.status_code == 302
     page = browser.get(response.location).text
     assert "1 attended (completions recorded), 1 did not meet" in page
-    assert "Bo Chen: missed " + f"{d2.held_on:%d %b %Y}: not recorded" in page
+    assert "Bo Chen: missed " + f"{dates.day(d2.held_on)}: not recorded" in page
     assert "present-" not in page  # a closed offering's attendance no longer changes
     assert session.scalar(select(Completion.user_id)) == people[0].id
     again = browser.post(f"/offerings/{offering.id}/close")
