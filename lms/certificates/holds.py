@@ -6,9 +6,10 @@ not wait), `issue-missing` passes it over, and the person's certificate pages sa
 waits. When the reason is gone the feature sends `lms.signals.certificate_hold_released`, and
 the certificate is recorded and rendered exactly as for a fresh mark.
 
-The dashboard's per-item hook (templates/certificates/_dashboard_item.html) reads the extras
-key `certificate_holds`: {completion id: Hold}, which the holding feature's dashboard section
-provides from what the page already read.
+The dashboard's per-item hook (the macro `certificate_beside` of
+templates/certificates/_dashboard_item.html) reads the extras key `certificate_holds`:
+{completion id: Hold}, which the holding feature's dashboard section provides from what the
+page already read.
 """
 
 from __future__ import annotations

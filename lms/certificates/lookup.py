@@ -249,17 +249,43 @@ def verify_upload(session: Session, data: bytes) -> Verification | None:
     return verification_of(certificate) if certificate is not None else None
 
 
-def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[str, Any]]:
-    """The dashboard's certificates section: every certificate of the person (one query).
+@dataclass(frozen=True)
+class CertificateLink:
+    """The certificate a completed item links to on the dashboard."""
 
-    Someone with none yet gets no panel (the page stays short on a phone); the certificate
-    beside each completed item says how they come.
+    id: int
+    completion_id: int
+    preparing: bool  # its PDF is still being made: the page says so instead of linking
+
+
+# Built once: the dashboard runs it on every view. Only what its links need (never the
+# frozen content): the table of every certificate is the certificates page's.
+_OWN_LINKS = select(
+    Certificate.id,
+    Certificate.completion_id,
+    Certificate.rendered_at,
+    Certificate.revoked_at,
+    Certificate.superseded_by_id,
+).where(Certificate.user_id == bindparam("user_id"))
+
+
+def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[str, Any]]:
+    """The certificate beside each completed item, and whether the person holds any (one
+    query): the dashboard links to the certificates page and the transcript once they do.
+
+    A revoked or superseded certificate stands beside nothing; an expired one still does (the
+    download says it expired), as on the certificates page.
     """
-    rows = certificates_of(session, user.id)
-    shown = (CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.PREPARING)
-    current = {row.completion_id: row for row in rows if row.status in shown}
-    return "certificates/_dashboard.html" if rows else None, {
-        "certificate_rows": rows,
-        "certificates_by_completion": current,
+    links = {}
+    held = False
+    for row in read(session, _OWN_LINKS, {"user_id": user.id}):
+        held = True
+        if row.revoked_at is None and row.superseded_by_id is None:
+            links[row.completion_id] = CertificateLink(
+                row.id, row.completion_id, row.rendered_at is None
+            )
+    return None, {
+        "certificates_by_completion": links,
+        "certificates_held": held,
         "certificate_holder_id": user.id,
     }

@@ -52,12 +52,10 @@ def dashboard_section(
 ) -> tuple[str, dict[str, Any]] | None:
     """The evaluations the person still owes, and the holds for the per-item certificate hook.
 
-    The person's history (which the page has read already) says whether any live completion
-    came from an offering; only then is the one indexed query run.
+    The page's snapshot (read already) says whether any live completion may have come from an
+    offering; only then is the one indexed query run.
     """
-    if snapshot is not None and not any(
-        entry.live and entry.offering_id is not None for entry in snapshot.progress.history
-    ):
+    if snapshot is not None and not snapshot.from_offerings:
         return None
     pending = pending_of_person(session, user.id)
     if not pending:

@@ -398,26 +398,42 @@ class ClinicianSnapshot:
     catalogue: Programme
     progress: ClinicianProgress
     items: dict[str, ItemStatus]  # by code
+    # Some live completion may have come from an offering's attendance: one of an active
+    # item's did, or the person has history the rows cannot show (an item no longer offered).
+    from_offerings: bool = True
 
 
-def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
-    """Everything the dashboard shows about one clinician, read from the standings."""
+def clinician_snapshot(
+    session: Session, user: User, *, with_history: bool = True
+) -> ClinicianSnapshot:
+    """Everything the dashboard shows about one clinician, read from the standings.
+
+    The completion history (every line, revoked ones included) is read only `with_history`:
+    the clinician record shows it, the dashboard links to that page instead. What each
+    completed item is worth comes with the standing rows either way.
+    """
     catalogue = shared_programme(session)  # reads the time zone too, so today() needs no query
     day = today(session)
-    rows, ce_hours = tracking.rows_on(session, user.id, day)
-    history = _history(session, user.id)
+    standing = tracking.rows_on(session, user.id, day)
+    rows = standing.rows
+    history = _history(session, user.id) if with_history else []
+    # Completions of items no longer offered have no standing row: only then may the rows
+    # not tell the whole story (pending requests, completions from offerings).
+    retired = len(catalogue.index) > len(catalogue.items)
     # The rows say whether any request is pending (each active item's row names it); only
     # a request for an item no longer offered would escape them, so then the query runs too.
-    asks = any(v.pending_equivalency for v in rows.values()) or len(catalogue.index) > len(
-        catalogue.items
-    )
+    asks = retired or any(v.pending_equivalency for v in rows.values())
     requests = read(session, _OWN_REQUESTS, {"user_id": user.id}).all() if asks else []
     pending_requests = [
         PendingRequest(r.code, r.title, r.outside_programme, r.created_at) for r in requests
     ]
     # A completed item shows the CE hours its completion is worth (partial credit, or an
     # offering's own days), not the catalogue's figure.
-    awarded = {h.code: h.ce_hours for h in history if h.live}
+    awarded = {
+        item.code: awarded_hours(standing.live[item.id][0], item.ce_hours)
+        for item in catalogue.items
+        if item.id in standing.live
+    }
     statuses = [
         _with_awarded(item_status(item, rows.get(item.id), day), awarded)
         for item in catalogue.items
@@ -432,7 +448,7 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         licence=licence_label(user, day),
         licensed=user.licensed_on(day),
         pre_licensed=user.pre_licensed,
-        ce_hours=ce_hours,
+        ce_hours=standing.ce_hours,
         core_modules=[s for s in statuses if s.kind == ItemKind.CORE_MODULE],
         specialty_modules=[s for s in statuses if s.kind == ItemKind.SPECIALTY_MODULE],
         retreats=[s for s in statuses if s.kind == ItemKind.RETREAT],
@@ -445,7 +461,10 @@ def clinician_snapshot(session: Session, user: User) -> ClinicianSnapshot:
         ],
         gates=gates,
     )
-    return ClinicianSnapshot(user, day, catalogue, progress, {s.code: s for s in statuses})
+    from_offerings = retired or any(offering for _, offering in standing.live.values())
+    return ClinicianSnapshot(
+        user, day, catalogue, progress, {s.code: s for s in statuses}, from_offerings
+    )
 
 
 def clinician_progress(session: Session, user: User) -> ClinicianProgress:
@@ -479,9 +498,11 @@ instead of reading them again), must run a constant number of queries and never 
 returns None (nothing to show),
 `(template_name, context)` (rendered with `context` plus `progress` as a section below the
 retreats) or `(None, context)` (data only). Every returned context is merged into `extras`,
-which the per-item hooks `retreats/_dashboard_retreat.html` (inside each retreat card) and
-`certificates/_dashboard_item.html` (beside each completed item) can read together with
-`item` (an ItemStatus) and `progress` (the ClinicianProgress).
+which the per-item hooks read: the macros `retreat_standing(item, extras)` of
+`retreats/_dashboard_retreat.html` (inside each retreat card) and `certificate_beside(item,
+extras)` of `certificates/_dashboard_item.html` (beside each completed item), found by the
+template global `dashboard_hook` (None when the feature is absent), and the records line's
+`certificates/_dashboard_records.html`.
 """
 
 

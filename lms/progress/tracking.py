@@ -5,6 +5,7 @@ rewritten. Readers of the rows sync first, so a page read mid-transaction is cur
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import chain
@@ -85,7 +86,9 @@ def rows_of(session: Session, user_id: int) -> dict[int, RowValues]:
 
 # The day's verdict chosen in SQL, as RowValues.on chooses it: the lapsed one from the first
 # day the licence no longer counts. Only a locked verdict's explanation and steps are read (the
-# pages show no others), so most rows decode no JSON; the person's CE hours ride along.
+# pages show no others), so most rows decode no JSON; the person's CE hours ride along, and so
+# do the live completion's own hours and offering (a primary-key probe per completed row), so
+# a page that shows what each completion is worth needs no read of the history.
 _LAPSED_BY = and_(
     Standing.lapses_on.is_not(None),
     Standing.lapses_on <= bindparam("day"),
@@ -114,21 +117,38 @@ _ROWS_ON = select(
     select(ProgressSummary.ce_hours)
     .where(ProgressSummary.user_id == bindparam("user_id"))
     .scalar_subquery(),
-).where(Standing.user_id == bindparam("user_id"))
+    Completion.ce_hours,
+    Completion.offering_id,
+).outerjoin(Completion, Completion.id == Standing.completion_id)
+_ROWS_ON = _ROWS_ON.where(Standing.user_id == bindparam("user_id"))
 _CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
 
 
-def rows_on(session: Session, user_id: int, day: date) -> tuple[dict[int, RowValues], Decimal]:
-    """One person's rows as they stand on the day (synced first), and their CE hours: one query.
+@dataclass(frozen=True)
+class DayRows:
+    """One person's rows as they stand on a day, with what their live completions are."""
+
+    rows: dict[int, RowValues]  # by item id
+    ce_hours: Decimal
+    # item id -> (the live completion's own CE hours, None meaning the item's; its offering)
+    live: dict[int, tuple[Decimal | None, int | None]] = field(default_factory=dict)
+
+
+def rows_on(session: Session, user_id: int, day: date) -> DayRows:
+    """One person's rows as they stand on the day (synced first), their CE hours, and their
+    live completions' own hours and offerings: one query.
 
     Each value holds that day's verdict alone (no lapse still to come), which is all a page
     showing the day needs; rows_of gives the stored rows whole.
     """
     sync(session)
     rows: dict[int, RowValues] = {}
+    live: dict[int, tuple[Decimal | None, int | None]] = {}
     hours = None
     for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
-        item_id, state, met, explanation, steps, outline, *shown, hours = row
+        item_id, state, met, explanation, steps, outline, *shown, hours, own, offering = row
+        if shown[2] is not None:
+            live[item_id] = (own, offering)
         rows[item_id] = RowValues(
             Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ()), outline),
             recommendation=shown[0] or "",
@@ -140,7 +160,7 @@ def rows_on(session: Session, user_id: int, day: date) -> tuple[dict[int, RowVal
         )
     if not rows:  # no active item (or no rows yet): the summary may still hold hours
         hours = read(session, _CE_HOURS, {"user_id": user_id}).scalar()
-    return rows, Decimal(hours or 0)
+    return DayRows(rows, Decimal(hours or 0), live)
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 def dashboard_section(
     session: Session, user: User, snapshot: ClinicianSnapshot | None = None
 ) -> tuple[str | None, dict[str, Any]]:
-    """Standings by retreat code, read by templates/retreats/_dashboard_retreat.html.
+    """Standings by retreat code, read by the dashboard's `retreat_standing` macro
+    (templates/retreats/_dashboard_retreat.html).
 
     `snapshot` is the dashboard's own catalogue and facts, so they are not read again.
     """

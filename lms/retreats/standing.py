@@ -147,7 +147,7 @@ def retreat_standings(
 
     day = today or programme_today()
     if snapshot is None or snapshot.on != day or snapshot.user.id != user.id:
-        snapshot = clinician_snapshot(session, user)
+        snapshot = clinician_snapshot(session, user, with_history=False)
     judged = []
     for item in snapshot.catalogue.retreats:
         status = snapshot.items.get(item.code)

@@ -37,8 +37,17 @@ def assert_consistent(session, on=None):
     day = on or today()
     for user_id in session.scalars(select(ProgressSummary.user_id)):
         stored = tracking.rows_of(session, user_id)
-        shown, hours = tracking.rows_on(session, user_id, day)
+        read = tracking.rows_on(session, user_id, day)
+        shown, hours = read.rows, read.ce_hours
         assert set(shown) == set(stored)
+        # what each live completion is worth, as the history says it
+        worth = select(Completion.id, Completion.ce_hours, Completion.offering_id)
+        live = {c_id: (hours, offering) for c_id, hours, offering in session.execute(worth)}
+        assert read.live == {
+            item_id: live[values.completion_id]
+            for item_id, values in stored.items()
+            if values.completion_id is not None
+        }
         for item_id, values in stored.items():
             verdict = values.on(day)
             if verdict.state != ItemState.LOCKED:  # only a locked verdict's why is shown
@@ -257,8 +266,8 @@ def test_a_licence_lapses_at_midnight_without_any_write(session, catalog, make_u
     assert after.state == ItemState.LOCKED and "licen" in after.explanation.lower()
     # So does the pages' read of each day, which picks the verdict in SQL.
     level1 = catalog["RETREAT-L1"].id
-    assert tracking.rows_on(session, clinician.id, last_day)[0][level1].now == stored.on(last_day)
-    shown_after = tracking.rows_on(session, clinician.id, last_day + timedelta(days=1))[0]
+    assert tracking.rows_on(session, clinician.id, last_day).rows[level1].now == stored.on(last_day)
+    shown_after = tracking.rows_on(session, clinician.id, last_day + timedelta(days=1)).rows
     assert shown_after[level1].now == after
     # The roster's SQL filter agrees with the row on each day.
     for day, expected in ((last_day, True), (last_day + timedelta(days=1), False)):

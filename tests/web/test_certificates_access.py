@@ -117,15 +117,42 @@ def test_person_page_lists_certificates_for_the_holder(client, login, owner, cer
     assert certificate.serial in html and f"/certificates/{certificate.id}.pdf" in html
 
 
-def test_dashboard_shows_certificates_and_the_transcript_link(
+def test_dashboard_links_each_certificate_beside_its_item_and_all_of_them_with_the_transcript(
     client, login, owner, certificate
 ) -> None:
-    """Dashboard shows certificates and the transcript link."""
+    """The certificate stands beside Module 1; the records line links to the certificates page
+    (every certificate, revoked ones too) and to the transcript."""
     login(client, owner)
     html = client.get("/").get_data(as_text=True)
-    # once in the certificates section, once beside Module 1 in the modules table
-    assert html.count(f"/certificates/{certificate.id}.pdf") == 2
-    assert f"/people/{owner.id}/transcript.pdf" in html
+    assert html.count(f"/certificates/{certificate.id}.pdf") == 1
+    assert f'<a href="/people/{owner.id}/certificates">Certificates</a>' in html
+    assert f'<a href="/people/{owner.id}/transcript.pdf">Transcript (PDF)</a>' in html
+
+
+def test_dashboard_of_someone_without_certificates_links_to_neither_list_nor_transcript(
+    client, login, make_user
+) -> None:
+    """No certificate yet: the records line has only the completion history."""
+    newcomer = make_user(Role.CLINICIAN)
+    login(client, newcomer)
+    html = client.get("/").get_data(as_text=True)
+    assert f'href="/clinicians/{newcomer.id}">Completion history</a>' in html
+    assert '/certificates"' not in html and "transcript.pdf" not in html
+
+
+def test_a_revoked_certificate_stands_beside_nothing_but_keeps_the_records_links(
+    client, login, owner, certificate, session
+) -> None:
+    """Revoked: no download beside the item, still listed on the certificates page."""
+    from lms.db import utcnow
+
+    certificate.revoked_at = utcnow()
+    certificate.revoke_reason = "Issued in error"
+    session.commit()
+    login(client, owner)
+    html = client.get("/").get_data(as_text=True)
+    assert f"/certificates/{certificate.id}.pdf" not in html
+    assert f'<a href="/people/{owner.id}/certificates">Certificates</a>' in html
 
 
 def test_admin_list_searches_by_name_serial_and_code(

@@ -160,9 +160,13 @@ def test_revoking_needs_a_reason_then_shows_the_revocation_in_the_history(
     assert "Revoked" in page and "Reason: Marked for the wrong person" in page
     assert "by Ina Instructor" in page
 
-    # The clinician's own dashboard lists the revoked line in the history too.
-    own = text_of(signed_in(app, login, clinician).get("/"))
-    assert "Reason: Marked for the wrong person" in own
+    # The clinician's dashboard links to their own record, which lists the revoked line
+    # with its reason (the dashboard itself shows where they stand now).
+    mine = signed_in(app, login, clinician)
+    dashboard = mine.get("/").get_data(as_text=True)
+    assert f'href="/clinicians/{clinician.id}">Completion history</a>' in dashboard
+    own = text_of(mine.get(f"/clinicians/{clinician.id}"))
+    assert "Revoked" in own and "Reason: Marked for the wrong person" in own
 
 
 def test_a_revoke_url_with_another_clinicians_completion_is_not_found(
