@@ -232,7 +232,11 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         _batch_sqlite_inserts(engine)
         return engine
-    connect_args = {}
+    connect_args: dict[str, Any] = {}
+    if make_url(url).get_driver_name() == "psycopg":
+        from lms.pg_cursor import DescribedOnceCursor
+
+        connect_args["cursor_factory"] = DescribedOnceCursor
     if "connect_timeout" not in make_url(url).query:
         connect_args["connect_timeout"] = max(2, math.ceil(timeout))  # libpq's minimum is 2
     engine = create_engine(
