@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import JSON, DateTime, Executable, MetaData, Result, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, Result, Select, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.types import TypeDecorator
+
+from lms import prepared
+from lms.prepared import Rows
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -370,15 +373,19 @@ def str_enum(enum_cls: type, name: str) -> SAEnum:
     )
 
 
-def read(session: Session, statement: Executable, params: dict[str, Any] | None = None) -> Result:
+def read(
+    session: Session, statement: Select, params: dict[str, Any] | None = None
+) -> Rows | Result:
     """Run a prebuilt Core SELECT on the session's connection, past the ORM's machinery.
 
-    For the small per-person reads of the most-viewed pages: the ORM's execute path costs
-    more than SQLite takes to answer them. Pending changes are flushed first, as the ORM's
-    autoflush would (unless it is switched off, as in `no_autoflush`), so a read inside a unit
-    of work still sees its own writes. The statement must select columns, not entities (rows
-    come back as plain tuples).
+    For the small per-person reads of the most-viewed pages: the ORM's execute path, and even
+    Core's, costs more than the database takes to answer them, so the statement is compiled
+    once and run on the driver's cursor (lms.prepared). Pending changes are flushed first, as
+    the ORM's autoflush would (unless it is switched off, as in `no_autoflush`), so a read
+    inside a unit of work still sees its own writes. The statement must be a module constant
+    selecting columns, not entities; rows come back as named tuples (iterate, or `all()`,
+    `first()`, `one()`, `scalar()`).
     """
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
-    return session.connection().execute(statement, params or {})
+    return prepared.run(session.connection(), statement, params or {})
