@@ -297,3 +297,47 @@ def test_a_persons_export_lists_module_enrolments_apart_from_retreat_application
     mine = OFFERINGS.export(session, person).data["enrolments"]
     assert [(e["item"], e["status"], e["source"]) for e in mine] == [("M2", "enrolled", "self")]
     assert RETREATS.export(session, person).data["applications"] == []
+
+
+def test_upcoming_offerings_count_only_the_places_taken_soonest_first(
+    session, make_user, catalog, admin
+):
+    """Enrolled, attended and absent hold a place; waitlisted and withdrawn do not. An offering
+    that has started, or was cancelled, is not upcoming."""
+    later = add_offering(session, admin.id, capacity=2, starts_in=40)
+    sooner = add_offering(session, admin.id, capacity=5, starts_in=20)
+    started = add_offering(session, admin.id, starts_in=-1)
+    cancelled = add_offering(session, admin.id, starts_in=10)
+    cancelled.status = schedule.OfferingStatus.CANCELLED
+    people = [_ready(make_user, session) for _ in range(4)]
+    for person in people:
+        enrolment.enrol(session, user_id=person.id, offering_id=later.id)
+        session.commit()
+    enrolment.withdraw(session, _enrolment_of(session, people[0], later).id, user_id=people[0].id)
+    session.commit()  # the first waiting person takes the freed place
+    enrolment.enrol(session, user_id=people[0].id, offering_id=sooner.id)
+    _enrolment_of(session, people[0], sooner).status = EnrolmentStatus.ABSENT
+    session.commit()
+
+    mine = {later.id, sooner.id, started.id, cancelled.id}
+    found = [
+        s for s in schedule.upcoming_offerings(session, today=date.today()) if s.offering.id in mine
+    ]
+
+    assert [s.offering.id for s in found] == [sooner.id, later.id]
+    by_id = {s.offering.id: s for s in found}
+    assert (by_id[later.id].taken, by_id[later.id].counts) == (2, {"enrolled": 2})
+    assert by_id[later.id].places_left == 0
+    assert (by_id[sooner.id].taken, by_id[sooner.id].counts) == (1, {"absent": 1})
+    assert by_id[sooner.id].places_left == 4
+
+
+def _enrolment_of(session, person, offering):
+    """The person's live enrolment in the offering."""
+    return session.scalars(
+        select(Enrolment).where(
+            Enrolment.user_id == person.id,
+            Enrolment.offering_id == offering.id,
+            Enrolment.status != EnrolmentStatus.WITHDRAWN,
+        )
+    ).one()
