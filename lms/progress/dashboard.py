@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -39,7 +39,7 @@ from lms.progress.models import (
     ItemState,
     awarded_hours,
 )
-from lms.progress.standings import RetreatState, RowValues, retreat_state
+from lms.progress.standings import RetreatState, RowValues, Verdict, retreat_state
 
 SOURCE_LABELS = {
     CompletionSource.INSTRUCTOR: "Marked by an instructor",
@@ -155,27 +155,33 @@ class Gate:
     names: tuple[str, ...]  # the modules it keeps locked, by their short names
 
 
-def gate_locks(statuses: list[ItemStatus]) -> tuple[list[ItemStatus], list[Gate]]:
-    """Locked modules that share one explanation point at one note instead of repeating it.
+def locked_together(
+    catalogue: Programme, rows: Mapping[int, RowValues], on: date
+) -> tuple[dict[str, str], list[Gate]]:
+    """Locked modules that share one explanation point at one note instead of repeating it:
+    the note's anchor of each such module (by code), and the notes in programme order.
 
     "Complete Module 1, or have an equivalent ... approved" locks ten modules for a newcomer:
     the page says it once, and each of those rows says only that it is locked and where why.
     """
-    sharing: dict[str, list[ItemStatus]] = {}
-    for status in statuses:
-        if status.state == ItemState.LOCKED and status.explanation:
-            sharing.setdefault(status.explanation, []).append(status)
+    sharing: dict[str, list[tuple[Any, Verdict]]] = {}
+    for item in catalogue.items:
+        values = rows.get(item.id)
+        if item.kind == ItemKind.RETREAT or values is None:
+            continue
+        verdict = values.on(on)
+        if verdict.state == ItemState.LOCKED and verdict.explanation:
+            sharing.setdefault(verdict.explanation, []).append((item, verdict))
     gates: list[Gate] = []
     anchors: dict[str, str] = {}
     for explanation, locked in sharing.items():
         if len(locked) < 2:
             continue
         anchor = f"gate-{len(gates) + 1}"
-        names = tuple(compact_names(s.name for s in locked))
-        gates.append(Gate(anchor, explanation, locked[0].outline, names))
-        anchors.update((s.code, anchor) for s in locked)
-    gated = [replace(s, gate=anchors[s.code]) if s.code in anchors else s for s in statuses]
-    return gated, gates
+        names = tuple(compact_names(_names_of(catalogue, item)[0] for item, _ in locked))
+        gates.append(Gate(anchor, explanation, locked[0][1].outline, names))
+        anchors.update((item.code, anchor) for item, _ in locked)
+    return anchors, gates
 
 
 @dataclass(frozen=True)
@@ -330,53 +336,80 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
     ]
 
 
-def _with_awarded(status: ItemStatus, awarded: dict[str, Decimal | None]) -> ItemStatus:
-    """The status with its live completion's CE hours when the item is completed."""
-    if status.state != ItemState.COMPLETED or status.code not in awarded:
-        return status
-    return replace(status, ce_hours=awarded[status.code])
-
-
-def _names(item: Any) -> dict[str, str]:
+def _names(item: Any) -> tuple[str, str, str]:
     """How a row names an item: its short name, and the rest of its title or the short name
     as an aside (pages show the short name alone on a phone)."""
     name = item.short_title or item.title
     starts = name != item.title and item.title.startswith(name)
-    return {
-        "name": name,
-        "rest": item.title[len(name) :] if starts else "",
-        "aka": name if name not in item.title else "",
-    }
+    return name, item.title[len(name) :] if starts else "", name if name not in item.title else ""
 
 
-def item_status(item: Any, values: RowValues | None, on: date) -> ItemStatus:
-    """One item's state for one person, as their standing row says it is on the day."""
-    base: dict[str, Any] = {
-        "code": item.code,
-        "title": item.title,
-        **_names(item),
-        "kind": item.kind,
-        "description": item.description,
-        "format": item.format,
-        "ce_hours": item.ce_hours,
-    }
+def _names_of(catalogue: Programme | None, item: Any) -> tuple[str, str, str]:
+    """The item's names, worked out once per catalogue version (kept with the catalogue)."""
+    if catalogue is None:
+        return _names(item)
+    known = catalogue.memo.get("names")
+    if known is None:
+        known = catalogue.memo["names"] = {i.code: _names(i) for i in catalogue.items}
+    return known.get(item.code) or _names(item)
+
+
+def item_status(
+    item: Any,
+    values: RowValues | None,
+    on: date,
+    *,
+    worth: Decimal | None = None,
+    gate: str = "",
+    catalogue: Programme | None = None,
+) -> ItemStatus:
+    """One item's state for one person, as their standing row says it is on the day.
+
+    `worth` is what the live completion of a completed item is worth when it is its own
+    (partial credit, an offering's own days), not the catalogue's figure; `gate` the anchor
+    of the note that explains this lock together with others' (see locked_together).
+    """
+    name, rest, aka = _names_of(catalogue, item)
     if values is None:  # no row (yet): nothing is claimed open
-        return ItemStatus(**base, state=ItemState.LOCKED)
+        return ItemStatus(
+            code=item.code,
+            title=item.title,
+            kind=item.kind,
+            description=item.description,
+            format=item.format,
+            ce_hours=item.ce_hours,
+            state=ItemState.LOCKED,
+            name=name,
+            rest=rest,
+            aka=aka,
+            gate=gate,
+        )
     verdict = values.on(on)
+    state = verdict.state
     retreat = enrolment = None
     if item.kind == ItemKind.RETREAT:
-        retreat = retreat_state(verdict.state, verdict.met, values.application_status)
+        retreat = retreat_state(state, verdict.met, values.application_status)
     elif values.application_status:
         enrolment = EnrolmentStatus(values.application_status)
-    locked = verdict.state == ItemState.LOCKED
+    locked = state == ItemState.LOCKED
+    completed = state == ItemState.COMPLETED
     return ItemStatus(
-        **base,
-        state=verdict.state,
+        code=item.code,
+        title=item.title,
+        kind=item.kind,
+        description=item.description,
+        format=item.format,
+        ce_hours=worth if completed and worth is not None else item.ce_hours,
+        state=state,
         completed_on=values.completed_on,
         completion_id=values.completion_id,
         explanation=verdict.explanation if locked else "",
         steps=verdict.steps if locked else (),
         outline=verdict.outline if locked else None,
+        name=name,
+        rest=rest,
+        aka=aka,
+        gate=gate,
         recommendation=values.recommendation,
         pending_equivalency=values.pending_equivalency,
         applied=values.applied,
@@ -427,19 +460,21 @@ def clinician_snapshot(
     pending_requests = [
         PendingRequest(r.code, r.title, r.outside_programme, r.created_at) for r in requests
     ]
+    anchors, gates = locked_together(catalogue, rows, day)
     # A completed item shows the CE hours its completion is worth (partial credit, or an
     # offering's own days), not the catalogue's figure.
-    awarded = {
-        item.code: awarded_hours(standing.live[item.id][0], item.ce_hours)
-        for item in catalogue.items
-        if item.id in standing.live
-    }
+    live = standing.live
     statuses = [
-        _with_awarded(item_status(item, rows.get(item.id), day), awarded)
+        item_status(
+            item,
+            rows.get(item.id),
+            day,
+            worth=live[item.id][0] if item.id in live else None,
+            gate=anchors.get(item.code, ""),
+            catalogue=catalogue,
+        )
         for item in catalogue.items
     ]
-    modules, gates = gate_locks([s for s in statuses if s.kind != ItemKind.RETREAT])
-    statuses = modules + [s for s in statuses if s.kind == ItemKind.RETREAT]
     progress = ClinicianProgress(
         user_id=user.id,
         name=user.name,

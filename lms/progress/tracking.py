@@ -4,6 +4,8 @@ rewritten. Readers of the rows sync first, so a page read mid-transaction is cur
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,7 +13,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, case, event, inspect, or_, select, type_coerce
+from sqlalchemy import Text, and_, bindparam, case, cast, event, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from lms.auth.models import User, UserRole
@@ -96,17 +98,17 @@ _LAPSED_BY = and_(
 )
 _STATE_ON = case((_LAPSED_BY, Standing.lapsed_state), else_=Standing.state)
 _LOCKED_ON = ItemState.LOCKED.value == _STATE_ON
+_STATES = {state.value: state for state in ItemState}  # a dict lookup, not an Enum() call
 _ROWS_ON = select(
     Standing.item_id,
     _STATE_ON,
     case((_LAPSED_BY, Standing.lapsed_met), else_=Standing.met),
     case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_explanation), else_=Standing.explanation))),
-    type_coerce(
-        case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_steps), else_=Standing.steps))), JSON
-    ),
-    type_coerce(
+    # As their JSON text: decoded once per distinct text (_steps_of, _outline_of).
+    cast(case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_steps), else_=Standing.steps))), Text),
+    cast(
         case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_outline), else_=Standing.outline))),
-        JSON,
+        Text,
     ),
     Standing.recommendation,
     Standing.completed_on,
@@ -134,6 +136,22 @@ class DayRows:
     live: dict[int, tuple[Decimal | None, int | None]] = field(default_factory=dict)
 
 
+# A locked item's steps and outline are the same JSON for everyone it locks for the same
+# reason ("Complete Module 1, or have an equivalent ... approved" locks ten modules for every
+# newcomer), so each distinct text is decoded once per process and the result shared: the
+# pages only read them.
+@functools.lru_cache(maxsize=4096)
+def _steps_of(text: str | None) -> tuple[str, ...]:
+    """A verdict's steps from their stored JSON text (none for NULL)."""
+    return tuple(json.loads(text)) if text else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _outline_of(text: str | None) -> dict[str, Any] | None:
+    """A verdict's outline from its stored JSON text (None for NULL or JSON null)."""
+    return json.loads(text) if text else None
+
+
 def rows_on(session: Session, user_id: int, day: date) -> DayRows:
     """One person's rows as they stand on the day (synced first), their CE hours, and their
     live completions' own hours and offerings: one query.
@@ -150,7 +168,9 @@ def rows_on(session: Session, user_id: int, day: date) -> DayRows:
         if shown[2] is not None:
             live[item_id] = (own, offering)
         rows[item_id] = RowValues(
-            Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ()), outline),
+            Verdict(
+                _STATES[state], bool(met), explanation or "", _steps_of(steps), _outline_of(outline)
+            ),
             recommendation=shown[0] or "",
             completed_on=shown[1],
             completion_id=shown[2],
