@@ -46,13 +46,14 @@ def _zone_or_default(name: object) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
-def note_zone(name: object) -> None:
+def note_zone(name: object, *, replace: bool = False) -> None:
     """Keep for this request the zone setting a caller has just read in its own query.
 
-    The catalogue's stamp query reads the setting beside the items' stamps, so a page that
-    needs both pays one round trip; `programme_zone` then answers without a query.
+    The catalogue's version is read with the setting beside it, so a page that needs both
+    pays one round trip; `programme_zone` then answers without a query. `replace` when the
+    setting was just read from the database and a zone noted earlier may have been a guess.
     """
-    if has_app_context() and g.get("_lms_zone") is None:
+    if has_app_context() and (replace or g.get("_lms_zone") is None):
         g._lms_zone = _zone_or_default(name)
 
 

@@ -21,7 +21,7 @@ from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, Outline, compact_names, evaluate
 from lms.catalog.services import get_item
-from lms.clock import today
+from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
@@ -30,7 +30,9 @@ from lms.progress import tracking
 from lms.progress.facts import (
     Programme,
     facts_for,
+    kept_catalogue,
     load_programme,
+    programme_at,
     shared_programme,
 )
 from lms.progress.models import (
@@ -40,6 +42,7 @@ from lms.progress.models import (
     awarded_hours,
 )
 from lms.progress.standings import RetreatState, RowValues, Verdict, retreat_state
+from lms.progress.tracking import DayRows
 
 SOURCE_LABELS = {
     CompletionSource.INSTRUCTOR: "Marked by an instructor",
@@ -436,6 +439,33 @@ class ClinicianSnapshot:
     from_offerings: bool = True
 
 
+def _catalogue_and_rows(session: Session, user_id: int) -> tuple[Programme, date, DayRows]:
+    """The catalogue, today's date and the person's rows on it, in one round trip when this
+    process has read the catalogue before.
+
+    The rows are read for the day in the zone the kept catalogue was read with, and carry the
+    catalogue's version and the zone as they are now: when both match (the common case) the
+    kept catalogue is current and the day was right; when not, the catalogue and zone are
+    read again, and the rows too if the zone moved the day.
+    """
+    kept = kept_catalogue(session)
+    if kept is None:  # the first dashboard this process shows
+        catalogue = shared_programme(session)  # reads the time zone too: today() needs no query
+        day = today(session)
+        return catalogue, day, tracking.rows_on(session, user_id, day)
+    guess = kept.zone
+    note_zone(guess)
+    day = today(session)
+    standing = tracking.rows_on(session, user_id, day)
+    if standing.catalogue_version is not None and standing.zone == guess:
+        return programme_at(session, standing.catalogue_version, guess), day, standing
+    catalogue = shared_programme(session)  # notes the zone as it is now
+    if today(session) != day:
+        day = today(session)
+        standing = tracking.rows_on(session, user_id, day)
+    return catalogue, day, standing
+
+
 def clinician_snapshot(
     session: Session, user: User, *, with_history: bool = True
 ) -> ClinicianSnapshot:
@@ -445,9 +475,7 @@ def clinician_snapshot(
     the clinician record shows it, the dashboard links to that page instead. What each
     completed item is worth comes with the standing rows either way.
     """
-    catalogue = shared_programme(session)  # reads the time zone too, so today() needs no query
-    day = today(session)
-    standing = tracking.rows_on(session, user.id, day)
+    catalogue, day, standing = _catalogue_and_rows(session, user.id)
     rows = standing.rows
     history = _history(session, user.id) if with_history else []
     # Completions of items no longer offered have no standing row: only then may the rows

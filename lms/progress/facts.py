@@ -15,11 +15,11 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, type_coerce
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, ItemKind, Offering, ProgrammeSetting
+from lms.catalog.models import CatalogItem, CatalogueVersion, ItemKind, Offering, ProgrammeSetting
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
 from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
@@ -61,7 +61,12 @@ def _item_index(session: Session) -> ItemIndex:
 # Statements the busiest pages run, built once: building a select and its cache key costs
 # more than SQLite takes to answer these small queries.
 _ITEM_INDEX = select(CatalogItem.id, CatalogItem.code, CatalogItem.ce_hours)
-_ALL_ITEMS = select(CatalogItem).order_by(CatalogItem.position, CatalogItem.code)
+# populate_existing: read again means from the database, even over items this session holds.
+_ALL_ITEMS = (
+    select(CatalogItem)
+    .order_by(CatalogItem.position, CatalogItem.code)
+    .execution_options(populate_existing=True)
+)
 
 
 @dataclass(frozen=True)
@@ -153,44 +158,73 @@ class ItemRow:
 
 
 _ITEM_ROW_FIELDS = tuple(ItemRow.__dataclass_fields__)
-# Every item's id and last change: catalog_items.updated_at is refreshed by SQLAlchemy on
-# every UPDATE (onupdate=utcnow), an insert adds an id and a delete removes one, so this list
-# changes whenever anything in the catalogue does.
-# The programme's time zone rides along (a scalar subquery on every row), so a page that needs
-# the catalogue and today's date pays one round trip for both (see lms.clock.note_zone).
-# The stamps are compared, never read as dates: the column comes as the driver gives it.
-_CATALOGUE_STAMP = select(
-    CatalogItem.id,
-    type_coerce(CatalogItem.updated_at, String),
-    select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery(),
-).order_by(CatalogItem.id)
-_SHARED: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Programme]] = (
-    weakref.WeakKeyDictionary()
+# The catalogue's version, which the database bumps on any change to catalog_items (triggers,
+# migration 0011), and the programme's time zone beside it, so that a page needing the
+# catalogue and today's date pays one small round trip for both (see lms.clock.note_zone).
+CATALOGUE_VERSION = (
+    select(CatalogueVersion.version).where(CatalogueVersion.id == 1).scalar_subquery()
 )
+ZONE_SETTING_VALUE = (
+    select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery()
+)
+_CATALOGUE_STAMP = select(CATALOGUE_VERSION, ZONE_SETTING_VALUE)
+
+
+@dataclass(frozen=True)
+class KeptCatalogue:
+    """The catalogue a process keeps for a database, and what it was read under."""
+
+    version: int
+    zone: Any  # the time-zone setting read with it
+    programme: Programme
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, KeptCatalogue] = weakref.WeakKeyDictionary()
+
+
+def _engine_of(session: Session) -> Any:
+    """The engine a session reads from: what the kept catalogue is kept per."""
+    bind = session.get_bind()
+    return getattr(bind, "engine", bind)
 
 
 def shared_programme(session: Session) -> Programme:
     """The catalogue as plain rows, kept per database between requests while it is unchanged.
 
-    Each call checks the catalogue's stamp (one small query); only when it differs from the
-    kept one are the items read again (one more query). The kept rows are plain values, never
-    ORM objects, so they outlive the session that read them; the verdicts memo of the kept
-    Programme is valid exactly as long as the catalogue it was judged against.
+    Each call reads the catalogue's version and the time zone (one small query); only when
+    the version differs from the kept one are the items read again (one more query). The
+    kept rows are plain values, never ORM objects, so they outlive the session that read
+    them; the verdicts memo of the kept Programme is valid exactly as long as the catalogue
+    it was judged against.
     """
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    rows = read(session, _CATALOGUE_STAMP).all()
-    if rows:
-        note_zone(rows[0][2])
-    stamp = tuple((item_id, changed) for item_id, changed, _ in rows)
+    version, zone = read(session, _CATALOGUE_STAMP).one()
+    note_zone(zone, replace=True)
+    return programme_at(session, version, zone)
+
+
+def kept_catalogue(session: Session) -> KeptCatalogue | None:
+    """The catalogue this process keeps for the session's database, with the version and the
+    time-zone setting it was read under (None before the first read): a page that reads the
+    version riding along another read takes that zone as today's until the read says not."""
+    return _SHARED.get(_engine_of(session))
+
+
+def programme_at(session: Session, version: int | None, zone: Any) -> Programme:
+    """The catalogue at this version: the kept one when it is, else read again and kept.
+
+    `version` is what a read in this transaction said (None: the catalogue is still to be
+    versioned, so the items are read). Kept under the version read before the items: if a
+    change committed in between, these items are newer than it, so the next call sees
+    another version and reads again.
+    """
+    engine = _engine_of(session)
     kept = _SHARED.get(engine)
-    if kept is not None and kept[0] == stamp:
-        return kept[1]
+    if kept is not None and version is not None and kept.version == version:
+        return kept.programme
     everything = session.scalars(_ALL_ITEMS).all()
-    # Kept under the stamp read before the items: if a change committed in between, these
-    # items are newer than the stamp, so the next call sees another stamp and reads again.
     programme = _programme_of([ItemRow.of(item) for item in everything])
-    _SHARED[engine] = (stamp, programme)
+    if version is not None:
+        _SHARED[engine] = KeptCatalogue(version, zone, programme)
     return programme
 
 

@@ -21,6 +21,7 @@ from lms.catalog.models import CatalogItem
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest
 from lms.offerings.models import Enrolment
+from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
 
@@ -104,7 +105,7 @@ _ROWS_ON = select(
     _STATE_ON,
     case((_LAPSED_BY, Standing.lapsed_met), else_=Standing.met),
     case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_explanation), else_=Standing.explanation))),
-    # As their JSON text: decoded once per distinct text (_steps_of, _outline_of).
+    # As their JSON text: decoded once per distinct text (_steps_of, _decoded).
     cast(case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_steps), else_=Standing.steps))), Text),
     cast(
         case((_LOCKED_ON, case((_LAPSED_BY, Standing.lapsed_outline), else_=Standing.outline))),
@@ -121,6 +122,10 @@ _ROWS_ON = select(
     .scalar_subquery(),
     Completion.ce_hours,
     Completion.offering_id,
+    # The catalogue's version and the time zone ride along, so the dashboard needs no read of
+    # its own to know its kept catalogue and its day are current (see clinician_snapshot).
+    CATALOGUE_VERSION,
+    cast(ZONE_SETTING_VALUE, Text),
 ).outerjoin(Completion, Completion.id == Standing.completion_id)
 _ROWS_ON = _ROWS_ON.where(Standing.user_id == bindparam("user_id"))
 _CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
@@ -134,6 +139,10 @@ class DayRows:
     ce_hours: Decimal
     # item id -> (the live completion's own CE hours, None meaning the item's; its offering)
     live: dict[int, tuple[Decimal | None, int | None]] = field(default_factory=dict)
+    # The catalogue's version and the time-zone setting, as the same read saw them (None when
+    # the person has no rows, so nothing came back to carry them).
+    catalogue_version: int | None = None
+    zone: Any = None
 
 
 # A locked item's steps and outline are the same JSON for everyone it locks for the same
@@ -147,8 +156,9 @@ def _steps_of(text: str | None) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _outline_of(text: str | None) -> dict[str, Any] | None:
-    """A verdict's outline from its stored JSON text (None for NULL or JSON null)."""
+def _decoded(text: str | None) -> Any:
+    """A JSON value (a verdict's outline, the zone setting) from its stored text (None for
+    NULL or JSON null)."""
     return json.loads(text) if text else None
 
 
@@ -164,12 +174,13 @@ def rows_on(session: Session, user_id: int, day: date) -> DayRows:
     live: dict[int, tuple[Decimal | None, int | None]] = {}
     hours = None
     for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
-        item_id, state, met, explanation, steps, outline, *shown, hours, own, offering = row
+        item_id, state, met, explanation, steps, outline, *shown = row
+        *shown, hours, own, offering, version, zone = shown
         if shown[2] is not None:
             live[item_id] = (own, offering)
         rows[item_id] = RowValues(
             Verdict(
-                _STATES[state], bool(met), explanation or "", _steps_of(steps), _outline_of(outline)
+                _STATES[state], bool(met), explanation or "", _steps_of(steps), _decoded(outline)
             ),
             recommendation=shown[0] or "",
             completed_on=shown[1],
@@ -180,7 +191,8 @@ def rows_on(session: Session, user_id: int, day: date) -> DayRows:
         )
     if not rows:  # no active item (or no rows yet): the summary may still hold hours
         hours = read(session, _CE_HOURS, {"user_id": user_id}).scalar()
-    return DayRows(rows, Decimal(hours or 0), live)
+        return DayRows(rows, Decimal(hours or 0), live)
+    return DayRows(rows, Decimal(hours or 0), live, version, _decoded(zone))
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:

@@ -475,3 +475,40 @@ def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_datab
         assert conn.execute(text("SELECT code FROM catalog_items")).scalars().all() == ["M2"]
     upgrade(engine, "head")
     assert schema_differences(engine) == []
+
+
+def test_migration_0011_counts_every_change_to_the_catalogue_and_undoes_cleanly(
+    empty_database: Engine,
+) -> None:
+    """Each insert, update and delete on catalog_items, however written, adds to the version
+    in its own transaction (a rolled-back change adds nothing); the downgrade removes the
+    triggers with the table, and the catalogue can still be written."""
+    engine = empty_database
+    upgrade(engine, "0011")
+    version = text("SELECT version FROM catalogue_version")
+    item = (
+        "INSERT INTO catalog_items (id, code, kind, title, short_title, description, format,"
+        " position, recommended_note, equivalent_label, certificate_design, active,"
+        " created_at, updated_at, ce_hours, objectives, evaluation_required) VALUES (7, 'X', "
+        "'core_module', 'X', '', '', '', 1, '', '', 'module', :yes, :now, :now, 8, '[]', :no)"
+    )
+    values = {"yes": True, "no": False, "now": "2026-01-05 10:00:00"}
+    with engine.begin() as conn:
+        start = conn.execute(version).scalar_one()
+        conn.execute(text(item), values)
+        assert conn.execute(version).scalar_one() == start + 1
+        conn.execute(text("UPDATE catalog_items SET title = 'Y' WHERE id = 7"))
+        conn.execute(text("UPDATE catalog_items SET title = 'Z' WHERE id = 999"))  # no row
+        after = conn.execute(version).scalar_one()
+        assert after > start + 1
+    with engine.connect() as conn:
+        conn.execute(text("DELETE FROM catalog_items WHERE id = 7"))
+        conn.rollback()
+        assert conn.execute(version).scalar_one() == after
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM catalog_items WHERE id = 7"))
+        assert conn.execute(version).scalar_one() > after
+    downgrade(engine, "0010")
+    assert "catalogue_version" not in tables(engine)
+    with engine.begin() as conn:
+        conn.execute(text(item), values)  # no trigger left to find the table missing

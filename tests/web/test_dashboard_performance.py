@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from lms.auth.models import Role, User
 from lms.auth.services import load_session_user, set_roles
@@ -77,6 +77,20 @@ def test_a_prerequisite_dropped_by_a_bulk_update_opens_the_module_at_once(
     session.commit()
 
     assert 'data-state="available"' in module_row(client.get("/").get_data(as_text=True), "M2")
+
+
+def test_a_title_changed_in_hand_written_sql_shows_on_the_next_view(
+    app, login, session, catalog, make_user
+):
+    """SQL that touches neither the ORM nor updated_at still changes the catalogue's version
+    (the database's triggers), so the kept copy is read again."""
+    client = login(app.test_client(), make_user(Role.CLINICIAN))
+    assert "Written by hand" not in text_of(client.get("/"))
+
+    session.execute(text("UPDATE catalog_items SET title = 'Written by hand' WHERE code = 'M3'"))
+    session.commit()
+
+    assert "Written by hand" in text_of(client.get("/"))
 
 
 def test_deactivating_and_adding_items_change_the_next_dashboard(
