@@ -18,6 +18,7 @@ from sqlalchemy import event, select, text, update
 from lms.auth.models import Role, User
 from lms.auth.services import load_session_user, set_roles
 from lms.catalog.models import CatalogItem
+from lms.db import db
 from lms.mail.models import Notification
 from lms.mail.services import UNREAD_SHOWN, unread_notices
 from lms.progress import services
@@ -224,3 +225,27 @@ def test_the_header_links_follow_a_change_of_roles(app, login, session, make_use
     session.commit()
 
     assert ">Roster<" in client.get("/").get_data(as_text=True)
+
+
+def test_a_changed_time_zone_corrects_the_day_the_dashboard_guessed(
+    app, session, catalog, make_user
+):
+    """The dashboard reads a person's rows for the day in the zone its kept catalogue was read
+    with; when the setting has changed since (and the catalogue has not), the read says so and
+    the day is worked out again in the new zone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from lms.catalog.models import ProgrammeSetting
+
+    clinician = make_user(Role.CLINICIAN)
+
+    def view_day(zone: str) -> date:
+        session.merge(ProgrammeSetting(key="time_zone", value=zone))
+        session.commit()
+        with app.test_request_context("/"):
+            return services.clinician_snapshot(db.session, clinician, with_history=False).on
+
+    # 25 hours apart: the two zones are never on the same date.
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Pacific/Kiritimati"):
+        assert view_day(zone) == datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
