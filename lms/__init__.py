@@ -92,12 +92,13 @@ class LMS:
         app.after_request(_security_headers)
         _register_error_pages(app)
         app.jinja_env.globals["lms_url_prefix"] = url_prefix or ""
-        from lms import dates, navigation
+        from lms import dates, macros, navigation
         from lms.clock import programme_zone
 
         dates.init_app(app, zone=programme_zone)  # one date style on every page and e-mail
 
         navigation.init_app(app)
+        macros.init_app(app)
 
         from lms.cli import db_cli, lms_cli
 

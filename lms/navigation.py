@@ -107,14 +107,17 @@ def memoised_url_for(app: Flask) -> Callable[..., str]:
 
     def url_for_memo(endpoint: str, **values: Any) -> str:
         """The address of the endpoint with these values (flask.url_for semantics)."""
-        if (
-            not has_request_context()
-            or any(key.startswith("_") for key in values)
-            or any(app.url_default_functions.values())
-        ):
+        if not has_request_context() or any(app.url_default_functions.values()):
             return url_for(endpoint, **values)
-        blueprint = request.blueprint if endpoint.startswith(".") else None
-        key = (request.script_root, blueprint, endpoint, *sorted(values.items()))
+        current = request._get_current_object()  # one look-up of the request, not three
+        blueprint = current.blueprint if endpoint[0] == "." else None
+        if values:
+            for name in values:
+                if name[0] == "_":  # _external, _anchor, _method...: flask.url_for's own
+                    return url_for(endpoint, **values)
+            key = (current.script_root, blueprint, endpoint, *sorted(values.items()))
+        else:
+            key = (current.script_root, blueprint, endpoint)
         try:
             url = memo.get(key)
         except TypeError:  # an unhashable value (a list for a repeated query parameter)

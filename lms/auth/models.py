@@ -78,7 +78,8 @@ class User(UserMixin, Base):
 
     def has_role(self, *roles: Role) -> bool:
         """True when the person holds any of the given roles."""
-        return any(r in self.roles for r in roles)
+        held = self.roles  # worked out once, not once per role asked about
+        return any(r in held for r in roles)
 
     @property
     def is_staff(self) -> bool:

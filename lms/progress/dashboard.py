@@ -564,8 +564,8 @@ retreats) or `(None, context)` (data only). Every returned context is merged int
 which the per-item hooks read: the macros `retreat_standing(item, extras)` of
 `retreats/_dashboard_retreat.html` (inside each retreat card) and `certificate_beside(item,
 extras)` of `certificates/_dashboard_item.html` (beside each completed item), found by the
-template global `dashboard_hook` (None when the feature is absent), and the records line's
-`certificates/_dashboard_records.html`.
+template global `macro_from` (None when the feature is absent), and the records line's
+`certificate_records(extras)` of `certificates/_dashboard_records.html`.
 """
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from jinja2 import TemplateNotFound
 from werkzeug.wrappers import Response
 
 from lms import dates
@@ -34,17 +32,6 @@ from lms.progress.pathway import marks_of, programme_pathway
 
 bp = Blueprint("progress", __name__)
 bp.add_app_template_global(why, "why")  # what a locked item misses, on every page alike
-
-
-@bp.app_template_global("dashboard_hook")
-def dashboard_hook(template: str, name: str) -> Any:
-    """The macro `name` of another feature's template, or None when that feature's template
-    is not installed: how the dashboard shows what other features add to its items."""
-    try:
-        module = current_app.jinja_env.get_template(template).module
-    except TemplateNotFound:
-        return None
-    return getattr(module, name, None)
 
 
 @bp.app_template_filter("format_hours")
