@@ -229,6 +229,7 @@ class ClinicianProgress:
     pending: list[PendingRequest]
     markable: list[tuple[str, str]]  # (code, title) of modules an instructor may mark now
     gates: list[Gate] = field(default_factory=list)  # explanations shared by locked modules
+    has_history: bool = False  # any completion ever, revoked ones included (read either way)
 
     @property
     def modules(self) -> list[ItemStatus]:
@@ -523,6 +524,7 @@ def clinician_snapshot(
             if s.kind != ItemKind.RETREAT and s.state != ItemState.COMPLETED
         ],
         gates=gates,
+        has_history=standing.has_history,
     )
     from_offerings = retired or any(offering for _, offering in standing.live.values())
     return ClinicianSnapshot(

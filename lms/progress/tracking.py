@@ -13,8 +13,8 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, event, inspect, or_, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import Text, and_, bindparam, case, cast, event, exists, inspect, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
 from lms.auth.models import User, UserRole
 from lms.catalog.models import CatalogItem
@@ -100,6 +100,10 @@ _LAPSED_BY = and_(
 _STATE_ON = case((_LAPSED_BY, Standing.lapsed_state), else_=Standing.state)
 _LOCKED_ON = ItemState.LOCKED.value == _STATE_ON
 _STATES = {state.value: state for state in ItemState}  # a dict lookup, not an Enum() call
+# Whether the person has any completion at all, revoked ones included: their record page has
+# a history to show (uncorrelated, so answered once per read, by the user_id index).
+_EVER = aliased(Completion, name="ever")
+_HAS_HISTORY = exists().where(_EVER.user_id == bindparam("user_id"))
 _ROWS_ON = select(
     Standing.item_id,
     _STATE_ON,
@@ -126,9 +130,15 @@ _ROWS_ON = select(
     # its own to know its kept catalogue and its day are current (see clinician_snapshot).
     CATALOGUE_VERSION,
     cast(ZONE_SETTING_VALUE, Text),
+    _HAS_HISTORY,
 ).outerjoin(Completion, Completion.id == Standing.completion_id)
 _ROWS_ON = _ROWS_ON.where(Standing.user_id == bindparam("user_id"))
-_CE_HOURS = select(ProgressSummary.ce_hours).where(ProgressSummary.user_id == bindparam("user_id"))
+_CE_HOURS = select(
+    select(ProgressSummary.ce_hours)
+    .where(ProgressSummary.user_id == bindparam("user_id"))
+    .scalar_subquery(),
+    _HAS_HISTORY,
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ class DayRows:
     # the person has no rows, so nothing came back to carry them).
     catalogue_version: int | None = None
     zone: Any = None
+    has_history: bool = False  # any completion, revoked ones included
 
 
 # A locked item's steps and outline are the same JSON for everyone it locks for the same
@@ -175,7 +186,7 @@ def rows_on(session: Session, user_id: int, day: date) -> DayRows:
     hours = None
     for row in read(session, _ROWS_ON, {"user_id": user_id, "day": day}):
         item_id, state, met, explanation, steps, outline, *shown = row
-        *shown, hours, own, offering, version, zone = shown
+        *shown, hours, own, offering, version, zone, ever = shown
         if shown[2] is not None:
             live[item_id] = (own, offering)
         rows[item_id] = RowValues(
@@ -190,9 +201,9 @@ def rows_on(session: Session, user_id: int, day: date) -> DayRows:
             application_status=shown[5],
         )
     if not rows:  # no active item (or no rows yet): the summary may still hold hours
-        hours = read(session, _CE_HOURS, {"user_id": user_id}).scalar()
-        return DayRows(rows, Decimal(hours or 0), live)
-    return DayRows(rows, Decimal(hours or 0), live, version, _decoded(zone))
+        hours, ever = read(session, _CE_HOURS, {"user_id": user_id}).one()
+        return DayRows(rows, Decimal(hours or 0), live, has_history=bool(ever))
+    return DayRows(rows, Decimal(hours or 0), live, version, _decoded(zone), bool(ever))
 
 
 def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:

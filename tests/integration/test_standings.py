@@ -56,6 +56,9 @@ def assert_consistent(session, on=None):
             assert shown[item_id].shown(day)[1:] == values.shown(day)[1:]
         summary = session.get(ProgressSummary, user_id)
         assert hours == summary.ce_hours
+        # whether the person's record has a history to show (revoked completions count)
+        ever = select(Completion.id).where(Completion.user_id == user_id).limit(1)
+        assert read.has_history == (session.scalar(ever) is not None)
 
 
 def row(session, user, code):

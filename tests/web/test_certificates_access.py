@@ -132,11 +132,12 @@ def test_dashboard_links_each_certificate_beside_its_item_and_all_of_them_with_t
 def test_dashboard_of_someone_without_certificates_links_to_neither_list_nor_transcript(
     client, login, make_user
 ) -> None:
-    """No certificate yet: the records line has only the completion history."""
+    """No certificate yet: no list, no transcript (and, with nothing recorded at all, no
+    records line: the history would be empty)."""
     newcomer = make_user(Role.CLINICIAN)
     login(client, newcomer)
     html = client.get("/").get_data(as_text=True)
-    assert f'href="/clinicians/{newcomer.id}">Completion history</a>' in html
+    assert "Your records" not in html and "Completion history" not in html
     assert '/certificates"' not in html and "transcript.pdf" not in html
 
 
