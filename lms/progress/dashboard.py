@@ -358,6 +358,10 @@ def _names_of(catalogue: Programme | None, item: Any) -> tuple[str, str, str]:
     return known.get(item.code) or _names(item)
 
 
+# An item with no standing row (yet) shows as locked, with nothing more said.
+_NO_ROW = RowValues(Verdict(ItemState.LOCKED, met=False))
+
+
 def item_status(
     item: Any,
     values: RowValues | None,
@@ -375,19 +379,7 @@ def item_status(
     """
     name, rest, aka = _names_of(catalogue, item)
     if values is None:  # no row (yet): nothing is claimed open
-        return ItemStatus(
-            code=item.code,
-            title=item.title,
-            kind=item.kind,
-            description=item.description,
-            format=item.format,
-            ce_hours=item.ce_hours,
-            state=ItemState.LOCKED,
-            name=name,
-            rest=rest,
-            aka=aka,
-            gate=gate,
-        )
+        values = _NO_ROW
     verdict = values.on(on)
     state = verdict.state
     retreat = enrolment = None
