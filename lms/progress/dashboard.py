@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from lms import dates
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
-from lms.catalog.rules import Evaluation, Outline, compact_names, evaluate
+from lms.catalog.rules import Evaluation, Outline, evaluate
 from lms.catalog.services import get_item
 from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
-from lms.offerings.models import EnrolmentStatus
 from lms.progress import tracking
 from lms.progress.facts import (
     Programme,
@@ -41,7 +40,7 @@ from lms.progress.models import (
     ItemState,
     awarded_hours,
 )
-from lms.progress.standings import RetreatState, RowValues, Verdict, retreat_state
+from lms.progress.statuses import Gate, ItemStatus, item_status, locked_together
 from lms.progress.tracking import DayRows
 
 SOURCE_LABELS = {
@@ -74,38 +73,6 @@ def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
 
 # --------------------------------------------------------------------------------------------
 # What pages show: plain data, built in a constant number of queries
-
-
-@dataclass(frozen=True)
-class ItemStatus:
-    """One catalogue item as one clinician sees it."""
-
-    code: str
-    title: str
-    kind: ItemKind
-    description: str
-    format: str
-    ce_hours: Decimal | None
-    state: ItemState
-    completed_on: date | None = None
-    completion_id: int | None = None
-    explanation: str = ""
-    steps: tuple[str, ...] = ()
-    outline: Mapping[str, Any] | None = None  # the explanation as a list (Outline's JSON form)
-    name: str = ""  # the short name rules and the pathway use ("Module 2")
-    rest: str = ""  # the title after the short name that begins it (" — Intermediate ...")
-    aka: str = ""  # the short name when the title does not contain it ("Ethics Module")
-    gate: str = ""  # the anchor of the note that explains this lock with others' (see gates)
-    recommendation: str = ""
-    pending_equivalency: str = ""  # the outside programme of a request awaiting approval
-    applied: bool = False  # retreats only: the person holds an application (not withdrawn)
-    retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
-    enrolment: EnrolmentStatus | None = None  # modules: the most advanced live enrolment
-
-    @property
-    def is_open(self) -> bool:
-        """Completed, credited or available: nothing in the way."""
-        return self.state != ItemState.LOCKED
 
 
 @dataclass(frozen=True)
@@ -146,45 +113,6 @@ class PendingRequest:
     title: str
     outside_programme: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One explanation shared by several locked modules, shown once for all of them."""
-
-    anchor: str  # the id of the note on the page ("gate-1")
-    explanation: str
-    outline: Mapping[str, Any] | None  # Outline's JSON form
-    names: tuple[str, ...]  # the modules it keeps locked, by their short names
-
-
-def locked_together(
-    catalogue: Programme, rows: Mapping[int, RowValues], on: date
-) -> tuple[dict[str, str], list[Gate]]:
-    """Locked modules that share one explanation point at one note instead of repeating it:
-    the note's anchor of each such module (by code), and the notes in programme order.
-
-    "Complete Module 1, or have an equivalent ... approved" locks ten modules for a newcomer:
-    the page says it once, and each of those rows says only that it is locked and where why.
-    """
-    sharing: dict[str, list[tuple[Any, Verdict]]] = {}
-    for item in catalogue.items:
-        values = rows.get(item.id)
-        if item.kind == ItemKind.RETREAT or values is None:
-            continue
-        verdict = values.on(on)
-        if verdict.state == ItemState.LOCKED and verdict.explanation:
-            sharing.setdefault(verdict.explanation, []).append((item, verdict))
-    gates: list[Gate] = []
-    anchors: dict[str, str] = {}
-    for explanation, locked in sharing.items():
-        if len(locked) < 2:
-            continue
-        anchor = f"gate-{len(gates) + 1}"
-        names = tuple(compact_names(_names_of(catalogue, item)[0] for item, _ in locked))
-        gates.append(Gate(anchor, explanation, locked[0][1].outline, names))
-        anchors.update((item.code, anchor) for item, _ in locked)
-    return anchors, gates
 
 
 @dataclass(frozen=True)
@@ -338,80 +266,6 @@ def _history(session: Session, user_id: int) -> list[HistoryEntry]:
         )
         for r in rows
     ]
-
-
-def _names(item: Any) -> tuple[str, str, str]:
-    """How a row names an item: its short name, and the rest of its title or the short name
-    as an aside (pages show the short name alone on a phone)."""
-    name = item.short_title or item.title
-    starts = name != item.title and item.title.startswith(name)
-    return name, item.title[len(name) :] if starts else "", name if name not in item.title else ""
-
-
-def _names_of(catalogue: Programme | None, item: Any) -> tuple[str, str, str]:
-    """The item's names, worked out once per catalogue version (kept with the catalogue)."""
-    if catalogue is None:
-        return _names(item)
-    known = catalogue.memo.get("names")
-    if known is None:
-        known = catalogue.memo["names"] = {i.code: _names(i) for i in catalogue.items}
-    return known.get(item.code) or _names(item)
-
-
-# An item with no standing row (yet) shows as locked, with nothing more said.
-_NO_ROW = RowValues(Verdict(ItemState.LOCKED, met=False))
-
-
-def item_status(
-    item: Any,
-    values: RowValues | None,
-    on: date,
-    *,
-    worth: Decimal | None = None,
-    gate: str = "",
-    catalogue: Programme | None = None,
-) -> ItemStatus:
-    """One item's state for one person, as their standing row says it is on the day.
-
-    `worth` is what the live completion of a completed item is worth when it is its own
-    (partial credit, an offering's own days), not the catalogue's figure; `gate` the anchor
-    of the note that explains this lock together with others' (see locked_together).
-    """
-    name, rest, aka = _names_of(catalogue, item)
-    if values is None:  # no row (yet): nothing is claimed open
-        values = _NO_ROW
-    verdict = values.on(on)
-    state = verdict.state
-    retreat = enrolment = None
-    if item.kind == ItemKind.RETREAT:
-        retreat = retreat_state(state, verdict.met, values.application_status)
-    elif values.application_status:
-        enrolment = EnrolmentStatus(values.application_status)
-    locked = state == ItemState.LOCKED
-    completed = state == ItemState.COMPLETED
-    return ItemStatus(
-        code=item.code,
-        title=item.title,
-        kind=item.kind,
-        description=item.description,
-        format=item.format,
-        ce_hours=worth if completed and worth is not None else item.ce_hours,
-        state=state,
-        completed_on=values.completed_on,
-        completion_id=values.completion_id,
-        explanation=verdict.explanation if locked else "",
-        steps=verdict.steps if locked else (),
-        outline=verdict.outline if locked else None,
-        name=name,
-        rest=rest,
-        aka=aka,
-        gate=gate,
-        recommendation=values.recommendation,
-        pending_equivalency=values.pending_equivalency,
-        applied=values.applied,
-        retreat=retreat,
-        enrolment=enrolment,
-    )
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from lms.auth.models import Role, User
 from lms.catalog.drawing import Mark, Pathway, pathway_for
 from lms.clock import today
 from lms.progress import tracking
-from lms.progress.dashboard import ItemStatus, item_status
 from lms.progress.facts import Programme, shared_programme
 from lms.progress.models import ItemState
 from lms.progress.standings import RetreatState
+from lms.progress.statuses import ItemStatus, item_status
 
 MARK_OF_STATE = {
     ItemState.COMPLETED: "done",

@@ -16,13 +16,14 @@ from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import ItemKind
 from lms.clock import today
 from lms.errors import InvalidInput
-from lms.progress.dashboard import item_status, licence_label
+from lms.progress.dashboard import licence_label
 from lms.progress.facts import (
     Programme,
     shared_programme,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
 from lms.progress.standings import RetreatState, RowValues
+from lms.progress.statuses import item_status
 from lms.progress.tracking import licensed_on, met_on, sync
 
 ROSTER_PAGE_SIZE = 50

@@ -14,7 +14,6 @@ from lms.progress.dashboard import (
     ClinicianSnapshot,
     DashboardSection,
     HistoryEntry,
-    ItemStatus,
     PendingRequest,
     RenderedSection,
     clinician_progress,
@@ -22,7 +21,6 @@ from lms.progress.dashboard import (
     dashboard_sections,
     evaluate_item,
     get_clinician,
-    item_status,
     licence_label,
 )
 from lms.progress.facts import facts_for, shared_programme
@@ -60,6 +58,7 @@ from lms.progress.roster import (
     roster,
 )
 from lms.progress.staff_home import STAFF_HOME, HomePart, StaffHome, Waiting, staff_home
+from lms.progress.statuses import ItemStatus, item_status
 
 __all__ = [
     "APPLIED_CHOICES",

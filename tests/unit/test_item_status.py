@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from lms.catalog.models import ItemKind
-from lms.progress.dashboard import item_status
 from lms.progress.models import ItemState
 from lms.progress.standings import RetreatState, RowValues, Verdict
+from lms.progress.statuses import item_status
 
 DAY = date(2026, 12, 4)
 
