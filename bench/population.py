@@ -36,6 +36,7 @@ from lms.certificates.codes import ALPHABET, CODE_LENGTH, format_serial, group
 from lms.certificates.context import certificate_content
 from lms.certificates.models import Certificate
 from lms.certificates.services import design_for, expiry_for, holder_of, item_facts
+from lms.clock import DEFAULT_TIME_ZONE, date_in, time_in, zone_named
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
@@ -420,17 +421,19 @@ class _Block:
         item = self.catalogue.items[item_id]
         certificate_id = self._take("certificates")
         issued_at = recorded_at + timedelta(seconds=rng.randint(1, 90))
-        expires_at = expiry_for(item, issued_at, self.catalogue.settings)
+        zone = zone_named(self.catalogue.settings.get("time_zone") or DEFAULT_TIME_ZONE)
+        local_issue = time_in(issued_at, zone)
+        expires_at = expiry_for(item, local_issue, self.catalogue.settings)
         code_text = verification_code(rng)
-        serial = format_serial(issued_at.year, certificate_id)
+        serial = format_serial(local_issue.year, certificate_id)
         design = design_for(item)
         content = certificate_content(
             design=design,
             holder=holder_of(self.holders[uid]),
             item=item_facts(item),
             completed_on=on,
-            issued_at=issued_at,
-            expires_at=expires_at,
+            issued_on=local_issue.date(),
+            expires_on=date_in(expires_at, zone) if expires_at else None,
             serial=serial,
             code=code_text,
             verify_url=f"{PUBLIC_URL}/verify/{code_text}",

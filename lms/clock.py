@@ -1,21 +1,36 @@
-"""The programme's date: one `today()` in the programme's time zone, for every page and guard.
+"""The programme's clock: the one source of "now", of "today" and of a timestamp's local date.
 
 Courses run on the programme's local dates (US Pacific by default), so "today" is the date
 there, not UTC's nor the server's. The zone is the catalogue's `[programme] time_zone`.
+Timestamps are stored as timezone-aware UTC (`utcnow`); whenever a person sees, prints,
+exports or mails the day of a timestamp, or a rule compares one with a date, it is the
+programme's date of that instant (`local_date`). Nothing else in the tracker reads the
+system clock, so a test that pins this module's clock pins the whole tracker's day.
+
+A core module: it imports no feature. The setting is read through a table clause of its own
+(`programme_settings` is the catalogue's key/value table, whose schema comes from the
+migrations) and the request's session is found through the app's extension, not by import.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
+from sqlalchemy import JSON, String, column, select, table
 from sqlalchemy.orm import Session
-
-from lms.db import utcnow
 
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 SETTING = "time_zone"
+
+# The catalogue's programme settings, as far as the clock reads them.
+_SETTINGS = table("programme_settings", column("key", String), column("value", JSON))
+
+
+def utcnow() -> datetime:
+    """The moment now, timezone-aware UTC: what every `*_at` column stores."""
+    return datetime.now(UTC)
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -30,11 +45,7 @@ def zone_named(name: str) -> ZoneInfo:
 
 def zone_of(session: Session) -> ZoneInfo:
     """The zone the catalogue names, read through the given session (default when unset)."""
-    from sqlalchemy import select
-
-    from lms.catalog.models import ProgrammeSetting
-
-    name = session.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == SETTING))
+    name = session.scalar(select(_SETTINGS.c.value).where(_SETTINGS.c.key == SETTING))
     return _zone_or_default(name)
 
 
@@ -57,6 +68,12 @@ def note_zone(name: object, *, replace: bool = False) -> None:
         g._lms_zone = _zone_or_default(name)
 
 
+def forget_zone() -> None:
+    """Drop the zone kept for this request or command (the setting has just changed)."""
+    if has_app_context():
+        g.pop("_lms_zone", None)
+
+
 def programme_zone(session: Session | None = None) -> ZoneInfo:
     """The programme's time zone, read once per request or command.
 
@@ -68,9 +85,7 @@ def programme_zone(session: Session | None = None) -> ZoneInfo:
     found = g.get("_lms_zone")
     if found is None:
         if session is None:
-            from lms.db import db
-
-            session = db.session
+            session = current_app.extensions["lms"].db.session
         found = g._lms_zone = zone_of(session)
     return found
 
@@ -83,3 +98,40 @@ def local_now(session: Session | None = None) -> datetime:
 def today(session: Session | None = None) -> date:
     """Today's date where the programme runs."""
     return local_now(session).date()
+
+
+def today_in(zone: ZoneInfo) -> date:
+    """Today's date in a given zone (a caller that already knows the programme's zone)."""
+    return date_in(utcnow(), zone)
+
+
+def time_in(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A stored timestamp on a given zone's wall clock (naive ones are UTC, as stored)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone)
+
+
+def date_in(moment: datetime, zone: ZoneInfo) -> date:
+    """The date of a stored timestamp in a given zone (a caller that knows the zone)."""
+    return time_in(moment, zone).date()
+
+
+def local_time(moment: datetime, session: Session | None = None) -> datetime:
+    """A stored timestamp as the programme's wall clock read it (naive ones are UTC)."""
+    return time_in(moment, programme_zone(session))
+
+
+def local_date(moment: datetime, session: Session | None = None) -> date:
+    """The programme's date of a stored timestamp: the day a person there lived it."""
+    return local_time(moment, session).date()
+
+
+def local_date_or_none(moment: datetime | None, session: Session | None = None) -> date | None:
+    """`local_date`, passing None through (an optional timestamp such as a revocation)."""
+    return None if moment is None else local_date(moment, session)
+
+
+def start_of_day(day: date, session: Session | None = None) -> datetime:
+    """The UTC instant a programme date begins (for "since that day" comparisons in SQL)."""
+    local = datetime(day.year, day.month, day.day, tzinfo=programme_zone(session))
+    return local.astimezone(UTC)

@@ -21,6 +21,7 @@ from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.types import TypeDecorator
 
 from lms import prepared
+from lms.clock import utcnow  # noqa: F401 - re-exported: the stored timestamps' clock
 from lms.prepared import Rows
 
 NAMING_CONVENTION = {
@@ -30,11 +31,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """Return the current time as a timezone-aware UTC datetime."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):

@@ -88,19 +88,16 @@ def refill_standings_if_requested(connection: Connection, attributes: dict) -> b
     heads = set(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads())
     if set(MigrationContext.configure(connection).get_current_heads()) != heads:
         return False  # a partial upgrade: the standings wait for the run that reaches head
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from sqlalchemy.orm import Session
 
-    from lms.clock import DEFAULT_TIME_ZONE
+    from lms.clock import today
     from lms.progress import standings
 
-    # The programme's date, judged here without the app (whose session would be another
-    # connection, waiting on this migration's lock).
-    on = datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
     session = Session(bind=connection)
     try:
+        # The programme's date, read through this connection, not the app's session (another
+        # connection, which would wait on this migration's lock).
+        on = today(session)
         standings.refresh(session, on=on)
         session.commit()  # joins the migration's transaction: commits nothing on its own
     finally:

@@ -11,10 +11,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from clock_support import AWKWARD_INSTANTS, pinned
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, select, text
@@ -92,6 +93,15 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield database_template
+
+
+@pytest.fixture(params=list(AWKWARD_INSTANTS))
+def awkward_instant(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The clock pinned (and flowing on) at each instant where the programme's date is easy to
+    get wrong: ask for it first, with `@pytest.mark.usefixtures("awkward_instant")`, so the
+    data a test makes is made at that instant too."""
+    with pinned(AWKWARD_INSTANTS[request.param]) as moment:
+        yield moment
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ def past_offering(
 ) -> Offering:
     """A live online offering of the item that ended `days_ago` days ago (committed)."""
     item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
-    start = date.today() - timedelta(days=days_ago + days - 1)
+    start = programme_today() - timedelta(days=days_ago + days - 1)
     offering = new_offering(
         item.id,
         [DaySpec(start + timedelta(days=n), time(9), time(17), Decimal("8")) for n in range(days)],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
+from clock_support import programme_today
 from sqlalchemy.orm import Session
 
 from lms.catalog.models import Offering, OfferingFormat
@@ -24,7 +25,7 @@ def add_offering(
     join_url: str = "https://video.example/j/123",
 ) -> Offering:
     """A live online offering of a module: `days` days from `starts_in` days ahead, 9-17."""
-    start = date.today() + timedelta(days=starts_in)
+    start = programme_today() + timedelta(days=starts_in)
     offering = create_offering(
         session,
         item_code=code,
@@ -37,7 +38,7 @@ def add_offering(
             format=OfferingFormat.LIVE_ONLINE,
             join_url=join_url,
             enrolment_deadline=(
-                date.today() + timedelta(days=deadline_in) if deadline_in is not None else None
+                programme_today() + timedelta(days=deadline_in) if deadline_in is not None else None
             ),
         ),
         actor_id=admin_id,

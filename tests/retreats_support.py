@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from clock_support import programme_today
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,14 +54,14 @@ def add_session(
 ) -> Offering:
     """A session of a retreat starting `starts_in` days from today (negative: in the past)."""
     item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
-    start = date.today() + timedelta(days=starts_in)
+    start = programme_today() + timedelta(days=starts_in)
     retreat_session = new_offering(
         item.id,
         every_day(start, start + timedelta(days=days - 1)),
         location=location,
         capacity=capacity,
         enrolment_deadline=(
-            date.today() + timedelta(days=deadline_in) if deadline_in is not None else None
+            programme_today() + timedelta(days=deadline_in) if deadline_in is not None else None
         ),
         status=OfferingStatus.SCHEDULED if active else OfferingStatus.CANCELLED,
     )
@@ -77,7 +78,7 @@ def complete(session: Session, user_id: int, *codes: str, on: date | None = None
             Completion(
                 user_id=user_id,
                 item_id=items[code].id,
-                completed_on=on or date.today() - timedelta(days=30),
+                completed_on=on or programme_today() - timedelta(days=30),
                 source=CompletionSource.INSTRUCTOR,
             )
         )

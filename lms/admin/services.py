@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from lms.audit.models import AuditEvent
+from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import Role, User, UserRole
+from lms.clock import start_of_day, today
 
 T = TypeVar("T")
 
@@ -89,17 +91,13 @@ class AuditRow:
     facts: tuple[tuple[str, str], ...]
 
 
-def licence_status(user: User, today: date | None = None) -> str:
-    """A person's licence in a word: pre-licensed, unverified, expired, verified or none."""
-    today = today or datetime.now(UTC).date()
-    if user.pre_licensed or not user.licence_number:
-        # Staff accounts are created without a licence; "pre-licensed" is a clinician's state.
-        return "pre-licensed" if Role.CLINICIAN in user.roles else "none"
-    if user.licence_verified_at is None:
-        return "unverified"
-    if user.licence_expires_on is not None and user.licence_expires_on < today:
-        return "expired"
-    return "verified"
+def licence_status(user: User, on: date | None = None) -> str:
+    """A person's licence in a word on a programme day (today when not given): pre-licensed,
+    unverified, expired, verified, or none (staff, who hold no licence here)."""
+    standing = licence_standing(user, on or today())
+    if standing is LicenceStanding.UNLICENSED and Role.CLINICIAN not in user.roles:
+        return "none"  # "pre-licensed" is a clinician's state, not a staff account's
+    return standing.value
 
 
 def _licence_text(user: User) -> str:
@@ -164,7 +162,7 @@ def search_users(
     users = session.scalars(
         query.order_by(func.lower(User.name), User.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    today = datetime.now(UTC).date()
+    on = today()
     rows = [
         UserRow(
             id=u.id,
@@ -172,7 +170,7 @@ def search_users(
             email=u.email,
             credentials=u.credentials,
             licence=_licence_text(u),
-            licence_status=licence_status(u, today),
+            licence_status=licence_status(u, on),
             roles=tuple(Role(r).label for r in sorted(u.roles)),
             active=u.active,
             last_login_at=u.last_login_at,
@@ -245,11 +243,11 @@ def browse_audit(
         query = query.where(_person_matches(actor_user, actor))
     if person := person.strip():
         query = query.where(_person_matches(person_user, person))
+    # The days are the programme's: an event at 17:00 Pacific on 5 Dec is on 5 Dec.
     if on_or_after is not None:
-        query = query.where(AuditEvent.at >= datetime.combine(on_or_after, time.min, tzinfo=UTC))
+        query = query.where(AuditEvent.at >= start_of_day(on_or_after, session))
     if on_or_before is not None:
-        end = datetime.combine(on_or_before + timedelta(days=1), time.min, tzinfo=UTC)
-        query = query.where(AuditEvent.at < end)
+        query = query.where(AuditEvent.at < start_of_day(on_or_before + timedelta(days=1), session))
     total, page = _page_of(session, query, page, per_page)
     found: Sequence[Any] = session.execute(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -12,7 +12,9 @@ from werkzeug.wrappers import Response
 
 from lms.auth import accounts, privacy, services
 from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
+from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
+from lms.clock import today
 from lms.db import db, utcnow
 from lms.errors import DomainError
 from lms.ratelimit import limiter
@@ -59,16 +61,17 @@ def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
 
 def _licence_state(user: User) -> dict[str, Any]:
     """What the page says about the licence: none, unverified, verified, or expired."""
-    if user.pre_licensed or not user.licence_number:
+    standing = licence_standing(user, today())
+    if standing is LicenceStanding.UNLICENSED:
         return {"badge": "info", "label": "Pre-licensed", "note": "Retreats need a licence."}
-    if user.licence_verified_at is None:
+    if standing is LicenceStanding.UNVERIFIED:
         return {
             "badge": "warn",
             "label": "Unverified",
             "note": "Unverified until an administrator verifies it; retreats count only "
             "verified licences.",
         }
-    if not user.licensed_on(utcnow().date()):
+    if standing is LicenceStanding.EXPIRED:
         return {"badge": "bad", "label": "Expired", "note": "Update the expiry date."}
     return {"badge": "ok", "label": "Verified", "note": ""}
 

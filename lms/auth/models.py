@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.auth.licence import licensed_on
 from lms.db import Base, str_enum, utcnow
 
 
@@ -97,11 +98,7 @@ class User(UserMixin, Base):
 
     def licensed_on(self, day: date) -> bool:
         """A licence counts when it is held, verified and not expired on that day."""
-        if self.pre_licensed or not self.licence_number:
-            return False
-        if self.licence_verified_at is None:
-            return False
-        return self.licence_expires_on is None or self.licence_expires_on >= day
+        return licensed_on(self, day)
 
     @property
     def display_name(self) -> str:

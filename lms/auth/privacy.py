@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, new_auth_token
+from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
 
@@ -267,6 +268,6 @@ def carry_out_deletion(
         subject_id=user.id,
         person_id=user.id,
         **erasure.facts,
-        retain_records_until=(now + timedelta(days=365 * years)).date(),
+        retain_records_until=local_date(now + timedelta(days=365 * years), session),
     )
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -173,14 +173,17 @@ def certificate_content(
     holder: Holder,
     item: ItemFacts,
     completed_on: date,
-    issued_at: datetime,
-    expires_at: datetime | None,
+    issued_on: date,
+    expires_on: date | None,
     serial: str,
     code: str,
     verify_url: str,
     programme: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Everything a certificate says, as JSON-ready values: frozen into the issue record."""
+    """Everything a certificate says, as JSON-ready values: frozen into the issue record.
+
+    Dates are the programme's (lms.clock.local_date of the issue and expiry timestamps).
+    """
     facts = programme_facts(programme)
     with_ce = design != "retreat" and item.ce_hours is not None and item.kind != "retreat"
     return {
@@ -205,10 +208,10 @@ def certificate_content(
         "serial": serial,
         "code": code,
         "verify_url": verify_url,
-        "issued_on": issued_at.date().isoformat(),
-        "issued_on_text": format_date(issued_at.date()),
-        "expires_on": expires_at.date().isoformat() if expires_at else "",
-        "expires_on_text": format_date(expires_at.date()) if expires_at else "",
+        "issued_on": issued_on.isoformat(),
+        "issued_on_text": format_date(issued_on),
+        "expires_on": expires_on.isoformat() if expires_on else "",
+        "expires_on_text": format_date(expires_on) if expires_on else "",
     }
 
 

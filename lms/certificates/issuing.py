@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_each
+from lms.clock import local_date, local_date_or_none, local_time
 from lms.db import db, utcnow
 from lms.errors import Conflict
 from lms.progress.models import Completion
@@ -82,7 +83,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def expiry_for(item: CatalogItem, issued_at: datetime, settings: dict[str, Any]) -> datetime | None:
     """When a certificate for the item stops being valid: the item's months, else the
-    programme's; 0 or none means it never expires."""
+    programme's; 0 or none means it never expires.
+
+    `issued_at` is the issue instant on the programme's wall clock (lms.clock.local_time), so
+    the expiry falls on the same programme date months later, whatever UTC's date was.
+    """
     months = item.certificate_valid_months
     if months is None:
         months = settings.get("certificate_valid_months")
@@ -90,7 +95,7 @@ def expiry_for(item: CatalogItem, issued_at: datetime, settings: dict[str, Any])
         months = int(months or 0)
     except (TypeError, ValueError):
         months = 0
-    return add_months(issued_at, months) if months > 0 else None
+    return add_months(issued_at, months).astimezone(UTC) if months > 0 else None
 
 
 def design_for(item: CatalogItem) -> str:
@@ -147,11 +152,11 @@ def insert_pending(
     """
     issued_at = utcnow()
     for _attempt in range(3):
-        certificate = _pending_record(completion, issued_at, settings)
+        certificate = _pending_record(session, completion, issued_at, settings)
         if fresh:
             session.add(certificate)
             session.flush()
-            return _with_content(certificate, completion, settings)
+            return _with_content(session, certificate, completion, settings)
         try:
             # A savepoint, so that losing the race leaves the caller's unit of work usable.
             with session.begin_nested():
@@ -161,12 +166,12 @@ def insert_pending(
             if current_certificate(session, completion.id) is not None:
                 return None
             continue  # a code collision (about 1 in 2**98): draw another
-        return _with_content(certificate, completion, settings)
+        return _with_content(session, certificate, completion, settings)
     raise Conflict("Could not allocate a unique verification code; please try again.")
 
 
 def _pending_record(
-    completion: Completion, issued_at: datetime, settings: dict[str, Any]
+    session: Session, completion: Completion, issued_at: datetime, settings: dict[str, Any]
 ) -> Certificate:
     """A new issue record for the completion, under a provisional serial (not added yet)."""
     item = completion.item
@@ -181,7 +186,7 @@ def _pending_record(
         content={},
         sha256="",
         issued_at=issued_at,
-        expires_at=expiry_for(item, issued_at, settings),
+        expires_at=expiry_for(item, local_time(issued_at, session), settings),
     )
 
 
@@ -199,28 +204,33 @@ def record_due_certificates(
 
     settings = programme(session)
     issued_at = utcnow()
-    certificates = [_pending_record(c, issued_at, settings) for c in completions]
+    certificates = [_pending_record(session, c, issued_at, settings) for c in completions]
     session.add_all(certificates)
     session.flush()
     for certificate, completion in zip(certificates, completions, strict=True):
-        _with_content(certificate, completion, settings)
+        _with_content(session, certificate, completion, settings)
     for batch in render_batches([certificate.id for certificate in certificates]):
         enqueue_after_commit("render_certificates", batch, actor_id)
     return certificates
 
 
 def _with_content(
-    certificate: Certificate, completion: Completion, settings: dict[str, Any]
+    session: Session, certificate: Certificate, completion: Completion, settings: dict[str, Any]
 ) -> Certificate:
-    """Give an inserted record its serial (from its id) and the frozen content it prints."""
-    certificate.serial = format_serial(certificate.issued_at.year, certificate.id)
+    """Give an inserted record its serial (from its id) and the frozen content it prints.
+
+    The serial's year and every printed date are the programme's: a certificate issued on the
+    evening of 31 Dec there carries that year, not UTC's next one.
+    """
+    issued_on = local_date(certificate.issued_at, session)
+    certificate.serial = format_serial(issued_on.year, certificate.id)
     certificate.content = certificate_content(
         design=certificate.design,
         holder=holder_of(completion.user),
         item=item_facts(completion.item, completion.awarded_ce_hours),
         completed_on=completion.completed_on,
-        issued_at=certificate.issued_at,
-        expires_at=certificate.expires_at,
+        issued_on=issued_on,
+        expires_on=local_date_or_none(certificate.expires_at, session),
         serial=certificate.serial,
         code=certificate.code,
         verify_url=verification_url(certificate.code),

@@ -22,6 +22,7 @@ from lms.certificates.base import (
 )
 from lms.certificates.codes import normalise_code
 from lms.certificates.models import Certificate
+from lms.clock import local_date, local_date_or_none
 from lms.db import read, utcnow
 from lms.errors import InvalidInput, NotFound
 
@@ -75,9 +76,9 @@ def as_row(certificate: Certificate | Row, now: datetime | None = None) -> Certi
         title=content.get("title", ""),
         completed_on_text=_page_day(content.get("completed_on"))
         or content.get("completed_on_text", ""),
-        issued_on_text=dates.day(certificate.issued_at.date()),
+        issued_on_text=dates.day(local_date(certificate.issued_at)),
         status=certificate_status(certificate, now),
-        revoked_on_text=dates.day(certificate.revoked_at.date()) if certificate.revoked_at else "",
+        revoked_on_text=dates.day(local_date_or_none(certificate.revoked_at)),
         revoke_reason=certificate.revoke_reason or "",
         ce_hours=content.get("ce_hours", ""),
     )
@@ -216,7 +217,7 @@ def verification_of(certificate: Certificate) -> Verification:
         title=row.title,
         completed_on_text=row.completed_on_text,
         issued_on_text=row.issued_on_text,
-        expires_on_text=dates.day(certificate.expires_at.date()) if certificate.expires_at else "",
+        expires_on_text=dates.day(local_date_or_none(certificate.expires_at)),
         status=row.status,
         revoked_on_text=row.revoked_on_text,
         revoke_reason=row.revoke_reason,

@@ -10,6 +10,7 @@ from lms.audit.services import record_event
 from lms.certificates.base import REASON_MAX
 from lms.certificates.issuing import current_certificate, insert_pending, programme
 from lms.certificates.models import Certificate
+from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress.models import Completion
@@ -53,7 +54,7 @@ def revoke_certificate(
     if certificate.revoked_at is not None:
         raise AlreadyDecided(
             f"Certificate {certificate.serial} was already revoked on "
-            f"{dates.day(certificate.revoked_at.date())}."
+            f"{dates.day(local_date(certificate.revoked_at, session))}."
         )
     certificate.revoked_at = utcnow()
     certificate.revoked_by_id = actor_id

@@ -19,7 +19,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.issuing import holder_of, programme
 from lms.certificates.models import Certificate
-from lms.db import utcnow
+from lms.clock import today
 from lms.errors import NotFound
 from lms.progress.models import Completion, awarded_hours
 
@@ -62,7 +62,7 @@ def transcript_pdf(session: Session, user_id: int, *, on: date | None = None) ->
     content = transcript_content(
         holder=holder_of(user),
         rows=transcript_rows(session, user_id),
-        generated_on=on or utcnow().date(),
+        generated_on=on or today(session),
         programme=programme(session),
     )
     return base.render_pdf(TRANSCRIPT_DESIGN, content)

@@ -24,7 +24,8 @@ from lms.certificates import services
 from lms.certificates.codes import normalise_code
 from lms.certificates.forms import RevokeForm, UploadForm
 from lms.certificates.holds import holds_of_person
-from lms.db import db, utcnow
+from lms.clock import today
+from lms.db import db
 from lms.errors import DomainError, NotFound
 from lms.ratelimit import limiter
 
@@ -67,7 +68,7 @@ def transcript(user_id: int) -> Response:
     if not may_see_person(user_id):
         abort(404)
     data = services.transcript_pdf(db.session, user_id)
-    return _pdf_response(data, f"transcript-{user_id}-{utcnow().date().isoformat()}.pdf")
+    return _pdf_response(data, f"transcript-{user_id}-{today().isoformat()}.pdf")
 
 
 @bp.get("/people/<id:user_id>/certificates")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from lms import dates
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import Offering
+from lms.clock import local_date
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.mail.models import OutboxMessage
@@ -112,7 +113,7 @@ def send_digests(
 ) -> DigestReport:
     """Queue one digest per active reviewer/instructor who has something waiting."""
     now = now or utcnow()
-    today = today or now.date()
+    today = today or local_date(now, session)
     waiting = waiting_work(session, today=today)
     staff = session.scalars(
         select(User)

@@ -22,6 +22,7 @@ from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingFormat
 from lms.catalog.services import programme_settings
 from lms.certificates.context import format_date, format_hours, programme_facts
 from lms.certificates.models import Certificate
+from lms.clock import local_date
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
 from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
@@ -138,7 +139,7 @@ def record_content(
         "facilitators": ", ".join(facilitators),
         "policy": grid.policy.describe(),
         "status": offering.state(today).label,
-        "closed_on_text": format_date(offering.closed_at.date()) if offering.closed_at else "",
+        "closed_on_text": format_date(local_date(offering.closed_at)) if offering.closed_at else "",
         "days": [
             {
                 "date_text": f"{dates.day(d.day.held_on, weekday=True)}",

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates
+from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.rules import Evaluation, Outline, evaluate
@@ -189,12 +190,13 @@ class ClinicianProgress:
 
 def licence_label(user: Any, on: date) -> str:
     """A one-line description of the person's licence standing."""
-    if user.pre_licensed or not user.licence_number:
+    standing = licence_standing(user, on)
+    if standing is LicenceStanding.UNLICENSED:
         return "Pre-licensed"
     what = " ".join(p for p in (user.licence_type, user.licence_number, user.licence_state) if p)
-    if user.licence_verified_at is None:
+    if standing is LicenceStanding.UNVERIFIED:
         return f"{what} (not yet verified)"
-    if user.licence_expires_on is not None and user.licence_expires_on < on:
+    if standing is LicenceStanding.EXPIRED:
         return f"{what} (expired {dates.day(user.licence_expires_on)})"
     return what
 

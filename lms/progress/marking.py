@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
+from lms.clock import local_date, today
 from lms.db import read, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.progress import standings, tracking
@@ -41,18 +42,23 @@ _WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock
 
 
 def latest_allowed_date() -> date:
-    """The last date a completion may carry.
+    """The last date a completion may carry: the programme's today.
 
-    An instructor in the furthest time zone ahead of UTC (UTC+14) may rightly record a
-    training that happened on their today, which is UTC's tomorrow.
+    Training happens on the programme's dates (lms.clock), so a completion dated after the
+    programme's today is in the future, whatever the recording person's own clock says.
     """
-    return (utcnow() + timedelta(hours=14)).date()
+    return today()
 
 
 def check_completion_date(completed_on: date) -> date:
     """Refuse dates in the future or before 1990; return the date itself."""
     if isinstance(completed_on, datetime):
-        completed_on = completed_on.date()
+        # An aware instant is the programme's day it fell on; a naive one is a wall-clock date.
+        completed_on = (
+            local_date(completed_on)
+            if completed_on.tzinfo is not None
+            else date(completed_on.year, completed_on.month, completed_on.day)
+        )
     if not isinstance(completed_on, date):
         raise InvalidInput("Give the completion date as a date (YYYY-MM-DD).")
     if completed_on > latest_allowed_date():
@@ -311,9 +317,8 @@ def revoke_completion(
     if completion is None:
         raise NotFound("No such completion.")
     if completion.revoked_at is not None:
-        raise AlreadyDecided(
-            f"This completion was already revoked on {dates.day(completion.revoked_at.date())}."
-        )
+        revoked_on = local_date(completion.revoked_at, session)
+        raise AlreadyDecided(f"This completion was already revoked on {dates.day(revoked_on)}.")
     completion.revoked_at = utcnow()
     completion.revoked_by_id = actor_id
     completion.revoke_reason = reason

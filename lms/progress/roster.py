@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import ItemKind
-from lms.clock import today
+from lms.clock import local_date_or_none, today
 from lms.errors import InvalidInput
 from lms.progress.dashboard import licence_label
 from lms.progress.facts import (
@@ -402,7 +402,7 @@ def roster(session: Session, query: RosterQuery) -> RosterPage:
                 retreats=[
                     _retreat_cell(r, cells.get((uid, r.id)), day) for r in catalogue.retreats
                 ],
-                last_activity=last.date() if last is not None else None,
+                last_activity=local_date_or_none(last, session),
             )
         )
     return RosterPage(

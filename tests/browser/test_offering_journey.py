@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from clock_support import programme_today
 from retreats_support import PASSWORD, complete
 from sqlalchemy import select
 
@@ -79,7 +80,7 @@ def test_an_offering_runs_from_scheduling_to_a_verified_certificate(
     newcomer = make_user(Role.CLINICIAN, name="Noor Newcomer")
     late = make_user(Role.CLINICIAN, name="Lee Late")
     complete(session, late.id, "M1")
-    start = date.today() + timedelta(days=30)
+    start = programme_today() + timedelta(days=30)
 
     contexts = []
     try:
@@ -121,7 +122,7 @@ def test_an_offering_runs_from_scheduling_to_a_verified_certificate(
 
         # The day comes and goes.
         offering = session.get(Offering, offering_id)
-        held = date.today() - timedelta(days=1)
+        held = programme_today() - timedelta(days=1)
         offering.days[0].held_on = held
         offering.starts_on = offering.ends_on = held
         session.commit()

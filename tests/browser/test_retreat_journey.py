@@ -9,9 +9,10 @@ Advanced retreat is open on the dashboard. Every step through the real pages, CS
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from clock_support import programme_today
 from retreats_support import PASSWORD, PDF_BYTES, add_session, complete
 
 from lms.auth.models import Role
@@ -110,8 +111,8 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
 
         # The retreat takes place.
         row = session.get(Offering, level1.id)
-        row.starts_on = date.today() - timedelta(days=6)
-        row.ends_on = date.today() - timedelta(days=2)
+        row.starts_on = programme_today() - timedelta(days=6)
+        row.ends_on = programme_today() - timedelta(days=2)
         session.commit()
 
         teacher.goto(f"/retreats/sessions/{level1.id}/roster")

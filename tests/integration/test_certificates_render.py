@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -36,8 +36,8 @@ def content(name: str = "Ada Lovelace", credentials: str = "PhD", **overrides: o
         "holder": Holder(name, credentials, "LCSW", "LC 1", "CA"),
         "item": ItemFacts("M1", "Module 1 — Introduction to KAP", "core_module", "", Decimal("7")),
         "completed_on": date(2025, 3, 14),
-        "issued_at": datetime(2026, 1, 2, tzinfo=UTC),
-        "expires_at": None,
+        "issued_on": date(2026, 1, 2),
+        "expires_on": None,
         "serial": "KAP-2026-000042",
         "code": "2345-6789-ABCD-EFGH-JKMN",
         "verify_url": "https://training.example.org/verify/2345-6789-ABCD-EFGH-JKMN",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from clock_support import programme_today
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -97,7 +98,7 @@ def test_demo_creates_the_documented_accounts_and_prints_every_login(
 
     # clinician@example.org: licensed, verified, and has done nothing yet.
     clinician = user(session, "clinician@example.org")
-    assert clinician.licensed_on(date.today())
+    assert clinician.licensed_on(programme_today())
     assert completions_of(session, "clinician@example.org") == []
     assert not session.scalars(
         select(EquivalencyRequest).where(EquivalencyRequest.user_id == clinician.id)
@@ -197,7 +198,7 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
 
     # Real past dates; every mark audited; a current certificate for every live completion.
     dates = session.scalars(select(Completion.completed_on)).all()
-    assert dates and all(date(2024, 1, 1) <= day <= date.today() for day in dates)
+    assert dates and all(date(2024, 1, 1) <= day <= programme_today() for day in dates)
     recorded = session.scalar(
         select(func.count())
         .select_from(AuditEvent)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from clock_support import programme_today
 from retreats_support import PDF_BYTES, PNG_BYTES, complete
 from sqlalchemy import func, select
 
@@ -27,8 +28,8 @@ def _data(code="M1", **overrides):
     values = {
         "item_code": code,
         "outside_programme": "KTC",
-        "attended_from": date.today() - timedelta(days=200),
-        "attended_to": date.today() - timedelta(days=198),
+        "attended_from": programme_today() - timedelta(days=200),
+        "attended_to": programme_today() - timedelta(days=198),
         "hours": Decimal("16"),
         "description": "Introductory KAP training, three days, live online.",
     }
@@ -119,9 +120,9 @@ def test_a_second_live_request_for_the_same_item_is_refused(
 def test_future_dates_and_reversed_dates_are_refused(session, make_user, catalog, submit):
     clinician = make_user(Role.CLINICIAN)
     with pytest.raises(InvalidInput, match="already happened"):
-        submit(clinician, attended_to=date.today() + timedelta(days=3))
+        submit(clinician, attended_to=programme_today() + timedelta(days=3))
     with pytest.raises(InvalidInput, match="end before"):
-        submit(clinician, attended_to=date.today() - timedelta(days=300))
+        submit(clinician, attended_to=programme_today() - timedelta(days=300))
 
 
 def test_a_pending_request_unlocks_nothing_and_approval_unlocks_at_once(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from clock_support import programme_today
 from evaluations_support import answers, attend, past_offering
 from mail_support import outbox
 from sqlalchemy import inspect, select, update
@@ -144,7 +145,7 @@ def test_marks_by_hand_and_items_without_a_required_evaluation_are_issued_as_bef
         session,
         user_id=clinician.id,
         item_code="M2",
-        completed_on=utcnow().date() - timedelta(days=2),
+        completed_on=programme_today() - timedelta(days=2),
         source=CompletionSource.INSTRUCTOR,
         actor_id=None,
     )

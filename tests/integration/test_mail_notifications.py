@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
+from clock_support import programme_today
 from mail_support import html_of, outbox, smtp_server_fixture, text_of  # noqa: F401
 from retreats_support import PDF_BYTES, add_session, complete, screening
 from sqlalchemy import select
@@ -143,7 +144,7 @@ def test_certificate_issue_is_optional_and_revocation_always_goes(
         session,
         user_id=clinician.id,
         item_code="HTH",
-        completed_on=date.today() - timedelta(days=3),
+        completed_on=programme_today() - timedelta(days=3),
         source="instructor",
         actor_id=instructor.id,
     )

@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
+from clock_support import programme_today
 from offerings_support import add_offering
 from retreats_support import complete
 from sqlalchemy import func, select, text
@@ -120,6 +121,7 @@ def test_a_place_on_the_waitlist_is_counted_in_the_waitlist_index(session):
     assert "ix_enrolments_waitlist" in plan
 
 
+@pytest.mark.usefixtures("awkward_instant")
 def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enrol(
     session, make_user, catalog, admin
 ):
@@ -135,6 +137,7 @@ def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enr
     assert any("You are enrolled in" in m for m in told)
 
 
+@pytest.mark.usefixtures("awkward_instant")
 def test_withdrawing_after_the_start_is_refused(session, make_user, catalog, admin):
     offering = add_offering(session, admin.id, starts_in=5)
     person = _ready(make_user, session)
@@ -142,7 +145,7 @@ def test_withdrawing_after_the_start_is_refused(session, make_user, catalog, adm
     session.commit()
     with pytest.raises(Conflict, match="can no longer be withdrawn"):
         enrolment.withdraw(
-            session, made.id, user_id=person.id, today=date.today() + timedelta(days=6)
+            session, made.id, user_id=person.id, today=programme_today() + timedelta(days=6)
         )
 
 
@@ -217,7 +220,7 @@ def test_days_text_round_trips_and_bad_lines_are_named():
 def test_live_online_days_need_hours_and_the_date_range_follows_the_days(
     session, make_user, catalog, admin
 ):
-    start = date.today() + timedelta(days=40)
+    start = programme_today() + timedelta(days=40)
     with pytest.raises(InvalidInput, match="start and end time"):
         schedule.create_offering(
             session,
@@ -321,7 +324,9 @@ def test_upcoming_offerings_count_only_the_places_taken_soonest_first(
 
     mine = {later.id, sooner.id, started.id, cancelled.id}
     found = [
-        s for s in schedule.upcoming_offerings(session, today=date.today()) if s.offering.id in mine
+        s
+        for s in schedule.upcoming_offerings(session, today=programme_today())
+        if s.offering.id in mine
     ]
 
     assert [s.offering.id for s in found] == [sooner.id, later.id]

@@ -7,6 +7,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from clock_support import programme_today
 from sqlalchemy import func, select
 
 from lms import dates
@@ -117,7 +118,7 @@ def test_every_bad_row_is_reported_by_line_and_nothing_is_imported(
         actor_id=None,
     )
     session.commit()
-    future = (date.today() + timedelta(days=10)).isoformat()
+    future = (programme_today() + timedelta(days=10)).isoformat()
     path = write(
         tmp_path,
         "email,item,completed_on,note\n"

@@ -6,6 +6,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from clock_support import programme_today
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -182,7 +183,7 @@ def test_two_instructors_recording_the_same_completion_at_once_yield_one_row(
 @pytest.mark.parametrize(
     ("completed_on", "message"),
     [
-        (date.today() + timedelta(days=3), "in the future"),
+        (programme_today() + timedelta(days=3), "in the future"),
         (date(1989, 12, 31), "before 1990"),
     ],
 )
@@ -406,7 +407,7 @@ def test_a_cohort_for_a_retreat_or_a_future_date_records_nobody(
             session,
             user_ids=[clinician.id],
             item_code="M1",
-            completed_on=date.today() + timedelta(days=5),
+            completed_on=programme_today() + timedelta(days=5),
             actor_id=instructor.id,
         )
     assert live_rows(session, clinician) == 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from clock_support import programme_today
 from retreats_support import add_session, complete, screening
 from sqlalchemy import select
 
@@ -29,8 +30,8 @@ def test_purge_command_erases_answers_of_sessions_ended_long_ago(app, session, m
     services.decide_screening(
         session, application.id, reviewer_id=make_user(Role.MEDICAL_REVIEWER).id, clear=False
     )
-    retreat_session.starts_on = date.today() - timedelta(days=100)
-    retreat_session.ends_on = date.today() - timedelta(days=96)
+    retreat_session.starts_on = programme_today() - timedelta(days=100)
+    retreat_session.ends_on = programme_today() - timedelta(days=96)
     session.commit()
     runner = app.test_cli_runner()
 
@@ -66,7 +67,7 @@ def test_purged_screening_page_says_the_answers_were_erased(
         screening=screening(),
         screening_key=KEY,
     )
-    retreat_session.ends_on = date.today() - timedelta(days=10)
+    retreat_session.ends_on = programme_today() - timedelta(days=10)
     retreat_session.starts_on = retreat_session.ends_on
     session.commit()
     assert services.purge_screenings(session, older_than_days=1) == 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from clock_support import programme_today
 from retreats_support import add_session, complete, screening
 from sqlalchemy import func, select
 
@@ -89,6 +90,7 @@ def test_apply_refused_for_a_pre_licensed_clinician(session, make_user, catalog)
     assert _count(session) == 0
 
 
+@pytest.mark.usefixtures("awkward_instant")
 def test_apply_refused_after_the_deadline(session, people):
     clinician = people["eligible"]()
     retreat_session = add_session(session, starts_in=20, deadline_in=-1)
@@ -98,6 +100,7 @@ def test_apply_refused_after_the_deadline(session, people):
     assert _count(session) == 0
 
 
+@pytest.mark.usefixtures("awkward_instant")
 def test_apply_refused_once_the_session_has_started(session, people):
     clinician = people["eligible"]()
     retreat_session = add_session(session, starts_in=0)
@@ -293,8 +296,8 @@ def test_attendance_records_completion_on_the_last_day_and_unlocks_the_advanced_
         session, application.id, reviewer_id=people["reviewer"].id, clear=True
     )
     # Time passes: the session is over.
-    retreat_session.starts_on = date.today() - timedelta(days=5)
-    retreat_session.ends_on = date.today() - timedelta(days=1)
+    retreat_session.starts_on = programme_today() - timedelta(days=5)
+    retreat_session.ends_on = programme_today() - timedelta(days=1)
     session.commit()
     assert not evaluate_item(session, clinician, "RETREAT-ADV").met
     unlocked = []
@@ -357,7 +360,7 @@ def test_purge_erases_answers_of_long_ended_sessions_and_keeps_decisions(session
         )
     session.commit()
     # Judged from a day far enough after both sessions that only "old" qualifies.
-    old.ends_on = date.today() - timedelta(days=400)
+    old.ends_on = programme_today() - timedelta(days=400)
     old.starts_on = old.ends_on - timedelta(days=4)
     session.commit()
     count = services.purge_screenings(session, older_than_days=365)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -47,8 +47,8 @@ def content(design: str = "module", kind: str = "core_module", **overrides: obje
             "M1", "Module 1", kind, "Live online", None if kind == "retreat" else Decimal("7.50")
         ),
         "completed_on": date(2025, 3, 14),
-        "issued_at": datetime(2026, 1, 2, 10, 0, tzinfo=UTC),
-        "expires_at": None,
+        "issued_on": date(2026, 1, 2),
+        "expires_on": None,
         "serial": "KAP-2026-000001",
         "code": "2345-6789-ABCD-EFGH-JKMN",
         "verify_url": "http://lms.test/verify/2345-6789-ABCD-EFGH-JKMN",

@@ -12,6 +12,7 @@ LMS = Path(__file__).resolve().parents[2] / "lms"
 # validation: the one check of text and dates every form and importer uses).
 AUTH_MAY_IMPORT = {
     "audit",
+    "clock",
     "config",
     "db",
     "errors",

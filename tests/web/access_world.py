@@ -95,7 +95,7 @@ def build(app: Flask) -> dict[str, Any]:
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
     from lms.retreats.services import apply
 
-    today = date.today()
+    today = programme_today()
     with app.app_context():
         session = db.session
         load_catalog(session, DEFAULT_CATALOG)

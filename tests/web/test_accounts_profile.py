@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from clock_support import programme_today
 from mail_support import outbox, smtp_server_fixture, text_of  # noqa: F401
 from sqlalchemy import select
 
@@ -66,14 +65,14 @@ def test_licence_change_is_unverified_until_an_admin_verifies_it(
     session.expire_all()
     user = session.get(User, user.id)
     assert user.licence_number == "NEW-999" and user.licence_verified_at is None
-    assert not user.licensed_on(date.today())  # retreat eligibility counts only verified ones
+    assert not user.licensed_on(programme_today())  # retreat eligibility counts only verified ones
     assert "Unverified" in client.get("/account").get_data(as_text=True)
 
     services.verify_licence(session, user, actor=session.get(User, admin.id))
     from lms.db import db
 
     db.commit()
-    assert user.licensed_on(date.today())
+    assert user.licensed_on(programme_today())
     assert [m["Subject"] for m in smtp_server.inbox.to(user.email)] == ["Your licence is verified"]
     assert session.scalar(select(Notification.kind).where(Notification.user_id == user.id)) == (
         "licence_verified"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from clock_support import programme_today
 from retreats_support import PDF_BYTES, complete
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
@@ -22,8 +23,8 @@ def _form(content=PDF_BYTES, filename="ktc-certificate.pdf", **overrides):
         "item_code": "M1",
         "programme": "KTC",
         "programme_other": "",
-        "attended_from": (date.today() - timedelta(days=100)).isoformat(),
-        "attended_to": (date.today() - timedelta(days=98)).isoformat(),
+        "attended_from": (programme_today() - timedelta(days=100)).isoformat(),
+        "attended_to": (programme_today() - timedelta(days=98)).isoformat(),
         "hours": "16",
         "description": "Three-day introductory KAP training with KTC.",
         "evidence": (io.BytesIO(content), filename),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from certificates_support import counting_queries
+from clock_support import programme_today
 from icalendar import Calendar
 from offerings_support import add_offering
 from retreats_support import complete
@@ -154,9 +155,9 @@ def test_an_admin_schedules_a_module_offering_with_hours_and_it_lists_for_clinic
     app, login, session, make_user, catalog
 ):
     admin = _client(app, login, make_user(Role.ADMIN))
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    start = date.today() + timedelta(days=50)
+    start = programme_today() + timedelta(days=50)
     form = {
         "item_code": "M3",
         "format": "live_online",

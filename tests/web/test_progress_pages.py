@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from certificates_support import record
+from clock_support import programme_today
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
@@ -125,7 +126,7 @@ def test_a_future_date_is_refused_with_a_message(
     app, login, catalog, instructor, clinician, session
 ):
     client = signed_in(app, login, instructor)
-    next_month = (date.today() + timedelta(days=30)).isoformat()
+    next_month = (programme_today() + timedelta(days=30)).isoformat()
     response = client.post(
         f"/clinicians/{clinician.id}/completions",
         data={"item_code": "M1", "completed_on": next_month},

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
+from clock_support import programme_today
 from icalendar import Calendar
 from retreats_support import add_session, complete, screening_form
 from sqlalchemy import event, func, select
@@ -249,7 +250,7 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
     app, login, session, make_user, clinician, catalog
 ):
     admin = _client(app, login, make_user(Role.ADMIN))
-    start = date.today() + timedelta(days=90)
+    start = programme_today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
         "format": "in_person",
@@ -295,7 +296,7 @@ def test_a_duplicate_session_is_a_form_error_that_changes_nothing(
 ):
     """Same retreat, first day and location (after trimming): a clear 409, not a 500."""
     admin = _client(app, login, make_user(Role.ADMIN))
-    start = date.today() + timedelta(days=90)
+    start = programme_today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
         "format": "in_person",
@@ -336,7 +337,7 @@ def test_session_form_refuses_absurd_dates_and_unprintable_locations(
     app, login, session, make_user, catalog, change, message
 ):
     admin = _client(app, login, make_user(Role.ADMIN))
-    start = date.today() + timedelta(days=90)
+    start = programme_today() + timedelta(days=90)
     form = {
         "item_code": "RETREAT-L1",
         "format": "in_person",
@@ -396,8 +397,8 @@ def test_attendance_after_the_session_records_completion_and_unlocks_the_advance
     assert "Attendance can be marked from the session" in early.text
     session.expire_all()
     retreat_session = session.get(type(retreat_session), retreat_session.id)
-    retreat_session.starts_on = date.today() - timedelta(days=6)
-    retreat_session.ends_on = date.today() - timedelta(days=2)
+    retreat_session.starts_on = programme_today() - timedelta(days=6)
+    retreat_session.ends_on = programme_today() - timedelta(days=2)
     session.commit()
     marked = instructor.post(
         f"/retreats/applications/{application.id}/attendance",
@@ -502,6 +503,7 @@ def test_retreats_page_lists_sessions_even_when_locked_but_offers_no_apply_link(
     assert f"/retreats/sessions/{upcoming.id}/apply" not in level1
 
 
+@pytest.mark.usefixtures("awkward_instant")
 def test_sessions_past_their_deadline_say_applications_are_closed(
     app, login, session, clinician, catalog
 ):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
+from clock_support import programme_today
 from retreats_support import add_session, complete
 from sqlalchemy import event
 
@@ -55,7 +56,7 @@ def give_the_programme_work(session, catalog, make_user, n: int) -> None:
     coming = add_session(session, starts_in=40, capacity=n + 2, location=f"Next Place {n}")
     for i in range(n):
         person = make_user(Role.CLINICIAN)
-        complete(session, person.id, "M1", on=date.today() - timedelta(days=31 * (i % 3)))
+        complete(session, person.id, "M1", on=programme_today() - timedelta(days=31 * (i % 3)))
         session.add(
             EquivalencyRequest(user_id=person.id, item_id=catalog["M2"].id, outside_programme="KTC")
         )
@@ -82,7 +83,7 @@ def test_an_instructor_sees_what_waits_what_comes_and_the_numbers(
     coming = html[html.index('id="upcoming-heading"') :].split("</section>")[0]
     assert "Next Place 3" in coming and re.search(r"<strong>3</strong> of 5", coming)
     assert "Completions per month" in words and "Clinicians at each stage" in words
-    this_month = dates.month(date.today().year, date.today().month)
+    this_month = dates.month(programme_today().year, programme_today().month)
     assert re.search(rf"<th scope=\"row\">{this_month}</th><td>\d+</td>", html)
     assert '<th scope="row">Module 1</th><td>3</td>' in html  # the three clinicians
     assert '<th scope="row">Before Module 1</th><td>0</td>' in html

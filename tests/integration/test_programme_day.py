@@ -1,0 +1,153 @@
+"""Every date a person reads is the programme's, at whatever instant the thing happens.
+
+Each test runs pinned at the awkward instants of tests/clock_support.py: the Pacific evening
+when UTC is already on the next date, the last Pacific minute of a day, the first minute both
+clocks agree, New Year's Eve when UTC's year has turned, and both 2026 daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from attendance_support import enrol, held_offering
+from certificates_support import issued
+from clock_support import programme_today
+from sqlalchemy import select
+
+from lms import dates
+from lms.admin.services import browse_audit, licence_status, search_users
+from lms.auth.licence import LicenceStanding, licence_standing
+from lms.auth.models import Role
+from lms.certificates.context import format_date
+from lms.certificates.models import Certificate
+from lms.certificates.services import revoke_certificate, transcript_pdf, verification_of
+from lms.offerings import sheet
+from lms.offerings.closing import close_offering
+from lms.offerings.reports import offering_record
+from lms.offerings.sheet import CellInput
+from lms.progress.dashboard import licence_label
+from lms.progress.roster import RosterQuery, roster
+from lms.progress.tracking import licensed_on as summary_licensed_on
+
+pytestmark = pytest.mark.usefixtures("awkward_instant")
+
+
+def test_a_certificate_says_the_day_it_was_earned_and_issued_and_the_programmes_year(
+    session, make_user, catalog
+):
+    today = programme_today()
+    person = make_user(Role.CLINICIAN)
+    issued(session, person.id, "M1", on=today)
+    certificate = session.scalar(select(Certificate))
+    said = certificate.content
+    assert said["completed_on"] == said["issued_on"] == today.isoformat()
+    assert said["issued_on_text"] == format_date(today)
+    assert certificate.serial.startswith(f"KAP-{today.year}-")
+    verified = verification_of(certificate)
+    assert verified.issued_on_text == verified.completed_on_text == dates.day(today)
+
+
+def test_a_revocation_is_dated_the_programmes_day(session, make_user, catalog):
+    today = programme_today()
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.CLINICIAN)
+    issued(session, person.id, "M1", on=today)
+    certificate = session.scalar(select(Certificate))
+    revoke_certificate(session, certificate.id, actor_id=admin.id, reason="Entered in error")
+    session.commit()
+    assert verification_of(certificate).revoked_on_text == dates.day(today)
+    with pytest.raises(Exception, match=f"already revoked on {dates.day(today)}"):
+        revoke_certificate(session, certificate.id, actor_id=admin.id, reason="Again")
+    session.rollback()
+
+
+def test_an_expiring_certificate_expires_on_the_same_programme_date_later(
+    session, make_user, catalog
+):
+    from lms.catalog.models import CatalogItem
+
+    today = programme_today()
+    item = session.scalar(select(CatalogItem).where(CatalogItem.code == "M1"))
+    item.certificate_valid_months = 12
+    session.commit()
+    issued(session, make_user(Role.CLINICIAN).id, "M1", on=today)
+    said = session.scalar(select(Certificate)).content
+    assert said["expires_on"] == today.replace(year=today.year + 1).isoformat()
+
+
+def test_a_licence_is_good_through_its_expiry_date_on_every_page_and_guard(
+    session, make_user, catalog
+):
+    today = programme_today()
+    holder = make_user(Role.CLINICIAN, licence_expires_on=today)
+    lapsed = make_user(Role.CLINICIAN, licence_expires_on=today - timedelta(days=1))
+    assert licence_standing(holder, today) is LicenceStanding.VERIFIED
+    assert licence_standing(lapsed, today) is LicenceStanding.EXPIRED
+    assert holder.licensed_on(today) and not lapsed.licensed_on(today)
+    assert licence_status(holder) == "verified" and licence_status(lapsed) == "expired"
+    listed = {row.id: row.licence_status for row in search_users(session).items}
+    assert listed[holder.id] == "verified" and listed[lapsed.id] == "expired"
+    assert "expired" not in licence_label(holder, today)
+    assert "expired" in licence_label(lapsed, today)
+    # The read model's SQL twin says the same on the same day.
+    from lms.progress.models import ProgressSummary
+    from lms.progress.tracking import sync
+
+    sync(session)
+    counted = set(
+        session.scalars(select(ProgressSummary.user_id).where(summary_licensed_on(today)))
+    )
+    assert holder.id in counted and lapsed.id not in counted
+
+
+def test_an_attendance_record_and_its_grid_agree_on_the_day_it_closed(session, make_user, catalog):
+    today = programme_today()
+    admin = make_user(Role.ADMIN)
+    facilitator = make_user(Role.INSTRUCTOR)
+    person = make_user(Role.CLINICIAN)
+    offering = held_offering(session, admin.id, "M1", ended=0, facilitators=[facilitator.id])
+    (place,) = enrol(session, offering, [person], admin.id)
+    sheet.save_cells(
+        session,
+        offering.id,
+        [CellInput(place.id, day.id, "present", 420, ":") for day in offering.days],
+        actor=facilitator,
+    )
+    close_offering(session, offering.id, actor=facilitator)
+    session.commit()
+    _grid, content = offering_record(session, offering.id, viewer=facilitator, today=today)
+    assert content["closed_on_text"] == format_date(today)
+
+
+def test_the_roster_says_activity_happened_today(session, make_user, catalog):
+    today = programme_today()
+    person = make_user(Role.CLINICIAN)
+    issued(session, person.id, "M1", on=today)
+    rows = {row.user_id: row for row in roster(session, RosterQuery()).rows}
+    assert rows[person.id].last_activity == today
+
+
+def test_the_audit_log_filtered_on_today_finds_what_happened_today(session, make_user, catalog):
+    today = programme_today()
+    person = make_user(Role.CLINICIAN)
+    issued(session, person.id, "M1", on=today)
+    found = browse_audit(session, action="completion.recorded", on_or_after=today)
+    assert found.total == 1
+    assert browse_audit(session, action="completion.recorded", on_or_before=today).total == 1
+    tomorrow = today + timedelta(days=1)
+    assert browse_audit(session, action="completion.recorded", on_or_after=tomorrow).total == 0
+
+
+def test_a_transcript_is_dated_the_programmes_day(session, make_user, catalog):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    today = programme_today()
+    person = make_user(Role.CLINICIAN)
+    issued(session, person.id, "M1", on=today)
+    text = " ".join(
+        p.extract_text() for p in PdfReader(BytesIO(transcript_pdf(session, person.id))).pages
+    )
+    assert format_date(today) in " ".join(text.split())
