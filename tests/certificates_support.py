@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.certificates.models import Certificate
@@ -121,19 +118,3 @@ def decode_qr(data: bytes, workdir: Path) -> list[str]:
         check=False,
     )
     return [line for line in result.stdout.splitlines() if line]
-
-
-@contextmanager
-def counting_queries(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        """Record one statement."""
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

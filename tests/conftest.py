@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from clock_support import AWKWARD_INSTANTS, pinned
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -212,6 +213,37 @@ def catalog(session: Session) -> dict[str, object]:
     load_catalog(session, DEFAULT_CATALOG)
     session.commit()
     return {item.code: item for item in session.scalars(select(CatalogItem))}
+
+
+# Statements that are not queries: SQLite's transaction marker and the per-connection bound a
+# PostgreSQL connection is given when it changes use.
+NOT_QUERIES = ("BEGIN", "SET lock_timeout")
+
+
+@pytest.fixture
+def count_queries(engine: Engine) -> Callable[..., AbstractContextManager[list[str]]]:
+    """`with count_queries() as statements:` the SQL queries the app's engine (or the one
+    given) runs inside the block, transaction markers left out; `starting` keeps only the
+    statements that begin so ("SELECT", "INSERT INTO completions ")."""
+
+    @contextmanager
+    def counting(
+        on: Engine | None = None, *, starting: str | tuple[str, ...] = ""
+    ) -> Iterator[list[str]]:
+        watched = on or engine
+        statements: list[str] = []
+
+        def listener(_conn, _cursor, statement: str, *_args: object) -> None:  # noqa: ANN001
+            if not statement.startswith(NOT_QUERIES) and statement.lstrip().startswith(starting):
+                statements.append(statement)
+
+        event.listen(watched, "before_cursor_execute", listener)
+        try:
+            yield statements
+        finally:
+            event.remove(watched, "before_cursor_execute", listener)
+
+    return counting
 
 
 def table_names(engine: Engine) -> set[str]:

@@ -7,11 +7,9 @@ against the row it names, on both backends, after rows were deleted in between.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
@@ -19,23 +17,6 @@ from lms.certificates.models import Certificate
 from lms.clock import today
 from lms.progress.marking import record_cohort
 from lms.progress.models import Completion
-
-
-@contextmanager
-def inserts_into(engine, table: str) -> Iterator[list[str]]:
-    """Collect the INSERT statements into `table` sent to the database."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        """Keep an INSERT into the table."""
-        if statement.startswith(f"INSERT INTO {table} "):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def _events(count: int, first_subject: int) -> list[AuditEvent]:
@@ -47,14 +28,14 @@ def _events(count: int, first_subject: int) -> list[AuditEvent]:
 
 
 def test_one_flush_of_many_objects_is_one_insert_and_each_gets_its_own_rows_id(
-    session, engine
+    session, engine, count_queries
 ) -> None:
     """300 events in one flush: one statement, and each object's id reads back its own row."""
     session.add_all(_events(5, 0))
     session.flush()
     session.execute(delete(AuditEvent).where(AuditEvent.subject_id.in_([1, 3])))  # gaps
     events = _events(300, 1000)
-    with inserts_into(engine, "audit_events") as statements:
+    with count_queries(starting="INSERT INTO audit_events ") as statements:
         session.add_all(events)
         session.flush()
     assert len(statements) == 1
@@ -68,14 +49,14 @@ def test_one_flush_of_many_objects_is_one_insert_and_each_gets_its_own_rows_id(
 
 
 def test_a_cohorts_completions_and_certificates_belong_to_the_right_people(
-    session, engine, make_user, catalog
+    session, engine, make_user, catalog, count_queries
 ) -> None:
     """A cohort of 60: one INSERT per table, each certificate names its own completion and
     person, and each completion its own person."""
     people = [make_user(Role.CLINICIAN) for _ in range(60)]
     with (
-        inserts_into(engine, "completions") as completions,
-        inserts_into(engine, "certificates") as certificates,
+        count_queries(starting="INSERT INTO completions ") as completions,
+        count_queries(starting="INSERT INTO certificates ") as certificates,
     ):
         result = record_cohort(
             session,

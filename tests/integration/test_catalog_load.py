@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.catalog import services
@@ -20,22 +18,6 @@ from lms.errors import NotFound
 from lms.progress.models import Completion, CompletionSource
 
 DEFAULT_TEXT = DEFAULT_CATALOG.read_text(encoding="utf-8")
-
-
-@contextmanager
-def counting_queries(engine) -> Iterator[list[str]]:  # noqa: ANN001
-    """Collect the SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        """Remember one statement."""
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def write(tmp_path: Path, text: str, name: str = "catalog.toml") -> Path:
@@ -309,12 +291,12 @@ def test_missing_file_is_a_catalog_error(session, tmp_path) -> None:
         load_catalog(session, tmp_path / "nope.toml")
 
 
-def test_load_catalogue_runs_one_query(session, engine) -> None:
+def test_load_catalogue_runs_one_query(session, engine, count_queries) -> None:
     """The snapshot every page uses costs one query, however it is used afterwards."""
     load_catalog(session, DEFAULT_CATALOG)
     session.commit()
     session.expire_all()
-    with counting_queries(engine) as statements:
+    with count_queries() as statements:
         catalogue = services.load_catalogue(session)
         _ = catalogue.names, catalogue.modules, catalogue.retreats, catalogue.by_code["M1"].title
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1

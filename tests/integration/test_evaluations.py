@@ -163,9 +163,8 @@ def test_marks_by_hand_and_items_without_a_required_evaluation_are_issued_as_bef
 
 
 def test_a_batch_of_attendance_completions_holds_each_certificate_in_one_query(
-    app, session, make_user, catalog
+    app, session, make_user, catalog, count_queries
 ):
-    from certificates_support import counting_queries
 
     offering = past_offering(session, "M3")
     people = [make_user() for _ in range(4)]
@@ -189,8 +188,7 @@ def test_a_batch_of_attendance_completions_holds_each_certificate_in_one_query(
     )
     session.add_all(completions)
     session.flush()
-    engine = app.extensions["lms"].db.engine
-    with counting_queries(engine) as statements:
+    with count_queries() as statements:
         completions_recorded.send(completions, session=session, actor_id=None)
     db.commit()
     assert len([s for s in statements if "evaluation_submissions" in s]) == 1

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from certificates_support import record
-from sqlalchemy import bindparam, event, exc, func, literal, select
+from sqlalchemy import bindparam, exc, func, literal, select
 
 from lms import prepared
 from lms.auth.models import Role
@@ -118,22 +118,13 @@ def test_a_statement_whose_sql_changes_per_call_goes_through_sqlalchemy(session,
         assert [row.id for row in found] == [person.id]
 
 
-def test_a_watched_engine_sees_every_read(session, person, engine) -> None:
+def test_a_watched_engine_sees_every_read(session, person, engine, count_queries) -> None:
     """With a cursor-event listener (the tests' query counters, SQL echo) reads go through
     SQLAlchemy, so every statement is seen."""
-    seen = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if "FROM certificates" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         for _ in range(3):
             assert read(session, _OWN_LINKS, {"user_id": person.id}).all()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert len(seen) == 3
+    assert len([s for s in statements if "FROM certificates" in s]) == 3
 
 
 def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(session) -> None:

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
-
-
-@contextmanager
-def counting_queries(engine) -> Iterator[list[str]]:  # noqa: ANN001
-    """Collect the SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -129,17 +112,19 @@ def test_audit_log_pages_newest_first(client, admin, session):
     assert "51–60 of 60 events" in text and "run-00" in text and "run-59" not in text
 
 
-def test_audit_log_runs_a_constant_number_of_queries(client, admin, make_user, session, engine):
+def test_audit_log_runs_a_constant_number_of_queries(
+    client, admin, make_user, session, engine, count_queries
+):
     """Two events or forty, from many people, the page costs the same SQL statements."""
     people = [make_user() for _ in range(3)]
     for person in people[:2]:
         add_event(session, day(2), "user.created", person, person)
-    with counting_queries(engine) as few:
+    with count_queries() as few:
         assert client.get("/admin/audit").status_code == 200
     people += [make_user() for _ in range(20)]
     for person in people:
         add_event(session, day(3), "user.roles_changed", admin, person, after=["clinician"])
-    with counting_queries(engine) as many:
+    with count_queries() as many:
         assert client.get("/admin/audit").status_code == 200
     assert len(many) == len(few)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -15,21 +13,6 @@ from lms.audit.models import AuditEvent
 from lms.auth import services as auth_services
 from lms.auth.models import Role, User
 from lms.errors import Conflict
-
-
-@contextmanager
-def counting_queries(engine) -> Iterator[list[str]]:  # noqa: ANN001
-    """Collect the SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -123,15 +106,17 @@ def test_users_list_pages_keep_the_filters(client, admin, make_user):
     assert "page 2 of 2" in beyond.get_data(as_text=True)
 
 
-def test_users_list_runs_a_constant_number_of_queries(client, admin, make_user, engine):
+def test_users_list_runs_a_constant_number_of_queries(
+    client, admin, make_user, engine, count_queries
+):
     """Three people or thirty, the list costs the same number of SQL statements."""
     for _ in range(3):
         make_user(Role.CLINICIAN, Role.INSTRUCTOR)
-    with counting_queries(engine) as few:
+    with count_queries() as few:
         assert client.get("/admin/users").status_code == 200
     for _ in range(20):
         make_user(Role.CLINICIAN, Role.MEDICAL_REVIEWER)
-    with counting_queries(engine) as many:
+    with count_queries() as many:
         assert client.get("/admin/users").status_code == 200
     assert len(many) == len(few)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from attendance_support import enrol, held_offering, report
-from certificates_support import counting_queries
 from evaluations_support import evaluate
 from sqlalchemy import func, select
 
@@ -400,7 +399,7 @@ def test_ce_awards_of_a_period_list_every_award_with_what_boards_ask_for(
 
 
 def test_the_grid_of_sixty_runs_as_many_queries_as_the_grid_of_three(
-    app, login, session, catalog, admin, facilitator, make_user, engine
+    app, login, session, catalog, admin, facilitator, make_user, engine, count_queries
 ):
     def grid_with(count: int):
         offering = held_offering(
@@ -427,7 +426,7 @@ def test_the_grid_of_sixty_runs_as_many_queries_as_the_grid_of_three(
 
     def queries(offering) -> int:
         browser.get(f"/offerings/{offering.id}/attendance")  # warm-up
-        with counting_queries(engine) as statements:
+        with count_queries() as statements:
             page = browser.get(f"/offerings/{offering.id}/attendance")
         assert page.status_code == 200
         return len([s for s in statements if not s.startswith(("BEGIN", "SELECT set_config"))])

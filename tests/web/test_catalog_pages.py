@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User
@@ -16,23 +14,6 @@ from lms.catalog.models import CatalogItem
 from lms.catalog.offerings import every_day, new_offering
 
 ADMIN_URLS = ["/admin/catalogue", "/admin/catalogue/M1", "/admin/catalogue/M1/edit"]
-
-
-@contextmanager
-def counting_selects(engine) -> Iterator[list[str]]:  # noqa: ANN001
-    """Collect the SELECT statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        """Remember one statement."""
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -85,9 +66,9 @@ def test_admin_list_shows_every_item_with_rule_in_words(client, admin) -> None:
     assert "Retreat" in html and "Core module" in html
 
 
-def test_admin_list_runs_a_constant_number_of_queries(client, admin, engine) -> None:
+def test_admin_list_runs_a_constant_number_of_queries(client, admin, engine, count_queries) -> None:
     """Items and session counts in two queries, plus the signed-in user."""
-    with counting_selects(engine) as statements:
+    with count_queries(starting="SELECT") as statements:
         assert client.get("/admin/catalogue").status_code == 200
     assert len(statements) <= 4, statements
 
@@ -239,12 +220,12 @@ def test_programme_page_shows_items_prerequisites_and_upcoming_sessions(
 
 
 def test_programme_page_runs_a_constant_number_of_queries(
-    client, make_user, login, catalog, engine
+    client, make_user, login, catalog, engine, count_queries
 ) -> None:
     """Items and upcoming sessions: two queries plus the signed-in user, and for a clinician
     the catalogue's stamp and their standing rows (which colour the picture)."""
     login(client, make_user(Role.CLINICIAN))
-    with counting_selects(engine) as statements:
+    with count_queries(starting="SELECT") as statements:
         assert client.get("/programme").status_code == 200
     assert len(statements) <= 5, statements
 

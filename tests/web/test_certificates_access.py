@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from certificates_support import certificates_for, counting_queries, pdf_text, record
+from certificates_support import certificates_for, pdf_text, record
 
 from lms.auth.models import Role
 from lms.certificates import base, render, services
@@ -172,7 +172,7 @@ def test_admin_list_searches_by_name_serial_and_code(
 
 
 def test_admin_list_runs_a_constant_number_of_queries(
-    client, login, make_user, session, engine, catalog
+    client, login, make_user, session, engine, catalog, count_queries
 ) -> None:
     """Admin list runs a constant number of queries."""
     login(client, make_user(Role.ADMIN))
@@ -180,13 +180,13 @@ def test_admin_list_runs_a_constant_number_of_queries(
     record(session, person.id, "M1")
     db.commit()
     client.get("/admin/certificates")  # after-commit work of the setup (mail) runs here
-    with counting_queries(engine) as few:
+    with count_queries() as few:
         assert client.get("/admin/certificates").status_code == 200
     for code in ("M2", "M3", "M4", "HTH"):
         record(session, person.id, code)
     db.commit()
     client.get("/admin/certificates")
-    with counting_queries(engine) as many:
+    with count_queries() as many:
         assert client.get("/admin/certificates").status_code == 200
     assert len(many) == len(few), "\n".join(s[:90] for s in many)
 

@@ -9,11 +9,9 @@ what one of those depends on and checks the page follows at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from lms.auth.models import Role, User
 from lms.auth.services import load_session_user, set_roles
@@ -24,22 +22,6 @@ from lms.mail.services import UNREAD_SHOWN, unread_notices
 from lms.progress import services
 from lms.progress.facts import ItemRow, load_programme
 from lms.progress.models import CompletionSource
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    """Collect the SQL statements the engine runs inside the block (BEGIN markers left out)."""
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def text_of(response) -> str:
@@ -147,10 +129,10 @@ def test_a_completion_recorded_after_a_view_changes_verdicts_on_the_next_view(
     assert 'data-state="available"' in module_row(client.get("/").get_data(as_text=True), "M2")
 
 
-def test_every_dashboard_statement_runs_once(app, login, engine, catalog, make_user):
+def test_every_dashboard_statement_runs_once(app, login, engine, catalog, make_user, count_queries):
     client = login(app.test_client(), make_user(Role.CLINICIAN))
     client.get("/")
-    with counted(engine) as statements:
+    with count_queries() as statements:
         assert client.get("/").status_code == 200
     repeated = {s for s in statements if statements.count(s) > 1}
     assert not repeated, "\n\n".join(repeated)
@@ -159,21 +141,23 @@ def test_every_dashboard_statement_runs_once(app, login, engine, catalog, make_u
 
 
 def test_facts_for_uses_a_given_account_without_reading_it_again(
-    app, engine, session, catalog, make_user
+    app, engine, session, catalog, make_user, count_queries
 ):
     clinician = make_user(Role.CLINICIAN)
-    with counted(engine) as statements:
+    with count_queries() as statements:
         facts = services.facts_for(session, [clinician])
     assert facts[clinician.id].licensed
     assert not [s for s in statements if "FROM users" in s]
     assert services.facts_for(session, [clinician.id]) == facts
 
 
-def test_the_session_user_comes_with_roles_in_one_query(app, engine, session, make_user):
+def test_the_session_user_comes_with_roles_in_one_query(
+    app, engine, session, make_user, count_queries
+):
     user = make_user(Role.CLINICIAN, Role.INSTRUCTOR)
     identity = user.get_id()
     session.expunge_all()
-    with counted(engine) as statements:
+    with count_queries() as statements:
         loaded = load_session_user(session, identity)
         roles = loaded.roles
     assert roles == frozenset({Role.CLINICIAN, Role.INSTRUCTOR})

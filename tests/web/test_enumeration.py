@@ -10,12 +10,10 @@ whose duration could differ by address.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from mail_support import outbox, smtp_server_fixture, text_of  # noqa: F401
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.auth.models import User
 
@@ -28,21 +26,6 @@ REGISTRATION = {
     "licence_number": "LMFT 1234",
     "licence_state": "CA",
 }
-
-
-@contextmanager
-def statements(engine) -> Iterator[list[str]]:
-    """Collect the SQL statements run on the engine inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _queued(app) -> list[str]:
@@ -97,13 +80,13 @@ def test_a_refused_registration_form_is_refused_alike_for_known_and_new_addresse
 
 
 def test_registration_does_the_same_work_in_the_request_for_known_and_new_addresses(
-    queue_in_instance, app, client, engine, make_user
+    queue_in_instance, app, client, engine, make_user, count_queries
 ):
     make_user(email="taken@example.test")
-    with statements(engine) as new_sql:
+    with count_queries() as new_sql:
         new = client.post("/register", data={**REGISTRATION, "email": "new@example.test"})
     new_jobs = _queued(app)
-    with statements(engine) as known_sql:
+    with count_queries() as known_sql:
         known = client.post("/register", data={**REGISTRATION, "email": "taken@example.test"})
     known_jobs = _queued(app)
     assert new.status_code == known.status_code == 303
@@ -112,13 +95,13 @@ def test_registration_does_the_same_work_in_the_request_for_known_and_new_addres
 
 
 def test_forgot_password_does_the_same_work_in_the_request_for_known_and_unknown(
-    queue_in_instance, app, client, engine, make_user
+    queue_in_instance, app, client, engine, make_user, count_queries
 ):
     user = make_user()
-    with statements(engine) as known_sql:
+    with count_queries() as known_sql:
         known = client.post("/forgot-password", data={"email": user.email})
     known_jobs = _queued(app)
-    with statements(engine) as unknown_sql:
+    with count_queries() as unknown_sql:
         unknown = client.post("/forgot-password", data={"email": "nobody@example.test"})
     unknown_jobs = _queued(app)
     assert known.status_code == unknown.status_code == 302

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from certificates_support import counting_queries
 from evaluations_support import M2_RATINGS, answers, attend, past_offering
 from sqlalchemy import select
 
@@ -127,7 +126,7 @@ def test_someone_who_did_not_attend_gets_no_form(app, login, session, make_user,
 
 
 def test_the_dashboard_reads_evaluations_only_for_people_who_attended_an_offering(
-    app, login, engine, session, make_user, catalog
+    app, login, engine, session, make_user, catalog, count_queries
 ):
     marked, attended = make_user(), make_user()
     from certificates_support import record
@@ -139,7 +138,7 @@ def test_the_dashboard_reads_evaluations_only_for_people_who_attended_an_offerin
     def statements_of(person):
         browser = login(app.test_client(), person)
         browser.get("/")
-        with counting_queries(engine) as statements:
+        with count_queries() as statements:
             assert browser.get("/").status_code == 200
         return [s for s in statements if "evaluation_submissions" in s]
 
@@ -235,7 +234,7 @@ def test_results_are_for_the_offerings_facilitators_and_admins_only(
 
 
 def test_the_results_page_runs_the_same_queries_for_3_or_15_responses(
-    app, login, engine, session, make_user, catalog
+    app, login, engine, session, make_user, catalog, count_queries
 ):
     admin = make_user(Role.ADMIN)
 
@@ -247,7 +246,7 @@ def test_the_results_page_runs_the_same_queries_for_3_or_15_responses(
         evaluate_all(session, people, offering, most_useful="Everything.")
         browser = login(app.test_client(), admin)
         browser.get(f"/offerings/{offering.id}/evaluation")
-        with counting_queries(engine) as statements:
+        with count_queries() as statements:
             assert browser.get(f"/offerings/{offering.id}/evaluation").status_code == 200
         return statements
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from mail_support import outbox, smtp_server_fixture, text_of  # noqa: F401
 from retreats_support import add_session, complete, screening
-from sqlalchemy import event
 
 from lms import create_app
 from lms.auth.models import Role
@@ -74,23 +73,15 @@ def test_outbox_page_lists_paginates_and_shows_a_body(app, client, session, make
 
 
 def test_outbox_page_runs_a_constant_number_of_queries(
-    app, client, engine, session, make_user, login
+    app, client, engine, session, make_user, login, count_queries
 ):
     admin = make_user(Role.ADMIN)
     login(client, admin)
     counts = []
     for batch in (3, 40):
         _messages(session, admin, batch)
-        statements = []
-
-        def count(*_args, _seen=statements, **_kwargs):
-            _seen.append(1)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with count_queries() as statements:
             assert client.get("/admin/outbox").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-from certificates_support import counting_queries
 from clock_support import programme_today
 from icalendar import Calendar
 from offerings_support import add_offering
@@ -129,7 +128,7 @@ def test_the_shop_import_form_refuses_a_bad_file_by_line_and_imports_a_good_one(
 
 
 def test_the_people_page_of_sixty_reads_in_as_few_queries_as_the_page_of_one(
-    app, login, session, make_user, catalog, engine
+    app, login, session, make_user, catalog, engine, count_queries
 ):
     admin = make_user(Role.ADMIN)
     offering = add_offering(session, admin.id, capacity=60)
@@ -137,7 +136,7 @@ def test_the_people_page_of_sixty_reads_in_as_few_queries_as_the_page_of_one(
 
     def queries() -> int:
         staff.get(f"/offerings/{offering.id}/people")  # mail queued by the enrolments goes out
-        with counting_queries(engine) as statements:
+        with count_queries() as statements:
             assert staff.get(f"/offerings/{offering.id}/people").status_code == 200
         return len(statements)
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 from clock_support import programme_today
-from sqlalchemy import event
 
 from lms.auth.models import Role
 from lms.db import utcnow
@@ -15,22 +12,6 @@ from lms.equivalency.models import EquivalencyRequest
 from lms.progress.models import Completion, CompletionSource
 
 MODULES = ["M1", "M2", "M3", "M4", "M5", "M6", "M7", "HTH", "MUSIC", "MEDICAL"]
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    """Collect the SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):  # SQLite's transaction marker, not a query
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def give_history(session, user_id: int, entries: int, catalog) -> None:
@@ -59,25 +40,25 @@ def give_history(session, user_id: int, entries: int, catalog) -> None:
     session.commit()
 
 
-def dashboard_statements(app, login, engine, user) -> list[str]:
+def dashboard_statements(app, login, count_queries, user) -> list[str]:
     """Statements one dashboard view runs."""
     client = login(app.test_client(), user)
     client.get("/")  # warm-up: compiled caches, first connection
-    with counted(engine) as statements:
+    with count_queries() as statements:
         response = client.get("/")
     assert response.status_code == 200
     return statements
 
 
 def test_the_dashboard_runs_the_same_queries_for_3_or_40_history_entries(
-    app, login, engine, session, catalog, make_user
+    app, login, count_queries, session, catalog, make_user
 ):
     small, large = make_user(Role.CLINICIAN), make_user(Role.CLINICIAN)
     give_history(session, small.id, 3, catalog)
     give_history(session, large.id, 40, catalog)
 
-    few = dashboard_statements(app, login, engine, small)
-    many = dashboard_statements(app, login, engine, large)
+    few = dashboard_statements(app, login, count_queries, small)
+    many = dashboard_statements(app, login, count_queries, large)
 
     assert len(few) == len(many), "\n".join(many)
     assert len(many) <= 30, "\n".join(s[:90] for s in many)
@@ -87,7 +68,7 @@ ROSTER_QUERIES = ["", "?eligible=RETREAT-L1&applied=no", "?missing=M1", "?q=clin
 
 
 def test_the_roster_runs_the_same_queries_for_3_or_40_clinicians(
-    app, login, engine, session, catalog, make_user
+    app, login, engine, session, catalog, make_user, count_queries
 ):
     instructor = make_user(Role.INSTRUCTOR)
     client = login(app.test_client(), instructor)
@@ -96,7 +77,7 @@ def test_the_roster_runs_the_same_queries_for_3_or_40_clinicians(
         counts = {}
         for query in ROSTER_QUERIES:
             client.get("/roster" + query)
-            with counted(engine) as statements:
+            with count_queries() as statements:
                 response = client.get("/roster" + query)
             assert response.status_code == 200
             counts[query] = len(statements)
@@ -116,7 +97,7 @@ def test_the_roster_runs_the_same_queries_for_3_or_40_clinicians(
 
 
 def test_a_cohort_writes_in_a_number_of_round_trips_that_does_not_grow_with_it(
-    queue_in_instance, app, login, engine, session, catalog, make_user
+    queue_in_instance, app, login, engine, session, catalog, make_user, count_queries
 ):
     """Its completions, audit events, issue records, notices and mail go in batches.
 
@@ -132,7 +113,7 @@ def test_a_cohort_writes_in_a_number_of_round_trips_that_does_not_grow_with_it(
     def cohort_statements(item: str, size: int) -> int:
         ids = [str(make_user(Role.CLINICIAN).id) for _ in range(size)]
         form = {"item_code": item, "completed_on": day, "note": "", "emails": "", "user_id": ids}
-        with counted(engine) as statements:
+        with count_queries() as statements:
             response = client.post("/mark", data=form)
         assert response.status_code in (302, 303), response.text[:500]
         return len(statements)

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 from clock_support import programme_today
 from icalendar import Calendar
 from retreats_support import add_session, complete, screening_form
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.retreats.models import Screening
-
-
-@contextmanager
-def counting_queries(engine):
-    """Collect the SQL statements run inside the block."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -463,14 +447,14 @@ def test_roster_csv_neutralises_every_cell_a_spreadsheet_would_run(
 
 
 def test_retreats_page_runs_a_constant_number_of_queries(
-    app, login, session, make_user, catalog, engine
+    app, login, session, make_user, catalog, engine, count_queries
 ):
     clinician = make_user(Role.CLINICIAN)
     complete(session, clinician.id, "M1")
     client = _client(app, login, clinician)
 
     def queries() -> int:
-        with counting_queries(engine) as statements:
+        with count_queries() as statements:
             assert client.get("/retreats/").status_code == 200
         # Transaction control (BEGIN, and on PostgreSQL the session timeouts a request sets)
         # depends on pooled connection and session state, not on the page.

@@ -4,37 +4,17 @@ constant number of queries, and never a screening answer."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 from clock_support import programme_today
 from retreats_support import add_session, complete
-from sqlalchemy import event
 
 from lms import dates
 from lms.auth.models import Role
 from lms.equivalency.models import EquivalencyRequest
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.staff_home import completions_by_month, last_months
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    """Collect the SQL statements the engine runs inside the block (BEGIN markers and the
-    PostgreSQL request bound, set only when a connection changes use, left out)."""
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith(("BEGIN", "SET lock_timeout")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def text_of(html: str) -> str:
@@ -115,7 +95,7 @@ def test_nothing_waiting_says_so(app, login, catalog, make_user):
 
 @pytest.mark.parametrize("admin_too", [False, True])
 def test_the_staff_home_runs_the_same_queries_for_a_little_or_a_lot(
-    app, login, catalog, make_user, session, engine, admin_too
+    app, login, catalog, make_user, session, engine, admin_too, count_queries
 ):
     roles = (
         (Role.INSTRUCTOR, Role.ADMIN, Role.MEDICAL_REVIEWER) if admin_too else (Role.INSTRUCTOR,)
@@ -124,10 +104,10 @@ def test_the_staff_home_runs_the_same_queries_for_a_little_or_a_lot(
     client = login(app.test_client(), staff)
     give_the_programme_work(session, catalog, make_user, 2)
     client.get("/")  # the catalogue is read once and kept
-    with counted(engine) as few:
+    with count_queries() as few:
         assert client.get("/").status_code == 200
     give_the_programme_work(session, catalog, make_user, 15)
-    with counted(engine) as many:
+    with count_queries() as many:
         assert client.get("/").status_code == 200
     assert len(few) == len(many), (few, many)
     assert len(few) <= 12, few
