@@ -57,8 +57,10 @@ class LMS:
         from lms.progress import tracking
 
         tracking.install()  # every transaction keeps the progress read model
+        from lms.features import load_tasks
         from lms.jobs import Jobs
 
+        load_tasks()  # each feature declares its jobs; the queue knows none by itself
         self.jobs = Jobs(app)  # per app: a host app and a test app each have their own queue
         if app.jinja_loader is not None and str(TEMPLATE_DIR) not in getattr(
             app.jinja_loader, "searchpath", []

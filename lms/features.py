@@ -49,6 +49,22 @@ PRIVACY_MODULES: tuple[str, ...] = (
 )
 
 
+# Modules that declare the feature's jobs on the shared queue (lms.jobs.task, due_work,
+# worker_hooks); imported before an app builds its queue.
+TASK_MODULES: tuple[str, ...] = (
+    "lms.auth.tasks",
+    "lms.certificates.tasks",
+    "lms.mail.tasks",
+    "lms.evaluations.tasks",
+)
+
+
+def load_tasks() -> None:
+    """Import each feature's tasks module, so its jobs are declared."""
+    for name in TASK_MODULES:
+        import_module(name)
+
+
 def blueprints() -> list[Blueprint]:
     """Import each feature's views and return its blueprint."""
     return [import_module(name).bp for name in VIEW_MODULES]

@@ -1,10 +1,14 @@
-"""The job queue: each app's Huey instance, its tasks, the due-work sweep and `flask lms jobs`.
+"""The job queue: each app's Huey instance, the due-work sweep and `flask lms jobs`.
 
 Slow work (rendering a certificate PDF, talking to a mail server) never runs in a request's
 write transaction. The transaction writes the durable record of what is due (a certificate
 row without its PDF, an outbox row); after commit a job does the work. Jobs are idempotent,
 and a periodic sweep re-enqueues anything still due, so a crash between commit and enqueue,
 or a lost job, only delays the work.
+
+A core module: it imports no feature. Each feature declares its own jobs in its `tasks`
+module (`@task(...)`, `due_work(...)`, `worker_hooks(...)`), which lms.features lists and
+the app imports before it builds its queue.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +28,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.storage import SqliteStorage
+from sqlalchemy.orm import Session
 
 from lms.db import db, utcnow
 
 QUEUE_FILE = "queue.sqlite3"
 # Work younger than this is left to the job its own commit enqueued; older work lost its job.
 SWEEP_GRACE = timedelta(minutes=1)
-DELIVERY_BATCH = 200
 
 
 def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
@@ -70,48 +74,111 @@ def _create_private(path: Path) -> None:
     create_private_file(path)
 
 
+@dataclass(frozen=True)
+class Task:
+    """A kind of job a feature declares: its name on the queue and the body that does it.
+
+    `schedule` makes it periodic (a Huey crontab). The queue runs the body in a fresh app
+    context and commits the unit of work when the body returns (rolls it back when it
+    raises): bodies only flush, as services do in a request.
+    """
+
+    name: str
+    body: Callable[..., Any]
+    schedule: Any = None
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """A feature's finder of work still due: `find(session, cutoff)` returns the jobs to
+    enqueue, as (task name, args) pairs, for durable records older than the cutoff that
+    have no job (a crash between commit and enqueue, or a lost job)."""
+
+    label: str  # what the sweep command counts: "certificate render(s)"
+    find: Callable[[Session, datetime], list[tuple[str, tuple[Any, ...]]]]
+    count: Callable[[list[tuple[str, tuple[Any, ...]]]], int]
+
+
+@dataclass(frozen=True)
+class WorkerHooks:
+    """What a feature starts beside a consumer and stops with it (render processes)."""
+
+    start: Callable[[int, int], None]  # (workers, niceness)
+    stop: Callable[[], None]
+
+
+# What the features declare, by name (each feature's tasks module; lms.features lists them).
+TASKS: dict[str, Task] = {}
+DUE_WORK: dict[str, DueWork] = {}
+WORKER_HOOKS: dict[str, WorkerHooks] = {}
+
+
+def task(name: str, *, schedule: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a job: `@task("render_certificates")` over its body (the body stays callable)."""
+
+    def declare(body: Callable[..., Any]) -> Callable[..., Any]:
+        TASKS[name] = Task(name, body, schedule)
+        return body
+
+    return declare
+
+
+def due_work(name: str, work: DueWork) -> None:
+    """Declare a finder of due work for the sweep."""
+    DUE_WORK[name] = work
+
+
+def worker_hooks(name: str, hooks: WorkerHooks) -> None:
+    """Declare what starts and stops with a consumer."""
+    WORKER_HOOKS[name] = hooks
+
+
 def _in_app(app: Flask, body: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a task body so it runs in a fresh app context (its own session and after-commit)."""
+    """Wrap a task body so it runs as one unit of work in a fresh app context.
+
+    The one place a job's work is committed: after the body returns (a body that raises
+    leaves nothing behind; the context's teardown rolls back).
+    """
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> Any:
-        """Push the app context, run the body, let the context close its session."""
+        """Push the app context, run the body, commit; the context closes its session."""
         with app.app_context():
-            return body(*args, **kwargs)
+            result = body(*args, **kwargs)
+            db.commit()
+            return result
 
     return run
 
 
 class Jobs:
-    """One app's queue and the tasks registered on it."""
+    """One app's queue and the tasks the features declared, registered on it."""
 
     def __init__(self, app: Flask) -> None:
-        """Create the app's Huey instance and register every task on it."""
+        """Create the app's Huey instance and register every declared task on it."""
         self.huey = make_huey(app.config, app.instance_path)
-        task = self.huey.task
-        self.render_certificates = task(name="render_certificates")(
-            _in_app(app, render_certificates)
-        )
-        # The one-certificate job of earlier versions, for jobs still queued from before.
-        self.render_certificate = task(name="render_certificate")(_in_app(app, render_certificate))
-        self.deliver_messages = task(name="deliver_messages")(_in_app(app, deliver_messages))
-        self.register_account = task(name="register_account")(_in_app(app, register_account))
-        self.send_password_reset = task(name="send_password_reset")(
-            _in_app(app, send_password_reset)
-        )
-        self.sweep = self.huey.periodic_task(crontab(minute="*"), name="sweep")(
-            _in_app(app, sweep_due_work)
-        )
-        self.reminders = self.huey.periodic_task(crontab(minute="7"), name="reminders")(
-            _in_app(app, send_reminders)
-        )
-        self.remind_evaluations = self.huey.periodic_task(
-            crontab(minute="17"), name="remind_evaluations"
-        )(_in_app(app, remind_evaluations))
+        self.tasks: dict[str, Any] = {}
+        for name, declared in {
+            **TASKS,
+            "sweep": Task("sweep", sweep_due_work, EVERY_MINUTE),
+        }.items():
+            wrapped = _in_app(app, declared.body)
+            if declared.schedule is not None:
+                self.tasks[name] = self.huey.periodic_task(declared.schedule, name=name)(wrapped)
+            else:
+                self.tasks[name] = self.huey.task(name=name)(wrapped)
 
     def enqueue(self, name: str, *args: Any) -> None:
         """Enqueue the named task now (in immediate mode: run it now)."""
-        getattr(self, name)(*args)
+        self.tasks[name](*args)
+
+    def run(self, name: str, *args: Any) -> Any:
+        """Run the named task here, as a consumer would (its own app context and commit),
+        and return what it returns (for commands and tests)."""
+        return self.tasks[name].call_local(*args)
+
+
+EVERY_MINUTE = crontab(minute="*")
 
 
 def jobs() -> Jobs:
@@ -129,90 +196,28 @@ def _enqueue(name: str, *args: Any) -> None:
     jobs().enqueue(name, *args)
 
 
-# --------------------------------------------------------------------------- task bodies
-
-
-def render_certificates(certificate_ids: list[int], actor_id: int | None = None) -> None:
-    """Render and store a batch of certificates' PDFs (nothing for those stored or revoked)."""
-    from lms.certificates.services import render_and_store_many
-
-    render_and_store_many(list(certificate_ids), actor_id=actor_id)
-
-
-def render_certificate(certificate_id: int, actor_id: int | None = None) -> None:
-    """Render and store one certificate's PDF (a batch of one)."""
-    render_certificates([certificate_id], actor_id)
-
-
-def deliver_messages(ids: list[int]) -> None:
-    """Send the given outbox rows (the claim inside skips any already sent or being sent)."""
-    from lms.mail.services import deliver
-
-    deliver(ids=list(ids))
-
-
-def register_account(registration: Any) -> None:
-    """Create a registered account, or tell the address's owner they already have one."""
-    from lms.auth.accounts import complete_registration
-
-    complete_registration(db.session, registration)
-    db.commit()
-
-
-def send_password_reset(email: str) -> None:
-    """E-mail a reset link if the address has an active account (nothing otherwise)."""
-    from lms.auth.accounts import send_password_reset as send
-
-    send(db.session, email)
-    db.commit()
-
-
-def remind_evaluations() -> int:
-    """Hourly: e-mail whoever has not evaluated an offering three days after attending it
-    (once per person and offering: the reminder's row is written with its outbox row)."""
-    from lms.evaluations.reminders import send_due_reminders
-
-    sent = send_due_reminders(db.session)
-    db.commit()
-    return sent
-
-
 @dataclass(frozen=True)
 class SweepReport:
-    """What one sweep enqueued."""
+    """What one sweep enqueued, by the label of each kind of due work."""
 
-    certificates: int
-    messages: int
+    counts: dict[str, int]
+
+    def __getitem__(self, name: str) -> int:
+        """How many of the named kind of due work (`report["certificates"]`)."""
+        return self.counts.get(name, 0)
 
 
 def sweep_due_work(now: datetime | None = None, grace: timedelta = SWEEP_GRACE) -> SweepReport:
-    """Enqueue a job for every certificate without PDF and every outbox row still due."""
-    from lms.certificates.services import due_render_ids
-    from lms.mail.services import due_message_ids
-
+    """Enqueue a job for every record still due that each feature's finder reports."""
     cutoff = (now or utcnow()) - grace
     session = db.session
-    certificate_ids = due_render_ids(session, before=cutoff)
-    message_ids = due_message_ids(session, before=cutoff)
+    found = {name: work.find(session, cutoff) for name, work in DUE_WORK.items()}
     db.commit()  # end the read before enqueueing (in immediate mode the jobs run right here)
-    from lms.certificates.services import render_batches
-
     queue = jobs()
-    for batch in render_batches(certificate_ids):
-        queue.enqueue("render_certificates", batch)
-    for start in range(0, len(message_ids), DELIVERY_BATCH):
-        queue.enqueue("deliver_messages", message_ids[start : start + DELIVERY_BATCH])
-    return SweepReport(certificates=len(certificate_ids), messages=len(message_ids))
-
-
-def send_reminders(today: date | None = None) -> int:
-    """Queue the reminders due today (offerings about to start); how many were queued."""
-    from lms.clock import today as programme_today
-    from lms.mail.reminders import send_due
-
-    count = send_due(db.session, today=today or programme_today(db.session))
-    db.commit()
-    return count
+    for pending in found.values():
+        for name, args in pending:
+            queue.enqueue(name, *args)
+    return SweepReport({name: DUE_WORK[name].count(pending) for name, pending in found.items()})
 
 
 # --------------------------------------------------------------------------- commands
@@ -249,8 +254,6 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     """Run the job consumer (with the once-a-minute sweep) until Ctrl-C or SIGTERM."""
     from huey.consumer import Consumer
 
-    from lms.certificates.services import stop_render_processes, use_render_processes
-
     huey = jobs().huey
     if huey.immediate:
         click.echo("Error: LMS_QUEUE_URL=immediate runs jobs at once; there is no queue.", err=True)
@@ -261,7 +264,8 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
         # Only the renders are niced: a job's database write at a low priority would hold
         # SQLite's write lock while the web's processes take the CPU, and every writer
         # would wait for it. Started before any thread, so the render processes are forks.
-        use_render_processes(workers, niceness=niceness)
+        for hooks in WORKER_HOOKS.values():
+            hooks.start(workers, niceness)
     elif niceness:
         os.nice(niceness)  # each worker process renders, and writes, at this priority
     # What is loaded now lives as long as the process: keep the collector from scanning it
@@ -276,7 +280,8 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     try:
         consumer.run()
     finally:
-        stop_render_processes()
+        for hooks in WORKER_HOOKS.values():
+            hooks.stop()
 
 
 @jobs_cli.command("sweep")
@@ -284,10 +289,8 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
 def sweep_command() -> None:
     """Enqueue jobs for all due work once (for cron, or after restoring a backup)."""
     report = sweep_due_work(grace=timedelta(0))
-    click.echo(
-        f"Enqueued {report.certificates} certificate render(s) and "
-        f"{report.messages} outbox message(s)."
-    )
+    found = [f"{report[name]} {work.label}" for name, work in DUE_WORK.items()]
+    click.echo(f"Enqueued {' and '.join(found) or 'nothing'}.")
 
 
 def register(group: click.Group) -> None:

@@ -26,7 +26,6 @@ from lms.db import db, utcnow
 from lms.errors import Conflict, NotFound
 from lms.evaluations import reminders, services
 from lms.evaluations.models import EvaluationReminder, EvaluationResponse, EvaluationSubmission
-from lms.jobs import remind_evaluations
 from lms.progress.models import Completion, CompletionSource, ItemState, Standing
 from lms.progress.services import record_completion, revoke_completion
 from lms.signals import completions_recorded
@@ -314,10 +313,9 @@ def test_a_reminder_goes_once_three_days_after_attending_even_with_optional_mail
     db.commit()
 
     recorded_days_ago(session, session.scalars(select(Completion)).one(), 4)
-    with app.app_context():
-        assert remind_evaluations() == 1  # the hourly job
-    with app.app_context():
-        assert remind_evaluations() == 0  # once per person and offering
+    queue = app.extensions["lms"].jobs
+    assert queue.run("remind_evaluations") == 1  # the hourly job
+    assert queue.run("remind_evaluations") == 0  # once per person and offering
     [message] = reminders_to(session, quiet)
     assert "waiting for your evaluation" in message.subject
     assert f"/evaluations/{offering.id}" in message.text_body

@@ -17,6 +17,7 @@ AUTH_MAY_IMPORT = {
     "db",
     "errors",
     "forms",
+    "jobs",
     "ratelimit",
     "signals",
     "status",
