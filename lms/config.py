@@ -7,8 +7,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lms.instance_settings import (
+    DEFAULT_INSTANCE,
+    SettingsFileError,
+    is_development_file,
+    read_settings,
+    settings_path,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -238,13 +245,6 @@ def _instance_file_values(
     A file that declares itself development-only is set aside when the environment (or the
     caller) asks for another environment, so a production start never runs on its keys.
     """
-    from lms.instance_settings import (
-        SettingsFileError,
-        is_development_file,
-        read_settings,
-        settings_path,
-    )
-
     if not read_file:
         return {}, None
     try:

@@ -253,13 +253,21 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     return engine
 
 
+class TrackerSession(Session):
+    """The tracker's own sessions: what its read model (lms.progress.tracking) listens to.
+
+    A host app that mounts the tracker keeps its own sessions (plain `Session`, or its own
+    class): nothing of the tracker watches them.
+    """
+
+
 class Database:
     """Owns the engine and hands out one session per app context (request or CLI command)."""
 
     def __init__(self) -> None:
         """Start unbound; init_app binds to an application."""
         self.engine: Engine | None = None
-        self.factory: sessionmaker[Session] | None = None
+        self.factory: sessionmaker[TrackerSession] | None = None
 
     def init_app(self, app: Flask) -> None:
         """Create the engine for the app and close the session when the context ends."""
@@ -267,7 +275,7 @@ class Database:
             app.config["LMS_DATABASE_URL"],
             float(app.config.get("LMS_DATABASE_TIMEOUT", DEFAULT_TIMEOUT)),
         )
-        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.factory = sessionmaker(bind=self.engine, class_=TrackerSession, expire_on_commit=False)
         app.teardown_appcontext(self._teardown)
 
     @property

@@ -24,6 +24,10 @@ from pathlib import Path
 
 from lms.private_files import private_folder, write_private_bytes
 
+# The instance folder beside the checkout (lms.config reads it from here: the settings file
+# lives below the configuration, which reads it).
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
 SETTINGS_FILE = "settings.toml"
 DEVELOPMENT = "development"
 HEADER = (
@@ -117,8 +121,6 @@ def write_development_settings(instance: str | Path, public_url: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the development settings file and say where it is."""
-    from lms.config import DEFAULT_INSTANCE
-
     parser = argparse.ArgumentParser(description="Write instance/settings.toml for development.")
     parser.add_argument("--public-url", required=True, help="e.g. http://127.0.0.1:5000")
     parser.add_argument("--instance", default=str(DEFAULT_INSTANCE), help="the instance folder")

@@ -1,5 +1,6 @@
-"""Keeping the standings: every flush notes whose facts it touched; before commit they are
-rewritten. Readers of the rows sync first, so a page read mid-transaction is current too.
+"""Keeping the standings: every flush of the tracker's own sessions notes whose facts it
+touched; before commit they are rewritten. Readers of the rows sync first, so a page read
+mid-transaction is current too. A host app's sessions are never watched.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
 from lms.auth.models import User, UserRole
 from lms.catalog.models import CatalogItem
-from lms.db import read
+from lms.db import TrackerSession, read
 from lms.equivalency.models import EquivalencyRequest
 from lms.offerings.models import Enrolment
 from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
@@ -318,9 +319,14 @@ def _before_commit(session: Session) -> None:
 
 
 def install() -> None:
-    """Keep the standings on every ORM session (once per process)."""
-    if event.contains(Session, "after_flush", _note_flush):
+    """Keep the standings on the tracker's own sessions (once per process).
+
+    Only `TrackerSession`s (what lms.db hands out) are watched: a host app's sessions, and
+    any other in the process, are never touched. Code that writes facts through a session
+    of its own makes it a TrackerSession, or calls `refresh` itself (the migrations do).
+    """
+    if event.contains(TrackerSession, "after_flush", _note_flush):
         return
-    event.listen(Session, "after_flush", _note_flush)
-    event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "do_orm_execute", _note_statement)
+    event.listen(TrackerSession, "after_flush", _note_flush)
+    event.listen(TrackerSession, "before_commit", _before_commit)
+    event.listen(TrackerSession, "do_orm_execute", _note_statement)

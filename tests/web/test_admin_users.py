@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from lms.audit.models import AuditEvent
 from lms.auth import services as auth_services
 from lms.auth.models import Role, User
+from lms.db import TrackerSession
 from lms.errors import Conflict
 
 
@@ -267,7 +268,7 @@ def test_verifying_a_pre_licensed_person_is_refused(client, admin, make_user, se
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(engine, make_user):
     """The guard locks the admins' rows, so the second demotion waits and then is refused."""
     first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
-    with Session(engine) as one, Session(engine) as two:
+    with TrackerSession(engine) as one, TrackerSession(engine) as two:
         auth_services.set_roles(
             one, one.get(User, second.id), {Role.CLINICIAN}, actor=one.get(User, first.id)
         )  # flushed, not committed: the admins' rows stay locked

@@ -55,3 +55,33 @@ def test_guest_is_sent_to_the_prefixed_sign_in_page(host):
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/training/login")
+
+
+def test_the_hosts_own_sessions_are_never_watched_by_the_read_model(host, make_user, catalog):
+    """The tracker keeps its standings on its own sessions only: a host app's session that
+    changes a clinician's licence leaves no mark for the tracker, and the tracker's own
+    session, making the same change, refreshes that person's rows before it commits."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from lms.auth.models import User
+    from lms.progress.models import ProgressSummary
+    from lms.progress.standings import DIRTY
+
+    clinician = make_user(Role.CLINICIAN)
+    engine = host.extensions["lms"].db.engine
+    with Session(engine) as hosts:
+        hosts.get(User, clinician.id).licence_number = None  # the host's own business
+        hosts.flush()
+        assert DIRTY not in hosts.info
+        hosts.rollback()
+    with host.app_context():
+        ours = host.extensions["lms"].db.session
+        ours.get(User, clinician.id).licence_number = None
+        ours.flush()
+        assert ours.info[DIRTY] == {clinician.id}
+        ours.commit()
+        licensed = ours.scalar(
+            select(ProgressSummary.licensed).where(ProgressSummary.user_id == clinician.id)
+        )
+        assert licensed is False
