@@ -33,13 +33,12 @@ def due_completion_ids(session: Session, completion_ids: Iterable[int] | None = 
     """Live completions that have no current certificate (optionally among the given ids)."""
     current = and_(
         Certificate.completion_id == Completion.id,
-        Certificate.revoked_at.is_(None),
-        Certificate.superseded_by_id.is_(None),
+        Certificate.is_current,
     )
     query: Select = (
         select(Completion.id)
         .outerjoin(Certificate, current)
-        .where(Completion.revoked_at.is_(None), Certificate.id.is_(None))
+        .where(Completion.is_live, Certificate.id.is_(None))
         .order_by(Completion.id)
     )
     if completion_ids is not None:
@@ -73,7 +72,7 @@ def record_missing(
         completions = session.scalars(
             select(Completion)
             .where(Completion.id.in_(due[start : start + batch_size]))
-            .where(Completion.revoked_at.is_(None))
+            .where(Completion.is_live)
             .options(joinedload(Completion.user), joinedload(Completion.item))
             .order_by(Completion.id)
         ).all()

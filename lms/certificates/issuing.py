@@ -133,8 +133,7 @@ def current_certificate(session: Session, completion_id: int) -> Certificate | N
     return session.scalar(
         select(Certificate).where(
             Certificate.completion_id == completion_id,
-            Certificate.revoked_at.is_(None),
-            Certificate.superseded_by_id.is_(None),
+            Certificate.is_current,
         )
     )
 

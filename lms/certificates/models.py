@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, LargeBinary, String, and_, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from lms.auth.models import User
@@ -70,3 +71,15 @@ class Certificate(Base):
         Index("ix_certificates_sha256", "sha256"),
         Index("ix_certificates_user_id", "user_id"),
     )
+
+    @hybrid_property
+    def is_current(self) -> bool:
+        """The certificate that stands for its completion: neither revoked nor superseded.
+        The one definition, in Python and (on the class) in SQL, `Certificate.is_current`."""
+        return self.revoked_at is None and self.superseded_by_id is None
+
+    @is_current.inplace.expression
+    @classmethod
+    def _is_current_expression(cls) -> ColumnElement[bool]:
+        """SQL: the certificate is current (what uq_certificates_current covers)."""
+        return and_(cls.revoked_at.is_(None), cls.superseded_by_id.is_(None))

@@ -31,14 +31,13 @@ def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
     """Every live completion of a person with its item and current certificate (one query)."""
     current = and_(
         Certificate.completion_id == Completion.id,
-        Certificate.revoked_at.is_(None),
-        Certificate.superseded_by_id.is_(None),
+        Certificate.is_current,
     )
     result = session.execute(
         select(Completion.completed_on, Completion.ce_hours, CatalogItem, Certificate.serial)
         .join(CatalogItem, CatalogItem.id == Completion.item_id)
         .outerjoin(Certificate, current)
-        .where(Completion.user_id == user_id, Completion.revoked_at.is_(None))
+        .where(Completion.user_id == user_id, Completion.is_live)
         .order_by(Completion.completed_on, CatalogItem.position)
     )
     return [

@@ -175,7 +175,7 @@ def _do_complete(session: Session, user: User, step: Complete, instructor: User)
         select(Completion.id).where(
             Completion.user_id == user.id,
             Completion.item_id == _item_id(session, step.code),
-            Completion.revoked_at.is_(None),
+            Completion.is_live,
         )
     )
     if live is not None:

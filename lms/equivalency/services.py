@@ -97,7 +97,7 @@ def submit_request(
         select(Completion.id).where(
             Completion.user_id == user_id,
             Completion.item_id == item.id,
-            Completion.revoked_at.is_(None),
+            Completion.is_live,
         )
     )
     if completed is not None:

@@ -217,7 +217,7 @@ def results_for(session: Session, offering_id: int, *, viewer: User) -> Evaluati
     attended = session.scalar(
         select(func.count())
         .select_from(Completion)
-        .where(Completion.offering_id == offering_id, Completion.revoked_at.is_(None))
+        .where(Completion.offering_id == offering_id, Completion.is_live)
     )
     responses = session.scalars(
         select(EvaluationResponse.answers)

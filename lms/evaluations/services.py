@@ -49,7 +49,7 @@ _PENDING = (
         ),
     )
     .where(
-        Completion.revoked_at.is_(None),
+        Completion.is_live,
         CatalogItem.evaluation_required.is_(True),
         EvaluationSubmission.id.is_(None),
     )
@@ -166,7 +166,7 @@ def _own_completion(session: Session, user_id: int, offering_id: int) -> Complet
         select(Completion).where(
             Completion.user_id == user_id,
             Completion.offering_id == offering_id,
-            Completion.revoked_at.is_(None),
+            Completion.is_live,
         )
     )
 

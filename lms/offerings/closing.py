@@ -96,7 +96,7 @@ def close_offering(
             select(Completion.user_id, Completion.completed_on).where(
                 Completion.user_id.in_([e.user_id for e in people] or [0]),
                 Completion.item_id == item.id,
-                Completion.revoked_at.is_(None),
+                Completion.is_live,
             )
         ).all()
     )

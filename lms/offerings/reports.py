@@ -252,8 +252,7 @@ def ce_awards(session: Session, period: Period) -> list[list[Any]]:
     offering = aliased(Offering)
     current = and_(
         Certificate.completion_id == Completion.id,
-        Certificate.revoked_at.is_(None),
-        Certificate.superseded_by_id.is_(None),
+        Certificate.is_current,
     )
     rows = session.execute(
         select(
@@ -280,7 +279,7 @@ def ce_awards(session: Session, period: Period) -> list[list[Any]]:
         .outerjoin(offering, offering.id == Completion.offering_id)
         .outerjoin(Certificate, current)
         .where(
-            Completion.revoked_at.is_(None),
+            Completion.is_live,
             Completion.completed_on >= period.starts_on,
             Completion.completed_on <= period.ends_on,
             CatalogItem.kind != ItemKind.RETREAT,

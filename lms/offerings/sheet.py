@@ -128,7 +128,7 @@ def _awarded(session: Session, offering: Offering) -> dict[int, Decimal | None]:
         return {}
     rows = session.execute(
         select(Completion.user_id, Completion.ce_hours).where(
-            Completion.offering_id == offering.id, Completion.revoked_at.is_(None)
+            Completion.offering_id == offering.id, Completion.is_live
         )
     )
     return {user_id: awarded_hours(hours, offering.item.ce_hours) for user_id, hours in rows}

@@ -116,7 +116,7 @@ def watch_unlocks(session: Session, user_id: int) -> Iterator[None]:
 _LIVE_ON = select(Completion.completed_on).where(
     Completion.user_id == bindparam("user_id"),
     Completion.item_id == bindparam("item_id"),
-    Completion.revoked_at.is_(None),
+    Completion.is_live,
 )
 
 
@@ -394,7 +394,7 @@ def record_cohort(
             select(Completion.user_id, Completion.completed_on).where(
                 Completion.user_id.in_(ids),
                 Completion.item_id == item.id,
-                Completion.revoked_at.is_(None),
+                Completion.is_live,
             )
         ).all()
     )

@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -86,10 +88,17 @@ class Completion(Base):
         CheckConstraint("ce_hours IS NULL OR ce_hours >= 0", name="ce_hours_not_negative"),
     )
 
-    @property
+    @hybrid_property
     def is_live(self) -> bool:
-        """A completion counts until it is revoked."""
+        """A completion counts until it is revoked: the one definition of "live", in Python
+        and (on the class) in SQL, `Completion.is_live`, which every query uses."""
         return self.revoked_at is None
+
+    @is_live.inplace.expression
+    @classmethod
+    def _is_live_expression(cls) -> ColumnElement[bool]:
+        """SQL: the completion is live (what the partial index uq_completions_live covers)."""
+        return cls.revoked_at.is_(None)
 
     @property
     def awarded_ce_hours(self) -> Decimal | None:

@@ -95,7 +95,7 @@ _MONTH = func.extract("month", Completion.completed_on)
 _PER_MONTH = (
     select(_YEAR, _MONTH, func.count())
     .where(
-        Completion.revoked_at.is_(None),
+        Completion.is_live,
         Completion.completed_on >= bindparam("since"),
         Completion.completed_on <= bindparam("until"),
     )

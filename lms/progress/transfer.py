@@ -151,7 +151,7 @@ def import_completions(
         for user_id, item_id, when in session.execute(
             select(Completion.user_id, Completion.item_id, Completion.completed_on).where(
                 Completion.user_id.in_([u.id for u in users.values()]),
-                Completion.revoked_at.is_(None),
+                Completion.is_live,
             )
         )
     }
@@ -229,7 +229,7 @@ def export_completions(session: Session) -> str:
         select(User.email, CatalogItem.code, Completion.completed_on, Completion.note)
         .join(User, Completion.user_id == User.id)
         .join(CatalogItem, Completion.item_id == CatalogItem.id)
-        .where(Completion.revoked_at.is_(None))
+        .where(Completion.is_live)
         .order_by(User.email, CatalogItem.position, CatalogItem.code)
     )
     lines = ((email, code, day.isoformat(), note or "") for email, code, day, note in rows)

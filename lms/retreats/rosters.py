@@ -217,7 +217,7 @@ def mark_attendance(
             select(Completion.id).where(
                 Completion.user_id == application.user_id,
                 Completion.item_id == retreat_session.item_id,
-                Completion.revoked_at.is_(None),
+                Completion.is_live,
             )
         )
         # A clinician who already has this retreat completed (an earlier session) keeps
