@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from lms import bounds
+from lms.audit.revocation import REASON_MAX  # noqa: F401 - the one bound, re-exported
 from lms.certificates.models import Certificate
 from lms.db import utcnow
 from lms.status import Status
@@ -28,7 +29,6 @@ def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
     return render(design, content)
 
 
-REASON_MAX = 500
 SEARCH_PAGE_SIZE = 50
 UPLOAD_MAX_BYTES = bounds.UPLOAD_MAX_BYTES
 

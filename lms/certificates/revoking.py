@@ -5,31 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms import dates, validation
+from lms.audit.revocation import clean_reason, revoke
 from lms.audit.services import record_event
-from lms.certificates.base import REASON_MAX
 from lms.certificates.issuing import current_certificate, insert_pending, programme
 from lms.certificates.models import Certificate
-from lms.clock import local_date
-from lms.db import utcnow
-from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
+from lms.errors import AlreadyDecided, Conflict, NotFound
 from lms.progress.models import Completion
 from lms.signals import certificate_revoked
 
 # ---------------------------------------------------------------------------------------
 # Revoke and reissue
-
-
-def _clean_reason(reason: str | None) -> str:
-    """A required, bounded revocation reason."""
-    reason = validation.multi_line((reason or "").strip(), "Reason")
-    if not reason:
-        raise InvalidInput("Give a reason for revoking the certificate.")
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(
-            f"The reason is too long ({len(reason)} characters; {REASON_MAX} at most)."
-        )
-    return reason
 
 
 def _locked(session: Session, certificate_id: int) -> Certificate:
@@ -49,26 +34,17 @@ def revoke_certificate(
     session: Session, certificate_id: int, *, actor_id: int | None, reason: str
 ) -> Certificate:
     """Revoke a certificate with a reason; it stays on record and verification says so."""
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason, "certificate")
     certificate = _locked(session, certificate_id)
-    if certificate.revoked_at is not None:
-        raise AlreadyDecided(
-            f"Certificate {certificate.serial} was already revoked on "
-            f"{dates.day(local_date(certificate.revoked_at, session))}."
-        )
-    certificate.revoked_at = utcnow()
-    certificate.revoked_by_id = actor_id
-    certificate.revoke_reason = reason
-    session.flush()
-    record_event(
+    revoke(
         session,
+        certificate,
         actor_id=actor_id,
-        action="certificate.revoked",
-        subject_type="certificate",
-        subject_id=certificate.id,
-        person_id=certificate.user_id,
-        serial=certificate.serial,
         reason=reason,
+        action="certificate.revoked",
+        person_id=certificate.user_id,
+        named=f"Certificate {certificate.serial}",
+        serial=certificate.serial,
     )
     certificate_revoked.send(certificate, session=session, reason=reason)
     return certificate

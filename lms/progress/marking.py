@@ -19,20 +19,21 @@ from sqlalchemy.orm import Session, lazyload
 
 from lms import dates, validation
 from lms.audit.models import AuditEvent
+from lms.audit.revocation import REASON_MAX, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.clock import local_date, today
-from lms.db import read, utcnow
-from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
+from lms.db import read
+from lms.errors import Conflict, InvalidInput, NotFound
 from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
 from lms.signals import completion_recorded, completion_revoked, completions_recorded
 
 EARLIEST_COMPLETION = date(1990, 1, 1)
 NOTE_MAX = 2000
-REASON_MAX = 500
+
 COHORT_ACTION = "completion.cohort_marked"
 _WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock watch open
 
@@ -305,9 +306,7 @@ def revoke_completion(
     session: Session, completion_id: int, *, actor_id: int | None, reason: str
 ) -> Completion:
     """Revoke a mistaken completion with a reason; it stays in the history."""
-    reason = validation.single_line(reason, "Reason", max_length=REASON_MAX)
-    if not reason:
-        raise InvalidInput("Give a reason for revoking the completion.")
+    reason = clean_reason(reason, "completion")
     completion = session.scalar(
         select(Completion)
         .where(Completion.id == completion_id)
@@ -316,23 +315,16 @@ def revoke_completion(
     )
     if completion is None:
         raise NotFound("No such completion.")
-    if completion.revoked_at is not None:
-        revoked_on = local_date(completion.revoked_at, session)
-        raise AlreadyDecided(f"This completion was already revoked on {dates.day(revoked_on)}.")
-    completion.revoked_at = utcnow()
-    completion.revoked_by_id = actor_id
-    completion.revoke_reason = reason
-    session.flush()
-    record_event(
+    revoke(
         session,
+        completion,
         actor_id=actor_id,
+        reason=reason,
         action="completion.revoked",
-        subject_type="completion",
-        subject_id=completion.id,
         person_id=completion.user_id,
+        named="This completion",
         item=completion.item.code,
         completed_on=completion.completed_on,
-        reason=reason,
     )
     completion_revoked.send(completion, session=session, actor_id=actor_id, reason=reason)
     return completion
