@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -139,19 +140,51 @@ def _clean_note(note: str | None) -> str:
     return validation.multi_line((note or "").strip(), "Note", max_length=NOTE_MAX)
 
 
+class Unrecordable(StrEnum):
+    """Why a completion cannot be recorded: the rule's verdicts, worded by each caller."""
+
+    NOT_CLINICIAN = "not a clinician"
+    ANONYMISED = "anonymised"
+    ITEM_WITHDRAWN = "no longer offered"
+    RETREAT_BY_MARK = "a retreat's completion comes from its attendance"
+
+
+def person_unrecordable(*, is_clinician: bool, anonymised: bool) -> Unrecordable | None:
+    """Why this account cannot hold completions (None: it can). Every path asks this: a
+    single mark, a cohort, an import, closing an offering, a retreat's attendance."""
+    if anonymised:
+        return Unrecordable.ANONYMISED
+    if not is_clinician:
+        return Unrecordable.NOT_CLINICIAN
+    return None
+
+
+def item_unrecordable(item: CatalogItem, source: CompletionSource) -> Unrecordable | None:
+    """Why the item cannot be recorded this way (None: it can)."""
+    if not item.active:
+        return Unrecordable.ITEM_WITHDRAWN
+    if item.kind == ItemKind.RETREAT and source == CompletionSource.INSTRUCTOR:
+        return Unrecordable.RETREAT_BY_MARK
+    return None
+
+
 def _check_person(user: User) -> None:
     """Refuse people who cannot hold completions."""
-    if Role.CLINICIAN not in user.roles:
-        raise InvalidInput(f"{user.name} ({user.email}) is not a clinician.")
-    if user.anonymised_at is not None:
+    why = person_unrecordable(
+        is_clinician=Role.CLINICIAN in user.roles, anonymised=user.anonymised_at is not None
+    )
+    if why is Unrecordable.ANONYMISED:
         raise InvalidInput("That account has been anonymised.")
+    if why is Unrecordable.NOT_CLINICIAN:
+        raise InvalidInput(f"{user.name} ({user.email}) is not a clinician.")
 
 
 def _check_item(item: CatalogItem, source: CompletionSource) -> None:
     """Refuse items that cannot be recorded this way."""
-    if not item.active:
+    why = item_unrecordable(item, source)
+    if why is Unrecordable.ITEM_WITHDRAWN:
         raise InvalidInput(f"{item.title} is no longer offered, so it cannot be recorded.")
-    if item.kind == ItemKind.RETREAT and source == CompletionSource.INSTRUCTOR:
+    if why is Unrecordable.RETREAT_BY_MARK:
         raise InvalidInput(
             f"{item.title} is a retreat: its completion comes from marking attendance on the "
             "retreat session (or from an import of past records), not from a module mark."
@@ -400,7 +433,9 @@ def record_cohort(
         user = users.get(uid)
         if user is None:
             skipped.append(CohortEntry(uid, f"#{uid}", "", "No such account."))
-        elif uid not in clinicians or user.anonymised_at is not None:
+        elif person_unrecordable(
+            is_clinician=uid in clinicians, anonymised=user.anonymised_at is not None
+        ):
             skipped.append(CohortEntry(uid, user.name, user.email, "Not a clinician."))
         elif uid in existing:
             reason = f"Already completed on {dates.day(existing[uid])}."

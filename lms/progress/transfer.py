@@ -166,14 +166,16 @@ def import_completions(
             found.append("the e-mail is missing")
         elif user is None:
             found.append(f"no account has the e-mail {row.email!r}")
-        elif user.id not in clinicians or user.anonymised_at is not None:
+        elif services.person_unrecordable(
+            is_clinician=user.id in clinicians, anonymised=user.anonymised_at is not None
+        ):
             found.append(f"{row.email} is not a clinician")
         item = items.get(row.item)
         if not row.item:
             found.append("the item is missing")
         elif item is None:
             found.append(f"unknown item {row.item!r}")
-        elif not item.active:
+        elif services.item_unrecordable(item, CompletionSource.IMPORT):
             found.append(f"the item {row.item} is no longer offered")
         try:
             completed_on = _parse_date(row.completed_on)
