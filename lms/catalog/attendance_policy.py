@@ -16,7 +16,7 @@ they never disagree. The policy is data in the catalogue file:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -133,8 +133,9 @@ def _missed(day: DayRecord, policy: AttendancePolicy) -> str:
     return f"{_day(day.held_on)}: absent"
 
 
-def _hours(days: Sequence[DayRecord]) -> Decimal | None:
-    """The CE hours the days carry (None when none carries any)."""
+def days_hours(days: Iterable[Any]) -> Decimal | None:
+    """The CE hours some days of an offering carry: the one sum of days' hours (None when no
+    day carries any, which is not the same as 0)."""
     hours = [d.ce_hours for d in days if d.ce_hours is not None]
     return sum(hours, Decimal(0)) if hours else None
 
@@ -146,8 +147,8 @@ def judge(days: Sequence[DayRecord], policy: AttendancePolicy) -> Verdict:
     missed = tuple(_missed(d, policy) for d in days if d.present is not True)
     dates = tuple(d.held_on for d in attended)
     if days and not missed:
-        return Verdict(True, True, _hours(days), dates, ())
-    earned = _hours(attended)
+        return Verdict(True, True, days_hours(days), dates, ())
+    earned = days_hours(attended)
     if policy.partial_credit and earned:  # some hours for the days attended (not 0, not none)
         return Verdict(True, False, earned, dates, missed)
     return Verdict(False, False, None, dates, missed)

@@ -106,12 +106,6 @@ def set_days(offering: Offering, days: Iterable[DaySpec]) -> bool:
     return changed
 
 
-def ce_hours(days: Iterable[OfferingDay]) -> Decimal | None:
-    """The CE hours the days add up to (None when no day carries CE hours)."""
-    hours = [day.ce_hours for day in days if day.ce_hours is not None]
-    return sum(hours, Decimal(0)) if hours else None
-
-
 def new_offering(item_id: int, days: Iterable[DaySpec], **values: object) -> Offering:
     """An offering of the item over these days (not yet added to a session)."""
     offering = Offering(item_id=item_id, **values)

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from lms.progress.models import total_hours
+
 MONTHS = (
     "January",
     "February",
@@ -241,7 +243,7 @@ def transcript_content(
     """A transcript: every live completion in date order with its CE hours, and the total."""
     facts = programme_facts(programme)
     ordered = sorted(rows, key=lambda r: (r.completed_on, r.title))
-    total = sum((r.ce_hours for r in ordered if r.ce_hours is not None), Decimal(0))
+    total = total_hours(r.ce_hours for r in ordered)
     return {
         "holder_name": holder.name,
         "credentials": holder.credentials,

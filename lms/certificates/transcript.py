@@ -21,7 +21,7 @@ from lms.certificates.issuing import holder_of, programme
 from lms.certificates.models import Certificate
 from lms.clock import today
 from lms.errors import NotFound
-from lms.progress.models import Completion, awarded_hours
+from lms.progress.models import Completion, awarded_hours, total_hours
 
 # ---------------------------------------------------------------------------------------
 # Transcript
@@ -69,4 +69,4 @@ def transcript_pdf(session: Session, user_id: int, *, on: date | None = None) ->
 
 def total_ce_hours(rows: Sequence[TranscriptRow]) -> str:
     """The CE hours of transcript rows added up, as printed."""
-    return format_hours(sum((r.ce_hours for r in rows if r.ce_hours is not None), 0))
+    return format_hours(total_hours(r.ce_hours for r in rows))

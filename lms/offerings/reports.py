@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
@@ -26,7 +25,7 @@ from lms.clock import local_date
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
 from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
-from lms.progress.models import Completion, CompletionSource, awarded_hours
+from lms.progress.models import Completion, CompletionSource, awarded_hours, total_hours
 
 RECORD_DESIGN = "attendance-record.html"
 MAX_PERIOD_DAYS = 3 * 366 + 1  # the longest period one export covers (three years)
@@ -163,9 +162,7 @@ def record_content(
             }
             for row in grid.rows
         ],
-        "total_ce_hours": format_hours(
-            sum((r.awarded or Decimal(0) for r in grid.rows if r.completed), Decimal(0))
-        ),
+        "total_ce_hours": format_hours(total_hours(r.awarded for r in grid.rows if r.completed)),
         "generated_on_text": format_date(today),
     }
 

@@ -27,7 +27,7 @@ from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.offerings.models import Enrolment, EnrolmentStatus
-from lms.progress.models import Completion, awarded_hours
+from lms.progress.models import Completion, awarded_hours, total_hours
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);
 # what happened after clearance (waitlist, attendance) does not undo it.
@@ -386,7 +386,7 @@ def make_facts(
         equivalent=frozenset(approved),
         licensed=User.licensed_on(person, on),
         screening_cleared=any(s in SCREENING_CLEARED_STATUSES for s in application_statuses),
-        ce_hours=sum((hours or Decimal(0) for _, hours in completed), Decimal(0)),
+        ce_hours=total_hours(hours for _, hours in completed),
     )
 
 

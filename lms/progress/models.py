@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -39,6 +40,12 @@ def awarded_hours(own: Decimal | None, item_hours: Decimal | None) -> Decimal | 
     """The CE hours a completion is worth: its own when set (the hours an offering's days
     earned, partial credit), else the item's. Every sum and every print of hours uses this."""
     return own if own is not None else item_hours
+
+
+def total_hours(awarded: Iterable[Decimal | None]) -> Decimal:
+    """The CE hours of some completions added up (a person's, a transcript's, an offering
+    record's): the one total, where a completion worth no hours counts 0."""
+    return sum((hours for hours in awarded if hours is not None), Decimal(0))
 
 
 class Completion(Base):
