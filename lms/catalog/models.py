@@ -102,6 +102,15 @@ class OfferingStatus(Status):
     CANCELLED = "cancelled", "Cancelled", "bad"
 
 
+class JoinRefusal(StrEnum):
+    """Why an offering takes nobody new on a day (each page words it for modules or retreats)."""
+
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+    STARTED = "started"
+    DEADLINE_PASSED = "deadline passed"
+
+
 class OfferingFormat(Status):
     """How an offering is delivered."""
 
@@ -177,6 +186,21 @@ class Offering(Base):
     def deadline(self) -> date:
         """The last day to enrol: the deadline when set, else the day before the first day."""
         return last_day_to_enrol(self.starts_on, self.enrolment_deadline)
+
+    def refusal_to_join(self, today: date, *, by_staff: bool = False) -> JoinRefusal | None:
+        """Why nobody new may join on the programme date `today` (None: they may): the one
+        rule of a module enrolment and a retreat application alike, before the person's own
+        (the item's prerequisite: training, licence, screening). Staff may still enrol after
+        the deadline (a late registration), never once the offering has started."""
+        if self.status == OfferingStatus.CANCELLED:
+            return JoinRefusal.CANCELLED
+        if self.status == OfferingStatus.CLOSED:
+            return JoinRefusal.CLOSED
+        if self.starts_on <= today:
+            return JoinRefusal.STARTED
+        if not by_staff and today > self.deadline():
+            return JoinRefusal.DEADLINE_PASSED
+        return None
 
 
 class OfferingDay(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms import dates
 from lms.auth.models import User
 from lms.auth.services import normalise_email, require_confirmed_email
-from lms.catalog.models import Offering, OfferingStatus
+from lms.catalog.models import JoinRefusal, Offering
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
@@ -60,13 +60,14 @@ def enrolment_problem(
 
     if offering.item.is_retreat:
         return "Retreats are applied to, with the medical screening, from the retreats page."
-    if offering.status == OfferingStatus.CANCELLED:
+    refusal = offering.refusal_to_join(today, by_staff=by_staff)
+    if refusal is JoinRefusal.CANCELLED:
         return "This offering is cancelled."
-    if offering.status == OfferingStatus.CLOSED:
+    if refusal is JoinRefusal.CLOSED:
         return "This offering is closed."
-    if offering.starts_on <= today:
+    if refusal is JoinRefusal.STARTED:
         return f"This offering started on {_fmt(offering.starts_on)}; enrolment is closed."
-    if not by_staff and today > offering.deadline():
+    if refusal is JoinRefusal.DEADLINE_PASSED:
         return f"Enrolment closed on {_fmt(offering.deadline())}."
     evaluation = evaluate_item(session, user, offering.item.code)
     if not evaluation.met:

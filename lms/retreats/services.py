@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.auth.services import require_confirmed_email
-from lms.catalog.models import Offering
+from lms.catalog.models import JoinRefusal, Offering
 from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation
 from lms.db import utcnow
 from lms.errors import (
@@ -94,14 +94,15 @@ def _eligibility(
     from lms.progress.services import evaluate_item
 
     day = day_or_today(today)
-    if not retreat_session.active:
+    refusal = retreat_session.refusal_to_join(day)
+    if refusal in (JoinRefusal.CANCELLED, JoinRefusal.CLOSED):
         return "This session is not open for applications.", None
-    if retreat_session.starts_on <= day:
+    if refusal is JoinRefusal.STARTED:
         return "This session has already started; applications are closed.", None
-    if retreat_session.enrolment_deadline and day > retreat_session.enrolment_deadline:
+    if refusal is JoinRefusal.DEADLINE_PASSED:
         return (
             "The application deadline for this session passed on "
-            f"{day_text(retreat_session.enrolment_deadline)}."
+            f"{day_text(retreat_session.deadline())}."
         ), None
     # The licence requirement, like every other, is in the retreat's catalogue rule.
     evaluation = evaluate_item(session, user, retreat_session.item.code)

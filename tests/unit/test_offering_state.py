@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from lms.catalog.models import Offering, OfferingStatus
+from lms.catalog.models import JoinRefusal, Offering, OfferingStatus
 
 FIRST, LAST = date(2026, 3, 10), date(2026, 3, 12)
 
@@ -36,3 +36,32 @@ def test_closed_and_cancelled_read_as_stored_whatever_the_day(stored):
 def test_ended_says_it_waits_for_closing():
     assert OfferingStatus.ENDED.label == "Ended, to be closed"
     assert OfferingStatus.ENDED.badge == "warn"
+
+
+@pytest.mark.parametrize(
+    ("today", "deadline", "by_staff", "refusal"),
+    [
+        (date(2026, 3, 8), None, False, None),
+        (date(2026, 3, 9), None, False, None),  # the eve of the first day is the last day
+        (date(2026, 3, 9), date(2026, 3, 1), False, JoinRefusal.DEADLINE_PASSED),
+        (date(2026, 3, 9), date(2026, 3, 1), True, None),  # staff: a late registration
+        (date(2026, 3, 1), date(2026, 3, 1), False, None),  # the deadline day itself counts
+        (FIRST, None, False, JoinRefusal.STARTED),
+        (FIRST, None, True, JoinRefusal.STARTED),  # not even staff, once it has started
+    ],
+)
+def test_who_may_join_a_scheduled_offering_on_a_day(today, deadline, by_staff, refusal):
+    run = offering()
+    run.enrolment_deadline = deadline
+    assert run.refusal_to_join(today, by_staff=by_staff) is refusal
+
+
+@pytest.mark.parametrize(
+    ("stored", "refusal"),
+    [
+        (OfferingStatus.CANCELLED, JoinRefusal.CANCELLED),
+        (OfferingStatus.CLOSED, JoinRefusal.CLOSED),
+    ],
+)
+def test_nobody_joins_a_cancelled_or_closed_offering(stored, refusal):
+    assert offering(stored).refusal_to_join(date(2026, 1, 1), by_staff=True) is refusal
