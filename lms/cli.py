@@ -8,10 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms.auth import services as auth_services
-from lms.auth.models import Role
 from lms.db import db
-from lms.errors import DomainError
 
 lms_cli = AppGroup("lms", help="Manage the KAP training tracker.")
 db_cli = AppGroup("db", help="Migrate the database schema (Alembic).")
@@ -52,45 +49,6 @@ def db_downgrade(revision: str) -> None:
 
     migrate.downgrade(engine(), revision)
     click.echo(f"Database is at revision {revision}.")
-
-
-user_cli = AppGroup("user", help="Manage accounts.")
-
-
-@user_cli.command("create")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    type=click.Choice([r.value for r in Role]),
-    default=["admin"],
-    show_default=True,
-)
-@click.option("--credentials", default="")
-@click.password_option(help="Prompted for when not given.")
-@with_appcontext
-def user_create(
-    email: str, name: str, roles: tuple[str, ...], credentials: str, password: str
-) -> None:
-    """Create an account (the first administrator, for example)."""
-    try:
-        user = auth_services.create_user(
-            db.session,
-            email=email,
-            name=name,
-            password=password,
-            roles={Role(r) for r in roles},
-            credentials=credentials,
-        )
-        db.commit()
-    except DomainError as error:
-        fail(error.message)
-    click.echo(f"Created {user.email} with roles {', '.join(sorted(roles))}.")
-
-
-lms_cli.add_command(user_cli)
 
 
 def register_feature_commands() -> None:

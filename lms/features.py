@@ -78,6 +78,7 @@ def subscribe() -> None:
 
 # Modules exposing `register(group)`, which adds their commands to `flask lms`.
 CLI_MODULES: tuple[str, ...] = (
+    "lms.auth.cli",
     "lms.catalog.cli",
     "lms.progress.cli",
     "lms.demo",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from lms.config import PROJECT_ROOT
 
@@ -75,31 +75,3 @@ def request_standings_refill() -> None:
     from alembic import context
 
     context.config.attributes[REFILL_STANDINGS] = True
-
-
-def refill_standings_if_requested(connection: Connection, attributes: dict) -> bool:
-    """After a run (inside its transaction): recompute the standings if a migration asked
-    and the database is at head now; True when it did."""
-    if not attributes.pop(REFILL_STANDINGS, False):
-        return False
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    heads = set(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads())
-    if set(MigrationContext.configure(connection).get_current_heads()) != heads:
-        return False  # a partial upgrade: the standings wait for the run that reaches head
-    from sqlalchemy.orm import Session
-
-    from lms.clock import today
-    from lms.progress import standings
-
-    session = Session(bind=connection)
-    try:
-        # The programme's date, read through this connection, not the app's session (another
-        # connection, which would wait on this migration's lock).
-        on = today(session)
-        standings.refresh(session, on=on)
-        session.commit()  # joins the migration's transaction: commits nothing on its own
-    finally:
-        session.close()
-    return True

@@ -53,7 +53,7 @@ def _run(connection) -> None:  # noqa: ANN001
     )
     with context.begin_transaction():
         context.run_migrations()
-        from lms.migrate import refill_standings_if_requested
+        from lms.progress.after_migration import refill_standings_if_requested
 
         refill_standings_if_requested(connection, config.attributes)
 

@@ -26,6 +26,7 @@ from lms.auth.models import Role, User, new_auth_token
 from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
+from lms.programme import programme_setting
 
 DEFAULT_RETENTION_YEARS = 6
 RETENTION_SETTING = "retention_years"
@@ -173,9 +174,7 @@ def deletion_requests(session: Session) -> list[DeletionRequest]:
 
 def retention_years(session: Session) -> int:
     """How long anonymised certificate and audit records are kept (catalogue setting)."""
-    from lms.catalog.services import programme_settings
-
-    value = (programme_settings(session) or {}).get(RETENTION_SETTING)
+    value = programme_setting(session, RETENTION_SETTING)
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return DEFAULT_RETENTION_YEARS

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, str_enum, utcnow
+from lms.programme import ProgrammeSetting  # noqa: F401 - the catalogue file fills it
 from lms.status import Status
 
 
@@ -246,15 +247,6 @@ class OfferingFacilitator(Base):
     )
 
     offering: Mapped[Offering] = relationship(back_populates="facilitators")
-
-
-class ProgrammeSetting(Base):
-    """A programme-wide value from the catalogue file (provider, accreditation, signatory...)."""
-
-    __tablename__ = "programme_settings"
-
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
 
 
 class CatalogueVersion(Base):
