@@ -151,3 +151,34 @@ def test_a_transcript_is_dated_the_programmes_day(session, make_user, catalog):
         p.extract_text() for p in PdfReader(BytesIO(transcript_pdf(session, person.id))).pages
     )
     assert format_date(today) in " ".join(text.split())
+
+
+def test_the_read_models_licence_is_the_licence_rule_on_every_day_ahead(
+    session, make_user, catalog
+):
+    """tracking.licensed_on (SQL over the summaries) answers as licence_standing does, for
+    every kind of licence, on today and the days after (when a licence lapses)."""
+    from lms.auth.licence import licensed_on
+    from lms.auth.models import User
+    from lms.progress.models import ProgressSummary
+    from lms.progress.tracking import sync
+
+    today = programme_today()
+    people = [
+        make_user(Role.CLINICIAN, licence_expires_on=None),
+        make_user(Role.CLINICIAN, licence_expires_on=today - timedelta(days=1)),
+        make_user(Role.CLINICIAN, licence_expires_on=today),
+        make_user(Role.CLINICIAN, licence_expires_on=today + timedelta(days=1)),
+        make_user(Role.CLINICIAN, licence_expires_on=today + timedelta(days=40)),
+        make_user(Role.CLINICIAN, licence_verified_at=None),
+        make_user(Role.CLINICIAN, licensed=False),
+        make_user(Role.CLINICIAN, licence_number=""),
+    ]
+    sync(session)
+    for ahead in (0, 1, 2, 39, 40, 41, 400):
+        day = today + timedelta(days=ahead)
+        in_sql = set(
+            session.scalars(select(ProgressSummary.user_id).where(summary_licensed_on(day)))
+        )
+        by_rule = {p.id for p in people if licensed_on(session.get(User, p.id), day)}
+        assert in_sql == by_rule, day
