@@ -20,8 +20,6 @@ from lms import dates
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
-from lms.catalog.rules import Evaluation, Outline, evaluate
-from lms.catalog.services import get_item
 from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
@@ -29,9 +27,7 @@ from lms.errors import NotFound
 from lms.progress import tracking
 from lms.progress.facts import (
     Programme,
-    facts_for,
     kept_catalogue,
-    load_programme,
     programme_at,
     shared_programme,
 )
@@ -49,27 +45,6 @@ SOURCE_LABELS = {
     CompletionSource.IMPORT: "Imported history",
     CompletionSource.ATTENDANCE: "Retreat attendance",
 }
-
-
-def evaluate_item(session: Session, user: User, item_code: str) -> Evaluation:
-    """Whether the person meets the item's prerequisite today, and what is missing if not.
-
-    Read from the person's standing row (kept current in this very transaction); people who
-    hold no rows (not clinicians) are judged directly by the same rule function.
-    """
-    item = get_item(session, item_code)
-    row = tracking.row_of(session, user.id, item.id)
-    if row is None:
-        catalogue = load_programme(session)
-        facts = facts_for(session, [user])[user.id]
-        return evaluate(item.prerequisite, facts, catalogue.names)
-    verdict = row.on(today(session))
-    return Evaluation(
-        met=verdict.met,
-        explanation=verdict.explanation,
-        steps=verdict.steps,
-        outline=Outline.from_json(verdict.outline),
-    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from lms.progress.dashboard import (
     clinician_progress,
     clinician_snapshot,
     dashboard_sections,
-    evaluate_item,
     get_clinician,
     licence_label,
 )
+from lms.progress.eligibility import evaluate_item
 from lms.progress.facts import facts_for, shared_programme
 from lms.progress.marking import (
     EARLIEST_COMPLETION,
