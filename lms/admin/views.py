@@ -12,9 +12,10 @@ from lms.admin import services
 from lms.admin.forms import AuditFilterForm, RolesForm, UserFilterForm
 from lms.auth import services as auth_services
 from lms.auth.access import admin_required
-from lms.auth.models import Role
+from lms.auth.models import Role, User
 from lms.db import db
 from lms.errors import DomainError
+from lms.refusals import not_a_refusal, on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,9 +72,15 @@ def _record_links(user_id: int) -> list[tuple[str, str]]:
     ]
 
 
+@not_a_refusal()  # no such account: the 404 page, not a refused change
+def _person(user_id: int) -> User:
+    """The account an admin acts on."""
+    return auth_services.get_user(db.session, user_id)
+
+
 def _render_user(user_id: int, status: int = 200, roles_form: RolesForm | None = None) -> Any:
     """The page of one account with its action forms and recent audit events."""
-    user = auth_services.get_user(db.session, user_id)
+    user = _person(user_id)
     if roles_form is None:
         roles_form = RolesForm(formdata=None, data={"roles": sorted(r.value for r in user.roles)})
     events = services.browse_audit(db.session, person_id=user.id, per_page=RECENT_EVENTS)
@@ -115,39 +122,37 @@ def user(user_id: int) -> Any:
     return _render_user(user_id)
 
 
-def _refused(user_id: int, error: DomainError, roles_form: RolesForm | None = None) -> Any:
-    """Undo the attempt and show the account page again with the reason."""
-    db.rollback()
-    flash(error.message, "error")
-    return _render_user(user_id, error.status_code, roles_form)
+def _account_again(error: DomainError, user_id: int) -> Any:
+    """The account page again with the refusal's status (its flash says why)."""
+    return _render_user(user_id, error.status_code)
+
+
+def _roles_again(error: DomainError, user_id: int) -> Any:
+    """The account page again, the roles ticked as they were sent."""
+    return _render_user(user_id, error.status_code, RolesForm())
 
 
 @bp.post("/users/<id:user_id>/roles")
 @admin_required
+@on_refusal(_roles_again)
 def change_roles(user_id: int) -> Any:
     """Replace a person's roles (never your own admin role, never the last admin)."""
-    person = auth_services.get_user(db.session, user_id)
+    person = _person(user_id)
     form = RolesForm()
     if not form.validate():
         flash("Tick at least one role.", "error")
         return _render_user(user_id, 422, form)
-    try:
-        auth_services.set_roles(
-            db.session, person, {Role(r) for r in form.roles.data}, actor=current_user
-        )
-    except DomainError as error:
-        return _refused(user_id, error, form)
+    auth_services.set_roles(
+        db.session, person, {Role(r) for r in form.roles.data}, actor=current_user
+    )
     flash(f"Roles of {person.name} saved.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
 def _set_active(user_id: int, active: bool) -> Any:
     """Deactivate or reactivate an account (CSRFProtect has already checked the token)."""
-    person = auth_services.get_user(db.session, user_id)
-    try:
-        auth_services.set_active(db.session, person, active, actor=current_user)
-    except DomainError as error:
-        return _refused(user_id, error)
+    person = _person(user_id)
+    auth_services.set_active(db.session, person, active, actor=current_user)
     if active:
         flash(f"{person.name} can sign in again.", "success")
     else:
@@ -157,6 +162,7 @@ def _set_active(user_id: int, active: bool) -> Any:
 
 @bp.post("/users/<id:user_id>/deactivate")
 @admin_required
+@on_refusal(_account_again)
 def deactivate(user_id: int) -> Any:
     """Stop an account from signing in and end all its sessions."""
     return _set_active(user_id, False)
@@ -164,6 +170,7 @@ def deactivate(user_id: int) -> Any:
 
 @bp.post("/users/<id:user_id>/reactivate")
 @admin_required
+@on_refusal(_account_again)
 def reactivate(user_id: int) -> Any:
     """Let a deactivated account sign in again."""
     return _set_active(user_id, True)
@@ -171,13 +178,11 @@ def reactivate(user_id: int) -> Any:
 
 @bp.post("/users/<id:user_id>/verify-licence")
 @admin_required
+@on_refusal(_account_again)
 def verify_licence(user_id: int) -> Any:
     """Record that an admin checked the licence with the issuing board."""
-    person = auth_services.get_user(db.session, user_id)
-    try:
-        auth_services.verify_licence(db.session, person, actor=current_user)
-    except DomainError as error:
-        return _refused(user_id, error)
+    person = _person(user_id)
+    auth_services.verify_licence(db.session, person, actor=current_user)
     flash(f"Licence of {person.name} marked verified.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 

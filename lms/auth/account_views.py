@@ -18,6 +18,7 @@ from lms.clock import today
 from lms.db import db, utcnow
 from lms.errors import DomainError
 from lms.ratelimit import limiter
+from lms.refusals import back_to, on_refusal, show_on
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -83,8 +84,14 @@ def profile() -> tuple[str, int]:
     return _page()
 
 
+def _profile_again(error: DomainError) -> tuple[str, int]:
+    """The account page with the profile form as it was sent."""
+    return _page(error.status_code, profile=ProfileForm())
+
+
 @bp.post("/profile")
 @login_required
+@on_refusal(_profile_again)
 def update_profile() -> Response | tuple[str, int]:
     """Save name, credentials and licence details."""
     form = ProfileForm()
@@ -97,18 +104,13 @@ def update_profile() -> Response | tuple[str, int]:
         state=(form.licence_state.data or "").strip() or None,
         expires_on=form.licence_expires_on.data,
     )
-    try:
-        changed = accounts.update_profile(
-            db.session,
-            _me(),
-            name=form.name.data,
-            credentials=form.credentials.data or "",
-            licence=licence,
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return _page(error.status_code, profile=form)
+    changed = accounts.update_profile(
+        db.session,
+        _me(),
+        name=form.name.data,
+        credentials=form.credentials.data or "",
+        licence=licence,
+    )
     if "licence" in changed:
         flash("Saved. Your licence is unverified until an administrator verifies it.", "warning")
     else:
@@ -116,26 +118,28 @@ def update_profile() -> Response | tuple[str, int]:
     return redirect(url_for("account.profile"))
 
 
+def _email_again(error: DomainError) -> tuple[str, int]:
+    """The account page, the reason under the password or the new address it is about."""
+    form = ChangeEmailForm()
+    show_on(form.current_password if "password" in error.message else form.new_email, error)
+    return _page(error.status_code, email=form)
+
+
 @bp.post("/email")
 @login_required
 @limiter.limit("5 per hour", key_func=_user_key)
+@on_refusal(_email_again, flash_as=None)  # shown on the form's field instead
 def change_email() -> Response | tuple[str, int]:
     """Move the account to a new address (asks for the current password)."""
     form = ChangeEmailForm()
     if not form.validate():
         return _page(422, email=form)
-    try:
-        accounts.change_email(
-            db.session,
-            _me(),
-            current_password=form.current_password.data,
-            new_email=form.new_email.data,
-        )
-    except DomainError as error:
-        db.rollback()
-        target = form.current_password if "password" in error.message else form.new_email
-        target.errors.append(error.message)
-        return _page(error.status_code, email=form)
+    accounts.change_email(
+        db.session,
+        _me(),
+        current_password=form.current_password.data,
+        new_email=form.new_email.data,
+    )
     flash(
         f"Your address is now {current_user.email}. We sent a confirmation link there.",
         "success",
@@ -143,24 +147,26 @@ def change_email() -> Response | tuple[str, int]:
     return redirect(url_for("account.profile"))
 
 
+def _password_again(error: DomainError) -> tuple[str, int]:
+    """The account page, the reason under the current or the new password it is about."""
+    form = ChangePasswordForm()
+    show_on(form.current_password if "current" in error.message else form.password, error)
+    return _page(error.status_code, password=form)
+
+
 @bp.post("/password")
 @login_required
 @limiter.limit("5 per hour", key_func=_user_key)
+@on_refusal(_password_again, flash_as=None)  # shown on the form's field instead
 def change_password() -> Response | tuple[str, int]:
     """Change the password (asks for the current one); other sessions are signed out."""
     form = ChangePasswordForm()
     if not form.validate():
         return _page(422, password=form)
     me = _me()
-    try:
-        accounts.change_own_password(
-            db.session, me, current=form.current_password.data, new=form.password.data
-        )
-    except DomainError as error:
-        db.rollback()
-        target = form.current_password if "current" in error.message else form.password
-        target.errors.append(error.message)
-        return _page(error.status_code, password=form)
+    accounts.change_own_password(
+        db.session, me, current=form.current_password.data, new=form.password.data
+    )
     login_user(me)  # the session token rotated: keep this browser signed in
     flash("Your password is changed. Every other session is signed out.", "success")
     return redirect(url_for("account.profile"))
@@ -199,14 +205,10 @@ def export() -> Response:
 
 @bp.post("/deletion")
 @login_required
+@on_refusal(back_to("account.profile"), flash_as="info")  # e.g. already asked: news, no fault
 def request_deletion() -> Response:
     """Ask for my personal data to be deleted."""
-    try:
-        privacy.request_deletion(db.session, _me())
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "info")
-        return redirect(url_for("account.profile"))
+    privacy.request_deletion(db.session, _me())
     flash(
         "Your request is recorded. An administrator will carry it out; you can still sign in "
         "and download your data until then.",

@@ -12,6 +12,7 @@ from lms.auth.forms import InviteForm
 from lms.auth.models import Role, User
 from lms.db import db
 from lms.errors import DomainError
+from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
 
@@ -30,8 +31,16 @@ def _invite_page(form: InviteForm, status: int = 200) -> tuple[str, int]:
     ), status
 
 
+def _invite_again(error: DomainError) -> tuple[str, int]:
+    """The invitation form as sent, the reason under the address or the roles it is about."""
+    form = InviteForm()
+    show_on(form.email if "e-mail" in error.message else form.instructor, error)
+    return _invite_page(form, error.status_code)
+
+
 @bp.route("/invite", methods=["GET", "POST"])
 @admin_required
+@on_refusal(_invite_again, flash_as=None)  # shown on the form's field instead
 def invite() -> Response | tuple[str, int]:
     """Invite an instructor or medical reviewer by e-mail."""
     form = InviteForm()
@@ -45,39 +54,27 @@ def invite() -> Response | tuple[str, int]:
         )
         if ticked
     }
-    try:
-        user = services.invite_staff(
-            db.session, email=form.email.data, name=form.name.data, roles=roles, actor=_me()
-        )
-    except DomainError as error:
-        db.rollback()
-        (form.email.errors if "e-mail" in error.message else form.instructor.errors).append(
-            error.message
-        )
-        return _invite_page(form, error.status_code)
+    user = services.invite_staff(
+        db.session, email=form.email.data, name=form.name.data, roles=roles, actor=_me()
+    )
     flash(f"Invitation sent to {user.email}. They choose their own password.", "success")
     return redirect(url_for("accounts_admin.invite"))
 
 
 @bp.post("/invite/<id:user_id>/resend")
 @admin_required
+@on_refusal(back_to("accounts_admin.invite"))
 def resend_invitation(user_id: int) -> Response:
     """Send an invitation link again."""
-    person = services.get_user(db.session, user_id)
-    try:
-        services.send_invitation(db.session, person, actor=_me())
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("accounts_admin.invite"))
+    with not_a_refusal():  # no such account: the 404 page, not a refused invitation
+        person = services.get_user(db.session, user_id)
+    services.send_invitation(db.session, person, actor=_me())
     flash(f"Invitation sent again to {person.email}.", "success")
     return redirect(url_for("accounts_admin.invite"))
 
 
-@bp.get("/deletions")
-@admin_required
-def deletions() -> str:
-    """People who asked for their data to be deleted."""
+def _deletions_page() -> str:
+    """The list of deletion requests still waiting."""
     return render_template(
         "accounts_admin/deletions.html",
         requests=privacy.deletion_requests(db.session),
@@ -85,24 +82,28 @@ def deletions() -> str:
     )
 
 
+@bp.get("/deletions")
+@admin_required
+def deletions() -> str:
+    """People who asked for their data to be deleted."""
+    return _deletions_page()
+
+
+def _deletions_again(error: DomainError, user_id: int) -> str:
+    """The deletion requests again (the flash says why that one was not carried out)."""
+    return _deletions_page()
+
+
 @bp.post("/deletions/<id:user_id>")
 @admin_required
+@on_refusal(page_again(_deletions_again))
 def carry_out_deletion(user_id: int) -> Response | tuple[str, int]:
     """Carry out one deletion request."""
-    try:
-        privacy.carry_out_deletion(
-            db.session,
-            user_id,
-            actor=_me(),
-            evidence_dir=current_app.config["LMS_EVIDENCE_DIR"],
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return render_template(
-            "accounts_admin/deletions.html",
-            requests=privacy.deletion_requests(db.session),
-            retention_years=privacy.retention_years(db.session),
-        ), error.status_code
+    privacy.carry_out_deletion(
+        db.session,
+        user_id,
+        actor=_me(),
+        evidence_dir=current_app.config["LMS_EVIDENCE_DIR"],
+    )
     flash(f"Personal data of account #{user_id} deleted.", "success")
     return redirect(url_for("accounts_admin.deletions"))

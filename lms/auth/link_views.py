@@ -19,6 +19,7 @@ from lms.auth.views import home_for
 from lms.db import db
 from lms.errors import DomainError
 from lms.ratelimit import limiter
+from lms.refusals import on_refusal, show_on
 
 bp = Blueprint("links", __name__)
 
@@ -60,10 +61,25 @@ def _with_code(kind: str, title: str, again: str | None, page: Callable[[str], A
         if request.method == "GET":
             return _open_page(kind, title)
         return _link_problem(MISSING_LINK, kind=kind, again=again)
-    try:
-        return page(code)
-    except DomainError as error:
-        return _link_problem(error.message, kind=kind, again=again)
+    return page(code)
+
+
+def _link_refused(kind: str, again: str | None) -> Callable[..., Answer]:
+    """The answer to a link the service refuses (expired, used, broken): the problem page."""
+
+    def answer(error: DomainError) -> Answer:
+        """The link problem page, with the way to a new link (`again`, an endpoint)."""
+        return _link_problem(error.message, kind=kind, again=url_for(again) if again else None)
+
+    return answer
+
+
+def _password_again(
+    error: DomainError, code: str, form: NewPasswordForm, draw: Callable[[], str]
+) -> tuple[str, int]:
+    """The password form again (the link still holds), the reason under the new password."""
+    show_on(form.password, error)
+    return draw(), error.status_code
 
 
 # --------------------------------------------------------------------------- password reset
@@ -76,30 +92,34 @@ def open_reset() -> Answer:
     return _open("reset", url_for("auth.forgot_password"))
 
 
+@on_refusal(_password_again, flash_as=None)  # a weak password: said under the field
+def _reset(code: str, form: NewPasswordForm, draw: Callable[[], str]) -> Answer:
+    """Set the new password the form holds and sign this browser in."""
+    user = accounts.reset_password(db.session, code, form.password.data)
+    links.forget("reset")
+    login_user(user)
+    flash("Your password is changed. Every other session of your account is signed out.")
+    return redirect(home_for(user))
+
+
 @bp.route("/reset-password", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@on_refusal(_link_refused("reset", "auth.forgot_password"), flash_as=None)
 def reset_password() -> Answer:
     """Choose a new password through an e-mailed link; other sessions are signed out."""
 
     def page(code: str) -> Answer:
+        """The new-password page of the link's account; its form sets the password."""
         account = accounts.check_reset_link(db.session, code)
         form = NewPasswordForm()
+
+        def draw() -> str:
+            """The page with the form as it stands."""
+            return render_template("auth/reset_password.html", form=form, email=account.email)
+
         if form.validate_on_submit():
-            try:
-                user = accounts.reset_password(db.session, code, form.password.data)
-            except DomainError as error:
-                db.rollback()
-                form.password.errors.append(error.message)
-                page_html = render_template(
-                    "auth/reset_password.html", form=form, email=account.email
-                )
-                return page_html, error.status_code
-            links.forget("reset")
-            login_user(user)
-            flash("Your password is changed. Every other session of your account is signed out.")
-            return redirect(home_for(user))
-        status = 422 if request.method == "POST" else 200
-        return render_template("auth/reset_password.html", form=form, email=account.email), status
+            return _reset(code, form, draw)
+        return draw(), 422 if request.method == "POST" else 200
 
     again = url_for("auth.forgot_password")
     return _with_code("reset", "Choose a new password", again, page)
@@ -116,10 +136,12 @@ def open_confirm() -> Answer:
 
 
 @bp.route("/confirm-email", methods=["GET", "POST"])
+@on_refusal(_link_refused("confirm", "account.profile"), flash_as=None)
 def confirm_email() -> Answer:
     """Confirm an address: the page shows a button, the button (a POST) confirms."""
 
     def page(code: str) -> Answer:
+        """The confirmation button (GET), or the confirmation itself (POST)."""
         if request.method == "GET":
             return render_template("auth/confirm_email.html")
         result = accounts.confirm_email(db.session, code)
@@ -145,31 +167,35 @@ def open_invitation() -> Answer:
     return _open("invitation", None)
 
 
+@on_refusal(_password_again, flash_as=None)  # a weak password: said under the field
+def _accept(code: str, form: NewPasswordForm, draw: Callable[[], str]) -> Answer:
+    """Set the invited person's password and sign this browser in as them."""
+    user = accounts.accept_invitation(db.session, code, form.password.data)
+    links.forget("invitation")
+    if current_user.is_authenticated:
+        logout_user()
+    login_user(user)
+    flash(f"Welcome, {user.name}. Your password is set.", "success")
+    return redirect(home_for(user))
+
+
 @bp.route("/invitation", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@on_refusal(_link_refused("invitation", None), flash_as=None)
 def accept_invitation() -> Answer:
     """An invited member of staff chooses their own password and is signed in."""
 
     def page(code: str) -> Answer:
+        """The page setting the invited person's password."""
         invited = accounts.check_invitation(db.session, code)
         form = NewPasswordForm()
+
+        def draw() -> str:
+            """The page with the form as it stands."""
+            return render_template("auth/accept_invitation.html", form=form, invited=invited)
+
         if form.validate_on_submit():
-            try:
-                user = accounts.accept_invitation(db.session, code, form.password.data)
-            except DomainError as error:
-                db.rollback()
-                form.password.errors.append(error.message)
-                page_html = render_template(
-                    "auth/accept_invitation.html", form=form, invited=invited
-                )
-                return page_html, error.status_code
-            links.forget("invitation")
-            if current_user.is_authenticated:
-                logout_user()
-            login_user(user)
-            flash(f"Welcome, {user.name}. Your password is set.", "success")
-            return redirect(home_for(user))
-        status = 422 if request.method == "POST" else 200
-        return render_template("auth/accept_invitation.html", form=form, invited=invited), status
+            return _accept(code, form, draw)
+        return draw(), 422 if request.method == "POST" else 200
 
     return _with_code("invitation", "Accept your invitation", None, page)

@@ -31,6 +31,7 @@ from lms.auth.models import User
 from lms.db import db
 from lms.errors import DomainError
 from lms.ratelimit import limiter
+from lms.refusals import on_refusal, page_again, show_on
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -108,9 +109,17 @@ def _register_address_key() -> str:
     return "register:" + services.normalise_email(request.form.get("email", ""))[:320]
 
 
+def _registration_again(error: DomainError) -> str:
+    """The registration form as sent, the reason under the password (e.g. a weak one)."""
+    form = RegistrationForm()
+    show_on(form.password, error)
+    return render_template("auth/register.html", form=form)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"])
 @limiter.limit("3 per hour", methods=["POST"], key_func=_register_address_key)
+@on_refusal(page_again(_registration_again), flash_as=None)  # shown on the form instead
 def register() -> Response | str | tuple[str, int]:
     """A clinician asks for an account; the answer never says whether the address had one."""
     if current_user.is_authenticated:
@@ -124,18 +133,13 @@ def register() -> Response | str | tuple[str, int]:
             state=(form.licence_state.data or "").strip() or None,
             expires_on=form.licence_expires_on.data,
         )
-        try:
-            accounts.request_registration(
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                credentials=form.credentials.data or "",
-                licence=licence,
-            )
-        except DomainError as error:
-            db.rollback()
-            form.password.errors.append(error.message)
-            return render_template("auth/register.html", form=form), error.status_code
+        accounts.request_registration(
+            email=form.email.data,
+            name=form.name.data,
+            password=form.password.data,
+            credentials=form.credentials.data or "",
+            licence=licence,
+        )
         return redirect(url_for("auth.registered"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
@@ -182,17 +186,17 @@ def _user_key() -> str:
     return f"user:{current_user.get_id().partition(':')[0]}"
 
 
+def _back_from_resend(error: DomainError | None = None) -> Response:
+    """Back to the page the resend button was on (or the account page)."""
+    return redirect(safe_next(request.form.get("next"), url_for("account.profile")))
+
+
 @bp.post("/confirm-email/resend")
 @login_required
 @limiter.limit("3 per hour", key_func=_user_key)
+@on_refusal(_back_from_resend, flash_as="info")  # e.g. already confirmed: news, not a fault
 def resend_confirmation() -> Response:
     """Send the confirmation link again."""
-    back = safe_next(request.form.get("next"), url_for("account.profile"))
-    try:
-        accounts.resend_email_confirmation(db.session, current_user._get_current_object())
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "info")
-        return redirect(back)
+    accounts.resend_email_confirmation(db.session, current_user._get_current_object())
     flash(f"We sent a new confirmation link to {current_user.email}.", "success")
-    return redirect(back)
+    return _back_from_resend()

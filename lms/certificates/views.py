@@ -28,6 +28,7 @@ from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError, NotFound
 from lms.ratelimit import limiter
+from lms.refusals import on_refusal, show_on
 
 bp = Blueprint("certificates", __name__)
 
@@ -107,42 +108,34 @@ def admin_list() -> str:
     )
 
 
-def _back_to_list() -> Response:
-    """Redirect to the admin list, keeping the search."""
+def _back_to_list(error: DomainError | None = None, **_: int) -> Response:
+    """Redirect to the admin list, keeping the search (also the answer to a refusal)."""
     query = (request.form.get("q") or "").strip()[:200]
     return redirect(url_for("certificates.admin_list", q=query or None))
 
 
 @bp.post("/admin/certificates/<id:certificate_id>/revoke")
 @admin_required
+@on_refusal(_back_to_list)
 def revoke(certificate_id: int) -> Any:
     """Revoke one certificate with a reason."""
     form = RevokeForm()
     if not form.validate():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return _back_to_list()
-    try:
-        certificate = services.revoke_certificate(
-            db.session, certificate_id, actor_id=current_user.id, reason=form.reason.data
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return _back_to_list()
+    certificate = services.revoke_certificate(
+        db.session, certificate_id, actor_id=current_user.id, reason=form.reason.data
+    )
     flash(f"Certificate {certificate.serial} revoked.", "success")
     return _back_to_list()
 
 
 @bp.post("/admin/certificates/<id:certificate_id>/reissue")
 @admin_required
+@on_refusal(_back_to_list)
 def reissue(certificate_id: int) -> Any:
     """Reissue a certificate: a new code and today's name; the old one shows superseded."""
-    try:
-        new = services.reissue_certificate(db.session, certificate_id, actor_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return _back_to_list()
+    new = services.reissue_certificate(db.session, certificate_id, actor_id=current_user.id)
     flash(f"Reissued as {new.serial} with verification code {new.code}.", "success")
     return redirect(url_for("certificates.admin_list", q=new.serial))
 
@@ -196,8 +189,17 @@ def verify(code: str) -> Response:
     return _public(render_template("certificates/verify.html", result=result))
 
 
+def _upload_refused(error: DomainError) -> Response:
+    """The verification form again, the reason under the file field."""
+    form = UploadForm()
+    show_on(form.pdf, error)
+    page = render_template("certificates/verify_form.html", typed="", error="", upload_form=form)
+    return _public(page, error.status_code)
+
+
 @bp.post("/verify/upload")
 @limiter.limit(UPLOAD_LIMIT)
+@on_refusal(_upload_refused, flash_as=None)  # the message is shown on the form's file field
 def verify_upload() -> Response:
     """Check an uploaded PDF byte for byte against the certificates issued here."""
     form = UploadForm()
@@ -207,13 +209,5 @@ def verify_upload() -> Response:
         )
         return _public(page, 422)
     data = form.pdf.data.read(services.UPLOAD_MAX_BYTES + 1)
-    try:
-        result = services.verify_upload(db.session, data)
-    except DomainError as error:
-        db.rollback()
-        form.pdf.errors = [error.message]
-        page = render_template(
-            "certificates/verify_form.html", typed="", error="", upload_form=form
-        )
-        return _public(page, error.status_code)
+    result = services.verify_upload(db.session, data)
     return _public(render_template("certificates/verify_upload.html", result=result))

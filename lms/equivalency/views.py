@@ -25,6 +25,7 @@ from lms.equivalency.evidence import EXTENSIONS
 from lms.equivalency.forms import DecisionForm, RequestForm
 from lms.equivalency.models import EquivalencyStatus
 from lms.errors import DomainError
+from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
 
 bp = Blueprint("equivalency", __name__, url_prefix="/equivalency")
 
@@ -42,13 +43,25 @@ def mine() -> str:
     return render_template("equivalency/mine.html", requests=requests)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@login_required
-def new() -> Response | tuple[str, int] | str:
-    """Ask for credit for training taken elsewhere."""
+def _request_form() -> RequestForm:
+    """The request form, bound to what was posted, offering the items one may ask credit for."""
     form = RequestForm()
     items = services.requestable_items(db.session)
     form.item_code.choices = [SelectChoice(item.code, item.title) for item in items]
+    return form
+
+
+def _new_again(error: DomainError) -> str:
+    """The request form again, as it was sent."""
+    return render_template("equivalency/new.html", form=_request_form())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@on_refusal(page_again(_new_again))
+def new() -> Response | tuple[str, int] | str:
+    """Ask for credit for training taken elsewhere."""
+    form = _request_form()
     if request.method == "GET" and request.args.get("item"):
         form.item_code.data = request.args["item"]
     if form.validate_on_submit():
@@ -61,19 +74,14 @@ def new() -> Response | tuple[str, int] | str:
             hours=form.hours.data,
             description=form.description.data or "",
         )
-        try:
-            created = services.submit_request(
-                db.session,
-                user_id=current_user.id,
-                data=data,
-                evidence_dir=_evidence_dir(),
-                evidence_stream=upload.stream if upload else None,
-                evidence_filename=upload.filename if upload else None,
-            )
-        except DomainError as error:
-            db.rollback()
-            flash(error.message, "error")
-            return render_template("equivalency/new.html", form=form), error.status_code
+        created = services.submit_request(
+            db.session,
+            user_id=current_user.id,
+            data=data,
+            evidence_dir=_evidence_dir(),
+            evidence_stream=upload.stream if upload else None,
+            evidence_filename=upload.filename if upload else None,
+        )
         flash(
             f"Your request for {created.item.title} is pending approval. "
             "It unlocks nothing until a reviewer approves it.",
@@ -115,14 +123,10 @@ def evidence(request_id: int) -> Response:
 
 @bp.post("/<id:request_id>/withdraw")
 @login_required
+@on_refusal(back_to("equivalency.mine"))
 def withdraw(request_id: int) -> Response:
     """The clinician withdraws a pending request."""
-    try:
-        services.withdraw_request(db.session, request_id, user_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("equivalency.mine"))
+    services.withdraw_request(db.session, request_id, user_id=current_user.id)
     flash("Your request is withdrawn.", "success")
     return redirect(url_for("equivalency.mine"))
 
@@ -144,26 +148,32 @@ def review() -> str:
     )
 
 
+@not_a_refusal()  # a request one may not see, or none: the error page
+def _decision_page(request_id: int, form: DecisionForm) -> str:
+    """The request's page with the decision form as sent."""
+    item = services.get_request_for(db.session, request_id, current_user)
+    return render_template("equivalency/detail.html", req=item, form=form)
+
+
+def _decision_again(error: DomainError, request_id: int) -> str:
+    """The request's page again, the decision form as it was sent."""
+    return _decision_page(request_id, DecisionForm())
+
+
 @bp.post("/<id:request_id>/decide")
 @staff_required
+@on_refusal(page_again(_decision_again))
 def decide(request_id: int) -> Response | tuple[str, int]:
     """Approve or decline a pending request (once; a second reviewer is told who did)."""
     form = DecisionForm()
     if not form.validate_on_submit():
-        item = services.get_request_for(db.session, request_id, current_user)
-        return render_template("equivalency/detail.html", req=item, form=form), 422
-    try:
-        decided = services.decide_request(
-            db.session,
-            request_id,
-            reviewer_id=current_user.id,
-            approve=form.decision.data == "approve",
-            reason=form.reason.data or "",
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        item = services.get_request_for(db.session, request_id, current_user)
-        return render_template("equivalency/detail.html", req=item, form=form), error.status_code
+        return _decision_page(request_id, form), 422
+    decided = services.decide_request(
+        db.session,
+        request_id,
+        reviewer_id=current_user.id,
+        approve=form.decision.data == "approve",
+        reason=form.reason.data or "",
+    )
     flash(f"Request {decided.status.value}: {decided.user.name} — {decided.item.title}.", "success")
     return redirect(url_for("equivalency.review"))

@@ -32,6 +32,7 @@ from lms.errors import DomainError, Forbidden, InvalidInput
 from lms.evaluations.services import evaluated_user_ids
 from lms.offerings import attendance, closing, participants, reports, sheet
 from lms.offerings.forms import PeriodForm, ReportForm
+from lms.refusals import back_to, not_a_refusal, on_refusal
 
 bp = Blueprint("attendance", __name__, url_prefix="/offerings")
 
@@ -44,6 +45,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
+@not_a_refusal()  # no grid to answer with (a missing offering): the error page
 def _grid_page(offering_id: int, *, status: int = 200, typed: dict | None = None) -> tuple:
     """The grid page (with what was typed, when a save was refused, shown again)."""
     today = programme_today(db.session)
@@ -105,20 +107,22 @@ def _typed() -> dict[str, tuple[str, str]]:
     return typed
 
 
+def _not_saved(error: DomainError, offering_id: int) -> WerkzeugResponse | tuple:
+    """The script reads the refusal as JSON; a form post gets the grid again, as typed."""
+    if _wants_json():
+        return jsonify(error=error.message), error.status_code
+    if error.status_code in (403, 404):
+        raise error  # the error page: not the person's grid, or no such offering
+    flash(f"Nothing was saved: {error.message}", "error")
+    return _grid_page(offering_id, status=error.status_code, typed=_typed())
+
+
 @bp.post("/<id:offering_id>/attendance")
 @staff_required
+@on_refusal(_not_saved, flash_as=None)  # a JSON answer must leave no flash for a later page
 def save(offering_id: int) -> WerkzeugResponse | tuple:
     """Save the cells changed since the page was drawn (one cell from the script, or all)."""
-    try:
-        report = sheet.save_cells(db.session, offering_id, _cells(), actor=current_user)
-    except DomainError as error:
-        db.rollback()
-        if _wants_json():
-            return jsonify(error=error.message), error.status_code
-        if error.status_code in (403, 404):
-            raise
-        flash(f"Nothing was saved: {error.message}", "error")
-        return _grid_page(offering_id, status=error.status_code, typed=_typed())
+    report = sheet.save_cells(db.session, offering_id, _cells(), actor=current_user)
     if _wants_json():
         return jsonify(
             message=report.message,
@@ -141,8 +145,14 @@ def save(offering_id: int) -> WerkzeugResponse | tuple:
     return redirect(url_for("attendance.grid", offering_id=offering_id))
 
 
+def _grid_again(error: DomainError, offering_id: int, **_: int) -> tuple:
+    """The grid again with the refusal's status (its flash says why)."""
+    return _grid_page(offering_id, status=error.status_code)
+
+
 @bp.post("/<id:offering_id>/attendance/<id:day_id>/import")
 @staff_required
+@on_refusal(_grid_again, prefix="Nothing was imported. ", error_page_for=(403, 404))
 def import_report(offering_id: int, day_id: int) -> WerkzeugResponse | tuple:
     """Fill a day's attendance from its participant report (CSV upload): all or nothing."""
     offering = attendance.load_offering(db.session, offering_id)
@@ -162,22 +172,14 @@ def import_report(offering_id: int, day_id: int) -> WerkzeugResponse | tuple:
     except UnicodeDecodeError:
         flash("The file is not UTF-8 text; export the report as CSV.", "error")
         return _grid_page(offering_id, status=422)
-    try:
-        result = participants.import_report(
-            db.session, offering_id, day_id, text, actor=current_user
-        )
-    except DomainError as error:
-        db.rollback()
-        if error.status_code in (403, 404):
-            raise
-        flash(f"Nothing was imported. {error.message}", "error")
-        return _grid_page(offering_id, status=error.status_code)
+    result = participants.import_report(db.session, offering_id, day_id, text, actor=current_user)
     flash(result.message, "success")
     return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="reports"))
 
 
 @bp.post("/<id:offering_id>/attendance/rows/<id:row_id>/match")
 @staff_required
+@on_refusal(back_to("attendance.grid", _anchor="reports"), error_page_for=(403, 404))
 def match_row(offering_id: int, row_id: int) -> WerkzeugResponse:
     """Tie a participant report's row to an enrolled person by hand (or untie it)."""
     chosen = request.form.get("enrolment_id", "")
@@ -185,16 +187,7 @@ def match_row(offering_id: int, row_id: int) -> WerkzeugResponse:
     if chosen and enrolment_id is None:
         flash("Choose someone from the list.", "error")
         return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="reports"))
-    try:
-        row = participants.match_row(
-            db.session, offering_id, row_id, enrolment_id, actor=current_user
-        )
-    except DomainError as error:
-        db.rollback()
-        if error.status_code in (403, 404):
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="reports"))
+    row = participants.match_row(db.session, offering_id, row_id, enrolment_id, actor=current_user)
     who = row.name or row.email
     flash(
         f"{who}: matched; their minutes count now." if enrolment_id else f"{who}: not matched.",
@@ -205,16 +198,10 @@ def match_row(offering_id: int, row_id: int) -> WerkzeugResponse:
 
 @bp.post("/<id:offering_id>/close")
 @staff_required
+@on_refusal(_grid_again, error_page_for=(403, 404))
 def close(offering_id: int) -> WerkzeugResponse | tuple:
     """Close the offering: completions for those who met the policy, absent for the rest."""
-    try:
-        result = closing.close_offering(db.session, offering_id, actor=current_user)
-    except DomainError as error:
-        db.rollback()
-        if error.status_code in (403, 404):
-            raise
-        flash(error.message, "error")
-        return _grid_page(offering_id, status=error.status_code)
+    result = closing.close_offering(db.session, offering_id, actor=current_user)
     flash(
         f"Closed: {len(result.attended)} attended (completions recorded), "
         f"{len(result.absent)} did not meet the attendance policy.",
@@ -276,16 +263,13 @@ def ce_awards() -> str:
 
 @bp.get("/reports/ce-awards.csv")
 @staff_required
+@on_refusal(back_to("attendance.ce_awards"))
 def ce_awards_csv() -> WerkzeugResponse | Response:
     """Every CE award (live completion with CE hours) of the period, as CSV."""
     form = PeriodForm(request.args, meta={"csrf": False})
-    try:
-        if not form.validate():
-            raise InvalidInput("Give the period as two dates, From and To.")
-        period = reports.Period.of(form.from_on.data, form.to_on.data)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("attendance.ce_awards"))
+    if not form.validate():
+        raise InvalidInput("Give the period as two dates, From and To.")
+    period = reports.Period.of(form.from_on.data, form.to_on.data)
     body = reports.ce_awards_csv(db.session, period)
     name = f"ce-awards-{period.starts_on.isoformat()}-to-{period.ends_on.isoformat()}.csv"
     return _download(body, name, "text/csv; charset=utf-8")

@@ -20,7 +20,7 @@ from wtforms import SelectChoice
 from lms import dates
 from lms.auth.access import admin_required, staff_required
 from lms.bounds import bounded_int
-from lms.catalog.models import OfferingFormat, OfferingStatus
+from lms.catalog.models import Offering, OfferingFormat, OfferingStatus
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import db
@@ -28,6 +28,7 @@ from lms.errors import DomainError, InvalidInput, NotFound
 from lms.offerings import calendar, enrolment, pages, schedule
 from lms.offerings.forms import BulkEnrolForm, FindPersonForm, ImportForm, OfferingForm
 from lms.offerings.models import EnrolmentStatus
+from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
 
@@ -72,14 +73,10 @@ def detail(offering_id: int) -> str:
 
 @bp.post("/<id:offering_id>/enrol")
 @login_required
+@on_refusal(back_to("offerings.detail"))
 def enrol(offering_id: int) -> WerkzeugResponse:
     """Enrol oneself: a place when one is free, else the waitlist."""
-    try:
-        made = enrolment.enrol(db.session, user_id=current_user.id, offering_id=offering_id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("offerings.detail", offering_id=offering_id))
+    made = enrolment.enrol(db.session, user_id=current_user.id, offering_id=offering_id)
     if made.status == EnrolmentStatus.WAITLISTED:
         flash(
             "The offering is full: you are on its waitlist and will be told if a place opens.",
@@ -92,14 +89,10 @@ def enrol(offering_id: int) -> WerkzeugResponse:
 
 @bp.post("/enrolments/<id:enrolment_id>/withdraw")
 @login_required
+@on_refusal(back_to("offerings.index"))
 def withdraw(enrolment_id: int) -> WerkzeugResponse:
     """Withdraw one's own enrolment before the offering starts."""
-    try:
-        done = enrolment.withdraw(db.session, enrolment_id, user_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("offerings.index"))
+    done = enrolment.withdraw(db.session, enrolment_id, user_id=current_user.id)
     flash("You are withdrawn; your place went to the next person waiting, if any.", "success")
     return redirect(url_for("offerings.detail", offering_id=done.offering_id))
 
@@ -156,6 +149,16 @@ def manage() -> str:
     )
 
 
+def _offering_form(offering: Offering | None = None) -> OfferingForm:
+    """The scheduling form (bound to what was posted) with the choices it offers."""
+    form = OfferingForm()
+    _form_choices(form)
+    if offering is not None:  # its item is fixed once scheduled
+        form.item_code.choices = [SelectChoice(offering.item.code, offering.item.title)]
+        form.item_code.data = offering.item.code
+    return form
+
+
 def _form_choices(form: OfferingForm) -> None:
     """Items and facilitators the form offers."""
     form.item_code.choices = [SelectChoice("", "Choose…")] + [
@@ -178,46 +181,55 @@ def _input(form: OfferingForm) -> schedule.OfferingInput:
     )
 
 
+def _new_form_again(error: DomainError) -> str:
+    """The scheduling form as posted; a bad day line is also shown under the days."""
+    form = _offering_form()
+    if isinstance(error, InvalidInput):
+        show_on(form.days, error)
+    return render_template("offerings/form.html", form=form, editing=None)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @admin_required
+@on_refusal(page_again(_new_form_again))
 def new() -> WerkzeugResponse | tuple[str, int] | str:
     """Schedule an offering of a module or retreat."""
-    form = OfferingForm()
-    _form_choices(form)
+    form = _offering_form()
     if request.method == "GET" and (code := request.args.get("item")):
         form.item_code.data = code
     if form.validate_on_submit():
-        try:
-            created = schedule.create_offering(
-                db.session,
-                item_code=form.item_code.data,
-                data=_input(form),
-                actor_id=current_user.id,
-            )
-        except DomainError as error:
-            db.rollback()
-            form.days.errors = list(form.days.errors) + (
-                [error.message] if isinstance(error, InvalidInput) else []
-            )
-            flash(error.message, "error")
-            return render_template(
-                "offerings/form.html", form=form, editing=None
-            ), error.status_code
+        created = schedule.create_offering(
+            db.session,
+            item_code=form.item_code.data,
+            data=_input(form),
+            actor_id=current_user.id,
+        )
         flash(f"Scheduled: {created.item.title}, {dates.day(created.starts_on)}.", "success")
         return redirect(url_for("offerings.detail", offering_id=created.id))
     status = 422 if request.method == "POST" else 200
     return render_template("offerings/form.html", form=form, editing=None), status
 
 
+def _edit_form_again(error: DomainError, offering_id: int) -> str:
+    """The offering's form as posted."""
+    offering = _offering_to_edit(offering_id)
+    form = _offering_form(offering)
+    return render_template("offerings/form.html", form=form, editing=offering)
+
+
+@not_a_refusal()
+def _offering_to_edit(offering_id: int) -> Offering:
+    """The offering the edit page is about (a missing one is the 404 page)."""
+    return schedule.get_offering(db.session, offering_id)
+
+
 @bp.route("/<id:offering_id>/edit", methods=["GET", "POST"])
 @admin_required
+@on_refusal(page_again(_edit_form_again))
 def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Change an offering's days, format, place, link, capacity, deadline or facilitators."""
-    offering = schedule.get_offering(db.session, offering_id)
-    form = OfferingForm()
-    _form_choices(form)
-    form.item_code.choices = [SelectChoice(offering.item.code, offering.item.title)]
-    form.item_code.data = offering.item.code
+    offering = _offering_to_edit(offering_id)
+    form = _offering_form(offering)
     if request.method == "GET":
         form.format.data = offering.format.value
         form.days.data = schedule.format_days(offering.days)
@@ -228,16 +240,9 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
         form.facilitators.data = [f.user_id for f in offering.facilitators]
         form.cancelled.data = offering.status == OfferingStatus.CANCELLED
     if form.validate_on_submit():
-        try:
-            saved = schedule.update_offering(
-                db.session, offering_id, data=_input(form), actor_id=current_user.id
-            )
-        except DomainError as error:
-            db.rollback()
-            flash(error.message, "error")
-            return render_template(
-                "offerings/form.html", form=form, editing=offering
-            ), error.status_code
+        saved = schedule.update_offering(
+            db.session, offering_id, data=_input(form), actor_id=current_user.id
+        )
         flash("Offering saved.", "success")
         if count := saved.attendance_rejudged:
             cells = "cell" if count == 1 else "cells"
@@ -251,6 +256,7 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     return render_template("offerings/form.html", form=form, editing=offering), status
 
 
+@not_a_refusal()  # a missing offering has no roster to answer with: the 404 page
 def _people_page(
     offering_id: int,
     *,
@@ -284,23 +290,25 @@ def people(offering_id: int) -> tuple[str, int]:
     return _people_page(offering_id)
 
 
+def _roster_again(error: DomainError, offering_id: int) -> tuple[str, int]:
+    """The roster page again; its paste form (made anew) shows what was sent."""
+    return _people_page(offering_id, status=error.status_code)
+
+
 @bp.post("/<id:offering_id>/people")
 @staff_required
+@on_refusal(_roster_again)
 def enrol_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
     """Enrol pasted e-mail addresses: all of them, or (listing why) none."""
     form = BulkEnrolForm()
     if not form.validate_on_submit():
         flash("Paste at least one e-mail address.", "error")
         return _people_page(offering_id, status=422, bulk=form)
-    try:
-        report = enrolment.enrol_emails(
-            db.session, offering_id, form.emails.data, actor_id=current_user.id
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return _people_page(offering_id, status=error.status_code, bulk=form)
+    report = enrolment.enrol_emails(
+        db.session, offering_id, form.emails.data, actor_id=current_user.id
+    )
     if not report.ok:
+        # All or none: the addresses that were fine must not be enrolled either.
         db.rollback()
         flash("Nobody was enrolled: fix the addresses listed below and try again.", "error")
         return _people_page(offering_id, status=422, report=report, bulk=form)
@@ -310,24 +318,21 @@ def enrol_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
 
 @bp.post("/<id:offering_id>/people/add")
 @staff_required
+@on_refusal(back_to("offerings.people"))
 def enrol_person(offering_id: int) -> WerkzeugResponse:
     """Enrol one person found by search."""
     user_id = bounded_int(request.form.get("user_id"))
     if user_id is None:
         flash("Choose someone to enrol.", "error")
         return redirect(url_for("offerings.people", offering_id=offering_id))
-    try:
-        made = enrolment.enrol_user(db.session, offering_id, user_id, actor_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("offerings.people", offering_id=offering_id))
+    made = enrolment.enrol_user(db.session, offering_id, user_id, actor_id=current_user.id)
     flash(f"{made.user.name}: {made.status.label.lower()}.", "success")
     return redirect(url_for("offerings.people", offering_id=offering_id))
 
 
 @bp.post("/<id:offering_id>/people/import")
 @staff_required
+@on_refusal(_roster_again)
 def import_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
     """Import a shop's CSV export (email,enrolled_on): all rows or none."""
     form = ImportForm()
@@ -345,31 +350,27 @@ def import_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
     except UnicodeDecodeError:
         flash("The file is not UTF-8 text; export it as CSV (UTF-8).", "error")
         return _people_page(offering_id, status=422)
-    except enrolment.ShopImportError as error:
+    except enrolment.ShopImportError as error:  # an InvalidInput with the lines' problems
         db.rollback()
         flash("Nothing was imported: fix the lines listed below.", "error")
         return _people_page(offering_id, status=422, problems=error.problems)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return _people_page(offering_id, status=error.status_code)
     flash(_summary(report), "success")
     return redirect(url_for("offerings.people", offering_id=offering_id))
 
 
+def _back_from_remove(error: DomainError, enrolment_id: int) -> WerkzeugResponse:
+    """The roster the removal was asked from (the form says which), else the offerings."""
+    if back := bounded_int(request.form.get("offering_id")):
+        return redirect(url_for("offerings.people", offering_id=back))
+    return redirect(url_for("offerings.manage"))
+
+
 @bp.post("/enrolments/<id:enrolment_id>/remove")
 @staff_required
+@on_refusal(_back_from_remove)
 def remove(enrolment_id: int) -> WerkzeugResponse:
     """Staff withdraw someone before the offering starts."""
-    back = bounded_int(request.form.get("offering_id"))
-    try:
-        done = enrolment.remove(db.session, enrolment_id, actor_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        if back:
-            return redirect(url_for("offerings.people", offering_id=back))
-        return redirect(url_for("offerings.manage"))
+    done = enrolment.remove(db.session, enrolment_id, actor_id=current_user.id)
     flash(f"{done.user.name} is withdrawn.", "success")
     return redirect(url_for("offerings.people", offering_id=done.offering_id))
 

@@ -29,6 +29,7 @@ from lms.progress.explain import why
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
 from lms.progress.models import CompletionSource
 from lms.progress.pathway import marks_of, programme_pathway
+from lms.refusals import not_a_refusal, on_refusal
 
 bp = Blueprint("progress", __name__)
 bp.add_app_template_global(why, "why")  # what a locked item misses, on every page alike
@@ -85,8 +86,15 @@ def _page_number() -> int:
     return query_int("page", default=1)
 
 
+def _roster_search_only(error: DomainError) -> Page:
+    """The roster searched by name only, saying why the filters were not applied."""
+    search = services.RosterQuery(search=request.args.get("q", "")[:200])
+    return _roster_page(services.roster(db.session, search), error.message), error.status_code
+
+
 @bp.get("/roster")
 @staff_required
+@on_refusal(_roster_search_only, flash_as=None)  # the page itself says what was refused
 def roster() -> Page:
     """All clinicians with their progress at a glance, searchable and filterable."""
     args = request.args
@@ -100,12 +108,7 @@ def roster() -> Page:
         item_state=args.get("item_state", ""),
         page=_page_number(),
     )
-    try:
-        page = services.roster(db.session, query)
-    except DomainError as error:
-        page = services.roster(db.session, services.RosterQuery(search=query.search))
-        return _roster_page(page, error.message), error.status_code
-    return _roster_page(page)
+    return _roster_page(services.roster(db.session, query))
 
 
 def _roster_page(page: services.RosterPage, error: str | None = None) -> str:
@@ -153,32 +156,47 @@ def record(user_id: int) -> str:
     return _record_page(services.get_clinician(db.session, user_id))
 
 
-@bp.post("/clinicians/<id:user_id>/completions")
-@reads_first
-@staff_required
-def mark_one(user_id: int) -> Page:
-    """Mark one module complete for this clinician."""
-    clinician = services.get_clinician(db.session, user_id)
+@not_a_refusal()  # no such clinician: the 404 page, not a refused change
+def _clinician(user_id: int) -> User:
+    """The clinician whose record a change is asked on."""
+    return services.get_clinician(db.session, user_id)
+
+
+def _mark_form() -> MarkForm:
+    """The form marking one module, bound to what was posted."""
     # The choices first: their catalogue read brings the time zone the form's date needs.
     choices = services.markable_items(db.session)
     form = MarkForm()
     form.item_code.choices = choices
+    return form
+
+
+def _marking_refused(error: DomainError, user_id: int) -> Page:
+    """The record again, the marking form as sent, and why it was refused."""
+    page = _record_page(_clinician(user_id), mark_form=_mark_form(), error=error.message)
+    return page, error.status_code
+
+
+@bp.post("/clinicians/<id:user_id>/completions")
+@reads_first
+@staff_required
+@on_refusal(_marking_refused, flash_as=None)  # the record page shows the message by the form
+def mark_one(user_id: int) -> Page:
+    """Mark one module complete for this clinician."""
+    clinician = _clinician(user_id)
+    form = _mark_form()
     if not form.validate_on_submit():
         return _record_page(clinician, mark_form=form, error="Check the form below."), 422
     db.begin_writing()
-    try:
-        completion = services.record_completion(
-            db.session,
-            user_id=clinician.id,
-            item_code=form.item_code.data,
-            completed_on=form.completed_on.data,
-            source=CompletionSource.INSTRUCTOR,
-            actor_id=current_user.id,
-            note=form.note.data or "",
-        )
-    except DomainError as error:
-        db.rollback()
-        return _record_page(clinician, mark_form=form, error=error.message), error.status_code
+    completion = services.record_completion(
+        db.session,
+        user_id=clinician.id,
+        item_code=form.item_code.data,
+        completed_on=form.completed_on.data,
+        source=CompletionSource.INSTRUCTOR,
+        actor_id=current_user.id,
+        note=form.note.data or "",
+    )
     flash(
         f"{completion.item.title} recorded as completed on "
         f"{dates.day(completion.completed_on)} for {clinician.name}.",
@@ -187,26 +205,31 @@ def mark_one(user_id: int) -> Page:
     return redirect(url_for("progress.record", user_id=clinician.id))
 
 
+def _revoking_refused(error: DomainError, user_id: int, completion_id: int) -> Page:
+    """The record again, the revoke form as sent, and why it was refused."""
+    page = _record_page(
+        _clinician(user_id), revoke_form=RevokeForm(), revoking=completion_id, error=error.message
+    )
+    return page, error.status_code
+
+
 @bp.post("/clinicians/<id:user_id>/completions/<id:completion_id>/revoke")
 @staff_required
+@on_refusal(_revoking_refused, flash_as=None)  # the record page shows the message by the form
 def revoke(user_id: int, completion_id: int) -> Page:
     """Revoke one of this clinician's completions, with a reason."""
-    clinician = services.get_clinician(db.session, user_id)
-    if services.completion_owner(db.session, completion_id) != clinician.id:
+    clinician = _clinician(user_id)
+    with not_a_refusal():  # another clinician's completion, or none: the 404 page
+        owner = services.completion_owner(db.session, completion_id)
+    if owner != clinician.id:
         abort(404)
     form = RevokeForm()
     if not form.validate_on_submit():
         message = "; ".join(form.reason.errors) or "Check the form."
         return _record_page(clinician, revoke_form=form, revoking=completion_id, error=message), 422
-    try:
-        completion = services.revoke_completion(
-            db.session, completion_id, actor_id=current_user.id, reason=form.reason.data
-        )
-    except DomainError as error:
-        db.rollback()
-        return _record_page(
-            clinician, revoke_form=form, revoking=completion_id, error=error.message
-        ), error.status_code
+    completion = services.revoke_completion(
+        db.session, completion_id, actor_id=current_user.id, reason=form.reason.data
+    )
     flash(f"{completion.item.title} completion revoked; it stays in the history.", "success")
     return redirect(url_for("progress.record", user_id=clinician.id))
 
@@ -214,12 +237,20 @@ def revoke(user_id: int, completion_id: int) -> Page:
 _EMAIL_SEPARATORS = re.compile(r"[\s,;]+")
 
 
-def _selected_ids() -> list[int]:
-    """The ticked clinicians of the cohort form."""
+def _ticked_ids() -> list[int] | None:
+    """The ticked clinicians of the cohort form; None when the list is not understood."""
     raw = request.form.getlist("user_id")
     if any(not value.isdigit() for value in raw):
-        raise InvalidInput("The list of clinicians was not understood; reload the page.")
+        return None
     return [int(value) for value in raw]
+
+
+def _selected_ids() -> list[int]:
+    """The ticked clinicians of the cohort form (InvalidInput if the list is not understood)."""
+    ticked = _ticked_ids()
+    if ticked is None:
+        raise InvalidInput("The list of clinicians was not understood; reload the page.")
+    return ticked
 
 
 def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int] | None = None):
@@ -235,22 +266,32 @@ def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int]
     )
 
 
-@bp.route("/mark", methods=["GET", "POST"])
-@reads_first
-@staff_required
-def mark_cohort() -> Page:
-    """Mark one module complete for many clinicians at once."""
+def _cohort_form() -> CohortForm:
+    """The cohort marking form, bound to what was posted."""
     choices = services.markable_items(db.session)  # first: it reads the time zone too
     form = CohortForm()
     form.item_code.choices = choices
+    return form
+
+
+def _cohort_refused(error: DomainError) -> Page:
+    """The cohort page again as sent (ticks kept when they were understood), and why."""
+    page = _cohort_page(_cohort_form(), error=error.message, ticked=set(_ticked_ids() or ()))
+    return page, error.status_code
+
+
+@bp.route("/mark", methods=["GET", "POST"])
+@reads_first
+@staff_required
+@on_refusal(_cohort_refused, flash_as=None)  # the page shows the message above the form
+def mark_cohort() -> Page:
+    """Mark one module complete for many clinicians at once."""
+    form = _cohort_form()
     if request.method == "GET":
         if request.args.get("item") in dict(form.item_code.choices):
             form.item_code.data = request.args["item"]
         return _cohort_page(form)
-    try:
-        ticked = _selected_ids()
-    except DomainError as error:
-        return _cohort_page(form, error=error.message), error.status_code
+    ticked = _selected_ids()
     if not form.validate_on_submit():
         return _cohort_page(form, error="Check the form below.", ticked=set(ticked)), 422
     emails = [e for e in _EMAIL_SEPARATORS.split(form.emails.data or "") if e]
@@ -263,18 +304,14 @@ def mark_cohort() -> Page:
         )
         return _cohort_page(form, error=message, ticked=set(ticked)), 422
     db.begin_writing()
-    try:
-        result = services.record_cohort(
-            db.session,
-            user_ids=ticked + from_emails,
-            item_code=form.item_code.data,
-            completed_on=form.completed_on.data,
-            actor_id=current_user.id,
-            note=form.note.data or "",
-        )
-    except DomainError as error:
-        db.rollback()
-        return _cohort_page(form, error=error.message, ticked=set(ticked)), error.status_code
+    result = services.record_cohort(
+        db.session,
+        user_ids=ticked + from_emails,
+        item_code=form.item_code.data,
+        completed_on=form.completed_on.data,
+        actor_id=current_user.id,
+        note=form.note.data or "",
+    )
     flash(
         f"{result.item_title}: recorded for {len(result.created)}, skipped {len(result.skipped)}.",
         "success",

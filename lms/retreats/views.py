@@ -26,6 +26,7 @@ from lms.db import db
 from lms.errors import DomainError
 from lms.offerings.models import EnrolmentStatus
 from lms.offerings.places import WITHDRAWABLE
+from lms.refusals import back_to, not_a_refusal, on_refusal
 from lms.retreats import services, standing
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
@@ -55,35 +56,38 @@ def index() -> str:
     )
 
 
+@not_a_refusal()  # no session to apply to: the 404 page
+def _apply_page(session_id: int, form: ApplicationForm, status: int = 200) -> tuple[str, int]:
+    """The application page: where the person stands, the session, the screening form."""
+    state = services.apply_page(
+        db.session, current_user, session_id, screening_key=_screening_key()
+    )
+    return render_template("retreats/apply.html", page=state, form=form), status
+
+
+def _apply_again(error: DomainError, session_id: int) -> tuple[str, int]:
+    """The application page with the answers as they were sent."""
+    return _apply_page(session_id, ApplicationForm(), error.status_code)
+
+
 @bp.route("/sessions/<id:session_id>/apply", methods=["GET", "POST"])
 @login_required
+@on_refusal(_apply_again)
 def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
     """Apply to a session with the medical screening (the guard re-runs on the server)."""
     form = ApplicationForm()
-
-    def page(status: int = 200) -> tuple[str, int]:
-        state = services.apply_page(
-            db.session, current_user, session_id, screening_key=_screening_key()
-        )
-        return render_template("retreats/apply.html", page=state, form=form), status
-
     if request.method == "GET":
-        return page()
+        return _apply_page(session_id, form)
     if not form.validate_on_submit():
         flash("Answer every screening question with yes or no.", "error")
-        return page(422)
-    try:
-        services.apply(
-            db.session,
-            user_id=current_user.id,
-            session_id=session_id,
-            screening=form.screening(),
-            screening_key=_screening_key(),
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return page(error.status_code)
+        return _apply_page(session_id, form, 422)
+    services.apply(
+        db.session,
+        user_id=current_user.id,
+        session_id=session_id,
+        screening=form.screening(),
+        screening_key=_screening_key(),
+    )
     flash(
         "Your application is in. A medical reviewer will look at your screening; "
         "you will see the outcome here.",
@@ -94,14 +98,10 @@ def apply(session_id: int) -> WerkzeugResponse | tuple[str, int] | str:
 
 @bp.post("/applications/<id:application_id>/withdraw")
 @login_required
+@on_refusal(back_to("retreats.index"))
 def withdraw(application_id: int) -> WerkzeugResponse:
     """Withdraw one's own application (until the session starts)."""
-    try:
-        services.withdraw(db.session, application_id, user_id=current_user.id)
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("retreats.index"))
+    services.withdraw(db.session, application_id, user_id=current_user.id)
     flash("Your application is withdrawn.", "success")
     return redirect(url_for("retreats.index"))
 
@@ -130,31 +130,29 @@ def roster_csv(session_id: int) -> Response:
     return response
 
 
+def _back_to_roster(error: DomainError | None = None, **_: int) -> WerkzeugResponse:
+    """The roster the form was sent from (it says which session), else the offerings."""
+    session_id = bounded_int(request.form.get("session_id"))
+    if session_id:
+        return redirect(url_for("retreats.roster", session_id=session_id))
+    return redirect(url_for("offerings.manage"))
+
+
 @bp.post("/applications/<id:application_id>/attendance")
 @staff_required
+@on_refusal(_back_to_roster)
 def attendance(application_id: int) -> WerkzeugResponse:
     """Mark an accepted clinician attended (records the completion) or absent."""
     form = AttendanceForm()
-    session_id = bounded_int(request.form.get("session_id"))
-    back = (
-        url_for("retreats.roster", session_id=session_id)
-        if session_id
-        else url_for("offerings.manage")
-    )
     if not form.validate_on_submit():
         flash("Choose attended or absent.", "error")
-        return redirect(back)
-    try:
-        marked = services.mark_attendance(
-            db.session,
-            application_id,
-            actor_id=current_user.id,
-            attended=form.outcome.data == "attended",
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(back)
+        return _back_to_roster()
+    marked = services.mark_attendance(
+        db.session,
+        application_id,
+        actor_id=current_user.id,
+        attended=form.outcome.data == "attended",
+    )
     flash(f"{marked.user.name}: {marked.status.label.lower()}.", "success")
     return redirect(url_for("retreats.roster", session_id=marked.offering_id))
 
@@ -203,23 +201,19 @@ def screening(application_id: int) -> Response:
 
 @bp.post("/review/<id:application_id>")
 @reviewer_required
+@on_refusal(back_to("retreats.review_queue"))
 def decide(application_id: int) -> WerkzeugResponse:
     """Clear or not clear an applicant, once."""
     form = ScreeningDecisionForm()
     if not form.validate_on_submit():
         flash("Choose clear or not cleared.", "error")
         return _no_store(redirect(url_for("retreats.screening", application_id=application_id)))
-    try:
-        decided = services.decide_screening(
-            db.session,
-            application_id,
-            reviewer_id=current_user.id,
-            clear=form.decision.data == "clear",
-        )
-    except DomainError as error:
-        db.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("retreats.review_queue"))
+    decided = services.decide_screening(
+        db.session,
+        application_id,
+        reviewer_id=current_user.id,
+        clear=form.decision.data == "clear",
+    )
     flash(f"{decided.user.name}: {_DECIDED[decided.status]}.", "success")
     return redirect(url_for("retreats.review_queue"))
 
