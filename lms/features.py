@@ -26,9 +26,9 @@ VIEW_MODULES: tuple[str, ...] = (
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = (
-    "lms.progress.pathway",
-    "lms.retreats.dashboard",
-    "lms.equivalency.dashboard",
+    "lms.progress.pathway_states",
+    "lms.retreats.retreat_panel",
+    "lms.equivalency.credit_panel",
     "lms.offerings.home",
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",

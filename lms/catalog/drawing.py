@@ -19,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from lms.catalog.pathway import (
+from lms.catalog.pathway_layout import (
     CHIP_PAD_X,
     CHIP_PAD_Y,
     FONT_SIZE,

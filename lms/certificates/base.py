@@ -24,9 +24,9 @@ def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
     Most commands and requests never render; importing WeasyPrint up front cost every
     `flask --app wsgi ...` command about a second.
     """
-    from lms.certificates.render import render_pdf as render
+    from lms.certificates.render import render_with_weasyprint
 
-    return render(design, content)
+    return render_with_weasyprint(design, content)
 
 
 SEARCH_PAGE_SIZE = 50

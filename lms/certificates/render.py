@@ -161,6 +161,6 @@ def html_to_pdf(
         raise CertificateRenderError(str(error.__cause__ or error)) from error
 
 
-def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:
+def render_with_weasyprint(design: str, content: Mapping[str, Any]) -> bytes:
     """PDF bytes of a design filled with content; safe to call in a worker process."""
     return html_to_pdf(render_html(design, content))

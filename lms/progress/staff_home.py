@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lms import dates
 from lms.auth.models import Role, User
-from lms.catalog.pathway import spine
+from lms.catalog.pathway_layout import spine
 from lms.clock import today
 from lms.db import read
 from lms.progress.charts import Bar, bar_chart, column_chart

@@ -28,7 +28,7 @@ from lms.progress import services
 from lms.progress.explain import why
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
 from lms.progress.models import CompletionSource
-from lms.progress.pathway import marks_of, programme_pathway
+from lms.progress.pathway_states import marks_of, programme_pathway
 from lms.refusals import not_a_refusal, on_refusal
 
 bp = Blueprint("progress", __name__)

@@ -27,7 +27,7 @@ from lms.errors import DomainError
 from lms.offerings.models import EnrolmentStatus
 from lms.offerings.places import WITHDRAWABLE
 from lms.refusals import back_to, not_a_refusal, on_refusal
-from lms.retreats import services, standing
+from lms.retreats import own_retreats, services
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
 
@@ -46,8 +46,8 @@ def _screening_key() -> str | None:
 @login_required
 def index() -> str:
     """Each retreat: where the signed-in clinician stands, its sessions, their applications."""
-    standings = standing.retreat_standings(db.session, current_user)
-    applications = standing.own_applications(db.session, current_user.id)
+    standings = own_retreats.retreat_standings(db.session, current_user)
+    applications = own_retreats.own_applications(db.session, current_user.id)
     return render_template(
         "retreats/index.html",
         standings=standings,

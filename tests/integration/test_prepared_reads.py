@@ -21,7 +21,7 @@ from lms.progress.dashboard import _HISTORY
 from lms.progress.facts import _CATALOGUE_STAMP, _CLINICIANS_AMONG
 from lms.progress.models import Completion, Standing
 from lms.progress.tracking import _ROWS_OF, _ROWS_ON
-from lms.retreats.standing import _OWN_APPLICATIONS
+from lms.retreats.own_retreats import _OWN_APPLICATIONS
 
 BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
 

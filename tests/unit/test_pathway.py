@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lms.catalog.drawing import NARROW, WIDE, Mark, pathway_for
-from lms.catalog.pathway import Edge, edges_of, label_lines, lay_out, layers_of, text_width
+from lms.catalog.pathway_layout import Edge, edges_of, label_lines, lay_out, layers_of, text_width
 from lms.catalog.services import DEFAULT_CATALOG
 
 

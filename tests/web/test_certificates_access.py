@@ -52,7 +52,7 @@ def test_owner_downloads_the_stored_bytes_without_a_render(
         """Fail the test if anything renders."""
         raise AssertionError("a download must not render")
 
-    monkeypatch.setattr(render, "render_pdf", refuse)
+    monkeypatch.setattr(render, "render_with_weasyprint", refuse)
     monkeypatch.setattr(base, "render_pdf", refuse)
     login(client, owner)
     response = client.get(f"/certificates/{certificate.id}.pdf")

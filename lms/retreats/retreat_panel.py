@@ -16,7 +16,7 @@ from lms.catalog.models import CatalogItem, ItemKind, Offering
 from lms.clock import today
 from lms.db import read
 from lms.offerings.models import Enrolment, EnrolmentStatus
-from lms.retreats.standing import retreat_standings
+from lms.retreats.own_retreats import retreat_standings
 
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot

@@ -22,8 +22,7 @@ from lms.offerings import places
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.offerings.schedule import OfferingSummary, upcoming_offerings
 from lms.progress.models import ItemState
-from lms.progress.standings import APPLICATION_RANK
-from lms.progress.standings import RetreatState as Standing
+from lms.progress.standings import APPLICATION_RANK, RetreatState
 from lms.retreats.services import credit_may_help
 
 if TYPE_CHECKING:
@@ -116,7 +115,7 @@ class RetreatStanding:
     code: str
     title: str
     description: str
-    state: Standing
+    state: RetreatState
     explanation: str
     steps: tuple[str, ...]
     sessions: list[OfferingSummary]
@@ -151,10 +150,10 @@ def retreat_standings(
     judged = []
     for item in snapshot.catalogue.retreats:
         status = snapshot.items.get(item.code)
-        state = (status.retreat if status is not None else None) or Standing.LOCKED
-        locked = state == Standing.LOCKED
+        state = (status.retreat if status is not None else None) or RetreatState.LOCKED
+        locked = state == RetreatState.LOCKED
         eligible = status is not None and status.state != ItemState.LOCKED and not locked
-        can_apply = eligible and state in (Standing.OPEN, Standing.NOT_CLEARED)
+        can_apply = eligible and state in (RetreatState.OPEN, RetreatState.NOT_CLEARED)
         judged.append((item, status, state, locked, can_apply))
     holds_any = any(status is not None and status.applied for _, status, *_ in judged)
     mine = own_applications(session, user.id) if holds_any else []
