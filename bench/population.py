@@ -31,14 +31,14 @@ from sqlalchemy import Connection, Table, func, insert, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, Offering
+from lms.catalog.models import CatalogItem
 from lms.certificates.codes import ALPHABET, CODE_LENGTH, format_serial, group
 from lms.certificates.context import certificate_content
 from lms.certificates.models import Certificate
 from lms.certificates.services import design_for, expiry_for, holder_of, item_facts
 from lms.clock import DEFAULT_TIME_ZONE, date_in, time_in, zone_named
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus, Offering
 from lms.progress.models import Completion, CompletionSource
 
 

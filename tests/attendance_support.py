@@ -9,11 +9,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.catalog.models import Offering, OfferingFormat
-from lms.catalog.offerings import DaySpec
 from lms.clock import today as programme_today
+from lms.offerings.days import DaySpec
 from lms.offerings.enrolment import enrol_user
-from lms.offerings.models import Enrolment
+from lms.offerings.models import Enrolment, Offering, OfferingFormat
 from lms.offerings.schedule import OfferingInput, create_offering
 
 

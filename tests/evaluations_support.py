@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, Offering, OfferingFacilitator, OfferingFormat
-from lms.catalog.offerings import DaySpec, new_offering
+from lms.catalog.models import CatalogItem
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.evaluations.services import submit_evaluation
+from lms.offerings.days import DaySpec, new_offering
+from lms.offerings.models import Offering, OfferingFacilitator, OfferingFormat
 from lms.offerings.schedule import OfferingInput, create_offering
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import record_completion, shared_programme

@@ -8,8 +8,8 @@ from decimal import Decimal
 from clock_support import programme_today
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import Offering, OfferingFormat
-from lms.catalog.offerings import DaySpec
+from lms.offerings.days import DaySpec
+from lms.offerings.models import Offering, OfferingFormat
 from lms.offerings.schedule import OfferingInput, create_offering
 
 

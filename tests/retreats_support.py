@@ -8,8 +8,9 @@ from clock_support import programme_today
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import CatalogItem, Offering, OfferingStatus
-from lms.catalog.offerings import every_day, new_offering
+from lms.catalog.models import CatalogItem
+from lms.offerings.days import every_day, new_offering
+from lms.offerings.models import Offering, OfferingStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms import validation
 from lms.audit.services import record_event
-from lms.catalog import attendance_policy, evaluation_form, rule_checks, rules
+from lms.catalog import evaluation_form, rule_checks, rules
 from lms.catalog.checks import (
     TEXT_LIMITS,
     deactivation_refused,
@@ -32,10 +32,11 @@ from lms.catalog.models import (
     ItemKind,
     ProgrammeSetting,
 )
-from lms.catalog.offering_specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
 from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
 from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput
+from lms.offerings import attendance_policy
+from lms.offerings.specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
 

@@ -12,12 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.catalog import rule_checks, rules
-from lms.catalog.models import (
-    CatalogItem,
-    ItemKind,
-    Offering,
-    OfferingFormat,
-)
+from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.reading import (
     all_items_with_session_counts,
     item_name,
@@ -25,6 +20,7 @@ from lms.catalog.reading import (
     upcoming_sessions,
 )
 from lms.errors import NotFound
+from lms.offerings.models import Offering, OfferingFormat
 
 # --- page data ---------------------------------------------------------------------------
 

@@ -11,14 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms.catalog import rules
-from lms.catalog.models import (
-    CatalogItem,
-    ItemKind,
-    Offering,
-    ProgrammeSetting,
-)
-from lms.catalog.offerings import listed
+from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting
 from lms.errors import NotFound
+from lms.offerings.days import listed
+from lms.offerings.models import Offering
 
 # Settings every caller may rely on; the catalogue file's [programme] table overrides them.
 DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {

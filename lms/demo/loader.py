@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, password_problem, verify_password
-from lms.catalog.models import CatalogItem, Offering
+from lms.catalog.models import CatalogItem
 from lms.db import utcnow
 from lms.demo.cast import (
     CLINICIANS,
@@ -37,7 +37,7 @@ from lms.demo.cast import (
 )
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.progress.models import Completion, CompletionSource
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def _session_id(session: Session, code: str, starts_on: date, location: str) -> 
 
 def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     """Add the demo's retreat session unless it exists."""
-    from lms.catalog.offerings import every_day
+    from lms.offerings.days import every_day
     from lms.offerings.schedule import OfferingInput, create_offering
 
     if _session_id(session, spec.code, spec.starts_on, spec.location) is not None:
@@ -313,8 +313,8 @@ def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
 
 def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
     """Schedule the demo's module offering unless it exists."""
-    from lms.catalog.models import OfferingFormat
-    from lms.catalog.offerings import DaySpec
+    from lms.offerings.days import DaySpec
+    from lms.offerings.models import OfferingFormat
     from lms.offerings.schedule import OfferingInput, create_offering
 
     if _session_id(session, spec.code, spec.days[0], "") is not None:
@@ -341,13 +341,12 @@ def _ensure_closed_module(
 ) -> bool:
     """Run the demo's past Module 2 from enrolment to evaluation, unless it exists."""
     from lms.auth.services import find_user_by_email
-    from lms.catalog.models import OfferingFormat
-    from lms.catalog.offerings import DaySpec
     from lms.evaluations.services import evaluation_of, submit_evaluation
     from lms.offerings.attendance import token
     from lms.offerings.closing import close_offering
+    from lms.offerings.days import DaySpec
     from lms.offerings.enrolment import enrol_user
-    from lms.offerings.models import ParticipantRow
+    from lms.offerings.models import OfferingFormat, ParticipantRow
     from lms.offerings.participants import import_report_file, match_row
     from lms.offerings.schedule import OfferingInput, create_offering
     from lms.offerings.sheet import CellInput, save_cells

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
-from lms.catalog.models import CatalogItem, Offering
+from lms.catalog.models import CatalogItem
 from lms.evaluations.models import EvaluationReminder, EvaluationSubmission
+from lms.offerings.models import Offering
 
 ANSWERS_NOTE = (
     "Evaluation answers are kept without any name, date or link to the person who gave them, "

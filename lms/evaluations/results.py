@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms.auth.models import Role, User
 from lms.catalog.evaluation_form import LIKERT, EvaluationForm, Question, form_for
-from lms.catalog.models import Offering
 from lms.errors import Forbidden, NotFound
 from lms.evaluations.models import EvaluationResponse
+from lms.offerings.models import Offering
 from lms.progress.models import Completion
 
 MIN_RESPONSES_SHOWN = 3

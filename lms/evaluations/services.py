@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms.audit.services import record_event
 from lms.catalog.evaluation_form import EvaluationForm, form_for
-from lms.catalog.models import CatalogItem, Offering
+from lms.catalog.models import CatalogItem
 from lms.db import read
 from lms.errors import Conflict, NotFound
 from lms.evaluations.models import EvaluationResponse, EvaluationSubmission
+from lms.offerings.models import Offering
 from lms.progress.models import Completion
 from lms.signals import certificate_hold_released
 

@@ -13,10 +13,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
-from lms.catalog.models import Offering, OfferingFormat, OfferingStatus
 from lms.db import utcnow
 from lms.mail.services import queue_message
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Offering,
+    OfferingFormat,
+    OfferingStatus,
+)
 from lms.urls import public_url
 
 REMIND_DAYS = 3  # the reminder goes out this many days before the first day (or sooner)

@@ -3,7 +3,7 @@ reads and writes its rows.
 
 Every attendance row is written by `put_cell` here (the grid, a participant report, a match
 made by hand); `policy` is the one reading of the catalogue's attendance policy, judged by
-lms.catalog.attendance_policy. The grid page is lms.offerings.sheet; reports are read in
+lms.offerings.attendance_policy. The grid page is lms.offerings.sheet; reports are read in
 lms.offerings.participants. Retreats keep their own per-person marking (lms.retreats).
 """
 
@@ -19,15 +19,17 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from lms import dates
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
-from lms.catalog.attendance_policy import AttendancePolicy, DayRecord
-from lms.catalog.models import Offering, OfferingDay, OfferingStatus
 from lms.catalog.services import programme_settings
 from lms.errors import Conflict, Forbidden, NotFound
+from lms.offerings.attendance_policy import AttendancePolicy, DayRecord
 from lms.offerings.models import (
     PLACE_HOLDING,
     Attendance,
     AttendanceSource,
     Enrolment,
+    Offering,
+    OfferingDay,
+    OfferingStatus,
     ParticipantRow,
 )
 

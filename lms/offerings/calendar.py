@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from lms.catalog.models import Offering, OfferingFormat
 from lms.db import utcnow
+from lms.offerings.models import Offering, OfferingFormat
 
 
 def _host(public_url: str) -> str:

@@ -18,8 +18,6 @@ from lms import dates
 from lms.audit.models import AuditEvent
 from lms.audit.services import record_event
 from lms.auth.models import User
-from lms.catalog.attendance_policy import judge
-from lms.catalog.models import OfferingStatus
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, DomainError
@@ -32,7 +30,8 @@ from lms.offerings.attendance import (
     recorded,
     require_module,
 )
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.attendance_policy import judge
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import record_completion, watch_many
 

@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session, joinedload
 from lms import dates
 from lms.auth.models import User
 from lms.auth.services import normalise_email, require_confirmed_email
-from lms.catalog.models import JoinRefusal, Offering
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.errors import Conflict, InvalidInput, NotFound, PrerequisiteNotMet
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus, JoinRefusal, Offering
 
 NOUN = "enrolment"
 LIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)

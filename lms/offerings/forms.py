@@ -14,8 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.catalog.models import OfferingFormat
 from lms.forms import Form, MultiCheckboxField
+from lms.offerings.models import OfferingFormat
 from lms.offerings.schedule import MAX_CAPACITY, MAX_JOIN_URL, MAX_LOCATION
 
 DAYS_HELP = (

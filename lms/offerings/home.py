@@ -10,11 +10,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.catalog.models import CatalogItem, Offering, OfferingFormat
-from lms.catalog.offerings import listed
+from lms.catalog.models import CatalogItem
 from lms.clock import today
 from lms.db import read
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.days import listed
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingFormat
 
 if TYPE_CHECKING:
     from lms.progress.staff_home import HomePart

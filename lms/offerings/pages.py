@@ -9,12 +9,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import Offering, OfferingStatus
 from lms.clock import today as programme_today
 from lms.errors import NotFound
 from lms.offerings import places
 from lms.offerings.enrolment import enrolment_problem, live_enrolment
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingStatus
 from lms.offerings.schedule import get_offering
 
 

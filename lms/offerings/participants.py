@@ -27,7 +27,6 @@ from lms import dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import normalise_email
-from lms.catalog.models import OfferingDay
 from lms.clock import today as programme_today
 from lms.errors import InvalidInput, NotFound
 from lms.offerings.attendance import (
@@ -41,7 +40,7 @@ from lms.offerings.attendance import (
     recorded,
     report_minutes,
 )
-from lms.offerings.models import AttendanceSource, ParticipantRow, ReportMatch
+from lms.offerings.models import AttendanceSource, OfferingDay, ParticipantRow, ReportMatch
 from lms.offerings.places import lock_offering
 
 MAX_BYTES = 2 * 1024 * 1024

@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates, signals
 from lms.audit.services import record_event
-from lms.catalog.models import Offering
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, NotFound
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
 
 # Statuses a clinician may still withdraw from (before the offering starts).
 WITHDRAWABLE = (

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
-from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingDay
-from lms.offerings.models import Attendance, Enrolment, ParticipantRow
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.offerings.models import Attendance, Enrolment, Offering, OfferingDay, ParticipantRow
 
 
 def export(session: Session, user: User) -> Export:

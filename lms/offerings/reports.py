@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, aliased
 
 from lms import dates, validation
 from lms.auth.models import User
-from lms.catalog.models import CatalogItem, ItemKind, Offering, OfferingFormat
+from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import programme_settings
 from lms.certificates.context import format_date, format_hours, programme_facts
 from lms.certificates.models import Certificate
 from lms.clock import local_date
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
+from lms.offerings.models import Offering, OfferingFormat
 from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
 from lms.progress.models import Completion, CompletionSource, awarded_hours, total_hours
 

@@ -16,20 +16,21 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from lms import dates, validation
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import (
-    CatalogItem,
-    ItemKind,
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.clock import today as programme_today
+from lms.db import read
+from lms.errors import Conflict, InvalidInput, NotFound
+from lms.offerings.days import DaySpec, check_days, check_format, listed, set_days
+from lms.offerings.models import (
+    PLACE_HOLDING,
+    Enrolment,
+    EnrolmentStatus,
     Offering,
     OfferingFacilitator,
     OfferingFormat,
     OfferingStatus,
     last_day_to_enrol,
 )
-from lms.catalog.offerings import DaySpec, check_days, check_format, listed, set_days
-from lms.clock import today as programme_today
-from lms.db import read
-from lms.errors import Conflict, InvalidInput, NotFound
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
 from lms.offerings.participants import rejudge_days
 from lms.offerings.places import lock_offering, places_taken, promote_waitlisted
 

@@ -17,8 +17,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.catalog.attendance_policy import AttendancePolicy, Verdict, judge
-from lms.catalog.models import Offering, OfferingDay, OfferingStatus
 from lms.clock import today as programme_today
 from lms.errors import InvalidInput, NotFound
 from lms.offerings.attendance import (
@@ -39,7 +37,16 @@ from lms.offerings.attendance import (
     report_minutes,
     token,
 )
-from lms.offerings.models import AttendanceSource, Enrolment, ParticipantRow, ReportMatch
+from lms.offerings.attendance_policy import AttendancePolicy, Verdict, judge
+from lms.offerings.models import (
+    AttendanceSource,
+    Enrolment,
+    Offering,
+    OfferingDay,
+    OfferingStatus,
+    ParticipantRow,
+    ReportMatch,
+)
 from lms.offerings.places import lock_offering
 from lms.progress.models import Completion, awarded_hours
 

@@ -20,14 +20,13 @@ from wtforms import SelectChoice
 from lms import dates
 from lms.auth.access import admin_required, staff_required
 from lms.bounds import bounded_int
-from lms.catalog.models import Offering, OfferingFormat, OfferingStatus
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.offerings import calendar, enrolment, pages, schedule
 from lms.offerings.forms import BulkEnrolForm, FindPersonForm, ImportForm, OfferingForm
-from lms.offerings.models import EnrolmentStatus
+from lms.offerings.models import EnrolmentStatus, Offering, OfferingFormat, OfferingStatus
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")

@@ -19,14 +19,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, CatalogueVersion, ItemKind, Offering, ProgrammeSetting
+from lms.catalog.models import CatalogItem, CatalogueVersion, ItemKind, ProgrammeSetting
 from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
 from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
 from lms.clock import note_zone, today
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.progress.models import Completion, awarded_hours, total_hours
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);

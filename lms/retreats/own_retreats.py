@@ -15,11 +15,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.catalog.models import CatalogItem, ItemKind, Offering
+from lms.catalog.models import CatalogItem, ItemKind
 from lms.clock import today as programme_today
 from lms.db import read
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.offerings.schedule import OfferingSummary, upcoming_offerings
 from lms.progress.models import ItemState
 from lms.progress.standings import APPLICATION_RANK, RetreatState

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from lms.auth.models import User
 from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
-from lms.catalog.models import CatalogItem, ItemKind, Offering
-from lms.offerings.models import Enrolment
+from lms.catalog.models import CatalogItem, ItemKind
+from lms.offerings.models import Enrolment, Offering
 from lms.retreats.models import Screening
 
 SCREENING_NOTE = (

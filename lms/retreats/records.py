@@ -8,12 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
-from lms.catalog.models import Offering
 from lms.clock import today as programme_today
 from lms.errors import (
     NotFound,
 )
-from lms.offerings.models import Enrolment
+from lms.offerings.models import Enrolment, Offering
 from lms.offerings.schedule import get_offering
 
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from lms import dates
 from lms.auth.models import Role, User
-from lms.catalog.models import CatalogItem, ItemKind, Offering
+from lms.catalog.models import CatalogItem, ItemKind
 from lms.clock import today
 from lms.db import read
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.own_retreats import retreat_standings
 
 if TYPE_CHECKING:

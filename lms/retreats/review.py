@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
 from lms.audit.services import record_event
-from lms.catalog.models import Offering
 from lms.clock import programme_zone
 from lms.db import utcnow
 from lms.errors import (
@@ -21,7 +20,7 @@ from lms.errors import (
     NotFound,
 )
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.models import Screening
 from lms.retreats.records import NOUN, day_or_today, get_application
 from lms.retreats.screening import (

@@ -11,7 +11,6 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from lms.catalog.models import Offering
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
 from lms.db import utcnow
@@ -20,7 +19,7 @@ from lms.errors import (
     Conflict,
 )
 from lms.offerings import places
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 

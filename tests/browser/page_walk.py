@@ -158,14 +158,14 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.auth.models import Role
     from lms.auth.privacy import request_deletion
     from lms.auth.tokens import INVITATION, PASSWORD_RESET, account_fingerprint, make_token
-    from lms.catalog.models import CatalogItem, Offering
+    from lms.catalog.models import CatalogItem
     from lms.certificates.models import Certificate
     from lms.clock import today
     from lms.db import db
     from lms.demo import create_demo_data
     from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
     from lms.mail.models import OutboxMessage
-    from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
     from lms.progress.marking import record_cohort
 
     with app.app_context():

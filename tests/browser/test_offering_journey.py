@@ -15,11 +15,10 @@ from retreats_support import PASSWORD, complete
 from sqlalchemy import select
 
 from lms.auth.models import Role
-from lms.catalog.models import Offering
 from lms.certificates.models import Certificate
 from lms.db import utcnow
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.offerings.models import Enrolment
+from lms.offerings.models import Enrolment, Offering
 
 pytestmark = pytest.mark.browser
 

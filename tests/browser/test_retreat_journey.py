@@ -16,7 +16,7 @@ from clock_support import programme_today
 from retreats_support import PASSWORD, PDF_BYTES, add_session, complete
 
 from lms.auth.models import Role
-from lms.catalog.models import Offering
+from lms.offerings.models import Offering
 from lms.retreats.screening import CONTRAINDICATIONS
 
 pytestmark = pytest.mark.browser

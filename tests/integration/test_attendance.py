@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from lms import dates
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.catalog.models import OfferingStatus, ProgrammeSetting
+from lms.catalog.models import ProgrammeSetting
 from lms.certificates.models import Certificate
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
 from lms.offerings import closing, participants, sheet
@@ -23,6 +23,7 @@ from lms.offerings.models import (
     Attendance,
     AttendanceSource,
     EnrolmentStatus,
+    OfferingStatus,
     ParticipantRow,
     ReportMatch,
 )

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.catalog.offerings import DaySpec
 from lms.offerings import participants, schedule, sheet
 from lms.offerings.attendance import token
+from lms.offerings.days import DaySpec
 from lms.offerings.models import Attendance, AttendanceSource
 from lms.offerings.sheet import CellInput
 

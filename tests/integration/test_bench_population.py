@@ -10,9 +10,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
-from lms.catalog.models import Offering
 from lms.certificates.services import programme
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus
+from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
 from lms.progress import standings
 from lms.progress.models import Completion
 

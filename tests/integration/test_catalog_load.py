@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.catalog import services
-from lms.catalog.models import CatalogItem, ItemKind, Offering, ProgrammeSetting
-from lms.catalog.offerings import every_day, new_offering
+from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting
 from lms.catalog.services import DEFAULT_CATALOG, CatalogError, load_catalog
 from lms.errors import NotFound
+from lms.offerings.days import every_day, new_offering
+from lms.offerings.models import Offering
 from lms.progress.models import Completion, CompletionSource
 
 DEFAULT_TEXT = DEFAULT_CATALOG.read_text(encoding="utf-8")
@@ -530,7 +531,7 @@ def test_module_offerings_load_with_their_days_hours_and_ce_hours_and_reload_unc
     from datetime import time
     from decimal import Decimal
 
-    from lms.catalog.models import OfferingFormat
+    from lms.offerings.models import OfferingFormat
 
     load_catalog(session, DEFAULT_CATALOG)
     session.commit()

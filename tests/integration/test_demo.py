@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User
 from lms.auth.services import authenticate, find_user_by_email
-from lms.catalog.models import CatalogItem, ItemKind, Offering
+from lms.catalog.models import CatalogItem, ItemKind
 from lms.db import Base
 from lms.demo import CLINICIANS, PASSWORD_FILE, STAFF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.offerings.models import Offering
 from lms.progress.models import Completion
 
 DEMO_PASSWORD = "demo password for the tests"

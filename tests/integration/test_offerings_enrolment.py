@@ -14,10 +14,10 @@ from sqlalchemy import func, select, text
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.catalog.offerings import DaySpec
 from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
 from lms.mail.models import Notification
 from lms.offerings import enrolment, places, schedule
+from lms.offerings.days import DaySpec
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from lms import signals
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.catalog.offerings import every_day
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, PrerequisiteNotMet
 from lms.offerings import schedule
+from lms.offerings.days import every_day
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.progress.services import evaluate_item

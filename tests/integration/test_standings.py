@@ -14,12 +14,12 @@ from sqlalchemy import func, select, text, update
 
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem
-from lms.catalog.offerings import every_day, new_offering
 from lms.clock import today
 from lms.db import utcnow
 from lms.equivalency import services as equivalency
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError
+from lms.offerings.days import every_day, new_offering
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress import roster, services, standings, tracking
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from lms.catalog.attendance_policy import (
+from lms.offerings.attendance_policy import (
     DEFAULT_SHARE,
     AttendancePolicy,
     DayRecord,

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from lms.catalog.models import JoinRefusal, Offering, OfferingStatus
+from lms.offerings.models import JoinRefusal, Offering, OfferingStatus
 
 FIRST, LAST = date(2026, 3, 10), date(2026, 3, 12)
 

@@ -78,15 +78,14 @@ def build(app: Flask) -> dict[str, Any]:
         account_fingerprint,
         make_token,
     )
-    from lms.catalog.models import OfferingFormat
-    from lms.catalog.offerings import DaySpec, every_day
     from lms.catalog.services import DEFAULT_CATALOG, load_catalog
     from lms.certificates.models import Certificate
     from lms.clock import today as programme_today
     from lms.equivalency.services import RequestInput, submit_request
     from lms.mail.models import Notification, OutboxMessage
+    from lms.offerings.days import DaySpec, every_day
     from lms.offerings.enrolment import enrol_user
-    from lms.offerings.models import ParticipantRow
+    from lms.offerings.models import OfferingFormat, ParticipantRow
     from lms.offerings.participants import import_report
     from lms.offerings.schedule import OfferingInput, create_offering
     from lms.offerings.sheet import CellInput, save_cells

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
-from lms.catalog.offerings import every_day, new_offering
+from lms.offerings.days import every_day, new_offering
 
 ADMIN_URLS = ["/admin/catalogue", "/admin/catalogue/M1", "/admin/catalogue/M1/edit"]
 

@@ -244,7 +244,7 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
         "enrolment_deadline": (start - timedelta(days=30)).isoformat(),
     }
     assert admin.post("/offerings/new", data=form).status_code == 302
-    from lms.catalog.models import Offering
+    from lms.offerings.models import Offering
 
     created = session.scalar(select(Offering).where(Offering.location == "Asheville, NC"))
     assert (created.starts_on, created.ends_on) == (start, start + timedelta(days=4))
@@ -266,7 +266,7 @@ def test_admin_creates_and_edits_a_session_and_cannot_cut_capacity_below_accepte
 
 def _session_rows(session):
     """Every offering row as plain values (what a refused form must leave alone)."""
-    from lms.catalog.models import Offering
+    from lms.offerings.models import Offering
 
     session.expire_all()
     return sorted(

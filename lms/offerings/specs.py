@@ -27,9 +27,10 @@ from decimal import Decimal
 from typing import Any
 
 from lms import validation
-from lms.catalog.models import CatalogItem, Offering, OfferingFormat, OfferingStatus
-from lms.catalog.offerings import DaySpec, check_days, check_format, every_day, set_days
+from lms.catalog.models import CatalogItem
 from lms.errors import InvalidInput
+from lms.offerings.days import DaySpec, check_days, check_format, every_day, set_days
+from lms.offerings.models import Offering, OfferingFormat, OfferingStatus
 
 OFFERING_FIELDS = {
     "days",

@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement
 
 from lms import dates
-from lms.catalog.models import Offering, OfferingDay, OfferingFormat, OfferingStatus
 from lms.errors import InvalidInput
+from lms.offerings.models import Offering, OfferingDay, OfferingFormat, OfferingStatus
 
 MAX_DAYS = 31  # a retreat runs five days, a module one to three: a month is a typing error
 
