@@ -20,7 +20,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "lms.certificates.views",
     "lms.evaluations.views",
     "lms.auth.account_views",
-    "lms.auth.admin_views",
+    "lms.admin.account_views",
     "lms.mail.views",
 )
 
