@@ -182,3 +182,43 @@ def test_the_read_models_licence_is_the_licence_rule_on_every_day_ahead(
         )
         by_rule = {p.id for p in people if licensed_on(session.get(User, p.id), day)}
         assert in_sql == by_rule, day
+
+
+def test_offering_reminders_count_days_on_the_programmes_calendar(app, session, make_user, catalog):
+    """The reminder goes out when the first day is at most three programme days ahead."""
+    from offerings_support import add_offering
+    from retreats_support import complete
+
+    from lms.mail.models import OutboxMessage
+    from lms.mail.reminders import REMIND_DAYS
+    from lms.offerings import enrolment
+
+    admin = make_user(Role.ADMIN)
+    soon = add_offering(session, admin.id, starts_in=REMIND_DAYS)
+    later = add_offering(session, admin.id, "M3", starts_in=REMIND_DAYS + 1)
+    person = make_user(Role.CLINICIAN)
+    complete(session, person.id, "M1")
+    for offering in (soon, later):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.commit()
+    assert app.extensions["lms"].jobs.run("reminders") == 1
+    [reminder] = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "offering_reminder")
+    ).all()
+    assert "Module 2" in reminder.subject
+
+
+def test_the_staff_digest_is_dated_the_programmes_day(session, make_user, catalog):
+    from lms.equivalency.models import EquivalencyRequest
+    from lms.mail.digest import send_digests
+    from lms.mail.models import OutboxMessage
+
+    make_user(Role.INSTRUCTOR)
+    clinician = make_user(Role.CLINICIAN)
+    session.add(
+        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="KTC")
+    )
+    session.commit()
+    assert send_digests(session).queued == 1
+    [digest] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "digest"))
+    assert digest.subject.endswith(f"({dates.day(programme_today())})")
