@@ -29,6 +29,8 @@ AWKWARD_INSTANTS: dict[str, datetime] = {
     "0759utc": datetime(2026, 12, 6, 7, 59, tzinfo=UTC),
     # 00:01 Pacific on 6 Dec: both clocks on the same date again.
     "0801utc": datetime(2026, 12, 6, 8, 1, tzinfo=UTC),
+    # 07:00 Pacific: the middle of both clocks' day (where a UTC bug hides).
+    "1500utc": datetime(2026, 12, 6, 15, 0, tzinfo=UTC),
     # The programme's year still 2026, UTC's already 2027.
     "31dec2330pt": datetime(2026, 12, 31, 23, 30, tzinfo=PACIFIC),
     # 03:01 PDT on 8 Mar 2026, just after the clocks went forward (a 23-hour day).
