@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session
 
 from lms.auth.models import User
 from lms.certificates.holds import DASHBOARD_KEY, Hold, register
-from lms.evaluations.services import PendingEvaluation, pending_among, pending_of_person
+from lms.evaluations.services import (
+    PendingEvaluation,
+    evaluated_user_ids,
+    pending_among,
+    pending_of_person,
+)
 from lms.progress.models import Completion
 from lms.urls import site_path
 
@@ -67,9 +72,12 @@ def dashboard_section(
 
 
 def subscribe() -> None:
-    """Register the hold and the dashboard section once (calling this again changes nothing)."""
+    """Register the hold, the dashboard section and who has evaluated an offering (for the
+    CE roster) once (calling this again changes nothing)."""
+    from lms.offerings.evaluated import register as register_evaluated
     from lms.progress.services import DASHBOARD_SECTIONS
 
     register(HOLD)
+    register_evaluated(evaluated_user_ids)
     if dashboard_section not in DASHBOARD_SECTIONS:
         DASHBOARD_SECTIONS.append(dashboard_section)

@@ -29,8 +29,8 @@ from lms.bounds import bounded_int
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, Forbidden, InvalidInput
-from lms.evaluations.services import evaluated_user_ids
 from lms.offerings import attendance, closing, participants, reports, sheet
+from lms.offerings.evaluated import evaluated_user_ids
 from lms.offerings.forms import PeriodForm, ReportForm
 from lms.refusals import back_to, not_a_refusal, on_refusal
 

@@ -72,8 +72,6 @@ ALLOWED_UPWARDS = {
     "equivalency table (facts.py, tracking.py, dashboard.py)",
     ("progress", "offerings"): "the read model's facts read retreat applications (enrolments) "
     "and statuses name the retreat state (facts.py, tracking.py, statuses.py, standings.py)",
-    ("offerings", "evaluations"): "the attendance grid shows who has evaluated "
-    "(attendance_views.py)",
 }
 
 
