@@ -27,6 +27,7 @@ VIEW_MODULES: tuple[str, ...] = (
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
 SUBSCRIBERS: tuple[str, ...] = (
     "lms.progress.pathway_states",
+    "lms.progress.cli",
     "lms.retreats.retreat_panel",
     "lms.equivalency.credit_panel",
     "lms.offerings.home",

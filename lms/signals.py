@@ -56,3 +56,8 @@ previous (EnrolmentStatus or None), actor_id (who made the change, None for the 
 completions_imported = _signals.signal("completions-imported")
 """Sent *after commit* by a bulk import. sender: the Flask app; kwargs: completion_ids
 (list[int]), issue_certificates (bool): receivers do their bulk follow-up work."""
+
+catalogue_loaded = _signals.signal("catalogue-loaded")
+"""sender: the LoadReport of `flask lms catalog load`; kwargs: session. Sent after the file
+is in the unit of work and before it commits, so a feature can do its part of a catalogue
+change there (the progress feature recomputes everyone's standings with a progress bar)."""

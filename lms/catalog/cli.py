@@ -10,8 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from lms.catalog import rules, services
 from lms.db import db
-from lms.progress import tracking
-from lms.progress.cli import refresh_with_progress
+from lms.signals import catalogue_loaded
 
 catalog_cli = AppGroup("catalog", help="Load and show the programme catalogue.")
 
@@ -27,10 +26,7 @@ def load_command(path: Path | None, use_default: bool) -> None:
     target = services.DEFAULT_CATALOG if use_default else path
     try:
         report = services.load_catalog(db.session, target)
-        if tracking.catalogue_changed(db.session):
-            # A changed rule or title changes everyone's standing: recompute now, with a
-            # progress bar, rather than silently at commit.
-            refresh_with_progress("Recomputing standings")
+        catalogue_loaded.send(report, session=db.session)  # e.g. standings, with a bar
         db.commit()
     except services.CatalogError as error:
         db.rollback()

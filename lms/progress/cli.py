@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from lms.auth.services import find_user_by_email
 from lms.db import db
 from lms.errors import DomainError
-from lms.progress import standings, transfer
-from lms.signals import completions_imported
+from lms.progress import standings, tracking, transfer
+from lms.signals import catalogue_loaded, completions_imported
 
 completions_cli = AppGroup("completions", help="Import and export completion records (CSV).")
 
@@ -101,6 +103,18 @@ def refresh_with_progress(label: str, ids: list[int] | None = None) -> standings
     total = len(ids) if ids is not None else len(standings.everyone(session))
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
         return standings.refresh(session, ids, on_progress=bar.update)
+
+
+def recompute_after_catalogue_load(_report: Any, *, session: Session) -> None:
+    """A changed rule or title changes everyone's standing: recompute now, with a progress
+    bar, rather than silently at commit (receiver of lms.signals.catalogue_loaded)."""
+    if tracking.catalogue_changed(session):
+        refresh_with_progress("Recomputing standings")
+
+
+def subscribe() -> None:
+    """Recompute the standings when `flask lms catalog load` changed the catalogue (once)."""
+    catalogue_loaded.connect(recompute_after_catalogue_load)
 
 
 @progress_cli.command("check")

@@ -63,8 +63,6 @@ LAYERS = (
 )
 # (importer, imported): why the import still runs upwards. Each is a debt to pay, not a rule.
 ALLOWED_UPWARDS = {
-    ("catalog", "progress"): "`flask lms catalog load` recomputes the standings with a progress "
-    "bar (catalog/cli.py); the command belongs above both",
     ("catalog", "offerings"): "the catalogue file carries dated offerings and the attendance "
     "policy (loading.py), and an item's page lists its sessions (reading.py, pages.py): to "
     "become a file section and a page part that offerings registers with the catalogue",
