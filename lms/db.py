@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import JSON, DateTime, MetaData, Result, Select, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, Result, Select, create_engine, event, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
@@ -22,7 +22,10 @@ from sqlalchemy.types import TypeDecorator
 
 from lms import prepared
 from lms.clock import utcnow  # noqa: F401 - re-exported: the stored timestamps' clock
+from lms.errors import NotFound
 from lms.prepared import Rows
+
+Entity = TypeVar("Entity")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -393,3 +396,18 @@ def read(
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
     return prepared.run(session.connection(), statement, params or {})
+
+
+def locked_row(session: Session, entity: type[Entity], row_id: int, *, missing: str) -> Entity:
+    """One row by id, freshly read and locked for the rest of the transaction, so that two
+    people cannot both act on it (FOR UPDATE on PostgreSQL; on SQLite the write transaction
+    already holds the database's lock). NotFound(missing) when there is no such row."""
+    found = session.scalar(
+        select(entity)
+        .where(entity.id == row_id)  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if found is None:
+        raise NotFound(missing)
+    return found

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.audit.revocation import clean_reason, revoke
 from lms.audit.services import record_event
 from lms.certificates.issuing import current_certificate, insert_pending, programme
 from lms.certificates.models import Certificate
-from lms.errors import AlreadyDecided, Conflict, NotFound
+from lms.db import locked_row
+from lms.errors import AlreadyDecided, Conflict
 from lms.progress.models import Completion
 from lms.signals import certificate_revoked
 
@@ -19,15 +19,7 @@ from lms.signals import certificate_revoked
 
 def _locked(session: Session, certificate_id: int) -> Certificate:
     """The certificate, row-locked and freshly read (so two admins cannot both act on it)."""
-    certificate = session.scalar(
-        select(Certificate)
-        .where(Certificate.id == certificate_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if certificate is None:
-        raise NotFound("No such certificate.")
-    return certificate
+    return locked_row(session, Certificate, certificate_id, missing="No such certificate.")
 
 
 def revoke_certificate(

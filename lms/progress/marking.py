@@ -26,7 +26,7 @@ from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.clock import local_date, today
-from lms.db import read
+from lms.db import locked_row, read
 from lms.errors import Conflict, InvalidInput, NotFound
 from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
@@ -340,14 +340,7 @@ def revoke_completion(
 ) -> Completion:
     """Revoke a mistaken completion with a reason; it stays in the history."""
     reason = clean_reason(reason, "completion")
-    completion = session.scalar(
-        select(Completion)
-        .where(Completion.id == completion_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if completion is None:
-        raise NotFound("No such completion.")
+    completion = locked_row(session, Completion, completion_id, missing="No such completion.")
     revoke(
         session,
         completion,
