@@ -88,6 +88,14 @@ class Task:
     schedule: Any = None
 
 
+DueJobs = list[tuple[str, tuple[Any, ...]]]  # (task name, args) pairs to enqueue
+
+
+def ids_in_jobs(found: DueJobs) -> int:
+    """How many records some batch jobs carry (each job's first argument is a list of ids)."""
+    return sum(len(args[0]) for _name, args in found)
+
+
 @dataclass(frozen=True)
 class DueWork:
     """A feature's finder of work still due: `find(session, cutoff)` returns the jobs to
@@ -95,8 +103,8 @@ class DueWork:
     have no job (a crash between commit and enqueue, or a lost job)."""
 
     label: str  # what the sweep command counts: "certificate render(s)"
-    find: Callable[[Session, datetime], list[tuple[str, tuple[Any, ...]]]]
-    count: Callable[[list[tuple[str, tuple[Any, ...]]]], int]
+    find: Callable[[Session, datetime], DueJobs]
+    count: Callable[[DueJobs], int] = ids_in_jobs
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,7 @@ def _due_renders(session: Session, cutoff: datetime) -> list[tuple[str, tuple[An
 
 due_work(
     "certificates",
-    DueWork(
-        label="certificate render(s)",
-        find=_due_renders,
-        count=lambda found: sum(len(args[0]) for _name, args in found),
-    ),
+    DueWork(label="certificate render(s)", find=_due_renders),
 )
 worker_hooks(
     "certificates",

@@ -41,9 +41,5 @@ def _due_messages(session: Session, cutoff: datetime) -> list[tuple[str, tuple[A
 
 due_work(
     "messages",
-    DueWork(
-        label="outbox message(s)",
-        find=_due_messages,
-        count=lambda found: sum(len(args[0]) for _name, args in found),
-    ),
+    DueWork(label="outbox message(s)", find=_due_messages),
 )
