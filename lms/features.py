@@ -31,6 +31,7 @@ SUBSCRIBERS: tuple[str, ...] = (
     "lms.retreats.retreat_panel",
     "lms.equivalency.credit_panel",
     "lms.offerings.home",
+    "lms.offerings.catalogue_parts",
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",
     "lms.mail.subscriptions",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import partial
@@ -35,12 +36,46 @@ from lms.catalog.models import (
 from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
 from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput
-from lms.offerings import attendance_policy
-from lms.offerings.specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A part of the catalogue file that a feature standing above the catalogue reads and
+    keeps: some [programme] settings (checked by `check_programme_value`), extra fields of an
+    accreditation statement, and one key of each [[items]] table (`item_key`). The item's
+    value is checked with `check_item_value(raw or None, is_retreat, add_problem)` and kept
+    with `apply_to_item(item, checked, is_new) -> changed` in the same transaction.
+
+    The offerings feature registers its part (dated runs, the attendance policy) from its
+    `subscribe()`, so the catalogue names none of its modules.
+    """
+
+    programme_keys: frozenset[str] = frozenset()
+    check_programme_value: Callable[[str, Any], str | None] = lambda _key, _value: None
+    statement_fields: Mapping[str, type] = field(default_factory=dict)
+    item_key: str = ""
+    check_item_value: Callable[[Any, bool, Callable[[str], None]], Any] = (
+        lambda _raw, _is_retreat, _add: None
+    )
+    apply_to_item: Callable[[CatalogItem, Any, bool], bool] = lambda _item, _value, _new: False
+
+
+FILE_PARTS: list[FilePart] = []
+
+
+def register_file_part(part: FilePart) -> None:
+    """Add a feature's part of the catalogue file (once)."""
+    if part not in FILE_PARTS:
+        FILE_PARTS.append(part)
+
+
+def _item_fields() -> set[str]:
+    """The keys an [[items]] table may hold: the catalogue's own and the registered parts'."""
+    return ITEM_FIELDS | {part.item_key for part in FILE_PARTS if part.item_key}
 
 
 class CatalogError(DomainError):
@@ -113,7 +148,7 @@ ITEM_ATTRIBUTES = (
     *evaluation_form.ITEM_FIELDS,  # objectives and evaluation_required
 )
 # Every key an [[items]] table may hold.
-ITEM_FIELDS = {"code", "offerings", *ITEM_ATTRIBUTES}
+ITEM_FIELDS = {"code", *ITEM_ATTRIBUTES}  # and each registered part's item_key
 # Programme settings that are one line of text on certificates and in mail, and their bounds.
 SINGLE_LINE_SETTINGS = {
     "provider_name": 200,
@@ -130,7 +165,7 @@ class _ItemSpec:
 
     code: str
     values: dict[str, Any]
-    offerings: list[OfferingSpec]
+    parts: dict[str, Any]  # each registered part's checked value, by its item_key
 
 
 class _Problems:
@@ -282,8 +317,8 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
             value = _check_statements(value, where, problems)
             if value is None:
                 continue
-        elif key in attendance_policy.PROGRAMME_KEYS:
-            if problem := attendance_policy.check_programme_value(key, value):
+        elif part := next((p for p in FILE_PARTS if key in p.programme_keys), None):
+            if problem := part.check_programme_value(key, value):
                 problems.add(where, problem)
                 continue
         elif key in evaluation_form.PROGRAMME_KEYS:
@@ -334,7 +369,8 @@ def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict]
         problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
         return None
     allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
-    allowed.update(attendance_policy.STATEMENT_FIELDS)
+    for part in FILE_PARTS:
+        allowed.update(part.statement_fields)
     ok = True
     for index, entry in enumerate(value):
         here = f"{where}[{index}]"
@@ -377,11 +413,12 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
         return None
     where = f"item {code}"
     before = len(problems.lines)
-    for key in sorted(set(raw) - ITEM_FIELDS):
+    allowed = _item_fields()
+    for key in sorted(set(raw) - allowed):
         hint = " ([[items.sessions]] are now [[items.offerings]])" if key == "sessions" else ""
         problems.add(
             where,
-            f"field {key}: unknown field{hint}; expected one of {', '.join(sorted(ITEM_FIELDS))}",
+            f"field {key}: unknown field{hint}; expected one of {', '.join(sorted(allowed))}",
         )
 
     kind_value = raw.get("kind")
@@ -449,17 +486,17 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
     values["active"] = active
     values.update(evaluation_form.check_item_fields(raw, partial(problems.add, where)))
 
-    offerings: list[OfferingSpec] = []
-    if "offerings" in raw:
-        offerings = check_offerings(
-            raw["offerings"],
-            is_retreat=kind == ItemKind.RETREAT,
-            add=lambda message: problems.add(where, message),
+    parts = {
+        part.item_key: part.check_item_value(
+            raw.get(part.item_key), kind == ItemKind.RETREAT, partial(problems.add, where)
         )
+        for part in FILE_PARTS
+        if part.item_key
+    }
 
     if len(problems.lines) > before:
-        return _ItemSpec(code=code, values=values, offerings=[])  # still counts for references
-    return _ItemSpec(code=code, values=values, offerings=offerings)
+        return _ItemSpec(code=code, values=values, parts={})  # still counts for references
+    return _ItemSpec(code=code, values=values, parts=parts)
 
 
 def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -> None:
@@ -477,8 +514,8 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
         if item is None:
             item = CatalogItem(code=spec.code, **spec.values)
             session.add(item)
-            for offering in spec.offerings:
-                item.offerings.append(new_from_spec(offering))
+            for key, value in spec.parts.items():
+                _part_of(key).apply_to_item(item, value, True)
             report.created.append(spec.code)
             continue
         changed = False
@@ -486,12 +523,18 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
             if not same_value(getattr(item, attribute), spec.values[attribute]):
                 setattr(item, attribute, spec.values[attribute])
                 changed = True
-        changed = apply_offerings(item, spec.offerings) or changed
+        for key, value in spec.parts.items():
+            changed = _part_of(key).apply_to_item(item, value, False) or changed
         (report.updated if changed else report.unchanged).append(spec.code)
     for code, item in sorted(existing.items()):
         if item.active:
             item.active = False
             report.deactivated.append(code)
+
+
+def _part_of(item_key: str) -> FilePart:
+    """The registered part that reads this key of an [[items]] table."""
+    return next(part for part in FILE_PARTS if part.item_key == item_key)
 
 
 def _apply_programme(session: Session, settings: dict[str, Any], report: LoadReport) -> None:

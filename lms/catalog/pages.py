@@ -12,31 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.catalog import rule_checks, rules
+from lms.catalog.item_sessions import SessionView, sessions_of, upcoming_sessions
 from lms.catalog.models import CatalogItem, ItemKind
-from lms.catalog.reading import (
-    all_items_with_session_counts,
-    item_name,
-    load_catalogue,
-    upcoming_sessions,
-)
+from lms.catalog.reading import all_items_with_session_counts, item_name, load_catalogue
 from lms.errors import NotFound
-from lms.offerings.models import Offering, OfferingFormat
 
 # --- page data ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SessionView:
-    """An offering (a retreat's session, a module's dated run) as catalogue pages show it."""
-
-    starts_on: date
-    ends_on: date
-    location: str
-    capacity: int
-    enrolment_deadline: date | None
-    active: bool
-    id: int = 0
-    online: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,20 +87,6 @@ def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> 
         return "This rule is malformed; reload the catalogue file to correct it."
 
 
-def _session_view(row: Offering) -> SessionView:
-    """Plain values for one session."""
-    return SessionView(
-        row.starts_on,
-        row.ends_on,
-        row.location,
-        row.capacity,
-        row.enrolment_deadline,
-        row.active,
-        id=row.id,
-        online=row.format == OfferingFormat.LIVE_ONLINE,
-    )
-
-
 def admin_item_list(session: Session) -> list[ItemView]:
     """Every item, active first, with rules in words and session counts (2 queries)."""
     rows = all_items_with_session_counts(session)
@@ -144,7 +111,7 @@ def admin_item_detail(session: Session, code: str) -> ItemView:
             | rule_checks.referenced_codes(other.recommended)
         )
     )
-    sessions = tuple(_session_view(s) for s in item.offerings)
+    sessions = sessions_of(session, item.id)
     return _item_view(
         item, names, sessions=sessions, session_count=len(sessions), required_by=required_by
     )
@@ -159,7 +126,7 @@ def programme_overview(session: Session, *, on: date) -> list[ItemView]:
         _item_view(
             item,
             names,
-            sessions=tuple(_session_view(s) for s in upcoming.get(item.id, [])),
+            sessions=tuple(upcoming.get(item.id, ())),
         )
         for item in catalogue.items
     ]

@@ -4,17 +4,15 @@ the names rules use, upcoming sessions and the programme's settings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.catalog import rules
+from lms.catalog.item_sessions import session_counts
 from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting
 from lms.errors import NotFound
-from lms.offerings.days import listed
-from lms.offerings.models import Offering
 
 # Settings every caller may rely on; the catalogue file's [programme] table overrides them.
 DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
@@ -91,9 +89,7 @@ def all_items_with_session_counts(session: Session) -> list[tuple[CatalogItem, i
             CatalogItem.active.desc(), CatalogItem.position, CatalogItem.code
         )
     ).all()
-    counts = dict(
-        session.execute(select(Offering.item_id, func.count()).group_by(Offering.item_id)).all()
-    )
+    counts = session_counts(session)
     return [(item, counts.get(item.id, 0)) for item in items]
 
 
@@ -108,24 +104,6 @@ def all_names(session: Session) -> dict[str, rules.ItemName]:
         )
     ).all()
     return {code: rules.ItemName(short or title, label) for code, title, short, label in rows}
-
-
-def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[Offering]]:
-    """Listed offerings of active items starting on or after `on`, by item id (one query)."""
-    rows = session.scalars(
-        select(Offering)
-        .join(Offering.item)
-        .where(
-            listed(),
-            CatalogItem.active.is_(True),
-            Offering.starts_on >= on,
-        )
-        .order_by(Offering.starts_on, Offering.location)
-    ).all()
-    by_item: dict[int, list[Offering]] = {}
-    for row in rows:
-        by_item.setdefault(row.item_id, []).append(row)
-    return by_item
 
 
 def programme_settings(session: Session) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from lms.catalog.editing import (
     ItemEditError,
     update_item,
 )
+from lms.catalog.item_sessions import SessionView, upcoming_sessions
 from lms.catalog.loading import (
     CODE_PATTERN,
     DEFAULT_CATALOG,
@@ -38,7 +39,6 @@ from lms.catalog.loading import (
 )
 from lms.catalog.pages import (
     ItemView,
-    SessionView,
     admin_item_detail,
     admin_item_list,
     programme_overview,
@@ -52,7 +52,6 @@ from lms.catalog.reading import (
     item_name,
     load_catalogue,
     programme_settings,
-    upcoming_sessions,
 )
 
 __all__ = [

@@ -63,9 +63,6 @@ LAYERS = (
 )
 # (importer, imported): why the import still runs upwards. Each is a debt to pay, not a rule.
 ALLOWED_UPWARDS = {
-    ("catalog", "offerings"): "the catalogue file carries dated offerings and the attendance "
-    "policy (loading.py), and an item's page lists its sessions (reading.py, pages.py): to "
-    "become a file section and a page part that offerings registers with the catalogue",
     ("progress", "equivalency"): "the read model's facts read approved credits from the "
     "equivalency table (facts.py, tracking.py, dashboard.py)",
     ("progress", "offerings"): "the read model's facts read retreat applications (enrolments) "
