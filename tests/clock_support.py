@@ -25,8 +25,8 @@ PACIFIC = ZoneInfo(clock.DEFAULT_TIME_ZONE)
 AWKWARD_INSTANTS: dict[str, datetime] = {
     # 16:30 Pacific on 5 Dec: UTC's date is already the 6th.
     "0030utc": datetime(2026, 12, 6, 0, 30, tzinfo=UTC),
-    # 23:59 Pacific on 5 Dec: the last minute of the programme's day.
-    "0759utc": datetime(2026, 12, 6, 7, 59, tzinfo=UTC),
+    # 23:55 Pacific on 5 Dec: the programme's day about to end (5 minutes: no test is slower).
+    "0755utc": datetime(2026, 12, 6, 7, 55, tzinfo=UTC),
     # 00:01 Pacific on 6 Dec: both clocks on the same date again.
     "0801utc": datetime(2026, 12, 6, 8, 1, tzinfo=UTC),
     # 07:00 Pacific: the middle of both clocks' day (where a UTC bug hides).

@@ -162,7 +162,7 @@ def search_users(
     users = session.scalars(
         query.order_by(func.lower(User.name), User.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    on = today()
+    on = today(session)
     rows = [
         UserRow(
             id=u.id,

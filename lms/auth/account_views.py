@@ -15,7 +15,7 @@ from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsFor
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
 from lms.clock import today
-from lms.db import db, utcnow
+from lms.db import db
 from lms.errors import DomainError
 from lms.ratelimit import limiter
 from lms.refusals import back_to, on_refusal, show_on
@@ -199,7 +199,7 @@ def export() -> Response:
         io.BytesIO(data),
         mimetype="application/zip",
         as_attachment=True,
-        download_name=f"kap-training-my-data-{utcnow():%Y-%m-%d}.zip",
+        download_name=f"kap-training-my-data-{today().isoformat()}.zip",
     )
 
 

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import ColumnElement, Date, ForeignKey, Index, String, func, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.auth.licence import licensed_on
+from lms.auth.licence import LicenceStanding, licence_standing, licensed_on
 from lms.db import Base, str_enum, utcnow
 
 
@@ -99,6 +100,18 @@ class User(UserMixin, Base):
     def licensed_on(self, day: date) -> bool:
         """A licence counts when it is held, verified and not expired on that day."""
         return licensed_on(self, day)
+
+    @hybrid_property
+    def holds_no_licence(self) -> bool:
+        """No licence on file (pre-licensed, or staff): the first rung of licence_standing,
+        and on the class its SQL twin, which the roster's "pre-licensed" filter uses."""
+        return licence_standing(self, date.min) is LicenceStanding.UNLICENSED
+
+    @holds_no_licence.inplace.expression
+    @classmethod
+    def _holds_no_licence_expression(cls) -> ColumnElement[bool]:
+        """SQL: pre-licensed, or no licence number."""
+        return or_(cls.pre_licensed.is_(True), func.coalesce(cls.licence_number, "") == "")
 
     @property
     def display_name(self) -> str:

@@ -34,7 +34,8 @@ from lms.catalog.models import (
     ProgrammeSetting,
 )
 from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
-from lms.clock import zone_named
+from lms.clock import SETTING as ZONE_SETTING
+from lms.clock import forget_zone, zone_named
 from lms.errors import DomainError, InvalidInput
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
@@ -548,6 +549,8 @@ def _apply_programme(session: Session, settings: dict[str, Any], report: LoadRep
         elif row.value != value:
             row.value = value
             report.settings_changed.append(key)
+    if ZONE_SETTING in report.settings_changed:
+        forget_zone()  # what follows in this unit of work (the standings) uses the new zone
 
 
 def _jsonable(value: Any) -> Any:

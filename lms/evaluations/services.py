@@ -97,7 +97,7 @@ def pending_of_person(session: Session, user_id: int) -> list[PendingEvaluation]
 def pending_among(session: Session, completions: Sequence[Completion]) -> set[int]:
     """Ids of the given completions that wait for an evaluation (no query when none of them
     was earned by attending an offering)."""
-    ids = sorted(c.id for c in completions if c.offering_id is not None and c.revoked_at is None)
+    ids = sorted(c.id for c in completions if c.offering_id is not None and c.is_live)
     found: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         rows = read(session, _PENDING_AMONG, {"ids": ids[start : start + CHUNK]})

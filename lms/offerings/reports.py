@@ -21,7 +21,7 @@ from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import programme_settings
 from lms.certificates.context import format_date, format_hours, programme_facts
 from lms.certificates.models import Certificate
-from lms.clock import local_date
+from lms.clock import local_date_or_none
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
 from lms.offerings.models import Offering, OfferingFormat
@@ -115,9 +115,15 @@ def _mark(cell: Any) -> str:
 
 
 def record_content(
-    grid: AttendanceGrid, *, settings: dict[str, Any], facilitators: list[str], today: date
+    grid: AttendanceGrid,
+    *,
+    settings: dict[str, Any],
+    facilitators: list[str],
+    today: date,
+    closed_on: date | None = None,
 ) -> dict[str, Any]:
-    """What the printed attendance record says, as plain values."""
+    """What the printed attendance record says, as plain values (`closed_on`: the programme's
+    date of the closing, lms.clock.local_date of `closed_at`)."""
     offering = grid.offering
     facts = programme_facts(settings)
     where = offering.location if offering.format == OfferingFormat.IN_PERSON else ""
@@ -139,7 +145,7 @@ def record_content(
         "facilitators": ", ".join(facilitators),
         "policy": grid.policy.describe(),
         "status": offering.state(today).label,
-        "closed_on_text": format_date(local_date(offering.closed_at)) if offering.closed_at else "",
+        "closed_on_text": format_date(closed_on) if closed_on else "",
         "days": [
             {
                 "date_text": f"{dates.day(d.day.held_on, weekday=True)}",
@@ -191,7 +197,11 @@ def offering_record(
         )
     )
     content = record_content(
-        grid, settings=programme_settings(session), facilitators=names, today=today
+        grid,
+        settings=programme_settings(session),
+        facilitators=names,
+        today=today,
+        closed_on=local_date_or_none(grid.offering.closed_at, session),
     )
     return grid, content
 

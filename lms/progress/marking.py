@@ -43,27 +43,29 @@ _WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock
 # Dates
 
 
-def latest_allowed_date() -> date:
+def latest_allowed_date(session: Session | None = None) -> date:
     """The last date a completion may carry: the programme's today.
 
     Training happens on the programme's dates (lms.clock), so a completion dated after the
     programme's today is in the future, whatever the recording person's own clock says.
+    `session` is the unit of work's (the zone is read through it, not a second connection).
     """
-    return today()
+    return today(session)
 
 
-def check_completion_date(completed_on: date) -> date:
-    """Refuse dates in the future or before 1990; return the date itself."""
+def check_completion_date(completed_on: date, session: Session | None = None) -> date:
+    """Refuse dates in the future or before 1990; return the date itself (`session`: the
+    unit of work's, through which the programme's zone is read)."""
     if isinstance(completed_on, datetime):
         # An aware instant is the programme's day it fell on; a naive one is a wall-clock date.
         completed_on = (
-            local_date(completed_on)
+            local_date(completed_on, session)
             if completed_on.tzinfo is not None
             else date(completed_on.year, completed_on.month, completed_on.day)
         )
     if not isinstance(completed_on, date):
         raise InvalidInput("Give the completion date as a date (YYYY-MM-DD).")
-    if completed_on > latest_allowed_date():
+    if completed_on > latest_allowed_date(session):
         raise InvalidInput(
             f"The completion date {dates.day(completed_on)} is in the future; record the date "
             "the training really happened."
@@ -192,12 +194,16 @@ def _check_item(item: CatalogItem, source: CompletionSource) -> None:
 
 
 def check_recordable(
-    user: User, item: CatalogItem, completed_on: date, source: CompletionSource
+    user: User,
+    item: CatalogItem,
+    completed_on: date,
+    source: CompletionSource,
+    session: Session | None = None,
 ) -> date:
     """Refuse completions that cannot be true; return the checked date."""
     _check_person(user)
     _check_item(item, source)
-    return check_completion_date(completed_on)
+    return check_completion_date(completed_on, session)
 
 
 def _insert_guarded(session: Session, completion: Completion, user: User, item: Any) -> None:
@@ -315,7 +321,7 @@ def record_completion(
     if user is None:
         raise NotFound("No such clinician.")
     item = get_item(session, item_code)
-    completed_on = check_recordable(user, item, completed_on, source)
+    completed_on = check_recordable(user, item, completed_on, source, session)
     note = _clean_note(note)
     existing = _live_completed_on(session, user.id, item.id)
     if existing is not None:
@@ -418,7 +424,7 @@ def record_cohort(
     )
     # A wrong item or date refuses the whole cohort: nobody could be recorded.
     _check_item(item, CompletionSource.INSTRUCTOR)
-    completed_on = check_completion_date(completed_on)
+    completed_on = check_completion_date(completed_on, session)
 
     skipped: list[CohortEntry] = []
     due: list[tuple[int, User]] = []

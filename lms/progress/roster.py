@@ -270,7 +270,7 @@ def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
             )
         )
     if query.licence == "pre-licensed":
-        person.append(User.pre_licensed.is_(True))
+        person.append(User.holds_no_licence)
     elif query.licence == "licensed":
         person.append(licensed_on(day))
     elif query.licence == "unlicensed":

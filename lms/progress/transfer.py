@@ -112,7 +112,7 @@ def _lower(message: str) -> str:
     return message[:1].lower() + message[1:].rstrip(".")
 
 
-def _parse_date(raw: str) -> date:
+def _parse_date(raw: str, session: Session) -> date:
     """A YYYY-MM-DD date, checked like every completion date."""
     if not _ISO_DATE.match(raw):
         raise InvalidInput(f"completed_on {raw!r} is not a date in the form YYYY-MM-DD")
@@ -120,7 +120,7 @@ def _parse_date(raw: str) -> date:
         parsed = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"completed_on {raw!r} is not a real date") from None
-    return services.check_completion_date(parsed)
+    return services.check_completion_date(parsed, session)
 
 
 def import_completions(
@@ -178,7 +178,7 @@ def import_completions(
         elif services.item_unrecordable(item, CompletionSource.IMPORT):
             found.append(f"the item {row.item} is no longer offered")
         try:
-            completed_on = _parse_date(row.completed_on)
+            completed_on = _parse_date(row.completed_on, session)
         except DomainError as error:
             found.append(error.message.rstrip("."))
             completed_on = None

@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from certificates_support import (
@@ -26,6 +26,7 @@ from lms.auth.models import Role
 from lms.certificates import base, renderers, services
 from lms.certificates.models import Certificate
 from lms.certificates.services import CertificateStatus
+from lms.clock import local_date
 from lms.db import db
 from lms.errors import AlreadyDecided, InvalidInput
 from lms.jobs import sweep_due_work
@@ -63,7 +64,7 @@ def test_recording_a_completion_writes_the_issue_record_and_the_pdf_follows_afte
         assert pending.pdf is None and pending.rendered_at is None and pending.sha256 == ""
         assert services.certificate_status(pending) == CertificateStatus.PREPARING
         assert pending.content["holder_name"] == "Ada Lovelace"
-        assert pending.serial.startswith(f"KAP-{pending.issued_at.year}-")
+        assert pending.serial.startswith(f"KAP-{local_date(pending.issued_at).year}-")
         assert issued_signals == []
         assert session.scalar(select(func.count(AuditEvent.id)).where(_issued_event)) == 0
         db.commit()  # the render job runs now (immediate mode in tests)
@@ -369,8 +370,21 @@ def test_certificates_expire_after_the_items_valid_months(session, clinician, ca
     assert certificate.expires_at is not None
     assert (certificate.expires_at - certificate.issued_at).days in range(730, 732)
     assert certificate.content["expires_on_text"]
-    later = certificate.expires_at.replace(year=certificate.expires_at.year + 1)
+    later = certificate.expires_at + timedelta(days=366)
     assert services.certificate_status(certificate, later) == CertificateStatus.EXPIRED
+
+
+def test_an_expiry_counts_months_on_the_programmes_calendar(session, clinician, catalog) -> None:
+    """Issued at 17:00 Pacific on 30 Jan 2027 (already the 31st in UTC), a one-month
+    certificate says it expires on 28 Feb, a month after the day it says it was issued."""
+    from clock_support import pinned
+
+    catalog["M2"].certificate_valid_months = 1
+    session.commit()
+    with pinned(datetime(2027, 1, 31, 1, 0, tzinfo=UTC)):
+        completion = issued(session, clinician.id, "M2", on=date(2027, 1, 30))
+    said = certificates_for(session, completion.id)[0].content
+    assert (said["issued_on"], said["expires_on"]) == ("2027-01-30", "2027-02-28")
 
 
 def test_issue_missing_issues_every_due_certificate_and_a_rerun_finds_none(

@@ -175,6 +175,12 @@ def test_the_read_models_licence_is_the_licence_rule_on_every_day_ahead(
         make_user(Role.CLINICIAN, licence_number=""),
     ]
     sync(session)
+    unlicensed = set(session.scalars(select(User.id).where(User.holds_no_licence)))
+    assert (
+        unlicensed
+        == {p.id for p in people if licence_standing(p, today) is LicenceStanding.UNLICENSED}
+        and len(unlicensed) == 2
+    )  # the roster's "pre-licensed" filter says as the rule does
     for ahead in (0, 1, 2, 39, 40, 41, 400):
         day = today + timedelta(days=ahead)
         in_sql = set(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -189,3 +189,19 @@ def test_spacing_tightens_as_long_name_title_and_statements_add_up() -> None:
         programme=long_statements,
     )
     assert layout_classes(crowded)["density_class"] == "densest"
+
+
+def test_an_expiry_is_months_after_the_issue_on_the_programmes_calendar():
+    """Issued at 17:00 Pacific on 30 Jan 2027 (01:00 UTC on the 31st), a one-month
+    certificate runs to 28 Feb there; counted on UTC's calendar it would end on the 27th."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from lms.certificates.issuing import expiry_for
+    from lms.clock import date_in, time_in
+
+    pacific = ZoneInfo("America/Los_Angeles")
+    issued = time_in(datetime(2027, 1, 31, 1, 0, tzinfo=UTC), pacific)
+    expires = expiry_for(SimpleNamespace(certificate_valid_months=1), issued, {})
+    assert date_in(expires, pacific) == date(2027, 2, 28)
+    assert expires.tzinfo is not None and expires.utcoffset().total_seconds() == 0

@@ -9,6 +9,7 @@ instant into a date; everything else, tests included, asks it.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ CLOCK_READS = {
     ("datetime", "now"),
     ("datetime", "utcnow"),
 }
+# strftime directives that print a calendar date (a time of day, %H:%M, is not one).
+DATE_DIRECTIVES = re.compile(r"%[YymdbBjaAxFDe]")
 # Names of instants whose `.date()` is UTC's date (or the server's), not the programme's.
 INSTANT_NAMES = ("now", "utcnow", "astimezone", "local_now")
 
@@ -39,10 +42,33 @@ def _last_name(node: ast.expr) -> str:
     return ""
 
 
+def _an_instant(node: ast.expr) -> bool:
+    """Whether an expression names a stored instant (`x.issued_at`, `utcnow()`, `now`)."""
+    name = _last_name(node)
+    return name.endswith("_at") or name in INSTANT_NAMES
+
+
 def clock_misuses(source: str) -> list[tuple[int, str]]:
-    """(line, what) for each read of the machine's clock or `.date()` of an instant."""
+    """(line, what) for each read of the machine's clock, or a calendar date taken from an
+    instant: `.date()`, `.year`/`.month`/`.day`, or a `{…:%Y-%m-%d}` format of one."""
     found = []
     for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("year", "month", "day")
+            and isinstance(node.ctx, ast.Load)
+            and _an_instant(node.value)
+        ):
+            found.append((node.lineno, f"{_last_name(node.value)}.{node.attr}"))
+            continue
+        if (
+            isinstance(node, ast.FormattedValue)
+            and node.format_spec is not None
+            and DATE_DIRECTIVES.search(ast.unparse(node.format_spec))
+            and _an_instant(node.value)
+        ):
+            found.append((node.lineno, f"{{{_last_name(node.value)}:%...}}"))
+            continue
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         attr, owner = node.func.attr, node.func.value
@@ -91,6 +117,8 @@ def test_the_scan_covers_the_code_and_the_tests() -> None:
         ("day = utcnow().date()", "utcnow.date()"),
         ("day = now.date()", "now.date()"),
         ("day = moment.astimezone(zone).date()", "astimezone.date()"),
+        ("year = certificate.issued_at.year", "issued_at.year"),
+        ("name = f'export-{utcnow():%Y-%m-%d}.zip'", "{utcnow:%...}"),
     ],
 )
 def test_the_scan_finds_each_way_of_getting_the_day_wrong(snippet: str, what: str) -> None:
@@ -106,6 +134,8 @@ def test_the_scan_finds_each_way_of_getting_the_day_wrong(snippet: str, what: st
         "day = report_time.date()",  # a wall-clock time from a report, not a stored instant
         "day = date(2026, 12, 5)",
         "day = today(session)",
+        "year = completed_on.year",  # a date is already a calendar date
+        "text = f'{day.starts_at:%H:%M}'",  # a time of day (named *_at, but a time)
     ],
 )
 def test_the_scan_leaves_the_programme_clock_alone(snippet: str) -> None:
