@@ -182,3 +182,43 @@ def test_the_graph_is_read_from_the_source() -> None:
     assert "auth" in graph["progress"] and "db" in graph["auth"]
     assert "catalog" in graph["offerings"]
     assert "audit" not in graph or "auth" not in graph["audit"]  # TYPE_CHECKING only
+
+
+# Imports of another feature's modules other than its public face (services.py or api.py),
+# most of them of its models.py. Each is debt: use the feature's services, or a signal. The
+# number may only go down; lower it when a change removes some.
+PAST_PUBLIC_FACES_AT_MOST = 193
+
+
+def _imports_past_public_faces() -> list[str]:
+    """`feature -> other.module (where)` for each import that skips the other's public face."""
+    found = []
+    for path in sorted(LMS.rglob("*.py")):
+        parts = path.relative_to(LMS).with_suffix("").parts
+        source = parts[0] if len(parts) > 1 else ""
+        if source not in LAYERS:
+            continue
+        tree = ast.parse(path.read_text())
+        hidden = _type_checking_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in hidden or not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            module = node.module.split(".")
+            if (
+                len(module) >= 3
+                and module[0] == "lms"
+                and module[1] in LAYERS
+                and module[1] != source
+                and module[2] not in ("services", "api")
+            ):
+                found.append(f"{source} -> {'.'.join(module[1:])} ({path.name}:{node.lineno})")
+    return found
+
+
+def test_features_reach_past_each_others_public_faces_no_more_than_before() -> None:
+    found = _imports_past_public_faces()
+    assert found, "the scan reads real imports (it can fail)"
+    assert len(found) <= PAST_PUBLIC_FACES_AT_MOST, (
+        f"{len(found)} imports skip a feature's services.py/api.py (at most "
+        f"{PAST_PUBLIC_FACES_AT_MOST}); the newest ones are among:\n" + "\n".join(found[-20:])
+    )
