@@ -54,6 +54,9 @@ class LMS:
         """Wire database, security, blueprints, error pages and CLI into the app."""
         app.extensions["lms"] = self
         self.db.init_app(app)
+        from lms.models import import_all_models
+
+        import_all_models()  # every mapper's relationships resolve before any query is built
         from lms.progress import tracking
 
         tracking.install()  # every transaction keeps the progress read model

@@ -61,6 +61,24 @@ TASK_MODULES: tuple[str, ...] = (
 )
 
 
+# Modules that register a source of facts for the progress standings
+# (lms.progress.fact_sources.register): the features above progress whose records are facts.
+FACT_SOURCE_MODULES: tuple[str, ...] = (
+    "lms.equivalency.standing_facts",
+    "lms.retreats.standing_facts",
+)
+_FACT_SOURCES_LOADED: list[bool] = []
+
+
+def load_fact_sources() -> None:
+    """Import each module that registers a fact source (once per process)."""
+    if _FACT_SOURCES_LOADED:
+        return
+    for name in FACT_SOURCE_MODULES:
+        import_module(name)
+    _FACT_SOURCES_LOADED.append(True)
+
+
 def load_tasks() -> None:
     """Import each feature's tasks module, so its jobs are declared."""
     for name in TASK_MODULES:

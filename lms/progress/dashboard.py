@@ -22,9 +22,9 @@ from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.clock import note_zone, today
 from lms.db import read
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import NotFound
 from lms.progress import tracking
+from lms.progress.fact_sources import Awaiting, awaited
 from lms.progress.facts import (
     Programme,
     kept_catalogue,
@@ -82,16 +82,6 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
-class PendingRequest:
-    """An equivalency request awaiting a decision (it unlocks nothing yet)."""
-
-    code: str
-    title: str
-    outside_programme: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class ModuleList:
     """A list of modules on the dashboard: collapsed, with its counts, until the person has a
     record in it (the pathway picture shows the same states), open from then on."""
@@ -130,7 +120,7 @@ class ClinicianProgress:
     specialty_modules: list[ItemStatus]
     retreats: list[ItemStatus]
     history: list[HistoryEntry]
-    pending: list[PendingRequest]
+    pending: list[Awaiting]  # what the person asked for that awaits a decision
     markable: list[tuple[str, str]]  # (code, title) of modules an instructor may mark now
     gates: list[Gate] = field(default_factory=list)  # explanations shared by locked modules
     has_history: bool = False  # any completion ever, revoked ones included (read either way)
@@ -203,21 +193,6 @@ _HISTORY = (
     .outerjoin(_REVOKER, Completion.revoked_by_id == _REVOKER.id)
     .where(Completion.user_id == bindparam("user_id"))
     .order_by(Completion.completed_on.desc(), Completion.recorded_at.desc(), Completion.id.desc())
-)
-_OWN_REQUESTS = (
-    select(
-        CatalogItem.code,
-        CatalogItem.title,
-        EquivalencyRequest.outside_programme,
-        EquivalencyRequest.created_at,
-        EquivalencyRequest.status,
-    )
-    .join(CatalogItem, EquivalencyRequest.item_id == CatalogItem.id)
-    .where(
-        EquivalencyRequest.user_id == bindparam("user_id"),
-        EquivalencyRequest.status == EquivalencyStatus.PENDING,
-    )
-    .order_by(EquivalencyRequest.created_at)
 )
 
 
@@ -308,10 +283,7 @@ def clinician_snapshot(
     # The rows say whether any request is pending (each active item's row names it); only
     # a request for an item no longer offered would escape them, so then the query runs too.
     asks = retired or any(v.pending_equivalency for v in rows.values())
-    requests = read(session, _OWN_REQUESTS, {"user_id": user.id}).all() if asks else []
-    pending_requests = [
-        PendingRequest(r.code, r.title, r.outside_programme, r.created_at) for r in requests
-    ]
+    pending_requests = awaited(session, user.id) if asks else []
     anchors, gates = locked_together(catalogue, rows, day)
     # A completed item shows the CE hours its completion is worth (partial credit, or an
     # offering's own days), not the catalogue's figure.

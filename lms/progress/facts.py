@@ -7,12 +7,10 @@ with its lookups computed once; `today` is the programme's date.
 from __future__ import annotations
 
 import weakref
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -25,21 +23,8 @@ from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
 from lms.clock import note_zone, today
 from lms.db import read
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.progress.fact_sources import Histories, History, sources
 from lms.progress.models import Completion, awarded_hours, total_hours
-
-# A medical reviewer cleared the applicant (low-risk applications are accepted directly);
-# what happened after clearance (waitlist, attendance) does not undo it.
-SCREENING_CLEARED_STATUSES = frozenset(
-    {
-        EnrolmentStatus.ENROLLED,
-        EnrolmentStatus.WAITLISTED,
-        EnrolmentStatus.ATTENDED,
-        EnrolmentStatus.ABSENT,
-    }
-)
-
 
 # --------------------------------------------------------------------------------------------
 # The catalogue, read once per unit of work that needs it
@@ -232,20 +217,6 @@ def programme_at(session: Session, version: int | None, zone: Any) -> Programme:
 # Facts, loaded in bulk
 
 
-@dataclass
-class History:
-    """One person's facts as rows: live completions, equivalencies, applications."""
-
-    # item -> (id, on, the completion's own CE hours: None means the item's)
-    completions: dict[int, tuple[int, date, Decimal | None]] = field(default_factory=dict)
-    approved: set[int] = field(default_factory=set)
-    pending: dict[int, str] = field(default_factory=dict)  # item -> outside programme
-    applications: dict[int, list[EnrolmentStatus]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    last_activity_at: datetime | None = None
-
-
 _PERSON = (
     User.id,
     User.name,
@@ -291,23 +262,6 @@ _COMPLETIONS = select(
     Completion.revoked_at,
     Completion.recorded_at,
 ).where(Completion.user_id.in_(_IDS))
-_CREDIT_REQUESTS = (
-    select(
-        EquivalencyRequest.user_id,
-        EquivalencyRequest.item_id,
-        EquivalencyRequest.status,
-        EquivalencyRequest.outside_programme,
-        EquivalencyRequest.created_at,
-    )
-    .where(EquivalencyRequest.user_id.in_(_IDS))
-    .order_by(EquivalencyRequest.created_at, EquivalencyRequest.id)
-)
-_APPLICATIONS = (
-    select(Enrolment.user_id, Offering.item_id, Enrolment.status, Enrolment.applied_at)
-    .join(Offering, Enrolment.offering_id == Offering.id)
-    .where(Enrolment.user_id.in_(_IDS))
-    .order_by(Enrolment.applied_at, Enrolment.id)
-)
 
 
 def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
@@ -320,39 +274,25 @@ def clinicians_among(session: Session, ids: Sequence[int] | None) -> list[Any]:
 def histories_of(
     session: Session, ids: Sequence[int], *, last_activity: bool = True
 ) -> dict[int, History]:
-    """The history of each person, with their last activity: three queries however many."""
-    found: dict[int, History] = defaultdict(History)
-    latest: dict[int, datetime] = {}
-
-    def saw(user_id: int, at: datetime | None) -> None:
-        """Keep the person's latest moment so far."""
-        if at is not None and (user_id not in latest or at > latest[user_id]):
-            latest[user_id] = at
-
+    """The history of each person, with their last activity: one query for completions and
+    one per fact source (lms.progress.fact_sources), however many people."""
+    histories = Histories()
     wanted = {"ids": list(ids)}
     for user_id, item_id, cid, on, hours, revoked_at, at in read(session, _COMPLETIONS, wanted):
         if revoked_at is None:
-            found[user_id].completions[item_id] = (cid, on, hours)
-        saw(user_id, at)
-    for user_id, item_id, status, outside, at in read(session, _CREDIT_REQUESTS, wanted):
-        if status == EquivalencyStatus.APPROVED:
-            found[user_id].approved.add(item_id)
-        elif status == EquivalencyStatus.PENDING:
-            found[user_id].pending.setdefault(item_id, outside)
-        saw(user_id, at)
-    for user_id, item_id, status, at in read(session, _APPLICATIONS, wanted):
-        if status != EnrolmentStatus.WITHDRAWN:
-            found[user_id].applications[item_id].append(EnrolmentStatus(status))
-        saw(user_id, at)
+            histories.of(user_id).completions[item_id] = (cid, on, hours)
+        histories.saw(user_id, at)
+    for source in sources():
+        source.load(session, ids, histories)
+    found = histories.found
     if last_activity:
-        for user_id, at in latest.items():
+        for user_id, at in histories.latest.items():
             found[user_id].last_activity_at = at
     return found
 
 
 def facts_of(person: Any, history: History, programme: Programme, on: date) -> Facts:
     """The rule facts of one person from their history."""
-    statuses = chain.from_iterable(history.applications.values())
     return make_facts(
         person,
         completed=(
@@ -361,7 +301,7 @@ def facts_of(person: Any, history: History, programme: Programme, on: date) -> F
             if i in programme.index
         ),
         approved=(programme.index[i][0] for i in history.approved if i in programme.index),
-        application_statuses=statuses,
+        screening_cleared=history.screening_cleared,
         on=on,
     )
 
@@ -371,7 +311,7 @@ def make_facts(
     *,
     completed: Iterable[tuple[str, Decimal | None]],
     approved: Iterable[str],
-    application_statuses: Iterable[EnrolmentStatus],
+    screening_cleared: bool,
     on: date,
 ) -> Facts:
     """The only place facts are made: live completions as (code, CE hours awarded), approved
@@ -385,7 +325,7 @@ def make_facts(
         completed=frozenset(code for code, _ in completed),
         equivalent=frozenset(approved),
         licensed=User.licensed_on(person, on),
-        screening_cleared=any(s in SCREENING_CLEARED_STATUSES for s in application_statuses),
+        screening_cleared=screening_cleared,
         ce_hours=total_hours(hours for _, hours in completed),
     )
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from lms import dates
 from lms.auth.models import Role, User
 from lms.catalog.drawing import Mark, Pathway, pathway_for
+from lms.catalog.models import ItemKind
 from lms.clock import today
 from lms.progress import tracking
 from lms.progress.facts import Programme, shared_programme
 from lms.progress.models import ItemState
-from lms.progress.standings import RetreatState
 from lms.progress.statuses import ItemStatus, item_status
 
 MARK_OF_STATE = {
@@ -26,15 +26,6 @@ MARK_OF_STATE = {
     ItemState.AVAILABLE: "open",
     ItemState.LOCKED: "locked",
 }
-# Retreat standings that say more than "open" or "locked": shown in the node's words.
-_SAID_OF_RETREATS = frozenset(
-    {
-        RetreatState.MEDICAL_REVIEW,
-        RetreatState.ENROLLED,
-        RetreatState.WAITLISTED,
-        RetreatState.NOT_CLEARED,
-    }
-)
 
 
 def programme_pathway(programme: Programme) -> Pathway:
@@ -52,8 +43,9 @@ def mark_of(status: ItemStatus) -> Mark:
         return Mark(state, status.explanation)
     if status.state == ItemState.COMPLETED and status.completed_on is not None:
         return Mark(state, f"Completed on {dates.day(status.completed_on)}")
-    if status.retreat in _SAID_OF_RETREATS:
-        return Mark(state, status.retreat.label)
+    # A retreat applied for says where the application stands in the node's words.
+    if status.kind == ItemKind.RETREAT and status.applied and status.place is not None:
+        return Mark(state, status.place.label)
     return Mark(state)
 
 

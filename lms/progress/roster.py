@@ -22,7 +22,7 @@ from lms.progress.facts import (
     shared_programme,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
-from lms.progress.standings import RetreatState, RowValues
+from lms.progress.standings import RowValues
 from lms.progress.statuses import item_status
 from lms.progress.tracking import licensed_on, met_on, sync
 
@@ -422,14 +422,11 @@ def roster(session: Session, query: RosterQuery) -> RosterPage:
 def _retreat_cell(retreat: Any, values: RowValues | None, day: date) -> RetreatCell:
     """A roster cell: the retreat's state as the dashboard shows it, with why when locked."""
     status = item_status(retreat, values, day)
-    state = status.retreat or RetreatState.LOCKED
-    if state == RetreatState.ATTENDED:
+    if status.state == ItemState.COMPLETED:
         return RetreatCell(retreat.code, "Completed", "ok")
-    if state == RetreatState.OPEN:
-        return RetreatCell(retreat.code, "Open", "ok")
-    if state == RetreatState.LOCKED:
+    if status.place is None:  # no row yet, or no feature words retreats
         return RetreatCell(retreat.code, "Locked", "warn", status.explanation)
-    return RetreatCell(retreat.code, state.label, state.badge)
+    return RetreatCell(retreat.code, status.place.label, status.place.badge, status.explanation)
 
 
 # --------------------------------------------------------------------------------------------

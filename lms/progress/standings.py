@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.rules import Evaluation, Facts
 from lms.db import read
-from lms.offerings.models import EnrolmentStatus
 from lms.progress.facts import (
     History,
     Programme,
@@ -35,42 +34,10 @@ from lms.progress.facts import (
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
 from lms.signals import item_unlocked
-from lms.status import Status
 
 CHUNK = 500  # people per batch: bounded memory and bound parameters on every backend
 DIRTY = "lms.standings.dirty"  # session.info: ids of people whose facts changed
 EVERYONE = "lms.standings.everyone"  # session.info: the catalogue changed
-
-
-class RetreatState(Status):
-    """Where a clinician stands with one retreat."""
-
-    LOCKED = "locked", "Locked", "warn"
-    OPEN = "open", "Open to you", "info"
-    MEDICAL_REVIEW = "medical_review", "Applied: in medical review", "info"
-    ENROLLED = "enrolled", "Accepted", "ok"
-    WAITLISTED = "waitlisted", "Waitlisted", "warn"
-    NOT_CLEARED = "not_cleared", "Not cleared", "bad"
-    ATTENDED = "attended", "Attended", "ok"
-
-
-# When a clinician has several live applications to one retreat, the most advanced one counts.
-APPLICATION_RANK = {
-    EnrolmentStatus.ATTENDED: 0,
-    EnrolmentStatus.ENROLLED: 1,
-    EnrolmentStatus.WAITLISTED: 2,
-    EnrolmentStatus.MEDICAL_REVIEW: 3,
-    EnrolmentStatus.NOT_CLEARED: 4,
-}
-
-
-def retreat_state(state: ItemState, met: bool, application_status: str | None) -> RetreatState:
-    """The one place a retreat's state is decided: attended, applied, open or locked."""
-    if state == ItemState.COMPLETED:
-        return RetreatState.ATTENDED
-    if application_status:
-        return RetreatState(application_status)
-    return RetreatState.OPEN if met else RetreatState.LOCKED
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,16 +224,14 @@ def judge(
         now = _verdict(item, facts, programme)
         lapsed = _verdict(item, lapsed_facts, programme) if lapsed_facts else None
         completion = history.completions.get(item.id)
-        statuses = history.applications.get(item.id, [])
-        ranked = sorted((s for s in statuses if s in APPLICATION_RANK), key=APPLICATION_RANK.get)
         rows[item.id] = RowValues(
             now=now,
             recommendation=_recommendation(item, facts, programme),
             completed_on=completion[1] if completion else None,
             completion_id=completion[0] if completion else None,
             pending_equivalency=history.pending.get(item.id, ""),
-            applied=bool(statuses),
-            application_status=ranked[0].value if ranked else None,
+            applied=item.id in history.applied,
+            application_status=history.application_status.get(item.id),
             lapses_on=lapses_on if lapsed else None,
             lapsed=lapsed,
         )

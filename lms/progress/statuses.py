@@ -15,10 +15,11 @@ from typing import Any
 
 from lms.catalog.models import ItemKind
 from lms.catalog.rules import compact_names
-from lms.offerings.models import EnrolmentStatus
+from lms.progress.fact_sources import place_reader
 from lms.progress.facts import Programme
 from lms.progress.models import ItemState
-from lms.progress.standings import RetreatState, RowValues, Verdict, retreat_state
+from lms.progress.standings import RowValues, Verdict
+from lms.status import Status
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,11 @@ class ItemStatus:
     gate: str = ""  # the anchor of the note that explains this lock with others' (see gates)
     recommendation: str = ""
     pending_equivalency: str = ""  # the outside programme of a request awaiting approval
-    applied: bool = False  # retreats only: the person holds an application (not withdrawn)
-    retreat: RetreatState | None = None  # retreats only: attended, applied, open or locked
-    enrolment: EnrolmentStatus | None = None  # modules: the most advanced live enrolment
+    applied: bool = False  # the person holds an application or enrolment (not withdrawn)
+    # The person's place with the item, as the feature owning its applications words it
+    # (lms.progress.fact_sources): a retreat's state (attended, applied, open or locked), a
+    # module's most advanced live enrolment; None when there is nothing to say.
+    place: Status | None = None
 
     @property
     def is_open(self) -> bool:
@@ -134,11 +137,8 @@ def item_status(
         values = _NO_ROW
     verdict = values.on(on)
     state = verdict.state
-    retreat = enrolment = None
-    if item.kind == ItemKind.RETREAT:
-        retreat = retreat_state(state, verdict.met, values.application_status)
-    elif values.application_status:
-        enrolment = EnrolmentStatus(values.application_status)
+    reader = place_reader(item.kind)
+    place = reader(state, verdict.met, values.application_status) if reader else None
     locked = state == ItemState.LOCKED
     completed = state == ItemState.COMPLETED
     return ItemStatus(
@@ -161,6 +161,5 @@ def item_status(
         recommendation=values.recommendation,
         pending_equivalency=values.pending_equivalency,
         applied=values.applied,
-        retreat=retreat,
-        enrolment=enrolment,
+        place=place,
     )

@@ -20,8 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from lms.auth.models import User, UserRole
 from lms.catalog.models import CatalogItem
 from lms.db import TrackerSession, read
-from lms.equivalency.models import EquivalencyRequest
-from lms.offerings.models import Enrolment
+from lms.progress.fact_sources import watched
 from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
@@ -252,24 +251,24 @@ def _note_flush(session: Session, _context: Any) -> None:
     """after_flush: remember whose facts the flush touched."""
     dirty: set[int] = session.info.setdefault(DIRTY, set())
     for obj in chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, Completion | EquivalencyRequest | Enrolment | UserRole):
-            if obj.user_id is not None:
-                dirty.add(obj.user_id)
-        elif isinstance(obj, User):
+        kind = type(obj)
+        if kind is User:
             changed = obj in session.new or obj in session.deleted or _changed_user(obj)
             if changed and obj.id is not None:
                 dirty.add(obj.id)
-        elif isinstance(obj, CatalogItem) and _changed_item(obj, session):
-            session.info[EVERYONE] = True
+        elif kind is CatalogItem:
+            if _changed_item(obj, session):
+                session.info[EVERYONE] = True
+        else:
+            column = _PERSON_OF.get(kind) or watched().get(kind)
+            person = getattr(obj, column.key) if column is not None else None
+            if person is not None:
+                dirty.add(person)
 
 
-_PERSON_OF = {
-    Completion: Completion.user_id,
-    EquivalencyRequest: EquivalencyRequest.user_id,
-    Enrolment: Enrolment.user_id,
-    UserRole: UserRole.user_id,
-    User: User.id,
-}
+# Rows whose change changes their person's standings, with the column naming the person:
+# these and those of every fact source (lms.progress.fact_sources.watched).
+_PERSON_OF = {Completion: Completion.user_id, UserRole: UserRole.user_id, User: User.id}
 
 
 def _note_statement(state: ORMExecuteState) -> None:
@@ -280,7 +279,7 @@ def _note_statement(state: ORMExecuteState) -> None:
     if entity is CatalogItem:
         state.session.info[EVERYONE] = True
         return
-    column = _PERSON_OF.get(entity)
+    column = _PERSON_OF.get(entity) or watched().get(entity)
     if column is None:
         return
     whereclause = state.statement.whereclause

@@ -22,8 +22,8 @@ from lms.offerings import places
 from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.offerings.schedule import OfferingSummary, upcoming_offerings
 from lms.progress.models import ItemState
-from lms.progress.standings import APPLICATION_RANK, RetreatState
 from lms.retreats.services import credit_may_help
+from lms.retreats.standing_facts import APPLICATION_RANK, RetreatState
 
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
@@ -150,7 +150,8 @@ def retreat_standings(
     judged = []
     for item in snapshot.catalogue.retreats:
         status = snapshot.items.get(item.code)
-        state = (status.retreat if status is not None else None) or RetreatState.LOCKED
+        place = status.place if status is not None else None
+        state = RetreatState(place) if place is not None else RetreatState.LOCKED
         locked = state == RetreatState.LOCKED
         eligible = status is not None and status.state != ItemState.LOCKED and not locked
         can_apply = eligible and state in (RetreatState.OPEN, RetreatState.NOT_CLEARED)

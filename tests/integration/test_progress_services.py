@@ -467,4 +467,4 @@ def test_last_activity_is_the_latest_moment_of_any_history_row_even_one_that_no_
     (history,) = histories_of(session, [clinician.id]).values()
     assert history.last_activity_at == late
     assert set(history.completions) == {catalog["M1"].id}  # the revoked one does not count
-    assert not history.approved and not history.pending and not history.applications
+    assert not history.approved and not history.pending and not history.applied

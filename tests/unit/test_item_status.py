@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from lms.catalog.models import ItemKind
 from lms.progress.models import ItemState
-from lms.progress.standings import RetreatState, RowValues, Verdict
+from lms.progress.standings import RowValues, Verdict
 from lms.progress.statuses import item_status
+from lms.retreats.standing_facts import RetreatState
 
 DAY = date(2026, 12, 4)
 
@@ -35,7 +36,7 @@ def test_an_item_without_a_row_is_locked_and_says_nothing_more():
         assert (status.completed_on, status.completion_id, status.applied) == (None, None, False)
         assert status.ce_hours == Decimal(8) and status.gate == "g1"
         # what every reader of a retreat's status takes a missing one for
-        assert status.retreat == (RetreatState.LOCKED if kind == ItemKind.RETREAT else None)
+        assert status.place == (RetreatState.LOCKED if kind == ItemKind.RETREAT else None)
 
 
 def test_a_completed_item_shows_what_its_own_completion_is_worth():

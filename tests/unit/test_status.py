@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import lms.certificates.services  # noqa: F401 - CertificateStatus lives there
-import lms.progress.standings  # noqa: F401 - RetreatState lives there
+import lms.retreats.standing_facts  # noqa: F401 - RetreatState lives there
 from lms.models import import_all_models
 from lms.status import BADGES, Status
 

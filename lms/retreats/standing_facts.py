@@ -1,0 +1,111 @@
+"""Applications as facts of the progress standings, and the retreat rules they carry.
+
+Module enrolments and retreat applications are rows of one table (the offerings'
+enrolments). What they mean to a standing is decided here: a medical reviewer's clearance
+(screening cleared), which of several live applications counts (the most advanced), and how
+a person's place with a retreat reads (`RetreatState`), or with a module (its most advanced
+live enrolment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from lms.catalog.models import ItemKind
+from lms.db import read
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.progress.fact_sources import FactSource, Histories, register
+from lms.progress.models import ItemState
+from lms.status import Status
+
+# A medical reviewer cleared the applicant (low-risk applications are accepted directly);
+# what happened after clearance (waitlist, attendance) does not undo it.
+SCREENING_CLEARED_STATUSES = frozenset(
+    {
+        EnrolmentStatus.ENROLLED,
+        EnrolmentStatus.WAITLISTED,
+        EnrolmentStatus.ATTENDED,
+        EnrolmentStatus.ABSENT,
+    }
+)
+
+# When a clinician has several live applications to one retreat (or enrolments in one
+# module's offerings), the most advanced one counts.
+APPLICATION_RANK = {
+    EnrolmentStatus.ATTENDED: 0,
+    EnrolmentStatus.ENROLLED: 1,
+    EnrolmentStatus.WAITLISTED: 2,
+    EnrolmentStatus.MEDICAL_REVIEW: 3,
+    EnrolmentStatus.NOT_CLEARED: 4,
+}
+
+
+class RetreatState(Status):
+    """Where a clinician stands with one retreat."""
+
+    LOCKED = "locked", "Locked", "warn"
+    OPEN = "open", "Open to you", "info"
+    MEDICAL_REVIEW = "medical_review", "Applied: in medical review", "info"
+    ENROLLED = "enrolled", "Accepted", "ok"
+    WAITLISTED = "waitlisted", "Waitlisted", "warn"
+    NOT_CLEARED = "not_cleared", "Not cleared", "bad"
+    ATTENDED = "attended", "Attended", "ok"
+
+
+def retreat_state(state: Any, met: bool, application_status: str | None) -> RetreatState:
+    """The one place a retreat's state is decided: attended, applied, open or locked."""
+    if state == ItemState.COMPLETED:
+        return RetreatState.ATTENDED
+    if application_status:
+        return RetreatState(application_status)
+    return RetreatState.OPEN if met else RetreatState.LOCKED
+
+
+def enrolment_place(_state: Any, _met: bool, application_status: str | None) -> Status | None:
+    """A module's place: its most advanced live enrolment, if any."""
+    return EnrolmentStatus(application_status) if application_status else None
+
+
+# Every application of the people with its item and time (withdrawn ones count only towards
+# the last activity).
+_APPLICATIONS = (
+    select(Enrolment.user_id, Offering.item_id, Enrolment.status, Enrolment.applied_at)
+    .join(Offering, Enrolment.offering_id == Offering.id)
+    .where(Enrolment.user_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Enrolment.applied_at, Enrolment.id)
+)
+
+
+def load(session: Session, ids: Sequence[int], histories: Histories) -> None:
+    """Live applications of the people, the most advanced of each item's, and whether a
+    reviewer has cleared their screening: one query."""
+    best: dict[tuple[int, int], int] = {}
+    for user_id, item_id, status, at in read(session, _APPLICATIONS, {"ids": list(ids)}):
+        histories.saw(user_id, at)
+        if status == EnrolmentStatus.WITHDRAWN:
+            continue
+        history = histories.of(user_id)
+        history.applied.add(item_id)
+        history.screening_cleared |= status in SCREENING_CLEARED_STATUSES
+        rank = APPLICATION_RANK.get(status)
+        if rank is not None and rank < best.get((user_id, item_id), len(APPLICATION_RANK)):
+            best[user_id, item_id] = rank
+            history.application_status[item_id] = EnrolmentStatus(status).value
+
+
+register(
+    FactSource(
+        "applications",
+        load,
+        watches={Enrolment: Enrolment.user_id},
+        places={
+            ItemKind.RETREAT: retreat_state,
+            ItemKind.CORE_MODULE: enrolment_place,
+            ItemKind.SPECIALTY_MODULE: enrolment_place,
+        },
+    )
+)
