@@ -39,6 +39,7 @@ from lms.certificates.renderers import render_each
 from lms.clock import local_date, local_date_or_none, local_time
 from lms.db import db, utcnow
 from lms.errors import Conflict
+from lms.jobs import checkpoint
 from lms.progress.models import Completion
 from lms.signals import certificate_issued
 
@@ -381,7 +382,7 @@ def render_and_store_many(
                 certificate = store_pdf(session, certificate_id, pdf, actor_id=actor_id)
                 if certificate is not None:
                     stored.append(certificate)
-            db.commit()
+            checkpoint()  # the stored PDFs hold even when RenderFailed is raised below
         except BaseException:
             db.rollback()
             raise

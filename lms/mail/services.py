@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from lms.auth.models import User
 from lms.db import db, read, utcnow
 from lms.errors import NotFound
+from lms.jobs import checkpoint
 from lms.mail.models import Notification, OutboxMessage, OutboxStatus
 from lms.mail.transport import (
     Envelope,
@@ -204,7 +205,7 @@ def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> 
                 .returning(OutboxMessage.id)
             )
         )
-        session.commit()
+        checkpoint(session)  # the claim holds before the server is asked
         if claimed:
             batch_sent, batch_failed = _send_rows(session, claimed, interrupted)
             sent, failed = sent + batch_sent, failed + batch_failed
@@ -217,14 +218,14 @@ def _deliver_with(session: Session, *, ids: list[int] | None, now: datetime) -> 
         .select_from(OutboxMessage)
         .where(OutboxMessage.status != OutboxStatus.SENT)
     )
-    session.commit()
+    checkpoint(session)
     return DeliveryReport(sent=sent, failed=failed, waiting=waiting or 0)
 
 
 def _record(session: Session, message_id: int, **values: Any) -> None:
     """Write one row's result and commit it at once (a crash later cannot undo it)."""
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-    session.commit()
+    checkpoint(session)
 
 
 def _send_rows(session: Session, message_ids: list[int], interrupted: set[int]) -> tuple[int, int]:
@@ -246,7 +247,7 @@ def _send_rows(session: Session, message_ids: list[int], interrupted: set[int]) 
         )
         for row in rows
     ]
-    session.commit()  # release the read transaction while we talk to the server
+    checkpoint(session)  # release the read transaction while we talk to the server
     settings = parse_smtp_url(config.get("LMS_SMTP_URL"))
     transport: SmtpTransport | FolderTransport = (
         SmtpTransport(settings) if settings is not None else FolderTransport(_outbox_folder(config))
