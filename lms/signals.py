@@ -61,3 +61,18 @@ catalogue_loaded = _signals.signal("catalogue-loaded")
 """sender: the LoadReport of `flask lms catalog load`; kwargs: session. Sent after the file
 is in the unit of work and before it commits, so a feature can do its part of a catalogue
 change there (the progress feature recomputes everyone's standings with a progress bar)."""
+
+account_changed = _signals.signal("account-changed")
+"""sender: the User whose standing facts changed: created, renamed, licence edited, roles
+changed or anonymised (a verified licence sends licence_verified); kwargs: session."""
+
+equivalency_requested = _signals.signal("equivalency-requested")
+"""sender: the EquivalencyRequest just sent (pending); kwargs: session."""
+
+equivalency_withdrawn = _signals.signal("equivalency-withdrawn")
+"""sender: the EquivalencyRequest its clinician withdrew; kwargs: session."""
+
+catalogue_changed = _signals.signal("catalogue-changed")
+"""sender: the CatalogItem added or changed by an edit, or the LoadReport of a catalogue file
+applied (by the command, a migration or the demo); kwargs: session. Everyone's standings are
+judged again before the unit of work commits."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from clock_support import AWKWARD_INSTANTS, pinned
+from facts_support import facts_changed
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, inspect, select, text
@@ -185,6 +186,7 @@ def make_user(session: Session) -> Callable[..., User]:
         user = User(password_hash=_PASSWORD_HASH, email_confirmed_at=utcnow(), **fields)
         user.role_rows = [UserRole(role=r) for r in sorted(role_set)]
         session.add(user)
+        facts_changed(session, user)
         session.commit()
         return user
 

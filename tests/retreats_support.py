@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from clock_support import programme_today
+from facts_support import facts_changed
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -83,4 +84,5 @@ def complete(session: Session, user_id: int, *codes: str, on: date | None = None
                 source=CompletionSource.INSTRUCTOR,
             )
         )
+    facts_changed(session, user_id)
     session.commit()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from lms import validation
+from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.links import link_url
 from lms.auth.models import User
@@ -367,6 +367,8 @@ def update_profile(
             fields=changed,
         )
     session.flush()
+    if "name" in changed or "licence" in changed:
+        signals.account_changed.send(user, session=session)
     return changed
 
 

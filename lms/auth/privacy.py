@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms import signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, new_auth_token
 from lms.clock import local_date
@@ -258,6 +259,7 @@ def carry_out_deletion(
     user.last_login_at = None
     user.anonymised_at = now
     session.flush()
+    signals.account_changed.send(user, session=session)
     years = retention_years(session)
     record_event(
         session,

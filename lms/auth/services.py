@@ -144,6 +144,7 @@ def create_user(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("An account with that e-mail address already exists.") from exc
+    signals.account_changed.send(user, session=session)
     record_event(
         session,
         actor_id=actor_id if actor_id is not None else user.id,
@@ -229,6 +230,7 @@ def set_roles(session: Session, user: User, roles: set[Role], *, actor: User) ->
     keep = [row for row in user.role_rows if row.role in roles]
     user.role_rows = keep + [UserRole(role=r) for r in sorted(roles - user.roles)]
     session.flush()
+    signals.account_changed.send(user, session=session)
     record_event(
         session,
         actor_id=actor.id,

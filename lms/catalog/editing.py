@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms import validation
+from lms import signals, validation
 from lms.audit.services import record_event
 from lms.catalog.checks import (
     TEXT_LIMITS,
@@ -118,6 +118,7 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
             fields=changed,
         )
         session.flush()
+        signals.catalogue_changed.send(item, session=session, fields=frozenset(changed))
     return changed
 
 

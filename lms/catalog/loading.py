@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from lms import validation
+from lms import signals, validation
 from lms.audit.services import record_event
 from lms.catalog import evaluation_form, rule_checks, rules
 from lms.catalog.checks import (
@@ -100,6 +100,7 @@ class LoadReport:
     deactivated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     settings_changed: list[str] = field(default_factory=list)
+    fields_changed: set[str] = field(default_factory=set)  # item attributes updated
 
     @property
     def changed(self) -> bool:
@@ -213,6 +214,9 @@ def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = N
             **report.counts(),
         )
         session.flush()
+        added_or_retired = report.created or report.deactivated
+        fields = None if added_or_retired else frozenset(report.fields_changed)
+        signals.catalogue_changed.send(report, session=session, fields=fields)
     return report
 
 
@@ -523,6 +527,7 @@ def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -
         for attribute in ITEM_ATTRIBUTES:
             if not same_value(getattr(item, attribute), spec.values[attribute]):
                 setattr(item, attribute, spec.values[attribute])
+                report.fields_changed.add(attribute)
                 changed = True
         for key, value in spec.parts.items():
             changed = _part_of(key).apply_to_item(item, value, False) or changed

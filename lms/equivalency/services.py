@@ -129,6 +129,7 @@ def submit_request(
     except Exception:
         discard_evidence(evidence_dir, stored.key)
         raise
+    signals.equivalency_requested.send(request, session=session)
     record_event(
         session,
         actor_id=user_id,
@@ -271,6 +272,7 @@ def withdraw_request(session: Session, request_id: int, *, user_id: int) -> Equi
         subject_id=request.id,
         person_id=user_id,
     )
+    signals.equivalency_withdrawn.send(request, session=session)
     return request
 
 

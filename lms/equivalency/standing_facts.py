@@ -61,7 +61,6 @@ register(
     FactSource(
         "credits",
         load,
-        watches={EquivalencyRequest: EquivalencyRequest.user_id},
         awaiting=awaiting,
     )
 )

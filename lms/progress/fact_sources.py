@@ -5,11 +5,11 @@ Progress sits below the features whose records are facts too: credit for outside
 (equivalency) and applications with their screening (retreats, over the offerings' enrolment
 table). It imports none of them. Each registers a `FactSource` from its own
 `standing_facts.py` (named in `lms.features.FACT_SOURCE_MODULES`): how to read its facts for
-many people at once into their `History`, which of its tables hold a person's facts (so a
-change to them refreshes that person's standings), how its state of an item reads on the
-item's card, and what a person is waiting on. `sources()` imports the registered modules on
-first use, so the standings never run with a source missing, in an app, a command or a
-migration alike.
+many people at once into their `History`, how its state of an item reads on the item's card,
+and what a person is waiting on. (A change to those facts is announced by the feature's
+domain events, lms.signals, which lms.progress.tracking subscribes to.) `sources()` imports
+the registered modules on first use, so the standings never run with a source missing, in
+an app, a command or a migration alike.
 """
 
 from __future__ import annotations
@@ -81,9 +81,6 @@ class FactSource:
     name: str
     # Read the facts of these people (in a constant number of queries) into their histories.
     load: Callable[[Session, Sequence[int], Histories], None]
-    # Model -> the column naming its person: a flush or bulk statement that touches a row
-    # marks that person's standings for a refresh before commit.
-    watches: Mapping[type, Any] = field(default_factory=dict)
     # Item kind -> how the person's place with an item of that kind reads on its card
     # (a retreat's "Accepted", a module's "Enrolled"); kinds not named have none.
     places: Mapping[Any, PlaceReader] = field(default_factory=dict)
@@ -97,7 +94,6 @@ _SOURCES: dict[str, FactSource] = {}
 def register(source: FactSource) -> None:
     """Declare a feature's source (again under the same name replaces it)."""
     _SOURCES[source.name] = source
-    watched.cache_clear()
     place_reader.cache_clear()
 
 
@@ -107,14 +103,7 @@ def sources() -> tuple[FactSource, ...]:
     return tuple(_SOURCES.values())
 
 
-# Both are asked on hot paths (every flush, every item on a page): worked out once, again
-# only when a source is registered.
-@functools.cache
-def watched() -> dict[type, Any]:
-    """Every model some source names as holding a person's facts, with its person column."""
-    return {model: column for source in sources() for model, column in source.watches.items()}
-
-
+# Asked for every item on a page: worked out once, again only when a source is registered.
 @functools.cache
 def place_reader(kind: Any) -> PlaceReader | None:
     """How a person's place with an item of this kind reads, if a source says."""

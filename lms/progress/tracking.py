@@ -1,6 +1,9 @@
-"""Keeping the standings: every flush of the tracker's own sessions notes whose facts it
-touched; before commit they are rewritten. Readers of the rows sync first, so a page read
-mid-transaction is current too. A host app's sessions are never watched.
+"""Keeping the standings: handlers subscribed to the domain events that change a fact
+(lms.signals: a completion recorded or revoked, credit asked for, decided or withdrawn, an
+application's status, an account's licence, name or roles, a catalogue rule) note whose facts
+changed; before the unit of work commits their rows are rewritten. Readers of the rows sync
+first, so a page read mid-transaction is current too. Only the tracker's own sessions are
+kept: an event sent with any other session (a host app's) is ignored.
 """
 
 from __future__ import annotations
@@ -11,43 +14,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, event, exists, inspect, or_, select
-from sqlalchemy.orm import ORMExecuteState, Session, aliased
+from sqlalchemy import Text, and_, bindparam, case, cast, event, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from lms.auth.models import User, UserRole
-from lms.catalog.models import CatalogItem
+from lms import signals
+from lms.auth.models import User
 from lms.db import TrackerSession, read
-from lms.progress.fact_sources import watched
 from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
 from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
 
 _SYNCING = "lms.standings.syncing"
-# The columns of users whose change can change a standing.
-_USER_FACTS = (
-    "name",
-    "pre_licensed",
-    "licence_number",
-    "licence_verified_at",
-    "licence_expires_on",
-    "anonymised_at",
-)
-
-
 # The columns of catalog_items whose change can change a standing (explanations name titles).
-_ITEM_FACTS = (
-    "code",
-    "kind",
-    "title",
-    "ce_hours",
-    "prerequisite",
-    "recommended",
-    "recommended_note",
-    "equivalent_label",
-    "active",
+_ITEM_FACTS = frozenset(
+    {
+        "code",
+        "kind",
+        "title",
+        "short_title",
+        "ce_hours",
+        "prerequisite",
+        "recommended",
+        "recommended_note",
+        "equivalent_label",
+        "active",
+    }
 )
 
 
@@ -233,60 +226,49 @@ def catalogue_changed(session: Session) -> bool:
     return bool(session.info.get(EVERYONE))
 
 
-def _changed_user(obj: User) -> bool:
-    """Whether an account's flush changed a column the standings read."""
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in _USER_FACTS)
+# The domain events, each with who it names: a handler notes them on the tracker's session.
+def _kept(session: Session) -> bool:
+    """Whether the session is one of the tracker's own (a host app's is never touched)."""
+    return isinstance(session, TrackerSession)
 
 
-def _changed_item(obj: CatalogItem, session: Session) -> bool:
-    """Whether an item's flush changed something a standing says (rules, titles, kind...)."""
-    if obj in session.new or obj in session.deleted:
-        return True
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in _ITEM_FACTS)
+def _its_person(sender: Any, *, session: Session, **_facts: Any) -> None:
+    """A completion, credit request or application changed: its person's facts changed."""
+    if _kept(session) and sender.user_id is not None:
+        mark_changed(session, [sender.user_id])
 
 
-def _note_flush(session: Session, _context: Any) -> None:
-    """after_flush: remember whose facts the flush touched."""
-    dirty: set[int] = session.info.setdefault(DIRTY, set())
-    for obj in chain(session.new, session.dirty, session.deleted):
-        kind = type(obj)
-        if kind is User:
-            changed = obj in session.new or obj in session.deleted or _changed_user(obj)
-            if changed and obj.id is not None:
-                dirty.add(obj.id)
-        elif kind is CatalogItem:
-            if _changed_item(obj, session):
-                session.info[EVERYONE] = True
-        else:
-            column = _PERSON_OF.get(kind) or watched().get(kind)
-            person = getattr(obj, column.key) if column is not None else None
-            if person is not None:
-                dirty.add(person)
+def _their_people(sender: Iterable[Any], *, session: Session, **_facts: Any) -> None:
+    """Completions recorded together (a cohort): each person's facts changed."""
+    if _kept(session):
+        mark_changed(session, {completion.user_id for completion in sender})
 
 
-# Rows whose change changes their person's standings, with the column naming the person:
-# these and those of every fact source (lms.progress.fact_sources.watched).
-_PERSON_OF = {Completion: Completion.user_id, UserRole: UserRole.user_id, User: User.id}
+def _the_account(user: User, *, session: Session, **_facts: Any) -> None:
+    """An account's licence, name or roles changed, or it was created or anonymised."""
+    if _kept(session) and user.id is not None:
+        mark_changed(session, [user.id])
 
 
-def _note_statement(state: ORMExecuteState) -> None:
-    """do_orm_execute: bulk UPDATE/DELETE bypass the flush, so note whom they touch first."""
-    if not (state.is_update or state.is_delete) or state.bind_mapper is None:
-        return
-    entity = state.bind_mapper.class_
-    if entity is CatalogItem:
-        state.session.info[EVERYONE] = True
-        return
-    column = _PERSON_OF.get(entity) or watched().get(entity)
-    if column is None:
-        return
-    whereclause = state.statement.whereclause
-    query = select(column) if whereclause is None else select(column).where(whereclause)
-    with state.session.no_autoflush:
-        touched = state.session.execute(query).scalars().all()
-    state.session.info.setdefault(DIRTY, set()).update(touched)
+def _the_catalogue(_sender: Any, *, session: Session, fields: Any = None, **_facts: Any) -> None:
+    """A catalogue change: everyone's rows, unless it touched nothing a standing says
+    (`fields` names the item attributes changed; None: items were added or retired)."""
+    if _kept(session) and (fields is None or _ITEM_FACTS & set(fields)):
+        mark_everyone(session)
+
+
+HANDLERS = (
+    (signals.completion_recorded, _its_person),
+    (signals.completion_revoked, _its_person),
+    (signals.completions_recorded, _their_people),
+    (signals.equivalency_requested, _its_person),
+    (signals.equivalency_decided, _its_person),
+    (signals.equivalency_withdrawn, _its_person),
+    (signals.enrolment_changed, _its_person),
+    (signals.account_changed, _the_account),
+    (signals.licence_verified, _the_account),
+    (signals.catalogue_changed, _the_catalogue),
+)
 
 
 def sync(session: Session) -> Report | None:
@@ -318,14 +300,13 @@ def _before_commit(session: Session) -> None:
 
 
 def install() -> None:
-    """Keep the standings on the tracker's own sessions (once per process).
+    """Keep the standings on the tracker's own sessions (once per process): the handlers
+    subscribe to the domain events, and each unit of work rewrites its rows before commit.
 
-    Only `TrackerSession`s (what lms.db hands out) are watched: a host app's sessions, and
-    any other in the process, are never touched. Code that writes facts through a session
-    of its own makes it a TrackerSession, or calls `refresh` itself (the migrations do).
+    Code that writes facts without the services that send the events (a bulk load, a data
+    migration) calls `mark_changed`, or `refresh` itself.
     """
-    if event.contains(TrackerSession, "after_flush", _note_flush):
-        return
-    event.listen(TrackerSession, "after_flush", _note_flush)
-    event.listen(TrackerSession, "before_commit", _before_commit)
-    event.listen(TrackerSession, "do_orm_execute", _note_statement)
+    for signal, handler in HANDLERS:
+        signal.connect(handler)
+    if not event.contains(TrackerSession, "before_commit", _before_commit):
+        event.listen(TrackerSession, "before_commit", _before_commit)

@@ -101,7 +101,6 @@ register(
     FactSource(
         "applications",
         load,
-        watches={Enrolment: Enrolment.user_id},
         places={
             ItemKind.RETREAT: retreat_state,
             ItemKind.CORE_MODULE: enrolment_place,

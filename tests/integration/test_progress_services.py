@@ -10,6 +10,7 @@ from clock_support import programme_today
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from lms import signals
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.db import db, utcnow
@@ -298,10 +299,12 @@ def test_watch_unlocks_reports_an_approved_equivalency_once_even_when_nested(
 
 
 def test_a_pending_equivalency_unlocks_nothing(session, catalog, clinician):
-    session.add(
-        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="SAGE")
+    request = EquivalencyRequest(
+        user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="SAGE"
     )
+    session.add(request)
     session.flush()
+    signals.equivalency_requested.send(request, session=session)
     assert not services.evaluate_item(session, clinician, "RETREAT-L1").met
     progress = services.clinician_progress(session, clinician)
     assert [p.code for p in progress.pending] == ["M1"]
@@ -311,13 +314,16 @@ def test_a_pending_request_shows_even_for_an_item_no_longer_offered(session, cat
     """The dashboard reads requests only when a standing row names one, or an item is
     inactive (it has no row to name it)."""
     assert services.clinician_progress(session, clinician).pending == []
-    session.add(
-        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M7"].id, outside_programme="X")
+    request = EquivalencyRequest(
+        user_id=clinician.id, item_id=catalog["M7"].id, outside_programme="X"
     )
+    session.add(request)
     session.flush()
+    signals.equivalency_requested.send(request, session=session)
     assert [p.code for p in services.clinician_progress(session, clinician).pending] == ["M7"]
     catalog["M7"].active = False
     session.flush()
+    signals.catalogue_changed.send(catalog["M7"], session=session, fields={"active"})
     assert [p.code for p in services.clinician_progress(session, clinician).pending] == ["M7"]
 
 

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from lms.catalog.models import ItemKind
-from lms.equivalency.models import EquivalencyRequest
 from lms.features import FACT_SOURCE_MODULES
-from lms.offerings.models import Enrolment, EnrolmentStatus
-from lms.progress.fact_sources import place_reader, sources, watched
+from lms.offerings.models import EnrolmentStatus
+from lms.progress.fact_sources import place_reader, sources
 from lms.progress.models import ItemState
 from lms.retreats.standing_facts import RetreatState
 
 
-def test_every_listed_module_registers_a_source_and_their_tables_are_watched() -> None:
+def test_every_listed_module_registers_a_source() -> None:
     assert len(FACT_SOURCE_MODULES) == len(sources()) == 2
     assert {s.name for s in sources()} == {"credits", "applications"}
-    assert watched() == {
-        EquivalencyRequest: EquivalencyRequest.user_id,
-        Enrolment: Enrolment.user_id,
-    }
 
 
 def test_a_retreat_reads_as_its_state_and_a_module_as_its_enrolment() -> None:

@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from facts_support import facts_changed
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Integer, select, text
@@ -64,7 +65,7 @@ def _person(session: Any, label: str, *roles: Role, **fields: Any) -> User:
     )
     user.role_rows = [UserRole(role=r) for r in sorted(roles)]
     session.add(user)
-    session.flush()
+    facts_changed(session, user)
     return user
 
 

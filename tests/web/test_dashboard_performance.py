@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select, text, update
 
+from lms import signals
 from lms.auth.models import Role, User
 from lms.auth.services import load_session_user, set_roles
 from lms.catalog.models import CatalogItem
@@ -54,9 +55,11 @@ def test_a_prerequisite_dropped_by_a_bulk_update_opens_the_module_at_once(
     client = login(app.test_client(), make_user(Role.CLINICIAN))
     assert 'data-state="locked"' in module_row(client.get("/").get_data(as_text=True), "M2")
 
-    # A bulk UPDATE bypasses the ORM objects: the standings still notice it (do_orm_execute),
-    # and updated_at still moves (onupdate), so the kept catalogue is read again.
+    # A bulk UPDATE bypasses the ORM objects: announced as the catalogue services announce a
+    # change, everyone's standings follow; the catalogue's version moves (triggers), so the
+    # kept catalogue is read again.
     session.execute(update(CatalogItem).where(CatalogItem.code == "M2").values(prerequisite=None))
+    signals.catalogue_changed.send(None, session=session, fields={"prerequisite"})
     session.commit()
 
     assert 'data-state="available"' in module_row(client.get("/").get_data(as_text=True), "M2")

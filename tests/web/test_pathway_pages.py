@@ -7,6 +7,7 @@ from datetime import date
 
 from certificates_support import record
 
+from lms import signals
 from lms.auth.models import Role
 
 
@@ -116,6 +117,7 @@ def test_an_edited_catalogue_redraws_the_picture(app, login, catalog, make_user,
     assert "Ethics first" not in html_of(client)
     catalog["ETHICS"].short_title = "Ethics first"
     catalog["M2"].prerequisite = None
+    signals.catalogue_changed.send(None, session=session, fields={"short_title", "prerequisite"})
     session.commit()
     html = html_of(client)
     assert ">Ethics first</text>" in html

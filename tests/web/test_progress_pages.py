@@ -10,6 +10,7 @@ from certificates_support import record
 from clock_support import programme_today
 from sqlalchemy import func, select
 
+from lms import signals
 from lms.auth.models import Role
 from lms.progress.models import Completion
 
@@ -96,9 +97,12 @@ def test_a_pending_equivalency_is_shown_as_pending_and_unlocks_nothing(
 ):
     from lms.equivalency.models import EquivalencyRequest
 
-    session.add(
-        EquivalencyRequest(user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="KTC")
+    request = EquivalencyRequest(
+        user_id=clinician.id, item_id=catalog["M1"].id, outside_programme="KTC"
     )
+    session.add(request)
+    session.flush()
+    signals.equivalency_requested.send(request, session=session)
     session.commit()
 
     page = signed_in(app, login, clinician).get("/")
