@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from clock_support import programme_today
+from facts_support import facts_changed
 from retreats_support import PDF_BYTES, add_session, screening
 from sqlalchemy import select
 
@@ -45,7 +46,7 @@ def clara(app, session, make_user, catalog):
         source=CompletionSource.INSTRUCTOR,
     )
     session.add(completion)
-    session.flush()
+    facts_changed(session, user)
     session.add(
         Certificate(
             serial="KAP-TEST-0001",
@@ -77,7 +78,7 @@ def clara(app, session, make_user, catalog):
         user_id=user.id, offering_id=retreat_session.id, status=EnrolmentStatus.ENROLLED
     )
     session.add(application)
-    session.flush()
+    facts_changed(session, user)
     answers = screening(yes=("sleep_apnea",), detail=HEALTH_MARKER)
     session.add(
         Screening(

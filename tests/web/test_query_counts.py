@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from clock_support import programme_today
+from facts_support import facts_changed
 
 from lms.auth.models import Role
 from lms.db import utcnow
@@ -37,6 +38,7 @@ def give_history(session, user_id: int, entries: int, catalog) -> None:
     session.add(
         EquivalencyRequest(user_id=user_id, item_id=catalog["ACT"].id, outside_programme="X")
     )
+    facts_changed(session, user_id)
     session.commit()
 
 
