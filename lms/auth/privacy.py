@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms.audit.services import record_event
 from lms.auth.models import Role, User, new_auth_token
+from lms.auth.services import record_account_event
 from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
@@ -120,14 +120,7 @@ def export_personal_data(session: Session, user: User) -> bytes:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str))
         for name, content in files.items():
             archive.writestr(name, content)
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.data_exported",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.data_exported")
     return buffer.getvalue()
 
 
@@ -139,14 +132,7 @@ def request_deletion(session: Session, user: User, *, now: datetime | None = Non
     if user.deletion_requested_at is not None:
         raise Conflict("You have already asked for deletion; an administrator will carry it out.")
     user.deletion_requested_at = now or utcnow()
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.deletion_requested",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.deletion_requested")
     session.flush()
 
 
@@ -259,13 +245,11 @@ def carry_out_deletion(
     user.anonymised_at = now
     session.flush()
     years = retention_years(session)
-    record_event(
+    record_account_event(
         session,
+        user,
+        "user.anonymised",
         actor_id=actor.id,
-        action="user.anonymised",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
         **erasure.facts,
         retain_records_until=local_date(now + timedelta(days=365 * years), session),
     )

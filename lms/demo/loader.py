@@ -11,9 +11,9 @@ from io import BytesIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, password_problem, verify_password
+from lms.auth.services import record_account_event
 from lms.catalog.models import CatalogItem
 from lms.db import utcnow
 from lms.demo.cast import (
@@ -103,13 +103,11 @@ def _ensure_person(
             # set_password, this ends the account's sessions and is audited.
             user.password_hash = passwords.hash
             auth.rotate_auth_token(user)
-            record_event(
+            record_account_event(
                 session,
+                user,
+                "user.password_changed",
                 actor_id=admin.id if admin else user.id,
-                action="user.password_changed",
-                subject_type="user",
-                subject_id=user.id,
-                person_id=user.id,
                 reason="demo password reset by flask lms demo",
             )
         return user
