@@ -309,15 +309,15 @@ def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     return True
 
 
-def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
-    """Schedule the demo's module offering unless it exists."""
+def _schedule(
+    session: Session, spec: DemoOffering, actor: User, facilitator_ids: tuple[int, ...] = ()
+) -> Offering:
+    """Schedule a demo module offering: live online, each day at the spec's hours."""
     from lms.offerings.days import DaySpec
     from lms.offerings.models import OfferingFormat
     from lms.offerings.schedule import OfferingInput, create_offering
 
-    if _session_id(session, spec.code, spec.days[0], "") is not None:
-        return False
-    create_offering(
+    return create_offering(
         session,
         item_code=spec.code,
         data=OfferingInput(
@@ -328,9 +328,17 @@ def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
             format=OfferingFormat.LIVE_ONLINE,
             join_url=spec.join_url,
             capacity=spec.capacity,
+            facilitator_ids=facilitator_ids,
         ),
-        actor_id=admin.id,
+        actor_id=actor.id,
     )
+
+
+def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
+    """Schedule the demo's module offering unless it exists."""
+    if _session_id(session, spec.code, spec.days[0], "") is not None:
+        return False
+    _schedule(session, spec, admin)
     return True
 
 
@@ -342,30 +350,14 @@ def _ensure_closed_module(
     from lms.evaluations.services import evaluation_of, submit_evaluation
     from lms.offerings.attendance import token
     from lms.offerings.closing import close_offering
-    from lms.offerings.days import DaySpec
     from lms.offerings.enrolment import enrol_user
-    from lms.offerings.models import OfferingFormat, ParticipantRow
+    from lms.offerings.models import ParticipantRow
     from lms.offerings.participants import import_report_file, match_row
-    from lms.offerings.schedule import OfferingInput, create_offering
     from lms.offerings.sheet import CellInput, save_cells
 
     if _session_id(session, spec.code, spec.days[0], "") is not None:
         return False
-    offering = create_offering(
-        session,
-        item_code=spec.code,
-        data=OfferingInput(
-            days=tuple(
-                DaySpec(day, spec.starts_at, spec.ends_at, spec.ce_hours_per_day)
-                for day in spec.days
-            ),
-            format=OfferingFormat.LIVE_ONLINE,
-            join_url=spec.join_url,
-            capacity=spec.capacity,
-            facilitator_ids=(instructor.id,),
-        ),
-        actor_id=instructor.id,
-    )
+    offering = _schedule(session, spec, instructor, facilitator_ids=(instructor.id,))
     people = {email: find_user_by_email(session, email) for email in MODULE_2_PEOPLE}
     places = {
         email: enrol_user(

@@ -6,11 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from lms.auth.models import Role, User, UserRole
 from lms.clock import today as programme_today
-from lms.errors import NotFound
 from lms.offerings import places
 from lms.offerings.enrolment import enrolment_problem, live_enrolment
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingStatus
@@ -149,17 +148,7 @@ _ORDER = {
 
 def offering_roster(session: Session, offering_id: int) -> OfferingRoster:
     """Everyone enrolled in an offering, places first (four queries, however many people)."""
-    offering = session.scalar(
-        select(Offering)
-        .options(
-            joinedload(Offering.item),
-            selectinload(Offering.days),
-            selectinload(Offering.facilitators),
-        )
-        .where(Offering.id == offering_id)
-    )
-    if offering is None:
-        raise NotFound("No such offering.")
+    offering = get_offering(session, offering_id)
     enrolments = list(
         session.scalars(
             select(Enrolment)
