@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from lms.auth import accounts, privacy, services
+from lms.auth import accounts, privacy
 from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
@@ -97,13 +97,7 @@ def update_profile() -> Response | tuple[str, int]:
     form = ProfileForm()
     if not form.validate():
         return _page(422, profile=form)
-    licence = services.Licence(
-        pre_licensed=bool(form.pre_licensed.data),
-        type=(form.licence_type.data or "").strip() or None,
-        number=(form.licence_number.data or "").strip() or None,
-        state=(form.licence_state.data or "").strip() or None,
-        expires_on=form.licence_expires_on.data,
-    )
+    licence = form.licence()
     changed = accounts.update_profile(
         db.session,
         _me(),
