@@ -37,7 +37,7 @@ from lms.certificates.context import (
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_each
 from lms.clock import local_date, local_date_or_none, local_time
-from lms.db import db, utcnow
+from lms.db import db, scalars_among, utcnow
 from lms.errors import Conflict
 from lms.progress.models import Completion
 from lms.signals import certificate_issued
@@ -416,11 +416,4 @@ def due_render_ids(
     )
     if before is not None:
         query = query.where(Certificate.issued_at < before)
-    if completion_ids is None:
-        return list(session.scalars(query))
-    wanted = sorted(set(completion_ids))
-    found: list[int] = []
-    for start in range(0, len(wanted), 500):  # stay under bound-parameter limits
-        chunk = wanted[start : start + 500]
-        found.extend(session.scalars(query.where(Certificate.completion_id.in_(chunk))))
-    return sorted(found)
+    return scalars_among(session, query, Certificate.completion_id, completion_ids)

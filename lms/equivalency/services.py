@@ -16,6 +16,7 @@ from lms import dates, signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
+from lms.catalog.services import load_catalogue
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
@@ -66,13 +67,7 @@ def _validate(data: RequestInput) -> None:
 
 def requestable_items(session: Session) -> list[CatalogItem]:
     """Active catalogue items credit can be asked for, in catalogue order."""
-    return list(
-        session.scalars(
-            select(CatalogItem)
-            .where(CatalogItem.active.is_(True))
-            .order_by(CatalogItem.position, CatalogItem.code)
-        )
-    )
+    return list(load_catalogue(session).items)
 
 
 def submit_request(
