@@ -23,7 +23,6 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
 from lms.certificates import base
@@ -260,14 +259,11 @@ def store_pdf(
         return None
     certificate = session.get(Certificate, certificate_id, populate_existing=True)
     assert certificate is not None
-    record_event(
+    base.record_certificate_event(
         session,
+        certificate,
+        "certificate.issued",
         actor_id=actor_id,
-        action="certificate.issued",
-        subject_type="certificate",
-        subject_id=certificate.id,
-        person_id=certificate.user_id,
-        serial=certificate.serial,
         item=certificate.content.get("item_code"),
         completion_id=certificate.completion_id,
     )

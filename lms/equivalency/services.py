@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +63,26 @@ def _validate(data: RequestInput) -> None:
             raise InvalidInput("Hours must be a number.") from error
     if not data.description.strip():
         raise InvalidInput("Describe the training: what it covered and who ran it.")
+
+
+def _record_request_event(
+    session: Session,
+    request: EquivalencyRequest,
+    action: str,
+    *,
+    actor_id: int | None,
+    **facts: Any,
+) -> None:
+    """Audit an event of a credit request: it is the subject, its requester the person."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="equivalency_request",
+        subject_id=request.id,
+        person_id=request.user_id,
+        **facts,
+    )
 
 
 def requestable_items(session: Session) -> list[CatalogItem]:
@@ -124,13 +144,11 @@ def submit_request(
     except Exception:
         discard_evidence(evidence_dir, stored.key)
         raise
-    record_event(
+    _record_request_event(
         session,
+        request,
+        "equivalency.requested",
         actor_id=user_id,
-        action="equivalency.requested",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=user_id,
         item=item.code,
         outside_programme=request.outside_programme,
     )
@@ -258,14 +276,7 @@ def withdraw_request(session: Session, request_id: int, *, user_id: int) -> Equi
     if result.rowcount != 1:
         raise _already_decided(session, request_id)
     session.refresh(request)
-    record_event(
-        session,
-        actor_id=user_id,
-        action="equivalency.withdrawn",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=user_id,
-    )
+    _record_request_event(session, request, "equivalency.withdrawn", actor_id=user_id)
     return request
 
 
@@ -307,13 +318,11 @@ def decide_request(
         if rowcount != 1:
             raise _already_decided(session, request_id)
         session.refresh(request)
-    record_event(
+    _record_request_event(
         session,
+        request,
+        f"equivalency.{status.value}",
         actor_id=reviewer_id,
-        action=f"equivalency.{status.value}",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=request.user_id,
         item=request.item.code,
         reason=reason,
     )

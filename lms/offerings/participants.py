@@ -24,7 +24,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lms import dates, validation
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import normalise_email
 from lms.clock import today as programme_today
@@ -40,7 +39,7 @@ from lms.offerings.attendance import (
     report_minutes,
 )
 from lms.offerings.models import AttendanceSource, OfferingDay, ParticipantRow, ReportMatch
-from lms.offerings.places import lock_offering
+from lms.offerings.places import lock_offering, record_offering_event
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -347,12 +346,11 @@ def import_report(
         present, _ = marking.put(enrolment, day, minutes.get(enrolment.id, 0))
         result.present += present
         result.absent += not present
-    record_event(
+    record_offering_event(
         session,
+        offering_id,
+        "attendance.report_imported",
         actor_id=actor.id,
-        action="attendance.report_imported",
-        subject_type="offering",
-        subject_id=offering_id,
         day=day.held_on,
         rows=len(rows),
         matched=len(result.matched),
@@ -406,12 +404,11 @@ def match_row(
     row.enrolment_id = enrolment_id
     row.match = ReportMatch.HAND if enrolment_id is not None else ReportMatch.UNMATCHED
     session.flush()
-    record_event(
+    record_offering_event(
         session,
+        offering_id,
+        "attendance.report_row_matched",
         actor_id=actor.id,
-        action="attendance.report_row_matched",
-        subject_type="offering",
-        subject_id=offering_id,
         person_id=people[enrolment_id].user_id if enrolment_id is not None else None,
         day=day.held_on,
         row=row.id,  # the row's name and address stay out of the log (guests' data)

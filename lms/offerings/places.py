@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -83,6 +84,21 @@ def place_or_queue(session: Session, offering: Offering) -> EnrolmentStatus:
     if places_taken(session, offering.id) < offering.capacity:
         return EnrolmentStatus.ENROLLED
     return EnrolmentStatus.WAITLISTED
+
+
+def record_offering_event(
+    session: Session, offering_id: int, action: str, *, actor_id: int | None, **facts: Any
+) -> None:
+    """Audit an event of an offering: it is the subject (a `person_id` among the keywords
+    names the person it concerns, if any)."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="offering",
+        subject_id=offering_id,
+        **facts,
+    )
 
 
 def record_change(

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates, validation
-from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import load_catalogue
@@ -40,7 +39,12 @@ from lms.offerings.models import (
     last_day_to_enrol,
 )
 from lms.offerings.participants import rejudge_days
-from lms.offerings.places import lock_offering, places_taken, promote_waitlisted
+from lms.offerings.places import (
+    lock_offering,
+    places_taken,
+    promote_waitlisted,
+    record_offering_event,
+)
 
 MAX_LOCATION = 200
 MAX_JOIN_URL = 500
@@ -225,12 +229,11 @@ def create_offering(
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
     _set_facilitators(session, offering, facilitators)
-    record_event(
+    record_offering_event(
         session,
+        offering.id,
+        "offering.created",
         actor_id=actor_id,
-        action="offering.created",
-        subject_type="offering",
-        subject_id=offering.id,
         item=item.code,
         starts_on=offering.starts_on,
         ends_on=offering.ends_on,
@@ -305,14 +308,7 @@ def update_offering(
             changed["attendance_rejudged"] = rejudged
     if _set_facilitators(session, offering, facilitators):
         changed["facilitators"] = facilitators
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="offering.updated",
-        subject_type="offering",
-        subject_id=offering.id,
-        **changed,
-    )
+    record_offering_event(session, offering.id, "offering.updated", actor_id=actor_id, **changed)
     noun = "application" if offering.item.is_retreat else "enrolment"
     promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
     return OfferingChange(offering, rejudged)
