@@ -36,19 +36,9 @@ def _user_key() -> str:
 def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     """Render the account page; forms that were posted keep their input and errors."""
     me = _me()
-    profile = forms.get("profile") or ProfileForm(
-        formdata=None,
-        name=me.name,
-        credentials=me.credentials,
-        pre_licensed=me.pre_licensed,
-        licence_type=me.licence_type,
-        licence_number=me.licence_number,
-        licence_state=me.licence_state,
-        licence_expires_on=me.licence_expires_on,
-    )
-    notifications = forms.get("notifications") or NotificationsForm(
-        formdata=None, notify_optional=me.notify_optional
-    )
+    # Unposted forms start from the account's own values (each field named as its column).
+    profile = forms.get("profile") or ProfileForm(formdata=None, obj=me)
+    notifications = forms.get("notifications") or NotificationsForm(formdata=None, obj=me)
     return render_template(
         "account/profile.html",
         me=me,
