@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from lms import signals, validation
 from lms.audit.services import record_event
@@ -100,6 +100,22 @@ def clean_licence(licence: Licence) -> Licence:
 def find_user_by_email(session: Session, email: str) -> User | None:
     """The account with that e-mail address, whatever its case."""
     return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def accounts_and_clinicians(
+    session: Session, condition: ColumnElement[bool]
+) -> tuple[list[User], set[int]]:
+    """The accounts the condition selects (their roles left unloaded) and the ids of those
+    among them that hold the clinician role (two queries)."""
+    users = list(session.scalars(select(User).where(condition).options(lazyload(User.role_rows))))
+    clinicians = set(
+        session.scalars(
+            select(UserRole.user_id).where(
+                UserRole.user_id.in_([u.id for u in users]), UserRole.role == Role.CLINICIAN
+            )
+        )
+    )
+    return users, clinicians
 
 
 def get_user(session: Session, user_id: int) -> User:
