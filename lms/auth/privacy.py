@@ -11,14 +11,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role, User, new_auth_token
@@ -35,6 +36,25 @@ RETENTION_SETTING = "retention_years"
 def iso(value: Any) -> Any:
     """Dates and times as ISO text, everything else unchanged."""
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def plain(value: Any) -> Any:
+    """A value as an export holds it: an enum by its value, dates and times as ISO text."""
+    return value.value if isinstance(value, Enum) else iso(value)
+
+
+def select_section(fields: Mapping[str, Any]) -> Select:
+    """A SELECT of an export section's fields: each column labelled with its key."""
+    return select(*(column.label(key) for key, column in fields.items()))
+
+
+def records(session: Session, query: Select) -> list[dict[str, Any]]:
+    """The rows of a `select_section` query as the section's records, in the query's order:
+    each field under its key, its value made `plain`."""
+    return [
+        {key: plain(value) for key, value in row.items()}
+        for row in session.execute(query).mappings()
+    ]
 
 
 @dataclass
