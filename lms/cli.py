@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from lms.db import db
+from lms.errors import DomainError
 
 lms_cli = AppGroup("lms", help="Manage the KAP training tracker.")
 db_cli = AppGroup("db", help="Migrate the database schema (Alembic).")
@@ -24,6 +27,16 @@ def fail(message: str) -> None:
     db.rollback()
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+@contextmanager
+def refusal_fails() -> Iterator[None]:
+    """Run a command's change: a rule's refusal (a DomainError) ends the command with its
+    message, as `fail` does, and the database is left as it was."""
+    try:
+        yield
+    except DomainError as error:
+        fail(error.message)
 
 
 @db_cli.command("upgrade")

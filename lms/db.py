@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -24,6 +24,8 @@ from lms import prepared
 from lms.clock import utcnow  # noqa: F401 - re-exported: the stored timestamps' clock
 from lms.errors import NotFound
 from lms.prepared import Rows
+
+IN_CHUNK = 500  # values bound in one IN list: under every driver's bound-parameter limit
 
 Entity = TypeVar("Entity")
 
@@ -411,3 +413,17 @@ def locked_row(session: Session, entity: type[Entity], row_id: int, *, missing: 
     if found is None:
         raise NotFound(missing)
     return found
+
+
+def scalars_among(
+    session: Session, query: Select, column: Any, values: Iterable[Any] | None
+) -> list[Any]:
+    """The query's scalars; given `values`, only those of rows whose `column` is among them,
+    sorted, asked IN_CHUNK values at a time (to stay under bound-parameter limits)."""
+    if values is None:
+        return list(session.scalars(query))
+    wanted = sorted(set(values))
+    found: list[Any] = []
+    for start in range(0, len(wanted), IN_CHUNK):
+        found.extend(session.scalars(query.where(column.in_(wanted[start : start + IN_CHUNK]))))
+    return sorted(found)

@@ -15,9 +15,10 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
+from lms.bounds import bounded_int
 from lms.db import db
 from lms.errors import DomainError
 
@@ -98,6 +99,20 @@ def back_to(endpoint: str, **fixed: Any) -> Answer:
         }
         values = {name: value for name, value in view_args.items() if name in wanted}
         return redirect(url_for(endpoint, **(values | fixed)))
+
+    return answer
+
+
+def back_to_posted(endpoint: str, field: str, *, otherwise: str) -> Answer:
+    """An answer that redirects to `endpoint` for the id the form posted in `field` (the
+    page the form was sent from, named by its URL argument of that name), else to
+    `otherwise` (a form that did not say, or said nonsense)."""
+
+    def answer(error: DomainError | None = None, **view_args: Any) -> ResponseReturnValue:
+        """Redirect to the page the form names, or the fallback."""
+        if posted := bounded_int(request.form.get(field)):
+            return redirect(url_for(endpoint, **{field: posted}))
+        return redirect(url_for(otherwise))
 
     return answer
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from lms.auth import accounts, privacy, services
+from lms.auth import accounts, privacy
 from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
@@ -36,19 +36,9 @@ def _user_key() -> str:
 def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     """Render the account page; forms that were posted keep their input and errors."""
     me = _me()
-    profile = forms.get("profile") or ProfileForm(
-        formdata=None,
-        name=me.name,
-        credentials=me.credentials,
-        pre_licensed=me.pre_licensed,
-        licence_type=me.licence_type,
-        licence_number=me.licence_number,
-        licence_state=me.licence_state,
-        licence_expires_on=me.licence_expires_on,
-    )
-    notifications = forms.get("notifications") or NotificationsForm(
-        formdata=None, notify_optional=me.notify_optional
-    )
+    # Unposted forms start from the account's own values (each field named as its column).
+    profile = forms.get("profile") or ProfileForm(formdata=None, obj=me)
+    notifications = forms.get("notifications") or NotificationsForm(formdata=None, obj=me)
     return render_template(
         "account/profile.html",
         me=me,
@@ -97,13 +87,7 @@ def update_profile() -> Response | tuple[str, int]:
     form = ProfileForm()
     if not form.validate():
         return _page(422, profile=form)
-    licence = services.Licence(
-        pre_licensed=bool(form.pre_licensed.data),
-        type=(form.licence_type.data or "").strip() or None,
-        number=(form.licence_number.data or "").strip() or None,
-        state=(form.licence_state.data or "").strip() or None,
-        expires_on=form.licence_expires_on.data,
-    )
+    licence = form.licence()
     changed = accounts.update_profile(
         db.session,
         _me(),

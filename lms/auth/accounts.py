@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from lms import signals, validation
-from lms.audit.services import record_event
 from lms.auth.links import link_url
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, password_problem, verify_password
@@ -20,6 +19,7 @@ from lms.auth.services import (
     create_user,
     find_user_by_email,
     normalise_email,
+    record_account_event,
     send_account_mail,
     set_password,
 )
@@ -71,14 +71,7 @@ def send_password_reset(session: Session, email: str) -> None:
         context={"link": link_url("reset", token)},
         optional=False,
     )
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.password_reset_requested",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.password_reset_requested")
 
 
 # --------------------------------------------------------------------------- registration
@@ -186,14 +179,7 @@ def reset_password(
     set_password(session, user, new_password)  # rotates auth_token: the link and sessions die
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now  # the link reached the inbox: the address is theirs
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.password_reset",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.password_reset")
     session.flush()
     return user
 
@@ -223,14 +209,7 @@ def resend_email_confirmation(session: Session, user: User) -> None:
     if user.email_confirmed_at is not None:
         raise Conflict("Your e-mail address is already confirmed.")
     send_email_confirmation(session, user)
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.email_confirmation_resent",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.email_confirmation_resent")
 
 
 @dataclass(frozen=True)
@@ -257,14 +236,7 @@ def confirm_email(session: Session, token: str, *, now: datetime | None = None) 
     if user.email_confirmed_at is not None:
         return Confirmation(user=user, already=True)
     user.email_confirmed_at = now
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.email_confirmed",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.email_confirmed")
     session.flush()
     return Confirmation(user=user, already=False)
 
@@ -288,14 +260,7 @@ def accept_invitation(
         raise InvalidInput(USED_LINK)
     set_password(session, user, new_password)
     user.email_confirmed_at = user.email_confirmed_at or now
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.invitation_accepted",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.invitation_accepted")
     session.flush()
     return user
 
@@ -346,26 +311,15 @@ def update_profile(
         user.licence_verified_at = None
         user.licence_verified_by_id = None
         changed.append("licence")
-        record_event(
+        record_account_event(
             session,
-            actor_id=user.id,
-            action="user.licence_changed",
-            subject_type="user",
-            subject_id=user.id,
-            person_id=user.id,
+            user,
+            "user.licence_changed",
             was_verified=was_verified,
             pre_licensed=licence.pre_licensed,
         )
     if changed:
-        record_event(
-            session,
-            actor_id=user.id,
-            action="user.profile_updated",
-            subject_type="user",
-            subject_id=user.id,
-            person_id=user.id,
-            fields=changed,
-        )
+        record_account_event(session, user, "user.profile_updated", fields=changed)
     session.flush()
     if "name" in changed or "licence" in changed:
         signals.account_changed.send(user, session=session)
@@ -387,14 +341,7 @@ def change_email(session: Session, user: User, *, current_password: str, new_ema
     user.email = new_email
     user.email_confirmed_at = None
     session.flush()
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.email_changed",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.email_changed")
     send_account_mail(
         session,
         user,
@@ -421,13 +368,5 @@ def set_notification_choice(session: Session, user: User, *, optional: bool) -> 
     if user.notify_optional == optional:
         return
     user.notify_optional = optional
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.notifications_changed",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-        optional=optional,
-    )
+    record_account_event(session, user, "user.notifications_changed", optional=optional)
     session.flush()

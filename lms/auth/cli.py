@@ -7,9 +7,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from lms.auth import services as auth_services
 from lms.auth.models import Role
-from lms.cli import fail
+from lms.cli import refusal_fails
 from lms.db import db
-from lms.errors import DomainError
 
 user_cli = AppGroup("user", help="Manage accounts.")
 
@@ -32,7 +31,7 @@ def user_create(
     email: str, name: str, roles: tuple[str, ...], credentials: str, password: str
 ) -> None:
     """Create an account (the first administrator, for example)."""
-    try:
+    with refusal_fails():
         user = auth_services.create_user(
             db.session,
             email=email,
@@ -42,8 +41,6 @@ def user_create(
             credentials=credentials,
         )
         db.commit()
-    except DomainError as error:
-        fail(error.message)
     click.echo(f"Created {user.email} with roles {', '.join(sorted(roles))}.")
 
 

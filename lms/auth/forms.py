@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
+from lms.auth.services import Licence
 from lms.forms import Form
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
@@ -20,8 +21,8 @@ class LoginForm(Form):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class RegistrationForm(Form):
-    """A clinician signs up, with licence details or as pre-licensed."""
+class PersonFields(Form):
+    """Name, credentials and licence details (or pre-licensed): registration and profile."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     credentials = StringField(
@@ -29,6 +30,26 @@ class RegistrationForm(Form):
         validators=[Optional(), Length(max=100)],
         description='For example "PMHNP", "LCSW", "MD".',
     )
+    pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
+    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
+    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
+    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
+    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
+
+    def licence(self) -> Licence:
+        """The licence as typed, its text trimmed (None where left empty)."""
+        return Licence(
+            pre_licensed=bool(self.pre_licensed.data),
+            type=(self.licence_type.data or "").strip() or None,
+            number=(self.licence_number.data or "").strip() or None,
+            state=(self.licence_state.data or "").strip() or None,
+            expires_on=self.licence_expires_on.data,
+        )
+
+
+class RegistrationForm(PersonFields):
+    """A clinician signs up, with licence details or as pre-licensed."""
+
     email = EmailField("E-mail", validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)])
     password = PasswordField(
         "Password",
@@ -38,11 +59,6 @@ class RegistrationForm(Form):
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
     )
-    pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
-    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
-    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
-    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
 
     def validate_licence_number(self, field: StringField) -> None:
         """A licensed clinician gives at least the licence type and number."""
@@ -85,20 +101,8 @@ class NewPasswordForm(Form):
     )
 
 
-class ProfileForm(Form):
+class ProfileForm(PersonFields):
     """Name, credentials and licence details."""
-
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    credentials = StringField(
-        "Credentials",
-        validators=[Optional(), Length(max=100)],
-        description='For example "PMHNP", "LCSW", "MD".',
-    )
-    pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
-    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
-    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
-    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
 
 
 class ChangeEmailForm(Form):
@@ -116,20 +120,11 @@ class ChangeEmailForm(Form):
     )
 
 
-class ChangePasswordForm(Form):
+class ChangePasswordForm(NewPasswordForm):
     """A new password, authorised by the current one."""
 
     current_password = PasswordField(
         "Current password", validators=[DataRequired(), Length(max=200)]
-    )
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
-    )
-    confirm = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
     )
 
 

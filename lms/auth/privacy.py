@@ -11,19 +11,20 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lms import signals
-from lms.audit.services import record_event
 from lms.auth.models import Role, User, new_auth_token
+from lms.auth.services import record_account_event
 from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
@@ -36,6 +37,25 @@ RETENTION_SETTING = "retention_years"
 def iso(value: Any) -> Any:
     """Dates and times as ISO text, everything else unchanged."""
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def plain(value: Any) -> Any:
+    """A value as an export holds it: an enum by its value, dates and times as ISO text."""
+    return value.value if isinstance(value, Enum) else iso(value)
+
+
+def select_section(fields: Mapping[str, Any]) -> Select:
+    """A SELECT of an export section's fields: each column labelled with its key."""
+    return select(*(column.label(key) for key, column in fields.items()))
+
+
+def records(session: Session, query: Select) -> list[dict[str, Any]]:
+    """The rows of a `select_section` query as the section's records, in the query's order:
+    each field under its key, its value made `plain`."""
+    return [
+        {key: plain(value) for key, value in row.items()}
+        for row in session.execute(query).mappings()
+    ]
 
 
 @dataclass
@@ -121,14 +141,7 @@ def export_personal_data(session: Session, user: User) -> bytes:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str))
         for name, content in files.items():
             archive.writestr(name, content)
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.data_exported",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.data_exported")
     return buffer.getvalue()
 
 
@@ -140,14 +153,7 @@ def request_deletion(session: Session, user: User, *, now: datetime | None = Non
     if user.deletion_requested_at is not None:
         raise Conflict("You have already asked for deletion; an administrator will carry it out.")
     user.deletion_requested_at = now or utcnow()
-    record_event(
-        session,
-        actor_id=user.id,
-        action="user.deletion_requested",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.deletion_requested")
     session.flush()
 
 
@@ -261,13 +267,11 @@ def carry_out_deletion(
     session.flush()
     signals.account_changed.send(user, session=session)
     years = retention_years(session)
-    record_event(
+    record_account_event(
         session,
+        user,
+        "user.anonymised",
         actor_id=actor.id,
-        action="user.anonymised",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
         **erasure.facts,
         retain_records_until=local_date(now + timedelta(days=365 * years), session),
     )

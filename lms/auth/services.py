@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from lms import signals, validation
 from lms.audit.services import record_event
@@ -48,6 +48,22 @@ def send_account_mail(
         raise RuntimeError("No receiver for account mail: is the mail feature subscribed?")
 
 
+def record_account_event(
+    session: Session, user: User, action: str, *, actor_id: int | None = None, **facts: Any
+) -> None:
+    """Audit a change to an account: the account is the subject and the person; the actor is
+    the account's owner unless someone else (`actor_id`) acted."""
+    record_event(
+        session,
+        actor_id=user.id if actor_id is None else actor_id,
+        action=action,
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+        **facts,
+    )
+
+
 def normalise_email(email: str) -> str:
     """Lower-case and trim an e-mail address, the form it is stored and looked up in."""
     return email.strip().lower()
@@ -84,6 +100,22 @@ def clean_licence(licence: Licence) -> Licence:
 def find_user_by_email(session: Session, email: str) -> User | None:
     """The account with that e-mail address, whatever its case."""
     return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def accounts_and_clinicians(
+    session: Session, condition: ColumnElement[bool]
+) -> tuple[list[User], set[int]]:
+    """The accounts the condition selects (their roles left unloaded) and the ids of those
+    among them that hold the clinician role (two queries)."""
+    users = list(session.scalars(select(User).where(condition).options(lazyload(User.role_rows))))
+    clinicians = set(
+        session.scalars(
+            select(UserRole.user_id).where(
+                UserRole.user_id.in_([u.id for u in users]), UserRole.role == Role.CLINICIAN
+            )
+        )
+    )
+    return users, clinicians
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -145,14 +177,8 @@ def create_user(
     except IntegrityError as exc:
         raise Conflict("An account with that e-mail address already exists.") from exc
     signals.account_changed.send(user, session=session)
-    record_event(
-        session,
-        actor_id=actor_id if actor_id is not None else user.id,
-        action="user.created",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-        roles=sorted(r.value for r in roles),
+    record_account_event(
+        session, user, "user.created", actor_id=actor_id, roles=sorted(r.value for r in roles)
     )
     return user
 
@@ -208,14 +234,7 @@ def set_password(session: Session, user: User, new: str, *, actor_id: int | None
         raise InvalidInput(problem)
     user.password_hash = hash_password(new)
     rotate_auth_token(user)
-    record_event(
-        session,
-        actor_id=actor_id if actor_id is not None else user.id,
-        action="user.password_changed",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.password_changed", actor_id=actor_id)
 
 
 def set_roles(session: Session, user: User, roles: set[Role], *, actor: User) -> None:
@@ -231,13 +250,11 @@ def set_roles(session: Session, user: User, roles: set[Role], *, actor: User) ->
     user.role_rows = keep + [UserRole(role=r) for r in sorted(roles - user.roles)]
     session.flush()
     signals.account_changed.send(user, session=session)
-    record_event(
+    record_account_event(
         session,
+        user,
+        "user.roles_changed",
         actor_id=actor.id,
-        action="user.roles_changed",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
         before=before,
         after=sorted(r.value for r in roles),
     )
@@ -253,13 +270,8 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         _keep_an_admin(session, "deactivate")
     user.active = active
     rotate_auth_token(user)
-    record_event(
-        session,
-        actor_id=actor.id,
-        action="user.activated" if active else "user.deactivated",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
+    record_account_event(
+        session, user, "user.activated" if active else "user.deactivated", actor_id=actor.id
     )
 
 
@@ -321,13 +333,11 @@ def verify_licence(session: Session, user: User, *, actor: User) -> None:
     user.licence_verified_at = utcnow()
     user.licence_verified_by_id = actor.id
     session.flush()
-    record_event(
+    record_account_event(
         session,
+        user,
+        "user.licence_verified",
         actor_id=actor.id,
-        action="user.licence_verified",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
         expires_on=user.licence_expires_on,
     )
     signals.licence_verified.send(user, session=session, actor=actor)
@@ -356,14 +366,8 @@ def invite_staff(
     user = create_user(
         session, email=email, name=name, password=None, roles=set(roles), actor_id=actor.id
     )
-    record_event(
-        session,
-        actor_id=actor.id,
-        action="user.invited",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-        roles=sorted(r.value for r in roles),
+    record_account_event(
+        session, user, "user.invited", actor_id=actor.id, roles=sorted(r.value for r in roles)
     )
     send_invitation(session, user, actor=actor)
     return user
@@ -392,14 +396,7 @@ def send_invitation(session: Session, user: User, *, actor: User) -> None:
         },
         optional=False,
     )
-    record_event(
-        session,
-        actor_id=actor.id,
-        action="user.invitation_sent",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    record_account_event(session, user, "user.invitation_sent", actor_id=actor.id)
 
 
 @dataclass(frozen=True)

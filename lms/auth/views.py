@@ -126,13 +126,7 @@ def register() -> Response | str | tuple[str, int]:
         return redirect(home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
-        licence = services.Licence(
-            pre_licensed=bool(form.pre_licensed.data),
-            type=(form.licence_type.data or "").strip() or None,
-            number=(form.licence_number.data or "").strip() or None,
-            state=(form.licence_state.data or "").strip() or None,
-            expires_on=form.licence_expires_on.data,
-        )
+        licence = form.licence()
         accounts.request_registration(
             email=form.email.data,
             name=form.name.data,

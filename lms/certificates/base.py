@@ -10,12 +10,31 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from lms import bounds
 from lms.audit.revocation import REASON_MAX  # noqa: F401 - the one bound, re-exported
+from lms.audit.services import record_event
 from lms.certificates.models import Certificate
 from lms.db import utcnow
 from lms.status import Status
+
+
+def record_certificate_event(
+    session: Session, certificate: Certificate, action: str, *, actor_id: int | None, **facts: Any
+) -> None:
+    """Audit an event of a certificate: it is the subject, its holder the person, and its
+    serial the first of the facts."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="certificate",
+        subject_id=certificate.id,
+        person_id=certificate.user_id,
+        serial=certificate.serial,
+        **facts,
+    )
 
 
 def render_pdf(design: str, content: Mapping[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ from lms.certificates.holds import held_ids
 from lms.certificates.issuing import due_render_ids, insert_pending, programme, store_pdf
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_job, render_pool, warm_worker
+from lms.db import scalars_among
 from lms.progress.models import Completion
 
 # ---------------------------------------------------------------------------------------
@@ -41,14 +42,7 @@ def due_completion_ids(session: Session, completion_ids: Iterable[int] | None = 
         .where(Completion.is_live, Certificate.id.is_(None))
         .order_by(Completion.id)
     )
-    if completion_ids is not None:
-        wanted = sorted(set(completion_ids))
-        found: list[int] = []
-        for start in range(0, len(wanted), 500):  # stay under bound-parameter limits
-            chunk = wanted[start : start + 500]
-            found.extend(session.scalars(query.where(Completion.id.in_(chunk))))
-        return sorted(found)
-    return list(session.scalars(query))
+    return scalars_among(session, query, Completion.id, completion_ids)
 
 
 def record_missing(

@@ -7,17 +7,10 @@ import sys
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from lms.cli import fail, refusal_fails
 from lms.db import db
-from lms.errors import DomainError
 
 certificates_cli = AppGroup("certificates", help="Issue, revoke and reissue certificates.")
-
-
-def _fail(message: str) -> None:
-    """Print a one-line error and exit non-zero, leaving the database as it was."""
-    db.rollback()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
 
 
 def issue_with_progress(*, completion_ids: list[int] | None = None, jobs: int | None = None) -> int:
@@ -57,11 +50,9 @@ def issue_with_progress(*, completion_ids: list[int] | None = None, jobs: int | 
 def issue_command(missing: bool, jobs: int | None) -> None:
     """Issue certificates for live completions that have none (safe to interrupt and rerun)."""
     if not missing:
-        _fail("say which certificates to issue: --missing issues every one that is due")
-    try:
+        fail("say which certificates to issue: --missing issues every one that is due")
+    with refusal_fails():
         issued = issue_with_progress(jobs=jobs)
-    except DomainError as error:
-        _fail(error.message)
     click.echo(f"Done: {issued} issued.")
 
 
@@ -80,7 +71,7 @@ def _certificate_id(code_or_serial: str) -> int:
         )
     )
     if certificate_id is None:
-        _fail(f"no certificate has the code or serial {code_or_serial!r}")
+        fail(f"no certificate has the code or serial {code_or_serial!r}")
     return certificate_id
 
 
@@ -92,13 +83,11 @@ def revoke_command(code: str, reason: str) -> None:
     """Revoke the certificate with verification CODE (or serial)."""
     from lms.certificates import services
 
-    try:
+    with refusal_fails():
         certificate = services.revoke_certificate(
             db.session, _certificate_id(code), actor_id=None, reason=reason
         )
         db.commit()
-    except DomainError as error:
-        _fail(error.message)
     click.echo(f"Revoked {certificate.serial} ({certificate.code}).")
 
 
@@ -109,11 +98,9 @@ def reissue_command(code: str) -> None:
     """Reissue the certificate with verification CODE (or serial): a new code supersedes it."""
     from lms.certificates import services
 
-    try:
+    with refusal_fails():
         new = services.reissue_certificate(db.session, _certificate_id(code), actor_id=None)
         db.commit()
-    except DomainError as error:
-        _fail(error.message)
     click.echo(f"Reissued as {new.serial}; new verification code {new.code}.")
 
 

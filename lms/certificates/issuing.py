@@ -23,7 +23,6 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.catalog.models import CatalogItem
 from lms.certificates import base
@@ -37,7 +36,7 @@ from lms.certificates.context import (
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_each
 from lms.clock import local_date, local_date_or_none, local_time
-from lms.db import db, utcnow
+from lms.db import db, scalars_among, utcnow
 from lms.errors import Conflict
 from lms.jobs import checkpoint
 from lms.progress.models import Completion
@@ -261,14 +260,11 @@ def store_pdf(
         return None
     certificate = session.get(Certificate, certificate_id, populate_existing=True)
     assert certificate is not None
-    record_event(
+    base.record_certificate_event(
         session,
+        certificate,
+        "certificate.issued",
         actor_id=actor_id,
-        action="certificate.issued",
-        subject_type="certificate",
-        subject_id=certificate.id,
-        person_id=certificate.user_id,
-        serial=certificate.serial,
         item=certificate.content.get("item_code"),
         completion_id=certificate.completion_id,
     )
@@ -417,11 +413,4 @@ def due_render_ids(
     )
     if before is not None:
         query = query.where(Certificate.issued_at < before)
-    if completion_ids is None:
-        return list(session.scalars(query))
-    wanted = sorted(set(completion_ids))
-    found: list[int] = []
-    for start in range(0, len(wanted), 500):  # stay under bound-parameter limits
-        chunk = wanted[start : start + 500]
-        found.extend(session.scalars(query.where(Certificate.completion_id.in_(chunk))))
-    return sorted(found)
+    return scalars_among(session, query, Certificate.completion_id, completion_ids)

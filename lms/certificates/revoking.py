@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from lms.audit.revocation import clean_reason, revoke
-from lms.audit.services import record_event
+from lms.certificates.base import record_certificate_event
 from lms.certificates.issuing import current_certificate, insert_pending, programme
 from lms.certificates.models import Certificate
 from lms.db import locked_row
@@ -80,14 +80,7 @@ def reissue_certificate(
     from lms.jobs import enqueue_after_commit
 
     enqueue_after_commit("render_certificates", [new.id], actor_id)
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="certificate.reissued",
-        subject_type="certificate",
-        subject_id=old.id,
-        person_id=old.user_id,
-        serial=old.serial,
-        new_serial=new.serial,
+    record_certificate_event(
+        session, old, "certificate.reissued", actor_id=actor_id, new_serial=new.serial
     )
     return new

@@ -11,9 +11,9 @@ from io import BytesIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.passwords import hash_password, password_problem, verify_password
+from lms.auth.services import record_account_event
 from lms.catalog.models import CatalogItem
 from lms.db import utcnow
 from lms.demo.cast import (
@@ -103,13 +103,11 @@ def _ensure_person(
             # set_password, this ends the account's sessions and is audited.
             user.password_hash = passwords.hash
             auth.rotate_auth_token(user)
-            record_event(
+            record_account_event(
                 session,
+                user,
+                "user.password_changed",
                 actor_id=admin.id if admin else user.id,
-                action="user.password_changed",
-                subject_type="user",
-                subject_id=user.id,
-                person_id=user.id,
                 reason="demo password reset by flask lms demo",
             )
         return user
@@ -311,15 +309,15 @@ def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     return True
 
 
-def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
-    """Schedule the demo's module offering unless it exists."""
+def _schedule(
+    session: Session, spec: DemoOffering, actor: User, facilitator_ids: tuple[int, ...] = ()
+) -> Offering:
+    """Schedule a demo module offering: live online, each day at the spec's hours."""
     from lms.offerings.days import DaySpec
     from lms.offerings.models import OfferingFormat
     from lms.offerings.schedule import OfferingInput, create_offering
 
-    if _session_id(session, spec.code, spec.days[0], "") is not None:
-        return False
-    create_offering(
+    return create_offering(
         session,
         item_code=spec.code,
         data=OfferingInput(
@@ -330,9 +328,17 @@ def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
             format=OfferingFormat.LIVE_ONLINE,
             join_url=spec.join_url,
             capacity=spec.capacity,
+            facilitator_ids=facilitator_ids,
         ),
-        actor_id=admin.id,
+        actor_id=actor.id,
     )
+
+
+def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
+    """Schedule the demo's module offering unless it exists."""
+    if _session_id(session, spec.code, spec.days[0], "") is not None:
+        return False
+    _schedule(session, spec, admin)
     return True
 
 
@@ -344,30 +350,14 @@ def _ensure_closed_module(
     from lms.evaluations.services import evaluation_of, submit_evaluation
     from lms.offerings.attendance import token
     from lms.offerings.closing import close_offering
-    from lms.offerings.days import DaySpec
     from lms.offerings.enrolment import enrol_user
-    from lms.offerings.models import OfferingFormat, ParticipantRow
+    from lms.offerings.models import ParticipantRow
     from lms.offerings.participants import import_report_file, match_row
-    from lms.offerings.schedule import OfferingInput, create_offering
     from lms.offerings.sheet import CellInput, save_cells
 
     if _session_id(session, spec.code, spec.days[0], "") is not None:
         return False
-    offering = create_offering(
-        session,
-        item_code=spec.code,
-        data=OfferingInput(
-            days=tuple(
-                DaySpec(day, spec.starts_at, spec.ends_at, spec.ce_hours_per_day)
-                for day in spec.days
-            ),
-            format=OfferingFormat.LIVE_ONLINE,
-            join_url=spec.join_url,
-            capacity=spec.capacity,
-            facilitator_ids=(instructor.id,),
-        ),
-        actor_id=instructor.id,
-    )
+    offering = _schedule(session, spec, instructor, facilitator_ids=(instructor.id,))
     people = {email: find_user_by_email(session, email) for email in MODULE_2_PEOPLE}
     places = {
         email: enrol_user(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from lms import dates, signals
 from lms.audit.services import record_event
 from lms.auth.models import Role, User
 from lms.catalog.models import CatalogItem
+from lms.catalog.services import load_catalogue
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
@@ -64,15 +65,29 @@ def _validate(data: RequestInput) -> None:
         raise InvalidInput("Describe the training: what it covered and who ran it.")
 
 
+def _record_request_event(
+    session: Session,
+    request: EquivalencyRequest,
+    action: str,
+    *,
+    actor_id: int | None,
+    **facts: Any,
+) -> None:
+    """Audit an event of a credit request: it is the subject, its requester the person."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="equivalency_request",
+        subject_id=request.id,
+        person_id=request.user_id,
+        **facts,
+    )
+
+
 def requestable_items(session: Session) -> list[CatalogItem]:
     """Active catalogue items credit can be asked for, in catalogue order."""
-    return list(
-        session.scalars(
-            select(CatalogItem)
-            .where(CatalogItem.active.is_(True))
-            .order_by(CatalogItem.position, CatalogItem.code)
-        )
-    )
+    return list(load_catalogue(session).items)
 
 
 def submit_request(
@@ -130,13 +145,11 @@ def submit_request(
         discard_evidence(evidence_dir, stored.key)
         raise
     signals.equivalency_requested.send(request, session=session)
-    record_event(
+    _record_request_event(
         session,
+        request,
+        "equivalency.requested",
         actor_id=user_id,
-        action="equivalency.requested",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=user_id,
         item=item.code,
         outside_programme=request.outside_programme,
     )
@@ -264,14 +277,7 @@ def withdraw_request(session: Session, request_id: int, *, user_id: int) -> Equi
     if result.rowcount != 1:
         raise _already_decided(session, request_id)
     session.refresh(request)
-    record_event(
-        session,
-        actor_id=user_id,
-        action="equivalency.withdrawn",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=user_id,
-    )
+    _record_request_event(session, request, "equivalency.withdrawn", actor_id=user_id)
     signals.equivalency_withdrawn.send(request, session=session)
     return request
 
@@ -314,13 +320,11 @@ def decide_request(
         if rowcount != 1:
             raise _already_decided(session, request_id)
         session.refresh(request)
-    record_event(
+    _record_request_event(
         session,
+        request,
+        f"equivalency.{status.value}",
         actor_id=reviewer_id,
-        action=f"equivalency.{status.value}",
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=request.user_id,
         item=request.item.code,
         reason=reason,
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
 from lms.catalog.models import CatalogItem
 from lms.evaluations.models import EvaluationReminder, EvaluationSubmission
 from lms.offerings.models import Offering
@@ -17,44 +17,40 @@ ANSWERS_NOTE = (
 )
 
 
+# What each section of the export holds: its keys and the columns they come from.
+EVALUATED_FIELDS = {
+    "offering_id": EvaluationSubmission.offering_id,
+    "item": CatalogItem.code,
+    "title": CatalogItem.title,
+    "starts_on": Offering.starts_on,
+    "ends_on": Offering.ends_on,
+    "submitted_at": EvaluationSubmission.submitted_at,
+}
+REMINDER_FIELDS = {
+    "offering_id": EvaluationReminder.offering_id,
+    "sent_at": EvaluationReminder.sent_at,
+}
+
+
 def export(session: Session, user: User) -> Export:
     """The offerings the person evaluated and the reminders they were sent (two queries)."""
-    evaluated = session.execute(
-        select(
-            EvaluationSubmission.offering_id,
-            EvaluationSubmission.submitted_at,
-            CatalogItem.code,
-            CatalogItem.title,
-            Offering.starts_on,
-            Offering.ends_on,
-        )
+    evaluated = (
+        select_section(EVALUATED_FIELDS)
         .join(Offering, Offering.id == EvaluationSubmission.offering_id)
         .join(CatalogItem, CatalogItem.id == Offering.item_id)
         .where(EvaluationSubmission.user_id == user.id)
         .order_by(EvaluationSubmission.submitted_at, EvaluationSubmission.id)
-    ).all()
-    reminders = session.execute(
-        select(EvaluationReminder.offering_id, EvaluationReminder.sent_at)
+    )
+    reminders = (
+        select_section(REMINDER_FIELDS)
         .where(EvaluationReminder.user_id == user.id)
         .order_by(EvaluationReminder.sent_at)
-    ).all()
+    )
     return Export(
         {
             "note": ANSWERS_NOTE,
-            "evaluated": [
-                {
-                    "offering_id": row.offering_id,
-                    "item": row.code,
-                    "title": row.title,
-                    "starts_on": iso(row.starts_on),
-                    "ends_on": iso(row.ends_on),
-                    "submitted_at": iso(row.submitted_at),
-                }
-                for row in evaluated
-            ],
-            "reminders_sent": [
-                {"offering_id": row.offering_id, "sent_at": iso(row.sent_at)} for row in reminders
-            ],
+            "evaluated": records(session, evaluated),
+            "reminders_sent": records(session, reminders),
         }
     )
 

@@ -150,23 +150,47 @@ def on_application_changed(
     )
 
 
-def on_certificate_issued(certificate: Any, *, session: Session, **_: Any) -> None:
-    """A certificate was issued: optional news with a link to download it."""
+# A certificate notice's message and subject by kind ({title}: what it is for, {serial}: its).
+_CERTIFICATE_WORDS = {
+    "certificate_issued": (
+        "Your certificate for {title} is ready (serial {serial}).",
+        "Your certificate for {title}",
+    ),
+    "certificate_revoked": (
+        "Your certificate for {title} (serial {serial}) was revoked.",
+        "Certificate revoked: {title}",
+    ),
+}
+
+
+def _certificate_notice(
+    session: Session, certificate: Any, kind: str, context: dict[str, Any], *, optional: bool
+) -> None:
+    """Tell the holder (if they still have an account) of their certificate, with a link to
+    their certificates page; the words are the kind's in _CERTIFICATE_WORDS."""
     user = _person(session, certificate.user_id)
     if user is None:
         return
     title = certificate.item.title if certificate.item is not None else "your training"
+    message, subject = _CERTIFICATE_WORDS[kind]
     notify(
         session,
         user=user,
-        kind="certificate_issued",
-        message=f"Your certificate for {title} is ready (serial {certificate.serial}).",
+        kind=kind,
+        message=message.format(title=title, serial=certificate.serial),
         endpoint="certificates.person",
         endpoint_values={"user_id": user.id},
-        subject=f"Your certificate for {title}",
+        subject=subject.format(title=title),
         template="notice",
-        context={"optional_note": True},
-        optional=True,
+        context=context,
+        optional=optional,
+    )
+
+
+def on_certificate_issued(certificate: Any, *, session: Session, **_: Any) -> None:
+    """A certificate was issued: optional news with a link to download it."""
+    _certificate_notice(
+        session, certificate, "certificate_issued", {"optional_note": True}, optional=True
     )
 
 
@@ -174,21 +198,9 @@ def on_certificate_revoked(
     certificate: Any, *, session: Session, reason: str = "", **_: Any
 ) -> None:
     """A certificate was revoked: it changes the person's standing, so it is always sent."""
-    user = _person(session, certificate.user_id)
-    if user is None:
-        return
-    title = certificate.item.title if certificate.item is not None else "your training"
-    notify(
-        session,
-        user=user,
-        kind="certificate_revoked",
-        message=f"Your certificate for {title} (serial {certificate.serial}) was revoked.",
-        endpoint="certificates.person",
-        endpoint_values={"user_id": user.id},
-        subject=f"Certificate revoked: {title}",
-        template="notice",
-        context={"detail": f"Reason given: {reason}" if reason else ""},
-        optional=False,
+    detail = f"Reason given: {reason}" if reason else ""
+    _certificate_notice(
+        session, certificate, "certificate_revoked", {"detail": detail}, optional=False
     )
 
 

@@ -255,3 +255,36 @@ def from_report(
 ) -> tuple[bool, int, AttendanceSource]:
     """The cell a participant report gives: its minutes, present when they meet the share."""
     return bool(rules.attended(minutes, day.minutes)), minutes, AttendanceSource.REPORT
+
+
+@dataclass
+class ReportMarking:
+    """Cells put from participant reports in one pass: the session, the rows already read
+    (kept up to date), the policy that judges the minutes, who puts them and why."""
+
+    session: Session
+    marks: dict[tuple[int, int], Attendance]
+    rules: AttendancePolicy
+    actor_id: int | None
+    why: str
+
+    def source(self, enrolment: Enrolment, day: OfferingDay) -> AttendanceSource | None:
+        """Where the person's cell for the day came from (None: not recorded)."""
+        mark = self.marks.get((enrolment.id, day.id))
+        return mark.source if mark is not None else None
+
+    def put(self, enrolment: Enrolment, day: OfferingDay, minutes: int) -> tuple[bool, bool]:
+        """The cell the report's minutes give, put and audited: (present, whether it changed)."""
+        present, total, source = from_report(self.rules, day, minutes)
+        changed = put_cell(
+            self.session,
+            self.marks,
+            enrolment,
+            day,
+            present=present,
+            minutes=total,
+            source=source,
+            actor_id=self.actor_id,
+            why=self.why,
+        )
+        return present, changed

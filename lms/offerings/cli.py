@@ -8,7 +8,6 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from lms.db import db
-from lms.errors import DomainError
 from lms.offerings.enrolment import ShopImportError, import_shop_csv
 
 enrolments_cli = AppGroup("enrolments", help="Enrolments in offerings.")
@@ -23,26 +22,23 @@ def import_command(path: Path, offering_id: int) -> None:
 
     Unknown e-mail addresses are listed and nothing is imported; no account is created.
     """
-    from lms.cli import fail
+    from lms.cli import fail, refusal_fails
 
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         fail(f"{path}: not UTF-8 text; export the file as CSV (UTF-8).")
         return
-    try:
-        report = import_shop_csv(db.session, offering_id, text, actor_id=None)
-        db.commit()
-    except ShopImportError as error:
-        db.rollback()
-        click.echo(f"Error: {path}: nothing was imported:", err=True)
-        for problem in error.problems:
-            click.echo(f"  {problem}", err=True)
-        raise SystemExit(1) from None
-    except DomainError as error:
-        db.rollback()
-        fail(error.message)
-        return
+    with refusal_fails():
+        try:
+            report = import_shop_csv(db.session, offering_id, text, actor_id=None)
+            db.commit()
+        except ShopImportError as error:
+            db.rollback()
+            click.echo(f"Error: {path}: nothing was imported:", err=True)
+            for problem in error.problems:
+                click.echo(f"  {problem}", err=True)
+            raise SystemExit(1) from None
     click.echo(
         f"Imported {path.name} into offering {offering_id}: {len(report.enrolled)} enrolled, "
         f"{len(report.waitlisted)} waitlisted, {len(report.already)} already enrolled."

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from lms import dates
 from lms.audit.models import AuditEvent
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.clock import today as programme_today
 from lms.db import utcnow
@@ -161,12 +160,11 @@ def close_offering(
     offering.closed_at = utcnow()
     offering.closed_by_id = actor.id
     session.flush()
-    record_event(
+    places.record_offering_event(
         session,
+        offering.id,
+        CLOSED_ACTION,
         actor_id=actor.id,
-        action=CLOSED_ACTION,
-        subject_type="offering",
-        subject_id=offering.id,
         item=item.code,
         closed_on=today,
         share=rules.share,

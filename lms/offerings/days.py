@@ -31,6 +31,16 @@ def listed() -> ColumnElement[bool]:
     return Offering.status != OfferingStatus.CANCELLED
 
 
+def asked_status(cancelled: bool, current: OfferingStatus | None) -> OfferingStatus:
+    """The status an offering's values ask for (a form's or the catalogue file's): cancelled
+    when they say so, otherwise scheduled; a closed offering stays closed."""
+    if cancelled:
+        return OfferingStatus.CANCELLED
+    if current == OfferingStatus.CLOSED:
+        return current
+    return OfferingStatus.SCHEDULED
+
+
 def every_day(starts_on: date, ends_on: date) -> list[DaySpec]:
     """A day per date from the first to the last, hours and CE hours not given."""
     if ends_on < starts_on:

@@ -123,13 +123,28 @@ def enrol(
     if user is None:
         raise NotFound("No such person.")
     require_confirmed_email(user)
+    return _enrol_one(
+        session, user, offering_id, actor_id=user_id, source=EnrolmentSource.SELF, today=today
+    )
+
+
+def _enrol_one(
+    session: Session,
+    user: User,
+    offering_id: int,
+    *,
+    actor_id: int,
+    source: EnrolmentSource,
+    today: date | None,
+) -> Enrolment:
+    """Lock the offering, then give the person a place, or one on the waitlist."""
     offering = places.lock_offering(session, offering_id)
     return _enrol_locked(
         session,
         user,
         offering,
-        actor_id=user_id,
-        source=EnrolmentSource.SELF,
+        actor_id=actor_id,
+        source=source,
         today=today or programme_today(session),
     )
 
@@ -205,10 +220,11 @@ def _enrol_all(
     *,
     actor_id: int | None,
     source: EnrolmentSource,
-    today: date,
+    today: date | None,
 ) -> BulkReport:
     """All or nothing: every person is enrolled (or waitlisted, or already in), or, when any
     address is unknown or refused, nothing is changed and the report says which and why."""
+    today = today or programme_today(session)
     report = BulkReport()
     if len(wanted) > MAX_BULK:
         raise InvalidInput(f"At most {MAX_BULK} people at once; split the list.")
@@ -273,12 +289,7 @@ def enrol_emails(
     if not wanted:
         raise InvalidInput("Paste at least one e-mail address.")
     return _enrol_all(
-        session,
-        offering_id,
-        wanted,
-        actor_id=actor_id,
-        source=EnrolmentSource.STAFF,
-        today=today or programme_today(session),
+        session, offering_id, wanted, actor_id=actor_id, source=EnrolmentSource.STAFF, today=today
     )
 
 
@@ -289,14 +300,8 @@ def enrol_user(
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotFound("No such person.")
-    offering = places.lock_offering(session, offering_id)
-    return _enrol_locked(
-        session,
-        user,
-        offering,
-        actor_id=actor_id,
-        source=EnrolmentSource.STAFF,
-        today=today or programme_today(session),
+    return _enrol_one(
+        session, user, offering_id, actor_id=actor_id, source=EnrolmentSource.STAFF, today=today
     )
 
 
@@ -362,12 +367,7 @@ def import_shop_csv(
     """Import a shop's enrolments into an offering: all or nothing (see `_enrol_all`)."""
     wanted = parse_shop_csv(text)
     report = _enrol_all(
-        session,
-        offering_id,
-        wanted,
-        actor_id=actor_id,
-        source=EnrolmentSource.IMPORT,
-        today=today or programme_today(session),
+        session, offering_id, wanted, actor_id=actor_id, source=EnrolmentSource.IMPORT, today=today
     )
     if not report.ok:
         raise ShopImportError(

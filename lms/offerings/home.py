@@ -41,16 +41,20 @@ class Upcoming:
         return self.taken >= self.capacity
 
 
+# An upcoming offering's own columns: selected, and grouped by for the counts that follow them.
+_UPCOMING_COLUMNS = (
+    Offering.id,
+    CatalogItem.short_title,
+    CatalogItem.title,
+    Offering.starts_on,
+    Offering.ends_on,
+    Offering.format,
+    Offering.location,
+    Offering.capacity,
+)
 _UPCOMING = (
     select(
-        Offering.id,
-        CatalogItem.short_title,
-        CatalogItem.title,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.format,
-        Offering.location,
-        Offering.capacity,
+        *_UPCOMING_COLUMNS,
         func.count(Enrolment.id).filter(Enrolment.status.in_(PLACE_HOLDING)),
         func.count(Enrolment.id).filter(
             Enrolment.status.in_([EnrolmentStatus.WAITLISTED, EnrolmentStatus.MEDICAL_REVIEW])
@@ -59,16 +63,7 @@ _UPCOMING = (
     .join(CatalogItem, Offering.item_id == CatalogItem.id)
     .outerjoin(Enrolment, Enrolment.offering_id == Offering.id)
     .where(listed(), Offering.starts_on >= bindparam("today"))
-    .group_by(
-        Offering.id,
-        CatalogItem.short_title,
-        CatalogItem.title,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.format,
-        Offering.location,
-        Offering.capacity,
-    )
+    .group_by(*_UPCOMING_COLUMNS)
     .order_by(Offering.starts_on, Offering.id)
     .limit(UPCOMING_SHOWN)
 )

@@ -6,11 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from lms.auth.models import Role, User, UserRole
 from lms.clock import today as programme_today
-from lms.errors import NotFound
 from lms.offerings import places
 from lms.offerings.enrolment import enrolment_problem, live_enrolment
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingStatus
@@ -123,62 +122,22 @@ class RosterLine:
 
 
 @dataclass(frozen=True)
-class OfferingRoster:
+class OfferingRoster(places.CountsPlaces):
     """An offering's people: places held, then the waitlist, then withdrawn."""
 
     offering: Offering
     lines: list[RosterLine]
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def taken(self) -> int:
-        """Places held."""
-        return sum(self.counts.get(s.value, 0) for s in PLACE_HOLDING)
-
-
-_ORDER = {
-    EnrolmentStatus.ENROLLED: 0,
-    EnrolmentStatus.ATTENDED: 0,
-    EnrolmentStatus.ABSENT: 0,
-    EnrolmentStatus.WAITLISTED: 1,
-    EnrolmentStatus.MEDICAL_REVIEW: 2,
-    EnrolmentStatus.NOT_CLEARED: 3,
-    EnrolmentStatus.WITHDRAWN: 4,
-}
-
 
 def offering_roster(session: Session, offering_id: int) -> OfferingRoster:
     """Everyone enrolled in an offering, places first (four queries, however many people)."""
-    offering = session.scalar(
-        select(Offering)
-        .options(
-            joinedload(Offering.item),
-            selectinload(Offering.days),
-            selectinload(Offering.facilitators),
-        )
-        .where(Offering.id == offering_id)
-    )
-    if offering is None:
-        raise NotFound("No such offering.")
-    enrolments = list(
-        session.scalars(
-            select(Enrolment)
-            .options(joinedload(Enrolment.user))
-            .where(Enrolment.offering_id == offering_id)
-            .order_by(Enrolment.applied_at, Enrolment.id)
-        )
-    )
-    enrolments.sort(key=lambda e: (_ORDER[e.status], e.user.name.lower()))
-    position = 0
-    lines = []
-    for enrolment in enrolments:
-        waitlist_position = None
-        if enrolment.status == EnrolmentStatus.WAITLISTED:
-            position += 1
-            waitlist_position = position
-        lines.append(RosterLine(enrolment, waitlist_position))
-    counts = Counter(e.status.value for e in enrolments)
-    return OfferingRoster(offering=offering, lines=lines, counts=dict(counts))
+    offering = get_offering(session, offering_id)
+    enrolments = places.roster_enrolments(session, offering_id)
+    enrolments.sort(key=lambda e: (places.ROSTER_ORDER[e.status], e.user.name.lower()))
+    numbers = places.waitlist_numbers(enrolments)
+    lines = [RosterLine(e, n) for e, n in zip(enrolments, numbers, strict=True)]
+    return OfferingRoster(offering=offering, lines=lines, counts=places.status_counts(enrolments))
 
 
 def _pattern(text: str) -> str:

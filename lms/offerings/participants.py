@@ -24,24 +24,22 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lms import dates, validation
-from lms.audit.services import record_event
 from lms.auth.models import User
 from lms.auth.services import normalise_email
 from lms.clock import today as programme_today
 from lms.errors import InvalidInput, NotFound
 from lms.offerings.attendance import (
     MAX_MINUTES,
+    ReportMarking,
     check_day_open,
     check_editable,
     enrolled,
-    from_report,
     policy,
-    put_cell,
     recorded,
     report_minutes,
 )
 from lms.offerings.models import AttendanceSource, OfferingDay, ParticipantRow, ReportMatch
-from lms.offerings.places import lock_offering
+from lms.offerings.places import lock_offering, record_offering_event
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -336,34 +334,23 @@ def import_report(
     for row in rows:
         if row.enrolment_id:
             minutes[row.enrolment_id] += row.minutes
-    marks = recorded(session, [day.id])
+    marking = ReportMarking(
+        session, recorded(session, [day.id]), rules, actor.id, why="participant report"
+    )
     for enrolment in people:
         if enrolment.id in minutes:
             result.matched.append(enrolment.user.name)
-        mark = marks.get((enrolment.id, day.id))
-        if mark is not None and mark.source == AttendanceSource.MANUAL:
+        if marking.source(enrolment, day) == AttendanceSource.MANUAL:
             result.kept.append(enrolment.user.name)
             continue
-        present, total, source = from_report(rules, day, minutes.get(enrolment.id, 0))
-        put_cell(
-            session,
-            marks,
-            enrolment,
-            day,
-            present=present,
-            minutes=total,
-            source=source,
-            actor_id=actor.id,
-            why="participant report",
-        )
+        present, _ = marking.put(enrolment, day, minutes.get(enrolment.id, 0))
         result.present += present
         result.absent += not present
-    record_event(
+    record_offering_event(
         session,
+        offering_id,
+        "attendance.report_imported",
         actor_id=actor.id,
-        action="attendance.report_imported",
-        subject_type="offering",
-        subject_id=offering_id,
         day=day.held_on,
         rows=len(rows),
         matched=len(result.matched),
@@ -417,12 +404,11 @@ def match_row(
     row.enrolment_id = enrolment_id
     row.match = ReportMatch.HAND if enrolment_id is not None else ReportMatch.UNMATCHED
     session.flush()
-    record_event(
+    record_offering_event(
         session,
+        offering_id,
+        "attendance.report_row_matched",
         actor_id=actor.id,
-        action="attendance.report_row_matched",
-        subject_type="offering",
-        subject_id=offering_id,
         person_id=people[enrolment_id].user_id if enrolment_id is not None else None,
         day=day.held_on,
         row=row.id,  # the row's name and address stay out of the log (guests' data)
@@ -431,27 +417,17 @@ def match_row(
         previous=before,
     )
     rules = policy(session)
-    marks = recorded(session, [day.id])
+    marking = ReportMarking(
+        session, recorded(session, [day.id]), rules, actor.id, why="report row matched by hand"
+    )
     totals = report_minutes(session, [day.id]).get(day.id, {})
     for touched in (before, enrolment_id):
         enrolment = people.get(touched) if touched is not None else None
         if enrolment is None:
             continue
-        mark = marks.get((enrolment.id, day.id))
-        if mark is not None and mark.source == AttendanceSource.MANUAL:
+        if marking.source(enrolment, day) == AttendanceSource.MANUAL:
             continue  # typed by hand: the facilitator's word stands
-        present, total, source = from_report(rules, day, totals.get(enrolment.id, 0))
-        put_cell(
-            session,
-            marks,
-            enrolment,
-            day,
-            present=present,
-            minutes=total,
-            source=source,
-            actor_id=actor.id,
-            why="report row matched by hand",
-        )
+        marking.put(enrolment, day, totals.get(enrolment.id, 0))
     session.flush()
     return row
 
@@ -468,22 +444,11 @@ def rejudge_days(
         return 0
     rules = policy(session)
     marks = recorded(session, [day.id for day in reported])
+    marking = ReportMarking(session, marks, rules, actor_id, why="the day's hours changed")
     changed = 0
     for enrolment in enrolled(session, offering_id):
         for day in reported:
-            mark = marks.get((enrolment.id, day.id))
-            if mark is None or mark.source != AttendanceSource.REPORT:
+            if marking.source(enrolment, day) != AttendanceSource.REPORT:
                 continue  # not from the report: typed by hand, or not recorded at all
-            present, total, source = from_report(rules, day, totals[day.id].get(enrolment.id, 0))
-            changed += put_cell(
-                session,
-                marks,
-                enrolment,
-                day,
-                present=present,
-                minutes=total,
-                source=source,
-                actor_id=actor_id,
-                why="the day's hours changed",
-            )
+            changed += marking.put(enrolment, day, totals[day.id].get(enrolment.id, 0))[1]
     return changed

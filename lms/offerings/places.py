@@ -7,8 +7,10 @@ places runs under `lock_offering`, so counting the places taken and taking one a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -82,6 +84,21 @@ def place_or_queue(session: Session, offering: Offering) -> EnrolmentStatus:
     if places_taken(session, offering.id) < offering.capacity:
         return EnrolmentStatus.ENROLLED
     return EnrolmentStatus.WAITLISTED
+
+
+def record_offering_event(
+    session: Session, offering_id: int, action: str, *, actor_id: int | None, **facts: Any
+) -> None:
+    """Audit an event of an offering: it is the subject (a `person_id` among the keywords
+    names the person it concerns, if any)."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="offering",
+        subject_id=offering_id,
+        **facts,
+    )
 
 
 def record_change(
@@ -229,3 +246,55 @@ def waitlist_positions(session: Session, enrolment_ids: Iterable[int]) -> dict[i
         return {}
     rows = session.execute(_WAITLIST_PLACES, {"ids": wanted})
     return {enrolment_id: ahead + 1 for enrolment_id, ahead in rows}
+
+
+# --------------------------------------------------------------------------- rosters
+
+# A roster's order: places held, then the waitlist, medical review, not cleared, withdrawn.
+ROSTER_ORDER = {
+    EnrolmentStatus.ENROLLED: 0,
+    EnrolmentStatus.ATTENDED: 0,
+    EnrolmentStatus.ABSENT: 0,
+    EnrolmentStatus.WAITLISTED: 1,
+    EnrolmentStatus.MEDICAL_REVIEW: 2,
+    EnrolmentStatus.NOT_CLEARED: 3,
+    EnrolmentStatus.WITHDRAWN: 4,
+}
+
+
+class CountsPlaces:
+    """A roster's `counts` (its enrolments by status value) and the places they hold."""
+
+    counts: dict[str, int]
+
+    @property
+    def taken(self) -> int:
+        """Places held."""
+        return sum(self.counts.get(s.value, 0) for s in PLACE_HOLDING)
+
+
+def roster_enrolments(session: Session, offering_id: int) -> list[Enrolment]:
+    """An offering's enrolments with their people, in the order they applied (one query)."""
+    return list(
+        session.scalars(
+            select(Enrolment)
+            .options(joinedload(Enrolment.user))
+            .where(Enrolment.offering_id == offering_id)
+            .order_by(Enrolment.applied_at, Enrolment.id)
+        )
+    )
+
+
+def waitlist_numbers(enrolments: Sequence[Enrolment]) -> list[int | None]:
+    """Each enrolment's place on the waitlist, counted in the roster's order (None: not on it)."""
+    numbers: list[int | None] = []
+    waiting = 0
+    for enrolment in enrolments:
+        waiting += enrolment.status == EnrolmentStatus.WAITLISTED
+        numbers.append(waiting if enrolment.status == EnrolmentStatus.WAITLISTED else None)
+    return numbers
+
+
+def status_counts(enrolments: Iterable[Enrolment]) -> dict[str, int]:
+    """How many enrolments stand in each status, by the status's value."""
+    return dict(Counter(e.status.value for e in enrolments))

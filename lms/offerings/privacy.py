@@ -8,22 +8,48 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.offerings.models import Attendance, Enrolment, Offering, OfferingDay, ParticipantRow
+
+# What each section of the export holds: its keys and the columns they come from.
+ENROLMENT_FIELDS = {
+    "item": CatalogItem.code,
+    "offering_id": Offering.id,
+    "starts_on": Offering.starts_on,
+    "status": Enrolment.status,
+    "source": Enrolment.source,
+    "enrolled_at": Enrolment.applied_at,
+    "withdrawn_at": Enrolment.withdrawn_at,
+}
+DAY_FIELDS = {
+    "item": CatalogItem.code,
+    "offering_id": Offering.id,
+    "day": OfferingDay.held_on,
+    "present": Attendance.present,
+    "minutes": Attendance.minutes,
+    "source": Attendance.source,
+}
+REPORT_ROW_FIELDS = {
+    "day": OfferingDay.held_on,
+    "name": ParticipantRow.name,
+    "email": ParticipantRow.email,
+    "minutes": ParticipantRow.minutes,
+    "matched": ParticipantRow.match,
+}
 
 
 def export(session: Session, user: User) -> Export:
     """Every day recorded for the person, and what the participant reports said of them."""
-    days = session.execute(
-        select(
-            CatalogItem.code,
-            Offering.id,
-            OfferingDay.held_on,
-            Attendance.present,
-            Attendance.minutes,
-            Attendance.source,
-        )
+    enrolments = (
+        select_section(ENROLMENT_FIELDS)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        .where(Enrolment.user_id == user.id, CatalogItem.kind != ItemKind.RETREAT)
+        .order_by(Enrolment.id)
+    )
+    days = (
+        select_section(DAY_FIELDS)
         .join(Enrolment, Enrolment.id == Attendance.enrolment_id)
         .join(OfferingDay, OfferingDay.id == Attendance.offering_day_id)
         .join(Offering, Offering.id == OfferingDay.offering_id)
@@ -31,71 +57,18 @@ def export(session: Session, user: User) -> Export:
         .where(Enrolment.user_id == user.id)
         .order_by(OfferingDay.held_on, Offering.id)
     )
-    rows = session.execute(
-        select(
-            OfferingDay.held_on,
-            ParticipantRow.name,
-            ParticipantRow.email,
-            ParticipantRow.minutes,
-            ParticipantRow.match,
-        )
+    report_rows = (
+        select_section(REPORT_ROW_FIELDS)
         .join(OfferingDay, OfferingDay.id == ParticipantRow.offering_day_id)
         .join(Enrolment, Enrolment.id == ParticipantRow.enrolment_id)
         .where(Enrolment.user_id == user.id)
         .order_by(OfferingDay.held_on, ParticipantRow.line)
     )
-    enrolments = session.execute(
-        select(
-            CatalogItem.code,
-            Offering.id,
-            Offering.starts_on,
-            Enrolment.status,
-            Enrolment.source,
-            Enrolment.applied_at,
-            Enrolment.withdrawn_at,
-        )
-        .join(Offering, Offering.id == Enrolment.offering_id)
-        .join(CatalogItem, CatalogItem.id == Offering.item_id)
-        .where(Enrolment.user_id == user.id, CatalogItem.kind != ItemKind.RETREAT)
-        .order_by(Enrolment.id)
-    )
     return Export(
         {
-            "enrolments": [
-                {
-                    "item": code,
-                    "offering_id": offering_id,
-                    "starts_on": iso(starts_on),
-                    "status": status.value,
-                    "source": source.value,
-                    "enrolled_at": iso(enrolled_at),
-                    "withdrawn_at": iso(withdrawn_at),
-                }
-                for code, offering_id, starts_on, status, source, enrolled_at, withdrawn_at in (
-                    enrolments
-                )
-            ],
-            "days": [
-                {
-                    "item": code,
-                    "offering_id": offering_id,
-                    "day": iso(held_on),
-                    "present": present,
-                    "minutes": minutes,
-                    "source": source.value,
-                }
-                for code, offering_id, held_on, present, minutes, source in days
-            ],
-            "participant_report_rows": [
-                {
-                    "day": iso(held_on),
-                    "name": name,
-                    "email": email,
-                    "minutes": minutes,
-                    "matched": match.value,
-                }
-                for held_on, name, email, minutes, match in rows
-            ],
+            "enrolments": records(session, enrolments),
+            "days": records(session, days),
+            "participant_report_rows": records(session, report_rows),
         }
     )
 

@@ -14,13 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates, validation
-from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import CatalogItem, ItemKind
+from lms.catalog.services import load_catalogue
 from lms.clock import today as programme_today
 from lms.db import read
 from lms.errors import Conflict, InvalidInput, NotFound
-from lms.offerings.days import DaySpec, check_days, check_format, listed, set_days
+from lms.offerings.days import (
+    DaySpec,
+    asked_status,
+    check_days,
+    check_format,
+    listed,
+    set_days,
+)
 from lms.offerings.models import (
     PLACE_HOLDING,
     Enrolment,
@@ -32,7 +39,12 @@ from lms.offerings.models import (
     last_day_to_enrol,
 )
 from lms.offerings.participants import rejudge_days
-from lms.offerings.places import lock_offering, places_taken, promote_waitlisted
+from lms.offerings.places import (
+    lock_offering,
+    places_taken,
+    promote_waitlisted,
+    record_offering_event,
+)
 
 MAX_LOCATION = 200
 MAX_JOIN_URL = 500
@@ -184,15 +196,6 @@ def _set_facilitators(session: Session, offering: Offering, ids: list[int]) -> b
     return True
 
 
-def _status_for(data: OfferingInput, current: OfferingStatus | None) -> OfferingStatus:
-    """Cancelled when asked; otherwise scheduled (a closed offering stays closed)."""
-    if data.cancelled:
-        return OfferingStatus.CANCELLED
-    if current == OfferingStatus.CLOSED:
-        return current
-    return OfferingStatus.SCHEDULED
-
-
 def create_offering(
     session: Session, *, item_code: str, data: OfferingInput, actor_id: int
 ) -> Offering:
@@ -208,7 +211,7 @@ def create_offering(
     offering = Offering(
         item_id=item.id,
         format=data.format,
-        status=_status_for(data, None),
+        status=asked_status(data.cancelled, None),
         location=data.location,
         join_url=data.join_url,
         capacity=data.capacity,
@@ -226,12 +229,11 @@ def create_offering(
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
     _set_facilitators(session, offering, facilitators)
-    record_event(
+    record_offering_event(
         session,
+        offering.id,
+        "offering.created",
         actor_id=actor_id,
-        action="offering.created",
-        subject_type="offering",
-        subject_id=offering.id,
         item=item.code,
         starts_on=offering.starts_on,
         ends_on=offering.ends_on,
@@ -283,7 +285,7 @@ def update_offering(
             offering.join_url = data.join_url
             offering.capacity = data.capacity
             offering.enrolment_deadline = data.enrolment_deadline
-            offering.status = _status_for(data, offering.status)
+            offering.status = asked_status(data.cancelled, offering.status)
             session.flush()
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
@@ -306,14 +308,7 @@ def update_offering(
             changed["attendance_rejudged"] = rejudged
     if _set_facilitators(session, offering, facilitators):
         changed["facilitators"] = facilitators
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="offering.updated",
-        subject_type="offering",
-        subject_id=offering.id,
-        **changed,
-    )
+    record_offering_event(session, offering.id, "offering.updated", actor_id=actor_id, **changed)
     noun = "application" if offering.item.is_retreat else "enrolment"
     promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
     return OfferingChange(offering, rejudged)
@@ -348,13 +343,7 @@ def facilitator_choices(session: Session) -> list[tuple[int, str]]:
 
 def schedulable_items(session: Session) -> list[CatalogItem]:
     """Active items in catalogue order (what an offering can be of)."""
-    return list(
-        session.scalars(
-            select(CatalogItem)
-            .where(CatalogItem.active.is_(True))
-            .order_by(CatalogItem.position, CatalogItem.code)
-        )
-    )
+    return list(load_catalogue(session).items)
 
 
 # --------------------------------------------------------------------------- lists

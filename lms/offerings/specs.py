@@ -29,7 +29,14 @@ from typing import Any
 from lms import validation
 from lms.catalog.models import CatalogItem
 from lms.errors import InvalidInput
-from lms.offerings.days import DaySpec, check_days, check_format, every_day, set_days
+from lms.offerings.days import (
+    DaySpec,
+    asked_status,
+    check_days,
+    check_format,
+    every_day,
+    set_days,
+)
 from lms.offerings.models import Offering, OfferingFormat, OfferingStatus
 
 OFFERING_FIELDS = {
@@ -228,20 +235,11 @@ def check_offerings(
     return specs
 
 
-def _status(spec: OfferingSpec, current: OfferingStatus | None) -> OfferingStatus:
-    """Cancelled when the file says so; a closed offering stays closed."""
-    if spec.cancelled:
-        return OfferingStatus.CANCELLED
-    if current == OfferingStatus.CLOSED:
-        return current
-    return OfferingStatus.SCHEDULED
-
-
 def new_from_spec(spec: OfferingSpec) -> Offering:
     """A new offering row from the file's description (the item sets item_id)."""
     offering = Offering(
         format=spec.format,
-        status=_status(spec, None),
+        status=asked_status(spec.cancelled, None),
         location=spec.location,
         capacity=spec.capacity,
         enrolment_deadline=spec.enrolment_deadline,
@@ -269,7 +267,7 @@ def apply_offerings(item: CatalogItem, specs: list[OfferingSpec]) -> bool:
             if getattr(row, attribute) != getattr(spec, attribute):
                 setattr(row, attribute, getattr(spec, attribute))
                 changed = True
-        status = _status(spec, row.status)
+        status = asked_status(spec.cancelled, row.status)
         if row.status != status:
             row.status = status
             changed = True

@@ -27,7 +27,7 @@ from lms.errors import DomainError, InvalidInput, NotFound
 from lms.offerings import calendar, enrolment, pages, schedule
 from lms.offerings.forms import BulkEnrolForm, FindPersonForm, ImportForm, OfferingForm
 from lms.offerings.models import EnrolmentStatus, Offering, OfferingFormat, OfferingStatus
-from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on
+from lms.refusals import back_to, back_to_posted, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
 
@@ -357,16 +357,10 @@ def import_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
     return redirect(url_for("offerings.people", offering_id=offering_id))
 
 
-def _back_from_remove(error: DomainError, enrolment_id: int) -> WerkzeugResponse:
-    """The roster the removal was asked from (the form says which), else the offerings."""
-    if back := bounded_int(request.form.get("offering_id")):
-        return redirect(url_for("offerings.people", offering_id=back))
-    return redirect(url_for("offerings.manage"))
-
-
 @bp.post("/enrolments/<id:enrolment_id>/remove")
 @staff_required
-@on_refusal(_back_from_remove)
+# Back to the roster the removal was asked from (the form says which), else the offerings.
+@on_refusal(back_to_posted("offerings.people", "offering_id", otherwise="offerings.manage"))
 def remove(enrolment_id: int) -> WerkzeugResponse:
     """Staff withdraw someone before the offering starts."""
     done = enrolment.remove(db.session, enrolment_id, actor_id=current_user.id)

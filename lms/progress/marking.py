@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from lms import dates, validation
 from lms.audit.models import AuditEvent
 from lms.audit.revocation import REASON_MAX, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
 from lms.audit.services import record_event
-from lms.auth.models import Role, User, UserRole
+from lms.auth.models import Role, User
+from lms.auth.services import accounts_and_clinicians
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.clock import local_date, today
@@ -400,19 +401,8 @@ def record_cohort(
         raise InvalidInput("Choose at least one clinician.")
     item = get_item(session, item_code)
     note = _clean_note(note)
-    users = {
-        user.id: user
-        for user in session.scalars(
-            select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows))
-        )
-    }
-    clinicians = set(
-        session.scalars(
-            select(UserRole.user_id).where(
-                UserRole.user_id.in_(ids), UserRole.role == Role.CLINICIAN
-            )
-        )
-    )
+    found, clinicians = accounts_and_clinicians(session, User.id.in_(ids))
+    users = {user.id: user for user in found}
     existing: dict[int, date] = dict(
         session.execute(
             select(Completion.user_id, Completion.completed_on).where(

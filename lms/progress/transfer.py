@@ -16,10 +16,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from lms import csv_safe, validation
-from lms.auth.models import Role, User, UserRole
+from lms.auth.models import User
+from lms.auth.services import accounts_and_clinicians
 from lms.catalog.models import CatalogItem
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -131,20 +132,8 @@ def import_completions(
         raise ImportRefused(["the file has a header but no rows"])
     # Only addresses that are text can be looked up (PostgreSQL refuses a NUL in a query).
     emails = {r.email for r in rows if r.email and not validation.line_problem(r.email, None)}
-    users = {
-        u.email: u
-        for u in session.scalars(
-            select(User).where(User.email.in_(emails)).options(lazyload(User.role_rows))
-        )
-    }
-    clinicians = set(
-        session.scalars(
-            select(UserRole.user_id).where(
-                UserRole.user_id.in_([u.id for u in users.values()]),
-                UserRole.role == Role.CLINICIAN,
-            )
-        )
-    )
+    found, clinicians = accounts_and_clinicians(session, User.email.in_(emails))
+    users = {u.email: u for u in found}
     items = {i.code: i for i in session.scalars(select(CatalogItem))}
     live = {
         (user_id, item_id): when

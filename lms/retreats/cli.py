@@ -6,7 +6,6 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from lms.db import db
-from lms.errors import DomainError
 from lms.retreats.services import purge_screenings
 
 screening_cli = AppGroup("screening", help="Medical-screening answers (health data).")
@@ -24,14 +23,11 @@ screening_cli = AppGroup("screening", help="Medical-screening answers (health da
 @with_appcontext
 def purge(days: int) -> None:
     """Erase screening answers of sessions that ended more than DAYS ago (decisions stay)."""
-    from lms.cli import fail
+    from lms.cli import refusal_fails
 
-    try:
+    with refusal_fails():
         count = purge_screenings(db.session, older_than_days=days)
         db.commit()
-    except DomainError as error:
-        fail(error.message)
-        return
     click.echo(
         f"Erased the screening answers of {count} application{'s' if count != 1 else ''} "
         f"(sessions that ended more than {days} days ago). Decisions and the audit trail are kept."

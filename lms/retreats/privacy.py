@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.offerings.models import Enrolment, Offering
 from lms.retreats.models import Screening
@@ -17,34 +17,29 @@ SCREENING_NOTE = (
 )
 
 
+# What the export holds of each application: its keys and the columns they come from.
+APPLICATION_FIELDS = {
+    "retreat_session_id": Enrolment.offering_id,
+    "starts_on": Offering.starts_on,
+    "ends_on": Offering.ends_on,
+    "location": Offering.location,
+    "status": Enrolment.status,
+    "applied_at": Enrolment.applied_at,
+    "decided_at": Enrolment.decided_at,
+    "withdrawn_at": Enrolment.withdrawn_at,
+}
+
+
 def export(session: Session, user: User) -> Export:
     """Each application's session and status; the screening answers stay out (health data)."""
-    applications = session.scalars(
-        select(Enrolment)
+    applications = (
+        select_section(APPLICATION_FIELDS)
         .join(Offering, Offering.id == Enrolment.offering_id)
         .join(CatalogItem, CatalogItem.id == Offering.item_id)
-        .options(selectinload(Enrolment.offering))
         .where(Enrolment.user_id == user.id, CatalogItem.kind == ItemKind.RETREAT)
         .order_by(Enrolment.id)
-    ).all()
-    return Export(
-        {
-            "note": SCREENING_NOTE,
-            "applications": [
-                {
-                    "retreat_session_id": a.offering_id,
-                    "starts_on": iso(a.offering.starts_on),
-                    "ends_on": iso(a.offering.ends_on),
-                    "location": a.offering.location,
-                    "status": a.status.value,
-                    "applied_at": iso(a.applied_at),
-                    "decided_at": iso(a.decided_at),
-                    "withdrawn_at": iso(a.withdrawn_at),
-                }
-                for a in applications
-            ],
-        }
     )
+    return Export({"note": SCREENING_NOTE, "applications": records(session, applications)})
 
 
 def erase(session: Session, erasure: Erasure) -> None:

@@ -39,16 +39,17 @@ def dashboard_section(
 _IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(
     Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW
 )
+# A session's own columns: selected, and grouped by for the count of places to mark.
+_SESSION_COLUMNS = (
+    Offering.id,
+    CatalogItem.short_title,
+    CatalogItem.title,
+    Offering.starts_on,
+    Offering.ends_on,
+    Offering.location,
+)
 _ATTENDANCE_DUE = (
-    select(
-        Offering.id,
-        CatalogItem.short_title,
-        CatalogItem.title,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.location,
-        func.count(Enrolment.id),
-    )
+    select(*_SESSION_COLUMNS, func.count(Enrolment.id))
     .join(Offering, Enrolment.offering_id == Offering.id)
     .join(CatalogItem, Offering.item_id == CatalogItem.id)
     .where(
@@ -56,14 +57,7 @@ _ATTENDANCE_DUE = (
         Enrolment.status == EnrolmentStatus.ENROLLED,
         Offering.ends_on <= bindparam("today"),
     )
-    .group_by(
-        Offering.id,
-        CatalogItem.short_title,
-        CatalogItem.title,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.location,
-    )
+    .group_by(*_SESSION_COLUMNS)
     .order_by(Offering.ends_on, Offering.id)
 )
 

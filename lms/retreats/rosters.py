@@ -3,13 +3,12 @@ after the session, which records the completion of those who attended."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
@@ -19,7 +18,7 @@ from lms.errors import (
     Conflict,
 )
 from lms.offerings import places
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 
@@ -60,17 +59,12 @@ class RosterRow:
 
 
 @dataclass(frozen=True)
-class Roster:
+class Roster(places.CountsPlaces):
     """A session's applicants, counts and waitlist."""
 
     session: Offering
     rows: list[RosterRow]
     counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def taken(self) -> int:
-        """Places held."""
-        return sum(self.counts.get(s.value, 0) for s in PLACE_HOLDING)
 
     @property
     def places_left(self) -> int:
@@ -83,39 +77,16 @@ class Roster:
         return programme_today() >= self.session.ends_on
 
 
-_ROSTER_ORDER = {
-    EnrolmentStatus.ATTENDED: 0,
-    EnrolmentStatus.ENROLLED: 0,
-    EnrolmentStatus.ABSENT: 0,
-    EnrolmentStatus.WAITLISTED: 1,
-    EnrolmentStatus.MEDICAL_REVIEW: 2,
-    EnrolmentStatus.NOT_CLEARED: 3,
-    EnrolmentStatus.WITHDRAWN: 4,
-}
-
-
 def roster(session: Session, session_id: int) -> Roster:
     """Everyone who applied to a session, grouped by status (two queries)."""
     retreat_session = get_retreat_session(session, session_id)
-    applications = list(
-        session.scalars(
-            select(Enrolment)
-            .options(joinedload(Enrolment.user))
-            .where(Enrolment.offering_id == session_id)
-            .order_by(Enrolment.applied_at, Enrolment.id)
-        )
-    )
-    applications.sort(key=lambda a: _ROSTER_ORDER[a.status])
-    position = 0
-    rows = []
-    for application in applications:
-        waitlist_position = None
-        if application.status == EnrolmentStatus.WAITLISTED:
-            position += 1
-            waitlist_position = position
-        rows.append(RosterRow(application, screening_decision(application), waitlist_position))
-    counts = Counter(a.status.value for a in applications)
-    return Roster(session=retreat_session, rows=rows, counts=dict(counts))
+    applications = places.roster_enrolments(session, session_id)
+    applications.sort(key=lambda a: places.ROSTER_ORDER[a.status])
+    numbers = places.waitlist_numbers(applications)
+    rows = [
+        RosterRow(a, screening_decision(a), n) for a, n in zip(applications, numbers, strict=True)
+    ]
+    return Roster(session=retreat_session, rows=rows, counts=places.status_counts(applications))
 
 
 def roster_csv(data: Roster) -> str:

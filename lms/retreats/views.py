@@ -21,12 +21,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lms.auth.access import reviewer_required, staff_required
-from lms.bounds import bounded_int
 from lms.db import db
 from lms.errors import DomainError
 from lms.offerings.models import EnrolmentStatus
 from lms.offerings.places import WITHDRAWABLE
-from lms.refusals import back_to, not_a_refusal, on_refusal
+from lms.refusals import back_to, back_to_posted, not_a_refusal, on_refusal
 from lms.retreats import own_retreats, services
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm
 from lms.retreats.screening import QUESTION_LABELS, ScreeningUnavailable
@@ -130,12 +129,8 @@ def roster_csv(session_id: int) -> Response:
     return response
 
 
-def _back_to_roster(error: DomainError | None = None, **_: int) -> WerkzeugResponse:
-    """The roster the form was sent from (it says which session), else the offerings."""
-    session_id = bounded_int(request.form.get("session_id"))
-    if session_id:
-        return redirect(url_for("retreats.roster", session_id=session_id))
-    return redirect(url_for("offerings.manage"))
+# The roster the form was sent from (it says which session), else the offerings.
+_back_to_roster = back_to_posted("retreats.roster", "session_id", otherwise="offerings.manage")
 
 
 @bp.post("/applications/<id:application_id>/attendance")
