@@ -7,9 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from lms.auth import privacy, services
-from lms.auth.access import admin_required
-from lms.auth.forms import InviteForm
-from lms.auth.models import Role, User
+from lms.auth.api import InviteForm, Role, User, admin_required
 from lms.db import db
 from lms.errors import DomainError
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on

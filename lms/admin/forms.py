@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from lms.auth.models import Role
+from lms.auth.api import Role
 from lms.bounds import MAX_PAGE, IdRange
 from lms.forms import Form, MultiCheckboxField
 

@@ -10,9 +10,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from lms.audit.models import AuditEvent
-from lms.auth.licence import LicenceStanding, licence_standing
-from lms.auth.models import Role, User, UserRole
+from lms.audit.api import AuditEvent
+from lms.auth.api import LicenceStanding, Role, User, UserRole, licence_standing
 from lms.clock import start_of_day, today
 
 T = TypeVar("T")

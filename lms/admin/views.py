@@ -11,8 +11,7 @@ from werkzeug.datastructures import MultiDict
 from lms.admin import services
 from lms.admin.forms import AuditFilterForm, RolesForm, UserFilterForm
 from lms.auth import services as auth_services
-from lms.auth.access import admin_required
-from lms.auth.models import Role, User
+from lms.auth.api import Role, User, admin_required
 from lms.db import db
 from lms.errors import DomainError
 from lms.refusals import not_a_refusal, on_refusal

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.db import Base, utcnow
 
 if TYPE_CHECKING:  # the relationships name the class; importing it would tie audit to auth
-    from lms.auth.models import User
+    from lms.auth.api import User
 
 
 class AuditEvent(Base):

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 
 from lms.catalog.pathway_layout import (
     CHIP_PAD_X,
@@ -50,6 +51,13 @@ class Mark:
 
     state: str = "neutral"
     note: str = ""
+
+
+PATHWAY_MARKS: list[Callable[[Session, object], Mapping[str, Mark] | None]] = []
+"""Callables other features append to (from their `subscribe()`): `fn(session, user)` gives
+the signed-in person's mark for each item of the programme page's picture, or None when it
+has none to give (the first answer counts; without one the picture is drawn neutral). Each
+runs a constant number of queries and never writes."""
 
 
 NEUTRAL = Mark()

@@ -21,7 +21,7 @@ from lms.db import Base, str_enum, utcnow
 from lms.programme import ProgrammeSetting  # noqa: F401 - the catalogue file fills it
 
 if TYPE_CHECKING:  # the relationship names the class; lms.offerings stands above catalog
-    from lms.offerings.models import Offering
+    from lms.offerings.api import Offering
 
 
 class ItemKind(StrEnum):

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from lms.auth.access import admin_required
-from lms.auth.models import Role
+from lms.auth.api import Role, admin_required
 from lms.catalog import services
-from lms.catalog.drawing import Mark, pathway_for
+from lms.catalog.drawing import PATHWAY_MARKS, pathway_for
 from lms.catalog.forms import ItemForm
 from lms.catalog.models import ItemKind
 from lms.clock import today
 from lms.db import db
 
 bp = Blueprint("catalog", __name__)
-
-PATHWAY_MARKS: list[Callable[[Session, object], Mapping[str, Mark] | None]] = []
-"""Callables other features append to (from their `subscribe()`): `fn(session, user)` gives
-the signed-in person's mark for each item of the programme page's picture, or None when it
-has none to give (the first answer counts; without one the picture is drawn neutral). Each
-runs a constant number of queries and never writes."""
 
 SECTIONS = (
     (ItemKind.CORE_MODULE, "Core modules"),

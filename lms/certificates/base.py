@@ -13,7 +13,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from lms import bounds
-from lms.audit.revocation import REASON_MAX  # noqa: F401 - the one bound, re-exported
+from lms.audit.api import REASON_MAX  # noqa: F401 - the one bound, re-exported
 from lms.audit.services import record_event
 from lms.certificates.models import Certificate
 from lms.db import utcnow

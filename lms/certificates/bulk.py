@@ -16,7 +16,7 @@ from lms.certificates.issuing import due_render_ids, insert_pending, programme, 
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_job, render_pool, warm_worker
 from lms.db import scalars_among
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 
 # ---------------------------------------------------------------------------------------
 # Bulk issue

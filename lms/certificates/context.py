@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lms.progress.models import total_hours
+from lms.progress.api import total_hours
 
 MONTHS = (
     "January",

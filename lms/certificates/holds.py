@@ -20,7 +20,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 
 DASHBOARD_KEY = "certificate_holds"
 

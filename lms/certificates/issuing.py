@@ -23,8 +23,8 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem
 from lms.certificates import base
 from lms.certificates.codes import format_serial, new_verification_code
 from lms.certificates.context import (
@@ -39,7 +39,7 @@ from lms.clock import local_date, local_date_or_none, local_time
 from lms.db import db, scalars_among, utcnow
 from lms.errors import Conflict
 from lms.jobs import checkpoint
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 from lms.signals import certificate_issued
 
 # ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session, undefer
 
 from lms import dates
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.certificates.base import (
     SEARCH_PAGE_SIZE,
     UPLOAD_MAX_BYTES,

@@ -13,10 +13,10 @@ from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, LargeBinary, Stri
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem
 from lms.db import Base, utcnow
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 
 
 class Certificate(Base):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from lms.audit.revocation import clean_reason, revoke
+from lms.audit.api import clean_reason, revoke
 from lms.certificates.base import record_certificate_event
 from lms.certificates.issuing import current_certificate, insert_pending, programme
 from lms.certificates.models import Certificate
 from lms.db import locked_row
 from lms.errors import AlreadyDecided, Conflict
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 from lms.signals import certificate_revoked
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lms import signals
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 
 _connected: list[Any] = []
 

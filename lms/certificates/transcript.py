@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem
 from lms.certificates import base
 from lms.certificates.context import (
     TRANSCRIPT_DESIGN,
@@ -21,7 +21,7 @@ from lms.certificates.issuing import holder_of, programme
 from lms.certificates.models import Certificate
 from lms.clock import today
 from lms.errors import NotFound
-from lms.progress.models import Completion, awarded_hours, total_hours
+from lms.progress.api import Completion, awarded_hours, total_hours
 
 # ---------------------------------------------------------------------------------------
 # Transcript

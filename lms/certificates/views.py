@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from lms.auth.access import admin_required, may_see_person
+from lms.auth.api import admin_required, may_see_person
 from lms.bounds import query_int
 from lms.certificates import services
 from lms.certificates.codes import normalise_code

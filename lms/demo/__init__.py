@@ -20,7 +20,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms.auth.passwords import password_problem
+from lms.auth.api import password_problem
 from lms.db import db
 from lms.demo.cast import CLINICIANS, STAFF
 from lms.demo.loader import DemoReport, create_demo_data

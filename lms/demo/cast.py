@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from lms.auth.models import Role
+from lms.auth.api import Role
 from lms.config import PROJECT_ROOT
 
 # --------------------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ from io import BytesIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.auth.passwords import hash_password, password_problem, verify_password
+from lms.auth.api import User, hash_password, password_problem, verify_password
 from lms.auth.services import record_account_event
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem
 from lms.db import utcnow
 from lms.demo.cast import (
     CLINICIANS,
@@ -35,10 +34,10 @@ from lms.demo.cast import (
     Person,
     Revoke,
 )
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
-from lms.progress.models import Completion, CompletionSource
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.progress.api import Completion, CompletionSource
 
 # --------------------------------------------------------------------------------------------
 # Making it so
@@ -290,8 +289,7 @@ def _session_id(session: Session, code: str, starts_on: date, location: str) -> 
 
 def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
     """Add the demo's retreat session unless it exists."""
-    from lms.offerings.days import every_day
-    from lms.offerings.schedule import OfferingInput, create_offering
+    from lms.offerings.api import OfferingInput, create_offering, every_day
 
     if _session_id(session, spec.code, spec.starts_on, spec.location) is not None:
         return False
@@ -313,9 +311,7 @@ def _schedule(
     session: Session, spec: DemoOffering, actor: User, facilitator_ids: tuple[int, ...] = ()
 ) -> Offering:
     """Schedule a demo module offering: live online, each day at the spec's hours."""
-    from lms.offerings.days import DaySpec
-    from lms.offerings.models import OfferingFormat
-    from lms.offerings.schedule import OfferingInput, create_offering
+    from lms.offerings.api import DaySpec, OfferingFormat, OfferingInput, create_offering
 
     return create_offering(
         session,
@@ -348,12 +344,16 @@ def _ensure_closed_module(
     """Run the demo's past Module 2 from enrolment to evaluation, unless it exists."""
     from lms.auth.services import find_user_by_email
     from lms.evaluations.services import evaluation_of, submit_evaluation
-    from lms.offerings.attendance import token
-    from lms.offerings.closing import close_offering
-    from lms.offerings.enrolment import enrol_user
-    from lms.offerings.models import ParticipantRow
-    from lms.offerings.participants import import_report_file, match_row
-    from lms.offerings.sheet import CellInput, save_cells
+    from lms.offerings.api import (
+        CellInput,
+        ParticipantRow,
+        close_offering,
+        enrol_user,
+        import_report_file,
+        match_row,
+        save_cells,
+        token,
+    )
 
     if _session_id(session, spec.code, spec.days[0], "") is not None:
         return False
@@ -408,7 +408,7 @@ def _ensure_closed_module(
 def _do_enrol(session: Session, user: User, step: Enrol, report: DemoReport) -> bool:
     """Enrol in the demo's offering (a place, or the waitlist) unless already in it."""
     from lms.clock import today
-    from lms.offerings.enrolment import enrol, live_enrolment
+    from lms.offerings.api import enrol, live_enrolment
 
     offering_id = _session_id(session, step.code, step.starts_on, "")
     if offering_id is None or live_enrolment(session, user.id, offering_id) is not None:
@@ -424,7 +424,7 @@ def _do_apply(
     session: Session, user: User, step: Apply, reviewer: User, screening_key: str | None
 ) -> bool:
     """Apply with a screening unless already applied; then record the reviewer's decision."""
-    from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
+    from lms.retreats.api import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
     from lms.retreats.services import apply, decide_screening
 
     session_id = _session_id(session, step.code, step.starts_on, step.location)

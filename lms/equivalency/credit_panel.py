@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 
@@ -22,7 +22,7 @@ _PENDING = select(func.count(), func.min(EquivalencyRequest.created_at)).where(
 
 def staff_home_part(session: Session, user: User) -> HomePart | None:
     """How many requests await a decision and since when (one query; staff only)."""
-    from lms.progress.staff_home import HomePart, Waiting
+    from lms.progress.api import HomePart, Waiting
 
     if not user.is_staff:
         return None
@@ -44,7 +44,7 @@ def staff_home_part(session: Session, user: User) -> HomePart | None:
 
 def subscribe() -> None:
     """Register the staff home part once (calling this again changes nothing)."""
-    from lms.progress.staff_home import STAFF_HOME
+    from lms.progress.api import STAFF_HOME
 
     if staff_home_part not in STAFF_HOME:
         STAFF_HOME.append(staff_home_part)

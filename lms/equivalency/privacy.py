@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, iso
+from lms.auth.api import Erasure, Export, PrivacyHooks, User, iso
 from lms.db import db
 from lms.equivalency.evidence import discard_evidence
 from lms.equivalency.models import EquivalencyRequest

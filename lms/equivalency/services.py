@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms import dates, signals
 from lms.audit.services import record_event
-from lms.auth.models import Role, User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import Role, User
+from lms.catalog.api import CatalogItem
 from lms.catalog.services import load_catalogue
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
@@ -23,7 +23,7 @@ from lms.db import utcnow
 from lms.equivalency.evidence import discard_evidence, evidence_path, store_evidence
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 
 # Programmes whose introductory trainings the public pages name as accepted; "Other" is free.
 SUGGESTED_PROGRAMMES: tuple[str, ...] = ("KTC", "KRIYA", "PRATI", "SAGE")

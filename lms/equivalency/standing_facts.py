@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem
 from lms.db import read
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
-from lms.progress.fact_sources import Awaiting, FactSource, Histories, register
+from lms.progress.api import Awaiting, FactSource, Histories, register
 
 # Every request of the people, with its time: approved and pending ones are facts, and all of
 # them count towards the person's last activity.

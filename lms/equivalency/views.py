@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from lms.auth.access import staff_required
+from lms.auth.api import staff_required
 from lms.db import db
 from lms.equivalency import services
 from lms.equivalency.evidence import EXTENSIONS

@@ -8,7 +8,7 @@ from typing import Any
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from lms.catalog.evaluation_form import ANSWER_MAX, EvaluationForm, Question
+from lms.catalog.api import ANSWER_MAX, EvaluationForm, Question
 from lms.forms import Form
 
 CHOOSE_ONE = "Choose one answer."

@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
-from lms.catalog.models import CatalogItem
+from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
+from lms.catalog.api import CatalogItem
 from lms.evaluations.models import EvaluationReminder, EvaluationSubmission
-from lms.offerings.models import Offering
+from lms.offerings.api import Offering
 
 ANSWERS_NOTE = (
     "Evaluation answers are kept without any name, date or link to the person who gave them, "

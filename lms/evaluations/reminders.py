@@ -13,11 +13,11 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.db import utcnow
 from lms.evaluations.models import EvaluationReminder
 from lms.evaluations.services import PendingEvaluation, pending_query
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 from lms.signals import evaluation_reminder_due
 
 REMINDER_AFTER = timedelta(days=3)

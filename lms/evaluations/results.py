@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lms.auth.models import Role, User
-from lms.catalog.evaluation_form import LIKERT, EvaluationForm, Question, form_for
+from lms.auth.api import Role, User
+from lms.catalog.api import LIKERT, EvaluationForm, Question, form_for
 from lms.errors import Forbidden, NotFound
 from lms.evaluations.models import EvaluationResponse
-from lms.offerings.models import Offering
-from lms.progress.models import Completion
+from lms.offerings.api import Offering
+from lms.progress.api import Completion
 
 MIN_RESPONSES_SHOWN = 3
 # The chart's drawing units (its viewBox): a row per answer, its label above its bar.

@@ -19,13 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms.audit.services import record_event
-from lms.catalog.evaluation_form import EvaluationForm, form_for
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem, EvaluationForm, form_for
 from lms.db import read
 from lms.errors import Conflict, NotFound
 from lms.evaluations.models import EvaluationResponse, EvaluationSubmission
-from lms.offerings.models import Offering
-from lms.progress.models import Completion
+from lms.offerings.api import Offering
+from lms.progress.api import Completion
 from lms.signals import certificate_hold_released
 
 # Built once: the dashboard runs the per-person form on views where it is needed at all.

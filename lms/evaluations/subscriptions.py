@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.certificates.holds import DASHBOARD_KEY, Hold, register
+from lms.auth.api import User
+from lms.certificates.api import DASHBOARD_KEY, Hold, register
 from lms.evaluations.services import (
     PendingEvaluation,
     evaluated_user_ids,
     pending_among,
     pending_of_person,
 )
-from lms.progress.models import Completion
+from lms.progress.api import Completion
 from lms.urls import site_path
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def dashboard_section(
 def subscribe() -> None:
     """Register the hold, the dashboard section and who has evaluated an offering (for the
     CE roster) once (calling this again changes nothing)."""
-    from lms.offerings.evaluated import register as register_evaluated
+    from lms.offerings.api import register as register_evaluated
     from lms.progress.services import DASHBOARD_SECTIONS
 
     register(HOLD)

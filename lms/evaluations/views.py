@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from lms.auth.access import staff_required
+from lms.auth.api import staff_required
 from lms.db import db
 from lms.errors import DomainError
 from lms.evaluations import results, services

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms import dates
-from lms.auth.models import Role, User, UserRole
+from lms.auth.api import Role, User, UserRole
 from lms.clock import local_date
 from lms.db import utcnow
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.mail.models import OutboxMessage
 from lms.mail.services import public_url, queue_message
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 
 # A second run the same day (a retried cron job) must not send everyone a second digest.
 ONE_PER = timedelta(hours=20)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms import dates
 from lms.db import utcnow
 from lms.mail.services import queue_message
-from lms.offerings.models import (
+from lms.offerings.api import (
     Enrolment,
     EnrolmentStatus,
     Offering,

@@ -17,7 +17,7 @@ from flask import current_app, g
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.db import db, read, utcnow
 from lms.errors import NotFound
 from lms.jobs import checkpoint

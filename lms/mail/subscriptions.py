@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from lms import dates, signals
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.mail.services import notify, queue_message, unread_notices
 from lms.urls import public_url
 

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from lms.auth.access import admin_required, safe_next
+from lms.auth.api import admin_required, safe_next
 from lms.bounds import query_int
 from lms.db import db
 from lms.mail import services

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates
 from lms.audit.services import record_event
-from lms.auth.models import Role, User
+from lms.auth.api import Role, User
 from lms.catalog.services import programme_settings
 from lms.errors import Conflict, Forbidden, NotFound
 from lms.offerings.attendance_policy import AttendancePolicy, DayRecord

@@ -24,7 +24,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from lms.auth.access import staff_required
+from lms.auth.api import staff_required
 from lms.bounds import bounded_int
 from lms.clock import today as programme_today
 from lms.db import db

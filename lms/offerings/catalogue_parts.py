@@ -16,9 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms.catalog import item_sessions
-from lms.catalog.item_sessions import SessionView
-from lms.catalog.loading import FilePart, register_file_part
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem, FilePart, SessionView, register_file_part
 from lms.offerings import attendance_policy
 from lms.offerings.days import listed
 from lms.offerings.models import Offering, OfferingFormat

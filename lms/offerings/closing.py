@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms import dates
-from lms.audit.models import AuditEvent
-from lms.auth.models import User
+from lms.audit.api import AuditEvent
+from lms.auth.api import User
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, DomainError
@@ -31,7 +31,7 @@ from lms.offerings.attendance import (
 )
 from lms.offerings.attendance_policy import judge
 from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
-from lms.progress.models import Completion, CompletionSource
+from lms.progress.api import Completion, CompletionSource
 from lms.progress.services import record_completion, watch_many
 
 NOUN = "enrolment"

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.auth.services import normalise_email, require_confirmed_email
 from lms.clock import programme_zone
 from lms.clock import today as programme_today

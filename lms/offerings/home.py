@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem
 from lms.clock import today
 from lms.db import read
 from lms.offerings.days import listed
@@ -89,7 +89,7 @@ def upcoming(session: Session, on: date) -> list[Upcoming]:
 
 def staff_home_part(session: Session, user: User) -> HomePart | None:
     """The coming offerings as a section of the staff home (one query; staff only)."""
-    from lms.progress.staff_home import HomePart
+    from lms.progress.api import HomePart
 
     if not user.is_staff:
         return None
@@ -101,7 +101,7 @@ def staff_home_part(session: Session, user: User) -> HomePart | None:
 
 def subscribe() -> None:
     """Register the staff home part once (calling this again changes nothing)."""
-    from lms.progress.staff_home import STAFF_HOME
+    from lms.progress.api import STAFF_HOME
 
     if staff_home_part not in STAFF_HOME:
         STAFF_HOME.append(staff_home_part)

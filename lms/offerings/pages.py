@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from lms.auth.models import Role, User, UserRole
+from lms.auth.api import Role, User, UserRole
 from lms.clock import today as programme_today
 from lms.offerings import places
 from lms.offerings.enrolment import enrolment_problem, live_enrolment

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lms import dates, validation
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.auth.services import normalise_email
 from lms.clock import today as programme_today
 from lms.errors import InvalidInput, NotFound

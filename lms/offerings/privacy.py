@@ -7,9 +7,8 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.offerings.models import Attendance, Enrolment, Offering, OfferingDay, ParticipantRow
 
 # What each section of the export holds: its keys and the columns they come from.

@@ -16,17 +16,16 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from lms import dates, validation
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.catalog.services import programme_settings
-from lms.certificates.context import format_date, format_hours, programme_facts
-from lms.certificates.models import Certificate
+from lms.certificates.api import Certificate, format_date, format_hours, programme_facts
 from lms.clock import local_date_or_none
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
 from lms.offerings.models import Offering, OfferingFormat
 from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
-from lms.progress.models import Completion, CompletionSource, awarded_hours, total_hours
+from lms.progress.api import Completion, CompletionSource, awarded_hours, total_hours
 
 RECORD_DESIGN = "attendance-record.html"
 MAX_PERIOD_DAYS = 3 * 366 + 1  # the longest period one export covers (three years)
@@ -176,7 +175,7 @@ def record_content(
 
 def record_pdf(content: dict[str, Any]) -> bytes:
     """The printable attendance record (WeasyPrint, fetching only the design folder's files)."""
-    from lms.certificates.render import html_to_pdf, jinja_env
+    from lms.certificates.api import html_to_pdf, jinja_env
 
     return html_to_pdf(jinja_env().get_template(RECORD_DESIGN).render(**content))
 

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates, validation
-from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import Role, User, UserRole
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.catalog.services import load_catalogue
 from lms.clock import today as programme_today
 from lms.db import read

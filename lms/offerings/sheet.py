@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.clock import today as programme_today
 from lms.errors import InvalidInput, NotFound
 from lms.offerings.attendance import (
@@ -48,7 +48,7 @@ from lms.offerings.models import (
     ReportMatch,
 )
 from lms.offerings.places import lock_offering
-from lms.progress.models import Completion, awarded_hours
+from lms.progress.api import Completion, awarded_hours
 
 
 @dataclass(frozen=True)

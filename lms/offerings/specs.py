@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from lms import validation
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem
 from lms.errors import InvalidInput
 from lms.offerings.days import (
     DaySpec,

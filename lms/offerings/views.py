@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
 from lms import dates
-from lms.auth.access import admin_required, staff_required
+from lms.auth.api import admin_required, staff_required
 from lms.bounds import bounded_int
 from lms.clock import programme_zone
 from lms.clock import today as programme_today

@@ -17,9 +17,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates
-from lms.auth.licence import LicenceStanding, licence_standing
-from lms.auth.models import Role, User
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import LicenceStanding, Role, User, licence_standing
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.clock import note_zone, today
 from lms.db import read
 from lms.errors import NotFound

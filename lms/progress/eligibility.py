@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.catalog.rules import Evaluation, Outline, evaluate
+from lms.auth.api import User
+from lms.catalog.api import Evaluation, Outline, evaluate
 from lms.catalog.services import get_item
 from lms.clock import today
 from lms.progress import tracking

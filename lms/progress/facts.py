@@ -16,9 +16,17 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import CatalogItem, CatalogueVersion, ItemKind, ProgrammeSetting
-from lms.catalog.rules import Evaluation, Facts, ItemName, evaluate
+from lms.auth.api import Role, User, UserRole
+from lms.catalog.api import (
+    CatalogItem,
+    CatalogueVersion,
+    Evaluation,
+    Facts,
+    ItemKind,
+    ItemName,
+    ProgrammeSetting,
+    evaluate,
+)
 from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
 from lms.clock import note_zone, today

@@ -19,12 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms import dates, validation
-from lms.audit.models import AuditEvent
-from lms.audit.revocation import REASON_MAX, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
+from lms.audit.api import REASON_MAX, AuditEvent, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
 from lms.audit.services import record_event
-from lms.auth.models import Role, User
+from lms.auth.api import Role, User
 from lms.auth.services import accounts_and_clinicians
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.clock import local_date, today
 from lms.db import locked_row, read

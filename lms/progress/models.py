@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem
 from lms.db import Base, str_enum, utcnow
 from lms.status import Status
 

@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy.orm import Session
 
 from lms import dates
-from lms.auth.models import Role, User
-from lms.catalog.drawing import Mark, Pathway, pathway_for
-from lms.catalog.models import ItemKind
+from lms.auth.api import Role, User
+from lms.catalog.api import ItemKind, Mark, Pathway, pathway_for
 from lms.clock import today
 from lms.progress import tracking
 from lms.progress.facts import Programme, shared_programme
@@ -57,7 +56,7 @@ def marks_of(statuses: Iterable[ItemStatus]) -> dict[str, Mark]:
 def programme_page_marks(session: Session, user: User) -> Mapping[str, Mark] | None:
     """The signed-in clinician's marks for the programme page (two queries), None for others.
 
-    Registered in lms.catalog.views.PATHWAY_MARKS: the catalogue feature draws the picture
+    Registered in lms.catalog.drawing.PATHWAY_MARKS: the catalogue feature draws the picture
     and asks whoever knows a person's standing to colour it.
     """
     if Role.CLINICIAN not in user.roles:
@@ -70,7 +69,7 @@ def programme_page_marks(session: Session, user: User) -> Mapping[str, Mark] | N
 
 def subscribe() -> None:
     """Colour the programme page's picture for clinicians (once; calling again changes nothing)."""
-    from lms.catalog.views import PATHWAY_MARKS
+    from lms.catalog.api import PATHWAY_MARKS
 
     if programme_page_marks not in PATHWAY_MARKS:
         PATHWAY_MARKS.append(programme_page_marks)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from lms.auth.models import User
-from lms.auth.privacy import Export, PrivacyHooks, iso
+from lms.auth.api import Export, PrivacyHooks, User, iso
 from lms.progress.models import Completion
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import ItemKind
+from lms.auth.api import Role, User, UserRole
+from lms.catalog.api import ItemKind
 from lms.clock import local_date_or_none, today
 from lms.errors import InvalidInput
 from lms.progress.dashboard import licence_label

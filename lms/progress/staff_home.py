@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from lms import dates
-from lms.auth.models import Role, User
-from lms.catalog.pathway_layout import spine
+from lms.auth.api import Role, User
+from lms.catalog.api import spine
 from lms.clock import today
 from lms.db import read
 from lms.progress.charts import Bar, bar_chart, column_chart

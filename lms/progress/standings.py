@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from lms.auth.models import Role, User, UserRole
-from lms.catalog.rules import Evaluation, Facts
+from lms.auth.api import Role, User, UserRole
+from lms.catalog.api import Evaluation, Facts
 from lms.db import read
 from lms.progress.facts import (
     History,

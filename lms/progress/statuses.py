@@ -13,8 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lms.catalog.models import ItemKind
-from lms.catalog.rules import compact_names
+from lms.catalog.api import ItemKind, compact_names
 from lms.progress.fact_sources import place_reader
 from lms.progress.facts import Programme
 from lms.progress.models import ItemState

@@ -20,7 +20,7 @@ from sqlalchemy import Text, and_, bindparam, case, cast, event, exists, or_, se
 from sqlalchemy.orm import Session, aliased
 
 from lms import signals
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.db import TrackerSession, read
 from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms import csv_safe, validation
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.auth.services import accounts_and_clinicians
-from lms.catalog.models import CatalogItem
+from lms.catalog.api import CatalogItem
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
 from lms.progress.models import Completion, CompletionSource

@@ -19,8 +19,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from lms import dates
-from lms.auth.access import may_see_person, staff_required
-from lms.auth.models import Role, User
+from lms.auth.api import Role, User, may_see_person, staff_required
 from lms.bounds import query_int
 from lms.db import db, reads_first
 from lms.errors import DomainError, InvalidInput

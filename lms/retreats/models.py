@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, utcnow
-from lms.offerings.models import Enrolment
+from lms.offerings.api import Enrolment
 
 
 class Screening(Base):

@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import User
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.clock import today as programme_today
 from lms.db import read
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
-from lms.offerings.schedule import OfferingSummary, upcoming_offerings
-from lms.progress.models import ItemState
+from lms.offerings.api import (
+    Enrolment,
+    EnrolmentStatus,
+    Offering,
+    OfferingSummary,
+    upcoming_offerings,
+)
+from lms.progress.api import ItemState
 from lms.retreats.services import credit_may_help
 from lms.retreats.standing_facts import APPLICATION_RANK, RetreatState
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
-from lms.auth.privacy import Erasure, Export, PrivacyHooks, records, select_section
-from lms.catalog.models import CatalogItem, ItemKind
-from lms.offerings.models import Enrolment, Offering
+from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
+from lms.catalog.api import CatalogItem, ItemKind
+from lms.offerings.api import Enrolment, Offering
 from lms.retreats.models import Screening
 
 SCREENING_NOTE = (

@@ -12,8 +12,7 @@ from lms.clock import today as programme_today
 from lms.errors import (
     NotFound,
 )
-from lms.offerings.models import Enrolment, Offering
-from lms.offerings.schedule import get_offering
+from lms.offerings.api import Enrolment, Offering, get_offering
 
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
 

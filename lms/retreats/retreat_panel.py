@@ -11,11 +11,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms import dates
-from lms.auth.models import Role, User
-from lms.catalog.models import CatalogItem, ItemKind
+from lms.auth.api import Role, User
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.clock import today
 from lms.db import read
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.own_retreats import retreat_standings
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ _ATTENDANCE_DUE = (
 def staff_home_part(session: Session, user: User) -> HomePart | None:
     """Screenings to review (medical reviewers) and retreat sessions whose last day has come
     with places still unmarked (instructors and admins): two queries at most."""
-    from lms.progress.staff_home import HomePart, Waiting
+    from lms.progress.api import HomePart, Waiting
 
     waiting = []
     if user.has_role(Role.MEDICAL_REVIEWER):
@@ -103,8 +103,8 @@ def staff_home_part(session: Session, user: User) -> HomePart | None:
 
 def subscribe() -> None:
     """Register the dashboard and staff home parts once (calling this again changes nothing)."""
+    from lms.progress.api import STAFF_HOME
     from lms.progress.services import DASHBOARD_SECTIONS
-    from lms.progress.staff_home import STAFF_HOME
 
     if dashboard_section not in DASHBOARD_SECTIONS:
         DASHBOARD_SECTIONS.append(dashboard_section)

@@ -20,7 +20,7 @@ from lms.errors import (
     NotFound,
 )
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.models import Screening
 from lms.retreats.records import NOUN, day_or_today, get_application
 from lms.retreats.screening import (

@@ -18,8 +18,8 @@ from lms.errors import (
     Conflict,
 )
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
-from lms.progress.models import Completion, CompletionSource
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.progress.api import Completion, CompletionSource
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 
 # --------------------------------------------------------------------------- rosters, attendance

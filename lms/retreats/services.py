@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lms.auth.models import User
+from lms.auth.api import User
 from lms.auth.services import require_confirmed_email
-from lms.catalog.rules import LICENCE_STEP, SCREENING_STEP, Evaluation
+from lms.catalog.api import LICENCE_STEP, SCREENING_STEP, Evaluation
 from lms.db import utcnow
 from lms.errors import (
     Conflict,
@@ -27,7 +27,7 @@ from lms.errors import (
     PrerequisiteNotMet,
 )
 from lms.offerings import places
-from lms.offerings.models import Enrolment, EnrolmentStatus, JoinRefusal, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, JoinRefusal, Offering
 from lms.retreats.models import Screening
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 from lms.retreats.review import (

@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from lms.catalog.models import ItemKind
+from lms.catalog.api import ItemKind
 from lms.db import read
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
-from lms.progress.fact_sources import FactSource, Histories, register
-from lms.progress.models import ItemState
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.progress.api import FactSource, Histories, ItemState, register
 from lms.status import Status
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);

@@ -20,11 +20,10 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from lms.auth.access import reviewer_required, staff_required
+from lms.auth.api import reviewer_required, staff_required
 from lms.db import db
 from lms.errors import DomainError
-from lms.offerings.models import EnrolmentStatus
-from lms.offerings.places import WITHDRAWABLE
+from lms.offerings.api import WITHDRAWABLE, EnrolmentStatus
 from lms.refusals import back_to, back_to_posted, not_a_refusal, on_refusal
 from lms.retreats import own_retreats, services
 from lms.retreats.forms import ApplicationForm, AttendanceForm, ScreeningDecisionForm

@@ -1,0 +1,51 @@
+"""The offerings feature's public face beside services.py: what other features may use of it.
+
+Another feature imports these from here, never from the modules they live in, so the
+feature can move its insides without touching them (tests/unit/test_package_graph.py).
+Each name is imported from its module only when first asked for (lms.faces).
+"""
+
+from lms.faces import public_face
+
+__getattr__, __all__ = public_face(
+    __name__,
+    {
+        "lms.offerings.attendance": ("token",),
+        "lms.offerings.closing": ("close_offering",),
+        "lms.offerings.days": (
+            "DaySpec",
+            "every_day",
+        ),
+        "lms.offerings.enrolment": (
+            "enrol",
+            "enrol_user",
+            "live_enrolment",
+        ),
+        "lms.offerings.evaluated": ("register",),
+        "lms.offerings.models": (
+            "Enrolment",
+            "EnrolmentStatus",
+            "JoinRefusal",
+            "Offering",
+            "OfferingFormat",
+            "OfferingStatus",
+            "ParticipantRow",
+        ),
+        "lms.offerings.participants": (
+            "import_report_file",
+            "match_row",
+        ),
+        "lms.offerings.places": ("WITHDRAWABLE",),
+        "lms.offerings.schedule": (
+            "OfferingInput",
+            "OfferingSummary",
+            "create_offering",
+            "get_offering",
+            "upcoming_offerings",
+        ),
+        "lms.offerings.sheet": (
+            "CellInput",
+            "save_cells",
+        ),
+    },
+)
