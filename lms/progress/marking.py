@@ -1,4 +1,5 @@
-"""Marking: recording and revoking completions (one, a cohort, an import) and what they unlock.
+"""Marking: recording and revoking completions (one, or a batch for a cohort or an import) and
+what they unlock (a cohort's mark is lms.progress.cohorts).
 
 Every way of recording goes through `check_recordable` and `insert_checked_completion`, and
 `watch_many` rewrites the standings after the change, sending item_unlocked from their diff.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -22,7 +22,6 @@ from lms import dates, validation
 from lms.audit.api import REASON_MAX, AuditEvent, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
 from lms.audit.services import record_event
 from lms.auth.api import Role, User
-from lms.auth.services import accounts_and_clinicians
 from lms.catalog.api import CatalogItem, ItemKind
 from lms.catalog.services import get_item
 from lms.clock import local_date, today
@@ -35,7 +34,6 @@ from lms.signals import completion_recorded, completion_revoked, completions_rec
 EARLIEST_COMPLETION = date(1990, 1, 1)
 NOTE_MAX = 2000
 
-COHORT_ACTION = "completion.cohort_marked"
 _WATCHING = "lms.progress.watching"  # session.info key: user ids with an unlock watch open
 
 
@@ -137,7 +135,7 @@ def _already(user: User, item: CatalogItem, completed_on: date) -> str:
     )
 
 
-def _clean_note(note: str | None) -> str:
+def clean_note(note: str | None) -> str:
     """Trim a note and refuse an overlong one or one with control characters."""
     return validation.multi_line((note or "").strip(), "Note", max_length=NOTE_MAX)
 
@@ -181,7 +179,7 @@ def _check_person(user: User) -> None:
         raise InvalidInput(f"{user.name} ({user.email}) is not a clinician.")
 
 
-def _check_item(item: CatalogItem, source: CompletionSource) -> None:
+def check_item(item: CatalogItem, source: CompletionSource) -> None:
     """Refuse items that cannot be recorded this way."""
     why = item_unrecordable(item, source)
     if why is Unrecordable.ITEM_WITHDRAWN:
@@ -202,7 +200,7 @@ def check_recordable(
 ) -> date:
     """Refuse completions that cannot be true; return the checked date."""
     _check_person(user)
-    _check_item(item, source)
+    check_item(item, source)
     return check_completion_date(completed_on, session)
 
 
@@ -322,7 +320,7 @@ def record_completion(
         raise NotFound("No such clinician.")
     item = get_item(session, item_code)
     completed_on = check_recordable(user, item, completed_on, source, session)
-    note = _clean_note(note)
+    note = clean_note(note)
     existing = _live_completed_on(session, user.id, item.id)
     if existing is not None:
         raise Conflict(_already(user, item, existing))
@@ -360,170 +358,6 @@ def revoke_completion(
     )
     completion_revoked.send(completion, session=session, actor_id=actor_id, reason=reason)
     return completion
-
-
-@dataclass(frozen=True)
-class CohortEntry:
-    """One person in a cohort mark: recorded, or skipped with the reason."""
-
-    user_id: int
-    name: str
-    email: str
-    reason: str = ""
-    completion_id: int | None = None
-
-
-@dataclass(frozen=True)
-class CohortResult:
-    """What a cohort mark did."""
-
-    item_code: str
-    item_title: str
-    completed_on: date
-    created: list[CohortEntry]
-    skipped: list[CohortEntry]
-    event_id: int | None = None  # the audit event that summarises the mark
-
-
-def record_cohort(
-    session: Session,
-    *,
-    user_ids: Iterable[int],
-    item_code: str,
-    completed_on: date,
-    actor_id: int | None,
-    note: str = "",
-) -> CohortResult:
-    """Mark one item complete for many clinicians in one transaction; skip who cannot be."""
-    ids = list(dict.fromkeys(user_ids))  # keep the order given, drop repeats
-    if not ids:
-        raise InvalidInput("Choose at least one clinician.")
-    item = get_item(session, item_code)
-    note = _clean_note(note)
-    found, clinicians = accounts_and_clinicians(session, User.id.in_(ids))
-    users = {user.id: user for user in found}
-    existing: dict[int, date] = dict(
-        session.execute(
-            select(Completion.user_id, Completion.completed_on).where(
-                Completion.user_id.in_(ids),
-                Completion.item_id == item.id,
-                Completion.is_live,
-            )
-        ).all()
-    )
-    # A wrong item or date refuses the whole cohort: nobody could be recorded.
-    _check_item(item, CompletionSource.INSTRUCTOR)
-    completed_on = check_completion_date(completed_on, session)
-
-    skipped: list[CohortEntry] = []
-    due: list[tuple[int, User]] = []
-    for uid in ids:
-        user = users.get(uid)
-        if user is None:
-            skipped.append(CohortEntry(uid, f"#{uid}", "", "No such account."))
-        elif person_unrecordable(
-            is_clinician=uid in clinicians, anonymised=user.anonymised_at is not None
-        ):
-            skipped.append(CohortEntry(uid, user.name, user.email, "Not a clinician."))
-        elif uid in existing:
-            reason = f"Already completed on {dates.day(existing[uid])}."
-            skipped.append(CohortEntry(uid, user.name, user.email, reason))
-        else:
-            due.append((uid, user))
-
-    def insert_batch() -> tuple[list[CohortEntry], list[CohortEntry]]:
-        """Insert every due completion at once (a racer's duplicate fails the whole batch)."""
-        completions = insert_checked_batch(
-            session,
-            people=[user for _, user in due],
-            item=item,
-            completed_on=completed_on,
-            source=CompletionSource.INSTRUCTOR,
-            actor_id=actor_id,
-            note=note,
-        )
-        created = [
-            CohortEntry(uid, user.name, user.email, completion_id=completion.id)
-            for (uid, user), completion in zip(due, completions, strict=True)
-        ]
-        return created, []
-
-    def insert_one_by_one() -> tuple[list[CohortEntry], list[CohortEntry]]:
-        """Insert every due completion in its own savepoint, skipping those recorded meanwhile."""
-        created: list[CohortEntry] = []
-        lost: list[CohortEntry] = []
-        for uid, user in due:
-            try:
-                completion = insert_checked_completion(
-                    session,
-                    user=user,
-                    item=item,
-                    completed_on=completed_on,
-                    source=CompletionSource.INSTRUCTOR,
-                    actor_id=actor_id,
-                    note=note,
-                    bulk=False,
-                )
-            except Conflict as error:  # recorded from elsewhere a moment ago
-                lost.append(CohortEntry(uid, user.name, user.email, error.message))
-                continue
-            created.append(CohortEntry(uid, user.name, user.email, completion_id=completion.id))
-        return created, lost
-
-    with watch_many(session, [uid for uid, _ in due]):
-        # One savepoint and one flush for the batch (a handful of statements for a cohort of
-        # 200, its certificates included); should another request record one of them
-        # meanwhile, redo it row by row.
-        try:
-            with session.begin_nested():
-                created, lost = insert_batch()
-        except IntegrityError:
-            created, lost = insert_one_by_one()
-    skipped.extend(lost)
-    # One summary event, besides one per completion, so the result page can be shown again.
-    event = record_event(
-        session,
-        actor_id=actor_id,
-        action=COHORT_ACTION,
-        subject_type="catalog_item",
-        subject_id=item.id,
-        item=item.code,
-        completed_on=completed_on,
-        created=[[e.user_id, e.completion_id] for e in created],
-        skipped=[[e.user_id, e.reason] for e in skipped],
-    )
-    session.flush()
-    return CohortResult(item.code, item.title, completed_on, created, skipped, event.id)
-
-
-def cohort_result(session: Session, event_id: int) -> CohortResult:
-    """A past cohort mark rebuilt from its summary audit event (two queries)."""
-    event = session.get(AuditEvent, event_id)
-    if event is None or event.action != COHORT_ACTION:
-        raise NotFound("No such cohort mark.")
-    facts = event.facts
-    ids = [uid for uid, _ in facts["created"]] + [uid for uid, _ in facts["skipped"]]
-    people = {
-        uid: (name, email)
-        for uid, name, email in session.execute(
-            select(User.id, User.name, User.email).where(User.id.in_(ids))
-        )
-    }
-
-    def entry(uid: int, **extra: Any) -> CohortEntry:
-        name, email = people.get(uid, (f"#{uid}", ""))
-        return CohortEntry(uid, name, email, **extra)
-
-    code = facts["item"]
-    item_title = session.scalar(select(CatalogItem.title).where(CatalogItem.code == code))
-    return CohortResult(
-        item_code=code,
-        item_title=item_title or code,
-        completed_on=date.fromisoformat(facts["completed_on"]),
-        created=[entry(uid, completion_id=cid) for uid, cid in facts["created"]],
-        skipped=[entry(uid, reason=reason) for uid, reason in facts["skipped"]],
-        event_id=event.id,
-    )
 
 
 def completion_owner(session: Session, completion_id: int) -> int:

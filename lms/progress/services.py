@@ -8,6 +8,7 @@ unlocks), `standings` (the read model), `dashboard` (what a clinician's pages sh
 
 from __future__ import annotations
 
+from lms.progress.cohorts import CohortEntry, CohortResult, cohort_result, record_cohort
 from lms.progress.dashboard import (
     DASHBOARD_SECTIONS,
     ClinicianProgress,
@@ -27,18 +28,14 @@ from lms.progress.marking import (
     EARLIEST_COMPLETION,
     NOTE_MAX,
     REASON_MAX,
-    CohortEntry,
-    CohortResult,
     Unrecordable,
     check_completion_date,
     check_recordable,
-    cohort_result,
     completion_owner,
     insert_checked_completion,
     item_unrecordable,
     latest_allowed_date,
     person_unrecordable,
-    record_cohort,
     record_completion,
     revoke_completion,
     watch_many,

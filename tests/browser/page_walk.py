@@ -166,7 +166,7 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
     from lms.mail.models import OutboxMessage
     from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
-    from lms.progress.marking import record_cohort
+    from lms.progress.cohorts import record_cohort
 
     with app.app_context():
         session = db.session

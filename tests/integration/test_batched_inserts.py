@@ -15,7 +15,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.certificates.models import Certificate
 from lms.clock import today
-from lms.progress.marking import record_cohort
+from lms.progress.cohorts import record_cohort
 from lms.progress.models import Completion
 
 

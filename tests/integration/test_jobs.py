@@ -214,7 +214,7 @@ def test_a_cohort_enqueues_its_pdfs_in_batches_and_a_mark_its_own(
 
     from lms.certificates.services import RENDER_BATCH
     from lms.clock import today
-    from lms.progress.marking import record_cohort
+    from lms.progress.cohorts import record_cohort
 
     people = [make_user(Role.CLINICIAN) for _ in range(21)]
     huey = app.extensions["lms"].jobs.huey
