@@ -1,9 +1,4 @@
-"""The audit feature's public face beside services.py: what other features may use of it.
-
-Another feature imports these from here, never from the modules they live in, so the
-feature can move its insides without touching them (tests/unit/test_package_graph.py).
-Each name is imported from its module only when first asked for (lms.faces).
-"""
+"""The public face of the audit trail: what other features may use (lms.faces)."""
 
 from lms.faces import public_face
 
@@ -11,10 +6,6 @@ __getattr__, __all__ = public_face(
     __name__,
     {
         "lms.audit.models": ("AuditEvent",),
-        "lms.audit.revocation": (
-            "REASON_MAX",
-            "clean_reason",
-            "revoke",
-        ),
+        "lms.audit.revocation": ("REASON_MAX", "clean_reason", "revoke"),
     },
 )

@@ -1,9 +1,4 @@
-"""The offerings feature's public face beside services.py: what other features may use of it.
-
-Another feature imports these from here, never from the modules they live in, so the
-feature can move its insides without touching them (tests/unit/test_package_graph.py).
-Each name is imported from its module only when first asked for (lms.faces).
-"""
+"""The public face of offerings and their enrolments: what other features may use (lms.faces)."""
 
 from lms.faces import public_face
 
@@ -12,15 +7,8 @@ __getattr__, __all__ = public_face(
     {
         "lms.offerings.attendance": ("token",),
         "lms.offerings.closing": ("close_offering",),
-        "lms.offerings.days": (
-            "DaySpec",
-            "every_day",
-        ),
-        "lms.offerings.enrolment": (
-            "enrol",
-            "enrol_user",
-            "live_enrolment",
-        ),
+        "lms.offerings.days": ("DaySpec", "every_day"),
+        "lms.offerings.enrolment": ("enrol", "enrol_user", "live_enrolment"),
         "lms.offerings.evaluated": ("register",),
         "lms.offerings.models": (
             "Enrolment",
@@ -31,10 +19,7 @@ __getattr__, __all__ = public_face(
             "OfferingStatus",
             "ParticipantRow",
         ),
-        "lms.offerings.participants": (
-            "import_report_file",
-            "match_row",
-        ),
+        "lms.offerings.participants": ("import_report_file", "match_row"),
         "lms.offerings.places": ("WITHDRAWABLE",),
         "lms.offerings.schedule": (
             "OfferingInput",
@@ -43,9 +28,6 @@ __getattr__, __all__ = public_face(
             "get_offering",
             "upcoming_offerings",
         ),
-        "lms.offerings.sheet": (
-            "CellInput",
-            "save_cells",
-        ),
+        "lms.offerings.sheet": ("CellInput", "save_cells"),
     },
 )

@@ -1,21 +1,11 @@
-"""The progress feature's public face beside services.py: what other features may use of it.
-
-Another feature imports these from here, never from the modules they live in, so the
-feature can move its insides without touching them (tests/unit/test_package_graph.py).
-Each name is imported from its module only when first asked for (lms.faces).
-"""
+"""The public face of progress and its standings: what other features may use (lms.faces)."""
 
 from lms.faces import public_face
 
 __getattr__, __all__ = public_face(
     __name__,
     {
-        "lms.progress.fact_sources": (
-            "Awaiting",
-            "FactSource",
-            "Histories",
-            "register",
-        ),
+        "lms.progress.fact_sources": ("Awaiting", "FactSource", "Histories", "register"),
         "lms.progress.models": (
             "Completion",
             "CompletionSource",
@@ -23,10 +13,6 @@ __getattr__, __all__ = public_face(
             "awarded_hours",
             "total_hours",
         ),
-        "lms.progress.staff_home": (
-            "HomePart",
-            "STAFF_HOME",
-            "Waiting",
-        ),
+        "lms.progress.staff_home": ("HomePart", "STAFF_HOME", "Waiting"),
     },
 )

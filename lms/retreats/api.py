@@ -1,19 +1,10 @@
-"""The retreats feature's public face beside services.py: what other features may use of it.
-
-Another feature imports these from here, never from the modules they live in, so the
-feature can move its insides without touching them (tests/unit/test_package_graph.py).
-Each name is imported from its module only when first asked for (lms.faces).
-"""
+"""The public face of retreats and their screening: what other features may use (lms.faces)."""
 
 from lms.faces import public_face
 
 __getattr__, __all__ = public_face(
     __name__,
     {
-        "lms.retreats.screening": (
-            "CONTRAINDICATIONS",
-            "ScreeningAnswer",
-            "ScreeningInput",
-        ),
+        "lms.retreats.screening": ("CONTRAINDICATIONS", "ScreeningAnswer", "ScreeningInput"),
     },
 )
