@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 from clock_support import programme_today
+from facts_support import facts_changed
 from retreats_support import PASSWORD, complete
 from sqlalchemy import select
 
@@ -54,6 +55,7 @@ def _approved_module_1_equivalent(session, user, catalog) -> None:
             decision_reason="KTC's introductory course is an accepted Module 1 equivalent.",
         )
     )
+    facts_changed(session, user)
     session.commit()
 
 
