@@ -400,6 +400,17 @@ def read(
     return prepared.run(session.connection(), statement, params or {})
 
 
+def row_or_not_found(
+    session: Session, entity: type[Entity], row_id: int, *, missing: str
+) -> Entity:
+    """The row of `entity` with that id (from the session's identity map when it is there),
+    or NotFound(missing)."""
+    found = session.get(entity, row_id)
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
 def locked_row(session: Session, entity: type[Entity], row_id: int, *, missing: str) -> Entity:
     """One row by id, freshly read and locked for the rest of the transaction, so that two
     people cannot both act on it (FOR UPDATE on PostgreSQL; on SQLite the write transaction

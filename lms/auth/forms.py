@@ -105,6 +105,13 @@ class ProfileForm(PersonFields):
     """Name, credentials and licence details."""
 
 
+def _current_password(**options: str) -> PasswordField:
+    """The current password, which authorises a change to one's own address or password."""
+    return PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=200)], **options
+    )
+
+
 class ChangeEmailForm(Form):
     """A new address, authorised by the current password."""
 
@@ -113,19 +120,13 @@ class ChangeEmailForm(Form):
         validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)],
     )
     # Its own id: the password form on the same page has a current_password field too.
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired(), Length(max=200)],
-        id="email_current_password",
-    )
+    current_password = _current_password(id="email_current_password")
 
 
 class ChangePasswordForm(NewPasswordForm):
     """A new password, authorised by the current one."""
 
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=200)]
-    )
+    current_password = _current_password()
 
 
 class NotificationsForm(Form):
