@@ -54,6 +54,9 @@ def deactivation_refused(code: str, dependants: list[str]) -> str:
     return f"{code} cannot be deactivated while the rules of {', '.join(dependants)} name it"
 
 
+# The item's descriptive columns, in order: both the catalogue file and the item editor set them.
+DESCRIPTIVE_ATTRIBUTES = ("title", "short_title", "description", "format", "ce_hours", "position")
+
 TEXT_LIMITS = {
     "title": 200,
     "short_title": 80,
