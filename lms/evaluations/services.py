@@ -28,6 +28,13 @@ from lms.offerings.models import Offering
 from lms.progress.models import Completion
 from lms.signals import certificate_hold_released
 
+
+def about_completion(model: Any) -> Any:
+    """The join condition of a row of `model` (a submission, a reminder) that is about the
+    completion's person and offering."""
+    return and_(model.user_id == Completion.user_id, model.offering_id == Completion.offering_id)
+
+
 # Built once: the dashboard runs the per-person form on views where it is needed at all.
 _PENDING = (
     select(
@@ -42,13 +49,7 @@ _PENDING = (
     )
     .join(CatalogItem, CatalogItem.id == Completion.item_id)
     .join(Offering, Offering.id == Completion.offering_id)
-    .outerjoin(
-        EvaluationSubmission,
-        and_(
-            EvaluationSubmission.user_id == Completion.user_id,
-            EvaluationSubmission.offering_id == Completion.offering_id,
-        ),
-    )
+    .outerjoin(EvaluationSubmission, about_completion(EvaluationSubmission))
     .where(
         Completion.is_live,
         CatalogItem.evaluation_required.is_(True),
