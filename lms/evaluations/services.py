@@ -64,8 +64,20 @@ CHUNK = 500  # bound parameters per statement
 NOT_YOURS = "There is no evaluation for you here: it opens once your attendance is recorded."
 
 
+class _NamedByItem:
+    """An offering's evaluation, called by its item's short title (or else its title)."""
+
+    title: str
+    short_title: str
+
+    @property
+    def name(self) -> str:
+        """The item's short name ("Module 2")."""
+        return self.short_title or self.title
+
+
 @dataclass(frozen=True)
-class PendingEvaluation:
+class PendingEvaluation(_NamedByItem):
     """An attended offering whose required evaluation the person has not submitted."""
 
     completion_id: int
@@ -76,11 +88,6 @@ class PendingEvaluation:
     short_title: str
     starts_on: date
     ends_on: date
-
-    @property
-    def name(self) -> str:
-        """The item's short name ("Module 2")."""
-        return self.short_title or self.title
 
 
 def pending_query() -> Any:
@@ -122,7 +129,7 @@ def evaluated_user_ids(session: Session, offering_id: int) -> set[int]:
 
 
 @dataclass(frozen=True)
-class OfferingEvaluation:
+class OfferingEvaluation(_NamedByItem):
     """An offering's evaluation: what it is of, and its form."""
 
     offering_id: int
@@ -133,11 +140,6 @@ class OfferingEvaluation:
     ends_on: date
     required: bool
     form: EvaluationForm
-
-    @property
-    def name(self) -> str:
-        """The item's short name ("Module 2")."""
-        return self.short_title or self.title
 
 
 def evaluation_of(session: Session, offering_id: int) -> OfferingEvaluation:
