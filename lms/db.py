@@ -12,11 +12,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import JSON, DateTime, MetaData, Result, Select, create_engine, event, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    Result,
+    Select,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.types import TypeDecorator
 
@@ -382,6 +392,12 @@ def str_enum(enum_cls: type, name: str) -> SAEnum:
     )
 
 
+def cascading_key(table: str) -> Any:
+    """A primary-key column holding the id of a row of `table`, deleted with that row (a
+    link table's half of its key, or a one-to-one extension of the row)."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)
+
+
 def read(
     session: Session, statement: Select, params: dict[str, Any] | None = None
 ) -> Rows | Result:
@@ -398,6 +414,17 @@ def read(
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
     return prepared.run(session.connection(), statement, params or {})
+
+
+def row_or_not_found(
+    session: Session, entity: type[Entity], row_id: int, *, missing: str
+) -> Entity:
+    """The row of `entity` with that id (from the session's identity map when it is there),
+    or NotFound(missing)."""
+    found = session.get(entity, row_id)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def locked_row(session: Session, entity: type[Entity], row_id: int, *, missing: str) -> Entity:

@@ -27,7 +27,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select
 
 from lms import validation
@@ -96,6 +96,13 @@ def shared_checks(field_class: type, validators: list[Any]) -> tuple[list[Any], 
     if issubclass(field_class, DateField):
         return [SensibleDate()], []
     return [], []
+
+
+def optional_line(label: str, max_length: int, description: str = "") -> StringField:
+    """A one-line text field that may be left empty, at most `max_length` characters."""
+    return StringField(
+        label, validators=[Optional(), Length(max=max_length)], description=description
+    )
 
 
 PLACEHOLDER_CHOICE = "Choose…"

@@ -41,6 +41,21 @@ def may_see_person(person_id: int) -> bool:
     return current_user.is_authenticated and (current_user.id == person_id or current_user.is_staff)
 
 
+def person_visible(view: F) -> F:
+    """Allow a view of one person's record (its URL names `user_id`) to that person and to
+    staff, once signed in; anyone else gets 404, not learning whether the record exists."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        """Run the view when the signed-in person may see the record."""
+        if not may_see_person(kwargs["user_id"]):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def safe_next(target: str | None, default: str) -> str:
     """A redirect target that stays on this site: a local path or the default.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, send_file, url_for
@@ -102,22 +104,48 @@ def update_profile() -> Response | tuple[str, int]:
     return redirect(url_for("account.profile"))
 
 
-def _email_again(error: DomainError) -> tuple[str, int]:
-    """The account page, the reason under the password or the new address it is about."""
-    form = ChangeEmailForm()
-    show_on(form.current_password if "password" in error.message else form.new_email, error)
-    return _page(error.status_code, email=form)
+def _own_sign_in_change(
+    path: str,
+    form_class: type[FlaskForm],
+    key: str,
+    field_for: Callable[[Any, DomainError], Any],
+) -> Callable[[Callable[[Any], Response]], Callable[[], Response | tuple[str, int]]]:
+    """Route a change to one's own sign-in details (address, password): signed in, five an
+    hour a person. The view gets the posted form once it is valid (else the page shows it,
+    422); a refusal is shown under the field `field_for` picks for it, not flashed."""
+
+    def again(error: DomainError) -> tuple[str, int]:
+        """The account page, the form as it was sent, the reason under its field."""
+        form = form_class()
+        show_on(field_for(form, error), error)
+        return _page(error.status_code, **{key: form})
+
+    def decorate(view: Callable[[Any], Response]) -> Callable[[], Response | tuple[str, int]]:
+        """Wrap one view: its route, access, rate limit and refusal."""
+
+        @functools.wraps(view)
+        def posted() -> Response | tuple[str, int]:
+            """Check the form's shape, then hand it to the view."""
+            form = form_class()
+            if not form.validate():
+                return _page(422, **{key: form})
+            return view(form)
+
+        guarded = on_refusal(again, flash_as=None)(posted)
+        limited = limiter.limit("5 per hour", key_func=_user_key)(guarded)
+        return bp.post(path)(login_required(limited))
+
+    return decorate
 
 
-@bp.post("/email")
-@login_required
-@limiter.limit("5 per hour", key_func=_user_key)
-@on_refusal(_email_again, flash_as=None)  # shown on the form's field instead
-def change_email() -> Response | tuple[str, int]:
+def _email_field(form: ChangeEmailForm, error: DomainError) -> Any:
+    """The field a refused new address is about: the current password or the new address."""
+    return form.current_password if "password" in error.message else form.new_email
+
+
+@_own_sign_in_change("/email", ChangeEmailForm, "email", _email_field)
+def change_email(form: ChangeEmailForm) -> Response:
     """Move the account to a new address (asks for the current password)."""
-    form = ChangeEmailForm()
-    if not form.validate():
-        return _page(422, email=form)
     accounts.change_email(
         db.session,
         _me(),
@@ -131,22 +159,14 @@ def change_email() -> Response | tuple[str, int]:
     return redirect(url_for("account.profile"))
 
 
-def _password_again(error: DomainError) -> tuple[str, int]:
-    """The account page, the reason under the current or the new password it is about."""
-    form = ChangePasswordForm()
-    show_on(form.current_password if "current" in error.message else form.password, error)
-    return _page(error.status_code, password=form)
+def _password_field(form: ChangePasswordForm, error: DomainError) -> Any:
+    """The field a refused password change is about: the current or the new password."""
+    return form.current_password if "current" in error.message else form.password
 
 
-@bp.post("/password")
-@login_required
-@limiter.limit("5 per hour", key_func=_user_key)
-@on_refusal(_password_again, flash_as=None)  # shown on the form's field instead
-def change_password() -> Response | tuple[str, int]:
+@_own_sign_in_change("/password", ChangePasswordForm, "password", _password_field)
+def change_password(form: ChangePasswordForm) -> Response:
     """Change the password (asks for the current one); other sessions are signed out."""
-    form = ChangePasswordForm()
-    if not form.validate():
-        return _page(422, password=form)
     me = _me()
     accounts.change_own_password(
         db.session, me, current=form.current_password.data, new=form.password.data

@@ -8,6 +8,7 @@ __getattr__, __all__ = public_face(
         "lms.auth.access": (
             "admin_required",
             "may_see_person",
+            "person_visible",
             "reviewer_required",
             "safe_next",
             "staff_required",

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
 from lms.auth.services import Licence
-from lms.forms import Form
+from lms.forms import Form, optional_line
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
 # is proven by the confirmation link, not by a validator.
@@ -25,15 +25,11 @@ class PersonFields(Form):
     """Name, credentials and licence details (or pre-licensed): registration and profile."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    credentials = StringField(
-        "Credentials",
-        validators=[Optional(), Length(max=100)],
-        description='For example "PMHNP", "LCSW", "MD".',
-    )
+    credentials = optional_line("Credentials", 100, 'For example "PMHNP", "LCSW", "MD".')
     pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
-    licence_type = StringField("Licence type", validators=[Optional(), Length(max=100)])
-    licence_number = StringField("Licence number", validators=[Optional(), Length(max=100)])
-    licence_state = StringField("Issuing state", validators=[Optional(), Length(max=50)])
+    licence_type = optional_line("Licence type", 100)
+    licence_number = optional_line("Licence number", 100)
+    licence_state = optional_line("Issuing state", 50)
     licence_expires_on = DateField("Licence expires on", validators=[Optional()])
 
     def licence(self) -> Licence:
@@ -105,6 +101,13 @@ class ProfileForm(PersonFields):
     """Name, credentials and licence details."""
 
 
+def _current_password(**options: str) -> PasswordField:
+    """The current password, which authorises a change to one's own address or password."""
+    return PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=200)], **options
+    )
+
+
 class ChangeEmailForm(Form):
     """A new address, authorised by the current password."""
 
@@ -113,19 +116,13 @@ class ChangeEmailForm(Form):
         validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)],
     )
     # Its own id: the password form on the same page has a current_password field too.
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired(), Length(max=200)],
-        id="email_current_password",
-    )
+    current_password = _current_password(id="email_current_password")
 
 
 class ChangePasswordForm(NewPasswordForm):
     """A new password, authorised by the current one."""
 
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=200)]
-    )
+    current_password = _current_password()
 
 
 class NotificationsForm(Form):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.licence import LicenceStanding, licence_standing, licensed_on
-from lms.db import Base, str_enum, utcnow
+from lms.db import Base, cascading_key, str_enum, utcnow
 
 
 class Role(StrEnum):
@@ -124,9 +124,7 @@ class UserRole(Base):
 
     __tablename__ = "user_roles"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = cascading_key("users")
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), primary_key=True)
     user: Mapped[User] = relationship(back_populates="role_rows")
 

@@ -14,8 +14,8 @@ from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole, new_auth_token
 from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from lms.db import utcnow
-from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lms.db import row_or_not_found, utcnow
+from lms.errors import Conflict, Forbidden, InvalidInput
 
 
 def send_account_mail(
@@ -120,10 +120,7 @@ def accounts_and_clinicians(
 
 def get_user(session: Session, user_id: int) -> User:
     """The account with that id, or NotFound."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such person.")
-    return user
+    return row_or_not_found(session, User, user_id, missing="No such person.")
 
 
 def create_user(

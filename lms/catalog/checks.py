@@ -54,6 +54,9 @@ def deactivation_refused(code: str, dependants: list[str]) -> str:
     return f"{code} cannot be deactivated while the rules of {', '.join(dependants)} name it"
 
 
+# The item's descriptive columns, in order: both the catalogue file and the item editor set them.
+DESCRIPTIVE_ATTRIBUTES = ("title", "short_title", "description", "format", "ce_hours", "position")
+
 TEXT_LIMITS = {
     "title": 200,
     "short_title": 80,
@@ -74,22 +77,20 @@ def same_value(current: Any, wanted: Any) -> bool:
     return current == wanted
 
 
+# Names of the kinds of value a TOML file may hold, tried in order (true/false before numbers,
+# a date and time before a date).
+TOML_KINDS: tuple[tuple[Any, str], ...] = (
+    (bool, "true/false"),
+    (datetime, "a date and time"),
+    (date, "a date"),
+    (int | float, "a number"),
+    (list, "a list"),
+    (Mapping, "a table"),
+)
+
+
 def kind_of(value: Any) -> str:
-    """A short name of a TOML value's type for messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, datetime):
-        return "a date and time"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, int | float):
-        return "a number"
+    """A short name of a TOML value's type for messages (text is quoted)."""
     if isinstance(value, str):
         return f"text {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
+    return rule_checks.named_kind(value, TOML_KINDS)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from lms import signals, validation
 from lms.audit.services import record_event
 from lms.catalog.checks import (
+    DESCRIPTIVE_ATTRIBUTES,
     TEXT_LIMITS,
     deactivation_refused,
     dependants_of,
@@ -38,12 +39,7 @@ class ItemEditError(InvalidInput):
 
 
 EDITABLE_FIELDS = (
-    "title",
-    "short_title",
-    "description",
-    "format",
-    "ce_hours",
-    "position",
+    *DESCRIPTIVE_ATTRIBUTES,
     "active",
     "recommended_note",
     "equivalent_label",

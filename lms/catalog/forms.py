@@ -5,29 +5,19 @@ from __future__ import annotations
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import Form
+from lms.forms import Form, optional_line
 
 
 class ItemForm(Form):
     """Editable fields of a catalogue item (code, kind and rules come from the file)."""
 
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    short_title = StringField(
-        "Short title",
-        validators=[Optional(), Length(max=80)],
-        description='Used in explanations, for example "Complete Module 1".',
+    short_title = optional_line(
+        "Short title", 80, 'Used in explanations, for example "Complete Module 1".'
     )
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
-    format = StringField(
-        "Format",
-        validators=[Optional(), Length(max=80)],
-        description='For example "Live online" or "In person".',
-    )
-    ce_hours = StringField(
-        "CE hours",
-        validators=[Optional(), Length(max=20)],
-        description="Leave empty for none. Retreats carry no CE hours.",
-    )
+    format = optional_line("Format", 80, 'For example "Live online" or "In person".')
+    ce_hours = optional_line("CE hours", 20, "Leave empty for none. Retreats carry no CE hours.")
     position = IntegerField(
         "Position",
         validators=[
@@ -37,15 +27,11 @@ class ItemForm(Form):
         description="Items are listed in increasing order of position.",
     )
     active = BooleanField("Active (offered in the programme)")
-    recommended_note = StringField(
-        "Recommendation note",
-        validators=[Optional(), Length(max=300)],
-        description="Shown beside the item while its recommended rule is not met.",
+    recommended_note = optional_line(
+        "Recommendation note", 300, "Shown beside the item while its recommended rule is not met."
     )
-    equivalent_label = StringField(
-        "Equivalent training label",
-        validators=[Optional(), Length(max=200)],
-        description='Completes "Have an equivalent … approved".',
+    equivalent_label = optional_line(
+        "Equivalent training label", 200, 'Completes "Have an equivalent … approved".'
     )
 
     def changes(self) -> dict[str, object]:

@@ -21,6 +21,7 @@ from lms import signals, validation
 from lms.audit.services import record_event
 from lms.catalog import evaluation_form, rule_checks, rules
 from lms.catalog.checks import (
+    DESCRIPTIVE_ATTRIBUTES,
     TEXT_LIMITS,
     deactivation_refused,
     dependants_of,
@@ -134,12 +135,7 @@ class LoadReport:
 # Attributes compared and written for each item, in the order the file's values map to them.
 ITEM_ATTRIBUTES = (
     "kind",
-    "title",
-    "short_title",
-    "description",
-    "format",
-    "ce_hours",
-    "position",
+    *DESCRIPTIVE_ATTRIBUTES,
     "prerequisite",
     "recommended",
     "recommended_note",

@@ -154,11 +154,9 @@ def spine(items: Sequence[Any]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Node:
-    """One item's chip: where it is and its label's lines."""
+class Rect:
+    """Where a shape of the drawing is: its top-left corner, its width and its height."""
 
-    code: str
-    lines: tuple[str, ...]
     x: float
     y: float
     w: float
@@ -166,14 +164,18 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Box:
+class Node(Rect):
+    """One item's chip: where it is and its label's lines."""
+
+    code: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Box(Rect):
     """A frame around the chips of items that share their arrows."""
 
     codes: tuple[str, ...]
-    x: float
-    y: float
-    w: float
-    h: float
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,11 @@ def lay_out(items: Sequence[Any], width: float) -> Layout:
     nodes, boxes = [], []
     for block in blocks:
         if block.boxed:
-            boxes.append(Box(block.codes, block.x, block.y, block.w, block.h))
+            boxes.append(Box(block.x, block.y, block.w, block.h, codes=block.codes))
         for (code, lines, w, h), (dx, dy) in zip(
             block.chips, block.offsets or [(0, 0)], strict=True
         ):
-            nodes.append(Node(code, lines, block.x + dx, block.y + dy, w, h))
+            nodes.append(Node(block.x + dx, block.y + dy, w, h, code=code, lines=lines))
     order = {code: index for index, code in enumerate(codes)}
     nodes.sort(key=lambda n: order[n.code])
     layers = tuple(

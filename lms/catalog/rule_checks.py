@@ -118,21 +118,30 @@ def _known_keys() -> str:
     return ", ".join(sorted(LEAF_KEYS | {"all", "any", "at_least"}))
 
 
-def _type_name(value: Any) -> str:
-    """A JSON-ish name for a value's type."""
+# Names of the kinds of value a rule may hold, tried in order (true/false before numbers).
+RULE_KINDS: tuple[tuple[Any, str], ...] = (
+    (bool, "true/false"),
+    (int | float | Decimal, "a number"),
+    (str, "text"),
+    (list | tuple, "a list"),
+    (Mapping, "a table"),
+)
+
+
+def named_kind(value: Any, kinds: tuple[tuple[Any, str], ...]) -> str:
+    """A short name of a value's type for messages: "nothing" for None, else the name of the
+    first of `kinds` (pairs of types and names) it is an instance of, else the type's own."""
     if value is None:
         return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float | Decimal):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a table"
+    for types, name in kinds:
+        if isinstance(value, types):
+            return name
     return type(value).__name__
+
+
+def _type_name(value: Any) -> str:
+    """A JSON-ish name for a value's type."""
+    return named_kind(value, RULE_KINDS)
 
 
 def _json(value: Any) -> str:

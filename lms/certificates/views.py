@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from lms.auth.api import admin_required, may_see_person
+from lms.auth.api import admin_required, may_see_person, person_visible
 from lms.bounds import query_int
 from lms.certificates import services
 from lms.certificates.codes import normalise_code
@@ -63,21 +63,17 @@ def download(certificate_id: int) -> Response:
 
 
 @bp.get("/people/<id:user_id>/transcript.pdf")
-@login_required
+@person_visible
 def transcript(user_id: int) -> Response:
     """A transcript of every live completion, rendered now, for the person and for staff."""
-    if not may_see_person(user_id):
-        abort(404)
     data = services.transcript_pdf(db.session, user_id)
     return _pdf_response(data, f"transcript-{user_id}-{today().isoformat()}.pdf")
 
 
 @bp.get("/people/<id:user_id>/certificates")
-@login_required
+@person_visible
 def person(user_id: int) -> str:
     """A person's certificates with download links (the person themself and staff only)."""
-    if not may_see_person(user_id):
-        abort(404)
     holder = services.person_summary(db.session, user_id)
     rows = services.certificates_of(db.session, user_id)
     return render_template(

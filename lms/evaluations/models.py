@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.db import Base, utcnow
+from lms.db import Base, cascading_key, utcnow
 
 
 def new_response_id() -> str:
@@ -64,10 +64,6 @@ class EvaluationReminder(Base):
 
     __tablename__ = "evaluation_reminders"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    offering_id: Mapped[int] = mapped_column(
-        ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = cascading_key("users")
+    offering_id: Mapped[int] = cascading_key("offerings")
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
 from lms.db import utcnow
 from lms.evaluations.models import EvaluationReminder
-from lms.evaluations.services import PendingEvaluation, pending_query
+from lms.evaluations.services import PendingEvaluation, about_completion, pending_query
 from lms.progress.api import Completion
 from lms.signals import evaluation_reminder_due
 
@@ -28,13 +28,7 @@ REMINDER_WINDOW = timedelta(days=60)
 _DUE = (
     pending_query()
     .join(User, User.id == Completion.user_id)
-    .outerjoin(
-        EvaluationReminder,
-        and_(
-            EvaluationReminder.user_id == Completion.user_id,
-            EvaluationReminder.offering_id == Completion.offering_id,
-        ),
-    )
+    .outerjoin(EvaluationReminder, about_completion(EvaluationReminder))
     .where(
         EvaluationReminder.user_id.is_(None),
         Completion.recorded_at <= bindparam("due_before"),

@@ -69,12 +69,18 @@ class Bar:
 
 
 @dataclass(frozen=True)
-class Distribution:
-    """How the answers of one Likert question spread over its scale."""
+class QuestionResult:
+    """What every question's result names: its key, its text and whether it is an example."""
 
     key: str
     question: str
     example: bool
+
+
+@dataclass(frozen=True)
+class Distribution(QuestionResult):
+    """How the answers of one Likert question spread over its scale."""
+
     bars: tuple[Bar, ...]
     answered: int
     mean: str  # on the scale, 1 = its first label ("" when nobody answered)
@@ -91,12 +97,9 @@ class Distribution:
 
 
 @dataclass(frozen=True)
-class Comments:
+class Comments(QuestionResult):
     """The answers to one free-text question, in no particular order and without names."""
 
-    key: str
-    question: str
-    example: bool
     answers: tuple[str, ...]
 
 

@@ -27,6 +27,13 @@ from lms.offerings.api import Offering
 from lms.progress.api import Completion
 from lms.signals import certificate_hold_released
 
+
+def about_completion(model: Any) -> Any:
+    """The join condition of a row of `model` (a submission, a reminder) that is about the
+    completion's person and offering."""
+    return and_(model.user_id == Completion.user_id, model.offering_id == Completion.offering_id)
+
+
 # Built once: the dashboard runs the per-person form on views where it is needed at all.
 _PENDING = (
     select(
@@ -41,13 +48,7 @@ _PENDING = (
     )
     .join(CatalogItem, CatalogItem.id == Completion.item_id)
     .join(Offering, Offering.id == Completion.offering_id)
-    .outerjoin(
-        EvaluationSubmission,
-        and_(
-            EvaluationSubmission.user_id == Completion.user_id,
-            EvaluationSubmission.offering_id == Completion.offering_id,
-        ),
-    )
+    .outerjoin(EvaluationSubmission, about_completion(EvaluationSubmission))
     .where(
         Completion.is_live,
         CatalogItem.evaluation_required.is_(True),
@@ -62,8 +63,20 @@ CHUNK = 500  # bound parameters per statement
 NOT_YOURS = "There is no evaluation for you here: it opens once your attendance is recorded."
 
 
+class _NamedByItem:
+    """An offering's evaluation, called by its item's short title (or else its title)."""
+
+    title: str
+    short_title: str
+
+    @property
+    def name(self) -> str:
+        """The item's short name ("Module 2")."""
+        return self.short_title or self.title
+
+
 @dataclass(frozen=True)
-class PendingEvaluation:
+class PendingEvaluation(_NamedByItem):
     """An attended offering whose required evaluation the person has not submitted."""
 
     completion_id: int
@@ -74,11 +87,6 @@ class PendingEvaluation:
     short_title: str
     starts_on: date
     ends_on: date
-
-    @property
-    def name(self) -> str:
-        """The item's short name ("Module 2")."""
-        return self.short_title or self.title
 
 
 def pending_query() -> Any:
@@ -120,7 +128,7 @@ def evaluated_user_ids(session: Session, offering_id: int) -> set[int]:
 
 
 @dataclass(frozen=True)
-class OfferingEvaluation:
+class OfferingEvaluation(_NamedByItem):
     """An offering's evaluation: what it is of, and its form."""
 
     offering_id: int
@@ -131,11 +139,6 @@ class OfferingEvaluation:
     ends_on: date
     required: bool
     form: EvaluationForm
-
-    @property
-    def name(self) -> str:
-        """The item's short name ("Module 2")."""
-        return self.short_title or self.title
 
 
 def evaluation_of(session: Session, offering_id: int) -> OfferingEvaluation:

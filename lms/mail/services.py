@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
-from lms.db import db, read, utcnow
+from lms.db import db, read, row_or_not_found, utcnow
 from lms.errors import NotFound
 from lms.jobs import checkpoint
 from lms.mail.models import Notification, OutboxMessage, OutboxStatus
@@ -364,10 +364,7 @@ def outbox_page(
 
 def get_outbox_message(session: Session, message_id: int) -> OutboxMessage:
     """One outbox message, or NotFound."""
-    message = session.get(OutboxMessage, message_id)
-    if message is None:
-        raise NotFound("No such message.")
-    return message
+    return row_or_not_found(session, OutboxMessage, message_id, missing="No such message.")
 
 
 # --------------------------------------------------------------------------- notices

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
-from lms.db import Base, str_enum, utcnow
+from lms.db import Base, cascading_key, str_enum, utcnow
 from lms.status import Status
 
 
@@ -179,12 +179,8 @@ class OfferingFacilitator(Base):
 
     __tablename__ = "offering_facilitators"
 
-    offering_id: Mapped[int] = mapped_column(
-        ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    offering_id: Mapped[int] = cascading_key("offerings")
+    user_id: Mapped[int] = cascading_key("users")
 
     offering: Mapped[Offering] = relationship(back_populates="facilitators")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary
+from sqlalchemy import CheckConstraint, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import Base, utcnow
+from lms.db import Base, cascading_key, utcnow
 from lms.offerings.api import Enrolment
 
 
@@ -20,9 +20,7 @@ class Screening(Base):
 
     __tablename__ = "screenings"
 
-    enrolment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True
-    )
+    enrolment_id: Mapped[int] = cascading_key("enrolments")
     answers_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     any_yes: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -128,6 +128,17 @@ def roster_csv(session_id: int) -> Response:
     return response
 
 
+def _chosen(
+    form: AttendanceForm | ScreeningDecisionForm, field: str, yes: str, prompt: str
+) -> bool | None:
+    """Whether the posted two-way choice in `field` is `yes`; None, with `prompt` flashed,
+    when the form is not valid (nothing chosen, say)."""
+    if not form.validate_on_submit():
+        flash(prompt, "error")
+        return None
+    return form[field].data == yes
+
+
 # The roster the form was sent from (it says which session), else the offerings.
 _back_to_roster = back_to_posted("retreats.roster", "session_id", otherwise="offerings.manage")
 
@@ -137,15 +148,11 @@ _back_to_roster = back_to_posted("retreats.roster", "session_id", otherwise="off
 @on_refusal(_back_to_roster)
 def attendance(application_id: int) -> WerkzeugResponse:
     """Mark an accepted clinician attended (records the completion) or absent."""
-    form = AttendanceForm()
-    if not form.validate_on_submit():
-        flash("Choose attended or absent.", "error")
+    attended = _chosen(AttendanceForm(), "outcome", "attended", "Choose attended or absent.")
+    if attended is None:
         return _back_to_roster()
     marked = services.mark_attendance(
-        db.session,
-        application_id,
-        actor_id=current_user.id,
-        attended=form.outcome.data == "attended",
+        db.session, application_id, actor_id=current_user.id, attended=attended
     )
     flash(f"{marked.user.name}: {marked.status.label.lower()}.", "success")
     return redirect(url_for("retreats.roster", session_id=marked.offering_id))
@@ -198,15 +205,11 @@ def screening(application_id: int) -> Response:
 @on_refusal(back_to("retreats.review_queue"))
 def decide(application_id: int) -> WerkzeugResponse:
     """Clear or not clear an applicant, once."""
-    form = ScreeningDecisionForm()
-    if not form.validate_on_submit():
-        flash("Choose clear or not cleared.", "error")
+    clear = _chosen(ScreeningDecisionForm(), "decision", "clear", "Choose clear or not cleared.")
+    if clear is None:
         return _no_store(redirect(url_for("retreats.screening", application_id=application_id)))
     decided = services.decide_screening(
-        db.session,
-        application_id,
-        reviewer_id=current_user.id,
-        clear=form.decision.data == "clear",
+        db.session, application_id, reviewer_id=current_user.id, clear=clear
     )
     flash(f"{decided.user.name}: {_DECIDED[decided.status]}.", "success")
     return redirect(url_for("retreats.review_queue"))
