@@ -17,6 +17,7 @@ __getattr__, __all__ = public_face(
         "lms.catalog.loading": ("FilePart", "register_file_part"),
         "lms.catalog.models": ("CatalogItem", "CatalogueVersion", "ItemKind", "ProgrammeSetting"),
         "lms.catalog.pathway_layout": ("spine",),
+        "lms.catalog.reading": ("ItemValues",),
         "lms.catalog.rules": (
             "Evaluation",
             "Facts",

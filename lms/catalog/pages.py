@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -13,33 +12,24 @@ from sqlalchemy.orm import Session
 
 from lms.catalog import rule_checks, rules
 from lms.catalog.item_sessions import SessionView, sessions_of, upcoming_sessions
-from lms.catalog.models import CatalogItem, ItemKind
-from lms.catalog.reading import all_items_with_session_counts, item_name, load_catalogue
+from lms.catalog.models import CatalogItem
+from lms.catalog.reading import (
+    ItemValues,
+    all_items_with_session_counts,
+    item_name,
+    load_catalogue,
+)
 from lms.errors import NotFound
 
 # --- page data ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ItemView:
+class ItemView(ItemValues):
     """An item as pages show it: plain values, rules already put in words."""
 
-    code: str
-    kind: ItemKind
-    title: str
-    short_title: str
-    description: str
-    format: str
-    ce_hours: Decimal | None
-    position: int
-    active: bool
-    prerequisite: dict[str, Any] | None
     prerequisite_words: str
-    recommended: dict[str, Any] | None
     recommended_words: str
-    recommended_note: str
-    equivalent_label: str
-    certificate_design: str
     session_count: int = 0
     sessions: tuple[SessionView, ...] = ()
     required_by: tuple[str, ...] = ()

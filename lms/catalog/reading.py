@@ -4,6 +4,7 @@ the names rules use, upcoming sessions and the programme's settings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,32 @@ DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
     "accreditation_statements": [],
     "time_zone": "America/Los_Angeles",
 }
+
+
+@dataclass(frozen=True)
+class ItemValues:
+    """What describes an item, as plain values with no database session behind them (pages
+    and the kept catalogue add what each needs)."""
+
+    code: str
+    kind: ItemKind
+    title: str
+    short_title: str
+    description: str
+    format: str
+    ce_hours: Decimal | None
+    position: int
+    active: bool
+    prerequisite: dict[str, Any] | None
+    recommended: dict[str, Any] | None
+    recommended_note: str
+    equivalent_label: str
+    certificate_design: str
+
+    @property
+    def is_retreat(self) -> bool:
+        """Retreats have sessions and no CE hours."""
+        return self.kind == ItemKind.RETREAT
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from lms.catalog.api import CatalogItem
 from lms.catalog.services import get_item
 from lms.errors import Conflict, InvalidInput, NotFound
 from lms.progress.marking import (
+    Marking,
     check_completion_date,
     check_item,
     clean_note,
@@ -103,17 +104,11 @@ def record_cohort(
         else:
             due.append((uid, user))
 
+    mark = Marking(item, completed_on, CompletionSource.INSTRUCTOR, actor_id, note)
+
     def insert_batch() -> tuple[list[CohortEntry], list[CohortEntry]]:
         """Insert every due completion at once (a racer's duplicate fails the whole batch)."""
-        completions = insert_checked_batch(
-            session,
-            people=[user for _, user in due],
-            item=item,
-            completed_on=completed_on,
-            source=CompletionSource.INSTRUCTOR,
-            actor_id=actor_id,
-            note=note,
-        )
+        completions = insert_checked_batch(session, [user for _, user in due], mark)
         created = [
             CohortEntry(uid, user.name, user.email, completion_id=completion.id)
             for (uid, user), completion in zip(due, completions, strict=True)
@@ -126,16 +121,7 @@ def record_cohort(
         lost: list[CohortEntry] = []
         for uid, user in due:
             try:
-                completion = insert_checked_completion(
-                    session,
-                    user=user,
-                    item=item,
-                    completed_on=completed_on,
-                    source=CompletionSource.INSTRUCTOR,
-                    actor_id=actor_id,
-                    note=note,
-                    bulk=False,
-                )
+                completion = insert_checked_completion(session, user, mark, bulk=False)
             except Conflict as error:  # recorded from elsewhere a moment ago
                 lost.append(CohortEntry(uid, user.name, user.email, error.message))
                 continue

@@ -22,8 +22,8 @@ from lms.catalog.api import (
     CatalogueVersion,
     Evaluation,
     Facts,
-    ItemKind,
     ItemName,
+    ItemValues,
     ProgrammeSetting,
     evaluate,
 )
@@ -119,30 +119,12 @@ def load_programme(session: Session) -> Programme:
 
 
 @dataclass(frozen=True)
-class ItemRow:
-    """A catalogue item's values, detached from any database session (safe to share)."""
+class ItemRow(ItemValues):
+    """A catalogue item's values with its id, detached from any database session (safe to
+    share between requests)."""
 
     id: int
-    code: str
-    kind: ItemKind
-    title: str
-    short_title: str
-    description: str
-    format: str
-    ce_hours: Decimal | None
-    position: int
-    prerequisite: dict[str, Any] | None
-    recommended: dict[str, Any] | None
-    recommended_note: str
-    equivalent_label: str
-    certificate_design: str
     certificate_valid_months: int | None
-    active: bool
-
-    @property
-    def is_retreat(self) -> bool:
-        """Retreats have sessions and no CE hours."""
-        return self.kind == ItemKind.RETREAT
 
     @classmethod
     def of(cls, item: CatalogItem) -> ItemRow:

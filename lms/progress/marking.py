@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -233,62 +234,56 @@ def _audit_recorded(
     )
 
 
+@dataclass(frozen=True)
+class Marking:
+    """What a mark records, whoever it is for: the item, the day it was done, how it came to
+    be recorded, who recorded it and their note (checked already)."""
+
+    item: CatalogItem
+    completed_on: date
+    source: CompletionSource
+    actor_id: int | None
+    note: str = ""
+
+    def completion(self, user: User) -> Completion:
+        """A new completion row of this mark for the person, not yet added."""
+        return Completion(
+            user_id=user.id,
+            item_id=self.item.id,
+            completed_on=self.completed_on,
+            source=self.source,
+            recorded_by_id=self.actor_id,
+            note=self.note,
+        )
+
+
 def insert_checked_completion(
     session: Session,
-    *,
     user: User,
-    item: CatalogItem,
-    completed_on: date,
-    source: CompletionSource,
-    actor_id: int | None,
-    note: str,
+    mark: Marking,
+    *,
     bulk: bool,
     offering_id: int | None = None,
     ce_hours: Decimal | None = None,
 ) -> Completion:
     """Insert a checked completion; the unique live index has the last word on duplicates."""
-    completion = Completion(
-        user_id=user.id,
-        item_id=item.id,
-        completed_on=completed_on,
-        source=source,
-        recorded_by_id=actor_id,
-        note=note,
-        offering_id=offering_id,
-        ce_hours=ce_hours,
-    )
+    item, actor_id = mark.item, mark.actor_id
+    completion = mark.completion(user)
+    completion.offering_id, completion.ce_hours = offering_id, ce_hours
     _insert_guarded(session, completion, user, item)
     _audit_recorded(session, completion, item, actor_id=actor_id, bulk=bulk)
     completion_recorded.send(completion, session=session, actor_id=actor_id, bulk=bulk)
     return completion
 
 
-def insert_checked_batch(
-    session: Session,
-    *,
-    people: list[User],
-    item: CatalogItem,
-    completed_on: date,
-    source: CompletionSource,
-    actor_id: int | None,
-    note: str,
-) -> list[Completion]:
+def insert_checked_batch(session: Session, people: list[User], mark: Marking) -> list[Completion]:
     """Insert checked completions for many people in one flush (one statement on a backend
     that batches inserts), audit each, and tell subscribers once for the whole batch.
 
     A duplicate fails the flush, so the caller holds a savepoint to retry row by row.
     """
-    completions = [
-        Completion(
-            user_id=user.id,
-            item_id=item.id,
-            completed_on=completed_on,
-            source=source,
-            recorded_by_id=actor_id,
-            note=note,
-        )
-        for user in people
-    ]
+    item, actor_id = mark.item, mark.actor_id
+    completions = [mark.completion(user) for user in people]
     session.add_all(completions)
     session.flush()
     for completion in completions:
@@ -325,17 +320,9 @@ def record_completion(
     if existing is not None:
         raise Conflict(_already(user, item, existing))
     with watch_many(session, [user.id]):
+        mark = Marking(item, completed_on, source, actor_id, note)
         return insert_checked_completion(
-            session,
-            user=user,
-            item=item,
-            completed_on=completed_on,
-            source=source,
-            actor_id=actor_id,
-            note=note,
-            bulk=bulk,
-            offering_id=offering_id,
-            ce_hours=ce_hours,
+            session, user, mark, bulk=bulk, offering_id=offering_id, ce_hours=ce_hours
         )
 
 

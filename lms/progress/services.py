@@ -28,6 +28,7 @@ from lms.progress.marking import (
     EARLIEST_COMPLETION,
     NOTE_MAX,
     REASON_MAX,
+    Marking,
     Unrecordable,
     check_completion_date,
     check_recordable,
@@ -60,6 +61,7 @@ from lms.progress.staff_home import STAFF_HOME, HomePart, StaffHome, Waiting, st
 from lms.progress.statuses import ItemStatus, item_status
 
 __all__ = [
+    "Marking",
     "APPLIED_CHOICES",
     "DASHBOARD_SECTIONS",
     "EARLIEST_COMPLETION",

@@ -196,16 +196,8 @@ def import_completions(
     ids: list[int] = []
     with services.watch_many(session, [user.id for _, user, _, _ in checked]):
         for row, user, item, completed_on in checked:
-            completion = services.insert_checked_completion(
-                session,
-                user=user,
-                item=item,
-                completed_on=completed_on,
-                source=CompletionSource.IMPORT,
-                actor_id=actor_id,
-                note=row.note,
-                bulk=True,
-            )
+            mark = services.Marking(item, completed_on, CompletionSource.IMPORT, actor_id, row.note)
+            completion = services.insert_checked_completion(session, user, mark, bulk=True)
             ids.append(completion.id)
     return ImportReport(
         completion_ids=ids,
