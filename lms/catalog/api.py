@@ -14,7 +14,7 @@ __getattr__, __all__ = public_face(
             "form_for",
         ),
         "lms.catalog.item_sessions": ("SessionView",),
-        "lms.catalog.loading": ("FilePart", "register_file_part"),
+        "lms.catalog.catalogue_file": ("FilePart", "register_file_part"),
         "lms.catalog.models": ("CatalogItem", "CatalogueVersion", "ItemKind", "ProgrammeSetting"),
         "lms.catalog.pathway_layout": ("spine",),
         "lms.catalog.reading": ("ItemValues",),

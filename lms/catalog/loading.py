@@ -1,15 +1,9 @@
-"""Loading a TOML catalogue file: every item and setting checked first (all problems reported
-together, nothing changed), then applied in one transaction and audited."""
+"""Loading a TOML catalogue file: the file checked first (lms.catalog.catalogue_file: all
+problems reported together, nothing changed), then applied in one transaction and audited."""
 
 from __future__ import annotations
 
-import math
-import re
-import tomllib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,78 +11,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from lms import signals, validation
+from lms import signals
 from lms.audit.services import record_event
-from lms.catalog import evaluation_form, rule_checks, rules
+from lms.catalog.catalogue_file import (
+    FILE_PARTS,
+    ITEM_ATTRIBUTES,
+    CatalogError,
+    FilePart,
+    ItemSpec,
+    read_file,
+)
 from lms.catalog.checks import (
-    DESCRIPTIVE_ATTRIBUTES,
-    TEXT_LIMITS,
-    deactivation_refused,
-    dependants_of,
-    kind_of,
-    parse_ce_hours,
     same_value,
 )
 from lms.catalog.models import (
     CatalogItem,
-    ItemKind,
     ProgrammeSetting,
 )
-from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
 from lms.clock import SETTING as ZONE_SETTING
-from lms.clock import forget_zone, zone_named
-from lms.errors import DomainError, InvalidInput
+from lms.clock import forget_zone
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
-
-CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
-
-
-@dataclass(frozen=True)
-class FilePart:
-    """A part of the catalogue file that a feature standing above the catalogue reads and
-    keeps: some [programme] settings (checked by `check_programme_value`), extra fields of an
-    accreditation statement, and one key of each [[items]] table (`item_key`). The item's
-    value is checked with `check_item_value(raw or None, is_retreat, add_problem)` and kept
-    with `apply_to_item(item, checked, is_new) -> changed` in the same transaction.
-
-    The offerings feature registers its part (dated runs, the attendance policy) from its
-    `subscribe()`, so the catalogue names none of its modules.
-    """
-
-    programme_keys: frozenset[str] = frozenset()
-    check_programme_value: Callable[[str, Any], str | None] = lambda _key, _value: None
-    statement_fields: Mapping[str, type] = field(default_factory=dict)
-    item_key: str = ""
-    check_item_value: Callable[[Any, bool, Callable[[str], None]], Any] = (
-        lambda _raw, _is_retreat, _add: None
-    )
-    apply_to_item: Callable[[CatalogItem, Any, bool], bool] = lambda _item, _value, _new: False
-
-
-FILE_PARTS: list[FilePart] = []
-
-
-def register_file_part(part: FilePart) -> None:
-    """Add a feature's part of the catalogue file (once)."""
-    if part not in FILE_PARTS:
-        FILE_PARTS.append(part)
-
-
-def _item_fields() -> set[str]:
-    """The keys an [[items]] table may hold: the catalogue's own and the registered parts'."""
-    return ITEM_FIELDS | {part.item_key for part in FILE_PARTS if part.item_key}
-
-
-class CatalogError(DomainError):
-    """A catalogue file was refused; `problems` lists every reason, one line each."""
-
-    status_code = 422
-
-    def __init__(self, problems: list[str]) -> None:
-        """Keep each problem; the message is all of them, one per line."""
-        super().__init__("\n".join(problems))
-        self.problems = list(problems)
 
 
 @dataclass
@@ -130,57 +73,6 @@ class LoadReport:
         return text if self.changed else text + " (nothing to do)"
 
 
-# --- loading a file ----------------------------------------------------------------------
-
-# Attributes compared and written for each item, in the order the file's values map to them.
-ITEM_ATTRIBUTES = (
-    "kind",
-    *DESCRIPTIVE_ATTRIBUTES,
-    "prerequisite",
-    "recommended",
-    "recommended_note",
-    "equivalent_label",
-    "certificate_design",
-    "certificate_valid_months",
-    "active",
-    *evaluation_form.ITEM_FIELDS,  # objectives and evaluation_required
-)
-# Every key an [[items]] table may hold.
-ITEM_FIELDS = {"code", *ITEM_ATTRIBUTES}  # and each registered part's item_key
-# Programme settings that are one line of text on certificates and in mail, and their bounds.
-SINGLE_LINE_SETTINGS = {
-    "provider_name": 200,
-    "partner_name": 200,
-    "signatory_name": 200,
-    "signatory_title": 200,
-}
-STATEMENT_LIMITS = {"body": 200, "statement": 5000, "credit_type": 200, "example": None}
-
-
-@dataclass
-class _ItemSpec:
-    """An item as the file describes it, already converted to model values."""
-
-    code: str
-    values: dict[str, Any]
-    parts: dict[str, Any]  # each registered part's checked value, by its item_key
-
-
-class _Problems:
-    """Collects problems, each naming the file, item and field."""
-
-    def __init__(self, path: Path) -> None:
-        """Start with none."""
-        self.path = path
-        self.lines: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        """Record one problem at `where` (item and field)."""
-        self.lines.append(
-            f"{self.path}: {where}: {message}" if where else f"{self.path}: {message}"
-        )
-
-
 def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = None) -> LoadReport:
     """Validate a catalogue file as a whole, then bring the database in line with it.
 
@@ -190,7 +82,7 @@ def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = N
     are (they may have been added in the app). Loading the same file twice changes nothing.
     """
     path = Path(path)
-    programme, items = _read_file(path)
+    programme, items = read_file(path)
     report = LoadReport(path=str(path))
     try:
         with session.begin_nested():
@@ -216,291 +108,7 @@ def load_catalog(session: Session, path: Path | str, *, actor_id: int | None = N
     return report
 
 
-def _read_file(path: Path) -> tuple[dict[str, Any], list[_ItemSpec]]:
-    """Parse and validate the file, raising CatalogError with every problem found."""
-    problems = _Problems(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise CatalogError([f"{path}: no such file"]) from None
-    except OSError as error:
-        raise CatalogError([f"{path}: cannot be read ({error.strerror})"]) from None
-    except UnicodeDecodeError as error:
-        raise CatalogError(
-            [f"{path}: not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8"]
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise CatalogError([f"{path}: not valid TOML: {error}"]) from None
-    except RecursionError:
-        # tomllib reads nested tables recursively; a rule this deep is refused anyway.
-        raise CatalogError(
-            [f"{path}: tables are nested too deeply to read ({rules.DEPTH_MESSAGE})"]
-        ) from None
-
-    for key in sorted(set(data) - {"programme", "items"}):
-        problems.add(f"top level key {key!r}", "unknown; expected [programme] and [[items]]")
-    programme = _check_programme(data.get("programme", {}), problems)
-    raw_items = data.get("items")
-    if not isinstance(raw_items, list) or not raw_items:
-        problems.add("items", "expected at least one [[items]] table")
-        raw_items = []
-
-    specs: list[_ItemSpec] = []
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(raw_items):
-        spec = _check_item(raw, index, problems)
-        if spec is None:
-            continue
-        if spec.code in seen:
-            problems.add(
-                f"item {spec.code} (items[{index}])",
-                f"field code: duplicate code; item {seen[spec.code] + 1} already uses it",
-            )
-            continue
-        seen[spec.code] = index
-        specs.append(spec)
-    evaluation_form.settle_required(
-        programme,
-        [(s.code, s.values) for s in specs],
-        lambda code, m: problems.add(f"item {code}", m),
-    )
-
-    known = {spec.code for spec in specs}
-    for spec in specs:
-        for field_name in ("prerequisite", "recommended"):
-            for problem in rule_checks.validate_rule(spec.values[field_name], known):
-                problems.add(f"item {spec.code}", f"field {field_name}: {problem}")
-    if not problems.lines:
-        cycle = rule_checks.find_cycle({spec.code: spec.values["prerequisite"] for spec in specs})
-        if cycle:
-            problems.add(
-                f"item {cycle[0]}",
-                "field prerequisite: prerequisites form a cycle " + " -> ".join(cycle),
-            )
-    if not problems.lines:
-        _check_deactivations(specs, problems)
-    if problems.lines:
-        raise CatalogError(problems.lines)
-    return programme, specs
-
-
-def _check_deactivations(specs: list[_ItemSpec], problems: _Problems) -> None:
-    """An item the file marks inactive must not be named by an active item's rules."""
-    listed = [
-        (spec.code, spec.values["active"], spec.values["prerequisite"], spec.values["recommended"])
-        for spec in specs
-    ]
-    for spec in specs:
-        if spec.values["active"] is False and (dependants := dependants_of(spec.code, listed)):
-            problems.add(
-                f"item {spec.code}", "field active: " + deactivation_refused(spec.code, dependants)
-            )
-
-
-def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
-    """Validate the [programme] table and return JSON-ready settings."""
-    if not isinstance(raw, dict):
-        problems.add("programme", "expected a [programme] table")
-        return {}
-    settings: dict[str, Any] = {}
-    for key, value in raw.items():
-        where = f"programme field {key}"
-        if len(key) > 80:
-            problems.add(where, "setting names are at most 80 characters")
-            continue
-        if key in {"retention_years", "certificate_valid_months"}:
-            minimum = 1 if key == "retention_years" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                problems.add(where, f"expected a whole number of at least {minimum}")
-                continue
-        elif key == "accreditation_statements":
-            value = _check_statements(value, where, problems)
-            if value is None:
-                continue
-        elif part := next((p for p in FILE_PARTS if key in p.programme_keys), None):
-            if problem := part.check_programme_value(key, value):
-                problems.add(where, problem)
-                continue
-        elif key in evaluation_form.PROGRAMME_KEYS:
-            value = evaluation_form.check_programme_value(key, value, partial(problems.add, where))
-            if value is None:
-                continue
-        elif key == "time_zone":
-            try:
-                zone_named(value)
-            except ValueError as error:
-                problems.add(where, str(error))
-                continue
-        elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
-            problems.add(where, f"expected text, got {kind_of(value)}")
-            continue
-        elif key in SINGLE_LINE_SETTINGS:
-            value = validation.trim(value)
-            if problem := validation.line_problem(value, SINGLE_LINE_SETTINGS[key]):
-                problems.add(where, _lower(problem))
-                continue
-        if problem := _text_anywhere_problem(value):
-            problems.add(where, problem)
-            continue
-        settings[key] = _jsonable(value)
-    return settings
-
-
-def _text_anywhere_problem(value: Any) -> str | None:
-    """A problem with any text inside a setting (multi-line rules, bounded), or None."""
-    if isinstance(value, str):
-        problem = validation.text_problem(value, validation.MULTI_LINE_MAX)
-        return _lower(problem) if problem else None
-    if isinstance(value, dict):
-        value = [*value.keys(), *value.values()]
-    if isinstance(value, list):
-        return next((p for v in value if (p := _text_anywhere_problem(v))), None)
-    return None
-
-
-def _lower(message: str) -> str:
-    """A validation message continued after "field x: "."""
-    return message[:1].lower() + message[1:].rstrip(".")
-
-
-def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict] | None:
-    """Accreditation statements: a list of tables with body, statement, credit_type, example."""
-    if not isinstance(value, list):
-        problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
-        return None
-    allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
-    for part in FILE_PARTS:
-        allowed.update(part.statement_fields)
-    ok = True
-    for index, entry in enumerate(value):
-        here = f"{where}[{index}]"
-        if not isinstance(entry, dict):
-            problems.add(here, "expected a table")
-            ok = False
-            continue
-        for key in sorted(set(entry) - set(allowed)):
-            problems.add(here, f"unknown field {key!r}; expected {', '.join(allowed)}")
-            ok = False
-        for key in ("body", "statement"):
-            if not isinstance(entry.get(key), str) or not entry[key].strip():
-                problems.add(here, f"field {key}: expected non-empty text")
-                ok = False
-        for key, kind in allowed.items():
-            if key in entry and not isinstance(entry[key], kind):
-                problems.add(here, f"field {key}: expected {kind.__name__}")
-                ok = False
-            elif isinstance(entry.get(key), str):
-                limit = STATEMENT_LIMITS[key]
-                check = validation.line_problem if key != "statement" else validation.text_problem
-                text = entry[key] if key == "statement" else validation.trim(entry[key])
-                if problem := check(text, limit):
-                    problems.add(here, f"field {key}: {_lower(problem)}")
-                    ok = False
-    return value if ok else None
-
-
-def _check_item(raw: Any, index: int, problems: _Problems) -> _ItemSpec | None:
-    """Validate one [[items]] table; None when it cannot even be identified."""
-    if not isinstance(raw, dict):
-        problems.add(f"items[{index}]", "expected a table")
-        return None
-    code = raw.get("code")
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
-        problems.add(
-            f"items[{index}]",
-            f"field code: expected 1-40 capital letters, digits, '-' or '_' (got {code!r})",
-        )
-        return None
-    where = f"item {code}"
-    before = len(problems.lines)
-    allowed = _item_fields()
-    for key in sorted(set(raw) - allowed):
-        hint = " ([[items.sessions]] are now [[items.offerings]])" if key == "sessions" else ""
-        problems.add(
-            where,
-            f"field {key}: unknown field{hint}; expected one of {', '.join(sorted(allowed))}",
-        )
-
-    kind_value = raw.get("kind")
-    try:
-        kind = ItemKind(kind_value)
-    except ValueError:
-        problems.add(
-            where,
-            f"field kind: expected one of {', '.join(k.value for k in ItemKind)}, "
-            f"got {kind_value!r}",
-        )
-        kind = None
-
-    values: dict[str, Any] = {"kind": kind}
-    for name, limit in TEXT_LIMITS.items():
-        value = raw.get(name, "")
-        if name == "certificate_design" and name not in raw:
-            value = "retreat" if kind == ItemKind.RETREAT else "module"
-        if not isinstance(value, str):
-            problems.add(where, f"field {name}: expected text, got {kind_of(value)}")
-            values[name] = value
-            continue
-        if name != "description":
-            value = validation.trim(value)
-        check = validation.text_problem if name == "description" else validation.line_problem
-        if problem := check(value, limit):
-            problems.add(where, f"field {name}: {_lower(problem)}")
-        elif name == "title" and not value:
-            problems.add(where, "field title: required")
-        values[name] = value
-
-    values["ce_hours"] = None
-    if "ce_hours" in raw:
-        hours = raw["ce_hours"]
-        if kind == ItemKind.RETREAT:
-            problems.add(where, "field ce_hours: retreats carry no CE hours; remove the field")
-        else:
-            try:
-                values["ce_hours"] = parse_ce_hours(hours)
-            except InvalidInput as error:
-                problems.add(where, f"field ce_hours: {error.message}")
-
-    position = raw.get("position", (index + 1) * 10)
-    if isinstance(position, bool) or not isinstance(position, int) or abs(position) > 1_000_000:
-        problems.add(where, f"field position: expected a whole number, got {kind_of(position)}")
-    values["position"] = position
-
-    for name in ("prerequisite", "recommended"):
-        rule = raw.get(name)
-        if rule is not None and not isinstance(rule, dict):
-            problems.add(where, f"field {name}: expected a rule table, got {kind_of(rule)}")
-            rule = None
-        values[name] = rule
-
-    months = raw.get("certificate_valid_months")
-    if months is not None and (
-        isinstance(months, bool) or not isinstance(months, int) or months < 0
-    ):
-        problems.add(where, "field certificate_valid_months: expected a whole number of 0 or more")
-    values["certificate_valid_months"] = months
-
-    active = raw.get("active", True)
-    if not isinstance(active, bool):
-        problems.add(where, f"field active: expected true or false, got {kind_of(active)}")
-    values["active"] = active
-    values.update(evaluation_form.check_item_fields(raw, partial(problems.add, where)))
-
-    parts = {
-        part.item_key: part.check_item_value(
-            raw.get(part.item_key), kind == ItemKind.RETREAT, partial(problems.add, where)
-        )
-        for part in FILE_PARTS
-        if part.item_key
-    }
-
-    if len(problems.lines) > before:
-        return _ItemSpec(code=code, values=values, parts={})  # still counts for references
-    return _ItemSpec(code=code, values=values, parts=parts)
-
-
-def _apply_items(session: Session, specs: list[_ItemSpec], report: LoadReport) -> None:
+def _apply_items(session: Session, specs: list[ItemSpec], report: LoadReport) -> None:
     """Create, update and deactivate items and sessions to match the file."""
     existing = {
         item.code: item
@@ -552,16 +160,3 @@ def _apply_programme(session: Session, settings: dict[str, Any], report: LoadRep
             report.settings_changed.append(key)
     if ZONE_SETTING in report.settings_changed:
         forget_zone()  # what follows in this unit of work (the standings) uses the new zone
-
-
-def _jsonable(value: Any) -> Any:
-    """TOML values as JSON values (dates become ISO text)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value

@@ -11,6 +11,14 @@ Each job has its own module; this one only names what they offer:
 
 from __future__ import annotations
 
+from lms.catalog.catalogue_file import (
+    CODE_PATTERN,
+    ITEM_ATTRIBUTES,
+    ITEM_FIELDS,
+    SINGLE_LINE_SETTINGS,
+    STATEMENT_LIMITS,
+    CatalogError,
+)
 from lms.catalog.checks import (
     MAX_CE_HOURS,
     TEXT_LIMITS,
@@ -26,17 +34,7 @@ from lms.catalog.editing import (
     update_item,
 )
 from lms.catalog.item_sessions import SessionView, upcoming_sessions
-from lms.catalog.loading import (
-    CODE_PATTERN,
-    DEFAULT_CATALOG,
-    ITEM_ATTRIBUTES,
-    ITEM_FIELDS,
-    SINGLE_LINE_SETTINGS,
-    STATEMENT_LIMITS,
-    CatalogError,
-    LoadReport,
-    load_catalog,
-)
+from lms.catalog.loading import DEFAULT_CATALOG, LoadReport, load_catalog
 from lms.catalog.pages import (
     ItemView,
     admin_item_detail,
