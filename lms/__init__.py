@@ -28,6 +28,7 @@ from lms.config import PROJECT_ROOT, load_config
 from lms.db import Database, is_unavailable
 from lms.db import db as _db
 from lms.errors import DomainError
+from lms.job_health import jobs_health
 from lms.private_files import narrow_tree, private_folder, restrict_umask
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -341,14 +342,33 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> tuple[Any, ...]:
-        """Liveness and database check for load balancers: a real table read within the bound."""
+        """Liveness and database check for load balancers: a real table read within the bound.
+
+        `jobs` says whether background work is getting done ("ok" or "late"); a late job
+        consumer does not take the web server out of the load balancer (/healthz/jobs does
+        answer 503 for it, for the monitoring that should page someone)."""
         try:
             _db.session.execute(HEALTH_QUERY).all()
+            jobs_state = jobs_health(_db.session).state
         except Exception as error:
             app.logger.warning("health check: database did not answer: %s", type(error).__name__)
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return jsonify(status="error", database="unavailable"), 503, headers
-        return jsonify(status="ok", database="ok"), 200
+        return jsonify(status="ok", database="ok", jobs=jobs_state), 200
+
+    @app.get("/healthz/jobs")
+    def healthz_jobs() -> tuple[Any, ...]:
+        """503 when no job consumer has beaten for a minute or due work waited 5 minutes."""
+        try:
+            health = jobs_health(_db.session)
+        except Exception as error:
+            app.logger.warning("jobs health: database did not answer: %s", type(error).__name__)
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return jsonify(jobs="unknown", database="unavailable"), 503, headers
+        if health.late:
+            return jsonify(health.as_json()), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return jsonify(health.as_json()), 200
 
     csrf.exempt(healthz)
+    csrf.exempt(healthz_jobs)
     return app

@@ -35,6 +35,7 @@ SUBSCRIBERS: tuple[str, ...] = (
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",
     "lms.mail.subscriptions",
+    "lms.admin.home",
 )
 
 

@@ -13,11 +13,14 @@ the app imports before it builds its queue.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
+import logging
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,15 +29,23 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
+from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
 from sqlalchemy.orm import Session
 
 from lms.db import db, utcnow
 
+log = logging.getLogger(__name__)
+
 QUEUE_FILE = "queue.sqlite3"
 # Work younger than this is left to the job its own commit enqueued; older work lost its job.
 SWEEP_GRACE = timedelta(minutes=1)
+
+# Jobs someone is waiting for (a sign-in or password-reset link, any mail) go first; a heavy
+# job (a batch of PDFs) goes last and never takes the consumer's last free thread.
+URGENT = 100
+HEAVY_RETRY_SECONDS = 1
 
 
 def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
@@ -43,8 +54,12 @@ def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
     # Results are never read: the database rows are the record of what was done.
     if url == "immediate":
         return MemoryHuey(name, immediate=True, results=False)
-    if url:
-        return RedisHuey(name, url=url, results=False)
+    if url:  # the priority variant: urgent jobs overtake queued renders there too
+        # Bounded waits: a hung Redis makes /healthz say so instead of hanging it.
+        from redis import ConnectionPool
+
+        pool = ConnectionPool.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        return PriorityRedisHuey(name, connection_pool=pool, results=False)
     path = Path(instance_path) / QUEUE_FILE
     _create_private(path)
     return SqliteHuey(name, filename=str(path), results=False, storage_class=QueueStorage)
@@ -81,11 +96,17 @@ class Task:
     `schedule` makes it periodic (a Huey crontab). The queue runs the body in a fresh app
     context and commits the unit of work when the body returns (rolls it back when it
     raises): bodies only flush, as services do in a request.
+
+    `priority`: higher runs first (URGENT for what a person waits for). `heavy`: long CPU work
+    (rendering); a consumer runs at most one heavy job per render process and keeps one
+    thread free for the rest, so mail never waits behind PDFs.
     """
 
     name: str
     body: Callable[..., Any]
     schedule: Any = None
+    priority: int = 0
+    heavy: bool = False
 
 
 DueJobs = list[tuple[str, tuple[Any, ...]]]  # (task name, args) pairs to enqueue
@@ -121,11 +142,13 @@ DUE_WORK: dict[str, DueWork] = {}
 WORKER_HOOKS: dict[str, WorkerHooks] = {}
 
 
-def task(name: str, *, schedule: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def task(
+    name: str, *, schedule: Any = None, priority: int = 0, heavy: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a job: `@task("render_certificates")` over its body (the body stays callable)."""
 
     def declare(body: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS[name] = Task(name, body, schedule)
+        TASKS[name] = Task(name, body, schedule, priority, heavy)
         return body
 
     return declare
@@ -141,22 +164,51 @@ def worker_hooks(name: str, hooks: WorkerHooks) -> None:
     WORKER_HOOKS[name] = hooks
 
 
-def _in_app(app: Flask, body: Callable[..., Any]) -> Callable[..., Any]:
+def _in_app(app: Flask, body: Callable[..., Any], slots: HeavySlots | None) -> Callable[..., Any]:
     """Wrap a task body so it runs as one unit of work in a fresh app context.
 
     The one place a job's work is committed: after the body returns (a body that raises
-    leaves nothing behind; the context's teardown rolls back).
+    leaves nothing behind; the context's teardown rolls back). A heavy job first takes one of
+    the consumer's heavy slots; with none free it goes back on the queue for a second.
     """
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> Any:
         """Push the app context, run the body, commit; the context closes its session."""
-        with app.app_context():
+        held = slots.taken() if slots is not None else contextlib.nullcontext()
+        with held, app.app_context():
             result = body(*args, **kwargs)
             db.commit()
             return result
 
     return run
+
+
+class HeavySlots:
+    """How many heavy jobs may run at once in this process: unlimited until a consumer sets
+    a bound (`flask lms jobs worker` keeps one thread more than the bound)."""
+
+    def __init__(self) -> None:
+        """No bound yet (commands and tests run heavy jobs directly)."""
+        self._free: threading.BoundedSemaphore | None = None
+
+    def bound(self, count: int) -> None:
+        """Let at most `count` heavy jobs run at once from now on."""
+        self._free = threading.BoundedSemaphore(count)
+
+    @contextlib.contextmanager
+    def taken(self) -> Iterator[None]:
+        """Hold a slot while the job runs; with none free, requeue the job (RetryTask)."""
+        free = self._free
+        if free is None:
+            yield
+            return
+        if not free.acquire(blocking=False):
+            raise RetryTask("every heavy slot is busy", delay=HEAVY_RETRY_SECONDS)
+        try:
+            yield
+        finally:
+            free.release()
 
 
 def checkpoint(session: Session | None = None) -> None:
@@ -180,16 +232,19 @@ class Jobs:
     def __init__(self, app: Flask) -> None:
         """Create the app's Huey instance and register every declared task on it."""
         self.huey = make_huey(app.config, app.instance_path)
+        self.heavy_slots = HeavySlots()
         self.tasks: dict[str, Any] = {}
         for name, declared in {
             **TASKS,
-            "sweep": Task("sweep", sweep_due_work, EVERY_MINUTE),
+            "sweep": Task("sweep", sweep_due_work, EVERY_MINUTE, priority=URGENT),
         }.items():
-            wrapped = _in_app(app, declared.body)
+            wrapped = _in_app(app, declared.body, self.heavy_slots if declared.heavy else None)
             if declared.schedule is not None:
-                self.tasks[name] = self.huey.periodic_task(declared.schedule, name=name)(wrapped)
+                self.tasks[name] = self.huey.periodic_task(
+                    declared.schedule, name=name, priority=declared.priority
+                )(wrapped)
             else:
-                self.tasks[name] = self.huey.task(name=name)(wrapped)
+                self.tasks[name] = self.huey.task(name=name, priority=declared.priority)(wrapped)
 
     def enqueue(self, name: str, *args: Any) -> None:
         """Enqueue the named task now (in immediate mode: run it now)."""
@@ -241,6 +296,55 @@ def sweep_due_work(now: datetime | None = None, grace: timedelta = SWEEP_GRACE) 
         for name, args in pending:
             queue.enqueue(name, *args)
     return SweepReport({name: DUE_WORK[name].count(pending) for name, pending in found.items()})
+
+
+# --------------------------------------------------------------------------- heartbeat
+# A consumer beats into its queue's own storage, so every web host reads the same beat
+# without a database write (lms.job_health tells what it means).
+
+HEARTBEAT_KEY = "lms-consumer-heartbeat"
+BEAT_EVERY = 10  # seconds
+
+
+def beat(huey: Huey, now: datetime | None = None) -> None:
+    """Record that a consumer is alive now."""
+    huey.put(HEARTBEAT_KEY, (now or utcnow()).isoformat())
+
+
+def last_beat(huey: Huey) -> datetime | None:
+    """When a consumer of this queue last beat (None: never)."""
+    raw = huey.get(HEARTBEAT_KEY, peek=True)
+    return datetime.fromisoformat(raw) if raw else None
+
+
+class Heartbeat:
+    """A thread in the consumer that beats until stopped (a beat that fails is logged and
+    tried again next time: a queue store that is briefly away must not stop the consumer)."""
+
+    def __init__(self, huey: Huey, every: float = BEAT_EVERY) -> None:
+        """A heartbeat for the consumer of `huey`, every `every` seconds."""
+        self._huey, self._every = huey, every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Beat now, then every `every` seconds."""
+        beat(self._huey)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop beating (the health turns late within SILENT_AFTER unless another beats)."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._every + 5)
+
+    def _run(self) -> None:
+        """The thread: one beat per period until stopped."""
+        while not self._stopped.wait(self._every):
+            try:
+                beat(self._huey)
+            except Exception as error:  # the queue store is away: say so, try again
+                log.warning("consumer heartbeat failed: %s", type(error).__name__)
 
 
 # --------------------------------------------------------------------------- commands
@@ -295,14 +399,22 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     # again and again (and forked processes from copying the pages it would touch).
     gc.collect()
     gc.freeze()
+    threads = workers
+    if worker_type == "thread":
+        # One thread more than heavy jobs may take: mail and links never queue behind PDFs.
+        jobs().heavy_slots.bound(workers)
+        threads = workers + 1
     # An idle worker polls again within a second (Huey's default backs off to 10 s, which a
     # cohort's first certificates would wait for).
     consumer = Consumer(
-        huey, workers=workers, periodic=True, worker_type=worker_type, max_delay=1.0
+        huey, workers=threads, periodic=True, worker_type=worker_type, max_delay=1.0
     )
+    heartbeat = Heartbeat(huey)
+    heartbeat.start()
     try:
         consumer.run()
     finally:
+        heartbeat.stop()
         for hooks in WORKER_HOOKS.values():
             hooks.stop()
 

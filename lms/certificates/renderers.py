@@ -1,10 +1,22 @@
 """The processes that render certificate PDFs: a pool on every core for batches and bulk
-issues (each worker loads fonts and templates once), replaced when one breaks."""
+issues (each worker loads fonts and templates once), replaced when one breaks.
+
+A render process must never run Python's teardown. WeasyPrint frees its Pango and fontconfig
+objects through cffi finalisers (`g_object_unref`), and at interpreter exit cffi may unload
+those libraries first: the finaliser then jumps into unmapped code (SIGSEGV, "error 14", at
+the same offset every time). A forked worker ends with `os._exit` and never hit it; a spawned
+one (chosen whenever the parent has a second thread) crashed on every exit. So every render
+process leaves the same way, with `os._exit`, and dies with the process that started it.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import ctypes
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -14,12 +26,37 @@ from typing import Any
 from lms.certificates import base
 
 
-def _ignore_interrupts(niceness: int = 0) -> None:
+def _start_render_process(niceness: int = 0, parent: int | None = None) -> None:
     """Worker initialiser: Ctrl-C is the parent's to handle (it stops and keeps what it wrote);
-    a consumer's renderers also step back (`niceness`) so pages answer first."""
+    the worker dies with its parent however the parent ends (kill -9 included), leaves without
+    Python's teardown, and, beside a consumer, steps back (`niceness`) so pages answer first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent if parent is not None else os.getppid())
+    atexit.register(_leave_without_teardown)
     if niceness:
         os.nice(niceness)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux), and leave at once if
+    the parent is already gone (it died between the fork and this line)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _leave_without_teardown() -> None:
+    """The last exit handler of a render process: end it as a forked worker ends, before
+    interpreter teardown can run WeasyPrint's finalisers against unloaded libraries."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(0)
 
 
 def warm_worker(_index: int) -> int:
@@ -48,14 +85,22 @@ def render_processes(count: int, *, niceness: int = 0) -> ProcessPoolExecutor:
     # but it is only safe while this process has a single thread: another thread could hold
     # a lock at the moment of the fork. Workers never touch the inherited database handles.
     # Otherwise (a threaded host, a test runner) each worker starts a clean interpreter.
-    single_threaded = threading.active_count() == 1
-    method = "fork" if single_threaded and "fork" in get_all_start_methods() else "spawn"
+    method = "fork" if threads_in_process() == 1 and "fork" in get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(
         max_workers=count,
         mp_context=get_context(method),
-        initializer=_ignore_interrupts,
-        initargs=(niceness,),
+        initializer=_start_render_process,
+        initargs=(niceness, os.getpid()),
     )
+
+
+def threads_in_process() -> int:
+    """This process's threads as the kernel counts them: Python's and those C libraries
+    started (GLib, Pango), which `threading.active_count()` cannot see."""
+    try:
+        return max(len(os.listdir("/proc/self/task")), threading.active_count())
+    except OSError:  # no /proc (not Linux)
+        return threading.active_count()
 
 
 # Where render jobs render: here, or (in the job consumer) on its pool of render processes.

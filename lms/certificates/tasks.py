@@ -13,13 +13,13 @@ from lms.certificates.renderers import stop_render_processes, use_render_process
 from lms.jobs import DueWork, WorkerHooks, due_work, task, worker_hooks
 
 
-@task("render_certificates")
+@task("render_certificates", heavy=True)
 def render_certificates(certificate_ids: list[int], actor_id: int | None = None) -> None:
     """Render and store a batch of certificates' PDFs (nothing for those stored or revoked)."""
     render_and_store_many(list(certificate_ids), actor_id=actor_id)
 
 
-@task("render_certificate")
+@task("render_certificate", heavy=True)
 def render_certificate(certificate_id: int, actor_id: int | None = None) -> None:
     """Render and store one certificate's PDF: the job of earlier versions, for jobs still
     queued from before."""

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from lms.clock import today as programme_today
 from lms.db import db
-from lms.jobs import DueWork, due_work, task
+from lms.jobs import URGENT, DueWork, due_work, task
 from lms.mail.reminders import send_due
 from lms.mail.services import deliver, due_message_ids
 
 DELIVERY_BATCH = 200
 
 
-@task("deliver_messages")
+@task("deliver_messages", priority=URGENT)
 def deliver_messages(ids: list[int]) -> None:
     """Send the given outbox rows (the claim inside skips any already sent or being sent)."""
     deliver(ids=list(ids))

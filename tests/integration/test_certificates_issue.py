@@ -496,9 +496,9 @@ def test_render_pool_forks_only_in_a_single_threaded_process(
     monkeypatch, threads: int, method: str
 ) -> None:
     """Workers are forked (fast) only when no other thread could hold a lock at fork time."""
-    if method == "fork" and threading.active_count() > 1:
+    if method == "fork" and renderers.threads_in_process() > 1:
         pytest.skip("this test process has threads (xdist): forking here is what the rule forbids")
-    monkeypatch.setattr(renderers.threading, "active_count", lambda: threads)
+    monkeypatch.setattr(renderers, "threads_in_process", lambda: threads)
     pool = services.render_pool(2)
     assert pool is not None
     try:

@@ -31,6 +31,7 @@ CORE = {
     "forms",
     "instance_settings",
     "jobs",
+    "job_health",  # is background work getting done (the consumer's heartbeat, due work)
     "migrate",
     "pg_cursor",
     "prepared",

@@ -21,7 +21,7 @@ def test_health_is_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.is_json
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "jobs": "ok"}
 
 
 @pytest.mark.parametrize("backend", sorted(UNREACHABLE))
