@@ -62,10 +62,10 @@ def print_logins(report: DemoReport, echo: Callable[[str], None]) -> None:
 def print_changes(report: DemoReport, echo: Callable[[str], None]) -> None:
     """Say what the run changed (or that it changed nothing), and every password it did not."""
     if report.changed:
+        reset = f", {len(report.passwords.reset)} passwords reset" if report.passwords.reset else ""
         echo(
             f"Demo data: {len(report.created)} accounts created, "
-            f"{report.steps_done} training records added, "
-            f"{len(report.passwords.reset)} passwords reset."
+            f"{report.steps_done} training records added{reset}."
         )
     else:
         echo("Demo data already in place: nothing changed.")
