@@ -12,26 +12,47 @@ FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LMS_TEST_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: help install install-test page-checkers run settings setup test test-pages lint format bench screenshots clean
+.PHONY: help install install-test lock lock-uv page-checkers run settings setup test test-pages lint format bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e .
+# Every package comes from a lock file, pinned with its hashes (pip itself and the build
+# backend too: the tracker is built without fetching anything); `make lock` writes them from
+# pyproject.toml. A lock older than pyproject.toml's lists stops the install with one line.
+PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes --no-deps -r
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/activate
+	@$(BIN)/python -m tools.lockfiles check --digest-only
+	$(PIP_LOCKED) requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock $(VENV)/.installed
+	@$(BIN)/python -m tools.lockfiles check --digest-only
+	$(PIP_LOCKED) requirements-test.lock
+	$(BIN)/python -m pip check
 	touch $@
 
-install: $(VENV)/.installed  ## Create .venv and install the tracker
+install: $(VENV)/.installed  ## Create .venv and install the tracker (from requirements.lock)
 
-install-test: $(VENV)/.installed-test  ## Install what the tests need (Python side)
+install-test: $(VENV)/.installed-test  ## Install what the tests need (Python side, requirements-test.lock)
+
+$(BIN)/uv: requirements-uv.txt | $(BIN)/activate
+	$(PIP_LOCKED) requirements-uv.txt
+	touch $@
+
+UPGRADE ?=
+
+lock: $(BIN)/uv  ## Pin pyproject.toml's dependencies with hashes into requirements*.lock (UPGRADE=1: newest allowed)
+	$(BIN)/python -m tools.lockfiles write --uv $(BIN)/uv $(if $(filter-out 0,$(UPGRADE)),--upgrade)
+
+lock-uv: $(BIN)/uv  ## Pin another uv for `make lock` (UV_VERSION=X.Y.Z) in requirements-uv.txt
+	$(BIN)/python -m tools.lockfiles write-uv --uv $(BIN)/uv --version "$(UV_VERSION)"
 
 # Development settings (secret key, screening key, public URL, LMS_ENV=development) live in
 # instance/settings.toml, owner-only, made once and updated (the public URL follows PORT);

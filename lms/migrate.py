@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RangeNotAncestorError, ResolutionError, RevisionError
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 
 from lms.config import PROJECT_ROOT
+from lms.errors import InvalidInput
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 # Set (in the Alembic config's attributes) by a migration after which the standings must be
@@ -26,13 +32,84 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the engine's database to `revision`."""
+    """Migrate the engine's database to `revision` (InvalidInput when it names none)."""
     _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    """Migrate the engine's database down to `revision`."""
+    """Migrate the engine's database down to `revision` (InvalidInput when it names none)."""
     _run(engine, command.downgrade, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for one never migrated (or migrated to base)."""
+    # Only a look: Alembic's notes on the dialect it would migrate with (at INFO) are not news.
+    log = logging.getLogger("alembic.runtime.migration")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        log.setLevel(level)
+
+
+def head_revision() -> str:
+    """The newest revision."""
+    return _scripts().get_current_head() or "base"
+
+
+def revisions_applied(engine: Engine, revision: str) -> list[str]:
+    """The revisions migrating up to `revision` would apply, newest first ([] when the
+    database is there already); InvalidInput when `revision` names no revision, or one below
+    the database's."""
+    current = current_revision(engine) or "base"
+    return _between(
+        revision,
+        current,
+        refused=f"{revision} is below the database's revision "
+        f"{current}: `db upgrade` only migrates up (`db downgrade` goes down)",
+    )
+
+
+def revisions_undone(engine: Engine, revision: str) -> list[str]:
+    """The revisions migrating down to `revision` would undo, newest first ([] when the
+    database is there already); InvalidInput when `revision` names no revision, or one above
+    the database's."""
+    current = current_revision(engine) or "base"
+    return _between(
+        current,
+        revision,
+        refused=f"{revision} is above the database's revision "
+        f"{current}: `db downgrade` only migrates down (`db upgrade` goes up)",
+    )
+
+
+def _between(upper: str, lower: str, *, refused: str) -> list[str]:
+    """The revisions above `lower` up to `upper`, newest first, or InvalidInput: an unknown
+    revision, `refused` when `lower` is not below `upper`."""
+    try:
+        return [script.revision for script in _scripts().iterate_revisions(upper, lower)]
+    except ResolutionError as error:
+        raise _unknown(error.argument) from None
+    except RangeNotAncestorError:
+        raise InvalidInput(refused) from None
+    except RevisionError as error:
+        raise InvalidInput(str(error)) from None
+
+
+def _scripts() -> ScriptDirectory:
+    """The migration scripts."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def _unknown(revision: str) -> InvalidInput:
+    """The one-line refusal of a revision that names none."""
+    revisions = [script.revision for script in _scripts().walk_revisions()]
+    return InvalidInput(
+        f"no revision {revision!r}: the revisions are {revisions[-1]} to {revisions[0]}, "
+        "base (no tables) and head (the newest)"
+    )
 
 
 def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
@@ -51,7 +128,14 @@ def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> 
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
-                step(config, revision)
+                try:
+                    step(config, revision)
+                except CommandError as error:
+                    # Alembic names a revision it cannot find or reach this way, before it
+                    # changes anything; the transaction is rolled back all the same.
+                    if isinstance(error.__cause__, ResolutionError):
+                        raise _unknown(error.__cause__.argument) from None
+                    raise InvalidInput(str(error)) from None
         finally:
             if sqlite:
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")

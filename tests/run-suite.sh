@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run by `make test`: lint, install the system tools the tests drive, then the suite on
-# SQLite and (when it answers) PostgreSQL. Prints which backends ran; exits non-zero when
-# anything failed, when a run collected no test at all, or when a run overran its time cap.
+# Run by `make test`: check the lock files, lint, install the system tools the tests drive,
+# then the suite on SQLite and (when it answers) PostgreSQL. Prints which backends ran; exits
+# non-zero when anything failed, when a run collected no test at all, or when a run overran its
+# time cap.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -10,6 +11,16 @@ BIN=.venv/bin
 # (override with LMS_SUITE_TIMEOUT, in seconds), so a hung test fails loudly instead of
 # eating the whole budget.
 suite_timeout="${LMS_SUITE_TIMEOUT:-1800}"
+
+# The lock files the install used must be the ones `make lock` makes from pyproject.toml as it
+# is now (no network: a digest of pyproject.toml's lists, every requirement pinned in range,
+# every pin hashed). Checked first: a stale lock means the suite would test other packages.
+echo "== lock files"
+if ! $BIN/python -m tools.lockfiles check; then
+  echo "== FAILED: requirements.lock / requirements-test.lock do not match pyproject.toml" \
+    "(above); run \`make lock\` and commit them" >&2
+  exit 1
+fi
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

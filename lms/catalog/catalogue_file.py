@@ -134,8 +134,8 @@ def read_file(path: Path) -> tuple[dict[str, Any], list[ItemSpec]]:
     """Parse and validate the file, raising CatalogError with every problem found."""
     problems = _Problems(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise CatalogError([f"{path}: no such file"]) from None
     except OSError as error:
@@ -154,7 +154,7 @@ def read_file(path: Path) -> tuple[dict[str, Any], list[ItemSpec]]:
 
     for key in sorted(set(data) - {"programme", "items"}):
         problems.add(f"top level key {key!r}", "unknown; expected [programme] and [[items]]")
-    programme = _check_programme(data.get("programme", {}), problems)
+    programme = _check_programme(data.get("programme", {}), problems, text)
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         problems.add("items", "expected at least one [[items]] table")
@@ -212,16 +212,34 @@ def _check_deactivations(specs: list[ItemSpec], problems: _Problems) -> None:
             )
 
 
-def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
+def programme_keys() -> set[str]:
+    """The settings a [programme] table may hold: the catalogue's own and the registered
+    parts'."""
+    return (
+        set(DEFAULT_PROGRAMME_SETTINGS)
+        | set(SINGLE_LINE_SETTINGS)
+        | evaluation_form.PROGRAMME_KEYS
+        | {key for part in FILE_PARTS for key in part.programme_keys}
+    )
+
+
+def _check_programme(raw: Any, problems: _Problems, text: str) -> dict[str, Any]:
     """Validate the [programme] table and return JSON-ready settings."""
     if not isinstance(raw, dict):
         problems.add("programme", "expected a [programme] table")
         return {}
     settings: dict[str, Any] = {}
+    known = programme_keys()
     for key, value in raw.items():
         where = f"programme field {key}"
-        if len(key) > 80:
-            problems.add(where, "setting names are at most 80 characters")
+        if key not in known:
+            # A misspelt setting would otherwise be kept, and counted as a change, while the
+            # one meant keeps its old value.
+            line = _line_of_setting(text, key)
+            problems.add(
+                f"{where} (line {line})" if line else where,
+                f"unknown setting; expected one of {', '.join(sorted(known))}",
+            )
             continue
         if key in {"retention_years", "certificate_valid_months"}:
             minimum = 1 if key == "retention_years" else 0
@@ -259,6 +277,26 @@ def _check_programme(raw: Any, problems: _Problems) -> dict[str, Any]:
             continue
         settings[key] = _jsonable(value)
     return settings
+
+
+TABLE_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _line_of_setting(text: str, key: str) -> int | None:
+    """The line (from 1) that sets `key` in the [programme] table, or None when it is set some
+    other way (an inline table, a quoted key with escapes)."""
+    table = ""
+    spellings = (key, f'"{key}"', f"'{key}'")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := TABLE_HEADER.match(line):
+            table = header.group(1).replace(" ", "")
+            continue
+        name = line.split("=", 1)[0].strip() if "=" in line else None
+        if table == "programme" and name in spellings:
+            return number
+        if table == "" and name in {f"programme.{k}" for k in spellings}:
+            return number
+    return None
 
 
 def _text_anywhere_problem(value: Any) -> str | None:

@@ -11,8 +11,7 @@ from io import BytesIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms.auth.api import User, hash_password, password_problem, verify_password
-from lms.auth.services import record_account_event
+from lms.auth.api import User, password_problem
 from lms.catalog.api import CatalogItem
 from lms.db import utcnow
 from lms.demo.cast import (
@@ -34,6 +33,7 @@ from lms.demo.cast import (
     Person,
     Revoke,
 )
+from lms.demo.passwords import DemoPasswords, PasswordReport
 from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
@@ -52,6 +52,12 @@ class DemoReport:
     created: list[str] = field(default_factory=list)
     steps_done: int = 0
     skipped: set[str] = field(default_factory=set)
+    passwords: PasswordReport = field(default_factory=PasswordReport)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the run wrote anything (an account, a training record, a password)."""
+        return bool(self.created or self.steps_done or self.passwords.reset)
 
 
 def _ensure_catalogue(session: Session, admin_id: int) -> None:
@@ -63,28 +69,6 @@ def _ensure_catalogue(session: Session, admin_id: int) -> None:
     load_catalog(session, DEFAULT_CATALOG, actor_id=admin_id)
 
 
-class DemoPasswords:
-    """The demo password, hashed once for every demo account.
-
-    argon2 is slow on purpose (half a second a hash here); sixteen accounts sharing one
-    password can share one hash, and a hash already checked need not be checked again.
-    """
-
-    def __init__(self, password: str) -> None:
-        """Hash the password once."""
-        self.password = password
-        self.hash = hash_password(password)
-        self._checked: dict[str, bool] = {self.hash: True}
-
-    def matches(self, password_hash: str | None) -> bool:
-        """Whether the stored hash is one of the demo password."""
-        if password_hash is None:
-            return False
-        if password_hash not in self._checked:
-            self._checked[password_hash] = verify_password(password_hash, self.password)
-        return self._checked[password_hash]
-
-
 def _ensure_person(
     session: Session,
     person: Person,
@@ -92,23 +76,13 @@ def _ensure_person(
     admin: User | None,
     report: DemoReport,
 ) -> User:
-    """Create the account unless it exists; make the demo password work for it."""
+    """Create the account with the demo password unless it exists (then its password is
+    left alone unless a reset was asked for: DemoPasswords.settle)."""
     from lms.auth import services as auth
 
     user = auth.find_user_by_email(session, person.email)
     if user is not None:
-        if not passwords.matches(user.password_hash):
-            # The printed password must work, even after LMS_DEMO_PASSWORD changed; like
-            # set_password, this ends the account's sessions and is audited.
-            user.password_hash = passwords.hash
-            auth.rotate_auth_token(user)
-            record_account_event(
-                session,
-                user,
-                "user.password_changed",
-                actor_id=admin.id if admin else user.id,
-                reason="demo password reset by flask lms demo",
-            )
+        passwords.settle(session, user, admin)
         return user
     licence = (
         auth.Licence(pre_licensed=True)
@@ -459,14 +433,22 @@ def _do_apply(
 
 
 def create_demo_data(
-    session: Session, *, password: str, evidence_dir: str, screening_key: str | None
+    session: Session,
+    *,
+    password: str,
+    evidence_dir: str,
+    screening_key: str | None,
+    reset_passwords: bool = False,
 ) -> DemoReport:
-    """Make every demo account and story that does not exist yet; flushes, never commits."""
+    """Make every demo account and story that does not exist yet; flushes, never commits.
+
+    An existing account whose password is not `password` keeps it unless `reset_passwords`.
+    """
     if problem := password_problem(password):
         raise InvalidInput(f"The demo password is not usable: {problem}")
     people = [*STAFF, FRESH_CLINICIAN, *CLINICIANS]
-    report = DemoReport(password=password, people=people)
-    passwords = DemoPasswords(password)
+    passwords = DemoPasswords(password, reset=reset_passwords)
+    report = DemoReport(password=password, people=people, passwords=passwords.report)
     admin = _ensure_person(session, STAFF[0], passwords, None, report)
     _ensure_catalogue(session, admin.id)
     staff = {p.email: _ensure_person(session, p, passwords, admin, report) for p in STAFF[1:]}

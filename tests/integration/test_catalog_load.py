@@ -591,3 +591,28 @@ def test_a_bad_module_offering_is_refused_naming_the_field(
     assert expected in str(refused.value)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Offering)) == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("retention_years = 6", "retention_years = 6\nfoo_unknown = 1"),
+        ("time_zone = ", '"foo_unknown" = 1\ntime_zone = '),
+    ],
+    ids=["bare-key", "quoted-key"],
+)
+def test_an_unknown_programme_setting_is_refused_naming_key_and_line(
+    app, session, tmp_path, old, new
+) -> None:
+    """A misspelt setting is not kept (nor counted as a change) while the one meant keeps its
+    old value: the file is refused, saying which key on which line."""
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    before = snapshot(session)
+    text = replace_once(DEFAULT_TEXT, old, new)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "foo_unknown" in row)
+    path = write(tmp_path, text)
+    result = _load_via_cli(app, path)
+    _assert_one_line_refusal(result, path, f"programme field foo_unknown (line {line}): unknown")
+    assert "expected one of accreditation_statements" in result.output
+    assert snapshot(session) == before

@@ -10,13 +10,16 @@ import pytest
 from click.testing import Result
 from clock_support import programme_today
 from flask import Flask
+from mail_support import code_of, link_in, outbox
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lms.audit.models import AuditEvent
+from lms.auth import accounts
 from lms.auth.models import Role, User
 from lms.auth.services import authenticate, find_user_by_email
 from lms.catalog.models import CatalogItem, ItemKind
-from lms.db import Base
+from lms.db import Base, db
 from lms.demo import CLINICIANS, PASSWORD_FILE, STAFF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.offerings.models import Offering
@@ -126,14 +129,81 @@ def test_second_run_with_the_generated_password_changes_nothing_and_prints_the_s
     assert authenticate(session, "instructor@example.org", password) is not None
 
 
-def test_changed_demo_password_makes_the_printed_one_work(
+def password_events(session: Session) -> list[AuditEvent]:
+    """Every audited password change."""
+    session.rollback()
+    return list(
+        session.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_changed"))
+    )
+
+
+def test_a_run_with_another_password_changes_no_password_and_says_so(
     app: Flask, demo: Result, session: Session
 ) -> None:
-    result = run_demo(app, password="a different demo password")
+    """`make run` with LMS_DEMO_PASSWORD set, then `lms demo` without it (the password in
+    instance/demo_password, another one): no account's password changes, and the command says
+    so instead of printing a password that does not work."""
+    before = row_counts(session)
+    result = run_demo(app, password=None)
     assert result.exit_code == 0, result.output
-    session.rollback()
+    assert row_counts(session) == before
+    assert password_events(session) == []
+    stored = (Path(app.config["LMS_INSTANCE_PATH"]) / PASSWORD_FILE).read_text().strip()
+    everyone = len(STAFF) + 1 + len(CLINICIANS)
+    assert "Demo data already in place: nothing changed." in result.output
+    assert f"{everyone} demo account(s) keep a password of their own" in result.output
+    assert "lms demo --reset-passwords" in result.output
+    assert "password for all" not in result.output
+    assert f"password: {stored}; those marked * keep their own" in result.output
+    assert " *admin@example.org" in result.output
+    assert authenticate(session, "admin@example.org", DEMO_PASSWORD) is not None
+    assert authenticate(session, "admin@example.org", stored) is None
+
+
+def test_a_password_changed_through_the_reset_flow_survives_a_demo_run(
+    app: Flask, demo: Result, session: Session
+) -> None:
+    email = "clinician@example.org"
+    with app.test_request_context():
+        accounts.request_password_reset(email)
+        db.commit()
+        token = code_of(link_in(outbox(session)[-1].text_body, "/reset-password#"))
+        accounts.reset_password(db.session, token, "my very own new password")
+        db.commit()
+    changes = password_events(session)
+
+    result = run_demo(app)
+    assert result.exit_code == 0, result.output
+    assert password_events(session) == changes
+    assert authenticate(session, email, "my very own new password") is not None
+    assert authenticate(session, email, DEMO_PASSWORD) is None
+    assert "1 demo account(s) keep a password of their own" in result.output
+    assert f" *{email}" in result.output
+    assert "  admin@example.org" in result.output  # the others have the printed one
+    assert "nothing changed" in result.output
+
+
+def test_reset_passwords_sets_the_printed_one_ends_sessions_and_says_which(
+    app: Flask, demo: Result, session: Session
+) -> None:
+    tokens_before = {u.email: u.auth_token for u in session.scalars(select(User))}
+    result = app.test_cli_runner().invoke(
+        args=["lms", "demo", "--reset-passwords"],
+        env={"LMS_DEMO_PASSWORD": "a different demo password"},
+    )
+    assert result.exit_code == 0, result.output
+    everyone = len(STAFF) + 1 + len(CLINICIANS)
+    assert f"{everyone} passwords reset" in result.output
+    assert "nothing changed" not in result.output
+    assert "Set the demo password on" in result.output
+    assert "password for all: a different demo password" in result.output
+    events = password_events(session)
+    assert len(events) == everyone
+    assert all("--reset-passwords" in event.facts["reason"] for event in events)
     assert authenticate(session, "admin@example.org", "a different demo password") is not None
     assert authenticate(session, "admin@example.org", DEMO_PASSWORD) is None
+    for person in session.scalars(select(User)):
+        assert person.auth_token != tokens_before[person.email], person.email
 
 
 def test_too_short_demo_password_is_refused_and_nothing_is_created(

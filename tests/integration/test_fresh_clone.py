@@ -313,8 +313,11 @@ def check_evaluations_remind(clone: Clone) -> None:
 
 
 def check_db(clone: Clone) -> None:
-    """Down to the base and up to the newest schema again."""
-    clone.flask("db", "downgrade", "base")
+    """Down to the base (refused unanswered, done with --yes) and up to the newest again."""
+    refused = clone.run(*FLASK, "db", "downgrade", "base", ok=False)
+    assert refused.returncode == 1 and "add --yes" in refused.stderr
+    assert clone.query("SELECT name FROM sqlite_master WHERE name = 'users'") == [("users",)]
+    clone.flask("db", "downgrade", "base", "--yes")
     assert clone.query("SELECT name FROM sqlite_master WHERE name = 'users'") == []
     assert "head" in clone.flask("db", "upgrade")
     assert clone.query("SELECT name FROM sqlite_master WHERE name = 'users'") == [("users",)]
@@ -338,10 +341,10 @@ STEPS: dict[str, Callable[[Clone], None]] = {
     "`lms jobs sweep`": check_sweep,
     "`lms evaluations remind`": check_evaluations_remind,
     "`lms jobs worker [--workers N] [--worker-type process\\|thread]`": check_worker,
-    "`lms demo`": check_demo,
+    "`lms demo [--reset-passwords]`": check_demo,
     "`lms enrolments import FILE.csv --offering ID`": check_enrolments_import,
     "`db upgrade [REVISION]`": check_db,
-    "`db downgrade REVISION`": check_db,
+    "`db downgrade REVISION [--yes] [--force]`": check_db,
 }
 
 
