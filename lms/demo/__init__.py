@@ -25,6 +25,7 @@ from lms.db import db
 from lms.demo.cast import CLINICIANS, STAFF
 from lms.demo.loader import DemoReport, create_demo_data
 from lms.errors import DomainError, InvalidInput
+from lms.storage import store
 
 __all__ = [
     "CLINICIANS",
@@ -96,7 +97,7 @@ def register(group: AppGroup) -> None:
             report = create_demo_data(
                 db.session,
                 password=password,
-                evidence_dir=config["LMS_EVIDENCE_DIR"],
+                evidence_store=store("evidence"),
                 screening_key=config.get("LMS_SCREENING_KEY"),
             )
             db.commit()

@@ -38,6 +38,7 @@ from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.progress.api import Completion, CompletionSource
+from lms.storage import Storage
 
 # --------------------------------------------------------------------------------------------
 # Making it so
@@ -232,7 +233,7 @@ def _evidence_pdf(title: str, lines: list[str]) -> bytes:
 
 
 def _do_equivalent(
-    session: Session, user: User, step: Equivalent, reviewer: User, evidence_dir: str
+    session: Session, user: User, step: Equivalent, reviewer: User, evidence_store: Storage
 ) -> bool:
     """Ask for the credit (with an evidence PDF) and decide it, unless already asked."""
     from lms.equivalency.services import RequestInput, decide_request, submit_request
@@ -264,7 +265,7 @@ def _do_equivalent(
                 hours=step.hours,
                 description=step.description,
             ),
-            evidence_dir=evidence_dir,
+            evidence_store=evidence_store,
             evidence_stream=BytesIO(evidence),
             evidence_filename=f"{step.programme.split(':')[0].lower()}-certificate.pdf",
         )
@@ -459,7 +460,7 @@ def _do_apply(
 
 
 def create_demo_data(
-    session: Session, *, password: str, evidence_dir: str, screening_key: str | None
+    session: Session, *, password: str, evidence_store: Storage, screening_key: str | None
 ) -> DemoReport:
     """Make every demo account and story that does not exist yet; flushes, never commits."""
     if problem := password_problem(password):
@@ -483,7 +484,7 @@ def create_demo_data(
             elif isinstance(step, Revoke):
                 done = _do_revoke(session, user, step, instructor)
             elif isinstance(step, Equivalent):
-                done = _do_equivalent(session, user, step, instructor, evidence_dir)
+                done = _do_equivalent(session, user, step, instructor, evidence_store)
             elif isinstance(step, Enrol):
                 done = _do_enrol(session, user, step, report)
             elif screening_key:
