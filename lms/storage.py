@@ -272,7 +272,7 @@ def parse_storage_url(url: str | None, endpoint: str | None = None) -> S3Setting
 
 
 class S3Connection:
-    """One boto3 client for every area, made on first use (clients are thread-safe)."""
+    """One boto3 client for every area, made once (clients are thread-safe)."""
 
     def __init__(self, settings: S3Settings) -> None:
         """Remember the settings; no network yet."""
@@ -406,7 +406,7 @@ class FileStores:
         self.s3 = parse_storage_url(
             config.get("LMS_STORAGE_URL"), config.get("LMS_STORAGE_ENDPOINT_URL")
         )
-        self._connection = S3Connection(self.s3) if self.s3 else None
+        self.connection = S3Connection(self.s3) if self.s3 else None
         self._stores: dict[str, Storage] = {}
 
     def __getitem__(self, area: str) -> Storage:
@@ -414,8 +414,8 @@ class FileStores:
         if area not in AREAS:
             raise KeyError(f"no storage area {area!r}")
         if area not in self._stores:
-            if self._connection is not None:
-                self._stores[area] = S3Storage(self._connection, area)
+            if self.connection is not None:
+                self._stores[area] = S3Storage(self.connection, area)
             else:
                 setting = AREAS[area]
                 folder = (setting and self.config.get(setting)) or self.instance_path / area
@@ -424,8 +424,15 @@ class FileStores:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its stores (a wrong LMS_STORAGE_URL stops it here, one line)."""
-    app.extensions["lms_storage"] = FileStores(app.config, app.instance_path)
+    """Give the app its stores (a wrong LMS_STORAGE_URL stops it here, one line).
+
+    The S3 client is made now (half a second of loading, no network), so that the first
+    upload or download of each worker does not wait for it.
+    """
+    files = FileStores(app.config, app.instance_path)
+    if files.connection is not None:
+        files.connection.client()
+    app.extensions["lms_storage"] = files
 
 
 def stores(app: Flask | None = None) -> FileStores:
