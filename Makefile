@@ -26,14 +26,14 @@ $(BIN)/activate:
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes --no-deps -r
 
 $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/activate
-	@$(BIN)/python -m tools.lockfiles check --digest-only
+	@$(BIN)/python tests/lockfiles.py check --digest-only
 	$(PIP_LOCKED) requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml requirements-test.lock $(VENV)/.installed
-	@$(BIN)/python -m tools.lockfiles check --digest-only
+	@$(BIN)/python tests/lockfiles.py check --digest-only
 	$(PIP_LOCKED) requirements-test.lock
 	$(BIN)/python -m pip check
 	touch $@
@@ -49,10 +49,10 @@ $(BIN)/uv: requirements-uv.txt | $(BIN)/activate
 UPGRADE ?=
 
 lock: $(BIN)/uv  ## Pin pyproject.toml's dependencies with hashes into requirements*.lock (UPGRADE=1: newest allowed)
-	$(BIN)/python -m tools.lockfiles write --uv $(BIN)/uv $(if $(filter-out 0,$(UPGRADE)),--upgrade)
+	$(BIN)/python tests/lockfiles.py write --uv $(BIN)/uv $(if $(filter-out 0,$(UPGRADE)),--upgrade)
 
 lock-uv: $(BIN)/uv  ## Pin another uv for `make lock` (UV_VERSION=X.Y.Z) in requirements-uv.txt
-	$(BIN)/python -m tools.lockfiles write-uv --uv $(BIN)/uv --version "$(UV_VERSION)"
+	$(BIN)/python tests/lockfiles.py write-uv --uv $(BIN)/uv --version "$(UV_VERSION)"
 
 # Development settings (secret key, screening key, public URL, LMS_ENV=development) live in
 # instance/settings.toml, owner-only, made once and updated (the public URL follows PORT);

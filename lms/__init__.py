@@ -55,6 +55,9 @@ class LMS:
         """Wire database, security, blueprints, error pages and CLI into the app."""
         app.extensions["lms"] = self
         self.db.init_app(app)
+        from lms import storage
+
+        storage.init_app(app)  # uploaded files: the local folder or S3 (LMS_STORAGE_URL)
         from lms.models import import_all_models
 
         import_all_models()  # every mapper's relationships resolve before any query is built
@@ -288,7 +291,10 @@ def _register_error_pages(app: Flask) -> None:
         )
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError) -> tuple[Any, int]:
+    def domain_error(error: DomainError) -> tuple[Any, ...]:
+        if error.status_code == 503:  # a service outside the app did not answer (file store)
+            page, status = render(503, "Service unavailable", error.message)
+            return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return render(error.status_code, "That could not be done", error.message)
 
     @app.errorhandler(HTTPException)

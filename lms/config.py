@@ -85,6 +85,20 @@ SETTINGS: tuple[Setting, ...] = (
         "folder for uploaded evidence files, outside the web root; default `instance/evidence`",
     ),
     Setting(
+        "LMS_STORAGE_URL",
+        "LMS_STORAGE_URL",
+        None,
+        "where uploaded files live: unset: the local folders (`LMS_EVIDENCE_DIR`); "
+        "`s3://bucket/prefix` for several hosts (private objects; credentials from the "
+        "standard AWS variables; options `?region=...&sse=AES256|aws:kms|none`)",
+    ),
+    Setting(
+        "LMS_STORAGE_ENDPOINT_URL",
+        "LMS_STORAGE_ENDPOINT_URL",
+        None,
+        "address of an S3-compatible store other than AWS (MinIO...), e.g. `https://minio:9000`",
+    ),
+    Setting(
         "LMS_SMTP_URL",
         "LMS_SMTP_URL",
         None,
@@ -208,6 +222,13 @@ def load_config(
             f"LMS_QUEUE_NAME must be 1-60 letters, digits, '_', '.' or '-', not {queue_name!r}"
         )
     config["LMS_QUEUE_NAME"] = queue_name
+
+    from lms.storage import parse_storage_url
+
+    try:
+        parse_storage_url(config.get("LMS_STORAGE_URL"), config.get("LMS_STORAGE_ENDPOINT_URL"))
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

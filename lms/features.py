@@ -56,6 +56,7 @@ PRIVACY_MODULES: tuple[str, ...] = (
 # worker_hooks); imported before an app builds its queue.
 TASK_MODULES: tuple[str, ...] = (
     "lms.auth.tasks",
+    "lms.equivalency.tasks",
     "lms.certificates.tasks",
     "lms.mail.tasks",
     "lms.evaluations.tasks",

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+from storage_support import MotoS3, closed_port, start_moto
 
 from lms import create_app
 from lms.auth.models import Role, User, UserRole
@@ -251,3 +252,30 @@ def count_queries(engine: Engine) -> Callable[..., AbstractContextManager[list[s
 def table_names(engine: Engine) -> set[str]:
     """Tables in the test database (a helper for schema tests)."""
     return set(inspect(engine).get_table_names())
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """moto's S3 server (a real S3 API on 127.0.0.1), one per test process, with a bucket."""
+    yield from start_moto()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request: pytest.FixtureRequest, app_config: dict) -> str:
+    """Run the test on each file store: the instance folder, and S3 (moto) under a prefix of
+    its own. Ask for it before `app`."""
+    if request.param == "s3":
+        moto = request.getfixturevalue("moto_s3")
+        app_config["LMS_STORAGE_URL"] = moto.url()
+        app_config["LMS_STORAGE_ENDPOINT_URL"] = moto.endpoint
+    return request.param
+
+
+@pytest.fixture
+def store_down(app_config: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploaded files go to an S3 store where nothing listens. Ask for it before `app`."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # signed, so it reaches the network
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    app_config["LMS_STORAGE_URL"] = "s3://lms-test-files/down"
+    app_config["LMS_STORAGE_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"

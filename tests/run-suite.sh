@@ -16,7 +16,7 @@ suite_timeout="${LMS_SUITE_TIMEOUT:-1800}"
 # is now (no network: a digest of pyproject.toml's lists, every requirement pinned in range,
 # every pin hashed). Checked first: a stale lock means the suite would test other packages.
 echo "== lock files"
-if ! $BIN/python -m tools.lockfiles check; then
+if ! $BIN/python tests/lockfiles.py check; then
   echo "== FAILED: requirements.lock / requirements-test.lock do not match pyproject.toml" \
     "(above); run \`make lock\` and commit them" >&2
   exit 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,6 +11,7 @@ from lms.auth.api import InviteForm, Role, User, admin_required
 from lms.db import db
 from lms.errors import DomainError
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again, show_on
+from lms.storage import stores
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
 
@@ -101,7 +102,7 @@ def carry_out_deletion(user_id: int) -> Response | tuple[str, int]:
         db.session,
         user_id,
         actor=_me(),
-        evidence_dir=current_app.config["LMS_EVIDENCE_DIR"],
+        files=stores(),
     )
     flash(f"Personal data of account #{user_id} deleted.", "success")
     return redirect(url_for("accounts_admin.deletions"))

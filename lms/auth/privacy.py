@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -29,6 +28,7 @@ from lms.clock import local_date
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
 from lms.programme import programme_setting
+from lms.storage import FileStores
 
 DEFAULT_RETENTION_YEARS = 6
 RETENTION_SETTING = "retention_years"
@@ -75,7 +75,7 @@ class Erasure:
     placeholder: str  # what replaces them where a record is kept
     old_email: str
     now: datetime
-    evidence_dir: str | Path
+    files: FileStores  # the app's stores of uploaded files (lms.storage)
     facts: dict[str, Any] = field(default_factory=dict)  # counts for the audit event
 
     def scrub(self, value: Any) -> Any:
@@ -203,7 +203,7 @@ def carry_out_deletion(
     user_id: int,
     *,
     actor: User,
-    evidence_dir: str | Path,
+    files: FileStores,
     now: datetime | None = None,
 ) -> User:
     """Remove a person's personal data; keep anonymised issue and audit records.
@@ -243,7 +243,7 @@ def carry_out_deletion(
         placeholder=placeholder,
         old_email=old_email,
         now=now,
-        evidence_dir=evidence_dir,
+        files=files,
     )
     for hooks in registered_hooks():
         if hooks.erase is not None:

@@ -22,6 +22,7 @@ from lms.demo.cast import CLINICIANS, STAFF
 from lms.demo.loader import DemoReport, create_demo_data
 from lms.demo.passwords import PASSWORD_ENV, PASSWORD_FILE, demo_password
 from lms.errors import DomainError
+from lms.storage import store
 
 __all__ = [
     "CLINICIANS",
@@ -105,7 +106,7 @@ def register(group: AppGroup) -> None:
             report = create_demo_data(
                 db.session,
                 password=password,
-                evidence_dir=config["LMS_EVIDENCE_DIR"],
+                evidence_store=store("evidence"),
                 screening_key=config.get("LMS_SCREENING_KEY"),
                 reset_passwords=reset_passwords,
             )

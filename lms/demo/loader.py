@@ -38,6 +38,7 @@ from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.progress.api import Completion, CompletionSource
+from lms.storage import Storage
 
 # --------------------------------------------------------------------------------------------
 # Making it so
@@ -206,7 +207,7 @@ def _evidence_pdf(title: str, lines: list[str]) -> bytes:
 
 
 def _do_equivalent(
-    session: Session, user: User, step: Equivalent, reviewer: User, evidence_dir: str
+    session: Session, user: User, step: Equivalent, reviewer: User, evidence_store: Storage
 ) -> bool:
     """Ask for the credit (with an evidence PDF) and decide it, unless already asked."""
     from lms.equivalency.services import RequestInput, decide_request, submit_request
@@ -238,7 +239,7 @@ def _do_equivalent(
                 hours=step.hours,
                 description=step.description,
             ),
-            evidence_dir=evidence_dir,
+            evidence_store=evidence_store,
             evidence_stream=BytesIO(evidence),
             evidence_filename=f"{step.programme.split(':')[0].lower()}-certificate.pdf",
         )
@@ -436,7 +437,7 @@ def create_demo_data(
     session: Session,
     *,
     password: str,
-    evidence_dir: str,
+    evidence_store: Storage,
     screening_key: str | None,
     reset_passwords: bool = False,
 ) -> DemoReport:
@@ -465,7 +466,7 @@ def create_demo_data(
             elif isinstance(step, Revoke):
                 done = _do_revoke(session, user, step, instructor)
             elif isinstance(step, Equivalent):
-                done = _do_equivalent(session, user, step, instructor, evidence_dir)
+                done = _do_equivalent(session, user, step, instructor, evidence_store)
             elif isinstance(step, Enrol):
                 done = _do_enrol(session, user, step, report)
             elif screening_key:

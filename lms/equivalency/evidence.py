@@ -1,16 +1,17 @@
-"""Evidence files: type checked by their bytes, stored under a random key outside the web root."""
+"""Evidence files: type checked by their bytes, stored under a random key in the evidence
+store (lms.storage: a folder outside the web root, or private S3 objects)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
+import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from lms.bounds import UPLOAD_MAX_BYTES, UPLOAD_MAX_TEXT
 from lms.errors import InvalidInput
+from lms.storage import Storage, StorageUnavailable, new_key
+
+log = logging.getLogger(__name__)
 
 MAX_EVIDENCE_BYTES = UPLOAD_MAX_BYTES
 TOO_LARGE = f"The evidence file is larger than {UPLOAD_MAX_TEXT}. Upload a smaller PDF or image."
@@ -50,8 +51,11 @@ def clean_name(filename: str | None) -> str:
     return name.strip()[:200] or "evidence"
 
 
-def store_evidence(folder: str | Path, stream: BinaryIO, filename: str | None) -> StoredEvidence:
-    """Check an upload's size and content type, then write it under a fresh random key."""
+def store_evidence(store: Storage, stream: BinaryIO, filename: str | None) -> StoredEvidence:
+    """Check an upload's size and content type, then store it under a fresh random key.
+
+    Nothing is stored when a check fails; a store that is down raises StorageUnavailable.
+    """
     data = stream.read(MAX_EVIDENCE_BYTES + 1)
     if not data:
         raise InvalidInput("The evidence file is empty. Choose a PDF, PNG or JPEG file.")
@@ -63,29 +67,17 @@ def store_evidence(folder: str | Path, stream: BinaryIO, filename: str | None) -
             "The evidence file is not a PDF, PNG or JPEG (its content was checked, "
             "not its name). Upload a certificate or transcript in one of those formats."
         )
-    key = f"{secrets.token_hex(16)}.{EXTENSIONS[media_type]}"
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # O_EXCL: a key is never reused, even in the astronomically unlikely event of a clash.
-    fd = os.open(target / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    key = new_key(EXTENSIONS[media_type])
+    store.put(key, data, media_type)
     return StoredEvidence(
         key=key, media_type=media_type, size=len(data), original_name=clean_name(filename)
     )
 
 
-def evidence_path(folder: str | Path, key: str) -> Path:
-    """The file of a stored key; refuses anything that is not one of our own key names."""
-    stem, _, ext = key.partition(".")
-    if len(stem) != 32 or not all(c in "0123456789abcdef" for c in stem):
-        raise InvalidInput("Unknown evidence file.")
-    if ext not in EXTENSIONS.values():
-        raise InvalidInput("Unknown evidence file.")
-    return Path(folder) / key
-
-
-def discard_evidence(folder: str | Path, key: str) -> None:
-    """Remove a stored file whose request was never recorded."""
-    with contextlib.suppress(InvalidInput, OSError):
-        evidence_path(folder, key).unlink(missing_ok=True)
+def discard_evidence(store: Storage, key: str) -> None:
+    """Remove a stored file no request refers to (any more); a store that is down leaves it
+    for the hourly sweep (lms.equivalency.sweep)."""
+    try:
+        store.delete(key)
+    except StorageUnavailable:
+        log.warning("evidence %s left in %s for the sweep", key, store.describe())

@@ -52,8 +52,8 @@ def erase(session: Session, erasure: Erasure) -> None:
         request.evidence_size = None
         request.description = ""
     if keys:
-        evidence_dir = erasure.evidence_dir
-        db.after_commit(lambda: [discard_evidence(evidence_dir, key) for key in keys])
+        evidence = erasure.files["evidence"]
+        db.after_commit(lambda: [discard_evidence(evidence, key) for key in keys])
     erasure.facts["evidence_files_removed"] = len(keys)
 
 

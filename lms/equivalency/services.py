@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
@@ -20,10 +19,11 @@ from lms.catalog.services import load_catalogue
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
-from lms.equivalency.evidence import discard_evidence, evidence_path, store_evidence
+from lms.equivalency.evidence import discard_evidence, store_evidence
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
 from lms.progress.api import Completion
+from lms.storage import Storage, StoredFileMissing
 
 # Programmes whose introductory trainings the public pages name as accepted; "Other" is free.
 SUGGESTED_PROGRAMMES: tuple[str, ...] = ("KTC", "KRIYA", "PRATI", "SAGE")
@@ -95,11 +95,16 @@ def submit_request(
     *,
     user_id: int,
     data: RequestInput,
-    evidence_dir: str | Path,
+    evidence_store: Storage,
     evidence_stream: BinaryIO | None,
     evidence_filename: str | None,
 ) -> EquivalencyRequest:
-    """Record a pending request with its evidence; refuses duplicates and bad files."""
+    """Record a pending request with its evidence; refuses duplicates and bad files.
+
+    The file is stored first and the row flushed after, so a store that is down
+    (StorageUnavailable) leaves no row; a row that cannot be flushed takes its file back
+    with it, and one that fails to commit later leaves a file the sweep removes.
+    """
     _validate(data)
     item = session.scalar(
         select(CatalogItem).where(CatalogItem.code == data.item_code, CatalogItem.active.is_(True))
@@ -118,7 +123,7 @@ def submit_request(
     if completed is not None:
         raise Conflict(f"You have already completed {item.title}; no credit is needed for it.")
     _refuse_live_duplicate(session, user_id, item)
-    stored = store_evidence(evidence_dir, evidence_stream, evidence_filename)
+    stored = store_evidence(evidence_store, evidence_stream, evidence_filename)
     request = EquivalencyRequest(
         user_id=user_id,
         item_id=item.id,
@@ -134,15 +139,14 @@ def submit_request(
         status=EquivalencyStatus.PENDING,
     )
     session.add(request)
+    title = item.title  # a failed flush expires every loaded object with its transaction
     try:
         session.flush()
     except IntegrityError as error:
-        discard_evidence(evidence_dir, stored.key)
-        raise Conflict(
-            f"You already have a pending or approved request for {item.title}."
-        ) from error
+        discard_evidence(evidence_store, stored.key)
+        raise Conflict(f"You already have a pending or approved request for {title}.") from error
     except Exception:
-        discard_evidence(evidence_dir, stored.key)
+        discard_evidence(evidence_store, stored.key)
         raise
     signals.equivalency_requested.send(request, session=session)
     _record_request_event(
@@ -226,16 +230,22 @@ def get_request_for(session: Session, request_id: int, viewer: User) -> Equivale
 
 
 def evidence_file_for(
-    session: Session, request_id: int, viewer: User, evidence_dir: str | Path
-) -> tuple[Path, EquivalencyRequest]:
-    """The evidence file of a request the viewer may see, or NotFound."""
+    session: Session, request_id: int, viewer: User, evidence_store: Storage
+) -> tuple[bytes, EquivalencyRequest]:
+    """The evidence file's bytes of a request the viewer may see, or NotFound.
+
+    Access is checked first; only then is the store asked (StorageUnavailable when it is down).
+    """
     request = get_request_for(session, request_id, viewer)
     if not request.evidence_key:
         raise NotFound("This request has no evidence file.")
-    path = evidence_path(evidence_dir, request.evidence_key)
-    if not path.is_file():
-        raise NotFound("The evidence file is missing from storage; ask an administrator.")
-    return path, request
+    try:
+        data = evidence_store.read(request.evidence_key)
+    except StoredFileMissing as error:
+        raise NotFound(
+            "The evidence file of this request is missing from storage; ask an administrator."
+        ) from error
+    return data, request
 
 
 def _already_decided(session: Session, request_id: int) -> AlreadyDecided:

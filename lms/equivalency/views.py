@@ -6,7 +6,6 @@ import io
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,13 +25,14 @@ from lms.equivalency.forms import DecisionForm, RequestForm
 from lms.equivalency.models import EquivalencyStatus
 from lms.errors import DomainError
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
+from lms.storage import Storage, store
 
 bp = Blueprint("equivalency", __name__, url_prefix="/equivalency")
 
 
-def _evidence_dir() -> str:
-    """Where evidence files live (outside the web root)."""
-    return current_app.config["LMS_EVIDENCE_DIR"]
+def _evidence_store() -> Storage:
+    """Where evidence files live (a folder outside the web root, or private S3 objects)."""
+    return store("evidence")
 
 
 @bp.get("/")
@@ -78,7 +78,7 @@ def new() -> Response | tuple[str, int] | str:
             db.session,
             user_id=current_user.id,
             data=data,
-            evidence_dir=_evidence_dir(),
+            evidence_store=_evidence_store(),
             evidence_stream=upload.stream if upload else None,
             evidence_filename=upload.filename if upload else None,
         )
@@ -105,11 +105,11 @@ def detail(request_id: int) -> str:
 @login_required
 def evidence(request_id: int) -> Response:
     """Download the evidence file: owner and reviewers only, never shown inline."""
-    path, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_dir())
+    data, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_store())
     extension = EXTENSIONS.get(item.evidence_type or "", "bin")
-    # Read into memory (at most 5 MB) so no file handle outlives the request.
+    # Read whole (at most 5 MB): a store that fails mid-file answers 503, not half a file.
     response = send_file(
-        io.BytesIO(path.read_bytes()),
+        io.BytesIO(data),
         mimetype=item.evidence_type or "application/octet-stream",
         as_attachment=True,
         download_name=f"evidence-request-{item.id}.{extension}",

@@ -167,13 +167,14 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
     from lms.mail.models import OutboxMessage
     from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
     from lms.progress.cohorts import record_cohort
+    from lms.storage import store
 
     with app.app_context():
         session = db.session
         create_demo_data(
             session,
             password=password,
-            evidence_dir=app.config["LMS_EVIDENCE_DIR"],
+            evidence_store=store("evidence", app),
             screening_key=app.config["LMS_SCREENING_KEY"],
         )
         db.commit()

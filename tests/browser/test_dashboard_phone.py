@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lms.demo import create_demo_data
+from lms.storage import store
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +18,7 @@ PASSWORD = "demo password for the phone test"
 
 
 @pytest.fixture
-def demo(app, session, tmp_path, monkeypatch):
+def demo(app, session, monkeypatch):
     """The demo accounts and stories, made by `flask lms demo`'s own function.
 
     Certificates are issued for every demo mark, with a stand-in PDF: rendering is the
@@ -30,7 +31,7 @@ def demo(app, session, tmp_path, monkeypatch):
     create_demo_data(
         session,
         password=PASSWORD,
-        evidence_dir=str(tmp_path / "evidence"),
+        evidence_store=store("evidence", app),
         screening_key=app.config["LMS_SCREENING_KEY"],
     )
     session.commit()

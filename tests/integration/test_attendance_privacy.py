@@ -15,6 +15,7 @@ from lms.auth.privacy import carry_out_deletion, export_personal_data, request_d
 from lms.offerings import participants, sheet
 from lms.offerings.models import Attendance, ParticipantRow
 from lms.offerings.sheet import CellInput
+from lms.storage import stores
 
 
 @pytest.fixture
@@ -47,12 +48,10 @@ def test_the_export_lists_each_day_and_the_report_rows_that_are_the_persons(sess
     assert sorted(r["name"] for r in data["participant_report_rows"]) == ["Nora Q", "Nora's phone"]
 
 
-def test_erasing_a_person_keeps_their_attendance_and_scrubs_the_report_rows(
-    session, taken, tmp_path
-):
+def test_erasing_a_person_keeps_their_attendance_and_scrubs_the_report_rows(session, taken):
     admin, person, _ = taken
     request_deletion(session, person)
-    carry_out_deletion(session, person.id, actor=admin, evidence_dir=tmp_path)
+    carry_out_deletion(session, person.id, actor=admin, files=stores())
     session.commit()
     assert len(session.scalars(select(Attendance)).all()) == 2
     names = set(session.execute(select(ParticipantRow.name, ParticipantRow.email)).all())

@@ -21,6 +21,7 @@ from lms.equivalency.evidence import MAX_EVIDENCE_BYTES
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput
 from lms.progress.services import evaluate_item
+from lms.storage import store
 
 
 def _data(code="M1", **overrides):
@@ -38,13 +39,18 @@ def _data(code="M1", **overrides):
 
 
 @pytest.fixture
-def evidence_dir(tmp_path):
-    """An empty folder for evidence files."""
-    return tmp_path / "evidence"
+def evidence_store(app):
+    """The app's evidence store (the instance folder, or S3 with `storage_backend`)."""
+    return store("evidence", app)
+
+
+def stored_keys(evidence_store):
+    """The keys of the files in the evidence store."""
+    return [found.key for found in evidence_store.listing()]
 
 
 @pytest.fixture
-def submit(session, evidence_dir):
+def submit(session, evidence_store):
     """Submit a request as a clinician with the given file content (PDF by default)."""
 
     def do(user, content=PDF_BYTES, filename="certificate.pdf", **overrides):
@@ -52,7 +58,7 @@ def submit(session, evidence_dir):
             session,
             user_id=user.id,
             data=_data(**overrides),
-            evidence_dir=evidence_dir,
+            evidence_store=evidence_store,
             evidence_stream=io.BytesIO(content),
             evidence_filename=filename,
         )
@@ -68,16 +74,15 @@ def _count(session):
 
 
 def test_evidence_is_stored_under_a_random_key_not_the_uploaded_name(
-    session, make_user, catalog, submit, evidence_dir
+    storage_backend, session, make_user, catalog, submit, evidence_store
 ):
     clinician = make_user(Role.CLINICIAN)
     request = submit(clinician, PNG_BYTES, filename="../../etc/passwd.png")
-    files = list(evidence_dir.iterdir())
-    assert [f.name for f in files] == [request.evidence_key]
+    assert stored_keys(evidence_store) == [request.evidence_key]
     assert "passwd" not in request.evidence_key and len(request.evidence_key) == 36
     assert request.evidence_type == "image/png" and request.evidence_size == len(PNG_BYTES)
     assert request.status == EquivalencyStatus.PENDING
-    assert files[0].read_bytes() == PNG_BYTES
+    assert evidence_store.read(request.evidence_key) == PNG_BYTES
 
 
 @pytest.mark.parametrize(
@@ -86,35 +91,37 @@ def test_evidence_is_stored_under_a_random_key_not_the_uploaded_name(
     ids=["html", "gif", "exe"],
 )
 def test_evidence_of_the_wrong_type_is_refused_by_content_whatever_its_name(
-    session, make_user, catalog, submit, evidence_dir, content
+    storage_backend, session, make_user, catalog, submit, evidence_store, content
 ):
     clinician = make_user(Role.CLINICIAN)
     with pytest.raises(InvalidInput, match="not a PDF, PNG or JPEG"):
         submit(clinician, content, filename="certificate.pdf")
     session.rollback()
     assert _count(session) == 0
-    assert not evidence_dir.exists() or not list(evidence_dir.iterdir())
+    assert stored_keys(evidence_store) == []
 
 
-def test_evidence_larger_than_5_mb_is_refused(session, make_user, catalog, submit, evidence_dir):
+def test_evidence_larger_than_5_mb_is_refused(
+    storage_backend, session, make_user, catalog, submit, evidence_store
+):
     clinician = make_user(Role.CLINICIAN)
     too_big = PDF_BYTES + b"0" * (MAX_EVIDENCE_BYTES + 1 - len(PDF_BYTES))
     with pytest.raises(InvalidInput, match="larger than 5 MB"):
         submit(clinician, too_big)
     session.rollback()
     assert _count(session) == 0
-    assert not evidence_dir.exists() or not list(evidence_dir.iterdir())
+    assert stored_keys(evidence_store) == []
 
 
 def test_a_second_live_request_for_the_same_item_is_refused(
-    session, make_user, catalog, submit, evidence_dir
+    storage_backend, session, make_user, catalog, submit, evidence_store
 ):
     clinician = make_user(Role.CLINICIAN)
     submit(clinician)
     with pytest.raises(Conflict, match="pending request"):
         submit(clinician)
     session.rollback()
-    assert _count(session) == 1 and len(list(evidence_dir.iterdir())) == 1
+    assert _count(session) == 1 and len(stored_keys(evidence_store)) == 1
 
 
 def test_future_dates_and_reversed_dates_are_refused(session, make_user, catalog, submit):

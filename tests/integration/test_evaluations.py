@@ -29,6 +29,7 @@ from lms.evaluations.models import EvaluationReminder, EvaluationResponse, Evalu
 from lms.progress.models import Completion, CompletionSource, ItemState, Standing
 from lms.progress.services import record_completion, revoke_completion
 from lms.signals import completions_recorded
+from lms.storage import stores
 
 
 def certificates_of(session, user_id):
@@ -343,7 +344,7 @@ def test_no_reminder_for_the_evaluated_the_departed_or_long_ago(session, make_us
 
 
 def test_the_export_says_what_was_evaluated_and_erasure_removes_only_the_trace(
-    session, make_user, catalog, tmp_path: Path
+    session, make_user, catalog
 ):
     clinician = make_user(name="Erin Erased")
     admin = make_user(Role.ADMIN)
@@ -362,7 +363,7 @@ def test_the_export_says_what_was_evaluated_and_erasure_removes_only_the_trace(
 
     privacy.request_deletion(session, clinician)
     db.commit()
-    privacy.carry_out_deletion(session, clinician.id, actor=admin, evidence_dir=tmp_path)
+    privacy.carry_out_deletion(session, clinician.id, actor=admin, files=stores())
     db.commit()
     assert session.scalars(select(EvaluationSubmission)).all() == []
     assert session.scalars(select(EvaluationReminder)).all() == []

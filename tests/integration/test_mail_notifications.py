@@ -17,6 +17,7 @@ from lms.equivalency import services as equivalency
 from lms.mail.models import Notification
 from lms.progress.services import record_completion
 from lms.retreats import services as retreats
+from lms.storage import store
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 HEALTH_MARKER = "HEALTH-DETAIL-MARKER"
@@ -47,7 +48,7 @@ def _request(app, session, user, code="M1"):
             hours=None,
             description="Introductory KAP training",
         ),
-        evidence_dir=app.config["LMS_EVIDENCE_DIR"],
+        evidence_store=store("evidence", app),
         evidence_stream=io.BytesIO(PDF_BYTES),
         evidence_filename="certificate.pdf",
     )

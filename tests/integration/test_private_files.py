@@ -22,6 +22,7 @@ from lms.instance_settings import write_development_settings
 from lms.jobs import make_huey
 from lms.mail.transport import Envelope, FolderTransport
 from lms.ratelimit_storage import SqliteFileStorage, default_storage_uri
+from lms.storage import LocalStorage
 
 PDF = b"%PDF-1.4\n% evidence\n"
 
@@ -76,7 +77,7 @@ def test_what_the_tracker_writes_is_owner_only_even_for_a_host_app_that_keeps_it
         )
         with FolderTransport(instance / "outbox") as transport:
             transport.send(envelope, EmailMessage())
-        store_evidence(instance / "evidence", io.BytesIO(PDF), "cert.pdf")
+        store_evidence(LocalStorage(instance / "evidence", "evidence"), io.BytesIO(PDF), "x.pdf")
         assert wider_than_owner(instance) == []
     engine.dispose()
     assert {"settings.toml", "queue.sqlite3", "ratelimit.sqlite3"} <= {

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from dataclasses import replace
 from pathlib import Path
 
+import lockfiles
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tools import lockfiles  # noqa: E402
-from tools.lockfiles import LOCKS, PYPROJECT, ROOT, problems  # noqa: E402
+from lockfiles import LOCKS, PYPROJECT, ROOT, problems
 
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 
@@ -114,9 +110,9 @@ def test_the_makefile_installs_only_from_the_locks_with_hashes_and_no_dependenci
             assert "$(PIP_LOCKED)" in line or "--require-hashes --no-deps -r" in line, line
     for lock in ("requirements.lock", "requirements-test.lock", "requirements-uv.txt"):
         assert f"$(PIP_LOCKED) {lock}" in MAKEFILE, lock
-    assert MAKEFILE.count("tools.lockfiles check --digest-only") == 2
+    assert MAKEFILE.count("tests/lockfiles.py check --digest-only") == 2
 
 
 def test_make_test_checks_the_locks_before_pytest() -> None:
     suite = (ROOT / "tests" / "run-suite.sh").read_text(encoding="utf-8")
-    assert suite.index("tools.lockfiles check") < suite.index("run_pytest SQLite")
+    assert suite.index("tests/lockfiles.py check") < suite.index("run_pytest SQLite")

@@ -42,6 +42,7 @@ CORE = {
     "refusals",
     "signals",
     "status",
+    "storage",  # uploaded files: the local folder or S3 behind one interface
     "urls",
     "validation",
 }

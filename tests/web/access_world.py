@@ -94,6 +94,7 @@ def build(app: Flask) -> dict[str, Any]:
     from lms.progress.services import record_cohort, record_completion
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
     from lms.retreats.services import apply
+    from lms.storage import store
 
     today = programme_today()
     with app.app_context():
@@ -138,7 +139,7 @@ def build(app: Flask) -> dict[str, Any]:
                 hours=Decimal("30"),
                 description="Five-day experiential retreat with another programme.",
             ),
-            evidence_dir=app.config["LMS_EVIDENCE_DIR"],
+            evidence_store=store("evidence", app),
             evidence_stream=io.BytesIO(EVIDENCE_PDF),
             evidence_filename="retreat-certificate.pdf",
         )

@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from clock_support import programme_today
@@ -21,13 +20,14 @@ from lms.auth.models import Role, User
 from lms.catalog.models import ProgrammeSetting
 from lms.certificates.models import Certificate
 from lms.db import utcnow
-from lms.equivalency.evidence import evidence_path, store_evidence
+from lms.equivalency.evidence import store_evidence
 from lms.equivalency.models import EquivalencyRequest
 from lms.mail.models import Notification
 from lms.offerings.models import Enrolment, EnrolmentStatus
 from lms.progress.models import Completion, CompletionSource
 from lms.retreats.models import Screening
 from lms.retreats.screening import encrypt_screening
+from lms.storage import store, stores
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
 HEALTH_MARKER = "HEALTH-DETAIL-MARKER"
@@ -60,7 +60,7 @@ def clara(app, session, make_user, catalog):
             sha256=hashlib.sha256(CERT_PDF).hexdigest(),
         )
     )
-    stored = store_evidence(app.config["LMS_EVIDENCE_DIR"], io.BytesIO(PDF_BYTES), "proof.pdf")
+    stored = store_evidence(store("evidence", app), io.BytesIO(PDF_BYTES), "proof.pdf")
     session.add(
         EquivalencyRequest(
             user_id=user.id,
@@ -138,7 +138,7 @@ def test_deletion_request_is_recorded_once(client, session, clara, login):
 
 
 def test_admin_deletion_removes_personal_data_and_keeps_anonymised_records(
-    app, client, session, clara, make_user, login
+    storage_backend, app, client, session, clara, make_user, login
 ):
     admin = make_user(Role.ADMIN)
     session.merge(ProgrammeSetting(key="retention_years", value=7))
@@ -148,8 +148,8 @@ def test_admin_deletion_removes_personal_data_and_keeps_anonymised_records(
     request = session.scalar(
         select(EquivalencyRequest).where(EquivalencyRequest.user_id == clara.id)
     )
-    evidence_file = evidence_path(app.config["LMS_EVIDENCE_DIR"], request.evidence_key)
-    assert evidence_file.exists()
+    evidence, key = store("evidence", app), request.evidence_key
+    assert evidence.exists(key)
     session.commit()
 
     login(client, admin)
@@ -165,7 +165,7 @@ def test_admin_deletion_removes_personal_data_and_keeps_anonymised_records(
     assert gone.anonymised_at is not None and not gone.is_active
     screening_row = session.scalar(select(Screening))
     assert screening_row.answers_encrypted is None and screening_row.purged_at is not None
-    assert not evidence_file.exists() and not Path(evidence_file).exists()
+    assert not evidence.exists(key)
     certificate = session.scalar(select(Certificate))
     assert certificate.sha256 == hashlib.sha256(CERT_PDF).hexdigest()
     assert certificate.content["name"] == f"Deleted user #{clara.id}"
@@ -203,12 +203,12 @@ def test_deletion_refusals(client, session, clara, make_user, login):
     assert client.post("/admin/deletions/999999").status_code == 404
 
 
-def test_deleted_person_cannot_sign_in(client, session, clara, make_user):
+def test_deleted_person_cannot_sign_in(app, client, session, clara, make_user):
     admin = make_user(Role.ADMIN)
     clara.deletion_requested_at = utcnow()
     session.commit()
     email = clara.email
-    privacy.carry_out_deletion(session, clara.id, actor=admin, evidence_dir="/nonexistent")
+    privacy.carry_out_deletion(session, clara.id, actor=admin, files=stores(app))
     session.commit()
     response = client.post(
         "/login", data={"email": email, "password": "correct horse battery staple"}

@@ -2,9 +2,9 @@
 and its tests install (requirements-test.lock), each pinned to one version with its hashes,
 chosen within pyproject.toml's ranges.
 
-    python -m tools.lockfiles write --uv .venv/bin/uv [--upgrade]   # `make lock`
-    python -m tools.lockfiles check [--digest-only]                  # `make install`, `make test`
-    python -m tools.lockfiles write-uv --uv .venv/bin/uv --version X # `make lock-uv`
+    python tests/lockfiles.py write --uv .venv/bin/uv [--upgrade]   # `make lock`
+    python tests/lockfiles.py check [--digest-only]                  # `make install`, `make test`
+    python tests/lockfiles.py write-uv --uv .venv/bin/uv --version X # `make lock-uv`
 
 `write` resolves with uv (`uv pip compile --universal --generate-hashes`), keeping every pin
 that still fits unless --upgrade, and heads each file with a digest of the pyproject.toml
@@ -245,7 +245,7 @@ def write_uv(uv: str, version: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: write or check."""
-    parser = argparse.ArgumentParser(prog="python -m tools.lockfiles", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python tests/lockfiles.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     writing = commands.add_parser("write", help="resolve pyproject.toml into the lock files")
     writing.add_argument("--uv", default="uv", help="the uv to resolve with")

@@ -1,0 +1,17 @@
+"""Equivalency's job: the hourly sweep of evidence files no request refers to."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from lms.clock import utcnow
+from lms.db import db
+from lms.equivalency.sweep import GRACE, sweep_unreferenced_evidence
+from lms.jobs import task
+from lms.storage import store
+
+
+@task("sweep_evidence", schedule=crontab(minute="37"))
+def sweep_evidence() -> int:
+    """Hourly: remove unreferenced evidence files older than the grace period; how many."""
+    return sweep_unreferenced_evidence(db.session, store("evidence"), before=utcnow() - GRACE)
