@@ -4,8 +4,12 @@ Ids are the schema's INTEGER primary keys: 32-bit on PostgreSQL (64-bit on SQLit
 above 2**31 - 1 cannot name a row, and there it would not even bind ("integer out of range",
 a 500); past 2**63 SQLite fails to bind it too. Page numbers become OFFSETs, so they are
 bounded too. One converter (`<id:...>`, registered app-wide) and one query-argument parser
-serve every route. Dates are bounded where every form field is: lms.validation (1900-2100),
-bound to each DateField by lms.forms.Form.
+serve every route, both reading numbers through lms.validation's one whole-number parser.
+An id is written in ASCII digits only: Werkzeug's own `int` converter matches any Unicode
+digit, so it takes fullwidth, Arabic-Indic or Devanagari digits for ASCII ones (`/users/５`
+would be user 5); the app's `int` converter is replaced too, so no rule lets one through.
+Dates are bounded where every form field is: lms.validation (1900-2100), bound to each
+DateField by lms.forms.Form.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from typing import Any
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
-from wtforms import Field
-from wtforms.validators import ValidationError as FormError
 
-MAX_ID = 2**31 - 1  # the largest INTEGER on PostgreSQL, and so the largest id
+from lms import validation
+
+MAX_ID = validation.INTEGER_MAX  # the largest INTEGER on PostgreSQL, and so the largest id
 # Every file the tracker accepts (evidence, a certificate to check) is at most this big.
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 UPLOAD_MAX_TEXT = "5 MB"
@@ -31,32 +35,43 @@ MAX_PAGE = 100_000
 _NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a database id, 1 to MAX_ID; anything else is no page (404)."""
+class AsciiIntegerConverter(IntegerConverter):
+    """`<int:...>` with ASCII digits only (Werkzeug's matches any Unicode digit), at most 18."""
+
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        """The number, refusing digit strings longer than any 64-bit number."""
+        if len(value) > 18:
+            raise ValidationError()
+        return super().to_python(value)
+
+
+class IdConverter(AsciiIntegerConverter):
+    """`<id:name>`: a database id, 1 to MAX_ID in ASCII digits; anything else is no page (404)."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - Werkzeug's name
         """An integer converter with the id range fixed."""
         super().__init__(map, min=1, max=MAX_ID)
 
     def to_python(self, value: str) -> int:
-        """The id, refusing digit strings too long to be one before converting them."""
-        if len(value) > len(str(MAX_ID)):
+        """The id, refusing anything but 1 to MAX_ID in ASCII digits before converting it."""
+        number = validation.whole_number_or_none(value, minimum=1, maximum=MAX_ID)
+        if number is None:
             raise ValidationError()
-        return super().to_python(value)
+        return number
 
 
 def register_converters(url_map: Any) -> None:
-    """Make `<id:...>` available to every rule of the app (before the blueprints register)."""
+    """Make `<id:...>` available to every rule of the app (before the blueprints register),
+    and make `<int:...>` take ASCII digits only."""
     url_map.converters["id"] = IdConverter
+    url_map.converters["int"] = AsciiIntegerConverter
 
 
 def bounded_int(text: str | None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
-    """A whole number written in text within [minimum, maximum], else None."""
-    text = (text or "").strip()
-    if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)):
-        return None
-    number = int(text)
-    return number if minimum <= number <= maximum else None
+    """A whole number written in ASCII digits within [minimum, maximum], else None."""
+    return validation.whole_number_or_none(text, minimum=minimum, maximum=maximum)
 
 
 def query_int(name: str, *, default: int, minimum: int = 1, maximum: int = MAX_PAGE) -> int:
@@ -71,12 +86,3 @@ def query_int(name: str, *, default: int, minimum: int = 1, maximum: int = MAX_P
     if number is None:
         abort(400, f"“{name}” must be a whole number from {minimum} to {maximum:,}.")
     return number
-
-
-class IdRange:
-    """WTForms validator: an id field holds 1 to MAX_ID."""
-
-    def __call__(self, form: Any, field: Field) -> None:
-        """Refuse an id no row can have."""
-        if field.data is not None and not 1 <= field.data <= MAX_ID:
-            raise FormError("Not a valid id.")

@@ -40,10 +40,17 @@ def restore(text: str) -> str:
 def write_csv(
     header: Iterable[object], rows: Iterable[Iterable[object]], *, lineterminator: str = "\r\n"
 ) -> str:
-    """A whole CSV document: the header and every row, each cell neutralised."""
+    """A whole CSV document: the header and every row, each cell neutralised.
+
+    A cell holding a CR or an LF is always quoted: csv quotes only the characters of its line
+    terminator, and a bare CR left unquoted in an LF file ends the line for any reader that
+    takes CR line endings (lms.csv_reader does).
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator=lineterminator)
-    writer.writerow([neutralise(cell) for cell in header])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
+    writer = csv.writer(out, lineterminator="\r\n")  # both CR and LF are then quoted
+    for cells in (header, *rows):
+        writer.writerow([neutralise(cell) for cell in cells])
+        out.seek(out.tell() - 2)  # the "\r\n" just written gives way to the wanted ending
+        out.truncate()
+        out.write(lineterminator)
     return out.getvalue()

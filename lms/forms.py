@@ -4,6 +4,9 @@ Every form of the tracker derives from `Form`, whose Meta adds the checks by the
 type when the form is built, so a field added later is covered without anyone remembering:
 a one-line field (StringField, EmailField, SearchField, HiddenField) is trimmed and checked
 as single-line text; a TextAreaField as multi-line text; a DateField must fall in 1900-2100.
+Numbers are typed into WholeNumberField or DecimalNumberField, which read ASCII digits only and
+bound them before anything converts or compares them; a form with a plain IntegerField,
+DecimalField or FloatField (whose checks overflow on a 400-digit number) fails as it is built.
 Passwords are left exactly as typed. A field's own Length(max=...) bounds it; without one,
 lms.validation's default bound applies.
 
@@ -14,6 +17,7 @@ single select starts on an empty "Choose…" option (PromptingSelect).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import wtforms
@@ -21,6 +25,9 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
     DateField,
+    DecimalField,
+    FloatField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -28,7 +35,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, NumberInput, Select
 
 from lms import validation
 
@@ -77,6 +84,103 @@ class SensibleDate:
             problem = validation.date_problem(field.data)
             if problem:
                 raise ValidationError(problem)
+
+
+class WholeNumberField(IntegerField):
+    """A whole number from `minimum` to `maximum` in ASCII digits (an optional minus).
+
+    The one number field of the tracker: the text is bounded by its length before it is
+    converted, so a 400-digit number is a field error like any other, and the bounds must fit
+    a database INTEGER (lms.validation refuses wider ones when the field is declared).
+    """
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        minimum: int,
+        maximum: int,
+        message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Declare the bounds; the input shows them to the browser as min and max."""
+        validation.check_integer_bounds(minimum, maximum)
+        kwargs.setdefault("widget", NumberInput(min=minimum, max=maximum))
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+        self.message = message or validation.whole_number_message(minimum, maximum)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """The number, or None with the field's error when the text is not one in range."""
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        number = validation.whole_number_or_none(
+            raw if isinstance(raw, str) else None, minimum=self.minimum, maximum=self.maximum
+        )
+        self.data = number
+        if number is None and (not isinstance(raw, str) or raw.strip()):
+            raise ValueError(self.message)
+
+
+class DecimalNumberField(DecimalField):
+    """A decimal from `minimum` to `maximum` with at most `places` decimals, in ASCII digits.
+
+    No exponent (1e999999999 would take hours to turn into an integer), no NaN (a signalling
+    NaN breaks wtforms' range check) and no digits of other scripts.
+    """
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        minimum: Decimal,
+        maximum: Decimal,
+        places: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        """Declare the bounds; the input shows them to the browser as min and max."""
+        step = f"0.{'0' * (places - 1)}1" if places else "1"
+        kwargs.setdefault("widget", NumberInput(step=step, min=minimum, max=maximum))
+        super().__init__(label, validators, places=places, **kwargs)
+        self.minimum, self.maximum, self.decimals = minimum, maximum, places
+        self.message = (
+            f"Enter a number from {minimum} to {maximum}, with at most {places} decimals."
+        )
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """The decimal, or None with the field's error when the text is not one in range."""
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        number = validation.decimal_or_none(
+            raw if isinstance(raw, str) else None,
+            minimum=self.minimum,
+            maximum=self.maximum,
+            places=self.decimals,
+        )
+        self.data = number
+        if number is None and (not isinstance(raw, str) or raw.strip()):
+            raise ValueError(self.message)
+
+
+def whole_id(value: Any) -> int:
+    """A select's coerce for database ids: ASCII digits from 1 to the largest INTEGER."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number: int | None = value if 1 <= value <= validation.INTEGER_MAX else None
+    else:
+        number = validation.whole_number_or_none(
+            value if isinstance(value, str) else None, minimum=1, maximum=validation.INTEGER_MAX
+        )
+    if number is None:
+        raise ValueError("not an id")
+    return number
+
+
+_UNBOUNDED_NUMBERS = (IntegerField, DecimalField, FloatField)
+_BOUNDED_NUMBERS = (WholeNumberField, DecimalNumberField)
 
 
 def _has_length_bound(validators: list[Any]) -> bool:
@@ -142,6 +246,14 @@ class SharedChecksMeta:
         """
         if len(unbound_field.args) > 1:
             raise TypeError("pass a field's validators as validators=[...], not by position")
+        field_class = unbound_field.field_class
+        if issubclass(field_class, _UNBOUNDED_NUMBERS) and not issubclass(
+            field_class, _BOUNDED_NUMBERS
+        ):
+            raise TypeError(
+                f"{field_class.__name__} does not bound its number: use lms.forms."
+                "WholeNumberField or DecimalNumberField"
+            )
         validators = list(unbound_field.kwargs.get("validators") or [])
         filters = list(unbound_field.kwargs.get("filters") or [])
         extra_validators, extra_filters = shared_checks(unbound_field.field_class, validators)

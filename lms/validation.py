@@ -5,14 +5,20 @@ control character (no NUL, CR, LF or tab, no bidi override) and must show someth
 made only of zero-width or other invisible characters is refused. Multi-line text (notes,
 descriptions, reasons) may hold line breaks and tabs but no other control character (NUL
 above all: PostgreSQL refuses it) and is bounded. Dates lie between 1900 and 2100, so no
-arithmetic on a date overflows and no typo such as 0001-01-01 is stored. This module imports
-nothing from Flask: the forms (lms/forms.py), the importers and the catalogue loader call it.
+arithmetic on a date overflows and no typo such as 0001-01-01 is stored. Whole numbers and
+decimals are written in ASCII digits and bounded by their text's length before they are
+converted or compared (a 400-digit number overflows wtforms' range check; a fullwidth or
+Arabic-Indic digit is not a digit here), and no bound goes beyond PostgreSQL's INTEGER. This
+module imports nothing from Flask: the forms (lms/forms.py), the URL bounds (lms/bounds.py),
+the importers and the catalogue loader call it.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
+from decimal import Decimal
 
 from lms import dates
 from lms.errors import InvalidInput
@@ -21,6 +27,12 @@ SINGLE_LINE_MAX = 200
 MULTI_LINE_MAX = 20_000
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
+# PostgreSQL's INTEGER, the widest whole-number column of the schema (ids, places, positions):
+# no bound of a number from outside may go beyond it, or the value would not even bind.
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 # Zero-width and blank-looking characters trimmed from both ends like spaces. Combining
 # marks are not trimmed (a decomposed "José" ends with one) but cannot make a value alone.
@@ -121,3 +133,53 @@ def sensible_date(value: date, label: str) -> date:
 def _lower_first(text: str) -> str:
     """A message continued after a label ("Title: at most ...")."""
     return text[:1].lower() + text[1:]
+
+
+def check_integer_bounds(minimum: int, maximum: int) -> None:
+    """Refuse (ValueError: a programming error) bounds a database INTEGER cannot hold."""
+    if not INTEGER_MIN <= minimum <= maximum <= INTEGER_MAX:
+        raise ValueError(f"bounds {minimum}..{maximum} do not fit a database INTEGER")
+
+
+def whole_number_or_none(text: str | None, *, minimum: int, maximum: int) -> int | None:
+    """The whole number `text` writes (ASCII digits, an optional minus, spaces around), when it
+    lies in [minimum, maximum]; else None.
+
+    Text longer than the longest number in range is refused before it is converted, so no
+    huge number is ever built or compared.
+    """
+    check_integer_bounds(minimum, maximum)
+    text = (text or "").strip()
+    widest = max(len(str(minimum)), len(str(maximum)))
+    if len(text) > widest or not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+def whole_number_message(minimum: int, maximum: int) -> str:
+    """What a refused whole number should have been."""
+    return f"Enter a whole number from {minimum:,} to {maximum:,}."
+
+
+def whole_number(text: str | None, label: str, *, minimum: int, maximum: int) -> int:
+    """The whole number, or InvalidInput naming `label` and the range (services, CLI)."""
+    number = whole_number_or_none(text, minimum=minimum, maximum=maximum)
+    if number is None:
+        raise InvalidInput(f"{label}: {_lower_first(whole_number_message(minimum, maximum))}")
+    return number
+
+
+def decimal_or_none(
+    text: str | None, *, minimum: Decimal, maximum: Decimal, places: int
+) -> Decimal | None:
+    """The decimal `text` writes (ASCII digits, at most `places` decimals, no exponent, no
+    sign, no NaN) when it lies in [minimum, maximum]; else None. Bounded by length first."""
+    text = (text or "").strip()
+    widest = len(str(int(maximum))) + 1 + places
+    if len(text) > widest or not _DECIMAL.fullmatch(text):
+        return None
+    if len(text.partition(".")[2]) > places:
+        return None
+    number = Decimal(text)
+    return number if minimum <= number <= maximum else None

@@ -5,18 +5,17 @@ from __future__ import annotations
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     SearchField,
     SelectChoice,
     SelectField,
     StringField,
 )
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from lms.auth.api import Role
-from lms.bounds import MAX_PAGE, IdRange
-from lms.forms import Form, MultiCheckboxField
+from lms.bounds import MAX_ID, MAX_PAGE
+from lms.forms import Form, MultiCheckboxField, WholeNumberField
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
@@ -29,9 +28,11 @@ class FilterForm(Form):
 
         csrf = False
 
-    page = IntegerField(
+    page = WholeNumberField(
         "Page",
-        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)],
+        validators=[Optional()],
+        minimum=1,
+        maximum=MAX_PAGE,
         default=1,
         widget=HiddenInput(),
     )
@@ -66,8 +67,12 @@ class AuditFilterForm(FilterForm):
     person = StringField("Concerning", validators=[Optional()], description="Name or e-mail.")
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
-    actor_id = IntegerField("Actor id", validators=[Optional(), IdRange()], widget=HiddenInput())
-    person_id = IntegerField("Person id", validators=[Optional(), IdRange()], widget=HiddenInput())
+    actor_id = WholeNumberField(
+        "Actor id", validators=[Optional()], minimum=1, maximum=MAX_ID, widget=HiddenInput()
+    )
+    person_id = WholeNumberField(
+        "Person id", validators=[Optional()], minimum=1, maximum=MAX_ID, widget=HiddenInput()
+    )
 
     def set_actions(self, actions: list[str]) -> None:
         """Offer the actions present in the trail (plus the one asked for, kept visible)."""

@@ -96,6 +96,9 @@ ITEM_ATTRIBUTES = (
 )
 # Every key an [[items]] table may hold.
 ITEM_FIELDS = {"code", *ITEM_ATTRIBUTES}  # and each registered part's item_key
+# Whole-number settings and their bounds: they feed date arithmetic (an expiry months ahead,
+# a retention period years back), which overflows past year 9999.
+YEARS_AND_MONTHS = {"retention_years": (1, 100), "certificate_valid_months": (0, 1200)}
 # Programme settings that are one line of text on certificates and in mail, and their bounds.
 SINGLE_LINE_SETTINGS = {
     "provider_name": 200,
@@ -241,10 +244,14 @@ def _check_programme(raw: Any, problems: _Problems, text: str) -> dict[str, Any]
                 f"unknown setting; expected one of {', '.join(sorted(known))}",
             )
             continue
-        if key in {"retention_years", "certificate_valid_months"}:
-            minimum = 1 if key == "retention_years" else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                problems.add(where, f"expected a whole number of at least {minimum}")
+        if key in YEARS_AND_MONTHS:
+            minimum, maximum = YEARS_AND_MONTHS[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not minimum <= value <= maximum
+            ):
+                problems.add(where, f"expected a whole number from {minimum} to {maximum}")
                 continue
         elif key == "accreditation_statements":
             value = _check_statements(value, where, problems)
@@ -427,10 +434,13 @@ def _check_item(raw: Any, index: int, problems: _Problems) -> ItemSpec | None:
         values[name] = rule
 
     months = raw.get("certificate_valid_months")
+    most = YEARS_AND_MONTHS["certificate_valid_months"][1]
     if months is not None and (
-        isinstance(months, bool) or not isinstance(months, int) or months < 0
+        isinstance(months, bool) or not isinstance(months, int) or not 0 <= months <= most
     ):
-        problems.add(where, "field certificate_valid_months: expected a whole number of 0 or more")
+        problems.add(
+            where, f"field certificate_valid_months: expected a whole number from 0 to {most}"
+        )
     values["certificate_valid_months"] = months
 
     active = raw.get("active", True)

@@ -3,15 +3,17 @@ values compare, and which active items depend on one being switched off."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lms.catalog import rule_checks
 from lms.errors import InvalidInput
 
 MAX_CE_HOURS = Decimal("9999.99")
+_HOURS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def parse_ce_hours(value: Any) -> Decimal | None:
@@ -20,11 +22,13 @@ def parse_ce_hours(value: Any) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise InvalidInput(f"expected a number of hours, got {kind_of(value)}")
-    try:
-        hours = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{value!r} is not a number of hours") from None
-    if not hours.is_finite() or hours < 0:
+    text = str(value).strip()
+    # ASCII digits only, bounded: Decimal also takes "1_000", "1e999999" and other scripts' digits.
+    if len(text) > 20 or not _HOURS.fullmatch(text):
+        shown = value if len(text) <= 20 else text[:20] + "…"
+        raise InvalidInput(f"{shown!r} is not a number of hours")
+    hours = Decimal(text)
+    if hours < 0:
         raise InvalidInput("CE hours must be zero or more")
     if hours > MAX_CE_HOURS:
         raise InvalidInput(f"CE hours must be at most {MAX_CE_HOURS}")

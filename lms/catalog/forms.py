@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from lms.forms import Form, optional_line
+from lms.forms import Form, WholeNumberField, optional_line
 
 
 class ItemForm(Form):
@@ -18,12 +18,11 @@ class ItemForm(Form):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
     format = optional_line("Format", 80, 'For example "Live online" or "In person".')
     ce_hours = optional_line("CE hours", 20, "Leave empty for none. Retreats carry no CE hours.")
-    position = IntegerField(
+    position = WholeNumberField(
         "Position",
-        validators=[
-            InputRequired(message="Give a whole number."),
-            NumberRange(-1_000_000, 1_000_000),
-        ],
+        validators=[InputRequired(message="Give a whole number.")],
+        minimum=-1_000_000,
+        maximum=1_000_000,
         description="Items are listed in increasing order of position.",
     )
     active = BooleanField("Active (offered in the programme)")

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     DateField,
-    DecimalField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from lms.bounds import UPLOAD_MAX_TEXT
 from lms.equivalency.evidence import MAX_EVIDENCE_BYTES, TOO_LARGE
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
-from lms.forms import Form
+from lms.forms import DecimalNumberField, Form
 
 OTHER = "Other"
 
@@ -36,10 +37,12 @@ class RequestForm(Form):
     programme_other = StringField("Other programme's name", validators=[Length(max=200)])
     attended_from = DateField("First day of the training", validators=[DataRequired()])
     attended_to = DateField("Last day of the training", validators=[DataRequired()])
-    hours = DecimalField(
+    hours = DecimalNumberField(
         "Hours of training",
+        validators=[InputRequired()],
+        minimum=Decimal("0.25"),
+        maximum=Decimal("1000"),
         places=2,
-        validators=[DataRequired(), NumberRange(min=0.25, max=1000)],
     )
     description = TextAreaField(
         "What the training covered",

@@ -36,7 +36,7 @@ from lms.refusals import back_to, not_a_refusal, on_refusal
 
 bp = Blueprint("attendance", __name__, url_prefix="/offerings")
 
-_WAS = re.compile(r"^was-(\d{1,10})-(\d{1,10})$")
+_WAS = re.compile(r"^was-([0-9]{1,10})-([0-9]{1,10})$")
 MAX_CELLS = 60 * 31 * 4  # more than any grid the page can draw
 
 
@@ -167,12 +167,7 @@ def import_report(offering_id: int, day_id: int) -> WerkzeugResponse | tuple:
     if len(raw) > participants.MAX_BYTES:
         flash("The file is over 2 MB; a day's participant report is much smaller.", "error")
         return _grid_page(offering_id, status=413)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        flash("The file is not UTF-8 text; export the report as CSV.", "error")
-        return _grid_page(offering_id, status=422)
-    result = participants.import_report(db.session, offering_id, day_id, text, actor=current_user)
+    result = participants.import_report(db.session, offering_id, day_id, raw, actor=current_user)
     flash(result.message, "success")
     return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="reports"))
 

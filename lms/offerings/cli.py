@@ -22,16 +22,12 @@ def import_command(path: Path, offering_id: int) -> None:
 
     Unknown e-mail addresses are listed and nothing is imported; no account is created.
     """
-    from lms.cli import fail, refusal_fails
+    from lms.cli import refusal_fails
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        fail(f"{path}: not UTF-8 text; export the file as CSV (UTF-8).")
-        return
+    data = path.read_bytes()  # read as the page reads an upload: lms.csv_reader decodes it
     with refusal_fails():
         try:
-            report = import_shop_csv(db.session, offering_id, text, actor_id=None)
+            report = import_shop_csv(db.session, offering_id, data, actor_id=None)
             db.commit()
         except ShopImportError as error:
             db.rollback()

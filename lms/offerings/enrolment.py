@@ -6,8 +6,6 @@ else is enrolled in here. Both take places through lms.offerings.places.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -15,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from lms import dates
+from lms import csv_reader, dates, validation
 from lms.auth.api import User
 from lms.auth.services import normalise_email, require_confirmed_email
 from lms.clock import programme_zone
@@ -315,38 +313,54 @@ class ShopImportError(InvalidInput):
         super().__init__(f"Nothing was imported. {shown}")
 
 
-def parse_shop_csv(text: str) -> list[_Wanted]:
-    """Rows of a shop's export: columns `email,enrolled_on` (a header row, any order, any
-    case; other columns ignored). Problems name their line; any problem refuses the file."""
-    reader = csv.reader(io.StringIO(text))
+def _shown(cell: str) -> str:
+    """A cell quoted in a problem, cut short: a refused cell may be thousands of characters."""
+    text = cell.strip()
+    return repr(text if len(text) <= 60 else text[:60] + "…")
+
+
+def parse_shop_csv(data: bytes | str) -> list[_Wanted]:
+    """Rows of a shop's export (its bytes, or text): columns `email,enrolled_on` (a header row,
+    any order, any case; other columns ignored). Problems name their line; any problem refuses
+    the file. The file is read by lms.csv_reader, like every import."""
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ShopImportError(["the file is empty"]) from None
-    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+        records = csv_reader.read_records(data)
+    except csv_reader.UnreadableCsv as error:
+        raise ShopImportError(error.problems) from None
+    if not records:
+        raise ShopImportError(["the file is empty"])
+    header = records[0]
+    names = [h.strip().lower() for h in header.cells]
     missing = [c for c in ("email", "enrolled_on") if c not in names]
     if missing:
-        raise ShopImportError([f"line 1: the header needs the column(s) {', '.join(missing)}"])
+        raise ShopImportError(
+            [f"line {header.line}: the header needs the column(s) {', '.join(missing)}"]
+        )
     at_email, at_date = names.index("email"), names.index("enrolled_on")
     problems: list[str] = []
     wanted: list[_Wanted] = []
     zone = programme_zone()
-    for number, row in enumerate(reader, start=2):
+    for number, row in records[1:]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= max(at_email, at_date):
             problems.append(f"line {number}: expected {len(names)} columns, got {len(row)}")
             continue
         email = normalise_email(row[at_email])
-        if "@" not in email or len(email) > 254:
-            problems.append(f"line {number}: {row[at_email].strip()!r} is not an e-mail address")
+        if "@" not in email or len(email) > 254 or validation.line_problem(email):
+            problems.append(f"line {number}: {_shown(row[at_email])} is not an e-mail address")
             continue
         try:
             on = date.fromisoformat(row[at_date].strip()[:10])
         except ValueError:
+            on = None
+        if on is None:
             problems.append(
-                f"line {number}: enrolled_on {row[at_date].strip()!r} is not a date like 2027-01-05"
+                f"line {number}: enrolled_on {_shown(row[at_date])} is not a date like 2027-01-05"
             )
+            continue
+        if problem := validation.date_problem(on):
+            problems.append(f"line {number}: enrolled_on: {problem[:1].lower()}{problem[1:]}")
             continue
         wanted.append(_Wanted(number, email, datetime.combine(on, time(0), tzinfo=zone)))
     if problems:
@@ -359,13 +373,14 @@ def parse_shop_csv(text: str) -> list[_Wanted]:
 def import_shop_csv(
     session: Session,
     offering_id: int,
-    text: str,
+    data: bytes | str,
     *,
     actor_id: int | None,
     today: date | None = None,
 ) -> BulkReport:
-    """Import a shop's enrolments into an offering: all or nothing (see `_enrol_all`)."""
-    wanted = parse_shop_csv(text)
+    """Import a shop's enrolments into an offering (the file's bytes, or its text): all or
+    nothing (see `_enrol_all`)."""
+    wanted = parse_shop_csv(data)
     report = _enrol_all(
         session, offering_id, wanted, actor_id=actor_id, source=EnrolmentSource.IMPORT, today=today
     )

@@ -6,15 +6,14 @@ from wtforms import (
     BooleanField,
     DateField,
     FileField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from lms.forms import Form, MultiCheckboxField
+from lms.forms import Form, MultiCheckboxField, WholeNumberField, whole_id
 from lms.offerings.models import OfferingFormat
 from lms.offerings.schedule import MAX_CAPACITY, MAX_JOIN_URL, MAX_LOCATION
 
@@ -46,15 +45,15 @@ class OfferingForm(Form):
         validators=[Optional(), Length(max=MAX_JOIN_URL)],
         description="The video meeting's https:// link: shown to enrolled people only.",
     )
-    capacity = IntegerField(
-        "Places", validators=[InputRequired(), NumberRange(min=0, max=MAX_CAPACITY)]
+    capacity = WholeNumberField(
+        "Places", validators=[InputRequired()], minimum=0, maximum=MAX_CAPACITY
     )
     enrolment_deadline = DateField(
         "Enrolment deadline",
         validators=[Optional()],
         description="Last day to enrol or apply. Leave empty for “until the day before”.",
     )
-    facilitators = MultiCheckboxField("Facilitators", coerce=int, choices=[])
+    facilitators = MultiCheckboxField("Facilitators", coerce=whole_id, choices=[])
     cancelled = BooleanField("Cancelled (hidden from clinicians, places kept on record)")
 
 

@@ -11,19 +11,17 @@ facilitator to match by hand, never guessed from a name.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lms import dates, validation
+from lms import csv_reader, dates, validation
 from lms.auth.api import User
 from lms.auth.services import normalise_email
 from lms.clock import today as programme_today
@@ -43,6 +41,7 @@ from lms.offerings.places import lock_offering, record_offering_event
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_DURATION = 1_000_000  # minutes read from a duration cell; more is refused unread
 HEADER_SEARCH = 30  # rows read looking for the header (Zoom puts a meeting summary first)
 # Header names (lower case, spaces collapsed) per column, as Zoom and its peers write them.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -134,13 +133,12 @@ def parse_time(text: str) -> datetime | None:
 
 def _duration(text: str) -> int | None:
     """Minutes from a duration cell (`62`, `62.0`), None when it is not a number."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    if not value.is_finite():
-        return None
-    return int(value.to_integral_value())
+    # Bounded by lms.validation before it is converted: int() of "1e999999999" would build a
+    # billion-digit number and hold the worker for hours.
+    value = validation.decimal_or_none(
+        text, minimum=Decimal(0), maximum=Decimal(MAX_DURATION), places=6
+    )
+    return None if value is None else int(value.to_integral_value())
 
 
 def _cell(row: list[str], index: int | None) -> str:
@@ -150,18 +148,20 @@ def _cell(row: list[str], index: int | None) -> str:
     return row[index].strip()
 
 
-def parse_report(text: str) -> ParsedReport:
-    """Read a participant report's text: every problem is named by line (ReportError), and
-    any problem refuses the whole file."""
-    reader = csv.reader(io.StringIO(text))
-    columns = None
+def parse_report(data: bytes | str) -> ParsedReport:
+    """Read a participant report (its bytes, or text) through lms.csv_reader: every problem
+    is named by line (ReportError), and any problem refuses the whole file."""
     try:
-        for number, row in enumerate(reader, start=1):
-            columns = _columns(row)
-            if columns is not None or number >= HEADER_SEARCH:
-                break
-    except csv.Error as error:
-        raise ReportError([f"line {reader.line_num}: {error}"]) from None
+        records = csv_reader.read_records(data)
+    except csv_reader.UnreadableCsv as error:
+        raise ReportError(error.problems) from None
+    columns = None
+    body: list[csv_reader.Record] = []
+    for at, (_, row) in enumerate(records[:HEADER_SEARCH]):
+        columns = _columns(row)
+        if columns is not None:
+            body = records[at + 1 :]
+            break
     if columns is None:
         raise ReportError(
             [
@@ -172,26 +172,22 @@ def parse_report(text: str) -> ParsedReport:
     problems: list[str] = []
     report = ParsedReport()
     people: dict[tuple[str, str], ReportPerson] = {}
-    try:
-        for row in reader:
-            number = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(people) > MAX_ROWS or number > MAX_ROWS * 2:
-                raise ReportError([f"more than {MAX_ROWS} rows: import one day at a time"])
-            person = _person(row, number, columns, problems, report.dates)
-            if person is None:
-                continue
-            key = ("email", person.email) if person.email else ("name", person.name.lower())
-            known = people.get(key)
-            if known is None:
-                people[key] = person
-            else:
-                known.minutes += person.minutes
-                known.joins += 1
-                known.name = known.name or person.name
-    except csv.Error as error:
-        raise ReportError([f"line {reader.line_num}: {error}"]) from None
+    for number, row in body:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(people) > MAX_ROWS or number > MAX_ROWS * 2:
+            raise ReportError([f"more than {MAX_ROWS} rows: import one day at a time"])
+        person = _person(row, number, columns, problems, report.dates)
+        if person is None:
+            continue
+        key = ("email", person.email) if person.email else ("name", person.name.lower())
+        known = people.get(key)
+        if known is None:
+            people[key] = person
+        else:
+            known.minutes += person.minutes
+            known.joins += 1
+            known.name = known.name or person.name
     if problems:
         raise ReportError(problems)
     if not people:
@@ -280,7 +276,7 @@ def import_report(
     session: Session,
     offering_id: int,
     day_id: int,
-    text: str,
+    data: bytes | str,
     *,
     actor: User,
     today: date | None = None,
@@ -291,7 +287,7 @@ def import_report(
     Everyone holding a place gets the minutes of the rows whose e-mail is theirs (none: 0
     minutes, absent), present when they reach the policy's share of the day.
     """
-    parsed = parse_report(text)
+    parsed = parse_report(data)
     offering = lock_offering(session, offering_id)
     check_editable(offering, actor)
     day = _offering_day(session, offering_id, day_id)
@@ -373,8 +369,7 @@ def import_report_file(
     )
     if day is None:
         raise NotFound(f"The offering has no day on {dates.day(held_on)}.")
-    text = Path(path).read_text(encoding="utf-8-sig")
-    return import_report(session, offering_id, day.id, text, actor=actor)
+    return import_report(session, offering_id, day.id, Path(path).read_bytes(), actor=actor)
 
 
 def match_row(

@@ -85,9 +85,9 @@ def check_input(data: OfferingInput) -> OfferingInput:
 
 
 _DAY_LINE = re.compile(
-    r"^(?P<on>\d{4}-\d{2}-\d{2})"
-    r"(?:\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2}))?"
-    r"(?:\s+(?P<ce>\d+(?:\.\d+)?)\s*(?:h|hours?|CE)?)?$",
+    r"^(?P<on>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:\s+(?P<start>[0-9]{1,2}:[0-9]{2})\s*[-–]\s*(?P<end>[0-9]{1,2}:[0-9]{2}))?"
+    r"(?:\s+(?P<ce>[0-9]+(?:\.[0-9]+)?)\s*(?:h|hours?|CE)?)?$",
     re.IGNORECASE,
 )
 

@@ -344,11 +344,7 @@ def import_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
         flash("The file is over 2 MB; export one offering at a time.", "error")
         return _people_page(offering_id, status=413)
     try:
-        text = raw.decode("utf-8-sig")
-        report = enrolment.import_shop_csv(db.session, offering_id, text, actor_id=current_user.id)
-    except UnicodeDecodeError:
-        flash("The file is not UTF-8 text; export it as CSV (UTF-8).", "error")
-        return _people_page(offering_id, status=422)
+        report = enrolment.import_shop_csv(db.session, offering_id, raw, actor_id=current_user.id)
     except enrolment.ShopImportError as error:  # an InvalidInput with the lines' problems
         db.rollback()
         flash("Nothing was imported: fix the lines listed below.", "error")

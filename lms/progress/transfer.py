@@ -7,18 +7,15 @@ insert as an instructor's mark (source "import", bulk), in one transaction.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lms import csv_safe, validation
+from lms import csv_reader, csv_safe, validation
 from lms.auth.api import User
 from lms.auth.services import accounts_and_clinicians
 from lms.catalog.api import CatalogItem
@@ -28,7 +25,7 @@ from lms.progress.models import Completion, CompletionSource
 
 COLUMNS = ("email", "item", "completed_on", "note")
 REQUIRED = ("email", "item", "completed_on")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class ImportRefused(InvalidInput):
@@ -60,39 +57,28 @@ class ImportReport:
     by_item: dict[str, int]
 
 
-def parse_csv(text: str) -> list[CsvRow]:
-    """Read the rows of a completions file; ImportRefused when its header is wrong."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def parse_csv(data: bytes | str) -> list[CsvRow]:
+    """Read the rows of a completions file (its bytes, or text) through lms.csv_reader;
+    ImportRefused when it cannot be read or its header is wrong."""
     try:
-        return _read_rows(reader)
-    except csv.Error as error:
-        # A cell over the csv module's field limit (131,072 characters by default)...
-        limit = csv.field_size_limit()
-        reason = (
-            f"a cell is longer than {limit:,} characters"
-            if "field limit" in str(error)
-            else f"not a readable CSV row ({error})"
-        )
-        raise ImportRefused([f"line {reader.line_num}: {reason}"]) from None
-
-
-def _read_rows(reader: Any) -> list[CsvRow]:
-    """The rows after a checked header (csv.Error for a row the csv module cannot read)."""
-    header = next(reader, None)
-    if header is None:
+        records = csv_reader.read_records(data)
+    except csv_reader.UnreadableCsv as error:
+        raise ImportRefused(error.problems) from None
+    if not records:
         raise ImportRefused(
             ["line 1: the file is empty (expected the header email,item,completed_on,note)"]
         )
-    names = [h.strip().lower() for h in header]
-    problems = [f"line 1: unknown column {h!r}" for h in names if h not in COLUMNS]
-    problems += [f"line 1: the column {c!r} is missing" for c in REQUIRED if c not in names]
+    header = records[0]
+    names = [h.strip().lower() for h in header.cells]
+    problems = [f"line {header.line}: unknown column {h!r}" for h in names if h not in COLUMNS]
+    problems += [
+        f"line {header.line}: the column {c!r} is missing" for c in REQUIRED if c not in names
+    ]
     if problems:
         raise ImportRefused(problems)
     index = {name: names.index(name) for name in COLUMNS if name in names}
     rows = []
-    ended = reader.line_num
-    for record in reader:
-        start, ended = ended + 1, reader.line_num
+    for start, record in records[1:]:
         if not any(cell.strip() for cell in record):
             continue  # blank lines are harmless
 

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from lms import dates
 from lms.auth.api import Role, User, may_see_person, staff_required
-from lms.bounds import query_int
+from lms.bounds import bounded_int, query_int
 from lms.db import db, reads_first
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -238,10 +238,10 @@ _EMAIL_SEPARATORS = re.compile(r"[\s,;]+")
 
 def _ticked_ids() -> list[int] | None:
     """The ticked clinicians of the cohort form; None when the list is not understood."""
-    raw = request.form.getlist("user_id")
-    if any(not value.isdigit() for value in raw):
+    ticked = [bounded_int(value) for value in request.form.getlist("user_id")]
+    if None in ticked:
         return None
-    return [int(value) for value in raw]
+    return [number for number in ticked if number is not None]
 
 
 def _selected_ids() -> list[int]:

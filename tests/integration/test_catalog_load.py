@@ -246,6 +246,19 @@ BAD_FILES = {
         ('code = "M1"', 'code = "M1'),
         ["not valid TOML"],
     ),
+    # Expiry and retention are date arithmetic: past year 9999 issuing a certificate failed.
+    "certificates valid for ever and a day": (
+        ("certificate_valid_months = 0", "certificate_valid_months = 99999999999"),
+        ["programme field certificate_valid_months", "a whole number from 0 to 1200"],
+    ),
+    "an item's certificates valid past year 9999": (
+        ("position = 10\n", "position = 10\ncertificate_valid_months = 120000\n"),
+        ["item M1", "field certificate_valid_months", "a whole number from 0 to 1200"],
+    ),
+    "records kept a million years": (
+        ("retention_years = 6", "retention_years = 1000000"),
+        ["programme field retention_years", "a whole number from 1 to 100"],
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from lms import dates
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
+from lms.csv_reader import MAX_CELL_CHARS, MAX_LINE_CHARS
 from lms.progress import services
 from lms.progress.models import Completion, CompletionSource
 from lms.signals import completions_imported
@@ -241,7 +242,11 @@ def test_export_neutralises_formulas_in_emails_and_notes_and_imports_them_back(
     [
         (
             "ann@example.test,M1,2023-04-01," + "x" * 131_073 + "\n",
-            "longer than 131,072 characters",
+            f"line 2: the line is longer than {MAX_LINE_CHARS:,} characters",
+        ),
+        (
+            'ann@example.test,M1,2023-04-01,"' + "x\n" * 70_000 + '"\n',
+            f"a cell is longer than {MAX_CELL_CHARS:,} characters",
         ),
         ("ann@example.test,M1,2023-04-01,bad\x00note\n", "the note: remove the control characters"),
         ("ann\x00@example.test,M1,2023-04-01,\n", "the e-mail: use one line of text"),
@@ -250,7 +255,7 @@ def test_export_neutralises_formulas_in_emails_and_notes_and_imports_them_back(
             "the note: at most 2000 characters",
         ),
     ],
-    ids=["cell-over-csv-limit", "nul-in-note", "nul-in-email", "note-too-long"],
+    ids=["line-too-long", "cell-over-csv-limit", "nul-in-note", "nul-in-email", "note-too-long"],
 )
 def test_unreadable_or_unsafe_cells_give_one_line_errors_and_import_nothing(
     runner, session, catalog, people, tmp_path, body, expected

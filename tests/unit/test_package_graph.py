@@ -22,6 +22,7 @@ CORE = {
     "cli",  # the `flask lms` and `flask db` groups; features add their commands by name
     "clock",
     "config",
+    "csv_reader",
     "csv_safe",
     "dates",
     "db",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -80,3 +81,63 @@ def test_whatever_single_line_accepts_is_printable_trimmed_and_bounded(value):
     assert cleaned == validation.trim(cleaned) and len(cleaned) <= 50
     assert "\x00" not in cleaned and "\n" not in cleaned and "\r" not in cleaned
     assert cleaned == "" or not all(c.isspace() or c in "\u200b\u200d\ufeff" for c in cleaned)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 400,
+        str(2**31),
+        "-" + "9" * 400,
+        "\uff15",
+        "\u0663",
+        "\u0967",
+        "1_000",
+        "+5",
+        "1e3",
+        "5.0",
+        "",
+        " ",
+        "0x10",
+    ],
+)
+def test_a_whole_number_is_ascii_digits_within_its_bounds(text):
+    assert validation.whole_number_or_none(text, minimum=-10, maximum=1000) is None
+    with pytest.raises(InvalidInput, match="Places: enter a whole number from -10 to 1,000"):
+        validation.whole_number(text, "Places", minimum=-10, maximum=1000)
+
+
+def test_a_whole_number_at_its_bounds_is_read_with_spaces_around():
+    assert validation.whole_number_or_none(" -10 ", minimum=-10, maximum=1000) == -10
+    assert validation.whole_number_or_none("1000", minimum=-10, maximum=1000) == 1000
+    top = validation.INTEGER_MAX
+    assert validation.whole_number_or_none(str(top), minimum=1, maximum=top) == top
+
+
+def test_bounds_wider_than_a_database_integer_are_a_programming_error():
+    with pytest.raises(ValueError, match="INTEGER"):
+        validation.whole_number_or_none("1", minimum=0, maximum=2**31)
+
+
+@given(st.text(max_size=30))
+def test_whatever_text_a_whole_number_is_read_from_the_answer_is_in_bounds(text):
+    number = validation.whole_number_or_none(text, minimum=0, maximum=1000)
+    if number is not None:
+        assert 0 <= number <= 1000
+        assert text.strip().isascii() and int(text.strip()) == number
+
+
+@pytest.mark.parametrize(
+    "text", ["sNaN", "NaN", "Infinity", "1e999999999", "9" * 400, "\u0663", "1.255", "-1", "1_0"]
+)
+def test_a_decimal_is_ascii_digits_with_bounded_places(text):
+    assert (
+        validation.decimal_or_none(text, minimum=Decimal(0), maximum=Decimal(1000), places=2)
+        is None
+    )
+
+
+def test_a_decimal_within_bounds_is_read_exactly():
+    assert validation.decimal_or_none(
+        "7.25", minimum=Decimal(0), maximum=Decimal(1000), places=2
+    ) == Decimal("7.25")

@@ -65,6 +65,12 @@ HOSTILE = [
     "NaN",
     "9223372036854775808",
     "9" * 40,
+    "9" * 400,  # past a float: wtforms' range check overflowed
+    "2147483648",  # PostgreSQL's INTEGER plus one
+    "\uff15",  # fullwidth 5
+    "\u0663",  # Arabic-Indic 3
+    "1e999999999",
+    "sNaN",
     "0001-01-01",
     "9999-12-31",
     "2024-02-30",

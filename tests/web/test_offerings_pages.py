@@ -188,3 +188,27 @@ def test_the_dashboard_shows_a_module_enrolment_from_the_standing_row(
     assert ">Waitlisted<" in waiting.split("</tr>", 1)[0]
     m3 = row.split('id="item-M3"', 1)[1].split("</tr>", 1)[0]
     assert "Find a date" in m3
+
+
+def test_places_past_a_database_integer_are_a_field_error_and_nothing_is_scheduled(
+    app, login, session, make_user, catalog
+):
+    from datetime import timedelta
+
+    from lms.offerings.models import Offering
+
+    admin = _client(app, login, make_user(Role.ADMIN))
+    start = programme_today() + timedelta(days=50)
+    form = {
+        "item_code": "M3",
+        "format": "live_online",
+        "days": f"{start} 09:00-17:00 7",
+        "join_url": "https://video.example/j/m3",
+    }
+    before = session.scalar(select(func.count()).select_from(Offering))
+    for places in ("9" * 400, "9999999999", str(2**31), "1001", "-1", "\uff15"):
+        response = admin.post("/offerings/new", data={**form, "capacity": places})
+        assert response.status_code == 422, places
+        assert "Enter a whole number from 0 to 1,000." in response.text
+    assert session.scalar(select(func.count()).select_from(Offering)) == before
+    assert admin.post("/offerings/new", data={**form, "capacity": "1000"}).status_code == 302
