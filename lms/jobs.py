@@ -13,14 +13,13 @@ the app imports before it builds its queue.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,6 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
-from huey.exceptions import RetryTask
 from huey.storage import SqliteStorage
 from sqlalchemy.orm import Session
 
@@ -42,15 +40,19 @@ QUEUE_FILE = "queue.sqlite3"
 # Work younger than this is left to the job its own commit enqueued; older work lost its job.
 SWEEP_GRACE = timedelta(minutes=1)
 
-# Jobs someone is waiting for (a sign-in or password-reset link, any mail) go first; a heavy
-# job (a batch of PDFs) goes last and never takes the consumer's last free thread.
+# Jobs someone is waiting for (a sign-in or password-reset link, any mail) go first.
 URGENT = 100
-HEAVY_RETRY_SECONDS = 1
+# Heavy jobs (batches of PDFs) have a queue of their own, `<name>-heavy`, and threads of their
+# own in the consumer: mail and links never wait behind them.
+HEAVY_LANE = "heavy"
+LIGHT_THREADS = 2  # the consumer's threads for everything else (mail, links, the sweep)
 
 
-def make_huey(config: dict[str, Any], instance_path: str) -> Huey:
-    """The Huey instance LMS_QUEUE_URL asks for (SQLite in the instance folder when unset)."""
+def make_huey(config: dict[str, Any], instance_path: str, lane: str = "") -> Huey:
+    """The Huey instance LMS_QUEUE_URL asks for (SQLite in the instance folder when unset);
+    `lane` names a queue of its own beside the main one (same store, its own name)."""
     url, name = config.get("LMS_QUEUE_URL"), config.get("LMS_QUEUE_NAME", "lms")
+    name = f"{name}-{lane}" if lane else name
     # Results are never read: the database rows are the record of what was done.
     if url == "immediate":
         return MemoryHuey(name, immediate=True, results=False)
@@ -98,8 +100,8 @@ class Task:
     raises): bodies only flush, as services do in a request.
 
     `priority`: higher runs first (URGENT for what a person waits for). `heavy`: long CPU work
-    (rendering); a consumer runs at most one heavy job per render process and keeps one
-    thread free for the rest, so mail never waits behind PDFs.
+    (rendering) that goes on the heavy queue, which the consumer serves with threads of its
+    own (one per render process), so mail never waits behind PDFs.
     """
 
     name: str
@@ -164,51 +166,22 @@ def worker_hooks(name: str, hooks: WorkerHooks) -> None:
     WORKER_HOOKS[name] = hooks
 
 
-def _in_app(app: Flask, body: Callable[..., Any], slots: HeavySlots | None) -> Callable[..., Any]:
+def _in_app(app: Flask, body: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a task body so it runs as one unit of work in a fresh app context.
 
     The one place a job's work is committed: after the body returns (a body that raises
-    leaves nothing behind; the context's teardown rolls back). A heavy job first takes one of
-    the consumer's heavy slots; with none free it goes back on the queue for a second.
+    leaves nothing behind; the context's teardown rolls back).
     """
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> Any:
         """Push the app context, run the body, commit; the context closes its session."""
-        held = slots.taken() if slots is not None else contextlib.nullcontext()
-        with held, app.app_context():
+        with app.app_context():
             result = body(*args, **kwargs)
             db.commit()
             return result
 
     return run
-
-
-class HeavySlots:
-    """How many heavy jobs may run at once in this process: unlimited until a consumer sets
-    a bound (`flask lms jobs worker` keeps one thread more than the bound)."""
-
-    def __init__(self) -> None:
-        """No bound yet (commands and tests run heavy jobs directly)."""
-        self._free: threading.BoundedSemaphore | None = None
-
-    def bound(self, count: int) -> None:
-        """Let at most `count` heavy jobs run at once from now on."""
-        self._free = threading.BoundedSemaphore(count)
-
-    @contextlib.contextmanager
-    def taken(self) -> Iterator[None]:
-        """Hold a slot while the job runs; with none free, requeue the job (RetryTask)."""
-        free = self._free
-        if free is None:
-            yield
-            return
-        if not free.acquire(blocking=False):
-            raise RetryTask("every heavy slot is busy", delay=HEAVY_RETRY_SECONDS)
-        try:
-            yield
-        finally:
-            free.release()
 
 
 def checkpoint(session: Session | None = None) -> None:
@@ -232,19 +205,29 @@ class Jobs:
     def __init__(self, app: Flask) -> None:
         """Create the app's Huey instance and register every declared task on it."""
         self.huey = make_huey(app.config, app.instance_path)
-        self.heavy_slots = HeavySlots()
+        self.heavy_huey = make_huey(app.config, app.instance_path, HEAVY_LANE)
         self.tasks: dict[str, Any] = {}
         for name, declared in {
             **TASKS,
             "sweep": Task("sweep", sweep_due_work, EVERY_MINUTE, priority=URGENT),
         }.items():
-            wrapped = _in_app(app, declared.body, self.heavy_slots if declared.heavy else None)
+            wrapped = _in_app(app, declared.body)
+            huey = self.heavy_huey if declared.heavy else self.huey
             if declared.schedule is not None:
-                self.tasks[name] = self.huey.periodic_task(
+                self.tasks[name] = huey.periodic_task(
                     declared.schedule, name=name, priority=declared.priority
                 )(wrapped)
             else:
-                self.tasks[name] = self.huey.task(name=name, priority=declared.priority)(wrapped)
+                self.tasks[name] = huey.task(name=name, priority=declared.priority)(wrapped)
+
+    def pending(self) -> list[Any]:
+        """The jobs waiting on both queues (for commands and tests)."""
+        return [*self.huey.pending(), *self.heavy_huey.pending()]
+
+    def flush(self) -> None:
+        """Drop every queued job from both queues (tests)."""
+        self.huey.flush()
+        self.heavy_huey.flush()
 
     def enqueue(self, name: str, *args: Any) -> None:
         """Enqueue the named task now (in immediate mode: run it now)."""
@@ -399,22 +382,25 @@ def worker_command(workers: int, worker_type: str, niceness: int) -> None:
     # again and again (and forked processes from copying the pages it would touch).
     gc.collect()
     gc.freeze()
-    threads = workers
-    if worker_type == "thread":
-        # One thread more than heavy jobs may take: mail and links never queue behind PDFs.
-        jobs().heavy_slots.bound(workers)
-        threads = workers + 1
+    # Two consumers: the heavy queue's (one thread per render process) started beside, the
+    # main one (mail, links, the sweep, the periodic jobs) run here, in charge of signals.
     # An idle worker polls again within a second (Huey's default backs off to 10 s, which a
     # cohort's first certificates would wait for).
+    heavy = Consumer(
+        jobs().heavy_huey, workers=workers, periodic=False, worker_type=worker_type,
+        max_delay=1.0,
+    )  # fmt: skip
     consumer = Consumer(
-        huey, workers=threads, periodic=True, worker_type=worker_type, max_delay=1.0
+        huey, workers=LIGHT_THREADS, periodic=True, worker_type=worker_type, max_delay=1.0
     )
     heartbeat = Heartbeat(huey)
+    heavy.start()
     heartbeat.start()
     try:
         consumer.run()
     finally:
         heartbeat.stop()
+        heavy.stop(graceful=True)
         for hooks in WORKER_HOOKS.values():
             hooks.stop()
 

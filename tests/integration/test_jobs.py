@@ -37,23 +37,29 @@ def wait_until(check: Callable[[], bool], *, timeout: float = DEADLINE) -> bool:
 
 
 @contextmanager
-def running_consumer(app: Flask) -> Iterator[Consumer]:
-    """A real Huey consumer (worker threads, no periodic sweep) on the app's queue."""
-    consumer = Consumer(
-        app.extensions["lms"].jobs.huey,
-        workers=1,
-        periodic=False,
-        worker_type="thread",
-        initial_delay=0.05,
-        max_delay=0.2,
-        check_worker_health=False,
-    )
-    consumer._set_signal_handlers = lambda: None  # signals belong to pytest's main thread
-    consumer.start()
+def running_consumer(app: Flask) -> Iterator[list[Consumer]]:
+    """Real Huey consumers (worker threads, no periodic sweep) on the app's two queues."""
+    queues = app.extensions["lms"].jobs
+    consumers = [
+        Consumer(
+            huey,
+            workers=1,
+            periodic=False,
+            worker_type="thread",
+            initial_delay=0.05,
+            max_delay=0.2,
+            check_worker_health=False,
+        )
+        for huey in (queues.huey, queues.heavy_huey)
+    ]
+    for consumer in consumers:
+        consumer._set_signal_handlers = lambda: None  # signals belong to pytest's main thread
+        consumer.start()
     try:
-        yield consumer
+        yield consumers
     finally:
-        consumer.stop(graceful=True)
+        for consumer in consumers:
+            consumer.stop(graceful=True)
 
 
 def test_the_queue_setting_picks_sqlite_in_the_instance_folder_redis_or_immediate(tmp_path):
@@ -134,7 +140,7 @@ def test_a_real_consumer_on_redis_renders_a_recorded_completion(
         with running_consumer(app):
             assert wait_until(lambda: _rendered(session, completion.id)), "no PDF within deadline"
     finally:
-        huey.storage.flush_all()
+        app.extensions["lms"].jobs.flush()
 
 
 def test_a_queued_message_is_delivered_by_the_job_after_commit(
@@ -217,8 +223,8 @@ def test_a_cohort_enqueues_its_pdfs_in_batches_and_a_mark_its_own(
     from lms.progress.cohorts import record_cohort
 
     people = [make_user(Role.CLINICIAN) for _ in range(21)]
-    huey = app.extensions["lms"].jobs.huey
-    huey.flush()
+    queues = app.extensions["lms"].jobs
+    queues.flush()
     record_cohort(
         session,
         user_ids=[p.id for p in people[:20]],
@@ -229,12 +235,12 @@ def test_a_cohort_enqueues_its_pdfs_in_batches_and_a_mark_its_own(
     db.commit()
     record(session, people[20].id, "M1")
     db.commit()
-    renders = [task for task in huey.pending() if task.name == "render_certificates"]
+    renders = [task for task in queues.pending() if task.name == "render_certificates"]
     batches = [list(task.args[0]) for task in renders]
     assert [len(batch) for batch in batches] == [RENDER_BATCH, RENDER_BATCH, 4, 1]
     ids = [cid for batch in batches for cid in batch]
     assert len(set(ids)) == 21
-    huey.flush()
+    queues.flush()
 
 
 def test_the_queue_file_commits_without_waiting_for_the_disk(queue_in_instance, app):

@@ -30,9 +30,9 @@ REGISTRATION = {
 
 def _queued(app) -> list[str]:
     """Names of the jobs waiting on the app's (unconsumed) queue, and empty the queue."""
-    huey = app.extensions["lms"].jobs.huey
-    names = [task.name for task in huey.pending()]
-    huey.flush()
+    queues = app.extensions["lms"].jobs
+    names = [task.name for task in queues.pending()]
+    queues.flush()
     return names
 
 
