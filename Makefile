@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 WORKERS ?= 2
+# Threads per gunicorn worker: a slow client holds one thread, never a whole worker.
+THREADS ?= 8
 INSTANCE := instance
 FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -73,7 +75,8 @@ run: setup  ## Set everything up, start the job consumer and serve on http://127
 	@echo "Serving on http://127.0.0.1:$(PORT) with a job consumer (Ctrl-C stops both)"
 	@$(FLASK) lms jobs worker & consumer=$$!; \
 	trap 'kill $$consumer 2>/dev/null; wait $$consumer 2>/dev/null' EXIT; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --worker-class gthread \
+		--threads $(THREADS) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and PostgreSQL
 	@bash tests/run-suite.sh

@@ -30,6 +30,7 @@ from lms.db import db as _db
 from lms.errors import DomainError
 from lms.job_health import jobs_health
 from lms.private_files import narrow_tree, private_folder, restrict_umask
+from lms.slow_clients import BoundedBody
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "templates" / "static"
@@ -335,6 +336,12 @@ def create_app(config: dict | None = None) -> Flask:
     private_folder(app.instance_path)
     for folder in (app.instance_path, app.config["LMS_EVIDENCE_DIR"], app.config["LMS_OUTBOX_DIR"]):
         narrow_tree(folder)  # files an older run left readable by others
+    # Innermost of the WSGI layers: a body arrives within its bound before the app runs.
+    app.wsgi_app = BoundedBody(
+        app.wsgi_app,
+        timeout=app.config["LMS_BODY_TIMEOUT"],
+        max_bytes=app.config["MAX_CONTENT_LENGTH"],
+    )
     if proxies := app.config["LMS_TRUSTED_PROXIES"]:
         # Only behind a known number of proxies may X-Forwarded-For name the client: the
         # per-address sign-in limit and HTTPS detection (HSTS) depend on it.

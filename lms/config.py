@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         "before it answers 503",
     ),
     Setting(
+        "LMS_BODY_TIMEOUT",
+        "LMS_BODY_TIMEOUT",
+        "20",
+        "seconds a client has to send a request's body (an upload included) before it gets "
+        "408; a slow client never holds a worker longer",
+    ),
+    Setting(
         "LMS_SCREENING_KEY",
         "LMS_SCREENING_KEY",
         None,
@@ -245,17 +252,22 @@ def load_config(
 
         config["RATELIMIT_STORAGE_URI"] = default_storage_uri(instance)
 
-    try:
-        timeout = float(str(config.get("LMS_DATABASE_TIMEOUT", "5")).strip())
-    except ValueError:
-        timeout = -1.0
-    if not 0.1 <= timeout <= 300:
-        raise ConfigError(
-            "LMS_DATABASE_TIMEOUT must be a number of seconds from 0.1 to 300, "
-            f"not {config.get('LMS_DATABASE_TIMEOUT')!r}"
-        )
-    config["LMS_DATABASE_TIMEOUT"] = timeout
+    config["LMS_DATABASE_TIMEOUT"] = _seconds(config, "LMS_DATABASE_TIMEOUT", "5")
+    config["LMS_BODY_TIMEOUT"] = _seconds(config, "LMS_BODY_TIMEOUT", "20")
     return config
+
+
+def _seconds(config: dict, key: str, default: str) -> float:
+    """A number of seconds from 0.1 to 300, or a ConfigError naming the setting."""
+    try:
+        seconds = float(str(config.get(key, default)).strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0.1 <= seconds <= 300:
+        raise ConfigError(
+            f"{key} must be a number of seconds from 0.1 to 300, not {config.get(key)!r}"
+        )
+    return seconds
 
 
 def _instance_file_values(

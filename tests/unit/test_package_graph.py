@@ -42,6 +42,7 @@ CORE = {
     "ratelimit_storage",
     "refusals",
     "signals",
+    "slow_clients",  # request bodies read within a bound (WSGI middleware)
     "status",
     "storage",  # uploaded files: the local folder or S3 behind one interface
     "urls",
