@@ -49,8 +49,8 @@ def test_every_pin_of_every_lock_has_hashes_and_the_tracker_pins_as_the_tests_do
 @pytest.mark.parametrize(
     ("where", "added", "locks_named"),
     [
-        ('    "huey>=2.5,<4",\n', '    "boto3>=1.34,<2",\n', 2),
-        ('    "time-machine>=2.16,<4",\n', '    "moto[server]>=5,<6",\n', 1),
+        ('    "huey>=2.5,<4",\n', '    "requests-toolbelt>=1,<2",\n', 2),
+        ('    "time-machine>=2.16,<4",\n', '    "freezegun>=1,<2",\n', 1),
     ],
     ids=["runtime", "test-extra"],
 )
