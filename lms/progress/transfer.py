@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lms import csv_safe, validation
 from lms.auth.api import User
-from lms.auth.services import accounts_and_clinicians
+from lms.auth.services import accounts_and_clinicians, normalise_email
 from lms.catalog.api import CatalogItem
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -103,7 +103,13 @@ def _read_rows(reader: Any) -> list[CsvRow]:
             )
 
         rows.append(
-            CsvRow(start, cell("email").lower(), cell("item"), cell("completed_on"), cell("note"))
+            CsvRow(
+                start,
+                normalise_email(cell("email")),  # as sign-in finds it
+                cell("item"),
+                cell("completed_on"),
+                cell("note"),
+            )
         )
     return rows
 
