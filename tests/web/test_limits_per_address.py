@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from lms import create_app
-from lms.auth import accounts
+from lms.auth import accounts, email_change
 from lms.auth import services as auth_services
-from lms.auth.models import User
+from lms.auth.models import EmailChange, User
 from lms.db import db
 from lms.ratelimit import limiter
 
@@ -54,6 +54,7 @@ def cheap_passwords(monkeypatch):
         return password_hash is not None and password == PASSWORD
 
     monkeypatch.setattr(auth_services, "verify_password", verify)
+    monkeypatch.setattr(email_change, "verify_password", verify)
 
 
 @pytest.fixture
@@ -140,6 +141,45 @@ def test_a_new_address_registered_in_another_spelling_is_stored_in_its_normal_fo
     assert post(limited_app, "/register", {**REGISTRATION, "email": SPELLINGS[-1]}, 1) == 303
     with limited_app.app_context():
         assert db.session.scalars(select(User.email)).all() == [VICTIM]
+
+
+def signed_in(app, label: str):
+    """A browser signed in to a new account of its own."""
+    with app.app_context():
+        user = auth_services.create_user(
+            db.session, email=f"{label}@example.test", name=label, password=None
+        )
+        user.password_hash = CHEAP_HASH
+        db.commit()
+        session_id = user.get_id()
+    client = app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = session_id
+    return client
+
+
+def test_mail_about_a_change_to_one_address_stops_at_three_however_it_is_spelled(
+    limited_app, victim
+):
+    """Many accounts asking to move to the victim's address (taken: its holder is told each
+    time), or sending the link again, count as asks for one address."""
+    statuses = [
+        signed_in(limited_app, f"asker{n}")
+        .post("/account/email", data={"new_email": spelling, "current_password": PASSWORD})
+        .status_code
+        for n, spelling in enumerate(SPELLINGS[:4])
+    ]
+    assert statuses == [302] * 3 + [429]
+    resend = signed_in(limited_app, "asker-late")
+    with limited_app.app_context():
+        me = db.session.scalar(select(User).where(User.email == "asker-late@example.test"))
+        db.session.add(EmailChange(user_id=me.id, new_email=VICTIM))
+        db.commit()
+    assert resend.post("/account/email/resend").status_code == 429
+    with limited_app.app_context():
+        sent = outbox(db.session)
+        kinds = [(m.kind, m.to_address) for m in sent]
+        assert kinds == [("email_change_address_taken", VICTIM)] * 3
 
 
 def test_the_forms_hand_on_the_normal_form(app):
