@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lms.instance_settings import (
     DEFAULT_INSTANCE,
+    SECRET_KEY_MIN,
     SettingsFileError,
     is_development_file,
     read_settings,
@@ -189,17 +190,6 @@ def load_config(
     config.setdefault("LMS_EVIDENCE_DIR", str(instance / "evidence"))
     config.setdefault("LMS_OUTBOX_DIR", str(instance / "outbox"))
 
-    if not config.get("SECRET_KEY"):
-        if production:
-            raise ConfigError(
-                "LMS_SECRET_KEY is not set: a production start needs a long random secret"
-                + (f" ({ignored_file} holds development settings only)" if ignored_file else "")
-            )
-        # Only development and test starts get here; a fixed key keeps several workers in step.
-        config["SECRET_KEY"] = "development-only-secret-key-not-for-production"  # noqa: S105
-    elif production and len(str(config["SECRET_KEY"])) < 24:
-        raise ConfigError("LMS_SECRET_KEY is too short: use at least 24 random characters")
-
     secure = config.get("SESSION_COOKIE_SECURE")
     if isinstance(secure, str):
         config["SESSION_COOKIE_SECURE"] = _as_bool(secure)
@@ -254,7 +244,43 @@ def load_config(
 
     config["LMS_DATABASE_TIMEOUT"] = _seconds(config, "LMS_DATABASE_TIMEOUT", "5")
     config["LMS_BODY_TIMEOUT"] = _seconds(config, "LMS_BODY_TIMEOUT", "20")
+    # Last, so that a malformed setting is named first, whatever the key.
+    _check_secret_key(config, production=production, ignored_file=ignored_file)
     return config
+
+
+HOW_TO_MAKE_A_KEY = (
+    "set LMS_SECRET_KEY to at least 24 random characters, e.g. the output of "
+    "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+)
+
+
+def _check_secret_key(config: dict, *, production: bool, ignored_file: Path | None) -> None:
+    """Refuse to start without a secret key of our own, in every environment.
+
+    There is no built-in fallback: a constant key in the code would sign every development
+    install's sessions, CSRF tokens and e-mailed links alike, so anyone who read the code
+    could forge them. `make setup` (`make settings`) writes a random one for development.
+    """
+    key = str(config.get("SECRET_KEY") or "")
+    if not key:
+        if production:
+            raise ConfigError(
+                "LMS_SECRET_KEY is not set: a production start needs a long random secret"
+                + (f" ({ignored_file} holds development settings only)" if ignored_file else "")
+                + f"; {HOW_TO_MAKE_A_KEY}"
+                # LMS_ENV defaults to production: a fresh clone's first command lands here.
+                + ("" if ignored_file else " (to try it out locally, run `make setup` first)")
+            )
+        raise ConfigError(
+            "LMS_SECRET_KEY is not set: run `make settings` (writes instance/settings.toml "
+            f"with a random key, as `make setup` and `make run` do), or {HOW_TO_MAKE_A_KEY}"
+        )
+    if len(key) < SECRET_KEY_MIN:
+        raise ConfigError(
+            f"LMS_SECRET_KEY is too short: use at least {SECRET_KEY_MIN} random characters"
+            + ("" if production else " (`make settings` writes a good one)")
+        )
 
 
 def _seconds(config: dict, key: str, default: str) -> float:

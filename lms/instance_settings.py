@@ -29,6 +29,8 @@ from lms.private_files import private_folder, write_private_bytes
 DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 SETTINGS_FILE = "settings.toml"
+# The shortest secret key the app starts with (lms.config checks it in every environment).
+SECRET_KEY_MIN = 24
 DEVELOPMENT = "development"
 HEADER = (
     "# Development settings written by `make setup` (python -m lms.instance_settings).\n"
@@ -107,10 +109,13 @@ def write_development_settings(instance: str | Path, public_url: str) -> Path:
     values = dict(current)
     values["LMS_ENV"] = DEVELOPMENT
     values["LMS_PUBLIC_URL"] = public_url.rstrip("/")
-    values.setdefault(
-        "LMS_SECRET_KEY",
-        _legacy_key(folder, "LMS_SECRET_KEY") or secrets.token_urlsafe(48),
-    )
+    # A key kept from before stays (it signs live sessions and links), unless it is missing,
+    # empty or too short to start with (the app refuses such a key).
+    if len(values.get("LMS_SECRET_KEY", "")) < SECRET_KEY_MIN:
+        legacy = _legacy_key(folder, "LMS_SECRET_KEY") or ""
+        values["LMS_SECRET_KEY"] = (
+            legacy if len(legacy) >= SECRET_KEY_MIN else secrets.token_urlsafe(48)
+        )
     values.setdefault(
         "LMS_SCREENING_KEY", _legacy_key(folder, "LMS_SCREENING_KEY") or _fernet_key()
     )

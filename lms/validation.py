@@ -61,6 +61,14 @@ def trim(value: str) -> str:
     return value[start:end]
 
 
+def without_invisible(value: str) -> str:
+    """The value with every zero-width or other invisible format character removed, wherever
+    it stands: for identifiers (e-mail addresses), where such a character can only disguise."""
+    return "".join(
+        char for char in value if char not in _TRIMMED and unicodedata.category(char) != "Cf"
+    )
+
+
 def _is_invisible(char: str) -> bool:
     """Whether a character shows nothing on its own."""
     return char in _TRIMMED or unicodedata.category(char) in _INVISIBLE_CATEGORIES

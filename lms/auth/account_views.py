@@ -12,15 +12,20 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from lms.auth import accounts, privacy
+from lms.auth import accounts, email_change, privacy
 from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
+from lms.auth.views import posted_address_key
 from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError
 from lms.ratelimit import limiter
 from lms.refusals import back_to, on_refusal, show_on
+
+# Mail to one new address, however many accounts ask for it: links and notices alike.
+EMAIL_CHANGE_ADDRESS_LIMIT = "3 per hour"
+EMAIL_CHANGE_SCOPE = "email-change-address"
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -47,6 +52,7 @@ def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
         licence_state=_licence_state(me),
         profile=profile,
         email_form=forms.get("email") or ChangeEmailForm(formdata=None),
+        email_change=email_change.pending_change(db.session, me),
         password_form=forms.get("password") or ChangePasswordForm(formdata=None),
         notifications=notifications,
     ), status
@@ -109,10 +115,13 @@ def _own_sign_in_change(
     form_class: type[FlaskForm],
     key: str,
     field_for: Callable[[Any, DomainError], Any],
+    *,
+    also_limited_by: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> Callable[[Callable[[Any], Response]], Callable[[], Response | tuple[str, int]]]:
     """Route a change to one's own sign-in details (address, password): signed in, five an
-    hour a person. The view gets the posted form once it is valid (else the page shows it,
-    422); a refusal is shown under the field `field_for` picks for it, not flashed."""
+    hour a person (and `also_limited_by`, a further limit). The view gets the posted form
+    once it is valid (else the page shows it, 422); a refusal is shown under the field
+    `field_for` picks for it, not flashed."""
 
     def again(error: DomainError) -> tuple[str, int]:
         """The account page, the form as it was sent, the reason under its field."""
@@ -133,6 +142,8 @@ def _own_sign_in_change(
 
         guarded = on_refusal(again, flash_as=None)(posted)
         limited = limiter.limit("5 per hour", key_func=_user_key)(guarded)
+        if also_limited_by is not None:
+            limited = also_limited_by(limited)
         return bp.post(path)(login_required(limited))
 
     return decorate
@@ -143,19 +154,60 @@ def _email_field(form: ChangeEmailForm, error: DomainError) -> Any:
     return form.current_password if "password" in error.message else form.new_email
 
 
-@_own_sign_in_change("/email", ChangeEmailForm, "email", _email_field)
+def _pending_address_key() -> str:
+    """The rate-limit key of the address a waiting change is for: the key the request for
+    it was counted under (the stored address is in its normal form already)."""
+    change = email_change.pending_change(db.session, _me())
+    return f"email-change:{change.new_email if change else ''}"
+
+
+@_own_sign_in_change(
+    "/email",
+    ChangeEmailForm,
+    "email",
+    _email_field,
+    also_limited_by=limiter.shared_limit(
+        EMAIL_CHANGE_ADDRESS_LIMIT,
+        EMAIL_CHANGE_SCOPE,
+        key_func=posted_address_key("email-change", "new_email"),
+    ),
+)
 def change_email(form: ChangeEmailForm) -> Response:
-    """Move the account to a new address (asks for the current password)."""
-    accounts.change_email(
+    """Ask to move the account to a new address (asks for the current password); the link
+    sent there makes the change. The answer is the same whether or not the address is free."""
+    change = email_change.request_email_change(
         db.session,
         _me(),
         current_password=form.current_password.data,
         new_email=form.new_email.data,
     )
     flash(
-        f"Your address is now {current_user.email}. We sent a confirmation link there.",
+        f"We sent a link to {change.new_email}. Open it within 24 hours, signed in, to make "
+        f"it your address; until then your address stays {current_user.email}.",
         "success",
     )
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/email/resend")
+@login_required
+@limiter.limit("3 per hour", key_func=_user_key)
+@limiter.shared_limit(EMAIL_CHANGE_ADDRESS_LIMIT, EMAIL_CHANGE_SCOPE, key_func=_pending_address_key)
+@on_refusal(back_to("account.profile"), flash_as="info")  # e.g. nothing waits: news
+def resend_email_change() -> Response:
+    """Send the waiting change's link again."""
+    change = email_change.resend_email_change(db.session, _me())
+    flash(f"We sent a new link to {change.new_email}.", "success")
+    return redirect(url_for("account.profile"))
+
+
+@bp.post("/email/cancel")
+@login_required
+@on_refusal(back_to("account.profile"), flash_as="info")
+def cancel_email_change() -> Response:
+    """Drop the waiting change; the link already sent stops working."""
+    email_change.cancel_email_change(db.session, _me())
+    flash(f"The change is cancelled: your address stays {current_user.email}.", "success")
     return redirect(url_for("account.profile"))
 
 

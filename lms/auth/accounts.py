@@ -326,35 +326,6 @@ def update_profile(
     return changed
 
 
-def change_email(session: Session, user: User, *, current_password: str, new_email: str) -> None:
-    """Move the account to a new address after checking the password; it must be confirmed."""
-    if not verify_password(user.password_hash, current_password):
-        raise InvalidInput(WRONG_CURRENT_PASSWORD)
-    new_email = normalise_email(new_email)
-    if not new_email or "@" not in new_email or len(new_email) > 320:
-        raise InvalidInput("Enter a valid e-mail address.")
-    if new_email == user.email:
-        raise InvalidInput("That is already your e-mail address.")
-    if find_user_by_email(session, new_email) is not None:
-        raise Conflict("Another account uses that e-mail address.")
-    old_email = user.email
-    user.email = new_email
-    user.email_confirmed_at = None
-    session.flush()
-    record_account_event(session, user, "user.email_changed")
-    send_account_mail(
-        session,
-        user,
-        kind="email_changed",
-        subject="Your e-mail address was changed",
-        template="email_changed",
-        context={"new_email": new_email},
-        optional=False,
-        to_address=old_email,
-    )
-    send_email_confirmation(session, user)
-
-
 def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
     """Change the password after checking the current one; every other session ends."""
     if not verify_password(user.password_hash, current):

@@ -6,7 +6,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, StringFi
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
-from lms.auth.services import Licence
+from lms.auth.services import EMAIL_MAX, Licence, normalise_email
 from lms.forms import Form, optional_line
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
@@ -14,10 +14,23 @@ from lms.forms import Form, optional_line
 EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter a valid e-mail address.")
 
 
+def _normal_address(value: object) -> object:
+    """A field's text in the address's normal form; no data (None) stays none."""
+    return normalise_email(value) if isinstance(value, str) else value
+
+
+def email_field(label: str = "E-mail", *, shaped: bool = True, **options: str) -> EmailField:
+    """An address field whose data is the address in its one normal form (normalise_email):
+    what the form hands on is exactly what the lookups and the limits per address use.
+    `shaped` asks for the shape of an address (where one is given, not where one signs in)."""
+    validators = [DataRequired(), *([EMAIL_SHAPE] if shaped else []), Length(max=EMAIL_MAX)]
+    return EmailField(label, validators=validators, filters=[_normal_address], **options)
+
+
 class LoginForm(Form):
     """E-mail and password."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    email = email_field(shaped=False)
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
@@ -46,7 +59,7 @@ class PersonFields(Form):
 class RegistrationForm(PersonFields):
     """A clinician signs up, with licence details or as pre-licensed."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)])
+    email = email_field()
     password = PasswordField(
         "Password",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
@@ -70,7 +83,7 @@ class RegistrationForm(PersonFields):
 class ForgotPasswordForm(Form):
     """The address a reset link should go to."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    email = email_field(shaped=False)
 
 
 class LinkCodeForm(Form):
@@ -111,10 +124,7 @@ def _current_password(**options: str) -> PasswordField:
 class ChangeEmailForm(Form):
     """A new address, authorised by the current password."""
 
-    new_email = EmailField(
-        "New e-mail",
-        validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)],
-    )
+    new_email = email_field("New e-mail")
     # Its own id: the password form on the same page has a current_password field too.
     current_password = _current_password(id="email_current_password")
 
@@ -137,6 +147,6 @@ class InviteForm(Form):
     """An administrator invites a member of staff."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), EMAIL_SHAPE, Length(max=320)])
+    email = email_field()
     instructor = BooleanField("Instructor")
     medical_reviewer = BooleanField("Medical reviewer")

@@ -1,4 +1,5 @@
-"""The pages e-mailed links open: reset a password, confirm an address, accept an invitation.
+"""The pages e-mailed links open: reset a password, confirm an address, confirm a change of
+address, accept an invitation.
 
 No URL of these pages carries the link's secret (see lms.auth.links): each page first takes
 the code by POST, keeps it in the session and redirects (303) to itself, then works from it.
@@ -10,9 +11,10 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+from flask_login.utils import login_url
 from werkzeug.wrappers import Response
 
-from lms.auth import accounts, links
+from lms.auth import accounts, email_change, links
 from lms.auth.forms import LinkCodeForm, NewPasswordForm
 from lms.auth.tokens import INVALID_LINK
 from lms.auth.views import home_for
@@ -155,6 +157,42 @@ def confirm_email() -> Answer:
         return redirect(url_for("auth.login"))
 
     return _with_code("confirm", "Confirm your e-mail address", url_for("account.profile"), page)
+
+
+# --------------------------------------------------------------------------- change of address
+
+
+@bp.post("/confirm-email-change/open")
+@limiter.limit("10 per minute")
+def open_email_change() -> Answer:
+    """Take the code of a link that confirms a new address."""
+    return _open("email_change", url_for("account.profile"))
+
+
+@bp.route("/confirm-email-change", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@on_refusal(_link_refused("email_change", "account.profile"), flash_as=None)
+def confirm_email_change() -> Answer:
+    """Make a requested address the account's: the page shows it and a button (GET), the
+    button (a POST) makes the change. Only the account's owner, signed in, can: whoever
+    holds the new inbox alone (a mistyped address's owner, say) cannot take the account."""
+
+    def page(code: str) -> Answer:
+        """Sign in first (the code stays kept); then the button, or the change itself."""
+        if not current_user.is_authenticated:
+            flash("Sign in to the account whose address is changing to confirm it.", "info")
+            return redirect(login_url("auth.login", next_url=url_for("links.confirm_email_change")))
+        me = current_user._get_current_object()
+        if request.method == "GET":
+            change = email_change.check_email_change_link(db.session, code, me)
+            return render_template("auth/confirm_email_change.html", change=change)
+        new_email = email_change.confirm_email_change(db.session, code, me)
+        links.forget("email_change")
+        flash(f"Your e-mail address is now {new_email}.", "success")
+        return redirect(url_for("account.profile"))
+
+    again = url_for("account.profile")
+    return _with_code("email_change", "Confirm your new e-mail address", again, page)
 
 
 # --------------------------------------------------------------------------- invitations

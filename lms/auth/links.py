@@ -28,6 +28,7 @@ _CODE = re.compile(r"[A-Za-z0-9_.\-]{16,1000}")
 PAGES = {
     "reset": "links.reset_password",
     "confirm": "links.confirm_email",
+    "email_change": "links.confirm_email_change",
     "invitation": "links.accept_invitation",
 }
 

@@ -119,6 +119,21 @@ class User(UserMixin, Base):
         return f"{self.name}, {self.credentials}" if self.credentials else self.name
 
 
+class EmailChange(Base):
+    """A change of address its account asked for, waiting for the link sent to the new one.
+
+    The account keeps its address until that link is followed; at most one change waits
+    per account (a new request replaces it), and the link names the request it was sent
+    for, so a cancelled or replaced request's links die with it.
+    """
+
+    __tablename__ = "email_changes"
+
+    user_id: Mapped[int] = cascading_key("users")
+    new_email: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class UserRole(Base):
     """One role held by one user."""
 

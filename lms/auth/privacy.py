@@ -22,7 +22,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from lms import signals
-from lms.auth.models import Role, User, new_auth_token
+from lms.auth.models import EmailChange, Role, User, new_auth_token
 from lms.auth.services import record_account_event
 from lms.clock import local_date
 from lms.db import utcnow
@@ -131,6 +131,11 @@ def export_personal_data(session: Session, user: User) -> bytes:
     A constant number of queries whatever the volume (each feature's hook reads in bulk).
     """
     data: dict[str, Any] = {"exported_at": utcnow().isoformat(), "profile": _profile(user)}
+    if (change := session.get(EmailChange, user.id)) is not None:
+        data["profile"]["email_change_waiting"] = {
+            "new_email": change.new_email,
+            "requested_at": iso(change.requested_at),
+        }
     files: dict[str, bytes] = {}
     for hooks in registered_hooks():
         part = hooks.export(session, user)
@@ -230,9 +235,16 @@ def carry_out_deletion(
         raise Conflict("Remove the administrator role first, then carry out the deletion.")
 
     placeholder = f"Deleted user #{user.id}"
+    change = session.get(EmailChange, user.id)
     identifying = {
         s.strip()
-        for s in (user.name, user.display_name, user.email, user.licence_number)
+        for s in (
+            user.name,
+            user.display_name,
+            user.email,
+            user.licence_number,
+            change.new_email if change else None,
+        )
         if s and s.strip()
     }
     old_email = user.email
@@ -249,6 +261,8 @@ def carry_out_deletion(
         if hooks.erase is not None:
             hooks.erase(session, erasure)
 
+    if change is not None:
+        session.delete(change)
     user.name = placeholder
     user.email = f"deleted-{user.id}@invalid"
     user.credentials = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -64,9 +65,20 @@ def record_account_event(
     )
 
 
+EMAIL_MAX = 320  # characters of an address (RFC 5321's path limit), the column's width
+
+
 def normalise_email(email: str) -> str:
-    """Lower-case and trim an e-mail address, the form it is stored and looked up in."""
-    return email.strip().lower()
+    """The one form of an e-mail address: stored, looked up, and the key of every limit per
+    address (sign-in, password reset, registration, e-mail change).
+
+    Every form's address field passes through it too (lms.auth.forms), so what a limit
+    counts is exactly what the lookup finds: zero-width and other invisible characters go
+    wherever they stand, compatibility forms are folded (full-width ｌｅｔｔｅｒｓ are letters,
+    NFKC), the address is lower-cased and spaces at its ends are trimmed. It is idempotent.
+    """
+    folded = unicodedata.normalize("NFKC", validation.without_invisible(email)).lower()
+    return folded.strip()
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,7 @@ def create_user(
     creates the account in a job); otherwise `password` is checked and hashed here.
     """
     email = normalise_email(email)
-    if not email or "@" not in email:
+    if not email or "@" not in email or len(email) > EMAIL_MAX:
         raise InvalidInput("Enter a valid e-mail address.")
     if not validation.trim(name):
         raise InvalidInput("Enter a name.")

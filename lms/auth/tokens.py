@@ -1,4 +1,5 @@
-"""Signed, expiring links for e-mail: password reset, e-mail confirmation and invitations."""
+"""Signed, expiring links for e-mail: password reset, e-mail confirmation, a change of
+address and invitations."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ EMAIL_CONFIRMATION = Purpose(
     "lms.email-confirmation",
     timedelta(hours=48),
     "This confirmation link has expired (links last 48 hours). Ask for a new one.",
+)
+EMAIL_CHANGE = Purpose(
+    "lms.email-change",
+    timedelta(hours=24),
+    "This link to change your e-mail address has expired (links last 24 hours). "
+    "Send a new one from your account page.",
 )
 INVITATION = Purpose(
     "lms.invitation",

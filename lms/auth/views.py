@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     Flask,
@@ -65,9 +67,22 @@ def load_user(session_id: str) -> User | None:
     return services.load_session_user(db.session, session_id)
 
 
-def _login_account_key() -> str:
-    """Rate-limit key for the account being signed in to (whatever its case)."""
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))[:320]
+def posted_address_key(kind: str, field: str = "email") -> Callable[[], str]:
+    """A rate-limit key function for the address posted in `field`: the address in the one
+    normal form the form and the lookup use (services.normalise_email), so no spelling of
+    it (case, spaces, zero-width or full-width characters) is counted apart from another."""
+
+    def key() -> str:
+        """`kind:` and the posted address, normalised whole (invisible characters in front
+        must not push the address out of a cut), then bounded like the form's field."""
+        posted = services.normalise_email(request.form.get(field, ""))
+        return f"{kind}:{posted[: services.EMAIL_MAX]}"
+
+    return key
+
+
+# The account being signed in to, however its address is spelled.
+_login_account_key = posted_address_key("login-account")
 
 
 def home_for(user: User) -> str:
@@ -104,9 +119,8 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
-def _register_address_key() -> str:
-    """Rate-limit key for the address being registered (known or not: same limit)."""
-    return "register:" + services.normalise_email(request.form.get("email", ""))[:320]
+# The address being registered (known or not: the same limit).
+_register_address_key = posted_address_key("register")
 
 
 def _registration_again(error: DomainError) -> str:
@@ -153,9 +167,8 @@ FORGOT_ANSWER = (
 )
 
 
-def _forgot_address_key() -> str:
-    """Rate-limit key for the address a reset is asked for (known or not: same limit)."""
-    return "forgot:" + services.normalise_email(request.form.get("email", ""))[:320]
+# The address a reset is asked for (known or not: the same limit).
+_forgot_address_key = posted_address_key("forgot")
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

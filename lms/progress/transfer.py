@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lms import csv_reader, csv_safe, validation
 from lms.auth.api import User
-from lms.auth.services import accounts_and_clinicians
+from lms.auth.services import accounts_and_clinicians, normalise_email
 from lms.catalog.api import CatalogItem
 from lms.errors import DomainError, InvalidInput
 from lms.progress import services
@@ -89,7 +89,13 @@ def parse_csv(data: bytes | str) -> list[CsvRow]:
             )
 
         rows.append(
-            CsvRow(start, cell("email").lower(), cell("item"), cell("completed_on"), cell("note"))
+            CsvRow(
+                start,
+                normalise_email(cell("email")),  # as sign-in finds it
+                cell("item"),
+                cell("completed_on"),
+                cell("note"),
+            )
         )
     return rows
 

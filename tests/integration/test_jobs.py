@@ -65,6 +65,7 @@ def running_consumer(app: Flask) -> Iterator[list[Consumer]]:
 def test_the_queue_setting_picks_sqlite_in_the_instance_folder_redis_or_immediate(tmp_path):
     """Unset: SqliteHuey in instance/ (owner-only); redis:// RedisHuey; immediate runs at once."""
     base = {"TESTING": True, "LMS_ENV": "testing", "LMS_INSTANCE_PATH": str(tmp_path / "i")}
+    base["SECRET_KEY"] = "test-secret-key-that-is-long-enough"
     base["LMS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     embedded = create_app(base)
     huey = embedded.extensions["lms"].jobs.huey

@@ -96,6 +96,22 @@ def test_a_good_file_is_imported_with_its_real_dates_as_bulk_import(
     assert imported == [{"completion_ids": [r.id for r in rows], "issue_certificates": True}]
 
 
+def test_an_address_is_found_in_the_form_sign_in_finds_it(
+    runner, session, catalog, people, tmp_path
+):
+    """A zero-width character or full-width letters in the e-mail cell name the same person,
+    as they do on the sign-in form (lms.auth.services.normalise_email)."""
+    full_width_ann = "".join(chr(ord(c) + 0xFEE0) for c in "ANN")
+    path = write(
+        tmp_path,
+        f"email,item,completed_on,note\n\u200b{full_width_ann}@example.test,M1,2023-04-01,\n",
+    )
+    result = runner.invoke(args=["lms", "completions", "import", str(path), "--no-certificates"])
+    assert result.exit_code == 0, result.output + (result.stderr or "")
+    [row] = session.scalars(select(Completion)).all()
+    assert row.user.email == "ann@example.test"
+
+
 def test_no_certificates_flag_is_passed_to_the_receivers(
     runner, session, catalog, people, tmp_path, imported
 ):

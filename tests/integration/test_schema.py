@@ -512,3 +512,38 @@ def test_migration_0011_counts_every_change_to_the_catalogue_and_undoes_cleanly(
     assert "catalogue_version" not in tables(engine)
     with engine.begin() as conn:
         conn.execute(text(item), values)  # no trigger left to find the table missing
+
+
+def test_migration_0012_rewrites_stored_addresses_to_their_normal_form(
+    empty_database: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An address stored with a zero-width or full-width character becomes the one that
+    lookups and limits use; one whose normal form another account holds is left alone."""
+    engine = empty_database
+    upgrade(engine, "0011")
+    stored = {
+        1: "\u200b\uff56\uff49\uff43tim@example.test",  # zero-width space, full-width "vic"
+        2: "plain@example.test",
+        3: "twin@example.test",
+        4: "\uff54\uff57\uff49\uff4e@example.test",  # full-width "twin"
+    }
+    with engine.begin() as conn:
+        for user_id, email in stored.items():
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                    " pre_licensed, notify_optional, created_at) VALUES"
+                    " (:id, :email, 'P', '', :token, :yes, :no, :yes, '2026-01-05 10:00:00')"
+                ),
+                {"id": user_id, "email": email, "token": f"t{user_id}", "yes": True, "no": False},
+            )
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        emails = dict(conn.execute(text("SELECT id, email FROM users")).all())
+    assert emails == {
+        1: "victim@example.test",
+        2: "plain@example.test",
+        3: "twin@example.test",
+        4: stored[4],
+    }
+    assert "users.id 4" in caplog.text

@@ -2,9 +2,10 @@
 e-mailed links leave their codes in no log line, and registration and password-reset mail is
 decided and sent by the consumer, off the request.
 
-The test follows a confirmation, a reset and an invitation link the way a browser with the
-page's script does (the code after "#" is posted, never requested), then reads the real
-access log, gunicorn's error log (where the app's own logging goes) and the consumer's log.
+The test follows a confirmation, a reset, a change-of-address and an invitation link the way
+a browser with the page's script does (the code after "#" is posted, never requested), then
+reads the real access log, gunicorn's error log (where the app's own logging goes) and the
+consumer's log.
 """
 
 from __future__ import annotations
@@ -211,6 +212,21 @@ def test_link_codes_appear_in_no_log_and_the_consumer_does_the_account_work(serv
     landed, page = visitor.post(page_path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert landed == "/" and "Your password is changed" in page
 
+    # A new address: the link sent there makes the change (signed in), the old one is told.
+    landed, page = visitor.post(
+        "/account/email",
+        {"new_email": "sam.new@served.test", "current_password": NEW_PASSWORD},
+        token_from="/account",
+    )
+    assert landed == "/account" and "We sent a link to sam.new@served.test" in page
+    _, text = _wait_for_mail(mail, "sam.new@served.test", "Confirm your new e-mail address")
+    link = _link(text, "/confirm-email-change")
+    codes.append(link.partition("#")[2])
+    page_path = visitor.open_link(link)
+    landed, page = visitor.post(page_path, {})
+    assert landed == "/account" and "Your e-mail address is now sam.new@served.test" in page
+    _wait_for_mail(mail, "sam@served.test", "Your e-mail address was changed")
+
     # Invitation: an admin invites, the invitee sets a password.
     admin = Browser(base)
     landed, _ = admin.post("/login", {"email": "admin@served.test", "password": PASSWORD})
@@ -229,7 +245,7 @@ def test_link_codes_appear_in_no_log_and_the_consumer_does_the_account_work(serv
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            sam = conn.execute(select(User).where(User.email == "sam@served.test")).one()
+            sam = conn.execute(select(User).where(User.email == "sam.new@served.test")).one()
             ivy = conn.execute(select(User).where(User.email == "ivy@served.test")).one()
     finally:
         engine.dispose()

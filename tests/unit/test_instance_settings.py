@@ -121,6 +121,48 @@ def test_explicit_environments_ignore_the_file_unless_asked(tmp_path):
     """load_config(environ=...) (tests, embedding) reads no instance file by default."""
     write_development_settings(tmp_path, "http://127.0.0.1:5101")
     config = load_config(
-        environ={"LMS_ENV": "development"}, overrides={"LMS_INSTANCE_PATH": str(tmp_path)}
+        environ={"LMS_ENV": "development", "LMS_SECRET_KEY": REAL_SECRET},
+        overrides={"LMS_INSTANCE_PATH": str(tmp_path)},
     )
     assert config["LMS_PUBLIC_URL"] == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("environ", "overrides"),
+    [
+        ({"LMS_ENV": "development"}, {}),
+        ({"LMS_ENV": "development", "LMS_SECRET_KEY": ""}, {}),
+        ({}, {"LMS_ENV": "testing", "TESTING": True}),
+    ],
+    ids=["development", "development-empty-key", "testing"],
+)
+def test_no_environment_starts_without_a_secret_key_and_the_line_says_how_to_fix_it(
+    tmp_path, environ, overrides
+):
+    """There is no built-in key to fall back on: a constant in the code would sign every
+    development install's sessions and links alike."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(environ=environ, overrides={"LMS_INSTANCE_PATH": str(tmp_path), **overrides})
+    message = str(refused.value)
+    assert message.startswith("LMS_SECRET_KEY is not set: run `make settings`")
+    assert "set LMS_SECRET_KEY to at least 24 random characters" in message
+    assert "\n" not in message
+
+
+def test_a_short_development_key_is_refused_too(tmp_path):
+    with pytest.raises(ConfigError, match="LMS_SECRET_KEY is too short.*make settings"):
+        load_config(
+            environ={"LMS_ENV": "development", "LMS_SECRET_KEY": "dev"},
+            overrides={"LMS_INSTANCE_PATH": str(tmp_path)},
+        )
+
+
+@pytest.mark.parametrize("kept", ["", "too-short"], ids=["empty", "short"])
+def test_make_settings_replaces_an_empty_or_short_development_key(tmp_path, kept):
+    """A development file whose key would stop the app gets a new one from `make settings`
+    (a good key once made is kept: see above)."""
+    settings_path(tmp_path).write_text(f'LMS_ENV = "development"\nLMS_SECRET_KEY = "{kept}"\n')
+    assert main(["--instance", str(tmp_path), "--public-url", "http://127.0.0.1:5000"]) == 0
+    key = read_settings(tmp_path)["LMS_SECRET_KEY"]
+    assert len(key) >= 48
+    assert config_from(tmp_path, {})["SECRET_KEY"] == key

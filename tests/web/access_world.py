@@ -72,7 +72,9 @@ def _person(session: Any, label: str, *roles: Role, **fields: Any) -> User:
 def build(app: Flask) -> dict[str, Any]:
     """Create one of each record through the services and return their ids and codes."""
     from lms.auth import services as auth_services
+    from lms.auth.models import EmailChange
     from lms.auth.tokens import (
+        EMAIL_CHANGE,
         EMAIL_CONFIRMATION,
         INVITATION,
         PASSWORD_RESET,
@@ -108,6 +110,7 @@ def build(app: Flask) -> dict[str, Any]:
         clinician = _person(session, "clinician", Role.CLINICIAN)
         other = _person(session, "other", Role.CLINICIAN)
         leaver = _person(session, "leaver", Role.CLINICIAN, deletion_requested_at=utcnow())
+        session.add(EmailChange(user_id=clinician.id, new_email="moving@world.test"))
         db.commit()
 
         completion = record_completion(
@@ -301,6 +304,9 @@ def build(app: Flask) -> dict[str, Any]:
             ),
             "confirm_token": make_token(
                 EMAIL_CONFIRMATION, {"u": clinician.id, "e": clinician.email}
+            ),
+            "email_change_token": make_token(
+                EMAIL_CHANGE, {"u": clinician.id, "e": "moving@world.test", "r": 1}
             ),
             "invitation_token": make_token(
                 INVITATION, {"u": invitee.id, "f": account_fingerprint(invitee)}

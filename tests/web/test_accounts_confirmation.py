@@ -113,6 +113,9 @@ def test_link_for_an_old_address_is_refused_after_an_email_change(
         "/account/email",
         data={"new_email": "nora.new@example.test", "current_password": REGISTRATION["password"]},
     )
+    [change] = smtp_server.inbox.to("nora.new@example.test")
+    change_link = link_in(text_of(change), "/confirm-email-change")
+    assert client.post(open_link(client, change_link)).status_code == 302  # the change is made
     response = client.post(open_link(client, link))
     assert response.status_code == 400
     assert "no longer uses" in response.get_data(as_text=True)

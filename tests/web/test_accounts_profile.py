@@ -91,45 +91,6 @@ def test_profile_refuses_a_licensed_person_without_licence_number(
     assert session.get(User, user.id).licence_number == user.licence_number
 
 
-def test_email_change_needs_the_current_password(smtp_server, client, session, make_user, login):
-    user = make_user()
-    login(client, user)
-    wrong = client.post(
-        "/account/email", data={"new_email": "new@example.test", "current_password": "nope"}
-    )
-    assert wrong.status_code == 422
-    assert "current password is not right" in wrong.get_data(as_text=True)
-    session.expire_all()
-    assert session.get(User, user.id).email == user.email
-    assert smtp_server.inbox.messages == []
-
-    old = user.email
-    right = client.post(
-        "/account/email", data={"new_email": "New@Example.test", "current_password": CURRENT}
-    )
-    assert right.status_code == 302
-    session.expire_all()
-    moved = session.get(User, user.id)
-    assert moved.email == "new@example.test" and moved.email_confirmed_at is None
-    assert [m["Subject"] for m in smtp_server.inbox.to(old)] == ["Your e-mail address was changed"]
-    assert "new@example.test" in text_of(smtp_server.inbox.to(old)[0])
-    assert [m["Subject"] for m in smtp_server.inbox.to("new@example.test")] == [
-        "Confirm your e-mail address"
-    ]
-
-
-def test_email_change_to_an_address_in_use_is_refused(client, session, make_user, login):
-    user = make_user()
-    other = make_user()
-    login(client, user)
-    response = client.post(
-        "/account/email", data={"new_email": other.email, "current_password": CURRENT}
-    )
-    assert response.status_code == 409
-    session.expire_all()
-    assert session.get(User, user.id).email == user.email
-
-
 def test_password_change_needs_current_password_and_signs_out_other_sessions(
     app, client, session, make_user, login
 ):

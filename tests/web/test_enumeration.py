@@ -1,6 +1,7 @@
-"""Registration and forgot-password never tell whether an address has an account.
+"""Registration, forgot-password and changing one's address never tell whether an address
+has an account.
 
-Both answer identically for a known and an unknown address, and the request does the same
+Each answers identically for a known and an unknown address, and the request does the same
 work for both: the same SQL statements (none at all) and one queued job of the same kind;
 the job, run later by the consumer, decides what to send. The timing proof is the same-work
 proof: a request that runs identical statements and enqueues an identical job has nothing
@@ -136,3 +137,57 @@ def test_registration_is_rate_limited_per_address(limited_client):
     data = {**REGISTRATION, "email": "someone@example.test"}
     statuses = [limited_client.post("/register", data=data).status_code for _ in range(4)]
     assert statuses == [303, 303, 303, 429]
+
+
+def _ask_change(app, login, user, new_email: str):
+    """A signed-in person asks to move their account to new_email; (answer, its page)."""
+    client = login(app.test_client(), user)
+    answer = client.post(
+        "/account/email",
+        data={"new_email": new_email, "current_password": "correct horse battery staple"},
+    )
+    if answer.status_code != 302:
+        return answer, ""
+    # Each browser has its own CSRF token; the rest of the page must be the same.
+    return answer, re.sub(r'value="[\w.-]{40,}"', 'value="TOKEN"', _page(client, answer))
+
+
+def test_changing_to_a_taken_address_answers_exactly_like_a_free_one(
+    smtp_server, app, session, make_user, login
+):
+    holder = make_user(email="taken@example.test", name="Tara Taken")
+    twins = {"name": "Sam Same", "licence_number": "LC-SAME"}
+    first = make_user(email="sam1@example.test", **twins)
+    second = make_user(email="sam2@example.test", **twins)
+    free, free_page = _ask_change(app, login, first, "free@example.test")
+    taken, taken_page = _ask_change(app, login, second, "TAKEN@example.test")
+    assert free.status_code == taken.status_code == 302
+    assert free.location == taken.location
+    assert free_page == taken_page and "We sent a link to ADDRESS" in free_page
+
+    [link] = smtp_server.inbox.to("free@example.test")
+    assert link["Subject"] == "Confirm your new e-mail address"
+    [notice] = smtp_server.inbox.to(holder.email)  # the holder hears instead; no link is sent
+    assert notice["Subject"] == "Someone tried to use your address for another account"
+    assert "sam2" not in text_of(notice)  # nothing about the asking account
+    session.expire_all()
+    assert session.get(User, second.id).email == "sam2@example.test"
+    assert session.get(User, holder.id).name == "Tara Taken"
+
+
+def test_the_email_change_request_does_the_same_work_for_a_taken_and_a_free_address(
+    queue_in_instance, app, engine, make_user, login, count_queries
+):
+    make_user(email="taken@example.test")
+    first = make_user(name="Sam Same")
+    second = make_user(name="Sam Same")
+    with count_queries() as free_sql:
+        free, _ = _ask_change(app, login, first, "free@example.test")
+    free_jobs = _queued(app)
+    with count_queries() as taken_sql:
+        taken, _ = _ask_change(app, login, second, "taken@example.test")
+    taken_jobs = _queued(app)
+    assert free.status_code == taken.status_code == 302
+    assert free_sql == taken_sql and free_sql  # the same statements, no lookup of the address
+    assert not any("users.email =" in statement for statement in free_sql)
+    assert free_jobs == taken_jobs and "send_email_change_link" in free_jobs[0]

@@ -157,11 +157,12 @@ def test_settings_map_the_environment_variable_to_the_limiter_storage(tmp_path):
     instance folder that every worker of the host shares."""
     from lms.config import load_config
 
-    env = {"LMS_ENV": "development", "LMS_RATELIMIT_STORAGE_URL": REDIS_URL}
+    development = {"LMS_ENV": "development", "LMS_SECRET_KEY": "a-development-key-long-enough"}
+    env = {**development, "LMS_RATELIMIT_STORAGE_URL": REDIS_URL}
     assert load_config(environ=env)["RATELIMIT_STORAGE_URI"] == REDIS_URL
-    default = load_config(
-        environ={"LMS_ENV": "development"}, overrides={"LMS_INSTANCE_PATH": str(tmp_path)}
-    )["RATELIMIT_STORAGE_URI"]
+    default = load_config(environ=development, overrides={"LMS_INSTANCE_PATH": str(tmp_path)})[
+        "RATELIMIT_STORAGE_URI"
+    ]
     assert default == f"lms+sqlite://{tmp_path / 'ratelimit.sqlite3'}"
 
 

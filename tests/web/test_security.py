@@ -457,9 +457,12 @@ def test_production_start_without_a_secret_key_stops_with_one_line(command):
     # Where `make run` has written instance/settings.toml the line also says it was set aside.
     said = "Configuration error: LMS_SECRET_KEY is not set: a production start needs a long "
     said += "random secret"
+    how = "; set LMS_SECRET_KEY to at least 24 random characters, e.g. the output of "
+    how += "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`"
     assert lines[0] in (
-        said,
-        f"{said} ({PROJECT_ROOT / 'instance' / 'settings.toml'} holds development settings only)",
+        f"{said}{how} (to try it out locally, run `make setup` first)",
+        f"{said} ({PROJECT_ROOT / 'instance' / 'settings.toml'} holds development settings "
+        f"only){how}",
     )
     assert "Traceback" not in result.stderr
 
