@@ -99,6 +99,23 @@ else
   echo "== PostgreSQL SKIPPED: nothing answers at $pg_url (set LMS_TEST_DATABASE_URL)"
 fi
 
+# The suite leaves no process behind: no job consumer or render process started from this
+# checkout or a test's folder may outlive it (they die with their parent; this proves it).
+leftovers() {
+  local pid command
+  for pid in $(pgrep -f "lms jobs worker|multiprocessing.spawn|gunicorn" 2>/dev/null); do
+    command=$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null) || continue
+    case "$command" in "$PWD/.venv/"*) echo "$pid $command" ;; esac
+  done
+}
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(leftovers)" ] && break; sleep 1; done
+if [ -n "$(leftovers)" ]; then
+  echo "== FAILED: processes the suite started are still running (now stopped):" >&2
+  leftovers >&2
+  leftovers | while read -r pid _; do kill -9 "$pid" 2>/dev/null; done
+  status=1
+fi
+
 echo "== backends that ran: ${ran[*]}"
 if [ $status -ne 0 ]; then
   echo "== test suite FAILED" >&2
