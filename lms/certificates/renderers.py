@@ -139,15 +139,40 @@ def render_each(work: list[tuple[str, dict[str, Any]]]) -> list[bytes | Exceptio
             except Exception as error:
                 results.append(error)
         return results
-    futures = [pool.submit(render_job, job) for job in work]
-    results = []
+    results = _render_on(pool, work)
+    broken = [i for i, result in enumerate(results) if isinstance(result, BrokenProcessPool)]
+    if broken:
+        # A renderer died (killed, out of memory): fresh ones take these renders once more
+        # now, rather than leaving the batch to the sweep a minute later.
+        _replace_broken_pool(pool)
+        fresh = _RENDERERS.get("pool")
+        if fresh is None:  # the consumer is stopping: the sweep takes them later
+            return results
+        again = _render_on(fresh, [work[i] for i in broken])
+        for i, result in zip(broken, again, strict=True):
+            results[i] = result
+        if any(isinstance(result, BrokenProcessPool) for result in again):
+            _replace_broken_pool(fresh)
+    return results
+
+
+def _render_on(pool: Executor, work: list[tuple[str, dict[str, Any]]]) -> list[bytes | Exception]:
+    """Each job rendered on the pool: its PDF, or its error (BrokenProcessPool included)."""
+    futures: list[Any] = []
+    for job in work:
+        try:
+            futures.append(pool.submit(render_job, job))
+        except BrokenProcessPool as error:  # the pool already knows a renderer died
+            futures.append(error)
+    results: list[bytes | Exception] = []
     for future in futures:
+        if isinstance(future, Exception):
+            results.append(future)
+            continue
         try:
             results.append(future.result())
         except Exception as error:  # the render's own error, or BrokenProcessPool
             results.append(error)
-    if any(isinstance(result, BrokenProcessPool) for result in results):
-        _replace_broken_pool(pool)  # a renderer died: the next jobs get fresh ones
     return results
 
 

@@ -118,6 +118,20 @@ def test_the_thread_count_sees_threads_python_did_not_start() -> None:
         libc.pthread_join(thread, None)
 
 
+def test_a_render_process_that_dies_costs_the_batch_nothing() -> None:
+    """A renderer killed (out of memory, say): fresh ones render the batch at once."""
+    pool = renderers.use_render_processes(1, niceness=0)
+    try:
+        (victim,) = {process.pid for process in pool._processes.values()}
+        os.kill(victim, signal.SIGKILL)
+        assert _wait(lambda: _gone(victim), 10)
+        results = renderers.render_each([("module", CONTENT), ("module", CONTENT)])
+        assert [type(result) for result in results] == [bytes, bytes]
+        assert renderers._RENDERERS["pool"] is not pool  # replaced
+    finally:
+        renderers.stop_render_processes()
+
+
 ORPHAN_SCRIPT = """
 import os, signal, sys
 from lms.certificates import renderers
