@@ -52,7 +52,12 @@ class BoundedBody:
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(size)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return self.app(environ, start_response)
+        try:
+            # The app has read what it needs once it returns (no view streams a response
+            # that reads the request later), so the buffer goes now, whatever the server.
+            return self.app(environ, start_response)
+        finally:
+            body.close()
 
     def _read(self, environ: dict[str, Any], length: int | None) -> tuple[Any, int]:
         """The body in a spooled file, rewound, and its size; BodyTimeout past the deadline."""
