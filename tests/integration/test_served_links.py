@@ -1,4 +1,4 @@
-"""Served as `make run` serves it (gunicorn, 2 workers, an access log, a job consumer beside),
+"""Served as `make run` serves it (gunicorn, 2 gthread workers, an access log, a consumer beside),
 e-mailed links leave their codes in no log line, and registration and password-reset mail is
 decided and sent by the consumer, off the request.
 
@@ -156,6 +156,7 @@ def served(database_url, make_user, tmp_path):
     )  # fmt: skip
     server = subprocess.Popen(
         [BIN / "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--worker-class", "gthread", "--threads", "8",
          "--access-logfile", str(logs / "access.log"), "--error-logfile", str(logs / "error.log"),
          "wsgi:app"],
         cwd=PROJECT_ROOT, env=env,
