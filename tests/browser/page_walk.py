@@ -47,6 +47,7 @@ HEIGHT = 800
 # GET routes that answer with something other than an HTML page, and why they are skipped.
 NOT_PAGES: dict[str, str] = {
     "healthz": "a plain-text health check for load balancers",
+    "healthz_jobs": "the job consumer's health, JSON for monitoring",
     "lms_assets.static": "stylesheets, scripts and icons",
     "certificates.download": "a certificate PDF",
     "certificates.transcript": "a transcript PDF",

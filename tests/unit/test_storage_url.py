@@ -59,10 +59,15 @@ def test_a_wrong_url_is_refused_with_one_line(url, endpoint, says):
     assert says in str(refused.value) and "\n" not in str(refused.value)
 
 
+KEY = {"LMS_SECRET_KEY": "a-test-secret-key-long-enough-to-pass"}  # the environment passed in
+
+
 def test_the_app_refuses_to_start_on_a_wrong_storage_url():
     with pytest.raises(ConfigError, match="LMS_STORAGE_URL must be unset"):
-        load_config({"LMS_ENV": "development", "LMS_STORAGE_URL": "ftp://files"})
-    settings = load_config({"LMS_ENV": "development", "LMS_STORAGE_URL": "s3://kap-files/lms"})
+        load_config({**KEY, "LMS_ENV": "development", "LMS_STORAGE_URL": "ftp://files"})
+    settings = load_config(
+        {**KEY, "LMS_ENV": "development", "LMS_STORAGE_URL": "s3://kap-files/lms"}
+    )
     assert settings["LMS_STORAGE_URL"] == "s3://kap-files/lms"
 
 

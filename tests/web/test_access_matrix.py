@@ -101,6 +101,7 @@ DEFAULT_ARGS: dict[str, str] = {
 EXPECTED: dict[str, Expect] = {
     "lms_assets.static": Expect(get=EVERYONE),
     "healthz": Expect(get=EVERYONE),
+    "healthz_jobs": Expect(get=EVERYONE),
     # auth (sign-in, registration, links from e-mails)
     "auth.login": Expect(get=EVERYONE, post=EVERYONE),
     "auth.logout": Expect(post=SIGNED_IN),

@@ -266,10 +266,11 @@ def test_a_forged_or_foreign_purpose_link_is_refused(smtp_server, client, sessio
 
 
 def test_the_waiting_change_is_exported_and_erased_with_the_person(
-    smtp_server, client, session, make_user, login, tmp_path
+    smtp_server, app, client, session, make_user, login
 ):
     from lms.auth.models import Role
     from lms.auth.privacy import carry_out_deletion, request_deletion
+    from lms.storage import stores
 
     user = make_user()
     admin = make_user(Role.ADMIN)
@@ -280,7 +281,7 @@ def test_the_waiting_change_is_exported_and_erased_with_the_person(
     assert data["profile"]["email_change_waiting"]["new_email"] == NEW
     me = session.get(User, user.id)
     request_deletion(session, me)
-    carry_out_deletion(session, me.id, actor=session.get(User, admin.id), evidence_dir=tmp_path)
+    carry_out_deletion(session, me.id, actor=session.get(User, admin.id), files=stores(app))
     session.commit()
     assert session.get(EmailChange, user.id) is None
     assert all(NEW not in (m.to_address + m.text_body) for m in outbox(session))

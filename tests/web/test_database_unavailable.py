@@ -121,7 +121,7 @@ def test_health_is_ok_again_once_the_lock_is_released(app, client, make_user):
         assert client.get("/healthz").status_code == 503
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "jobs": "ok"}
 
 
 def test_a_signed_in_page_is_a_503_page_within_the_bound_while_the_database_is_locked(
