@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -107,13 +108,13 @@ def test_the_thread_count_sees_threads_python_did_not_start() -> None:
     import ctypes
 
     libc = ctypes.CDLL(None)
-    before = renderers.threads_in_process()
     thread = ctypes.c_ulong()
-    # A thread with no Python in it: libc's sleep(2) as its start routine.
+    # A thread with no Python in it: libc's sleep(2) as its start routine. Python's own count
+    # cannot see it (other threads of this process may come and go meanwhile).
     start = ctypes.cast(libc.sleep, ctypes.c_void_p)
     assert libc.pthread_create(ctypes.byref(thread), None, start, ctypes.c_void_p(2)) == 0
     try:
-        assert renderers.threads_in_process() == before + 1
+        assert renderers.threads_in_process() >= threading.active_count() + 1
     finally:
         libc.pthread_join(thread, None)
 
