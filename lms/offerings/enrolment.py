@@ -50,8 +50,9 @@ def enrolment_problem(
 ) -> str | None:
     """Why this person cannot enrol in this offering now, or None when they can.
 
-    Staff may enrol people after the enrolment deadline (a late registration from the
-    shop), never once the offering has started, and never past the item's prerequisite.
+    Staff may enrol people after the enrolment deadline and on the days themselves (a late
+    registration from the shop, a walk-in) until the offering is closed, never past the
+    item's prerequisite.
     """
     from lms.progress.services import evaluate_item
 

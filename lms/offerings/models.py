@@ -131,12 +131,15 @@ class Offering(Base):
     def refusal_to_join(self, today: date, *, by_staff: bool = False) -> JoinRefusal | None:
         """Why nobody new may join on the programme date `today` (None: they may): the one
         rule of a module enrolment and a retreat application alike, before the person's own
-        (the item's prerequisite: training, licence, screening). Staff may still enrol after
-        the deadline (a late registration), never once the offering has started."""
+        (the item's prerequisite: training, licence, screening). A clinician's own enrolment
+        closes at the deadline; staff enrol (a late registration, a walk-in on the day, a
+        shop row that came late) until the offering is closed."""
         if self.status == OfferingStatus.CANCELLED:
             return JoinRefusal.CANCELLED
         if self.status == OfferingStatus.CLOSED:
             return JoinRefusal.CLOSED
+        if by_staff:
+            return None
         if self.starts_on <= today:
             return JoinRefusal.STARTED
         if not by_staff and today > self.deadline():

@@ -268,9 +268,13 @@ def _people_page(
     search = FindPersonForm(request.args, meta={"csrf": False})
     query = (search.q.data or "").strip() if search.validate() else ""
     found = pages.people_matching(db.session, query) if query else []
+    roster = pages.offering_roster(db.session, offering_id)
+    today = programme_today(db.session)
     return render_template(
         "offerings/people.html",
-        roster=pages.offering_roster(db.session, offering_id),
+        roster=roster,
+        # The one rule decides whether the enrol forms show (staff: until it is closed).
+        staff_may_enrol=roster.offering.refusal_to_join(today, by_staff=True) is None,
         bulk=bulk or BulkEnrolForm(),
         upload=ImportForm(),
         search=search,
@@ -278,7 +282,7 @@ def _people_page(
         found=found,
         report=report,
         problems=problems or [],
-        today=programme_today(db.session),
+        today=today,
     ), status
 
 

@@ -16,7 +16,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
 from lms.mail.models import Notification
-from lms.offerings import enrolment, places, schedule
+from lms.offerings import closing, enrolment, places, schedule
 from lms.offerings.days import DaySpec
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 
@@ -135,6 +135,35 @@ def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enr
     assert made.status == EnrolmentStatus.ENROLLED and made.source == EnrolmentSource.STAFF
     told = session.scalars(select(Notification.message).where(Notification.user_id == person.id))
     assert any("You are enrolled in" in m for m in told)
+
+
+def test_staff_enrol_walk_ins_and_late_shop_rows_until_the_offering_is_closed(
+    session, make_user, catalog, admin
+):
+    """On the first day and after the last (not yet closed) staff enrol, by hand and by the
+    shop's file; a clinician's own enrolment is closed; once closed, nobody joins."""
+    offering = add_offering(session, admin.id, starts_in=3, days=2)
+    first_day, after = offering.starts_on, offering.ends_on + timedelta(days=2)
+    walk_in, late, own = (_ready(make_user, session) for _ in range(3))
+    session.commit()
+    with pytest.raises(PrerequisiteNotMet, match="enrolment is closed"):
+        enrolment.enrol(session, user_id=own.id, offering_id=offering.id, today=first_day)
+    session.rollback()
+    made = enrolment.enrol_user(
+        session, offering.id, walk_in.id, actor_id=admin.id, today=first_day
+    )
+    assert made.status == EnrolmentStatus.ENROLLED
+    shop = f"email,enrolled_on\n{late.email},{first_day.isoformat()}\n".encode()
+    report = enrolment.import_shop_csv(session, offering.id, shop, actor_id=admin.id, today=after)
+    assert report.ok
+    session.commit()
+    closing.close_offering(session, offering.id, actor=admin, today=after)
+    session.commit()
+    again = _ready(make_user, session)
+    session.commit()
+    with pytest.raises(PrerequisiteNotMet, match="This offering is closed"):
+        enrolment.enrol_user(session, offering.id, again.id, actor_id=admin.id, today=after)
+    session.rollback()
 
 
 @pytest.mark.usefixtures("awkward_instant")

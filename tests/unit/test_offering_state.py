@@ -47,7 +47,9 @@ def test_ended_says_it_waits_for_closing():
         (date(2026, 3, 9), date(2026, 3, 1), True, None),  # staff: a late registration
         (date(2026, 3, 1), date(2026, 3, 1), False, None),  # the deadline day itself counts
         (FIRST, None, False, JoinRefusal.STARTED),
-        (FIRST, None, True, JoinRefusal.STARTED),  # not even staff, once it has started
+        (FIRST, None, True, None),  # staff: a walk-in on the first day
+        (date(2026, 4, 1), None, True, None),  # staff: ended, not yet closed (recorded late)
+        (date(2026, 4, 1), None, False, JoinRefusal.STARTED),
     ],
 )
 def test_who_may_join_a_scheduled_offering_on_a_day(today, deadline, by_staff, refusal):

@@ -4,8 +4,9 @@ staff people page (search, pasted e-mails, the shop's CSV) in a constant number 
 from __future__ import annotations
 
 import io
+from datetime import datetime, time
 
-from clock_support import programme_today
+from clock_support import PACIFIC, pinned, programme_today
 from icalendar import Calendar
 from offerings_support import add_offering
 from retreats_support import complete
@@ -101,6 +102,23 @@ def test_staff_people_page_enrols_pasted_addresses_or_lists_the_unknown_and_chan
     assert session.scalar(select(Enrolment.status)) == EnrolmentStatus.ENROLLED
     found = staff.get(f"/offerings/{offering.id}/people?q={person.name[:8]}").text
     assert person.email in found
+
+
+def test_on_the_first_day_staff_still_enrol_a_walk_in_from_the_people_page(
+    app, login, session, make_user, catalog
+):
+    """The enrol forms stay until the offering is closed, saying why; the walk-in is enrolled."""
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, starts_in=2)
+    walk_in = _ready(make_user, session)
+    staff = _client(app, login, make_user(Role.INSTRUCTOR))
+    first_morning = datetime.combine(offering.starts_on, time(10), tzinfo=PACIFIC)
+    with pinned(first_morning):
+        page = staff.get(f"/offerings/{offering.id}/people").text
+        assert "Enrol people" in page and "This offering has begun" in page
+        done = staff.post(f"/offerings/{offering.id}/people", data={"emails": walk_in.email})
+    assert done.status_code == 302
+    assert session.scalar(select(Enrolment.status)) == EnrolmentStatus.ENROLLED
 
 
 def test_the_shop_import_form_refuses_a_bad_file_by_line_and_imports_a_good_one(
