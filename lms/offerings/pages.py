@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -12,7 +13,14 @@ from lms.auth.api import Role, User, UserRole
 from lms.clock import today as programme_today
 from lms.offerings import places
 from lms.offerings.enrolment import enrolment_problem, live_enrolment
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingStatus
+from lms.offerings.models import (
+    PLACE_HOLDING,
+    Enrolment,
+    EnrolmentStatus,
+    JoinRefusal,
+    Offering,
+    OfferingStatus,
+)
 from lms.offerings.schedule import get_offering
 
 
@@ -29,6 +37,8 @@ class OfferingPage:
     problem: str | None  # why this person cannot enrol (None: they can)
     shows_join_link: bool
     facilitators: list[str]
+    enrol_by: date | None = None  # the last day to enrol, while clinicians still may
+    enrolment_closed_on: date | None = None  # the deadline passed before the first day
 
     @property
     def places_left(self) -> int:
@@ -66,16 +76,25 @@ def offering_page(session: Session, user: User, offering_id: int) -> OfferingPag
         )
     ]
     holds = mine is not None and mine.status in PLACE_HOLDING
+    state = offering.state(today)
+    # Once its days are over (ended, closed) or it is cancelled, an offering shows neither its
+    # join link nor a last day to enrol: both would be wrong to act on.
+    running = state in (OfferingStatus.SCHEDULED, OfferingStatus.IN_PROGRESS)
+    refusal = offering.refusal_to_join(today)
     return OfferingPage(
         offering=offering,
-        state=offering.state(today),
+        state=state,
         taken=sum(counts.get(s, 0) for s in PLACE_HOLDING),
         waiting=counts.get(EnrolmentStatus.WAITLISTED, 0),
         mine=mine,
         waitlist_position=position,
         problem=problem,
-        shows_join_link=bool(offering.join_url) and (holds or user.is_staff),
+        shows_join_link=running and bool(offering.join_url) and (holds or user.is_staff),
         facilitators=facilitators,
+        enrol_by=offering.deadline() if refusal is None else None,
+        enrolment_closed_on=(
+            offering.deadline() if refusal is JoinRefusal.DEADLINE_PASSED else None
+        ),
     )
 
 

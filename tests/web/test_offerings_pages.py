@@ -4,7 +4,7 @@ staff people page (search, pasted e-mails, the shop's CSV) in a constant number 
 from __future__ import annotations
 
 import io
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from clock_support import PACIFIC, pinned, programme_today
 from icalendar import Calendar
@@ -13,7 +13,7 @@ from retreats_support import complete
 from sqlalchemy import func, select
 
 from lms.auth.models import Role
-from lms.offerings import enrolment
+from lms.offerings import closing, enrolment
 from lms.offerings.models import Enrolment, EnrolmentStatus
 
 
@@ -49,6 +49,29 @@ def test_a_clinician_enrols_from_the_page_and_only_then_sees_the_join_link(
     waiting = other.get(f"/offerings/{offering.id}").text
     assert "position 1 on the waitlist" in waiting and "video.example" not in waiting
     assert "video.example" not in other.get("/offerings/").text
+
+
+def test_an_offering_whose_days_are_over_shows_no_join_link_and_no_last_day_to_enrol(
+    app, login, session, make_user, catalog
+):
+    """Ended, then closed: neither a join link nor "Enrol by" to act on (they were shown)."""
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, starts_in=3, days=1)
+    person = _ready(make_user, session)
+    enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+    session.commit()
+    browser = _client(app, login, person)
+    before = browser.get(f"/offerings/{offering.id}").text
+    assert "Enrol by" in before and "video.example" in before
+    day_after = datetime.combine(offering.ends_on + timedelta(days=1), time(10), tzinfo=PACIFIC)
+    with pinned(day_after):
+        ended = browser.get(f"/offerings/{offering.id}").text
+        closing.close_offering(session, offering.id, actor=admin)
+        session.commit()
+        closed = browser.get(f"/offerings/{offering.id}").text
+    for page in (ended, closed):
+        assert "Enrol by" not in page and "video.example" not in page
+    assert "Closed" in closed
 
 
 def test_a_refused_clinician_is_told_why_and_pointed_at_outside_credit(
