@@ -1,25 +1,47 @@
-"""The offerings coming up, with the places taken, on the staff home of instructors and admins."""
+"""The offerings coming up, with the places taken, on the staff home of instructors and admins;
+and the module offerings left unclosed UNCLOSED_AFTER_DAYS after their last day."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from flask import url_for
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
-from lms.catalog.api import CatalogItem
+from lms.catalog.api import CatalogItem, ItemKind
 from lms.clock import today
 from lms.db import read
 from lms.offerings.days import listed
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering, OfferingFormat
+from lms.offerings.models import (
+    PLACE_HOLDING,
+    Enrolment,
+    EnrolmentStatus,
+    Offering,
+    OfferingFormat,
+    OfferingStatus,
+)
 
 if TYPE_CHECKING:
     from lms.progress.staff_home import HomePart
 
 UPCOMING_SHOWN = 8
+UNCLOSED_AFTER_DAYS = 14  # an offering still open this long after its last day is forgotten
+
+# Module offerings whose last day is over UNCLOSED_AFTER_DAYS ago and that nobody closed:
+# their attendance never became completions (how many, and the oldest last day).
+_UNCLOSED = (
+    select(func.count(Offering.id), func.min(Offering.ends_on))
+    .join(CatalogItem, Offering.item_id == CatalogItem.id)
+    .where(
+        Offering.status == OfferingStatus.SCHEDULED,
+        Offering.ends_on < bindparam("cutoff"),
+        CatalogItem.kind != ItemKind.RETREAT,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -88,14 +110,29 @@ def upcoming(session: Session, on: date) -> list[Upcoming]:
 
 
 def staff_home_part(session: Session, user: User) -> HomePart | None:
-    """The coming offerings as a section of the staff home (one query; staff only)."""
-    from lms.progress.api import HomePart
+    """The coming offerings as a section of the staff home, and the offerings left unclosed
+    as waiting work (two queries; staff only)."""
+    from lms.progress.api import HomePart, Waiting
 
     if not user.is_staff:
         return None
+    day = today(session)
+    count, oldest = read(
+        session, _UNCLOSED, {"cutoff": day - timedelta(days=UNCLOSED_AFTER_DAYS)}
+    ).one()
+    unclosed = Waiting(
+        f"offerings not closed {UNCLOSED_AFTER_DAYS} days after their last day",
+        count or 0,
+        url_for("offerings.manage"),
+        oldest,
+        "Close them",
+        "oldest last day",
+        f"offering not closed {UNCLOSED_AFTER_DAYS} days after its last day",
+    )
     return HomePart(
+        waiting=(unclosed,),
         template="offerings/_staff_home.html",
-        context={"upcoming": upcoming(session, today(session)), "upcoming_shown": UPCOMING_SHOWN},
+        context={"upcoming": upcoming(session, day), "upcoming_shown": UPCOMING_SHOWN},
     )
 
 

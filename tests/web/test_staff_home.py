@@ -130,3 +130,35 @@ def test_completions_per_month_count_live_completions_by_the_day_they_happened(
 def test_twelve_months_end_with_this_one_across_a_year():
     months = last_months(date(2026, 2, 10))
     assert months[0] == (2025, 3) and months[-2:] == [(2026, 1), (2026, 2)]
+
+
+def test_an_offering_left_unclosed_two_weeks_after_its_last_day_waits_on_the_staff_home(
+    app, login, catalog, make_user, session
+):
+    """Thirteen days on it is not yet news; fifteen days on it is, until someone closes it."""
+    from datetime import datetime, time
+
+    from clock_support import PACIFIC, pinned
+    from offerings_support import add_offering
+
+    from lms.offerings import closing
+
+    admin = make_user(Role.ADMIN)
+    instructor = make_user(Role.INSTRUCTOR)
+    offering = add_offering(session, admin.id, starts_in=2, days=1)
+    session.commit()
+
+    def on(days_after: int) -> datetime:
+        return datetime.combine(
+            offering.ends_on + timedelta(days=days_after), time(10), tzinfo=PACIFIC
+        )
+
+    said = "1 offering not closed 14 days after its last day"
+    with pinned(on(13)):
+        assert said not in text_of(home(app, login, instructor))
+    with pinned(on(15)):
+        words = text_of(home(app, login, instructor))
+        assert said in words and "Close them" in words
+        closing.close_offering(session, offering.id, actor=admin)
+        session.commit()
+        assert said not in text_of(home(app, login, instructor))
