@@ -38,6 +38,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, NumberInput, Select
 
 from lms import validation
+from lms.bounds import MAX_PAGE
 
 
 def _trim(value: Any) -> Any:
@@ -298,3 +299,21 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class FilterForm(Form):
+    """A GET form read from the query string: it changes nothing, so it carries no token."""
+
+    class Meta:
+        """Filters are links people bookmark and share; CSRF tokens do not belong in them."""
+
+        csrf = False
+
+    page = WholeNumberField(
+        "Page",
+        validators=[Optional()],
+        minimum=1,
+        maximum=MAX_PAGE,
+        default=1,
+        widget=HiddenInput(),
+    )

@@ -14,28 +14,10 @@ from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from lms.auth.api import Role
-from lms.bounds import MAX_ID, MAX_PAGE
-from lms.forms import Form, MultiCheckboxField, WholeNumberField
+from lms.bounds import MAX_ID
+from lms.forms import FilterForm, Form, MultiCheckboxField, WholeNumberField
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
-
-
-class FilterForm(Form):
-    """A GET form read from the query string: it changes nothing, so it carries no token."""
-
-    class Meta:
-        """Filters are links people bookmark and share; CSRF tokens do not belong in them."""
-
-        csrf = False
-
-    page = WholeNumberField(
-        "Page",
-        validators=[Optional()],
-        minimum=1,
-        maximum=MAX_PAGE,
-        default=1,
-        widget=HiddenInput(),
-    )
 
 
 class UserFilterForm(FilterForm):

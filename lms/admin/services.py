@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from lms.audit.api import AuditEvent
 from lms.auth.api import LicenceStanding, Role, User, UserRole, licence_standing
 from lms.clock import start_of_day, today
+from lms.paging import Page, contains_pattern
 
 T = TypeVar("T")
 
@@ -22,41 +23,6 @@ EVENTS_PER_PAGE = 50
 # Audit facts never hold health data by contract; this is a second line of defence so that a
 # mistaken caller cannot leak screening answers through the audit browser.
 _REDACTED_FACT_WORDS = ("answer", "health", "diagnos", "symptom", "medication")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of results and where it sits among all of them."""
-
-    items: list[T]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least one, so "page 1 of 1" reads right when empty)."""
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        """Whether a previous page exists."""
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        """Whether a next page exists."""
-        return self.page < self.pages
-
-    @property
-    def first_number(self) -> int:
-        """1-based position of the first item shown (0 when there are none)."""
-        return (self.page - 1) * self.per_page + 1 if self.items else 0
-
-    @property
-    def last_number(self) -> int:
-        """1-based position of the last item shown."""
-        return (self.page - 1) * self.per_page + len(self.items)
 
 
 @dataclass(frozen=True)
@@ -107,12 +73,6 @@ def _licence_text(user: User) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _pattern(text: str) -> str:
-    """A lower-cased LIKE pattern matching the text anywhere, with wildcards escaped."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _page_of(session: Session, query: Select[Any], page: int, per_page: int) -> tuple[int, int]:
     """Count the query's rows and clamp the asked page into range; returns (total, page)."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -133,7 +93,7 @@ def search_users(
     """People matching the filters, by name, in three queries whatever the page size."""
     query = select(User)
     if text := text.strip():
-        pattern = _pattern(text)
+        pattern = contains_pattern(text)
         query = query.where(
             or_(
                 func.lower(User.name).like(pattern, escape="\\"),
@@ -204,7 +164,7 @@ def _plain_facts(facts: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
 
 def _person_matches(person: Any, text: str) -> Any:
     """A condition: the aliased user's name or e-mail contains the text."""
-    pattern = _pattern(text)
+    pattern = contains_pattern(text)
     return or_(
         func.lower(person.name).like(pattern, escape="\\"),
         func.lower(person.email).like(pattern, escape="\\"),

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from lms.admin import services
 from lms.admin.forms import AuditFilterForm, RolesForm, UserFilterForm
@@ -14,25 +13,12 @@ from lms.auth import services as auth_services
 from lms.auth.api import Role, User, admin_required
 from lms.db import db
 from lms.errors import DomainError
+from lms.paging import page_links
 from lms.refusals import not_a_refusal, on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 RECENT_EVENTS = 20
-
-
-def _page_links(page: services.Page[Any]) -> dict[str, str | None]:
-    """Links to the previous and next pages that keep the current filters."""
-
-    def url(number: int) -> str:
-        args = MultiDict(request.args)
-        args["page"] = str(number)
-        return url_for(request.endpoint or "", **request.view_args, **args.to_dict(flat=True))
-
-    return {
-        "prev": url(page.page - 1) if page.has_prev else None,
-        "next": url(page.page + 1) if page.has_next else None,
-    }
 
 
 @bp.get("/users")
@@ -51,7 +37,7 @@ def users() -> tuple[str, int]:
         licence_unverified=bool(form.licence_unverified.data),
         page=form.page.data or 1,
     )
-    return render_template("admin/users.html", form=form, page=page, links=_page_links(page)), 200
+    return render_template("admin/users.html", form=form, page=page, links=page_links(page)), 200
 
 
 # Other features' pages about one person, linked from the account page when they exist.
@@ -205,4 +191,4 @@ def audit() -> tuple[str, int]:
         on_or_before=form.date_to.data,
         page=form.page.data or 1,
     )
-    return render_template("admin/audit.html", form=form, page=page, links=_page_links(page)), 200
+    return render_template("admin/audit.html", form=form, page=page, links=page_links(page)), 200

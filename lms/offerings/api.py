@@ -21,13 +21,8 @@ __getattr__, __all__ = public_face(
         ),
         "lms.offerings.participants": ("import_report_file", "match_row"),
         "lms.offerings.places": ("WITHDRAWABLE",),
-        "lms.offerings.schedule": (
-            "OfferingInput",
-            "OfferingSummary",
-            "create_offering",
-            "get_offering",
-            "upcoming_offerings",
-        ),
+        "lms.offerings.listing": ("OfferingSummary", "upcoming_offerings"),
+        "lms.offerings.schedule": ("OfferingInput", "create_offering", "get_offering"),
         "lms.offerings.sheet": ("CellInput", "save_cells"),
     },
 )

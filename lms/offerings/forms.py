@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     DateField,
     FileField,
+    SearchField,
     SelectChoice,
     SelectField,
     StringField,
@@ -13,7 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from lms.forms import Form, MultiCheckboxField, WholeNumberField, whole_id
+from lms.forms import FilterForm, Form, MultiCheckboxField, WholeNumberField, whole_id
+from lms.offerings.listing import SHOWN_LABELS, Shown
 from lms.offerings.models import OfferingFormat
 from lms.offerings.schedule import MAX_CAPACITY, MAX_JOIN_URL, MAX_LOCATION
 
@@ -91,3 +93,18 @@ class PeriodForm(Form):
 
     from_on = DateField("From", validators=[DataRequired()])
     to_on = DateField("To", validators=[DataRequired()])
+
+
+class OfferingFilterForm(FilterForm):
+    """Which offerings the staff's list shows, searched by module or retreat."""
+
+    shown = SelectField(
+        "Show",
+        choices=[SelectChoice(value.value, label) for value, label in SHOWN_LABELS.items()],
+        default=Shown.UPCOMING.value,
+    )
+    q = SearchField(
+        "Module or retreat",
+        validators=[Optional(), Length(max=100)],
+        description="Part of its title or code.",
+    )

@@ -123,7 +123,7 @@ def staff_home_part(session: Session, user: User) -> HomePart | None:
     unclosed = Waiting(
         f"offerings not closed {UNCLOSED_AFTER_DAYS} days after their last day",
         count or 0,
-        url_for("offerings.manage"),
+        url_for("offerings.manage", shown="to-close"),
         oldest,
         "Close them",
         "oldest last day",

@@ -22,6 +22,7 @@ from lms.offerings.models import (
     OfferingStatus,
 )
 from lms.offerings.schedule import get_offering
+from lms.paging import contains_pattern
 
 
 @dataclass(frozen=True)
@@ -159,18 +160,12 @@ def offering_roster(session: Session, offering_id: int) -> OfferingRoster:
     return OfferingRoster(offering=offering, lines=lines, counts=places.status_counts(enrolments))
 
 
-def _pattern(text: str) -> str:
-    """A lower-cased LIKE pattern matching the text anywhere, with wildcards escaped."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def people_matching(session: Session, text: str, *, limit: int = 20) -> list[User]:
     """Active clinicians whose name or e-mail contains the text, by name (one query)."""
     text = text.strip()
     if len(text) < 2:
         return []
-    pattern = _pattern(text)
+    pattern = contains_pattern(text)
     return list(
         session.scalars(
             select(User)

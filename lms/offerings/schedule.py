@@ -3,40 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import ScalarSelect, bindparam, delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates, validation
 from lms.auth.api import Role, User, UserRole
-from lms.catalog.api import CatalogItem, ItemKind
+from lms.catalog.api import CatalogItem
 from lms.catalog.services import load_catalogue
-from lms.clock import today as programme_today
-from lms.db import read
 from lms.errors import Conflict, InvalidInput, NotFound
 from lms.offerings.days import (
     DaySpec,
     asked_status,
     check_days,
     check_format,
-    listed,
     set_days,
 )
 from lms.offerings.models import (
-    PLACE_HOLDING,
-    Enrolment,
-    EnrolmentStatus,
     Offering,
     OfferingFacilitator,
     OfferingFormat,
     OfferingStatus,
-    last_day_to_enrol,
 )
 from lms.offerings.participants import rejudge_days
 from lms.offerings.places import (
@@ -344,155 +336,3 @@ def facilitator_choices(session: Session) -> list[tuple[int, str]]:
 def schedulable_items(session: Session) -> list[CatalogItem]:
     """Active items in catalogue order (what an offering can be of)."""
     return list(load_catalogue(session).items)
-
-
-# --------------------------------------------------------------------------- lists
-
-_COUNTS = (
-    select(Enrolment.offering_id, Enrolment.status, func.count(Enrolment.id))
-    .where(Enrolment.offering_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Enrolment.offering_id, Enrolment.status)
-)
-
-
-# Upcoming offerings with their places taken in one statement: per offering, one count per
-# place-holding status, each a correlated count over the (offering_id, status) index, so the
-# work is bounded by the offerings' capacity, not by how many people applied or wait, and no
-# plan can turn it into a scan of every enrolment (a join grouped by offering and status was
-# planned as a hash join over all of them, 6-13 ms at 100,000 clinicians, until PostgreSQL
-# switched to its generic plan on each connection's eleventh run).
-def _taken_as(status: EnrolmentStatus) -> ScalarSelect[int]:
-    """SQL: how many of the offering's enrolments are in this place-holding status."""
-    # count(*), not of a column: the index alone answers it (an index-only scan).
-    return (
-        select(func.count())
-        .select_from(Enrolment)
-        .where(Enrolment.offering_id == Offering.id, Enrolment.status == status)
-        .scalar_subquery()
-    )
-
-
-_UPCOMING = (
-    select(
-        Offering.id,
-        Offering.item_id,
-        Offering.starts_on,
-        Offering.ends_on,
-        Offering.location,
-        Offering.capacity,
-        Offering.enrolment_deadline,
-        Offering.format,
-        *(_taken_as(status) for status in PLACE_HOLDING),
-    )
-    .where(listed(), Offering.starts_on > bindparam("today"))
-    .order_by(Offering.starts_on, Offering.id)
-)
-
-
-@dataclass(frozen=True)
-class OfferingView:
-    """What a list of upcoming offerings shows of one (plain values, no ORM object)."""
-
-    id: int
-    item_id: int
-    starts_on: date
-    ends_on: date
-    location: str
-    capacity: int
-    enrolment_deadline: date | None
-    format: OfferingFormat
-
-    def deadline(self) -> date:
-        """The last day to enrol (the rule of Offering.deadline, on plain values)."""
-        return last_day_to_enrol(self.starts_on, self.enrolment_deadline)
-
-
-@dataclass(frozen=True)
-class OfferingSummary:
-    """An offering with its counts, for lists."""
-
-    offering: Offering | OfferingView
-    counts: dict[str, int]
-    taken: int
-
-    @property
-    def session(self) -> Offering | OfferingView:
-        """The retreat pages' word for an offering."""
-        return self.offering
-
-    @property
-    def places_left(self) -> int:
-        """Places still free."""
-        return max(self.offering.capacity - self.taken, 0)
-
-    @property
-    def deadline_passed(self) -> bool:
-        """True once the last day to enrol is behind us (in the programme's time zone)."""
-        return programme_today() > self.offering.deadline()
-
-
-def counts_by_offering(session: Session, offering_ids: Sequence[int]) -> dict[int, Counter]:
-    """Enrolment counts per offering and status (one query)."""
-    counts: dict[int, Counter] = defaultdict(Counter)
-    if not offering_ids:
-        return counts
-    for offering_id, status, number in session.execute(_COUNTS, {"ids": list(offering_ids)}):
-        counts[offering_id][EnrolmentStatus(status).value] = number
-    return counts
-
-
-def _summaries(session: Session, offerings: list[Offering]) -> list[OfferingSummary]:
-    """Attach counts to offerings (one extra query)."""
-    counts = counts_by_offering(session, [o.id for o in offerings])
-    return [
-        OfferingSummary(
-            offering=o,
-            counts=dict(counts[o.id]),
-            taken=sum(counts[o.id][status.value] for status in PLACE_HOLDING),
-        )
-        for o in offerings
-    ]
-
-
-def all_offerings(session: Session, *, retreats: bool | None = None) -> list[OfferingSummary]:
-    """Every offering (of retreats only, of modules only, or all), newest first, with counts
-    (two queries)."""
-    query = (
-        select(Offering)
-        .join(Offering.item)
-        .options(joinedload(Offering.item))
-        .order_by(Offering.starts_on.desc(), Offering.id)
-    )
-    if retreats is not None:
-        is_retreat = CatalogItem.kind == ItemKind.RETREAT
-        query = query.where(is_retreat if retreats else ~is_retreat)
-    return _summaries(session, list(session.scalars(query)))
-
-
-def offerings_facilitated_by(session: Session, user_id: int) -> list[OfferingSummary]:
-    """The offerings a person facilitates, newest first, with counts (two queries)."""
-    query = (
-        select(Offering)
-        .join(OfferingFacilitator, OfferingFacilitator.offering_id == Offering.id)
-        .options(joinedload(Offering.item))
-        .where(OfferingFacilitator.user_id == user_id)
-        .order_by(Offering.starts_on.desc(), Offering.id)
-    )
-    return _summaries(session, list(session.scalars(query)))
-
-
-def upcoming_offerings(session: Session, *, today: date) -> list[OfferingSummary]:
-    """Listed offerings that have not started, soonest first, with places taken (one query).
-
-    Their `counts` hold the place-holding statuses only (what `taken` adds up).
-    """
-    found = []
-    for *columns, enrolled, attended, absent in read(session, _UPCOMING, {"today": today}):
-        columns[7] = OfferingFormat(columns[7])
-        counts = {
-            status.value: number
-            for status, number in zip(PLACE_HOLDING, (enrolled, attended, absent), strict=True)
-            if number
-        }
-        found.append(OfferingSummary(OfferingView(*columns), counts, enrolled + attended + absent))
-    return found

@@ -24,9 +24,16 @@ from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, InvalidInput, NotFound
-from lms.offerings import calendar, enrolment, pages, schedule
-from lms.offerings.forms import BulkEnrolForm, FindPersonForm, ImportForm, OfferingForm
+from lms.offerings import calendar, enrolment, listing, pages, schedule
+from lms.offerings.forms import (
+    BulkEnrolForm,
+    FindPersonForm,
+    ImportForm,
+    OfferingFilterForm,
+    OfferingForm,
+)
 from lms.offerings.models import EnrolmentStatus, Offering, OfferingFormat, OfferingStatus
+from lms.paging import page_links
 from lms.refusals import back_to, back_to_posted, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
@@ -42,7 +49,7 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 def index() -> str:
     """Upcoming offerings by item, and the signed-in person's own enrolments."""
     today = programme_today(db.session)
-    upcoming = schedule.upcoming_offerings(db.session, today=today)
+    upcoming = listing.upcoming_offerings(db.session, today=today)
     items = {i.id: i for i in schedule.schedulable_items(db.session)}
     mine = pages.own_enrolments(db.session, current_user.id)
     live = {
@@ -139,13 +146,25 @@ def _ics(body: bytes, filename: str) -> Response:
 
 @bp.get("/manage")
 @staff_required
-def manage() -> str:
-    """Every offering with its counts; admins schedule, staff open rosters."""
-    return render_template(
-        "offerings/manage.html",
-        summaries=schedule.all_offerings(db.session),
-        today=programme_today(db.session),
+def manage() -> tuple[str, int]:
+    """The offerings with their counts, upcoming (or to close, past, all) and searched by
+    item, a page at a time; admins schedule, staff open rosters."""
+    form = OfferingFilterForm(formdata=request.args)
+    today = programme_today(db.session)
+    if not form.validate():
+        return render_template(
+            "offerings/manage.html", form=form, page=None, links={}, today=today
+        ), 422
+    page = listing.find_offerings(
+        db.session,
+        shown=listing.Shown(form.shown.data),
+        text=form.q.data or "",
+        page=form.page.data or 1,
+        today=today,
     )
+    return render_template(
+        "offerings/manage.html", form=form, page=page, links=page_links(page), today=today
+    ), 200
 
 
 def _offering_form(offering: Offering | None = None) -> OfferingForm:

@@ -16,6 +16,7 @@ from lms.auth.api import Role, User, UserRole
 from lms.catalog.api import ItemKind
 from lms.clock import local_date_or_none, today
 from lms.errors import InvalidInput
+from lms.paging import contains_pattern
 from lms.progress.dashboard import licence_label
 from lms.progress.facts import (
     Programme,
@@ -195,10 +196,9 @@ def _clinicians_query(search: str) -> Select[Any]:
         )
         .order_by(func.lower(User.name), User.id)
     )
-    term = search.strip().lower()
+    term = search.strip()
     if term:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = contains_pattern(term)
         query = query.where(
             or_(
                 func.lower(User.name).like(pattern, escape="\\"),
@@ -258,10 +258,9 @@ class _Filters:
 def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
     """The roster query's filters as SQL over the standings and the summaries."""
     person: list[Any] = []
-    term = query.search.strip().lower()
+    term = query.search.strip()
     if term:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = contains_pattern(term)
         person.append(
             or_(
                 ProgressSummary.sort_name.like(pattern, escape="\\"),

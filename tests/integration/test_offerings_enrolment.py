@@ -16,7 +16,7 @@ from lms.audit.models import AuditEvent
 from lms.auth.models import Role
 from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
 from lms.mail.models import Notification
-from lms.offerings import closing, enrolment, places, schedule
+from lms.offerings import closing, enrolment, listing, places, schedule
 from lms.offerings.days import DaySpec
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
 
@@ -353,7 +353,7 @@ def test_upcoming_offerings_count_only_the_places_taken_soonest_first(
     mine = {later.id, sooner.id, started.id, cancelled.id}
     found = [
         s
-        for s in schedule.upcoming_offerings(session, today=programme_today())
+        for s in listing.upcoming_offerings(session, today=programme_today())
         if s.offering.id in mine
     ]
 

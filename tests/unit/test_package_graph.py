@@ -34,6 +34,7 @@ CORE = {
     "jobs",
     "job_health",  # is background work getting done (the consumer's heartbeat, due work)
     "migrate",
+    "paging",  # a page of a list, its neighbours' links, a search's LIKE pattern
     "pg_cursor",
     "prepared",
     "private_files",

@@ -4,6 +4,7 @@ staff people page (search, pasted e-mails, the shop's CSV) in a constant number 
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, time, timedelta
 
 from clock_support import PACIFIC, pinned, programme_today
@@ -253,3 +254,41 @@ def test_places_past_a_database_integer_are_a_field_error_and_nothing_is_schedul
         assert "Enter a whole number from 0 to 1,000." in response.text
     assert session.scalar(select(func.count()).select_from(Offering)) == before
     assert admin.post("/offerings/new", data={**form, "capacity": "1000"}).status_code == 302
+
+
+def test_the_staff_list_shows_upcoming_to_close_past_or_all_searched_by_item_a_page_at_a_time(
+    app, login, session, make_user, catalog
+):
+    """Upcoming by default; to close, past and all on request; searched by item; paged."""
+    from lms.offerings.listing import Shown, find_offerings
+
+    admin = make_user(Role.ADMIN)
+    over = add_offering(session, admin.id, "M2", starts_in=2, days=1)
+    soon = add_offering(session, admin.id, "M3", starts_in=40, days=1)
+    later = add_offering(session, admin.id, "M4", starts_in=60, days=1)
+    session.commit()
+    staff = _client(app, login, make_user(Role.INSTRUCTOR))
+
+    ours = {over.id, soon.id, later.id}  # the catalogue brings retreat sessions of its own
+
+    def ids(query: str) -> list[int]:
+        page = staff.get(f"/offerings/manage{query}")
+        assert page.status_code == 200
+        shown = [int(n) for n in re.findall(r'href="/offerings/(\d+)"', page.text)]
+        return [n for n in shown if n in ours]
+
+    with pinned(datetime.combine(over.ends_on + timedelta(days=3), time(10), tzinfo=PACIFIC)):
+        assert ids("") == [soon.id, later.id]
+        assert ids("?shown=to-close") == [over.id]
+        assert ids("?shown=past") == [over.id]
+        assert ids("?shown=all") == [later.id, soon.id, over.id]
+        assert ids("?shown=all&q=m3") == [soon.id]
+        assert ids("?shown=all&q=%25") == []  # a wildcard is a character, not "anything"
+        assert "No offering matches these choices." in staff.get("/offerings/manage?q=%25").text
+        assert staff.get("/offerings/manage?shown=everything").status_code == 422
+        assert staff.get("/offerings/manage?page=0").status_code == 422
+        day = programme_today()
+        every = [s.offering.id for s in find_offerings(session, shown=Shown.ALL, today=day).items]
+        second = find_offerings(session, shown=Shown.ALL, page=2, today=day, per_page=2)
+        assert [s.offering.id for s in second.items] == every[2:4]
+        assert second.pages == -(-len(every) // 2) and second.total == len(every)
