@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app wsgi
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LMS_TEST_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: help install install-test lock lock-uv page-checkers run settings setup test test-pages lint format bench screenshots clean
+.PHONY: help install install-test lock lock-uv messages page-checkers run settings setup test test-pages lint format bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,9 +60,12 @@ lock-uv: $(BIN)/uv  ## Pin another uv for `make lock` (UV_VERSION=X.Y.Z) in requ
 # instance/settings.toml, owner-only, made once and updated (the public URL follows PORT);
 # the app and every `flask --app wsgi ...` command read it, below real environment variables.
 # Keys from an older instance/secret_key and instance/screening_key are carried over.
-settings: $(VENV)/.installed  ## Write or update instance/settings.toml (development settings)
+# The Open Badges signing key (Ed25519) is made once beside it, owner-only, in
+# instance/credential_keys/ (`flask --app wsgi lms credentials rotate-key` replaces it).
+settings: $(VENV)/.installed  ## Write or update instance/settings.toml and make the signing key (development settings)
 	@$(BIN)/python -m lms.instance_settings --instance $(INSTANCE) \
 		--public-url "$${LMS_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"
+	@$(BIN)/python -m lms.badges.keys --instance $(INSTANCE)
 
 setup: settings  ## Migrate, load the catalogue and demo data
 	$(FLASK) db upgrade
@@ -80,6 +83,18 @@ run: setup  ## Set everything up, start the job consumer and serve on http://127
 
 test: $(VENV)/.installed-test  ## Lint, then run the whole suite on SQLite and PostgreSQL
 	@bash tests/run-suite.sh
+
+# The words people read are written in British spelling; the catalogue of each other locale
+# (lms/translations/<locale>/LC_MESSAGES/messages.po) gives that locale's spelling. The
+# tracker compiles the .po files itself when it starts: there is no build step.
+messages: $(VENV)/.installed  ## Add newly wrapped strings (_(), translate, lazy_gettext) to the .po files
+	$(BIN)/pybabel -q extract -F babel.cfg -k translate -k lazy_gettext -k marked --no-location \
+		--sort-output --project kap-lms -o $(INSTANCE)/messages.pot .
+	$(BIN)/pybabel -q update -i $(INSTANCE)/messages.pot -d lms/translations \
+		--no-fuzzy-matching --ignore-obsolete
+	@rm -f $(INSTANCE)/messages.pot
+	@grep -B1 '^msgstr ""$$' lms/translations/*/LC_MESSAGES/messages.po | grep '^msgid "[^"]' \
+		&& echo "Fill in the msgstr of the strings above." || true
 
 page-checkers:  ## Install axe-core and the Nu Html Checker into .tools/ (once; make test does it)
 	@bash tests/install-page-checkers.sh

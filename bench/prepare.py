@@ -131,6 +131,9 @@ class Population:
     vacuum_s: float | None
     deck: Deck
     fresh_ids: list[int]
+    training_build_s: float = 0.0
+    training_rebuild_s: float = 0.0
+    training_summary: str = ""
     port: int = 0
     server_pid: int = 0
     measures: dict[str, list[float]] = field(default_factory=dict)
@@ -179,6 +182,8 @@ def prepare(kind_url: str, workdir: Path, size: int, cookies: int) -> Population
     from bench.app import create_app
     from bench.population import insert_population
     from bench.sessions import mint_cookies
+    from bench.training import insert_training, rebuild_standings
+    from bench.training import queue_counts as training_queue_counts
     from lms.auth import services as auth_services
     from lms.auth.models import Role
     from lms.auth.passwords import hash_password
@@ -219,6 +224,10 @@ def prepare(kind_url: str, workdir: Path, size: int, cookies: int) -> Population
             settings=settings,
         )
     build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        training = insert_training(conn)
+    training_build_s = time.perf_counter() - started
     rebuild_s = None
     if has_command(env, ["lms", "progress"], "rebuild"):
         started = time.perf_counter()
@@ -231,6 +240,14 @@ def prepare(kind_url: str, workdir: Path, size: int, cookies: int) -> Population
             stdout=subprocess.DEVNULL,
         )
         rebuild_s = time.perf_counter() - started
+    training_rebuild_s = rebuild_standings(app)
+    queues = training_queue_counts(kind_url)
+    training_summary = (
+        f"{training['candidates']:,} candidates, {training['consultations']:,} consultations, "
+        f"{training['sessions']:,} sessions, {training['documents']:,} documents; "
+        f"{queues['awaiting']:,} awaiting, {queues['met']:,} met, "
+        f"{queues['windows']:,} windows open or closed"
+    )
     vacuum_s = settle_statistics(kind_url)
     with engine.connect() as conn:
         people = conn.execute(
@@ -254,4 +271,7 @@ def prepare(kind_url: str, workdir: Path, size: int, cookies: int) -> Population
         vacuum_s=vacuum_s,
         deck=deck,
         fresh_ids=population.fresh_ids,
+        training_build_s=training_build_s,
+        training_rebuild_s=training_rebuild_s,
+        training_summary=training_summary,
     )

@@ -34,6 +34,7 @@ from bench.reads import measure_reads, read_rows  # noqa: E402
 from bench.serving import port_range, serve  # noqa: E402
 from bench.settings import COHORT_ITEMS  # noqa: E402
 from bench.table import Row, missed, print_table, to_row  # noqa: E402
+from bench.training import measure_queues, queue_rows  # noqa: E402
 from bench.writes import bulk_yardstick, instructor_session, measure_writes, write_rows  # noqa: E402
 
 
@@ -94,6 +95,24 @@ def build_rows(pops: list[Population]) -> list[Row]:
         )
         rebuilt = "no such command" if pop.rebuild_s is None else f"{pop.rebuild_s:.1f} s"
         rows.append(Row(f"`lms progress rebuild` at {pop.size:,}", rebuilt, "", "", None))
+        rows.append(
+            Row(
+                f"training rows (20 log entries each), bulk SQL, at {pop.size:,}",
+                f"{pop.training_build_s:.1f} s",
+                "",
+                "",
+                None,
+            )
+        )
+        rows.append(
+            Row(
+                f"training standings rebuild at {pop.size:,}",
+                f"{pop.training_rebuild_s:.1f} s",
+                "",
+                "",
+                None,
+            )
+        )
         if pop.vacuum_s is not None:
             rows.append(
                 Row(f"VACUUM (ANALYZE) at {pop.size:,}", f"{pop.vacuum_s:.1f} s", "", "", None)
@@ -137,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"== building {size:,} clinicians ...", flush=True)
                 pop = prepare(url, folder, size, cookies=min(size, max(args.distinct, 1000)))
                 print(f"   {pop.summary}")
+                print(f"   training: {pop.training_summary}")
                 print(f"   bulk insert {pop.build_s:.1f} s", end="")
                 if pop.rebuild_s is not None:
                     print(f", `lms progress rebuild` {pop.rebuild_s:.1f} s", end="")
@@ -155,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             instructor = {pop.port: instructor_session(pop.port)[0] for pop in pops}
             print("== reads: interleaved rounds", flush=True)
             measure_reads(pops, instructor, args)
+            print("== training staff queues: interleaved rounds", flush=True)
+            measure_queues(pops, instructor, args)
             print("== writes: single marks, cohorts", flush=True)
             yardstick = None if args.no_certificates else bulk_yardstick(args.db, workdir)
             measure_writes(pops[-1], args, yardstick)
-            rows = read_rows(pops[0], pops[-1])
+            rows = read_rows(pops[0], pops[-1]) + queue_rows(pops[0], pops[-1])
             big = pops[-1]
             bulk = big.measures.get("bulk_200")
             bulk_200 = statistics.median(bulk) if bulk else None
@@ -182,4 +204,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Leave without interpreter teardown, as render processes do (lms.certificates.renderers):
+    # this process rendered PDFs itself, and WeasyPrint's finalisers can run against libraries
+    # already unloaded at exit (a segmentation fault after the table is printed).
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

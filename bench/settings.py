@@ -70,3 +70,18 @@ WRITER_RATE_TARGET = 60.0  # single marks per second, 8 writers
 
 
 RSS_GROWTH_TARGET_MB = 50.0  # per gunicorn worker, across the distinct dashboards
+
+
+# The Certificate of Training's staff queues: the counts page and each paged queue.
+TRAINING_QUEUE_PATHS = (
+    "/training/queues",
+    "/training/queues/awaiting",
+    "/training/queues/ready",
+    "/training/queues/closing",
+)
+
+
+TRAINING_QUEUE_TARGET_S = 0.150  # the slowest queue's median at the big population
+
+
+TRAINING_SCALE_TARGET = 1.5  # each queue's latency big / small

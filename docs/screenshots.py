@@ -44,6 +44,7 @@ def build_app(folder: Path):  # noqa: ANN201 - a Flask app
     from lms.demo import create_demo_data
     from lms.jobs import sweep_due_work
     from lms.migrate import upgrade
+    from lms.storage import store
 
     key = Fernet.generate_key().decode()
     app = create_app(
@@ -63,7 +64,10 @@ def build_app(folder: Path):  # noqa: ANN201 - a Flask app
         load_catalog(db.session, DEFAULT_CATALOG)
         db.session.commit()
         create_demo_data(
-            db.session, password=PASSWORD, evidence_dir=str(folder / "evidence"), screening_key=key
+            db.session,
+            password=PASSWORD,
+            evidence_store=store("evidence", app),
+            screening_key=key,
         )
         db.session.commit()
         # The certificates' PDFs, rendered here and now (the queue runs jobs at once), so the

@@ -106,6 +106,9 @@ class LMS:
         from lms.clock import programme_zone
 
         dates.init_app(app, zone=programme_zone)  # one date style on every page and e-mail
+        from lms import i18n_app
+
+        i18n_app.init_app(app)  # the programme locale: spelling, dates and numbers
 
         navigation.init_app(app)
         macros.init_app(app)
@@ -272,6 +275,9 @@ def _unavailable_response(error: BaseException) -> tuple[Any, int, dict[str, str
         session.modified = False
     # The page must not wait for the database again to draw its header.
     g._login_user = current_app.login_manager.anonymous_user()
+    from lms.i18n_app import without_database
+
+    without_database()  # nor to choose its words
     page, status = _error_response(503, "Service unavailable", UNAVAILABLE_MESSAGE)
     return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 

@@ -21,8 +21,13 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import JSON, String, column, select, table
 from sqlalchemy.orm import Session
 
+from lms.i18n import SETTING as LOCALE_SETTING
+
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 SETTING = "time_zone"
+# The settings nearly every page needs, read together in one small query and kept for the
+# request or command: the time zone and the locale (lms.i18n).
+REQUEST_SETTINGS = (SETTING, LOCALE_SETTING)
 
 # The catalogue's programme settings, as far as the clock reads them.
 _SETTINGS = table("programme_settings", column("key", String), column("value", JSON))
@@ -45,8 +50,40 @@ def zone_named(name: str) -> ZoneInfo:
 
 def zone_of(session: Session) -> ZoneInfo:
     """The zone the catalogue names, read through the given session (default when unset)."""
-    name = session.scalar(select(_SETTINGS.c.value).where(_SETTINGS.c.key == SETTING))
-    return _zone_or_default(name)
+    return _zone_or_default(read_request_settings(session).get(SETTING))
+
+
+def read_request_settings(session: Session) -> dict[str, object]:
+    """The time zone and locale settings in one query, kept for this request or command.
+
+    Whichever of the two a page asks for first reads both, so the other costs nothing.
+    """
+    rows = session.execute(
+        select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(REQUEST_SETTINGS))
+    )
+    found: dict[str, object] = {row[0]: row[1] for row in rows}
+    if has_app_context():
+        g._lms_request_settings = found
+    return found
+
+
+def kept_request_setting(key: str) -> tuple[bool, object]:
+    """(known, value) of a request setting already read in this request or command."""
+    if not has_app_context():
+        return False, None
+    kept = g.get("_lms_request_settings")
+    if kept is None:
+        return False, None
+    return True, kept.get(key)
+
+
+def note_request_setting(key: str, value: object) -> None:
+    """Keep a request setting a caller has read in its own query (see `note_zone`)."""
+    if has_app_context():
+        kept = g.get("_lms_request_settings")
+        if kept is None:
+            kept = g._lms_request_settings = {}
+        kept[key] = value
 
 
 def _zone_or_default(name: object) -> ZoneInfo:
@@ -72,6 +109,7 @@ def forget_zone() -> None:
     """Drop the zone kept for this request or command (the setting has just changed)."""
     if has_app_context():
         g.pop("_lms_zone", None)
+        g.pop("_lms_request_settings", None)
 
 
 def programme_zone(session: Session | None = None) -> ZoneInfo:

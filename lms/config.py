@@ -93,6 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
         "folder for uploaded evidence files, outside the web root; default `instance/evidence`",
     ),
     Setting(
+        "LMS_TRAINING_DOCUMENTS_DIR",
+        "LMS_TRAINING_DOCUMENTS_DIR",
+        None,
+        "folder for the Certificate of Training's documents (reflection papers, letters), "
+        "outside the web root; default `instance/training_documents`",
+    ),
+    Setting(
         "LMS_STORAGE_URL",
         "LMS_STORAGE_URL",
         None,

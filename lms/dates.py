@@ -1,8 +1,11 @@
-"""How dates read wherever people read them: "20 Jan 2024", "3 – 5 Mar 2026", "20 Jan 2024, 14:05".
+"""How dates read wherever people read them, in the programme's locale (lms.i18n):
+"Jan 20, 2024", "Mar 3 – 5, 2026", "Jan 20, 2024, 14:05 PST" in en-US; "20 Jan 2024",
+"3–5 Mar 2026" in en-GB.
 
 One style for every page and e-mail (CSV files and certificates keep their own: ISO dates
-for machines, the long form for print). Month names are spelled out here rather than taken
-from `strftime("%b")`, which follows the server's locale. Pure functions; `init_app` makes
+for machines, the long form for print). Month names and the order of day and month come from
+Babel's locale data, never from `strftime("%b")`, which follows the server's locale. Pure
+functions (the locale is the current programme locale unless one is given); `init_app` makes
 them the templates' `day`, `moment` and `clock` filters and the `time_tag` function, with
 timestamps shown in the programme's time zone (lms.clock).
 """
@@ -15,8 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-DASH = " \u2013 "  # an en dash between spaces: "3 – 5 Mar 2026"
+from lms.i18n import date_range, month_name, skeleton_date
 
 
 def _local(value: date | datetime, zone: tzinfo | None) -> date | datetime:
@@ -33,7 +35,13 @@ def _date_of(value: date | datetime, zone: tzinfo | None) -> date:
     return local.date() if isinstance(local, datetime) else local
 
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# CLDR skeletons of a single day: (weekday?, year?) -> skeleton.
+DAY_SKELETONS = {
+    (False, True): "yMMMd",
+    (False, False): "MMMd",
+    (True, True): "yMMMEd",
+    (True, False): "MMMEd",
+}
 
 
 def day(
@@ -43,33 +51,29 @@ def day(
     *,
     weekday: bool = False,
     year: bool = True,
+    locale: str | None = None,
 ) -> str:
-    """'20 Jan 2024'; with `until`, a range that names each year once when it can.
+    """'Jan 20, 2024' (en-US) / '20 Jan 2024' (en-GB); with `until`, the locale's range.
 
-    '3 – 5 Mar 2026', '30 Sep – 2 Oct 2026', '31 Dec 2026 – 4 Jan 2027'; the same day twice
-    is that day. A timestamp is the day it was where the programme runs (`zone`). With
-    `weekday`, a single day leads with it: 'Tue 20 Jan 2024'; without `year`, a single day
-    leaves it out where the page has said it once ('Tue 20 Jan', a grid's columns). None is ''.
+    'Mar 3 – 5, 2026', 'Sep 30 – Oct 2, 2026', 'Dec 31, 2026 – Jan 4, 2027' in en-US; the same
+    day twice is that day. A timestamp is the day it was where the programme runs (`zone`).
+    With `weekday`, a single day leads with it: 'Tue, Jan 20, 2024'; without `year`, a single
+    day leaves it out where the page has said it once ('Tue, Jan 20', a grid's columns).
+    `locale` is a programme locale ("en-US"), the current one when None. None is ''.
     """
     if value is None:
         return ""
-    # A plain date alone, the commonest case on every page, takes no detour.
     first = value if type(value) is date else _date_of(value, zone)
     if until is None:
-        text = f"{first.day} {MONTHS[first.month - 1]}" + (f" {first.year}" if year else "")
-        return f"{WEEKDAYS[first.weekday()]} {text}" if weekday else text
+        return skeleton_date(first, DAY_SKELETONS[weekday, year], locale)
     last = _date_of(until, zone)
     if last == first:
-        return day(first)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}{DASH}{day(last)}"
-    if first.year == last.year:
-        return f"{first.day} {MONTHS[first.month - 1]}{DASH}{day(last)}"
-    return f"{day(first)}{DASH}{day(last)}"
+        return day(first, locale=locale)
+    return date_range(first, last, locale)
 
 
 def moment(value: datetime | None, zone: tzinfo | None = None, *, seconds: bool = False) -> str:
-    """'20 Jan 2024, 14:05 PST': a timestamp where the programme runs, with the zone's name."""
+    """'Jan 20, 2024, 14:05 PST': a timestamp where the programme runs, with the zone's name."""
     if value is None:
         return ""
     local = _local(value, zone)
@@ -83,9 +87,14 @@ def clock(value: time | datetime | None) -> str:
     return f"{value:%H:%M}" if value is not None else ""
 
 
-def month(year: int, number: int) -> str:
-    """'Jan 2024': a month, as charts label them."""
-    return f"{MONTHS[number - 1]} {year}"
+def month(year: int, number: int, locale: str | None = None) -> str:
+    """'Jan 2024': a month, as charts label them (in the locale's month names)."""
+    return skeleton_date(date(year, number, 1), "yMMM", locale)
+
+
+def month_abbreviation(number: int, locale: str | None = None) -> str:
+    """'Jan': a month's short name in the locale (a chart column's label)."""
+    return month_name(number, locale)
 
 
 def machine(value: date | datetime) -> str:
@@ -103,7 +112,7 @@ def time_tag(
     with_time: bool = False,
     seconds: bool = False,
 ) -> Markup:
-    """`<time datetime="2024-01-20">20 Jan 2024</time>` (empty for None).
+    """`<time datetime="2024-01-20">Jan 20, 2024</time>` (empty for None).
 
     `with_time` shows a timestamp's time of day too (to the second with `seconds`).
     """

@@ -16,12 +16,22 @@ VIEW_MODULES: tuple[str, ...] = (
     "lms.equivalency.views",
     "lms.offerings.views",
     "lms.offerings.attendance_views",
+    "lms.offerings.closing_views",
     "lms.retreats.views",
     "lms.certificates.views",
     "lms.evaluations.views",
     "lms.auth.account_views",
     "lms.admin.account_views",
     "lms.mail.views",
+    "lms.training.session_views",
+    "lms.training.document_views",
+    "lms.badges.views",
+    "lms.training.views",
+    "lms.training.requirement_views",
+    "lms.training.award_views",
+    "lms.training.progress_views",
+    "lms.programme_images",
+    "lms.admin.programme_views",
 )
 
 # Modules exposing `subscribe()`, which connects receivers to lms.signals (idempotently).
@@ -32,10 +42,17 @@ SUBSCRIBERS: tuple[str, ...] = (
     "lms.equivalency.credit_panel",
     "lms.offerings.home",
     "lms.offerings.catalogue_parts",
+    "lms.offerings.cohort_groups",
+    "lms.offerings.certificate_facts",
     "lms.evaluations.subscriptions",  # before certificates: its panel asks first
     "lms.certificates.subscriptions",
     "lms.mail.subscriptions",
+    "lms.badges.subscriptions",
     "lms.admin.home",
+    "lms.training.award",
+    "lms.training.award_views",
+    "lms.training.standing",
+    "lms.training.progress_views",
 )
 
 
@@ -48,7 +65,11 @@ PRIVACY_MODULES: tuple[str, ...] = (
     "lms.offerings.privacy",
     "lms.certificates.privacy",
     "lms.evaluations.privacy",
+    "lms.training.session_log_privacy",
+    "lms.training.documents_privacy",
     "lms.mail.privacy",
+    "lms.training.privacy",
+    "lms.training.directory_privacy",
 )
 
 
@@ -60,6 +81,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lms.certificates.tasks",
     "lms.mail.tasks",
     "lms.evaluations.tasks",
+    "lms.training.documents_tasks",
 )
 
 
@@ -109,5 +131,7 @@ CLI_MODULES: tuple[str, ...] = (
     "lms.certificates.cli",
     "lms.evaluations.cli",
     "lms.mail.cli",
+    "lms.badges.cli",
+    "lms.training.cli",
     "lms.jobs",
 )

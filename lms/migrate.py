@@ -21,6 +21,7 @@ ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 # Set (in the Alembic config's attributes) by a migration after which the standings must be
 # recomputed; migrations/env.py recomputes them once, after the run, when it reached head.
 REFILL_STANDINGS = "lms.refill_standings"
+REFILL_TRAINING_STANDINGS = "lms.refill_training_standings"
 
 
 def alembic_config(url: str) -> Config:
@@ -159,3 +160,11 @@ def request_standings_refill() -> None:
     from alembic import context
 
     context.config.attributes[REFILL_STANDINGS] = True
+
+
+def request_training_standings_refill() -> None:
+    """From inside a migration: judge every credential candidate again once this run reaches
+    head (lms.training.standing writes the rows, for the same reason as above)."""
+    from alembic import context
+
+    context.config.attributes[REFILL_TRAINING_STANDINGS] = True

@@ -1,15 +1,27 @@
-"""The links in the page header and footer, chosen by the signed-in person's roles."""
+"""The links in the page header and footer, chosen by the signed-in person's roles.
+
+The header's menu is defined once, here: a few top-level links and the staff's groups
+(Programme, Teaching, People, Admin), each link shown only to the roles whose access checks
+let them in (the checks stay the truth; a test opens every link as every role). A group
+that has a single link for someone shows as that link, so a medical reviewer's header has
+no one-item menus.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from lms.auth.models import Role
+
+ADMIN = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.INSTRUCTOR, Role.ADMIN})
+CLINICIAN = frozenset({Role.CLINICIAN})
 
 
 @dataclass(frozen=True)
@@ -26,30 +38,85 @@ class NavLink:
         return url_for(self.endpoint)
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    """A labelled menu of links (a disclosure in the header)."""
+
+    label: str
+    links: tuple[NavLink, ...]
+
+
 # Features add their entries here; a link shows only when its endpoint exists and the person
-# holds one of its roles (an empty set means every signed-in person).
-HEADER_LINKS: list[NavLink] = [
-    NavLink("catalog.programme", "Programme"),
-    NavLink("catalog.admin_items", "Catalogue", frozenset({Role.ADMIN})),
-    NavLink("progress.roster", "Roster", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavLink("progress.mark_cohort", "Mark a cohort", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavLink("admin.users", "Users", frozenset({Role.ADMIN})),
-    NavLink("admin.audit", "Audit log", frozenset({Role.ADMIN})),
-    NavLink("certificates.admin_list", "Certificates", frozenset({Role.ADMIN})),
-    NavLink("offerings.index", "Enrol", frozenset({Role.CLINICIAN})),
-    NavLink("retreats.index", "Retreats", frozenset({Role.CLINICIAN})),
-    NavLink("equivalency.mine", "Outside credit", frozenset({Role.CLINICIAN})),
-    NavLink("equivalency.review", "Credit requests", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavLink("offerings.manage", "Offerings", frozenset({Role.INSTRUCTOR, Role.ADMIN})),
-    NavLink("retreats.review_queue", "Medical review", frozenset({Role.MEDICAL_REVIEWER})),
+# holds one of its roles (an empty set means every signed-in person). The home link comes
+# first, worded for the person (home_label).
+MENU: list[NavLink | NavGroup] = [
+    NavGroup(
+        lazy_gettext("Programme"),
+        (
+            NavLink("catalog.programme", lazy_gettext("Programme")),
+            NavLink("catalog.admin_items", lazy_gettext("Catalogue"), ADMIN),
+            NavLink("certificates.admin_list", "Certificates", ADMIN),
+        ),
+    ),
+    NavLink("offerings.index", lazy_gettext("Enrol"), CLINICIAN),
+    NavLink("retreats.index", "Retreats", CLINICIAN),
+    NavLink("training.to_confirm", "To confirm", frozenset({Role.CONSULTANT})),
+    # A clinician's records beyond the modules: the Certificate of Training's logs and
+    # documents, and credit for training done elsewhere.
+    NavGroup(
+        "My training",
+        (
+            NavLink("training_progress.overview", "Certificate of Training", CLINICIAN),
+            NavLink("training.log_page", "Consultations", CLINICIAN),
+            NavLink("training_sessions.log", "Session log", CLINICIAN),
+            NavLink("training_documents.mine", "Documents", CLINICIAN),
+            NavLink("equivalency.mine", "Outside credit", CLINICIAN),
+        ),
+    ),
+    NavGroup(
+        "Teaching",
+        (
+            NavLink("offerings.manage", "Offerings", STAFF),
+            NavLink("progress.mark_cohort", "Mark a cohort", STAFF),
+            NavLink("attendance.ce_awards", "CE awards", STAFF),
+        ),
+    ),
+    NavGroup(
+        "People",
+        (
+            NavLink("progress.roster", "Roster", STAFF),
+            NavLink("equivalency.review", "Credit requests", STAFF),
+            NavLink("training_documents.review", "Documents to review", STAFF),
+            NavLink("training_progress.queues_index", "Certificate of Training queues", STAFF),
+            NavLink("retreats.review_queue", "Medical review", frozenset({Role.MEDICAL_REVIEWER})),
+        ),
+    ),
+    NavGroup(
+        "Admin",
+        (
+            NavLink("admin.users", "Users", ADMIN),
+            NavLink("accounts_admin.invite", "Invite staff", ADMIN),
+            NavLink("accounts_admin.deletions", "Deletion requests", ADMIN),
+            NavLink("programme_settings.edit", lazy_gettext("Programme settings"), ADMIN),
+            NavLink("admin.audit", "Audit log", ADMIN),
+            NavLink("mail.outbox", "Outbox", ADMIN),
+            NavLink("training.consultants", "Consultants", ADMIN),
+            NavLink("training_requirement.page", "Training requirement", ADMIN),
+        ),
+    ),
     NavLink("account.profile", "My account"),
 ]
 FOOTER_LINKS: list[NavLink] = [
     NavLink("certificates.verify_form", "Verify a certificate"),
-    NavLink("accounts_admin.invite", "Invite staff", frozenset({Role.ADMIN})),
-    NavLink("accounts_admin.deletions", "Deletion requests", frozenset({Role.ADMIN})),
-    NavLink("mail.outbox", "Outbox", frozenset({Role.ADMIN})),
 ]
+HOME_ENDPOINT = "progress.dashboard"
+
+
+def home_label(roles: Iterable[Role]) -> str:
+    """What the home link says: the staff home is "Home"; a clinician's is their progress."""
+    from lms.progress.api import HOME_ROLES
+
+    return "Home" if HOME_ROLES & set(roles) else "My progress"
 
 
 @dataclass(frozen=True)
@@ -58,38 +125,102 @@ class ShownLink:
 
     url: str
     label: str
+    endpoint: str = ""
+    is_group = False
 
 
-def _visible(links: list[NavLink]) -> list[NavLink]:
-    """Links whose endpoint is registered and whose roles the person holds."""
+@dataclass(frozen=True)
+class ShownGroup:
+    """A group as a page shows it: its label and its visible links (two or more)."""
+
+    label: str
+    links: tuple[ShownLink, ...]
+    is_group = True
+
+    @property
+    def endpoints(self) -> frozenset[str]:
+        """The endpoints of its links (the group holds the current page when one matches)."""
+        return frozenset(link.endpoint for link in self.links)
+
+
+def _allowed(link: NavLink, roles: frozenset[Role], views: Any) -> bool:
+    """The link's endpoint is registered and the person holds one of its roles."""
+    return link.endpoint in views and (not link.roles or bool(link.roles & roles))
+
+
+def _shown_link(link: NavLink) -> ShownLink:
+    """The link with its address."""
+    return ShownLink(link.url, link.label, link.endpoint)
+
+
+def menu_for(roles: frozenset[Role]) -> tuple[ShownLink | ShownGroup, ...]:
+    """The header menu of someone holding these roles: home first, then the entries they may
+    use; a group with one link for them shows as that link, one with none not at all."""
     views = current_app.view_functions
-    authenticated = current_user.is_authenticated
-    shown = []
-    for link in links:
-        if link.endpoint not in views:
+    shown: list[ShownLink | ShownGroup] = [
+        ShownLink(url_for(HOME_ENDPOINT), home_label(roles), HOME_ENDPOINT)
+    ]
+    for entry in MENU:
+        if isinstance(entry, NavLink):
+            if _allowed(entry, roles, views):
+                shown.append(_shown_link(entry))
             continue
-        if link.roles and not (authenticated and current_user.has_role(*link.roles)):
-            continue
-        shown.append(link)
-    return shown
+        links = tuple(_shown_link(link) for link in entry.links if _allowed(link, roles, views))
+        if len(links) == 1:
+            shown.append(links[0])
+        elif links:
+            shown.append(ShownGroup(entry.label, links))
+    return tuple(shown)
 
 
-def _shown(links: list[NavLink]) -> list[ShownLink]:
-    """The visible links with their addresses, memoised per app, mount point and role set.
+def _roles() -> frozenset[Role]:
+    """The signed-in person's roles (none for a guest)."""
+    return frozenset(current_user.roles) if current_user.is_authenticated else frozenset()
+
+
+def _memo(kind: str, build: Callable[[frozenset[Role]], Any]) -> Any:
+    """`build(roles)`, memoised per app, mount point and role set.
 
     Every page draws the header and footer; which links show depends only on the person's
     roles, and their addresses only on the app's routes and where it is mounted, so they are
     worked out once per combination instead of on every request.
     """
+    roles = _roles()
     if not has_request_context():
-        return [ShownLink(link.url, link.label) for link in _visible(links)]
-    roles = current_user.roles if current_user.is_authenticated else frozenset()
-    key = (id(links), len(links), request.script_root, roles)
+        return build(roles)
+    key = (kind, request.script_root, roles)
     memo: dict = current_app.extensions.setdefault("lms.navigation", {})
-    shown = memo.get(key)
-    if shown is None:
-        shown = memo[key] = tuple(ShownLink(link.url, link.label) for link in _visible(links))
-    return list(shown)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = build(roles)
+    return found
+
+
+def shown_menu() -> tuple[ShownLink | ShownGroup, ...]:
+    """The signed-in person's header menu."""
+    return _memo("menu", menu_for)
+
+
+def nav_links() -> list[ShownLink]:
+    """Every link of the person's menu but home, in order, groups flattened."""
+    return [
+        link
+        for entry in shown_menu()[1:]
+        for link in (entry.links if isinstance(entry, ShownGroup) else (entry,))
+    ]
+
+
+def footer_links() -> list[ShownLink]:
+    """The footer's links the person may use."""
+    views = current_app.view_functions
+    return list(
+        _memo(
+            "footer",
+            lambda roles: tuple(
+                _shown_link(link) for link in FOOTER_LINKS if _allowed(link, roles, views)
+            ),
+        )
+    )
 
 
 URL_MEMO_SIZE = 4096
@@ -150,8 +281,9 @@ def request_csrf_token(app: Flask) -> Callable[[], str]:
 
 
 def init_app(app: Flask) -> None:
-    """Expose nav_links(), footer_links(), the memoised url_for and csrf_token to templates."""
+    """Expose the menu, the links, the memoised url_for and csrf_token to templates."""
     app.jinja_env.globals["url_for"] = memoised_url_for(app)
     app.jinja_env.globals["csrf_token"] = request_csrf_token(app)
-    app.jinja_env.globals["nav_links"] = lambda: _shown(HEADER_LINKS)
-    app.jinja_env.globals["footer_links"] = lambda: _shown(FOOTER_LINKS)
+    app.jinja_env.globals["nav_menu"] = shown_menu
+    app.jinja_env.globals["nav_links"] = nav_links
+    app.jinja_env.globals["footer_links"] = footer_links

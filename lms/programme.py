@@ -14,6 +14,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lms.db import Base
 
+# Whether the public directory of certified practitioners is published (the admin's switch on
+# the programme settings page; lms.training.directory reads it). Off when absent.
+PRACTITIONER_DIRECTORY = "practitioner_directory"
+
 
 class ProgrammeSetting(Base):
     """A programme-wide value from the catalogue file (provider, accreditation, signatory...)."""

@@ -38,6 +38,9 @@ certificate_issued = _signals.signal("certificate-issued")
 certificate_revoked = _signals.signal("certificate-revoked")
 """sender: the Certificate; kwargs: session, reason."""
 
+certificate_superseded = _signals.signal("certificate-superseded")
+"""sender: the Certificate a reissue replaced; kwargs: session, newer (the new Certificate)."""
+
 certificate_hold_released = _signals.signal("certificate-hold-released")
 """sender: the Completion whose certificate no longer waits (lms.certificates.holds: its
 evaluation was submitted); kwargs: session, actor_id. The certificate follows as for a mark."""
@@ -76,3 +79,38 @@ catalogue_changed = _signals.signal("catalogue-changed")
 """sender: the CatalogItem added or changed by an edit, or the LoadReport of a catalogue file
 applied (by the command, a migration or the demo); kwargs: session. Everyone's standings are
 judged again before the unit of work commits."""
+
+offering_rescheduled = _signals.signal("offering-rescheduled")
+"""sender: a ScheduleNotice (lms.offerings.rescheduling): the offering whose days, hours,
+format, place or join link changed, or that was cancelled or reinstated, after its calendar
+SEQUENCE was raised; what changed (old → new); the calendar entries it no longer has; and
+everyone holding or waiting for a place. kwargs: session. The mail feature tells each of them
+(a notice and a mail with the updated calendar entry) in the same unit of work."""
+
+screening_question_asked = _signals.signal("screening-question-asked")
+"""sender: the Enrolment (a retreat application) whose medical reviewer asked the applicant a
+question; kwargs: session. The question is health data and is not sent: receivers tell the
+applicant only that a question waits for them."""
+
+training_document_reviewed = _signals.signal("training-document-reviewed")
+"""sender: the TrainingDocument version (lms.training.records_models) a reviewer approved or
+asked changes of; kwargs: session. The mail feature tells the clinician in the same unit of
+work, the reviewer's comment included when changes are asked for."""
+
+training_candidate_started = _signals.signal("training-candidate-started")
+"""sender: the Candidate (lms.training.models) just held to a version of a credential's
+requirement; kwargs: session."""
+
+consultation_answered = _signals.signal("consultation-answered")
+"""sender: the Consultation its consultant confirmed or declined; kwargs: session."""
+
+consultation_voided = _signals.signal("consultation-voided")
+"""sender: the Consultation staff voided; kwargs: session."""
+
+training_session_changed = _signals.signal("training-session-changed")
+"""sender: the id of the clinician whose KAP session log gained or lost a row (never the row:
+what it says stays with the clinician); kwargs: session."""
+
+requirement_published = _signals.signal("requirement-published")
+"""sender: the RequirementVersion just published; kwargs: session, everyone (whether every
+present candidate was moved to it)."""

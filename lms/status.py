@@ -11,13 +11,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
+from lms.i18n import translate
+
 BADGES = frozenset({"ok", "info", "warn", "bad", ""})  # the badge classes app.css styles
 
 
 class Status(StrEnum):
     """A status: compares and stores as its value; `label` and `badge` say how it is shown."""
 
-    label: str
+    source_label: str  # the wording as written (British; lms/i18n.py)
     badge: str
 
     def __new__(cls, value: str, label: str, badge: str = "") -> Self:
@@ -26,6 +28,40 @@ class Status(StrEnum):
             raise ValueError(f"{cls.__name__}.{value}: unknown badge class {badge!r}")
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label
+        member.source_label = label
         member.badge = badge
         return member
+
+    @property
+    def label(self) -> str:
+        """The wording in the programme locale's spelling ("Cancelled" -> "Canceled")."""
+        return translate(self.source_label)
+
+
+def _every_status(cls: type) -> list[type]:
+    """Every status enum declared so far (subclasses at any depth)."""
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_every_status(sub))
+    return found
+
+
+_WORDS: dict[int, dict[str, str]] = {}  # how many enums were known -> value -> its one word
+
+
+def word_for(value: str) -> str:
+    """The word people read for a stored status value ("medical_review" -> "In medical
+    review"), when every status storing that value says it one way; otherwise the value as
+    it is (an audit record's facts hold stored values; a person reads words)."""
+    enums = _every_status(Status)
+    words = _WORDS.get(len(enums))
+    if words is None:
+        said: dict[str, set[str]] = {}
+        for enum in enums:
+            for member in enum:
+                said.setdefault(member.value, set()).add(member.source_label)
+        words = {value: next(iter(labels)) for value, labels in said.items() if len(labels) == 1}
+        _WORDS.clear()
+        _WORDS[len(enums)] = words
+    return translate(words[value]) if value in words else value

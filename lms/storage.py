@@ -40,7 +40,14 @@ from lms.private_files import FILE_MODE, private_folder
 log = logging.getLogger(__name__)
 
 # Each area's local folder: the setting that names it (else `<instance>/<area>`).
-AREAS: dict[str, str | None] = {"evidence": "LMS_EVIDENCE_DIR"}
+AREAS: dict[str, str | None] = {
+    "evidence": "LMS_EVIDENCE_DIR",
+    "evidence_previews": None,
+    # The Certificate of Training's documents (reflection paper, letter) and their pictures.
+    "training_documents": "LMS_TRAINING_DOCUMENTS_DIR",
+    "training_document_previews": None,
+    "certificate_pictures": None,
+}
 KEY = re.compile(r"[0-9a-f]{32}\.[a-z0-9]{1,8}")
 EXTENSION = re.compile(r"[a-z0-9]{1,8}")
 

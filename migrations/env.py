@@ -56,6 +56,9 @@ def _run(connection) -> None:  # noqa: ANN001
         from lms.progress.after_migration import refill_standings_if_requested
 
         refill_standings_if_requested(connection, config.attributes)
+        from lms.training.after_migration import refill_training_standings_if_requested
+
+        refill_training_standings_if_requested(connection, config.attributes)
 
 
 if context.is_offline_mode():

@@ -33,9 +33,9 @@ AWKWARD_INSTANTS: dict[str, datetime] = {
     "1500utc": datetime(2026, 12, 6, 15, 0, tzinfo=UTC),
     # The programme's year still 2026, UTC's already 2027.
     "31dec2330pt": datetime(2026, 12, 31, 23, 30, tzinfo=PACIFIC),
-    # 03:01 PDT on 8 Mar 2026, just after the clocks went forward (a 23-hour day).
+    # 03:01 PDT on Mar 8, 2026, just after the clocks went forward (a 23-hour day).
     "dst-spring": datetime(2026, 3, 8, 10, 1, tzinfo=UTC),
-    # 01:01 PST on 1 Nov 2026, the repeated hour after the clocks went back (a 25-hour day).
+    # 01:01 PST on Nov 1, 2026, the repeated hour after the clocks went back (a 25-hour day).
     "dst-autumn": datetime(2026, 11, 1, 9, 1, tzinfo=UTC),
 }
 

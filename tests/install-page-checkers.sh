@@ -12,6 +12,11 @@ TOOLS=.tools
 MODULES="$TOOLS/node_modules"
 STAMP="$TOOLS/installed-axe-core-$AXE_CORE_VERSION-vnu-jar-$VNU_JAR_VERSION"
 
+# Two test processes may ask at once (the page walk and the header menus' axe check under
+# xdist): the second waits for the first instead of swapping the folder under it.
+exec 9>"$TOOLS.lock"
+flock 9
+
 if [ -f "$STAMP" ] && [ -f "$MODULES/axe-core/axe.min.js" ] \
     && [ -f "$MODULES/vnu-jar/build/dist/vnu.jar" ]; then
   exit 0

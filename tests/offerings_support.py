@@ -45,3 +45,24 @@ def add_offering(
     )
     session.commit()
     return offering
+
+
+def close_past_sessions(session: Session, actor_id: int) -> int:
+    """Close every offering whose days are over (the default catalogue's 2024 retreat sessions,
+    nobody in them), so that a test starts with nothing left to close; how many it closed."""
+    from sqlalchemy import select
+
+    from lms.auth.models import User
+    from lms.offerings.closing import close_offering
+    from lms.offerings.models import OfferingStatus
+
+    actor = session.get(User, actor_id)
+    ended = session.scalars(
+        select(Offering.id).where(
+            Offering.status == OfferingStatus.SCHEDULED, Offering.ends_on < programme_today()
+        )
+    ).all()
+    for offering_id in ended:
+        close_offering(session, offering_id, actor=actor)
+    session.commit()
+    return len(ended)

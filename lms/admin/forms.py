@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -26,7 +27,7 @@ class UserFilterForm(FilterForm):
     q = SearchField(
         "Search",
         validators=[Optional()],
-        description="Part of a name, an e-mail address or a licence number.",
+        description=lazy_gettext("Part of a name, an e-mail address or a licence number."),
     )
     role = SelectField("Role", choices=[SelectChoice("", "Any role"), *ROLE_CHOICES], default="")
     status = SelectField(
@@ -38,7 +39,7 @@ class UserFilterForm(FilterForm):
         ],
         default="",
     )
-    licence_unverified = BooleanField("Only licences waiting for verification")
+    licence_unverified = BooleanField(lazy_gettext("Only licences waiting for verification"))
 
 
 class AuditFilterForm(FilterForm):

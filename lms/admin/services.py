@@ -14,6 +14,7 @@ from lms.audit.api import AuditEvent
 from lms.auth.api import LicenceStanding, Role, User, UserRole, licence_standing
 from lms.clock import start_of_day, today
 from lms.paging import Page, contains_pattern
+from lms.status import word_for
 
 T = TypeVar("T")
 
@@ -151,13 +152,13 @@ def _plain_facts(facts: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
         if any(word in key.lower() for word in _REDACTED_FACT_WORDS):
             continue
         if isinstance(value, list | tuple):
-            shown = ", ".join(str(v) for v in value) or "(none)"
+            shown = ", ".join(word_for(str(v)) for v in value) or "(none)"
         elif isinstance(value, dict):
             shown = ", ".join(f"{k}: {v}" for k, v in sorted(value.items()))
         elif value is None:
             shown = "(none)"
         else:
-            shown = str(value)
+            shown = word_for(str(value))  # a stored status code reads as its word
         pairs.append((key.replace("_", " "), shown))
     return tuple(pairs)
 

@@ -13,6 +13,7 @@ from lms.auth import services as auth_services
 from lms.auth.api import Role, User, admin_required
 from lms.db import db
 from lms.errors import DomainError
+from lms.i18n import translate
 from lms.paging import page_links
 from lms.refusals import not_a_refusal, on_refusal
 
@@ -168,7 +169,8 @@ def verify_licence(user_id: int) -> Any:
     """Record that an admin checked the licence with the issuing board."""
     person = _person(user_id)
     auth_services.verify_licence(db.session, person, actor=current_user)
-    flash(f"Licence of {person.name} marked verified.", "success")
+    word = translate("Licence")
+    flash(f"{word} of {person.name} marked verified.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 

@@ -34,6 +34,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 staff_required = roles_required(Role.INSTRUCTOR, Role.ADMIN)
 admin_required = roles_required(Role.ADMIN)
 reviewer_required = roles_required(Role.MEDICAL_REVIEWER)
+consultant_required = roles_required(Role.CONSULTANT)
 
 
 def may_see_person(person_id: int) -> bool:

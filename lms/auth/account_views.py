@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from lms.auth import accounts, email_change, privacy
+from lms.auth.account_sections import account_sections
 from lms.auth.forms import ChangeEmailForm, ChangePasswordForm, NotificationsForm, ProfileForm
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import User
@@ -20,6 +21,7 @@ from lms.auth.views import posted_address_key
 from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError
+from lms.i18n import translate
 from lms.ratelimit import limiter
 from lms.refusals import back_to, on_refusal, show_on
 
@@ -55,6 +57,7 @@ def _page(status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
         email_change=email_change.pending_change(db.session, me),
         password_form=forms.get("password") or ChangePasswordForm(formdata=None),
         notifications=notifications,
+        sections=account_sections(db.session, me),
     ), status
 
 
@@ -62,13 +65,19 @@ def _licence_state(user: User) -> dict[str, Any]:
     """What the page says about the licence: none, unverified, verified, or expired."""
     standing = licence_standing(user, today())
     if standing is LicenceStanding.UNLICENSED:
-        return {"badge": "info", "label": "Pre-licensed", "note": "Retreats need a licence."}
+        return {
+            "badge": "info",
+            "label": "Pre-licensed",
+            "note": translate("Retreats need a licence."),
+        }
     if standing is LicenceStanding.UNVERIFIED:
         return {
             "badge": "warn",
             "label": "Unverified",
-            "note": "Unverified until an administrator verifies it; retreats count only "
-            "verified licences.",
+            "note": translate(
+                "Unverified until an administrator verifies it; retreats count only "
+                "verified licences."
+            ),
         }
     if standing is LicenceStanding.EXPIRED:
         return {"badge": "bad", "label": "Expired", "note": "Update the expiry date."}
@@ -104,7 +113,10 @@ def update_profile() -> Response | tuple[str, int]:
         licence=licence,
     )
     if "licence" in changed:
-        flash("Saved. Your licence is unverified until an administrator verifies it.", "warning")
+        flash(
+            translate("Saved. Your licence is unverified until an administrator verifies it."),
+            "warning",
+        )
     else:
         flash("Saved." if changed else "Nothing changed.", "success")
     return redirect(url_for("account.profile"))
@@ -207,7 +219,12 @@ def resend_email_change() -> Response:
 def cancel_email_change() -> Response:
     """Drop the waiting change; the link already sent stops working."""
     email_change.cancel_email_change(db.session, _me())
-    flash(f"The change is cancelled: your address stays {current_user.email}.", "success")
+    flash(
+        translate("The change is cancelled: your address stays {email}.").format(
+            email=current_user.email
+        ),
+        "success",
+    )
     return redirect(url_for("account.profile"))
 
 

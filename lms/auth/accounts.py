@@ -36,6 +36,7 @@ from lms.auth.tokens import (
 )
 from lms.db import utcnow
 from lms.errors import Conflict, InvalidInput
+from lms.i18n import translate
 from lms.urls import public_url
 
 WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105 - a message
@@ -281,7 +282,7 @@ def update_profile(
     credentials = validation.single_line(credentials, "Credentials", max_length=CREDENTIALS_MAX)
     licence = clean_licence(licence)
     if not licence.pre_licensed and not (licence.type and licence.number):
-        raise InvalidInput("Enter your licence type and number, or tick “pre-licensed”.")
+        raise InvalidInput(translate("Enter your licence type and number, or tick “pre-licensed”."))
     changed = []
     if name != user.name:
         user.name, changed = name, [*changed, "name"]

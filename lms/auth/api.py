@@ -7,16 +7,19 @@ __getattr__, __all__ = public_face(
     {
         "lms.auth.access": (
             "admin_required",
+            "consultant_required",
             "may_see_person",
             "person_visible",
             "reviewer_required",
             "safe_next",
             "staff_required",
         ),
+        "lms.auth.account_sections": ("register_account_section",),
         "lms.auth.forms": ("InviteForm",),
         "lms.auth.licence": ("LicenceStanding", "licence_standing"),
         "lms.auth.models": ("Role", "User", "UserRole"),
         "lms.auth.passwords": ("hash_password", "password_problem", "verify_password"),
+        "lms.auth.services": ("normalise_email",),
         "lms.auth.privacy": (
             "Erasure",
             "Export",

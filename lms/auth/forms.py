@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
 from lms.auth.services import EMAIL_MAX, Licence, normalise_email
 from lms.forms import Form, optional_line
+from lms.i18n import translate
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
 # is proven by the confirmation link, not by a validator.
@@ -40,10 +42,10 @@ class PersonFields(Form):
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     credentials = optional_line("Credentials", 100, 'For example "PMHNP", "LCSW", "MD".')
     pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
-    licence_type = optional_line("Licence type", 100)
-    licence_number = optional_line("Licence number", 100)
+    licence_type = optional_line(lazy_gettext("Licence type"), 100)
+    licence_number = optional_line(lazy_gettext("Licence number"), 100)
     licence_state = optional_line("Issuing state", 50)
-    licence_expires_on = DateField("Licence expires on", validators=[Optional()])
+    licence_expires_on = DateField(lazy_gettext("Licence expires on"), validators=[Optional()])
 
     def licence(self) -> Licence:
         """The licence as typed, its text trimmed (None where left empty)."""
@@ -72,12 +74,14 @@ class RegistrationForm(PersonFields):
     def validate_licence_number(self, field: StringField) -> None:
         """A licensed clinician gives at least the licence type and number."""
         if not self.pre_licensed.data and not (field.data or "").strip():
-            raise ValidationError("Enter your licence number, or tick “pre-licensed”.")
+            raise ValidationError(translate("Enter your licence number, or tick “pre-licensed”."))
 
     def validate_licence_type(self, field: StringField) -> None:
         """A licensed clinician names the licence type."""
         if not self.pre_licensed.data and not (field.data or "").strip():
-            raise ValidationError("Enter your licence type (for example LCSW, MD, PMHNP).")
+            raise ValidationError(
+                translate("Enter your licence type (for example LCSW, MD, PMHNP).")
+            )
 
 
 class ForgotPasswordForm(Form):

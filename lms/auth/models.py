@@ -22,6 +22,7 @@ class Role(StrEnum):
     INSTRUCTOR = "instructor"
     MEDICAL_REVIEWER = "medical_reviewer"
     ADMIN = "admin"
+    CONSULTANT = "consultant"
 
     @property
     def label(self) -> str:
@@ -31,6 +32,7 @@ class Role(StrEnum):
             "instructor": "Instructor",
             "medical_reviewer": "Medical reviewer",
             "admin": "Administrator",
+            "consultant": "Consultant",
         }[self.value]
 
 

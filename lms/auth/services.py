@@ -17,6 +17,7 @@ from lms.auth.models import Role, User, UserRole, new_auth_token
 from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from lms.db import row_or_not_found, utcnow
 from lms.errors import Conflict, Forbidden, InvalidInput
+from lms.i18n import translate
 
 
 def send_account_mail(
@@ -100,12 +101,14 @@ LICENCE_TEXT_MAX = {"type": 100, "number": 100, "state": 50}
 def clean_licence(licence: Licence) -> Licence:
     """The licence with its text trimmed and checked as single-line text, its date bounded."""
     texts = {
-        name: validation.single_line(getattr(licence, name), f"Licence {name}", max_length=limit)
+        name: validation.single_line(
+            getattr(licence, name), f"{translate('Licence')} {name}", max_length=limit
+        )
         or None
         for name, limit in LICENCE_TEXT_MAX.items()
     }
     if licence.expires_on is not None:
-        validation.sensible_date(licence.expires_on, "Licence expiry")
+        validation.sensible_date(licence.expires_on, translate("Licence expiry"))
     return Licence(licence.pre_licensed, expires_on=licence.expires_on, **texts)
 
 
@@ -332,11 +335,11 @@ def require_confirmed_email(user: User) -> None:
 def verify_licence(session: Session, user: User, *, actor: User) -> None:
     """An administrator confirms a person's licence details; the person is told."""
     if not actor.has_role(Role.ADMIN):
-        raise Forbidden("Only an administrator can verify a licence.")
+        raise Forbidden(translate("Only an administrator can verify a licence."))
     if user.anonymised_at is not None:
         raise Conflict("This account has been deleted.")
     if user.pre_licensed or not user.licence_number:
-        raise InvalidInput("There is no licence to verify: the person has entered none.")
+        raise InvalidInput(translate("There is no licence to verify: the person has entered none."))
     if user.licence_verified_at is not None:
         return  # already verified: a second click changes nothing
     user.licence_verified_at = utcnow()

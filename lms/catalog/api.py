@@ -17,7 +17,16 @@ __getattr__, __all__ = public_face(
         "lms.catalog.catalogue_file": ("FilePart", "register_file_part"),
         "lms.catalog.models": ("CatalogItem", "CatalogueVersion", "ItemKind", "ProgrammeSetting"),
         "lms.catalog.pathway_layout": ("spine",),
-        "lms.catalog.reading": ("ItemValues",),
+        "lms.catalog.reading": ("ItemValues", "programme_settings"),
+        "lms.catalog.credential_leaves": (
+            "ConsultationKind",
+            "DOCUMENT_KINDS",
+            "LOGGED_KINDS",
+            "TrainingFacts",
+            "logged_progress",
+            "window_closes_on",
+        ),
+        "lms.catalog.rule_checks": ("validate_rule",),
         "lms.catalog.rules": (
             "Evaluation",
             "Facts",
@@ -26,7 +35,9 @@ __getattr__, __all__ = public_face(
             "Outline",
             "SCREENING_STEP",
             "compact_names",
+            "describe",
             "evaluate",
+            "in_locale",
         ),
     },
 )

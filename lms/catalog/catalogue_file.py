@@ -9,6 +9,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from lms.catalog.models import (
 from lms.catalog.reading import DEFAULT_PROGRAMME_SETTINGS
 from lms.clock import zone_named
 from lms.errors import DomainError, InvalidInput
+from lms.i18n import SETTING as LOCALE_SETTING
+from lms.i18n import locale_problem
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
@@ -89,6 +92,7 @@ ITEM_ATTRIBUTES = (
     "recommended",
     "recommended_note",
     "equivalent_label",
+    "activity_id",
     "certificate_design",
     "certificate_valid_months",
     "active",
@@ -106,7 +110,18 @@ SINGLE_LINE_SETTINGS = {
     "signatory_name": 200,
     "signatory_title": 200,
 }
-STATEMENT_LIMITS = {"body": 200, "statement": 5000, "credit_type": 200, "example": None}
+STATEMENT_LIMITS = {
+    "body": 200,
+    "statement": 5000,
+    "credit_type": 200,
+    "example": None,
+    "number_label": 60,
+    "number": 60,
+    "credit_step": 10,
+    "rounding": 10,
+}
+# How an accreditor's credits may be rounded (lms.certificates.credits).
+CREDIT_ROUNDINGS = ("nearest", "down")
 
 
 @dataclass
@@ -271,6 +286,10 @@ def _check_programme(raw: Any, problems: _Problems, text: str) -> dict[str, Any]
             except ValueError as error:
                 problems.add(where, str(error))
                 continue
+        elif key == LOCALE_SETTING:
+            if problem := locale_problem(value):
+                problems.add(where, problem)
+                continue
         elif key in DEFAULT_PROGRAMME_SETTINGS and not isinstance(value, str):
             problems.add(where, f"expected text, got {kind_of(value)}")
             continue
@@ -328,7 +347,16 @@ def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict]
     if not isinstance(value, list):
         problems.add(where, "expected a list of [[programme.accreditation_statements]] tables")
         return None
-    allowed = {"body": str, "statement": str, "credit_type": str, "example": bool}
+    allowed = {
+        "body": str,
+        "statement": str,
+        "credit_type": str,
+        "example": bool,
+        "number_label": str,
+        "number": str,
+        "credit_step": str,
+        "rounding": str,
+    }
     for part in FILE_PARTS:
         allowed.update(part.statement_fields)
     ok = True
@@ -356,7 +384,25 @@ def _check_statements(value: Any, where: str, problems: _Problems) -> list[dict]
                 if problem := check(text, limit):
                     problems.add(here, f"field {key}: {_lower(problem)}")
                     ok = False
+        if problem := _credit_rule_problem(entry):
+            problems.add(here, problem)
+            ok = False
     return value if ok else None
+
+
+def _credit_rule_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with a statement's credit step or rounding, None when nothing is."""
+    step = entry.get("credit_step")
+    if isinstance(step, str) and step.strip():
+        try:
+            if not 0 < Decimal(step.strip()) <= 10:
+                raise InvalidOperation
+        except InvalidOperation:
+            return f'field credit_step: expected a number of hours such as "0.25", got {step!r}'
+    rounding = entry.get("rounding")
+    if isinstance(rounding, str) and rounding.strip() not in ("", *CREDIT_ROUNDINGS):
+        return f"field rounding: expected one of {', '.join(CREDIT_ROUNDINGS)}, got {rounding!r}"
+    return None
 
 
 def _check_item(raw: Any, index: int, problems: _Problems) -> ItemSpec | None:

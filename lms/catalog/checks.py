@@ -69,6 +69,7 @@ TEXT_LIMITS = {
     "recommended_note": 300,
     "equivalent_label": 200,
     "certificate_design": 40,
+    "activity_id": 60,
 }
 
 

@@ -30,9 +30,17 @@ from lms.catalog.pathway_layout import (
     Layout,
     lay_out,
 )
+from lms.i18n import translate
 
-NARROW = 360  # a 375-390 px phone shows it at 0.9 or more of its natural size
+# Each drawing is laid out in user units (labels FONT_SIZE units high) and drawn larger, so
+# that its text reads at up to TEXT_PX; a screen narrower than the drawing shrinks it. The
+# narrow one, wide enough for three module chips a row (a phone's dashboard stays about
+# three screens long), has 12.7 px text in the 328 px a 375 px phone leaves it and 12 px at
+# 360 px; the wide one shows from 48rem, where it has 686 px (12.4 px text), and is 886 px
+# wide on a laptop (16 px text).
+NARROW = 336
 WIDE = 720
+TEXT_PX = {"narrow": 14, "wide": 16}
 
 # State -> (words for people, icon). "neutral" is the programme page seen by staff: no state.
 STATES: dict[str, str] = {
@@ -76,6 +84,9 @@ _ICONS = {
 }
 
 
+NAME_HERE = "\x00name\x00"  # the drawing's name, put in for each page in its locale
+
+
 class Drawing:
     """One layout as SVG, its per-person parts left open."""
 
@@ -86,6 +97,7 @@ class Drawing:
         self.variant = variant
         self.titles = dict(titles)
         w, h = layout.width, layout.height
+        scale = TEXT_PX[variant] / FONT_SIZE
         defs = (
             f'<marker id="{prefix}arrow" viewBox="0 0 10 10" refX="9" refY="5" '
             'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
@@ -96,9 +108,10 @@ class Drawing:
         )
         head = (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="pathway-svg {variant}" '
-            f'viewBox="0 0 {w:g} {h:g}" width="{w:g}" height="{h:g}" role="group" '
+            f'viewBox="0 0 {w:g} {h:g}" width="{round(w * scale, 1):g}" '
+            f'height="{round(h * scale, 1):g}" role="group" '
             f'aria-labelledby="{prefix}name" aria-describedby="pathway-about">'
-            f'<title id="{prefix}name">The programme as a picture</title><defs>{defs}</defs>'
+            f'<title id="{prefix}name">{NAME_HERE}</title><defs>{defs}</defs>'
         )
         boxes = "".join(
             f'<rect class="box" x="{b.x:g}" y="{b.y:g}" width="{b.w:g}" height="{b.h:g}" rx="9"/>'
@@ -155,7 +168,8 @@ class Drawing:
         for code, opening, closing in self._nodes:
             state, words = said.get(code) or neutral[code]
             nodes.append(f"{opening[state]}{words}{closing[state]}")
-        return f"{self._head}{''.join(nodes)}</svg>"
+        name = escape(translate("The programme as a picture"))  # in the locale of the page
+        return f"{self._head.replace(NAME_HERE, name)}{''.join(nodes)}</svg>"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from lms.catalog.models import (
 )
 from lms.catalog.reading import get_item
 from lms.errors import InvalidInput
+from lms.i18n import translate
 
 
 class ItemEditError(InvalidInput):
@@ -92,8 +93,9 @@ def update_item(session: Session, code: str, *, actor_id: int | None, **changes:
         dependants = _active_dependants(session, code)
         if dependants:
             raise ItemEditError(
-                f"Active: {deactivation_refused(item.code, dependants)}; change those rules "
-                "in the catalogue file first.",
+                translate(
+                    "Active: {refusal}; change those rules in the catalogue file first."
+                ).format(refusal=deactivation_refused(item.code, dependants)),
                 "active",
             )
     changed = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -25,7 +26,7 @@ class ItemForm(Form):
         maximum=1_000_000,
         description="Items are listed in increasing order of position.",
     )
-    active = BooleanField("Active (offered in the programme)")
+    active = BooleanField(lazy_gettext("Active (offered in the programme)"))
     recommended_note = optional_line(
         "Recommendation note", 300, "Shown beside the item while its recommended rule is not met."
     )

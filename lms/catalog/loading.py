@@ -30,6 +30,8 @@ from lms.catalog.models import (
 )
 from lms.clock import SETTING as ZONE_SETTING
 from lms.clock import forget_zone
+from lms.i18n import SETTING as LOCALE_SETTING
+from lms.i18n_app import forget_locale
 
 DEFAULT_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "catalog.toml"
 
@@ -160,3 +162,5 @@ def _apply_programme(session: Session, settings: dict[str, Any], report: LoadRep
             report.settings_changed.append(key)
     if ZONE_SETTING in report.settings_changed:
         forget_zone()  # what follows in this unit of work (the standings) uses the new zone
+    if LOCALE_SETTING in report.settings_changed:
+        forget_locale()  # and its words and dates the new locale

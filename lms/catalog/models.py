@@ -14,6 +14,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,6 +60,8 @@ class CatalogItem(Base):
     recommended: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recommended_note: Mapped[str] = mapped_column(String(300), default="")
     equivalent_label: Mapped[str] = mapped_column(String(200), default="")
+    # The activity ID certificates print (an accreditor's or the provider's own; "" for none).
+    activity_id: Mapped[str] = mapped_column(String(60), default="", server_default=text("''"))
     certificate_design: Mapped[str] = mapped_column(String(40), default="module")
     certificate_valid_months: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)

@@ -20,6 +20,7 @@ from lms.catalog.reading import (
     load_catalogue,
 )
 from lms.errors import NotFound
+from lms.i18n import translate
 
 # --- page data ---------------------------------------------------------------------------
 
@@ -74,7 +75,7 @@ def _words(rule: dict[str, Any] | None, names: Mapping[str, rules.ItemName]) -> 
     try:
         return rules.describe(rule, names)
     except rules.RuleError:
-        return "This rule is malformed; reload the catalogue file to correct it."
+        return translate("This rule is malformed; reload the catalogue file to correct it.")
 
 
 def admin_item_list(session: Session) -> list[ItemView]:
@@ -89,7 +90,9 @@ def admin_item_detail(session: Session, code: str) -> ItemView:
     items = session.scalars(select(CatalogItem)).all()
     item = next((i for i in items if i.code == code), None)
     if item is None:
-        raise NotFound(f"There is no catalogue item with the code {code!r}.")
+        raise NotFound(
+            translate("There is no catalogue item with the code {code}.").format(code=repr(code))
+        )
     names = {i.code: item_name(i) for i in items}
     required_by = tuple(
         sorted(

@@ -14,6 +14,7 @@ from lms.catalog import rules
 from lms.catalog.item_sessions import session_counts
 from lms.catalog.models import CatalogItem, ItemKind, ProgrammeSetting
 from lms.errors import NotFound
+from lms.i18n import DEFAULT_LOCALE, translate
 
 # Settings every caller may rely on; the catalogue file's [programme] table overrides them.
 DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
@@ -27,6 +28,7 @@ DEFAULT_PROGRAMME_SETTINGS: dict[str, Any] = {
     "certificate_page_size": "letter",
     "accreditation_statements": [],
     "time_zone": "America/Los_Angeles",
+    "locale": DEFAULT_LOCALE,  # lms.i18n.SUPPORTED_LOCALES
 }
 
 
@@ -105,7 +107,9 @@ def get_item(session: Session, code: str) -> CatalogItem:
     """The item with this code, active or not (NotFound otherwise)."""
     item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
     if item is None:
-        raise NotFound(f"There is no catalogue item with the code {code!r}.")
+        raise NotFound(
+            translate("There is no catalogue item with the code {code}.").format(code=repr(code))
+        )
     return item
 
 

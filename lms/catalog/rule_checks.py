@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from lms.catalog.credential_leaves import DOCUMENT_KINDS, LOGGED_KINDS
 from lms.catalog.rules import COMBINATOR_KEYS, DEPTH_MESSAGE, LEAF_KEYS, MAX_DEPTH, decimal_value
 
 # --- validation --------------------------------------------------------------------------
@@ -61,6 +62,16 @@ def _validate(rule: Any, known: frozenset[str], path: str, problems: list[str], 
             problems.append(f"{where}: expected true, got {_json(value)}")
     elif key == "ce_hours_at_least":
         _validate_hours(value, where, problems)
+    elif key == "logged":
+        _validate_logged(value, where, problems)
+    elif key in {"distinct_clients_at_least", "within_months"}:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(f"{where}: expected a whole number of 1 or more, got {_json(value)}")
+    elif key == "document_approved":
+        if value not in DOCUMENT_KINDS:
+            problems.append(
+                f"{where}: expected one of {', '.join(sorted(DOCUMENT_KINDS))}, got {_json(value)}"
+            )
     else:  # all / any
         if not isinstance(value, list):
             problems.append(f"{where}: expected a list of rules, got {_type_name(value)}")
@@ -111,6 +122,29 @@ def _validate_hours(value: Any, where: str, problems: list[str]) -> None:
         return
     if not hours.is_finite() or hours < 0:
         problems.append(f"{where}: expected zero or more hours, got {value}")
+
+
+def _validate_logged(value: Any, where: str, problems: list[str]) -> None:
+    """A `logged` leaf: a known kind and a count, hours or both."""
+    if not isinstance(value, Mapping):
+        problems.append(f"{where}: expected a table with kind, count and/or hours")
+        return
+    for key in sorted(set(value) - {"kind", "count", "hours"}):
+        problems.append(f"{where}: unknown key {key!r}; expected kind, count, hours")
+    if value.get("kind") not in LOGGED_KINDS:
+        problems.append(
+            f"{where}.kind: expected one of {', '.join(sorted(LOGGED_KINDS))}, "
+            f"got {_json(value.get('kind'))}"
+        )
+    if value.get("count") is None and value.get("hours") is None:
+        problems.append(f"{where}: give a count, hours or both")
+    count = value.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        problems.append(f"{where}.count: expected a whole number of 1 or more, got {_json(count)}")
+    if value.get("hours") is not None:
+        _validate_hours(value["hours"], f"{where}.hours", problems)
+        if value.get("kind") == "therapist_session":
+            problems.append(f"{where}.hours: sessions are counted, not timed; give a count")
 
 
 def _known_keys() -> str:

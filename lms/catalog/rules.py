@@ -1,7 +1,11 @@
 """Prerequisite rules: pure evaluation of JSON rule trees against one clinician's facts.
 
 A rule is a small JSON tree. Leaves: {"completed": CODE}, {"equivalent": CODE},
-{"licensed": true}, {"screening_cleared": true}, {"ce_hours_at_least": N}. Combinators:
+{"licensed": true}, {"screening_cleared": true}, {"ce_hours_at_least": N}, and those of a
+programme credential (the Certificate of Training): {"logged": {"kind": KIND, "count": N,
+"hours": H}} (confirmed entries of a log; count, hours or both), {"distinct_clients_at_least":
+N}, {"document_approved": KIND} and {"within_months": N} (lms.catalog.credential_leaves).
+Combinators:
 {"all": [...]}, {"any": [...]}, {"at_least": N, "of": [...]}. `None` means "no rule".
 This module imports nothing from Flask or SQLAlchemy so it can be tested and reused alone.
 """
@@ -15,8 +19,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from lms.catalog.credential_leaves import CREDENTIAL_LEAVES, TrainingFacts, credential_words
+from lms.i18n import marked, translate
+
 LEAF_KEYS = frozenset(
-    {"completed", "equivalent", "licensed", "screening_cleared", "ce_hours_at_least"}
+    {
+        "completed",
+        "equivalent",
+        "licensed",
+        "screening_cleared",
+        "ce_hours_at_least",
+        "logged",
+        "distinct_clients_at_least",
+        "document_approved",
+        "within_months",
+    }
 )
 COMBINATOR_KEYS = frozenset({"all", "any", "at_least"})
 # How deep combinators may nest. Real rules use three or four levels; the bound keeps every
@@ -24,11 +41,25 @@ COMBINATOR_KEYS = frozenset({"all", "any", "at_least"})
 MAX_DEPTH = 32
 DEPTH_MESSAGE = f"rules may be nested at most {MAX_DEPTH} levels deep"
 
-LICENCE_STEP = (
+# The fixed steps are stored as written (British source spelling: the progress read model
+# keeps them and retreats compare them); pages show them through `in_locale`.
+LICENCE_STEP = marked(
     "Hold a verified, current clinical licence (pre-licensed clinicians cannot attend retreats)"
 )
-SCREENING_STEP = "Have your medical screening cleared by a medical reviewer"
-IMPOSSIBLE_STEP = "Ask the programme team to correct this item's prerequisite"
+SCREENING_STEP = marked("Have your medical screening cleared by a medical reviewer")
+IMPOSSIBLE_STEP = marked("Ask the programme team to correct this item's prerequisite")
+FIXED_STEPS = (LICENCE_STEP, SCREENING_STEP, IMPOSSIBLE_STEP)
+
+
+def in_locale(text: str) -> str:
+    """A stored explanation or step as the programme locale spells it: each fixed step in it
+    (at the start of a sentence or within one) swapped for its translation."""
+    for step in FIXED_STEPS:
+        for form in (step, step[0].lower() + step[1:]):
+            if form in text:
+                shown = translate(step)
+                text = text.replace(form, shown if form == step else shown[0].lower() + shown[1:])
+    return text
 
 
 class RuleError(ValueError):
@@ -44,6 +75,7 @@ class Facts:
     licensed: bool
     screening_cleared: bool = False
     ce_hours: Decimal = Decimal(0)
+    training: TrainingFacts = TrainingFacts()
 
 
 @dataclass(frozen=True)
@@ -167,6 +199,9 @@ def _evaluate(rule: Any, facts: Facts, names: Mapping[str, ItemName], depth: int
             f"Earn {_hours(needed - facts.ce_hours)} more CE hours "
             f"({_hours(needed)} needed, {_hours(facts.ce_hours)} earned so far)"
         )
+    if key in CREDENTIAL_LEAVES:
+        missing = CREDENTIAL_LEAVES[key](rule[key], facts.training)
+        return _MET if missing is None else _leaf(missing)
     if key == "all":
         return _evaluate_all([_evaluate(c, facts, names, depth + 1) for c in rule["all"]])
     if key == "any":
@@ -442,11 +477,13 @@ def _describe(rule: Any, names: Mapping[str, ItemName], depth: int) -> tuple[str
     if key == "equivalent":
         return f"an approved equivalent {_equivalent_label(rule['equivalent'], names)}", False
     if key == "licensed":
-        return "a verified, current clinical licence", False
+        return translate("a verified, current clinical licence"), False
     if key == "screening_cleared":
         return "a cleared medical screening", False
     if key == "ce_hours_at_least":
         return f"at least {_hours(decimal_value(rule['ce_hours_at_least']))} CE hours", False
+    if key in CREDENTIAL_LEAVES:
+        return credential_words(key, rule[key]), False
     if key == "any":
         parts = [_describe(child, names, depth + 1)[0] for child in rule["any"]]
         if not parts:

@@ -35,8 +35,8 @@ def hours(value: object) -> str:
 @login_required
 def programme() -> str:
     """The programme: every active module and retreat, what it needs and when it runs."""
-    items = services.programme_overview(db.session, on=today())
-    sections = [(label, [i for i in items if i.kind == kind]) for kind, label in SECTIONS]
+    # The person's marks first: their read of the catalogue's stamp brings the locale along,
+    # which the items' words then follow without a query of their own.
     marks = next(
         (
             found
@@ -45,6 +45,8 @@ def programme() -> str:
         ),
         None,
     )
+    items = services.programme_overview(db.session, on=today())
+    sections = [(label, [i for i in items if i.kind == kind]) for kind, label in SECTIONS]
     return render_template(
         "catalog/programme.html",
         sections=[(label, rows) for label, rows in sections if rows],

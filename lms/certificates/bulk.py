@@ -12,9 +12,16 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.certificates.holds import held_ids
-from lms.certificates.issuing import due_render_ids, insert_pending, programme, store_pdf
+from lms.certificates.issuing import (
+    due_render_ids,
+    insert_pending,
+    keep_pictures,
+    programme,
+    store_pdf,
+    with_images,
+)
 from lms.certificates.models import Certificate
-from lms.certificates.renderers import render_job, render_pool, warm_worker
+from lms.certificates.renderers import render_and_draw_job, render_pool, warm_worker
 from lms.db import scalars_among
 from lms.progress.api import Completion
 
@@ -113,15 +120,26 @@ def render_due(
                 .where(Certificate.rendered_at.is_(None), Certificate.revoked_at.is_(None))
                 .order_by(Certificate.id)
             ).all()
-            # End the read before rendering: on SQLite it holds the write lock, and starting
-            # processes or rendering can take seconds on a busy machine.
+            # End the read before rendering (the images read with it): on SQLite it holds the
+            # write lock, and starting processes or rendering can take seconds on a busy machine.
+            contents = with_images(session, [row.content for row in rows])
             commit()
-            work = [(row.design, row.content) for row in rows]
-            pdfs = pool.map(render_job, work) if pool else map(render_job, work)
-            for row, pdf in zip(rows, pdfs, strict=True):
-                if store_pdf(session, row.id, pdf, actor_id=actor_id) is not None:
-                    stored += 1
+            work = [(row.design, content) for row, content in zip(rows, contents, strict=True)]
+            results = (
+                pool.map(render_and_draw_job, work) if pool else map(render_and_draw_job, work)
+            )
+            kept: list[Certificate] = []
+            made: dict[int, bytes] = {}
+            drawn: dict[int, bytes | None] = {}
+            for row, (pdf, picture) in zip(rows, results, strict=True):
+                certificate = store_pdf(session, row.id, pdf, actor_id=actor_id)
+                if certificate is not None:
+                    kept.append(certificate)
+                    made[row.id] = pdf
+                    drawn[row.id] = picture
+            stored += len(kept)
             commit()
+            keep_pictures(kept, made, drawn=drawn)
             if on_progress is not None:
                 on_progress(len(batch))
     finally:

@@ -104,6 +104,24 @@ def reissue_command(code: str) -> None:
     click.echo(f"Reissued as {new.serial}; new verification code {new.code}.")
 
 
+@certificates_cli.command("pictures")
+@with_appcontext
+def pictures_command() -> None:
+    """Draw the first-page picture of every certificate that has none yet (safe to rerun)."""
+    from lms.certificates import services
+    from lms.certificates.pictures import AREA
+    from lms.storage import store
+
+    with refusal_fails():
+        ids = services.missing_picture_ids(db.session)
+        db.commit()
+        drawn = services.backfill_pictures(db.session, store(AREA), ids)
+        db.commit()
+    click.echo(
+        f"Done: {drawn} picture(s) drawn, {len(ids) - drawn} already there or without a page."
+    )
+
+
 def register(group: click.Group) -> None:
     """Add `certificates` to `flask lms`."""
     group.add_command(certificates_cli)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
-from lms.certificates import base
+from lms.certificates import base, pictures
+from lms.certificates.activities import activities_of
 from lms.certificates.codes import format_serial, new_verification_code
 from lms.certificates.context import (
     CERTIFICATE_DESIGNS,
+    ActivityFacts,
     Holder,
     ItemFacts,
     certificate_content,
@@ -39,8 +42,11 @@ from lms.clock import local_date, local_date_or_none, local_time
 from lms.db import db, scalars_among, utcnow
 from lms.errors import Conflict
 from lms.jobs import checkpoint
+from lms.programme_images import data_url, load_images
 from lms.progress.api import Completion
 from lms.signals import certificate_issued
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------
 # Issue
@@ -125,6 +131,7 @@ def item_facts(item: CatalogItem, ce_hours: Decimal | None = None) -> ItemFacts:
         kind=item.kind.value,
         format=item.format or "",
         ce_hours=item.ce_hours if ce_hours is None else ce_hours,
+        activity_id=item.activity_id or "",
     )
 
 
@@ -206,15 +213,21 @@ def record_due_certificates(
     certificates = [_pending_record(session, c, issued_at, settings) for c in completions]
     session.add_all(certificates)
     session.flush()
+    activities = activities_of(session, (c.offering_id for c in completions))
     for certificate, completion in zip(certificates, completions, strict=True):
-        _with_content(session, certificate, completion, settings)
+        activity = activities.get(completion.offering_id) if completion.offering_id else None
+        _with_content(session, certificate, completion, settings, activity)
     for batch in render_batches([certificate.id for certificate in certificates]):
         enqueue_after_commit("render_certificates", batch, actor_id)
     return certificates
 
 
 def _with_content(
-    session: Session, certificate: Certificate, completion: Completion, settings: dict[str, Any]
+    session: Session,
+    certificate: Certificate,
+    completion: Completion,
+    settings: dict[str, Any],
+    activity: ActivityFacts | None = None,
 ) -> Certificate:
     """Give an inserted record its serial (from its id) and the frozen content it prints.
 
@@ -222,6 +235,8 @@ def _with_content(
     evening of 31 Dec there carries that year, not UTC's next one.
     """
     issued_on = local_date(certificate.issued_at, session)
+    if activity is None and completion.offering_id is not None:
+        activity = activities_of(session, [completion.offering_id]).get(completion.offering_id)
     certificate.serial = format_serial(issued_on.year, certificate.id)
     certificate.content = certificate_content(
         design=certificate.design,
@@ -234,8 +249,24 @@ def _with_content(
         code=certificate.code,
         verify_url=verification_url(certificate.code),
         programme=settings,
+        activity=activity,
     )
     return certificate
+
+
+def with_images(session: Session, contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The contents, each with the programme images it names as `data:` URLs (one query for
+    them all; none when no content names an image). The frozen content keeps only digests:
+    an image's bytes never change under its digest."""
+    digests = {
+        person.get("signature") or ""
+        for content in contents
+        for person in content.get("signatories") or []
+    } | {content.get("provider_logo") or "" for content in contents}
+    images = {digest: data_url(image) for digest, image in load_images(session, digests).items()}
+    if not images:
+        return contents
+    return [{**content, "images": images} for content in contents]
 
 
 def store_pdf(
@@ -319,8 +350,13 @@ def issue_certificate(
         session.flush()
     if certificate.rendered_at is not None:
         return certificate
-    pdf = base.render_pdf(certificate.design, certificate.content)
-    return store_pdf(session, certificate.id, pdf, actor_id=actor_id) or certificate
+    (content,) = with_images(session, [certificate.content])
+    pdf = base.render_pdf(certificate.design, content)
+    stored = store_pdf(session, certificate.id, pdf, actor_id=actor_id)
+    if stored is None:
+        return certificate
+    keep_pictures([stored], {stored.id: pdf})
+    return stored
 
 
 # Certificates per render job. A cohort's 200 PDFs go out as 25 jobs rather than 200: each job
@@ -364,9 +400,11 @@ def render_and_store_many(
     session = db.session
     with db.reading():
         due = session.execute(_DUE_CONTENT, {"ids": list(certificate_ids)}).all()
+        contents = with_images(session, [r.content for r in due])
     pdfs: list[tuple[int, bytes]] = []
     failed: list[tuple[int, Exception]] = []
-    for row, result in zip(due, render_each([(r.design, r.content) for r in due]), strict=True):
+    work = [(r.design, content) for r, content in zip(due, contents, strict=True)]
+    for row, result in zip(due, render_each(work), strict=True):
         if isinstance(result, Exception):  # one bad content must not hold back the batch
             failed.append((row.id, result))
         else:
@@ -382,10 +420,45 @@ def render_and_store_many(
         except BaseException:
             db.rollback()
             raise
+        keep_pictures(stored, dict(pdfs))
     if failed:
         names = ", ".join(f"#{cid} ({type(error).__name__}: {error})" for cid, error in failed)
         raise RenderFailed(f"could not render certificate(s) {names}") from failed[0][1]
     return stored
+
+
+def keep_pictures(
+    certificates: Iterable[Certificate],
+    pdfs: dict[int, bytes],
+    *,
+    drawn: Mapping[int, bytes | None] | None = None,
+) -> None:
+    """Keep the first-page picture of certificates whose PDFs were just stored: the one a
+    render worker drew already (`drawn`), else drawn here.
+
+    A picture that cannot be drawn or kept now is drawn on first need instead (the verify
+    page, `flask lms certificates pictures`): it never fails the issue.
+    """
+    from lms.storage import StorageUnavailable, store
+
+    for certificate in certificates:
+        pdf = pdfs.get(certificate.id)
+        if pdf is None:
+            continue
+        try:
+            picture = (drawn or {}).get(certificate.id)
+            if picture is not None:
+                pictures.put_picture(
+                    store(pictures.AREA), pictures.picture_key(certificate.sha256), picture
+                )
+                continue
+            pictures.keep_picture(
+                store(pictures.AREA), pdf, certificate.sha256, certificate.content or {}
+            )
+        except StorageUnavailable as error:
+            log.warning("certificate %s: picture left for later (%s)", certificate.serial, error)
+        except Exception:  # a bug in drawing must not fail an issue already stored
+            log.exception("certificate %s: picture left for later", certificate.serial)
 
 
 def render_and_store(certificate_id: int, *, actor_id: int | None = None) -> Certificate | None:

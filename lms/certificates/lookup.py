@@ -1,10 +1,9 @@
-"""Finding certificates: lists and search, the stored PDF for download, verification by code
-or by upload, and the dashboard's section. A download serves the stored bytes, never a new
-render."""
+"""Finding certificates: lists and search, the stored PDF for download, and the dashboard's
+section (public verification is lms.certificates.verifying). A download serves the stored
+bytes, never a new render."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +15,6 @@ from lms import dates
 from lms.auth.api import User
 from lms.certificates.base import (
     SEARCH_PAGE_SIZE,
-    UPLOAD_MAX_BYTES,
     CertificateStatus,
     certificate_status,
 )
@@ -24,7 +22,7 @@ from lms.certificates.codes import normalise_code
 from lms.certificates.models import Certificate
 from lms.clock import local_date, local_date_or_none
 from lms.db import read, utcnow
-from lms.errors import InvalidInput, NotFound
+from lms.errors import NotFound
 
 # ---------------------------------------------------------------------------------------
 # Finding certificates
@@ -39,7 +37,7 @@ class CertificateRow:
     code: str
     holder_name: str
     user_id: int | None
-    completion_id: int
+    completion_id: int | None
     item_code: str
     title: str
     completed_on_text: str
@@ -194,69 +192,13 @@ def download_name(certificate: Certificate) -> str:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """What the public verification page may say about a certificate, and nothing more."""
-
-    holder_name: str
-    title: str
-    completed_on_text: str
-    issued_on_text: str
-    expires_on_text: str
-    status: CertificateStatus
-    revoked_on_text: str
-    revoke_reason: str
-    serial: str
-    code: str
-
-
-def verification_of(certificate: Certificate) -> Verification:
-    """The public facts of a certificate."""
-    row = as_row(certificate)
-    return Verification(
-        holder_name=row.holder_name,
-        title=row.title,
-        completed_on_text=row.completed_on_text,
-        issued_on_text=row.issued_on_text,
-        expires_on_text=dates.day(local_date_or_none(certificate.expires_at)),
-        status=row.status,
-        revoked_on_text=row.revoked_on_text,
-        revoke_reason=row.revoke_reason,
-        serial=certificate.serial,
-        code=certificate.code,
-    )
-
-
-def verify_code(session: Session, typed: str) -> Verification:
-    """Look up a typed code (any case, spaces, dashes); NotFound for anything unknown."""
-    code = normalise_code(typed)
-    certificate = (
-        session.scalar(select(Certificate).where(Certificate.code == code)) if code else None
-    )
-    if certificate is None:
-        raise NotFound("No certificate has that verification code.")
-    return verification_of(certificate)
-
-
-def verify_upload(session: Session, data: bytes) -> Verification | None:
-    """The certificate whose stored PDF has exactly these bytes, or None (altered or foreign)."""
-    if not data:
-        raise InvalidInput("Choose a PDF file to check.")
-    if len(data) > UPLOAD_MAX_BYTES:
-        raise InvalidInput("That file is too large to be one of our certificates.")
-    digest = hashlib.sha256(data).hexdigest()
-    certificate = session.scalar(
-        select(Certificate).where(Certificate.sha256 == digest).order_by(Certificate.id).limit(1)
-    )
-    return verification_of(certificate) if certificate is not None else None
-
-
-@dataclass(frozen=True)
 class CertificateLink:
     """The certificate a completed item links to on the dashboard."""
 
     id: int
-    completion_id: int
+    completion_id: int | None
     preparing: bool  # its PDF is still being made: the page says so instead of linking
+    code: str = ""  # the verification code: the Open Badge's link
 
 
 # Built once: the dashboard runs it on every view. Only what its links need (never the
@@ -267,6 +209,7 @@ _OWN_LINKS = select(
     Certificate.rendered_at,
     Certificate.revoked_at,
     Certificate.superseded_by_id,
+    Certificate.code,
 ).where(Certificate.user_id == bindparam("user_id"))
 
 
@@ -281,9 +224,10 @@ def dashboard_section(session: Session, user: User) -> tuple[str | None, dict[st
     held = False
     for row in read(session, _OWN_LINKS, {"user_id": user.id}):
         held = True
-        if row.revoked_at is None and row.superseded_by_id is None:
+        current = row.revoked_at is None and row.superseded_by_id is None
+        if current and row.completion_id is not None:  # an award stands beside no item
             links[row.completion_id] = CertificateLink(
-                row.id, row.completion_id, row.rendered_at is None
+                row.id, row.completion_id, row.rendered_at is None, row.code
             )
     return None, {
         "certificates_by_completion": links,

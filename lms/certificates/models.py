@@ -1,5 +1,9 @@
 """Issued certificates: what they say, frozen at issue, and their stored PDF bytes.
 
+A certificate stands for one completion of a catalogue item, or for a programme credential
+awarded to a person (the Certificate of Training: `credential_id`, no item, no completion);
+the table's check holds it to exactly one of the two.
+
 A row is written when the completion is recorded (content frozen, no PDF yet); a job renders
 the PDF after commit and sets `rendered_at`. A row with `rendered_at` NULL is "being prepared".
 """
@@ -9,7 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, LargeBinary, String, and_, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    and_,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -28,8 +42,15 @@ class Certificate(Base):
     serial: Mapped[str] = mapped_column(String(40), unique=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("catalog_items.id", ondelete="RESTRICT"))
-    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="RESTRICT"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_items.id", ondelete="RESTRICT"))
+    completion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("completions.id", ondelete="RESTRICT")
+    )
+    # The training credential an award certificate stands for (named by its table: the
+    # training feature stands above certificates and hands in plain values).
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_credentials.id", ondelete="RESTRICT")
+    )
     design: Mapped[str] = mapped_column(String(40))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     # NULL until the render job stores it; sha256 is "" until then (never matches an upload).
@@ -47,12 +68,17 @@ class Certificate(Base):
     )
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-    item: Mapped[CatalogItem] = relationship()
-    completion: Mapped[Completion] = relationship()
+    item: Mapped[CatalogItem | None] = relationship()
+    completion: Mapped[Completion | None] = relationship()
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     superseded_by: Mapped[Certificate | None] = relationship(remote_side=[id])
 
     __table_args__ = (
+        CheckConstraint(
+            "(credential_id IS NULL AND completion_id IS NOT NULL AND item_id IS NOT NULL)"
+            " OR (credential_id IS NOT NULL AND completion_id IS NULL AND item_id IS NULL)",
+            name="one_basis",
+        ),
         # Exactly one current certificate per live completion, even under racing requests.
         Index(
             "uq_certificates_current",
@@ -60,6 +86,19 @@ class Certificate(Base):
             unique=True,
             sqlite_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
             postgresql_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
+        ),
+        # At most one current award certificate per person and credential.
+        Index(
+            "uq_certificates_current_award",
+            "user_id",
+            "credential_id",
+            unique=True,
+            sqlite_where=text(
+                "credential_id IS NOT NULL AND revoked_at IS NULL AND superseded_by_id IS NULL"
+            ),
+            postgresql_where=text(
+                "credential_id IS NOT NULL AND revoked_at IS NULL AND superseded_by_id IS NULL"
+            ),
         ),
         # The sweep's question, "which records still wait for their PDF?", stays a tiny index.
         Index(

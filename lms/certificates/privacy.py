@@ -6,7 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from lms.auth.api import Erasure, Export, PrivacyHooks, User, iso
+from lms.certificates import pictures
 from lms.certificates.models import Certificate
+from lms.clock import local_date_or_none
+from lms.db import db
 
 
 def _certificates(session: Session, user_id: int) -> list[Certificate]:
@@ -46,11 +49,21 @@ def export(session: Session, user: User) -> Export:
 
 def erase(session: Session, erasure: Erasure) -> None:
     """Kept for verification: the text scrubbed of the person, the PDF dropped, the hash kept
-    (so a PDF the person presents can still be checked)."""
+    (so a PDF the person presents can still be checked); the pictures of the first pages go
+    once the deletion commits (never served again either way: they need the PDF)."""
     certificates = _certificates(session, erasure.person.id)
+    keys = []
     for certificate in certificates:
+        if len(certificate.sha256 or "") == 64:
+            keys.append(pictures.picture_key(certificate.sha256))
+            revoked_on = local_date_or_none(certificate.revoked_at, session)
+            if revoked_on is not None:
+                keys.append(pictures.picture_key(certificate.sha256, revoked_on))
         certificate.content = erasure.scrub(dict(certificate.content))
         certificate.pdf = b""
+    if keys:
+        kept = erasure.files[pictures.AREA]
+        db.after_commit(lambda: [pictures.discard_picture(kept, key) for key in keys])
     erasure.facts["certificates_kept"] = len(certificates)
 
 

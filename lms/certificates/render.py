@@ -7,6 +7,7 @@ URLs and aborts the render for anything else (other files, http(s), `..` escapes
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import os
@@ -25,10 +26,13 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from lms.certificates.context import (  # noqa: F401 - the designs are named here too
     CERTIFICATE_DESIGNS,
+    CREDENTIAL_DESIGN,
     TRANSCRIPT_DESIGN,
     layout_classes,
+    printable,
 )
 from lms.config import PROJECT_ROOT
+from lms.i18n import translate
 
 DESIGN_ROOT = PROJECT_ROOT / "certificates"
 
@@ -125,6 +129,7 @@ def jinja_env() -> Environment:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        env.globals["_"] = translate  # the current programme locale's spelling
         _process_state["jinja"] = env
     return env
 
@@ -137,12 +142,24 @@ def qr_svg(url: str) -> Markup:
 
 def render_html(design: str, content: Mapping[str, Any]) -> str:
     """The design's HTML filled with the content (plain values only)."""
-    if design not in (*CERTIFICATE_DESIGNS, TRANSCRIPT_DESIGN):
+    if design not in (*CERTIFICATE_DESIGNS, CREDENTIAL_DESIGN, TRANSCRIPT_DESIGN):
         raise CertificateRenderError(f"unknown certificate design {design!r}")
-    context = dict(content)
+    context = dict(content) if design == TRANSCRIPT_DESIGN else printable(content)
+    # Words in the certificate's own locale (frozen with it), the programme's for older ones.
+    context["_"] = functools.partial(translate, locale=content.get("locale"))
+    # The programme's images come in as `data:` URLs by digest (lms.programme_images), the
+    # only kind of outside resource the fetcher lets a design load.
+    images = content.get("images") or {}
+    context["images"] = images
+    context.setdefault("sample", False)
     if design != TRANSCRIPT_DESIGN:
         context["qr_svg"] = qr_svg(content["verify_url"])
-        context.update(layout_classes(content))
+        context.update(layout_classes(context))
+        context["signatories"] = [
+            {**person, "signature_src": images.get(person.get("signature") or "", "")}
+            for person in context["signatories"]
+        ]
+        context["logo_src"] = images.get(context.get("provider_logo") or "", "")
     return jinja_env().get_template(f"{design}.html").render(**context)
 
 

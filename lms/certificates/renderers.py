@@ -74,6 +74,16 @@ def render_job(job: tuple[str, dict[str, Any]]) -> bytes:
     return base.render_pdf(design, content)
 
 
+def render_and_draw_job(job: tuple[str, dict[str, Any]]) -> tuple[bytes, bytes | None]:
+    """Render one certificate and draw its public first-page picture, in a worker process
+    (a bulk issue draws on every core instead of one after another in the parent)."""
+    from lms.certificates import pictures
+
+    design, content = job
+    pdf = base.render_pdf(design, content)
+    return pdf, pictures.draw_first_page(pdf, hidden=pictures.private_words(content))
+
+
 def render_pool(jobs: int) -> Executor | None:
     """A pool of `jobs` rendering processes, or None to render in this process."""
     return render_processes(jobs) if jobs > 1 else None

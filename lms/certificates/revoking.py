@@ -11,7 +11,7 @@ from lms.certificates.models import Certificate
 from lms.db import locked_row
 from lms.errors import AlreadyDecided, Conflict
 from lms.progress.api import Completion
-from lms.signals import certificate_revoked
+from lms.signals import certificate_revoked, certificate_superseded
 
 # ---------------------------------------------------------------------------------------
 # Revoke and reissue
@@ -65,6 +65,10 @@ def reissue_certificate(
     if old.superseded_by_id is not None:
         raise AlreadyDecided(f"Certificate {old.serial} was already superseded by a newer one.")
     completion = old.completion
+    if completion is None:
+        raise Conflict(
+            f"Certificate {old.serial} stands for an award: revoke it and award again instead."
+        )
     if completion.revoked_at is not None:
         raise Conflict("The completion behind this certificate was revoked.")
     # Only one current certificate per completion may exist at any instant (the partial
@@ -76,6 +80,7 @@ def reissue_certificate(
     assert new is not None  # the old row no longer counts as current
     old.superseded_by_id = new.id
     session.flush()
+    certificate_superseded.send(old, session=session, newer=new)
     # The new PDF is rendered by a job after commit, like any other issue.
     from lms.jobs import enqueue_after_commit
 

@@ -4,15 +4,24 @@ them for download and verification, transcripts.
 Each job has its own module; this one only names what they offer:
 - lms.certificates.base: a record's status and the (lazily imported) PDF renderer;
 - lms.certificates.issuing: the issue record written with the completion, its PDF after commit;
+- lms.certificates.awards: the certificate a programme credential issues when awarded;
 - lms.certificates.renderers: the processes that render PDFs on every core;
 - lms.certificates.bulk: issuing every missing certificate at once;
 - lms.certificates.revoking: revoking and reissuing;
-- lms.certificates.lookup: lists, search, download, verification, the dashboard section;
+- lms.certificates.lookup: lists, search, download, the dashboard section;
+- lms.certificates.verifying: the public verify page's facts, the picture, the revoked stamp;
+- lms.certificates.pictures: drawing a PDF's first page and stamping a revoked one;
 - lms.certificates.transcript: a person's transcript PDF.
 """
 
 from __future__ import annotations
 
+from lms.certificates.awards import (
+    AwardFacts,
+    current_award_certificate,
+    current_award_certificates,
+    record_award_certificate,
+)
 from lms.certificates.base import (
     REASON_MAX,
     SEARCH_PAGE_SIZE,
@@ -48,11 +57,11 @@ from lms.certificates.issuing import (
     render_batches,
     store_pdf,
     verification_url,
+    with_images,
 )
 from lms.certificates.lookup import (
     CertificateRow,
     PersonSummary,
-    Verification,
     as_row,
     certificates_of,
     dashboard_section,
@@ -61,9 +70,6 @@ from lms.certificates.lookup import (
     person_summary,
     search_certificates,
     stored_pdf,
-    verification_of,
-    verify_code,
-    verify_upload,
 )
 from lms.certificates.renderers import (
     render_each,
@@ -84,8 +90,23 @@ from lms.certificates.transcript import (
     transcript_pdf,
     transcript_rows,
 )
+from lms.certificates.verifying import (
+    Verification,
+    backfill_pictures,
+    certificate_picture,
+    download_bytes,
+    linkedin_add_url,
+    missing_picture_ids,
+    picture_etag,
+    picture_source,
+    share_description,
+    verification_of,
+    verify_code,
+    verify_upload,
+)
 
 __all__ = [
+    "AwardFacts",
     "BulkReport",
     "CertificateRow",
     "CertificateStatus",
@@ -98,11 +119,16 @@ __all__ = [
     "Verification",
     "add_months",
     "as_row",
+    "backfill_pictures",
+    "certificate_picture",
     "certificate_status",
     "certificates_of",
+    "current_award_certificate",
+    "current_award_certificates",
     "current_certificate",
     "dashboard_section",
     "design_for",
+    "download_bytes",
     "download_name",
     "due_completion_ids",
     "due_render_ids",
@@ -113,8 +139,13 @@ __all__ = [
     "issue_certificate",
     "issue_missing",
     "item_facts",
+    "linkedin_add_url",
+    "missing_picture_ids",
     "person_summary",
+    "picture_etag",
+    "picture_source",
     "programme",
+    "record_award_certificate",
     "record_due_certificate",
     "record_due_certificates",
     "record_missing",
@@ -131,6 +162,7 @@ __all__ = [
     "revoke_certificate",
     "revoke_for_completion",
     "search_certificates",
+    "share_description",
     "stop_render_processes",
     "store_pdf",
     "stored_pdf",
@@ -143,4 +175,5 @@ __all__ = [
     "verify_code",
     "verify_upload",
     "warm_worker",
+    "with_images",
 ]

@@ -1,4 +1,5 @@
-"""A person's transcript of live completions, rendered on demand (never stored)."""
+"""A person's transcript of live completions and awarded programme credentials, rendered on
+demand (never stored)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lms.auth.api import User
 from lms.catalog.api import CatalogItem
 from lms.certificates import base
 from lms.certificates.context import (
+    CREDENTIAL_FORMAT,
     TRANSCRIPT_DESIGN,
     TranscriptRow,
     format_hours,
@@ -19,7 +21,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.issuing import holder_of, programme
 from lms.certificates.models import Certificate
-from lms.clock import today
+from lms.clock import local_date, today
 from lms.errors import NotFound
 from lms.progress.api import Completion, awarded_hours, total_hours
 
@@ -28,7 +30,8 @@ from lms.progress.api import Completion, awarded_hours, total_hours
 
 
 def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
-    """Every live completion of a person with its item and current certificate (one query)."""
+    """Every live completion of a person with its item and current certificate (one query),
+    then each programme credential they hold (its current award certificate: one query)."""
     current = and_(
         Certificate.completion_id == Completion.id,
         Certificate.is_current,
@@ -50,7 +53,37 @@ def transcript_rows(session: Session, user_id: int) -> list[TranscriptRow]:
             serial=serial,
         )
         for completed_on, own_hours, item, serial in result
-    ]
+    ] + award_rows(session, user_id)
+
+
+def award_rows(session: Session, user_id: int) -> list[TranscriptRow]:
+    """The programme credentials a person holds, from their current award certificates."""
+    awards = session.execute(
+        select(Certificate.content, Certificate.serial, Certificate.issued_at)
+        .where(
+            Certificate.user_id == user_id,
+            Certificate.credential_id.is_not(None),
+            Certificate.is_current,
+        )
+        .order_by(Certificate.issued_at)
+    )
+    rows = []
+    for content, serial, issued_at in awards:
+        try:
+            awarded_on = date.fromisoformat(content.get("completed_on", ""))
+        except (TypeError, ValueError):
+            awarded_on = local_date(issued_at, session)
+        rows.append(
+            TranscriptRow(
+                code=content.get("item_code", ""),
+                title=content.get("title", ""),
+                kind_label=CREDENTIAL_FORMAT,
+                completed_on=awarded_on,
+                ce_hours=None,
+                serial=serial,
+            )
+        )
+    return rows
 
 
 def transcript_pdf(session: Session, user_id: int, *, on: date | None = None) -> bytes:

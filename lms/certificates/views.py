@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -24,13 +25,17 @@ from lms.certificates import services
 from lms.certificates.codes import normalise_code
 from lms.certificates.forms import RevokeForm, UploadForm
 from lms.certificates.holds import holds_of_person
+from lms.certificates.pictures import AREA as PICTURE_AREA
 from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError, NotFound
+from lms.programme import PRACTITIONER_DIRECTORY, programme_setting
 from lms.ratelimit import limiter
 from lms.refusals import on_refusal, show_on
+from lms.storage import store
 
 bp = Blueprint("certificates", __name__)
+
 
 VERIFY_LIMIT = "60 per minute"
 UPLOAD_LIMIT = "10 per minute"
@@ -59,7 +64,9 @@ def download(certificate_id: int) -> Response:
         # Accepted, not ready: the render job stores the PDF in a moment; the page reloads.
         page = render_template("certificates/preparing.html", row=services.as_row(certificate))
         return Response(page, status=202)
-    return _pdf_response(certificate.pdf, services.download_name(certificate))
+    # A revoked certificate downloads stamped "REVOKED on <date>"; the stored bytes stay.
+    data = services.download_bytes(certificate)
+    return _pdf_response(data, services.download_name(certificate))
 
 
 @bp.get("/people/<id:user_id>/transcript.pdf")
@@ -166,7 +173,13 @@ def verify_form() -> Response:
         return _public(page, 422)
     return _public(
         render_template(
-            "certificates/verify_form.html", typed="", error="", upload_form=UploadForm()
+            "certificates/verify_form.html",
+            typed="",
+            error="",
+            upload_form=UploadForm(),
+            # The public directory of certified practitioners, once the programme publishes it.
+            directory_open="award.public_directory" in current_app.view_functions
+            and programme_setting(db.session, PRACTITIONER_DIRECTORY) is True,
         )
     )
 
@@ -182,7 +195,47 @@ def verify(code: str) -> Response:
         result = services.verify_code(db.session, code)
     except NotFound:
         return _public(render_template("certificates/verify_unknown.html"), 404)
-    return _public(render_template("certificates/verify.html", result=result))
+    page_url = _public_url(url_for("certificates.verify", code=result.code))
+    return _public(
+        render_template(
+            "certificates/verify.html",
+            result=result,
+            page_url=page_url,
+            picture_url=_public_url(url_for("certificates.picture", code=result.code))
+            if result.has_picture
+            else "",
+            description=services.share_description(result),
+            linkedin_url=services.linkedin_add_url(result, page_url),
+            may_download=result.user_id is not None and may_see_person(result.user_id),
+        )
+    )
+
+
+def _public_url(path: str) -> str:
+    """The address of a page of ours as the world reaches it (LMS_PUBLIC_URL)."""
+    return current_app.config["LMS_PUBLIC_URL"].rstrip("/") + path
+
+
+PICTURE_CACHE = "public, max-age=300"  # a revocation reaches shared copies within minutes
+
+
+@bp.get("/verify/<code>/picture.png")
+@limiter.limit(VERIFY_LIMIT)
+def picture(code: str) -> Response:
+    """The first page of the certificate as a PNG (stamped once revoked); 404 without one.
+
+    Public like the verify page, and without the licence number the PDF prints.
+    """
+    source = services.picture_source(db.session, code)
+    etag = services.picture_etag(source)
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        png = services.certificate_picture(db.session, store(PICTURE_AREA), source)
+        response = Response(png, mimetype="image/png")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = PICTURE_CACHE
+    return _public(response)
 
 
 def _upload_refused(error: DomainError) -> Response:

@@ -21,11 +21,15 @@ from lms.db import db
 from lms.demo.cast import CLINICIANS, STAFF
 from lms.demo.loader import DemoReport, create_demo_data
 from lms.demo.passwords import PASSWORD_ENV, PASSWORD_FILE, demo_password
+from lms.demo.training_cast import CANDIDATES, CONSULTANT_ACCOUNTS, CONSULTANTS
 from lms.errors import DomainError
 from lms.storage import store
 
 __all__ = [
+    "CANDIDATES",
     "CLINICIANS",
+    "CONSULTANTS",
+    "CONSULTANT_ACCOUNTS",
     "PASSWORD_ENV",
     "PASSWORD_FILE",
     "STAFF",

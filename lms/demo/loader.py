@@ -24,19 +24,29 @@ from lms.demo.cast import (
     SAMPLE_REPORT,
     SMALL_GROUP,
     STAFF,
-    Apply,
     Complete,
     DemoOffering,
-    DemoSession,
     Enrol,
     Equivalent,
     Person,
     Revoke,
 )
+from lms.demo.certificate_settings import ensure_signatories
 from lms.demo.passwords import DemoPasswords, PasswordReport
+from lms.demo.retreat_steps import (
+    attended_past_session,
+    close_past_sessions,
+    do_apply,
+    ensure_session,
+    find_offering_id,
+    item_id,
+    past_session_id,
+)
+from lms.demo.training_cast import CANDIDATES, CONSULTANT_ACCOUNTS
+from lms.demo.training_steps import TrainingStory, ensure_consultants
 from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.errors import InvalidInput
-from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Offering
 from lms.progress.api import Completion, CompletionSource
 from lms.storage import Storage
 
@@ -116,20 +126,13 @@ def _ensure_person(
     return user
 
 
-def _item_id(session: Session, code: str) -> int:
-    """The catalogue id of an item code."""
-    from lms.catalog.services import get_item
-
-    return get_item(session, code).id
-
-
 def _completion_on(session: Session, user_id: int, code: str, on: date) -> Completion | None:
     """The person's completion of `code` dated `on` (live or revoked), if any."""
     return session.scalar(
         select(Completion)
         .where(
             Completion.user_id == user_id,
-            Completion.item_id == _item_id(session, code),
+            Completion.item_id == item_id(session, code),
             Completion.completed_on == on,
         )
         .order_by(Completion.id.desc())
@@ -141,24 +144,26 @@ def _do_complete(session: Session, user: User, step: Complete, instructor: User)
     """Record the completion unless one with that date exists (or a live one does)."""
     from lms.progress.services import record_completion
 
+    retreat = step.code.startswith("RETREAT-")
+    if retreat and (past := past_session_id(session, step.code, step.on)) is not None:
+        return attended_past_session(session, user, past, instructor)
     if _completion_on(session, user.id, step.code, step.on) is not None:
         return False
     live = session.scalar(
         select(Completion.id).where(
             Completion.user_id == user.id,
-            Completion.item_id == _item_id(session, step.code),
+            Completion.item_id == item_id(session, step.code),
             Completion.is_live,
         )
     )
     if live is not None:
         return False
-    retreat = step.code.startswith("RETREAT-")
     record_completion(
         session,
         user_id=user.id,
         item_code=step.code,
         completed_on=step.on,
-        # 2024 retreats predate the tracker: their attendance arrives as imported history.
+        # A retreat with no session on record: its attendance arrives as imported history.
         source=CompletionSource.IMPORT if retreat else CompletionSource.INSTRUCTOR,
         actor_id=instructor.id,
         note=step.note,
@@ -177,7 +182,7 @@ def _do_revoke(session: Session, user: User, step: Revoke, instructor: User) -> 
     return True
 
 
-def _evidence_pdf(title: str, lines: list[str]) -> bytes:
+def evidence_pdf(title: str, lines: list[str]) -> bytes:
     """A small, valid one-page PDF standing in for an uploaded certificate of attendance."""
     text = " ".join(
         f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -22 Td" for line in [title, *lines]
@@ -215,12 +220,12 @@ def _do_equivalent(
     asked = session.scalar(
         select(EquivalencyRequest).where(
             EquivalencyRequest.user_id == user.id,
-            EquivalencyRequest.item_id == _item_id(session, step.code),
+            EquivalencyRequest.item_id == item_id(session, step.code),
         )
     )
     created = asked is None
     if asked is None:
-        evidence = _evidence_pdf(
+        evidence = evidence_pdf(
             f"{step.programme}: certificate of attendance",
             [
                 f"Participant: {user.name}",
@@ -251,37 +256,6 @@ def _do_equivalent(
     return True
 
 
-def _session_id(session: Session, code: str, starts_on: date, location: str) -> int | None:
-    """The id of the retreat session of `code` starting `starts_on` at `location`, if any."""
-    return session.scalar(
-        select(Offering.id).where(
-            Offering.item_id == _item_id(session, code),
-            Offering.starts_on == starts_on,
-            Offering.location == location,
-        )
-    )
-
-
-def _ensure_session(session: Session, spec: DemoSession, admin: User) -> bool:
-    """Add the demo's retreat session unless it exists."""
-    from lms.offerings.api import OfferingInput, create_offering, every_day
-
-    if _session_id(session, spec.code, spec.starts_on, spec.location) is not None:
-        return False
-    create_offering(
-        session,
-        item_code=spec.code,
-        data=OfferingInput(
-            days=tuple(every_day(spec.starts_on, spec.ends_on)),
-            location=spec.location,
-            capacity=spec.capacity,
-            enrolment_deadline=spec.enrolment_deadline,
-        ),
-        actor_id=admin.id,
-    )
-    return True
-
-
 def _schedule(
     session: Session, spec: DemoOffering, actor: User, facilitator_ids: tuple[int, ...] = ()
 ) -> Offering:
@@ -307,7 +281,7 @@ def _schedule(
 
 def _ensure_offering(session: Session, spec: DemoOffering, admin: User) -> bool:
     """Schedule the demo's module offering unless it exists."""
-    if _session_id(session, spec.code, spec.days[0], "") is not None:
+    if find_offering_id(session, spec.code, spec.days[0], "") is not None:
         return False
     _schedule(session, spec, admin)
     return True
@@ -330,7 +304,7 @@ def _ensure_closed_module(
         token,
     )
 
-    if _session_id(session, spec.code, spec.days[0], "") is not None:
+    if find_offering_id(session, spec.code, spec.days[0], "") is not None:
         return False
     offering = _schedule(session, spec, instructor, facilitator_ids=(instructor.id,))
     people = {email: find_user_by_email(session, email) for email in MODULE_2_PEOPLE}
@@ -385,51 +359,13 @@ def _do_enrol(session: Session, user: User, step: Enrol, report: DemoReport) -> 
     from lms.clock import today
     from lms.offerings.api import enrol, live_enrolment
 
-    offering_id = _session_id(session, step.code, step.starts_on, "")
+    offering_id = find_offering_id(session, step.code, step.starts_on, "")
     if offering_id is None or live_enrolment(session, user.id, offering_id) is not None:
         return False
     if today(session) >= step.starts_on:
         report.skipped.add(f"enrolments in the {step.code} offering of {step.starts_on} (it began)")
         return False
     enrol(session, user_id=user.id, offering_id=offering_id)
-    return True
-
-
-def _do_apply(
-    session: Session, user: User, step: Apply, reviewer: User, screening_key: str | None
-) -> bool:
-    """Apply with a screening unless already applied; then record the reviewer's decision."""
-    from lms.retreats.api import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
-    from lms.retreats.services import apply, decide_screening
-
-    session_id = _session_id(session, step.code, step.starts_on, step.location)
-    if session_id is None:
-        raise InvalidInput(
-            f"The catalogue has no {step.code} session on {step.starts_on} in {step.location}; "
-            "load the default catalogue first (flask --app wsgi lms catalog load --default)."
-        )
-    application = session.scalar(
-        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.offering_id == session_id)
-    )
-    created = application is None
-    if application is None:
-        details = dict(step.yes)
-        screening = ScreeningInput(
-            answers=tuple(
-                ScreeningAnswer(code, code in details, details.get(code, ""))
-                for code, _label in CONTRAINDICATIONS
-            )
-        )
-        application = apply(
-            session,
-            user_id=user.id,
-            session_id=session_id,
-            screening=screening,
-            screening_key=screening_key,
-        )
-    if step.clear is None or application.status != EnrolmentStatus.MEDICAL_REVIEW:
-        return created
-    decide_screening(session, application.id, reviewer_id=reviewer.id, clear=step.clear)
     return True
 
 
@@ -440,23 +376,27 @@ def create_demo_data(
     evidence_store: Storage,
     screening_key: str | None,
     reset_passwords: bool = False,
+    documents_store: Storage | None = None,
 ) -> DemoReport:
     """Make every demo account and story that does not exist yet; flushes, never commits.
 
     An existing account whose password is not `password` keeps it unless `reset_passwords`.
+    `documents_store` holds the Certificate of Training's documents (the app's own by
+    default).
     """
     if problem := password_problem(password):
         raise InvalidInput(f"The demo password is not usable: {problem}")
-    people = [*STAFF, FRESH_CLINICIAN, *CLINICIANS]
+    people = [*STAFF, FRESH_CLINICIAN, *CLINICIANS, *CONSULTANT_ACCOUNTS, *CANDIDATES]
     passwords = DemoPasswords(password, reset=reset_passwords)
     report = DemoReport(password=password, people=people, passwords=passwords.report)
     admin = _ensure_person(session, STAFF[0], passwords, None, report)
     _ensure_catalogue(session, admin.id)
+    report.steps_done += int(ensure_signatories(session))
     staff = {p.email: _ensure_person(session, p, passwords, admin, report) for p in STAFF[1:]}
     instructor = staff["instructor@example.org"]
     reviewer = staff["reviewer@example.org"]
     _ensure_person(session, FRESH_CLINICIAN, passwords, admin, report)
-    report.steps_done += int(_ensure_session(session, SMALL_GROUP, admin))
+    report.steps_done += int(ensure_session(session, SMALL_GROUP, admin))
     report.steps_done += int(_ensure_offering(session, MODULE_3, admin))
     for person in CLINICIANS:
         user = _ensure_person(session, person, passwords, admin, report)
@@ -470,7 +410,7 @@ def create_demo_data(
             elif isinstance(step, Enrol):
                 done = _do_enrol(session, user, step, report)
             elif screening_key:
-                done = _do_apply(session, user, step, reviewer, screening_key)
+                done = do_apply(session, user, step, reviewer, screening_key)
             else:
                 report.skipped.add(
                     "retreat applications (they carry an encrypted medical screening, and "
@@ -479,5 +419,62 @@ def create_demo_data(
                 done = False
             report.steps_done += int(done)
         session.flush()
+    report.steps_done += int(_open_directory(session))
     report.steps_done += int(_ensure_closed_module(session, MODULE_2_CLOSED, instructor, report))
+    report.steps_done += close_past_sessions(session, instructor)
+    _certificate_of_training(
+        session, passwords, admin, instructor, report, evidence_store, documents_store
+    )
     return report
+
+
+def _certificate_of_training(
+    session: Session,
+    passwords: DemoPasswords,
+    admin: User,
+    instructor: User,
+    report: DemoReport,
+    evidence_store: Storage,
+    documents_store: Storage | None,
+) -> None:
+    """The approved consultants, the consultant's account and the candidates' stories."""
+    if documents_store is None:
+        from lms.storage import store
+        from lms.training.api import DOCUMENTS_AREA
+
+        documents_store = store(DOCUMENTS_AREA)
+    report.steps_done += ensure_consultants(session, admin)
+    accounts = {
+        person.email: _ensure_person(session, person, passwords, admin, report)
+        for person in CONSULTANT_ACCOUNTS
+    }
+    for person in CANDIDATES:
+        user = _ensure_person(session, person, passwords, admin, report)
+        story = TrainingStory(
+            session,
+            user,
+            instructor=instructor,
+            accounts=accounts,
+            evidence_store=evidence_store,
+            documents_store=documents_store,
+        )
+        for step in person.steps:
+            if isinstance(step, Complete):
+                done = _do_complete(session, user, step, instructor)
+            else:
+                done = story.do(step)
+            report.steps_done += int(done)
+        session.flush()
+
+
+def _open_directory(session: Session) -> bool:
+    """Publish the directory of certified practitioners (off in a new programme), so the demo
+    shows its listed holder; an administrator's later choice is kept on a rerun."""
+    from lms.programme import ProgrammeSetting, programme_setting
+    from lms.training.api import DIRECTORY_SETTING
+
+    if programme_setting(session, DIRECTORY_SETTING) is not None:
+        return False
+    session.add(ProgrammeSetting(key=DIRECTORY_SETTING, value=True))
+    session.flush()
+    return True

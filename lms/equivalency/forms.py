@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     DateField,
@@ -16,9 +17,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from lms.bounds import UPLOAD_MAX_TEXT
+from lms.catalog.api import ConsultationKind
 from lms.equivalency.evidence import MAX_EVIDENCE_BYTES, TOO_LARGE
+from lms.equivalency.models import MAX_CREDITED_CONSULTATIONS
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
-from lms.forms import DecimalNumberField, Form
+from lms.forms import DecimalNumberField, Form, WholeNumberField
+from lms.i18n import translate
 
 OTHER = "Other"
 
@@ -28,13 +32,15 @@ class RequestForm(Form):
 
     item_code = SelectField("Counts for", validators=[DataRequired()], choices=[])
     programme = SelectField(
-        "Outside programme",
+        lazy_gettext("Outside programme"),
         choices=[SelectChoice(p) for p in SUGGESTED_PROGRAMMES]
         + [SelectChoice(OTHER, "Other (name it below)")],
         validators=[DataRequired()],
     )
     # No Optional(): it would stop the chain before the "Other needs a name" check runs.
-    programme_other = StringField("Other programme's name", validators=[Length(max=200)])
+    programme_other = StringField(
+        lazy_gettext("Other programme's name"), validators=[Length(max=200)]
+    )
     attended_from = DateField("First day of the training", validators=[DataRequired()])
     attended_to = DateField("Last day of the training", validators=[DataRequired()])
     hours = DecimalNumberField(
@@ -63,7 +69,7 @@ class RequestForm(Form):
     def validate_programme_other(self, field: StringField) -> None:
         """ "Other" needs a name."""
         if self.programme.data == OTHER and not (field.data or "").strip():
-            raise ValidationError("Name the other programme.")
+            raise ValidationError(translate("Name the other programme."))
 
     @property
     def programme_name(self) -> str:
@@ -71,6 +77,53 @@ class RequestForm(Form):
         if self.programme.data == OTHER:
             return (self.programme_other.data or "").strip()
         return self.programme.data or ""
+
+
+class ConsultationCreditForm(RequestForm):
+    """A clinician asks that consultations held with another programme count for the
+    Certificate of Training: group or individual, how many, their hours, with evidence."""
+
+    item_code = None  # consultation credit counts for no catalogue item
+    kind = SelectField(
+        "Kind of consultations",
+        choices=[SelectChoice(kind.value, kind.source_label) for kind in ConsultationKind],
+        validators=[DataRequired("Choose group or individual consultations.")],
+    )
+    consultations = WholeNumberField(
+        "How many consultations",
+        validators=[InputRequired()],
+        minimum=1,
+        maximum=MAX_CREDITED_CONSULTATIONS,
+    )
+    hours = DecimalNumberField(
+        "Hours in all",
+        validators=[InputRequired()],
+        minimum=Decimal("0.25"),
+        maximum=Decimal(24 * MAX_CREDITED_CONSULTATIONS),
+        places=2,
+        description="At most 24 hours a consultation on average.",
+    )
+    description = TextAreaField(
+        "What the consultations covered",
+        validators=[DataRequired(), Length(max=5000)],
+        description="Who led them (name and credentials), the format, and the topics. "
+        "No client information.",
+    )
+    evidence = FileField(
+        "Evidence",
+        validators=[
+            FileRequired("Attach a letter or record of your consultations."),
+            FileSize(max_size=MAX_EVIDENCE_BYTES, message=TOO_LARGE),
+        ],
+        description=f"A letter or record of the consultations: PDF, PNG or JPEG, at most "
+        f"{UPLOAD_MAX_TEXT}.",
+    )
+
+    def validate_hours(self, field: DecimalNumberField) -> None:
+        """At most a day's hours a consultation, on average."""
+        count = self.consultations.data
+        if field.data is not None and count and field.data > 24 * count:
+            raise ValidationError(f"{count} consultations can hold at most {24 * count} hours.")
 
 
 class DecisionForm(Form):

@@ -9,6 +9,7 @@ from lms.auth.api import Erasure, Export, PrivacyHooks, User, iso
 from lms.db import db
 from lms.equivalency.evidence import discard_evidence
 from lms.equivalency.models import EquivalencyRequest
+from lms.equivalency.preview import PREVIEW_AREA, preview_key
 
 
 def export(session: Session, user: User) -> Export:
@@ -22,7 +23,9 @@ def export(session: Session, user: User) -> Export:
     return Export(
         [
             {
-                "item": r.item.code,
+                "item": r.item.code if r.item else None,
+                "consultation_kind": str(r.consultation_kind) if r.consultation_kind else None,
+                "consultations": r.consultations,
                 "outside_programme": r.outside_programme,
                 "attended_from": iso(r.attended_from),
                 "attended_to": iso(r.attended_to),
@@ -40,7 +43,8 @@ def export(session: Session, user: User) -> Export:
 
 
 def erase(session: Session, erasure: Erasure) -> None:
-    """The decisions stay; the description and evidence go (files once the deletion commits)."""
+    """The decisions stay; the description and evidence go (files, and the pictures of their
+    first pages, once the deletion commits)."""
     requests = session.scalars(
         select(EquivalencyRequest).where(EquivalencyRequest.user_id == erasure.person.id)
     ).all()
@@ -52,8 +56,14 @@ def erase(session: Session, erasure: Erasure) -> None:
         request.evidence_size = None
         request.description = ""
     if keys:
-        evidence = erasure.files["evidence"]
-        db.after_commit(lambda: [discard_evidence(evidence, key) for key in keys])
+        evidence, previews = erasure.files["evidence"], erasure.files[PREVIEW_AREA]
+        pictures = [preview_key(key) for key in keys]
+        db.after_commit(
+            lambda: (
+                [discard_evidence(evidence, key) for key in keys]
+                + [discard_evidence(previews, key) for key in pictures]
+            )
+        )
     erasure.facts["evidence_files_removed"] = len(keys)
 
 

@@ -20,10 +20,15 @@ from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.equivalency.evidence import discard_evidence, store_evidence
-from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.equivalency.models import (
+    EquivalencyRequest,
+    EquivalencyStatus,
+)
+from lms.equivalency.preview import Picture, evidence_picture, picture_ready
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
+from lms.i18n import translate
 from lms.progress.api import Completion
-from lms.storage import Storage, StoredFileMissing
+from lms.storage import Storage, StorageUnavailable, StoredFileMissing
 
 # Programmes whose introductory trainings the public pages name as accepted; "Other" is free.
 SUGGESTED_PROGRAMMES: tuple[str, ...] = ("KTC", "KRIYA", "PRATI", "SAGE")
@@ -42,12 +47,12 @@ class RequestInput:
     description: str
 
 
-def _validate(data: RequestInput) -> None:
+def validate_request(data: RequestInput) -> None:
     """Refuse values that have the right shape but make no sense."""
     if not data.outside_programme.strip():
-        raise InvalidInput("Name the programme where you took the training.")
+        raise InvalidInput(translate("Name the programme where you took the training."))
     if len(data.outside_programme.strip()) > 200:
-        raise InvalidInput("The programme name is too long (200 characters at most).")
+        raise InvalidInput(translate("The programme name is too long (200 characters at most)."))
     if data.attended_from and data.attended_to and data.attended_to < data.attended_from:
         raise InvalidInput("The training cannot end before it started.")
     today = programme_today()
@@ -65,7 +70,7 @@ def _validate(data: RequestInput) -> None:
         raise InvalidInput("Describe the training: what it covered and who ran it.")
 
 
-def _record_request_event(
+def record_request_event(
     session: Session,
     request: EquivalencyRequest,
     action: str,
@@ -105,7 +110,7 @@ def submit_request(
     (StorageUnavailable) leaves no row; a row that cannot be flushed takes its file back
     with it, and one that fails to commit later leaves a file the sweep removes.
     """
-    _validate(data)
+    validate_request(data)
     item = session.scalar(
         select(CatalogItem).where(CatalogItem.code == data.item_code, CatalogItem.active.is_(True))
     )
@@ -149,7 +154,7 @@ def submit_request(
         discard_evidence(evidence_store, stored.key)
         raise
     signals.equivalency_requested.send(request, session=session)
-    _record_request_event(
+    record_request_event(
         session,
         request,
         "equivalency.requested",
@@ -158,6 +163,18 @@ def submit_request(
         outside_programme=request.outside_programme,
     )
     return request
+
+
+def _what_it_counts_for(request: EquivalencyRequest) -> dict[str, Any]:
+    """The audit facts naming what a request counts for: the item's code, or the
+    consultations' kind, number and hours."""
+    if request.item is not None:
+        return {"item": request.item.code}
+    return {
+        "consultation_kind": str(request.consultation_kind),
+        "consultations": request.consultations,
+        "hours": request.hours,
+    }
 
 
 def _refuse_live_duplicate(session: Session, user_id: int, item: CatalogItem) -> None:
@@ -287,7 +304,9 @@ def withdraw_request(session: Session, request_id: int, *, user_id: int) -> Equi
     if result.rowcount != 1:
         raise _already_decided(session, request_id)
     session.refresh(request)
-    _record_request_event(session, request, "equivalency.withdrawn", actor_id=user_id)
+    record_request_event(
+        session, request, "equivalency.withdrawn", actor_id=user_id, **_what_it_counts_for(request)
+    )
     signals.equivalency_withdrawn.send(request, session=session)
     return request
 
@@ -330,13 +349,51 @@ def decide_request(
         if rowcount != 1:
             raise _already_decided(session, request_id)
         session.refresh(request)
-    _record_request_event(
+    record_request_event(
         session,
         request,
         f"equivalency.{status.value}",
         actor_id=reviewer_id,
-        item=request.item.code,
         reason=reason,
+        **_what_it_counts_for(request),
     )
     signals.equivalency_decided.send(request, session=session)
     return request
+
+
+def evidence_picture_for(
+    session: Session,
+    request_id: int,
+    viewer: User,
+    evidence_store: Storage,
+    preview_store: Storage,
+) -> Picture:
+    """The picture of a request's evidence (its first page, or the image) for the owner or a
+    reviewer; NotFound when the viewer may not see it or there is none."""
+    request = get_request_for(session, request_id, viewer)
+    if not request.evidence_key:
+        raise NotFound("This request has no evidence file.")
+    try:
+        picture = evidence_picture(
+            evidence_store, preview_store, request.evidence_key, request.evidence_type
+        )
+    except StoredFileMissing as error:
+        raise NotFound("The evidence file of this request is missing from storage.") from error
+    if picture is None:
+        raise NotFound("This evidence file has no page to show; download it instead.")
+    return picture
+
+
+def evidence_picture_ready(
+    request: EquivalencyRequest, evidence_store: Storage, preview_store: Storage
+) -> bool:
+    """Whether the request's page can show its evidence inline (a store that is down, or a
+    file gone, leave only the download link)."""
+    if not request.evidence_key:
+        return False
+    try:
+        return picture_ready(
+            evidence_store, preview_store, request.evidence_key, request.evidence_type
+        )
+    except (StoredFileMissing, StorageUnavailable):
+        return False

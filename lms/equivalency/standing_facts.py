@@ -45,7 +45,10 @@ _OWN_PENDING = (
 def load(session: Session, ids: Sequence[int], histories: Histories) -> None:
     """Approved and pending requests of the people: one query."""
     for user_id, item_id, status, outside, at in read(session, _REQUESTS, {"ids": list(ids)}):
-        if status == EquivalencyStatus.APPROVED:
+        if item_id is None:
+            # Consultation credit stands for no item: the Certificate of Training counts it.
+            histories.saw(user_id, at)
+        elif status == EquivalencyStatus.APPROVED:
             histories.of(user_id).approved.add(item_id)
         elif status == EquivalencyStatus.PENDING:
             histories.of(user_id).pending.setdefault(item_id, outside)

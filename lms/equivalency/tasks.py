@@ -6,12 +6,16 @@ from huey import crontab
 
 from lms.clock import utcnow
 from lms.db import db
-from lms.equivalency.sweep import GRACE, sweep_unreferenced_evidence
+from lms.equivalency.preview import PREVIEW_AREA
+from lms.equivalency.sweep import GRACE, sweep_orphan_previews, sweep_unreferenced_evidence
 from lms.jobs import task
 from lms.storage import store
 
 
 @task("sweep_evidence", schedule=crontab(minute="37"))
 def sweep_evidence() -> int:
-    """Hourly: remove unreferenced evidence files older than the grace period; how many."""
-    return sweep_unreferenced_evidence(db.session, store("evidence"), before=utcnow() - GRACE)
+    """Hourly: remove unreferenced evidence files (and first-page pictures) older than the
+    grace period; how many."""
+    before = utcnow() - GRACE
+    removed = sweep_unreferenced_evidence(db.session, store("evidence"), before=before)
+    return removed + sweep_orphan_previews(db.session, store(PREVIEW_AREA), before=before)

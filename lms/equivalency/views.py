@@ -19,10 +19,11 @@ from wtforms import SelectChoice
 
 from lms.auth.api import staff_required
 from lms.db import db
-from lms.equivalency import services
+from lms.equivalency import consultation_credit, services
 from lms.equivalency.evidence import EXTENSIONS
-from lms.equivalency.forms import DecisionForm, RequestForm
-from lms.equivalency.models import EquivalencyStatus
+from lms.equivalency.forms import ConsultationCreditForm, DecisionForm, RequestForm
+from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
+from lms.equivalency.preview import PREVIEW_AREA
 from lms.errors import DomainError
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
@@ -33,6 +34,11 @@ bp = Blueprint("equivalency", __name__, url_prefix="/equivalency")
 def _evidence_store() -> Storage:
     """Where evidence files live (a folder outside the web root, or private S3 objects)."""
     return store("evidence")
+
+
+def _preview_store() -> Storage:
+    """Where the pictures of evidence PDFs' first pages are kept (as private as the evidence)."""
+    return store(PREVIEW_AREA)
 
 
 @bp.get("/")
@@ -83,7 +89,7 @@ def new() -> Response | tuple[str, int] | str:
             evidence_filename=upload.filename if upload else None,
         )
         flash(
-            f"Your request for {created.item.title} is pending approval. "
+            f"Your request for {created.counts_for} is pending approval. "
             "It unlocks nothing until a reviewer approves it.",
             "success",
         )
@@ -92,13 +98,59 @@ def new() -> Response | tuple[str, int] | str:
     return render_template("equivalency/new.html", form=form), status
 
 
+def _consultations_again(error: DomainError) -> str:
+    """The consultation credit form again, as it was sent."""
+    return render_template("equivalency/new_consultations.html", form=ConsultationCreditForm())
+
+
+@bp.route("/consultations/new", methods=["GET", "POST"])
+@login_required
+@on_refusal(page_again(_consultations_again))
+def new_consultations() -> Response | tuple[str, int] | str:
+    """Ask that consultations held with another programme count for the Certificate of
+    Training."""
+    form = ConsultationCreditForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("equivalency/new_consultations.html", form=form), status
+    upload = form.evidence.data
+    created = consultation_credit.submit_consultation_credit(
+        db.session,
+        user_id=current_user.id,
+        data=consultation_credit.ConsultationCreditInput(
+            kind=form.kind.data or "",
+            consultations=form.consultations.data,
+            hours=form.hours.data,
+            outside_programme=form.programme_name,
+            attended_from=form.attended_from.data,
+            attended_to=form.attended_to.data,
+            description=form.description.data or "",
+        ),
+        evidence_store=_evidence_store(),
+        evidence_stream=upload.stream if upload else None,
+        evidence_filename=upload.filename if upload else None,
+    )
+    flash(
+        f"Your request for {created.counts_for} is pending approval. "
+        "They count for nothing until a reviewer approves it.",
+        "success",
+    )
+    return redirect(url_for("equivalency.detail", request_id=created.id))
+
+
 @bp.get("/<id:request_id>")
 @login_required
 def detail(request_id: int) -> str:
     """One request: what was asked, the evidence, the decision trail."""
     item = services.get_request_for(db.session, request_id, current_user)
     form = DecisionForm() if current_user.is_staff and item.user_id != current_user.id else None
-    return render_template("equivalency/detail.html", req=item, form=form)
+    return _detail_page(item, form)
+
+
+def _detail_page(item: EquivalencyRequest, form: DecisionForm | None) -> str:
+    """A request's page: what was asked, the evidence's first page inline when it has one."""
+    picture = services.evidence_picture_ready(item, _evidence_store(), _preview_store())
+    return render_template("equivalency/detail.html", req=item, form=form, picture=picture)
 
 
 @bp.get("/<id:request_id>/evidence")
@@ -113,6 +165,27 @@ def evidence(request_id: int) -> Response:
         mimetype=item.evidence_type or "application/octet-stream",
         as_attachment=True,
         download_name=f"evidence-request-{item.id}.{extension}",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/<id:request_id>/evidence/page")
+@login_required
+def evidence_page(request_id: int) -> Response:
+    """The evidence's first page as an image, shown inline: owner and reviewers only."""
+    picture = services.evidence_picture_for(
+        db.session, request_id, current_user, _evidence_store(), _preview_store()
+    )
+    extension = EXTENSIONS.get(picture.media_type, "png")
+    response = send_file(
+        io.BytesIO(picture.data),
+        mimetype=picture.media_type,
+        as_attachment=False,
+        download_name=f"evidence-request-{request_id}-first-page.{extension}",
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -152,7 +225,7 @@ def review() -> str:
 def _decision_page(request_id: int, form: DecisionForm) -> str:
     """The request's page with the decision form as sent."""
     item = services.get_request_for(db.session, request_id, current_user)
-    return render_template("equivalency/detail.html", req=item, form=form)
+    return _detail_page(item, form)
 
 
 def _decision_again(error: DomainError, request_id: int) -> str:
@@ -175,5 +248,5 @@ def decide(request_id: int) -> Response | tuple[str, int]:
         approve=form.decision.data == "approve",
         reason=form.reason.data or "",
     )
-    flash(f"Request {decided.status.value}: {decided.user.name} — {decided.item.title}.", "success")
+    flash(f"Request {decided.status.value}: {decided.user.name} — {decided.counts_for}.", "success")
     return redirect(url_for("equivalency.review"))

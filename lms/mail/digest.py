@@ -16,6 +16,7 @@ from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.mail.models import OutboxMessage
 from lms.mail.services import public_url, queue_message
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.retreats.api import AWAITING_REVIEWER
 
 # A second run the same day (a retried cron job) must not send everyone a second digest.
 ONE_PER = timedelta(hours=20)
@@ -41,10 +42,9 @@ class DigestReport:
 
 def waiting_work(session: Session, *, today: date) -> Waiting:
     """What waits for reviewers and instructors today (three count queries)."""
+    # A screening waiting for the applicant's answer to a question is not the reviewers' work.
     screenings = session.scalar(
-        select(func.count())
-        .select_from(Enrolment)
-        .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
+        select(func.count()).select_from(Enrolment).where(AWAITING_REVIEWER)
     )
     requests = session.scalar(
         select(func.count())
@@ -87,8 +87,8 @@ def _lines(roles: frozenset[Role], waiting: Waiting) -> list[dict[str, str]]:
             {
                 "text": _plural(
                     waiting.equivalency_requests,
-                    "equivalency request waits for a decision",
-                    "equivalency requests wait for a decision",
+                    "credit request waits for a decision",
+                    "credit requests wait for a decision",
                 ),
                 "link": public_url("equivalency.review"),
             }

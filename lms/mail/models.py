@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.db import Base, str_enum, utcnow
@@ -46,6 +47,8 @@ class OutboxMessage(Base):
     message_id: Mapped[str] = mapped_column(String(255), unique=True, default=new_message_id)
     # What the server answered when it accepted the message ("250 ... queued as ...").
     server_reply: Mapped[str | None] = mapped_column(String(500))
+    # Files sent with it: [{"filename", "subtype", "method", "text"}] (calendar entries).
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_outbox_messages_sent_at", "sent_at"),
@@ -63,6 +66,8 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(String(500))
     link: Mapped[str] = mapped_column(String(300), default="")
+    # What it is about ("offering:12"): a newer notice on the same topic supersedes it.
+    topic: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 

@@ -83,6 +83,7 @@ def queue_message(
     context: dict[str, Any],
     optional: bool,
     to_address: str | None = None,
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutboxMessage | None:
     """Write one outbox row in the caller's transaction; a job sends it once that commits.
 
@@ -103,6 +104,7 @@ def queue_message(
         kind=kind[:60],
         status=OutboxStatus.PENDING,
         attempts=0,
+        attachments=attachments or None,
     )
     session.add(message)  # flushed with the rest of the unit of work (a cohort writes hundreds)
     _send_after_commit(message)
@@ -244,6 +246,7 @@ def _send_rows(session: Session, message_ids: list[int], interrupted: set[int]) 
             subject=row.subject,
             text=row.text_body,
             html=row.html_body,
+            attachments=tuple(row.attachments or ()),
         )
         for row in rows
     ]
@@ -382,13 +385,33 @@ def notify(
     template: str,
     context: dict[str, Any] | None = None,
     optional: bool,
+    topic: str = "",
+    supersede: bool = False,
+    attachments: list[dict[str, str]] | None = None,
 ) -> Notification | None:
-    """A dashboard notice plus an e-mail (the e-mail respects the person's optional choice)."""
+    """A dashboard notice plus an e-mail (the e-mail respects the person's optional choice).
+
+    `topic` names what the notice is about; with `supersede`, the person's older unread
+    notices on that topic are marked read, so the dashboard shows no stale version of it.
+    """
     if user.anonymised_at is not None:
         return None
     values = endpoint_values or {}
     link = site_path(endpoint, **values)
-    notice = Notification(user_id=user.id, kind=kind[:60], message=message[:500], link=link)
+    if supersede and topic:
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user.id,
+                Notification.topic == topic,
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    notice = Notification(
+        user_id=user.id, kind=kind[:60], message=message[:500], link=link, topic=topic[:60]
+    )
     session.add(notice)
     queue_message(
         session,
@@ -398,6 +421,7 @@ def notify(
         template=template,
         context={"message": message, "link": public_url(endpoint, **values), **(context or {})},
         optional=optional,
+        attachments=attachments,
     )
     return notice
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session
 
 from lms import dates, signals
 from lms.auth.api import User
+from lms.i18n import translate
+from lms.mail.offering_news import on_offering_rescheduled
 from lms.mail.services import notify, queue_message, unread_notices
+from lms.offerings.api import topic
 from lms.urls import public_url
 
 # (endpoint, values) candidates per page, first one the app knows wins; the dashboard else.
@@ -64,21 +68,25 @@ def on_equivalency_decided(request: Any, *, session: Session, **_: Any) -> None:
         return
     item = request.item
     verdict = "approved" if status == "approved" else "declined"
+    # Consultation credit stands for no item: it counts for the Certificate of Training.
+    title = item.title if item is not None else request.counts_for
     detail = ""
     if status == "approved":
-        detail = f"It now counts as {item.equivalent_label or item.title} for your prerequisites."
+        detail = (
+            f"It now counts as {item.equivalent_label or item.title} for your prerequisites."
+            if item is not None
+            else "They now count towards your Certificate of Training."
+        )
     elif request.decision_reason:
         detail = f"The reviewer wrote: {request.decision_reason}"
     notify(
         session,
         user=user,
         kind="equivalency_decided",
-        message=(
-            f"Your request that {request.outside_programme} count for {item.title} was {verdict}."
-        ),
+        message=(f"Your request that {request.outside_programme} count for {title} was {verdict}."),
         endpoint="equivalency.detail",
         endpoint_values={"request_id": request.id},
-        subject=f"Equivalency request {verdict}: {item.title}",
+        subject=f"Credit request {verdict}: {title}",
         template="notice",
         context={"detail": detail},
         optional=False,
@@ -88,24 +96,39 @@ def on_equivalency_decided(request: Any, *, session: Session, **_: Any) -> None:
 # Which application changes the applicant hears about, and how they are worded. Screening
 # answers and the reviewer's notes never appear: only the decision.
 _APPLICATION_NEWS = {
-    ("medical_review", "enrolled"): "You are cleared and accepted for {retreat}.",
-    ("medical_review", "waitlisted"): "You are cleared and on the waitlist for {retreat}.",
-    ("medical_review", "not_cleared"): (
-        "After medical review you were not cleared to attend {retreat}. "
-        "Contact the programme if you have questions."
+    ("medical_review", "enrolled"): "Your screening is cleared: you are enrolled in {retreat}.",
+    ("medical_review", "waitlisted"): (
+        "Your screening is cleared: you are waitlisted for {retreat} (it is full)."
     ),
-    ("waitlisted", "enrolled"): "A place opened: you are now accepted for {retreat}.",
-    ("enrolled", "waitlisted"): "You are now on the waitlist for {retreat}.",
+    ("medical_review", "not_cleared"): (
+        lazy_gettext(
+            "After medical review you were not cleared to attend {retreat}. "
+            "Contact the programme if you have questions."
+        )
+    ),
+    ("waitlisted", "enrolled"): "A place opened: you are now enrolled in {retreat}.",
+    ("enrolled", "waitlisted"): "You are now waitlisted for {retreat}.",
     ("waitlisted", "not_cleared"): "Your application to {retreat} was not cleared.",
     ("enrolled", "not_cleared"): "Your application to {retreat} was not cleared.",
+    # A medical reviewer changed an earlier decision.
+    (
+        "not_cleared",
+        "enrolled",
+    ): "On a second review your screening is cleared: you are enrolled in {retreat}.",
+    ("not_cleared", "waitlisted"): (
+        "On a second review your screening is cleared: you are waitlisted for {retreat} "
+        "(it is full)."
+    ),
 }
 # The same for module offerings: places given by staff or an import, and the waitlist moving.
 _ENROLMENT_NEWS = {
     (None, "enrolled"): "You are enrolled in {item}.",
-    (None, "waitlisted"): "You are on the waitlist for {item}.",
+    (None, "waitlisted"): "You are waitlisted for {item}.",
     ("waitlisted", "enrolled"): "A place opened: you are now enrolled in {item}.",
-    ("enrolled", "withdrawn"): "Your place in {item} was withdrawn by the programme.",
-    ("waitlisted", "withdrawn"): "You were taken off the waitlist for {item} by the programme.",
+    ("enrolled", "withdrawn"): lazy_gettext("Your place in {item} was withdrawn by the programme."),
+    ("waitlisted", "withdrawn"): lazy_gettext(
+        "You were taken off the waitlist for {item} by the programme."
+    ),
 }
 
 
@@ -133,19 +156,42 @@ def on_application_changed(
         return
     where = offering.location or offering.format.label.lower()
     named = f"{offering.item.title} ({where}, {dates.day(offering.starts_on)})"
-    message = template.format(retreat=named, item=named)
+    message = str(template).format(retreat=named, item=named)
     notify(
         session,
         user=user,
         kind=f"{'application' if retreat else 'enrolment'}_{after}",
         message=message,
         endpoint=_first_endpoint(_APPLICATION_PAGES if retreat else _ENROLMENT_PAGES),
-        subject=(
-            f"Your retreat application: {application.status.label.lower()}"
-            if retreat
-            else f"Your enrolment: {application.status.label.lower()}"
-        ),
+        # "Level 1 Retreat: Enrolled": the place's state in the words every page uses.
+        subject=f"{offering.item.title}: {application.status.label}",
         template="notice",
+        optional=False,
+        topic=topic(offering.id),  # a notice of the offering's change supersedes it
+    )
+
+
+def on_screening_question_asked(application: Any, *, session: Session, **_: Any) -> None:
+    """A medical reviewer asked the applicant a question: always sent, and never with the
+    question itself (health data): the applicant signs in to read and answer it."""
+    user = _person(session, application.user_id)
+    if user is None:
+        return
+    offering = application.offering
+    named = f"{offering.item.title} ({offering.location}, {dates.day(offering.starts_on)})"
+    notify(
+        session,
+        user=user,
+        kind="screening_question",
+        message=(
+            f"The medical reviewer has a question about your application to {named}. "
+            "Sign in to answer it."
+        ),
+        endpoint="retreats.questions",
+        endpoint_values={"application_id": application.id},
+        subject="The medical reviewer has a question",
+        template="notice",
+        context={"detail": "Your application waits for your answer."},
         optional=False,
     )
 
@@ -171,7 +217,11 @@ def _certificate_notice(
     user = _person(session, certificate.user_id)
     if user is None:
         return
-    title = certificate.item.title if certificate.item is not None else "your training"
+    title = (
+        certificate.item.title
+        if certificate.item is not None
+        else (certificate.content or {}).get("title") or "your training"
+    )
     message, subject = _CERTIFICATE_WORDS[kind]
     notify(
         session,
@@ -201,6 +251,37 @@ def on_certificate_revoked(
     detail = f"Reason given: {reason}" if reason else ""
     _certificate_notice(
         session, certificate, "certificate_revoked", {"detail": detail}, optional=False
+    )
+
+
+def on_training_document_reviewed(document: Any, *, session: Session, **_: Any) -> None:
+    """A reviewer approved a Certificate of Training document or asked for changes."""
+    user = _person(session, document.user_id)
+    if user is None:
+        return
+    kind = document.kind.label
+    status = getattr(document.status, "value", str(document.status))
+    if status == "approved":
+        message = f"Your {kind.lower()} (version {document.version}) is approved."
+        detail = ""
+    else:
+        message = (
+            f"Changes are asked for in your {kind.lower()} (version {document.version}): "
+            "upload a new version."
+        )
+        detail = f"The reviewer wrote: {document.review_comment}"
+    notify(
+        session,
+        user=user,
+        kind="training_document_reviewed",
+        message=message,
+        endpoint="training_documents.mine",
+        subject=f"{kind}: {document.status.label}",
+        template="notice",
+        context={"detail": detail},
+        optional=False,
+        topic=f"training-document-{document.kind.value}",
+        supersede=True,
     )
 
 
@@ -256,9 +337,9 @@ def on_licence_verified(user: User, *, session: Session, **_: Any) -> None:
         session,
         user=user,
         kind="licence_verified",
-        message="An administrator verified your licence details.",
+        message=translate("An administrator verified your licence details."),
         endpoint="account.profile",
-        subject="Your licence is verified",
+        subject=translate("Your licence is verified"),
         template="notice",
         optional=False,
     )
@@ -270,9 +351,12 @@ _RECEIVERS = (
     (signals.item_unlocked, on_item_unlocked),
     (signals.equivalency_decided, on_equivalency_decided),
     (signals.enrolment_changed, on_application_changed),
+    (signals.screening_question_asked, on_screening_question_asked),
     (signals.certificate_issued, on_certificate_issued),
     (signals.certificate_revoked, on_certificate_revoked),
     (signals.evaluation_reminder_due, on_evaluation_reminder_due),
+    (signals.offering_rescheduled, on_offering_rescheduled),
+    (signals.training_document_reviewed, on_training_document_reviewed),
 )
 
 

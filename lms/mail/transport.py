@@ -128,6 +128,9 @@ class Envelope:
     subject: str
     text: str
     html: str
+    # Files sent with it, as the outbox row keeps them: {"filename", "subtype", "method",
+    # "text"} (calendar entries: text/calendar with the iTIP method).
+    attachments: tuple[dict[str, str], ...] = ()
 
 
 def _address(value: str, what: str) -> str:
@@ -138,7 +141,9 @@ def _address(value: str, what: str) -> str:
 
 
 def build_email(envelope: Envelope) -> EmailMessage:
-    """A MIME message with a plain-text part and, when there is one, an HTML alternative.
+    """A MIME message with a plain-text part and, when there is one, an HTML alternative;
+    attachments after them (a calendar entry as text/calendar with its method, as RFC 6047
+    asks, so mail clients offer to update the event).
 
     Header values are cleaned (header_text) or refused (addresses) before they are set: the
     email package would raise on CR/LF, and the message would fail on every retry.
@@ -151,6 +156,14 @@ def build_email(envelope: Envelope) -> EmailMessage:
     message.set_content(envelope.text)
     if envelope.html:
         message.add_alternative(envelope.html, subtype="html")
+    for attachment in envelope.attachments:
+        params = {"method": attachment["method"]} if attachment.get("method") else None
+        message.add_attachment(
+            attachment["text"],
+            subtype=attachment["subtype"],
+            filename=header_text(attachment["filename"], 100),
+            params=params,
+        )
     return message
 
 

@@ -21,6 +21,7 @@ from lms.audit.services import record_event
 from lms.auth.api import Role, User
 from lms.catalog.services import programme_settings
 from lms.errors import Conflict, Forbidden, NotFound
+from lms.i18n import translate
 from lms.offerings.attendance_policy import AttendancePolicy, DayRecord
 from lms.offerings.models import (
     PLACE_HOLDING,
@@ -72,7 +73,7 @@ def check_editable(offering: Offering, actor: User) -> None:
     if offering.status == OfferingStatus.CLOSED:
         raise Conflict("This offering is closed: its attendance can no longer change.")
     if offering.status == OfferingStatus.CANCELLED:
-        raise Conflict("This offering is cancelled: it has no attendance to take.")
+        raise Conflict(translate("This offering is cancelled: it has no attendance to take."))
 
 
 def check_day_open(day: OfferingDay, today: date) -> None:

@@ -1,4 +1,5 @@
-"""Attendance pages of module offerings: the grid, participant reports, closing, reports.
+"""Attendance pages of module offerings: the grid, participant reports, reports (closing is
+lms.offerings.closing_views).
 
 Instructors and admins see every grid; an offering's facilitators and admins change it.
 The grid saves cell by cell when JavaScript runs (templates/static/attendance.js posts the
@@ -31,7 +32,7 @@ from lms.db import db
 from lms.errors import DomainError, Forbidden, InvalidInput
 from lms.offerings import attendance, closing, participants, reports, sheet
 from lms.offerings.evaluated import evaluated_user_ids
-from lms.offerings.forms import PeriodForm, ReportForm
+from lms.offerings.forms import PeriodForm, ReopenForm, ReportForm
 from lms.refusals import back_to, not_a_refusal, on_refusal
 
 bp = Blueprint("attendance", __name__, url_prefix="/offerings")
@@ -56,6 +57,9 @@ def _grid_page(offering_id: int, *, status: int = 200, typed: dict | None = None
         typed=typed or {},
         upload=ReportForm(),
         result=closing.closing_result(db.session, offering_id) if grid.offering.closed_at else None,
+        reopened=closing.last_reopening(db.session, offering_id),
+        close_problem=closing.closing_problem(grid.offering, current_user, today),
+        reopen=ReopenForm(),
         verdict_text=sheet.verdict_text,
     ), status
 
@@ -189,20 +193,6 @@ def match_row(offering_id: int, row_id: int) -> WerkzeugResponse:
         "success",
     )
     return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="reports"))
-
-
-@bp.post("/<id:offering_id>/close")
-@staff_required
-@on_refusal(_grid_again, error_page_for=(403, 404))
-def close(offering_id: int) -> WerkzeugResponse | tuple:
-    """Close the offering: completions for those who met the policy, absent for the rest."""
-    result = closing.close_offering(db.session, offering_id, actor=current_user)
-    flash(
-        f"Closed: {len(result.attended)} attended (completions recorded), "
-        f"{len(result.absent)} did not meet the attendance policy.",
-        "success",
-    )
-    return redirect(url_for("attendance.grid", offering_id=offering_id, _anchor="closing"))
 
 
 # --------------------------------------------------------------------------- reports

@@ -20,6 +20,7 @@ from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
 from lms.errors import Conflict, InvalidInput, NotFound, PrerequisiteNotMet
+from lms.i18n import translate
 from lms.offerings import places
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus, JoinRefusal, Offering
 
@@ -60,17 +61,29 @@ def enrolment_problem(
         return "Retreats are applied to, with the medical screening, from the retreats page."
     refusal = offering.refusal_to_join(today, by_staff=by_staff)
     if refusal is JoinRefusal.CANCELLED:
-        return "This offering is cancelled."
+        return translate("This offering is cancelled.")
     if refusal is JoinRefusal.CLOSED:
         return "This offering is closed."
     if refusal is JoinRefusal.STARTED:
-        return f"This offering started on {_fmt(offering.starts_on)}; enrolment is closed."
+        return translate("This offering started on {day}; enrolment is closed.").format(
+            day=_fmt(offering.starts_on)
+        )
     if refusal is JoinRefusal.DEADLINE_PASSED:
-        return f"Enrolment closed on {_fmt(offering.deadline())}."
+        return translate("Enrolment closed on {day}.").format(day=_fmt(offering.deadline()))
     evaluation = evaluate_item(session, user, offering.item.code)
     if not evaluation.met:
         return evaluation.explanation or "The prerequisite for this module is not met yet."
     return None
+
+
+def already_have(session: Session, offering: Offering, user_ids: list[int]) -> dict[int, str]:
+    """Of these people, those who already have the offering's item (completed or credited),
+    with how they stand with it ("Completed on 5 Dec 2026"): staff are warned before enrolling
+    them again."""
+    from lms.progress.api import standing_words
+
+    said = standing_words(session, offering.item, list(user_ids))
+    return {uid: words for uid, (words, _, done) in said.items() if done}
 
 
 def _enrol_locked(
@@ -196,11 +209,15 @@ class BulkReport:
     already: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # e-mails with no account: never created
     refused: list[str] = field(default_factory=list)  # "line 3: a@b.c: why"
+    # People who already have the item ("a@b.c: Completed on 5 Dec 2026"): enrolled from the
+    # shop regardless (they bought a place), refused from a paste unless staff said "anyway".
+    repeating: list[str] = field(default_factory=list)
+    repeats_refused: bool = False
 
     @property
     def ok(self) -> bool:
         """Nothing stood in the way (so the enrolments were made)."""
-        return not self.unknown and not self.refused
+        return not self.unknown and not self.refused and not self.repeats_refused
 
 
 @dataclass(frozen=True)
@@ -220,9 +237,13 @@ def _enrol_all(
     actor_id: int | None,
     source: EnrolmentSource,
     today: date | None,
+    repeats_allowed: bool = True,
 ) -> BulkReport:
     """All or nothing: every person is enrolled (or waitlisted, or already in), or, when any
-    address is unknown or refused, nothing is changed and the report says which and why."""
+    address is unknown or refused, nothing is changed and the report says which and why.
+
+    People who already have the item are listed as repeating; unless `repeats_allowed`,
+    their presence refuses the whole list (staff confirm and send it again)."""
     today = today or programme_today(session)
     report = BulkReport()
     if len(wanted) > MAX_BULK:
@@ -254,6 +275,9 @@ def _enrol_all(
             report.refused.append(f"line {item.line}: {item.email}: {problem}")
             continue
         ready.append((item, user))
+    repeating = already_have(session, offering, [user.id for _, user in ready])
+    report.repeating = [f"{w.email}: {repeating[u.id]}" for w, u in ready if u.id in repeating]
+    report.repeats_refused = bool(report.repeating) and not repeats_allowed
     if not report.ok:
         return report
     # Earlier purchases first, so the waitlist keeps the shop's order.
@@ -278,9 +302,16 @@ def _enrol_all(
 
 
 def enrol_emails(
-    session: Session, offering_id: int, text: str, *, actor_id: int, today: date | None = None
+    session: Session,
+    offering_id: int,
+    text: str,
+    *,
+    actor_id: int,
+    today: date | None = None,
+    repeats_allowed: bool = False,
 ) -> BulkReport:
-    """Staff paste e-mail addresses (one per line, or separated by commas or spaces)."""
+    """Staff paste e-mail addresses (one per line, or separated by commas or spaces); people
+    who already have the item refuse the list unless `repeats_allowed`."""
     wanted = []
     for number, line in enumerate(text.splitlines(), start=1):
         for part in line.replace(",", " ").replace(";", " ").split():
@@ -288,20 +319,45 @@ def enrol_emails(
     if not wanted:
         raise InvalidInput("Paste at least one e-mail address.")
     return _enrol_all(
-        session, offering_id, wanted, actor_id=actor_id, source=EnrolmentSource.STAFF, today=today
+        session,
+        offering_id,
+        wanted,
+        actor_id=actor_id,
+        source=EnrolmentSource.STAFF,
+        today=today,
+        repeats_allowed=repeats_allowed,
     )
 
 
 def enrol_user(
-    session: Session, offering_id: int, user_id: int, *, actor_id: int, today: date | None = None
+    session: Session,
+    offering_id: int,
+    user_id: int,
+    *,
+    actor_id: int,
+    today: date | None = None,
+    repeat_allowed: bool = False,
 ) -> Enrolment:
-    """Staff enrol one person found by search."""
+    """Staff enrol one person found by search (one who already has the item only when staff
+    confirm they are repeating it: `repeat_allowed`)."""
     user = session.get(User, user_id)
     if user is None or not user.active:
         raise NotFound("No such person.")
+    if not repeat_allowed:
+        offering = places.lock_offering(session, offering_id)
+        has = already_have(session, offering, [user.id]).get(user.id)
+        if has is not None:
+            raise RepeatNeedsConfirming(
+                f"{user.name} already has {offering.item.title} ({has}). Enrol them anyway "
+                "only if they are repeating it."
+            )
     return _enrol_one(
         session, user, offering_id, actor_id=actor_id, source=EnrolmentSource.STAFF, today=today
     )
+
+
+class RepeatNeedsConfirming(Conflict):
+    """Enrolling someone who already has the item waits for staff to confirm it."""
 
 
 class ShopImportError(InvalidInput):

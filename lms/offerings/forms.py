@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import (
     BooleanField,
     DateField,
     FileField,
+    HiddenField,
     SearchField,
     SelectChoice,
     SelectField,
@@ -14,12 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from lms.audit.api import REASON_MAX
 from lms.forms import FilterForm, Form, MultiCheckboxField, WholeNumberField, whole_id
 from lms.offerings.listing import SHOWN_LABELS, Shown
 from lms.offerings.models import OfferingFormat
 from lms.offerings.schedule import MAX_CAPACITY, MAX_JOIN_URL, MAX_LOCATION
 
-DAYS_HELP = (
+DAYS_HELP = lazy_gettext(
     "One day per line: the date, then optionally the hours (programme time) and the CE hours, "
     "like 2027-01-12 09:00-17:00 7. Live online days need their hours."
 )
@@ -51,12 +54,19 @@ class OfferingForm(Form):
         "Places", validators=[InputRequired()], minimum=0, maximum=MAX_CAPACITY
     )
     enrolment_deadline = DateField(
-        "Enrolment deadline",
+        lazy_gettext("Enrolment deadline"),
         validators=[Optional()],
-        description="Last day to enrol or apply. Leave empty for “until the day before”.",
+        description=lazy_gettext(
+            "Last day to enrol or apply. Leave empty for “until the day before”."
+        ),
     )
     facilitators = MultiCheckboxField("Facilitators", coerce=whole_id, choices=[])
-    cancelled = BooleanField("Cancelled (hidden from clinicians, places kept on record)")
+    cancelled = BooleanField(
+        lazy_gettext("Cancelled (hidden from clinicians, places kept on record)")
+    )
+    # Sent only by the confirmation page's button: the calendar SEQUENCE the admin confirmed
+    # the change against (a change someone else made meanwhile asks again).
+    confirmed = StringField(validators=[Optional(), Length(max=12)])
 
 
 class BulkEnrolForm(Form):
@@ -68,6 +78,7 @@ class BulkEnrolForm(Form):
         description="One per line, or separated by commas. Unknown addresses are listed; "
         "no account is created.",
     )
+    anyway = BooleanField("Enrol them even if some already have this module (repeating it)")
 
 
 class ImportForm(Form):
@@ -107,4 +118,26 @@ class OfferingFilterForm(FilterForm):
         "Module or retreat",
         validators=[Optional(), Length(max=100)],
         description="Part of its title or code.",
+    )
+
+
+class CloseForm(Form):
+    """Closing an offering, confirmed on the page that lists what it will record."""
+
+    plan = HiddenField()  # the plan's fingerprint as the page showed it
+    reason = TextAreaField(
+        "Reason for revoking completions",
+        validators=[Optional(), Length(max=REASON_MAX)],
+        description="Goes with each revoked completion and its certificate.",
+    )
+
+
+class ReopenForm(Form):
+    """An administrator reopens a closed offering to correct its attendance."""
+
+    reason = TextAreaField(
+        "Why reopen it",
+        validators=[DataRequired("Give a reason for reopening."), Length(max=REASON_MAX)],
+        description="What is to be corrected; kept in the audit log and offered as the reason "
+        "for any completion revoked when it is closed again.",
     )

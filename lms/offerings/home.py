@@ -1,5 +1,6 @@
 """The offerings coming up, with the places taken, on the staff home of instructors and admins;
-and the module offerings left unclosed UNCLOSED_AFTER_DAYS after their last day."""
+and the offerings (module offerings and retreat sessions) left unclosed UNCLOSED_AFTER_DAYS
+after their last day."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
-from lms.catalog.api import CatalogItem, ItemKind
+from lms.catalog.api import CatalogItem
 from lms.clock import today
 from lms.db import read
 from lms.offerings.days import listed
@@ -31,16 +32,11 @@ if TYPE_CHECKING:
 UPCOMING_SHOWN = 8
 UNCLOSED_AFTER_DAYS = 14  # an offering still open this long after its last day is forgotten
 
-# Module offerings whose last day is over UNCLOSED_AFTER_DAYS ago and that nobody closed:
-# their attendance never became completions (how many, and the oldest last day).
-_UNCLOSED = (
-    select(func.count(Offering.id), func.min(Offering.ends_on))
-    .join(CatalogItem, Offering.item_id == CatalogItem.id)
-    .where(
-        Offering.status == OfferingStatus.SCHEDULED,
-        Offering.ends_on < bindparam("cutoff"),
-        CatalogItem.kind != ItemKind.RETREAT,
-    )
+# Offerings (module offerings and retreat sessions alike) whose last day is over
+# UNCLOSED_AFTER_DAYS ago and that nobody closed: their attendance is not settled (how many,
+# and the oldest last day). The same offerings as the staff list's "to close" (listing.py).
+_UNCLOSED = select(func.count(Offering.id), func.min(Offering.ends_on)).where(
+    Offering.status == OfferingStatus.SCHEDULED, Offering.ends_on < bindparam("cutoff")
 )
 
 
@@ -55,7 +51,8 @@ class Upcoming:
     where: str
     capacity: int
     taken: int
-    waiting: int  # on the waitlist or in medical review
+    waitlisted: int
+    in_review: int  # retreat applications in medical review
 
     @property
     def full(self) -> bool:
@@ -78,9 +75,8 @@ _UPCOMING = (
     select(
         *_UPCOMING_COLUMNS,
         func.count(Enrolment.id).filter(Enrolment.status.in_(PLACE_HOLDING)),
-        func.count(Enrolment.id).filter(
-            Enrolment.status.in_([EnrolmentStatus.WAITLISTED, EnrolmentStatus.MEDICAL_REVIEW])
-        ),
+        func.count(Enrolment.id).filter(Enrolment.status == EnrolmentStatus.WAITLISTED),
+        func.count(Enrolment.id).filter(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW),
     )
     .join(CatalogItem, Offering.item_id == CatalogItem.id)
     .outerjoin(Enrolment, Enrolment.offering_id == Offering.id)
@@ -103,9 +99,22 @@ def upcoming(session: Session, on: date) -> list[Upcoming]:
             where="Live online" if fmt == OfferingFormat.LIVE_ONLINE.value else location,
             capacity=capacity,
             taken=taken,
-            waiting=waiting,
+            waitlisted=waitlisted,
+            in_review=in_review,
         )
-        for offering_id, short, title, starts, ends, fmt, location, capacity, taken, waiting in rows
+        for (
+            offering_id,
+            short,
+            title,
+            starts,
+            ends,
+            fmt,
+            location,
+            capacity,
+            taken,
+            waitlisted,
+            in_review,
+        ) in rows
     ]
 
 

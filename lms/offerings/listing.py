@@ -34,7 +34,7 @@ class Shown(StrEnum):
     """Which offerings the staff's list shows."""
 
     UPCOMING = "upcoming"  # not yet ended (and not cancelled), soonest first
-    TO_CLOSE = "to-close"  # a module offering whose days are over, not yet closed; oldest first
+    TO_CLOSE = "to-close"  # an offering (module or retreat) whose days are over, not closed yet
     PAST = "past"  # days over (closed, cancelled or to close), latest first
     ALL = "all"  # everything, latest first
 
@@ -203,9 +203,7 @@ def find_offerings(
         ).order_by(Offering.starts_on, Offering.id)
     elif shown is Shown.TO_CLOSE:
         query = query.where(
-            Offering.status == OfferingStatus.SCHEDULED,
-            Offering.ends_on < today,
-            CatalogItem.kind != ItemKind.RETREAT,
+            Offering.status == OfferingStatus.SCHEDULED, Offering.ends_on < today
         ).order_by(Offering.ends_on, Offering.id)
     elif shown is Shown.PAST:
         query = query.where(Offering.ends_on < today).order_by(

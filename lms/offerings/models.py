@@ -88,6 +88,9 @@ class Offering(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The iCalendar SEQUENCE of every calendar file of this offering: raised by each change
+    # its people are told about (lms.offerings.rescheduling), so calendars move the event.
+    calendar_sequence: Mapped[int] = mapped_column(default=0)
 
     item: Mapped[CatalogItem] = relationship(back_populates="offerings")
     days: Mapped[list[OfferingDay]] = relationship(
@@ -104,6 +107,7 @@ class Offering(Base):
         UniqueConstraint("item_id", "starts_on", "location", name="uq_offerings_item_start"),
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("calendar_sequence >= 0", name="calendar_sequence_not_negative"),
         CheckConstraint(
             "status IN ('scheduled', 'closed', 'cancelled')", name="stored_status_only"
         ),

@@ -19,6 +19,7 @@ from lms import dates, signals
 from lms.audit.services import record_event
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, NotFound
+from lms.i18n import translate
 from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
 
 # Statuses a clinician may still withdraw from (before the offering starts).
@@ -38,13 +39,23 @@ TRANSITIONS: dict[EnrolmentStatus, frozenset[EnrolmentStatus]] = {
             EnrolmentStatus.WITHDRAWN,
         }
     ),
-    EnrolmentStatus.WAITLISTED: frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN}),
-    EnrolmentStatus.ENROLLED: frozenset(
-        {EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT, EnrolmentStatus.WITHDRAWN}
+    # A medical reviewer may change a retreat's screening decision before the session starts:
+    # a cleared application (placed or waitlisted) is then not cleared, or the reverse.
+    EnrolmentStatus.WAITLISTED: frozenset(
+        {EnrolmentStatus.ENROLLED, EnrolmentStatus.WITHDRAWN, EnrolmentStatus.NOT_CLEARED}
     ),
+    EnrolmentStatus.ENROLLED: frozenset(
+        {
+            EnrolmentStatus.ATTENDED,
+            EnrolmentStatus.ABSENT,
+            EnrolmentStatus.WITHDRAWN,
+            EnrolmentStatus.NOT_CLEARED,
+        }
+    ),
+    # Attendance is corrected until the offering is closed (and again once it is reopened).
     EnrolmentStatus.ABSENT: frozenset({EnrolmentStatus.ATTENDED}),
-    EnrolmentStatus.ATTENDED: frozenset(),
-    EnrolmentStatus.NOT_CLEARED: frozenset(),
+    EnrolmentStatus.ATTENDED: frozenset({EnrolmentStatus.ABSENT}),
+    EnrolmentStatus.NOT_CLEARED: frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED}),
     EnrolmentStatus.WITHDRAWN: frozenset(),
 }
 
@@ -204,8 +215,10 @@ def withdraw(
     deadline_text = f"{dates.day(offering.starts_on)}"
     if today >= offering.starts_on:
         raise Conflict(
-            f"The offering started on {deadline_text}, so this can no longer be withdrawn "
-            "here; contact the programme team."
+            translate(
+                "The offering started on {day}, so this can no longer be withdrawn "
+                "here; contact the programme team."
+            ).format(day=deadline_text)
         )
     previous = enrolment.status
     if previous not in WITHDRAWABLE:

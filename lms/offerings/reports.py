@@ -23,6 +23,7 @@ from lms.certificates.api import Certificate, format_date, format_hours, program
 from lms.clock import local_date_or_none
 from lms.csv_safe import write_csv
 from lms.errors import InvalidInput
+from lms.i18n import translate
 from lms.offerings.models import Offering, OfferingFormat
 from lms.offerings.sheet import AttendanceGrid, GridRow, attendance_grid
 from lms.progress.api import Completion, CompletionSource, awarded_hours, total_hours
@@ -56,9 +57,9 @@ def roster_csv(grid: AttendanceGrid, evaluated: set[int] | frozenset[int] = froz
     header = [
         "Name",
         "Credentials",
-        "Licence type",
-        "Licence number",
-        "Licence state",
+        translate("Licence type"),
+        translate("Licence number"),
+        translate("Licence state"),
         "E-mail",
         "Status",
         *[f"{day.held_on.isoformat()} minutes" for day in days],
@@ -329,4 +330,4 @@ def ce_awards(session: Session, period: Period) -> list[list[Any]]:
 
 def ce_awards_csv(session: Session, period: Period) -> str:
     """Every CE award of the period as CSV, formula-safe."""
-    return write_csv(AWARD_HEADER, ce_awards(session, period))
+    return write_csv([translate(name) for name in AWARD_HEADER], ce_awards(session, period))

@@ -17,6 +17,8 @@ from lms.auth.api import Role, User, UserRole
 from lms.catalog.api import CatalogItem
 from lms.catalog.services import load_catalogue
 from lms.errors import Conflict, InvalidInput, NotFound
+from lms.i18n import translate
+from lms.offerings.calendar import uid_keys
 from lms.offerings.days import (
     DaySpec,
     asked_status,
@@ -37,6 +39,7 @@ from lms.offerings.places import (
     promote_waitlisted,
     record_offering_event,
 )
+from lms.offerings.rescheduling import Preview, Seen, announce, preview
 
 MAX_LOCATION = 200
 MAX_JOIN_URL = 500
@@ -72,7 +75,9 @@ def check_input(data: OfferingInput) -> OfferingInput:
     if data.enrolment_deadline is not None:
         validation.sensible_date(data.enrolment_deadline, "Enrolment deadline")
         if data.enrolment_deadline > days[0].held_on:
-            raise InvalidInput("The enrolment deadline must be on or before the first day.")
+            raise InvalidInput(
+                translate("The enrolment deadline must be on or before the first day.")
+            )
     return replace(data, days=tuple(days), location=location, join_url=join_url)
 
 
@@ -236,6 +241,26 @@ def create_offering(
     return offering
 
 
+def _refuse_impossible_change(
+    session: Session, offering: Offering, data: OfferingInput
+) -> list[int]:
+    """Conflict for a change the offering cannot take (closed, onto another offering's day
+    and place, fewer places than are taken); the checked facilitators otherwise."""
+    if offering.status == OfferingStatus.CLOSED:
+        raise Conflict("This offering is closed; its days and places can no longer change.")
+    facilitators = _check_facilitators(session, data.facilitator_ids)
+    _refuse_duplicate(
+        session, offering.item, data.days[0].held_on, data.location, other_than=offering.id
+    )
+    taken = places_taken(session, offering.id)
+    if data.capacity < taken:
+        raise Conflict(
+            f"{taken} places are already taken; capacity cannot be lower than that. "
+            "Withdraw enrolled people first."
+        )
+    return facilitators
+
+
 @dataclass(frozen=True)
 class OfferingChange:
     """What saving an offering did: the offering, and how many attendance cells its days'
@@ -243,6 +268,7 @@ class OfferingChange:
 
     offering: Offering
     attendance_rejudged: int = 0
+    people_told: int = 0  # how many were told of the change (notice and mail)
 
 
 def update_offering(
@@ -253,22 +279,12 @@ def update_offering(
     judged again."""
     data = check_input(data)
     offering = lock_offering(session, offering_id)
-    if offering.status == OfferingStatus.CLOSED:
-        raise Conflict("This offering is closed; its days and places can no longer change.")
-    facilitators = _check_facilitators(session, data.facilitator_ids)
-    _refuse_duplicate(
-        session, offering.item, data.days[0].held_on, data.location, other_than=offering_id
-    )
-    taken = places_taken(session, offering_id)
-    if data.capacity < taken:
-        raise Conflict(
-            f"{taken} places are already taken; capacity cannot be lower than that. "
-            "Withdraw enrolled people first."
-        )
+    facilitators = _refuse_impossible_change(session, offering, data)
     watched = ("starts_on", "ends_on", "location", "capacity", "enrolment_deadline", "status")
     before = {key: getattr(offering, key) for key in (*watched, "format", "join_url")}
     title = offering.item.title
     lengths = {day.held_on: day.minutes for day in offering.days}
+    seen, seen_uid_keys = Seen.of(offering), uid_keys(offering)
     try:
         with session.begin_nested():
             days_changed = set_days(offering, data.days)
@@ -300,10 +316,39 @@ def update_offering(
             changed["attendance_rejudged"] = rejudged
     if _set_facilitators(session, offering, facilitators):
         changed["facilitators"] = facilitators
+    # Told before the waitlist moves up: a place given now is news of its own, with the new
+    # days, and must not be superseded by the notice of the change.
+    notice = announce(session, offering, seen, seen_uid_keys)
+    told = len(notice.told) if notice is not None else 0
+    if notice is not None:
+        changed["calendar_sequence"] = offering.calendar_sequence
+        changed["people_told"] = told
     record_offering_event(session, offering.id, "offering.updated", actor_id=actor_id, **changed)
     noun = "application" if offering.item.is_retreat else "enrolment"
     promote_waitlisted(session, offering, actor_id=actor_id, noun=noun)
-    return OfferingChange(offering, rejudged)
+    return OfferingChange(offering, rejudged, told)
+
+
+def seen_after(data: OfferingInput) -> Seen:
+    """The offering as its people would see it with these values."""
+    return Seen(
+        days=tuple((d.held_on, d.starts_at, d.ends_at) for d in data.days),
+        format=data.format,
+        location=data.location,
+        join_url=data.join_url,
+        cancelled=data.cancelled,
+    )
+
+
+def preview_update(
+    session: Session, offering_id: int, *, data: OfferingInput, today: date
+) -> Preview:
+    """What update_offering would change and whom it would tell (nothing is written; what
+    it would refuse is refused now, before anyone confirms it)."""
+    data = check_input(data)
+    offering = get_offering(session, offering_id)
+    _refuse_impossible_change(session, offering, data)
+    return preview(session, offering, seen_after(data), today=today)
 
 
 def get_offering(session: Session, offering_id: int) -> Offering:

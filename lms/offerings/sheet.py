@@ -97,18 +97,6 @@ class AttendanceGrid:
         return sum(1 for r in self.rows for c in r.cells if c.day_id in held and c.present is None)
 
     @property
-    def close_problem(self) -> str | None:
-        """Why the offering cannot be closed now (None: it can)."""
-        o = self.offering
-        if o.status == OfferingStatus.CLOSED:
-            return "This offering is closed."
-        if o.status == OfferingStatus.CANCELLED:
-            return "This offering is cancelled."
-        if self.today < o.ends_on:
-            return f"It can be closed from its last day, {fmt(o.ends_on)}."
-        return None
-
-    @property
     def people(self) -> list[tuple[int, str]]:
         """(enrolment id, name) of everyone on the grid, for matching report rows by hand."""
         return [(r.enrolment.id, r.enrolment.user.name) for r in self.rows]

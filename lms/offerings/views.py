@@ -24,6 +24,7 @@ from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import db
 from lms.errors import DomainError, InvalidInput, NotFound
+from lms.i18n import translate
 from lms.offerings import calendar, enrolment, listing, pages, schedule
 from lms.offerings.forms import (
     BulkEnrolForm,
@@ -34,6 +35,7 @@ from lms.offerings.forms import (
 )
 from lms.offerings.models import EnrolmentStatus, Offering, OfferingFormat, OfferingStatus
 from lms.paging import page_links
+from lms.progress.api import standing_words
 from lms.refusals import back_to, back_to_posted, not_a_refusal, on_refusal, page_again, show_on
 
 bp = Blueprint("offerings", __name__, url_prefix="/offerings")
@@ -257,11 +259,29 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
         form.enrolment_deadline.data = offering.enrolment_deadline
         form.facilitators.data = [f.user_id for f in offering.facilitators]
         form.cancelled.data = offering.status == OfferingStatus.CANCELLED
-    if form.validate_on_submit():
-        saved = schedule.update_offering(
-            db.session, offering_id, data=_input(form), actor_id=current_user.id
+    if form.validate_on_submit() and not request.form.get("revise"):
+        values = _input(form)
+        change = schedule.preview_update(
+            db.session, offering_id, data=values, today=programme_today(db.session)
         )
-        flash("Offering saved.", "success")
+        if change.needs_confirmation and form.confirmed.data != str(offering.calendar_sequence):
+            return render_template(
+                "offerings/confirm_change.html",
+                offering=offering,
+                change=change,
+                carried=_carried_values(),
+            ), 200
+        saved = schedule.update_offering(
+            db.session, offering_id, data=values, actor_id=current_user.id
+        )
+        told = saved.people_told
+        flash(
+            f"Offering saved; {told} {'person was' if told == 1 else 'people were'} told of "
+            "the change (a notice and an e-mail with the updated calendar entry)."
+            if told
+            else "Offering saved.",
+            "success",
+        )
         if count := saved.attendance_rejudged:
             cells = "cell" if count == 1 else "cells"
             flash(
@@ -270,8 +290,22 @@ def edit(offering_id: int) -> WerkzeugResponse | tuple[str, int] | str:
                 "info",
             )
         return redirect(url_for("offerings.detail", offering_id=offering_id))
-    status = 422 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" and form.errors else 200
     return render_template("offerings/form.html", form=form, editing=offering), status
+
+
+# The posted fields the confirmation page does not carry on: its own button and the token.
+_NOT_CARRIED = {"csrf_token", "confirmed", "revise"}
+
+
+def _carried_values() -> list[tuple[str, str]]:
+    """The edit form's posted values, to post again from the confirmation page."""
+    return [
+        (name, value)
+        for name, values in request.form.lists()
+        if name not in _NOT_CARRIED
+        for value in values
+    ]
 
 
 @not_a_refusal()  # a missing offering has no roster to answer with: the 404 page
@@ -288,6 +322,8 @@ def _people_page(
     query = (search.q.data or "").strip() if search.validate() else ""
     found = pages.people_matching(db.session, query) if query else []
     roster = pages.offering_roster(db.session, offering_id)
+    # Where each person found stands with the item: who already has it is warned about.
+    standing = standing_words(db.session, roster.offering.item, [p.id for p in found])
     today = programme_today(db.session)
     return render_template(
         "offerings/people.html",
@@ -299,6 +335,7 @@ def _people_page(
         search=search,
         query=query,
         found=found,
+        standing=standing,
         report=report,
         problems=problems or [],
         today=today,
@@ -327,12 +364,23 @@ def enrol_people(offering_id: int) -> WerkzeugResponse | tuple[str, int]:
         flash("Paste at least one e-mail address.", "error")
         return _people_page(offering_id, status=422, bulk=form)
     report = enrolment.enrol_emails(
-        db.session, offering_id, form.emails.data, actor_id=current_user.id
+        db.session,
+        offering_id,
+        form.emails.data,
+        actor_id=current_user.id,
+        repeats_allowed=bool(form.anyway.data),
     )
     if not report.ok:
         # All or none: the addresses that were fine must not be enrolled either.
         db.rollback()
-        flash("Nobody was enrolled: fix the addresses listed below and try again.", "error")
+        if report.unknown or report.refused:
+            flash("Nobody was enrolled: fix the addresses listed below and try again.", "error")
+        else:
+            flash(
+                "Nobody was enrolled: some already have this module (listed below). Tick "
+                "“Enrol them even if …” and send the list again if they are repeating it.",
+                "error",
+            )
         return _people_page(offering_id, status=422, report=report, bulk=form)
     flash(_summary(report), "success")
     return redirect(url_for("offerings.people", offering_id=offering_id))
@@ -345,9 +393,22 @@ def enrol_person(offering_id: int) -> WerkzeugResponse:
     """Enrol one person found by search."""
     user_id = bounded_int(request.form.get("user_id"))
     if user_id is None:
-        flash("Choose someone to enrol.", "error")
+        flash(translate("Choose someone to enrol."), "error")
         return redirect(url_for("offerings.people", offering_id=offering_id))
-    made = enrolment.enrol_user(db.session, offering_id, user_id, actor_id=current_user.id)
+    try:
+        made = enrolment.enrol_user(
+            db.session,
+            offering_id,
+            user_id,
+            actor_id=current_user.id,
+            repeat_allowed=request.form.get("anyway") == "1",
+        )
+    except enrolment.RepeatNeedsConfirming as warning:
+        # Back to the same search, where their line now asks "Enrol anyway".
+        db.rollback()
+        flash(warning.message, "warning")
+        searched = (request.form.get("q") or "")[:200] or None
+        return redirect(url_for("offerings.people", offering_id=offering_id, q=searched))
     flash(f"{made.user.name}: {made.status.label.lower()}.", "success")
     return redirect(url_for("offerings.people", offering_id=offering_id))
 
@@ -394,4 +455,6 @@ def _summary(report: enrolment.BulkReport) -> str:
         parts.append(f"{len(report.waitlisted)} waitlisted")
     if report.already:
         parts.append(f"{len(report.already)} already in")
+    if report.repeating:
+        parts.append(f"{len(report.repeating)} repeating the module (they already have it)")
     return ", ".join(parts) + "."

@@ -5,6 +5,12 @@ from lms.faces import public_face
 __getattr__, __all__ = public_face(
     __name__,
     {
+        "lms.progress.cohort_picker": (
+            "CohortGroup",
+            "CohortSource",
+            "register_cohorts",
+            "standing_words",
+        ),
         "lms.progress.fact_sources": ("Awaiting", "FactSource", "Histories", "register"),
         "lms.progress.models": (
             "Completion",
@@ -13,6 +19,6 @@ __getattr__, __all__ = public_face(
             "awarded_hours",
             "total_hours",
         ),
-        "lms.progress.staff_home": ("HomePart", "STAFF_HOME", "Waiting"),
+        "lms.progress.staff_home": ("HOME_ROLES", "HomePart", "STAFF_HOME", "Waiting"),
     },
 )

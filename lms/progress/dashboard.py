@@ -144,12 +144,31 @@ class ClinicianProgress:
     @property
     def modules_done(self) -> int:
         """Modules completed or credited."""
-        return sum(1 for m in self.modules if m.state in {ItemState.COMPLETED, ItemState.CREDITED})
+        return sum(1 for m in self.modules if m.state in _DONE)
+
+    @property
+    def retreats_done(self) -> int:
+        """Retreats completed (attended) or credited."""
+        return sum(1 for r in self.retreats if r.state in _DONE)
+
+    @property
+    def retreats_open(self) -> int:
+        """Retreats open to the person and not yet done."""
+        return sum(1 for r in self.retreats if r.is_open and r.state not in _DONE)
+
+    @property
+    def completed_programme(self) -> bool:
+        """Every core module and every retreat completed or credited: a graduate."""
+        core, retreats = self.core_modules, self.retreats
+        return bool(core and retreats) and all(i.state in _DONE for i in core + retreats)
 
     @property
     def live_completions(self) -> list[HistoryEntry]:
         """Completions that count."""
         return [h for h in self.history if h.live]
+
+
+_DONE = frozenset({ItemState.COMPLETED, ItemState.CREDITED})
 
 
 def licence_label(user: Any, on: date) -> str:

@@ -13,10 +13,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from lms.catalog.api import in_locale
+
 
 def _text(outline: Any) -> str:
     """An outline's line (an Outline, or its JSON form as the standings keep it)."""
-    return outline.get("text", "") if isinstance(outline, Mapping) else outline.text
+    text = outline.get("text", "") if isinstance(outline, Mapping) else outline.text
+    return in_locale(text)
 
 
 def _parts(outline: Any) -> Any:
@@ -40,6 +43,6 @@ def why(explanation: str, outline: Any = None, id: str = "", lead: str = "") -> 
     if outline is not None and _parts(outline):
         body = f"<p>{said}{escape(_text(outline))}</p>{_items(outline)}"
     else:
-        body = f"<p>{said}{escape(explanation)}</p>"
+        body = f"<p>{said}{escape(in_locale(explanation))}</p>"
     # Every word from the catalogue or the standings went through escape().
     return Markup(f"{opening}{body}</div>")  # noqa: S704

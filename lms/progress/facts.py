@@ -29,8 +29,9 @@ from lms.catalog.api import (
 )
 from lms.catalog.services import Catalogue
 from lms.clock import SETTING as ZONE_SETTING
-from lms.clock import note_zone, today
+from lms.clock import note_request_setting, note_zone, today
 from lms.db import read
+from lms.i18n import SETTING as LOCALE_SETTING
 from lms.progress.fact_sources import Histories, History, sources
 from lms.progress.models import Completion, awarded_hours, total_hours
 
@@ -142,7 +143,11 @@ CATALOGUE_VERSION = (
 ZONE_SETTING_VALUE = (
     select(ProgrammeSetting.value).where(ProgrammeSetting.key == ZONE_SETTING).scalar_subquery()
 )
-_CATALOGUE_STAMP = select(CATALOGUE_VERSION, ZONE_SETTING_VALUE)
+# The locale rides along too (lms.i18n): the page's words and dates then cost no query.
+LOCALE_SETTING_VALUE = (
+    select(ProgrammeSetting.value).where(ProgrammeSetting.key == LOCALE_SETTING).scalar_subquery()
+)
+_CATALOGUE_STAMP = select(CATALOGUE_VERSION, ZONE_SETTING_VALUE, LOCALE_SETTING_VALUE)
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,9 @@ def shared_programme(session: Session) -> Programme:
     them; the verdicts memo of the kept Programme is valid exactly as long as the catalogue
     it was judged against.
     """
-    version, zone = read(session, _CATALOGUE_STAMP).one()
+    version, zone, locale = read(session, _CATALOGUE_STAMP).one()
     note_zone(zone, replace=True)
+    note_request_setting(LOCALE_SETTING, locale)
     return programme_at(session, version, zone)
 
 

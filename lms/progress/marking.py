@@ -28,6 +28,7 @@ from lms.catalog.services import get_item
 from lms.clock import local_date, today
 from lms.db import locked_row, read
 from lms.errors import Conflict, InvalidInput, NotFound
+from lms.i18n import translate
 from lms.progress import standings, tracking
 from lms.progress.models import Completion, CompletionSource
 from lms.signals import completion_recorded, completion_revoked, completions_recorded
@@ -175,7 +176,7 @@ def _check_person(user: User) -> None:
         is_clinician=Role.CLINICIAN in user.roles, anonymised=user.anonymised_at is not None
     )
     if why is Unrecordable.ANONYMISED:
-        raise InvalidInput("That account has been anonymised.")
+        raise InvalidInput(translate("That account has been anonymised."))
     if why is Unrecordable.NOT_CLINICIAN:
         raise InvalidInput(f"{user.name} ({user.email}) is not a clinician.")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lms import dates
 from lms.auth.api import Role, User
-from lms.catalog.api import ItemKind, Mark, Pathway, pathway_for
+from lms.catalog.api import ItemKind, Mark, Pathway, in_locale, pathway_for
 from lms.clock import today
 from lms.progress import tracking
 from lms.progress.facts import Programme, shared_programme
@@ -39,7 +39,7 @@ def mark_of(status: ItemStatus) -> Mark:
     """One item's mark: its state, and why it is locked or when it was done."""
     state = MARK_OF_STATE[status.state]
     if status.state == ItemState.LOCKED:
-        return Mark(state, status.explanation)
+        return Mark(state, in_locale(status.explanation))
     if status.state == ItemState.COMPLETED and status.completed_on is not None:
         return Mark(state, f"Completed on {dates.day(status.completed_on)}")
     # A retreat applied for says where the application stands in the node's words.

@@ -1,19 +1,19 @@
-"""The instructor roster and the cohort picker: filters and order as indexed SQL on standings."""
+"""The instructor roster: filters and order as indexed SQL on standings."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from lms.auth.api import Role, User, UserRole
-from lms.catalog.api import ItemKind
+from lms.catalog.api import ItemKind, in_locale
 from lms.clock import local_date_or_none, today
 from lms.errors import InvalidInput
 from lms.paging import contains_pattern
@@ -98,9 +98,9 @@ class RosterQuery:
 
 APPLIED_CHOICES = (("", "either way"), ("no", "not yet applied"), ("yes", "applied"))
 LICENCE_CHOICES = (
-    ("", "Any licence standing"),
+    ("", lazy_gettext("Any licence standing")),
     ("licensed", "Licensed (verified, current)"),
-    ("unlicensed", "No verified, current licence"),
+    ("unlicensed", lazy_gettext("No verified, current licence")),
     ("pre-licensed", "Pre-licensed"),
 )
 ITEM_STATES = (("", "either way"), ("completed", "has completed"), ("not_completed", "has not"))
@@ -183,7 +183,7 @@ _PERSON_COLUMNS = (
 )
 
 
-def _clinicians_query(search: str) -> Select[Any]:
+def clinicians_query(search: str) -> Select[Any]:
     """Clinicians (not anonymised) matching the search on name, e-mail or licence number.
 
     Plain columns, not User objects: the roster reads thousands of them per request.
@@ -424,51 +424,7 @@ def _retreat_cell(retreat: Any, values: RowValues | None, day: date) -> RetreatC
     if status.state == ItemState.COMPLETED:
         return RetreatCell(retreat.code, "Completed", "ok")
     if status.place is None:  # no row yet, or no feature words retreats
-        return RetreatCell(retreat.code, "Locked", "warn", status.explanation)
-    return RetreatCell(retreat.code, status.place.label, status.place.badge, status.explanation)
-
-
-# --------------------------------------------------------------------------------------------
-# Staff pages: the cohort picker and the staff home
-
-
-@dataclass(frozen=True)
-class ClinicianChoice:
-    """A clinician offered in the cohort picker."""
-
-    user_id: int
-    name: str
-    email: str
-    licence_number: str
-
-
-def clinician_choices(session: Session, search: str = "") -> list[ClinicianChoice]:
-    """Active clinicians for the cohort picker, by name, in one query."""
-    query = _clinicians_query(search).where(User.active.is_(True))
-    rows = session.execute(
-        query.with_only_columns(User.id, User.name, User.email, User.licence_number)
+        return RetreatCell(retreat.code, "Locked", "warn", in_locale(status.explanation))
+    return RetreatCell(
+        retreat.code, status.place.label, status.place.badge, in_locale(status.explanation)
     )
-    return [ClinicianChoice(r[0], r[1], r[2], r[3] or "") for r in rows]
-
-
-def markable_items(session: Session) -> list[tuple[str, str]]:
-    """(code, title) of active modules, the items an instructor marks, in programme order."""
-    return [(i.code, i.title) for i in shared_programme(session).modules]
-
-
-def find_clinicians_by_email(
-    session: Session, emails: Iterable[str]
-) -> tuple[list[int], list[str]]:
-    """Ids of the clinicians with these e-mails (one query) and the e-mails that matched none."""
-    wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e.strip()))
-    if not wanted:
-        return [], []
-    found = dict(
-        session.execute(
-            select(User.email, User.id).where(
-                User.email.in_(wanted),
-                User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.CLINICIAN)),
-            )
-        ).all()
-    )
-    return [found[e] for e in wanted if e in found], [e for e in wanted if e not in found]

@@ -8,6 +8,13 @@ unlocks), `standings` (the read model), `dashboard` (what a clinician's pages sh
 
 from __future__ import annotations
 
+from lms.progress.cohort_picker import (
+    Pick,
+    Picker,
+    cohort_picker,
+    find_clinicians_by_email,
+    markable_items,
+)
 from lms.progress.cohorts import CohortEntry, CohortResult, cohort_result, record_cohort
 from lms.progress.dashboard import (
     DASHBOARD_SECTIONS,
@@ -47,14 +54,10 @@ from lms.progress.roster import (
     ITEM_STATES,
     LICENCE_CHOICES,
     ROSTER_PAGE_SIZE,
-    ClinicianChoice,
     RetreatCell,
     RosterPage,
     RosterQuery,
     RosterRow,
-    clinician_choices,
-    find_clinicians_by_email,
-    markable_items,
     roster,
 )
 from lms.progress.staff_home import STAFF_HOME, HomePart, StaffHome, Waiting, staff_home
@@ -75,7 +78,8 @@ __all__ = [
     "StaffHome",
     "Waiting",
     "staff_home",
-    "ClinicianChoice",
+    "Pick",
+    "Picker",
     "ClinicianProgress",
     "ClinicianSnapshot",
     "CohortEntry",
@@ -93,7 +97,7 @@ __all__ = [
     "check_recordable",
     "item_unrecordable",
     "person_unrecordable",
-    "clinician_choices",
+    "cohort_picker",
     "clinician_progress",
     "clinician_snapshot",
     "cohort_result",

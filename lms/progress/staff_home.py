@@ -169,7 +169,7 @@ def programme_charts(session: Session, programme: Programme, on: date) -> tuple[
         said += f", most in {dates.month(*busiest[:2])} ({busiest[2]})"
     columns = [
         Bar(
-            dates.MONTHS[month - 1],
+            dates.month_abbreviation(month),
             number,
             f"{dates.month(year, month)}: {number} completion{'s' if number != 1 else ''}",
             sublabel=str(year) if month == 1 or index == 0 else "",

@@ -22,7 +22,8 @@ from lms import dates
 from lms.auth.api import Role, User, may_see_person, staff_required
 from lms.bounds import bounded_int, query_int
 from lms.db import db, reads_first
-from lms.errors import DomainError, InvalidInput
+from lms.errors import DomainError, InvalidInput, NotFound
+from lms.i18n import hours_text
 from lms.progress import services
 from lms.progress.explain import why
 from lms.progress.forms import CohortForm, MarkForm, RevokeForm
@@ -36,11 +37,10 @@ bp.add_app_template_global(why, "why")  # what a locked item misses, on every pa
 
 @bp.app_template_filter("format_hours")
 def format_hours(value: Decimal | int | None) -> str:
-    """CE hours without trailing zeros: 9, 7.5, 0.25."""
+    """CE hours without trailing zeros, as the programme locale writes numbers: 9, 7.5, 0.25."""
     if value is None:
         return ""
-    text = f"{Decimal(value):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return hours_text(value)
 
 
 Page = str | tuple[str, int] | Response
@@ -252,17 +252,46 @@ def _selected_ids() -> list[int]:
     return ticked
 
 
-def _cohort_page(form: CohortForm, *, error: str | None = None, ticked: set[int] | None = None):
-    """Render the cohort marking page."""
+def _cohort_page(
+    form: CohortForm, *, error: str | None = None, ticked: set[int] | None = None
+) -> tuple[str, int]:
+    """Render the cohort marking page: the module chosen (asked, posted, else the first), its
+    offerings to pick from, and the people listed with where each stands with it.
+
+    A group's members come ticked (but those who already have the module) until a post says
+    otherwise; a search's matches come unticked.
+    """
+    status = 200
+    choices = dict(form.item_code.choices)
+    if not choices:  # no catalogue loaded yet: nothing to mark
+        page = render_template("progress/mark.html", form=form, picker=None, error=error)
+        return page, status
+    asked = request.args.get("item") or form.item_code.data or ""
+    item = asked if asked in choices else next(iter(choices))
+    if asked and asked != item:
+        error, status = "Choose a module from the list.", 404
     search = request.args.get("q", "")[:200]
-    return render_template(
+    group_key = request.args.get("group", "")[:40]
+    try:
+        picker = services.cohort_picker(db.session, item, search=search, group_key=group_key)
+    except NotFound as refused:
+        picker = services.cohort_picker(db.session, item, search=search)
+        error, status, group_key = refused.message, 404, ""
+    if ticked is None:
+        ticked = {p.user_id for p in picker.people if not p.done} if picker.group else set()
+    if request.method == "GET" and picker.group is not None and picker.group.completed_on:
+        form.completed_on.data = min(picker.group.completed_on, form.completed_on.data)
+    form.item_code.data = item
+    page = render_template(
         "progress/mark.html",
         form=form,
-        clinicians=services.clinician_choices(db.session, search),
+        picker=picker,
         search=search,
-        ticked=ticked or set(),
+        group_key=group_key,
+        ticked=ticked,
         error=error,
     )
+    return page, status
 
 
 def _cohort_form() -> CohortForm:
@@ -275,7 +304,7 @@ def _cohort_form() -> CohortForm:
 
 def _cohort_refused(error: DomainError) -> Page:
     """The cohort page again as sent (ticks kept when they were understood), and why."""
-    page = _cohort_page(_cohort_form(), error=error.message, ticked=set(_ticked_ids() or ()))
+    page, _ = _cohort_page(_cohort_form(), error=error.message, ticked=set(_ticked_ids() or ()))
     return page, error.status_code
 
 
@@ -287,12 +316,10 @@ def mark_cohort() -> Page:
     """Mark one module complete for many clinicians at once."""
     form = _cohort_form()
     if request.method == "GET":
-        if request.args.get("item") in dict(form.item_code.choices):
-            form.item_code.data = request.args["item"]
         return _cohort_page(form)
     ticked = _selected_ids()
     if not form.validate_on_submit():
-        return _cohort_page(form, error="Check the form below.", ticked=set(ticked)), 422
+        return _cohort_page(form, error="Check the form below.", ticked=set(ticked))[0], 422
     emails = [e for e in _EMAIL_SEPARATORS.split(form.emails.data or "") if e]
     from_emails, unknown = services.find_clinicians_by_email(db.session, emails)
     if unknown:
@@ -301,7 +328,7 @@ def mark_cohort() -> Page:
             + ", ".join(unknown)
             + ". Nothing was recorded; correct or remove them."
         )
-        return _cohort_page(form, error=message, ticked=set(ticked)), 422
+        return _cohort_page(form, error=message, ticked=set(ticked))[0], 422
     db.begin_writing()
     result = services.record_cohort(
         db.session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import (
     FormField,
     RadioField,
@@ -11,7 +12,13 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from lms.forms import Form, SubForm
-from lms.retreats.screening import CONTRAINDICATIONS, MAX_DETAIL, ScreeningAnswer, ScreeningInput
+from lms.retreats.screening import (
+    CONTRAINDICATIONS,
+    MAX_DETAIL,
+    MAX_MESSAGE,
+    ScreeningAnswer,
+    ScreeningInput,
+)
 
 
 class _Question(SubForm):
@@ -64,21 +71,63 @@ def _screening_form_class() -> type[Form]:
 ApplicationForm = _screening_form_class()
 
 
+_DECISIONS = [SelectChoice("clear", "Clear to attend"), SelectChoice("not_clear", "Not cleared")]
+_NOTE_HELP = "Only medical reviewers read it; it is kept encrypted like the screening answers."
+
+
 class ScreeningDecisionForm(Form):
-    """A medical reviewer clears an applicant or not."""
+    """A medical reviewer clears an applicant or not, with a note for other reviewers."""
 
     decision = RadioField(
-        "Decision",
-        choices=[
-            SelectChoice("clear", "Clear to attend"),
-            SelectChoice("not_clear", "Not cleared"),
-        ],
+        "Decision", choices=_DECISIONS, validators=[InputRequired("Choose clear or not cleared.")]
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[Optional(), Length(max=MAX_MESSAGE)],
+        description=_NOTE_HELP,
+    )
+
+
+class ChangeDecisionForm(Form):
+    """A medical reviewer changes an earlier decision, saying why."""
+
+    decision = RadioField(
+        "New decision",
+        choices=_DECISIONS,
         validators=[InputRequired("Choose clear or not cleared.")],
+    )
+    note = TextAreaField(
+        "Why the decision changes",
+        validators=[InputRequired("Say why the decision changes."), Length(max=MAX_MESSAGE)],
+        description=_NOTE_HELP,
+    )
+
+
+class QuestionForm(Form):
+    """A medical reviewer asks the applicant for more information."""
+
+    question = TextAreaField(
+        "Question to the applicant",
+        validators=[InputRequired("Write the question."), Length(max=MAX_MESSAGE)],
+        description=(
+            "The applicant reads it on their retreats page; the e-mail only says a question "
+            "is waiting. The application leaves the queue until they answer."
+        ),
+    )
+
+
+class AnswerForm(Form):
+    """The applicant answers the medical reviewer's question."""
+
+    answer = TextAreaField(
+        "Your answer",
+        validators=[InputRequired("Write your answer."), Length(max=MAX_MESSAGE)],
+        description=lazy_gettext("Only the programme's medical reviewers read it."),
     )
 
 
 class AttendanceForm(Form):
-    """An instructor marks whether an accepted clinician attended."""
+    """An instructor marks whether an enrolled clinician attended."""
 
     outcome = RadioField(
         "Attendance",

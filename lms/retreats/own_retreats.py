@@ -27,6 +27,8 @@ from lms.offerings.api import (
     upcoming_offerings,
 )
 from lms.progress.api import ItemState
+from lms.retreats.models import ReviewState
+from lms.retreats.review_thread import OPEN_QUESTION, review_state
 from lms.retreats.services import credit_may_help
 from lms.retreats.standing_facts import APPLICATION_RANK, RetreatState
 
@@ -46,6 +48,7 @@ _OWN_APPLICATIONS = (
         Offering.ends_on,
         Offering.location,
         CatalogItem.title,
+        OPEN_QUESTION.label("question_open"),
     )
     .join(Offering, Offering.id == Enrolment.offering_id)
     .join(CatalogItem, CatalogItem.id == Offering.item_id)
@@ -90,10 +93,18 @@ class OwnApplication:
 
     application: ApplicationView
     waitlist_position: int | None
+    review_state: ReviewState | None = None  # while in medical review: who it waits for
+
+    @property
+    def question_waiting(self) -> bool:
+        """The medical reviewer asked a question that waits for this person's answer."""
+        return self.review_state == ReviewState.MORE_INFORMATION
 
 
 def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
-    """A clinician's applications, newest first, with waitlist positions (two queries)."""
+    """A clinician's applications, newest first, with waitlist positions and whether a medical
+    reviewer's question waits for them (two queries)."""
+    rows = list(read(session, _OWN_APPLICATIONS, {"user_id": user_id}))
     applications = [
         ApplicationView(
             id=r.id,
@@ -104,13 +115,14 @@ def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
                 r.offering_id, r.item_id, r.starts_on, r.ends_on, r.location, AppliedItem(r.title)
             ),
         )
-        for r in read(session, _OWN_APPLICATIONS, {"user_id": user_id})
+        for r in rows
     ]
+    states = {r.id: review_state(EnrolmentStatus(r.status), bool(r.question_open)) for r in rows}
     positions = places.waitlist_positions(
         session,
         [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
     )
-    return [OwnApplication(a, positions.get(a.id)) for a in applications]
+    return [OwnApplication(a, positions.get(a.id), states[a.id]) for a in applications]
 
 
 @dataclass(frozen=True)

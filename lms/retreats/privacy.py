@@ -1,4 +1,5 @@
-"""Retreats' part of a person's privacy requests: applications, never screening answers."""
+"""Retreats' part of a person's privacy requests: applications, never screening answers, nor
+the medical reviewers' notes, questions and the answers to them (health data, all of them)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_se
 from lms.catalog.api import CatalogItem, ItemKind
 from lms.offerings.api import Enrolment, Offering
 from lms.retreats.models import Screening
+from lms.retreats.review_thread import erase_review_texts
 
 SCREENING_NOTE = (
-    "Medical-screening answers are health data and are never included in an export. "
+    "Medical-screening answers, the medical reviewers' notes, and their questions to you with "
+    "your answers are health data and are never included in an export. "
     "Each application lists its status only."
 )
 
@@ -42,18 +45,16 @@ def export(session: Session, user: User) -> Export:
 
 
 def erase(session: Session, erasure: Erasure) -> None:
-    """Health data: the answers go, the decision (the application's status) stays."""
+    """Health data: the answers, notes, questions and answers go; the decision (the
+    application's status) stays."""
+    theirs = select(Enrolment.id).where(Enrolment.user_id == erasure.person.id)
     session.execute(
         update(Screening)
-        .where(
-            Screening.purged_at.is_(None),
-            Screening.enrolment_id.in_(
-                select(Enrolment.id).where(Enrolment.user_id == erasure.person.id)
-            ),
-        )
+        .where(Screening.purged_at.is_(None), Screening.enrolment_id.in_(theirs))
         .values(answers_encrypted=None, purged_at=erasure.now)
         .execution_options(synchronize_session=False)
     )
+    erase_review_texts(session, theirs, erasure.now)
 
 
 HOOKS = PrivacyHooks("retreat_applications", export, erase)

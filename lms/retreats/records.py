@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
 from lms.clock import today as programme_today
-from lms.errors import (
-    NotFound,
-)
+from lms.errors import Forbidden, NotFound
 from lms.offerings.api import Enrolment, Offering, get_offering
 
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
@@ -39,7 +37,8 @@ def get_retreat_session(session: Session, session_id: int) -> Offering:
 
 
 def get_application(session: Session, application_id: int) -> Enrolment:
-    """An application with its person and session, or NotFound."""
+    """An application (an enrolment in a *retreat* session) with its person and session, or
+    NotFound: a module's enrolment is no application, so no retreat action reaches one."""
     application = session.scalar(
         select(Enrolment)
         .options(
@@ -50,6 +49,15 @@ def get_application(session: Session, application_id: int) -> Enrolment:
         .where(Enrolment.id == application_id)
         .execution_options(populate_existing=True)
     )
-    if application is None:
+    if application is None or not application.offering.item.is_retreat:
         raise NotFound("No such application.")
+    return application
+
+
+def application_for_reviewer(session: Session, application_id: int, reviewer_id: int) -> Enrolment:
+    """An application a medical reviewer may read or decide: any but their own (Forbidden),
+    whose screening, notes and questions another reviewer handles."""
+    application = get_application(session, application_id)
+    if application.user_id == reviewer_id:
+        raise Forbidden("You cannot review your own screening; another reviewer must.")
     return application

@@ -17,6 +17,7 @@ from lms.clock import today
 from lms.db import read
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.own_retreats import retreat_standings
+from lms.retreats.review_thread import AWAITING_REVIEWER
 
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
@@ -36,9 +37,8 @@ def dashboard_section(
 
 
 # Built once; counts only: a reviewer's home never reads a screening.
-_IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(
-    Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW
-)
+# Those waiting for the applicant's answer to a question are not the reviewer's work yet.
+_IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(AWAITING_REVIEWER)
 # A session's own columns: selected, and grouped by for the count of places to mark.
 _SESSION_COLUMNS = (
     Offering.id,

@@ -1,12 +1,13 @@
 """Medical review of retreat applications: the queue, opening a screening (audited, medical
-reviewers only), the decision, and purging screening answers past their retention."""
+reviewers only), the decision with its note, and purging screening answers past their
+retention. Questions to the applicant and the notes' trail are lms.retreats.review_thread."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
@@ -15,24 +16,35 @@ from lms.clock import programme_zone
 from lms.db import utcnow
 from lms.errors import (
     AlreadyDecided,
-    Forbidden,
     InvalidInput,
     NotFound,
 )
 from lms.offerings import places
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
-from lms.retreats.models import Screening
-from lms.retreats.records import NOUN, day_or_today, get_application
+from lms.retreats.models import Screening, ScreeningQuestion, Verdict
+from lms.retreats.records import NOUN, application_for_reviewer, day_or_today, get_application
+from lms.retreats.review_thread import (
+    AWAITING_APPLICANT,
+    AWAITING_REVIEWER,
+    ThreadEntry,
+    erase_review_texts,
+    record_decision,
+    review_thread,
+)
 from lms.retreats.screening import (
     ScreeningInput,
     decrypt_screening,
+    fernet_for,
 )
 
 # --------------------------------------------------------------------------- medical review
 
 
-def review_queue(session: Session) -> list[Enrolment]:
-    """Applications awaiting medical review, oldest first (one query; no answers loaded)."""
+def _in_review(
+    session: Session, waiting_on: ColumnElement[bool], reviewer_id: int | None
+) -> list[Enrolment]:
+    """Applications in medical review waiting on someone, oldest first (no answers loaded),
+    but the reviewer's own."""
     return list(
         session.scalars(
             select(Enrolment)
@@ -40,10 +52,35 @@ def review_queue(session: Session) -> list[Enrolment]:
                 joinedload(Enrolment.user),
                 joinedload(Enrolment.offering).joinedload(Offering.item),
             )
-            .where(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW)
+            .where(waiting_on, Enrolment.user_id != (reviewer_id or 0))
             .order_by(Enrolment.applied_at, Enrolment.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    """The reviewers' queue: applications waiting for a reviewer (those whose applicant has
+    answered a question marked), and those waiting for the applicant's answer."""
+
+    waiting: list[Enrolment]
+    answered: frozenset[int]
+    with_applicants: list[Enrolment]
+
+
+def review_queue(session: Session, *, reviewer_id: int | None = None) -> ReviewQueue:
+    """Applications awaiting a reviewer and those awaiting an applicant, the reviewer's own
+    left out (three queries; no answers, notes or questions loaded)."""
+    waiting = _in_review(session, AWAITING_REVIEWER, reviewer_id)
+    answered = frozenset(
+        session.scalars(
+            select(ScreeningQuestion.enrolment_id).where(
+                ScreeningQuestion.enrolment_id.in_([a.id for a in waiting]),
+                ScreeningQuestion.answered_at.is_not(None),
+            )
+        )
+    )
+    return ReviewQueue(waiting, answered, _in_review(session, AWAITING_APPLICANT, reviewer_id))
 
 
 @dataclass(frozen=True)
@@ -53,13 +90,21 @@ class ScreeningView:
     application: Enrolment
     answers: ScreeningInput | None
     purged: bool
+    thread: list[ThreadEntry]
+
+    @property
+    def question_open(self) -> bool:
+        """A question to the applicant waits for its answer."""
+        asked = [e for e in self.thread if e.kind in ("question", "answer")]
+        return bool(asked) and asked[-1].kind == "question"
 
 
 def open_screening(
     session: Session, application_id: int, *, reviewer_id: int, screening_key: str | None
 ) -> ScreeningView:
-    """Decrypt an application's answers for a reviewer and log that they were viewed."""
-    application = get_application(session, application_id)
+    """Decrypt an application's answers, notes, questions and answers for a reviewer (never
+    their own application's) and log that they were viewed."""
+    application = application_for_reviewer(session, application_id, reviewer_id)
     screening = session.get(Screening, application_id)
     if screening is None:
         raise NotFound("This application has no screening.")
@@ -74,7 +119,10 @@ def open_screening(
         subject_id=application.id,
         person_id=application.user_id,
     )
-    return ScreeningView(application=application, answers=answers, purged=answers is None)
+    thread = review_thread(session, application, screening_key=screening_key)
+    return ScreeningView(
+        application=application, answers=answers, purged=answers is None, thread=thread
+    )
 
 
 def _decided_message(application: Enrolment) -> str:
@@ -91,12 +139,19 @@ def _decided_message(application: Enrolment) -> str:
 
 
 def decide_screening(
-    session: Session, application_id: int, *, reviewer_id: int, clear: bool
+    session: Session,
+    application_id: int,
+    *,
+    reviewer_id: int,
+    clear: bool,
+    note: str = "",
+    screening_key: str | None = None,
 ) -> Enrolment:
-    """Clear (accept up to capacity, else waitlist) or not clear, exactly once."""
-    application = get_application(session, application_id)
-    if application.user_id == reviewer_id:
-        raise Forbidden("You cannot review your own screening; another reviewer must.")
+    """Clear (accept up to capacity, else waitlist) or not clear, exactly once; the reviewer's
+    note (optional) is kept encrypted with the decision."""
+    if note.strip():
+        fernet_for(screening_key)  # a note needs the key: refuse before anything changes
+    application = application_for_reviewer(session, application_id, reviewer_id)
     retreat_session = places.lock_offering(session, application.offering_id)
     now = utcnow()
     if clear:
@@ -126,6 +181,14 @@ def decide_screening(
         action="screening.cleared" if clear else "screening.not_cleared",
         noun=NOUN,
     )
+    record_decision(
+        session,
+        application,
+        reviewer_id=reviewer_id,
+        verdict=Verdict.CLEARED if clear else Verdict.NOT_CLEARED,
+        note=note,
+        screening_key=screening_key,
+    )
     return application
 
 
@@ -139,7 +202,8 @@ def purge_screenings(
     actor_id: int | None = None,
     today: date | None = None,
 ) -> int:
-    """Erase the answers of sessions that ended more than N days ago; decisions stay."""
+    """Erase the answers, reviewers' notes, questions and answers of sessions that ended more
+    than N days ago; decisions stay."""
     if older_than_days < 0:
         raise InvalidInput("--older-than must be zero or more days.")
     cutoff = day_or_today(today) - timedelta(days=older_than_days)
@@ -155,6 +219,7 @@ def purge_screenings(
         .execution_options(synchronize_session=False)
     )
     count = result.rowcount or 0
+    erase_review_texts(session, ended, utcnow())
     record_event(
         session,
         actor_id=actor_id,

@@ -10,19 +10,29 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms.auth.api import User
+from lms.clock import start_of_day
 from lms.clock import today as programme_today
 from lms.csv_safe import write_csv
 from lms.db import utcnow
-from lms.errors import (
-    AlreadyDecided,
-    Conflict,
-)
+from lms.errors import AlreadyDecided, Conflict, NotFound
+from lms.i18n import translate
 from lms.offerings import places
-from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
-from lms.progress.api import Completion, CompletionSource
+from lms.offerings.api import (
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentStatus,
+    Offering,
+    OfferingStatus,
+    record_attendance_completion,
+)
+from lms.progress.api import Completion
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 
 # --------------------------------------------------------------------------- rosters, attendance
+
+# The applicants whose attendance is marked: those holding a place.
+MARKABLE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT)
 
 
 class ScreeningDecision(StrEnum):
@@ -72,9 +82,21 @@ class Roster(places.CountsPlaces):
         return max(self.session.capacity - self.taken, 0)
 
     @property
+    def state(self) -> OfferingStatus:
+        """The session's status as people read it today (ended, to be closed; closed...)."""
+        return self.session.state(programme_today())
+
+    @property
     def attendance_open(self) -> bool:
-        """Attendance can be marked from the session's last day on."""
-        return programme_today() >= self.session.ends_on
+        """Attendance can be marked from the session's last day on, until it is closed."""
+        return self.state is OfferingStatus.ENDED or (
+            self.state is OfferingStatus.IN_PROGRESS and programme_today() >= self.session.ends_on
+        )
+
+    @property
+    def over(self) -> bool:
+        """The session's days are over (or it is cancelled): places are no longer the news."""
+        return self.state in (OfferingStatus.ENDED, OfferingStatus.CLOSED, OfferingStatus.CANCELLED)
 
 
 def roster(session: Session, session_id: int) -> Roster:
@@ -117,7 +139,7 @@ def roster_csv(data: Roster) -> str:
                 a.user.email,
                 licence,
                 a.applied_at.isoformat(timespec="seconds"),
-                a.status.value,
+                a.status.label,
                 row.decision.value,
                 row.waitlist_position or "",
                 a.attendance_marked_at.isoformat(timespec="seconds")
@@ -136,39 +158,35 @@ def mark_attendance(
     attended: bool,
     today: date | None = None,
 ) -> Enrolment:
-    """After the session: attended records the retreat's completion (unlocking at once)."""
-    from lms.progress.services import record_completion
-
+    """After the session, until it is closed: attended records the retreat's completion
+    (unlocking at once); absent corrects an earlier "attended", whose completion closing the
+    session then revokes, with the reason given there."""
     application = get_application(session, application_id)
     retreat_session = application.offering
+    if retreat_session.status == OfferingStatus.CLOSED:
+        raise Conflict(
+            "This session is closed: its attendance can no longer change. An administrator "
+            "can reopen it to correct it."
+        )
+    if retreat_session.status == OfferingStatus.CANCELLED:
+        raise Conflict(translate("This session is cancelled: it has no attendance to mark."))
     if day_or_today(today) < retreat_session.ends_on:
         raise Conflict(
             "Attendance can be marked from the session's last day "
             f"({day_text(retreat_session.ends_on)})."
         )
     previous = application.status
-    if attended:
-        allowed: tuple[EnrolmentStatus, ...] = (
-            EnrolmentStatus.ENROLLED,
-            EnrolmentStatus.ABSENT,
-        )
-        status = EnrolmentStatus.ATTENDED
-    else:
-        allowed = (EnrolmentStatus.ENROLLED,)
-        status = EnrolmentStatus.ABSENT
-    if previous not in allowed:
-        if previous == EnrolmentStatus.ATTENDED:
-            raise AlreadyDecided(
-                "Attendance is already recorded as attended; to undo it, revoke the retreat's "
-                "completion on the clinician's progress page."
-            )
+    status = EnrolmentStatus.ATTENDED if attended else EnrolmentStatus.ABSENT
+    if previous == status:
+        raise AlreadyDecided(f"{application.user.name} is already marked {status.label.lower()}.")
+    if previous not in MARKABLE:
         raise Conflict(
-            f"Only accepted applicants can be marked; this one is {previous.label.lower()}."
+            f"Only enrolled applicants can be marked; this one is {previous.label.lower()}."
         )
     if not places.set_status(
         session,
         application,
-        allowed,
+        previous,
         status=status,
         attendance_marked_at=utcnow(),
         attendance_marked_by_id=actor_id,
@@ -183,24 +201,84 @@ def mark_attendance(
         noun=NOUN,
     )
     if attended:
-        already = session.scalar(
-            select(Completion.id).where(
-                Completion.user_id == application.user_id,
-                Completion.item_id == retreat_session.item_id,
-                Completion.is_live,
+        _record_unless_completed(session, application, retreat_session, actor_id)
+    return application
+
+
+def _record_unless_completed(
+    session: Session, application: Enrolment, retreat_session: Offering, actor_id: int
+) -> None:
+    """Record the retreat's completion from this session's attendance, unless the clinician
+    already has the retreat completed (an earlier session, past records): that record stays,
+    and attendance is still noted on the application."""
+    already = session.scalar(
+        select(Completion.id).where(
+            Completion.user_id == application.user_id,
+            Completion.item_id == retreat_session.item_id,
+            Completion.is_live,
+        )
+    )
+    if already is None:
+        record_attendance_completion(
+            session,
+            application,
+            retreat_session,
+            actor_id=actor_id,
+            days_attended=len(retreat_session.days),
+        )
+
+
+def record_past_attendance(
+    session: Session, session_id: int, user_id: int, *, actor_id: int, today: date | None = None
+) -> Enrolment:
+    """Put attendance kept before the tracker on a session that is over (the programme's
+    past records): the clinician reads attended on its roster, as accepted applicants marked
+    attended do, and gets the retreat's completion the same way. Their screening was done
+    outside the tracker, so none is stored."""
+    retreat_session = places.lock_offering(session, session_id)
+    if not retreat_session.item.is_retreat:
+        raise NotFound("No such retreat session.")
+    if retreat_session.status != OfferingStatus.SCHEDULED:
+        raise Conflict(
+            translate(
+                "Past attendance goes on a session that is not closed or cancelled; "
+                "reopen it first."
             )
         )
-        # A clinician who already has this retreat completed (an earlier session) keeps
-        # that record; attendance is still noted on the application.
-        if already is None:
-            record_completion(
-                session,
-                user_id=application.user_id,
-                item_code=retreat_session.item.code,
-                completed_on=retreat_session.ends_on,
-                source=CompletionSource.ATTENDANCE,
-                actor_id=actor_id,
-                note=f"Attended the {retreat_session.location} session",
-                offering_id=retreat_session.id,
-            )
+    if day_or_today(today) <= retreat_session.ends_on:
+        raise Conflict("Past attendance goes on a session that is over; mark this one instead.")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    existing = session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.user_id == user_id,
+            Enrolment.offering_id == session_id,
+            Enrolment.status != EnrolmentStatus.WITHDRAWN,
+        )
+    )
+    if existing is not None:
+        raise AlreadyDecided(f"{user.name} is on this session's roster already.")
+    application = Enrolment(
+        user_id=user_id,
+        offering_id=session_id,
+        status=EnrolmentStatus.ATTENDED,
+        source=EnrolmentSource.STAFF,
+        enrolled_by_id=actor_id,
+        applied_at=start_of_day(retreat_session.starts_on, session),
+        attendance_marked_at=utcnow(),
+        attendance_marked_by_id=actor_id,
+    )
+    session.add(application)
+    session.flush()
+    places.record_change(
+        session,
+        application,
+        None,
+        actor_id=actor_id,
+        action="application.attended",
+        noun=NOUN,
+        past_records=True,
+    )
+    _record_unless_completed(session, application, retreat_session, actor_id)
     return application

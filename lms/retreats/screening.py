@@ -117,3 +117,23 @@ def decrypt_screening(key: str | None, token: bytes) -> ScreeningInput:
         ),
         anything_else=payload.get("anything_else", ""),
     )
+
+
+# A reviewer's note or question, or an applicant's answer: health data like the answers.
+MAX_MESSAGE = 4000
+
+
+def encrypt_text(key: str | None, text: str) -> bytes:
+    """A note, question or answer as one encrypted token (the screening's key and cipher)."""
+    return fernet_for(key).encrypt(text.strip().encode("utf-8"))
+
+
+def decrypt_text(key: str | None, token: bytes) -> str:
+    """Read back a note, question or answer (reviewers, or the applicant their own thread)."""
+    try:
+        return fernet_for(key).decrypt(bytes(token)).decode("utf-8")
+    except InvalidToken as error:
+        raise ScreeningUnavailable(
+            "This medical-review text cannot be decrypted with the current LMS_SCREENING_KEY "
+            "(was the key changed?)."
+        ) from error

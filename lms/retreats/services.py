@@ -1,7 +1,8 @@
 """Retreat rules: applications with screening, medical review, rosters and attendance.
 
-Applying is here; medical review is lms.retreats.review and rosters with attendance
-lms.retreats.rosters (named here too, so callers keep one address).
+Applying is here; medical review is lms.retreats.review (questions to the applicant and
+reviewers' notes lms.retreats.review_thread, past decisions lms.retreats.past_decisions) and
+rosters with attendance lms.retreats.rosters (named here too, so callers keep one address).
 
 A retreat's sessions are offerings and its applications are enrolments (lms.offerings):
 places and the waitlist work as for every offering; a retreat adds the medical screening
@@ -29,19 +30,28 @@ from lms.errors import (
 from lms.offerings import places
 from lms.offerings.api import Enrolment, EnrolmentStatus, JoinRefusal, Offering
 from lms.retreats.models import Screening
+from lms.retreats.past_decisions import DecidedRow, change_decision, decided_page
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
 from lms.retreats.review import (
+    ReviewQueue,
     ScreeningView,
     decide_screening,
     open_screening,
     purge_screenings,
     review_queue,
 )
+from lms.retreats.review_thread import (
+    ApplicantQuestions,
+    answer_question,
+    applicant_questions,
+    ask_question,
+)
 from lms.retreats.rosters import (
     Roster,
     RosterRow,
     ScreeningDecision,
     mark_attendance,
+    record_past_attendance,
     roster,
     roster_csv,
     screening_decision,
@@ -56,22 +66,31 @@ from lms.retreats.screening import (
 # --------------------------------------------------------------------------- applying
 
 __all__ = [
+    "ApplicantQuestions",
     "ApplyPage",
+    "DecidedRow",
     "NOUN",
+    "ReviewQueue",
     "Roster",
     "RosterRow",
     "ScreeningDecision",
     "ScreeningView",
+    "answer_question",
+    "applicant_questions",
     "apply",
     "apply_page",
+    "ask_question",
+    "change_decision",
     "credit_may_help",
     "decide_screening",
+    "decided_page",
     "eligibility_problem",
     "get_retreat_session",
     "live_application",
     "mark_attendance",
     "open_screening",
     "purge_screenings",
+    "record_past_attendance",
     "review_queue",
     "roster",
     "roster_csv",

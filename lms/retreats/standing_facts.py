@@ -47,9 +47,11 @@ class RetreatState(Status):
     """Where a clinician stands with one retreat."""
 
     LOCKED = "locked", "Locked", "warn"
-    OPEN = "open", "Open to you", "info"
-    MEDICAL_REVIEW = "medical_review", "Applied: in medical review", "info"
-    ENROLLED = "enrolled", "Accepted", "ok"
+    # The same words as the item's state (lms.progress ItemState) and the place's
+    # (lms.offerings EnrolmentStatus): one word for each state, listed in README's glossary.
+    OPEN = "open", "Open", "info"
+    MEDICAL_REVIEW = "medical_review", "In medical review", "info"
+    ENROLLED = "enrolled", "Enrolled", "ok"
     WAITLISTED = "waitlisted", "Waitlisted", "warn"
     NOT_CLEARED = "not_cleared", "Not cleared", "bad"
     ATTENDED = "attended", "Attended", "ok"

@@ -10,11 +10,15 @@ sent with errors, a broken e-mailed link.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +28,7 @@ from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from lms.config import PROJECT_ROOT
+from lms.status import Status
 
 TOOLS = PROJECT_ROOT / ".tools" / "node_modules"
 AXE_SCRIPT = TOOLS / "axe-core" / "axe.min.js"
@@ -51,13 +56,22 @@ NOT_PAGES: dict[str, str] = {
     "lms_assets.static": "stylesheets, scripts and icons",
     "certificates.download": "a certificate PDF",
     "certificates.transcript": "a transcript PDF",
+    "certificates.picture": "the certificate's first page (a PNG image)",
     "equivalency.evidence": "the uploaded evidence file (a PDF)",
+    "equivalency.evidence_page": "the evidence's first page (a PNG image)",
     "offerings.offering_ics": "an iCalendar file",
     "offerings.my_ics": "an iCalendar file",
     "retreats.roster_csv": "a CSV export",
     "attendance.roster_csv": "a CSV export",
     "attendance.ce_awards_csv": "a CSV export",
+    "programme_images.show": "a signature or logo image (PNG or SVG)",
     "attendance.record_pdf": "a printable PDF attendance record",
+    "training_documents.download": "a Certificate of Training document (a PDF or DOCX file)",
+    "training_documents.first_page": "a document's first page (a PNG image)",
+    "badges.credential": "an Open Badge (a signed VC-JWT)",
+    "badges.status_list": "a Bitstring Status List credential (a signed VC-JWT)",
+    "badges.jwks": "the issuer's public keys, JSON",
+    "badges.did_document": "the issuer's did:web document, JSON",
 }
 
 # Which demo value fills a URL argument: per endpoint where one name means different things,
@@ -69,6 +83,9 @@ VALUE_FOR_ENDPOINT: dict[tuple[str, str], str] = {
     ("retreats.apply", "session_id"): "open_session_id",
     ("evaluations.form", "offering_id"): "evaluated_offering_id",
     ("evaluations.results_page", "offering_id"): "evaluated_offering_id",
+    # An offering that is over and not closed: its completions (made without attendance
+    # rows) would be revoked, so the page shows every section and the reason field.
+    ("closing.confirm", "offering_id"): "evaluated_offering_id",
 }
 VALUE_FOR_ARGUMENT: dict[str, str] = {
     "user_id": "clinician_id",
@@ -79,6 +96,9 @@ VALUE_FOR_ARGUMENT: dict[str, str] = {
     "message_id": "message_id",
     "event_id": "cohort_event_id",
     "offering_id": "module_offering_id",
+    "document_id": "document_id",
+    "entry_id": "consultation_id",
+    "consultant_id": "consultant_id",
 }
 
 
@@ -141,6 +161,7 @@ class Walk:
     axe: list[str] = field(default_factory=list)  # one line per failing rule and element
     overflow: list[str] = field(default_factory=list)  # pages wider than the window
     focus: list[str] = field(default_factory=list)  # controls without a visible focus
+    raw_codes: list[str] = field(default_factory=list)  # a stored status code shown as such
     sources: dict[str, str] = field(default_factory=dict)  # file name -> HTML as served
 
 
@@ -215,6 +236,39 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
         certificate = first(
             select(Certificate).where(Certificate.user_id == priya.id).order_by(Certificate.id)
         )
+        # The verify page's other states: a revoked, a superseded and an expired certificate
+        # (of other demo people, so the walk's own certificate stays valid).
+        from sqlalchemy import update
+
+        from lms.certificates.services import reissue_certificate, revoke_certificate
+        from lms.db import utcnow
+
+        others = session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.user_id != priya.id,
+                Certificate.is_current,
+                Certificate.rendered_at.is_not(None),
+            )
+            .order_by(Certificate.id)
+            .limit(3)
+        ).all()
+        assert len(others) == 3, "the demo should hold certificates of other people"
+        revoke_certificate(
+            session, others[0].id, actor_id=admin.id, reason="Attendance record corrected"
+        )
+        reissue_certificate(session, others[1].id, actor_id=admin.id)
+        session.execute(
+            update(Certificate)
+            .where(Certificate.id == others[2].id)
+            .values(expires_at=utcnow() - timedelta(days=1))
+        )
+        certificate_states = {
+            "revoked_certificate_code": others[0].code,
+            "superseded_certificate_code": others[1].code,
+            "expired_certificate_code": others[2].code,
+        }
+        db.commit()
         offerings = session.scalars(select(Offering).order_by(Offering.id)).all()
         full = next(o for o in offerings if o.capacity == 2)  # the demo's small group
         applied = set(session.scalars(select(Enrolment.offering_id)))
@@ -236,11 +290,137 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             .where(EquivalencyRequest.user_id == daniel.id)
             .order_by(EquivalencyRequest.id)
         )
+        # A demo candidate's consultation credit from another programme, pending approval.
+        consultation_credit = first(
+            select(EquivalencyRequest)
+            .where(
+                EquivalencyRequest.item_id.is_(None),
+                EquivalencyRequest.status == EquivalencyStatus.PENDING,
+            )
+            .order_by(EquivalencyRequest.id)
+        )
+        # Daniel applied to the small group, and the medical reviewer asked him a question:
+        # his retreat pages say so and his page of questions has one to answer.
+        from retreats_support import screening
+
+        from lms.retreats.services import apply, ask_question
+
+        key = app.config["LMS_SCREENING_KEY"]
+        daniel_application = apply(
+            session,
+            user_id=daniel.id,
+            session_id=full.id,
+            screening=screening(yes=("sleep_apnea",), detail="Uses a CPAP machine."),
+            screening_key=key,
+        )
+        ask_question(
+            session,
+            daniel_application.id,
+            reviewer_id=user("reviewer@example.org").id,
+            question="Which pressure setting does your CPAP machine use?",
+            screening_key=key,
+        )
+        db.commit()
+        # Daniel's Certificate of Training: sessions in his log, a reflection paper (PDF)
+        # waiting for review and a letter (DOCX) whose text the reviewer reads inline.
+        from training_records_support import ONE_PAGE_PDF, docx_bytes
+
+        from lms.training.documents import DOCUMENTS_AREA, upload_document
+        from lms.training.session_log import NEW_CLIENT, SessionInput, log_session
+
+        this_month = today(session).replace(day=1)
+        client = NEW_CLIENT
+        for months_back, role in ((3, "therapist"), (2, "therapist"), (1, "co_therapist")):
+            month = this_month
+            for _ in range(months_back):
+                month = (month - timedelta(days=1)).replace(day=1)
+            logged = log_session(
+                session,
+                user_id=daniel.id,
+                data=SessionInput(
+                    year=str(month.year),
+                    month=str(month.month),
+                    role=role,
+                    setting="in_person",
+                    client=client,
+                ),
+            )
+            client = logged.client.code
+        papers = store(DOCUMENTS_AREA, app)
+        paper = upload_document(
+            session,
+            user_id=daniel.id,
+            kind="reflection_paper",
+            stream=io.BytesIO(ONE_PAGE_PDF),
+            filename="reflection-paper.pdf",
+            uploaded_by="clinician",
+            actor_id=daniel.id,
+            store=papers,
+        )
+        letter = upload_document(
+            session,
+            user_id=daniel.id,
+            kind="recommendation_letter",
+            stream=io.BytesIO(
+                docx_bytes("To the programme,", "I recommend Daniel for the certificate.")
+            ),
+            filename="letter.docx",
+            uploaded_by="clinician",
+            actor_id=daniel.id,
+            store=papers,
+        )
+        # Daniel logged a consultation with an approved consultant, who has yet to answer: the
+        # medical reviewer's account is also that consultant's (the consultant role).
+        from lms.auth.models import UserRole
+        from lms.training import consultants as approved_list
+        from lms.training import consultations as consultation_log
+
+        session.add(UserRole(user_id=user("reviewer@example.org").id, role=Role.CONSULTANT))
+        consultant = approved_list.add_consultant(
+            session,
+            approved_list.ConsultantInput(
+                "Maya Lindqvist", "MD", "reviewer@example.org", today() - timedelta(days=400)
+            ),
+            actor_id=admin.id,
+        )
+        consultation = consultation_log.log_consultation(
+            session,
+            daniel,
+            consultation_log.ConsultationInput(
+                held_on=today() - timedelta(days=4),
+                consultant_id=consultant.id,
+                kind="group_consultation",
+                hours="2",
+                topic="Preparing a first dosing session",
+            ),
+        )
+        # An earlier one the consultant confirmed: its link also takes their letter.
+        confirmed = consultation_log.log_consultation(
+            session,
+            daniel,
+            consultation_log.ConsultationInput(
+                held_on=today() - timedelta(days=34),
+                consultant_id=consultant.id,
+                kind="group_consultation",
+                hours="2",
+            ),
+        )
+        consultation_log.confirm_by_code(session, consultation_log.response_code(confirmed))
+        db.commit()
         fresh = user("clinician@example.org")
+        closed_session = first(
+            select(Offering)
+            .join(Offering.item)
+            .where(CatalogItem.code == "RETREAT-L1", Offering.closed_at.is_not(None))
+            .order_by(Offering.id)
+        )
         return {
+            # A 2024 retreat session the demo closed (Leila and Priya attended it).
+            "closed_session_id": closed_session.id,
             "clinician_id": priya.id,
             "certificate_id": certificate.id,
             "certificate_code": certificate.code,
+            **certificate_states,
             "item_code": "RETREAT-ADV",
             "request_id": pending.id,
             "full_session_id": full.id,
@@ -252,6 +432,8 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             ).id,
             "message_id": first(select(OutboxMessage).order_by(OutboxMessage.id.desc())).id,
             "cohort_event_id": cohort.event_id,
+            "document_id": paper.id,
+            "letter_document_id": letter.id,
             # The demo's Module 3 run: enrolled people and a waitlist.
             "module_offering_id": first(
                 select(Offering)
@@ -264,6 +446,9 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             "evaluated_offering_id": evaluated,
             "clinician:clinician_id": daniel.id,
             "clinician:request_id": own_request.id,
+            "clinician:application_id": daniel_application.id,
+            # The reviewer opens the same one: its thread holds the question.
+            "reviewer:application_id": daniel_application.id,
             "new-clinician:clinician_id": fresh.id,
             "reset_token": make_token(
                 PASSWORD_RESET, {"u": fresh.id, "f": account_fingerprint(fresh)}
@@ -271,6 +456,11 @@ def build_world(app: Flask, password: str) -> dict[str, Any]:
             "invitation_token": make_token(
                 INVITATION, {"u": invitee.id, "f": account_fingerprint(invitee)}
             ),
+            "consultant_id": consultant.id,
+            "consultation_id": consultation.id,
+            "consultation_code": consultation_log.response_code(consultation),
+            "confirmed_consultation_code": consultation_log.response_code(confirmed),
+            "consultation_credit_id": consultation_credit.id,
         }
 
 
@@ -367,6 +557,9 @@ class Checker:
                     f" — {violation['help']}"
                     for target in violation["targets"]
                 )
+        shown = page.evaluate("() => document.body.innerText")
+        codes = sorted(set(raw_code_pattern().findall(shown)))
+        walk.raw_codes.extend(f"{where}: {code}" for code in codes)
         page.keyboard.press("Tab")  # keyboard use from here on: :focus-visible applies
         walk.focus.extend(
             f"{where}: {problem}" for problem in page.evaluate(FOCUS_SCRIPT, FOCUS_CONTRAST)
@@ -384,6 +577,24 @@ class Checker:
                 for box in page.evaluate(SCROLL_BOXES_SCRIPT)
             )
         page.set_viewport_size({"width": DESKTOP, "height": HEIGHT})
+
+
+@functools.cache
+def raw_code_pattern() -> re.Pattern[str]:
+    """The stored values of every status (lms.status.Status) in the modules loaded, that no
+    person should read as such ("not_cleared"): those a word of English cannot be mistaken
+    for (with an underscore). Asked once the app is made, so every feature's are loaded."""
+    codes = {
+        member.value
+        for name, module in list(sys.modules.items())
+        if name.startswith("lms.")
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Status) and value is not Status
+        for member in value
+        if "_" in member.value
+    }
+    assert codes, "no status enum loaded"
+    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, codes))) + r")\b")
 
 
 def sign_in(checker: Checker, email: str, password: str) -> None:
@@ -421,6 +632,21 @@ def _bad_verification_code(checker: Checker, world: dict) -> None:
     checker.submit("Check code")
 
 
+def _revoked_certificate(checker: Checker, world: dict) -> None:
+    """The verify page of a revoked certificate (its picture stamped)."""
+    checker.goto(f"/verify/{world['revoked_certificate_code']}")
+
+
+def _superseded_certificate(checker: Checker, world: dict) -> None:
+    """The verify page of a certificate a reissue replaced (it links the newer one)."""
+    checker.goto(f"/verify/{world['superseded_certificate_code']}")
+
+
+def _expired_certificate(checker: Checker, world: dict) -> None:
+    """The verify page of an expired certificate."""
+    checker.goto(f"/verify/{world['expired_certificate_code']}")
+
+
 def _reset_link(checker: Checker, world: dict) -> None:
     """An e-mailed reset link opened: the new-password form."""
     checker.goto(f"/reset-password#{world['reset_token']}")
@@ -442,6 +668,41 @@ def _invitation_link(checker: Checker, world: dict) -> None:
     """An invited member of staff opens their link."""
     checker.goto(f"/invitation#{world['invitation_token']}")
     checker.page.get_by_label("Repeat new password").wait_for()
+
+
+def _consultation_link(checker: Checker, world: dict) -> None:
+    """A consultant opens their e-mailed link: the entry with Confirm and Decline."""
+    checker.goto(f"/training/respond#{world['consultation_code']}")
+    checker.page.get_by_role("button", name="Decline", exact=True).wait_for()
+
+
+def _decline_without_comment(checker: Checker, world: dict) -> None:
+    """The consultant declines without saying why: refused, the entry shown again."""
+    checker.submit("Decline")
+
+
+def _letter_without_file(checker: Checker, world: dict) -> None:
+    """The consultant opens the link of a consultation they confirmed (only that takes a
+    letter) and sends the letter form without a file: refused, the entry and the form shown
+    again with the error."""
+    # Another page first: from the first link's page, only the fragment would change and the
+    # browser would not load the page again (its script reads the code on load).
+    checker.goto("/verify")
+    checker.goto(f"/training/respond#{world['confirmed_consultation_code']}")
+    checker.page.get_by_role("button", name="Upload the letter", exact=True).wait_for()
+    checker.submit("Upload the letter")
+
+
+def _empty_consultation(checker: Checker, world: dict) -> None:
+    """The consultation log's form sent empty."""
+    checker.goto("/training/consultations")
+    checker.submit("Log and ask the consultant to confirm")
+
+
+def _empty_consultant(checker: Checker, world: dict) -> None:
+    """The admin's form for a consultant sent empty."""
+    checker.goto("/training/consultants")
+    checker.submit("Add")
 
 
 def _unknown_page(checker: Checker, world: dict) -> None:
@@ -480,16 +741,74 @@ def _empty_cohort(checker: Checker, world: dict) -> None:
     checker.submit("Record completions")
 
 
+def _close_without_reason(checker: Checker, world: dict) -> None:
+    """Closing confirmed without the reason its revocations need (refused: nothing closes)."""
+    checker.goto(f"/offerings/{world['evaluated_offering_id']}/close")
+    checker.submit("Close the offering")
+
+
 def _empty_offering(checker: Checker, world: dict) -> None:
     """A new offering (a module run or a retreat session) sent empty."""
     checker.goto("/offerings/new")
     checker.submit("Save offering")
 
 
+def _moving_days_people_hold(checker: Checker, world: dict) -> None:
+    """The demo's Module 3 run moved 52 weeks on: the confirmation page (not confirmed)."""
+    checker.goto(f"/offerings/{world['module_offering_id']}/edit")
+    days = checker.page.get_by_label("Days")
+    moved = [
+        f"{date.fromisoformat(line[:10]) + timedelta(weeks=52)}{line[10:]}"
+        for line in days.input_value().splitlines()
+        if line
+    ]
+    days.fill("\n".join(moved))
+    checker.submit("Save offering")
+
+
+def _closed_retreat_roster(checker: Checker, world: dict) -> None:
+    """A closed retreat session's roster: what closing recorded, and the reopen form."""
+    checker.goto(f"/retreats/sessions/{world['closed_session_id']}/roster")
+
+
+def _session_log_with_errors(checker: Checker, world: dict) -> None:
+    """A session sent without its role, setting or client."""
+    checker.goto("/training/sessions/")
+    checker.submit("Add to my log")
+
+
+def _letter_text(checker: Checker, world: dict) -> None:
+    """A letter of recommendation (DOCX) to review: its text shown inline."""
+    checker.goto(f"/training/documents/{world['letter_document_id']}")
+
+
+def _consultation_credit(checker: Checker, world: dict) -> None:
+    """Consultation credit from another programme to decide: no item, the consultations."""
+    checker.goto(f"/equivalency/{world['consultation_credit_id']}")
+    checker.page.get_by_role("heading", name="Credit for 3 individual consultations").wait_for()
+
+
+def _changes_without_comment(checker: Checker, world: dict) -> None:
+    """Asking for changes without saying which (refused: the comment is required)."""
+    checker.goto(f"/training/documents/{world['document_id']}")
+    checker.page.get_by_label("Ask for changes").check()
+    checker.submit("Record review")
+
+
 def _empty_invitation(checker: Checker, world: dict) -> None:
     """A staff invitation sent empty."""
     checker.goto("/admin/invite")
     checker.submit("Send invitation")
+
+
+def _refused_signature_upload(checker: Checker, world: dict) -> None:
+    """The programme settings page after a signature upload that is not an image."""
+    checker.goto("/admin/programme")
+    checker.page.set_input_files(
+        "#signatories-0-signature",
+        files=[{"name": "signature.gif", "mimeType": "image/gif", "buffer": b"GIF89a not here"}],
+    )
+    checker.submit("Save settings")
 
 
 State = Callable[[Checker, dict], None]
@@ -499,19 +818,40 @@ STATES: dict[str, tuple[tuple[str, State], ...]] = {
         ("failed-sign-in", _failed_sign_in),
         ("empty-registration", _empty_registration),
         ("bad-verification-code", _bad_verification_code),
+        ("revoked-certificate", _revoked_certificate),
+        ("superseded-certificate", _superseded_certificate),
+        ("expired-certificate", _expired_certificate),
         ("broken-link", _broken_link),  # before a good link: a kept code would open it
         ("reset-link", _reset_link),
         ("reset-form-with-errors", _reset_form_with_errors),
         ("invitation-link", _invitation_link),
+        ("consultation-link", _consultation_link),
+        ("decline-without-comment", _decline_without_comment),
+        ("letter-without-file", _letter_without_file),
         ("unknown-page", _unknown_page),
     ),
     "clinician": (
         ("wrong-current-password", _wrong_current_password),
         ("empty-credit-request", _empty_credit_request),
         ("empty-application", _empty_application),
+        ("session-log-with-errors", _session_log_with_errors),
+        ("empty-consultation", _empty_consultation),
     ),
-    "instructor": (("empty-cohort", _empty_cohort),),
-    "admin": (("empty-offering", _empty_offering), ("empty-invitation", _empty_invitation)),
+    "instructor": (
+        ("empty-cohort", _empty_cohort),
+        ("close-without-reason", _close_without_reason),
+        ("letter-text", _letter_text),
+        ("consultation-credit", _consultation_credit),
+        ("changes-without-comment", _changes_without_comment),
+    ),
+    "admin": (
+        ("empty-offering", _empty_offering),
+        ("confirm-moved-days", _moving_days_people_hold),
+        ("empty-invitation", _empty_invitation),
+        ("refused-signature-upload", _refused_signature_upload),
+        ("closed-retreat-roster", _closed_retreat_roster),
+        ("empty-consultant", _empty_consultant),
+    ),
 }
 
 

@@ -59,13 +59,15 @@ def test_admin_finds_verifies_promotes_and_deactivates_a_clinician(
 
         page.on("console", note_csp)
         sign_in(page, admin_email)
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        main_nav = page.get_by_role("navigation", name="Main")
+        main_nav.locator("summary", has_text="Admin").click()  # the header's Admin menu
+        main_nav.get_by_role("link", name="Users").click()
         page.get_by_label("Search").fill("5150")
         page.get_by_role("button", name="Search").click()
         expect(page.get_by_role("link", name="Cyrus Clinician")).to_have_count(1)
         page.get_by_role("link", name="Cyrus Clinician").click()
 
-        page.get_by_role("button", name="Mark licence verified").click()
+        page.get_by_role("button", name="Mark license verified").click()
         expect(page.locator(".flash-success")).to_contain_text("marked verified")
 
         page.get_by_label("Instructor").check()
@@ -80,7 +82,8 @@ def test_admin_finds_verifies_promotes_and_deactivates_a_clinician(
         theirs.reload()
         expect(theirs).to_have_url(f"{live_server}/login?next=%2F")
 
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit log").click()
+        main_nav.locator("summary", has_text="Admin").click()
+        main_nav.get_by_role("link", name="Audit log").click()
         page.get_by_label("Concerning").fill(clinician_email)
         page.get_by_role("button", name="Filter").click()
         table = page.locator("table")

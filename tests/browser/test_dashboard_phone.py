@@ -1,7 +1,8 @@
 """The demo's new clinician on a 390 x 844 phone: the dashboard fits its purpose in Chromium.
 
 About three screens for the whole page, nothing to scroll sideways, and the pathway picture
-legible: every label inside its chip, and the narrow drawing shown at 90% of its size or more.
+legible: every label inside its chip, the narrow drawing shown at 90% of its size or more,
+and its text drawn at 12 px or more on a 375 px phone and a 1,280 px laptop.
 """
 
 from __future__ import annotations
@@ -116,5 +117,44 @@ def test_a_graduates_wide_picture_keeps_its_labels_inside_its_chips(browser, liv
         assert page.evaluate(LABELS_OUTSIDE_CHIPS) == []
         assert page.locator("svg.pathway-svg.wide a.node.is-done").count() >= 10
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    finally:
+        context.close()
+
+
+# Each label of the drawing that shows, with the size it is drawn at: its font size times the
+# drawing's scale on the screen (viewBox units to CSS pixels).
+LABEL_SIZES = """() => [...document.querySelectorAll('svg.pathway-svg')]
+  .filter((svg) => getComputedStyle(svg).display !== 'none')
+  .flatMap((svg) => [...svg.querySelectorAll('text')].map((text) => ({
+    words: text.textContent,
+    px: parseFloat(getComputedStyle(text).fontSize) * text.getScreenCTM().a,
+    height: text.getBoundingClientRect().height,
+  })))"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("path", ["/", "/programme"])
+def test_the_pathways_text_is_at_least_12_px_on_a_phone_and_a_laptop(
+    browser, live_server, demo, width, path
+):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=live_server, viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("E-mail").fill("daniel.okafor@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator(".flash-success")).to_contain_text("Welcome")
+        page.goto(path)
+        variant = "narrow" if width < 768 else "wide"
+        assert page.locator(f"svg.pathway-svg.{variant}").is_visible()
+        labels = page.evaluate(LABEL_SIZES)
+        assert len(labels) >= 13  # every item of the programme, one line or two
+        small = [label for label in labels if label["px"] < 12 or label["height"] < 12]
+        assert not small, f"text under 12 px at {width} px: {small[:3]}"
+        assert page.evaluate(LABELS_OUTSIDE_CHIPS) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()

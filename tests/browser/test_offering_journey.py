@@ -103,16 +103,16 @@ def test_an_offering_runs_from_scheduling_to_a_verified_certificate(
         context, me = _signed_in(browser, live_server, avery)
         contexts.append(context)
         me.goto("/offerings/")
-        me.get_by_role("link", name=re.compile("Details and enrolment")).first.click()
-        me.get_by_role("button", name="Enrol").click()
+        me.get_by_role("link", name=re.compile("Details and enrollment")).first.click()
+        me.get_by_role("button", name="Enroll").click()
         expect(me.locator(".flash-success")).to_contain_text("You are enrolled")
         expect(me.get_by_role("link", name="https://video.example/j/module-2")).to_be_visible()
 
         context, noor = _signed_in(browser, live_server, newcomer)
         contexts.append(context)
         noor.goto(f"/offerings/{offering_id}")
-        expect(noor.get_by_text("You cannot enrol yet")).to_be_visible()
-        expect(noor.get_by_role("button", name="Enrol")).to_have_count(0)
+        expect(noor.get_by_text("You cannot enroll yet")).to_be_visible()
+        expect(noor.get_by_role("button", name="Enroll")).to_have_count(0)
 
         context, lee = _signed_in(browser, live_server, late)
         contexts.append(context)
@@ -149,14 +149,16 @@ def test_an_offering_runs_from_scheduling_to_a_verified_certificate(
         session.rollback()  # end the read: SQLite's writer would wait behind it
         fay.get_by_label(re.compile("Whose minutes are Avery's phone")).select_option(str(place))
         fay.get_by_role("button", name=re.compile("^Match")).click()
-        fay.once("dialog", lambda dialog: dialog.accept())
-        fay.get_by_role("button", name="Close the offering and record completions").click()
+        # Closing shows what it will record, then asks.
+        fay.get_by_role("link", name="Close the offering…").click()
+        expect(fay.locator("main")).to_contain_text("Avery Lane")
+        fay.get_by_role("button", name="Close the offering").click()
         expect(fay.locator("main")).to_contain_text("Avery Lane")
 
         # Avery: Module 2 done, Level 1 open, the certificate waits for the evaluation.
         me.goto("/")
         expect(me.locator("#item-M2")).to_contain_text("Completed")
-        expect(me.locator("#item-RETREAT-L1")).to_contain_text("Open to you")
+        expect(me.locator("#item-RETREAT-L1")).to_contain_text("Open")
         expect(me.get_by_text("Certificate waiting for your evaluation").first).to_be_visible()
         me.get_by_role("link", name=re.compile("^Evaluate")).first.click()
         for group in me.locator("fieldset:has(input[type=radio])").all():

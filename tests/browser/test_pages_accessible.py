@@ -125,6 +125,7 @@ def test_every_page_is_accessible_valid_html_and_fits_a_phone_and_a_laptop(
         "Nu Html Checker errors": nu_errors(walk.sources, tmp_path),
         "keyboard: skip link, focus outline missing or under 3:1": walk.focus,
         "sideways scrolling at 375 or 1,280 px": walk.overflow,
+        "a status shown as its stored code, not its word (lms.status)": walk.raw_codes,
     }
     report = [
         f"{title} ({len(lines)}):\n  " + "\n  ".join(lines)

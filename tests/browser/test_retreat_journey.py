@@ -2,7 +2,7 @@
 
 Locked Level 1 retreat -> asks for Module 1 credit with an uploaded certificate -> an
 instructor approves -> Level 1 opens -> applies with the medical screening -> a medical
-reviewer clears -> accepted -> the session ends -> an instructor marks attendance -> the
+reviewer clears -> enrolled -> the session ends -> an instructor marks attendance -> the
 Advanced retreat is open on the dashboard. Every step through the real pages, CSRF on.
 """
 
@@ -59,7 +59,7 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
         # Credit for Module 1 taken with KTC, with the certificate as evidence.
         me.goto("/equivalency/new")
         me.get_by_label("Counts for").select_option("M1")
-        me.get_by_label("Outside programme").select_option("KTC")
+        me.get_by_label("Outside program").select_option("KTC")
         me.get_by_label("First day of the training").fill("2025-03-01")
         me.get_by_label("Last day of the training").fill("2025-03-03")
         me.get_by_label("Hours of training").fill("16")
@@ -86,14 +86,14 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
         # Level 1 is open at once: apply with the screening.
         me.goto("/")
         card = me.locator("#item-RETREAT-L1")
-        expect(card).to_contain_text("Open to you")
+        expect(card).to_contain_text("Open")
         card.get_by_role("link", name=re.compile("^Apply")).first.click()
         for code, _label in CONTRAINDICATIONS:
             me.locator(f"input[name='{code}-answer'][value='no']").check()
         me.get_by_label("Anything else a physician should know").fill("Nothing to add.")
         me.get_by_role("button", name="Send application").click()
         expect(me.locator(".flash-success")).to_contain_text("medical reviewer")
-        expect(me.locator('[data-retreat="RETREAT-L1"]').first).to_contain_text("in medical review")
+        expect(me.locator('[data-retreat="RETREAT-L1"]').first).to_contain_text("In medical review")
 
         # A medical reviewer reads the screening and clears it: a place is free.
         context, doctor = _signed_in(browser, live_server, reviewer)
@@ -104,10 +104,10 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
         expect(doctor.locator("body")).to_contain_text("Nothing to add.")
         doctor.get_by_label("Clear to attend").check()
         doctor.get_by_role("button", name="Record decision").click()
-        expect(doctor.locator(".flash-success")).to_contain_text("accepted")
+        expect(doctor.locator(".flash-success")).to_contain_text("cleared, enrolled")
 
         me.goto("/retreats/")
-        expect(me.locator('[data-retreat="RETREAT-L1"]')).to_contain_text("Accepted")
+        expect(me.locator('[data-retreat="RETREAT-L1"]')).to_contain_text("Enrolled")
 
         # The retreat takes place.
         row = session.get(Offering, level1.id)
@@ -123,7 +123,7 @@ def test_clinician_goes_from_locked_to_the_advanced_retreat_unlocking(
         me.goto("/")
         expect(me.locator("#item-RETREAT-L1")).to_contain_text("Completed")
         advanced = me.locator("#item-RETREAT-ADV")
-        expect(advanced).to_contain_text("Open to you")
+        expect(advanced).to_contain_text("Open")
         expect(advanced.get_by_role("link", name=re.compile("^Apply")).first).to_be_visible()
     finally:
         for context in contexts:

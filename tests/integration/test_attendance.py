@@ -190,7 +190,8 @@ def test_the_grid_shows_enrolled_people_only_with_what_they_would_earn(
     verdicts = {r.enrolment.id: r.verdict for r in grid.rows}
     assert verdicts[ann.id].met and verdicts[ann.id].ce_hours == Decimal("8")
     assert not verdicts[bo.id].met and grid.unrecorded == 3
-    assert grid.may_edit and grid.editable and grid.close_problem is None
+    assert grid.may_edit and grid.editable
+    assert closing.closing_problem(grid.offering, facilitator, grid.today) is None
 
 
 def test_retreat_offerings_have_no_attendance_grid(session, catalog, admin, facilitator):
@@ -199,7 +200,8 @@ def test_retreat_offerings_have_no_attendance_grid(session, catalog, admin, faci
     retreat = add_session(session)
     with pytest.raises(NotFound, match="retreat's roster"):
         sheet.attendance_grid(session, retreat.id, viewer=admin)
-    with pytest.raises(NotFound):
+    # A retreat session closes from its roster (lms.retreats), from its last day.
+    with pytest.raises(closing.NotClosable, match="from its last day"):
         closing.close_offering(session, retreat.id, actor=admin)
 
 

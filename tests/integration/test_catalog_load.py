@@ -497,16 +497,16 @@ def test_the_file_cannot_deactivate_an_item_that_active_rules_name(app, session,
         ('short_title = "Module 1"', 'short_title = "Module\\r\\n1"', "field short_title: use one"),
         ('format = "Live online"\nce_hours = 9', 'format = "Live\\u0000"\nce_hours = 9', "format"),
         (
-            "signatory_title = ",
-            'signatory_title = "' + "x" * 10_000 + '"\nold_signatory_title = ',
-            "programme field signatory_title: at most 200 characters",
+            "partner_name = ",
+            'partner_name = "' + "x" * 10_000 + '"\nold_partner_name = ',
+            "programme field partner_name: at most 200 characters",
         ),
         (
-            "signatory_name = ",
-            'signatory_name = "\\u0301\\u0301"\nold_signatory_name = ',
+            "provider_name = ",
+            'provider_name = "\\u0301\\u0301"\nold_provider_name = ',
             "visible",
         ),
-        ("starts_on = 2024-09-04", "starts_on = 0001-01-01", "between 1 Jan 1900"),
+        ("starts_on = 2024-09-04", "starts_on = 0001-01-01", "between Jan 1, 1900"),
         ('location = "Portland, OR"', 'location = "Portland\\u0000"', "location: use one line"),
         (
             'provider_address = "',
@@ -519,8 +519,8 @@ def test_the_file_cannot_deactivate_an_item_that_active_rules_name(app, session,
         "zero-width-only",
         "crlf",
         "nul-format",
-        "long-signatory-title",
-        "invisible-signatory",
+        "long-partner-name",
+        "invisible-provider-name",
         "year-one",
         "nul-location",
         "nul-setting",
@@ -629,3 +629,25 @@ def test_an_unknown_programme_setting_is_refused_naming_key_and_line(
     _assert_one_line_refusal(result, path, f"programme field foo_unknown (line {line}): unknown")
     assert "expected one of accreditation_statements" in result.output
     assert snapshot(session) == before
+
+
+@pytest.mark.parametrize(
+    "value", ['"fr-FR"', '"en_GB"', "1"], ids=["other", "underscore", "number"]
+)
+def test_a_locale_the_tracker_does_not_speak_is_refused_naming_the_choices(
+    session, tmp_path, value
+) -> None:
+    text = replace_once(DEFAULT_TEXT, 'locale = "en-US"', f"locale = {value}")
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(session, write(tmp_path, text))
+    assert "programme field locale" in str(refused.value)
+    assert 'expected "en-US" or "en-GB"' in str(refused.value)
+
+
+def test_the_default_catalogue_sets_the_american_locale_and_en_gb_loads(session, tmp_path) -> None:
+    load_catalog(session, DEFAULT_CATALOG)
+    assert services.programme_settings(session)["locale"] == "en-US"
+    load_catalog(
+        session, write(tmp_path, replace_once(DEFAULT_TEXT, 'locale = "en-US"', 'locale = "en-GB"'))
+    )
+    assert services.programme_settings(session)["locale"] == "en-GB"

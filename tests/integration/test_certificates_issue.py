@@ -191,7 +191,10 @@ def test_pdf_text_carries_name_title_hours_serial_code_and_verification_url(
         if expected == "Valid":
             continue
         assert expected in text, expected
-    assert f"{certificate.content['ce_hours']} hours" in text
+    credits = certificate.content["credits"]
+    assert credits, "a module with CE hours prints its credits"
+    for credit in credits:  # one line per credit type the accreditations name
+        assert f"{credit['amount_text']} {credit['type']}" in text, credit
     assert "Polaris Insight Center" in text
     assert "American Psychological Association" in text  # the accreditation statement
     assert page_count(certificate.pdf) == 1
@@ -375,7 +378,7 @@ def test_certificates_expire_after_the_items_valid_months(session, clinician, ca
 
 
 def test_an_expiry_counts_months_on_the_programmes_calendar(session, clinician, catalog) -> None:
-    """Issued at 17:00 Pacific on 30 Jan 2027 (already the 31st in UTC), a one-month
+    """Issued at 17:00 Pacific on Jan 30, 2027 (already the 31st in UTC), a one-month
     certificate says it expires on 28 Feb, a month after the day it says it was issued."""
     from clock_support import pinned
 

@@ -20,7 +20,7 @@ from lms.auth.models import Role, User
 from lms.auth.services import authenticate, find_user_by_email
 from lms.catalog.models import CatalogItem, ItemKind
 from lms.db import Base, db
-from lms.demo import CLINICIANS, PASSWORD_FILE, STAFF
+from lms.demo import CANDIDATES, CLINICIANS, CONSULTANT_ACCOUNTS, PASSWORD_FILE, STAFF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.offerings.models import Offering
 from lms.progress.models import Completion
@@ -96,9 +96,11 @@ def test_demo_creates_the_documented_accounts_and_prints_every_login(
         assert signed_in is not None, email
         assert signed_in.roles == frozenset({role})
     assert f"password for all: {DEMO_PASSWORD}" in demo.output
-    for person in (*STAFF, *CLINICIANS):
+    for person in (*STAFF, *CLINICIANS, *CONSULTANT_ACCOUNTS, *CANDIDATES):
         assert person.email in demo.output
-    assert row_counts(session)["users"] == len(STAFF) + 1 + len(CLINICIANS)
+    assert row_counts(session)["users"] == (
+        len(STAFF) + 1 + len(CLINICIANS) + len(CONSULTANT_ACCOUNTS) + len(CANDIDATES)
+    )
 
     # clinician@example.org: licensed, verified, and has done nothing yet.
     clinician = user(session, "clinician@example.org")
@@ -149,7 +151,7 @@ def test_a_run_with_another_password_changes_no_password_and_says_so(
     assert row_counts(session) == before
     assert password_events(session) == []
     stored = (Path(app.config["LMS_INSTANCE_PATH"]) / PASSWORD_FILE).read_text().strip()
-    everyone = len(STAFF) + 1 + len(CLINICIANS)
+    everyone = len(STAFF) + 1 + len(CLINICIANS) + len(CONSULTANT_ACCOUNTS) + len(CANDIDATES)
     assert "Demo data already in place: nothing changed." in result.output
     assert f"{everyone} demo account(s) keep a password of their own" in result.output
     assert "lms demo --reset-passwords" in result.output
@@ -192,7 +194,7 @@ def test_reset_passwords_sets_the_printed_one_ends_sessions_and_says_which(
         env={"LMS_DEMO_PASSWORD": "a different demo password"},
     )
     assert result.exit_code == 0, result.output
-    everyone = len(STAFF) + 1 + len(CLINICIANS)
+    everyone = len(STAFF) + 1 + len(CLINICIANS) + len(CONSULTANT_ACCOUNTS) + len(CANDIDATES)
     assert f"{everyone} passwords reset" in result.output
     assert "nothing changed" not in result.output
     assert "Set the demo password on" in result.output
@@ -257,9 +259,14 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
 
     # Applications: one in medical review; a two-place session, two accepted, one waitlisted.
     def status_of(email: str) -> EnrolmentStatus:
-        """The status of the person's one application."""
+        """The status of the person's one application to a session still to come."""
         return session.scalar(
-            select(Enrolment.status).where(Enrolment.user_id == user(session, email).id)
+            select(Enrolment.status)
+            .join(Offering, Offering.id == Enrolment.offering_id)
+            .where(
+                Enrolment.user_id == user(session, email).id,
+                Offering.starts_on > programme_today(),
+            )
         )
 
     assert status_of("marcus.bell@example.org") == EnrolmentStatus.MEDICAL_REVIEW
@@ -280,10 +287,13 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
         select(func.count()).select_from(Completion).where(Completion.revoked_at.is_(None))
     )
     current = session.scalar(
-        select(func.count()).select_from(Certificate).where(Certificate.revoked_at.is_(None))
+        select(func.count())
+        .select_from(Certificate)
+        .where(Certificate.revoked_at.is_(None), Certificate.completion_id.is_not(None))
     )
     # Every live completion has its certificate but Hannah's Module 2, which waits for her
-    # evaluation of the closed October offering.
+    # evaluation of the closed October offering (the Certificate of Training's award
+    # certificate stands beside no completion).
     assert current == live - 1
     m2 = dict(
         session.execute(
@@ -298,10 +308,64 @@ def test_demo_clinicians_show_each_stage_with_real_dates_audit_and_certificates(
     assert m2 == {"hannah.cho@example.org": 0, "samuel.adeyemi@example.org": 1}
 
 
+def test_the_2024_retreat_sessions_are_closed_with_the_attendance_the_cast_records_show(
+    demo: Result, session: Session
+) -> None:
+    from lms.offerings.closing import closing_result
+    from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
+    from lms.progress.models import CompletionSource
+
+    def past(code: str, location: str, year: int = 2024) -> Offering:
+        """The catalogue's session of that retreat in that place and year."""
+        return session.scalar(
+            select(Offering)
+            .join(CatalogItem, CatalogItem.id == Offering.item_id)
+            .where(
+                CatalogItem.code == code,
+                Offering.location == location,
+                Offering.starts_on.between(date(year, 1, 1), date(year, 12, 31)),
+            )
+        )
+
+    expected = {
+        ("RETREAT-L1", "Portland, OR"): {"Leila Haddad", "Priya Raman"},
+        ("RETREAT-L1", "San Francisco, CA"): set(),
+        ("RETREAT-ADV", "San Francisco, CA"): {"Leila Haddad"},
+        ("RETREAT-DFH", "San Francisco, CA"): {"Marcus Bell"},
+    }
+    for (code, location), names in expected.items():
+        retreat_session = past(code, location)
+        assert retreat_session.status == OfferingStatus.CLOSED, (code, location)
+        roster = session.scalars(
+            select(Enrolment).where(Enrolment.offering_id == retreat_session.id)
+        ).all()
+        assert {e.user.name for e in roster} == names
+        assert {e.status for e in roster} <= {EnrolmentStatus.ATTENDED}
+        result = closing_result(session, retreat_session.id)
+        assert {x.name for x in result.attended} == names and not result.absent
+        for enrolment in roster:
+            # The retreat's completion came from the session's attendance, dated its last day.
+            done = session.scalar(
+                select(Completion).where(
+                    Completion.user_id == enrolment.user_id,
+                    Completion.item_id == retreat_session.item_id,
+                    Completion.revoked_at.is_(None),
+                )
+            )
+            assert (done.source, done.offering_id, done.completed_on) == (
+                CompletionSource.ATTENDANCE,
+                retreat_session.id,
+                retreat_session.ends_on,
+            )
+    # The sessions still to come are not closed.
+    assert past("RETREAT-L1", "Portland, OR", 2027).status == OfferingStatus.SCHEDULED
+
+
 def test_without_a_screening_key_applications_are_skipped_and_said_so(
     app: Flask, session: Session
 ) -> None:
-    from lms.offerings.models import Enrolment
+    from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.retreats.models import Screening
 
     app.config["LMS_SCREENING_KEY"] = None
     result = run_demo(app)
@@ -315,7 +379,16 @@ def test_without_a_screening_key_applications_are_skipped_and_said_so(
         .join(CatalogItem, CatalogItem.id == Offering.item_id)
         .group_by(CatalogItem.kind)
     ).all()
-    assert dict(kinds) == {ItemKind.CORE_MODULE: 7}  # Module 3's four, Module 2's three
+    # Past retreat attendance (the 2024 records) carries no screening, so it is made too.
+    assert dict(kinds) == {ItemKind.CORE_MODULE: 7, ItemKind.RETREAT: 4}
+    retreat_statuses = session.scalars(
+        select(Enrolment.status)
+        .join(Offering, Offering.id == Enrolment.offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        .where(CatalogItem.kind == ItemKind.RETREAT)
+    ).all()
+    assert set(retreat_statuses) == {EnrolmentStatus.ATTENDED}
+    assert session.scalar(select(func.count()).select_from(Screening)) == 0
 
 
 def test_the_demo_module_offering_has_three_places_taken_and_one_waiting(

@@ -233,6 +233,45 @@ def check_reissue(clone: Clone) -> None:
     ) == [(1,)]
 
 
+def check_rotate_key(clone: Clone) -> None:
+    """`make setup` made one signing key; a rotation adds a new one that signs and keeps the
+    old one published (retired)."""
+    before = clone.flask("lms", "credentials", "keys").splitlines()
+    assert len(before) == 1 and before[0].endswith("(signs)"), before
+    assert "stays published" in clone.flask("lms", "credentials", "rotate-key")
+    after = clone.flask("lms", "credentials", "keys").splitlines()
+    assert len(after) == 2 and after[0].endswith("(signs)"), after
+    assert after[1] == before[0].replace("(signs)", "(retired)")
+
+
+def check_training_requirement(clone: Clone) -> None:
+    """`show` words version 1 as migration 0018 wrote it; `publish` adds version 2 from a JSON
+    rule (a malformed one is refused and stores nothing); `show` then lists both."""
+    shown = clone.flask("lms", "training", "show")
+    assert "Certificate of Training, version 1" in shown and "requires:" in shown, shown
+    rule = clone.root / "instance" / "new-rule.json"
+    rule.write_text('{"all": [{"completed": "M1"}, {"within_months": 30}]}')
+    said = clone.flask("lms", "training", "publish", str(rule), "--note", "Window now 30 months")
+    assert "Version 2 published; it applies to new candidates." in said, said
+    rule.write_text('{"all": [{"within_months": "soon"}]}')
+    refused = clone.run(*FLASK, "lms", "training", "publish", str(rule), "--everyone", ok=False)
+    assert refused.returncode != 0 and "Error" in refused.stderr
+    rule.unlink()
+    shown = clone.flask("lms", "training", "show")
+    assert "version 2 (0 candidates): Window now 30 months" in shown, shown
+    assert "version 3" not in shown
+
+
+def check_pictures(clone: Clone) -> None:
+    """Missing first-page pictures are drawn into the owner-only store; a rerun draws none."""
+    folder = clone.root / "instance" / "certificate_pictures"
+    for kept in folder.glob("*.png"):
+        kept.unlink()
+    assert "0 picture(s) drawn" not in clone.flask("lms", "certificates", "pictures")
+    assert list(folder.glob("*.png"))
+    assert "Done: 0 picture(s) drawn" in clone.flask("lms", "certificates", "pictures")
+
+
 def check_purge(clone: Clone) -> None:
     """The purge runs and says what it erased."""
     assert clone.flask("lms", "screening", "purge", "--older-than", "365").strip()
@@ -292,9 +331,9 @@ def check_evaluations_remind(clone: Clone) -> None:
         with connection:
             offering_id = connection.execute(
                 "INSERT INTO offerings (item_id, status, format, starts_on, ends_on, location,"
-                " join_url, capacity, created_at, updated_at) VALUES (?, 'closed',"
-                " 'live_online', date('now', '-5 days'), date('now', '-5 days'), '', '', 20,"
-                " datetime('now'), datetime('now'))",
+                " join_url, capacity, created_at, updated_at, calendar_sequence) VALUES (?,"
+                " 'closed', 'live_online', date('now', '-5 days'), date('now', '-5 days'), '',"
+                " '', 20, datetime('now'), datetime('now'), 0)",
                 (item_id,),
             ).lastrowid
             connection.execute(
@@ -335,6 +374,7 @@ STEPS: dict[str, Callable[[Clone], None]] = {
     "`lms certificates issue --missing [--jobs N]`": check_certificates_issue,
     "`lms certificates revoke CODE_OR_SERIAL --reason R`": check_revoke,
     "`lms certificates reissue CODE_OR_SERIAL`": check_reissue,
+    "`lms certificates pictures`": check_pictures,
     "`lms screening purge --older-than DAYS`": check_purge,
     "`lms mail send-pending`": check_send_pending,
     "`lms mail digest`": check_digest,
@@ -343,6 +383,10 @@ STEPS: dict[str, Callable[[Clone], None]] = {
     "`lms jobs worker [--workers N] [--worker-type process\\|thread]`": check_worker,
     "`lms demo [--reset-passwords]`": check_demo,
     "`lms enrolments import FILE.csv --offering ID`": check_enrolments_import,
+    "`lms training show`": check_training_requirement,
+    "`lms training publish FILE [--note N] [--everyone]`": check_training_requirement,
+    "`lms credentials keys`": check_rotate_key,
+    "`lms credentials rotate-key`": check_rotate_key,
     "`db upgrade [REVISION]`": check_db,
     "`db downgrade REVISION [--yes] [--force]`": check_db,
 }
@@ -399,6 +443,8 @@ LANES: tuple[list[Callable[[Clone], None]], ...] = (
         check_purge,
         check_demo,
         check_enrolments_import,
+        check_rotate_key,
+        check_training_requirement,
     ],
     [
         check_import,
@@ -406,6 +452,7 @@ LANES: tuple[list[Callable[[Clone], None]], ...] = (
         check_certificates_issue,
         check_revoke,
         check_reissue,
+        check_pictures,
         check_sweep,
         check_worker,
         check_send_pending,

@@ -67,7 +67,7 @@ def test_approved_equivalency_tells_the_decision_and_the_unlocked_retreat(
     )
     db.commit()
     subjects = sorted(m["Subject"] for m in smtp_server.inbox.to(clinician.email))
-    assert any(s.startswith("Equivalency request approved") for s in subjects)
+    assert any(s.startswith("Credit request approved") for s in subjects)
     assert [s for s in subjects if s.endswith("is open to you")] == [
         f"{catalog['RETREAT-L1'].title} is open to you"
     ]
@@ -88,7 +88,7 @@ def test_decision_is_sent_even_when_optional_mail_is_off(
     )
     db.commit()
     subjects = [m["Subject"] for m in smtp_server.inbox.to(clinician.email)]
-    assert len(subjects) == 1 and subjects[0].startswith("Equivalency request approved")
+    assert len(subjects) == 1 and subjects[0].startswith("Credit request approved")
     # The optional news still shows on the dashboard, only the e-mail is suppressed.
     assert "item_unlocked" in {n.kind for n in _notices(session, clinician)}
 
@@ -111,7 +111,9 @@ def test_screening_decision_says_only_the_decision(smtp_server, session, make_us
     db.commit()
     [message] = smtp_server.inbox.to(clinician.email)
     body = text_of(message) + html_of(message) + message["Subject"]
-    assert "cleared and accepted" in body
+    assert "Your screening is cleared: you are enrolled in" in body
+    # The subject names the retreat and the place's state in the word every page uses.
+    assert message["Subject"] == f"{retreat_session.item.title}: Enrolled"
     assert HEALTH_MARKER not in body and "apnea" not in body.lower()
     assert [n.kind for n in _notices(session, clinician)] == ["application_enrolled"]
 

@@ -127,7 +127,7 @@ def test_enrolment_closes_at_the_deadline_for_clinicians_but_staff_may_still_enr
 ):
     offering = add_offering(session, admin.id, starts_in=10, deadline_in=-1)
     person = _ready(make_user, session)
-    with pytest.raises(PrerequisiteNotMet, match="Enrolment closed"):
+    with pytest.raises(PrerequisiteNotMet, match="Enrollment closed"):
         enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
     session.rollback()
     made = enrolment.enrol_user(session, offering.id, person.id, actor_id=admin.id)
@@ -146,7 +146,7 @@ def test_staff_enrol_walk_ins_and_late_shop_rows_until_the_offering_is_closed(
     first_day, after = offering.starts_on, offering.ends_on + timedelta(days=2)
     walk_in, late, own = (_ready(make_user, session) for _ in range(3))
     session.commit()
-    with pytest.raises(PrerequisiteNotMet, match="enrolment is closed"):
+    with pytest.raises(PrerequisiteNotMet, match="enrollment is closed"):
         enrolment.enrol(session, user_id=own.id, offering_id=offering.id, today=first_day)
     session.rollback()
     made = enrolment.enrol_user(

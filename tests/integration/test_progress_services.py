@@ -103,7 +103,7 @@ def test_recording_twice_is_a_conflict_naming_the_existing_date(
     record(session, clinician, on=DAY, actor=instructor)
     session.commit()
 
-    with pytest.raises(Conflict, match="already recorded as completed on 2 Mar 2024"):
+    with pytest.raises(Conflict, match="already recorded as completed on Mar 2, 2024"):
         record(session, clinician, on=DAY + timedelta(days=5), actor=instructor)
     session.rollback()
     assert live_rows(session, clinician) == 1
@@ -133,7 +133,7 @@ def test_losing_the_insert_race_becomes_a_conflict_and_keeps_the_transaction_usa
     session.commit()
     # As if another request inserted between our check and our insert.
     monkeypatch.setattr(marking, "_live_completed_on", lambda *args: None)
-    with pytest.raises(Conflict, match="already recorded as completed on 2 Mar 2024"):
+    with pytest.raises(Conflict, match="already recorded as completed on Mar 2, 2024"):
         record(session, clinician)
     monkeypatch.undo()
     # The savepoint rolled back only the failed insert: the session still works.
@@ -382,7 +382,7 @@ def test_a_cohort_records_the_new_and_skips_the_done_with_reasons(
     assert [e.user_id for e in result.created] == [fresh.id, other_fresh.id]
     skipped = {e.user_id: e.reason for e in result.skipped}
     assert skipped == {
-        done.id: "Already completed on 5 Jan 2024.",
+        done.id: "Already completed on Jan 5, 2024.",
         instructor.id: "Not a clinician.",
     }
     unlocked = [(uid, code) for uid, code in received["unlocked"] if code == "RETREAT-L1"]

@@ -334,11 +334,11 @@ def test_attendance_records_completion_on_the_last_day_and_unlocks_the_advanced_
     assert session.get(Enrolment, application.id).status == EnrolmentStatus.ATTENDED
 
 
-def test_attendance_cannot_be_marked_for_someone_not_accepted(session, people):
+def test_attendance_cannot_be_marked_for_someone_not_enrolled(session, people):
     clinician = people["eligible"]()
     retreat_session = add_session(session, starts_in=20)
     application = _apply(session, clinician, retreat_session)
-    with pytest.raises(Conflict, match="Only accepted"):
+    with pytest.raises(Conflict, match="Only enrolled"):
         services.mark_attendance(
             session,
             application.id,

@@ -381,8 +381,9 @@ def test_migration_0006_makes_sessions_offerings_and_applications_enrolments(
         conn.execute(
             text(
                 "INSERT INTO offerings (item_id, status, format, starts_on, ends_on, location,"
-                " join_url, capacity, created_at, updated_at) VALUES (7, 'scheduled',"
-                " 'in_person', '2028-01-10', '2028-01-10', 'Bend, OR', '', 4, :now, :now)"
+                " join_url, capacity, created_at, updated_at, calendar_sequence) VALUES (7,"
+                " 'scheduled', 'in_person', '2028-01-10', '2028-01-10', 'Bend, OR', '', 4,"
+                " :now, :now, 0)"
             ),
             {"now": "2026-01-06 10:00:00"},
         )
@@ -439,8 +440,9 @@ def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_datab
         conn.execute(
             text(
                 "INSERT INTO offerings (id, item_id, status, format, starts_on, ends_on,"
-                " location, join_url, capacity, created_at, updated_at) VALUES (5, 3,"
-                " 'closed', 'live_online', '2026-01-02', '2026-01-02', '', '', 20, :now, :now)"
+                " location, join_url, capacity, created_at, updated_at, calendar_sequence)"
+                " VALUES (5, 3, 'closed', 'live_online', '2026-01-02', '2026-01-02', '', '',"
+                " 20, :now, :now, 0)"
             ),
             {"now": now},
         )
@@ -547,3 +549,133 @@ def test_migration_0012_rewrites_stored_addresses_to_their_normal_form(
         4: stored[4],
     }
     assert "users.id 4" in caplog.text
+
+
+def test_migration_0014_starts_every_offering_at_sequence_0_and_undoes_cleanly(
+    empty_database: Engine,
+) -> None:
+    """Offerings already scheduled get SEQUENCE 0 (the files served so far carried none, which
+    calendars read as 0) and notices an empty topic; the downgrade drops both."""
+    engine = empty_database
+    upgrade(engine, "0013")
+    now = "2026-01-05 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO catalog_items (id, code, kind, title, short_title, description,"
+                " format, position, prerequisite, recommended_note, equivalent_label,"
+                " certificate_design, active, created_at, updated_at, ce_hours, objectives,"
+                " evaluation_required) VALUES (3, 'M2', 'core_module', 'M2', '', '', '', 3,"
+                " NULL, '', '', 'module', :yes, :now, :now, 6, '[]', :no)"
+            ),
+            {"yes": True, "no": False, "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                " pre_licensed, notify_optional, created_at) VALUES"
+                " (1, 'p1@example.test', 'P', '', 't1', :yes, :no, :yes, :now)"
+            ),
+            {"yes": True, "no": False, "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO offerings (id, item_id, status, format, starts_on, ends_on,"
+                " location, join_url, capacity, created_at, updated_at) VALUES (5, 3,"
+                " 'scheduled', 'live_online', '2027-01-02', '2027-01-02', '', '', 20, :now,"
+                " :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO notifications (user_id, kind, message, link, created_at)"
+                " VALUES (1, 'enrolment_enrolled', 'You are enrolled.', '/offerings/', :now)"
+            ),
+            {"now": now},
+        )
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT calendar_sequence FROM offerings")).scalar_one() == 0
+        assert conn.execute(text("SELECT topic FROM notifications")).scalar_one() == ""
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE offerings SET calendar_sequence = -1"))
+    downgrade(engine, "0013")
+    assert "calendar_sequence" not in {c["name"] for c in inspect(engine).get_columns("offerings")}
+    assert "topic" not in {c["name"] for c in inspect(engine).get_columns("notifications")}
+    upgrade(engine, "head")
+    assert schema_differences(engine) == []
+
+
+def test_migration_0016_gives_items_no_activity_id_keeps_the_catalogue_triggers_and_undoes(
+    empty_database: Engine,
+) -> None:
+    """Existing items get activity ID "" and the triggers that count catalogue changes still
+    fire; programme images are stored by digest; the downgrade drops both and keeps items."""
+    engine = empty_database
+    upgrade(engine, "0015")
+    now = "2026-01-05 10:00:00"
+    insert_item = text(
+        "INSERT INTO catalog_items (id, code, kind, title, short_title, description,"
+        " format, position, prerequisite, recommended_note, equivalent_label,"
+        " certificate_design, active, created_at, updated_at, ce_hours, objectives,"
+        " evaluation_required) VALUES (:id, :code, 'core_module', :code, '', '', '', 3,"
+        " NULL, '', '', 'module', :yes, :now, :now, 6, '[]', :no)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert_item, {"id": 3, "code": "M2", "yes": True, "no": False, "now": now})
+    upgrade(engine, "0016")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT activity_id FROM catalog_items")).scalar_one() == ""
+        version = conn.execute(text("SELECT version FROM catalogue_version")).scalar_one()
+        conn.execute(insert_item, {"id": 4, "code": "M3", "yes": True, "no": False, "now": now})
+        assert conn.execute(text("SELECT version FROM catalogue_version")).scalar_one() > version
+        conn.execute(
+            text(
+                "INSERT INTO programme_images (digest, media_type, data, created_at)"
+                " VALUES (:digest, 'image/png', :data, :now)"
+            ),
+            {"digest": "a" * 64, "data": b"\x89PNG", "now": now},
+        )
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO programme_images (digest, media_type, data, created_at)"
+                " VALUES (:digest, 'image/png', :data, :now)"
+            ),
+            {"digest": "a" * 64, "data": b"\x89PNG", "now": now},
+        )
+    downgrade(engine, "0015")
+    assert "activity_id" not in {c["name"] for c in inspect(engine).get_columns("catalog_items")}
+    assert "programme_images" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM catalog_items")).scalar_one() == 2
+
+
+def test_migration_0018_writes_the_certificate_of_training_and_undoes_cleanly(
+    empty_database: Engine,
+) -> None:
+    """Version 1 of the Certificate of Training's requirement is in every new database; the
+    downgrade removes the credential's tables and nothing else."""
+    engine = empty_database
+    upgrade(engine, "0018")
+    with engine.begin() as conn:
+        credential = conn.execute(text("SELECT id, code, title FROM training_credentials")).one()
+        version = conn.execute(
+            text("SELECT credential_id, number, rule FROM training_requirement_versions")
+        ).one()
+    rule = json.loads(version.rule) if isinstance(version.rule, str) else version.rule
+    assert (credential.code, credential.title) == ("CERT-TRAINING", "Certificate of Training")
+    assert (version.credential_id, version.number) == (credential.id, 1)
+    assert {"logged": {"kind": "group_consultation", "count": 12, "hours": 24}} in rule["all"]
+    before = tables(engine)
+    downgrade(engine, "0017")
+    assert before - tables(engine) == {
+        "training_credentials",
+        "training_requirement_versions",
+        "training_candidates",
+        "training_consultants",
+        "training_consultations",
+    }
+    upgrade(engine, "head")
+    assert schema_differences(engine) == []

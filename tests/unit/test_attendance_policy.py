@@ -76,8 +76,8 @@ def test_a_missed_day_earns_nothing_without_partial_credit_and_says_what_was_mis
     )
     assert not verdict.met and verdict.ce_hours is None
     assert verdict.missed == (
-        "13 Jan 2027: absent (300 of 420 minutes; 378 needed)",
-        "14 Jan 2027: not recorded",
+        "Jan 13, 2027: absent (300 of 420 minutes; 378 needed)",
+        "Jan 14, 2027: not recorded",
     )
 
 
@@ -87,7 +87,7 @@ def test_with_partial_credit_the_days_attended_earn_their_hours():
         AttendancePolicy(partial_credit=True),
     )
     assert verdict.met and not verdict.full and verdict.partial
-    assert verdict.ce_hours == Decimal("5.5") and verdict.missed == ("13 Jan 2027: absent",)
+    assert verdict.ce_hours == Decimal("5.5") and verdict.missed == ("Jan 13, 2027: absent",)
 
 
 def test_partial_credit_needs_hours_to_give_and_a_day_attended():

@@ -112,7 +112,7 @@ def test_module_certificate_says_who_what_when_hours_provider_statements_and_sig
     said = content()
     assert said["holder_name"] == "Ada Lovelace"
     assert said["credentials"] == "PhD"
-    assert said["licence_line"] == "Licence: Psychologist no. PSY 123 (CA)"
+    assert said["licence_line"] == "License: Psychologist no. PSY 123 (CA)"  # en-US by default
     assert said["title"] == "Module 1"
     assert said["completed_on_text"] == "March 14, 2025"
     assert said["ce_hours"] == "7.5"
@@ -192,7 +192,7 @@ def test_spacing_tightens_as_long_name_title_and_statements_add_up() -> None:
 
 
 def test_an_expiry_is_months_after_the_issue_on_the_programmes_calendar():
-    """Issued at 17:00 Pacific on 30 Jan 2027 (01:00 UTC on the 31st), a one-month
+    """Issued at 17:00 Pacific on Jan 30, 2027 (01:00 UTC on the 31st), a one-month
     certificate runs to 28 Feb there; counted on UTC's calendar it would end on the 27th."""
     from types import SimpleNamespace
     from zoneinfo import ZoneInfo

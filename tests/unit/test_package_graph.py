@@ -30,6 +30,9 @@ CORE = {
     "faces",  # a feature's api.py: its public names, each imported when first asked for
     "features",  # the registries of feature modules, by name (imported by import_module)
     "forms",
+    "i18n",  # the programme locale: catalogues, date and number formats (Babel, no Flask)
+    "i18n_app",  # the locale chosen per request through flask-babel
+    "image_checks",  # an uploaded PNG or SVG checked (and an SVG rebuilt) before it is stored
     "instance_settings",
     "jobs",
     "job_health",  # is background work getting done (the consumer's heartbeat, due work)
@@ -39,6 +42,7 @@ CORE = {
     "prepared",
     "private_files",
     "programme",
+    "programme_images",  # signature and logo images by digest, served publicly
     "ratelimit",
     "ratelimit_storage",
     "refusals",
@@ -64,6 +68,8 @@ LAYERS = (
     "retreats",
     "evaluations",
     "mail",
+    "training",
+    "badges",  # reads certificates' public face; certificates signal it, never import it
     "admin",
     "demo",
 )

@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
-from lms.catalog.drawing import NARROW, WIDE, Mark, pathway_for
-from lms.catalog.pathway_layout import Edge, edges_of, label_lines, lay_out, layers_of, text_width
+from lms.catalog.drawing import NARROW, TEXT_PX, WIDE, Mark, pathway_for
+from lms.catalog.pathway_layout import (
+    FONT_SIZE,
+    Edge,
+    edges_of,
+    label_lines,
+    lay_out,
+    layers_of,
+    text_width,
+)
 from lms.catalog.services import DEFAULT_CATALOG
 
 
@@ -117,7 +125,7 @@ def test_long_labels_wrap_onto_two_lines():
 
 def test_each_node_shows_the_persons_state_with_an_icon_and_words(default_items):
     marks = {
-        "M1": Mark("done", "Completed on 2 Mar 2024"),
+        "M1": Mark("done", "Completed on Mar 2, 2024"),
         "ETHICS": Mark("credited"),
         "M2": Mark("open"),
         "M3": Mark("locked", "Complete Module 1 <first>."),
@@ -126,7 +134,7 @@ def test_each_node_shows_the_persons_state_with_an_icon_and_words(default_items)
     assert svg.count('class="node is-done"') == 2  # both drawings
     assert svg.count('class="node is-locked"') == 2
     m1 = "Module 1 — Introduction to Ketamine-Assisted Psychotherapy"
-    assert f"<title>{m1}: Done. Completed on 2 Mar 2024</title>" in svg
+    assert f"<title>{m1}: Done. Completed on Mar 2, 2024</title>" in svg
     assert (
         "Module 3 — Intermediate Workshop II: Locked. Complete Module 1 &lt;first&gt;.</title>"
         in svg
@@ -153,3 +161,24 @@ def test_a_neutral_picture_has_no_state_words(default_items):
     svg = str(pathway_for(default_items).svg({}))
     assert "<title>Module 2 — Intermediate Workshop I</title>" in svg
     assert "is-locked" not in svg and '<g class="icon"' not in svg
+
+
+def test_each_drawing_is_drawn_larger_than_its_layout_so_its_text_reads_at_its_size(
+    default_items,
+):
+    """The viewBox is the layout; width and height scale it so labels show at TEXT_PX."""
+    svg = str(pathway_for(default_items).svg({}))
+    drawn = re.findall(
+        r'class="pathway-svg (\w+)" viewBox="0 0 ([\d.]+) ([\d.]+)" '
+        r'width="([\d.]+)" height="([\d.]+)"',
+        svg,
+    )
+    assert [variant for variant, *_ in drawn] == ["narrow", "wide"]
+    for variant, box_w, box_h, width, height in drawn:
+        scale = float(width) / float(box_w)
+        assert float(box_w) == {"narrow": NARROW, "wide": WIDE}[variant]
+        assert scale * FONT_SIZE == pytest.approx(TEXT_PX[variant], abs=0.01)
+        assert float(height) / float(box_h) == pytest.approx(scale, abs=0.01)
+    # A 375 px phone leaves the narrow drawing 328 px; a laptop shows the wide one whole.
+    assert FONT_SIZE * 328 / NARROW >= 12
+    assert TEXT_PX["wide"] >= 14

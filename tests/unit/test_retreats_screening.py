@@ -71,7 +71,18 @@ def test_all_no_is_low_risk_and_an_incomplete_screening_is_refused():
         ScreeningInput(answers=_answers().answers[1:]).validate()
 
 
-def test_finished_applications_cannot_change_status():
-    for final in (EnrolmentStatus.ATTENDED, EnrolmentStatus.NOT_CLEARED):
-        assert TRANSITIONS[final] == frozenset()
-    assert EnrolmentStatus.ENROLLED not in TRANSITIONS[EnrolmentStatus.WITHDRAWN]
+def test_finished_applications_cannot_change_status_and_attendance_only_flips():
+    assert TRANSITIONS[EnrolmentStatus.WITHDRAWN] == frozenset()
+    # A correction of attendance (before closing, or after reopening) flips it, nothing more.
+    assert TRANSITIONS[EnrolmentStatus.ATTENDED] == frozenset({EnrolmentStatus.ABSENT})
+    assert TRANSITIONS[EnrolmentStatus.ABSENT] == frozenset({EnrolmentStatus.ATTENDED})
+
+
+def test_a_screening_decision_can_only_be_changed_between_cleared_and_not_cleared():
+    """A reviewer revisiting a decision moves it between the two verdicts, nowhere else."""
+    assert TRANSITIONS[EnrolmentStatus.NOT_CLEARED] == frozenset(
+        {EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED}
+    )
+    for cleared in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED):
+        assert EnrolmentStatus.NOT_CLEARED in TRANSITIONS[cleared]
+    assert EnrolmentStatus.NOT_CLEARED not in TRANSITIONS[EnrolmentStatus.ABSENT]

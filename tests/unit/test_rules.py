@@ -291,7 +291,8 @@ def test_validate_reports_each_problem_with_its_path() -> None:
     assert problems == [
         "$.all[0].completed: unknown item code 'M9'",
         "$.all[1]: unknown key 'complete'; expected one of all, any, at_least, "
-        "ce_hours_at_least, completed, equivalent, licensed, screening_cleared",
+        "ce_hours_at_least, completed, distinct_clients_at_least, document_approved, "
+        "equivalent, licensed, logged, screening_cleared, within_months",
         "$.all[2].at_least: 3 is out of range; it must be between 0 and 1 "
         "(the number of options in 'of')",
         "$.all[2].of[0].licensed: expected true, got false",
@@ -369,10 +370,10 @@ def test_describe_puts_rules_in_words() -> None:
     """Catalogue pages show rules as a person would say them."""
     assert describe(M1_OR_EQUIVALENT, NAMES) == f"Module 1, or an approved equivalent {M1_LABEL}"
     assert describe(None, NAMES) == "None"
-    assert describe({"licensed": True}, NAMES) == "A verified, current clinical licence"
+    assert describe({"licensed": True}, NAMES) == "A verified, current clinical license"
     rule = {"all": [M1_OR_EQUIVALENT, {"licensed": True}]}
     assert describe(rule, NAMES) == (
-        f"Module 1, or an approved equivalent {M1_LABEL}; and a verified, current clinical licence"
+        f"Module 1, or an approved equivalent {M1_LABEL}; and a verified, current clinical license"
     )
     two_of = {"at_least": 2, "of": [{"completed": "M2"}, {"completed": "M3"}, {"completed": "M4"}]}
     assert describe(two_of, NAMES) == "At least 2 of Modules 2–4"

@@ -21,17 +21,26 @@ from sqlalchemy.engine import Engine
 
 from lms.auth.models import Role, User, UserRole
 from lms.db import Base, db, utcnow
+from lms.training import consultants as approved_list
+from lms.training import consultations as consultation_log
 
-PERSONAS = ("guest", "clinician", "other", "instructor", "reviewer", "admin")
+# The consultant is an account with the consultant role whose confirmed address is the approved
+# consultant's the clinician logged a consultation with (their "To confirm" page lists it).
+PERSONAS = ("guest", "clinician", "other", "instructor", "reviewer", "admin", "consultant")
 
-# A tiny but well-formed PDF: evidence uploads are checked by content, not by name.
+# A tiny but well-formed PDF of one blank page: evidence uploads are checked by content, not by
+# name, and the credit reviewer sees the first page as a picture.
 EVIDENCE_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
 # Health data written into the world's screening; it must never reach another role's page.
 SCREENING_SECRET = "Sleep apnoea diagnosed in 2019, CPAP nightly"
+# A medical reviewer's question to the clinician: health data only they two may read.
+REVIEW_QUESTION = "Which CPAP pressure settings were prescribed at the last sleep study?"
 
 
 @dataclass
@@ -69,6 +78,12 @@ def _person(session: Any, label: str, *roles: Role, **fields: Any) -> User:
     return user
 
 
+SIGNATURE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40">'
+    b'<path d="M5 30 C 30 5, 50 40, 115 12" fill="none" stroke="#123" stroke-width="2"/></svg>'
+)
+
+
 def build(app: Flask) -> dict[str, Any]:
     """Create one of each record through the services and return their ids and codes."""
     from lms.auth import services as auth_services
@@ -95,7 +110,7 @@ def build(app: Flask) -> dict[str, Any]:
     from lms.progress.models import CompletionSource
     from lms.progress.services import record_cohort, record_completion
     from lms.retreats.screening import CONTRAINDICATIONS, ScreeningAnswer, ScreeningInput
-    from lms.retreats.services import apply
+    from lms.retreats.services import apply, ask_question
     from lms.storage import store
 
     today = programme_today()
@@ -110,6 +125,7 @@ def build(app: Flask) -> dict[str, Any]:
         clinician = _person(session, "clinician", Role.CLINICIAN)
         other = _person(session, "other", Role.CLINICIAN)
         leaver = _person(session, "leaver", Role.CLINICIAN, deletion_requested_at=utcnow())
+        consultant_account = _person(session, "consultant", Role.CONSULTANT)
         session.add(EmailChange(user_id=clinician.id, new_email="moving@world.test"))
         db.commit()
 
@@ -147,6 +163,45 @@ def build(app: Flask) -> dict[str, Any]:
             evidence_filename="retreat-certificate.pdf",
         )
         db.commit()
+        # The Certificate of Training: a session in the clinician's log, a letter waiting for
+        # review (a PDF, so its first page can be drawn) and a code only the other clinician has.
+        from lms.training.documents import DOCUMENTS_AREA, upload_document
+        from lms.training.session_log import NEW_CLIENT, SessionInput, log_session
+
+        last_month = today.replace(day=1) - timedelta(days=1)
+        logged = log_session(
+            session,
+            user_id=clinician.id,
+            data=SessionInput(
+                year=str(last_month.year),
+                month=str(last_month.month),
+                role="therapist",
+                setting="online",
+                client=NEW_CLIENT,
+            ),
+        )
+        others_entry = log_session(
+            session,
+            user_id=other.id,
+            data=SessionInput(
+                year=str(last_month.year),
+                month=str(last_month.month),
+                role="therapist",
+                setting="online",
+                client=NEW_CLIENT,
+            ),
+        )
+        letter = upload_document(
+            session,
+            user_id=clinician.id,
+            kind="recommendation_letter",
+            stream=io.BytesIO(EVIDENCE_PDF),
+            filename="letter.pdf",
+            uploaded_by="clinician",
+            actor_id=clinician.id,
+            store=store(DOCUMENTS_AREA, app),
+        )
+        db.commit()
         retreat_session = create_offering(
             session,
             item_code="RETREAT-L1",
@@ -170,7 +225,9 @@ def build(app: Flask) -> dict[str, Any]:
             ),
             actor_id=admin.id,
         )
-        enrolment = enrol_user(session, module_offering.id, clinician.id, actor_id=instructor.id)
+        enrolment = enrol_user(  # they completed Module 1 already: staff confirm the repeat
+            session, module_offering.id, clinician.id, actor_id=instructor.id, repeat_allowed=True
+        )
         db.commit()
         # A module offering already held (ended yesterday), its attendance half taken: one
         # cell typed, one day's participant report with a guest left to match by hand.
@@ -254,12 +311,41 @@ def build(app: Flask) -> dict[str, Any]:
             screening_key=app.config["LMS_SCREENING_KEY"],
         )
         db.commit()
+        # The reviewer asked for more information: the application waits for the clinician.
+        ask_question(
+            session,
+            application.id,
+            reviewer_id=reviewer.id,
+            question=REVIEW_QUESTION,
+            screening_key=app.config["LMS_SCREENING_KEY"],
+        )
+        db.commit()
         invitee = auth_services.invite_staff(
             session,
             email="invitee@world.test",
             name="World Invitee",
             roles={Role.INSTRUCTOR},
             actor=admin,
+        )
+        db.commit()
+
+        # A consultant on the approved list and a consultation the clinician logged with them.
+        consultant = approved_list.add_consultant(
+            session,
+            approved_list.ConsultantInput(
+                "World Consultant", "MD", "consultant@world.test", today - timedelta(days=400)
+            ),
+            actor_id=admin.id,
+        )
+        consultation = consultation_log.log_consultation(
+            session,
+            clinician,
+            consultation_log.ConsultationInput(
+                held_on=today - timedelta(days=5),
+                consultant_id=consultant.id,
+                kind="group_consultation",
+                hours="2",
+            ),
         )
         db.commit()
 
@@ -279,13 +365,23 @@ def build(app: Flask) -> dict[str, Any]:
         assert certificate is not None, "recording a completion should issue a certificate"
         assert notice is not None, "the clinician should have been notified of something"
         assert message is not None, "the clinician should have been e-mailed something"
+        from lms.image_checks import check_image
+        from lms.programme_images import store_image
+
+        signature = store_image(session, check_image(SIGNATURE_SVG))
+        session.commit()
         values: dict[str, Any] = {
+            "programme_image_digest": signature,
             "item_code": "M1",
             "completion_id": completion.id,
             "cohort_event_id": cohort.event_id,
             "certificate_id": certificate.id,
             "certificate_code": certificate.code,
             "request_id": request.id,
+            "session_entry_id": logged.id,
+            "session_client_code": logged.client.code,
+            "others_client_code": others_entry.client.code,
+            "document_id": letter.id,
             "session_id": retreat_session.id,
             "application_id": application.id,
             "offering_id": module_offering.id,
@@ -299,6 +395,9 @@ def build(app: Flask) -> dict[str, Any]:
             "message_id": message.id,
             "invitee_id": invitee.id,
             "leaver_id": leaver.id,
+            "approved_consultant_id": consultant.id,
+            "consultation_id": consultation.id,
+            "consultation_code": consultation_log.response_code(consultation),
             "reset_token": make_token(
                 PASSWORD_RESET, {"u": clinician.id, "f": account_fingerprint(clinician)}
             ),
@@ -318,6 +417,7 @@ def build(app: Flask) -> dict[str, Any]:
             ("reviewer", reviewer),
             ("clinician", clinician),
             ("other", other),
+            ("consultant", consultant_account),
         ]:
             values[f"{label}_id"] = user.id
             values[f"{label}_token"] = user.auth_token

@@ -5,7 +5,9 @@ automatically; a route without a line in EXPECTED below fails with a message say
 Each endpoint gets one line: which personas may GET it and which may POST to it. The
 personas are a guest, the clinician who owns every record of the world (access_world.py),
 another clinician (who must not reach those records: IDOR), an instructor, a medical
-reviewer and an admin. URL values are the ids of the clinician's records.
+reviewer, an admin and a consultant (an account with the consultant role, the approved
+consultant the clinician logged a consultation with). URL values are the ids of the
+clinician's records.
 
 Allowed means 2xx/3xx for GET, and for POST anything but a denial or a server error (a
 409 or 422 means the request reached the rules). Denied means a redirect to the sign-in
@@ -38,7 +40,9 @@ from flask import Flask
 
 from lms import create_app
 
-G, C, O, I, R, A = PERSONAS  # noqa: E741 - guest, clinician, other, instructor, reviewer, admin
+# guest, clinician, other, instructor, reviewer, admin, consultant
+G, C, O, I, R, A, K = PERSONAS  # noqa: E741
+CONSULTANT = frozenset({K})
 EVERYONE = frozenset(PERSONAS)
 SIGNED_IN = EVERYONE - {G}
 OWNER = frozenset({C})
@@ -51,9 +55,12 @@ NOBODY: frozenset[str] = frozenset()
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 # Pages that show whose record it is to anyone holding a secret from a link by design: the
-# public verification page (the certificate's code) and the password-reset page (the
-# e-mailed token, which says which account it resets).
-NAMES_THE_HOLDER = frozenset({"certificates.verify", "links.reset_password"})
+# public verification page and its picture of the certificate (the certificate's code), the
+# certificate's Open Badge (the code again: it names the holder as the verify page does) and
+# the password-reset page (the e-mailed token, which says which account it resets).
+NAMES_THE_HOLDER = frozenset(
+    {"certificates.verify", "certificates.picture", "badges.credential", "links.reset_password"}
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,10 @@ DEFAULT_ARGS: dict[str, str] = {
     "filename": "app.css",
     "day_id": "{held_day_id}",
     "row_id": "{report_row_id}",
+    "session_entry_id": "{session_entry_id}",
+    "document_id": "{document_id}",
+    "entry_id": "{consultation_id}",
+    "consultant_id": "{approved_consultant_id}",
 }
 
 # ONE LINE PER ENDPOINT. Adding a route? Add its line here (the test tells you if you forget).
@@ -136,6 +147,10 @@ EXPECTED: dict[str, Expect] = {
     "admin.reactivate": Expect(post=ADMIN),
     "admin.verify_licence": Expect(post=ADMIN),
     "admin.audit": Expect(get=ADMIN),
+    "programme_settings.edit": Expect(get=ADMIN),
+    "programme_settings.save": Expect(post=ADMIN, data={"provider_name": "Polaris Insight Center"}),
+    "programme_settings.sample": Expect(post=ADMIN),
+    "programme_images.show": Expect(get=EVERYONE, args={"digest": "{programme_image_digest}"}),
     "accounts_admin.invite": Expect(get=ADMIN, post=ADMIN),
     "accounts_admin.resend_invitation": Expect(post=ADMIN, args={"user_id": "{invitee_id}"}),
     "accounts_admin.deletions": Expect(get=ADMIN),
@@ -166,7 +181,14 @@ EXPECTED: dict[str, Expect] = {
     "certificates.reissue": Expect(post=ADMIN),
     "certificates.verify_form": Expect(get=EVERYONE),
     "certificates.verify": Expect(get=EVERYONE),
+    "certificates.picture": Expect(get=EVERYONE),
     "certificates.verify_upload": Expect(post=EVERYONE),
+    # open badges: the credential for anyone holding the code (as the verify page), the
+    # status lists and the issuer's keys for every verifier
+    "badges.credential": Expect(get=EVERYONE),
+    "badges.status_list": Expect(get=EVERYONE, args={"number": "1"}),
+    "badges.jwks": Expect(get=EVERYONE),
+    "badges.did_document": Expect(get=EVERYONE),
     # evaluations (the clinician attended the world's Module 2 offering, the instructor runs it)
     "evaluations.form": Expect(
         get=OWNER,
@@ -181,12 +203,37 @@ EXPECTED: dict[str, Expect] = {
     # equivalency
     "equivalency.mine": Expect(get=SIGNED_IN),
     "equivalency.new": Expect(get=SIGNED_IN, post=SIGNED_IN),
+    "equivalency.new_consultations": Expect(get=SIGNED_IN, post=SIGNED_IN),
     "equivalency.detail": Expect(get=OWNER_OR_STAFF),
     "equivalency.evidence": Expect(get=OWNER_OR_STAFF),
+    "equivalency.evidence_page": Expect(get=OWNER_OR_STAFF),
     "equivalency.withdraw": Expect(post=OWNER, denied_by="no-change"),
     "equivalency.review": Expect(get=STAFF),
     "equivalency.decide": Expect(
         post=STAFF, data={"decision": "approve", "reason": "Matches our Level 1 retreat"}
+    ),
+    # the Certificate of Training: the session log is each person's own; documents are the
+    # clinician's and staff review them (never their own)
+    "training_sessions.log": Expect(
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        data={
+            "year": "2020",
+            "month": "1",
+            "role": "therapist",
+            "setting": "online",
+            "client": "new",
+        },
+    ),
+    "training_sessions.remove": Expect(post=OWNER, denied_by="no-change"),
+    "training_documents.mine": Expect(get=SIGNED_IN),
+    "training_documents.upload": Expect(post=SIGNED_IN, data={"kind": "reflection_paper"}),
+    "training_documents.review": Expect(get=STAFF),
+    "training_documents.detail": Expect(get=OWNER_OR_STAFF),
+    "training_documents.download": Expect(get=OWNER_OR_STAFF),
+    "training_documents.first_page": Expect(get=OWNER_OR_STAFF),
+    "training_documents.decide": Expect(
+        post=STAFF, data={"decision": "changes", "comment": "Sign the letter, please."}
     ),
     # retreats
     "offerings.index": Expect(get=SIGNED_IN),
@@ -213,11 +260,47 @@ EXPECTED: dict[str, Expect] = {
         args={"offering_id": "{held_offering_id}"},
         data={"enrolment_id": "{held_enrolment_id}"},
     ),
-    "attendance.close": Expect(post=ADMIN, args={"offering_id": "{held_offering_id}"}),
+    # closing (a module offering's facilitators and admins; a retreat session's staff) after
+    # a confirmation page; reopening a closed one is for admins only
+    "closing.confirm": Expect(get=ADMIN, args={"offering_id": "{held_offering_id}"}),
+    "closing.close": Expect(
+        post=ADMIN, args={"offering_id": "{held_offering_id}"}, data={"confirm": "yes"}
+    ),
+    "closing.reopen": Expect(
+        post=ADMIN, args={"offering_id": "{held_offering_id}"}, data={"reason": "A correction"}
+    ),
     "attendance.roster_csv": Expect(get=STAFF, args={"offering_id": "{held_offering_id}"}),
     "attendance.record_pdf": Expect(get=STAFF, args={"offering_id": "{held_offering_id}"}),
     "attendance.ce_awards": Expect(get=STAFF),
     "attendance.ce_awards_csv": Expect(get=STAFF),
+    # the Certificate of Training: the consultation log, the consultant's link, consultants
+    "training.log_page": Expect(get=SIGNED_IN, post=SIGNED_IN),
+    "training.resend": Expect(post=OWNER, denied_by="no-change"),
+    "training.respond": Expect(get=EVERYONE),
+    "training.open_link": Expect(post=EVERYONE, data={"code": "{consultation_code}"}),
+    "training.answer": Expect(post=EVERYONE),
+    "training.upload_letter": Expect(post=EVERYONE),
+    "training.person_log": Expect(get=STAFF),
+    # a consultant's own page: the consultant persona's account, whose address is the
+    # approved consultant's the clinician logged with
+    "training.to_confirm": Expect(get=CONSULTANT),
+    "training.answer_in_account": Expect(post=CONSULTANT),
+    "training.void": Expect(post=STAFF, data={"reason": "Logged twice"}),
+    "training.consultants": Expect(get=ADMIN, post=ADMIN),
+    "training_requirement.page": Expect(
+        get=ADMIN, post=ADMIN, data={"rule": '{{"licensed": true}}', "note": "Simpler"}
+    ),
+    "training.consultant": Expect(get=ADMIN, post=ADMIN),
+    "training.retire": Expect(post=ADMIN),
+    "award.person_award": Expect(get=STAFF, post=STAFF, data={"confirm": "y"}),
+    "award.public_directory": Expect(get=EVERYONE),
+    "award.list_me": Expect(post=SIGNED_IN, data={"city": "Portland", "state": "OR"}),
+    "award.unlist_me": Expect(post=SIGNED_IN),
+    "training_progress.overview": Expect(get=SIGNED_IN),
+    "training_progress.queues_index": Expect(get=STAFF),
+    "training_progress.awaiting": Expect(get=STAFF),
+    "training_progress.ready": Expect(get=STAFF),
+    "training_progress.closing": Expect(get=STAFF),
     "retreats.index": Expect(get=SIGNED_IN),
     "retreats.apply": Expect(get=SIGNED_IN, post=SIGNED_IN),
     "retreats.withdraw": Expect(post=OWNER, denied_by="no-change"),
@@ -227,6 +310,13 @@ EXPECTED: dict[str, Expect] = {
     "retreats.review_queue": Expect(get=REVIEWER),
     "retreats.screening": Expect(get=REVIEWER),
     "retreats.decide": Expect(post=REVIEWER, data={"decision": "clear", "reason": "Fine"}),
+    "retreats.decided": Expect(get=REVIEWER),
+    "retreats.ask": Expect(post=REVIEWER, data={"question": "Any recent sleep study?"}),
+    "retreats.change": Expect(
+        post=REVIEWER, data={"decision": "not_clear", "note": "New information"}
+    ),
+    "retreats.questions": Expect(get=OWNER),
+    "retreats.answer": Expect(post=OWNER, data={"answer": "Eight centimetres of water."}),
 }
 
 
@@ -298,6 +388,9 @@ def app_config(app_config: dict, tmp_path_factory: pytest.TempPathFactory) -> di
     """The usual test settings, with evidence files kept where every test of the run finds them."""
     shared = tmp_path_factory.getbasetemp() / "access-world-evidence"
     app_config["LMS_EVIDENCE_DIR"] = str(shared)
+    app_config["LMS_TRAINING_DOCUMENTS_DIR"] = str(
+        tmp_path_factory.getbasetemp() / "access-world-training-documents"
+    )
     return app_config
 
 
@@ -499,3 +592,18 @@ def test_get_changes_nothing_leaks_nothing_and_sends_security_headers(app, world
     assert written <= {("screening.viewed", world.values["reviewer_id"])}, (
         f"GET {endpoint} wrote audit events {sorted(written)}"
     )
+
+
+def test_the_consultant_persona_really_answers_the_entry_logged_with_them(app, world):
+    """The positive control of the consultant's lines: their account lists the clinician's
+    entry and confirming it in the account changes it (so the others' denials prove access)."""
+    from lms.db import db
+    from lms.training.models import Consultation, ConsultationState
+
+    client = client_as(app, world, K)
+    page = client.get("/training/to-confirm").get_data(as_text=True)
+    assert "World Clinician" in page
+    entry_id = world.values["consultation_id"]
+    assert client.post(f"/training/to-confirm/{entry_id}").status_code == 303
+    with app.app_context():
+        assert db.session.get(Consultation, entry_id).state == ConsultationState.CONFIRMED

@@ -185,7 +185,7 @@ def test_cancelling_kills_the_link(smtp_server, client, session, make_user, logi
     _ask(client)
     link = _link(smtp_server)
     cancelled = client.post("/account/email/cancel", follow_redirects=True)
-    assert "The change is cancelled" in cancelled.get_data(as_text=True)
+    assert "The change is canceled" in cancelled.get_data(as_text=True)
     assert session.get(EmailChange, user.id) is None
     page_path = open_link(client, link)
     refused = client.post(page_path)

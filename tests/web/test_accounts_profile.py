@@ -73,7 +73,7 @@ def test_licence_change_is_unverified_until_an_admin_verifies_it(
 
     db.commit()
     assert user.licensed_on(programme_today())
-    assert [m["Subject"] for m in smtp_server.inbox.to(user.email)] == ["Your licence is verified"]
+    assert [m["Subject"] for m in smtp_server.inbox.to(user.email)] == ["Your license is verified"]
     assert session.scalar(select(Notification.kind).where(Notification.user_id == user.id)) == (
         "licence_verified"
     )

@@ -161,7 +161,8 @@ def test_audit_log_user_page_links_to_the_persons_full_trail(client, admin, make
 def test_admin_nav_links_show_for_admins_only(app, client, admin, make_user, login):
     """The header offers Users and Audit log to admins and to nobody else."""
     page = client.get("/admin/users").get_data(as_text=True)
-    assert 'href="/admin/users">Users<' in page and 'href="/admin/audit">Audit log<' in page
+    assert 'href="/admin/users" aria-current="page">Users<' in page
+    assert 'href="/admin/audit">Audit log<' in page
     instructor = login(app.test_client(), make_user(Role.INSTRUCTOR))
     page = instructor.get("/admin/users").get_data(as_text=True)  # the 403 page has the header
     assert "/admin/audit" not in page and "/admin/users" not in page

@@ -243,7 +243,7 @@ def test_verify_licence_marks_it_verified_and_audits_it(client, admin, make_user
     assert "Vera Verify" in listed.get_data(as_text=True)
 
     response = client.post(f"/admin/users/{person.id}/verify-licence", follow_redirects=True)
-    assert "Licence of Vera Verify marked verified" in response.get_data(as_text=True)
+    assert "License of Vera Verify marked verified" in response.get_data(as_text=True)
     session.expire_all()
     verified = session.get(User, person.id)
     assert verified.licence_verified_at is not None

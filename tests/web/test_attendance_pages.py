@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -239,15 +240,23 @@ def test_closing_from_the_page_records_completions_and_lists_who_missed_what(
     )
     session.commit()
     browser = _client(app, login, facilitator)
-    response = browser.post(f"/offerings/{offering.id}/close")
+    preview = browser.get(f"/offerings/{offering.id}/close")
+    assert preview.status_code == 200
+    assert "Bo Chen: missed " + f"{dates.day(d2.held_on)}: not recorded" in preview.text
+    assert session.scalar(select(Completion.user_id)) is None  # the preview records nothing
+    plan = re.search(r'name="plan" type="hidden" value="([0-9a-f]+)"', preview.text)[1]
+    response = browser.post(
+        f"/offerings/{offering.id}/close", data={"plan": plan, "confirm": "yes"}
+    )
     assert response.status_code == 302
     page = browser.get(response.location).text
-    assert "1 attended (completions recorded), 1 did not meet" in page
+    assert "Closed: 1 attended, 1 absent." in page
     assert "Bo Chen: missed " + f"{dates.day(d2.held_on)}: not recorded" in page
     assert "present-" not in page  # a closed offering's attendance no longer changes
     assert session.scalar(select(Completion.user_id)) == people[0].id
-    again = browser.post(f"/offerings/{offering.id}/close")
-    assert again.status_code == 409
+    again = browser.post(f"/offerings/{offering.id}/close", data={"plan": plan, "confirm": "yes"})
+    assert again.status_code == 302
+    assert "already closed" in browser.get(again.location).text
 
 
 def test_the_roster_csv_is_formula_safe_and_carries_licences_days_minutes_and_hours(
@@ -286,9 +295,9 @@ def test_the_roster_csv_is_formula_safe_and_carries_licences_days_minutes_and_ho
     assert header[:7] == [
         "Name",
         "Credentials",
-        "Licence type",
-        "Licence number",
-        "Licence state",
+        "License type",
+        "License number",
+        "License state",
         "E-mail",
         "Status",
     ]
@@ -372,9 +381,9 @@ def test_ce_awards_of_a_period_list_every_award_with_what_boards_ask_for(
         "Name",
         "E-mail",
         "Profession / credentials",
-        "Licence type",
-        "Licence number",
-        "Licence state",
+        "License type",
+        "License number",
+        "License state",
     ]
     assert len(rows) == 1
     assert rows[0][0] == "Ann Lee" and rows[0][6:8][0] == "M1"

@@ -132,7 +132,7 @@ _FIELDS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
 def _persona_for(endpoint: str) -> str:
     """The role that may use the route: a guest for public forms, else its first audience."""
     allowed = EXPECTED[endpoint].post or frozenset()
-    for persona in ("guest", "clinician", "admin", "instructor", "reviewer", "other"):
+    for persona in ("guest", "clinician", "admin", "instructor", "reviewer", "other", "consultant"):
         if persona in allowed:
             return persona
     return "admin"

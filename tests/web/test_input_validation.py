@@ -55,8 +55,8 @@ def test_every_form_of_the_tracker_carries_the_shared_checks():
         ("name", "Nora\r\nBcc: x@evil.example", "Use one line of text"),
         ("credentials", "LMFT\x00", "Use one line of text"),
         ("licence_number", "1234\t5", "Use one line of text"),
-        ("licence_expires_on", "0001-01-01", "between 1 Jan 1900"),
-        ("licence_expires_on", "9999-12-31", "between 1 Jan 1900"),
+        ("licence_expires_on", "0001-01-01", "between Jan 1, 1900"),
+        ("licence_expires_on", "9999-12-31", "between Jan 1, 1900"),
         ("email", "nora\x00@example.test", "Use one line of text"),
     ],
     ids=[

@@ -38,7 +38,7 @@ def test_a_clinician_enrols_from_the_page_and_only_then_sees_the_join_link(
     person, later = _ready(make_user, session), _ready(make_user, session)
     browser = _client(app, login, person)
     page = browser.get(f"/offerings/{offering.id}").text
-    assert "video.example" not in page and ">Enrol<" in page
+    assert "video.example" not in page and ">Enroll<" in page
     response = browser.post(f"/offerings/{offering.id}/enrol")
     assert response.status_code == 302
     page = browser.get(f"/offerings/{offering.id}").text
@@ -63,7 +63,7 @@ def test_an_offering_whose_days_are_over_shows_no_join_link_and_no_last_day_to_e
     session.commit()
     browser = _client(app, login, person)
     before = browser.get(f"/offerings/{offering.id}").text
-    assert "Enrol by" in before and "video.example" in before
+    assert "Enroll by" in before and "video.example" in before and "places left" in before
     day_after = datetime.combine(offering.ends_on + timedelta(days=1), time(10), tzinfo=PACIFIC)
     with pinned(day_after):
         ended = browser.get(f"/offerings/{offering.id}").text
@@ -71,7 +71,8 @@ def test_an_offering_whose_days_are_over_shows_no_join_link_and_no_last_day_to_e
         session.commit()
         closed = browser.get(f"/offerings/{offering.id}").text
     for page in (ended, closed):
-        assert "Enrol by" not in page and "video.example" not in page
+        assert "Enroll by" not in page and "video.example" not in page
+        assert "places left" not in page  # places are no longer the news
     assert "Closed" in closed
 
 
@@ -82,7 +83,7 @@ def test_a_refused_clinician_is_told_why_and_pointed_at_outside_credit(
     offering = add_offering(session, admin.id)
     newcomer = _client(app, login, make_user(Role.CLINICIAN))
     page = newcomer.get(f"/offerings/{offering.id}").text
-    assert "You cannot enrol yet" in page and "Module 1" in page
+    assert "You cannot enroll yet" in page and "Module 1" in page
     assert "/equivalency/" in page
     response = newcomer.post(f"/offerings/{offering.id}/enrol", follow_redirects=True)
     assert "Module 1" in response.text
@@ -139,7 +140,7 @@ def test_on_the_first_day_staff_still_enrol_a_walk_in_from_the_people_page(
     first_morning = datetime.combine(offering.starts_on, time(10), tzinfo=PACIFIC)
     with pinned(first_morning):
         page = staff.get(f"/offerings/{offering.id}/people").text
-        assert "Enrol people" in page and "This offering has begun" in page
+        assert "Enroll people" in page and "This offering has begun" in page
         done = staff.post(f"/offerings/{offering.id}/people", data={"emails": walk_in.email})
     assert done.status_code == 302
     assert session.scalar(select(Enrolment.status)) == EnrolmentStatus.ENROLLED
@@ -292,3 +293,20 @@ def test_the_staff_list_shows_upcoming_to_close_past_or_all_searched_by_item_a_p
         second = find_offerings(session, shown=Shown.ALL, page=2, today=day, per_page=2)
         assert [s.offering.id for s in second.items] == every[2:4]
         assert second.pages == -(-len(every) // 2) and second.total == len(every)
+
+
+def test_each_offering_row_opens_its_pages_by_links_on_one_line_not_stacked_buttons(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, "M3", starts_in=9)
+    html = login(app.test_client(), admin).get("/offerings/manage?q=m3").text
+    row = html[html.index(f'href="/offerings/{offering.id}"') :]
+    row = row[: row.index("</tr>")]
+    links = re.findall(r'<li><a href="([^"]+)">(\w+)<span class="visually-hidden">', row)
+    assert links == [
+        (f"/offerings/{offering.id}/people", "People"),
+        (f"/offerings/{offering.id}/attendance", "Attendance"),
+        (f"/offerings/{offering.id}/edit", "Edit"),
+    ]
+    assert 'class="row-links"' in row and "button" not in row

@@ -57,7 +57,7 @@ def test_marks_follow_what_the_clinician_has_done(app, login, catalog, make_user
     session.commit()
     html = html_of(login(app.test_client(), clinician))
     state, title = node(html, "M1").groups()
-    assert state == "done" and title.endswith("Done. Completed on 2 Mar 2024")
+    assert state == "done" and title.endswith("Done. Completed on Mar 2, 2024")
     assert node(html, "M2")[1] == "open" and node(html, "RETREAT-L1")[1] == "open"
     assert node(html, "RETREAT-ADV")[1] == "locked"
 

@@ -40,7 +40,7 @@ def test_open_retreat_lists_sessions_with_places_and_apply_links(
     upcoming = add_session(session, capacity=3, location="Ojai, CA")
     html = login(app.test_client(), clinician).get("/").text
     card = _card(html, "RETREAT-L1")
-    assert "Open to you" in card and "Ojai, CA" in card and "3 places left" in card
+    assert "Open" in card and "Ojai, CA" in card and "3 places left" in card
     assert f"/retreats/sessions/{upcoming.id}/apply" in card
     assert f"/offerings/{upcoming.id}.ics" in card
 
@@ -57,7 +57,7 @@ def test_waitlisted_clinician_sees_their_position_and_accepted_one_sees_accepted
         people.append(person)
     first = _card(login(app.test_client(), people[0]).get("/").text, "RETREAT-L1")
     third = _card(login(app.test_client(), people[2]).get("/").text, "RETREAT-L1")
-    assert "Accepted" in first
+    assert "Enrolled" in first
     assert "Waitlisted" in third and "position 2 on the waitlist" in third
 
 
@@ -76,7 +76,7 @@ def test_application_in_review_and_not_cleared_are_shown_as_such(
     )
     session.commit()
     client = login(app.test_client(), clinician)
-    assert "in medical review" in _card(client.get("/").text, "RETREAT-L1")
+    assert "In medical review" in _card(client.get("/").text, "RETREAT-L1")
     services.decide_screening(session, application.id, reviewer_id=reviewer.id, clear=False)
     session.commit()
     assert "Not cleared" in _card(client.get("/").text, "RETREAT-L1")

@@ -1,0 +1,284 @@
+"""Keeping where each credential candidate stands (training_standings), so the staff queues
+are indexed reads and not an evaluation of everyone: handlers subscribed to the domain events
+that change a fact the requirement reads (lms.signals: a consultation answered or voided, the
+session log changed, a document reviewed, a completion, a credit decision, a licence, the
+catalogue, a requirement published for everyone) note whose rows changed; before the unit of
+work commits, those rows are judged again with the one evaluator (lms.catalog's evaluate, over
+the parts lms.training.requirement.rule_parts names), many people in a constant number of
+queries. Only the tracker's own sessions are kept, as for the progress standings
+(lms.progress.tracking).
+
+Time alone ends a verdict (the window closes, a licence expires): the rows keep those dates and
+the readers compare them with the programme's day in SQL (`met_today`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from lms import signals
+from lms.auth.api import User
+from lms.catalog.api import evaluate, window_closes_on
+from lms.clock import today
+from lms.db import IN_CHUNK, TrackerSession
+from lms.progress.services import facts_for, shared_programme
+from lms.training.facts import training_facts
+from lms.training.models import Candidate, RequirementVersion, TrainingStanding
+from lms.training.requirement import rule_parts, window_months
+
+DIRTY = "lms.training.standings.dirty"
+EVERYONE = "lms.training.standings.everyone"
+_SYNCING = "lms.training.standings.syncing"
+# Catalogue attributes a requirement's verdict reads (titles only change its words).
+_ITEM_FACTS = frozenset({"code", "kind", "active"})
+
+
+@dataclass(frozen=True)
+class StandingValues:
+    """What one candidate's row says."""
+
+    met: bool
+    parts_met: int
+    parts_total: int
+    first_event_on: date | None
+    window_closes_on: date | None
+    lapses_on: date | None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def met_today(on: Any, row: Any = TrainingStanding) -> Any:
+    """SQL: the row's requirement is met on the day: met when judged, the window not closed
+    since, and the licence (when the verdict needs it) still counting."""
+    return and_(
+        row.met.is_(True),
+        or_(row.window_closes_on.is_(None), row.window_closes_on >= on),
+        or_(row.lapses_on.is_(None), row.lapses_on > on),
+    )
+
+
+def standing_of(session: Session, user_id: int, credential_id: int) -> TrainingStanding | None:
+    """One candidate's row (synced first), or None when they are no candidate."""
+    sync(session)
+    return session.get(TrainingStanding, (user_id, credential_id))
+
+
+# --------------------------------------------------------------------------------------------
+# Judging
+
+
+def _judge(rule: Any, facts: Any, person: User, names: Any) -> StandingValues:
+    """One candidate's row from their facts, by the one evaluator."""
+    # Only the verdicts: the words and pictures of judge_parts are the page's, not the row's.
+    verdicts = [evaluate(part, facts, names).met for part in rule_parts(rule)]
+    met = all(verdicts)
+    months = window_months(rule)
+    closes = window_closes_on(months, facts.training) if months is not None else None
+    lapses_on = None
+    if met and facts.licensed and person.licence_expires_on is not None:
+        unlicensed = dataclasses.replace(facts, licensed=False)
+        if not evaluate(rule, unlicensed, names).met:
+            lapses_on = person.licence_expires_on + timedelta(days=1)
+    return StandingValues(
+        met=met,
+        parts_met=sum(verdicts),
+        parts_total=len(verdicts),
+        first_event_on=facts.training.first_event_on,
+        window_closes_on=closes,
+        lapses_on=lapses_on,
+    )
+
+
+def judge_candidates(
+    session: Session, candidates: Sequence[tuple[int, int, Any]], on: date
+) -> dict[tuple[int, int], StandingValues]:
+    """{(user_id, credential_id): row} for (user_id, credential_id, rule) triples of at most
+    IN_CHUNK people: a constant number of queries, however many."""
+    ids = sorted({user_id for user_id, _, _ in candidates})
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    base = facts_for(session, list(people.values()), on=on)
+    training = training_facts(session, ids, on)
+    names = shared_programme(session).names
+    found = {}
+    for user_id, credential_id, rule in candidates:
+        if user_id not in people:
+            continue
+        facts = dataclasses.replace(base[user_id], training=training[user_id])
+        found[user_id, credential_id] = _judge(rule, facts, people[user_id], names)
+    return found
+
+
+_COLUMNS = tuple(field.name for field in dataclasses.fields(StandingValues))
+
+
+def _write(
+    session: Session, judged: dict[tuple[int, int], StandingValues], on: date, ids: list[int]
+) -> int:
+    """Insert or update the rows that changed; how many did."""
+    stored = {
+        (row.user_id, row.credential_id): tuple(getattr(row, name) for name in _COLUMNS)
+        for row in session.execute(
+            select(
+                TrainingStanding.user_id,
+                TrainingStanding.credential_id,
+                *(getattr(TrainingStanding, name) for name in _COLUMNS),
+            ).where(TrainingStanding.user_id.in_(ids))
+        )
+    }
+    inserts, updates = [], []
+    for (user_id, credential_id), values in judged.items():
+        row = dataclasses.asdict(values)
+        now = tuple(row[name] for name in _COLUMNS)
+        before = stored.get((user_id, credential_id))
+        if before == now:
+            continue
+        row.update(user_id=user_id, credential_id=credential_id, judged_on=on)
+        (inserts if before is None else updates).append(row)
+    if inserts:
+        session.execute(insert(TrainingStanding), inserts)
+    if updates:
+        session.execute(update(TrainingStanding), updates)
+    return len(inserts) + len(updates)
+
+
+def refresh(session: Session, user_ids: Iterable[int] | None, *, on: date | None = None) -> int:
+    """Judge again the candidates among `user_ids` (None: every candidate) and write the rows
+    that changed, IN_CHUNK people at a time; how many rows changed."""
+    day = on or today(session)
+    rules = dict(session.execute(select(RequirementVersion.id, RequirementVersion.rule)).all())
+    changed = 0
+    if user_ids is None:
+        wanted = list(
+            session.scalars(select(Candidate.user_id).distinct().order_by(Candidate.user_id))
+        )
+    else:
+        wanted = sorted(set(user_ids))
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        candidates = [
+            (user_id, credential_id, rules[version_id])
+            for user_id, credential_id, version_id in session.execute(
+                select(Candidate.user_id, Candidate.credential_id, Candidate.version_id).where(
+                    Candidate.user_id.in_(chunk)
+                )
+            )
+        ]
+        if candidates:
+            changed += _write(session, judge_candidates(session, candidates, day), day, chunk)
+    return changed
+
+
+def rebuild(session: Session) -> int:
+    """Judge every candidate again (after a bulk load, or to check): how many rows changed."""
+    session.flush()
+    return refresh(session, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Keeping the rows: note whose facts changed, judge them again before commit
+
+
+def mark_changed(session: Session, user_ids: Iterable[int]) -> None:
+    """Note people whose facts changed (by a statement no event names, too)."""
+    session.info.setdefault(DIRTY, set()).update(user_ids)
+
+
+def _kept(session: Any) -> bool:
+    """Whether the session is one of the tracker's own (a host app's is never touched)."""
+    return isinstance(session, TrackerSession)
+
+
+def _its_person(sender: Any, *, session: Session, **_facts: Any) -> None:
+    """A consultation, document, completion, candidate or credit decision changed: its
+    person's facts changed."""
+    if _kept(session) and sender.user_id is not None:
+        mark_changed(session, [sender.user_id])
+
+
+def _their_people(sender: Iterable[Any], *, session: Session, **_facts: Any) -> None:
+    """Completions recorded together (a cohort)."""
+    if _kept(session):
+        mark_changed(session, {completion.user_id for completion in sender})
+
+
+def _the_person(user_id: int, *, session: Session, **_facts: Any) -> None:
+    """The session log of this person changed (the event names the person, not the row)."""
+    if _kept(session):
+        mark_changed(session, [user_id])
+
+
+def _the_account(user: User, *, session: Session, **_facts: Any) -> None:
+    """An account's licence (or name, roles...) changed, or it was anonymised."""
+    if _kept(session) and user.id is not None:
+        mark_changed(session, [user.id])
+
+
+def _the_catalogue(_sender: Any, *, session: Session, fields: Any = None, **_facts: Any) -> None:
+    """A catalogue change a verdict can read: every candidate."""
+    if _kept(session) and (fields is None or _ITEM_FACTS & set(fields)):
+        session.info[EVERYONE] = True
+
+
+def _the_requirement(_version: Any, *, session: Session, everyone: bool, **_facts: Any) -> None:
+    """A requirement published for everyone moves every candidate to it (a version for new
+    candidates changes nobody's)."""
+    if _kept(session) and everyone:
+        session.info[EVERYONE] = True
+
+
+HANDLERS = (
+    (signals.training_candidate_started, _its_person),
+    (signals.consultation_answered, _its_person),
+    (signals.consultation_voided, _its_person),
+    (signals.training_session_changed, _the_person),
+    (signals.training_document_reviewed, _its_person),
+    (signals.completion_recorded, _its_person),
+    (signals.completion_revoked, _its_person),
+    (signals.completions_recorded, _their_people),
+    (signals.equivalency_decided, _its_person),
+    (signals.account_changed, _the_account),
+    (signals.licence_verified, _the_account),
+    (signals.catalogue_changed, _the_catalogue),
+    (signals.requirement_published, _the_requirement),
+)
+
+
+def sync(session: Session) -> int:
+    """Flush, then judge again everyone whose facts changed in this transaction."""
+    if session.info.get(_SYNCING):
+        return 0
+    session.flush()
+    everyone = session.info.pop(EVERYONE, False)
+    dirty = session.info.pop(DIRTY, set())
+    if not everyone and not dirty:
+        return 0
+    session.info[_SYNCING] = True
+    try:
+        return refresh(session, None if everyone else dirty)
+    finally:
+        session.info.pop(_SYNCING, None)
+
+
+def _before_commit(session: Session) -> None:
+    """before_commit: the rows commit with the change that made them (a savepoint's release
+    waits for the outer commit)."""
+    if session.in_nested_transaction():
+        return
+    sync(session)
+
+
+def subscribe() -> None:
+    """Keep the rows on the tracker's own sessions (once per process)."""
+    for signal, handler in HANDLERS:
+        signal.connect(handler)
+    if not event.contains(TrackerSession, "before_commit", _before_commit):
+        event.listen(TrackerSession, "before_commit", _before_commit)

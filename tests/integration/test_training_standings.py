@@ -1,0 +1,378 @@
+"""The kept Certificate of Training standings: each fact the requirement reads rewrites the
+candidate's row before commit, the staff queues read the rows against today's date (a window
+closes with no event), a rebuild writes the same rows, the judging is batched, and migration
+0021 fills the rows of candidates that exist before it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from clock_support import programme_today
+from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
+
+from lms.auth.models import Role
+from lms.clock import utcnow
+from lms.db import make_engine
+from lms.migrate import downgrade, upgrade
+from lms.training import consultants as approved_list
+from lms.training import consultations as log
+from lms.training import queues, session_log
+from lms.training import standing as kept
+from lms.training.models import Candidate, TrainingStanding
+from lms.training.requirement import ensure_credential, publish_requirement
+from lms.training.session_log import NEW_CLIENT, SessionInput
+
+BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "LMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+# A short requirement, so a test can meet it: one confirmed group consultation, one session
+# as therapist, all within 24 months of the first.
+SHORT_RULE = {
+    "all": [
+        {"logged": {"kind": "group_consultation", "count": 1}},
+        {"logged": {"kind": "therapist_session", "count": 1}},
+        {"within_months": 24},
+    ]
+}
+
+
+def _consultant(app, session, make_user):
+    """An approved consultant, on the list for three years."""
+    admin = make_user(Role.ADMIN)
+    with app.test_request_context():
+        found = approved_list.add_consultant(
+            session,
+            approved_list.ConsultantInput(
+                "Dana Reyes", "MD", "dana@consult.test", programme_today() - timedelta(days=1100)
+            ),
+            actor_id=admin.id,
+        )
+        session.commit()
+    return found
+
+
+def _short_requirement(session, *, everyone=False):
+    """Publish SHORT_RULE (for new candidates, or for everyone)."""
+    publish_requirement(session, rule=SHORT_RULE, actor_id=None, everyone=everyone)
+    session.commit()
+
+
+def _confirmed(app, session, user, consultant, held_on):
+    """Log a group consultation on `held_on` and have the consultant confirm it."""
+    with app.test_request_context():
+        entry = log.log_consultation(
+            session,
+            user,
+            log.ConsultationInput(held_on, consultant.id, "group_consultation", "2", ""),
+        )
+        session.commit()
+        log.confirm_by_code(session, log.response_code(entry))
+        session.commit()
+    return entry
+
+
+def _session_logged(session, user):
+    """One session as therapist last month."""
+    today = programme_today()
+    number = today.year * 12 + today.month - 2
+    entry = session_log.log_session(
+        session,
+        user_id=user.id,
+        data=SessionInput(
+            str(number // 12), str(number % 12 + 1), "therapist", "online", NEW_CLIENT
+        ),
+    )
+    session.commit()
+    return entry
+
+
+def _row(session, user):
+    """The person's kept row, read fresh."""
+    session.expire_all()
+    return session.scalar(select(TrainingStanding).where(TrainingStanding.user_id == user.id))
+
+
+def _ids(page):
+    """The user ids a queue page lists."""
+    return [row.user_id for row in page.items]
+
+
+def test_each_fact_rewrites_the_row_before_commit_and_ready_to_award_follows(
+    app, session, make_user, catalog
+):
+    ensure_credential(session)
+    _short_requirement(session)
+    consultant = _consultant(app, session, make_user)
+    clinician = make_user()
+    held_on = programme_today() - timedelta(days=10)
+    with app.test_request_context():
+        entry = log.log_consultation(
+            session,
+            clinician,
+            log.ConsultationInput(held_on, consultant.id, "group_consultation", "2", ""),
+        )
+        session.commit()
+    row = _row(session, clinician)
+    assert (row.met, row.parts_met, row.parts_total) == (False, 1, 3)  # the window is open
+    assert row.first_event_on is None and row.window_closes_on is None
+    with app.test_request_context():
+        log.confirm_by_code(session, log.response_code(entry))
+        session.commit()
+    row = _row(session, clinician)
+    assert (row.met, row.parts_met, row.first_event_on) == (False, 2, held_on)
+    assert row.window_closes_on == held_on.replace(year=held_on.year + 2)
+    assert _ids(queues.ready_page(session)) == []
+
+    logged = _session_logged(session, clinician)
+    assert _row(session, clinician).met is True
+    assert _ids(queues.ready_page(session)) == [clinician.id]
+    assert queues.queue_counts(session).ready == 1
+
+    session_log.remove_session(session, logged.id, user_id=clinician.id)
+    session.commit()
+    assert _row(session, clinician).met is False
+    _session_logged(session, clinician)
+
+    staff = make_user(Role.INSTRUCTOR)
+    log.void_consultation(session, entry.id, actor=staff, reason="Logged twice")
+    session.commit()
+    row = _row(session, clinician)
+    last_month = (programme_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert (row.met, row.first_event_on) == (False, last_month)  # the session opens it now
+    assert _row(session, clinician).parts_met == 2  # the session and the window
+    _confirmed(app, session, clinician, consultant, held_on)
+    assert _ids(queues.ready_page(session)) == [clinician.id]
+
+    # Awarded (task B sets awarded_at): no longer waiting for an award.
+    candidate = session.get(Candidate, (clinician.id, row.credential_id))
+    candidate.awarded_at = utcnow()
+    session.commit()
+    assert _ids(queues.ready_page(session)) == []
+
+
+def test_a_requirement_published_for_everyone_judges_every_candidate_again(
+    app, session, make_user, catalog
+):
+    ensure_credential(session)
+    consultant = _consultant(app, session, make_user)
+    clinician = make_user()
+    _confirmed(app, session, clinician, consultant, programme_today() - timedelta(days=5))
+    _session_logged(session, clinician)
+    row = _row(session, clinician)
+    assert row.met is False and row.parts_total == 11  # version 1 asks for much more
+    _short_requirement(session)  # for new candidates: nobody's row changes
+    assert _row(session, clinician).parts_total == 11
+    _short_requirement(session, everyone=True)
+    row = _row(session, clinician)
+    assert (row.met, row.parts_met, row.parts_total) == (True, 3, 3)
+
+
+def test_the_window_closing_queue_and_time_passing_without_any_event(
+    app, session, make_user, catalog
+):
+    ensure_credential(session)
+    _short_requirement(session)
+    consultant = _consultant(app, session, make_user)
+    late, ready, early = make_user(), make_user(), make_user()
+    today = programme_today()
+    # First events 700 days ago: the 24-month window closes about 30 days from today.
+    for person in (late, ready):
+        _confirmed(app, session, person, consultant, today - timedelta(days=700))
+    _session_logged(session, ready)
+    _confirmed(app, session, early, consultant, today - timedelta(days=30))
+    closes = _row(session, late).window_closes_on
+    assert 0 <= (closes - today).days <= queues.WARNING_DAYS
+    assert _ids(queues.closing_page(session)) == [late.id]
+    assert _ids(queues.ready_page(session)) == [ready.id]
+    counts = queues.queue_counts(session)
+    assert (counts.closing, counts.closing_first, counts.ready) == (1, closes, 1)
+
+    # The day after the window's last day: nobody closing, and the met one no longer ready.
+    after = datetime.combine(closes + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    with time_machine.travel(after + timedelta(hours=20), tick=False):
+        session.expire_all()
+        assert _ids(queues.closing_page(session)) == []
+        assert _ids(queues.ready_page(session)) == []
+        assert queues.queue_counts(session).ready == 0
+
+
+def test_awaiting_confirmation_lists_oldest_first_with_age(app, session, make_user, catalog):
+    ensure_credential(session)
+    consultant = _consultant(app, session, make_user)
+    first, second = make_user(), make_user()
+    today = programme_today()
+    with app.test_request_context():
+        for person in (first, second):
+            log.log_consultation(
+                session,
+                person,
+                log.ConsultationInput(
+                    today - timedelta(days=3), consultant.id, "individual_consultation", "1", ""
+                ),
+            )
+            session.commit()
+    page = queues.awaiting_page(session)
+    assert [row.user_id for row in page.items] == [first.id, second.id]
+    assert page.total == 2 and page.items[0].age_days == 0
+    assert queues.queue_counts(session).awaiting == 2
+
+
+def test_a_rebuild_writes_the_rows_the_events_kept(app, session, make_user, catalog):
+    ensure_credential(session)
+    _short_requirement(session)
+    consultant = _consultant(app, session, make_user)
+    people = [make_user() for _ in range(3)]
+    for index, person in enumerate(people):
+        _confirmed(app, session, person, consultant, programme_today() - timedelta(days=index + 1))
+    _session_logged(session, people[0])
+
+    def rows():
+        session.expire_all()
+        return sorted(
+            (r.user_id, r.met, r.parts_met, r.first_event_on, r.window_closes_on, r.lapses_on)
+            for r in session.scalars(select(TrainingStanding))
+        )
+
+    kept_rows = rows()
+    assert len(kept_rows) == 3
+    session.execute(delete(TrainingStanding))
+    session.commit()
+    assert kept.rebuild(session) == 3
+    session.commit()
+    assert rows() == kept_rows
+    assert kept.rebuild(session) == 0  # nothing changed: nothing written
+    session.execute(delete(TrainingStanding))
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["lms", "training", "rebuild"])
+    assert result.exit_code == 0 and "3 candidate standings rewritten" in result.output
+    assert rows() == kept_rows
+
+
+def test_judging_many_candidates_takes_the_same_number_of_queries(
+    app, session, make_user, catalog, count_queries
+):
+    ensure_credential(session)
+    consultant = _consultant(app, session, make_user)
+    people = [make_user() for _ in range(6)]
+    for person in people:
+        _confirmed(app, session, person, consultant, programme_today() - timedelta(days=2))
+    with count_queries(starting="SELECT") as two:
+        kept.refresh(session, [p.id for p in people[:2]])
+    with count_queries(starting="SELECT") as six:
+        kept.refresh(session, [p.id for p in people])
+    assert len(two) == len(six)
+
+
+def test_a_licence_that_expires_ends_a_met_verdict_on_its_day(app, session, make_user, catalog):
+    ensure_credential(session)
+    rule = {"all": [{"logged": {"kind": "group_consultation", "count": 1}}, {"licensed": True}]}
+    publish_requirement(session, rule=rule, actor_id=None)
+    session.commit()
+    consultant = _consultant(app, session, make_user)
+    expires = programme_today() + timedelta(days=10)
+    clinician = make_user(licence_expires_on=expires)
+    _confirmed(app, session, clinician, consultant, programme_today() - timedelta(days=2))
+    assert _row(session, clinician).lapses_on == expires + timedelta(days=1)
+    assert _ids(queues.ready_page(session)) == [clinician.id]
+    later = datetime.combine(expires + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    with time_machine.travel(later + timedelta(hours=20), tick=False):
+        session.expire_all()
+        assert _ids(queues.ready_page(session)) == []
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if BACKEND == "postgresql" else []))
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no tables (a fresh file or a fresh schema)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'standings.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"lms_standings_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL)
+    url = url.set(query={**url.query, "options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_migration_0021_fills_the_rows_of_existing_candidates(blank_database: Engine) -> None:
+    """The migration asks, and once the run reaches head every candidate is judged; the
+    downgrade drops the table."""
+    engine = blank_database
+    upgrade(engine, "0020")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                " pre_licensed, notify_optional, created_at) VALUES"
+                " (501, 'm@example.test', 'M', '', 't501', :yes, :yes, :yes, :now)"
+            ),
+            {"yes": True, "now": "2026-01-05 10:00:00"},
+        )
+        credential = conn.execute(text("SELECT id FROM training_credentials")).scalar()
+        version = conn.execute(text("SELECT id FROM training_requirement_versions")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO training_candidates (user_id, credential_id, version_id,"
+                " started_at) VALUES (501, :c, :v, :now)"
+            ),
+            {"c": credential, "v": version, "now": "2026-01-05 10:00:00"},
+        )
+    upgrade(engine, "head")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT met, parts_met, parts_total FROM training_standings")).one()
+    assert (bool(row[0]), row[1], row[2]) == (False, 1, 11)  # only the open window is met
+    downgrade(engine, "0020")
+    assert "training_standings" not in inspect(engine).get_table_names()
+
+
+def test_a_first_session_or_document_makes_a_candidate_with_a_kept_row(
+    app, session, make_user, catalog
+):
+    """Not only a consultation: whoever logs a session first is a candidate too, held to the
+    newest version, and their window shows in the rows (the closing queue reads them)."""
+    import io
+
+    from training_records_support import ONE_PAGE_PDF
+
+    from lms.storage import store
+    from lms.training import documents
+
+    ensure_credential(session)
+    session.commit()
+    by_session, by_document = make_user(), make_user()
+    _session_logged(session, by_session)
+    assert session.get(Candidate, (by_session.id, ensure_credential(session).id)) is not None
+    row = _row(session, by_session)
+    assert row is not None and row.first_event_on is not None and row.window_closes_on
+    with app.test_request_context():
+        documents.upload_document(
+            session,
+            user_id=by_document.id,
+            kind="reflection_paper",
+            stream=io.BytesIO(ONE_PAGE_PDF),
+            filename="paper.pdf",
+            uploaded_by="clinician",
+            actor_id=by_document.id,
+            store=store(documents.DOCUMENTS_AREA),
+        )
+        session.commit()
+    assert session.get(Candidate, (by_document.id, ensure_credential(session).id)) is not None
+    assert _row(session, by_document) is not None
