@@ -33,10 +33,31 @@ def app_config(app_config: dict) -> dict:
     return app_config
 
 
+def _closed_before_sending(app: Flask):
+    """The app as a WSGI callable whose response body is read and closed before it is sent.
+
+    Werkzeug's development server closes a response only after draining the socket; when the
+    browser drops a connection (a navigation cancels a stylesheet still loading) that drain
+    raises first, the static file is never closed, and its ResourceWarning fails whichever test
+    is running when it is collected. Reading the body here closes it on every path.
+    """
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """Serve the app on 127.0.0.1:<free port> in a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
