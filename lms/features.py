@@ -82,6 +82,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lms.mail.tasks",
     "lms.evaluations.tasks",
     "lms.training.documents_tasks",
+    "lms.training.standing_jobs",
 )
 
 

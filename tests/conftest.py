@@ -212,9 +212,10 @@ def catalog(session: Session) -> dict[str, object]:
     """The default catalogue loaded; returns {code: CatalogItem}."""
     from lms.catalog.models import CatalogItem
     from lms.catalog.services import DEFAULT_CATALOG, load_catalog
+    from lms.db import db
 
     load_catalog(session, DEFAULT_CATALOG)
-    session.commit()
+    db.commit()  # with the jobs it enqueued (judging training candidates again), run at once
     return {item.code: item for item in session.scalars(select(CatalogItem))}
 
 

@@ -78,6 +78,11 @@ def publish_command(path: Path, note: str, everyone: bool) -> None:
         sys.exit(1)
     whom = "every candidate" if everyone else "new candidates"
     click.echo(f"Version {version.number} published; it applies to {whom}.")
+    if everyone:
+        click.echo(
+            "Every candidate is judged against it by the job queue's consumer (`make run` starts"
+            " one); `flask --app wsgi lms training rebuild` does it here instead."
+        )
 
 
 @training_cli.command("rebuild")

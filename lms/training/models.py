@@ -52,6 +52,11 @@ class Credential(Base):
     title: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every candidate's kept standing is to be judged again since then (a job does it and
+    # clears this: lms.training.standing_jobs); empty when the standings are current.
+    standings_due_at: Mapped[datetime | None] = mapped_column()
+    # While that job works (renewed at each of its steps): the sweep starts no second one.
+    standings_claimed_at: Mapped[datetime | None] = mapped_column()
 
 
 class RequirementVersion(Base):

@@ -95,6 +95,7 @@ _CARD = (
         TrainingStanding.parts_total,
         TrainingStanding.window_closes_on,
         TrainingStanding.lapses_on,
+        Credential.standings_due_at,
     )
     .join(Credential, Credential.id == TrainingStanding.credential_id)
     .where(
@@ -111,7 +112,7 @@ def dashboard_card(session: Session, user: Any) -> tuple[str, dict[str, Any]] | 
     found = read(session, _CARD, {"user_id": user.id}).first()
     if found is None:
         return None
-    title, met, parts_met, parts_total, closes_on, lapses_on = found
+    title, met, parts_met, parts_total, closes_on, lapses_on, due_at = found
     day = today(session)
     window = window_of(closes_on, day)
     return "training/_dashboard_card.html", {
@@ -121,5 +122,6 @@ def dashboard_card(session: Session, user: Any) -> tuple[str, dict[str, Any]] | 
             "parts_met": parts_met,
             "parts_total": parts_total,
             "window": window,
+            "recomputing": due_at is not None,
         }
     }

@@ -14,6 +14,7 @@ from lms.db import db
 from lms.paging import page_links
 from lms.training import queues
 from lms.training.overview import dashboard_card, overview_of
+from lms.training.standing import due_since
 
 bp = Blueprint("training_progress", __name__, url_prefix="/training")
 
@@ -58,6 +59,7 @@ def ready() -> str:
         links=page_links(page),
         which="ready",
         said=queues.said,
+        due_since=due_since(db.session),
     )
 
 
@@ -73,6 +75,7 @@ def closing() -> str:
         which="closing",
         warning_days=queues.WARNING_DAYS,
         said=queues.said,
+        due_since=due_since(db.session),
     )
 
 

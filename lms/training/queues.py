@@ -79,6 +79,9 @@ class QueueCounts:
     ready: int
     closing: int
     closing_first: date | None
+    # Since when every candidate's standing has been waiting to be judged again (after a change
+    # to the requirement or the catalogue): "ready" and "closing" may be out of date meanwhile.
+    due_since: datetime | None = None
 
 
 def _capped(where: list[Any], *, model: Any = None) -> Any:
@@ -270,6 +273,7 @@ def queue_counts(session: Session) -> QueueCounts:
             select(func.min(TrainingStanding.window_closes_on))
             .where(*_closing(credential, day))
             .scalar_subquery(),
+            select(func.min(Credential.standings_due_at)).scalar_subquery(),
         )
     ).one()
     return QueueCounts(*row)

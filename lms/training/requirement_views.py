@@ -133,6 +133,15 @@ def page() -> Response | tuple[str, int] | str:
         note=form.note.data,
         everyone=bool(form.everyone.data),
     )
-    whom = "every candidate" if form.everyone.data else "people who start from now on"
-    flash(f"Version {version.number} is published; it holds {whom}.", "success")
+    if form.everyone.data:
+        flash(
+            f"Version {version.number} is published; it holds every candidate. Each one is being"
+            " judged against it in the background: the queues say when that is done.",
+            "success",
+        )
+    else:
+        flash(
+            f"Version {version.number} is published; it holds people who start from now on.",
+            "success",
+        )
     return redirect(url_for("training_requirement.page"), code=303)

@@ -15,27 +15,30 @@ the readers compare them with the programme's day in SQL (`met_today`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, insert, or_, select, update
+from flask import has_app_context
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms import signals
 from lms.auth.api import User
 from lms.catalog.api import evaluate, window_closes_on
 from lms.clock import today
-from lms.db import IN_CHUNK, TrackerSession
+from lms.db import IN_CHUNK, TrackerSession, utcnow
+from lms.jobs import enqueue_after_commit
 from lms.progress.services import facts_for, shared_programme
 from lms.training.facts import training_facts
-from lms.training.models import Candidate, RequirementVersion, TrainingStanding
+from lms.training.models import Candidate, Credential, RequirementVersion, TrainingStanding
 from lms.training.requirement import rule_parts, window_months
 
 DIRTY = "lms.training.standings.dirty"
 EVERYONE = "lms.training.standings.everyone"
 _SYNCING = "lms.training.standings.syncing"
+REJUDGE_JOB = "rejudge_training_standings"
 # Catalogue attributes a requirement's verdict reads (titles only change its words).
 _ITEM_FACTS = frozenset({"code", "kind", "active"})
 
@@ -150,9 +153,20 @@ def _write(
     return len(inserts) + len(updates)
 
 
-def refresh(session: Session, user_ids: Iterable[int] | None, *, on: date | None = None) -> int:
+def refresh(
+    session: Session,
+    user_ids: Iterable[int] | None,
+    *,
+    on: date | None = None,
+    step: Callable[[], None] | None = None,
+) -> int:
     """Judge again the candidates among `user_ids` (None: every candidate) and write the rows
-    that changed, IN_CHUNK people at a time; how many rows changed."""
+    that changed, IN_CHUNK people at a time; how many rows changed.
+
+    `step` (a job's checkpoint) runs after each chunk: a job judging everyone then holds no
+    write transaction longer than one chunk. Such a job locks each chunk's rows first
+    (PostgreSQL), so a request judging one of those people meanwhile writes after it, with the
+    facts it changed, and never under it."""
     day = on or today(session)
     rules = dict(session.execute(select(RequirementVersion.id, RequirementVersion.rule)).all())
     changed = 0
@@ -164,6 +178,13 @@ def refresh(session: Session, user_ids: Iterable[int] | None, *, on: date | None
         wanted = sorted(set(user_ids))
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
+        if step is not None:
+            session.execute(
+                select(TrainingStanding.user_id)
+                .where(TrainingStanding.user_id.in_(chunk))
+                .order_by(TrainingStanding.user_id, TrainingStanding.credential_id)
+                .with_for_update()
+            ).all()
         candidates = [
             (user_id, credential_id, rules[version_id])
             for user_id, credential_id, version_id in session.execute(
@@ -174,13 +195,23 @@ def refresh(session: Session, user_ids: Iterable[int] | None, *, on: date | None
         ]
         if candidates:
             changed += _write(session, judge_candidates(session, candidates, day), day, chunk)
+        if step is not None:
+            step()
     return changed
 
 
 def rebuild(session: Session) -> int:
-    """Judge every candidate again (after a bulk load, or to check): how many rows changed."""
+    """Judge every candidate again (after a bulk load, or to check) and clear a mark that asked
+    for it: how many rows changed."""
     session.flush()
-    return refresh(session, None)
+    started = utcnow()
+    changed = refresh(session, None)
+    session.execute(
+        update(Credential)
+        .where(Credential.standings_due_at <= started)
+        .values(standings_due_at=None)
+    )
+    return changed
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +284,8 @@ HANDLERS = (
 
 
 def sync(session: Session) -> int:
-    """Flush, then judge again everyone whose facts changed in this transaction."""
+    """Flush, then judge again everyone whose facts changed in this transaction; a change that
+    concerns every candidate is marked due instead, for a job (`mark_everyone_due`)."""
     if session.info.get(_SYNCING):
         return 0
     session.flush()
@@ -263,9 +295,27 @@ def sync(session: Session) -> int:
         return 0
     session.info[_SYNCING] = True
     try:
-        return refresh(session, None if everyone else dirty)
+        if everyone:
+            mark_everyone_due(session)
+        return refresh(session, dirty) if dirty else 0
     finally:
         session.info.pop(_SYNCING, None)
+
+
+def mark_everyone_due(session: Session) -> None:
+    """Every candidate is to be judged again: too many for the request that changed the rule
+    (100,000 candidates take minutes), so the change marks the credentials due and a job judges
+    everyone once it commits (lms.training.standing_jobs; the sweep enqueues it again if that
+    is lost). The people this same change touched are judged now, as always."""
+    marked = session.execute(update(Credential).values(standings_due_at=utcnow())).rowcount
+    if marked and has_app_context():
+        enqueue_after_commit(REJUDGE_JOB)
+
+
+def due_since(session: Session) -> datetime | None:
+    """Since when every candidate's standing has been waiting to be judged again (None: the
+    standings are current)."""
+    return session.scalar(select(func.min(Credential.standings_due_at)))
 
 
 def _before_commit(session: Session) -> None:

@@ -14,20 +14,22 @@ from pathlib import Path
 import pytest
 import time_machine
 from clock_support import programme_today
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import create_engine, delete, inspect, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
 from lms.auth.models import Role
 from lms.clock import utcnow
 from lms.db import make_engine
+from lms.jobs import sweep_due_work
 from lms.migrate import downgrade, upgrade
 from lms.training import consultants as approved_list
 from lms.training import consultations as log
 from lms.training import queues, session_log
 from lms.training import standing as kept
-from lms.training.models import Candidate, TrainingStanding
+from lms.training.models import Candidate, Credential, TrainingStanding
 from lms.training.requirement import ensure_credential, publish_requirement
 from lms.training.session_log import NEW_CLIENT, SessionInput
+from lms.training.standing_jobs import CLAIM_LAPSES, rejudge_everyone
 
 BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -171,8 +173,79 @@ def test_a_requirement_published_for_everyone_judges_every_candidate_again(
     _short_requirement(session)  # for new candidates: nobody's row changes
     assert _row(session, clinician).parts_total == 11
     _short_requirement(session, everyone=True)
+    # Too many people for the change's own request: it marks the credential due, for a job.
+    assert kept.due_since(session) is not None
+    assert _row(session, clinician).parts_total == 11
+    session.commit()
+    assert app.extensions["lms"].jobs.run(kept.REJUDGE_JOB) == 1
+    session.commit()
     row = _row(session, clinician)
     assert (row.met, row.parts_met, row.parts_total) == (True, 3, 3)
+    assert kept.due_since(session) is None
+    session.commit()
+    assert app.extensions["lms"].jobs.run(kept.REJUDGE_JOB) is None  # nothing due: nothing done
+
+
+def test_a_change_made_while_the_job_works_leaves_the_mark_for_the_next_job(
+    app, session, make_user, catalog
+):
+    ensure_credential(session)
+    consultant = _consultant(app, session, make_user)
+    clinician = make_user()
+    _confirmed(app, session, clinician, consultant, programme_today() - timedelta(days=5))
+    _short_requirement(session, everyone=True)
+    first_mark = kept.due_since(session)
+
+    def another_change_meanwhile():
+        """A second publication for everyone, committed between two of the job's steps."""
+        session.execute(
+            update(Credential).values(standings_due_at=first_mark + timedelta(seconds=5))
+        )
+        session.commit()
+
+    assert rejudge_everyone(session, step=another_change_meanwhile) == 1
+    session.commit()
+    assert kept.due_since(session) == first_mark + timedelta(seconds=5)
+    assert session.scalar(select(Credential.standings_claimed_at)) is None
+    assert rejudge_everyone(session) == 0  # the next job judges again (nothing new to write)
+    session.commit()
+    assert kept.due_since(session) is None
+
+
+def test_a_running_job_holds_the_work_and_a_dead_ones_claim_lapses(
+    app, session, make_user, catalog
+):
+    ensure_credential(session)
+    _short_requirement(session, everyone=True)
+    session.execute(update(Credential).values(standings_claimed_at=utcnow()))
+    session.commit()
+    jobs = app.extensions["lms"].jobs
+    assert jobs.run(kept.REJUDGE_JOB) is None  # another job is at it
+    assert kept.due_since(session) is not None
+    with app.test_request_context():
+        assert sweep_due_work(grace=timedelta(0))["training_standings"] == 0
+    session.execute(
+        update(Credential).values(
+            standings_claimed_at=utcnow() - CLAIM_LAPSES - timedelta(minutes=1)
+        )
+    )
+    session.commit()
+    with app.test_request_context():  # the sweep enqueues it (here the queue runs it at once)
+        assert sweep_due_work(grace=timedelta(0))["training_standings"] == 1
+    session.expire_all()
+    session.commit()
+    assert kept.due_since(session) is None
+    assert session.scalar(select(Credential.standings_claimed_at)) is None
+
+
+def test_a_rebuild_clears_the_mark(app, session, catalog):
+    ensure_credential(session)
+    _short_requirement(session, everyone=True)
+    assert kept.due_since(session) is not None
+    result = app.test_cli_runner().invoke(args=["lms", "training", "rebuild"])
+    assert result.exit_code == 0
+    session.commit()
+    assert kept.due_since(session) is None
 
 
 def test_the_window_closing_queue_and_time_passing_without_any_event(

@@ -10,11 +10,15 @@ from datetime import timedelta
 
 import pytest
 from clock_support import programme_today
+from sqlalchemy import update
 
 from lms.auth.models import Role
+from lms.clock import utcnow
+from lms.db import db
 from lms.training import consultants as approved_list
 from lms.training import consultations as log
 from lms.training import session_log
+from lms.training.models import Credential
 from lms.training.records_models import ClientCode
 from lms.training.requirement import ensure_credential, publish_requirement
 from lms.training.session_log import NEW_CLIENT, SessionInput
@@ -221,3 +225,22 @@ def test_long_queues_are_counted_up_to_the_cap_and_say_so(
     assert "of more than 1 consultations" in staff.get("/training/queues/awaiting").text
     home = " ".join(staff.get("/").text.split())
     assert "<strong>1</strong> or more consultations awaiting their consultant" in home
+
+
+def test_while_everyone_is_judged_again_the_queues_and_the_card_say_so(
+    app, session, make_user, login, consultant
+):
+    clinician = make_user()
+    _confirmed(app, session, clinician, consultant, 5)
+    db.commit()  # runs the job loading the catalogue enqueued, before the mark is set by hand
+    session.execute(update(Credential).values(standings_due_at=utcnow()))
+    session.commit()
+    staff = login(app.test_client(), make_user(Role.INSTRUCTOR))
+    for path in ("/training/queues", "/training/queues/ready", "/training/queues/closing"):
+        assert "every candidate is being judged again" in staff.get(path).text
+    card = login(app.test_client(), clinician).get("/").text
+    assert "your progress is being worked out again" in card
+    session.execute(update(Credential).values(standings_due_at=None))
+    session.commit()
+    assert "being judged again" not in staff.get("/training/queues").text
+    assert "being worked out again" not in login(app.test_client(), clinician).get("/").text

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
-from lms.training.models import Candidate, RequirementVersion
+from lms.training.models import Candidate, RequirementVersion, TrainingStanding
 from lms.training.requirement import ensure_credential, start_candidate
+from lms.training.standing import due_since
 
 SIMPLER = {"all": [{"completed": "M1"}, {"licensed": True}]}
 
@@ -73,6 +74,10 @@ def test_publishing_for_everyone_moves_present_candidates_and_is_audited(
     assert client.post("/training/requirement", data={**data, "step": "publish"}).status_code == 303
     session.expire_all()
     assert session.get(Candidate, (held.id, credential.id)).version.number == 2
+    # The job the publication enqueued judged everyone against it once it committed.
+    standing = session.get(TrainingStanding, (held.id, credential.id))
+    assert (standing.met, standing.parts_total) == (False, 2)
+    assert due_since(session) is None
     assert session.scalar(
         select(func.count()).where(AuditEvent.action == "requirement.applied_to_all")
     )

@@ -1,0 +1,93 @@
+"""The job that judges every candidate again after a change that concerns them all (a
+requirement published for everyone, a catalogue change a verdict reads): the change marks the
+credentials due (lms.training.standing.mark_everyone_due) and enqueues this job after it
+commits; the sweep enqueues it again if it was lost.
+
+The job claims the work first (`standings_claimed_at`, renewed at each step), judges everyone
+IN_CHUNK people a step, committing each step, and clears the mark only if no newer change set
+it again meanwhile (then the next job starts over).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from lms.db import db, utcnow
+from lms.jobs import DueJobs, DueWork, checkpoint, due_work, task
+from lms.training.models import Credential
+from lms.training.standing import REJUDGE_JOB, refresh
+
+# A claim not renewed for this long belongs to a job that died: another may take the work.
+CLAIM_LAPSES = timedelta(minutes=15)
+
+
+def _unclaimed(now: datetime) -> object:
+    """SQL: no running job holds the work."""
+    return or_(
+        Credential.standings_claimed_at.is_(None),
+        Credential.standings_claimed_at < now - CLAIM_LAPSES,
+    )
+
+
+def rejudge_everyone(session: Session, *, step: object = None) -> int | None:
+    """Judge every candidate again if the credentials are marked due and no other job is at
+    it: how many rows changed (None: nothing due, or another job holds the work).
+
+    `step` commits between chunks (the job's checkpoint); without it the caller commits."""
+    now = utcnow()
+    claimed = session.execute(
+        update(Credential)
+        .where(Credential.standings_due_at.is_not(None), _unclaimed(now))
+        .values(standings_claimed_at=now)
+        .returning(Credential.id, Credential.standings_due_at)
+    ).all()
+    if not claimed:
+        return None
+    ids = [credential_id for credential_id, _ in claimed]
+
+    def renew() -> None:
+        """Keep the claim, then commit the chunk."""
+        session.execute(
+            update(Credential).where(Credential.id.in_(ids)).values(standings_claimed_at=utcnow())
+        )
+        if step is not None:
+            step()  # type: ignore[operator]
+
+    renew()
+    changed = refresh(session, None, step=renew)
+    for credential_id, due_at in claimed:
+        # A change made while the job ran set a newer mark: it stays, for the next job.
+        session.execute(
+            update(Credential)
+            .where(Credential.id == credential_id, Credential.standings_due_at == due_at)
+            .values(standings_due_at=None)
+        )
+    session.execute(
+        update(Credential).where(Credential.id.in_(ids)).values(standings_claimed_at=None)
+    )
+    return changed
+
+
+@task(REJUDGE_JOB)
+def rejudge_training_standings() -> int | None:
+    """Judge every candidate again, a committed step at a time (see the module)."""
+    return rejudge_everyone(db.session, step=checkpoint)
+
+
+def _due(session: Session, cutoff: datetime) -> DueJobs:
+    """The job, when a mark older than the cutoff waits and no live job holds it."""
+    waiting = session.scalar(
+        select(literal(1))
+        .where(Credential.standings_due_at < cutoff, _unclaimed(utcnow()))
+        .limit(1)
+    )
+    return [(REJUDGE_JOB, ())] if waiting else []
+
+
+due_work(
+    "training_standings",
+    DueWork(label="re-judging of every training candidate", find=_due, count=len),
+)

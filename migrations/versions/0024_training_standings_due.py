@@ -1,0 +1,44 @@
+"""training standings due: a change that re-judges every candidate is done by a job
+
+`training_credentials.standings_due_at` is set when a requirement is published for everyone or
+the catalogue changes in a way a verdict reads: every candidate's kept standing must be judged
+again. A job does it in steps after the change commits and clears the mark; until then the
+queues and the dashboard card say their figures are being recomputed. The job holds
+`standings_claimed_at` while it works (renewed at each step), so the sweep that re-enqueues a
+lost job does not start a second one beside a running one.
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-06
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import lms.db
+
+revision: str = "0024"
+down_revision: str | Sequence[str] | None = "0023"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Add the mark and the job's claim (empty: nothing is due, no job is at it)."""
+    with op.batch_alter_table("training_credentials", schema=None) as batch:
+        batch.add_column(
+            sa.Column("standings_due_at", lms.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch.add_column(
+            sa.Column("standings_claimed_at", lms.db.UTCDateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    """Drop the mark (the standings it asked for are judged by the next event or a rebuild)."""
+    with op.batch_alter_table("training_credentials", schema=None) as batch:
+        batch.drop_column("standings_claimed_at")
+        batch.drop_column("standings_due_at")
