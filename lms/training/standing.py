@@ -79,12 +79,12 @@ def standing_of(session: Session, user_id: int, credential_id: int) -> TrainingS
 # Judging
 
 
-def _judge(rule: Any, facts: Any, person: User, names: Any) -> StandingValues:
-    """One candidate's row from their facts, by the one evaluator."""
+def _judge(rule: Any, months: int | None, facts: Any, person: User, names: Any) -> StandingValues:
+    """One candidate's row from their facts, by the one evaluator (`months`: the rule's
+    window, read once per rule by the caller)."""
     # Only the verdicts: the words and pictures of judge_parts are the page's, not the row's.
     verdicts = [evaluate(part, facts, names).met for part in rule_parts(rule)]
     met = all(verdicts)
-    months = window_months(rule)
     closes = window_closes_on(months, facts.training) if months is not None else None
     lapses_on = None
     if met and facts.licensed and person.licence_expires_on is not None:
@@ -111,12 +111,17 @@ def judge_candidates(
     base = facts_for(session, list(people.values()), on=on)
     training = training_facts(session, ids, on)
     names = shared_programme(session).names
+    windows: dict[int, int | None] = {}  # by the rule object: one walk per version
     found = {}
     for user_id, credential_id, rule in candidates:
         if user_id not in people:
             continue
+        if id(rule) not in windows:
+            windows[id(rule)] = window_months(rule)
         facts = dataclasses.replace(base[user_id], training=training[user_id])
-        found[user_id, credential_id] = _judge(rule, facts, people[user_id], names)
+        found[user_id, credential_id] = _judge(
+            rule, windows[id(rule)], facts, people[user_id], names
+        )
     return found
 
 

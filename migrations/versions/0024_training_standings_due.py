@@ -7,6 +7,10 @@ queues and the dashboard card say their figures are being recomputed. The job ho
 `standings_claimed_at` while it works (renewed at each step), so the sweep that re-enqueues a
 lost job does not start a second one beside a running one.
 
+An index on training_consultations (user_id, state) lets the judging read a chunk of people's
+confirmed consultations by person (SQLite's planner otherwise took the state index and read
+every confirmed consultation of the programme for each chunk of 500 people).
+
 Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-06
@@ -35,10 +39,17 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("standings_claimed_at", lms.db.UTCDateTime(timezone=True), nullable=True)
         )
+    op.create_index(
+        "ix_training_consultations_user_id_state",
+        "training_consultations",
+        ["user_id", "state"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
     """Drop the mark (the standings it asked for are judged by the next event or a rebuild)."""
+    op.drop_index("ix_training_consultations_user_id_state", table_name="training_consultations")
     with op.batch_alter_table("training_credentials", schema=None) as batch:
         batch.drop_column("standings_claimed_at")
         batch.drop_column("standings_due_at")
