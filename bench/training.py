@@ -1,8 +1,8 @@
 """The Certificate of Training's share of the benchmark: bulk-insert every clinician's training
-rows (a candidate held to version 1, 20 log entries each: consultations with approved
-consultants, most confirmed, some awaiting or declined, and KAP sessions with a few client
-codes; an approved document now and then), judge every candidate once with the tracker's own
-rebuild, then time the staff queues.
+rows (a candidate held to a version of the requirement about one in eight meets, 20 log
+entries each: consultations with approved consultants, most confirmed, some awaiting or
+declined, and KAP sessions with a few client codes; an approved document now and then), judge
+every candidate once with the tracker's own rebuild, then time the staff queues.
 
 The first counted events are spread over the last 26 months, so some windows close within
 the 60 days the "window closing" queue shows and some have closed; the awaiting queue holds
@@ -18,13 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, insert, select, text
 
 from bench import loadgen
 from bench.population import LATEST, bulk_insert, move_sequences
 from bench.settings import TRAINING_QUEUE_PATHS, TRAINING_QUEUE_TARGET_S, TRAINING_SCALE_TARGET
 from bench.table import Row, ratio_row
-from lms.training.models import Candidate, Consultant, Consultation
+from lms.training.models import Candidate, Consultant, Consultation, RequirementVersion
 from lms.training.records_models import (
     ClientCode,
     DocumentKind,
@@ -45,15 +45,45 @@ def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 21, 0, tzinfo=UTC)
 
 
+# The version the bench's candidates are held to: the log's parts of the requirement (the
+# bench's population has no retreats or documents for most), which about one candidate in
+# eight meets, so the "ready to award" queue is measured with people in it.
+BENCH_RULE = {
+    "all": [
+        {"logged": {"kind": "group_consultation", "count": 5}},
+        {"logged": {"kind": "therapist_session", "count": 9}},
+        {"within_months": 24},
+    ]
+}
+
+
+def _bench_version(conn: Connection) -> tuple[int, int]:
+    """(credential id, id of a new version holding BENCH_RULE)."""
+    credential_id, number = conn.execute(
+        text(
+            "SELECT c.id, max(v.number) FROM training_credentials c"
+            " JOIN training_requirement_versions v ON v.credential_id = c.id GROUP BY c.id"
+        )
+    ).one()
+    version_id = conn.execute(
+        insert(RequirementVersion.__table__)
+        .values(
+            credential_id=credential_id,
+            number=number + 1,
+            rule=BENCH_RULE,
+            note="The bench's requirement: the log's parts",
+            created_by_id=None,
+            created_at=_at(LATEST),
+        )
+        .returning(RequirementVersion.__table__.c.id)
+    ).scalar_one()
+    return credential_id, version_id
+
+
 def insert_training(conn: Connection, *, seed: int = 20261206) -> dict[str, int]:
     """Insert the training rows of every clinician present; how many of each went in."""
     rng = random.Random(seed)
-    credential_id, version_id = conn.execute(
-        text(
-            "SELECT c.id, v.id FROM training_credentials c JOIN training_requirement_versions v"
-            " ON v.credential_id = c.id ORDER BY v.number LIMIT 1"
-        )
-    ).one()
+    credential_id, version_id = _bench_version(conn)
     people = list(
         conn.scalars(
             text(

@@ -50,4 +50,6 @@ def test_the_bench_training_rows_could_have_happened(session, engine, catalog, m
     assert rebuild(session) == 0  # the rows are what a rebuild writes
     found = queues.queue_counts(session)
     assert found.awaiting > 50
+    assert 10 <= found.ready <= 90  # the bench's requirement: about one candidate in eight meets it
+    assert queues.ready_page(session).items
     assert queues.awaiting_page(session).items
