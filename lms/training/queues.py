@@ -160,9 +160,16 @@ def _not_awarded(credential_id: Any) -> Any:
 
 def _account_open() -> Any:
     """SQL: the candidate's account is active and not erased (a deactivated or deleted person
-    waits in no queue)."""
-    return TrainingStanding.user_id.in_(
-        select(User.id).where(User.active.is_(True), User.anonymised_at.is_(None))
+    waits in no queue). Asked of each row by its key (an IN list of every open account would
+    be read whole for each query: the programme's size, not the page's)."""
+    return (
+        select(User.id)
+        .where(
+            User.id == TrainingStanding.user_id,
+            User.active.is_(True),
+            User.anonymised_at.is_(None),
+        )
+        .exists()
     )
 
 
