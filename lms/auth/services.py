@@ -282,6 +282,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         _keep_an_admin(session, "deactivate")
     user.active = active
     rotate_auth_token(user)
+    signals.account_changed.send(user, session=session)  # a deactivated person waits in no queue
     record_account_event(
         session, user, "user.activated" if active else "user.deactivated", actor_id=actor.id
     )

@@ -37,6 +37,7 @@ from lms.training.requirement import (
     start_candidate,
     stored_credential,
 )
+from lms.training.standing import mark_changed
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def award_credential(session: Session, user_id: int, *, actor: User) -> Certific
         raise PrerequisiteNotMet(f"Not awarded: {person.name} does not meet it yet. {missing}")
     candidate.awarded_at = utcnow()
     candidate.awarded_by_id = actor.id
+    mark_changed(session, [person.id])  # an awarded candidate leaves the staff's queues
     # A new award starts unlisted: a listing left by a race with an earlier revocation goes.
     session.execute(
         delete(DirectoryListing)
@@ -159,6 +161,8 @@ def on_certificate_revoked(certificate: Any, *, session: Session, **_: Any) -> N
         .values(awarded_at=None, awarded_by_id=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount
+    if cleared:
+        mark_changed(session, [certificate.user_id])  # back in the queues
     session.execute(
         delete(DirectoryListing)
         .where(DirectoryListing.user_id == certificate.user_id)

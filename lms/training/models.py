@@ -212,6 +212,8 @@ class TrainingStanding(Base):
     window_closes_on: Mapped[date | None] = mapped_column(Date)
     lapses_on: Mapped[date | None] = mapped_column(Date)
     judged_on: Mapped[date] = mapped_column(Date)
+    # In the staff's queues at all: the account open, the credential not awarded.
+    waiting: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -221,10 +223,18 @@ class TrainingStanding(Base):
         ),
         CheckConstraint("parts_met >= 0 AND parts_met <= parts_total", name="parts_met_in_range"),
         # Covering the queues' filters, so their counts read only the index.
-        Index("ix_training_standings_met", "credential_id", "met", "window_closes_on", "lapses_on"),
         Index(
-            "ix_training_standings_window",
+            "ix_training_standings_ready",
             "credential_id",
+            "waiting",
+            "met",
+            "window_closes_on",
+            "lapses_on",
+        ),
+        Index(
+            "ix_training_standings_closing",
+            "credential_id",
+            "waiting",
             "window_closes_on",
             "met",
             "lapses_on",

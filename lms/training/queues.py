@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from lms.auth.api import User
@@ -20,7 +20,6 @@ from lms.clock import local_date, today
 from lms.paging import Page
 from lms.progress.api import HomePart, Waiting
 from lms.training.models import (
-    Candidate,
     Consultant,
     Consultation,
     ConsultationKind,
@@ -149,37 +148,12 @@ def awaiting_page(session: Session, page: int = 1) -> Page[AwaitingRow]:
 # --- ready to award, window closing ----------------------------------------------------------
 
 
-def _not_awarded(credential_id: Any) -> Any:
-    """SQL: the candidate has not been awarded the credential. Asked as "not among the
-    awarded", which the award's index answers once per query, not once per row."""
-    awarded = select(Candidate.user_id).where(
-        Candidate.credential_id == credential_id, Candidate.awarded_at.is_not(None)
-    )
-    return TrainingStanding.user_id.not_in(awarded)
-
-
-def _account_open() -> Any:
-    """SQL: the candidate's account is active and not erased (a deactivated or deleted person
-    waits in no queue). Asked of each row by its key (an IN list of every open account would
-    be read whole for each query: the programme's size, not the page's)."""
-    return (
-        select(User.id)
-        .where(
-            User.id == TrainingStanding.user_id,
-            User.active.is_(True),
-            User.anonymised_at.is_(None),
-        )
-        .exists()
-    )
-
-
 def _ready(credential_id: Any, day: date) -> list[Any]:
     """The rows of candidates ready to award on the day."""
     return [
         TrainingStanding.credential_id == credential_id,
+        TrainingStanding.waiting == true(),  # "= true": the index's second column (IS is not)
         met_today(day),
-        _not_awarded(credential_id),
-        _account_open(),
     ]
 
 
@@ -188,12 +162,11 @@ def _closing(credential_id: Any, day: date) -> list[Any]:
     the requirement (nor been awarded)."""
     return [
         TrainingStanding.credential_id == credential_id,
+        TrainingStanding.waiting == true(),  # "= true": the index's second column (IS is not)
         TrainingStanding.window_closes_on >= day,
         TrainingStanding.window_closes_on <= day + timedelta(days=WARNING_DAYS),
         # Not met today (the window is still open here, so only the licence can end a verdict).
         or_(TrainingStanding.met.is_(False), TrainingStanding.lapses_on <= day),
-        _not_awarded(credential_id),
-        _account_open(),
     ]
 
 

@@ -1,8 +1,9 @@
 """Keeping where each credential candidate stands (training_standings), so the staff queues
 are indexed reads and not an evaluation of everyone: handlers subscribed to the domain events
 that change a fact the requirement reads (lms.signals: a consultation answered or voided, the
-session log changed, a document reviewed, a completion, a credit decision, a licence, the
-catalogue, a requirement published for everyone) note whose rows changed; before the unit of
+session log changed, a document reviewed, a completion, a credit decision, a licence or
+account, the catalogue, a requirement published for everyone; and the award, which marks its
+person itself) note whose rows changed; before the unit of
 work commits, those rows are judged again with the one evaluator (lms.catalog's evaluate, over
 the parts lms.training.requirement.rule_parts names), many people in a constant number of
 queries. Only the tracker's own sessions are kept, as for the progress standings
@@ -21,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import and_, event, func, insert, or_, select, update
+from sqlalchemy import and_, event, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from lms import signals
@@ -53,6 +54,9 @@ class StandingValues:
     first_event_on: date | None
     window_closes_on: date | None
     lapses_on: date | None
+    # In the staff's queues at all: the account is open and the credential not awarded (kept
+    # in the row so the queues count by the index alone, whatever the programme's size).
+    waiting: bool = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,7 +67,7 @@ def met_today(on: Any, row: Any = TrainingStanding) -> Any:
     """SQL: the row's requirement is met on the day: met when judged, the window not closed
     since, and the licence (when the verdict needs it) still counting."""
     return and_(
-        row.met.is_(True),
+        row.met == true(),  # "= true", which an index can seek (IS cannot)
         or_(row.window_closes_on.is_(None), row.window_closes_on >= on),
         or_(row.lapses_on.is_(None), row.lapses_on > on),
     )
@@ -79,7 +83,9 @@ def standing_of(session: Session, user_id: int, credential_id: int) -> TrainingS
 # Judging
 
 
-def _judge(rule: Any, months: int | None, facts: Any, person: User, names: Any) -> StandingValues:
+def _judge(
+    rule: Any, months: int | None, facts: Any, person: User, names: Any, awarded: bool
+) -> StandingValues:
     """One candidate's row from their facts, by the one evaluator (`months`: the rule's
     window, read once per rule by the caller)."""
     # Only the verdicts: the words and pictures of judge_parts are the page's, not the row's.
@@ -98,29 +104,30 @@ def _judge(rule: Any, months: int | None, facts: Any, person: User, names: Any) 
         first_event_on=facts.training.first_event_on,
         window_closes_on=closes,
         lapses_on=lapses_on,
+        waiting=not awarded and person.active and person.anonymised_at is None,
     )
 
 
 def judge_candidates(
-    session: Session, candidates: Sequence[tuple[int, int, Any]], on: date
+    session: Session, candidates: Sequence[tuple[int, int, Any, bool]], on: date
 ) -> dict[tuple[int, int], StandingValues]:
-    """{(user_id, credential_id): row} for (user_id, credential_id, rule) triples of at most
+    """{(user_id, credential_id): row} for (user_id, credential_id, rule, awarded) of at most
     IN_CHUNK people: a constant number of queries, however many."""
-    ids = sorted({user_id for user_id, _, _ in candidates})
+    ids = sorted({candidate[0] for candidate in candidates})
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
     base = facts_for(session, list(people.values()), on=on)
     training = training_facts(session, ids, on)
     names = shared_programme(session).names
     windows: dict[int, int | None] = {}  # by the rule object: one walk per version
     found = {}
-    for user_id, credential_id, rule in candidates:
+    for user_id, credential_id, rule, awarded in candidates:
         if user_id not in people:
             continue
         if id(rule) not in windows:
             windows[id(rule)] = window_months(rule)
         facts = dataclasses.replace(base[user_id], training=training[user_id])
         found[user_id, credential_id] = _judge(
-            rule, windows[id(rule)], facts, people[user_id], names
+            rule, windows[id(rule)], facts, people[user_id], names, awarded
         )
     return found
 
@@ -191,11 +198,14 @@ def refresh(
                 .with_for_update()
             ).all()
         candidates = [
-            (user_id, credential_id, rules[version_id])
-            for user_id, credential_id, version_id in session.execute(
-                select(Candidate.user_id, Candidate.credential_id, Candidate.version_id).where(
-                    Candidate.user_id.in_(chunk)
-                )
+            (user_id, credential_id, rules[version_id], awarded_at is not None)
+            for user_id, credential_id, version_id, awarded_at in session.execute(
+                select(
+                    Candidate.user_id,
+                    Candidate.credential_id,
+                    Candidate.version_id,
+                    Candidate.awarded_at,
+                ).where(Candidate.user_id.in_(chunk))
             )
         ]
         if candidates:

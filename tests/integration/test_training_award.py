@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from lms.audit.models import AuditEvent
 from lms.auth.models import Role
+from lms.auth.services import set_active
 from lms.badges.models import CredentialStatus
 from lms.certificates import services as certificates
 from lms.certificates.models import Certificate
@@ -216,11 +217,12 @@ def test_the_ready_queue_holds_a_met_candidate_until_the_award_and_again_after_a
     assert clinician.id in ready()
 
 
-def test_a_deactivated_account_is_neither_awarded_nor_queued(app, session, met):
+def test_a_deactivated_account_is_neither_awarded_nor_queued(app, session, met, make_user):
     from lms.training.queues import ready_page
 
     clinician, instructor = met
-    clinician.active = False
+    admin = make_user(Role.ADMIN)
+    set_active(session, clinician, False, actor=admin)
     session.commit()
     with app.test_request_context(), pytest.raises(PrerequisiteNotMet) as refused:
         award_credential(session, clinician.id, actor=instructor)
@@ -229,7 +231,7 @@ def test_a_deactivated_account_is_neither_awarded_nor_queued(app, session, met):
     assert clinician.id not in [row.user_id for row in ready_page(session).items]
     session.rollback()
     clinician = session.get(type(clinician), clinician.id)
-    clinician.active = True
+    set_active(session, clinician, True, actor=admin)
     session.commit()
     assert clinician.id in [row.user_id for row in ready_page(session).items]
     session.commit()

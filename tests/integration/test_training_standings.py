@@ -153,10 +153,12 @@ def test_each_fact_rewrites_the_row_before_commit_and_ready_to_award_follows(
     _confirmed(app, session, clinician, consultant, held_on)
     assert _ids(queues.ready_page(session)) == [clinician.id]
 
-    # Awarded (task B sets awarded_at): no longer waiting for an award.
+    # Awarded (the award marks its person): no longer waiting for an award.
     candidate = session.get(Candidate, (clinician.id, row.credential_id))
     candidate.awarded_at = utcnow()
+    kept.mark_changed(session, [clinician.id])
     session.commit()
+    assert _row(session, clinician).waiting is False
     assert _ids(queues.ready_page(session)) == []
 
 
@@ -449,3 +451,63 @@ def test_a_first_session_or_document_makes_a_candidate_with_a_kept_row(
         session.commit()
     assert session.get(Candidate, (by_document.id, ensure_credential(session).id)) is not None
     assert _row(session, by_document) is not None
+
+
+def test_migration_0024_keeps_who_waits_in_the_queues(blank_database: Engine) -> None:
+    """An open account not awarded waits; a deactivated one and an awarded one do not; the
+    downgrade gives the earlier table back."""
+    engine = blank_database
+    upgrade(engine, "0023")
+    now = "2026-01-05 10:00:00"
+    with engine.begin() as conn:
+        credential = conn.execute(text("SELECT id FROM training_credentials")).scalar()
+        version = conn.execute(text("SELECT id FROM training_requirement_versions")).scalar()
+        for user_id, active, awarded_at in (
+            (601, True, None),
+            (602, False, None),
+            (603, True, now),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, credentials, auth_token, active,"
+                    " pre_licensed, notify_optional, created_at) VALUES"
+                    " (:id, :email, 'P', '', :token, :active, :yes, :yes, :now)"
+                ),
+                {
+                    "id": user_id,
+                    "email": f"p{user_id}@example.test",
+                    "token": f"t{user_id}",
+                    "active": active,
+                    "yes": True,
+                    "now": now,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO training_candidates (user_id, credential_id, version_id,"
+                    " started_at, awarded_at) VALUES (:u, :c, :v, :now, :awarded)"
+                ),
+                {"u": user_id, "c": credential, "v": version, "now": now, "awarded": awarded_at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO training_standings (user_id, credential_id, met, parts_met,"
+                    " parts_total, judged_on) VALUES (:u, :c, :yes, 3, 3, '2026-01-05')"
+                ),
+                {"u": user_id, "c": credential, "yes": True},
+            )
+    upgrade(engine, "0024")
+    with engine.connect() as conn:
+        waiting = dict(conn.execute(text("SELECT user_id, waiting FROM training_standings")).all())
+    assert {user_id: bool(flag) for user_id, flag in waiting.items()} == {
+        601: True,
+        602: False,
+        603: False,
+    }
+    indexes = {index["name"] for index in inspect(engine).get_indexes("training_standings")}
+    assert {"ix_training_standings_ready", "ix_training_standings_closing"} <= indexes
+    downgrade(engine, "0023")
+    columns = {column["name"] for column in inspect(engine).get_columns("training_standings")}
+    assert "waiting" not in columns
+    indexes = {index["name"] for index in inspect(engine).get_indexes("training_standings")}
+    assert {"ix_training_standings_met", "ix_training_standings_window"} <= indexes
