@@ -13,7 +13,7 @@ from typing import Any
 
 from babel.support import NullTranslations
 from flask import current_app, g, has_app_context
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain
 
 from lms import i18n
 from lms.clock import kept_request_setting, read_request_settings
@@ -60,12 +60,9 @@ def _selected() -> str:
 
 
 def _current() -> str:
-    """The locale pure code follows: a forced one (`in_locale`) or the programme's."""
-    if has_app_context():
-        chosen = get_locale()
-        if chosen is not None:
-            return f"{chosen.language}-{chosen.territory}"
-    return i18n.DEFAULT_LOCALE
+    """The locale pure code follows: the programme's, kept for the request (every date and
+    number of a page asks, scores of times: one lookup in `g`, not flask-babel's selection)."""
+    return programme_locale()
 
 
 class ProgrammeDomain(Domain):
