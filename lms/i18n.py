@@ -122,7 +122,14 @@ def _skeleton_pattern(skeleton: str, locale: str) -> str:
 
 def skeleton_date(day: date, skeleton: str, locale: str | None = None) -> str:
     """A date by CLDR skeleton in a locale: ('yMMMd') 'Jan 20, 2024' / '20 Jan 2024'."""
-    name = locale_or_default(_or_current(locale))
+    return _skeleton_date(day, skeleton, locale_or_default(_or_current(locale)))
+
+
+# Formatting is pure and Babel's costs about 50 us a date; a page shows a dozen or more, and the
+# same days recur on everyone's (offering days, cohorts' completion dates): kept per process.
+@functools.lru_cache(maxsize=8192)
+def _skeleton_date(day: date, skeleton: str, name: str) -> str:
+    """skeleton_date for a known locale name."""
     return babel_format_date(day, _skeleton_pattern(skeleton, name), locale=babel_locale(name))
 
 
@@ -145,5 +152,11 @@ def long_date(day: date, locale: str | None = None) -> str:
 
 def hours_text(hours: Decimal | int | float | str, locale: str | None = None) -> str:
     """Hours without trailing zeros, as the locale writes numbers: 7.50 -> '7.5', 41.00 -> '41'."""
-    value = Decimal(str(hours)).quantize(Decimal("0.01"))
-    return format_decimal(value, format="0.##", locale=babel_locale(_or_current(locale)))
+    return _hours_text(Decimal(str(hours)).quantize(Decimal("0.01")), _or_current(locale))
+
+
+# A programme's hours are a few hundred values (half-hours, their sums): kept per process.
+@functools.lru_cache(maxsize=4096)
+def _hours_text(value: Decimal, locale: str) -> str:
+    """hours_text of a quantized value in a known locale."""
+    return format_decimal(value, format="0.##", locale=babel_locale(locale))
