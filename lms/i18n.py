@@ -152,7 +152,9 @@ def long_date(day: date, locale: str | None = None) -> str:
 
 def hours_text(hours: Decimal | int | float | str, locale: str | None = None) -> str:
     """Hours without trailing zeros, as the locale writes numbers: 7.50 -> '7.5', 41.00 -> '41'."""
-    return _hours_text(Decimal(str(hours)).quantize(Decimal("0.01")), _or_current(locale))
+    value = Decimal(str(hours)).quantize(Decimal("0.01"))
+    # One key for a zero however signed (-0.00 and 0.00 are equal, so would share an entry).
+    return _hours_text(abs(value) if value == 0 else value, locale_or_default(_or_current(locale)))
 
 
 # A programme's hours are a few hundred values (half-hours, their sums): kept per process.

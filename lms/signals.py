@@ -67,7 +67,8 @@ change there (the progress feature recomputes everyone's standings with a progre
 
 account_changed = _signals.signal("account-changed")
 """sender: the User whose standing facts changed: created, renamed, licence edited, roles
-changed or anonymised (a verified licence sends licence_verified); kwargs: session."""
+changed, deactivated or reactivated, or anonymised (a verified licence sends
+licence_verified); kwargs: session."""
 
 equivalency_requested = _signals.signal("equivalency-requested")
 """sender: the EquivalencyRequest just sent (pending); kwargs: session."""

@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from flask import has_app_context
@@ -138,7 +139,12 @@ _COLUMNS = tuple(field.name for field in dataclasses.fields(StandingValues))
 def _write(
     session: Session, judged: dict[tuple[int, int], StandingValues], on: date, ids: list[int]
 ) -> int:
-    """Insert or update the rows that changed; how many did."""
+    """Insert or update the rows that changed; how many did.
+
+    The rows are read locked (PostgreSQL), in key order as everywhere rows are locked here, so
+    a request and the job that judges everyone (lms.training.standing_jobs) write one person's
+    row one after the other, each having read the other's committed facts, and never deadlock.
+    """
     stored = {
         (row.user_id, row.credential_id): tuple(getattr(row, name) for name in _COLUMNS)
         for row in session.execute(
@@ -146,7 +152,10 @@ def _write(
                 TrainingStanding.user_id,
                 TrainingStanding.credential_id,
                 *(getattr(TrainingStanding, name) for name in _COLUMNS),
-            ).where(TrainingStanding.user_id.in_(ids))
+            )
+            .where(TrainingStanding.user_id.in_(ids))
+            .order_by(TrainingStanding.user_id, TrainingStanding.credential_id)
+            .with_for_update()
         )
     }
     inserts, updates = [], []
@@ -158,10 +167,11 @@ def _write(
             continue
         row.update(user_id=user_id, credential_id=credential_id, judged_on=on)
         (inserts if before is None else updates).append(row)
+    key = itemgetter("user_id", "credential_id")
     if inserts:
-        session.execute(insert(TrainingStanding), inserts)
+        session.execute(insert(TrainingStanding), sorted(inserts, key=key))
     if updates:
-        session.execute(update(TrainingStanding), updates)
+        session.execute(update(TrainingStanding), sorted(updates, key=key))
     return len(inserts) + len(updates)
 
 
@@ -176,9 +186,10 @@ def refresh(
     that changed, IN_CHUNK people at a time; how many rows changed.
 
     `step` (a job's checkpoint) runs after each chunk: a job judging everyone then holds no
-    write transaction longer than one chunk. Such a job locks each chunk's rows first
-    (PostgreSQL), so a request judging one of those people meanwhile writes after it, with the
-    facts it changed, and never under it."""
+    write transaction longer than one chunk. Such a job locks each chunk's rows before it reads
+    their facts (PostgreSQL; a request locks the rows it writes too, `_write`), so a request
+    judging one of those people meanwhile writes before or after it, never under it. A version
+    published between two chunks is read when a chunk first names it."""
     day = on or today(session)
     rules = dict(session.execute(select(RequirementVersion.id, RequirementVersion.rule)).all())
     changed = 0
@@ -197,16 +208,23 @@ def refresh(
                 .order_by(TrainingStanding.user_id, TrainingStanding.credential_id)
                 .with_for_update()
             ).all()
+        found = session.execute(
+            select(
+                Candidate.user_id,
+                Candidate.credential_id,
+                Candidate.version_id,
+                Candidate.awarded_at,
+            )
+            .where(Candidate.user_id.in_(chunk))
+            .order_by(Candidate.user_id, Candidate.credential_id)
+        ).all()
+        if any(version_id not in rules for _, _, version_id, _ in found):
+            rules = dict(
+                session.execute(select(RequirementVersion.id, RequirementVersion.rule)).all()
+            )
         candidates = [
             (user_id, credential_id, rules[version_id], awarded_at is not None)
-            for user_id, credential_id, version_id, awarded_at in session.execute(
-                select(
-                    Candidate.user_id,
-                    Candidate.credential_id,
-                    Candidate.version_id,
-                    Candidate.awarded_at,
-                ).where(Candidate.user_id.in_(chunk))
-            )
+            for user_id, credential_id, version_id, awarded_at in found
         ]
         if candidates:
             changed += _write(session, judge_candidates(session, candidates, day), day, chunk)
@@ -310,9 +328,10 @@ def sync(session: Session) -> int:
         return 0
     session.info[_SYNCING] = True
     try:
-        if everyone:
+        changed = refresh(session, dirty) if dirty else 0
+        if everyone:  # after the people's rows: standings, then credentials, as the job locks
             mark_everyone_due(session)
-        return refresh(session, dirty) if dirty else 0
+        return changed
     finally:
         session.info.pop(_SYNCING, None)
 
@@ -321,7 +340,8 @@ def mark_everyone_due(session: Session) -> None:
     """Every candidate is to be judged again: too many for the request that changed the rule
     (100,000 candidates take minutes), so the change marks the credentials due and a job judges
     everyone once it commits (lms.training.standing_jobs; the sweep enqueues it again if that
-    is lost). The people this same change touched are judged now, as always."""
+    is lost, or only after the next commit of the app's unit of work when `session` is not
+    it). The people this same change touched are judged now, as always."""
     marked = session.execute(update(Credential).values(standings_due_at=utcnow())).rowcount
     if marked and has_app_context():
         enqueue_after_commit(REJUDGE_JOB)

@@ -10,6 +10,7 @@ it again meanwhile (then the next job starts over).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import literal, or_, select, update
@@ -32,32 +33,54 @@ def _unclaimed(now: datetime) -> object:
     )
 
 
-def rejudge_everyone(session: Session, *, step: object = None) -> int | None:
-    """Judge every candidate again if the credentials are marked due and no other job is at
-    it: how many rows changed (None: nothing due, or another job holds the work).
+class ClaimLost(Exception):
+    """Another job took the work over (this one stalled past CLAIM_LAPSES): stop."""
 
-    `step` commits between chunks (the job's checkpoint); without it the caller commits."""
-    now = utcnow()
+
+def rejudge_everyone(session: Session, *, step: Callable[[], None] | None = None) -> int | None:
+    """Judge every candidate again if the credentials are marked due and no other job is at
+    it: how many rows changed (None: nothing due, another job holds the work, or it took the
+    work over from this one).
+
+    `step` commits between chunks (the job's checkpoint); without it the caller commits. The
+    claim is this job's own moment, renewed at each step only while it is still this job's;
+    a failure gives it back, so the sweep's next job starts at once."""
+    mine = utcnow()
     claimed = session.execute(
         update(Credential)
-        .where(Credential.standings_due_at.is_not(None), _unclaimed(now))
-        .values(standings_claimed_at=now)
+        .where(Credential.standings_due_at.is_not(None), _unclaimed(mine))
+        .values(standings_claimed_at=mine)
         .returning(Credential.id, Credential.standings_due_at)
     ).all()
     if not claimed:
         return None
     ids = [credential_id for credential_id, _ in claimed]
+    held = {"at": mine}
 
     def renew() -> None:
-        """Keep the claim, then commit the chunk."""
-        session.execute(
-            update(Credential).where(Credential.id.in_(ids)).values(standings_claimed_at=utcnow())
-        )
+        """Keep the claim (if it is still this job's), then commit the chunk."""
+        now = utcnow()
+        kept = session.execute(
+            update(Credential)
+            .where(Credential.id.in_(ids), Credential.standings_claimed_at == held["at"])
+            .values(standings_claimed_at=now)
+        ).rowcount
+        if kept != len(ids):
+            raise ClaimLost
+        held["at"] = now
         if step is not None:
-            step()  # type: ignore[operator]
+            step()
 
-    renew()
-    changed = refresh(session, None, step=renew)
+    try:
+        renew()
+        changed = refresh(session, None, step=renew)
+    except ClaimLost:
+        session.rollback()
+        return None
+    except BaseException:
+        session.rollback()
+        _release(session, ids, held["at"], step)
+        raise
     for credential_id, due_at in claimed:
         # A change made while the job ran set a newer mark: it stays, for the next job.
         session.execute(
@@ -65,10 +88,21 @@ def rejudge_everyone(session: Session, *, step: object = None) -> int | None:
             .where(Credential.id == credential_id, Credential.standings_due_at == due_at)
             .values(standings_due_at=None)
         )
-    session.execute(
-        update(Credential).where(Credential.id.in_(ids)).values(standings_claimed_at=None)
-    )
+    _release(session, ids, held["at"], None)
     return changed
+
+
+def _release(
+    session: Session, ids: list[int], at: datetime, step: Callable[[], None] | None
+) -> None:
+    """Give the claim back (only if it is still this job's)."""
+    session.execute(
+        update(Credential)
+        .where(Credential.id.in_(ids), Credential.standings_claimed_at == at)
+        .values(standings_claimed_at=None)
+    )
+    if step is not None:
+        step()
 
 
 @task(REJUDGE_JOB)

@@ -24,7 +24,7 @@ from lms.jobs import sweep_due_work
 from lms.migrate import downgrade, upgrade
 from lms.training import consultants as approved_list
 from lms.training import consultations as log
-from lms.training import queues, session_log
+from lms.training import queues, session_log, standing_jobs
 from lms.training import standing as kept
 from lms.training.models import Candidate, Credential, TrainingStanding
 from lms.training.requirement import ensure_credential, publish_requirement
@@ -511,3 +511,54 @@ def test_migration_0024_keeps_who_waits_in_the_queues(blank_database: Engine) ->
     assert "waiting" not in columns
     indexes = {index["name"] for index in inspect(engine).get_indexes("training_standings")}
     assert {"ix_training_standings_met", "ix_training_standings_window"} <= indexes
+
+
+def test_a_version_published_between_two_steps_is_judged_and_a_stolen_claim_stops_the_job(
+    app, session, make_user, catalog, monkeypatch
+):
+    ensure_credential(session)
+    consultant = _consultant(app, session, make_user)
+    people = [make_user() for _ in range(3)]
+    for person in people:
+        _confirmed(app, session, person, consultant, programme_today() - timedelta(days=5))
+    _short_requirement(session, everyone=True)
+    monkeypatch.setattr(kept, "IN_CHUNK", 1)  # a step between every person
+
+    steps = []
+
+    def publish_meanwhile():
+        """After the first person: another version for everyone (the next chunks name it)."""
+        session.commit()
+        steps.append(1)
+        if len(steps) == 2:
+            _short_requirement(session, everyone=True)
+
+    assert rejudge_everyone(session, step=publish_meanwhile) is not None
+    session.commit()
+    assert kept.due_since(session) is not None  # the newer mark stays for the next job
+    assert session.scalar(select(Credential.standings_claimed_at)) is None
+
+    def taken_over():
+        """Another job takes the work (this one stalled past CLAIM_LAPSES)."""
+        session.execute(update(Credential).values(standings_claimed_at=utcnow()))
+        session.commit()
+
+    assert rejudge_everyone(session, step=taken_over) is None
+    session.commit()
+    assert session.scalar(select(Credential.standings_claimed_at)) is not None  # not cleared
+
+
+def test_a_job_that_fails_gives_its_claim_back(app, session, make_user, catalog, monkeypatch):
+    ensure_credential(session)
+    _short_requirement(session, everyone=True)
+    session.commit()
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("judging failed")
+
+    monkeypatch.setattr(standing_jobs, "refresh", broken)
+    with pytest.raises(RuntimeError):
+        rejudge_everyone(session, step=session.commit)
+    session.commit()
+    assert session.scalar(select(Credential.standings_claimed_at)) is None
+    assert kept.due_since(session) is not None  # still due: the sweep's next job starts at once
