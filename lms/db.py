@@ -16,12 +16,14 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     MetaData,
     Result,
     Select,
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import exc as sa_exc
@@ -396,6 +398,18 @@ def cascading_key(table: str) -> Any:
     """A primary-key column holding the id of a row of `table`, deleted with that row (a
     link table's half of its key, or a one-to-one extension of the row)."""
     return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of only the rows matching `where` (SQL), the same on SQLite and PostgreSQL:
+    with `unique`, how the schema says "at most one live row" for rows that stay once dead."""
+    return Index(
+        name,
+        *columns,
+        unique=unique,
+        sqlite_where=text(where),
+        postgresql_where=text(where),
+    )
 
 
 def read(
