@@ -34,7 +34,7 @@ from sqlalchemy.types import TypeDecorator
 
 from lms import prepared
 from lms.clock import utcnow  # noqa: F401 - re-exported: the stored timestamps' clock
-from lms.errors import NotFound
+from lms.errors import DomainError, NotFound
 from lms.prepared import Rows
 
 IN_CHUNK = 500  # values bound in one IN list: under every driver's bound-parameter limit
@@ -410,6 +410,19 @@ def partial_index(name: str, *columns: str, where: str, unique: bool = False) ->
         sqlite_where=text(where),
         postgresql_where=text(where),
     )
+
+
+def flush_or_refuse(session: Session, refusal: DomainError, *, add: object = None) -> None:
+    """Flush (adding `add` first) inside a savepoint: when a unique index refuses the row,
+    because a twin request or another person got there first, only the savepoint rolls back
+    and `refusal` is raised, so the rest of the unit of work stays usable."""
+    try:
+        with session.begin_nested():
+            if add is not None:
+                session.add(add)
+            session.flush()
+    except sa_exc.IntegrityError as error:
+        raise refusal from error
 
 
 def read(

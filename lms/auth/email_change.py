@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.accounts import WRONG_CURRENT_PASSWORD
@@ -28,7 +27,7 @@ from lms.auth.services import (
     send_account_mail,
 )
 from lms.auth.tokens import EMAIL_CHANGE, INVALID_LINK, make_token, read_token
-from lms.db import utcnow
+from lms.db import flush_or_refuse, utcnow
 from lms.errors import Conflict, InvalidInput
 
 NOTHING_WAITING = "No change of your e-mail address is waiting."
@@ -193,13 +192,10 @@ def confirm_email_change(
     user.email = new_email
     user.email_confirmed_at = now  # the link reached the new inbox
     session.delete(change)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:  # taken between the check and the write, by a twin request
-        raise Conflict(
-            f"Another account now uses {new_email}, so your address was not changed."
-        ) from None
+    # The address may have been taken between the check and the write, by a twin request.
+    flush_or_refuse(
+        session, Conflict(f"Another account now uses {new_email}, so your address was not changed.")
+    )
     record_account_event(session, user, "user.email_changed")
     send_account_mail(
         session,
