@@ -52,6 +52,14 @@ def pending_change(session: Session, user: User) -> EmailChange | None:
     return session.get(EmailChange, user.id)
 
 
+def _waiting_change(session: Session, user: User) -> EmailChange:
+    """The change of address the account is waiting on; Conflict when none is."""
+    change = pending_change(session, user)
+    if change is None:
+        raise Conflict(NOTHING_WAITING)
+    return change
+
+
 def request_email_change(
     session: Session,
     user: User,
@@ -86,9 +94,7 @@ def request_email_change(
 
 def resend_email_change(session: Session, user: User) -> EmailChange:
     """Send the waiting change's link again (Conflict when no change is waiting)."""
-    change = pending_change(session, user)
-    if change is None:
-        raise Conflict(NOTHING_WAITING)
+    change = _waiting_change(session, user)
     record_account_event(session, user, "user.email_change_resent")
     _send_link_after_commit(change)
     return change
@@ -96,9 +102,7 @@ def resend_email_change(session: Session, user: User) -> EmailChange:
 
 def cancel_email_change(session: Session, user: User) -> None:
     """Forget the waiting change; its links stop working (Conflict when none waits)."""
-    change = pending_change(session, user)
-    if change is None:
-        raise Conflict(NOTHING_WAITING)
+    change = _waiting_change(session, user)
     session.delete(change)
     session.flush()
     record_account_event(session, user, "user.email_change_cancelled")

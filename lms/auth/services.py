@@ -383,13 +383,13 @@ def invite_staff(
 def send_invitation(session: Session, user: User, *, actor: User) -> None:
     """E-mail (again) the link with which an invited person sets their password."""
     from lms.auth.links import link_url
-    from lms.auth.tokens import INVITATION, account_fingerprint, make_token
+    from lms.auth.tokens import INVITATION, account_token
 
     if not actor.has_role(Role.ADMIN):
         raise Forbidden("Only an administrator can invite staff.")
     if user.password_hash is not None or user.anonymised_at is not None:
         raise Conflict("This person has already set a password; there is nothing to accept.")
-    token = make_token(INVITATION, {"u": user.id, "f": account_fingerprint(user)})
+    token = account_token(INVITATION, user)
     send_account_mail(
         session,
         user,
