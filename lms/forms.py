@@ -17,6 +17,7 @@ single select starts on an empty "Choose…" option (PromptingSelect).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -46,34 +47,38 @@ def _trim(value: Any) -> Any:
     return validation.trim(value) if isinstance(value, str) else value
 
 
-class SingleLine:
+class _TextCheck:
+    """Text checked by one of lms.validation's functions naming what is wrong, if anything."""
+
+    def __init__(
+        self, problem: Callable[[str, int | None], str | None], max_length: int | None
+    ) -> None:
+        """Check with `problem`, bounding the length to `max_length` (None: no bound)."""
+        self.problem = problem
+        self.max_length = max_length
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Raise ValidationError with the reason, if any."""
+        if isinstance(field.data, str):
+            problem = self.problem(field.data, self.max_length)
+            if problem:
+                raise ValidationError(problem)
+
+
+class SingleLine(_TextCheck):
     """Single-line text: no control character, not only invisible characters, bounded."""
 
     def __init__(self, max_length: int | None = validation.SINGLE_LINE_MAX) -> None:
         """Bound the length (None when a Length validator already does)."""
-        self.max_length = max_length
-
-    def __call__(self, form: Any, field: Any) -> None:
-        """Raise ValidationError with the reason, if any."""
-        if isinstance(field.data, str):
-            problem = validation.line_problem(field.data, self.max_length)
-            if problem:
-                raise ValidationError(problem)
+        super().__init__(validation.line_problem, max_length)
 
 
-class MultiLine:
+class MultiLine(_TextCheck):
     """Multi-line text: line breaks and tabs, no other control character, bounded."""
 
     def __init__(self, max_length: int | None = validation.MULTI_LINE_MAX) -> None:
         """Bound the length (None when a Length validator already does)."""
-        self.max_length = max_length
-
-    def __call__(self, form: Any, field: Any) -> None:
-        """Raise ValidationError with the reason, if any."""
-        if isinstance(field.data, str):
-            problem = validation.text_problem(field.data, self.max_length)
-            if problem:
-                raise ValidationError(problem)
+        super().__init__(validation.text_problem, max_length)
 
 
 class SensibleDate:
