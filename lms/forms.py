@@ -92,7 +92,28 @@ class SensibleDate:
                 raise ValidationError(problem)
 
 
-class WholeNumberField(IntegerField):
+class _ParsedNumber:
+    """A number field's reading of the posted text: its own `parse` (one of lms.validation's,
+    bounded before anything converts), never wtforms' conversion."""
+
+    message: str
+
+    def parse(self, text: str | None) -> Any:
+        """The number the text holds within the field's bounds, or None."""
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """The number, or None with the field's error when the text is not one in range."""
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        number = self.parse(raw if isinstance(raw, str) else None)
+        self.data = number
+        if number is None and (not isinstance(raw, str) or raw.strip()):
+            raise ValueError(self.message)
+
+
+class WholeNumberField(_ParsedNumber, IntegerField):
     """A whole number from `minimum` to `maximum` in ASCII digits (an optional minus).
 
     The one number field of the tracker: the text is bounded by its length before it is
@@ -117,20 +138,12 @@ class WholeNumberField(IntegerField):
         self.minimum, self.maximum = minimum, maximum
         self.message = message or validation.whole_number_message(minimum, maximum)
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """The number, or None with the field's error when the text is not one in range."""
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        number = validation.whole_number_or_none(
-            raw if isinstance(raw, str) else None, minimum=self.minimum, maximum=self.maximum
-        )
-        self.data = number
-        if number is None and (not isinstance(raw, str) or raw.strip()):
-            raise ValueError(self.message)
+    def parse(self, text: str | None) -> int | None:
+        """The whole number the text holds within the bounds, or None."""
+        return validation.whole_number_or_none(text, minimum=self.minimum, maximum=self.maximum)
 
 
-class DecimalNumberField(DecimalField):
+class DecimalNumberField(_ParsedNumber, DecimalField):
     """A decimal from `minimum` to `maximum` with at most `places` decimals, in ASCII digits.
 
     No exponent (1e999999999 would take hours to turn into an integer), no NaN (a signalling
@@ -156,20 +169,11 @@ class DecimalNumberField(DecimalField):
             f"Enter a number from {minimum} to {maximum}, with at most {places} decimals."
         )
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """The decimal, or None with the field's error when the text is not one in range."""
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        number = validation.decimal_or_none(
-            raw if isinstance(raw, str) else None,
-            minimum=self.minimum,
-            maximum=self.maximum,
-            places=self.decimals,
+    def parse(self, text: str | None) -> Decimal | None:
+        """The decimal the text holds within the bounds and places, or None."""
+        return validation.decimal_or_none(
+            text, minimum=self.minimum, maximum=self.maximum, places=self.decimals
         )
-        self.data = number
-        if number is None and (not isinstance(raw, str) or raw.strip()):
-            raise ValueError(self.message)
 
 
 def whole_id(value: Any) -> int:
