@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -23,7 +24,7 @@ def engine():  # noqa: ANN201
     return current_app.extensions["lms"].db.engine
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print a one-line error and exit non-zero, leaving the database as it was."""
     db.rollback()
     click.echo(f"Error: {message}", err=True)

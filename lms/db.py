@@ -16,12 +16,14 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     MetaData,
     Result,
     Select,
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import exc as sa_exc
@@ -32,7 +34,7 @@ from sqlalchemy.types import TypeDecorator
 
 from lms import prepared
 from lms.clock import utcnow  # noqa: F401 - re-exported: the stored timestamps' clock
-from lms.errors import NotFound
+from lms.errors import DomainError, NotFound
 from lms.prepared import Rows
 
 IN_CHUNK = 500  # values bound in one IN list: under every driver's bound-parameter limit
@@ -396,6 +398,31 @@ def cascading_key(table: str) -> Any:
     """A primary-key column holding the id of a row of `table`, deleted with that row (a
     link table's half of its key, or a one-to-one extension of the row)."""
     return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of only the rows matching `where` (SQL), the same on SQLite and PostgreSQL:
+    with `unique`, how the schema says "at most one live row" for rows that stay once dead."""
+    return Index(
+        name,
+        *columns,
+        unique=unique,
+        sqlite_where=text(where),
+        postgresql_where=text(where),
+    )
+
+
+def flush_or_refuse(session: Session, refusal: DomainError, *, add: object = None) -> None:
+    """Flush (adding `add` first) inside a savepoint: when a unique index refuses the row,
+    because a twin request or another person got there first, only the savepoint rolls back
+    and `refusal` is raised, so the rest of the unit of work stays usable."""
+    try:
+        with session.begin_nested():
+            if add is not None:
+                session.add(add)
+            session.flush()
+    except sa_exc.IntegrityError as error:
+        raise refusal from error
 
 
 def read(

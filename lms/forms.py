@@ -17,6 +17,7 @@ single select starts on an empty "Choose…" option (PromptingSelect).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -46,34 +47,38 @@ def _trim(value: Any) -> Any:
     return validation.trim(value) if isinstance(value, str) else value
 
 
-class SingleLine:
+class _TextCheck:
+    """Text checked by one of lms.validation's functions naming what is wrong, if anything."""
+
+    def __init__(
+        self, problem: Callable[[str, int | None], str | None], max_length: int | None
+    ) -> None:
+        """Check with `problem`, bounding the length to `max_length` (None: no bound)."""
+        self.problem = problem
+        self.max_length = max_length
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Raise ValidationError with the reason, if any."""
+        if isinstance(field.data, str):
+            problem = self.problem(field.data, self.max_length)
+            if problem:
+                raise ValidationError(problem)
+
+
+class SingleLine(_TextCheck):
     """Single-line text: no control character, not only invisible characters, bounded."""
 
     def __init__(self, max_length: int | None = validation.SINGLE_LINE_MAX) -> None:
         """Bound the length (None when a Length validator already does)."""
-        self.max_length = max_length
-
-    def __call__(self, form: Any, field: Any) -> None:
-        """Raise ValidationError with the reason, if any."""
-        if isinstance(field.data, str):
-            problem = validation.line_problem(field.data, self.max_length)
-            if problem:
-                raise ValidationError(problem)
+        super().__init__(validation.line_problem, max_length)
 
 
-class MultiLine:
+class MultiLine(_TextCheck):
     """Multi-line text: line breaks and tabs, no other control character, bounded."""
 
     def __init__(self, max_length: int | None = validation.MULTI_LINE_MAX) -> None:
         """Bound the length (None when a Length validator already does)."""
-        self.max_length = max_length
-
-    def __call__(self, form: Any, field: Any) -> None:
-        """Raise ValidationError with the reason, if any."""
-        if isinstance(field.data, str):
-            problem = validation.text_problem(field.data, self.max_length)
-            if problem:
-                raise ValidationError(problem)
+        super().__init__(validation.text_problem, max_length)
 
 
 class SensibleDate:
@@ -87,7 +92,28 @@ class SensibleDate:
                 raise ValidationError(problem)
 
 
-class WholeNumberField(IntegerField):
+class _ParsedNumber:
+    """A number field's reading of the posted text: its own `parse` (one of lms.validation's,
+    bounded before anything converts), never wtforms' conversion."""
+
+    message: str
+
+    def parse(self, text: str | None) -> Any:
+        """The number the text holds within the field's bounds, or None."""
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """The number, or None with the field's error when the text is not one in range."""
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        number = self.parse(raw if isinstance(raw, str) else None)
+        self.data = number
+        if number is None and (not isinstance(raw, str) or raw.strip()):
+            raise ValueError(self.message)
+
+
+class WholeNumberField(_ParsedNumber, IntegerField):
     """A whole number from `minimum` to `maximum` in ASCII digits (an optional minus).
 
     The one number field of the tracker: the text is bounded by its length before it is
@@ -112,20 +138,12 @@ class WholeNumberField(IntegerField):
         self.minimum, self.maximum = minimum, maximum
         self.message = message or validation.whole_number_message(minimum, maximum)
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """The number, or None with the field's error when the text is not one in range."""
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        number = validation.whole_number_or_none(
-            raw if isinstance(raw, str) else None, minimum=self.minimum, maximum=self.maximum
-        )
-        self.data = number
-        if number is None and (not isinstance(raw, str) or raw.strip()):
-            raise ValueError(self.message)
+    def parse(self, text: str | None) -> int | None:
+        """The whole number the text holds within the bounds, or None."""
+        return validation.whole_number_or_none(text, minimum=self.minimum, maximum=self.maximum)
 
 
-class DecimalNumberField(DecimalField):
+class DecimalNumberField(_ParsedNumber, DecimalField):
     """A decimal from `minimum` to `maximum` with at most `places` decimals, in ASCII digits.
 
     No exponent (1e999999999 would take hours to turn into an integer), no NaN (a signalling
@@ -151,20 +169,11 @@ class DecimalNumberField(DecimalField):
             f"Enter a number from {minimum} to {maximum}, with at most {places} decimals."
         )
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """The decimal, or None with the field's error when the text is not one in range."""
-        if not valuelist:
-            return
-        raw = valuelist[0]
-        number = validation.decimal_or_none(
-            raw if isinstance(raw, str) else None,
-            minimum=self.minimum,
-            maximum=self.maximum,
-            places=self.decimals,
+    def parse(self, text: str | None) -> Decimal | None:
+        """The decimal the text holds within the bounds and places, or None."""
+        return validation.decimal_or_none(
+            text, minimum=self.minimum, maximum=self.maximum, places=self.decimals
         )
-        self.data = number
-        if number is None and (not isinstance(raw, str) or raw.strip()):
-            raise ValueError(self.message)
 
 
 def whole_id(value: Any) -> int:

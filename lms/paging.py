@@ -7,9 +7,10 @@ A core module: no feature.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import request, url_for
+from sqlalchemy import ColumnElement, func, or_
 from werkzeug.datastructures import MultiDict
 
 T = TypeVar("T")
@@ -69,3 +70,10 @@ def contains_pattern(text: str) -> str:
     (use with `escape="\\"`)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def contains_text(text: str, *columns: Any) -> ColumnElement[bool]:
+    """A condition: one of the columns, lower-cased, contains the text (a search box's
+    wildcards taken literally)."""
+    pattern = contains_pattern(text)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))

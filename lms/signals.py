@@ -6,9 +6,21 @@ rolls back with the cause). Work that must not happen for a rolled-back change (
 calls to other systems) should be deferred with `lms.db.db.after_commit`.
 """
 
-from blinker import Namespace
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from blinker import NamedSignal, Namespace
 
 _signals = Namespace()
+
+
+def connect_all(receivers: Iterable[tuple[NamedSignal, Callable[..., Any]]]) -> None:
+    """Connect a feature's table of (signal, receiver) pairs, by strong references (a receiver
+    lives as long as the process). Blinker keys receivers by identity, so connecting the same
+    table again replaces each receiver, never doubles it."""
+    for signal, receiver in receivers:
+        signal.connect(receiver, weak=False)
+
 
 completion_recorded = _signals.signal("completion-recorded")
 """sender: the Completion; kwargs: session, actor_id."""

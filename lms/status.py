@@ -38,6 +38,12 @@ class Status(StrEnum):
         return translate(self.source_label)
 
 
+def worded_as(status: Status) -> tuple[str, str, str]:
+    """A member declared as another enum's member of the same state: its value, its words and
+    its badge (`NAME = worded_as(OtherStatus.NAME)`), so one state is said one way."""
+    return status.value, status.source_label, status.badge
+
+
 def _every_status(cls: type) -> list[type]:
     """Every status enum declared so far (subclasses at any depth)."""
     found = []

@@ -65,6 +65,30 @@ def form_data(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Uploads:
+    """The images a submission uploads, each checked once, by digest; whether any was refused."""
+
+    images: dict[str, CheckedImage] = field(default_factory=dict)
+    refused: bool = False
+
+    def digest(self, upload_field: Any, *, kept: str) -> str:
+        """The digest of the image uploaded in `upload_field` (checked and held), or `kept`
+        when none was; a refused image leaves its reason on the field."""
+        upload = upload_field.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return kept
+        try:
+            image = check_image(upload.read(IMAGE_MAX_BYTES + 1), upload.filename)
+        except ImageRefused as error:
+            upload_field.errors = [*upload_field.errors, str(error)]
+            self.refused = True
+            return kept
+        digest = digest_of(image.data)
+        self.images[digest] = image
+        return digest
+
+
 def new_form(settings: dict[str, Any]) -> ProgrammeSettingsForm:
     """The form filled from the stored settings."""
     data = form_data(settings)
@@ -76,25 +100,15 @@ def submitted(form: ProgrammeSettingsForm, current: dict[str, Any]) -> Submissio
     """The settings a valid form asks for, its uploads checked; None when an upload is refused
     (the refusal is on that field, nothing is stored)."""
     stored = programme_facts(current)["signatories"]
-    uploads: dict[str, CheckedImage] = {}
+    uploads = _Uploads()
     people: list[dict[str, str]] = []
-    refused = False
     for index, entry in enumerate(form.signatories.entries):
         sub = entry.form
         name = (sub.name.data or "").strip()
-        upload = sub.signature.data
         signature = ""
         if index < len(stored) and not sub.remove_signature.data:
             signature = stored[index].get("signature", "")
-        if upload is not None and getattr(upload, "filename", ""):
-            try:
-                image = check_image(upload.read(IMAGE_MAX_BYTES + 1), upload.filename)
-            except ImageRefused as error:
-                sub.signature.errors = [*sub.signature.errors, str(error)]
-                refused = True
-                continue
-            signature = digest_of(image.data)
-            uploads[signature] = image
+        signature = uploads.digest(sub.signature, kept=signature)
         if name:
             people.append(
                 {
@@ -105,17 +119,8 @@ def submitted(form: ProgrammeSettingsForm, current: dict[str, Any]) -> Submissio
                 }
             )
     logo = "" if form.remove_logo.data else str(current.get("provider_logo") or "")
-    upload = form.logo.data
-    if upload is not None and getattr(upload, "filename", ""):
-        try:
-            image = check_image(upload.read(IMAGE_MAX_BYTES + 1), upload.filename)
-        except ImageRefused as error:
-            form.logo.errors = [*form.logo.errors, str(error)]
-            refused = True
-        else:
-            logo = digest_of(image.data)
-            uploads[logo] = image
-    if refused:
+    logo = uploads.digest(form.logo, kept=logo)
+    if uploads.refused:
         return None
     kept = {p["signature"] for p in people} | {logo}
     # Off is the default: the switch is stored once it was ever turned on.
@@ -139,7 +144,7 @@ def submitted(form: ProgrammeSettingsForm, current: dict[str, Any]) -> Submissio
             ACCREDITATIONS_KEY: _accreditations(form, current),
             **switch,
         },
-        uploads={digest: image for digest, image in uploads.items() if digest in kept},
+        uploads={digest: image for digest, image in uploads.images.items() if digest in kept},
     )
 
 

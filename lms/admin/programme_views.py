@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from lms.admin import programme_settings as settings_service
 from lms.admin.programme_forms import ProgrammeSettingsForm
+from lms.admin.programme_settings import Submission
 from lms.auth.api import admin_required
 from lms.catalog.api import programme_settings
 from lms.certificates.api import programme_facts, sample_pdf
@@ -31,6 +32,18 @@ def _page(form: ProgrammeSettingsForm, current: dict[str, Any], status: int = 20
     ), status
 
 
+def _submission(refusal: str) -> tuple[dict[str, Any], Submission | None, Any]:
+    """The stored settings and what the posted form asks for; when a field or an upload is
+    refused, no submission but the page again (422), its message opening with `refusal`."""
+    current = programme_settings(db.session)
+    form = ProgrammeSettingsForm()
+    submission = settings_service.submitted(form, current) if form.validate() else None
+    if submission is not None:
+        return current, submission, None
+    flash(f"{refusal}: correct the fields marked below.", "error")
+    return current, None, _page(form, current, 422)
+
+
 @bp.get("")
 @admin_required
 def edit() -> Any:
@@ -43,12 +56,9 @@ def edit() -> Any:
 @admin_required
 def save() -> Any:
     """Save the settings (a refused upload or field stores nothing and says why)."""
-    current = programme_settings(db.session)
-    form = ProgrammeSettingsForm()
-    submission = settings_service.submitted(form, current) if form.validate() else None
+    current, submission, refused = _submission("Nothing was saved")
     if submission is None:
-        flash("Nothing was saved: correct the fields marked below.", "error")
-        return _page(form, current, 422)
+        return refused
     changed = settings_service.save(db.session, submission, actor_id=current_user.id)
     if changed:
         flash(
@@ -65,12 +75,9 @@ def save() -> Any:
 @admin_required
 def sample() -> Any:
     """A sample certificate from the form as filled in, marked SAMPLE; nothing is saved."""
-    current = programme_settings(db.session)
-    form = ProgrammeSettingsForm()
-    submission = settings_service.submitted(form, current) if form.validate() else None
+    current, submission, refused = _submission("No sample was made")
     if submission is None:
-        flash("No sample was made: correct the fields marked below.", "error")
-        return _page(form, current, 422)
+        return refused
     settings, images = settings_service.preview(db.session, submission, current)
     verify_url = url_for("certificates.verify_form", _external=True)
     data = sample_pdf(settings, images, today=today(db.session), verify_url=verify_url)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from lms.audit.api import AuditEvent
 from lms.auth.api import LicenceStanding, Role, User, UserRole, licence_standing
 from lms.clock import start_of_day, today
-from lms.paging import Page, contains_pattern
+from lms.paging import Page, contains_text
 from lms.status import word_for
 
 T = TypeVar("T")
@@ -94,14 +94,7 @@ def search_users(
     """People matching the filters, by name, in three queries whatever the page size."""
     query = select(User)
     if text := text.strip():
-        pattern = contains_pattern(text)
-        query = query.where(
-            or_(
-                func.lower(User.name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.licence_number).like(pattern, escape="\\"),
-            )
-        )
+        query = query.where(contains_text(text, User.name, User.email, User.licence_number))
     if role is not None:
         query = query.where(
             select(UserRole.user_id)
@@ -165,11 +158,7 @@ def _plain_facts(facts: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
 
 def _person_matches(person: Any, text: str) -> Any:
     """A condition: the aliased user's name or e-mail contains the text."""
-    pattern = contains_pattern(text)
-    return or_(
-        func.lower(person.name).like(pattern, escape="\\"),
-        func.lower(person.email).like(pattern, escape="\\"),
-    )
+    return contains_text(text, person.name, person.email)
 
 
 def browse_audit(

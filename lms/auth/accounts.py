@@ -29,7 +29,8 @@ from lms.auth.tokens import (
     INVITATION,
     PASSWORD_RESET,
     USED_LINK,
-    account_fingerprint,
+    Purpose,
+    account_token,
     fingerprint_matches,
     make_token,
     read_token,
@@ -62,7 +63,7 @@ def send_password_reset(session: Session, email: str) -> None:
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
-    token = make_token(PASSWORD_RESET, {"u": user.id, "f": account_fingerprint(user)})
+    token = account_token(PASSWORD_RESET, user)
     send_account_mail(
         session,
         user,
@@ -154,8 +155,10 @@ def complete_registration(session: Session, registration: Registration) -> User 
     return None
 
 
-def _user_for_link(session: Session, payload: dict) -> User:
-    """The live account a fingerprinted link names, or InvalidInput (used or dead link)."""
+def _user_for_link(session: Session, purpose: Purpose, token: str, now: datetime | None) -> User:
+    """The live account a link made with `account_token` names, or InvalidInput (a bad,
+    expired, used or dead link)."""
+    payload = read_token(purpose, token, now=now)
     user_id = payload.get("u")
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.is_active:
@@ -167,8 +170,7 @@ def _user_for_link(session: Session, payload: dict) -> User:
 
 def check_reset_link(session: Session, token: str, *, now: datetime | None = None) -> User:
     """The account a reset link is for, if the link is still good (the form is shown then)."""
-    now = now or utcnow()
-    return _user_for_link(session, read_token(PASSWORD_RESET, token, now=now))
+    return _user_for_link(session, PASSWORD_RESET, token, now)
 
 
 def reset_password(
@@ -177,12 +179,19 @@ def reset_password(
     """Set a new password through a reset link; every other session of the account ends."""
     now = now or utcnow()
     user = check_reset_link(session, token, now=now)
-    set_password(session, user, new_password)  # rotates auth_token: the link and sessions die
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = now  # the link reached the inbox: the address is theirs
-    record_account_event(session, user, "user.password_reset")
-    session.flush()
+    _set_password_by_link(session, user, new_password, now, "user.password_reset")
     return user
+
+
+def _set_password_by_link(
+    session: Session, user: User, new_password: str, now: datetime, action: str
+) -> None:
+    """Set the password a link's page was given: it rotates auth_token, so the link and every
+    other session of the account die; the link reached the inbox, so the address is theirs."""
+    set_password(session, user, new_password)
+    user.email_confirmed_at = user.email_confirmed_at or now
+    record_account_event(session, user, action)
+    session.flush()
 
 
 # --------------------------------------------------------------------------- e-mail confirmation
@@ -247,8 +256,7 @@ def confirm_email(session: Session, token: str, *, now: datetime | None = None) 
 
 def check_invitation(session: Session, token: str, *, now: datetime | None = None) -> User:
     """The invited account, if the invitation is still good (the form is shown then)."""
-    now = now or utcnow()
-    return _user_for_link(session, read_token(INVITATION, token, now=now))
+    return _user_for_link(session, INVITATION, token, now)
 
 
 def accept_invitation(
@@ -259,10 +267,7 @@ def accept_invitation(
     user = check_invitation(session, token, now=now)
     if user.password_hash is not None:
         raise InvalidInput(USED_LINK)
-    set_password(session, user, new_password)
-    user.email_confirmed_at = user.email_confirmed_at or now
-    record_account_event(session, user, "user.invitation_accepted")
-    session.flush()
+    _set_password_by_link(session, user, new_password, now, "user.invitation_accepted")
     return user
 
 

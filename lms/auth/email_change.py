@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.accounts import WRONG_CURRENT_PASSWORD
@@ -28,7 +27,7 @@ from lms.auth.services import (
     send_account_mail,
 )
 from lms.auth.tokens import EMAIL_CHANGE, INVALID_LINK, make_token, read_token
-from lms.db import utcnow
+from lms.db import flush_or_refuse, utcnow
 from lms.errors import Conflict, InvalidInput
 
 NOTHING_WAITING = "No change of your e-mail address is waiting."
@@ -51,6 +50,14 @@ def _stamp(moment: datetime) -> int:
 def pending_change(session: Session, user: User) -> EmailChange | None:
     """The change of address the account is waiting on, if any."""
     return session.get(EmailChange, user.id)
+
+
+def _waiting_change(session: Session, user: User) -> EmailChange:
+    """The change of address the account is waiting on; Conflict when none is."""
+    change = pending_change(session, user)
+    if change is None:
+        raise Conflict(NOTHING_WAITING)
+    return change
 
 
 def request_email_change(
@@ -87,9 +94,7 @@ def request_email_change(
 
 def resend_email_change(session: Session, user: User) -> EmailChange:
     """Send the waiting change's link again (Conflict when no change is waiting)."""
-    change = pending_change(session, user)
-    if change is None:
-        raise Conflict(NOTHING_WAITING)
+    change = _waiting_change(session, user)
     record_account_event(session, user, "user.email_change_resent")
     _send_link_after_commit(change)
     return change
@@ -97,9 +102,7 @@ def resend_email_change(session: Session, user: User) -> EmailChange:
 
 def cancel_email_change(session: Session, user: User) -> None:
     """Forget the waiting change; its links stop working (Conflict when none waits)."""
-    change = pending_change(session, user)
-    if change is None:
-        raise Conflict(NOTHING_WAITING)
+    change = _waiting_change(session, user)
     session.delete(change)
     session.flush()
     record_account_event(session, user, "user.email_change_cancelled")
@@ -193,13 +196,10 @@ def confirm_email_change(
     user.email = new_email
     user.email_confirmed_at = now  # the link reached the new inbox
     session.delete(change)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:  # taken between the check and the write, by a twin request
-        raise Conflict(
-            f"Another account now uses {new_email}, so your address was not changed."
-        ) from None
+    # The address may have been taken between the check and the write, by a twin request.
+    flush_or_refuse(
+        session, Conflict(f"Another account now uses {new_email}, so your address was not changed.")
+    )
     record_account_event(session, user, "user.email_changed")
     send_account_mail(
         session,

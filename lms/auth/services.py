@@ -8,14 +8,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from lms import signals, validation
 from lms.audit.services import record_event
 from lms.auth.models import Role, User, UserRole, new_auth_token
 from lms.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from lms.db import row_or_not_found, utcnow
+from lms.db import flush_or_refuse, row_or_not_found, utcnow
 from lms.errors import Conflict, Forbidden, InvalidInput
 from lms.i18n import translate
 
@@ -183,11 +182,7 @@ def create_user(
         role_rows=[UserRole(role=role) for role in sorted(roles)],
     )
     session.add(user)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("An account with that e-mail address already exists.") from exc
+    flush_or_refuse(session, Conflict("An account with that e-mail address already exists."))
     signals.account_changed.send(user, session=session)
     record_account_event(
         session, user, "user.created", actor_id=actor_id, roles=sorted(r.value for r in roles)
@@ -389,13 +384,13 @@ def invite_staff(
 def send_invitation(session: Session, user: User, *, actor: User) -> None:
     """E-mail (again) the link with which an invited person sets their password."""
     from lms.auth.links import link_url
-    from lms.auth.tokens import INVITATION, account_fingerprint, make_token
+    from lms.auth.tokens import INVITATION, account_token
 
     if not actor.has_role(Role.ADMIN):
         raise Forbidden("Only an administrator can invite staff.")
     if user.password_hash is not None or user.anonymised_at is not None:
         raise Conflict("This person has already set a password; there is nothing to accept.")
-    token = make_token(INVITATION, {"u": user.id, "f": account_fingerprint(user)})
+    token = account_token(INVITATION, user)
     send_account_mail(
         session,
         user,

@@ -92,6 +92,12 @@ def account_fingerprint(user: User) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+def account_token(purpose: Purpose, user: User) -> str:
+    """A link's token naming the account as it stands now (its fingerprint), so the link
+    works once: for setting a password (a reset, an invitation)."""
+    return make_token(purpose, {"u": user.id, "f": account_fingerprint(user)})
+
+
 def fingerprint_matches(user: User, fingerprint: object) -> bool:
     """Constant-time comparison of a link's fingerprint with the account's current one."""
     return isinstance(fingerprint, str) and hmac.compare_digest(

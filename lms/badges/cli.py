@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms.badges.keys import KeyFileError, ensure_signing_key, keys_folder, rotate
+from lms.badges.keys import KeyFileError, Keyring, ensure_signing_key, keys_folder, rotate
 from lms.cli import fail
 
 credentials_cli = AppGroup("credentials", help="The key that signs the Open Badges.")
@@ -17,14 +17,20 @@ def _folder():  # noqa: ANN202 - a Path
     return keys_folder(current_app.config["LMS_INSTANCE_PATH"])
 
 
+def _keyring() -> Keyring:
+    """This instance's keys, the first signing key made if there is none (the command fails
+    with the reason when the folder cannot be read or written)."""
+    try:
+        return ensure_signing_key(_folder())
+    except KeyFileError as error:
+        fail(str(error))
+
+
 @credentials_cli.command("make-key")
 @with_appcontext
 def make_key_command() -> None:
     """Make the first signing key if there is none (what `make setup` does)."""
-    try:
-        keyring = ensure_signing_key(_folder())
-    except KeyFileError as error:
-        fail(str(error))
+    keyring = _keyring()
     assert keyring.signing is not None
     click.echo(f"Signing key {keyring.signing.kid} in {_folder()}.")
 
@@ -47,10 +53,7 @@ def rotate_key_command() -> None:
 @with_appcontext
 def list_keys_command() -> None:
     """List the published keys, newest first, marking the one that signs."""
-    try:
-        keyring = ensure_signing_key(_folder())
-    except KeyFileError as error:
-        fail(str(error))
+    keyring = _keyring()
     signing = keyring.signing.kid if keyring.signing else None
     for kid in keyring.kids:
         click.echo(f"{kid}{'  (signs)' if kid == signing else '  (retired)'}")

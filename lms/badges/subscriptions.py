@@ -55,6 +55,5 @@ _RECEIVERS = (
 
 def subscribe() -> None:
     """Connect the receivers (strong references; connecting twice changes nothing)."""
-    for signal, receiver in _RECEIVERS:
-        signal.connect(receiver, weak=False)
+    signals.connect_all(_RECEIVERS)
     register_file_part(PART)

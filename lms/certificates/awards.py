@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
@@ -23,7 +22,7 @@ from lms.certificates.context import CREDENTIAL_DESIGN, credential_content
 from lms.certificates.issuing import holder_of, programme, verification_url
 from lms.certificates.models import Certificate
 from lms.clock import local_date
-from lms.db import utcnow
+from lms.db import flush_or_refuse, utcnow
 from lms.errors import AlreadyDecided
 
 
@@ -98,12 +97,8 @@ def record_award_certificate(
         issued_at=issued_at,
         expires_at=None,
     )
-    try:
-        with session.begin_nested():
-            session.add(certificate)
-            session.flush()
-    except IntegrityError as error:
-        raise AlreadyDecided(f"{user.name} already holds the {award.title}.") from error
+    refusal = AlreadyDecided(f"{user.name} already holds the {award.title}.")
+    flush_or_refuse(session, refusal, add=certificate)
     issued_on = local_date(issued_at, session)
     certificate.serial = format_serial(issued_on.year, certificate.id)
     certificate.content = credential_content(

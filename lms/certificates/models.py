@@ -22,14 +22,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     and_,
-    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
-from lms.db import Base, utcnow
+from lms.db import Base, partial_index, utcnow
 from lms.progress.api import Completion
 
 
@@ -80,32 +79,25 @@ class Certificate(Base):
             name="one_basis",
         ),
         # Exactly one current certificate per live completion, even under racing requests.
-        Index(
+        partial_index(
             "uq_certificates_current",
             "completion_id",
             unique=True,
-            sqlite_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
-            postgresql_where=text("revoked_at IS NULL AND superseded_by_id IS NULL"),
+            where="revoked_at IS NULL AND superseded_by_id IS NULL",
         ),
         # At most one current award certificate per person and credential.
-        Index(
+        partial_index(
             "uq_certificates_current_award",
             "user_id",
             "credential_id",
             unique=True,
-            sqlite_where=text(
-                "credential_id IS NOT NULL AND revoked_at IS NULL AND superseded_by_id IS NULL"
-            ),
-            postgresql_where=text(
-                "credential_id IS NOT NULL AND revoked_at IS NULL AND superseded_by_id IS NULL"
-            ),
+            where="credential_id IS NOT NULL AND revoked_at IS NULL AND superseded_by_id IS NULL",
         ),
         # The sweep's question, "which records still wait for their PDF?", stays a tiny index.
-        Index(
+        partial_index(
             "ix_certificates_due",
             "id",
-            sqlite_where=text("rendered_at IS NULL AND revoked_at IS NULL"),
-            postgresql_where=text("rendered_at IS NULL AND revoked_at IS NULL"),
+            where="rendered_at IS NULL AND revoked_at IS NULL",
         ),
         Index("ix_certificates_sha256", "sha256"),
         Index("ix_certificates_user_id", "user_id"),

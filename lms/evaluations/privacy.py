@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
 from lms.catalog.api import CatalogItem
 from lms.evaluations.models import EvaluationReminder, EvaluationSubmission
-from lms.offerings.api import Offering
+from lms.offerings.api import Offering, offering_section
 
 ANSWERS_NOTE = (
     "Evaluation answers are kept without any name, date or link to the person who gave them, "
@@ -34,9 +34,7 @@ REMINDER_FIELDS = {
 def export(session: Session, user: User) -> Export:
     """The offerings the person evaluated and the reminders they were sent (two queries)."""
     evaluated = (
-        select_section(EVALUATED_FIELDS)
-        .join(Offering, Offering.id == EvaluationSubmission.offering_id)
-        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        offering_section(EVALUATED_FIELDS, EvaluationSubmission.offering_id)
         .where(EvaluationSubmission.user_id == user.id)
         .order_by(EvaluationSubmission.submitted_at, EvaluationSubmission.id)
     )

@@ -15,12 +15,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms.audit.services import record_event
 from lms.catalog.api import CatalogItem, EvaluationForm, form_for
-from lms.db import read
+from lms.db import flush_or_refuse, read
 from lms.errors import Conflict, NotFound
 from lms.evaluations.models import EvaluationResponse, EvaluationSubmission
 from lms.offerings.api import Offering
@@ -216,12 +215,9 @@ def submit_evaluation(
     evaluation = evaluation_of(session, offering_id)
     stored = evaluation.form.clean(answers)
     submission = EvaluationSubmission(user_id=user_id, offering_id=offering_id)
-    try:
-        with session.begin_nested():  # a double click loses the race, not the transaction
-            session.add(submission)
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"You have already evaluated {evaluation.name}; thank you.") from None
+    # A double click loses the race, not the transaction.
+    refusal = Conflict(f"You have already evaluated {evaluation.name}; thank you.")
+    flush_or_refuse(session, refusal, add=submission)
     session.add(
         EvaluationResponse(offering_id=offering_id, item_id=evaluation.item_id, answers=stored)
     )

@@ -362,9 +362,7 @@ _RECEIVERS = (
 
 def subscribe() -> None:
     """Connect the receivers (strong references; connecting twice changes nothing)."""
-    for signal, receiver in _RECEIVERS:
-        # blinker keys receivers by identity, so a second connect replaces, never doubles.
-        signal.connect(receiver, weak=False)
+    signals.connect_all(_RECEIVERS)
     from lms.progress.services import DASHBOARD_SECTIONS
 
     if dashboard_section not in DASHBOARD_SECTIONS:

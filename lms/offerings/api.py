@@ -32,6 +32,7 @@ __getattr__, __all__ = public_face(
         ),
         "lms.offerings.participants": ("import_report_file", "match_row"),
         "lms.offerings.places": ("WITHDRAWABLE",),
+        "lms.offerings.privacy": ("offering_section",),
         "lms.offerings.rescheduling": ("ScheduleNotice", "topic"),
         "lms.offerings.listing": ("OfferingSummary", "upcoming_offerings"),
         "lms.offerings.schedule": ("OfferingInput", "create_offering", "get_offering"),

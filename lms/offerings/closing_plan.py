@@ -25,8 +25,8 @@ from lms.auth.api import Role, User
 from lms.certificates.api import format_hours
 from lms.errors import DomainError
 from lms.offerings.attendance import day_records, enrolled, policy, recorded
-from lms.offerings.attendance_policy import judge
-from lms.offerings.models import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.attendance_policy import Verdict, judge
+from lms.offerings.models import Enrolment, EnrolmentStatus, Offering, OfferingDay
 from lms.progress.api import Completion, CompletionSource
 from lms.progress.services import check_recordable, record_completion
 
@@ -122,6 +122,19 @@ def _retreat_missed(enrolment: Enrolment) -> tuple[str, ...]:
     return ("attendance not marked on the roster (counts as absent)",)
 
 
+def _retreat_verdict(enrolment: Enrolment, days: list[OfferingDay]) -> Verdict:
+    """A retreat session is attended whole or not at all, as its roster says; it carries no
+    CE hours."""
+    attended = enrolment.status == EnrolmentStatus.ATTENDED
+    return Verdict(
+        met=attended,
+        full=attended,
+        ce_hours=None,
+        attended=tuple(day.held_on for day in days) if attended else (),
+        missed=() if attended else _retreat_missed(enrolment),
+    )
+
+
 def _live_completions(
     session: Session, offering: Offering, user_ids: list[int]
 ) -> dict[int, Completion]:
@@ -154,22 +167,19 @@ def _line(
     offering: Offering,
     enrolment: Enrolment,
     live: Completion | None,
-    *,
-    attended: bool,
-    ce_hours: Decimal | None,
-    missed: tuple[str, ...],
-    days_attended: int,
+    verdict: Verdict,
 ) -> PlanLine:
-    """One person's outcome from whether they attended and the completion they hold."""
+    """One person's outcome from what their attendance earned and the completion they hold."""
     ours = live is not None and live.offering_id == offering.id
+    attended, ce_hours = verdict.met, verdict.ce_hours
     base = {
         "enrolment_id": enrolment.id,
         "user_id": enrolment.user_id,
         "name": enrolment.user.name,
         "attended": attended,
         "ce_hours": ce_hours if attended else None,
-        "missed": missed,
-        "days_attended": days_attended,
+        "missed": verdict.missed,
+        "days_attended": len(verdict.attended),
         "completion_id": live.id if live is not None else None,
     }
     if not attended:
@@ -198,40 +208,14 @@ def preview_closing(session: Session, offering: Offering) -> ClosingPlan:
     number of queries however many people)."""
     people = enrolled(session, offering.id)
     live = _live_completions(session, offering, [e.user_id for e in people])
-    lines = []
-    if offering.item.is_retreat:
-        for enrolment in people:
-            attended = enrolment.status == EnrolmentStatus.ATTENDED
-            lines.append(
-                _line(
-                    session,
-                    offering,
-                    enrolment,
-                    live.get(enrolment.user_id),
-                    attended=attended,
-                    ce_hours=None,  # retreats carry no CE hours
-                    missed=() if attended else _retreat_missed(enrolment),
-                    days_attended=len(offering.days) if attended else 0,
-                )
-            )
-        return ClosingPlan(offering, lines, len(offering.days))
     days = list(offering.days)
-    marks = recorded(session, [d.id for d in days])
-    rules = policy(session)
-    for enrolment in people:
-        verdict = judge(day_records(days, enrolment.id, marks), rules)
-        lines.append(
-            _line(
-                session,
-                offering,
-                enrolment,
-                live.get(enrolment.user_id),
-                attended=verdict.met,
-                ce_hours=verdict.ce_hours,
-                missed=verdict.missed,
-                days_attended=len(verdict.attended),
-            )
-        )
+    if offering.item.is_retreat:
+        verdicts = {e.id: _retreat_verdict(e, days) for e in people}
+    else:
+        marks = recorded(session, [d.id for d in days])
+        rules = policy(session)
+        verdicts = {e.id: judge(day_records(days, e.id, marks), rules) for e in people}
+    lines = [_line(session, offering, e, live.get(e.user_id), verdicts[e.id]) for e in people]
     return ClosingPlan(offering, lines, len(days))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import ScalarSelect, bindparam, func, or_, select
+from sqlalchemy import ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.catalog.api import CatalogItem, ItemKind
@@ -25,7 +25,7 @@ from lms.offerings.models import (
     OfferingStatus,
     last_day_to_enrol,
 )
-from lms.paging import Page, contains_pattern
+from lms.paging import Page, contains_text
 
 OFFERINGS_PER_PAGE = 25
 
@@ -212,13 +212,8 @@ def find_offerings(
     else:
         query = query.order_by(Offering.starts_on.desc(), Offering.id)
     if text := text.strip():
-        like = contains_pattern(text)
         query = query.where(
-            or_(
-                func.lower(CatalogItem.title).like(like, escape="\\"),
-                func.lower(CatalogItem.short_title).like(like, escape="\\"),
-                func.lower(CatalogItem.code).like(like, escape="\\"),
-            )
+            contains_text(text, CatalogItem.title, CatalogItem.short_title, CatalogItem.code)
         )
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-(total or 0) // per_page))

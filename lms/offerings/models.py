@@ -17,13 +17,12 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
-from lms.db import Base, cascading_key, str_enum, utcnow
+from lms.db import Base, cascading_key, partial_index, str_enum, utcnow
 from lms.status import Status
 
 
@@ -249,25 +248,23 @@ class Enrolment(Base):
     reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
 
     __table_args__ = (
-        Index(
+        partial_index(
             "uq_enrolments_live",
             "user_id",
             "offering_id",
             unique=True,
-            sqlite_where=text("status != 'withdrawn'"),
-            postgresql_where=text("status != 'withdrawn'"),
+            where="status != 'withdrawn'",
         ),
         Index("ix_enrolments_offering_id_status", "offering_id", "status"),
         # A person's enrolments, whatever their status (dashboards, standings).
         Index("ix_enrolments_user_id", "user_id"),
         # Each waitlist in promotion order: a place on it is a count of those ahead.
-        Index(
+        partial_index(
             "ix_enrolments_waitlist",
             "offering_id",
             "applied_at",
             "id",
-            sqlite_where=text("status = 'waitlisted'"),
-            postgresql_where=text("status = 'waitlisted'"),
+            where="status = 'waitlisted'",
         ),
     )
 

@@ -22,7 +22,7 @@ from lms.offerings.models import (
     OfferingStatus,
 )
 from lms.offerings.schedule import get_offering
-from lms.paging import contains_pattern
+from lms.paging import contains_text
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,6 @@ def people_matching(session: Session, text: str, *, limit: int = 20) -> list[Use
     text = text.strip()
     if len(text) < 2:
         return []
-    pattern = contains_pattern(text)
     return list(
         session.scalars(
             select(User)
@@ -173,8 +172,7 @@ def people_matching(session: Session, text: str, *, limit: int = 20) -> list[Use
             .where(
                 UserRole.role == Role.CLINICIAN,
                 User.active.is_(True),
-                (func.lower(User.name).like(pattern, escape="\\"))
-                | (func.lower(User.email).like(pattern, escape="\\")),
+                contains_text(text, User.name, User.email),
             )
             .order_by(func.lower(User.name), User.id)
             .limit(limit)

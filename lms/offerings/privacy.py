@@ -4,7 +4,10 @@ them (scrubbed when erased). Retreat applications are the retreats' part."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, update
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
@@ -38,12 +41,20 @@ REPORT_ROW_FIELDS = {
 }
 
 
+def offering_section(fields: Mapping[str, Any], offering_id: Any) -> Select:
+    """An export section of rows that each name an offering (in the column `offering_id`):
+    the offering and its catalogue item joined, so the fields may name theirs."""
+    return (
+        select_section(fields)
+        .join(Offering, Offering.id == offering_id)
+        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+    )
+
+
 def export(session: Session, user: User) -> Export:
     """Every day recorded for the person, and what the participant reports said of them."""
     enrolments = (
-        select_section(ENROLMENT_FIELDS)
-        .join(Offering, Offering.id == Enrolment.offering_id)
-        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        offering_section(ENROLMENT_FIELDS, Enrolment.offering_id)
         .where(Enrolment.user_id == user.id, CatalogItem.kind != ItemKind.RETREAT)
         .order_by(Enrolment.id)
     )

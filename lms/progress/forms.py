@@ -10,16 +10,26 @@ from lms.forms import Form
 from lms.progress.marking import NOTE_MAX, REASON_MAX
 
 
-class MarkForm(Form):
-    """Mark one module complete for one clinician."""
+def _module() -> SelectField:
+    """The module marked complete (its choices are set by the page)."""
+    return SelectField("Module", validators=[InputRequired("Choose a module.")])
 
-    item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])
-    completed_on = DateField(
+
+def _training_day(description: str = "") -> DateField:
+    """The day the training happened, today unless given."""
+    return DateField(
         "Date the training happened",
         default=today,
         validators=[InputRequired("Give the date (YYYY-MM-DD).")],
-        description="Today unless the training happened on another day.",
+        description=description,
     )
+
+
+class MarkForm(Form):
+    """Mark one module complete for one clinician."""
+
+    item_code = _module()
+    completed_on = _training_day("Today unless the training happened on another day.")
     note = TextAreaField(
         "Note (optional)",
         validators=[Optional(), Length(max=NOTE_MAX)],
@@ -40,12 +50,8 @@ class RevokeForm(Form):
 class CohortForm(Form):
     """Mark one module complete for many clinicians at once."""
 
-    item_code = SelectField("Module", validators=[InputRequired("Choose a module.")])
-    completed_on = DateField(
-        "Date the training happened",
-        default=today,
-        validators=[InputRequired("Give the date (YYYY-MM-DD).")],
-    )
+    item_code = _module()
+    completed_on = _training_day()
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=NOTE_MAX)])
     emails = TextAreaField(
         "Or paste e-mail addresses",

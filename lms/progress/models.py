@@ -17,14 +17,13 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
-from lms.db import Base, str_enum, utcnow
+from lms.db import Base, partial_index, str_enum, utcnow
 from lms.status import Status
 
 
@@ -76,13 +75,12 @@ class Completion(Base):
 
     __table_args__ = (
         # At most one live completion per clinician and item, on every backend.
-        Index(
+        partial_index(
             "uq_completions_live",
             "user_id",
             "item_id",
             unique=True,
-            sqlite_where=text("revoked_at IS NULL"),
-            postgresql_where=text("revoked_at IS NULL"),
+            where="revoked_at IS NULL",
         ),
         Index("ix_completions_item_id", "item_id"),
         # An offering's attendance completions (its evaluation counts, reminders).

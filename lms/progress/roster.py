@@ -16,7 +16,7 @@ from lms.auth.api import Role, User, UserRole
 from lms.catalog.api import ItemKind, in_locale
 from lms.clock import local_date_or_none, today
 from lms.errors import InvalidInput
-from lms.paging import contains_pattern
+from lms.paging import contains_pattern, contains_text
 from lms.progress.dashboard import licence_label
 from lms.progress.facts import (
     Programme,
@@ -198,14 +198,8 @@ def clinicians_query(search: str) -> Select[Any]:
     )
     term = search.strip()
     if term:
-        pattern = contains_pattern(term)
-        query = query.where(
-            or_(
-                func.lower(User.name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(func.coalesce(User.licence_number, "")).like(pattern, escape="\\"),
-            )
-        )
+        licence_number = func.coalesce(User.licence_number, "")
+        query = query.where(contains_text(term, User.name, User.email, licence_number))
     return query
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -91,13 +92,8 @@ class RowValues:
 
     def columns(self) -> dict[str, Any]:
         """The row as column values."""
-        lapsed = self.lapsed
         return {
-            "state": self.now.state,
-            "met": self.now.met,
-            "explanation": self.now.explanation,
-            "steps": list(self.now.steps),
-            "outline": self.now.outline,
+            **_verdict_columns(self.now, ""),
             "recommendation": self.recommendation,
             "completed_on": self.completed_on,
             "completion_id": self.completion_id,
@@ -105,33 +101,14 @@ class RowValues:
             "applied": self.applied,
             "application_status": self.application_status,
             "lapses_on": self.lapses_on,
-            "lapsed_state": lapsed.state if lapsed else None,
-            "lapsed_met": lapsed.met if lapsed else None,
-            "lapsed_explanation": lapsed.explanation if lapsed else None,
-            "lapsed_steps": list(lapsed.steps) if lapsed else None,
-            "lapsed_outline": lapsed.outline if lapsed else None,
+            **_verdict_columns(self.lapsed, "lapsed_"),
         }
 
     @classmethod
     def of(cls, row: Any) -> RowValues:
         """The values of a stored row (an ORM object or a result row)."""
-        lapsed = None
-        if row.lapsed_state is not None:
-            lapsed = Verdict(
-                ItemState(row.lapsed_state),
-                bool(row.lapsed_met),
-                row.lapsed_explanation or "",
-                tuple(row.lapsed_steps or ()),
-                row.lapsed_outline,
-            )
         return cls(
-            now=Verdict(
-                ItemState(row.state),
-                bool(row.met),
-                row.explanation or "",
-                tuple(row.steps or ()),
-                row.outline,
-            ),
+            now=_stored_verdict(row, ""),
             recommendation=row.recommendation or "",
             completed_on=row.completed_on,
             completion_id=row.completion_id,
@@ -139,8 +116,29 @@ class RowValues:
             applied=bool(row.applied),
             application_status=row.application_status,
             lapses_on=row.lapses_on,
-            lapsed=lapsed,
+            lapsed=_stored_verdict(row, "lapsed_") if row.lapsed_state is not None else None,
         )
+
+
+# A verdict's columns: the verdict now under these names, the lapsed one prefixed "lapsed_".
+_VERDICT_FIELDS = ("state", "met", "explanation", "steps", "outline")
+_VERDICT_COLUMNS = {
+    prefix: attrgetter(*(prefix + name for name in _VERDICT_FIELDS)) for prefix in ("", "lapsed_")
+}
+
+
+def _stored_verdict(row: Any, prefix: str) -> Verdict:
+    """The verdict a stored row holds in its columns named with `prefix`."""
+    state, met, explanation, steps, outline = _VERDICT_COLUMNS[prefix](row)
+    return Verdict(ItemState(state), bool(met), explanation or "", tuple(steps or ()), outline)
+
+
+def _verdict_columns(verdict: Verdict | None, prefix: str) -> dict[str, Any]:
+    """A verdict as the values of its columns named with `prefix` (all None for none)."""
+    if verdict is None:
+        return {prefix + name: None for name in _VERDICT_FIELDS}
+    values = (verdict.state, verdict.met, verdict.explanation, list(verdict.steps), verdict.outline)
+    return {prefix + name: value for name, value in zip(_VERDICT_FIELDS, values, strict=True)}
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.api import User
-from lms.db import Base, cascading_key, str_enum, utcnow
+from lms.db import Base, cascading_key, partial_index, str_enum, utcnow
 from lms.offerings.api import Enrolment
 from lms.status import Status
 
@@ -112,12 +112,11 @@ class ScreeningQuestion(Base):
 
     __table_args__ = (
         Index("ix_screening_questions_enrolment_id", "enrolment_id"),
-        Index(
+        partial_index(
             "uq_screening_questions_open",
             "enrolment_id",
             unique=True,
-            sqlite_where=text("answered_at IS NULL"),
-            postgresql_where=text("answered_at IS NULL"),
+            where="answered_at IS NULL",
         ),
         CheckConstraint(
             "(question_encrypted IS NULL) = (purged_at IS NOT NULL)",

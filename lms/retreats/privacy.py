@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lms.auth.api import Erasure, Export, PrivacyHooks, User, records, select_section
+from lms.auth.api import Erasure, Export, PrivacyHooks, User, records
 from lms.catalog.api import CatalogItem, ItemKind
-from lms.offerings.api import Enrolment, Offering
+from lms.offerings.api import Enrolment, Offering, offering_section
 from lms.retreats.models import Screening
 from lms.retreats.review_thread import erase_review_texts
 
@@ -35,9 +35,7 @@ APPLICATION_FIELDS = {
 def export(session: Session, user: User) -> Export:
     """Each application's session and status; the screening answers stay out (health data)."""
     applications = (
-        select_section(APPLICATION_FIELDS)
-        .join(Offering, Offering.id == Enrolment.offering_id)
-        .join(CatalogItem, CatalogItem.id == Offering.item_id)
+        offering_section(APPLICATION_FIELDS, Enrolment.offering_id)
         .where(Enrolment.user_id == user.id, CatalogItem.kind == ItemKind.RETREAT)
         .order_by(Enrolment.id)
     )

@@ -14,17 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms import signals
 from lms.audit.services import record_event
-from lms.db import utcnow
+from lms.db import flush_or_refuse, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.offerings.api import Enrolment, EnrolmentStatus
 from lms.retreats.models import ReviewDecision, ReviewState, ScreeningQuestion, Verdict
 from lms.retreats.records import NOUN, application_for_reviewer, get_application
 from lms.retreats.screening import MAX_MESSAGE, decrypt_text, encrypt_text
+
+QUESTION_WAITING = "A question to this applicant is still waiting for an answer."
 
 # An application's question still waiting for the applicant's answer (correlated with the
 # Enrolment of the enclosing query).
@@ -113,7 +114,7 @@ def ask_question(
             "a question can be asked only while it is in medical review."
         )
     if _open_question(session, application.id) is not None:
-        raise Conflict("A question to this applicant is still waiting for an answer.")
+        raise Conflict(QUESTION_WAITING)
     asked = ScreeningQuestion(
         enrolment_id=application.id,
         asked_by_id=reviewer_id,
@@ -121,11 +122,8 @@ def ask_question(
         question_encrypted=token,
     )
     session.add(asked)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:  # another reviewer asked at the same moment
-        raise Conflict("A question to this applicant is still waiting for an answer.") from error
+    # Another reviewer may have asked at the same moment.
+    flush_or_refuse(session, Conflict(QUESTION_WAITING))
     record_event(
         session,
         actor_id=reviewer_id,

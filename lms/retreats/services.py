@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
 from lms.auth.services import require_confirmed_email
 from lms.catalog.api import LICENCE_STEP, SCREENING_STEP, Evaluation
-from lms.db import utcnow
+from lms.db import flush_or_refuse, utcnow
 from lms.errors import (
     Conflict,
     NotFound,
@@ -224,11 +223,7 @@ def apply(
         applied_at=utcnow(),
     )
     session.add(application)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict("You have already applied to this session.") from error
+    flush_or_refuse(session, Conflict("You have already applied to this session."))
     session.add(
         Screening(
             enrolment_id=application.id,

@@ -19,7 +19,7 @@ from lms.catalog.api import ItemKind
 from lms.db import read
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.progress.api import FactSource, Histories, ItemState, register
-from lms.status import Status
+from lms.status import Status, worded_as
 
 # A medical reviewer cleared the applicant (low-risk applications are accepted directly);
 # what happened after clearance (waitlist, attendance) does not undo it.
@@ -46,15 +46,15 @@ APPLICATION_RANK = {
 class RetreatState(Status):
     """Where a clinician stands with one retreat."""
 
-    LOCKED = "locked", "Locked", "warn"
-    # The same words as the item's state (lms.progress ItemState) and the place's
-    # (lms.offerings EnrolmentStatus): one word for each state, listed in README's glossary.
-    OPEN = "open", "Open", "info"
-    MEDICAL_REVIEW = "medical_review", "In medical review", "info"
-    ENROLLED = "enrolled", "Enrolled", "ok"
-    WAITLISTED = "waitlisted", "Waitlisted", "warn"
-    NOT_CLEARED = "not_cleared", "Not cleared", "bad"
-    ATTENDED = "attended", "Attended", "ok"
+    # The item's state (lms.progress ItemState) and the place's (lms.offerings
+    # EnrolmentStatus), in their words: one word for each state, listed in README's glossary.
+    LOCKED = worded_as(ItemState.LOCKED)
+    OPEN = "open", "Open", "info"  # ItemState.AVAILABLE's words, stored as "open"
+    MEDICAL_REVIEW = worded_as(EnrolmentStatus.MEDICAL_REVIEW)
+    ENROLLED = worded_as(EnrolmentStatus.ENROLLED)
+    WAITLISTED = worded_as(EnrolmentStatus.WAITLISTED)
+    NOT_CLEARED = worded_as(EnrolmentStatus.NOT_CLEARED)
+    ATTENDED = worded_as(EnrolmentStatus.ATTENDED)
 
 
 def retreat_state(state: Any, met: bool, application_status: str | None) -> RetreatState:
