@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 from flask import (
     Blueprint,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -25,6 +22,7 @@ from lms.equivalency.forms import ConsultationCreditForm, DecisionForm, RequestF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.equivalency.preview import PREVIEW_AREA
 from lms.errors import DomainError
+from lms.inert_files import send_inert
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
 
@@ -160,17 +158,12 @@ def evidence(request_id: int) -> Response:
     data, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_store())
     extension = EXTENSIONS.get(item.evidence_type or "", "bin")
     # Read whole (at most 5 MB): a store that fails mid-file answers 503, not half a file.
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=item.evidence_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=f"evidence-request-{item.id}.{extension}",
-        max_age=0,
+    return send_inert(
+        data,
+        item.evidence_type or "application/octet-stream",
+        f"evidence-request-{item.id}.{extension}",
+        inline=False,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.get("/<id:request_id>/evidence/page")
@@ -181,17 +174,12 @@ def evidence_page(request_id: int) -> Response:
         db.session, request_id, current_user, _evidence_store(), _preview_store()
     )
     extension = EXTENSIONS.get(picture.media_type, "png")
-    response = send_file(
-        io.BytesIO(picture.data),
-        mimetype=picture.media_type,
-        as_attachment=False,
-        download_name=f"evidence-request-{request_id}-first-page.{extension}",
-        max_age=0,
+    return send_inert(
+        picture.data,
+        picture.media_type,
+        f"evidence-request-{request_id}-first-page.{extension}",
+        inline=True,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.post("/<id:request_id>/withdraw")

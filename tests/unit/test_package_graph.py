@@ -33,6 +33,7 @@ CORE = {
     "i18n",  # the programme locale: catalogues, date and number formats (Babel, no Flask)
     "i18n_app",  # the locale chosen per request through flask-babel
     "image_checks",  # an uploaded PNG or SVG checked (and an SVG rebuilt) before it is stored
+    "inert_files",  # an uploaded file sent back: no sniffing, no script, no caching
     "instance_settings",
     "jobs",
     "job_health",  # is background work getting done (the consumer's heartbeat, due work)
