@@ -3,15 +3,13 @@ store (lms.storage: a folder outside the web root, or private S3 objects)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from lms.bounds import UPLOAD_MAX_BYTES, UPLOAD_MAX_TEXT
 from lms.errors import InvalidInput
-from lms.storage import Storage, StorageUnavailable, new_key
-
-log = logging.getLogger(__name__)
+from lms.orphan_files import discard
+from lms.storage import Storage, new_key
 
 MAX_EVIDENCE_BYTES = UPLOAD_MAX_BYTES
 TOO_LARGE = f"The evidence file is larger than {UPLOAD_MAX_TEXT}. Upload a smaller PDF or image."
@@ -77,7 +75,4 @@ def store_evidence(store: Storage, stream: BinaryIO, filename: str | None) -> St
 def discard_evidence(store: Storage, key: str) -> None:
     """Remove a stored file no request refers to (any more); a store that is down leaves it
     for the hourly sweep (lms.equivalency.sweep)."""
-    try:
-        store.delete(key)
-    except StorageUnavailable:
-        log.warning("evidence %s left in %s for the sweep", key, store.describe())
+    discard(store, key, "evidence")

@@ -38,6 +38,7 @@ CORE = {
     "jobs",
     "job_health",  # is background work getting done (the consumer's heartbeat, due work)
     "migrate",
+    "orphan_files",  # stored files no row names: discarded after a commit, or swept later
     "paging",  # a page of a list, its neighbours' links, a search's LIKE pattern
     "pg_cursor",
     "prepared",
