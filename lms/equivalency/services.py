@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -361,16 +362,10 @@ def decide_request(
         .values(status=status, reviewer_id=reviewer_id, decided_at=utcnow(), decision_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if approve:
-        # The unlock check runs around the change itself so items open in this same commit.
-        with watch_unlocks(session, request.user_id):
-            rowcount = session.execute(statement).rowcount
-            if rowcount != 1:
-                raise _already_decided(session, request_id)
-            session.refresh(request)
-    else:
-        rowcount = session.execute(statement).rowcount
-        if rowcount != 1:
+    # An approval's unlock check runs around the change itself so items open in this same
+    # commit; a decline unlocks nothing.
+    with watch_unlocks(session, request.user_id) if approve else nullcontext():
+        if session.execute(statement).rowcount != 1:
             raise _already_decided(session, request_id)
         session.refresh(request)
     record_request_event(
