@@ -52,6 +52,7 @@ CORE = {
     "slow_clients",  # request bodies read within a bound (WSGI middleware)
     "status",
     "storage",  # uploaded files: the local folder or S3 behind one interface
+    "uploads",  # an upload's bytes read within a cap, its name made safe to show
     "urls",
     "validation",
 }
