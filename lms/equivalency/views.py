@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     flash,
@@ -39,6 +41,17 @@ def _preview_store() -> Storage:
     return store(PREVIEW_AREA)
 
 
+def _evidence(form: RequestForm) -> dict[str, Any]:
+    """The evidence a request form sent, as the services take it: where it goes, and the
+    file (none when no file came)."""
+    upload = form.evidence.data
+    return {
+        "evidence_store": _evidence_store(),
+        "evidence_stream": upload.stream if upload else None,
+        "evidence_filename": upload.filename if upload else None,
+    }
+
+
 @bp.get("/")
 @login_required
 def mine() -> str:
@@ -69,7 +82,6 @@ def new() -> Response | tuple[str, int] | str:
     if request.method == "GET" and request.args.get("item"):
         form.item_code.data = request.args["item"]
     if form.validate_on_submit():
-        upload = form.evidence.data
         data = services.RequestInput(
             item_code=form.item_code.data,
             outside_programme=form.programme_name,
@@ -79,12 +91,7 @@ def new() -> Response | tuple[str, int] | str:
             description=form.description.data or "",
         )
         created = services.submit_request(
-            db.session,
-            user_id=current_user.id,
-            data=data,
-            evidence_store=_evidence_store(),
-            evidence_stream=upload.stream if upload else None,
-            evidence_filename=upload.filename if upload else None,
+            db.session, user_id=current_user.id, data=data, **_evidence(form)
         )
         flash(
             f"Your request for {created.counts_for} is pending approval. "
@@ -111,7 +118,6 @@ def new_consultations() -> Response | tuple[str, int] | str:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("equivalency/new_consultations.html", form=form), status
-    upload = form.evidence.data
     created = consultation_credit.submit_consultation_credit(
         db.session,
         user_id=current_user.id,
@@ -124,9 +130,7 @@ def new_consultations() -> Response | tuple[str, int] | str:
             attended_to=form.attended_to.data,
             description=form.description.data or "",
         ),
-        evidence_store=_evidence_store(),
-        evidence_stream=upload.stream if upload else None,
-        evidence_filename=upload.filename if upload else None,
+        **_evidence(form),
     )
     flash(
         f"Your request for {created.counts_for} is pending approval. "
