@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from lms.auth.api import Role
-from lms.demo.cast import CLINICIAN, Complete, Licence, Person
+from lms.demo.cast import CLINICIAN, M1_TO_5, Complete, Person, _licence, _modules
 
 # When the demo's consultants joined the approved list: before every demo consultation.
 APPROVED_ON = date(2023, 1, 9)
@@ -110,23 +110,8 @@ CONSULTANT_ACCOUNTS: tuple[Person, ...] = (
 )
 
 
-def _licence(kind: str, number: str, state: str) -> Licence:
-    """A verified licence valid well beyond the demo's dates."""
-    return Licence(kind, number, state, date(2028, 6, 30))
-
-
-def _modules(codes: tuple[str, ...], first: date, gap_days: int = 35) -> tuple[Complete, ...]:
-    """Module marks one after the other, `gap_days` apart, from `first`."""
-    from datetime import timedelta
-
-    return tuple(
-        Complete(code, first + timedelta(days=i * gap_days)) for i, code in enumerate(codes)
-    )
-
-
 GROUP = "group_consultation"
 INDIVIDUAL = "individual_consultation"
-M1_TO_5 = ("M1", "M2", "M3", "M4", "M5")
 
 CANDIDATES: tuple[Person, ...] = (
     Person(

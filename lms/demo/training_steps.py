@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 from io import BytesIO
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -98,6 +99,14 @@ class TrainingStory:
             return self._award(step)
         raise TypeError(f"not a Certificate of Training step: {step!r}")
 
+    def _has(self, model: Any, *where: Any) -> bool:
+        """Whether the candidate already has a row of `model` (matching `where`): the step
+        that writes it is done."""
+        found = self.session.scalar(
+            select(model.id).where(model.user_id == self.user.id, *where).limit(1)
+        )
+        return found is not None
+
     def _consult(self, step: Consult) -> bool:
         """Log the consultations and have the consultant answer them as the step says."""
         from lms.training import api as log
@@ -140,9 +149,7 @@ class TrainingStory:
         month up to last month."""
         from lms.training.api import NEW_CLIENT, SessionEntry, SessionInput, log_session
 
-        if self.session.scalar(
-            select(SessionEntry.id).where(SessionEntry.user_id == self.user.id).limit(1)
-        ):
+        if self._has(SessionEntry):
             return False
         codes: list[str] = []
         total = step.therapist + step.co_therapist
@@ -177,11 +184,7 @@ class TrainingStory:
             upload_letter_by_code,
         )
 
-        if self.session.scalar(
-            select(TrainingDocument.id)
-            .where(TrainingDocument.user_id == self.user.id, TrainingDocument.kind == step.kind)
-            .limit(1)
-        ):
+        if self._has(TrainingDocument, TrainingDocument.kind == step.kind):
             return False
         if step.kind == "reflection_paper":
             content = evidence_pdf(
@@ -245,14 +248,7 @@ class TrainingStory:
         )
         from lms.equivalency.services import decide_request
 
-        if self.session.scalar(
-            select(EquivalencyRequest.id)
-            .where(
-                EquivalencyRequest.user_id == self.user.id,
-                EquivalencyRequest.consultation_kind == step.kind,
-            )
-            .limit(1)
-        ):
+        if self._has(EquivalencyRequest, EquivalencyRequest.consultation_kind == step.kind):
             return False
         held_to = self.day - timedelta(days=400)
         letter = evidence_pdf(

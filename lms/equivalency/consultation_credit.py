@@ -15,16 +15,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lms import signals
 from lms.catalog.api import ConsultationKind
-from lms.equivalency.evidence import discard_evidence, store_evidence
+from lms.equivalency.evidence import store_evidence
 from lms.equivalency.models import (
     MAX_CREDITED_CONSULTATIONS,
     MAX_HOURS_PER_CONSULTATION,
     EquivalencyRequest,
     EquivalencyStatus,
 )
-from lms.equivalency.services import RequestInput, record_request_event, validate_request
+from lms.equivalency.services import RequestInput, add_request, validate_request
 from lms.errors import InvalidInput
 from lms.storage import Storage
 
@@ -89,55 +88,29 @@ def submit_consultation_credit(
     confirmed entries. Several may be sent (consultations from more than one programme).
     """
     kind, count, hours = _consultation_numbers(data)
-    validate_request(
-        RequestInput(
-            item_code="",
-            outside_programme=data.outside_programme,
-            attended_from=data.attended_from,
-            attended_to=data.attended_to,
-            hours=hours,
-            description=data.description,
-        )
+    stated = RequestInput(
+        item_code="",
+        outside_programme=data.outside_programme,
+        attended_from=data.attended_from,
+        attended_to=data.attended_to,
+        hours=hours,
+        description=data.description,
     )
+    validate_request(stated)
     if evidence_stream is None:
         raise InvalidInput(
             "Attach evidence: a letter or record of the consultations as PDF, PNG or JPEG."
         )
-    stored = store_evidence(evidence_store, evidence_stream, evidence_filename)
-    request = EquivalencyRequest(
+    return add_request(
+        session,
         user_id=user_id,
+        stated=stated,
+        stored=store_evidence(evidence_store, evidence_stream, evidence_filename),
+        evidence_store=evidence_store,
         item_id=None,
         consultation_kind=kind,
         consultations=count,
-        outside_programme=data.outside_programme.strip(),
-        attended_from=data.attended_from,
-        attended_to=data.attended_to,
-        hours=hours,
-        description=data.description.strip(),
-        evidence_name=stored.original_name,
-        evidence_key=stored.key,
-        evidence_type=stored.media_type,
-        evidence_size=stored.size,
-        status=EquivalencyStatus.PENDING,
     )
-    session.add(request)
-    try:
-        session.flush()
-    except Exception:
-        discard_evidence(evidence_store, stored.key)
-        raise
-    signals.equivalency_requested.send(request, session=session)
-    record_request_event(
-        session,
-        request,
-        "equivalency.requested",
-        actor_id=user_id,
-        consultation_kind=kind.value,
-        consultations=count,
-        hours=hours,
-        outside_programme=request.outside_programme,
-    )
-    return request
 
 
 def approved_consultation_credit(

@@ -3,15 +3,14 @@ store (lms.storage: a folder outside the web root, or private S3 objects)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from lms.bounds import UPLOAD_MAX_BYTES, UPLOAD_MAX_TEXT
 from lms.errors import InvalidInput
-from lms.storage import Storage, StorageUnavailable, new_key
-
-log = logging.getLogger(__name__)
+from lms.orphan_files import discard
+from lms.storage import Storage, new_key
+from lms.uploads import display_name, read_within
 
 MAX_EVIDENCE_BYTES = UPLOAD_MAX_BYTES
 TOO_LARGE = f"The evidence file is larger than {UPLOAD_MAX_TEXT}. Upload a smaller PDF or image."
@@ -46,9 +45,7 @@ def sniff_type(head: bytes) -> str | None:
 
 def clean_name(filename: str | None) -> str:
     """A display-only version of the uploaded name (never used on disk)."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable() and c not in '"<>')
-    return name.strip()[:200] or "evidence"
+    return display_name(filename, "evidence")
 
 
 def store_evidence(store: Storage, stream: BinaryIO, filename: str | None) -> StoredEvidence:
@@ -56,11 +53,12 @@ def store_evidence(store: Storage, stream: BinaryIO, filename: str | None) -> St
 
     Nothing is stored when a check fails; a store that is down raises StorageUnavailable.
     """
-    data = stream.read(MAX_EVIDENCE_BYTES + 1)
-    if not data:
-        raise InvalidInput("The evidence file is empty. Choose a PDF, PNG or JPEG file.")
-    if len(data) > MAX_EVIDENCE_BYTES:
-        raise InvalidInput(TOO_LARGE)
+    data = read_within(
+        stream,
+        MAX_EVIDENCE_BYTES,
+        empty="The evidence file is empty. Choose a PDF, PNG or JPEG file.",
+        too_large=TOO_LARGE,
+    )
     media_type = sniff_type(data[:16])
     if media_type is None:
         raise InvalidInput(
@@ -77,7 +75,4 @@ def store_evidence(store: Storage, stream: BinaryIO, filename: str | None) -> St
 def discard_evidence(store: Storage, key: str) -> None:
     """Remove a stored file no request refers to (any more); a store that is down leaves it
     for the hourly sweep (lms.equivalency.sweep)."""
-    try:
-        store.delete(key)
-    except StorageUnavailable:
-        log.warning("evidence %s left in %s for the sweep", key, store.describe())
+    discard(store, key, "evidence")

@@ -6,10 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from lms.auth.api import Erasure, Export, PrivacyHooks, User, iso
-from lms.db import db
-from lms.equivalency.evidence import discard_evidence
 from lms.equivalency.models import EquivalencyRequest
 from lms.equivalency.preview import PREVIEW_AREA, preview_key
+from lms.orphan_files import discard_after_commit
 
 
 def export(session: Session, user: User) -> Export:
@@ -56,13 +55,10 @@ def erase(session: Session, erasure: Erasure) -> None:
         request.evidence_size = None
         request.description = ""
     if keys:
-        evidence, previews = erasure.files["evidence"], erasure.files[PREVIEW_AREA]
-        pictures = [preview_key(key) for key in keys]
-        db.after_commit(
-            lambda: (
-                [discard_evidence(evidence, key) for key in keys]
-                + [discard_evidence(previews, key) for key in pictures]
-            )
+        discard_after_commit(
+            "evidence",
+            (erasure.files["evidence"], keys),
+            (erasure.files[PREVIEW_AREA], [preview_key(key) for key in keys]),
         )
     erasure.facts["evidence_files_removed"] = len(keys)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -19,7 +20,7 @@ from lms.catalog.services import load_catalogue
 from lms.clock import programme_zone
 from lms.clock import today as programme_today
 from lms.db import utcnow
-from lms.equivalency.evidence import discard_evidence, store_evidence
+from lms.equivalency.evidence import StoredEvidence, discard_evidence, store_evidence
 from lms.equivalency.models import (
     EquivalencyRequest,
     EquivalencyStatus,
@@ -129,27 +130,51 @@ def submit_request(
         raise Conflict(f"You have already completed {item.title}; no credit is needed for it.")
     _refuse_live_duplicate(session, user_id, item)
     stored = store_evidence(evidence_store, evidence_stream, evidence_filename)
+    title = item.title  # a failed flush expires every loaded object with its transaction
+    try:
+        return add_request(
+            session,
+            user_id=user_id,
+            stated=data,
+            stored=stored,
+            evidence_store=evidence_store,
+            item_id=item.id,
+        )
+    except IntegrityError as error:
+        raise Conflict(f"You already have a pending or approved request for {title}.") from error
+
+
+def add_request(
+    session: Session,
+    *,
+    user_id: int,
+    stated: RequestInput,
+    stored: StoredEvidence,
+    evidence_store: Storage,
+    **counts_for: Any,
+) -> EquivalencyRequest:
+    """Record a checked pending request with its stored evidence, for an item or for
+    consultations (`counts_for`: the columns that say which), then announce and audit it.
+
+    A row that cannot be flushed takes its file back with it (the error goes on).
+    """
     request = EquivalencyRequest(
         user_id=user_id,
-        item_id=item.id,
-        outside_programme=data.outside_programme.strip(),
-        attended_from=data.attended_from,
-        attended_to=data.attended_to,
-        hours=data.hours,
-        description=data.description.strip(),
+        outside_programme=stated.outside_programme.strip(),
+        attended_from=stated.attended_from,
+        attended_to=stated.attended_to,
+        hours=stated.hours,
+        description=stated.description.strip(),
         evidence_name=stored.original_name,
         evidence_key=stored.key,
         evidence_type=stored.media_type,
         evidence_size=stored.size,
         status=EquivalencyStatus.PENDING,
+        **counts_for,
     )
     session.add(request)
-    title = item.title  # a failed flush expires every loaded object with its transaction
     try:
         session.flush()
-    except IntegrityError as error:
-        discard_evidence(evidence_store, stored.key)
-        raise Conflict(f"You already have a pending or approved request for {title}.") from error
     except Exception:
         discard_evidence(evidence_store, stored.key)
         raise
@@ -159,7 +184,7 @@ def submit_request(
         request,
         "equivalency.requested",
         actor_id=user_id,
-        item=item.code,
+        **_what_it_counts_for(request),
         outside_programme=request.outside_programme,
     )
     return request
@@ -337,16 +362,10 @@ def decide_request(
         .values(status=status, reviewer_id=reviewer_id, decided_at=utcnow(), decision_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    if approve:
-        # The unlock check runs around the change itself so items open in this same commit.
-        with watch_unlocks(session, request.user_id):
-            rowcount = session.execute(statement).rowcount
-            if rowcount != 1:
-                raise _already_decided(session, request_id)
-            session.refresh(request)
-    else:
-        rowcount = session.execute(statement).rowcount
-        if rowcount != 1:
+    # An approval's unlock check runs around the change itself so items open in this same
+    # commit; a decline unlocks nothing.
+    with watch_unlocks(session, request.user_id) if approve else nullcontext():
+        if session.execute(statement).rowcount != 1:
             raise _already_decided(session, request_id)
         session.refresh(request)
     record_request_event(

@@ -7,8 +7,9 @@ from huey import crontab
 from lms.clock import utcnow
 from lms.db import db
 from lms.equivalency.preview import PREVIEW_AREA
-from lms.equivalency.sweep import GRACE, sweep_orphan_previews, sweep_unreferenced_evidence
+from lms.equivalency.sweep import sweep_orphan_previews, sweep_unreferenced_evidence
 from lms.jobs import task
+from lms.orphan_files import GRACE
 from lms.storage import store
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -25,6 +24,7 @@ from lms.equivalency.forms import ConsultationCreditForm, DecisionForm, RequestF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.equivalency.preview import PREVIEW_AREA
 from lms.errors import DomainError
+from lms.inert_files import send_inert
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
 
@@ -39,6 +39,17 @@ def _evidence_store() -> Storage:
 def _preview_store() -> Storage:
     """Where the pictures of evidence PDFs' first pages are kept (as private as the evidence)."""
     return store(PREVIEW_AREA)
+
+
+def _evidence(form: RequestForm) -> dict[str, Any]:
+    """The evidence a request form sent, as the services take it: where it goes, and the
+    file (none when no file came)."""
+    upload = form.evidence.data
+    return {
+        "evidence_store": _evidence_store(),
+        "evidence_stream": upload.stream if upload else None,
+        "evidence_filename": upload.filename if upload else None,
+    }
 
 
 @bp.get("/")
@@ -71,7 +82,6 @@ def new() -> Response | tuple[str, int] | str:
     if request.method == "GET" and request.args.get("item"):
         form.item_code.data = request.args["item"]
     if form.validate_on_submit():
-        upload = form.evidence.data
         data = services.RequestInput(
             item_code=form.item_code.data,
             outside_programme=form.programme_name,
@@ -81,12 +91,7 @@ def new() -> Response | tuple[str, int] | str:
             description=form.description.data or "",
         )
         created = services.submit_request(
-            db.session,
-            user_id=current_user.id,
-            data=data,
-            evidence_store=_evidence_store(),
-            evidence_stream=upload.stream if upload else None,
-            evidence_filename=upload.filename if upload else None,
+            db.session, user_id=current_user.id, data=data, **_evidence(form)
         )
         flash(
             f"Your request for {created.counts_for} is pending approval. "
@@ -113,7 +118,6 @@ def new_consultations() -> Response | tuple[str, int] | str:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("equivalency/new_consultations.html", form=form), status
-    upload = form.evidence.data
     created = consultation_credit.submit_consultation_credit(
         db.session,
         user_id=current_user.id,
@@ -126,9 +130,7 @@ def new_consultations() -> Response | tuple[str, int] | str:
             attended_to=form.attended_to.data,
             description=form.description.data or "",
         ),
-        evidence_store=_evidence_store(),
-        evidence_stream=upload.stream if upload else None,
-        evidence_filename=upload.filename if upload else None,
+        **_evidence(form),
     )
     flash(
         f"Your request for {created.counts_for} is pending approval. "
@@ -160,17 +162,12 @@ def evidence(request_id: int) -> Response:
     data, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_store())
     extension = EXTENSIONS.get(item.evidence_type or "", "bin")
     # Read whole (at most 5 MB): a store that fails mid-file answers 503, not half a file.
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=item.evidence_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=f"evidence-request-{item.id}.{extension}",
-        max_age=0,
+    return send_inert(
+        data,
+        item.evidence_type or "application/octet-stream",
+        f"evidence-request-{item.id}.{extension}",
+        inline=False,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.get("/<id:request_id>/evidence/page")
@@ -181,17 +178,12 @@ def evidence_page(request_id: int) -> Response:
         db.session, request_id, current_user, _evidence_store(), _preview_store()
     )
     extension = EXTENSIONS.get(picture.media_type, "png")
-    response = send_file(
-        io.BytesIO(picture.data),
-        mimetype=picture.media_type,
-        as_attachment=False,
-        download_name=f"evidence-request-{request_id}-first-page.{extension}",
-        max_age=0,
+    return send_inert(
+        picture.data,
+        picture.media_type,
+        f"evidence-request-{request_id}-first-page.{extension}",
+        inline=True,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.post("/<id:request_id>/withdraw")

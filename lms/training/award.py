@@ -18,7 +18,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from lms import signals
-from lms.audit.services import record_event
 from lms.auth.api import User
 from lms.certificates.api import Certificate
 from lms.certificates.services import (
@@ -33,6 +32,7 @@ from lms.training.models import Candidate, Credential, DirectoryListing
 from lms.training.requirement import (
     Requirements,
     ensure_credential,
+    record_credential_event,
     requirements_of,
     start_candidate,
     stored_credential,
@@ -132,12 +132,11 @@ def award_credential(session: Session, user_id: int, *, actor: User) -> Certific
         awarded_on=today(session),
         actor_id=actor.id,
     )
-    record_event(
+    record_credential_event(
         session,
+        credential.id,
+        "credential.awarded",
         actor_id=actor.id,
-        action="credential.awarded",
-        subject_type="training_credential",
-        subject_id=credential.id,
         person_id=person.id,
         version=requirements.version,
         serial=certificate.serial,
@@ -169,12 +168,11 @@ def on_certificate_revoked(certificate: Any, *, session: Session, **_: Any) -> N
         .execution_options(synchronize_session="fetch")
     )
     if cleared:
-        record_event(
+        record_credential_event(
             session,
+            credential_id,
+            "credential.award_revoked",
             actor_id=certificate.revoked_by_id,
-            action="credential.award_revoked",
-            subject_type="training_credential",
-            subject_id=credential_id,
             person_id=certificate.user_id,
             serial=certificate.serial,
         )

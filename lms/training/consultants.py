@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,6 +53,21 @@ def _email_taken(session: Session, email: str, other_than: int | None = None) ->
     return session.scalar(query) is not None
 
 
+def _record(
+    session: Session, consultant: Consultant, action: str, *, actor_id: int, **facts: Any
+) -> None:
+    """Audit a change to the approved list: the consultant is the subject (no person: a
+    consultant need not have an account)."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="training_consultant",
+        subject_id=consultant.id,
+        **facts,
+    )
+
+
 def add_consultant(session: Session, data: ConsultantInput, *, actor_id: int) -> Consultant:
     """Put a consultant on the approved list (audited)."""
     data = _checked(data)
@@ -62,13 +78,8 @@ def add_consultant(session: Session, data: ConsultantInput, *, actor_id: int) ->
     )
     session.add(consultant)
     session.flush()
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consultant.added",
-        subject_type="training_consultant",
-        subject_id=consultant.id,
-        approved_on=data.approved_on,
+    _record(
+        session, consultant, "consultant.added", actor_id=actor_id, approved_on=data.approved_on
     )
     return consultant
 
@@ -95,14 +106,7 @@ def edit_consultant(
     ]
     consultant.name, consultant.credentials = data.name, data.credentials
     consultant.email, consultant.approved_on = data.email, data.approved_on
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consultant.edited",
-        subject_type="training_consultant",
-        subject_id=consultant.id,
-        changed=changed,
-    )
+    _record(session, consultant, "consultant.edited", actor_id=actor_id, changed=changed)
     return consultant
 
 
@@ -113,14 +117,7 @@ def retire_consultant(session: Session, consultant_id: int, *, actor_id: int) ->
         raise AlreadyDecided(f"{consultant.name} is already off the approved list.")
     on = max(today(session), consultant.approved_on)
     consultant.retired_on = on
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consultant.retired",
-        subject_type="training_consultant",
-        subject_id=consultant.id,
-        retired_on=on,
-    )
+    _record(session, consultant, "consultant.retired", actor_id=actor_id, retired_on=on)
     return consultant
 
 

@@ -76,6 +76,21 @@ def _hours(value: Any) -> Decimal:
     return hours
 
 
+def _record(
+    session: Session, entry: Consultation, action: str, *, actor_id: int | None, **facts: Any
+) -> None:
+    """Audit an event of a logged consultation: it is the subject, its clinician the person."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="training_consultation",
+        subject_id=entry.id,
+        person_id=entry.user_id,
+        **facts,
+    )
+
+
 def log_consultation(session: Session, user: User, data: ConsultationInput) -> Consultation:
     """Log a consultation and e-mail its consultant the link to confirm it.
 
@@ -131,13 +146,11 @@ def log_consultation(session: Session, user: User, data: ConsultationInput) -> C
     session.add(entry)
     session.flush()
     start_candidate(session, user.id, ensure_credential(session))
-    record_event(
+    _record(
         session,
+        entry,
+        "consultation.logged",
         actor_id=user.id,
-        action="consultation.logged",
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=user.id,
         kind=kind.value,
         hours=hours,
         held_on=data.held_on,
@@ -176,14 +189,7 @@ def send_link_again(session: Session, entry_id: int, user: User) -> Consultation
     entry = _own_entry(session, entry_id, user)
     if entry.state != ConsultationState.AWAITING:
         raise AlreadyDecided("This consultation is no longer awaiting the consultant.")
-    record_event(
-        session,
-        actor_id=user.id,
-        action="consultation.link_resent",
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=user.id,
-    )
+    _record(session, entry, "consultation.link_resent", actor_id=user.id)
     _ask_consultant(session, entry, user)
     return entry
 
@@ -283,19 +289,23 @@ def decline_by_code(session: Session, code: str, comment: str) -> Consultation:
 def _confirm(session: Session, entry: Consultation, *, actor_id: int | None) -> Consultation:
     """Confirm an entry awaiting its consultant (audited)."""
     _awaiting(entry)
-    entry.state = ConsultationState.CONFIRMED
-    entry.decided_at = utcnow()
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consultation.confirmed",
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=entry.user_id,
-        consultant_id=entry.consultant_id,
-    )
-    signals.consultation_answered.send(entry, session=session)
+    _answer(session, entry, ConsultationState.CONFIRMED, "consultation.confirmed", actor_id)
     return entry
+
+
+def _answer(
+    session: Session,
+    entry: Consultation,
+    state: ConsultationState,
+    action: str,
+    actor_id: int | None,
+) -> None:
+    """Record the consultant's answer on an entry awaiting it (audited and announced: the
+    requirement counts it, or no longer waits for it)."""
+    entry.state = state
+    entry.decided_at = utcnow()
+    _record(session, entry, action, actor_id=actor_id, consultant_id=entry.consultant_id)
+    signals.consultation_answered.send(entry, session=session)
 
 
 def _decline(
@@ -308,19 +318,8 @@ def _decline(
         raise InvalidInput("Say why you decline, so the clinician can correct the entry.")
     if len(comment) > COMMENT_MAX:
         raise InvalidInput(f"The comment may be at most {COMMENT_MAX} characters.")
-    entry.state = ConsultationState.DECLINED
-    entry.decided_at = utcnow()
     entry.comment = comment
-    record_event(
-        session,
-        actor_id=actor_id,
-        action="consultation.declined",
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=entry.user_id,
-        consultant_id=entry.consultant_id,
-    )
-    signals.consultation_answered.send(entry, session=session)
+    _answer(session, entry, ConsultationState.DECLINED, "consultation.declined", actor_id)
     notify(
         session,
         user=entry.user,
@@ -406,15 +405,8 @@ def void_consultation(session: Session, entry_id: int, *, actor: User, reason: s
     before = entry.state
     entry.state = ConsultationState.VOIDED
     entry.voided_by_id, entry.voided_at, entry.void_reason = actor.id, utcnow(), reason
-    record_event(
-        session,
-        actor_id=actor.id,
-        action="consultation.voided",
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=entry.user_id,
-        was=before.value,
-        reason=reason,
+    _record(
+        session, entry, "consultation.voided", actor_id=actor.id, was=before.value, reason=reason
     )
     signals.consultation_voided.send(entry, session=session)
     return entry

@@ -82,6 +82,19 @@ def _clean(value: str | None, what: str, limit: int) -> str:
     return text
 
 
+def _record(session: Session, user: User, action: str) -> None:
+    """Audit the person's own choice about their listing: they are actor, subject and person
+    (the place stays out of the trail)."""
+    record_event(
+        session,
+        actor_id=user.id,
+        action=action,
+        subject_type="user",
+        subject_id=user.id,
+        person_id=user.id,
+    )
+
+
 def opt_in(session: Session, user: User, *, city: str, state: str) -> DirectoryListing:
     """List the person (or change their city and state); only a holder of the credential,
     only while the directory is open. Audited, without the place."""
@@ -100,14 +113,7 @@ def opt_in(session: Session, user: User, *, city: str, state: str) -> DirectoryL
     else:
         listing.city, listing.state = city, state
     session.flush()
-    record_event(
-        session,
-        actor_id=user.id,
-        action=action,
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    _record(session, user, action)
     return listing
 
 
@@ -118,14 +124,7 @@ def opt_out(session: Session, user: User) -> bool:
         return False
     session.delete(listing)
     session.flush()
-    record_event(
-        session,
-        actor_id=user.id,
-        action="directory.opted_out",
-        subject_type="user",
-        subject_id=user.id,
-        person_id=user.id,
-    )
+    _record(session, user, "directory.opted_out")
     return True
 
 

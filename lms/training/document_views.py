@@ -6,15 +6,14 @@ DOCX's text is shown as text, and the file itself is a download with a sandboxin
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from lms.auth.api import staff_required
 from lms.db import db
 from lms.errors import DomainError
+from lms.inert_files import send_inert
 from lms.refusals import not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
 from lms.training import documents, session_log
@@ -34,14 +33,6 @@ def _files() -> Storage:
 def _previews() -> Storage:
     """Where the pictures of PDF documents' first pages are kept."""
     return store(documents.PREVIEWS_AREA)
-
-
-def _private(response: Response) -> Response:
-    """No sniffing, no script, no caching: an upload is served as an inert private file."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _mine_page(form: UploadForm) -> str:
@@ -130,14 +121,12 @@ def download(document_id: int) -> Response:
     """Download the file: the clinician and staff only, never shown inline."""
     data, document = documents.file_for(db.session, document_id, current_user, _files())
     extension = EXTENSIONS.get(document.media_type or "", "bin")
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=document.media_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=f"{document.kind.value.replace('_', '-')}-v{document.version}.{extension}",
-        max_age=0,
+    return send_inert(
+        data,
+        document.media_type or "application/octet-stream",
+        f"{document.kind.value.replace('_', '-')}-v{document.version}.{extension}",
+        inline=False,
     )
-    return _private(response)
 
 
 @bp.get("/<id:document_id>/page")
@@ -145,14 +134,9 @@ def download(document_id: int) -> Response:
 def first_page(document_id: int) -> Response:
     """A PDF version's first page as an image: the clinician and staff only."""
     picture = first_page_for(db.session, document_id, current_user, _files(), _previews())
-    response = send_file(
-        io.BytesIO(picture.data),
-        mimetype=picture.media_type,
-        as_attachment=False,
-        download_name=f"document-{document_id}-first-page.png",
-        max_age=0,
+    return send_inert(
+        picture.data, picture.media_type, f"document-{document_id}-first-page.png", inline=True
     )
-    return _private(response)
 
 
 @not_a_refusal()  # a document one may not see, or none: the error page

@@ -11,7 +11,6 @@ failed upload records nothing (lms.storage).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -24,16 +23,16 @@ from lms.audit.services import record_event
 from lms.auth.api import User
 from lms.db import IN_CHUNK, utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
-from lms.storage import Storage, StorageUnavailable, StoredFileMissing, new_key
+from lms.orphan_files import discard
+from lms.storage import Storage, StoredFileMissing, new_key
 from lms.training.documents_files import EXTENSIONS, check_upload
 from lms.training.facts import APPROVED_DOCUMENTS, provide
 from lms.training.records_models import DocumentKind, DocumentStatus, TrainingDocument, Uploader
 
-log = logging.getLogger(__name__)
-
 DOCUMENTS_AREA = "training_documents"
 PREVIEWS_AREA = "training_document_previews"
 MAX_COMMENT_LENGTH = 2000
+DISCARDED = "training document"  # how the log names a file left behind
 QUEUE_LIMIT = 500
 # Who may upload each kind: the paper is the clinician's own work.
 UPLOADERS = {
@@ -51,11 +50,9 @@ def _kind(value: str) -> DocumentKind:
 
 
 def discard_file(store: Storage, key: str) -> None:
-    """Remove a stored file no row refers to; a store that is down leaves it behind (logged)."""
-    try:
-        store.delete(key)
-    except StorageUnavailable:
-        log.warning("training document %s left in %s", key, store.describe())
+    """Remove a stored file no row refers to; a store that is down leaves it for the hourly
+    sweep (lms.training.documents_sweep)."""
+    discard(store, key, DISCARDED)
 
 
 def _record(

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from lms.bounds import UPLOAD_MAX_BYTES, UPLOAD_MAX_TEXT
 from lms.errors import InvalidInput
+from lms.uploads import display_name, read_within
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -76,13 +77,6 @@ class CheckedFile:
     name: str
 
 
-def clean_name(filename: str | None) -> str:
-    """A display-only version of the uploaded name (never used on disk)."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable() and c not in '"<>')
-    return name.strip()[:200] or "document"
-
-
 def _is_docx(data: bytes) -> bool:
     """Whether the bytes are a readable zip with a Word document's body and content types."""
     if not data.startswith(b"PK\x03\x04"):
@@ -112,15 +106,16 @@ def sniff_type(data: bytes) -> str | None:
 
 def check_upload(stream: BinaryIO, filename: str | None) -> CheckedFile:
     """Read an upload within the size cap and prove its type, or InvalidInput (nothing kept)."""
-    data = stream.read(MAX_DOCUMENT_BYTES + 1)
-    if not data:
-        raise InvalidInput("The file is empty. Choose a PDF or Word (DOCX) file.")
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise InvalidInput(TOO_LARGE)
+    data = read_within(
+        stream,
+        MAX_DOCUMENT_BYTES,
+        empty="The file is empty. Choose a PDF or Word (DOCX) file.",
+        too_large=TOO_LARGE,
+    )
     media_type = sniff_type(data)
     if media_type is None:
         raise InvalidInput(NOT_A_DOCUMENT)
-    return CheckedFile(data=data, media_type=media_type, name=clean_name(filename))
+    return CheckedFile(data=data, media_type=media_type, name=display_name(filename, "document"))
 
 
 def docx_paragraphs(data: bytes) -> list[str] | None:

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.auth.api import Erasure, Export, PrivacyHooks, User, iso
-from lms.db import db
 from lms.equivalency.api import preview_key
-from lms.training.documents import DOCUMENTS_AREA, PREVIEWS_AREA, discard_file
+from lms.orphan_files import discard_after_commit
+from lms.training.documents import DISCARDED, DOCUMENTS_AREA, PREVIEWS_AREA
 from lms.training.records_models import TrainingDocument
 
 
@@ -50,12 +50,10 @@ def erase(session: Session, erasure: Erasure) -> None:
         document.media_type = None
         document.size = None
     if keys:
-        files, previews = erasure.files[DOCUMENTS_AREA], erasure.files[PREVIEWS_AREA]
-        db.after_commit(
-            lambda: (
-                [discard_file(files, key) for key in keys]
-                + [discard_file(previews, key) for key in pictures]
-            )
+        discard_after_commit(
+            DISCARDED,
+            (erasure.files[DOCUMENTS_AREA], keys),
+            (erasure.files[PREVIEWS_AREA], pictures),
         )
     erasure.facts["training_document_files_removed"] = len(keys)
 

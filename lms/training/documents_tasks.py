@@ -7,9 +7,10 @@ from huey import crontab
 from lms.clock import utcnow
 from lms.db import db
 from lms.jobs import task
+from lms.orphan_files import GRACE
 from lms.storage import store
 from lms.training.documents import DOCUMENTS_AREA, PREVIEWS_AREA
-from lms.training.documents_sweep import GRACE, sweep_unreferenced_documents
+from lms.training.documents_sweep import sweep_unreferenced_documents
 
 
 @task("sweep_training_documents", schedule=crontab(minute="41"))

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from lms.auth.api import staff_required
 from lms.bounds import query_int
 from lms.db import db
-from lms.paging import page_links
+from lms.paging import Page, page_links
 from lms.training import queues
 from lms.training.overview import dashboard_card, overview_of
 from lms.training.standing import due_since
@@ -48,19 +48,24 @@ def awaiting() -> str:
     )
 
 
-@bp.get("/queues/ready")
-@staff_required
-def ready() -> str:
-    """Candidates who meet the requirement and are not awarded yet."""
-    page = queues.ready_page(db.session, query_int("page", default=1))
+def _candidates_page(which: str, page: Page[queues.CandidateRow]) -> str:
+    """A queue of candidates, "ready" or "closing", and its links to the pages beside it."""
     return render_template(
         "training/queue_candidates.html",
         page=page,
         links=page_links(page),
-        which="ready",
+        which=which,
+        warning_days=queues.WARNING_DAYS,
         said=queues.said,
         due_since=due_since(db.session),
     )
+
+
+@bp.get("/queues/ready")
+@staff_required
+def ready() -> str:
+    """Candidates who meet the requirement and are not awarded yet."""
+    return _candidates_page("ready", queues.ready_page(db.session, query_int("page", default=1)))
 
 
 @bp.get("/queues/closing")
@@ -68,15 +73,7 @@ def ready() -> str:
 def closing() -> str:
     """Candidates whose window closes soon without the requirement met."""
     page = queues.closing_page(db.session, query_int("page", default=1))
-    return render_template(
-        "training/queue_candidates.html",
-        page=page,
-        links=page_links(page),
-        which="closing",
-        warning_days=queues.WARNING_DAYS,
-        said=queues.said,
-        due_since=due_since(db.session),
-    )
+    return _candidates_page("closing", page)
 
 
 def subscribe() -> None:

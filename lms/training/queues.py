@@ -6,6 +6,7 @@ consultation log, judged against the programme's day in SQL; never a session-log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -170,9 +171,18 @@ def _closing(credential_id: Any, day: date) -> list[Any]:
     ]
 
 
-def _candidates(session: Session, where: list[Any], page: int) -> Page[CandidateRow]:
-    """One page of candidates matching `where`, soonest window end first (two queries)."""
+def _candidates(
+    session: Session, which: Callable[[Any, date], list[Any]], page: int
+) -> Page[CandidateRow]:
+    """One page of the candidates `which` picks on the programme's day, soonest window end
+    first (two queries, once the kept standings are current); none while the credential is
+    not stored yet."""
+    sync(session)
+    credential = stored_credential(session)
+    if credential is None:
+        return Page([], page, PER_PAGE, 0)
     day = today(session)
+    where = which(credential.id, day)
     total = session.scalar(select(_capped(where)))
     person = aliased(User)
     rows = session.execute(
@@ -207,27 +217,14 @@ def _candidates(session: Session, where: list[Any], page: int) -> Page[Candidate
     return Page(items, page, PER_PAGE, total or 0)
 
 
-def _empty(page: int) -> Page[CandidateRow]:
-    """No candidates at all (the credential is not stored yet)."""
-    return Page([], page, PER_PAGE, 0)
-
-
 def ready_page(session: Session, page: int = 1) -> Page[CandidateRow]:
     """Candidates who meet the requirement today and are not awarded yet."""
-    sync(session)
-    credential = stored_credential(session)
-    if credential is None:
-        return _empty(page)
-    return _candidates(session, _ready(credential.id, today(session)), page)
+    return _candidates(session, _ready, page)
 
 
 def closing_page(session: Session, page: int = 1) -> Page[CandidateRow]:
     """Candidates whose window closes within WARNING_DAYS, not met, not awarded."""
-    sync(session)
-    credential = stored_credential(session)
-    if credential is None:
-        return _empty(page)
-    return _candidates(session, _closing(credential.id, today(session)), page)
+    return _candidates(session, _closing, page)
 
 
 # --- counts ----------------------------------------------------------------------------------

@@ -78,6 +78,19 @@ class SessionForm(Form):
         return self
 
 
+def _document_file(label: str, missing: str) -> FileField:
+    """A document's file field: required, within the size limit, PDF or DOCX (checked by its
+    bytes when uploaded: lms.training.documents_files)."""
+    return FileField(
+        label,
+        validators=[
+            FileRequired(missing),
+            FileSize(max_size=MAX_DOCUMENT_BYTES, message=TOO_LARGE),
+        ],
+        description=f"PDF or Word (DOCX), at most {UPLOAD_MAX_TEXT}.",
+    )
+
+
 class UploadForm(Form):
     """A clinician uploads a version of a document."""
 
@@ -87,27 +100,13 @@ class UploadForm(Form):
         validators=[DataRequired("Choose which document this is.")],
         validate_choice=False,
     )
-    file = FileField(
-        "File",
-        validators=[
-            FileRequired("Choose the file to upload."),
-            FileSize(max_size=MAX_DOCUMENT_BYTES, message=TOO_LARGE),
-        ],
-        description=f"PDF or Word (DOCX), at most {UPLOAD_MAX_TEXT}.",
-    )
+    file = _document_file("File", "Choose the file to upload.")
 
 
 class LetterForm(Form):
     """A consultant uploads their letter of recommendation through their link."""
 
-    letter = FileField(
-        "Your letter of recommendation",
-        validators=[
-            FileRequired("Choose the letter to upload."),
-            FileSize(max_size=MAX_DOCUMENT_BYTES, message=TOO_LARGE),
-        ],
-        description=f"PDF or Word (DOCX), at most {UPLOAD_MAX_TEXT}.",
-    )
+    letter = _document_file("Your letter of recommendation", "Choose the letter to upload.")
 
 
 class ReviewForm(Form):

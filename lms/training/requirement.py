@@ -122,6 +122,28 @@ def version_for(session: Session, user_id: int, credential: Credential) -> Requi
     return pinned or latest_version(session, credential)
 
 
+def record_credential_event(
+    session: Session,
+    credential_id: int,
+    action: str,
+    *,
+    actor_id: int | None,
+    person_id: int | None = None,
+    **facts: Any,
+) -> None:
+    """Audit an event of the credential (a version published, a candidate started, an award):
+    it is the subject, and the person is named when the event is about one."""
+    record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type="training_credential",
+        subject_id=credential_id,
+        person_id=person_id,
+        **facts,
+    )
+
+
 def start_candidate(session: Session, user_id: int, credential: Credential) -> Candidate:
     """Hold the person to the newest version from their first step on (once; audited)."""
     found = session.get(Candidate, (user_id, credential.id))
@@ -130,12 +152,11 @@ def start_candidate(session: Session, user_id: int, credential: Credential) -> C
     version = latest_version(session, credential)
     candidate = Candidate(user_id=user_id, credential_id=credential.id, version_id=version.id)
     session.add(candidate)
-    record_event(
+    record_credential_event(
         session,
+        credential.id,
+        "candidate.started",
         actor_id=user_id,
-        action="candidate.started",
-        subject_type="training_credential",
-        subject_id=credential.id,
         person_id=user_id,
         version=version.number,
     )
@@ -202,12 +223,11 @@ def publish_requirement(
     )
     session.add(version)
     session.flush()
-    record_event(
+    record_credential_event(
         session,
+        credential.id,
+        "requirement.published",
         actor_id=actor_id,
-        action="requirement.published",
-        subject_type="training_credential",
-        subject_id=credential.id,
         version=version.number,
         note=note,
     )
@@ -218,12 +238,11 @@ def publish_requirement(
             .values(version_id=version.id)
             .execution_options(synchronize_session=False)
         ).rowcount
-        record_event(
+        record_credential_event(
             session,
+            credential.id,
+            "requirement.applied_to_all",
             actor_id=actor_id,
-            action="requirement.applied_to_all",
-            subject_type="training_credential",
-            subject_id=credential.id,
             version=version.number,
             candidates=moved,
         )

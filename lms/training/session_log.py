@@ -126,6 +126,20 @@ def _own_client(session: Session, user_id: int, chosen: str) -> ClientCode:
     return client
 
 
+def _changed(session: Session, action: str, entry_id: int, *, user_id: int) -> None:
+    """Audit that the clinician added or removed a row of their log, and say the log changed.
+    What the row says stays out of the audit trail: only that a row came or went."""
+    record_event(
+        session,
+        actor_id=user_id,
+        action=action,
+        subject_type="training_session",
+        subject_id=entry_id,
+        person_id=user_id,
+    )
+    signals.training_session_changed.send(user_id, session=session)
+
+
 def log_session(session: Session, *, user_id: int, data: SessionInput) -> SessionEntry:
     """Record one session in the clinician's log; every check runs before anything is stored."""
     year, month, role, setting = _checked(session, data)
@@ -163,16 +177,7 @@ def log_session(session: Session, *, user_id: int, data: SessionInput) -> Sessio
     from lms.training.requirement import ensure_credential, start_candidate
 
     start_candidate(session, user_id, ensure_credential(session))
-    # What the row says stays out of the audit trail: only that a row was added.
-    record_event(
-        session,
-        actor_id=user_id,
-        action="training.session_logged",
-        subject_type="training_session",
-        subject_id=entry.id,
-        person_id=user_id,
-    )
-    signals.training_session_changed.send(user_id, session=session)
+    _changed(session, "training.session_logged", entry.id, user_id=user_id)
     return entry
 
 
@@ -183,15 +188,7 @@ def remove_session(session: Session, entry_id: int, *, user_id: int) -> None:
         raise NotFound("No such session in your log.")
     session.delete(entry)
     session.flush()
-    record_event(
-        session,
-        actor_id=user_id,
-        action="training.session_removed",
-        subject_type="training_session",
-        subject_id=entry_id,
-        person_id=user_id,
-    )
-    signals.training_session_changed.send(user_id, session=session)
+    _changed(session, "training.session_removed", entry_id, user_id=user_id)
 
 
 def own_log(session: Session, user_id: int) -> list[SessionEntry]:

@@ -33,10 +33,12 @@ CORE = {
     "i18n",  # the programme locale: catalogues, date and number formats (Babel, no Flask)
     "i18n_app",  # the locale chosen per request through flask-babel
     "image_checks",  # an uploaded PNG or SVG checked (and an SVG rebuilt) before it is stored
+    "inert_files",  # an uploaded file sent back: no sniffing, no script, no caching
     "instance_settings",
     "jobs",
     "job_health",  # is background work getting done (the consumer's heartbeat, due work)
     "migrate",
+    "orphan_files",  # stored files no row names: discarded after a commit, or swept later
     "paging",  # a page of a list, its neighbours' links, a search's LIKE pattern
     "pg_cursor",
     "prepared",
@@ -50,6 +52,7 @@ CORE = {
     "slow_clients",  # request bodies read within a bound (WSGI middleware)
     "status",
     "storage",  # uploaded files: the local folder or S3 behind one interface
+    "uploads",  # an upload's bytes read within a cap, its name made safe to show
     "urls",
     "validation",
 }
