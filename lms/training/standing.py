@@ -342,7 +342,10 @@ def mark_everyone_due(session: Session) -> None:
     everyone once it commits (lms.training.standing_jobs; the sweep enqueues it again if that
     is lost, or only after the next commit of the app's unit of work when `session` is not
     it). The people this same change touched are judged now, as always."""
-    marked = session.execute(update(Credential).values(standings_due_at=utcnow())).rowcount
+    has_candidates = select(Candidate.user_id).where(Candidate.credential_id == Credential.id)
+    marked = session.execute(
+        update(Credential).where(has_candidates.exists()).values(standings_due_at=utcnow())
+    ).rowcount  # a credential nobody works towards yet has nothing to judge
     if marked and has_app_context():
         enqueue_after_commit(REJUDGE_JOB)
 

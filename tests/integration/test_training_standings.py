@@ -27,7 +27,7 @@ from lms.training import consultations as log
 from lms.training import queues, session_log, standing_jobs
 from lms.training import standing as kept
 from lms.training.models import Candidate, Credential, TrainingStanding
-from lms.training.requirement import ensure_credential, publish_requirement
+from lms.training.requirement import ensure_credential, publish_requirement, start_candidate
 from lms.training.session_log import NEW_CLIENT, SessionInput
 from lms.training.standing_jobs import CLAIM_LAPSES, rejudge_everyone
 
@@ -217,7 +217,7 @@ def test_a_change_made_while_the_job_works_leaves_the_mark_for_the_next_job(
 def test_a_running_job_holds_the_work_and_a_dead_ones_claim_lapses(
     app, session, make_user, catalog
 ):
-    ensure_credential(session)
+    start_candidate(session, make_user().id, ensure_credential(session))
     _short_requirement(session, everyone=True)
     session.execute(update(Credential).values(standings_claimed_at=utcnow()))
     session.commit()
@@ -240,8 +240,8 @@ def test_a_running_job_holds_the_work_and_a_dead_ones_claim_lapses(
     assert session.scalar(select(Credential.standings_claimed_at)) is None
 
 
-def test_a_rebuild_clears_the_mark(app, session, catalog):
-    ensure_credential(session)
+def test_a_rebuild_clears_the_mark(app, session, make_user, catalog):
+    start_candidate(session, make_user().id, ensure_credential(session))
     _short_requirement(session, everyone=True)
     assert kept.due_since(session) is not None
     result = app.test_cli_runner().invoke(args=["lms", "training", "rebuild"])
@@ -549,7 +549,7 @@ def test_a_version_published_between_two_steps_is_judged_and_a_stolen_claim_stop
 
 
 def test_a_job_that_fails_gives_its_claim_back(app, session, make_user, catalog, monkeypatch):
-    ensure_credential(session)
+    start_candidate(session, make_user().id, ensure_credential(session))
     _short_requirement(session, everyone=True)
     session.commit()
 
@@ -562,3 +562,9 @@ def test_a_job_that_fails_gives_its_claim_back(app, session, make_user, catalog,
     session.commit()
     assert session.scalar(select(Credential.standings_claimed_at)) is None
     assert kept.due_since(session) is not None  # still due: the sweep's next job starts at once
+
+
+def test_a_change_for_everyone_with_no_candidate_yet_leaves_nothing_due(app, session, catalog):
+    ensure_credential(session)
+    _short_requirement(session, everyone=True)
+    assert kept.due_since(session) is None  # nobody to judge: no job, no late work
