@@ -55,10 +55,10 @@ def erase(session: Session, erasure: Erasure) -> None:
     keys = []
     for certificate in certificates:
         if len(certificate.sha256 or "") == 64:
-            keys.append(pictures.picture_key(certificate.sha256))
+            keys.extend(pictures.picture_keys(certificate.sha256))
             revoked_on = local_date_or_none(certificate.revoked_at, session)
             if revoked_on is not None:
-                keys.append(pictures.picture_key(certificate.sha256, revoked_on))
+                keys.extend(pictures.picture_keys(certificate.sha256, revoked_on))
         certificate.content = erasure.scrub(dict(certificate.content))
         certificate.pdf = b""
     if keys:

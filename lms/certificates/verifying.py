@@ -300,14 +300,14 @@ def picture_source(session: Session, code: str) -> PictureSource:
 
 
 def certificate_picture(session: Session, store: Storage, source: PictureSource) -> bytes:
-    """The picture's PNG: kept already, or drawn now from the stored PDF and kept."""
+    """The picture (JPEG): kept already, or drawn now from the stored PDF and kept."""
     kept = pictures.stored_picture(store, source.sha256, source.revoked_on)
     if kept is not None:
         return kept
     pdf = session.scalar(select(Certificate.pdf).where(Certificate.id == source.id))
     if not pdf:
         raise NotFound("No such certificate picture.")
-    png = pictures.keep_picture(
+    picture = pictures.keep_picture(
         store,
         pdf,
         source.sha256,
@@ -315,9 +315,9 @@ def certificate_picture(session: Session, store: Storage, source: PictureSource)
         revoked_on=source.revoked_on,
         revoked_on_text=format_date(source.revoked_on),
     )
-    if png is None:
+    if picture is None:
         raise NotFound("No such certificate picture.")
-    return png
+    return picture
 
 
 def picture_etag(source: PictureSource) -> str:

@@ -26,6 +26,7 @@ from lms.certificates.codes import normalise_code
 from lms.certificates.forms import RevokeForm, UploadForm
 from lms.certificates.holds import holds_of_person
 from lms.certificates.pictures import AREA as PICTURE_AREA
+from lms.certificates.pictures import MEDIA_TYPE as PICTURE_TYPE
 from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError, NotFound
@@ -219,10 +220,10 @@ def _public_url(path: str) -> str:
 PICTURE_CACHE = "public, max-age=300"  # a revocation reaches shared copies within minutes
 
 
-@bp.get("/verify/<code>/picture.png")
+@bp.get("/verify/<code>/picture.jpg")
 @limiter.limit(VERIFY_LIMIT)
 def picture(code: str) -> Response:
-    """The first page of the certificate as a PNG (stamped once revoked); 404 without one.
+    """The first page of the certificate as a JPEG (stamped once revoked); 404 without one.
 
     Public like the verify page, and without the licence number the PDF prints.
     """
@@ -231,11 +232,19 @@ def picture(code: str) -> Response:
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        png = services.certificate_picture(db.session, store(PICTURE_AREA), source)
-        response = Response(png, mimetype="image/png")
+        picture = services.certificate_picture(db.session, store(PICTURE_AREA), source)
+        response = Response(picture, mimetype=PICTURE_TYPE)
     response.set_etag(etag)
     response.headers["Cache-Control"] = PICTURE_CACHE
     return _public(response)
+
+
+@bp.get("/verify/<code>/picture.png")
+@limiter.limit(VERIFY_LIMIT)
+def legacy_picture(code: str) -> Response:
+    """The address pictures had while they were PNGs (link previews already shared keep it):
+    a permanent redirect to the picture."""
+    return _public(redirect(url_for("certificates.picture", code=code), 301))
 
 
 def _upload_refused(error: DomainError) -> Response:

@@ -265,10 +265,10 @@ def check_training_requirement(clone: Clone) -> None:
 def check_pictures(clone: Clone) -> None:
     """Missing first-page pictures are drawn into the owner-only store; a rerun draws none."""
     folder = clone.root / "instance" / "certificate_pictures"
-    for kept in folder.glob("*.png"):
+    for kept in folder.glob("*.jpg"):
         kept.unlink()
     assert "0 picture(s) drawn" not in clone.flask("lms", "certificates", "pictures")
-    assert list(folder.glob("*.png"))
+    assert list(folder.glob("*.jpg"))
     assert "Done: 0 picture(s) drawn" in clone.flask("lms", "certificates", "pictures")
 
 

@@ -182,6 +182,7 @@ EXPECTED: dict[str, Expect] = {
     "certificates.verify_form": Expect(get=EVERYONE),
     "certificates.verify": Expect(get=EVERYONE),
     "certificates.picture": Expect(get=EVERYONE),
+    "certificates.legacy_picture": Expect(get=EVERYONE),
     "certificates.verify_upload": Expect(post=EVERYONE),
     # open badges: the credential for anyone holding the code (as the verify page), the
     # status lists and the issuer's keys for every verifier

@@ -81,14 +81,17 @@ def test_a_valid_certificate_page_names_issuer_what_hours_dates_and_no_private_d
     assert holder.email not in html and holder.licence_number not in html
     assert "PhD" not in html
     head = parsed(html)
-    assert f"/verify/{issued.code}/picture.png" in head.images
+    assert f"/verify/{issued.code}/picture.jpg" in head.images
     assert "Download the PDF" not in html  # a stranger gets no PDF: it prints the licence
 
 
 def test_open_graph_tags_describe_the_certificate_with_its_picture(client, issued) -> None:
     meta = parsed(page(client, issued)).meta
     assert meta["og:url"] == f"http://lms.test/verify/{issued.code}"
-    assert meta["og:image"] == f"http://lms.test/verify/{issued.code}/picture.png"
+    assert meta["og:image"] == f"http://lms.test/verify/{issued.code}/picture.jpg"
+    assert meta["og:image:type"] == "image/jpeg" and meta["og:image:width"] == "1000"
+    image = Image.open(io.BytesIO(client.get(f"/verify/{issued.code}/picture.jpg").data))
+    assert meta["og:image:height"] == str(image.height)
     assert issued.content["title"] in meta["og:title"] and "Ada Lovelace" in meta["og:title"]
     description = meta["og:description"]
     assert issued.content["provider_name"] in description and "Status: Valid." in description
@@ -254,7 +257,7 @@ def test_the_picture_is_made_at_issue_without_the_licence_and_served_with_cachin
 ) -> None:
     with app.app_context():
         kept = store(pictures.AREA).read(pictures.picture_key(issued.sha256))
-    assert kept[:8] == b"\x89PNG\r\n\x1a\n"
+    assert kept[:3] == b"\xff\xd8\xff"  # a JPEG
     assert Image.open(io.BytesIO(kept)).width == pictures.WIDTH
     # The licence line's text is left out of the public picture (and only it).
     assert kept == pictures.draw_first_page(
@@ -262,13 +265,20 @@ def test_the_picture_is_made_at_issue_without_the_licence_and_served_with_cachin
     )
     assert kept != pictures.draw_first_page(issued.pdf)
 
-    response = client.get(f"/verify/{issued.code}/picture.png")
-    assert response.status_code == 200 and response.mimetype == "image/png"
+    response = client.get(f"/verify/{issued.code}/picture.jpg")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert response.data == kept
     assert response.headers["Cache-Control"].startswith("public")
     etag = response.headers["ETag"]
-    again = client.get(f"/verify/{issued.code}/picture.png", headers={"If-None-Match": etag})
+    again = client.get(f"/verify/{issued.code}/picture.jpg", headers={"If-None-Match": etag})
     assert again.status_code == 304 and not again.data
+
+
+def test_the_old_png_address_redirects_to_the_picture(client, issued) -> None:
+    response = client.get(f"/verify/{issued.code}/picture.png")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith(f"/verify/{issued.code}/picture.jpg")
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
 
 
 def test_a_certificate_from_before_pictures_gets_one_on_first_need(app, client, issued) -> None:
@@ -276,8 +286,8 @@ def test_a_certificate_from_before_pictures_gets_one_on_first_need(app, client, 
     with app.app_context():
         store(pictures.AREA).delete(key)
         assert not store(pictures.AREA).exists(key)
-    response = client.get(f"/verify/{issued.code}/picture.png")
-    assert response.status_code == 200 and response.data[:4] == b"\x89PNG"
+    response = client.get(f"/verify/{issued.code}/picture.jpg")
+    assert response.status_code == 200 and response.data[:3] == b"\xff\xd8\xff"
     with app.app_context():
         assert store(pictures.AREA).exists(key)
 
@@ -296,8 +306,8 @@ def test_the_backfill_command_draws_missing_pictures(app, issued) -> None:
 
 
 def test_unknown_and_unrendered_certificates_have_no_picture(client, session, holder) -> None:
-    assert client.get("/verify/2222-2222-2222-2222-2222/picture.png").status_code == 404
-    assert client.get("/verify/not-a-code/picture.png").status_code == 404
+    assert client.get("/verify/2222-2222-2222-2222-2222/picture.jpg").status_code == 404
+    assert client.get("/verify/not-a-code/picture.jpg").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,11 +360,11 @@ def test_the_stamp_marks_every_page_of_a_longer_pdf() -> None:
 
 
 def test_the_picture_of_a_revoked_certificate_shows_the_stamp(app, client, session, issued) -> None:
-    before = client.get(f"/verify/{issued.code}/picture.png")
+    before = client.get(f"/verify/{issued.code}/picture.jpg")
     services.revoke_certificate(session, issued.id, actor_id=None, reason="Issued in error")
     db.commit()
     after = client.get(
-        f"/verify/{issued.code}/picture.png", headers={"If-None-Match": before.headers["ETag"]}
+        f"/verify/{issued.code}/picture.jpg", headers={"If-None-Match": before.headers["ETag"]}
     )
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
     assert after.data != before.data
@@ -382,10 +392,14 @@ def test_erasing_the_holder_removes_the_pictures_and_the_page_shows_none(
 ) -> None:
     services.revoke_certificate(session, issued.id, actor_id=None, reason="Issued in error")
     db.commit()
-    assert client.get(f"/verify/{issued.code}/picture.png").status_code == 200  # stamped one
+    assert client.get(f"/verify/{issued.code}/picture.jpg").status_code == 200  # stamped one
     revoked_on = local_date(certificates_for(session, issued.completion_id)[0].revoked_at)
     keys = [pictures.picture_key(issued.sha256), pictures.picture_key(issued.sha256, revoked_on)]
+    # A picture kept as a PNG, as they were before 7 Dec 2026, goes too.
+    legacy = pictures.picture_key(issued.sha256, suffix=".png")
+    keys.append(legacy)
     with app.app_context():
+        store(pictures.AREA).put(legacy, b"\x89PNG\r\n\x1a\n", "image/png")
         assert all(store(pictures.AREA).exists(key) for key in keys)
     admin = make_user(Role.ADMIN)
     login(client, holder)
@@ -394,7 +408,7 @@ def test_erasing_the_holder_removes_the_pictures_and_the_page_shows_none(
     assert client.post(f"/admin/deletions/{holder.id}").status_code == 302
     with app.app_context():
         assert not any(store(pictures.AREA).exists(key) for key in keys)
-    assert client.get(f"/verify/{issued.code}/picture.png").status_code == 404
+    assert client.get(f"/verify/{issued.code}/picture.jpg").status_code == 404
     html = page(client, issued)
-    assert "picture.png" not in html and "og:image" not in html
+    assert "picture.jpg" not in html and "og:image" not in html
     assert "Certificate revoked" in html  # the record stays verifiable
