@@ -382,8 +382,9 @@ def write_sample(path: Path) -> None:
                 source=CompletionSource.INSTRUCTOR,
                 actor_id=None,
             )
-            certificate = services.current_certificate(db.session, completion.id)
-            assert certificate is not None
+            # Recording leaves the PDF to the render job: issue it here, at once.
+            certificate = services.issue_certificate(db.session, completion)
+            assert certificate.pdf is not None
             pdf = workdir / "sample.pdf"
             pdf.write_bytes(certificate.pdf)
             db.commit()
