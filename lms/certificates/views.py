@@ -242,8 +242,8 @@ def picture(code: str) -> Response:
 @bp.get("/verify/<code>/picture.png")
 @limiter.limit(VERIFY_LIMIT)
 def legacy_picture(code: str) -> Response:
-    """The address pictures had while they were PNGs (link previews already shared keep it):
-    a permanent redirect to the picture."""
+    """The address pictures had while they were PNGs: Open Badges signed then name it as the
+    achievement's image, and link previews already shared keep it; a permanent redirect."""
     return _public(redirect(url_for("certificates.picture", code=code), 301))
 
 
