@@ -12,7 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RangeNotAncestorError, ResolutionError, RevisionError
 from alembic.util import CommandError
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from lms.config import PROJECT_ROOT
 from lms.errors import InvalidInput
@@ -147,6 +149,30 @@ def instance_dir_for(url: str) -> Path | None:
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         return Path(url.removeprefix("sqlite:///")).parent
     return None
+
+
+def refill_if_requested(
+    connection: Connection, attributes: dict, key: str, refill: Callable[[Session], None]
+) -> bool:
+    """After a run (inside its transaction): if a migration asked for `key` (see
+    request_standings_refill) and the database is at head now, run `refill` with a session on
+    the run's connection; True when it did.
+
+    The session joins the migration's transaction: its commit commits nothing on its own. A
+    partial upgrade leaves the refill to the run that reaches head.
+    """
+    if not attributes.pop(key, False):
+        return False
+    heads = set(_scripts().get_heads())
+    if set(MigrationContext.configure(connection).get_current_heads()) != heads:
+        return False
+    session = Session(bind=connection)
+    try:
+        refill(session)
+        session.commit()
+    finally:
+        session.close()
+    return True
 
 
 def request_standings_refill() -> None:

@@ -13,17 +13,16 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from lms import dates, validation
-from lms.audit.services import record_event
+from lms.audit.services import PersonsRecord, record_event_of
 from lms.clock import local_date, utcnow
 from lms.errors import AlreadyDecided, InvalidInput
 
 REASON_MAX = 500  # the revoke_reason columns' length
 
 
-class Revocable(Protocol):
-    """A record that can be revoked (a completion, a certificate)."""
+class Revocable(PersonsRecord, Protocol):
+    """A record of one person that can be revoked (a completion, a certificate)."""
 
-    id: int
     revoked_at: Any
     revoked_by_id: int | None
     revoke_reason: str | None
@@ -48,12 +47,12 @@ def revoke(
     actor_id: int | None,
     reason: str,
     action: str,
-    person_id: int,
     named: str,
     **facts: Any,
 ) -> None:
     """Revoke a row-locked record: refuse a second revocation (naming the day of the first),
-    stamp who, when and why, flush, and audit `action` with the reason and the facts.
+    stamp who, when and why, flush, and audit `action` with the reason and the facts (the
+    record's owner is the event's person).
 
     `named` is how the refusal names the record ("This completion", "Certificate KAP-…").
     """
@@ -64,13 +63,5 @@ def revoke(
     record.revoked_by_id = actor_id
     record.revoke_reason = reason
     session.flush()
-    record_event(
-        session,
-        actor_id=actor_id,
-        action=action,
-        subject_type=action.split(".", 1)[0],
-        subject_id=record.id,
-        person_id=person_id,
-        reason=reason,
-        **facts,
-    )
+    noun = action.split(".", 1)[0]
+    record_event_of(session, noun, record, action, actor_id=actor_id, reason=reason, **facts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,35 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+class PersonsRecord(Protocol):
+    """A row that belongs to one person: its id and its owner's user id."""
+
+    id: int
+    user_id: int
+
+
+def record_event_of(
+    session: Session,
+    subject_type: str,
+    record: PersonsRecord,
+    action: str,
+    *,
+    actor_id: int | None,
+    **facts: Any,
+) -> AuditEvent:
+    """Append an audit event about one person's record: the record is the subject, its owner
+    the person. Returns the event (not yet flushed)."""
+    return record_event(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=record.id,
+        person_id=record.user_id,
+        **facts,
+    )
 
 
 def _plain(value: Any) -> Any:

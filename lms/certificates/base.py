@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from lms import bounds
 from lms.audit.api import REASON_MAX  # noqa: F401 - the one bound, re-exported
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.certificates.models import Certificate
 from lms.db import utcnow
 from lms.status import Status
@@ -25,13 +25,12 @@ def record_certificate_event(
 ) -> None:
     """Audit an event of a certificate: it is the subject, its holder the person, and its
     serial the first of the facts."""
-    record_event(
+    record_event_of(
         session,
+        "certificate",
+        certificate,
+        action,
         actor_id=actor_id,
-        action=action,
-        subject_type="certificate",
-        subject_id=certificate.id,
-        person_id=certificate.user_id,
         serial=certificate.serial,
         **facts,
     )

@@ -34,7 +34,6 @@ def revoke_certificate(
         actor_id=actor_id,
         reason=reason,
         action="certificate.revoked",
-        person_id=certificate.user_id,
         named=f"Certificate {certificate.serial}",
         serial=certificate.serial,
     )

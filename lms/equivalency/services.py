@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates, signals
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.auth.api import Role, User
 from lms.catalog.api import CatalogItem
 from lms.catalog.services import load_catalogue
@@ -80,15 +80,7 @@ def record_request_event(
     **facts: Any,
 ) -> None:
     """Audit an event of a credit request: it is the subject, its requester the person."""
-    record_event(
-        session,
-        actor_id=actor_id,
-        action=action,
-        subject_type="equivalency_request",
-        subject_id=request.id,
-        person_id=request.user_id,
-        **facts,
-    )
+    record_event_of(session, "equivalency_request", request, action, actor_id=actor_id, **facts)
 
 
 def requestable_items(session: Session) -> list[CatalogItem]:

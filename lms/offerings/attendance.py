@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lms import dates
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.auth.api import Role, User
 from lms.catalog.services import programme_settings
 from lms.errors import Conflict, Forbidden, NotFound
@@ -210,13 +210,12 @@ def put_cell(
     else:
         row.present, row.minutes, row.source = present, minutes, source
         row.updated_by_id = actor_id
-    record_event(
+    record_event_of(
         session,
+        "enrolment",
+        enrolment,
+        "attendance.recorded" if present is not None else "attendance.cleared",
         actor_id=actor_id,
-        action="attendance.recorded" if present is not None else "attendance.cleared",
-        subject_type="enrolment",
-        subject_id=enrolment.id,
-        person_id=enrolment.user_id,
         offering_id=day.offering_id,
         day=day.held_on,
         present=present,

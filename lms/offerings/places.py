@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, literal_column, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from lms import dates, signals
-from lms.audit.services import record_event
+from lms.audit.services import record_event, record_event_of
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, NotFound
 from lms.i18n import translate
@@ -124,13 +124,12 @@ def record_change(
 ) -> None:
     """Audit an enrolment's change and tell subscribers, inside the unit of work. The noun
     is the audit subject: "application" for a retreat's, "enrolment" for a module's."""
-    record_event(
+    record_event_of(
         session,
+        noun,
+        enrolment,
+        action,
         actor_id=actor_id,
-        action=action,
-        subject_type=noun,
-        subject_id=enrolment.id,
-        person_id=enrolment.user_id,
         offering_id=enrolment.offering_id,
         previous=previous.value if previous else None,
         status=enrolment.status.value,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from lms import dates, validation
 from lms.audit.api import REASON_MAX, AuditEvent, clean_reason, revoke  # noqa: F401 - REASON_MAX re-exported
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.auth.api import Role, User
 from lms.catalog.api import CatalogItem, ItemKind
 from lms.catalog.services import get_item
@@ -221,13 +221,12 @@ def _audit_recorded(
     session: Session, completion: Completion, item: CatalogItem, *, actor_id: int | None, bulk: bool
 ) -> None:
     """The audit event of one inserted completion."""
-    record_event(
+    record_event_of(
         session,
+        "completion",
+        completion,
+        "completion.recorded",
         actor_id=actor_id,
-        action="completion.recorded",
-        subject_type="completion",
-        subject_id=completion.id,
-        person_id=completion.user_id,
         item=item.code,
         completed_on=completion.completed_on,
         source=CompletionSource(completion.source).value,
@@ -339,7 +338,6 @@ def revoke_completion(
         actor_id=actor_id,
         reason=reason,
         action="completion.revoked",
-        person_id=completion.user_id,
         named="This completion",
         item=completion.item.code,
         completed_on=completion.completed_on,

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
-from lms.audit.services import record_event
+from lms.audit.services import record_event, record_event_of
 from lms.clock import programme_zone
 from lms.db import utcnow
 from lms.errors import (
@@ -111,14 +111,7 @@ def open_screening(
     answers = None
     if screening.answers_encrypted is not None:
         answers = decrypt_screening(screening_key, screening.answers_encrypted)
-    record_event(
-        session,
-        actor_id=reviewer_id,
-        action="screening.viewed",
-        subject_type="application",
-        subject_id=application.id,
-        person_id=application.user_id,
-    )
+    record_event_of(session, "application", application, "screening.viewed", actor_id=reviewer_id)
     thread = review_thread(session, application, screening_key=screening_key)
     return ScreeningView(
         application=application, answers=answers, purged=answers is None, thread=thread

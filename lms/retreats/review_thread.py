@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lms import signals
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.db import flush_or_refuse, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
 from lms.offerings.api import Enrolment, EnrolmentStatus
@@ -124,13 +124,12 @@ def ask_question(
     session.add(asked)
     # Another reviewer may have asked at the same moment.
     flush_or_refuse(session, Conflict(QUESTION_WAITING))
-    record_event(
+    record_event_of(
         session,
+        NOUN,
+        application,
+        "screening.question_asked",
         actor_id=reviewer_id,
-        action="screening.question_asked",
-        subject_type=NOUN,
-        subject_id=application.id,
-        person_id=application.user_id,
         question_id=asked.id,
     )
     signals.screening_question_asked.send(application, session=session)
@@ -168,13 +167,12 @@ def answer_question(
     if result.rowcount != 1:
         raise AlreadyDecided("This question was answered meanwhile; reload the page.")
     session.refresh(question)
-    record_event(
+    record_event_of(
         session,
+        NOUN,
+        application,
+        "screening.question_answered",
         actor_id=user_id,
-        action="screening.question_answered",
-        subject_type=NOUN,
-        subject_id=application.id,
-        person_id=application.user_id,
         question_id=question.id,
     )
     return question

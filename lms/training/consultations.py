@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms import signals
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.auth.api import User, normalise_email
 from lms.clock import today, utcnow
 from lms.dates import day
@@ -80,15 +80,7 @@ def _record(
     session: Session, entry: Consultation, action: str, *, actor_id: int | None, **facts: Any
 ) -> None:
     """Audit an event of a logged consultation: it is the subject, its clinician the person."""
-    record_event(
-        session,
-        actor_id=actor_id,
-        action=action,
-        subject_type="training_consultation",
-        subject_id=entry.id,
-        person_id=entry.user_id,
-        **facts,
-    )
+    record_event_of(session, "training_consultation", entry, action, actor_id=actor_id, **facts)
 
 
 def log_consultation(session: Session, user: User, data: ConsultationInput) -> Consultation:

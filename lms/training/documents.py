@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lms import signals
-from lms.audit.services import record_event
+from lms.audit.services import record_event_of
 from lms.auth.api import User
 from lms.db import IN_CHUNK, utcnow
 from lms.errors import AlreadyDecided, Conflict, Forbidden, InvalidInput, NotFound
@@ -64,13 +64,12 @@ def _record(
     **facts: object,
 ) -> None:
     """Audit an event of a document version: it is the subject, its clinician the person."""
-    record_event(
+    record_event_of(
         session,
+        "training_document",
+        document,
+        action,
         actor_id=actor_id,
-        action=action,
-        subject_type="training_document",
-        subject_id=document.id,
-        person_id=document.user_id,
         kind=document.kind.value,
         version=document.version,
         **facts,

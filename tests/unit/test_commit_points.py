@@ -14,8 +14,7 @@ COMMIT_POINTS = {
     "lms/__init__.py": "the end of a request (after the view answers)",
     "lms/db.py": "the unit of work's own commit (after-commit callbacks run there)",
     "lms/jobs.py": "the end of a job's body, and a job's checkpoints",
-    "lms/progress/after_migration.py": "joins the migration's transaction (commits nothing)",
-    "lms/training/after_migration.py": "joins the migration's transaction (commits nothing)",
+    "lms/migrate.py": "a refill after a migration run joins its transaction (commits nothing)",
     "lms/demo/__init__.py": "the `flask lms demo` command",
 }
 
