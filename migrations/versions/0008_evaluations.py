@@ -122,7 +122,8 @@ def _fill_standings() -> None:
     Asked for, not done here: the code writes the standings' columns and reads the tables as
     they are at head (it reads catalog_items.objectives and evaluation_required since this
     migration), so the recomputation runs once the whole upgrade has run
-    (lms.migrate.refill_standings_if_requested): no later migration has to take it over.
+    (lms.progress.after_migration.refill_standings_if_requested): no later migration has to
+    take it over.
     """
     from lms.migrate import request_standings_refill
 
