@@ -12,7 +12,8 @@ across every page. The stamp is drawn on a copy when asked for; the stored bytes
 as issued, for the audit trail and for the upload check, which still answers "revoked".
 
 Only PDFs this app rendered are drawn here (never an upload, which lms.equivalency draws in a
-bounded child process), in this process, one at a time (PDFium is not thread-safe).
+bounded child process), in this process, one at a time (lms.pdf_pages: PDFium is not
+thread-safe).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import hashlib
 import io
 import logging
 import math
-import threading
 from collections.abc import Iterable
 from datetime import date
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from lms.pdf_pages import LOCK as PDFIUM
+from lms.pdf_pages import first_page_image
 from lms.storage import Storage, StorageUnavailable, StoredFileMissing
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,6 @@ WIDTH = 1000
 QUALITY = 85
 STAMP_FONT = b"Helvetica-Bold"  # one of PDF's standard fonts: nothing to embed
 STAMP_RGBA = (176, 24, 24, 210)
-
-_PDFIUM = threading.Lock()
 
 
 def stamp_text(revoked_on_text: str) -> str:
@@ -142,7 +142,7 @@ def _hide_text(page: pdfium.PdfPage, hidden: list[str]) -> None:
 def shown_text(pdf: bytes, *, hidden: Iterable[str] = ()) -> str:
     """The first page's text as the picture shows it (the hidden strings taken out), one text
     object per line: what the public sees, for checking."""
-    with _PDFIUM:
+    with PDFIUM:
         document = pdfium.PdfDocument(pdf)
         try:
             page = document[0]
@@ -179,7 +179,7 @@ def _stamp_page(document: pdfium.PdfDocument, page: pdfium.PdfPage, text: str) -
 
 def stamped_pdf(pdf: bytes, text: str) -> bytes:
     """A copy of the PDF with the text stamped across every page (the bytes given are kept)."""
-    with _PDFIUM:
+    with PDFIUM:
         document = pdfium.PdfDocument(pdf)
         try:
             for index in range(len(document)):
@@ -199,33 +199,19 @@ def draw_first_page(pdf: bytes, *, hidden: Iterable[str] = (), stamp: str = "") 
     """The PDF's first page as JPEG bytes, WIDTH pixels across, without the text objects that
     show any of `hidden` and with `stamp` across it; None when there is no page to draw."""
     words = [word for word in hidden if word]
-    with _PDFIUM:
-        try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError:
-            return None
-        try:
-            if len(document) == 0:
-                return None
-            page = document[0]
-            try:
-                width, height = page.get_size()
-                if width <= 0 or height <= 0:
-                    return None
-                if words:
-                    _hide_text(page, words)
-                if stamp:
-                    _stamp_page(document, page, stamp)
-                # PDFium draws opaque pages as BGR, which Pillow reads as RGB in one pass.
-                image = page.render(scale=WIDTH / width).to_pil()
-            finally:
-                page.close()
-        except pdfium.PdfiumError:
-            return None
-        finally:
-            document.close()
+
+    def prepare(document: pdfium.PdfDocument, page: pdfium.PdfPage) -> None:
+        """The public's page: the private words taken out, the stamp put on."""
+        if words:
+            _hide_text(page, words)
+        if stamp:
+            _stamp_page(document, page, stamp)
+
+    image = first_page_image(pdf, lambda width, _height: WIDTH / width, prepare)
+    if image is None:
+        return None
     out = io.BytesIO()
-    (image if image.mode == "RGB" else image.convert("RGB")).save(out, "JPEG", quality=QUALITY)
+    image.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()
 
 

@@ -17,8 +17,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
-import pypdfium2 as pdfium
-
+from lms.pdf_pages import first_page_image
 from lms.storage import Storage, StoredFileMissing, check_key
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,6 @@ MAX_SCALE = 2.0  # a small page is not blown up past twice its size at 72 dpi
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})  # shown as they are, never re-encoded
 RENDERED_TYPES = frozenset({"application/pdf"})
 
-# PDFium is not thread-safe: one render at a time per process.
-_PDFIUM = threading.Lock()
 # Child processes drawing at once from one web process, and how long one may take.
 _CHILDREN = threading.BoundedSemaphore(2)
 RENDER_SECONDS = 15
@@ -49,27 +46,14 @@ def has_picture(media_type: str | None) -> bool:
 
 def render_first_page(pdf: bytes) -> bytes | None:
     """The first page of a PDF as PNG bytes, or None when it has no page or cannot be read."""
-    with _PDFIUM:
-        try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError:
-            return None
-        try:
-            if len(document) == 0:
-                return None
-            page = document[0]
-            width, height = page.get_size()
-            if width <= 0 or height <= 0:
-                return None
-            scale = min(MAX_SIDE / max(width, height), MAX_SCALE)
-            image = page.render(scale=scale).to_pil()
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-            return out.getvalue()
-        except pdfium.PdfiumError:
-            return None
-        finally:
-            document.close()
+    image = first_page_image(
+        pdf, lambda width, height: min(MAX_SIDE / max(width, height), MAX_SCALE)
+    )
+    if image is None:
+        return None
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def render_isolated(pdf: bytes) -> bytes | None:

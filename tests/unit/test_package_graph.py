@@ -40,6 +40,7 @@ CORE = {
     "migrate",
     "orphan_files",  # stored files no row names: discarded after a commit, or swept later
     "paging",  # a page of a list, its neighbours' links, a search's LIKE pattern
+    "pdf_pages",  # a PDF's first page drawn with PDFium, one drawing at a time per process
     "pg_cursor",
     "prepared",
     "private_files",
