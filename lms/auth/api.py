@@ -15,7 +15,8 @@ __getattr__, __all__ = public_face(
             "staff_required",
         ),
         "lms.auth.account_sections": ("register_account_section",),
-        "lms.auth.forms": ("InviteForm",),
+        # LinkCodeForm: an e-mailed link's code; the consultants' links ask for it too.
+        "lms.auth.forms": ("InviteForm", "LinkCodeForm"),
         "lms.auth.licence": ("LicenceStanding", "licence_standing"),
         "lms.auth.models": ("Role", "User", "UserRole"),
         "lms.auth.passwords": ("hash_password", "password_problem", "verify_password"),

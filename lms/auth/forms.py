@@ -91,7 +91,8 @@ class ForgotPasswordForm(Form):
 
 
 class LinkCodeForm(Form):
-    """The code of an e-mailed link (the page's script fills it in from the link)."""
+    """The code of an e-mailed link (the page's script fills it in from the link): accounts'
+    links here, consultants' links in lms.training."""
 
     code = StringField(
         "The link or code from the e-mail",

@@ -24,7 +24,7 @@ from lms.equivalency.forms import ConsultationCreditForm, DecisionForm, RequestF
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.equivalency.preview import PREVIEW_AREA
 from lms.errors import DomainError
-from lms.inert_files import send_inert
+from lms.inert_files import send_download, send_picture
 from lms.refusals import back_to, not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
 
@@ -160,14 +160,8 @@ def _detail_page(item: EquivalencyRequest, form: DecisionForm | None) -> str:
 def evidence(request_id: int) -> Response:
     """Download the evidence file: owner and reviewers only, never shown inline."""
     data, item = services.evidence_file_for(db.session, request_id, current_user, _evidence_store())
-    extension = EXTENSIONS.get(item.evidence_type or "", "bin")
     # Read whole (at most 5 MB): a store that fails mid-file answers 503, not half a file.
-    return send_inert(
-        data,
-        item.evidence_type or "application/octet-stream",
-        f"evidence-request-{item.id}.{extension}",
-        inline=False,
-    )
+    return send_download(data, item.evidence_type, f"evidence-request-{item.id}", EXTENSIONS)
 
 
 @bp.get("/<id:request_id>/evidence/page")
@@ -177,12 +171,8 @@ def evidence_page(request_id: int) -> Response:
     picture = services.evidence_picture_for(
         db.session, request_id, current_user, _evidence_store(), _preview_store()
     )
-    extension = EXTENSIONS.get(picture.media_type, "png")
-    return send_inert(
-        picture.data,
-        picture.media_type,
-        f"evidence-request-{request_id}-first-page.{extension}",
-        inline=True,
+    return send_picture(
+        picture.data, picture.media_type, f"evidence-request-{request_id}-first-page"
     )
 
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from lms.auth.api import staff_required
 from lms.db import db
 from lms.errors import DomainError
-from lms.inert_files import send_inert
+from lms.inert_files import send_download, send_picture
 from lms.refusals import not_a_refusal, on_refusal, page_again
 from lms.storage import Storage, store
 from lms.training import documents, session_log
@@ -120,13 +120,8 @@ def detail(document_id: int) -> str:
 def download(document_id: int) -> Response:
     """Download the file: the clinician and staff only, never shown inline."""
     data, document = documents.file_for(db.session, document_id, current_user, _files())
-    extension = EXTENSIONS.get(document.media_type or "", "bin")
-    return send_inert(
-        data,
-        document.media_type or "application/octet-stream",
-        f"{document.kind.value.replace('_', '-')}-v{document.version}.{extension}",
-        inline=False,
-    )
+    name = f"{document.kind.value.replace('_', '-')}-v{document.version}"
+    return send_download(data, document.media_type, name, EXTENSIONS)
 
 
 @bp.get("/<id:document_id>/page")
@@ -134,9 +129,7 @@ def download(document_id: int) -> Response:
 def first_page(document_id: int) -> Response:
     """A PDF version's first page as an image: the clinician and staff only."""
     picture = first_page_for(db.session, document_id, current_user, _files(), _previews())
-    return send_inert(
-        picture.data, picture.media_type, f"document-{document_id}-first-page.png", inline=True
-    )
+    return send_picture(picture.data, picture.media_type, f"document-{document_id}-first-page")
 
 
 @not_a_refusal()  # a document one may not see, or none: the error page

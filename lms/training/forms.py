@@ -50,16 +50,6 @@ class ConsultationForm(Form):
     )
 
 
-class LinkCodeForm(Form):
-    """The code of a consultant's e-mailed link (the page's script fills it in)."""
-
-    code = StringField(
-        "The link or code from the e-mail",
-        validators=[DataRequired(), Length(max=3000)],
-        description="Paste the whole link from the e-mail if this box is empty.",
-    )
-
-
 class AnswerForm(Form):
     """The consultant's answer: confirm, or decline with a comment."""
 

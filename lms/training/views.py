@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from lms.auth.api import User, admin_required, consultant_required, staff_required
+from lms.auth.api import LinkCodeForm, User, admin_required, consultant_required, staff_required
 from lms.db import db, row_or_not_found
 from lms.errors import DomainError, InvalidInput
 from lms.ratelimit import limiter
@@ -25,7 +25,6 @@ from lms.training.forms import (
     AnswerForm,
     ConsultantForm,
     ConsultationForm,
-    LinkCodeForm,
     VoidForm,
 )
 from lms.training.models import Consultant, Consultation
