@@ -35,7 +35,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, NumberInput, Select
 
 from lms import validation
@@ -79,6 +79,37 @@ class MultiLine(_TextCheck):
     def __init__(self, max_length: int | None = validation.MULTI_LINE_MAX) -> None:
         """Bound the length (None when a Length validator already does)."""
         super().__init__(validation.text_problem, max_length)
+
+
+class RequiredWhen:
+    """`Optional()` unless the rest of the form needs the field: left empty, the field is fine
+    (its other checks skipped, as Optional does) while `needed(form)` is false, and refused
+    with `message` beside it while true.
+
+    A form's inline `validate_<field>` cannot say this: Optional() stops the chain on an empty
+    field before it runs (tests/unit/test_form_checks_run.py).
+    """
+
+    field_flags = {"optional": True}
+
+    def __init__(self, needed: Callable[[Any], bool], message: str) -> None:
+        """The rule that makes the field needed, and what to say when it is left empty."""
+        self.needed = needed
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        """Stop the chain on an empty field: with the message when it is needed."""
+        raw = field.raw_data
+        if not raw or (isinstance(raw[0], str) and not raw[0].strip()):
+            field.errors[:] = []
+            if self.needed(form):
+                raise StopValidation(str(self.message))
+            raise StopValidation()
+
+
+def given(name: str) -> Callable[[Any], bool]:
+    """A RequiredWhen rule: the form's field `name` holds something."""
+    return lambda form: bool(str(form[name].data or "").strip())
 
 
 class SensibleDate:

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from lms.forms import Form, MultiLine, SingleLine, SubForm
+from lms.forms import Form, MultiLine, RequiredWhen, SingleLine, SubForm, given
 from lms.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES
 
 LOCALE_WORDS = {
@@ -49,7 +49,17 @@ def _credit_step(form: Any, field: Any) -> None:
 class SignatoryForm(SubForm):
     """One person who signs certificates."""
 
-    name = StringField("Name", validators=[Optional(), SingleLine(120)])
+    name = StringField(
+        "Name",
+        validators=[
+            # A title or credentials without a name would print a signature line for nobody.
+            RequiredWhen(
+                lambda form: bool(given("title")(form) or given("credentials")(form)),
+                "Give the name of the person who signs.",
+            ),
+            SingleLine(120),
+        ],
+    )
     credentials = StringField(
         "Credentials", validators=[Optional(), SingleLine(80)], description="For example PhD, LMFT."
     )
@@ -64,19 +74,25 @@ class SignatoryForm(SubForm):
     )
     remove_signature = BooleanField("Remove the signature image")
 
-    def validate_title(self, field: Any) -> None:
-        """A title or credentials without a name would print a signature line for nobody."""
-        if not (self.name.data or "").strip() and (
-            (field.data or "").strip() or (self.credentials.data or "").strip()
-        ):
-            raise ValidationError("Give the name of the person who signs.")
-
 
 class AccreditationForm(SubForm):
     """One accreditor's statement, its number and its credits."""
 
-    body = StringField("Accrediting body", validators=[Optional(), SingleLine(200)])
-    statement = TextAreaField("Statement", validators=[Optional(), MultiLine(5000)])
+    # A statement needs its body, and a body its statement (both empty removes it).
+    body = StringField(
+        "Accrediting body",
+        validators=[
+            RequiredWhen(given("statement"), "Name the accrediting body."),
+            SingleLine(200),
+        ],
+    )
+    statement = TextAreaField(
+        "Statement",
+        validators=[
+            RequiredWhen(given("body"), "Give the statement the accreditor approved."),
+            MultiLine(5000),
+        ],
+    )
     number_label = StringField(
         "Number label",
         validators=[Optional(), SingleLine(60)],
@@ -95,15 +111,6 @@ class AccreditationForm(SubForm):
         description="Hours the credits go in, such as 0.25 (empty: hundredths; AMA PRA: 0.25).",
     )
     rounding = SelectField("Rounding", choices=ROUNDINGS, default="nearest")
-
-    def validate_statement(self, field: Any) -> None:
-        """A statement needs its body, and a body its statement (both empty removes it)."""
-        body, text = (self.body.data or "").strip(), (field.data or "").strip()
-        if body and not text:
-            raise ValidationError("Give the statement the accreditor approved.")
-        if text and not body:
-            self.body.errors = [*self.body.errors, "Name the accrediting body."]
-            raise ValidationError("Name the accrediting body above.")
 
 
 class ProgrammeSettingsForm(Form):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext
 from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from lms.auth.passwords import MIN_PASSWORD_LENGTH
 from lms.auth.services import EMAIL_MAX, Licence, normalise_email
-from lms.forms import Form, optional_line
-from lms.i18n import translate
+from lms.forms import Form, RequiredWhen, optional_line
 
 # The shape of an address (one @, a dot in the domain, no spaces); whether it is really theirs
 # is proven by the confirmation link, not by a validator.
@@ -36,14 +37,37 @@ class LoginForm(Form):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+def _licensed(form: Any) -> bool:
+    """Whether the person says they hold a licence (not pre-licensed)."""
+    return not form.pre_licensed.data
+
+
 class PersonFields(Form):
     """Name, credentials and licence details (or pre-licensed): registration and profile."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     credentials = optional_line("Credentials", 100, 'For example "PMHNP", "LCSW", "MD".')
     pre_licensed = BooleanField("I am pre-licensed (I can take modules but not retreats yet)")
-    licence_type = optional_line(lazy_gettext("Licence type"), 100)
-    licence_number = optional_line(lazy_gettext("Licence number"), 100)
+    # A licensed clinician gives at least the licence type and number (lms.auth.accounts
+    # refuses a licence without them too).
+    licence_type = StringField(
+        lazy_gettext("Licence type"),
+        validators=[
+            RequiredWhen(
+                _licensed, lazy_gettext("Enter your licence type (for example LCSW, MD, PMHNP).")
+            ),
+            Length(max=100),
+        ],
+    )
+    licence_number = StringField(
+        lazy_gettext("Licence number"),
+        validators=[
+            RequiredWhen(
+                _licensed, lazy_gettext("Enter your licence number, or tick “pre-licensed”.")
+            ),
+            Length(max=100),
+        ],
+    )
     licence_state = optional_line("Issuing state", 50)
     licence_expires_on = DateField(lazy_gettext("Licence expires on"), validators=[Optional()])
 
@@ -70,18 +94,6 @@ class RegistrationForm(PersonFields):
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
     )
-
-    def validate_licence_number(self, field: StringField) -> None:
-        """A licensed clinician gives at least the licence type and number."""
-        if not self.pre_licensed.data and not (field.data or "").strip():
-            raise ValidationError(translate("Enter your licence number, or tick “pre-licensed”."))
-
-    def validate_licence_type(self, field: StringField) -> None:
-        """A licensed clinician names the licence type."""
-        if not self.pre_licensed.data and not (field.data or "").strip():
-            raise ValidationError(
-                translate("Enter your licence type (for example LCSW, MD, PMHNP).")
-            )
 
 
 class ForgotPasswordForm(Form):

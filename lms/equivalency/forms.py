@@ -14,15 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from lms.bounds import UPLOAD_MAX_TEXT
 from lms.catalog.api import ConsultationKind
 from lms.equivalency.evidence import MAX_EVIDENCE_BYTES, TOO_LARGE
 from lms.equivalency.models import MAX_CREDITED_CONSULTATIONS
 from lms.equivalency.services import MAX_REASON_LENGTH, SUGGESTED_PROGRAMMES
-from lms.forms import DecimalNumberField, Form, WholeNumberField
-from lms.i18n import translate
+from lms.forms import DecimalNumberField, Form, RequiredWhen, WholeNumberField
 
 OTHER = "Other"
 
@@ -37,9 +36,15 @@ class RequestForm(Form):
         + [SelectChoice(OTHER, "Other (name it below)")],
         validators=[DataRequired()],
     )
-    # No Optional(): it would stop the chain before the "Other needs a name" check runs.
     programme_other = StringField(
-        lazy_gettext("Other programme's name"), validators=[Length(max=200)]
+        lazy_gettext("Other programme's name"),
+        validators=[
+            RequiredWhen(
+                lambda form: form.programme.data == OTHER,
+                lazy_gettext("Name the other programme."),
+            ),
+            Length(max=200),
+        ],
     )
     attended_from = DateField("First day of the training", validators=[DataRequired()])
     attended_to = DateField("Last day of the training", validators=[DataRequired()])
@@ -65,11 +70,6 @@ class RequestForm(Form):
         ],
         description=f"A certificate or transcript: PDF, PNG or JPEG, at most {UPLOAD_MAX_TEXT}.",
     )
-
-    def validate_programme_other(self, field: StringField) -> None:
-        """ "Other" needs a name."""
-        if self.programme.data == OTHER and not (field.data or "").strip():
-            raise ValidationError(translate("Name the other programme."))
 
     @property
     def programme_name(self) -> str:
@@ -136,11 +136,12 @@ class DecisionForm(Form):
     )
     reason = TextAreaField(
         "Reason",
-        validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
+        validators=[
+            RequiredWhen(
+                lambda form: form.decision.data == "decline",
+                "Give the clinician a reason when you decline.",
+            ),
+            Length(max=MAX_REASON_LENGTH),
+        ],
         description="Shown to the clinician. Required when you decline.",
     )
-
-    def validate_reason(self, field: TextAreaField) -> None:
-        """A decline must say why."""
-        if self.decision.data == "decline" and not (field.data or "").strip():
-            raise ValidationError("Give the clinician a reason when you decline.")

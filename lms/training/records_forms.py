@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from lms.bounds import UPLOAD_MAX_TEXT
-from lms.forms import Form
+from lms.forms import Form, RequiredWhen
 from lms.training.documents import MAX_COMMENT_LENGTH
 from lms.training.documents_files import MAX_DOCUMENT_BYTES, TOO_LARGE
 from lms.training.records_models import DocumentKind, SessionRole, SessionSetting
@@ -122,11 +122,12 @@ class ReviewForm(Form):
     )
     comment = TextAreaField(
         "Comment to the clinician",
-        validators=[Optional(), Length(max=MAX_COMMENT_LENGTH)],
+        validators=[
+            RequiredWhen(
+                lambda form: form.decision.data == "changes",
+                "Say what should change: the clinician reads your comment.",
+            ),
+            Length(max=MAX_COMMENT_LENGTH),
+        ],
         description="Required when you ask for changes: say what should change.",
     )
-
-    def validate_comment(self, field: TextAreaField) -> None:
-        """Asking for changes must say which."""
-        if self.decision.data == "changes" and not (field.data or "").strip():
-            raise ValidationError("Say what should change: the clinician reads your comment.")
