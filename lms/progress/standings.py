@@ -34,11 +34,34 @@ from lms.progress.facts import (
     today,
 )
 from lms.progress.models import ItemState, ProgressSummary, Standing
+from lms.read_models import KeptRows
 from lms.signals import item_unlocked
 
 CHUNK = 500  # people per batch: bounded memory and bound parameters on every backend
-DIRTY = "lms.standings.dirty"  # session.info: ids of people whose facts changed
-EVERYONE = "lms.standings.everyone"  # session.info: the catalogue changed
+# The columns of catalog_items whose change can change a standing (explanations name titles).
+_ITEM_FACTS = frozenset(
+    {
+        "code",
+        "kind",
+        "title",
+        "short_title",
+        "ce_hours",
+        "prerequisite",
+        "recommended",
+        "recommended_note",
+        "equivalent_label",
+        "active",
+    }
+)
+
+
+def _rewrite_marked(session: Session, dirty: set[int], everyone: bool) -> Report:
+    """The marked people's rows rewritten (everyone's when the catalogue changed): the report."""
+    return refresh(session, None if everyone else dirty)
+
+
+# The rows kept before each commit (lms.progress.tracking subscribes their handlers).
+KEPT = KeptRows("lms.standings", _rewrite_marked, item_facts=_ITEM_FACTS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,12 +445,7 @@ def refresh(
     programme = shared_programme(session)
     ids = sorted(set(user_ids)) if user_ids is not None else everyone(session)
     if write:
-        dirty: set[int] = session.info.get(DIRTY, set())
-        if user_ids is None:
-            dirty.clear()
-            session.info.pop(EVERYONE, None)
-        else:
-            dirty.difference_update(ids)
+        KEPT.forget(session, None if user_ids is None else ids)
     report = Report()
     with session.no_autoflush:
         for start in range(0, len(ids), CHUNK):

@@ -3,46 +3,27 @@
 application's status, an account's licence, name or roles, a catalogue rule) note whose facts
 changed; before the unit of work commits their rows are rewritten. Readers of the rows sync
 first, so a page read mid-transaction is current too. Only the tracker's own sessions are
-kept: an event sent with any other session (a host app's) is ignored.
+kept: an event sent with any other session (a host app's) is ignored. The mechanism is
+lms.read_models.KeptRows; the rows and their rewrite are lms.progress.standings'.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, case, cast, event, exists, or_, select
+from sqlalchemy import Text, and_, bindparam, case, cast, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from lms import signals
-from lms.auth.api import User
-from lms.db import TrackerSession, read
+from lms.db import read
 from lms.progress.facts import CATALOGUE_VERSION, ZONE_SETTING_VALUE
 from lms.progress.models import Completion, ItemState, ProgressSummary, Standing
-from lms.progress.standings import DIRTY, EVERYONE, Report, RowValues, Verdict, refresh
-
-_SYNCING = "lms.standings.syncing"
-# The columns of catalog_items whose change can change a standing (explanations name titles).
-_ITEM_FACTS = frozenset(
-    {
-        "code",
-        "kind",
-        "title",
-        "short_title",
-        "ce_hours",
-        "prerequisite",
-        "recommended",
-        "recommended_note",
-        "equivalent_label",
-        "active",
-    }
-)
-
+from lms.progress.standings import KEPT, RowValues, Verdict
 
 # --------------------------------------------------------------------------------------------
 # Reading
@@ -210,93 +191,30 @@ def row_of(session: Session, user_id: int, item_id: int) -> RowValues | None:
 # Keeping the rows: note what each flush touched, rewrite before commit
 
 
-def mark_changed(session: Session, user_ids: Iterable[int]) -> None:
-    """Note people whose facts changed by a statement the flush cannot see (bulk SQL)."""
-    session.info.setdefault(DIRTY, set()).update(user_ids)
-
-
-def mark_everyone(session: Session) -> None:
-    """Note that the catalogue changed: everyone's rows are recomputed before commit."""
-    session.info[EVERYONE] = True
+# The readers' and the writers' names for the kept rows (lms.read_models.KeptRows).
+mark_changed = KEPT.mark_changed  # people whose facts changed by a statement no event names
+sync = KEPT.sync  # flush, then rewrite the marked rows: the report, or None
 
 
 def catalogue_changed(session: Session) -> bool:
     """Whether this transaction changed the catalogue in a way the standings show (flushes)."""
     session.flush()
-    return bool(session.info.get(EVERYONE))
+    return bool(session.info.get(KEPT.everyone))
 
 
 # The domain events, each with who it names: a handler notes them on the tracker's session.
-def _kept(session: Session) -> bool:
-    """Whether the session is one of the tracker's own (a host app's is never touched)."""
-    return isinstance(session, TrackerSession)
-
-
-def _its_person(sender: Any, *, session: Session, **_facts: Any) -> None:
-    """A completion, credit request or application changed: its person's facts changed."""
-    if _kept(session) and sender.user_id is not None:
-        mark_changed(session, [sender.user_id])
-
-
-def _their_people(sender: Iterable[Any], *, session: Session, **_facts: Any) -> None:
-    """Completions recorded together (a cohort): each person's facts changed."""
-    if _kept(session):
-        mark_changed(session, {completion.user_id for completion in sender})
-
-
-def _the_account(user: User, *, session: Session, **_facts: Any) -> None:
-    """An account's licence, name or roles changed, or it was created or anonymised."""
-    if _kept(session) and user.id is not None:
-        mark_changed(session, [user.id])
-
-
-def _the_catalogue(_sender: Any, *, session: Session, fields: Any = None, **_facts: Any) -> None:
-    """A catalogue change: everyone's rows, unless it touched nothing a standing says
-    (`fields` names the item attributes changed; None: items were added or retired)."""
-    if _kept(session) and (fields is None or _ITEM_FACTS & set(fields)):
-        mark_everyone(session)
-
-
 HANDLERS = (
-    (signals.completion_recorded, _its_person),
-    (signals.completion_revoked, _its_person),
-    (signals.completions_recorded, _their_people),
-    (signals.equivalency_requested, _its_person),
-    (signals.equivalency_decided, _its_person),
-    (signals.equivalency_withdrawn, _its_person),
-    (signals.enrolment_changed, _its_person),
-    (signals.account_changed, _the_account),
-    (signals.licence_verified, _the_account),
-    (signals.catalogue_changed, _the_catalogue),
+    (signals.completion_recorded, KEPT.its_person),
+    (signals.completion_revoked, KEPT.its_person),
+    (signals.completions_recorded, KEPT.their_people),
+    (signals.equivalency_requested, KEPT.its_person),
+    (signals.equivalency_decided, KEPT.its_person),
+    (signals.equivalency_withdrawn, KEPT.its_person),
+    (signals.enrolment_changed, KEPT.its_person),
+    (signals.account_changed, KEPT.the_account),
+    (signals.licence_verified, KEPT.the_account),
+    (signals.catalogue_changed, KEPT.the_catalogue),
 )
-
-
-def sync(session: Session) -> Report | None:
-    """Flush, then rewrite the rows of everyone whose facts changed in this transaction."""
-    if session.info.get(_SYNCING):
-        return None
-    session.flush()
-    everyone = session.info.pop(EVERYONE, False)
-    dirty = session.info.pop(DIRTY, set())
-    if not everyone and not dirty:
-        return None
-    session.info[_SYNCING] = True
-    try:
-        return refresh(session, None if everyone else dirty)
-    finally:
-        session.info.pop(_SYNCING, None)
-
-
-def _before_commit(session: Session) -> None:
-    """before_commit: the rows commit with the change that made them.
-
-    Marks left by a rolled-back change are harmless: recomputing a row that did not change
-    writes nothing. A savepoint's release also fires before_commit: the outer transaction
-    commits later, and its own before_commit rewrites the rows then.
-    """
-    if session.in_nested_transaction():
-        return
-    sync(session)
 
 
 def install() -> None:
@@ -306,7 +224,4 @@ def install() -> None:
     Code that writes facts without the services that send the events (a bulk load, a data
     migration) calls `mark_changed`, or `refresh` itself.
     """
-    for signal, handler in HANDLERS:
-        signal.connect(handler)
-    if not event.contains(TrackerSession, "before_commit", _before_commit):
-        event.listen(TrackerSession, "before_commit", _before_commit)
+    KEPT.install(HANDLERS)

@@ -6,8 +6,8 @@ account, the catalogue, a requirement published for everyone; and the award, whi
 person itself) note whose rows changed; before the unit of
 work commits, those rows are judged again with the one evaluator (lms.catalog's evaluate, over
 the parts lms.training.requirement.rule_parts names), many people in a constant number of
-queries. Only the tracker's own sessions are kept, as for the progress standings
-(lms.progress.tracking).
+queries. Only the tracker's own sessions are kept, as for the progress standings: the
+mechanism is lms.read_models.KeptRows.
 
 Time alone ends a verdict (the window closes, a licence expires): the rows keep those dates and
 the readers compare them with the programme's day in SQL (`met_today`).
@@ -23,26 +23,40 @@ from operator import itemgetter
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import and_, event, func, insert, or_, select, true, update
+from sqlalchemy import and_, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from lms import signals
 from lms.auth.api import User
 from lms.catalog.api import evaluate, window_closes_on
 from lms.clock import today
-from lms.db import IN_CHUNK, TrackerSession, utcnow
+from lms.db import IN_CHUNK, utcnow
 from lms.jobs import enqueue_after_commit
 from lms.progress.services import facts_for, shared_programme
+from lms.read_models import KeptRows, is_trackers_own
 from lms.training.facts import training_facts
 from lms.training.models import Candidate, Credential, RequirementVersion, TrainingStanding
 from lms.training.requirement import rule_parts, window_months
 
-DIRTY = "lms.training.standings.dirty"
-EVERYONE = "lms.training.standings.everyone"
-_SYNCING = "lms.training.standings.syncing"
 REJUDGE_JOB = "rejudge_training_standings"
 # Catalogue attributes a requirement's verdict reads (titles only change its words).
 _ITEM_FACTS = frozenset({"code", "kind", "active"})
+
+
+def _rewrite_marked(session: Session, dirty: set[int], everyone: bool) -> int:
+    """Judge the marked people again now; a change that concerns every candidate is marked due
+    instead, for a job (`mark_everyone_due`): how many rows changed."""
+    changed = refresh(session, dirty) if dirty else 0
+    if everyone:  # after the people's rows: standings, then credentials, as the job locks
+        mark_everyone_due(session)
+    return changed
+
+
+# The rows kept before each commit (the handlers below note whose facts changed).
+KEPT = KeptRows("lms.training.standings", _rewrite_marked, item_facts=_ITEM_FACTS)
+# The readers' and the writers' names for them (lms.read_models.KeptRows).
+mark_changed = KEPT.mark_changed  # people whose facts changed (by a statement no event names)
+sync = KEPT.sync  # flush, then judge the marked people again: how many rows changed, or None
 
 
 @dataclass(frozen=True)
@@ -251,89 +265,28 @@ def rebuild(session: Session) -> int:
 # Keeping the rows: note whose facts changed, judge them again before commit
 
 
-def mark_changed(session: Session, user_ids: Iterable[int]) -> None:
-    """Note people whose facts changed (by a statement no event names, too)."""
-    session.info.setdefault(DIRTY, set()).update(user_ids)
-
-
-def _kept(session: Any) -> bool:
-    """Whether the session is one of the tracker's own (a host app's is never touched)."""
-    return isinstance(session, TrackerSession)
-
-
-def _its_person(sender: Any, *, session: Session, **_facts: Any) -> None:
-    """A consultation, document, completion, candidate or credit decision changed: its
-    person's facts changed."""
-    if _kept(session) and sender.user_id is not None:
-        mark_changed(session, [sender.user_id])
-
-
-def _their_people(sender: Iterable[Any], *, session: Session, **_facts: Any) -> None:
-    """Completions recorded together (a cohort)."""
-    if _kept(session):
-        mark_changed(session, {completion.user_id for completion in sender})
-
-
-def _the_person(user_id: int, *, session: Session, **_facts: Any) -> None:
-    """The session log of this person changed (the event names the person, not the row)."""
-    if _kept(session):
-        mark_changed(session, [user_id])
-
-
-def _the_account(user: User, *, session: Session, **_facts: Any) -> None:
-    """An account's licence (or name, roles...) changed, or it was anonymised."""
-    if _kept(session) and user.id is not None:
-        mark_changed(session, [user.id])
-
-
-def _the_catalogue(_sender: Any, *, session: Session, fields: Any = None, **_facts: Any) -> None:
-    """A catalogue change a verdict can read: every candidate."""
-    if _kept(session) and (fields is None or _ITEM_FACTS & set(fields)):
-        session.info[EVERYONE] = True
-
-
 def _the_requirement(_version: Any, *, session: Session, everyone: bool, **_facts: Any) -> None:
     """A requirement published for everyone moves every candidate to it (a version for new
     candidates changes nobody's)."""
-    if _kept(session) and everyone:
-        session.info[EVERYONE] = True
+    if is_trackers_own(session) and everyone:
+        KEPT.mark_everyone(session)
 
 
 HANDLERS = (
-    (signals.training_candidate_started, _its_person),
-    (signals.consultation_answered, _its_person),
-    (signals.consultation_voided, _its_person),
-    (signals.training_session_changed, _the_person),
-    (signals.training_document_reviewed, _its_person),
-    (signals.completion_recorded, _its_person),
-    (signals.completion_revoked, _its_person),
-    (signals.completions_recorded, _their_people),
-    (signals.equivalency_decided, _its_person),
-    (signals.account_changed, _the_account),
-    (signals.licence_verified, _the_account),
-    (signals.catalogue_changed, _the_catalogue),
+    (signals.training_candidate_started, KEPT.its_person),
+    (signals.consultation_answered, KEPT.its_person),
+    (signals.consultation_voided, KEPT.its_person),
+    (signals.training_session_changed, KEPT.the_person),
+    (signals.training_document_reviewed, KEPT.its_person),
+    (signals.completion_recorded, KEPT.its_person),
+    (signals.completion_revoked, KEPT.its_person),
+    (signals.completions_recorded, KEPT.their_people),
+    (signals.equivalency_decided, KEPT.its_person),
+    (signals.account_changed, KEPT.the_account),
+    (signals.licence_verified, KEPT.the_account),
+    (signals.catalogue_changed, KEPT.the_catalogue),
     (signals.requirement_published, _the_requirement),
 )
-
-
-def sync(session: Session) -> int:
-    """Flush, then judge again everyone whose facts changed in this transaction; a change that
-    concerns every candidate is marked due instead, for a job (`mark_everyone_due`)."""
-    if session.info.get(_SYNCING):
-        return 0
-    session.flush()
-    everyone = session.info.pop(EVERYONE, False)
-    dirty = session.info.pop(DIRTY, set())
-    if not everyone and not dirty:
-        return 0
-    session.info[_SYNCING] = True
-    try:
-        changed = refresh(session, dirty) if dirty else 0
-        if everyone:  # after the people's rows: standings, then credentials, as the job locks
-            mark_everyone_due(session)
-        return changed
-    finally:
-        session.info.pop(_SYNCING, None)
 
 
 def mark_everyone_due(session: Session) -> None:
@@ -356,17 +309,6 @@ def due_since(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Credential.standings_due_at)))
 
 
-def _before_commit(session: Session) -> None:
-    """before_commit: the rows commit with the change that made them (a savepoint's release
-    waits for the outer commit)."""
-    if session.in_nested_transaction():
-        return
-    sync(session)
-
-
 def subscribe() -> None:
     """Keep the rows on the tracker's own sessions (once per process)."""
-    for signal, handler in HANDLERS:
-        signal.connect(handler)
-    if not event.contains(TrackerSession, "before_commit", _before_commit):
-        event.listen(TrackerSession, "before_commit", _before_commit)
+    KEPT.install(HANDLERS)

@@ -48,6 +48,7 @@ CORE = {
     "programme_images",  # signature and logo images by digest, served publicly
     "ratelimit",
     "ratelimit_storage",
+    "read_models",  # rows kept by domain-event handlers, rewritten before commit (KeptRows)
     "refusals",
     "signals",
     "slow_clients",  # request bodies read within a bound (WSGI middleware)

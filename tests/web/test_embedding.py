@@ -68,7 +68,7 @@ def test_the_hosts_own_sessions_are_never_watched_by_the_read_model(host, make_u
     from lms import signals
     from lms.auth.models import User
     from lms.progress.models import ProgressSummary
-    from lms.progress.standings import DIRTY
+    from lms.progress.standings import KEPT
 
     clinician = make_user(Role.CLINICIAN)
     engine = host.extensions["lms"].db.engine
@@ -77,7 +77,7 @@ def test_the_hosts_own_sessions_are_never_watched_by_the_read_model(host, make_u
         theirs.licence_number = None  # the host's own business
         hosts.flush()
         signals.account_changed.send(theirs, session=hosts)
-        assert DIRTY not in hosts.info
+        assert KEPT.dirty not in hosts.info
         hosts.rollback()
     with host.app_context():
         ours = host.extensions["lms"].db.session
@@ -85,7 +85,7 @@ def test_the_hosts_own_sessions_are_never_watched_by_the_read_model(host, make_u
         person.licence_number = None
         ours.flush()
         signals.account_changed.send(person, session=ours)
-        assert ours.info[DIRTY] == {clinician.id}
+        assert ours.info[KEPT.dirty] == {clinician.id}
         ours.commit()
         licensed = ours.scalar(
             select(ProgressSummary.licensed).where(ProgressSummary.user_id == clinician.id)
