@@ -384,7 +384,8 @@ def write_sample(path: Path) -> None:
             )
             # Recording leaves the PDF to the render job: issue it here, at once.
             certificate = services.issue_certificate(db.session, completion)
-            assert certificate.pdf is not None
+            if certificate.pdf is None:
+                raise RuntimeError("the sample certificate's PDF was not stored")
             pdf = workdir / "sample.pdf"
             pdf.write_bytes(certificate.pdf)
             db.commit()

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import wtforms
+from flask_babel import LazyString
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import (
@@ -92,15 +93,18 @@ class RequiredWhen:
 
     field_flags = {"optional": True}
 
-    def __init__(self, needed: Callable[[Any], bool], message: str) -> None:
-        """The rule that makes the field needed, and what to say when it is left empty."""
+    def __init__(self, needed: Callable[[Any], bool], message: str | LazyString) -> None:
+        """The rule that makes the field needed, and what to say when it is left empty (a
+        lazy string is read in the locale of the request that validates)."""
         self.needed = needed
         self.message = message
 
     def __call__(self, form: Any, field: Any) -> None:
-        """Stop the chain on an empty field: with the message when it is needed."""
+        """Stop the chain on an empty field: with the message when it is needed. Empty is
+        what the stored value would be: nothing once spaces and zero-width characters are
+        trimmed (lms.validation.trim), as every one-line field is."""
         raw = field.raw_data
-        if not raw or (isinstance(raw[0], str) and not raw[0].strip()):
+        if not raw or (isinstance(raw[0], str) and not validation.trim(raw[0])):
             field.errors[:] = []
             if self.needed(form):
                 raise StopValidation(str(self.message))
@@ -108,8 +112,8 @@ class RequiredWhen:
 
 
 def given(name: str) -> Callable[[Any], bool]:
-    """A RequiredWhen rule: the form's field `name` holds something."""
-    return lambda form: bool(str(form[name].data or "").strip())
+    """A RequiredWhen rule: the form's field `name` holds something once trimmed."""
+    return lambda form: bool(validation.trim(str(form[name].data or "")))
 
 
 class SensibleDate:

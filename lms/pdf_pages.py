@@ -1,9 +1,10 @@
 """A PDF's first page drawn as an image with PDFium, one drawing at a time per process.
 
-PDFium is not thread-safe, so every use of it in this process holds the one LOCK here: the
-certificates' pictures and stamps, and the evidence previews (which draw an upload in a child
-process of their own). What the page looks like is the caller's: it may change the page in
-memory before it is drawn (`prepare`), and it encodes the image it gets back.
+PDFium is not thread-safe, so every use of it in a process holds the one LOCK here (the
+certificates' pictures, stamps and text checks; the evidence previews draw an upload in a child
+process of their own, where the lock is theirs alone). What the page looks like is the
+caller's: it may change the page in memory before it is drawn (`prepare`), and it encodes the
+image it gets back.
 Core module: it imports no feature.
 """
 

@@ -46,7 +46,7 @@ LEGACY_SUFFIXES = (".png",)
 WIDTH = 1000
 # JPEG, not PNG: a certificate's tinted paper, watermark and ornaments are photo-like, so a
 # JPEG at this quality is smaller (about 105 KB against 150 KB) and, with no deflate pass,
-# drawn in about half the time; its text stays sharp at WIDTH.
+# drawn in three fifths of the time (14 ms against 23); its text stays sharp at WIDTH.
 QUALITY = 85
 STAMP_FONT = b"Helvetica-Bold"  # one of PDF's standard fonts: nothing to embed
 STAMP_RGBA = (176, 24, 24, 210)

@@ -27,6 +27,7 @@ from lms.certificates.forms import RevokeForm, UploadForm
 from lms.certificates.holds import holds_of_person
 from lms.certificates.pictures import AREA as PICTURE_AREA
 from lms.certificates.pictures import MEDIA_TYPE as PICTURE_TYPE
+from lms.certificates.pictures import WIDTH as PICTURE_WIDTH
 from lms.clock import today
 from lms.db import db
 from lms.errors import DomainError, NotFound
@@ -205,6 +206,8 @@ def verify(code: str) -> Response:
             picture_url=_public_url(url_for("certificates.picture", code=result.code))
             if result.has_picture
             else "",
+            picture_type=PICTURE_TYPE,
+            picture_width=PICTURE_WIDTH,
             description=services.share_description(result),
             linkedin_url=services.linkedin_add_url(result, page_url),
             may_download=result.user_id is not None and may_see_person(result.user_id),
@@ -244,7 +247,10 @@ def picture(code: str) -> Response:
 def legacy_picture(code: str) -> Response:
     """The address pictures had while they were PNGs: Open Badges signed then name it as the
     achievement's image, and link previews already shared keep it; a permanent redirect."""
-    return _public(redirect(url_for("certificates.picture", code=code), 301))
+    canonical = normalise_code(code)
+    if canonical is None:
+        raise NotFound("No such certificate picture.")
+    return _public(redirect(url_for("certificates.picture", code=canonical), 301))
 
 
 def _upload_refused(error: DomainError) -> Response:

@@ -279,6 +279,9 @@ def test_the_old_png_address_redirects_to_the_picture(client, issued) -> None:
     assert response.status_code == 301
     assert response.headers["Location"].endswith(f"/verify/{issued.code}/picture.jpg")
     assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    typed = client.get(f"/verify/{issued.code.lower()}/picture.png")  # codes are read leniently
+    assert typed.headers["Location"].endswith(f"/verify/{issued.code}/picture.jpg")
+    assert client.get("/verify/not-a-code/picture.png").status_code == 404
 
 
 def test_a_certificate_from_before_pictures_gets_one_on_first_need(app, client, issued) -> None:

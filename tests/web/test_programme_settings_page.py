@@ -209,6 +209,53 @@ def test_a_title_without_a_name_is_refused(client, admin, session):
     assert programme_setting(session, "signatories") is None
 
 
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        (
+            {"signatories-1-credentials": "PhD"},
+            "signatories-1-name",
+            "Give the name of the person who signs.",
+        ),
+        (
+            {"signatories-0-name": "\u200b"},  # a zero-width space pasted is no name
+            "signatories-0-name",
+            "Give the name of the person who signs.",
+        ),
+        (
+            {"accreditations-0-body": ""},
+            "accreditations-0-body",
+            "Name the accrediting body.",
+        ),
+        (
+            {"accreditations-0-statement": " \ufeff"},
+            "accreditations-0-statement",
+            "Give the statement the accreditor approved.",
+        ),
+    ],
+)
+def test_a_slot_half_filled_is_refused_beside_the_field(
+    client, admin, session, changes, field, message
+):
+    """A signatory with credentials but no name, an accreditor's statement without its body
+    (or the other way round) is refused with the reason beside the field, nothing saved."""
+    answer = client.post("/admin/programme", data=form(**changes))
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert message in page
+    assert f'<p class="error" id="{field}-error-1" role="alert">{message}</p>' in page
+    assert programme_setting(session, "signatories") is None
+
+
+def test_empty_slots_are_fine_and_save(client, admin, session):
+    """A second signatory and a second accreditation left wholly empty: saved without them."""
+    data = form(**{f"accreditations-1-{key}": "" for key in ("body", "statement", "number")})
+    assert client.post("/admin/programme", data=data).status_code == 302
+    assert [person["name"] for person in programme_setting(session, "signatories")] == [
+        "Dr Sam Signer"
+    ]
+
+
 def test_without_a_csrf_token_nothing_is_saved(app, make_user, login, session):
     """With CSRF checks on, a post without the token is refused and stores nothing."""
     app.config["WTF_CSRF_ENABLED"] = True
