@@ -71,6 +71,13 @@ def picture_keys(sha256: str, revoked_on: date | None = None) -> list[str]:
     return [picture_key(sha256, revoked_on, suffix=s) for s in (SUFFIX, *LEGACY_SUFFIXES)]
 
 
+def legacy_keys(sha256: str, revoked_on: date | None = None) -> list[str]:
+    """Where a certificate's pictures in older formats may be kept: the plain one and, once
+    revoked, the stamped one (the backfill removes them)."""
+    days = [None] if revoked_on is None else [None, revoked_on]
+    return [picture_key(sha256, day, suffix=s) for day in days for s in LEGACY_SUFFIXES]
+
+
 def _text_of(text_object: pdfium_c.FPDF_PAGEOBJECT, text_page: pdfium.PdfTextPage) -> str:
     """The characters a text object shows."""
     size = pdfium_c.FPDFTextObj_GetText(text_object, text_page.raw, None, 0)

@@ -347,7 +347,8 @@ def missing_picture_ids(session: Session) -> list[int]:
 
 
 def backfill_pictures(session: Session, store: Storage, ids: list[int]) -> int:
-    """Draw and keep the picture of each certificate that has none yet; how many were drawn."""
+    """Draw and keep the picture of each certificate that has none yet, and remove its
+    pictures in older formats (PNGs before 7 Dec 2026); how many were drawn."""
     drawn = 0
     for certificate_id in ids:
         certificate = session.scalar(
@@ -358,6 +359,8 @@ def backfill_pictures(session: Session, store: Storage, ids: list[int]) -> int:
         if certificate is None or not certificate.pdf or len(certificate.sha256 or "") != 64:
             continue
         revoked_on = local_date_or_none(certificate.revoked_at, session)
+        for legacy in pictures.legacy_keys(certificate.sha256, revoked_on):
+            pictures.discard_picture(store, legacy)
         if pictures.stored_picture(store, certificate.sha256, revoked_on) is not None:
             continue
         made = pictures.keep_picture(

@@ -297,13 +297,16 @@ def test_a_certificate_from_before_pictures_gets_one_on_first_need(app, client, 
 
 def test_the_backfill_command_draws_missing_pictures(app, issued) -> None:
     key = pictures.picture_key(issued.sha256)
+    legacy = pictures.picture_key(issued.sha256, suffix=".png")  # as kept before JPEGs
     with app.app_context():
         store(pictures.AREA).delete(key)
+        store(pictures.AREA).put(legacy, b"\x89PNG\r\n\x1a\n", "image/png")
     result = app.test_cli_runner().invoke(args=["lms", "certificates", "pictures"])
     assert result.exit_code == 0, result.output
     assert "1 picture(s) drawn" in result.output
     with app.app_context():
         assert store(pictures.AREA).exists(key)
+        assert not store(pictures.AREA).exists(legacy)  # the old PNG is removed
     rerun = app.test_cli_runner().invoke(args=["lms", "certificates", "pictures"])
     assert "0 picture(s) drawn" in rerun.output
 
