@@ -4,7 +4,7 @@ PDFium is not thread-safe, so every use of it in a process holds the one LOCK he
 certificates' pictures, stamps and text checks; the evidence previews draw an upload in a child
 process of their own, where the lock is theirs alone). What the page looks like is the
 caller's: it may change the page in memory before it is drawn (`prepare`), and it encodes the
-image it gets back.
+image (`encode`).
 Core module: it imports no feature.
 """
 
@@ -22,13 +22,21 @@ LOCK = threading.Lock()
 Scale = Callable[[float, float], float]
 # Changes made to the page in memory before it is drawn (the stored PDF is untouched).
 Prepare = Callable[[pdfium.PdfDocument, pdfium.PdfPage], None]
+# The drawn page's image written out (JPEG, PNG...).
+Encode = Callable[[Image.Image], bytes]
 
 
 def first_page_image(
-    pdf: bytes, scale: Scale, prepare: Prepare | None = None
-) -> Image.Image | None:
-    """The first page as an RGB image at `scale(width, height)`, after `prepare`; None when the
-    bytes are no PDF PDFium can read or hold no page with an area."""
+    pdf: bytes, scale: Scale, encode: Encode, prepare: Prepare | None = None
+) -> bytes | None:
+    """The first page drawn at `scale(width, height)` after `prepare`, as `encode` writes it;
+    None when the bytes are no PDF PDFium can read or hold no page with an area.
+
+    `encode` gets an RGBX image (the fourth byte unused: JPEG takes it as it is, a PNG wants
+    `.convert("RGB")`) that shares PDFium's memory, so it runs here, while that memory lives:
+    four bytes a pixel in Pillow's own order, drawn a little faster than three and read with
+    no conversion or copy (for a 1,000-pixel certificate the same JPEG about 1 ms sooner).
+    """
     with LOCK:
         try:
             document = pdfium.PdfDocument(pdf)
@@ -44,12 +52,16 @@ def first_page_image(
                     return None
                 if prepare is not None:
                     prepare(document, page)
-                # PDFium draws an opaque page as BGR, which Pillow reads as RGB in one pass.
-                image = page.render(scale=scale(width, height)).to_pil()
+                bitmap = page.render(
+                    scale=scale(width, height), rev_byteorder=True, prefer_bgrx=True
+                )
+                try:
+                    return encode(bitmap.to_pil())
+                finally:
+                    bitmap.close()
             finally:
                 page.close()
         except pdfium.PdfiumError:
             return None
         finally:
             document.close()
-    return image if image.mode == "RGB" else image.convert("RGB")

@@ -29,6 +29,7 @@ from datetime import date
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from PIL import Image
 
 from lms.pdf_pages import LOCK as PDFIUM
 from lms.pdf_pages import first_page_image
@@ -214,9 +215,11 @@ def draw_first_page(pdf: bytes, *, hidden: Iterable[str] = (), stamp: str = "") 
         if stamp:
             _stamp_page(document, page, stamp)
 
-    image = first_page_image(pdf, lambda width, _height: WIDTH / width, prepare)
-    if image is None:
-        return None
+    return first_page_image(pdf, lambda width, _height: WIDTH / width, _jpeg, prepare)
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    """The picture's bytes."""
     out = io.BytesIO()
     image.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()

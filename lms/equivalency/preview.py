@@ -17,6 +17,8 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from PIL import Image
+
 from lms.pdf_pages import first_page_image
 from lms.storage import Storage, StoredFileMissing, check_key
 
@@ -46,13 +48,15 @@ def has_picture(media_type: str | None) -> bool:
 
 def render_first_page(pdf: bytes) -> bytes | None:
     """The first page of a PDF as PNG bytes, or None when it has no page or cannot be read."""
-    image = first_page_image(
-        pdf, lambda width, height: min(MAX_SIDE / max(width, height), MAX_SCALE)
+    return first_page_image(
+        pdf, lambda width, height: min(MAX_SIDE / max(width, height), MAX_SCALE), _png
     )
-    if image is None:
-        return None
+
+
+def _png(image: Image.Image) -> bytes:
+    """A preview's bytes."""
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.convert("RGB").save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
