@@ -134,19 +134,11 @@ def own_enrolments(session: Session, user_id: int) -> list[OwnEnrolment]:
 
 
 @dataclass(frozen=True)
-class RosterLine:
-    """One person on an offering's roster."""
-
-    enrolment: Enrolment
-    waitlist_position: int | None
-
-
-@dataclass(frozen=True)
 class OfferingRoster(places.CountsPlaces):
     """An offering's people: places held, then the waitlist, then withdrawn."""
 
     offering: Offering
-    lines: list[RosterLine]
+    lines: list[places.RosterLine]
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -154,10 +146,11 @@ def offering_roster(session: Session, offering_id: int) -> OfferingRoster:
     """Everyone enrolled in an offering, places first (four queries, however many people)."""
     offering = get_offering(session, offering_id)
     enrolments = places.roster_enrolments(session, offering_id)
-    enrolments.sort(key=lambda e: (places.ROSTER_ORDER[e.status], e.user.name.lower()))
-    numbers = places.waitlist_numbers(enrolments)
-    lines = [RosterLine(e, n) for e, n in zip(enrolments, numbers, strict=True)]
-    return OfferingRoster(offering=offering, lines=lines, counts=places.status_counts(enrolments))
+    return OfferingRoster(
+        offering=offering,
+        lines=places.roster_lines(enrolments, by_name=True),
+        counts=places.status_counts(enrolments),
+    )
 
 
 def people_matching(session: Session, text: str, *, limit: int = 20) -> list[User]:

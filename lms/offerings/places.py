@@ -8,7 +8,8 @@ places runs under `lock_offering`, so counting the places taken and taking one a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -297,14 +298,29 @@ def roster_enrolments(session: Session, offering_id: int) -> list[Enrolment]:
     )
 
 
-def waitlist_numbers(enrolments: Sequence[Enrolment]) -> list[int | None]:
-    """Each enrolment's place on the waitlist, counted in the roster's order (None: not on it)."""
-    numbers: list[int | None] = []
-    waiting = 0
-    for enrolment in enrolments:
-        waiting += enrolment.status == EnrolmentStatus.WAITLISTED
-        numbers.append(waiting if enrolment.status == EnrolmentStatus.WAITLISTED else None)
-    return numbers
+@dataclass(frozen=True)
+class RosterLine:
+    """One person on an offering's roster, with their number in the waitlist's queue."""
+
+    enrolment: Enrolment
+    waitlist_position: int | None  # None: not on the waitlist
+
+
+def roster_lines(enrolments: Iterable[Enrolment], *, by_name: bool = False) -> list[RosterLine]:
+    """An offering's enrolments in roster order: `ROSTER_ORDER`'s groups, the waitlist in the
+    order it is filled from (who applied first, as `promote_waitlisted` takes them) and every
+    other group by name (`by_name`) or as they applied. A waitlisted person's number is their
+    place in that queue whatever else the page sorts by, so staff read the number the person's
+    own page shows (`waitlist_positions`)."""
+    as_applied = sorted(enrolments, key=lambda e: (e.applied_at, e.id))
+    waiting = (e for e in as_applied if e.status == EnrolmentStatus.WAITLISTED)
+    positions = {e.id: number for number, e in enumerate(waiting, 1)}
+
+    def order(enrolment: Enrolment) -> tuple[int, int, str]:
+        name = enrolment.user.name.lower() if by_name else ""
+        return ROSTER_ORDER[enrolment.status], positions.get(enrolment.id, 0), name
+
+    return [RosterLine(e, positions.get(e.id)) for e in sorted(as_applied, key=order)]
 
 
 def status_counts(enrolments: Iterable[Enrolment]) -> dict[str, int]:

@@ -103,10 +103,9 @@ def roster(session: Session, session_id: int) -> Roster:
     """Everyone who applied to a session, grouped by status (two queries)."""
     retreat_session = get_retreat_session(session, session_id)
     applications = places.roster_enrolments(session, session_id)
-    applications.sort(key=lambda a: places.ROSTER_ORDER[a.status])
-    numbers = places.waitlist_numbers(applications)
     rows = [
-        RosterRow(a, screening_decision(a), n) for a, n in zip(applications, numbers, strict=True)
+        RosterRow(line.enrolment, screening_decision(line.enrolment), line.waitlist_position)
+        for line in places.roster_lines(applications)
     ]
     return Roster(session=retreat_session, rows=rows, counts=places.status_counts(applications))
 

@@ -23,9 +23,9 @@ def _client(app, login, user):
     return login(app.test_client(), user)
 
 
-def _ready(make_user, session):
+def _ready(make_user, session, **fields):
     """A clinician with Module 1 done."""
-    person = make_user(Role.CLINICIAN)
+    person = make_user(Role.CLINICIAN, **fields)
     complete(session, person.id, "M1")
     return person
 
@@ -310,3 +310,30 @@ def test_each_offering_row_opens_its_pages_by_links_on_one_line_not_stacked_butt
         (f"/offerings/{offering.id}/edit", "Edit"),
     ]
     assert 'class="row-links"' in row and "button" not in row
+
+
+def test_the_people_page_numbers_the_waitlist_as_it_is_filled_not_by_name(
+    app, login, session, make_user, catalog
+):
+    """Staff read the number the waiting person reads on their own page: the waitlist is a
+    queue in the order people applied, even where the rest of the roster goes by name."""
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, capacity=1)
+    holder, early, late = (
+        _ready(make_user, session, name=name) for name in ("Mia Holder", "Zoe Early", "Adam Late")
+    )
+    for person in (holder, early, late):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+        session.commit()
+    roster = _client(app, login, make_user(Role.INSTRUCTOR)).get(f"/offerings/{offering.id}/people")
+    rows = {
+        name: row
+        for row in roster.text.split("<tr")
+        for name in ("Mia Holder", "Zoe Early", "Adam Late")
+        if name in row
+    }
+    assert "#1" in rows["Zoe Early"] and "#2" in rows["Adam Late"]
+    assert "#" not in rows["Mia Holder"].split('data-label="Status"')[1].split("</td>")[0]
+    assert roster.text.index("Zoe Early") < roster.text.index("Adam Late")
+    own = _client(app, login, early).get(f"/offerings/{offering.id}").text
+    assert "position 1 on the waitlist" in own
