@@ -247,11 +247,6 @@ AWARD_HEADER = (
     "Recorded as",
     "Certificate serial",
 )
-_SOURCES = {
-    CompletionSource.ATTENDANCE: "Verified attendance",
-    CompletionSource.INSTRUCTOR: "Marked by an instructor",
-    CompletionSource.IMPORT: "Imported record",
-}
 
 
 def ce_awards(session: Session, period: Period) -> list[list[Any]]:
@@ -321,7 +316,7 @@ def ce_awards(session: Session, period: Period) -> list[list[Any]]:
                 r[0].isoformat(),
                 format_hours(hours),
                 credit,
-                _SOURCES.get(CompletionSource(r[1]), str(r[1])),
+                CompletionSource(r[1]).label,
                 r[16] or "",
             ]
         )

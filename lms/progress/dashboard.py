@@ -39,13 +39,6 @@ from lms.progress.models import (
 from lms.progress.statuses import Gate, ItemStatus, item_status, locked_together
 from lms.progress.tracking import DayRows
 
-SOURCE_LABELS = {
-    CompletionSource.INSTRUCTOR: "Marked by an instructor",
-    CompletionSource.IMPORT: "Imported history",
-    CompletionSource.ATTENDANCE: "Retreat attendance",
-}
-
-
 # --------------------------------------------------------------------------------------------
 # What pages show: plain data, built in a constant number of queries
 
@@ -77,7 +70,7 @@ class HistoryEntry:
     @property
     def source_label(self) -> str:
         """How the completion came to be recorded."""
-        return SOURCE_LABELS[self.source]
+        return self.source.label
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.api import User
 from lms.catalog.api import CatalogItem
 from lms.db import Base, partial_index, str_enum, utcnow
+from lms.i18n import translate
 from lms.status import Status
 
 
@@ -33,6 +34,20 @@ class CompletionSource(StrEnum):
     INSTRUCTOR = "instructor"
     IMPORT = "import"
     ATTENDANCE = "attendance"
+
+    @property
+    def label(self) -> str:
+        """How staff read it, on a clinician's history and in the CE awards export alike
+        (not a `Status`: "import" is worded otherwise for an enrolment's source)."""
+        return translate(_COMPLETION_SOURCE_WORDS[self])
+
+
+_COMPLETION_SOURCE_WORDS = {
+    CompletionSource.INSTRUCTOR: "Marked by an instructor",
+    CompletionSource.IMPORT: "Imported record",
+    # Closing a module offering or marking a retreat's roster: the attendance was checked.
+    CompletionSource.ATTENDANCE: "Verified attendance",
+}
 
 
 def awarded_hours(own: Decimal | None, item_hours: Decimal | None) -> Decimal | None:

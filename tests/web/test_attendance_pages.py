@@ -397,6 +397,9 @@ def test_ce_awards_of_a_period_list_every_award_with_what_boards_ask_for(
         rows[0][14],
     ]
     assert rows[0][14].startswith("KAP-")
+    # The clinician's record says how the completion came to be in the export's words.
+    history = staff.get(f"/clinicians/{ann.user_id}").text
+    assert "Verified attendance" in history and "Retreat attendance" not in history
     backwards = staff.get(f"/offerings/reports/ce-awards.csv?from_on={end}&to_on={start}")
     assert backwards.status_code == 302
     assert "before its first day" in staff.get(backwards.location).text
