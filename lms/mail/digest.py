@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from lms.db import utcnow
 from lms.equivalency.api import EquivalencyRequest, EquivalencyStatus
 from lms.mail.models import OutboxMessage
 from lms.mail.services import public_url, queue_message
-from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering, Shown
 from lms.retreats.api import AWAITING_REVIEWER
 
 # A second run the same day (a retried cron job) must not send everyone a second digest.
@@ -29,6 +29,12 @@ class Waiting:
     screenings: int
     equivalency_requests: int
     sessions_needing_attendance: int
+    # {applicant: their applications among `screenings`}: a reviewer never screens their own.
+    own_screenings: dict[int, int] = field(default_factory=dict)
+
+    def screenings_for(self, reviewer_id: int) -> int:
+        """The screenings this reviewer may take: every one waiting but their own."""
+        return self.screenings - self.own_screenings.get(reviewer_id, 0)
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,12 @@ class DigestReport:
 def waiting_work(session: Session, *, today: date) -> Waiting:
     """What waits for reviewers and instructors today (three count queries)."""
     # A screening waiting for the applicant's answer to a question is not the reviewers' work.
-    screenings = session.scalar(
-        select(func.count()).select_from(Enrolment).where(AWAITING_REVIEWER)
+    by_applicant = dict(
+        session.execute(
+            select(Enrolment.user_id, func.count())
+            .where(AWAITING_REVIEWER)
+            .group_by(Enrolment.user_id)
+        ).all()
     )
     requests = session.scalar(
         select(func.count())
@@ -55,12 +65,9 @@ def waiting_work(session: Session, *, today: date) -> Waiting:
         select(func.count(func.distinct(Offering.id)))
         .select_from(Offering)
         .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(
-            Offering.ends_on < today,
-            Enrolment.status == EnrolmentStatus.ENROLLED,
-        )
+        .where(Offering.ended(today), Enrolment.status == EnrolmentStatus.ENROLLED)
     )
-    return Waiting(screenings or 0, requests or 0, sessions or 0)
+    return Waiting(sum(by_applicant.values()), requests or 0, sessions or 0, by_applicant)
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -68,14 +75,16 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _lines(roles: frozenset[Role], waiting: Waiting) -> list[dict[str, str]]:
-    """The digest lines for a person holding these roles."""
+def _lines(person: User, waiting: Waiting) -> list[dict[str, str]]:
+    """The digest lines for a person, by the roles they hold."""
     lines = []
-    if Role.MEDICAL_REVIEWER in roles and waiting.screenings:
+    roles = person.roles
+    screenings = waiting.screenings_for(person.id)
+    if Role.MEDICAL_REVIEWER in roles and screenings:
         lines.append(
             {
                 "text": _plural(
-                    waiting.screenings,
+                    screenings,
                     "medical screening waits for review",
                     "medical screenings wait for review",
                 ),
@@ -101,7 +110,8 @@ def _lines(roles: frozenset[Role], waiting: Waiting) -> list[dict[str, str]]:
                     "offering has ended and needs its attendance recorded",
                     "offerings have ended and need their attendance recorded",
                 ),
-                "link": public_url("offerings.manage"),
+                # The staff's list of offerings to close: where these are.
+                "link": public_url("offerings.manage", shown=Shown.TO_CLOSE.value),
             }
         )
     return lines
@@ -137,7 +147,7 @@ def send_digests(
         if person.id in recent:
             already += 1
             continue
-        lines = _lines(person.roles, waiting)
+        lines = _lines(person, waiting)
         if not lines:
             nothing += 1
             continue

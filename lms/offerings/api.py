@@ -34,7 +34,7 @@ __getattr__, __all__ = public_face(
         "lms.offerings.places": ("WITHDRAWABLE",),
         "lms.offerings.privacy": ("offering_section",),
         "lms.offerings.rescheduling": ("ScheduleNotice", "topic"),
-        "lms.offerings.listing": ("OfferingSummary", "upcoming_offerings"),
+        "lms.offerings.listing": ("OfferingSummary", "Shown", "upcoming_offerings"),
         "lms.offerings.schedule": ("OfferingInput", "create_offering", "get_offering"),
         "lms.offerings.sheet": ("CellInput", "save_cells"),
     },

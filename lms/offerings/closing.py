@@ -96,7 +96,7 @@ def closing_problem(offering: Offering, actor: User, today: date) -> str | None:
         return "This offering is already closed."
     if offering.status == OfferingStatus.CANCELLED:
         return translate("This offering is cancelled: it has no attendance to close.")
-    if today < offering.ends_on:
+    if not offering.attendance_open(today):
         return f"The offering can be closed from its last day, {dates.day(offering.ends_on)}."
     if not may_close(actor, offering):
         if offering.item.is_retreat:
@@ -112,7 +112,7 @@ def _check_closable(offering: Offering, actor: User, today: date) -> None:
         return
     if offering.status == OfferingStatus.CLOSED:
         raise AlreadyClosed(problem)
-    if offering.status == OfferingStatus.CANCELLED or today < offering.ends_on:
+    if not offering.attendance_open(today):
         raise NotClosable(problem)
     raise Forbidden(problem)
 

@@ -23,7 +23,6 @@ from lms.offerings.models import (
     EnrolmentStatus,
     Offering,
     OfferingFormat,
-    OfferingStatus,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ UNCLOSED_AFTER_DAYS = 14  # an offering still open this long after its last day 
 # UNCLOSED_AFTER_DAYS ago and that nobody closed: their attendance is not settled (how many,
 # and the oldest last day). The same offerings as the staff list's "to close" (listing.py).
 _UNCLOSED = select(func.count(Offering.id), func.min(Offering.ends_on)).where(
-    Offering.status == OfferingStatus.SCHEDULED, Offering.ends_on < bindparam("cutoff")
+    Offering.ended(bindparam("cutoff"))
 )
 
 

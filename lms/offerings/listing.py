@@ -202,9 +202,7 @@ def find_offerings(
             Offering.status != OfferingStatus.CANCELLED, Offering.ends_on >= today
         ).order_by(Offering.starts_on, Offering.id)
     elif shown is Shown.TO_CLOSE:
-        query = query.where(
-            Offering.status == OfferingStatus.SCHEDULED, Offering.ends_on < today
-        ).order_by(Offering.ends_on, Offering.id)
+        query = query.where(Offering.ended(today)).order_by(Offering.ends_on, Offering.id)
     elif shown is Shown.PAST:
         query = query.where(Offering.ends_on < today).order_by(
             Offering.starts_on.desc(), Offering.id

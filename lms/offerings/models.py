@@ -18,6 +18,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.api import User
@@ -121,11 +122,23 @@ class Offering(Base):
     def state(self, today: date) -> OfferingStatus:
         """The status as people read it on `today`: a scheduled run whose days have begun is
         in progress, and once its last day has passed it has ended, until it is closed."""
-        if self.status == OfferingStatus.SCHEDULED and self.ends_on < today:
+        if self.ended(today):
             return OfferingStatus.ENDED
         if self.status == OfferingStatus.SCHEDULED and self.starts_on <= today:
             return OfferingStatus.IN_PROGRESS
         return self.status
+
+    @hybrid_method
+    def ended(self, today: date) -> bool:
+        """Its last day is over and nobody closed it (`state` says ENDED): to be closed. The
+        same expression filters in SQL (the staff's "to close", the staff home, the digest)."""
+        return (self.status == OfferingStatus.SCHEDULED) & (self.ends_on < today)
+
+    @hybrid_method
+    def attendance_open(self, today: date) -> bool:
+        """Attendance can be marked and the offering closed: from its last day on until it is
+        closed, never once cancelled. In Python and, as the same expression, in SQL."""
+        return (self.status == OfferingStatus.SCHEDULED) & (self.ends_on <= today)
 
     def deadline(self) -> date:
         """The last day to enrol: the deadline when set, else the day before the first day."""

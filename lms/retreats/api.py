@@ -6,6 +6,6 @@ __getattr__, __all__ = public_face(
     __name__,
     {
         "lms.retreats.screening": ("CONTRAINDICATIONS", "ScreeningAnswer", "ScreeningInput"),
-        "lms.retreats.review_thread": ("AWAITING_REVIEWER",),
+        "lms.retreats.review_thread": ("AWAITING_REVIEWER", "not_their_own"),
     },
 )

@@ -17,7 +17,7 @@ from lms.clock import today
 from lms.db import read
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.own_retreats import retreat_standings
-from lms.retreats.review_thread import AWAITING_REVIEWER
+from lms.retreats.review_thread import AWAITING_REVIEWER, not_their_own
 
 if TYPE_CHECKING:
     from lms.progress.services import ClinicianSnapshot
@@ -38,7 +38,9 @@ def dashboard_section(
 
 # Built once; counts only: a reviewer's home never reads a screening.
 # Those waiting for the applicant's answer to a question are not the reviewer's work yet.
-_IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(AWAITING_REVIEWER)
+_IN_REVIEW = select(func.count(), func.min(Enrolment.applied_at)).where(
+    AWAITING_REVIEWER, not_their_own(bindparam("reviewer"))
+)
 # A session's own columns: selected, and grouped by for the count of places to mark.
 _SESSION_COLUMNS = (
     Offering.id,
@@ -55,7 +57,7 @@ _ATTENDANCE_DUE = (
     .where(
         CatalogItem.kind == ItemKind.RETREAT,
         Enrolment.status == EnrolmentStatus.ENROLLED,
-        Offering.ends_on <= bindparam("today"),
+        Offering.attendance_open(bindparam("today")),
     )
     .group_by(*_SESSION_COLUMNS)
     .order_by(Offering.ends_on, Offering.id)
@@ -69,7 +71,7 @@ def staff_home_part(session: Session, user: User) -> HomePart | None:
 
     waiting = []
     if user.has_role(Role.MEDICAL_REVIEWER):
-        count, oldest = read(session, _IN_REVIEW).one()
+        count, oldest = read(session, _IN_REVIEW, {"reviewer": user.id}).one()
         waiting.append(
             Waiting(
                 "screenings waiting for medical review",

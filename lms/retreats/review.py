@@ -28,6 +28,7 @@ from lms.retreats.review_thread import (
     AWAITING_REVIEWER,
     ThreadEntry,
     erase_review_texts,
+    not_their_own,
     record_decision,
     review_thread,
 )
@@ -52,7 +53,7 @@ def _in_review(
                 joinedload(Enrolment.user),
                 joinedload(Enrolment.offering).joinedload(Offering.item),
             )
-            .where(waiting_on, Enrolment.user_id != (reviewer_id or 0))
+            .where(waiting_on, not_their_own(reviewer_id or 0))
             .order_by(Enrolment.applied_at, Enrolment.id)
         )
     )

@@ -43,6 +43,13 @@ AWAITING_APPLICANT: ColumnElement[bool] = and_(
 )
 
 
+def not_their_own(reviewer_id: Any) -> ColumnElement[bool]:
+    """An application a reviewer may screen: anyone's but their own (a reviewer who also
+    trains here is screened by another). The queue, the staff home and the digest count it
+    alike."""
+    return Enrolment.user_id != reviewer_id
+
+
 def review_state(status: EnrolmentStatus, question_open: bool) -> ReviewState | None:
     """Where an application in medical review waits (None once it is decided or withdrawn)."""
     if status != EnrolmentStatus.MEDICAL_REVIEW:

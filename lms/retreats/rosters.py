@@ -89,9 +89,7 @@ class Roster(places.CountsPlaces):
     @property
     def attendance_open(self) -> bool:
         """Attendance can be marked from the session's last day on, until it is closed."""
-        return self.state is OfferingStatus.ENDED or (
-            self.state is OfferingStatus.IN_PROGRESS and programme_today() >= self.session.ends_on
-        )
+        return self.session.attendance_open(programme_today())
 
     @property
     def over(self) -> bool:
@@ -169,7 +167,7 @@ def mark_attendance(
         )
     if retreat_session.status == OfferingStatus.CANCELLED:
         raise Conflict(translate("This session is cancelled: it has no attendance to mark."))
-    if day_or_today(today) < retreat_session.ends_on:
+    if not retreat_session.attendance_open(day_or_today(today)):
         raise Conflict(
             "Attendance can be marked from the session's last day "
             f"({day_text(retreat_session.ends_on)})."
@@ -244,7 +242,7 @@ def record_past_attendance(
                 "reopen it first."
             )
         )
-    if day_or_today(today) <= retreat_session.ends_on:
+    if not retreat_session.ended(day_or_today(today)):
         raise Conflict("Past attendance goes on a session that is over; mark this one instead.")
     user = session.get(User, user_id)
     if user is None:

@@ -14,7 +14,7 @@ from lms.config import ConfigError
 from lms.db import db, utcnow
 from lms.mail.digest import send_digests
 from lms.mail.models import OutboxMessage, OutboxStatus
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 from lms.retreats import services as retreats
 
 KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="
@@ -118,6 +118,7 @@ def test_digest_tells_staff_counts_only_once_a_day(smtp_server, app, session, ma
     assert HEALTH_MARKER not in body and clinician.name not in body
     [message] = smtp_server.inbox.to(instructor.email)
     assert "1 offering has ended and needs its attendance recorded" in text_of(message)
+    assert "/offerings/manage?shown=to-close" in text_of(message)  # the list that holds it
     assert "screening" not in text_of(message)
     [message] = smtp_server.inbox.to(both.email)
     assert "screening" in text_of(message) and "attendance" in text_of(message)
@@ -129,6 +130,39 @@ def test_digest_tells_staff_counts_only_once_a_day(smtp_server, app, session, ma
     later = send_digests(session, now=utcnow() + timedelta(days=1))
     assert later.queued == 3
     db.rollback()
+
+
+def test_digest_leaves_out_a_reviewers_own_screening_and_a_cancelled_sessions_places(
+    smtp_server, app, session, make_user, catalog
+):
+    """What the digest counts is what the queue and the list it links to show: a reviewer who
+    trains here is screened by another, and a cancelled session has no attendance to record."""
+    applicant = make_user(Role.CLINICIAN, Role.MEDICAL_REVIEWER)
+    colleague = make_user(Role.MEDICAL_REVIEWER)
+    instructor = make_user(Role.INSTRUCTOR)
+    complete(session, applicant.id, "M1")
+    retreats.apply(
+        session,
+        user_id=applicant.id,
+        session_id=add_session(session).id,
+        screening=screening(),
+        screening_key=KEY,
+    )
+    cancelled = add_session(session, starts_in=-10, location="Cancelled Retreat Centre")
+    cancelled.status = OfferingStatus.CANCELLED
+    session.add(
+        Enrolment(user_id=applicant.id, offering_id=cancelled.id, status=EnrolmentStatus.ENROLLED)
+    )
+    db.commit()
+    smtp_server.inbox.messages.clear()
+
+    report = send_digests(session)
+    db.commit()
+    assert report.queued == 1 and report.nothing_waiting == 2
+    [message] = smtp_server.inbox.to(colleague.email)
+    assert "1 medical screening waits for review" in text_of(message)
+    assert not smtp_server.inbox.to(applicant.email)
+    assert not smtp_server.inbox.to(instructor.email)
 
 
 def test_digest_command_prints_what_it_did(app, session, make_user):

@@ -13,7 +13,7 @@ from retreats_support import add_session, complete
 from lms import dates
 from lms.auth.models import Role
 from lms.equivalency.models import EquivalencyRequest
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 from lms.progress.staff_home import completions_by_month, last_months
 
 
@@ -85,6 +85,25 @@ def test_a_medical_reviewer_sees_the_screenings_to_review_and_nothing_else(
     assert "Hidden Applicant" not in words  # counts, never who
     assert "credit request" not in words and "Coming up" not in words
     assert "Completions per month" not in words and "mark attended" not in words
+
+
+def test_the_home_counts_what_the_pages_it_links_to_hold(app, login, catalog, make_user, session):
+    """A reviewer's own application is another reviewer's to screen, and a cancelled session
+    has no attendance to mark: the queue and the roster say so, and so does the home."""
+    applicant = make_user(Role.CLINICIAN, Role.MEDICAL_REVIEWER, Role.INSTRUCTOR)
+    coming = add_session(session, starts_in=50, location="Review Place")
+    session.add(Enrolment(user_id=applicant.id, offering_id=coming.id))  # in medical review
+    cancelled = add_session(session, starts_in=-10, location="Cancelled Place")
+    cancelled.status = OfferingStatus.CANCELLED
+    session.add(
+        Enrolment(user_id=applicant.id, offering_id=cancelled.id, status=EnrolmentStatus.ENROLLED)
+    )
+    session.commit()
+    words = text_of(home(app, login, applicant))
+    assert "screening" not in words.split("Waiting for you")[-1].split("Coming up")[0]
+    assert "Cancelled Place" not in words and "mark attended" not in words
+    colleague = text_of(home(app, login, make_user(Role.MEDICAL_REVIEWER)))
+    assert "1 screening waiting for medical review" in colleague
 
 
 def test_nothing_waiting_says_so(app, login, catalog, make_user, session):
