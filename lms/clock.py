@@ -14,7 +14,7 @@ migrations) and the request's session is found through the app's extension, not 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, has_app_context
@@ -167,6 +167,14 @@ def local_date(moment: datetime, session: Session | None = None) -> date:
 def local_date_or_none(moment: datetime | None, session: Session | None = None) -> date | None:
     """`local_date`, passing None through (an optional timestamp such as a revocation)."""
     return None if moment is None else local_date(moment, session)
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The last instant (UTC) of the day a wall-clock time falls on, in its own zone: what
+    "valid until" that date means (all of it, as a licence expiring on a date is good that
+    day), and the date printed for it is that day."""
+    next_day = datetime.combine(moment.date() + timedelta(days=1), time(), tzinfo=moment.tzinfo)
+    return (next_day - timedelta(microseconds=1)).astimezone(UTC)
 
 
 def start_of_day(day: date, session: Session | None = None) -> datetime:

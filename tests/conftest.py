@@ -28,7 +28,7 @@ from storage_support import MotoS3, closed_port, start_moto
 from lms import create_app
 from lms.auth.models import Role, User, UserRole
 from lms.auth.passwords import hash_password
-from lms.db import Base, utcnow
+from lms.db import Base, make_engine, utcnow
 from lms.migrate import upgrade
 from lms.models import import_all_models
 
@@ -74,6 +74,29 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     try:
         yield url
     finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if BACKEND == "postgresql" else []))
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no tables (a fresh file, or a fresh schema as well when
+    the suite runs on PostgreSQL): for tests that migrate step by step (data migrations)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'blank.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"lms_blank_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(_postgres_url_with_schema(schema))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

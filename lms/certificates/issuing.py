@@ -15,7 +15,7 @@ import calendar
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,7 @@ from lms.certificates.context import (
 )
 from lms.certificates.models import Certificate
 from lms.certificates.renderers import render_each
-from lms.clock import local_date, local_date_or_none, local_time
+from lms.clock import end_of_day, local_date, local_date_or_none, local_time
 from lms.db import db, scalars_among, utcnow
 from lms.errors import Conflict
 from lms.jobs import checkpoint
@@ -88,11 +88,12 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def expiry_for(item: CatalogItem, issued_at: datetime, settings: dict[str, Any]) -> datetime | None:
-    """When a certificate for the item stops being valid: the item's months, else the
-    programme's; 0 or none means it never expires.
+    """When a certificate for the item stops being valid: the end of the same programme date
+    the item's months later, else the programme's months; 0 or none means it never expires.
 
     `issued_at` is the issue instant on the programme's wall clock (lms.clock.local_time), so
-    the expiry falls on the same programme date months later, whatever UTC's date was.
+    the expiry falls on the same programme date months later, whatever UTC's date was, and
+    lasts all of that day: the PDF and the verify page say "valid until" that date.
     """
     months = item.certificate_valid_months
     if months is None:
@@ -101,7 +102,7 @@ def expiry_for(item: CatalogItem, issued_at: datetime, settings: dict[str, Any])
         months = int(months or 0)
     except (TypeError, ValueError):
         months = 0
-    return add_months(issued_at, months).astimezone(UTC) if months > 0 else None
+    return end_of_day(add_months(issued_at, months)) if months > 0 else None
 
 
 def design_for(item: CatalogItem) -> str:

@@ -19,9 +19,11 @@ from lms import dates
 from lms.admin.services import browse_audit, licence_status, search_users
 from lms.auth.licence import LicenceStanding, licence_standing
 from lms.auth.models import Role
+from lms.certificates.base import CertificateStatus, certificate_status
 from lms.certificates.context import format_date
 from lms.certificates.models import Certificate
 from lms.certificates.services import revoke_certificate, transcript_pdf, verification_of
+from lms.clock import start_of_day
 from lms.offerings import sheet
 from lms.offerings.closing import close_offering
 from lms.offerings.reports import offering_record
@@ -72,8 +74,14 @@ def test_an_expiring_certificate_expires_on_the_same_programme_date_later(
     item.certificate_valid_months = 12
     session.commit()
     issued(session, make_user(Role.CLINICIAN).id, "M1", on=today)
-    said = session.scalar(select(Certificate)).content
-    assert said["expires_on"] == today.replace(year=today.year + 1).isoformat()
+    certificate = session.scalar(select(Certificate))
+    last_day = today.replace(year=today.year + 1)
+    assert certificate.content["expires_on"] == last_day.isoformat()
+    # "Valid until" that date holds all of it, whatever the hour it was issued at.
+    assert verification_of(certificate).expires_on_text == dates.day(last_day)
+    ends = start_of_day(last_day + timedelta(days=1))
+    assert certificate_status(certificate, ends - timedelta(minutes=1)) is CertificateStatus.VALID
+    assert certificate_status(certificate, ends) is CertificateStatus.EXPIRED
 
 
 def test_a_licence_is_good_through_its_expiry_date_on_every_page_and_guard(

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from lms.db import Base, make_engine
@@ -22,35 +19,6 @@ from lms.models import import_all_models
 import_all_models()
 
 BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
-POSTGRES_URL = os.environ.get(
-    "LMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-# SQLite always; the configured backend too when it is another one.
-BACKENDS = ["sqlite"] + (["postgresql"] if BACKEND == "postgresql" else [])
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a database with no tables at all (a fresh file or a fresh schema)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"lms_schema_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL)
-    url = url.set(query={**url.query, "options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def schema_differences(engine: Engine) -> list:
@@ -67,20 +35,20 @@ def tables(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names()) - {"alembic_version"}
 
 
-def test_migrations_and_models_agree(empty_database):
+def test_migrations_and_models_agree(blank_database):
     """Upgrading to head yields exactly the models' schema: tables, columns, types, indexes."""
-    upgrade(empty_database)
-    assert tables(empty_database) == {t.name for t in Base.metadata.sorted_tables}
-    assert schema_differences(empty_database) == []
+    upgrade(blank_database)
+    assert tables(blank_database) == {t.name for t in Base.metadata.sorted_tables}
+    assert schema_differences(blank_database) == []
 
 
-def test_upgrade_then_downgrade_to_base_then_upgrade_again(empty_database):
+def test_upgrade_then_downgrade_to_base_then_upgrade_again(blank_database):
     """The migration can be undone completely and redone cleanly."""
-    upgrade(empty_database)
-    downgrade(empty_database, "base")
-    assert tables(empty_database) == set()
-    upgrade(empty_database)
-    assert schema_differences(empty_database) == []
+    upgrade(blank_database)
+    downgrade(blank_database, "base")
+    assert tables(blank_database) == set()
+    upgrade(blank_database)
+    assert schema_differences(blank_database) == []
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
@@ -157,13 +125,13 @@ def _two_clinicians_and_a_completion(engine: Engine) -> None:
         )
 
 
-def test_migration_0003_fills_the_standings_from_history(empty_database: Engine) -> None:
+def test_migration_0003_fills_the_standings_from_history(blank_database: Engine) -> None:
     """Upgrading a database with history gives every clinician the rows a recomputation gives."""
     from sqlalchemy.orm import Session
 
     from lms.progress import standings
 
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0002")
     _two_clinicians_and_a_completion(engine)
     upgrade(engine, "head")
@@ -188,10 +156,10 @@ def test_migration_0003_fills_the_standings_from_history(empty_database: Engine)
         assert "standings" not in inspect(conn).get_table_names()
 
 
-def test_standings_wait_for_a_run_that_reaches_head(empty_database: Engine) -> None:
+def test_standings_wait_for_a_run_that_reaches_head(blank_database: Engine) -> None:
     """A partial upgrade leaves the recomputation to the run that reaches head, whose schema
     is the one the rule code writes."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0002")
     _two_clinicians_and_a_completion(engine)
     upgrade(engine, "0003")
@@ -202,14 +170,14 @@ def test_standings_wait_for_a_run_that_reaches_head(empty_database: Engine) -> N
         assert conn.execute(text("SELECT count(*) FROM standings")).scalar_one() == 4
 
 
-def test_migration_0009_sets_out_what_locked_items_miss(empty_database: Engine) -> None:
+def test_migration_0009_sets_out_what_locked_items_miss(blank_database: Engine) -> None:
     """Rows written before the outline existed get it: the locked item's alternatives as a
     list, nothing for the others, and the rows equal a recomputation."""
     from sqlalchemy.orm import Session
 
     from lms.progress import standings
 
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0002")
     _two_clinicians_and_a_completion(engine)
     upgrade(engine, "head")
@@ -330,12 +298,12 @@ def _history_at_0005(conn) -> None:
 
 
 def test_migration_0006_makes_sessions_offerings_and_applications_enrolments(
-    empty_database: Engine,
+    blank_database: Engine,
 ) -> None:
     """Every session becomes an offering with a row per day, every application an enrolment
     with its id, status ("accepted" reads "enrolled") and screening; the standings say the
     same; new rows continue after the copied ids; the downgrade carries them all back."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0005")
     with engine.begin() as conn:
         _history_at_0005(conn)
@@ -404,10 +372,10 @@ def test_migration_0006_makes_sessions_offerings_and_applications_enrolments(
         assert conn.execute(text("SELECT application_id FROM screenings")).scalar_one() == 92
 
 
-def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_database: Engine):
+def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(blank_database: Engine):
     """Existing items get no objectives and no required evaluation; the evaluation tables take
     submissions and anonymous responses; the downgrade removes them and keeps the items."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0007")
     now = "2026-01-05 10:00:00"
     with engine.begin() as conn:
@@ -480,12 +448,12 @@ def test_migration_0008_gives_items_no_evaluation_and_undoes_cleanly(empty_datab
 
 
 def test_migration_0011_counts_every_change_to_the_catalogue_and_undoes_cleanly(
-    empty_database: Engine,
+    blank_database: Engine,
 ) -> None:
     """Each insert, update and delete on catalog_items, however written, adds to the version
     in its own transaction (a rolled-back change adds nothing); the downgrade removes the
     triggers with the table, and the catalogue can still be written."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0011")
     version = text("SELECT version FROM catalogue_version")
     item = (
@@ -517,11 +485,11 @@ def test_migration_0011_counts_every_change_to_the_catalogue_and_undoes_cleanly(
 
 
 def test_migration_0012_rewrites_stored_addresses_to_their_normal_form(
-    empty_database: Engine, caplog: pytest.LogCaptureFixture
+    blank_database: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An address stored with a zero-width or full-width character becomes the one that
     lookups and limits use; one whose normal form another account holds is left alone."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0011")
     stored = {
         1: "\u200b\uff56\uff49\uff43tim@example.test",  # zero-width space, full-width "vic"
@@ -552,11 +520,11 @@ def test_migration_0012_rewrites_stored_addresses_to_their_normal_form(
 
 
 def test_migration_0014_starts_every_offering_at_sequence_0_and_undoes_cleanly(
-    empty_database: Engine,
+    blank_database: Engine,
 ) -> None:
     """Offerings already scheduled get SEQUENCE 0 (the files served so far carried none, which
     calendars read as 0) and notices an empty topic; the downgrade drops both."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0013")
     now = "2026-01-05 10:00:00"
     with engine.begin() as conn:
@@ -608,11 +576,11 @@ def test_migration_0014_starts_every_offering_at_sequence_0_and_undoes_cleanly(
 
 
 def test_migration_0016_gives_items_no_activity_id_keeps_the_catalogue_triggers_and_undoes(
-    empty_database: Engine,
+    blank_database: Engine,
 ) -> None:
     """Existing items get activity ID "" and the triggers that count catalogue changes still
     fire; programme images are stored by digest; the downgrade drops both and keeps items."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0015")
     now = "2026-01-05 10:00:00"
     insert_item = text(
@@ -653,11 +621,11 @@ def test_migration_0016_gives_items_no_activity_id_keeps_the_catalogue_triggers_
 
 
 def test_migration_0018_writes_the_certificate_of_training_and_undoes_cleanly(
-    empty_database: Engine,
+    blank_database: Engine,
 ) -> None:
     """Version 1 of the Certificate of Training's requirement is in every new database; the
     downgrade removes the credential's tables and nothing else."""
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0018")
     with engine.begin() as conn:
         credential = conn.execute(text("SELECT id, code, title FROM training_credentials")).one()

@@ -5,21 +5,16 @@ closes with no event), a rebuild writes the same rows, the judging is batched, a
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
 from clock_support import programme_today
-from sqlalchemy import create_engine, delete, inspect, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy.engine import Engine
 
 from lms.auth.models import Role
 from lms.clock import utcnow
-from lms.db import make_engine
 from lms.jobs import sweep_due_work
 from lms.migrate import downgrade, upgrade
 from lms.training import consultants as approved_list
@@ -31,10 +26,6 @@ from lms.training.requirement import ensure_credential, publish_requirement, sta
 from lms.training.session_log import NEW_CLIENT, SessionInput
 from lms.training.standing_jobs import CLAIM_LAPSES, rejudge_everyone
 
-BACKEND = os.environ.get("LMS_TEST_BACKEND", "sqlite")
-POSTGRES_URL = os.environ.get(
-    "LMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # A short requirement, so a test can meet it: one confirmed group consultation, one session
 # as therapist, all within 24 months of the first.
 SHORT_RULE = {
@@ -361,30 +352,6 @@ def test_a_licence_that_expires_ends_a_met_verdict_on_its_day(app, session, make
     with time_machine.travel(later + timedelta(hours=20), tick=False):
         session.expire_all()
         assert _ids(queues.ready_page(session)) == []
-
-
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if BACKEND == "postgresql" else []))
-def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a database with no tables (a fresh file or a fresh schema)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'standings.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"lms_standings_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL)
-    url = url.set(query={**url.query, "options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_migration_0021_fills_the_rows_of_existing_candidates(blank_database: Engine) -> None:

@@ -204,4 +204,8 @@ def test_an_expiry_is_months_after_the_issue_on_the_programmes_calendar():
     issued = time_in(datetime(2027, 1, 31, 1, 0, tzinfo=UTC), pacific)
     expires = expiry_for(SimpleNamespace(certificate_valid_months=1), issued, {})
     assert date_in(expires, pacific) == date(2027, 2, 28)
+    # ...and lasts all of that day: its last instant there.
+    assert time_in(expires, pacific).replace(tzinfo=None) == datetime(
+        2027, 2, 28, 23, 59, 59, 999999
+    )
     assert expires.tzinfo is not None and expires.utcoffset().total_seconds() == 0
