@@ -25,6 +25,10 @@ class SessionView:
     active: bool
     id: int = 0
     online: bool = False
+    # Nobody new may join it any more (its deadline passed, it started, closed or was
+    # cancelled), as the feature that keeps it rules on the day it was read: pages say
+    # "enrolment closed", never a last day to enrol that has passed.
+    joining_closed: bool = False
 
 
 class SessionSource(Protocol):
@@ -39,7 +43,7 @@ class SessionSource(Protocol):
         ...
 
     def upcoming(self, session: Session, on: date) -> dict[int, list[SessionView]]:
-        """{item id: its listed sessions starting on or after `on`}, active items only."""
+        """{item id: its sessions still to come on `on`}, active items only."""
         ...
 
 
@@ -67,7 +71,7 @@ def sessions_of(session: Session, item_id: int) -> tuple[SessionView, ...]:
 
 
 def upcoming_sessions(session: Session, *, on: date) -> dict[int, list[SessionView]]:
-    """{item id: upcoming listed sessions} of active items, starting on or after `on`."""
+    """{item id: its sessions still to come on `on`} of active items."""
     found: dict[int, list[SessionView]] = {}
     for source in SOURCES:
         for item_id, views in source.upcoming(session, on).items():

@@ -65,7 +65,7 @@ def waiting_work(session: Session, *, today: date) -> Waiting:
         select(func.count(func.distinct(Offering.id)))
         .select_from(Offering)
         .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(Offering.ended(today), Enrolment.status == EnrolmentStatus.ENROLLED)
+        .where(Offering.to_close(today), Enrolment.status == EnrolmentStatus.ENROLLED)
     )
     return Waiting(sum(by_applicant.values()), requests or 0, sessions or 0, by_applicant)
 

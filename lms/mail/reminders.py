@@ -20,7 +20,6 @@ from lms.offerings.api import (
     EnrolmentStatus,
     Offering,
     OfferingFormat,
-    OfferingStatus,
 )
 from lms.urls import public_url
 
@@ -50,8 +49,7 @@ def send_due(session: Session, *, today: date) -> int:
             .where(
                 Enrolment.status == EnrolmentStatus.ENROLLED,
                 Enrolment.reminded_at.is_(None),
-                Offering.status == OfferingStatus.SCHEDULED,
-                Offering.starts_on > today,
+                Offering.upcoming(today),
                 Offering.starts_on <= today + timedelta(days=REMIND_DAYS),
             )
             .order_by(Enrolment.id)

@@ -39,7 +39,8 @@ CHOICES = ("", "present", "absent")  # not recorded / present / absent, as the g
 
 
 def policy(session: Session) -> AttendancePolicy:
-    """The programme's attendance policy, as the catalogue file set it."""
+    """The programme's attendance policy, as the catalogue file sets it now (what an open
+    offering is judged by; a closed one keeps its closing's: closing.judging_policy)."""
     return AttendancePolicy.from_settings(programme_settings(session))
 
 

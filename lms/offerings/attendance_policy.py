@@ -3,7 +3,9 @@ of a person's days against it.
 
 Pure code (no database, no Flask). The catalogue loader checks the settings with it; the
 attendance grid, the participant-report import and closing an offering judge with it, so
-they never disagree. The policy is data in the catalogue file:
+they never disagree; closing records the policy it judged by (`facts`), and the closed
+offering is judged by that one from then on (`from_facts`). The policy is data in the
+catalogue file:
 
 - `[programme] attendance_share`: the share of a day's minutes that counts as attending it
   (0.9: 378 of a 420-minute day);
@@ -30,6 +32,9 @@ DEFAULT_SHARE = Decimal("0.9")  # when the catalogue names none: a common CE pro
 # What the loader adds to the fields an accreditation statement may carry.
 STATEMENT_FIELDS: dict[str, type] = {PARTIAL_KEY: bool}
 PROGRAMME_KEYS = frozenset({SHARE_KEY})
+# The keys of the policy a closing recorded in its audit event (lms.offerings.closing).
+SHARE_KEY_RECORDED = "share"
+FULL_ONLY_KEY = "full_only"
 
 
 def check_programme_value(key: str, value: Any) -> str | None:
@@ -53,8 +58,9 @@ class AttendancePolicy:
 
     share: Decimal = DEFAULT_SHARE
     partial_credit: bool = False
-    # Accreditors whose statement allows no partial credit (to say why it is not given).
-    full_only: tuple[str, ...] = ()
+    # Accreditors whose statement allows no partial credit (to say why it is not given);
+    # None when that is not known (a closing recorded before it was kept).
+    full_only: tuple[str, ...] | None = ()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> AttendancePolicy:
@@ -71,6 +77,28 @@ class AttendancePolicy:
         )
         return cls(
             share=share, partial_credit=bool(statements) and not full_only, full_only=full_only
+        )
+
+    def facts(self) -> dict[str, Any]:
+        """The policy as plain values, for the audit event of a closing that judged by it."""
+        return {
+            SHARE_KEY_RECORDED: str(self.share),
+            PARTIAL_KEY: self.partial_credit,
+            FULL_ONLY_KEY: list(self.full_only or ()),
+        }
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, Any]) -> AttendancePolicy | None:
+        """The policy `facts` recorded (None when they hold none: a closing recorded before
+        closings kept their policy, or a retreat's, which is judged by its roster)."""
+        share = facts.get(SHARE_KEY_RECORDED)
+        if share is None:
+            return None
+        full_only = facts.get(FULL_ONLY_KEY)
+        return cls(
+            share=Decimal(str(share)),
+            partial_credit=facts.get(PARTIAL_KEY) is True,
+            full_only=tuple(str(x) for x in full_only) if full_only is not None else None,
         )
 
     def needed(self, length: int) -> int:
@@ -90,6 +118,8 @@ class AttendancePolicy:
         rule = f"A day counts as attended from {percent:f}% of its minutes."
         if self.partial_credit:
             return rule + " Partial credit: the CE hours of the days attended."
+        if self.full_only is None:
+            return rule + " CE hours need every day attended (no partial credit)."
         who = ", ".join(self.full_only) if self.full_only else "no accreditation statement"
         return rule + f" CE hours need every day attended (no partial credit: {who})."
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from lms.catalog import item_sessions
 from lms.catalog.api import CatalogItem, FilePart, SessionView, register_file_part
+from lms.clock import today
 from lms.offerings import attendance_policy
-from lms.offerings.days import listed
 from lms.offerings.models import Offering, OfferingFormat
 from lms.offerings.specs import OfferingSpec, apply_offerings, check_offerings, new_from_spec
 
@@ -46,8 +46,8 @@ PART = FilePart(
 )
 
 
-def session_view(row: Offering) -> SessionView:
-    """Plain values for one session."""
+def session_view(row: Offering, today: date) -> SessionView:
+    """Plain values for one session, as read on the programme date `today`."""
     return SessionView(
         row.starts_on,
         row.ends_on,
@@ -57,6 +57,7 @@ def session_view(row: Offering) -> SessionView:
         row.active,
         id=row.id,
         online=row.format == OfferingFormat.LIVE_ONLINE,
+        joining_closed=row.refusal_to_join(today) is not None,
     )
 
 
@@ -73,19 +74,21 @@ class OfferingSessions:
         rows = session.scalars(
             select(Offering).where(Offering.item_id == item_id).order_by(Offering.starts_on)
         )
-        return [session_view(row) for row in rows]
+        on = today(session)
+        return [session_view(row, on) for row in rows]
 
     def upcoming(self, session: Session, on: date) -> dict[int, list[SessionView]]:
-        """Listed offerings of active items starting on or after `on`, by item (one query)."""
+        """Offerings of active items still to come on `on` (Offering.upcoming: not started,
+        as the offerings list and the offering's page count it), by item (one query)."""
         rows = session.scalars(
             select(Offering)
             .join(Offering.item)
-            .where(listed(), CatalogItem.active.is_(True), Offering.starts_on >= on)
+            .where(Offering.upcoming(on), CatalogItem.active.is_(True))
             .order_by(Offering.starts_on, Offering.location)
         )
         by_item: dict[int, list[SessionView]] = {}
         for row in rows:
-            by_item.setdefault(row.item_id, []).append(session_view(row))
+            by_item.setdefault(row.item_id, []).append(session_view(row, on))
         return by_item
 
 

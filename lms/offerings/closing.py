@@ -29,6 +29,8 @@ from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, DomainError, Forbidden, InvalidInput
 from lms.i18n import translate
 from lms.offerings import places
+from lms.offerings.attendance import policy
+from lms.offerings.attendance_policy import AttendancePolicy
 from lms.offerings.closing_plan import (
     REVOKING,
     ClosingPlan,
@@ -167,7 +169,6 @@ def close_offering(
     offering.closed_at = utcnow()
     offering.closed_by_id = actor.id
     session.flush()
-    rules = None if offering.item.is_retreat else _policy_facts(session)
     places.record_offering_event(
         session,
         offering.id,
@@ -176,7 +177,7 @@ def close_offering(
         item=offering.item.code,
         closed_on=today,
         reason=reason or None,
-        **(rules or {}),
+        **(plan.policy.facts() if plan.policy is not None else {}),
         attended=[
             [x.enrolment_id, x.completion_id, x.ce_hours, x.note, x.outcome, x.revoked_id]
             for x in attended
@@ -185,14 +186,6 @@ def close_offering(
     )
     session.flush()
     return ClosingResult(offering.id, today, attended, absent, reason)
-
-
-def _policy_facts(session: Session) -> dict:
-    """The attendance policy a module offering was closed under (for its audit event)."""
-    from lms.offerings.attendance import policy
-
-    rules = policy(session)
-    return {"share": rules.share, "partial_credit": rules.partial_credit}
 
 
 def _settle_status(
@@ -341,6 +334,21 @@ def last_reopening(session: Session, offering_id: int) -> Reopening | None:
 
 
 # --------------------------------------------------------------------------- the record
+
+
+def judging_policy(session: Session, offering: Offering) -> AttendancePolicy:
+    """The attendance policy a module offering is judged by: while it is open, the
+    programme's as the catalogue sets it now; once closed, the one its closing judged by
+    (kept in the closing's audit event), so that its grid, the grid's sentence and its
+    printed record still say what closing did after the catalogue's policy changes (one
+    query when closed). A closing recorded before closings kept their policy leaves
+    nothing to go by but the programme's."""
+    if offering.status == OfferingStatus.CLOSED:
+        event = _latest(session, offering.id, CLOSED_ACTION)
+        kept = AttendancePolicy.from_facts(event.facts) if event is not None else None
+        if kept is not None:
+            return kept
+    return policy(session)
 
 
 def closing_result(session: Session, offering_id: int) -> ClosingResult | None:

@@ -25,7 +25,7 @@ from lms.auth.api import Role, User
 from lms.certificates.api import format_hours
 from lms.errors import DomainError
 from lms.offerings.attendance import day_records, enrolled, policy, recorded
-from lms.offerings.attendance_policy import Verdict, judge
+from lms.offerings.attendance_policy import AttendancePolicy, Verdict, judge
 from lms.offerings.models import Enrolment, EnrolmentStatus, Offering, OfferingDay
 from lms.progress.api import Completion, CompletionSource
 from lms.progress.services import check_recordable, record_completion
@@ -74,6 +74,9 @@ class ClosingPlan:
     offering: Offering
     lines: list[PlanLine]
     days: int  # how many days the offering has
+    # The attendance policy the lines were judged by (None for a retreat: its roster decides);
+    # closing records it, and the closed offering is judged by it from then on.
+    policy: AttendancePolicy | None = None
 
     @property
     def attended(self) -> list[PlanLine]:
@@ -209,6 +212,7 @@ def preview_closing(session: Session, offering: Offering) -> ClosingPlan:
     people = enrolled(session, offering.id)
     live = _live_completions(session, offering, [e.user_id for e in people])
     days = list(offering.days)
+    rules = None
     if offering.item.is_retreat:
         verdicts = {e.id: _retreat_verdict(e, days) for e in people}
     else:
@@ -216,7 +220,7 @@ def preview_closing(session: Session, offering: Offering) -> ClosingPlan:
         rules = policy(session)
         verdicts = {e.id: judge(day_records(days, e.id, marks), rules) for e in people}
     lines = [_line(session, offering, e, live.get(e.user_id), verdicts[e.id]) for e in people]
-    return ClosingPlan(offering, lines, len(days))
+    return ClosingPlan(offering, lines, len(days), rules)
 
 
 def completion_note(offering: Offering, days_attended: int) -> str:

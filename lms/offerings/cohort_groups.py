@@ -56,7 +56,7 @@ def groups(session: Session, item: Any) -> list[Any]:
     )
     rows = session.execute(
         select(*_COLUMNS, members)
-        .where(Offering.item_id == item.id, listed(), Offering.starts_on <= today(session))
+        .where(Offering.item_id == item.id, listed(), Offering.started(today(session)))
         .order_by(Offering.starts_on.desc(), Offering.id.desc())
         .limit(GROUPS_SHOWN)
     )

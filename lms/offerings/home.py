@@ -16,7 +16,6 @@ from lms.auth.api import User
 from lms.catalog.api import CatalogItem
 from lms.clock import today
 from lms.db import read
-from lms.offerings.days import listed
 from lms.offerings.models import (
     PLACE_HOLDING,
     Enrolment,
@@ -35,13 +34,13 @@ UNCLOSED_AFTER_DAYS = 14  # an offering still open this long after its last day 
 # UNCLOSED_AFTER_DAYS ago and that nobody closed: their attendance is not settled (how many,
 # and the oldest last day). The same offerings as the staff list's "to close" (listing.py).
 _UNCLOSED = select(func.count(Offering.id), func.min(Offering.ends_on)).where(
-    Offering.ended(bindparam("cutoff"))
+    Offering.to_close(bindparam("cutoff"))
 )
 
 
 @dataclass(frozen=True)
 class Upcoming:
-    """One offering that has not started: what, when, where, and how full."""
+    """One offering still to come (Offering.upcoming): what, when, where, and how full."""
 
     id: int
     title: str
@@ -79,7 +78,7 @@ _UPCOMING = (
     )
     .join(CatalogItem, Offering.item_id == CatalogItem.id)
     .outerjoin(Enrolment, Enrolment.offering_id == Offering.id)
-    .where(listed(), Offering.starts_on >= bindparam("today"))
+    .where(Offering.upcoming(bindparam("today")))
     .group_by(*_UPCOMING_COLUMNS)
     .order_by(Offering.starts_on, Offering.id)
     .limit(UPCOMING_SHOWN)

@@ -9,20 +9,20 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import ScalarSelect, bindparam, func, select
+from sqlalchemy import ScalarSelect, bindparam, func, not_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lms.catalog.api import CatalogItem, ItemKind
-from lms.clock import today as programme_today
 from lms.db import read
-from lms.offerings.days import listed
 from lms.offerings.models import (
     PLACE_HOLDING,
     Enrolment,
     EnrolmentStatus,
+    JoinRefusal,
     Offering,
     OfferingFormat,
     OfferingStatus,
+    join_refusal,
     last_day_to_enrol,
 )
 from lms.paging import Page, contains_text
@@ -81,9 +81,10 @@ _UPCOMING = (
         Offering.capacity,
         Offering.enrolment_deadline,
         Offering.format,
+        Offering.status,
         *(_taken_as(status) for status in PLACE_HOLDING),
     )
-    .where(listed(), Offering.starts_on > bindparam("today"))
+    .where(Offering.upcoming(bindparam("today")))
     .order_by(Offering.starts_on, Offering.id)
 )
 
@@ -100,10 +101,15 @@ class OfferingView:
     capacity: int
     enrolment_deadline: date | None
     format: OfferingFormat
+    status: OfferingStatus
 
     def deadline(self) -> date:
         """The last day to enrol (the rule of Offering.deadline, on plain values)."""
         return last_day_to_enrol(self.starts_on, self.enrolment_deadline)
+
+    def refusal_to_join(self, today: date) -> JoinRefusal | None:
+        """Why a clinician may not join on `today` (the rule of Offering.refusal_to_join)."""
+        return join_refusal(self.status, self.starts_on, self.deadline(), today)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,10 @@ class OfferingSummary:
     offering: Offering | OfferingView
     counts: dict[str, int]
     taken: int
+    # Why a clinician may not join it on the day the clinicians' upcoming list was read for
+    # (Offering.refusal_to_join: a passed deadline shows as closed, never as something still
+    # to do). Only that list asks; the staff's lists leave it None.
+    refusal: JoinRefusal | None = None
 
     @property
     def session(self) -> Offering | OfferingView:
@@ -123,11 +133,6 @@ class OfferingSummary:
     def places_left(self) -> int:
         """Places still free."""
         return max(self.offering.capacity - self.taken, 0)
-
-    @property
-    def deadline_passed(self) -> bool:
-        """True once the last day to enrol is behind us (in the programme's time zone)."""
-        return programme_today() > self.offering.deadline()
 
 
 def counts_by_offering(session: Session, offering_ids: Sequence[int]) -> dict[int, Counter]:
@@ -169,19 +174,24 @@ def all_offerings(session: Session, *, retreats: bool | None = None) -> list[Off
 
 
 def upcoming_offerings(session: Session, *, today: date) -> list[OfferingSummary]:
-    """Listed offerings that have not started, soonest first, with places taken (one query).
+    """The offerings still to come on `today` (Offering.upcoming), soonest first, with places
+    taken and whether a clinician may still join (one query).
 
     Their `counts` hold the place-holding statuses only (what `taken` adds up).
     """
     found = []
     for *columns, enrolled, attended, absent in read(session, _UPCOMING, {"today": today}):
         columns[7] = OfferingFormat(columns[7])
+        columns[8] = OfferingStatus(columns[8])
+        view = OfferingView(*columns)
         counts = {
             status.value: number
             for status, number in zip(PLACE_HOLDING, (enrolled, attended, absent), strict=True)
             if number
         }
-        found.append(OfferingSummary(OfferingView(*columns), counts, enrolled + attended + absent))
+        found.append(
+            OfferingSummary(view, counts, enrolled + attended + absent, view.refusal_to_join(today))
+        )
     return found
 
 
@@ -199,14 +209,12 @@ def find_offerings(
     query = select(Offering).join(Offering.item)
     if shown is Shown.UPCOMING:
         query = query.where(
-            Offering.status != OfferingStatus.CANCELLED, Offering.ends_on >= today
+            Offering.status != OfferingStatus.CANCELLED, not_(Offering.ended(today))
         ).order_by(Offering.starts_on, Offering.id)
-    elif shown is Shown.TO_CLOSE:
-        query = query.where(Offering.ended(today)).order_by(Offering.ends_on, Offering.id)
+    elif shown is Shown.TO_CLOSE:  # what Offering.state reads as ended, to be closed
+        query = query.where(Offering.to_close(today)).order_by(Offering.ends_on, Offering.id)
     elif shown is Shown.PAST:
-        query = query.where(Offering.ends_on < today).order_by(
-            Offering.starts_on.desc(), Offering.id
-        )
+        query = query.where(Offering.ended(today)).order_by(Offering.starts_on.desc(), Offering.id)
     else:
         query = query.order_by(Offering.starts_on.desc(), Offering.id)
     if text := text.strip():

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -17,6 +19,8 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    and_,
+    not_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +35,18 @@ def last_day_to_enrol(starts_on: date, enrolment_deadline: date | None) -> date:
     """The one rule for the last day to enrol: the deadline when set, else the eve of the
     first day."""
     return enrolment_deadline or starts_on - timedelta(days=1)
+
+
+def begun(starts_on: Any, today: Any) -> Any:
+    """Whether a run whose first day is `starts_on` has begun on the programme date `today`:
+    its first day has come. Dates give a bool; a column and a parameter give the SQL (the one
+    comparison of Offering.started, in Python and in lists' queries alike)."""
+    return starts_on <= today
+
+
+def over(ends_on: Any, today: Any) -> Any:
+    """Whether a run whose last day is `ends_on` is over on `today` (dates or SQL, as `begun`)."""
+    return ends_on < today
 
 
 class OfferingStatus(Status):
@@ -50,6 +66,31 @@ class JoinRefusal(StrEnum):
     CLOSED = "closed"
     STARTED = "started"
     DEADLINE_PASSED = "deadline passed"
+
+
+def join_refusal(
+    status: OfferingStatus,
+    starts_on: date,
+    deadline: date,
+    today: date,
+    *,
+    by_staff: bool = False,
+) -> JoinRefusal | None:
+    """Why nobody new may join a run on the programme date `today` (None: they may), from its
+    plain values: the rule of Offering.refusal_to_join, which lists of plain rows ask too.
+    A clinician's own enrolment closes at the deadline; staff enrol (a late registration, a
+    walk-in on the day, a shop row that came late) until the run is closed."""
+    if status == OfferingStatus.CANCELLED:
+        return JoinRefusal.CANCELLED
+    if status == OfferingStatus.CLOSED:
+        return JoinRefusal.CLOSED
+    if by_staff:
+        return None
+    if begun(starts_on, today):
+        return JoinRefusal.STARTED
+    if today > deadline:
+        return JoinRefusal.DEADLINE_PASSED
+    return None
 
 
 class OfferingFormat(Status):
@@ -119,26 +160,48 @@ class Offering(Base):
         """Not cancelled: listed, and open to enrolment until its deadline or its start."""
         return self.status != OfferingStatus.CANCELLED
 
+    @hybrid_method
+    def started(self, today: date) -> bool:
+        """Its first day has come on the programme date `today` (SQL too, for lists)."""
+        return begun(self.starts_on, today)
+
+    @hybrid_method
+    def ended(self, today: date) -> bool:
+        """Its last day has passed on the programme date `today` (SQL too, for lists)."""
+        return over(self.ends_on, today)
+
+    @hybrid_method
+    def upcoming(self, today: date) -> bool:
+        """It reads as scheduled on `today`: not cancelled or closed, and not started. What
+        every list of dates still to come shows (the SQL twin is `_upcoming_sql`, kept equal
+        by tests/integration/test_offering_dates.py)."""
+        return self.state(today) is OfferingStatus.SCHEDULED
+
+    @upcoming.expression
+    def _upcoming_sql(cls, today: Any) -> ColumnElement[bool]:
+        """SQL: Offering.upcoming, in a list's WHERE (the first-day index serves it)."""
+        return and_(cls.status == OfferingStatus.SCHEDULED, not_(begun(cls.starts_on, today)))
+
     def state(self, today: date) -> OfferingStatus:
         """The status as people read it on `today`: a scheduled run whose days have begun is
         in progress, and once its last day has passed it has ended, until it is closed."""
-        if self.ended(today):
+        if self.to_close(today):
             return OfferingStatus.ENDED
-        if self.status == OfferingStatus.SCHEDULED and self.starts_on <= today:
+        if self.status == OfferingStatus.SCHEDULED and self.started(today):
             return OfferingStatus.IN_PROGRESS
         return self.status
 
     @hybrid_method
-    def ended(self, today: date) -> bool:
-        """Its last day is over and nobody closed it (`state` says ENDED): to be closed. The
+    def to_close(self, today: date) -> bool:
+        """Its last day is over and nobody closed it (`state` says ENDED, to be closed). The
         same expression filters in SQL (the staff's "to close", the staff home, the digest)."""
-        return (self.status == OfferingStatus.SCHEDULED) & (self.ends_on < today)
+        return (self.status == OfferingStatus.SCHEDULED) & over(self.ends_on, today)
 
     @hybrid_method
     def attendance_open(self, today: date) -> bool:
         """Attendance can be marked and the offering closed: from its last day on until it is
         closed, never once cancelled. In Python and, as the same expression, in SQL."""
-        return (self.status == OfferingStatus.SCHEDULED) & (self.ends_on <= today)
+        return (self.status == OfferingStatus.SCHEDULED) & begun(self.ends_on, today)
 
     def deadline(self) -> date:
         """The last day to enrol: the deadline when set, else the day before the first day."""
@@ -147,20 +210,9 @@ class Offering(Base):
     def refusal_to_join(self, today: date, *, by_staff: bool = False) -> JoinRefusal | None:
         """Why nobody new may join on the programme date `today` (None: they may): the one
         rule of a module enrolment and a retreat application alike, before the person's own
-        (the item's prerequisite: training, licence, screening). A clinician's own enrolment
-        closes at the deadline; staff enrol (a late registration, a walk-in on the day, a
-        shop row that came late) until the offering is closed."""
-        if self.status == OfferingStatus.CANCELLED:
-            return JoinRefusal.CANCELLED
-        if self.status == OfferingStatus.CLOSED:
-            return JoinRefusal.CLOSED
-        if by_staff:
-            return None
-        if self.starts_on <= today:
-            return JoinRefusal.STARTED
-        if not by_staff and today > self.deadline():
-            return JoinRefusal.DEADLINE_PASSED
-        return None
+        (the item's prerequisite: training, licence, screening), and of every page and list
+        that offers a place or says when enrolment closes (lms.offerings.models.join_refusal)."""
+        return join_refusal(self.status, self.starts_on, self.deadline(), today, by_staff=by_staff)
 
 
 class OfferingDay(Base):

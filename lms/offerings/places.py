@@ -213,7 +213,7 @@ def withdraw(
     goes to the first person waiting."""
     offering = lock_offering(session, enrolment.offering_id)
     deadline_text = f"{dates.day(offering.starts_on)}"
-    if today >= offering.starts_on:
+    if offering.started(today):
         raise Conflict(
             translate(
                 "The offering started on {day}, so this can no longer be withdrawn "

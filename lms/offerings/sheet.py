@@ -38,6 +38,7 @@ from lms.offerings.attendance import (
     token,
 )
 from lms.offerings.attendance_policy import AttendancePolicy, Verdict, judge
+from lms.offerings.closing import judging_policy
 from lms.offerings.models import (
     AttendanceSource,
     Enrolment,
@@ -76,7 +77,8 @@ class GridRow:
 
 @dataclass(frozen=True)
 class AttendanceGrid:
-    """An offering's attendance: enrolled people by days, with the policy that judges them."""
+    """An offering's attendance: enrolled people by days, with the policy that judges them
+    (the one its closing used, once closed: lms.offerings.closing.judging_policy)."""
 
     offering: Offering
     days: list[GridDay]
@@ -136,7 +138,7 @@ def attendance_grid(
     many people and days)."""
     offering = load_offering(session, offering_id)
     today = today or programme_today(session)
-    rules = policy(session)
+    rules = judging_policy(session, offering)
     days = list(offering.days)
     people = enrolled(session, offering_id)
     marks = recorded(session, [d.id for d in days])

@@ -61,7 +61,7 @@ def index() -> str:
         "offerings/index.html",
         upcoming=[s for s in upcoming if s.offering.item_id in items],
         items=items,
-        mine=[e for e in mine if e.enrolment.offering.ends_on >= today or e.holds_place],
+        mine=[e for e in mine if not e.enrolment.offering.ended(today) or e.holds_place],
         live=live,
         today=today,
     )

@@ -71,7 +71,7 @@ def _refuse_a_second_place(session: Session, application: Enrolment) -> None:
 
 def revisable(application: Enrolment, today: date) -> bool:
     """Whether a reviewer may still change the decision: it stands, and the session is ahead."""
-    return application.status in REVISABLE and today < application.offering.starts_on
+    return application.status in REVISABLE and not application.offering.started(today)
 
 
 def decided_page(
@@ -131,7 +131,7 @@ def change_decision(
             f"This application is {previous.label.lower()}; only a cleared or not-cleared "
             "decision can be changed."
         )
-    if day_or_today(today) >= retreat_session.starts_on:
+    if retreat_session.started(day_or_today(today)):
         raise Conflict(
             f"The session started on {day_text(retreat_session.starts_on)}; "
             "its decisions can no longer be changed."

@@ -13,7 +13,7 @@ from lms.auth.models import Role
 from lms.offerings.models import Offering, OfferingStatus
 
 
-def test_ended_and_attendance_open_read_alike_in_sql_and_python(session, make_user, catalog):
+def test_to_close_and_attendance_open_read_alike_in_sql_and_python(session, make_user, catalog):
     admin = make_user(Role.ADMIN)
     runs = []
     stored = (OfferingStatus.SCHEDULED, OfferingStatus.CLOSED, OfferingStatus.CANCELLED)
@@ -28,7 +28,7 @@ def test_ended_and_attendance_open_read_alike_in_sql_and_python(session, make_us
     seen = set()
     for shift in range(-8, 6):
         today = base + timedelta(days=shift)
-        for rule in ("ended", "attendance_open"):
+        for rule in ("to_close", "attendance_open"):
             matches = select(Offering.id).where(
                 getattr(Offering, rule)(today), Offering.id.in_(ids)
             )
@@ -37,10 +37,10 @@ def test_ended_and_attendance_open_read_alike_in_sql_and_python(session, make_us
             assert in_sql == in_python, (rule, today)
             seen.add((rule, bool(in_sql)))
         for run in runs:  # the same as the status people read
-            assert run.ended(today) == (run.state(today) is OfferingStatus.ENDED)
+            assert run.to_close(today) == (run.state(today) is OfferingStatus.ENDED)
             assert run.attendance_open(today) == (
                 run.status == OfferingStatus.SCHEDULED and today >= run.ends_on
             )
     assert seen == {
-        (rule, found) for rule in ("ended", "attendance_open") for found in (True, False)
+        (rule, found) for rule in ("to_close", "attendance_open") for found in (True, False)
     }

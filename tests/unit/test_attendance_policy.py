@@ -102,3 +102,25 @@ def test_partial_credit_needs_hours_to_give_and_a_day_attended():
 def test_full_attendance_of_days_without_ce_hours_meets_the_policy_with_no_hours_of_its_own():
     verdict = judge([DayRecord(D1, None, None, True)], AttendancePolicy())
     assert verdict.met and verdict.ce_hours is None
+
+
+def test_a_policy_recorded_by_a_closing_reads_back_as_the_same_policy():
+    mixed = AttendancePolicy.from_settings(
+        {"attendance_share": 0.8, "accreditation_statements": [APA, BBS]}
+    )
+    facts = mixed.facts()
+    assert facts == {"share": "0.8", "partial_credit": False, "full_only": ["APA"]}
+    assert AttendancePolicy.from_facts(facts) == mixed
+    assert AttendancePolicy.from_facts(facts).describe() == mixed.describe()
+
+
+def test_a_closing_recorded_without_its_policy_or_its_reason_says_only_what_it_kept():
+    # Closings recorded before they kept their policy (and retreats, judged by their roster).
+    assert AttendancePolicy.from_facts({"attended": [], "absent": []}) is None
+    # Closings that kept the share and partial credit, not which accreditor refused it.
+    older = AttendancePolicy.from_facts({"share": "0.75", "partial_credit": False})
+    assert older == AttendancePolicy(Decimal("0.75"), False, None)
+    assert older.describe() == (
+        "A day counts as attended from 75% of its minutes. "
+        "CE hours need every day attended (no partial credit)."
+    )
