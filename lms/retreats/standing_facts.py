@@ -50,6 +50,7 @@ class RetreatState(Status):
     # EnrolmentStatus), in their words: one word for each state, listed in README's glossary.
     LOCKED = worded_as(ItemState.LOCKED)
     OPEN = "open", "Open", "info"  # ItemState.AVAILABLE's words, stored as "open"
+    CREDITED = worded_as(ItemState.CREDITED)
     MEDICAL_REVIEW = worded_as(EnrolmentStatus.MEDICAL_REVIEW)
     ENROLLED = worded_as(EnrolmentStatus.ENROLLED)
     WAITLISTED = worded_as(EnrolmentStatus.WAITLISTED)
@@ -58,9 +59,14 @@ class RetreatState(Status):
 
 
 def retreat_state(state: Any, met: bool, application_status: str | None) -> RetreatState:
-    """The one place a retreat's state is decided: attended, applied, open or locked."""
+    """The one place a retreat's state is decided: attended, credited, applied, open or
+    locked. Credit for an equivalent retreat elsewhere counts as the retreat done, as
+    attending does, whatever the rule or an application says (the item's state is credited
+    then, and every page says so)."""
     if state == ItemState.COMPLETED:
         return RetreatState.ATTENDED
+    if state == ItemState.CREDITED:
+        return RetreatState.CREDITED
     if application_status:
         return RetreatState(application_status)
     return RetreatState.OPEN if met else RetreatState.LOCKED

@@ -25,3 +25,12 @@ def test_a_retreat_reads_as_its_state_and_a_module_as_its_enrolment() -> None:
     assert retreat(ItemState.LOCKED, False, None) == RetreatState.LOCKED
     assert module(ItemState.AVAILABLE, True, "waitlisted") == EnrolmentStatus.WAITLISTED
     assert module(ItemState.AVAILABLE, True, None) is None
+
+
+def test_a_credited_retreat_reads_credited_whatever_its_rule_or_an_application_says() -> None:
+    retreat = place_reader(ItemKind.RETREAT)
+    assert retreat is not None
+    assert retreat(ItemState.CREDITED, True, None) == RetreatState.CREDITED
+    assert retreat(ItemState.CREDITED, False, None) == RetreatState.CREDITED
+    assert retreat(ItemState.CREDITED, True, "waitlisted") == RetreatState.CREDITED
+    assert RetreatState.CREDITED.label == ItemState.CREDITED.label

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from certificates_support import record
 from clock_support import programme_today
+from retreats_support import approve_credit
 from sqlalchemy import func, select
 
 from lms import signals
@@ -302,6 +303,31 @@ def test_the_roster_searches_and_filters_eligible_but_not_applied(
 
     bad = staff.get("/roster?eligible=NOPE")
     assert bad.status_code == 422 and "Unknown retreat" in text_of(bad)
+
+
+def _level1_cell(page: str, name: str) -> str:
+    """The Level 1 retreat's cell of one clinician's roster row, as text."""
+    row = page.split(name, 1)[1].split("</tr>", 1)[0]
+    cell = row.split('data-label="Level 1 Retreat">', 1)[1].split("</td>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+
+
+def test_the_roster_says_credited_for_a_credited_retreat_and_not_eligible_to_apply(
+    app, login, catalog, instructor, make_user, session
+):
+    credited = make_user(Role.CLINICIAN, name="Cora Credited")
+    eligible = make_user(Role.CLINICIAN, name="Eve Eligible")
+    for person in (credited, eligible):
+        record(session, person.id, "M1", on=date(2024, 3, 2))
+    session.commit()
+    approve_credit(session, credited.id, "RETREAT-L1", instructor.id)
+    staff = signed_in(app, login, instructor)
+    # The first retreat's column is Level 1's: it says the one state the dashboard says.
+    assert _level1_cell(staff.get("/roster").text, "Cora Credited").startswith(
+        "Credited (equivalent approved)"
+    )
+    preset = text_of(staff.get("/roster?eligible=RETREAT-L1&applied=no"))
+    assert "Eve Eligible" in preset and "Cora Credited" not in preset
 
 
 def test_the_roster_pages_by_fifty(app, login, catalog, instructor, make_user):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from retreats_support import add_session, complete, screening
+from retreats_support import add_session, approve_credit, complete, screening
 from sqlalchemy.orm import Session
 
 from lms.auth.models import Role
@@ -24,6 +24,11 @@ def _apply_and_clear(session: Session, user_id: int, session_id: int, reviewer_i
     )
     services.decide_screening(session, application.id, reviewer_id=reviewer_id, clear=True)
     session.commit()
+
+
+def _section(html: str, code: str) -> str:
+    """The retreats page's section of one retreat."""
+    return html.split(f'data-retreat="{code}"', 1)[1].split("</section>", 1)[0]
 
 
 @pytest.fixture
@@ -89,3 +94,31 @@ def test_locked_retreat_card_keeps_progress_explanation_and_adds_no_apply_link(
     add_session(session)
     card = _card(login(app.test_client(), clinician).get("/").text, "RETREAT-DFH")
     assert "Locked" in card and "/apply" not in card
+
+
+def test_a_credited_retreat_reads_credited_everywhere_with_no_apply_link(
+    app, login, session, make_user, catalog, reviewer
+):
+    upcoming = add_session(session, location="Ojai, CA")
+    credited = make_user(Role.CLINICIAN)
+    complete(session, credited.id, "M1")
+    approve_credit(session, credited.id, "RETREAT-L1", reviewer.id)
+    client = login(app.test_client(), credited)
+    card = _card(client.get("/").text, "RETREAT-L1")
+    assert "Credited (equivalent approved)" in card
+    assert ">Open<" not in card and f"/retreats/sessions/{upcoming.id}/apply" not in card
+    level1 = _section(client.get("/retreats/").text, "RETREAT-L1")
+    assert "Credited (equivalent approved)" in level1
+    assert ">Open<" not in level1 and f"/retreats/sessions/{upcoming.id}/apply" not in level1
+
+
+def test_a_credited_retreat_whose_prerequisite_is_unmet_reads_credited_not_locked(
+    app, login, session, make_user, catalog, reviewer
+):
+    add_session(session, location="Ojai, CA")
+    credited = make_user(Role.CLINICIAN)  # Module 1 not done: the rule is not met
+    approve_credit(session, credited.id, "RETREAT-L1", reviewer.id)
+    client = login(app.test_client(), credited)
+    assert "Credited (equivalent approved)" in _card(client.get("/").text, "RETREAT-L1")
+    level1 = _section(client.get("/retreats/").text, "RETREAT-L1")
+    assert "Credited (equivalent approved)" in level1 and "Locked" not in level1
