@@ -163,10 +163,12 @@ def close_offering(
             _settle_status(session, offering, enrolment, line, actor)
             done = _carry_out(session, offering, enrolment, line, actor, reason)
             (attended if line.attended else absent).append(done)
+    previous = offering.status
     offering.status = OfferingStatus.CLOSED
     offering.closed_at = utcnow()
     offering.closed_by_id = actor.id
     session.flush()
+    places.status_changed(session, offering, previous)
     rules = None if offering.item.is_retreat else _policy_facts(session)
     places.record_offering_event(
         session,
@@ -304,6 +306,7 @@ def reopen_offering(session: Session, offering_id: int, *, actor: User, reason: 
     offering.closed_at = None
     offering.closed_by_id = None
     session.flush()
+    places.status_changed(session, offering, OfferingStatus.CLOSED)
     places.record_offering_event(
         session,
         offering.id,
