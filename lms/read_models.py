@@ -93,6 +93,13 @@ class KeptRows(Generic[R]):
         if is_trackers_own(session):
             self.mark_changed(session, [user_id])
 
+    def the_people_named(
+        self, _sender: Any, *, session: Session, user_ids: Iterable[int], **_facts: Any
+    ) -> None:
+        """An event naming its people by id (everyone in an offering whose status changed)."""
+        if is_trackers_own(session):
+            self.mark_changed(session, user_ids)
+
     def the_account(self, user: Any, *, session: Session, **_facts: Any) -> None:
         """An account's licence, name or roles changed, or it was created or anonymised."""
         if is_trackers_own(session) and user.id is not None:

@@ -100,6 +100,12 @@ SEQUENCE was raised; what changed (old → new); the calendar entries it no long
 everyone holding or waiting for a place. kwargs: session. The mail feature tells each of them
 (a notice and a mail with the updated calendar entry) in the same unit of work."""
 
+offering_status_changed = _signals.signal("offering-status-changed")
+"""sender: the Offering whose stored status changed: closed, reopened, cancelled or no longer
+cancelled (by staff or the catalogue file); kwargs: session, previous (its OfferingStatus
+before), user_ids (everyone with an enrolment or application in it, withdrawn ones aside:
+whether each holds a live place in it may have changed with it)."""
+
 screening_question_asked = _signals.signal("screening-question-asked")
 """sender: the Enrolment (a retreat application) whose medical reviewer asked the applicant a
 question; kwargs: session. The question is health data and is not sent: receivers tell the

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from lms.offerings.days import DaySpec
 from lms.offerings.models import Offering, OfferingFormat
-from lms.offerings.schedule import OfferingInput, create_offering
+from lms.offerings.schedule import OfferingInput, create_offering, update_offering
 
 
 def add_offering(
@@ -66,3 +66,19 @@ def close_past_sessions(session: Session, actor_id: int) -> int:
         close_offering(session, offering_id, actor=actor)
     session.commit()
     return len(ended)
+
+
+def cancel(session: Session, offering: Offering, admin_id: int) -> None:
+    """Cancel the offering as staff do from its form (its other values as they are)."""
+    session.refresh(offering)
+    values = OfferingInput(
+        days=tuple(DaySpec(d.held_on, d.starts_at, d.ends_at, d.ce_hours) for d in offering.days),
+        capacity=offering.capacity,
+        format=offering.format,
+        location=offering.location,
+        join_url=offering.join_url,
+        enrolment_deadline=offering.enrolment_deadline,
+        cancelled=True,
+    )
+    update_offering(session, offering.id, data=values, actor_id=admin_id)
+    session.commit()

@@ -9,7 +9,10 @@ from facts_support import facts_changed
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lms import signals
 from lms.catalog.models import CatalogItem
+from lms.equivalency.models import EquivalencyRequest
+from lms.equivalency.services import decide_request
 from lms.offerings.days import every_day, new_offering
 from lms.offerings.models import Offering, OfferingStatus
 from lms.progress.models import Completion, CompletionSource
@@ -85,4 +88,16 @@ def complete(session: Session, user_id: int, *codes: str, on: date | None = None
             )
         )
     facts_changed(session, user_id)
+    session.commit()
+
+
+def approve_credit(session: Session, user_id: int, code: str, reviewer_id: int) -> None:
+    """Credit for equivalent training elsewhere, asked for and approved (the decision through
+    the equivalency service, which unlocks at once)."""
+    item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
+    request = EquivalencyRequest(user_id=user_id, item_id=item.id, outside_programme="KRIYA")
+    session.add(request)
+    session.flush()
+    signals.equivalency_requested.send(request, session=session)
+    decide_request(session, request.id, reviewer_id=reviewer_id, approve=True, reason="")
     session.commit()

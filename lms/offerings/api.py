@@ -29,6 +29,7 @@ __getattr__, __all__ = public_face(
             "OfferingStatus",
             "PLACE_HOLDING",
             "ParticipantRow",
+            "holds_live_place",
         ),
         "lms.offerings.participants": ("import_report_file", "match_row"),
         "lms.offerings.places": ("WITHDRAWABLE",),

@@ -165,10 +165,12 @@ def close_offering(
             _settle_status(session, offering, enrolment, line, actor)
             done = _carry_out(session, offering, enrolment, line, actor, reason)
             (attended if line.attended else absent).append(done)
+    previous = offering.status
     offering.status = OfferingStatus.CLOSED
     offering.closed_at = utcnow()
     offering.closed_by_id = actor.id
     session.flush()
+    places.status_changed(session, offering, previous)
     places.record_offering_event(
         session,
         offering.id,
@@ -297,6 +299,7 @@ def reopen_offering(session: Session, offering_id: int, *, actor: User, reason: 
     offering.closed_at = None
     offering.closed_by_id = None
     session.flush()
+    places.status_changed(session, offering, OfferingStatus.CLOSED)
     places.record_offering_event(
         session,
         offering.id,

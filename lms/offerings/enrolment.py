@@ -36,7 +36,10 @@ def _fmt(value: date) -> str:
 
 
 def live_enrolment(session: Session, user_id: int, offering_id: int) -> Enrolment | None:
-    """The person's enrolment in the offering that is not withdrawn, if any."""
+    """The person's enrolment (or retreat application) in the offering that is not withdrawn,
+    if any: at most one (uq_enrolments_live), the one a second enrolment or application would
+    repeat. Whether it is still their place with the item, once the offering is closed or
+    cancelled, is `lms.offerings.models.holds_live_place`."""
     return session.scalar(
         select(Enrolment).where(
             Enrolment.user_id == user_id,

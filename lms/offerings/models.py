@@ -278,6 +278,25 @@ class EnrolmentSource(Status):
 
 # Statuses that hold one of the offering's places.
 PLACE_HOLDING = (EnrolmentStatus.ENROLLED, EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT)
+# What closing settles for each place held: the outcome of a session that ran.
+SETTLED = (EnrolmentStatus.ATTENDED, EnrolmentStatus.ABSENT)
+# An offering that no longer runs: closed (its days are over and settled) or cancelled.
+NO_LONGER_RUNNING = (OfferingStatus.CLOSED, OfferingStatus.CANCELLED)
+
+
+def holds_live_place(status: str, offering_status: str) -> bool:
+    """Whether an enrolment (a module place, a retreat application, a place on a waitlist or
+    in medical review) is the person's live place with the item: the one rule that the
+    standings, the dashboard, the retreats page and the roster ask.
+
+    Withdrawn is never one. An offering closed or cancelled keeps its enrolments on record, but
+    those it did not settle are nobody's place any more: a waitlist place or an application
+    still in review when the session ran and was closed, a place in a session called off. What
+    closing settled (attended, absent) stays the person's, as it was.
+    """
+    if status == EnrolmentStatus.WITHDRAWN:
+        return False
+    return status in SETTLED or offering_status not in NO_LONGER_RUNNING
 
 
 class Enrolment(Base):

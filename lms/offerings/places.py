@@ -21,7 +21,13 @@ from lms.audit.services import record_event, record_event_of
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, NotFound
 from lms.i18n import translate
-from lms.offerings.models import PLACE_HOLDING, Enrolment, EnrolmentStatus, Offering
+from lms.offerings.models import (
+    PLACE_HOLDING,
+    Enrolment,
+    EnrolmentStatus,
+    Offering,
+    OfferingStatus,
+)
 
 # Statuses a clinician may still withdraw from (before the offering starts).
 WITHDRAWABLE = (
@@ -110,6 +116,27 @@ def record_offering_event(
         subject_type="offering",
         subject_id=offering_id,
         **facts,
+    )
+
+
+def status_changed(session: Session, offering: Offering, previous: OfferingStatus) -> None:
+    """After the offering's stored status changed (closed, reopened, cancelled or no longer
+    cancelled): send offering_status_changed naming everyone in it but the withdrawn, whose
+    live places (lms.offerings.models.holds_live_place) came or went with it (one query).
+
+    Nothing is flushed for the query: the offering's enrolments are not what changed (a
+    catalogue file's load calls this halfway through its items)."""
+    if offering.status == previous:
+        return
+    with session.no_autoflush:
+        user_ids = session.scalars(
+            select(Enrolment.user_id).where(
+                Enrolment.offering_id == offering.id,
+                Enrolment.status != EnrolmentStatus.WITHDRAWN,
+            )
+        ).all()
+    signals.offering_status_changed.send(
+        offering, session=session, previous=previous, user_ids=user_ids
     )
 
 

@@ -38,6 +38,7 @@ from lms.offerings.places import (
     places_taken,
     promote_waitlisted,
     record_offering_event,
+    status_changed,
 )
 from lms.offerings.rescheduling import Preview, Seen, announce, preview
 
@@ -297,6 +298,7 @@ def update_offering(
             session.flush()
     except IntegrityError as error:
         raise Conflict(_duplicate_message(title, data.days[0].held_on, data.location)) from error
+    status_changed(session, offering, before["status"])
     rejudged = 0
     changed: dict[str, object] = {
         key: [before[key], getattr(offering, key)]

@@ -26,6 +26,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from lms import validation
 from lms.catalog.api import CatalogItem
 from lms.errors import InvalidInput
@@ -38,6 +40,7 @@ from lms.offerings.days import (
     set_days,
 )
 from lms.offerings.models import Offering, OfferingFormat, OfferingStatus
+from lms.offerings.places import status_changed
 
 OFFERING_FIELDS = {
     "days",
@@ -269,6 +272,7 @@ def apply_offerings(item: CatalogItem, specs: list[OfferingSpec]) -> bool:
                 changed = True
         status = asked_status(spec.cancelled, row.status)
         if row.status != status:
-            row.status = status
+            previous, row.status = row.status, status
+            status_changed(object_session(row), row, previous)
             changed = True
     return changed

@@ -64,8 +64,9 @@ class RosterRow:
 class RosterQuery:
     """The roster's filters; they combine (a clinician must pass every one that is set).
 
-    `eligible` (a retreat code) keeps clinicians to whom the retreat is open and who have not
-    completed it; with `applied` = "no" or "yes" it also asks whether they applied to it.
+    `eligible` (a retreat code) keeps clinicians to whom the retreat is open and who have
+    neither completed it nor been credited with it; with `applied` = "no" or "yes" it also asks
+    whether they hold a live application to it.
     `missing` (an item code) keeps those who neither completed it nor have an equivalent
     approved. `licence` is "pre-licensed", "unlicensed" (no verified current licence) or
     "licensed". `item` with `item_state` ("completed" / "not_completed") tests one item.
@@ -249,6 +250,11 @@ class _Filters:
         return ids
 
 
+def _not_done(row: Any) -> Any:
+    """SQL: the person has neither completed the item nor been credited with it."""
+    return row.state.not_in([ItemState.COMPLETED, ItemState.CREDITED])
+
+
 def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
     """The roster query's filters as SQL over the standings and the summaries."""
     person: list[Any] = []
@@ -270,12 +276,7 @@ def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
         person.append(not_(licensed_on(day)))
     items: list[tuple[int, list[Any]]] = []
     if query.missing:
-        items.append(
-            (
-                catalogue.by_code[query.missing].id,
-                [lambda row: row.state.not_in([ItemState.COMPLETED, ItemState.CREDITED])],
-            )
-        )
+        items.append((catalogue.by_code[query.missing].id, [_not_done]))
     if query.item and query.item_state:
         wanted = query.item_state == "completed"
         items.append(
@@ -285,10 +286,7 @@ def _filters(query: RosterQuery, catalogue: Programme, day: date) -> _Filters:
             )
         )
     if query.eligible:
-        conditions: list[Any] = [
-            lambda row: met_on(day, row),
-            lambda row: row.state != ItemState.COMPLETED,
-        ]
+        conditions: list[Any] = [lambda row: met_on(day, row), _not_done]
         if query.applied:
             applied = query.applied == "yes"
             conditions.insert(1, lambda row: row.applied.is_(applied))

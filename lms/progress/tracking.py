@@ -1,10 +1,11 @@
 """Keeping the standings: handlers subscribed to the domain events that change a fact
 (lms.signals: a completion recorded or revoked, credit asked for, decided or withdrawn, an
-application's status, an account's licence, name or roles, a catalogue rule) note whose facts
-changed; before the unit of work commits their rows are rewritten. Readers of the rows sync
-first, so a page read mid-transaction is current too. Only the tracker's own sessions are
-kept: an event sent with any other session (a host app's) is ignored. The mechanism is
-lms.read_models.KeptRows; the rows and their rewrite are lms.progress.standings'.
+application's status or its offering's, an account's licence, name or roles, a catalogue
+rule) note whose facts changed; before the unit of work commits their rows are rewritten.
+Readers of the rows sync first, so a page read mid-transaction is current too. Only the
+tracker's own sessions are kept: an event sent with any other session (a host app's) is
+ignored. The mechanism is lms.read_models.KeptRows; the rows and their rewrite are
+lms.progress.standings'.
 """
 
 from __future__ import annotations
@@ -211,6 +212,9 @@ HANDLERS = (
     (signals.equivalency_decided, KEPT.its_person),
     (signals.equivalency_withdrawn, KEPT.its_person),
     (signals.enrolment_changed, KEPT.its_person),
+    # Closing or cancelling an offering ends the live places it did not settle (waitlist,
+    # review); reopening or reinstating it gives them back.
+    (signals.offering_status_changed, KEPT.the_people_named),
     (signals.account_changed, KEPT.the_account),
     (signals.licence_verified, KEPT.the_account),
     (signals.catalogue_changed, KEPT.the_catalogue),

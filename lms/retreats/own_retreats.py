@@ -24,6 +24,7 @@ from lms.offerings.api import (
     EnrolmentStatus,
     Offering,
     OfferingSummary,
+    holds_live_place,
     upcoming_offerings,
 )
 from lms.progress.api import ItemState
@@ -43,6 +44,7 @@ _OWN_APPLICATIONS = (
         Enrolment.offering_id,
         Enrolment.status,
         Enrolment.applied_at,
+        Offering.status.label("offering_status"),
         Offering.item_id,
         Offering.starts_on,
         Offering.ends_on,
@@ -85,6 +87,7 @@ class ApplicationView:
     status: EnrolmentStatus
     applied_at: datetime
     offering: AppliedSession
+    live: bool  # the person's live place (lms.offerings' holds_live_place)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class OwnApplication:
 
 
 def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
-    """A clinician's applications, newest first, with waitlist positions and whether a medical
+    """A clinician's applications, newest first, with waitlist positions (on the waitlists of
+    live places: a session closed or cancelled holds nobody's place) and whether a medical
     reviewer's question waits for them (two queries)."""
     rows = list(read(session, _OWN_APPLICATIONS, {"user_id": user_id}))
     applications = [
@@ -114,13 +118,14 @@ def own_applications(session: Session, user_id: int) -> list[OwnApplication]:
             offering=AppliedSession(
                 r.offering_id, r.item_id, r.starts_on, r.ends_on, r.location, AppliedItem(r.title)
             ),
+            live=holds_live_place(r.status, r.offering_status),
         )
         for r in rows
     ]
     states = {r.id: review_state(EnrolmentStatus(r.status), bool(r.question_open)) for r in rows}
     positions = places.waitlist_positions(
         session,
-        [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED],
+        [a.id for a in applications if a.status == EnrolmentStatus.WAITLISTED and a.live],
     )
     return [OwnApplication(a, positions.get(a.id), states[a.id]) for a in applications]
 
@@ -188,6 +193,7 @@ def retreat_standings(
             own
             for own in mine
             if own.application.offering.item_id == item.id
+            and own.application.live
             and own.application.status in APPLICATION_RANK
         ]
         live.sort(key=lambda own: APPLICATION_RANK[own.application.status])

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.auth.api import User
@@ -27,7 +26,7 @@ from lms.errors import (
     PrerequisiteNotMet,
 )
 from lms.offerings import places
-from lms.offerings.api import Enrolment, EnrolmentStatus, JoinRefusal, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, JoinRefusal, Offering, live_enrolment
 from lms.retreats.models import Screening
 from lms.retreats.past_decisions import DecidedRow, change_decision, decided_page
 from lms.retreats.records import NOUN, day_or_today, day_text, get_application, get_retreat_session
@@ -85,7 +84,6 @@ __all__ = [
     "decided_page",
     "eligibility_problem",
     "get_retreat_session",
-    "live_application",
     "mark_attendance",
     "open_screening",
     "purge_screenings",
@@ -136,17 +134,6 @@ def eligibility_problem(
     return _eligibility(session, user, retreat_session, today)[0]
 
 
-def live_application(session: Session, user_id: int, session_id: int) -> Enrolment | None:
-    """The clinician's application to a session that is not withdrawn, if any."""
-    return session.scalar(
-        select(Enrolment).where(
-            Enrolment.user_id == user_id,
-            Enrolment.offering_id == session_id,
-            Enrolment.status != EnrolmentStatus.WITHDRAWN,
-        )
-    )
-
-
 @dataclass(frozen=True)
 class ApplyPage:
     """What the application page shows: the session, and whether (and why not) one may apply."""
@@ -178,7 +165,7 @@ def apply_page(
     problem, unmet = _eligibility(session, user, retreat_session, today)
     return ApplyPage(
         retreat_session=retreat_session,
-        existing=live_application(session, user.id, session_id),
+        existing=live_enrolment(session, user.id, session_id),
         problem=problem,
         unavailable=unavailable,
         places_left=max(retreat_session.capacity - places.places_taken(session, session_id), 0),
@@ -208,7 +195,7 @@ def apply(
     problem = eligibility_problem(session, user, retreat_session, today=today)
     if problem is not None:
         raise PrerequisiteNotMet(problem)
-    existing = live_application(session, user_id, session_id)
+    existing = live_enrolment(session, user_id, session_id)
     if existing is not None:
         raise Conflict(
             "You have already applied to this session (status: "

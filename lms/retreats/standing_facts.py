@@ -2,9 +2,9 @@
 
 Module enrolments and retreat applications are rows of one table (the offerings'
 enrolments). What they mean to a standing is decided here: a medical reviewer's clearance
-(screening cleared), which of several live applications counts (the most advanced), and how
-a person's place with a retreat reads (`RetreatState`), or with a module (its most advanced
-live enrolment).
+(screening cleared), which of several live applications counts (the most advanced; which are
+live is the offerings' one rule, `holds_live_place`), and how a person's place with a retreat
+reads (`RetreatState`), or with a module (its most advanced live enrolment).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lms.catalog.api import ItemKind
 from lms.db import read
-from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import Enrolment, EnrolmentStatus, Offering, holds_live_place
 from lms.progress.api import FactSource, Histories, ItemState, register
 from lms.status import Status, worded_as
 
@@ -50,6 +50,7 @@ class RetreatState(Status):
     # EnrolmentStatus), in their words: one word for each state, listed in README's glossary.
     LOCKED = worded_as(ItemState.LOCKED)
     OPEN = "open", "Open", "info"  # ItemState.AVAILABLE's words, stored as "open"
+    CREDITED = worded_as(ItemState.CREDITED)
     MEDICAL_REVIEW = worded_as(EnrolmentStatus.MEDICAL_REVIEW)
     ENROLLED = worded_as(EnrolmentStatus.ENROLLED)
     WAITLISTED = worded_as(EnrolmentStatus.WAITLISTED)
@@ -58,9 +59,14 @@ class RetreatState(Status):
 
 
 def retreat_state(state: Any, met: bool, application_status: str | None) -> RetreatState:
-    """The one place a retreat's state is decided: attended, applied, open or locked."""
+    """The one place a retreat's state is decided: attended, credited, applied, open or
+    locked. Credit for an equivalent retreat elsewhere counts as the retreat done, as
+    attending does, whatever the rule or an application says (the item's state is credited
+    then, and every page says so)."""
     if state == ItemState.COMPLETED:
         return RetreatState.ATTENDED
+    if state == ItemState.CREDITED:
+        return RetreatState.CREDITED
     if application_status:
         return RetreatState(application_status)
     return RetreatState.OPEN if met else RetreatState.LOCKED
@@ -71,10 +77,16 @@ def enrolment_place(_state: Any, _met: bool, application_status: str | None) -> 
     return EnrolmentStatus(application_status) if application_status else None
 
 
-# Every application of the people with its item and time (withdrawn ones count only towards
-# the last activity).
+# Every application of the people with its item, its offering's status and its time (withdrawn
+# ones count only towards the last activity).
 _APPLICATIONS = (
-    select(Enrolment.user_id, Offering.item_id, Enrolment.status, Enrolment.applied_at)
+    select(
+        Enrolment.user_id,
+        Offering.item_id,
+        Enrolment.status,
+        Offering.status.label("offering_status"),
+        Enrolment.applied_at,
+    )
     .join(Offering, Enrolment.offering_id == Offering.id)
     .where(Enrolment.user_id.in_(bindparam("ids", expanding=True)))
     .order_by(Enrolment.applied_at, Enrolment.id)
@@ -83,15 +95,22 @@ _APPLICATIONS = (
 
 def load(session: Session, ids: Sequence[int], histories: Histories) -> None:
     """Live applications of the people, the most advanced of each item's, and whether a
-    reviewer has cleared their screening: one query."""
+    reviewer has cleared their screening: one query.
+
+    A clearance is on record whatever became of the session; a place is the person's only
+    while it is live (`holds_live_place`: not on the waitlist of a session closed since, not
+    in a cancelled one)."""
     best: dict[tuple[int, int], int] = {}
-    for user_id, item_id, status, at in read(session, _APPLICATIONS, {"ids": list(ids)}):
+    rows = read(session, _APPLICATIONS, {"ids": list(ids)})
+    for user_id, item_id, status, offering_status, at in rows:
         histories.saw(user_id, at)
         if status == EnrolmentStatus.WITHDRAWN:
             continue
         history = histories.of(user_id)
-        history.applied.add(item_id)
         history.screening_cleared |= status in SCREENING_CLEARED_STATUSES
+        if not holds_live_place(status, offering_status):
+            continue
+        history.applied.add(item_id)
         rank = APPLICATION_RANK.get(status)
         if rank is not None and rank < best.get((user_id, item_id), len(APPLICATION_RANK)):
             best[user_id, item_id] = rank

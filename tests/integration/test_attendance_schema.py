@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from test_schema import empty_database, schema_differences  # noqa: F401
+from test_schema import schema_differences
 
 from lms.migrate import downgrade, upgrade
 
@@ -63,9 +63,9 @@ def _count(conn, table: str) -> int:
 
 
 def test_migration_0007_adds_the_attendance_tables_and_takes_them_away_again(
-    empty_database: Engine,  # noqa: F811 - the fixture imported above
+    blank_database: Engine,
 ) -> None:
-    engine = empty_database
+    engine = blank_database
     upgrade(engine, "0006")
     with engine.begin() as conn:
         _offering_at_0006(conn)

@@ -194,6 +194,47 @@ def test_capacity_change_updates_the_session(session, tmp_path) -> None:
     assert [s.capacity for s in dfh.offerings] == [24, 24]
 
 
+def test_a_session_the_file_cancels_or_reinstates_takes_or_gives_back_its_peoples_places(
+    session, tmp_path, make_user
+) -> None:
+    """Cancelling a session in the file ends the places in it, as cancelling it on its page
+    does, in the load's own transaction; the file reinstating it gives them back."""
+    from facts_support import facts_changed
+
+    from lms.auth.models import Role
+    from lms.offerings.models import Enrolment, EnrolmentStatus
+    from lms.progress import tracking
+
+    load_catalog(session, DEFAULT_CATALOG)
+    session.commit()
+    dfh = services.get_item(session, "RETREAT-DFH")
+    june = next(o for o in dfh.offerings if o.starts_on == date(2027, 6, 25))
+    clinician = make_user(Role.CLINICIAN)
+    session.add(
+        Enrolment(user_id=clinician.id, offering_id=june.id, status=EnrolmentStatus.ENROLLED)
+    )
+    facts_changed(session, clinician)
+    session.commit()
+
+    def place() -> tuple[bool, str | None]:
+        """The clinician's Diamonds from Heaven row: applied, and the place it shows."""
+        found = tracking.row_of(session, clinician.id, dfh.id)
+        return found.applied, found.application_status
+
+    assert place() == (True, "enrolled")
+    cancelled = replace_once(
+        DEFAULT_TEXT,
+        "enrolment_deadline = 2027-05-14",
+        "enrolment_deadline = 2027-05-14\ncancelled = true",
+    )
+    load_catalog(session, write(tmp_path, cancelled))
+    assert place() == (False, None)
+    session.commit()
+    load_catalog(session, DEFAULT_CATALOG)
+    assert place() == (True, "enrolled")
+    session.commit()
+
+
 BAD_FILES = {
     "unknown item in a rule": (
         ("prerequisite = { licensed = true }", 'prerequisite = { completed = "M99" }'),

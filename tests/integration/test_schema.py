@@ -647,3 +647,74 @@ def test_migration_0018_writes_the_certificate_of_training_and_undoes_cleanly(
     }
     upgrade(engine, "head")
     assert schema_differences(engine) == []
+
+
+def test_migration_0026_frees_the_places_closed_and_cancelled_sessions_did_not_settle(
+    blank_database: Engine,
+) -> None:
+    """Rows kept under the old rule (a waitlist place in a session closed since, a place in a
+    cancelled one, read as where the person stands) are recomputed by the upgrade; a place
+    the closing settled still counts."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from lms.catalog.models import CatalogItem, ItemKind
+    from lms.offerings.models import Enrolment, EnrolmentStatus, Offering, OfferingStatus
+    from lms.progress import standings
+
+    engine = blank_database
+    upgrade(engine, "0002")
+    _two_clinicians_and_a_completion(engine)
+    upgrade(engine, "head")
+    with Session(engine) as session:
+        # Given its id, as the history's items were (PostgreSQL's sequence never saw them).
+        retreat = CatalogItem(id=3, code="R1", kind=ItemKind.RETREAT, title="Retreat", position=3)
+        session.add(retreat)
+        session.flush()
+        for n, (user_id, offering_status, status) in enumerate(
+            (
+                (1, OfferingStatus.CLOSED, EnrolmentStatus.ABSENT),
+                (2, OfferingStatus.CLOSED, EnrolmentStatus.WAITLISTED),
+                (2, OfferingStatus.CANCELLED, EnrolmentStatus.ENROLLED),
+            )
+        ):
+            offering = Offering(
+                item_id=retreat.id,
+                status=offering_status,
+                starts_on=date(2026, 3, 3 + n),
+                ends_on=date(2026, 3, 7 + n),
+                location="Big Sur, CA",
+                capacity=1,
+            )
+            session.add(offering)
+            session.flush()
+            session.add(Enrolment(user_id=user_id, offering_id=offering.id, status=status))
+        session.flush()
+        standings.refresh(session)
+        # As 0025's rule kept them: every application not withdrawn counted, the most advanced
+        # one shown (person 2's place in the cancelled session).
+        session.execute(
+            text(
+                "UPDATE standings SET applied = :yes, application_status = 'enrolled'"
+                " WHERE user_id = 2 AND item_id = :item"
+            ),
+            {"yes": True, "item": retreat.id},
+        )
+        session.commit()
+        retreat_id = retreat.id
+    downgrade(engine, "0025")
+    upgrade(engine, "head")
+    with Session(engine) as session:
+        rows = {
+            user_id: (bool(applied), status)
+            for user_id, applied, status in session.execute(
+                text(
+                    "SELECT user_id, applied, application_status FROM standings"
+                    " WHERE item_id = :item"
+                ),
+                {"item": retreat_id},
+            )
+        }
+        assert rows == {1: (True, None), 2: (False, None)}
+        assert standings.check(session).differences == []

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from retreats_support import complete, screening
 from sqlalchemy import func, select, text, update
 
 from lms import signals
@@ -20,14 +21,18 @@ from lms.db import utcnow
 from lms.equivalency import services as equivalency
 from lms.equivalency.models import EquivalencyRequest, EquivalencyStatus
 from lms.errors import DomainError
-from lms.offerings.days import every_day, new_offering
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings import places, schedule
+from lms.offerings.closing import close_offering, reopen_offering
+from lms.offerings.days import DaySpec, every_day, new_offering
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 from lms.progress import roster, services, standings, tracking
 from lms.progress.models import Completion, CompletionSource, ItemState, ProgressSummary, Standing
+from lms.retreats import services as retreats
 
 DAY = date(2026, 3, 2)
 MODULES = ["M1", "M2", "M3", "M5", "HTH", "ETHICS"]
 RETREATS = ["RETREAT-L1", "RETREAT-ADV", "RETREAT-DFH"]
+KEY = "mJ3cX6d0cQk2i3oR9o6wq0zZ2bq3x8nC5m4Wv1yJt5U="  # the screening key the tests' app has
 
 
 def assert_consistent(session, on=None):
@@ -88,6 +93,12 @@ operation = st.one_of(
     st.tuples(st.just("apply"), person, st.sampled_from(list(EnrolmentStatus))),
     st.tuples(st.just("rule"), st.sampled_from(["drop_m2_rule", "restore_m2_rule", "rename_m1"])),
     st.tuples(st.just("role"), person, st.booleans()),
+    st.tuples(
+        st.just("session"),
+        st.sampled_from(
+            [OfferingStatus.CLOSED, OfferingStatus.CANCELLED, OfferingStatus.SCHEDULED]
+        ),
+    ),
 )
 
 
@@ -210,6 +221,12 @@ def _apply_operation(session, people, reviewer, retreat_session, step):
             m1.title = "Module 1 — renamed " + utcnow().strftime("%f")
         field = "title" if change == "rename_m1" else "prerequisite"
         signals.catalogue_changed.send(m1, session=session, fields={field})
+    elif kind == "session":
+        # Closed, cancelled, reopened or reinstated, as the offerings' services say it.
+        _, status = step
+        previous, retreat_session.status = retreat_session.status, status
+        session.flush()
+        places.status_changed(session, retreat_session, previous)
     elif kind == "role":
         _, who, clinician = step
         user = people[who]
@@ -502,3 +519,80 @@ def test_a_write_past_the_services_is_kept_once_announced_and_check_finds_it_if_
     session.commit()
     assert row(session, clinician, "RETREAT-DFH").state == ItemState.LOCKED
     assert_consistent(session)
+
+
+def test_closing_or_cancelling_a_session_rewrites_its_peoples_places_in_the_same_transaction(
+    session, catalog, make_user
+):
+    """A session that closes takes away the places it did not settle (the waitlist, the
+    application still in review) and one that is cancelled every place; the rows say so
+    before the change commits, and say the places again when it is reopened or reinstated."""
+    reviewer = make_user(Role.INSTRUCTOR, Role.MEDICAL_REVIEWER, licensed=False)
+    admin = make_user(Role.ADMIN)
+    start = today() + timedelta(days=20)
+    retreat_session = new_offering(
+        catalog["RETREAT-L1"].id,
+        every_day(start, start + timedelta(days=2)),
+        location="Big Sur, CA",
+        capacity=1,
+    )
+    session.add(retreat_session)
+    session.commit()
+    applicants = []
+    for clear in (True, True, False):  # a place, a waitlist place, one still in review
+        person = make_user(Role.CLINICIAN)
+        complete(session, person.id, "M1")
+        application = retreats.apply(
+            session,
+            user_id=person.id,
+            session_id=retreat_session.id,
+            screening=screening(),
+            screening_key=KEY,
+        )
+        if clear:
+            retreats.decide_screening(session, application.id, reviewer_id=reviewer.id, clear=True)
+        session.commit()
+        applicants.append(person)
+
+    def kept() -> list[tuple[bool, str | None]]:
+        """Each applicant's Level 1 row as the kept rows say it now (synced, not committed)."""
+        tracking.sync(session)
+        session.expire_all()
+        rows = [row(session, person, "RETREAT-L1") for person in applicants]
+        return [(r.applied, r.application_status) for r in rows]
+
+    live = [(True, "enrolled"), (True, "waitlisted"), (True, "medical_review")]
+    assert kept() == live
+    close_offering(session, retreat_session.id, actor=admin, today=retreat_session.ends_on)
+    # The holder is settled (absent: attendance was not marked), the others hold nothing now.
+    assert kept() == [(True, None), (False, None), (False, None)]
+    assert_consistent(session)
+    session.rollback()
+    assert kept() == live  # rolled back with the closing
+    close_offering(session, retreat_session.id, actor=admin, today=retreat_session.ends_on)
+    session.commit()
+    reopen_offering(session, retreat_session.id, actor=admin, reason="attendance to correct")
+    assert kept()[1:] == live[1:]
+    assert_consistent(session)
+    session.commit()
+    cancelled = replace(_values_of(retreat_session), cancelled=True)
+    schedule.update_offering(session, retreat_session.id, data=cancelled, actor_id=admin.id)
+    assert kept()[1:] == [(False, None), (False, None)]
+    assert_consistent(session)
+    session.commit()
+    reinstated = replace(cancelled, cancelled=False)
+    schedule.update_offering(session, retreat_session.id, data=reinstated, actor_id=admin.id)
+    assert kept()[1:] == live[1:]
+    session.commit()
+    assert_consistent(session)
+
+
+def _values_of(offering) -> schedule.OfferingInput:
+    """An offering's values as its form holds them."""
+    return schedule.OfferingInput(
+        days=tuple(DaySpec(d.held_on, d.starts_at, d.ends_at, d.ce_hours) for d in offering.days),
+        capacity=offering.capacity,
+        format=offering.format,
+        location=offering.location,
+        enrolment_deadline=offering.enrolment_deadline,
+    )

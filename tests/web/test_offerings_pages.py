@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 from clock_support import PACIFIC, pinned, programme_today
 from icalendar import Calendar
-from offerings_support import add_offering
+from offerings_support import add_offering, cancel
 from retreats_support import complete
 from sqlalchemy import func, select
 
@@ -231,6 +231,35 @@ def test_the_dashboard_shows_a_module_enrolment_from_the_standing_row(
     assert ">Waitlisted<" in waiting.split("</tr>", 1)[0]
     m3 = row.split('id="item-M3"', 1)[1].split("</tr>", 1)[0]
     assert "Find a date" in m3
+
+
+def _m2_row(app, login, person) -> str:
+    """The person's dashboard row of Module 2."""
+    page = _client(app, login, person).get("/").text
+    return page.split('id="item-M2"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_place_in_a_module_offering_that_closed_or_was_cancelled_is_no_badge_on_the_dashboard(
+    app, login, session, make_user, catalog
+):
+    admin = make_user(Role.ADMIN)
+    ran = add_offering(session, admin.id, starts_in=10, capacity=1)
+    called_off = add_offering(session, admin.id, starts_in=40)
+    holder, waiting, enrolled = (_ready(make_user, session) for _ in range(3))
+    for person, offering in ((holder, ran), (waiting, ran), (enrolled, called_off)):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+        session.commit()
+    assert ">Waitlisted<" in _m2_row(app, login, waiting)
+    assert ">Enrolled<" in _m2_row(app, login, enrolled)
+    # The offering ran and was closed (only the place held is settled); the other is cancelled.
+    closing.close_offering(session, ran.id, actor=admin, today=ran.ends_on)
+    session.commit()
+    cancel(session, called_off, admin.id)
+    # "Your enrolments", where the badge would link, no longer lists the waitlist place either.
+    for person in (waiting, enrolled):
+        row = _m2_row(app, login, person)
+        assert ">Waitlisted<" not in row and ">Enrolled<" not in row
+        assert "Find a date" in row
 
 
 def test_places_past_a_database_integer_are_a_field_error_and_nothing_is_scheduled(

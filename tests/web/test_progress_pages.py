@@ -8,11 +8,15 @@ from datetime import date, timedelta
 import pytest
 from certificates_support import record
 from clock_support import programme_today
+from offerings_support import cancel
+from retreats_support import add_session, approve_credit, screening
 from sqlalchemy import func, select
 
 from lms import signals
 from lms.auth.models import Role
+from lms.offerings.closing import close_offering
 from lms.progress.models import Completion
+from lms.retreats import services as retreats
 
 
 @pytest.fixture
@@ -302,6 +306,64 @@ def test_the_roster_searches_and_filters_eligible_but_not_applied(
 
     bad = staff.get("/roster?eligible=NOPE")
     assert bad.status_code == 422 and "Unknown retreat" in text_of(bad)
+
+
+def _level1_cell(page: str, name: str) -> str:
+    """The Level 1 retreat's cell of one clinician's roster row, as text."""
+    row = page.split(name, 1)[1].split("</tr>", 1)[0]
+    cell = row.split('data-label="Level 1 Retreat">', 1)[1].split("</td>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+
+
+def test_the_roster_says_credited_for_a_credited_retreat_and_not_eligible_to_apply(
+    app, login, catalog, instructor, make_user, session
+):
+    credited = make_user(Role.CLINICIAN, name="Cora Credited")
+    eligible = make_user(Role.CLINICIAN, name="Eve Eligible")
+    for person in (credited, eligible):
+        record(session, person.id, "M1", on=date(2024, 3, 2))
+    session.commit()
+    approve_credit(session, credited.id, "RETREAT-L1", instructor.id)
+    staff = signed_in(app, login, instructor)
+    # The first retreat's column is Level 1's: it says the one state the dashboard says.
+    assert _level1_cell(staff.get("/roster").text, "Cora Credited").startswith(
+        "Credited (equivalent approved)"
+    )
+    preset = text_of(staff.get("/roster?eligible=RETREAT-L1&applied=no"))
+    assert "Eve Eligible" in preset and "Cora Credited" not in preset
+
+
+def test_the_roster_counts_a_waitlist_place_in_a_closed_or_cancelled_session_as_not_applied(
+    app, login, catalog, instructor, make_user, session
+):
+    ran = add_session(session, starts_in=20, capacity=1, location="Big Sur, CA")
+    called_off = add_session(session, starts_in=40, location="Ojai, CA")
+    holder = make_user(Role.CLINICIAN, name="Hal Holder")
+    waiting = make_user(Role.CLINICIAN, name="Casey Waiting")
+    enrolled = make_user(Role.CLINICIAN, name="Ena Enrolled")
+    for person, offering in ((holder, ran), (waiting, ran), (enrolled, called_off)):
+        record(session, person.id, "M1", on=date(2024, 3, 2))
+        application = retreats.apply(
+            session,
+            user_id=person.id,
+            session_id=offering.id,
+            screening=screening(),
+            screening_key=app.config["LMS_SCREENING_KEY"],
+        )
+        retreats.decide_screening(session, application.id, reviewer_id=instructor.id, clear=True)
+        session.commit()
+    staff = signed_in(app, login, instructor)
+    applied = text_of(staff.get("/roster?eligible=RETREAT-L1&applied=yes"))
+    assert "Casey Waiting" in applied and "Ena Enrolled" in applied
+    admin = make_user(Role.ADMIN)
+    close_offering(session, ran.id, actor=admin, today=ran.ends_on)
+    session.commit()
+    cancel(session, called_off, admin.id)
+    not_applied = text_of(staff.get("/roster?eligible=RETREAT-L1&applied=no"))
+    assert "Casey Waiting" in not_applied and "Ena Enrolled" in not_applied
+    assert "Hal Holder" not in not_applied  # absent from the session that ran: as before
+    for name in ("Casey Waiting", "Ena Enrolled"):
+        assert _level1_cell(staff.get("/roster").text, name) == "Open"
 
 
 def test_the_roster_pages_by_fifty(app, login, catalog, instructor, make_user):
