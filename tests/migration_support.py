@@ -3,6 +3,7 @@ models describe the newest schema, so these tests cannot use them)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +35,11 @@ def add_certificate(
     rendered: bool = True,
     revoked: bool = False,
     expires_at: datetime | None = None,
+    content: dict | None = None,
 ) -> None:
     """A person, their Module 1 completion and its certificate (all with id `cid`): issued
-    (rendered) or pending, revoked or not, expiring at `expires_at` or never."""
+    (rendered) or pending, revoked or not, expiring at `expires_at` or never, with its frozen
+    `content` (empty unless given)."""
     conn.execute(
         text(
             "INSERT INTO users (id, email, name, credentials, auth_token, active,"
@@ -63,7 +66,7 @@ def add_certificate(
         text(
             "INSERT INTO certificates (id, serial, code, user_id, item_id, completion_id, design,"
             " content, sha256, issued_at, rendered_at, revoked_at, expires_at) VALUES (:id,"
-            " :serial, :code, :id, 3, :id, 'module', '{}', '', :now, :rendered, :revoked,"
+            " :serial, :code, :id, 3, :id, 'module', :content, '', :now, :rendered, :revoked,"
             " :expires)"
         ).bindparams(bindparam("expires", type_=UTCDateTime())),
         {
@@ -74,5 +77,6 @@ def add_certificate(
             "rendered": NOW if rendered else None,
             "revoked": "2026-01-06 09:00:00" if revoked else None,
             "expires": expires_at,
+            "content": json.dumps(content or {}),
         },
     )

@@ -30,6 +30,8 @@ __getattr__, __all__ = public_face(
             "PLACE_HOLDING",
             "ParticipantRow",
             "holds_live_place",
+            "LIVE_PLACE",
+            "NO_LONGER_RUNNING",
         ),
         "lms.offerings.participants": ("import_report_file", "match_row"),
         "lms.offerings.places": ("WITHDRAWABLE",),

@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     not_,
+    or_,
+    select,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -292,7 +294,8 @@ def holds_live_place(status: str, offering_status: str) -> bool:
     Withdrawn is never one. An offering closed or cancelled keeps its enrolments on record, but
     those it did not settle are nobody's place any more: a waitlist place or an application
     still in review when the session ran and was closed, a place in a session called off. What
-    closing settled (attended, absent) stays the person's, as it was.
+    was settled (attended, absent: by closing, or marked on a roster before a cancelling) stays
+    the person's, as it was.
     """
     if status == EnrolmentStatus.WITHDRAWN:
         return False
@@ -351,6 +354,21 @@ class Enrolment(Base):
             where="status = 'waitlisted'",
         ),
     )
+
+
+# `holds_live_place` in SQL, correlated with the Enrolment of the enclosing query (tested
+# equal to it for every pair of statuses): the medical-review queue, the staff home, the
+# digest and a revised screening decision ask it in their WHERE.
+LIVE_PLACE: ColumnElement[bool] = and_(
+    Enrolment.status != EnrolmentStatus.WITHDRAWN,
+    or_(
+        Enrolment.status.in_(SETTLED),
+        select(Offering.id)
+        .where(Offering.id == Enrolment.offering_id, Offering.status.not_in(NO_LONGER_RUNNING))
+        .correlate(Enrolment)  # a query that joins Offering itself still reads its own here
+        .exists(),
+    ),
+)
 
 
 class AttendanceSource(Status):

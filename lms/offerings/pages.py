@@ -23,6 +23,7 @@ from lms.offerings.models import (
 )
 from lms.offerings.schedule import get_offering
 from lms.paging import contains_text
+from lms.status import Status
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,15 @@ class OwnEnrolment:
     def holds_place(self) -> bool:
         """Enrolled (so the join link is theirs)."""
         return self.enrolment.status in PLACE_HOLDING
+
+    @property
+    def status(self) -> Status:
+        """What the person reads beside it: "Cancelled" once the offering is called off (the
+        place stays on record but is nobody's, as the dashboard says), else where they stand."""
+        offering = self.enrolment.offering
+        if offering.status == OfferingStatus.CANCELLED:
+            return offering.status
+        return self.enrolment.status
 
 
 _OWN = (

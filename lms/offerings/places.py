@@ -22,6 +22,7 @@ from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, NotFound
 from lms.i18n import translate
 from lms.offerings.models import (
+    LIVE_PLACE,
     PLACE_HOLDING,
     Enrolment,
     EnrolmentStatus,
@@ -192,7 +193,10 @@ def set_status(
 def promote_waitlisted(
     session: Session, offering: Offering, *, actor_id: int | None, noun: str
 ) -> list[Enrolment]:
-    """Fill free places from the waitlist in order (caller holds the offering lock)."""
+    """Fill free places from the waitlist in order (caller holds the offering lock); none in
+    an offering closed or cancelled, whose waitlist is nobody's queue any more."""
+    if offering.status != OfferingStatus.SCHEDULED:
+        return []
     free = offering.capacity - places_taken(session, offering.id)
     if free <= 0:
         return []
@@ -275,7 +279,11 @@ _WAITLIST_PLACES = select(
         tuple_(_ahead.applied_at, _ahead.id) < tuple_(Enrolment.applied_at, Enrolment.id),
     )
     .scalar_subquery(),
-).where(Enrolment.id.in_(bindparam("ids", expanding=True)), Enrolment.status == _WAITLISTED)
+).where(
+    Enrolment.id.in_(bindparam("ids", expanding=True)),
+    Enrolment.status == _WAITLISTED,
+    LIVE_PLACE,  # a waitlist of a session closed or cancelled since is nobody's queue
+)
 
 
 def waitlist_positions(session: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms.db import utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput
 from lms.offerings import places
-from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
+from lms.offerings.api import LIVE_PLACE, Enrolment, EnrolmentStatus, Offering
 from lms.paging import Page
 from lms.retreats.models import Verdict
 from lms.retreats.records import NOUN, application_for_reviewer, day_or_today, day_text
@@ -58,6 +58,7 @@ def _refuse_a_second_place(session: Session, application: Enrolment) -> None:
                     EnrolmentStatus.ATTENDED,
                 )
             ),
+            LIVE_PLACE,  # not a waitlist place left in a session closed since, say
         )
         .limit(1)
     )

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from lms import dates
 from lms.clock import today as programme_today
-from lms.errors import Forbidden, NotFound
-from lms.offerings.api import Enrolment, Offering, get_offering
+from lms.errors import Conflict, Forbidden, NotFound
+from lms.i18n import translate
+from lms.offerings.api import NO_LONGER_RUNNING, Enrolment, Offering, OfferingStatus, get_offering
 
 NOUN = "application"  # what a retreat's enrolment is called in audit actions and messages
 
@@ -61,3 +62,16 @@ def application_for_reviewer(session: Session, application_id: int, reviewer_id:
     if application.user_id == reviewer_id:
         raise Forbidden("You cannot review your own screening; another reviewer must.")
     return application
+
+
+def refuse_unless_running(application: Enrolment) -> None:
+    """Refuse to screen an application whose session was closed or cancelled (Conflict): it is
+    nobody's live place any more (lms.offerings' holds_live_place), and its answers are read
+    only as the record of what was decided."""
+    status = application.offering.status
+    if status == OfferingStatus.CANCELLED:
+        raise Conflict(
+            translate("This session is cancelled: its applications are no longer screened.")
+        )
+    if status in NO_LONGER_RUNNING:
+        raise Conflict("This session is closed: its applications are no longer screened.")

@@ -22,7 +22,13 @@ from lms.errors import (
 from lms.offerings import places
 from lms.offerings.api import Enrolment, EnrolmentStatus, Offering
 from lms.retreats.models import Screening, ScreeningQuestion, Verdict
-from lms.retreats.records import NOUN, application_for_reviewer, day_or_today, get_application
+from lms.retreats.records import (
+    NOUN,
+    application_for_reviewer,
+    day_or_today,
+    get_application,
+    refuse_unless_running,
+)
 from lms.retreats.review_thread import (
     AWAITING_APPLICANT,
     AWAITING_REVIEWER,
@@ -147,6 +153,7 @@ def decide_screening(
         fernet_for(screening_key)  # a note needs the key: refuse before anything changes
     application = application_for_reviewer(session, application_id, reviewer_id)
     retreat_session = places.lock_offering(session, application.offering_id)
+    refuse_unless_running(application)
     now = utcnow()
     if clear:
         taken = places.places_taken(session, retreat_session.id)

@@ -20,9 +20,14 @@ from lms import signals
 from lms.audit.services import record_event_of
 from lms.db import flush_or_refuse, utcnow
 from lms.errors import AlreadyDecided, Conflict, InvalidInput, NotFound
-from lms.offerings.api import Enrolment, EnrolmentStatus
+from lms.offerings.api import LIVE_PLACE, Enrolment, EnrolmentStatus
 from lms.retreats.models import ReviewDecision, ReviewState, ScreeningQuestion, Verdict
-from lms.retreats.records import NOUN, application_for_reviewer, get_application
+from lms.retreats.records import (
+    NOUN,
+    application_for_reviewer,
+    get_application,
+    refuse_unless_running,
+)
 from lms.retreats.screening import MAX_MESSAGE, decrypt_text, encrypt_text
 
 QUESTION_WAITING = "A question to this applicant is still waiting for an answer."
@@ -34,13 +39,12 @@ OPEN_QUESTION: ColumnElement[bool] = (
     .where(ScreeningQuestion.enrolment_id == Enrolment.id, ScreeningQuestion.answered_at.is_(None))
     .exists()
 )
-# In medical review and waiting on a reviewer, or on the applicant.
-AWAITING_REVIEWER: ColumnElement[bool] = and_(
-    Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW, ~OPEN_QUESTION
-)
-AWAITING_APPLICANT: ColumnElement[bool] = and_(
-    Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW, OPEN_QUESTION
-)
+# In medical review and waiting on a reviewer, or on the applicant; only while the session
+# still runs (an application its session's closing or cancelling left in review is nobody's
+# live place, and no reviewer is asked to read its screening).
+_IN_REVIEW = and_(Enrolment.status == EnrolmentStatus.MEDICAL_REVIEW, LIVE_PLACE)
+AWAITING_REVIEWER: ColumnElement[bool] = and_(_IN_REVIEW, ~OPEN_QUESTION)
+AWAITING_APPLICANT: ColumnElement[bool] = and_(_IN_REVIEW, OPEN_QUESTION)
 
 
 def not_their_own(reviewer_id: Any) -> ColumnElement[bool]:
@@ -115,6 +119,7 @@ def ask_question(
     text = _text(question, "question")
     token = encrypt_text(screening_key, text)  # a missing key refuses before anything is written
     application = application_for_reviewer(session, application_id, reviewer_id)
+    refuse_unless_running(application)
     if application.status != EnrolmentStatus.MEDICAL_REVIEW:
         raise Conflict(
             f"This application is {application.status.label.lower()}; "

@@ -106,6 +106,7 @@ def _eligibility(
     session: Session, user: User, retreat_session: Offering, today: date | None
 ) -> tuple[str | None, Evaluation | None]:
     """Why this person cannot apply now (or None), and the unmet prerequisite if that is why."""
+    from lms.progress.api import standing_words
     from lms.progress.services import evaluate_item
 
     day = day_or_today(today)
@@ -119,6 +120,10 @@ def _eligibility(
             "The application deadline for this session passed on "
             f"{day_text(retreat_session.deadline())}."
         ), None
+    # Attended or credited: nothing to apply for (the retreats page offers no Apply either).
+    words, _, done = standing_words(session, retreat_session.item, [user.id])[user.id]
+    if done:
+        return f"You already have this retreat: {words}. There is nothing to apply for.", None
     # The licence requirement, like every other, is in the retreat's catalogue rule.
     evaluation = evaluate_item(session, user, retreat_session.item.code)
     if not evaluation.met:

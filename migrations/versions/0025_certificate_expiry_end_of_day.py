@@ -4,9 +4,10 @@ An expiring certificate's `expires_at` was the instant of its issue, months late
 14:30, it expired at 14:30 on its last date), while its PDF and its verify page say "valid
 until" that date: on the day itself the verify page turned to "expired" in the afternoon.
 New certificates now expire at the last instant of their programme date
-(lms.clock.end_of_day). This moves the expiries already stored to the end of their date in the
-programme's time zone as set now (the zone their dates were printed in), so every certificate
-reads one way. The dates people see do not change.
+(lms.clock.end_of_day). This moves the expiries already stored to the end of the date their
+certificate prints (its frozen content's `expires_on`; for one without it, the stored
+instant's date), in the programme's time zone as set now, so every certificate reads one way.
+The dates people see do not change.
 
 Revision ID: 0025
 Revises: 0024
@@ -15,7 +16,7 @@ Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ _certificates = sa.table(
     "certificates",
     sa.column("id", sa.Integer),
     sa.column("expires_at", lms.db.UTCDateTime(timezone=True)),
+    sa.column("content", sa.JSON),
 )
 _settings = sa.table("programme_settings", sa.column("key", sa.String), sa.column("value", sa.JSON))
 
@@ -48,17 +50,27 @@ def _zone(connection: sa.Connection) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
-def _end_of_day(moment: datetime, zone: ZoneInfo) -> datetime:
-    """The last instant of the programme date `moment` falls on (kept here as written at this
-    revision, so later changes to lms.clock do not change what this migration did)."""
-    local = moment.astimezone(zone)
-    next_day = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
-    return (next_day - timedelta(microseconds=1)).astimezone(moment.tzinfo)
+def _printed_day(expires_at: datetime, content: object, zone: ZoneInfo) -> date:
+    """The date the certificate says it is valid until: its frozen content's, else the
+    programme's date of the stored instant."""
+    printed = content.get("expires_on") if isinstance(content, dict) else None
+    if isinstance(printed, str) and printed:
+        try:
+            return date.fromisoformat(printed)
+        except ValueError:
+            pass
+    return expires_at.astimezone(zone).date()
 
 
-def upgrade() -> None:
-    """Move every stored expiry to the end of its programme date, a thousand rows a batch."""
-    connection = op.get_bind()
+def _end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The last instant (UTC) of a programme date (kept here as written at this revision, so
+    later changes to lms.clock do not change what this migration does)."""
+    next_day = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return (next_day - timedelta(microseconds=1)).astimezone(UTC)
+
+
+def move_expiries(connection: sa.Connection, batch: int = BATCH) -> None:
+    """Move every stored expiry to the end of its printed date, `batch` rows at a time."""
     zone = _zone(connection)
     move = (
         sa.update(_certificates)
@@ -68,19 +80,27 @@ def upgrade() -> None:
     last_id = 0
     while True:
         rows = connection.execute(
-            sa.select(_certificates.c.id, _certificates.c.expires_at)
+            sa.select(_certificates.c.id, _certificates.c.expires_at, _certificates.c.content)
             .where(_certificates.c.expires_at.is_not(None), _certificates.c.id > last_id)
             .order_by(_certificates.c.id)
-            .limit(BATCH)
+            .limit(batch)
         ).all()
         if not rows:
             return
         moved = [
-            {"certificate_id": row.id, "end_of_day": _end_of_day(row.expires_at, zone)}
+            {
+                "certificate_id": row.id,
+                "end_of_day": _end_of_day(_printed_day(row.expires_at, row.content, zone), zone),
+            }
             for row in rows
         ]
         connection.execute(move, moved)
         last_id = rows[-1].id
+
+
+def upgrade() -> None:
+    """Move every stored expiry to the end of the date its certificate prints."""
+    move_expiries(op.get_bind())
 
 
 def downgrade() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from migration_support import add_certificate, add_module_one
@@ -10,7 +13,7 @@ from sqlalchemy import Integer, column, text
 from sqlalchemy.engine import Engine
 
 from lms.db import UTCDateTime
-from lms.migrate import upgrade
+from lms.migrate import downgrade, upgrade
 
 BEFORE = "0024"  # the revision 0025 follows
 
@@ -22,6 +25,14 @@ def _expiries(engine: Engine) -> dict[int, datetime | None]:
     )
     with engine.connect() as conn:
         return {row.id: row.expires_at for row in conn.execute(query)}
+
+
+def _set_zone(conn, zone: str) -> None:  # noqa: ANN001
+    """The programme's time zone setting, as the catalogue stores it (a JSON string)."""
+    conn.execute(
+        text("INSERT INTO programme_settings (key, value) VALUES ('time_zone', :zone)"),
+        {"zone": f'"{zone}"'},
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,13 +58,47 @@ def test_migration_0025_moves_each_expiry_to_the_end_of_its_programme_date(
     with engine.begin() as conn:
         add_module_one(conn)
         if zone is not None:
-            conn.execute(
-                text("INSERT INTO programme_settings (key, value) VALUES ('time_zone', :zone)"),
-                {"zone": f'"{zone}"'},
-            )
+            _set_zone(conn, zone)
         add_certificate(conn, 10, expires_at=stored)
         add_certificate(conn, 11)  # never expires: stays so
     upgrade(engine, "0025")
     assert _expiries(engine) == {10: moved.replace(tzinfo=UTC), 11: None}
-    upgrade(engine, "0025")  # at head already: nothing moves again
-    assert _expiries(engine)[10] == moved.replace(tzinfo=UTC)
+    downgrade(engine, BEFORE)  # changes nothing; upgrading again moves nothing further
+    upgrade(engine, "0025")
+    assert _expiries(engine) == {10: moved.replace(tzinfo=UTC), 11: None}
+
+
+def test_migration_0025_keeps_the_date_the_certificate_prints_in_batches(
+    blank_database: Engine,
+) -> None:
+    """The date printed on the certificate wins over the stored instant's date in the zone as
+    set now (the programme moved to Berlin after issuing in Los Angeles), and the rows are
+    moved a batch at a time, every one of them."""
+    migration = _migration()
+    engine = blank_database
+    upgrade(engine, BEFORE)
+    with engine.begin() as conn:
+        add_module_one(conn)
+        _set_zone(conn, "Europe/Berlin")
+        # 17:00 Pacific on 5 Mar (01:00 UTC on the 6th, already the 6th in Berlin).
+        issued_in_la = datetime(2027, 3, 6, 1, 0, tzinfo=UTC)
+        for cid in range(20, 25):
+            add_certificate(
+                conn, cid, expires_at=issued_in_la, content={"expires_on": "2027-03-05"}
+            )
+        add_certificate(conn, 25, expires_at=issued_in_la)  # nothing printed: Berlin's date
+        migration.move_expiries(conn, batch=2)
+    end_of_the_5th = datetime(2027, 3, 5, 22, 59, 59, 999999, tzinfo=UTC)
+    assert _expiries(engine) == {
+        **dict.fromkeys(range(20, 25), end_of_the_5th),
+        25: datetime(2027, 3, 6, 22, 59, 59, 999999, tzinfo=UTC),
+    }
+
+
+def _migration() -> ModuleType:
+    """The migration's module, loaded from its file (Alembic does not import it by name)."""
+    path = next(Path(__file__).parents[2].glob("migrations/versions/0025_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0025", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

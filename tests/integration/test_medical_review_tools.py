@@ -18,7 +18,7 @@ from lms.auth.privacy import Erasure
 from lms.db import db, utcnow
 from lms.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lms.mail.digest import waiting_work
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 from lms.retreats import privacy as retreat_privacy
 from lms.retreats import services
 from lms.retreats.models import ReviewDecision, ReviewState, ScreeningQuestion, Verdict
@@ -511,3 +511,58 @@ def test_clearing_again_one_who_since_applied_to_another_session_is_refused(sess
         )
     session.rollback()
     assert session.get(Enrolment, refused.id).status == EnrolmentStatus.NOT_CLEARED
+
+
+def test_a_place_in_a_session_called_off_since_is_no_second_place(session, people):
+    """The other application stands in a session cancelled since: it is nobody's place
+    (holds_live_place), so clearing the first on a second review gives one place, not two."""
+    clinician = people["eligible"]()
+    first, second = add_session(session, starts_in=40), add_session(session, starts_in=80)
+    refused = _apply(session, clinician, first)
+    services.decide_screening(
+        session, refused.id, reviewer_id=people["reviewer"].id, clear=False, screening_key=KEY
+    )
+    session.commit()
+    _apply(session, clinician, second)
+    second.status = OfferingStatus.CANCELLED
+    session.commit()
+    services.change_decision(
+        session,
+        refused.id,
+        reviewer_id=people["reviewer2"].id,
+        clear=True,
+        note="ECG normal after all",
+        screening_key=KEY,
+    )
+    session.commit()
+    assert session.get(Enrolment, refused.id).status == EnrolmentStatus.ENROLLED
+
+
+@pytest.mark.parametrize("called_off", [OfferingStatus.CANCELLED, OfferingStatus.CLOSED])
+def test_no_reviewer_screens_an_application_whose_session_no_longer_runs(
+    session, people, called_off
+):
+    """Left in medical review when its session was cancelled or closed, an application leaves
+    the queue and the counts, and can be neither decided nor questioned (its answers stay on
+    record, read only as history)."""
+    clinician = people["eligible"]()
+    retreat_session = add_session(session)
+    application = _apply(session, clinician, retreat_session)
+    reviewer = people["reviewer"]
+    assert [a.id for a in services.review_queue(session, reviewer_id=reviewer.id).waiting] == [
+        application.id
+    ]
+    retreat_session.status = called_off
+    session.commit()
+    assert services.review_queue(session, reviewer_id=reviewer.id).waiting == []
+    assert waiting_work(session, today=programme_today()).screenings == 0
+    said = "cancell?ed" if called_off == OfferingStatus.CANCELLED else "closed"  # en-US
+    with pytest.raises(Conflict, match=f"session is {said}"):
+        services.decide_screening(
+            session, application.id, reviewer_id=reviewer.id, clear=True, screening_key=KEY
+        )
+    session.rollback()
+    with pytest.raises(Conflict, match=f"session is {said}"):
+        _ask(session, application, reviewer)
+    session.rollback()
+    assert session.get(Enrolment, application.id).status == EnrolmentStatus.MEDICAL_REVIEW

@@ -10,7 +10,14 @@ from offerings_support import add_offering
 from sqlalchemy import select
 
 from lms.auth.models import Role
-from lms.offerings.models import Offering, OfferingStatus
+from lms.offerings.models import (
+    LIVE_PLACE,
+    Enrolment,
+    EnrolmentStatus,
+    Offering,
+    OfferingStatus,
+    holds_live_place,
+)
 
 
 def test_to_close_and_attendance_open_read_alike_in_sql_and_python(session, make_user, catalog):
@@ -44,3 +51,23 @@ def test_to_close_and_attendance_open_read_alike_in_sql_and_python(session, make
     assert seen == {
         (rule, found) for rule in ("to_close", "attendance_open") for found in (True, False)
     }
+
+
+def test_a_live_place_reads_alike_in_sql_and_python(session, make_user, catalog):
+    """LIVE_PLACE (the queue's, the counts' and a revised decision's WHERE) answers as
+    holds_live_place does, for every enrolment status in every stored offering status."""
+    admin = make_user(Role.ADMIN)
+    expected = {}
+    stored = (OfferingStatus.SCHEDULED, OfferingStatus.CLOSED, OfferingStatus.CANCELLED)
+    for code, status in zip(("M2", "M3", "M4"), stored, strict=True):
+        run = add_offering(session, admin.id, code)
+        run.status = status
+        for place in EnrolmentStatus:
+            enrolment = Enrolment(user_id=make_user().id, offering_id=run.id, status=place)
+            session.add(enrolment)
+            session.flush()
+            expected[enrolment.id] = holds_live_place(place, status)
+    session.commit()
+    live = set(session.scalars(select(Enrolment.id).where(LIVE_PLACE, Enrolment.id.in_(expected))))
+    assert live == {i for i, is_live in expected.items() if is_live}
+    assert set(expected.values()) == {True, False}

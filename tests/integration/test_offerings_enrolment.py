@@ -18,7 +18,7 @@ from lms.errors import Conflict, InvalidInput, PrerequisiteNotMet
 from lms.mail.models import Notification
 from lms.offerings import closing, enrolment, listing, places, schedule
 from lms.offerings.days import DaySpec
-from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus, OfferingStatus
 
 
 @pytest.fixture
@@ -78,6 +78,22 @@ def test_a_full_offering_waitlists_and_a_withdrawal_promotes_the_first_waiting_a
     assert any("A place opened" in m for m in told)
     # One's own withdrawal is not news to oneself.
     assert not session.scalars(select(Notification).where(Notification.user_id == first.id)).all()
+
+
+def test_a_cancelled_offering_moves_nobody_up_from_its_waitlist(session, make_user, catalog, admin):
+    """Its waitlist is nobody's queue any more: a place given up in it promotes no one (who
+    would otherwise be told a place opened in an offering called off)."""
+    offering = add_offering(session, admin.id, capacity=1)
+    first, second = (_ready(make_user, session) for _ in range(2))
+    held = enrolment.enrol(session, user_id=first.id, offering_id=offering.id)
+    waiting = enrolment.enrol(session, user_id=second.id, offering_id=offering.id)
+    offering.status = OfferingStatus.CANCELLED
+    session.commit()
+    assert places.promote_waitlisted(session, offering, actor_id=admin.id, noun="enrolment") == []
+    enrolment.withdraw(session, held.id, user_id=first.id)
+    session.commit()
+    assert session.get(Enrolment, waiting.id).status == EnrolmentStatus.WAITLISTED
+    assert places.waitlist_positions(session, [waiting.id]) == {}  # no place in a dead queue
 
 
 def test_a_place_on_the_waitlist_counts_those_ahead_ties_broken_by_arrival(

@@ -400,3 +400,15 @@ def test_every_application_change_is_audited_and_signalled(session, people):
         select(AuditEvent.action).where(AuditEvent.subject_type == "application")
     ).all()
     assert actions == ["application.submitted", "screening.cleared", "application.withdrawn"]
+
+
+def test_one_who_attended_the_retreat_has_nothing_to_apply_for(session, people):
+    """The retreats page offers no Apply once the retreat is attended (or credited); applying
+    anyway is refused by the same standing, and changes nothing."""
+    clinician = people["eligible"]()
+    complete(session, clinician.id, "RETREAT-L1")
+    session.commit()
+    with pytest.raises(PrerequisiteNotMet, match="You already have this retreat: Completed on"):
+        _apply(session, clinician, add_session(session))
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Enrolment)) == 0

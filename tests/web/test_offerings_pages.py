@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from lms.auth.models import Role
 from lms.offerings import closing, enrolment
-from lms.offerings.models import Enrolment, EnrolmentStatus
+from lms.offerings.models import Enrolment, EnrolmentStatus, OfferingStatus
 
 
 def _client(app, login, user):
@@ -366,3 +366,23 @@ def test_the_people_page_numbers_the_waitlist_as_it_is_filled_not_by_name(
     assert roster.text.index("Zoe Early") < roster.text.index("Adam Late")
     own = _client(app, login, early).get(f"/offerings/{offering.id}").text
     assert "position 1 on the waitlist" in own
+
+
+def test_a_place_in_a_cancelled_offering_reads_cancelled_with_no_waitlist_position(
+    app, login, session, make_user, catalog
+):
+    """Kept on record, but nobody's place: "Your enrolments" says the offering is cancelled
+    (as the dashboard shows no place) and neither page gives a position in its waitlist."""
+    admin = make_user(Role.ADMIN)
+    offering = add_offering(session, admin.id, capacity=1)
+    holder, waiting = _ready(make_user, session), _ready(make_user, session)
+    for person in (holder, waiting):
+        enrolment.enrol(session, user_id=person.id, offering_id=offering.id)
+        session.commit()
+    browser = _client(app, login, waiting)
+    assert "(position 1)" in browser.get("/offerings/").text
+    offering.status = OfferingStatus.CANCELLED
+    session.commit()
+    mine = re.split(r"Your enrol+ments", browser.get("/offerings/").text)[1].split("<h2")[0]
+    assert re.search(r"Cancel+ed</span>", mine) and "position" not in mine
+    assert "position 1 on the waitlist" not in browser.get(f"/offerings/{offering.id}").text
