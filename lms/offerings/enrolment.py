@@ -25,7 +25,6 @@ from lms.offerings import places
 from lms.offerings.models import Enrolment, EnrolmentSource, EnrolmentStatus, JoinRefusal, Offering
 
 NOUN = "enrolment"
-LIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
 MAX_BULK = 500  # e-mail addresses pasted at once, rows in one import
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
